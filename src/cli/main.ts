@@ -1,0 +1,27 @@
+/**
+ * cli/ owns the `overpass` command line: argument parsing and human output.
+ * Each subcommand lives in commands/<name>.ts and exports `register(program)`;
+ * this file only assembles them, so commands can be added without touching
+ * each other.
+ */
+import { Command } from 'commander'
+import { register as keygen } from './commands/keygen.js'
+import { register as check } from './commands/check.js'
+import { register as up } from './commands/up.js'
+import { register as status } from './commands/status.js'
+import { register as sim } from './commands/sim.js'
+
+export function buildProgram(): Command {
+  const program = new Command()
+  program
+    .name('overpass')
+    .description('Latency-aware encrypted packet relay network')
+    .version('0.1.0')
+    .showHelpAfterError()
+  for (const add of [keygen, check, up, status, sim]) add(program)
+  return program
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv)
+}

@@ -1,0 +1,79 @@
+/**
+ * The contract between crypto/ and its users (the data plane, the daemon, the
+ * simulator). crypto/ is sans-IO: it never touches sockets or clocks; callers
+ * pass `nowMs` (monotonic) and an injected `transmit` sink.
+ */
+
+/** Why crypto/ refused an inbound datagram. Negative so they never collide with a length. */
+export const enum CryptoDrop {
+  Malformed = -1,
+  BadVersion = -2,
+  UnknownReceiver = -3,
+  AuthFailed = -4,
+  Replay = -5,
+  WrongPeer = -6,
+  HandshakeInvalid = -7,
+  HandshakeReplay = -8,
+  HandshakeRateLimited = -9,
+  Expired = -10,
+  /** Not a drop: a handshake message was consumed (any reply was transmitted). */
+  HandshakeConsumed = -100,
+}
+
+export const CRYPTO_DROP_NAMES: Record<number, string> = {
+  [-1]: 'malformed',
+  [-2]: 'bad_version',
+  [-3]: 'unknown_receiver',
+  [-4]: 'auth_failed',
+  [-5]: 'replay',
+  [-6]: 'wrong_peer',
+  [-7]: 'handshake_invalid',
+  [-8]: 'handshake_replay',
+  [-9]: 'handshake_rate_limited',
+  [-10]: 'expired',
+}
+
+export interface EndpointPeer {
+  /** Dense index 0..n-1 chosen by the caller; used in every call below. */
+  index: number
+  publicKey: Uint8Array
+}
+
+export interface SecureEndpointOptions {
+  privateKey: Uint8Array
+  peers: EndpointPeer[]
+  /** Called to put a finished datagram on the wire to a peer. `data` is only valid during the call. */
+  transmit: (peer: number, data: Buffer, length: number) => void
+  /** Called when a session with `peer` becomes usable (initial or rekey). */
+  onSessionUp?: (peer: number, nowMs: number) => void
+  rekeyAfterMs?: number
+  rekeyAfterPackets?: number
+  /** 'sodium' | 'tweetnacl' | 'auto' (default auto: sodium-native when it loads). */
+  backend?: 'sodium' | 'tweetnacl' | 'auto'
+  /** Randomness source, injectable for deterministic tests. */
+  randomBytes?: (n: number) => Uint8Array
+}
+
+export interface SecureEndpoint {
+  /**
+   * Seal `length` bytes of `plain` (starting at 0) for `peer` and transmit it.
+   * Without a usable session, the packet is copied into a small bounded queue,
+   * a handshake is started, and the queue is flushed when the session comes up.
+   * Returns false if the packet had to be dropped (queue full).
+   */
+  send(peer: number, nowMs: number, plain: Buffer, length: number): boolean
+  /**
+   * Process a datagram that arrived from `peer`'s known address.
+   * Returns the plaintext length (>= 0) with the plaintext in `plaintext()`
+   * (a preallocated buffer, valid until the next call), or a CryptoDrop code.
+   */
+  receive(peer: number, nowMs: number, data: Buffer, length: number): number
+  /** The buffer holding the last plaintext returned by receive(). */
+  plaintext(): Buffer
+  /** Time-driven work: handshake retries, rekey on age, key expiry. Call every ~100 ms. */
+  tick(nowMs: number): void
+  /** True when `peer` has a session that can send now. */
+  hasSession(peer: number): boolean
+  /** Crypto backend in use, for logs and benches. */
+  readonly backendName: string
+}

@@ -1,0 +1,40 @@
+/**
+ * io/ owns the boundary between Overpass and the operating system: UDP sockets,
+ * clocks and timers. Everything above it (crypto, probe, route, dataplane) is
+ * written against these interfaces, so the daemon injects real sockets while
+ * tests and the simulator inject fakes with latency, jitter and loss.
+ */
+
+/** Where a datagram came from. Mirrors the fields of node:dgram's RemoteInfo we use. */
+export interface PeerAddress {
+  address: string
+  port: number
+}
+
+/** Receives datagrams. `data` is only valid during the call: copy what you keep. */
+export type DatagramHandler = (data: Buffer, from: PeerAddress) => void
+
+/**
+ * A bound UDP socket. `send` must not retain `data` after it returns on real
+ * sockets (node:dgram copies synchronously when given a single Buffer), so
+ * callers may reuse one preallocated buffer per packet.
+ */
+export interface PacketSocket {
+  send(data: Buffer, offset: number, length: number, port: number, address: string): void
+  onMessage(handler: DatagramHandler): void
+  localAddress(): PeerAddress
+  close(): void
+}
+
+/** Monotonic clock in milliseconds (fractional). Never wall-clock. */
+export interface Clock {
+  nowMs(): number
+}
+
+export type TimerHandle = { readonly __timer: unique symbol } | object
+
+/** Timers that the daemon backs with the event loop and tests back with a fake clock. */
+export interface Timers {
+  setTimeout(fn: () => void, delayMs: number): TimerHandle
+  clearTimeout(handle: TimerHandle): void
+}
