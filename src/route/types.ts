@@ -1,0 +1,109 @@
+/**
+ * The contract of the control plane (probe/ + route/): one `Router` per relay,
+ * a pure state machine fed with (nowMs, event). The daemon, the unit tests and
+ * the simulator all drive it the same way:
+ *
+ *   every ~10-50 ms:   out = router.tick(nowMs)          -> send each message
+ *   on a probe:        out = router.onProbe(nowMs, from, bytes)
+ *   on a control msg:  out = router.onControl(nowMs, from, msg)
+ *   on an origin sample (exit only): router.onOriginSample(nowMs, sample)
+ *   for data packets:  router.forwardPath(service) / router.replyPath(service, ingress)
+ *
+ * `nowMs` is this relay's own monotonic clock. Relays' clocks are never
+ * synchronised: the offset between two relays can be hours.
+ */
+
+/** Something the router wants sent to another relay over the encrypted overlay. */
+export type RouterMessage =
+  /** Fixed binary probe (hot enough to avoid msgpack). */
+  | { to: string; kind: 'probe'; bytes: Uint8Array }
+  /** Control message (map floods etc.), encoded with msgpackr by the transport. */
+  | { to: string; kind: 'control'; msg: unknown }
+
+export interface RouterService {
+  name: string
+  /** Relays that take this service's traffic in. */
+  ingress: string[]
+  /** Relays with a CNI link to the origin. */
+  exits: string[]
+  /** Optional per-service routing profile (penalties for jitter and loss). */
+  profile?: RoutingProfileName
+  /** Send each packet over the two best edge-disjoint paths. */
+  redundant?: boolean
+}
+
+export type RoutingProfileName = 'latency' | 'gaming' | 'rtc'
+
+export interface RouterInit {
+  /** This relay's id. */
+  self: string
+  /** Every relay in the network, including self. */
+  relays: string[]
+  services: RouterService[]
+  /** Mean probe interval (default 100 ms; jittered +-10%). */
+  probeIntervalMs?: number
+  /** Consecutive missing probes that mark an edge down (default 3). */
+  lossDownAfter?: number
+  /** Cost added per intermediate relay, ms (default 0). */
+  hopCostMs?: number
+  /** Random source in [0,1), injectable for deterministic runs. */
+  random?: () => number
+}
+
+/** One origin health sample taken by this relay (an exit) across its CNI link. */
+export interface OriginSample {
+  service: string
+  /** 'twamp' gives one-way numbers; 'icmp' gives round trip only. */
+  method: 'twamp' | 'icmp'
+  /** Pseudo one-way exit->origin delay (twamp: origin rx time - exit tx time, offsets included). */
+  forwardPseudoMs?: number
+  /** Pseudo one-way origin->exit delay (twamp). */
+  reversePseudoMs?: number
+  /** Round trip, ms (icmp, or twamp). */
+  rttMs?: number
+  /** True when the probe was lost. */
+  lost?: boolean
+}
+
+/** A directed edge as the map shows it. */
+export interface EdgeView {
+  from: string
+  to: string
+  /** Estimated true one-way delay (pseudo delay corrected by estimated offsets). */
+  delayMs: number
+  /** Pseudo one-way delay as measured (includes clock offset); exact in path sums. */
+  pseudoMs: number
+  jitterMs: number
+  lossPct: number
+  up: boolean
+  ageMs: number
+}
+
+export interface PathChoice {
+  service: string
+  /** Relay ids from the first relay to the last, e.g. ['lax','sea','dal']. */
+  path: string[]
+  /** Expected one-way delay of this path in ms (estimated for display). */
+  delayMs: number
+  /** The direct (first relay -> last relay) edge's delay, for comparison. */
+  directDelayMs?: number
+  /** Second, edge-disjoint path when the service is redundant. */
+  backup?: string[]
+  /** nowMs when this choice was made. */
+  sinceMs: number
+}
+
+export interface Router {
+  tick(nowMs: number): RouterMessage[]
+  onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[]
+  onControl(nowMs: number, from: string, msg: unknown): RouterMessage[]
+  onOriginSample(nowMs: number, sample: OriginSample): void
+  /** Best (exit, path) from this relay (an ingress) for the service; undefined when no exit is reachable. */
+  forwardPath(service: string): PathChoice | undefined
+  /** Best path from this relay (an exit) back to `ingress`. */
+  replyPath(service: string, ingress: string): PathChoice | undefined
+  /** The directed latency map as this relay knows it. */
+  edges(): EdgeView[]
+  /** Every path choice this relay currently holds, for `overpass routes`. */
+  routes(): { forward: PathChoice[]; reply: PathChoice[] }
+}
