@@ -102,6 +102,12 @@ export interface Router {
   forwardPath(service: string): PathChoice | undefined
   /** Best path from this relay (an exit) back to `ingress`. */
   replyPath(service: string, ingress: string): PathChoice | undefined
+  /**
+   * Current best relay path from this relay to relay `dest` on this relay's
+   * map (no service, no origin leg, with hysteresis like a service route).
+   * The simulator scores every ordered relay pair with it.
+   */
+  pathTo(nowMs: number, dest: string): PathChoice | undefined
   /** The directed latency map as this relay knows it. */
   edges(): EdgeView[]
   /** Every path choice this relay currently holds, for `overpass routes`. */
