@@ -1,0 +1,63 @@
+/**
+ * What to write for each field, keyed by its index-free path
+ * (`services[].ingress[].listen`). Every issue about a field quotes this, so
+ * the advice is written once and stays consistent across error kinds.
+ */
+import { MAX_MAX_FLOWS, MAX_PATH_RELAYS } from './schema.js'
+
+const hostPort = (example: string) => `use host:port with an IP address, e.g. ${example} (quote IPv6: "[::1]:7001")`
+const relayId = 'use this relay\'s id or the id of a listed peer'
+const idFix = (example: string) =>
+  `use 1-32 characters from a-z, 0-9, "-" and "_", starting with a letter or digit, e.g. ${example}`
+const duration = (example: string) => `use a number with a unit (ms, s, m, h), e.g. ${example}`
+const path = `use a list of relay ids from ingress to exit, at most ${MAX_PATH_RELAYS}, e.g. [lax, sea, dal]`
+const replyPath = `use a list of relay ids from exit to ingress, at most ${MAX_PATH_RELAYS}, e.g. [dal, sea, lax]`
+
+export const FIELD_FIXES: Record<string, string> = {
+  '': 'write a YAML mapping with `relay:`, `peers:`, `services:` and optionally `tuning:`',
+  relay: 'add a `relay:` section with id, listen and private_key (or private_key_file)',
+  'relay.id': idFix('lax'),
+  'relay.private_key': 'paste the private_key line printed by `overpass keygen`',
+  'relay.private_key_file': 'give the path of a file holding the base64 private key, e.g. ./lax.key',
+  'relay.listen': hostPort('127.0.0.1:7001'),
+  'relay.control_socket': 'use a file path for the unix socket, e.g. /run/overpass/lax.sock',
+  'relay.mtu': 'use a whole number of bytes from 1280 to 9000, e.g. 1500',
+  peers: 'use a list of peers, each with id, public_key and endpoint',
+  'peers[]': 'write each peer as a mapping with id, public_key and endpoint',
+  'peers[].id': idFix('sea'),
+  'peers[].public_key': "paste that relay's public key (`overpass pubkey` prints it from its private key)",
+  'peers[].endpoint': hostPort('127.0.0.1:7002'),
+  services: 'use a list of services, each with name, ingress, origin and exits',
+  'services[]': 'write each service as a mapping with name, ingress, origin and exits',
+  'services[].name': idFix('game'),
+  'services[].mode': 'use l4 (the only mode so far)',
+  'services[].ingress': 'list at least one ingress, e.g. `- relay: lax` with `listen: 0.0.0.0:27015`',
+  'services[].ingress[]': 'write each ingress as a mapping with relay and listen',
+  'services[].ingress[].relay': relayId,
+  'services[].ingress[].listen': hostPort('0.0.0.0:27015'),
+  'services[].origin': hostPort('127.0.0.1:9000'),
+  'services[].exits': 'list at least one exit relay id, e.g. [dal]',
+  'services[].exits[]': relayId,
+  'services[].delivery': 'use proxy or proxy-protocol',
+  'services[].paths': `use a list of paths, e.g. [[lax, sea, dal]]`,
+  'services[].paths[]': path,
+  'services[].paths[][]': relayId,
+  'services[].reply_paths': `use a list of paths, e.g. [[dal, sea, lax]], or leave it out to reverse the forward paths`,
+  'services[].reply_paths[]': replyPath,
+  'services[].reply_paths[][]': relayId,
+  'services[].flow_idle_timeout': duration('30s'),
+  'services[].max_flows': `use a whole number from 1 to ${MAX_MAX_FLOWS}, e.g. 65536`,
+  tuning: 'use a mapping with rekey_after, rekey_after_packets and hop_limit, or leave it out',
+  'tuning.rekey_after': duration('120s'),
+  'tuning.rekey_after_packets': 'use a whole number of packets, e.g. 1099511627776',
+  'tuning.hop_limit': 'use a whole number from 1 to 255, e.g. 8',
+}
+
+/** 'services[0].ingress[1].listen' → 'services[].ingress[].listen' */
+export function fieldPattern(path: string): string {
+  return path.replace(/\[\d+\]/g, '[]')
+}
+
+export function fixFor(path: string): string {
+  return FIELD_FIXES[fieldPattern(path)] ?? 'see docs/configuration.md'
+}

@@ -1,0 +1,23 @@
+/**
+ * config/ owns the relay config file: the YAML format, its validation and its
+ * normalisation into `RelayConfig` (types.ts), the only shape the rest of
+ * Overpass reads. Problems are thrown as one ConfigError listing every issue
+ * with its field path and a fix.
+ *
+ *   const cfg = loadConfig('/etc/overpass/lax.yaml')  // throws ConfigError
+ *   cfg.relay.listen  // { host: '127.0.0.1', port: 7001 }
+ */
+export type * from './types.js'
+export { loadConfig, parseConfig, type ParseOptions } from './load.js'
+export { ConfigError, formatIssue, type ConfigIssue } from './errors.js'
+export { checkNetwork } from './network.js'
+export {
+  decodeKey,
+  encodeKey,
+  formatHostPort,
+  generatePrivateKey,
+  extractPrivateKeyText,
+  parseDurationMs,
+  parseHostPort,
+  publicKeyOf,
+} from './values.js'

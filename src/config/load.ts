@@ -1,0 +1,227 @@
+/**
+ * YAML text → RelayConfig. Stages: YAML syntax, top-level shape, each section
+ * and list entry on its own (zod), key resolution, then cross-field rules.
+ * Every stage that can run does, and all issues are thrown together in one
+ * ConfigError with line numbers where the YAML node can be found.
+ */
+import { readFileSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { LineCounter, parseDocument, type Document } from 'yaml'
+import type { z } from 'zod'
+import { ConfigError, parsePath, type ConfigIssue, type PathSegment } from './errors.js'
+import {
+  controlSocketFor,
+  peerSchema,
+  relaySchema,
+  serviceSchema,
+  topSchema,
+  tuningSchema,
+  type RawPeer,
+  type RawRelay,
+  type RawService,
+  type RawTuning,
+} from './schema.js'
+import { checkSemantics, type Indexed } from './semantic.js'
+import type { PeerConfig, RelayConfig, RelayIdentity, ServiceConfig } from './types.js'
+import { decodeKey, extractPrivateKeyText, publicKeyOf } from './values.js'
+import { fromZodIssues } from './zod-issues.js'
+
+export interface ParseOptions {
+  /** Shown in messages and stored in RelayConfig.sourcePath. */
+  sourcePath?: string
+  /** Base for relative private_key_file and control_socket paths; default dirname(sourcePath) or cwd. */
+  baseDir?: string
+  /** Non-fatal findings (e.g. a key file others can read). Default: process.emitWarning. */
+  onWarning?: (warning: ConfigIssue) => void
+}
+
+export function loadConfig(path: string, options: Omit<ParseOptions, 'sourcePath'> = {}): RelayConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const message = `cannot read config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`
+    throw new ConfigError([{ path: '', message, fix: 'check the path given with -c' }], path)
+  }
+  return parseConfig(text, { ...options, sourcePath: path, baseDir: options.baseDir ?? dirname(resolve(path)) })
+}
+
+export function parseConfig(text: string, options: ParseOptions = {}): RelayConfig {
+  const { sourcePath } = options
+  const baseDir = options.baseDir ?? (sourcePath ? dirname(resolve(sourcePath)) : process.cwd())
+  const warn = options.onWarning ?? ((w: ConfigIssue) => process.emitWarning(`${w.path}: ${w.message} (fix: ${w.fix})`, 'ConfigWarning'))
+
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
+  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map(syntaxIssue), sourcePath)
+
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 })
+  const issues: ConfigIssue[] = []
+  // The top-level check reports shape problems; sections are then validated
+  // from the raw values anyway, so a typo in one key does not hide the rest.
+  section(topSchema, raw ?? {}, [], issues)
+  const top = isMapping(raw) ? raw : {}
+  const rawRelay = isMapping(top.relay) ? top.relay : undefined
+  const relay = rawRelay && section(relaySchema, rawRelay, ['relay'], issues)
+  const privateKey = rawRelay && resolvePrivateKey(rawRelay, relay, baseDir, issues, warn)
+  const peerList = Array.isArray(top.peers) ? top.peers : []
+  const peers = peerList.map((p, i) => entry(peerSchema, p, ['peers', i], issues))
+  const serviceList = Array.isArray(top.services) ? top.services : []
+  const services = serviceList.map((s, i) => entry(serviceSchema, s, ['services', i], issues))
+  const tuning = top.tuning == null || isMapping(top.tuning) ? section(tuningSchema, top.tuning ?? {}, ['tuning'], issues) : undefined
+
+  const okPeers = peers.filter(isIndexed).map(({ index, value }) => ({ index, value: toPeer(value) }))
+  const peerParts = peerList.map((p, i) => ({ index: i, value: peers[i] ? toPeer(peers[i].value) : partialPeer(p) }))
+  const publicKey = privateKey ? publicKeyOf(privateKey) : undefined
+  issues.push(
+    ...checkSemantics({
+      relay: relay && { id: relay.id, listen: relay.listen, publicKey },
+      peers: peerParts,
+      peersComplete: peerParts.every((p) => p.value.id !== undefined),
+      services: services.filter(isIndexed),
+      hopLimit: tuning?.hop_limit,
+    }),
+  )
+
+  if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning) {
+    throw new ConfigError(issues.map((i) => withLine(i, doc, lines)), sourcePath)
+  }
+  return {
+    relay: identity(relay, privateKey, publicKey, baseDir),
+    peers: okPeers.map((p) => p.value),
+    services: services.filter(isIndexed).map((s) => normaliseService(s.value)),
+    tuning: normaliseTuning(tuning),
+    sourcePath,
+  }
+}
+
+/** Validate one part of the file; on failure record its issues and return undefined. */
+function section<S extends z.ZodType>(schema: S, input: unknown, at: PathSegment[], issues: ConfigIssue[]): z.output<S> | undefined {
+  const r = schema.safeParse(input)
+  if (r.success) return r.data
+  issues.push(...fromZodIssues(r.error.issues, at, input))
+  return undefined
+}
+
+function entry<S extends z.ZodType>(schema: S, input: unknown, at: [string, number], issues: ConfigIssue[]): Indexed<z.output<S>> | undefined {
+  const value = section(schema, input, at, issues)
+  return value === undefined ? undefined : { index: at[1], value }
+}
+
+function toPeer(p: RawPeer): PeerConfig {
+  return { id: p.id, publicKey: p.public_key, endpoint: p.endpoint }
+}
+
+/** The fields of a broken peer entry that are valid on their own, for cross-field checks. */
+function partialPeer(raw: unknown): Partial<PeerConfig> {
+  if (!isMapping(raw)) return {}
+  const field = <S extends z.ZodType>(schema: S, v: unknown): z.output<S> | undefined => {
+    const r = schema.safeParse(v)
+    return r.success ? r.data : undefined
+  }
+  const shape = peerSchema.shape
+  return { id: field(shape.id, raw.id), publicKey: field(shape.public_key, raw.public_key), endpoint: field(shape.endpoint, raw.endpoint) }
+}
+
+function isIndexed<T>(x: Indexed<T> | undefined): x is Indexed<T> {
+  return x !== undefined
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+function resolvePrivateKey(
+  rawRelay: Record<string, unknown>,
+  relay: RawRelay | undefined,
+  baseDir: string,
+  issues: ConfigIssue[],
+  warn: (w: ConfigIssue) => void,
+): Uint8Array | undefined {
+  const inline = rawRelay.private_key !== undefined
+  const file = rawRelay.private_key_file !== undefined
+  if (inline === file) {
+    const message = inline ? 'both private_key and private_key_file are set' : 'no private key: set private_key or private_key_file'
+    issues.push({ path: 'relay.private_key', message, fix: 'set exactly one of private_key or private_key_file' })
+    return undefined
+  }
+  if (inline) return relay?.private_key
+  if (typeof rawRelay.private_key_file !== 'string' || rawRelay.private_key_file === '') return undefined
+  return readKeyFile(resolve(baseDir, rawRelay.private_key_file), issues, warn)
+}
+
+function readKeyFile(file: string, issues: ConfigIssue[], warn: (w: ConfigIssue) => void): Uint8Array | undefined {
+  const path = 'relay.private_key_file'
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    issues.push({ path, message: `cannot read ${file}: ${code}`, fix: 'check the path; relative paths start at the config file\'s folder' })
+    return undefined
+  }
+  const key = decodeKey(extractPrivateKeyText(text))
+  if (!key.ok) {
+    issues.push({ path, message: `${file}: ${key.error}`, fix: 'the file must hold the base64 private key from `overpass keygen`' })
+    return undefined
+  }
+  if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
+    warn({ path, message: `${file} is readable by group or others`, fix: `chmod 600 ${file}` })
+  }
+  return key.value
+}
+
+function identity(relay: RawRelay, privateKey: Uint8Array, publicKey: Uint8Array, baseDir: string): RelayIdentity {
+  const socket = relay.control_socket ?? controlSocketFor(relay.id)
+  return {
+    id: relay.id,
+    privateKey,
+    publicKey,
+    listen: relay.listen,
+    controlSocket: isAbsolute(socket) ? socket : resolve(baseDir, socket),
+    mtu: relay.mtu,
+  }
+}
+
+function normaliseService(s: RawService): ServiceConfig {
+  return {
+    name: s.name,
+    mode: s.mode,
+    ingress: s.ingress.map((i) => ({ relay: i.relay, listen: i.listen })),
+    origin: s.origin,
+    exits: s.exits,
+    delivery: s.delivery,
+    paths: s.paths,
+    replyPaths: s.reply_paths ?? s.paths.map((p) => [...p].reverse()),
+    flowIdleTimeoutMs: s.flow_idle_timeout,
+    maxFlows: s.max_flows,
+  }
+}
+
+function normaliseTuning(t: RawTuning): RelayConfig['tuning'] {
+  return { rekeyAfterMs: t.rekey_after, rekeyAfterPackets: t.rekey_after_packets, hopLimit: t.hop_limit }
+}
+
+function syntaxIssue(err: { message: string; code: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): ConfigIssue {
+  const pos = err.linePos?.[0]
+  const where = pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position'
+  const detail = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
+  return { path: '', message: `YAML syntax error at ${where}: ${detail}`, fix: yamlFix(err.code), line: pos?.line, col: pos?.col }
+}
+
+function yamlFix(code: string): string {
+  if (code === 'DUPLICATE_KEY') return 'remove or rename the repeated key'
+  if (code === 'TAB_AS_INDENT') return 'indent with spaces, not tabs'
+  return 'fix the YAML at that position; quote values containing ": " or starting with "[" (e.g. "[::1]:7001")'
+}
+
+/** Point an issue at the nearest YAML node that exists on its path. */
+function withLine(issue: ConfigIssue, doc: Document, lines: LineCounter): ConfigIssue {
+  if (issue.line !== undefined || issue.path === '') return issue
+  const segments = parsePath(issue.path)
+  for (let n = segments.length; n > 0; n--) {
+    const node = doc.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined
+    if (node && typeof node === 'object' && node.range) return { ...issue, line: lines.linePos(node.range[0]).line }
+  }
+  return issue
+}

@@ -1,0 +1,105 @@
+/**
+ * Parsers for the scalar formats a config file uses: relay ids, host:port,
+ * durations and base64 keys. Each returns a value or an error message, never
+ * throws, so the schema can turn failures into issues with a field path.
+ */
+import { isIPv4, isIPv6 } from 'node:net'
+import nacl from 'tweetnacl'
+import type { HostPort } from './types.js'
+
+/** Relay ids and service names: short, lowercase, safe in file names and logs. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/
+export const KEY_LEN = 32
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string }
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value })
+const fail = <T>(error: string): Parsed<T> => ({ ok: false, error })
+
+/**
+ * "1.2.3.4:80" or "[::1]:80". Hosts must be IP literals: the daemon binds and
+ * sends without DNS, so a name here would fail later and less clearly.
+ */
+export function parseHostPort(text: string): Parsed<HostPort> {
+  let host: string
+  let portText: string
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']')
+    if (close < 0 || text[close + 1] !== ':') return fail('an IPv6 address must be written [addr]:port')
+    host = text.slice(1, close)
+    portText = text.slice(close + 2)
+    if (!isIPv6(host)) return fail(`host "${host}" is not an IPv6 address`)
+  } else {
+    const colon = text.lastIndexOf(':')
+    if (colon < 0) return fail('missing the ":port" part')
+    host = text.slice(0, colon)
+    portText = text.slice(colon + 1)
+    if (isIPv6(host)) return fail('an IPv6 address must be written in brackets, [addr]:port')
+    if (!isIPv4(host)) return fail(`host "${host}" is not an IPv4 address (host names are not resolved)`)
+  }
+  if (!/^\d{1,5}$/.test(portText)) return fail(`port "${portText}" is not a number`)
+  const port = Number(portText)
+  if (port < 1 || port > 65535) return fail(`port ${port} is outside 1..65535`)
+  return ok({ host, port })
+}
+
+export function formatHostPort(hp: HostPort): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`
+}
+
+/** True for the any-address, which overlaps every specific address on the same port. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::'
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/**
+ * "250ms", "30s", "1.5m", "2h" → whole milliseconds. A bare number is refused:
+ * whether 30 means seconds or milliseconds is exactly the mistake to prevent.
+ */
+export function parseDurationMs(text: string): Parsed<number> {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(text.trim())
+  if (!m) return fail('not a duration with a unit (ms, s, m, h)')
+  const ms = Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2]])
+  if (!Number.isSafeInteger(ms) || ms <= 0) return fail('must be a positive duration')
+  return ok(ms)
+}
+
+/**
+ * Standard padded base64 of exactly 32 bytes. Node's decoder silently skips
+ * junk, so the result is re-encoded and compared to catch typos and truncation.
+ */
+export function decodeKey(text: string): Parsed<Uint8Array> {
+  const trimmed = text.trim()
+  const bytes = Buffer.from(trimmed, 'base64')
+  if (bytes.toString('base64') !== trimmed) return fail('key is not valid base64')
+  if (bytes.length !== KEY_LEN) return fail(`key decodes to ${bytes.length} bytes, expected ${KEY_LEN}`)
+  return ok(new Uint8Array(bytes))
+}
+
+export function encodeKey(key: Uint8Array): string {
+  return Buffer.from(key).toString('base64')
+}
+
+/** X25519 public key of a private key (clamping is applied inside scalarMult). */
+export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
+  return nacl.scalarMult.base(privateKey)
+}
+
+/** A fresh private key, clamped as X25519 expects so it is stored in canonical form. */
+export function generatePrivateKey(): Uint8Array {
+  const key = nacl.randomBytes(KEY_LEN)
+  key[0] &= 248
+  key[31] = (key[31] & 127) | 64
+  return key
+}
+
+/**
+ * Accepts a bare base64 key or text containing a `private_key: <b64>` line, so
+ * the output of `overpass keygen` can be saved or piped as is.
+ */
+export function extractPrivateKeyText(text: string): string {
+  const line = /^\s*private_key:\s*"?([^"\s]+)"?\s*$/m.exec(text)
+  return line ? line[1] : text.trim()
+}
