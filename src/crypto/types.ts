@@ -18,6 +18,11 @@ export const enum CryptoDrop {
   Expired = -10,
   /** Not a drop: a handshake message was consumed (any reply was transmitted). */
   HandshakeConsumed = -100,
+  /**
+   * Not a drop: an authenticated empty transport packet (sent by a handshake
+   * initiator to confirm a new session). Nothing to deliver; do not count it.
+   */
+  KeepaliveConsumed = -101,
 }
 
 export const CRYPTO_DROP_NAMES: Record<number, string> = {
@@ -52,6 +57,48 @@ export interface SecureEndpointOptions {
   backend?: 'sodium' | 'tweetnacl' | 'auto'
   /** Randomness source, injectable for deterministic tests. */
   randomBytes?: (n: number) => Uint8Array
+  /** Keys are refused for sending and receiving after this age (default 180 s). */
+  rejectAfterMs?: number
+  /** Hard limit on packets per keypair (default 2^50); must exceed rekeyAfterPackets. */
+  rejectAfterPackets?: number
+  /** Packets held per peer while no session exists (default 256). */
+  queueLimit?: number
+  /** Largest datagram (header + ciphertext) handled, in bytes (default 65535). */
+  maxPacketBytes?: number
+  /** Seed for the handshake timestamp counter (tests); default wall-clock microseconds. */
+  handshakeTimestampSeed?: number
+}
+
+/** Counters for one peer or the total, for `overpass status`. */
+export interface CryptoCounters {
+  txPackets: number
+  rxPackets: number
+  handshakesInitiated: number
+  handshakeResponsesSent: number
+  /** Sessions that became usable (initial and rekeys). */
+  sessionsUp: number
+  /** Initiations abandoned after the retry limit. */
+  handshakeTimeouts: number
+  /** Peer initiations ignored because ours wins a simultaneous initiation. */
+  simultaneousInitiations: number
+  /** Packets dropped because the pre-session queue was full or the handshake gave up. */
+  queueDrops: number
+  /** Inbound drops by CRYPTO_DROP_NAMES name. */
+  drops: Record<string, number>
+}
+
+export interface CryptoPeerStats extends CryptoCounters {
+  peer: number
+  hasSession: boolean
+  /** Age of the sending keypair, or null without one. */
+  sessionAgeMs: number | null
+  queued: number
+  handshakeInProgress: boolean
+}
+
+export interface CryptoStats {
+  total: CryptoCounters
+  peers: CryptoPeerStats[]
 }
 
 export interface SecureEndpoint {
@@ -76,4 +123,6 @@ export interface SecureEndpoint {
   hasSession(peer: number): boolean
   /** Crypto backend in use, for logs and benches. */
   readonly backendName: string
+  /** Counters by peer and in total (control path; allocates). */
+  stats?(): CryptoStats
 }

@@ -1,0 +1,44 @@
+/**
+ * Everything the endpoint knows about one peer: its identity, up to four
+ * keypairs in three roles, the initiation in flight, and the packets waiting
+ * for a first session.
+ *
+ *   current   confirmed; the only keypair we send on
+ *   next      responder side, not yet confirmed (waits for the initiator's
+ *             first transport packet on it); receive only
+ *   previous  replaced keypairs, newest first; receive only, so packets in
+ *             flight across a rekey still decrypt
+ */
+import type { InitiatorState, RemoteIdentity } from './handshake.js'
+import type { Keypair } from './keypair.js'
+import { TokenBucket } from './rate-limit.js'
+import { Counters } from './stats.js'
+
+/** Receive-only old keypairs kept per peer; two covers a simultaneous rekey. */
+export const MAX_PREVIOUS = 2
+
+export interface PendingHandshake {
+  state: InitiatorState
+  /** 1 for the first initiation, +1 per retry. */
+  attempt: number
+  nextRetryMs: number
+}
+
+export class PeerState {
+  current: Keypair | null = null
+  next: Keypair | null = null
+  previous: Keypair[] = []
+  handshake: PendingHandshake | null = null
+  /** Highest initiation timestamp accepted from this peer (0: none yet). */
+  lastTimestamp = 0
+  readonly limiter = new TokenBucket()
+  readonly queue: Buffer[] = []
+  readonly counters = new Counters()
+
+  constructor(
+    readonly index: number,
+    readonly remote: RemoteIdentity,
+    /** Byte order of static keys decides simultaneous initiations: lower key keeps its initiation. */
+    readonly weWinTies: boolean,
+  ) {}
+}

@@ -1,0 +1,487 @@
+/**
+ * The per-relay crypto state machine: transport sealing/opening on the hot
+ * path, and the handshake, rekey and expiry rules around it. Sans-IO: every
+ * call gets `nowMs`, output goes through `transmit`. Not re-entrant: do not
+ * call send/receive from inside `transmit` or `onSessionUp`.
+ *
+ * Receive pipeline for transport packets (no allocation except one view of
+ * the caller's datagram):
+ *   1. fixed-offset header checks (version, type, reserved, length)
+ *   2. receiver index -> keypair (Map), keypair must belong to `peer`
+ *   3. age / packet limits, replay window pre-check
+ *   4. open into the preallocated plaintext buffer
+ *   5. replay window update (only after the tag verified)
+ *   6. a first packet on `next` confirms it (responder side of a rekey)
+ */
+import { randomBytes as nodeRandomBytes } from 'node:crypto'
+import {
+  AEAD_TAG_LEN,
+  MSG_HANDSHAKE_INIT,
+  MSG_HANDSHAKE_RESP,
+  MSG_TRANSPORT,
+  OFF_COUNTER,
+  OFF_RECEIVER,
+  OFF_RESERVED,
+  OFF_TYPE,
+  OFF_VERSION,
+  OUTER_HEADER_LEN,
+  TRANSPORT_OVERHEAD,
+  WIRE_VERSION,
+} from '../wire/outer.js'
+import { selectAead, type Aead } from './aead.js'
+import { sodiumDh, tweetnaclDh, type Dh } from './dh.js'
+import { EndpointConfigError } from './errors.js'
+import {
+  consumeInitiation,
+  consumeResponse,
+  createInitiation,
+  createResponse,
+  initiationMac1Ok,
+  INIT_LEN,
+  localIdentity,
+  remoteIdentity,
+  RESP_LEN,
+  responseMac1Ok,
+  responseReceiverIndex,
+  type HandshakeCrypto,
+  type LocalIdentity,
+  type RemoteIdentity,
+} from './handshake.js'
+import { Keypair } from './keypair.js'
+import { KEY_LEN } from './keys.js'
+import { MAX_PREVIOUS, PeerState } from './peer-state.js'
+import { Count, Counters } from './stats.js'
+import { nextHandshakeTimestamp } from './timestamp.js'
+import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
+import { ViewCache } from './view-cache.js'
+
+// ---- Implementation constants -------------------------------------------------
+
+export const DEFAULT_REKEY_AFTER_MS = 120_000
+export const DEFAULT_REKEY_AFTER_PACKETS = 2 ** 40
+export const DEFAULT_REJECT_AFTER_MS = 180_000
+export const DEFAULT_REJECT_AFTER_PACKETS = 2 ** 50
+export const DEFAULT_QUEUE_LIMIT = 256
+export const DEFAULT_MAX_PACKET_BYTES = 65_535
+/** First retry of an unanswered initiation; jitter is added so peers do not synchronise. */
+export const HANDSHAKE_RETRY_MS = 1_000
+export const HANDSHAKE_RETRY_JITTER_MS = 333
+/** Initiations per attempt series before giving up (the next send starts a new series). */
+export const MAX_HANDSHAKE_ATTEMPTS = 10
+/**
+ * The responder of the current keypair rekeys on age only this much later
+ * than the initiator would, so the two sides do not both start at once.
+ */
+export const RESPONDER_REKEY_DELAY_MS = 10_000
+/**
+ * While a `next` keypair this young waits for confirmation, a handshake the
+ * peer started is completing: we do not start one of our own.
+ */
+export const NEXT_SETTLE_MS = 3_000
+
+const U32 = 0x100000000
+/** High word of the largest counter we accept (2^53 - 1). */
+const MAX_COUNTER_HI = 0x1fffff
+const EMPTY = Buffer.alloc(0)
+
+export class CryptoEndpoint implements SecureEndpoint {
+  readonly backendName: string
+  private readonly aead: Aead
+  private readonly hs: HandshakeCrypto
+  private readonly local: LocalIdentity
+  private readonly peers: PeerState[] = []
+  private readonly byStaticKey = new Map<string, PeerState>()
+  /** Receiver index -> keypair (current, next and previous of every peer). */
+  private readonly keypairs = new Map<number, Keypair>()
+  /** Receiver index -> peer with an initiation in flight under that index. */
+  private readonly pending = new Map<number, PeerState>()
+  /** Drops that cannot be charged to a known peer (bad peer number). */
+  private readonly orphan = new Counters()
+
+  private readonly transmit: SecureEndpointOptions['transmit']
+  private readonly onSessionUp: SecureEndpointOptions['onSessionUp']
+  private readonly random: (n: number) => Uint8Array
+  private readonly rekeyAfterMs: number
+  private readonly rekeyAfterPackets: number
+  private readonly rejectAfterMs: number
+  private readonly rejectAfterPackets: number
+  private readonly queueLimit: number
+  private readonly timestampSeed: number | undefined
+
+  private readonly out: Buffer
+  private readonly plain: Buffer
+  private readonly sealViews: ViewCache
+  private readonly plainViews: ViewCache
+  private readonly nonce = Buffer.alloc(24)
+  private lastNowMs = 0
+
+  constructor(opts: SecureEndpointOptions) {
+    this.aead = selectAead(opts.backend ?? 'auto')
+    const dh: Dh = (this.aead.name === 'sodium' ? sodiumDh() : null) ?? tweetnaclDh
+    this.hs = { aead: this.aead, dh }
+    this.backendName = this.aead.name
+    this.transmit = opts.transmit
+    this.onSessionUp = opts.onSessionUp
+    this.random = opts.randomBytes ?? ((n) => nodeRandomBytes(n))
+    this.rekeyAfterMs = opts.rekeyAfterMs ?? DEFAULT_REKEY_AFTER_MS
+    this.rekeyAfterPackets = opts.rekeyAfterPackets ?? DEFAULT_REKEY_AFTER_PACKETS
+    this.rejectAfterMs = opts.rejectAfterMs ?? DEFAULT_REJECT_AFTER_MS
+    this.rejectAfterPackets = opts.rejectAfterPackets ?? DEFAULT_REJECT_AFTER_PACKETS
+    this.queueLimit = opts.queueLimit ?? DEFAULT_QUEUE_LIMIT
+    this.timestampSeed = opts.handshakeTimestampSeed
+    const maxPacket = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES
+    validateOptions(opts, this.rejectAfterPackets, this.rekeyAfterPackets, maxPacket)
+
+    this.out = Buffer.alloc(maxPacket)
+    this.plain = Buffer.alloc(maxPacket - TRANSPORT_OVERHEAD)
+    this.sealViews = new ViewCache(this.out, OUTER_HEADER_LEN)
+    this.plainViews = new ViewCache(this.plain, 0)
+
+    const privateKey = new Uint8Array(opts.privateKey)
+    this.local = localIdentity(privateKey, dh.publicFromPrivate(privateKey))
+    for (const p of opts.peers) this.addPeer(dh, p.index, p.publicKey)
+  }
+
+  private addPeer(dh: Dh, index: number, publicKey: Uint8Array): void {
+    const field = `peers[${index}].publicKey`
+    if (publicKey.length !== KEY_LEN) throw new EndpointConfigError(field, `expected ${KEY_LEN} bytes`)
+    if (this.peers[index]) throw new EndpointConfigError(field, `peer index ${index} used twice`)
+    const key = Buffer.from(publicKey).toString('hex')
+    if (this.byStaticKey.has(key)) throw new EndpointConfigError(field, 'the same public key is configured twice')
+    if (Buffer.compare(Buffer.from(publicKey), Buffer.from(this.local.publicKey)) === 0) {
+      throw new EndpointConfigError(field, 'a peer cannot have our own public key')
+    }
+    const remote: RemoteIdentity = remoteIdentity(dh, this.local, new Uint8Array(publicKey))
+    const weWin = Buffer.compare(Buffer.from(this.local.publicKey), Buffer.from(publicKey)) < 0
+    const state = new PeerState(index, remote, weWin)
+    this.peers[index] = state
+    this.byStaticKey.set(key, state)
+  }
+
+  plaintext(): Buffer {
+    return this.plain
+  }
+
+  hasSession(peer: number): boolean {
+    const p = this.peers[peer]
+    return p !== undefined && p.current !== null && this.usable(p.current, this.lastNowMs)
+  }
+
+  // ---- Send ---------------------------------------------------------------------
+
+  send(peer: number, nowMs: number, plain: Buffer, length: number): boolean {
+    this.lastNowMs = nowMs
+    const p = this.peers[peer]
+    if (p === undefined || !(length >= 0 && length <= this.plain.length && length <= plain.length)) return false
+    const kp = p.current
+    if (kp !== null && this.usable(kp, nowMs)) {
+      this.seal(p, kp, length === plain.length ? plain : plain.subarray(0, length))
+      if (this.wantsRekey(kp, nowMs)) this.startRekey(p, nowMs)
+      return true
+    }
+    return this.enqueue(p, nowMs, plain, length)
+  }
+
+  private usable(kp: Keypair, nowMs: number): boolean {
+    return nowMs - kp.createdMs < this.rejectAfterMs && kp.sendCounter < this.rejectAfterPackets
+  }
+
+  /** Packet limit: either side. Age: the keypair's initiator first, the responder as a fallback. */
+  private wantsRekey(kp: Keypair, nowMs: number): boolean {
+    if (kp.sendCounter >= this.rekeyAfterPackets) return true
+    const ageMs = nowMs - kp.createdMs
+    return ageMs >= (kp.isInitiator ? this.rekeyAfterMs : this.rekeyAfterMs + RESPONDER_REKEY_DELAY_MS)
+  }
+
+  /** Header, nonce, seal into `out`, transmit. `plain` is exactly the payload. */
+  private seal(p: PeerState, kp: Keypair, plain: Uint8Array): void {
+    const out = this.out
+    const counter = kp.sendCounter++
+    out[OFF_VERSION] = WIRE_VERSION
+    out[OFF_TYPE] = MSG_TRANSPORT
+    out[OFF_RESERVED] = 0
+    out[OFF_RESERVED + 1] = 0
+    out.writeUInt32BE(kp.remoteIndex, OFF_RECEIVER)
+    out.writeUInt32BE(Math.floor(counter / U32), OFF_COUNTER)
+    out.writeUInt32BE(counter >>> 0, OFF_COUNTER + 4)
+    for (let i = 0; i < OUTER_HEADER_LEN; i++) this.nonce[i] = out[i]
+    this.aead.seal(this.sealViews.get(plain.length + AEAD_TAG_LEN), plain, this.nonce, kp.sendKey)
+    p.counters.counts[Count.TxPackets]++
+    this.transmit(p.index, out, plain.length + TRANSPORT_OVERHEAD)
+  }
+
+  /** No usable session: hold a copy (control path, so the copy may allocate) and make one. */
+  private enqueue(p: PeerState, nowMs: number, plain: Buffer, length: number): boolean {
+    const queued = p.queue.length < this.queueLimit
+    if (queued) p.queue.push(Buffer.from(plain.subarray(0, length)))
+    else p.counters.counts[Count.QueueDrops]++
+    if (!this.peerHandshakeSettling(p, nowMs)) this.initiate(p, nowMs, 1)
+    return queued
+  }
+
+  private startRekey(p: PeerState, nowMs: number): void {
+    if (!this.peerHandshakeSettling(p, nowMs)) this.initiate(p, nowMs, 1)
+  }
+
+  /** True if a handshake is already under way (ours, or one the peer started that we answered). */
+  private peerHandshakeSettling(p: PeerState, nowMs: number): boolean {
+    return p.handshake !== null || (p.next !== null && nowMs - p.next.createdMs < NEXT_SETTLE_MS)
+  }
+
+  // ---- Receive ------------------------------------------------------------------
+
+  receive(peer: number, nowMs: number, data: Buffer, length: number): number {
+    this.lastNowMs = nowMs
+    const p = this.peers[peer]
+    if (p === undefined) return this.dropOrphan(CryptoDrop.Malformed)
+    if (!(length >= OUTER_HEADER_LEN / 2 && length <= data.length)) return this.drop(p, CryptoDrop.Malformed)
+    if (data[OFF_VERSION] !== WIRE_VERSION) return this.drop(p, CryptoDrop.BadVersion)
+    if (data[OFF_RESERVED] !== 0 || data[OFF_RESERVED + 1] !== 0) return this.drop(p, CryptoDrop.Malformed)
+    const type = data[OFF_TYPE]
+    if (type === MSG_TRANSPORT) return this.receiveTransport(p, nowMs, data, length)
+    if (type === MSG_HANDSHAKE_INIT) return this.receiveInitiation(p, nowMs, data, length)
+    if (type === MSG_HANDSHAKE_RESP) return this.receiveResponse(p, nowMs, data, length)
+    return this.drop(p, CryptoDrop.Malformed)
+  }
+
+  private drop(p: PeerState, code: CryptoDrop): number {
+    p.counters.drop(code)
+    return code
+  }
+
+  private dropOrphan(code: CryptoDrop): number {
+    this.orphan.drop(code)
+    return code
+  }
+
+  private receiveTransport(p: PeerState, nowMs: number, data: Buffer, length: number): number {
+    const plainLen = length - TRANSPORT_OVERHEAD
+    if (plainLen < 0 || plainLen > this.plain.length) return this.drop(p, CryptoDrop.Malformed)
+    const kp = this.keypairs.get(data.readUInt32BE(OFF_RECEIVER))
+    if (kp === undefined) return this.drop(p, CryptoDrop.UnknownReceiver)
+    if (kp.peer !== p.index) return this.drop(p, CryptoDrop.WrongPeer)
+    const hi = data.readUInt32BE(OFF_COUNTER)
+    if (hi > MAX_COUNTER_HI) return this.drop(p, CryptoDrop.Malformed)
+    const counter = hi * U32 + data.readUInt32BE(OFF_COUNTER + 4)
+    if (nowMs - kp.createdMs >= this.rejectAfterMs || counter >= this.rejectAfterPackets) {
+      return this.drop(p, CryptoDrop.Expired)
+    }
+    if (!kp.replay.check(counter)) return this.drop(p, CryptoDrop.Replay)
+    for (let i = 0; i < OUTER_HEADER_LEN; i++) this.nonce[i] = data[i]
+    const sealed = data.subarray(OUTER_HEADER_LEN, length)
+    if (!this.aead.open(this.plainViews.get(plainLen), sealed, this.nonce, kp.receiveKey)) {
+      return this.drop(p, CryptoDrop.AuthFailed)
+    }
+    if (!kp.replay.update(counter)) return this.drop(p, CryptoDrop.Replay)
+    p.counters.counts[Count.RxPackets]++
+    if (kp === p.next) this.confirmNext(p, nowMs)
+    return plainLen === 0 ? CryptoDrop.KeepaliveConsumed : plainLen
+  }
+
+  // ---- Handshake: responder -------------------------------------------------------
+
+  private receiveInitiation(p: PeerState, nowMs: number, data: Buffer, length: number): number {
+    // Order matters for DoS: mac1 (one hash) and the rate limit come before any X25519.
+    if (!initiationMac1Ok(this.local, data, length)) return this.drop(p, CryptoDrop.HandshakeInvalid)
+    if (!p.limiter.take(nowMs)) return this.drop(p, CryptoDrop.HandshakeRateLimited)
+    const msg = data.subarray(0, INIT_LEN)
+    const init = consumeInitiation(this.hs, this.local, msg, (key) => this.byStaticKey.get(Buffer.from(key).toString('hex'))?.remote)
+    if (typeof init === 'number') return this.drop(p, init)
+    if (init.remote !== p.remote) return this.drop(p, CryptoDrop.WrongPeer)
+    if (init.timestamp <= p.lastTimestamp) return this.drop(p, CryptoDrop.HandshakeReplay)
+    p.lastTimestamp = init.timestamp
+
+    if (p.handshake !== null) {
+      // Both sides initiated. The side with the lower static key keeps its own
+      // initiation and ignores the peer's; the other abandons its own and
+      // answers. Both sides agree on who is who, so exactly one completes.
+      if (p.weWinTies) {
+        p.counters.counts[Count.SimultaneousInitiations]++
+        return CryptoDrop.HandshakeConsumed
+      }
+      this.abandonHandshake(p)
+    }
+
+    const localIndex = this.newIndex()
+    const ephemeral = this.randomKey()
+    const resp = createResponse(this.hs, init, localIndex, ephemeral)
+    ephemeral.fill(0)
+    if (resp === null) return this.drop(p, CryptoDrop.HandshakeInvalid)
+    const kp = new Keypair(p.index, localIndex, init.senderIndex, resp.keys.sendKey, resp.keys.receiveKey, false, nowMs)
+    if (p.next !== null) this.forget(p.next)
+    p.next = kp
+    this.keypairs.set(localIndex, kp)
+    p.counters.counts[Count.HandshakeResponsesSent]++
+    this.transmit(p.index, resp.msg, RESP_LEN)
+    return CryptoDrop.HandshakeConsumed
+  }
+
+  /** The initiator proved it has the new keys by using them: switch sending over. */
+  private confirmNext(p: PeerState, nowMs: number): void {
+    const kp = p.next as Keypair
+    p.next = null
+    this.rotateIn(p, kp)
+    this.sessionUp(p, nowMs, false)
+  }
+
+  // ---- Handshake: initiator ---------------------------------------------------------
+
+  private initiate(p: PeerState, nowMs: number, attempt: number): void {
+    const localIndex = this.newIndex()
+    const ephemeral = this.randomKey()
+    const timestamp = nextHandshakeTimestamp(this.timestampSeed)
+    const init = createInitiation(this.hs, this.local, p.remote, localIndex, ephemeral, timestamp)
+    if (init === null) return // the configured peer key is a low-order point: never usable
+    p.handshake = { state: init.state, attempt, nextRetryMs: nowMs + this.retryDelayMs() }
+    this.pending.set(localIndex, p)
+    p.counters.counts[Count.HandshakesInitiated]++
+    this.transmit(p.index, init.msg, INIT_LEN)
+  }
+
+  private receiveResponse(p: PeerState, nowMs: number, data: Buffer, length: number): number {
+    if (!responseMac1Ok(this.local, data, length)) return this.drop(p, CryptoDrop.HandshakeInvalid)
+    const index = responseReceiverIndex(data)
+    const owner = this.pending.get(index)
+    if (owner === undefined) return this.drop(p, CryptoDrop.UnknownReceiver)
+    if (owner !== p || p.handshake === null) return this.drop(p, CryptoDrop.WrongPeer)
+    const done = consumeResponse(this.hs, this.local, p.remote, p.handshake.state, data.subarray(0, RESP_LEN))
+    // A bad response leaves the initiation pending: the real one may still come.
+    if (done === null) return this.drop(p, CryptoDrop.HandshakeInvalid)
+    this.abandonHandshake(p)
+    const kp = new Keypair(p.index, index, done.remoteIndex, done.keys.sendKey, done.keys.receiveKey, true, nowMs)
+    this.keypairs.set(index, kp)
+    this.rotateIn(p, kp)
+    this.sessionUp(p, nowMs, true)
+    return CryptoDrop.HandshakeConsumed
+  }
+
+  private abandonHandshake(p: PeerState): void {
+    const hs = p.handshake
+    if (hs === null) return
+    this.pending.delete(hs.state.localIndex)
+    hs.state.ephemeralPrivate.fill(0)
+    p.handshake = null
+  }
+
+  // ---- Session changes ------------------------------------------------------------
+
+  /** `kp` becomes the sending keypair; the old one is kept for receiving. */
+  private rotateIn(p: PeerState, kp: Keypair): void {
+    if (p.current !== null) p.previous.unshift(p.current)
+    p.current = kp
+    while (p.previous.length > MAX_PREVIOUS) this.forget(p.previous.pop() as Keypair)
+  }
+
+  /**
+   * Flush queued packets in order. An initiator with nothing queued sends an
+   * empty packet so the responder can confirm the keypair and switch too.
+   */
+  private sessionUp(p: PeerState, nowMs: number, asInitiator: boolean): void {
+    const kp = p.current as Keypair
+    p.counters.counts[Count.SessionsUp]++
+    const queued = p.queue.splice(0, p.queue.length)
+    for (const buf of queued) this.seal(p, kp, buf)
+    if (asInitiator && queued.length === 0) this.seal(p, kp, EMPTY)
+    this.onSessionUp?.(p.index, nowMs)
+  }
+
+  private forget(kp: Keypair): void {
+    this.keypairs.delete(kp.localIndex)
+    kp.wipe()
+  }
+
+  // ---- Timers ---------------------------------------------------------------------
+
+  tick(nowMs: number): void {
+    this.lastNowMs = nowMs
+    for (const p of this.peers) {
+      if (p === undefined) continue
+      this.expireKeypairs(p, nowMs)
+      this.retryHandshake(p, nowMs)
+      const kp = p.current
+      if (kp !== null && this.wantsRekey(kp, nowMs)) this.startRekey(p, nowMs)
+      else if (kp === null && p.queue.length > 0) this.startRekey(p, nowMs)
+    }
+  }
+
+  private expireKeypairs(p: PeerState, nowMs: number): void {
+    const tooOld = (kp: Keypair): boolean => nowMs - kp.createdMs >= this.rejectAfterMs
+    if (p.current !== null && (tooOld(p.current) || p.current.sendCounter >= this.rejectAfterPackets)) {
+      this.forget(p.current)
+      p.current = null
+    }
+    if (p.next !== null && tooOld(p.next)) {
+      this.forget(p.next)
+      p.next = null
+    }
+    for (let i = p.previous.length - 1; i >= 0; i--) {
+      if (tooOld(p.previous[i])) this.forget(p.previous.splice(i, 1)[0])
+    }
+  }
+
+  private retryHandshake(p: PeerState, nowMs: number): void {
+    const hs = p.handshake
+    if (hs === null || nowMs < hs.nextRetryMs) return
+    this.abandonHandshake(p)
+    if (hs.attempt < MAX_HANDSHAKE_ATTEMPTS) {
+      this.initiate(p, nowMs, hs.attempt + 1)
+      return
+    }
+    // Give up until the next send; queued packets would be stale by then.
+    p.counters.counts[Count.HandshakeTimeouts]++
+    p.counters.counts[Count.QueueDrops] += p.queue.length
+    p.queue.length = 0
+  }
+
+  private retryDelayMs(): number {
+    const r = this.random(2)
+    return HANDSHAKE_RETRY_MS + (((r[0] << 8) | r[1]) % (HANDSHAKE_RETRY_JITTER_MS + 1))
+  }
+
+  // ---- Helpers ----------------------------------------------------------------------
+
+  private randomKey(): Uint8Array {
+    return new Uint8Array(this.random(KEY_LEN))
+  }
+
+  /** A random nonzero index not in use by any keypair or pending initiation. */
+  private newIndex(): number {
+    for (let i = 0; i < 64; i++) {
+      const b = this.random(4)
+      const index = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0
+      if (index !== 0 && !this.keypairs.has(index) && !this.pending.has(index)) return index
+    }
+    throw new Error('randomBytes keeps returning indexes in use; is it random?')
+  }
+
+  // ---- Stats ------------------------------------------------------------------------
+
+  stats(): CryptoStats {
+    const total = new Counters()
+    total.add(this.orphan)
+    const peers: CryptoPeerStats[] = []
+    for (const p of this.peers) {
+      if (p === undefined) continue
+      total.add(p.counters)
+      peers.push({
+        ...p.counters.snapshot(),
+        peer: p.index,
+        hasSession: p.current !== null && this.usable(p.current, this.lastNowMs),
+        sessionAgeMs: p.current === null ? null : this.lastNowMs - p.current.createdMs,
+        queued: p.queue.length,
+        handshakeInProgress: p.handshake !== null,
+      })
+    }
+    return { total: total.snapshot(), peers }
+  }
+}
+
+function validateOptions(opts: SecureEndpointOptions, rejectAfterPackets: number, rekeyAfterPackets: number, maxPacket: number): void {
+  if (opts.privateKey.length !== KEY_LEN) throw new EndpointConfigError('privateKey', `expected ${KEY_LEN} bytes`)
+  if (!(rejectAfterPackets > rekeyAfterPackets) || rejectAfterPackets > Number.MAX_SAFE_INTEGER) {
+    throw new EndpointConfigError('rejectAfterPackets', 'must exceed rekeyAfterPackets and stay below 2^53')
+  }
+  if (!(maxPacket > TRANSPORT_OVERHEAD && maxPacket <= 65_535 + TRANSPORT_OVERHEAD)) {
+    throw new EndpointConfigError('maxPacketBytes', `must be between ${TRANSPORT_OVERHEAD + 1} and 65567`)
+  }
+}
