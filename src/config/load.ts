@@ -52,7 +52,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   const warn = options.onWarning ?? ((w: ConfigIssue) => process.emitWarning(`${w.path}: ${w.message} (fix: ${w.fix})`, 'ConfigWarning'))
 
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
+  const doc = parseDocument(text, { lineCounter: lines })
   if (doc.errors.length > 0) throw new ConfigError(doc.errors.map(syntaxIssue), sourcePath)
 
   const raw: unknown = doc.toJS({ maxAliasCount: 100 })
@@ -75,7 +75,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   const publicKey = privateKey ? publicKeyOf(privateKey) : undefined
   issues.push(
     ...checkSemantics({
-      relay: relay && { id: relay.id, listen: relay.listen, publicKey },
+      relay: { ...(relay ?? partialOf(relaySchema, rawRelay)), publicKey },
       peers: peerParts,
       peersComplete: peerParts.every((p) => p.value.id !== undefined),
       services: services.filter(isIndexed),
@@ -114,13 +114,18 @@ function toPeer(p: RawPeer): PeerConfig {
 
 /** The fields of a broken peer entry that are valid on their own, for cross-field checks. */
 function partialPeer(raw: unknown): Partial<PeerConfig> {
-  if (!isMapping(raw)) return {}
-  const field = <S extends z.ZodType>(schema: S, v: unknown): z.output<S> | undefined => {
-    const r = schema.safeParse(v)
-    return r.success ? r.data : undefined
+  const p = partialOf(peerSchema, raw)
+  return { id: p.id, publicKey: p.public_key, endpoint: p.endpoint }
+}
+
+function partialOf<S extends z.ZodObject>(schema: S, raw: unknown): Partial<z.output<S>> {
+  const out: Record<string, unknown> = {}
+  if (!isMapping(raw)) return out as Partial<z.output<S>>
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const r = (field as z.ZodType).safeParse(raw[key])
+    if (r.success && r.data !== undefined) out[key] = r.data
   }
-  const shape = peerSchema.shape
-  return { id: field(shape.id, raw.id), publicKey: field(shape.public_key, raw.public_key), endpoint: field(shape.endpoint, raw.endpoint) }
+  return out as Partial<z.output<S>>
 }
 
 function isIndexed<T>(x: Indexed<T> | undefined): x is Indexed<T> {

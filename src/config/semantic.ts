@@ -18,8 +18,8 @@ export interface Indexed<T> {
 }
 
 export interface SemanticInput {
-  /** This relay, when its section parsed; publicKey when its key resolved. */
-  relay?: { id: string; listen: HostPort; publicKey?: Uint8Array }
+  /** This relay's fields that parsed; publicKey when its key resolved. */
+  relay: { id?: string; listen?: HostPort; publicKey?: Uint8Array }
   /** Peers with the fields that parsed; a peer with a bad endpoint still has its id checked. */
   peers: Indexed<Partial<PeerConfig>>[]
   /** False when some peer id failed to parse: then "unknown relay" would be guesswork. */
@@ -32,7 +32,7 @@ export function checkSemantics(input: SemanticInput): ConfigIssue[] {
   const issues: ConfigIssue[] = []
   checkPeers(input, issues)
   checkServiceNames(input.services, issues)
-  const known = input.relay && input.peersComplete ? knownRelays(input) : undefined
+  const known = input.relay.id !== undefined && input.peersComplete ? knownRelays(input) : undefined
   for (const { index, value } of input.services) checkService(index, value, known, input.hopLimit, issues)
   checkIngressAddresses(input, issues)
   return issues
@@ -48,16 +48,14 @@ function checkPeers(input: SemanticInput, issues: ConfigIssue[]): void {
   const byKey = new Map<string, number>()
   const byEndpoint = new Map<string, string>()
   const byWireId = new Map<number, string>()
-  if (relay) {
-    byWireId.set(nameId(relay.id), relay.id)
-    byEndpoint.set(formatHostPort(relay.listen), 'relay.listen')
-  }
+  if (relay.id !== undefined) byWireId.set(nameId(relay.id), relay.id)
+  if (relay.listen) byEndpoint.set(formatHostPort(relay.listen), 'relay.listen')
   for (const { index, value: peer } of input.peers) {
     const at = `peers[${index}]`
-    if (peer.id !== undefined) checkPeerId(`${at}.id`, peer.id, relay?.id, byId, byWireId, issues)
+    if (peer.id !== undefined) checkPeerId(`${at}.id`, peer.id, relay.id, byId, byWireId, issues)
     if (peer.publicKey) {
       const key = Buffer.from(peer.publicKey).toString('base64')
-      if (relay?.publicKey && key === Buffer.from(relay.publicKey).toString('base64')) {
+      if (relay.publicKey && key === Buffer.from(relay.publicKey).toString('base64')) {
         add(issues, `${at}.public_key`, "is this relay's own public key", `use the peer's public key (run \`overpass pubkey\` with its private key)`)
       } else if (byKey.has(key)) {
         add(issues, `${at}.public_key`, `same public key as peers[${byKey.get(key)}]`, 'each relay has its own key pair; paste the right public key for this peer')
@@ -118,7 +116,7 @@ function checkServiceNames(services: Indexed<RawService>[], issues: ConfigIssue[
 function knownRelays(input: SemanticInput): Set<string> {
   const known = new Set<string>()
   for (const p of input.peers) if (p.value.id !== undefined) known.add(p.value.id)
-  if (input.relay) known.add(input.relay.id)
+  if (input.relay.id !== undefined) known.add(input.relay.id)
   return known
 }
 
@@ -193,7 +191,7 @@ function checkIngressAddresses(input: SemanticInput, issues: ConfigIssue[]): voi
     list.push({ path, host: addr.host })
     bound.set(key, list)
   }
-  if (input.relay) claim(input.relay.id, input.relay.listen, 'relay.listen')
+  if (input.relay.id !== undefined && input.relay.listen) claim(input.relay.id, input.relay.listen, 'relay.listen')
   for (const { index, value } of input.services) {
     value.ingress.forEach((ing, k) => claim(ing.relay, ing.listen, `services[${index}].ingress[${k}].listen`))
   }

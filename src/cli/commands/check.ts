@@ -1,4 +1,72 @@
+/**
+ * `overpass check -c relay.yaml [-c other.yaml ...]`: validates config files
+ * and prints every problem as `path: message (fix: ...)`. With several files
+ * it also checks that they agree (peer keys, endpoints, shared services).
+ * Exit code 2 on any error, 0 when valid (warnings alone do not fail).
+ */
 import type { Command } from 'commander'
+import { ConfigError, checkNetwork, formatIssue, loadConfig, type ConfigIssue, type RelayConfig } from '../../config/index.js'
 
-// Placeholder: replaced by the real `check` command.
-export function register(_program: Command): void {}
+interface Output {
+  writeOut(text: string): void
+  writeErr(text: string): void
+}
+
+export const EXIT_CONFIG_ERROR = 2
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('validate relay config files and print every problem with its fix')
+    .requiredOption('-c, --config <path...>', 'relay config file; repeat to also check that the files agree')
+    .action((opts: { config: string[] }, cmd: Command) => {
+      process.exitCode = runCheck(opts.config, outputOf(cmd))
+    })
+}
+
+/** Returns the exit code. */
+export function runCheck(paths: string[], out: Output): number {
+  const multi = paths.length > 1
+  const prefix = (file: string) => (multi ? `${file}: ` : '')
+  const configs: RelayConfig[] = []
+  let failed = false
+  for (const path of paths) {
+    const warn = (w: ConfigIssue) => out.writeErr(`${prefix(path)}warning: ${formatIssue(w)}\n`)
+    try {
+      configs.push(loadConfig(path, { onWarning: warn }))
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      failed = true
+      out.writeErr(`${path}: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}\n`)
+      for (const issue of err.issues) out.writeErr(`${prefix(path)}${formatIssue(issue)}\n`)
+    }
+  }
+  if (failed) return EXIT_CONFIG_ERROR
+  if (multi) {
+    const report = checkNetwork(configs)
+    for (const w of report.warnings) out.writeErr(`${w.sourcePath}: warning: ${formatIssue(w)}\n`)
+    for (const e of report.errors) out.writeErr(`${e.sourcePath}: ${formatIssue(e)}\n`)
+    if (report.errors.length > 0) return EXIT_CONFIG_ERROR
+  }
+  for (const c of configs) out.writeOut(summary(c) + '\n')
+  return 0
+}
+
+function summary(c: RelayConfig): string {
+  const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
+  return `relay ${c.relay.id}: ${n(c.peers.length, 'peer')}, ${n(c.services.length, 'service')}; ok`
+}
+
+/**
+ * The root program's output settings (tests replace them with configureOutput);
+ * subcommands copy them at creation, so the root is read at run time instead.
+ */
+function outputOf(cmd: Command): Output {
+  let root = cmd
+  while (root.parent) root = root.parent
+  const cfg = root.configureOutput()
+  return {
+    writeOut: (t) => (cfg.writeOut ? cfg.writeOut(t) : process.stdout.write(t)),
+    writeErr: (t) => (cfg.writeErr ? cfg.writeErr(t) : process.stderr.write(t)),
+  }
+}

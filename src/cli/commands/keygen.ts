@@ -1,4 +1,68 @@
+/**
+ * `overpass keygen [--json]` prints a fresh X25519 key pair;
+ * `overpass pubkey` reads a private key on stdin and prints its public key.
+ * Private keys never appear in argv, where `ps` and shell history would see them.
+ */
 import type { Command } from 'commander'
+import { decodeKey, encodeKey, extractPrivateKeyText, generatePrivateKey, publicKeyOf } from '../../config/index.js'
 
-// Placeholder: replaced by the real `keygen` command.
-export function register(_program: Command): void {}
+interface Output {
+  writeOut(text: string): void
+  writeErr(text: string): void
+}
+
+export const EXIT_BAD_KEY = 2
+/** A key is 44 characters; anything far larger is not a key, so stop reading. */
+const MAX_STDIN_BYTES = 64 * 1024
+
+export function register(program: Command): void {
+  program
+    .command('keygen')
+    .description('print a new X25519 key pair (private_key and public_key lines)')
+    .option('--json', 'print {"private_key": ..., "public_key": ...}')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const privateKey = generatePrivateKey()
+      const pair = { private_key: encodeKey(privateKey), public_key: encodeKey(publicKeyOf(privateKey)) }
+      const text = opts.json ? JSON.stringify(pair) : `private_key: ${pair.private_key}\npublic_key: ${pair.public_key}`
+      outputOf(cmd).writeOut(text + '\n')
+    })
+  program
+    .command('pubkey')
+    .description('read a base64 private key on stdin and print its public key')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const out = outputOf(cmd)
+      const text = await readStdin(MAX_STDIN_BYTES)
+      const key = decodeKey(extractPrivateKeyText(text ?? ''))
+      if (text === undefined || !key.ok) {
+        const why = text === undefined ? `input is larger than ${MAX_STDIN_BYTES} bytes` : key.ok ? '' : key.error
+        out.writeErr(`error: stdin is not a private key: ${why} (fix: pipe in the private_key printed by \`overpass keygen\`, e.g. \`overpass pubkey < lax.key\`)\n`)
+        process.exitCode = EXIT_BAD_KEY
+        return
+      }
+      out.writeOut(encodeKey(publicKeyOf(key.value)) + '\n')
+    })
+}
+
+/** All of stdin as text, or undefined when it exceeds `maxBytes`. */
+async function readStdin(maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of process.stdin) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    total += buf.length
+    if (total > maxBytes) return undefined
+    chunks.push(buf)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** The root program's output settings, read at run time (see check.ts). */
+function outputOf(cmd: Command): Output {
+  let root = cmd
+  while (root.parent) root = root.parent
+  const cfg = root.configureOutput()
+  return {
+    writeOut: (t) => (cfg.writeOut ? cfg.writeOut(t) : process.stdout.write(t)),
+    writeErr: (t) => (cfg.writeErr ? cfg.writeErr(t) : process.stderr.write(t)),
+  }
+}

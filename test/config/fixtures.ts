@@ -1,0 +1,37 @@
+/** A known-good config as a plain object; tests mutate a copy and render it to YAML. */
+import nacl from 'tweetnacl'
+import { stringify } from 'yaml'
+
+export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
+const keyOf = (fill: number) => new Uint8Array(32).fill(fill)
+
+export const LAX_PRIV = keyOf(1)
+export const LAX_PUB = nacl.scalarMult.base(LAX_PRIV)
+export const SEA_PUB = nacl.scalarMult.base(keyOf(2))
+export const DAL_PUB = nacl.scalarMult.base(keyOf(3))
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Raw = Record<string, any>
+
+export function validRaw(): Raw {
+  return {
+    relay: { id: 'lax', private_key: b64(LAX_PRIV), listen: '127.0.0.1:7001' },
+    peers: [
+      { id: 'sea', public_key: b64(SEA_PUB), endpoint: '127.0.0.1:7002' },
+      { id: 'dal', public_key: b64(DAL_PUB), endpoint: '127.0.0.1:7003' },
+    ],
+    services: [
+      {
+        name: 'game',
+        ingress: [{ relay: 'lax', listen: '0.0.0.0:27015' }],
+        origin: '127.0.0.1:9000',
+        exits: ['dal'],
+        paths: [['lax', 'sea', 'dal']],
+      },
+    ],
+  }
+}
+
+export function toYaml(raw: Raw): string {
+  return stringify(raw)
+}

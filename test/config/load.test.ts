@@ -1,0 +1,109 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../src/config/index.js'
+import { DAL_PUB, LAX_PRIV, LAX_PUB, b64, toYaml, validRaw } from './fixtures.js'
+
+const dirs: string[] = []
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'overpass-config-'))
+  dirs.push(dir)
+  return dir
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+describe('a valid config', () => {
+  it('normalises addresses, keys and defaults', () => {
+    const cfg = parseConfig(toYaml(validRaw()), { sourcePath: 'lax.yaml' })
+    expect(cfg.sourcePath).toBe('lax.yaml')
+    expect(cfg.relay).toMatchObject({
+      id: 'lax',
+      listen: { host: '127.0.0.1', port: 7001 },
+      controlSocket: '/run/overpass/lax.sock',
+      mtu: 1500,
+    })
+    expect(Buffer.from(cfg.relay.privateKey).equals(Buffer.from(LAX_PRIV))).toBe(true)
+    expect(Buffer.from(cfg.relay.publicKey).equals(Buffer.from(LAX_PUB))).toBe(true)
+    expect(cfg.peers[1]).toEqual({ id: 'dal', publicKey: new Uint8Array(DAL_PUB), endpoint: { host: '127.0.0.1', port: 7003 } })
+    expect(cfg.services[0]).toEqual({
+      name: 'game',
+      mode: 'l4',
+      ingress: [{ relay: 'lax', listen: { host: '0.0.0.0', port: 27015 } }],
+      origin: { host: '127.0.0.1', port: 9000 },
+      exits: ['dal'],
+      delivery: 'proxy',
+      paths: [['lax', 'sea', 'dal']],
+      replyPaths: [['dal', 'sea', 'lax']],
+      flowIdleTimeoutMs: 30_000,
+      maxFlows: 65_536,
+    })
+    expect(cfg.tuning).toEqual({ rekeyAfterMs: 120_000, rekeyAfterPackets: 2 ** 40, hopLimit: 8 })
+  })
+
+  it('converts durations and keeps explicit values', () => {
+    const raw = validRaw()
+    Object.assign(raw.services[0], { flow_idle_timeout: '1.5m', max_flows: 10, delivery: 'proxy-protocol' })
+    raw.services[0].reply_paths = [['dal', 'lax']]
+    raw.relay.mtu = 9000
+    raw.relay.listen = '[::1]:7001'
+    raw.tuning = { rekey_after: '250ms', rekey_after_packets: 1000, hop_limit: 4 }
+    const cfg = parseConfig(toYaml(raw))
+    expect(cfg.services[0]).toMatchObject({ flowIdleTimeoutMs: 90_000, maxFlows: 10, delivery: 'proxy-protocol', replyPaths: [['dal', 'lax']] })
+    expect(cfg.relay).toMatchObject({ mtu: 9000, listen: { host: '::1', port: 7001 } })
+    expect(cfg.tuning).toEqual({ rekeyAfterMs: 250, rekeyAfterPackets: 1000, hopLimit: 4 })
+  })
+
+  it('accepts empty peers, services and tuning sections', () => {
+    const cfg = parseConfig('relay:\n  id: solo\n  private_key: ' + b64(LAX_PRIV) + '\n  listen: 127.0.0.1:7001\npeers:\nservices:\ntuning:\n')
+    expect(cfg.peers).toEqual([])
+    expect(cfg.services).toEqual([])
+    expect(cfg.tuning.hopLimit).toBe(8)
+  })
+
+  it('reads private_key_file relative to the config file and warns when others can read it', () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'lax.key'), b64(LAX_PRIV) + '\n')
+    chmodSync(join(dir, 'lax.key'), 0o644)
+    const raw = validRaw()
+    delete raw.relay.private_key
+    raw.relay.private_key_file = './lax.key'
+    raw.relay.control_socket = 'run/lax.sock'
+    writeFileSync(join(dir, 'lax.yaml'), toYaml(raw))
+    const warnings: ConfigIssue[] = []
+    const cfg = loadConfig(join(dir, 'lax.yaml'), { onWarning: (w) => warnings.push(w) })
+    expect(Buffer.from(cfg.relay.publicKey).equals(Buffer.from(LAX_PUB))).toBe(true)
+    expect(cfg.relay.controlSocket).toBe(join(dir, 'run/lax.sock'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({ path: 'relay.private_key_file', fix: expect.stringMatching(/chmod 600/) })
+  })
+
+  it('does not warn about a key file only its owner can read, and accepts keygen output in it', () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'lax.key'), `private_key: ${b64(LAX_PRIV)}\npublic_key: ${b64(LAX_PUB)}\n`, { mode: 0o600 })
+    const raw = validRaw()
+    delete raw.relay.private_key
+    raw.relay.private_key_file = 'lax.key'
+    const warnings: ConfigIssue[] = []
+    const cfg = parseConfig(toYaml(raw), { baseDir: dir, onWarning: (w) => warnings.push(w) })
+    expect(Buffer.from(cfg.relay.privateKey).equals(Buffer.from(LAX_PRIV))).toBe(true)
+    expect(warnings).toEqual([])
+  })
+})
+
+describe('loadConfig', () => {
+  it('throws a ConfigError for a missing file', () => {
+    expect(() => loadConfig('/nonexistent/overpass.yaml')).toThrow(ConfigError)
+  })
+
+  it('loads the three loopback examples', () => {
+    for (const id of ['lax', 'sea', 'dal']) {
+      const cfg = loadConfig(join(import.meta.dirname, '../../examples/loopback', `${id}.yaml`))
+      expect(cfg.relay.id).toBe(id)
+      expect(cfg.peers).toHaveLength(2)
+      expect(cfg.relay.controlSocket.startsWith('/tmp/')).toBe(true)
+    }
+  })
+})
