@@ -33,7 +33,9 @@ export class ConfigError extends Error {
 /** One line per issue: `path: message (fix: ...)`, plus the line number when known. */
 export function formatIssue(issue: ConfigIssue): string {
   const path = issue.path === '' ? '(file)' : issue.path
-  const at = issue.line === undefined ? '' : ` [line ${issue.line}${issue.col === undefined ? '' : `:${issue.col}`}]`
+  // Syntax errors already say "at line L, column C" in the message.
+  const known = issue.line === undefined || issue.message.includes(`line ${issue.line}`)
+  const at = known ? '' : ` [line ${issue.line}]`
   return `${path}: ${issue.message} (fix: ${issue.fix})${at}`
 }
 

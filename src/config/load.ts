@@ -78,7 +78,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
       relay: { ...(relay ?? partialOf(relaySchema, rawRelay)), publicKey },
       peers: peerParts,
       peersComplete: peerParts.every((p) => p.value.id !== undefined),
-      services: services.filter(isIndexed),
+      services: serviceList.map((raw, i) => ({ index: i, value: services[i]?.value ?? partialOf(serviceSchema, raw) })),
       hopLimit: tuning?.hop_limit,
     }),
   )

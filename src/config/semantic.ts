@@ -24,7 +24,8 @@ export interface SemanticInput {
   peers: Indexed<Partial<PeerConfig>>[]
   /** False when some peer id failed to parse: then "unknown relay" would be guesswork. */
   peersComplete: boolean
-  services: Indexed<RawService>[]
+  /** Services with the fields that parsed, so one bad field does not hide path problems. */
+  services: Indexed<Partial<RawService>>[]
   hopLimit?: number
 }
 
@@ -94,10 +95,11 @@ function checkPeerId(
   } else byWireId.set(wire, id)
 }
 
-function checkServiceNames(services: Indexed<RawService>[], issues: ConfigIssue[]): void {
+function checkServiceNames(services: Indexed<Partial<RawService>>[], issues: ConfigIssue[]): void {
   const byName = new Map<string, number>()
   const byWireId = new Map<number, string>()
   for (const { index, value } of services) {
+    if (value.name === undefined) continue
     const path = `services[${index}].name`
     const seen = byName.get(value.name)
     if (seen !== undefined) {
@@ -115,38 +117,40 @@ function checkServiceNames(services: Indexed<RawService>[], issues: ConfigIssue[
 
 function knownRelays(input: SemanticInput): Set<string> {
   const known = new Set<string>()
-  for (const p of input.peers) if (p.value.id !== undefined) known.add(p.value.id)
   if (input.relay.id !== undefined) known.add(input.relay.id)
+  for (const p of input.peers) if (p.value.id !== undefined) known.add(p.value.id)
   return known
 }
 
-function checkService(index: number, svc: RawService, known: Set<string> | undefined, hopLimit: number | undefined, issues: ConfigIssue[]): void {
+function checkService(index: number, svc: Partial<RawService>, known: Set<string> | undefined, hopLimit: number | undefined, issues: ConfigIssue[]): void {
   const at = `services[${index}]`
   if (known) {
     const list = [...known].join(', ')
     const unknown = (path: string, id: string) =>
       add(issues, path, `unknown relay "${id}"`, `use this relay's id or a listed peer: ${list}`)
-    svc.ingress.forEach((ing, k) => known.has(ing.relay) || unknown(`${at}.ingress[${k}].relay`, ing.relay))
-    svc.exits.forEach((id, k) => known.has(id) || unknown(`${at}.exits[${k}]`, id))
-    svc.paths.forEach((p, i) => p.forEach((id, k) => known.has(id) || unknown(`${at}.paths[${i}][${k}]`, id)))
+    svc.ingress?.forEach((ing, k) => known.has(ing.relay) || unknown(`${at}.ingress[${k}].relay`, ing.relay))
+    svc.exits?.forEach((id, k) => known.has(id) || unknown(`${at}.exits[${k}]`, id))
+    svc.paths?.forEach((p, i) => p.forEach((id, k) => known.has(id) || unknown(`${at}.paths[${i}][${k}]`, id)))
     svc.reply_paths?.forEach((p, i) => p.forEach((id, k) => known.has(id) || unknown(`${at}.reply_paths[${i}][${k}]`, id)))
   }
   const seenExit = new Set<string>()
-  svc.exits.forEach((id, k) => {
+  svc.exits?.forEach((id, k) => {
     if (seenExit.has(id)) add(issues, `${at}.exits[${k}]`, `exit "${id}" is listed twice`, 'list each exit once')
     seenExit.add(id)
   })
-  const ingress = new Set(svc.ingress.map((i) => i.relay))
-  const ends = { from: ingress, fromName: 'an ingress', to: seenExit, toName: 'an exit' }
-  svc.paths.forEach((p, i) => checkPath(`${at}.paths[${i}]`, p, ends, hopLimit, issues))
-  const reverse = { from: seenExit, fromName: 'an exit', to: ingress, toName: 'an ingress' }
+  // Without a valid ingress or exit list, that end of each path is not checked.
+  const ingress = svc.ingress && new Set(svc.ingress.map((i) => i.relay))
+  const exits = svc.exits && seenExit
+  const ends = { from: ingress, fromName: 'an ingress', to: exits, toName: 'an exit' }
+  svc.paths?.forEach((p, i) => checkPath(`${at}.paths[${i}]`, p, ends, hopLimit, issues))
+  const reverse = { from: exits, fromName: 'an exit', to: ingress, toName: 'an ingress' }
   svc.reply_paths?.forEach((p, i) => checkPath(`${at}.reply_paths[${i}]`, p, reverse, hopLimit, issues))
 }
 
 interface PathEnds {
-  from: Set<string>
+  from?: Set<string>
   fromName: string
-  to: Set<string>
+  to?: Set<string>
   toName: string
 }
 
@@ -160,10 +164,10 @@ function checkPath(at: string, path: string[], ends: PathEnds, hopLimit: number 
   const first = path[0]
   const last = path[path.length - 1]
   const list = (s: Set<string>) => [...s].join(', ')
-  if (!ends.from.has(first)) {
+  if (ends.from && !ends.from.has(first)) {
     add(issues, `${at}[0]`, `starts at "${first}", which is not ${ends.fromName} of this service`, `start the path at ${ends.fromName}: ${list(ends.from)}`)
   }
-  if (!ends.to.has(last)) {
+  if (ends.to && !ends.to.has(last)) {
     add(issues, `${at}[${path.length - 1}]`, `ends at "${last}", which is not ${ends.toName} of this service`, `end the path at ${ends.toName}: ${list(ends.to)}`)
   }
   const seen = new Set<string>()
@@ -193,7 +197,7 @@ function checkIngressAddresses(input: SemanticInput, issues: ConfigIssue[]): voi
   }
   if (input.relay.id !== undefined && input.relay.listen) claim(input.relay.id, input.relay.listen, 'relay.listen')
   for (const { index, value } of input.services) {
-    value.ingress.forEach((ing, k) => claim(ing.relay, ing.listen, `services[${index}].ingress[${k}].listen`))
+    value.ingress?.forEach((ing, k) => claim(ing.relay, ing.listen, `services[${index}].ingress[${k}].listen`))
   }
 }
 

@@ -7,7 +7,8 @@ const keyOf = (fill: number) => new Uint8Array(32).fill(fill)
 
 export const LAX_PRIV = keyOf(1)
 export const LAX_PUB = nacl.scalarMult.base(LAX_PRIV)
-export const SEA_PUB = nacl.scalarMult.base(keyOf(2))
+export const SEA_PRIV = keyOf(2)
+export const SEA_PUB = nacl.scalarMult.base(SEA_PRIV)
 export const DAL_PUB = nacl.scalarMult.base(keyOf(3))
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -30,6 +31,14 @@ export function validRaw(): Raw {
       },
     ],
   }
+}
+
+/** sea's side of the same network as validRaw(): lax ingress, sea transit, dal exit. */
+export function seaRaw(): Raw {
+  const raw = validRaw()
+  raw.relay = { id: 'sea', private_key: b64(SEA_PRIV), listen: '127.0.0.1:7002' }
+  raw.peers[0] = { id: 'lax', public_key: b64(LAX_PUB), endpoint: '127.0.0.1:7001' }
+  return raw
 }
 
 export function toYaml(raw: Raw): string {
