@@ -48,7 +48,27 @@ export interface RouterInit {
   hopCostMs?: number
   /** Random source in [0,1), injectable for deterministic runs. */
   random?: () => number
+  /**
+   * This run's boot id (u32), carried in probes and map updates so peers can
+   * tell a restart from a replay. Default: drawn from `random`. The daemon
+   * should pass `random` (or this) from a real entropy source: the default
+   * PRNG is seeded from `self` and repeats across restarts.
+   */
+  bootId?: number
+  /** Mean interval of the periodic map flood (default 1000 ms; jittered +-10%). */
+  floodIntervalMs?: number
+  /** How long a better path must stay significantly better before we switch (default 1000 ms). */
+  switchHoldMs?: number
+  /** Edges (and origin links) losing more than this are disqualified (default 5). */
+  maxLossPct?: number
+  /** A relay's flooded column unheard for this long is treated as down (default 3.5 x floodIntervalMs). */
+  staleAfterMs?: number
+  /** An origin link with no good sample for this long is down (default 3000 ms). */
+  originStaleMs?: number
 }
+
+/** Counters for `overpass status`: drops by reason and events. */
+export type RouterCounters = Record<string, number>
 
 /** One origin health sample taken by this relay (an exit) across its CNI link. */
 export interface OriginSample {
@@ -112,4 +132,6 @@ export interface Router {
   edges(): EdgeView[]
   /** Every path choice this relay currently holds, for `overpass routes`. */
   routes(): { forward: PathChoice[]; reply: PathChoice[] }
+  /** Drop and event counters (malformed probes/control messages by reason, stale updates, switches...). */
+  counters?(): RouterCounters
 }

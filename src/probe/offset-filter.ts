@@ -1,0 +1,53 @@
+/**
+ * NTP-style clock offset between this relay (R) and a peer (S), from the four
+ * timestamps of one probe exchange:
+ *   t1 R sends (R clock), t2 S receives (S clock), t3 S sends (S clock), t4 R receives (R clock)
+ *   rtt   = (t4 - t1) - (t3 - t2)                  (clock-free: each difference is on one clock)
+ *   theta = ((t4 - t3) - (t2 - t1)) / 2            (estimate of offset_R - offset_S)
+ * theta is exact when the two directions have equal delay and off by half the
+ * asymmetry otherwise. Queueing inflates one direction at a time, so the
+ * sample with the smallest rtt in a recent window is the one least disturbed
+ * (the minimum-RTT filter of NTP's clock filter algorithm).
+ */
+
+export const OFFSET_WINDOW = 64
+/** An echo older than this (t4 - t1) is ignored: it belongs to a stale exchange. */
+export const MAX_EXCHANGE_MS = 10_000
+
+export class OffsetFilter {
+  private readonly theta = new Float64Array(OFFSET_WINDOW)
+  private readonly rtt = new Float64Array(OFFSET_WINDOW)
+  private n = 0
+  private head = 0
+  /** Offset estimate offset_R - offset_S (ms) of the minimum-rtt sample; NaN before the first. */
+  thetaMs = NaN
+  /** Round trip of that sample (ms). */
+  rttMs = NaN
+
+  reset(): void {
+    this.n = 0
+    this.head = 0
+    this.thetaMs = NaN
+    this.rttMs = NaN
+  }
+
+  /** Adds one exchange; returns false (and ignores it) when the timestamps are inconsistent. */
+  add(t1: number, t2: number, t3: number, t4: number): boolean {
+    const rtt = t4 - t1 - (t3 - t2)
+    if (!(rtt >= 0) || t4 - t1 > MAX_EXCHANGE_MS || t4 < t1 || t3 < t2) return false
+    this.addSample((t4 - t3 - (t2 - t1)) / 2, rtt)
+    return true
+  }
+
+  /** Adds an already computed (offset, rtt) pair, e.g. from a TWAMP origin sample. */
+  addSample(thetaMs: number, rttMs: number): void {
+    this.theta[this.head] = thetaMs
+    this.rtt[this.head] = rttMs
+    this.head = (this.head + 1) % OFFSET_WINDOW
+    if (this.n < OFFSET_WINDOW) this.n++
+    let best = 0
+    for (let i = 1; i < this.n; i++) if (this.rtt[i] < this.rtt[best]) best = i
+    this.thetaMs = this.theta[best]
+    this.rttMs = this.rtt[best]
+  }
+}

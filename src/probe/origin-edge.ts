@@ -1,0 +1,97 @@
+import type { OriginSample } from '../route/types.js'
+import { DelayFilter } from './delay-filter.js'
+import { LossWindow } from './loss-window.js'
+import { OffsetFilter } from './offset-filter.js'
+import { UP_AFTER_PROBES } from './inbound-edge.js'
+
+/**
+ * The CNI link between this relay (an exit) and one service's origin, from
+ * the origin health samples the daemon feeds in.
+ *
+ * - twamp: one-way pseudo delays both ways. `fwd` filters exit->origin pseudo
+ *   delays (offset_origin - offset_exit included, exact in path sums exactly
+ *   like relay edges); `offset` holds the min-RTT estimate of
+ *   offset_origin - offset_exit = (fwd - rev) / 2.
+ * - icmp: round trip only. We assume the link is symmetric and `fwd` filters
+ *   rtt/2 as an estimated *true* one-way delay (no offset in it). See
+ *   docs/one-way-latency.md for what the exit choice then assumes.
+ *
+ * Each sample gets the next synthetic sequence number, so loss and
+ * "k consecutive lost" work as for probes.
+ */
+export class OriginEdge {
+  readonly fwd = new DelayFilter()
+  readonly rev = new DelayFilter()
+  readonly loss = new LossWindow()
+  readonly offset = new OffsetFilter()
+  method: 'twamp' | 'icmp' = 'icmp'
+  up = false
+  lastGoodMs = NaN
+  private seq = 0
+  private consecutiveGood = 0
+  private consecutiveLost = 0
+
+  constructor(private readonly lossDownAfter: number) {}
+
+  /** Returns true when `up` changed. Returns false (ignoring it) for a sample with nothing usable. */
+  onSample(nowMs: number, s: OriginSample): { changed: boolean; valid: boolean } {
+    const wasUp = this.up
+    const seq = this.seq++
+    if (s.lost === true) {
+      this.loss.advanceTo(seq)
+      this.consecutiveGood = 0
+      if (++this.consecutiveLost >= this.lossDownAfter) this.up = false
+      return { changed: wasUp !== this.up, valid: true }
+    }
+    if (!this.take(s)) {
+      this.seq--
+      return { changed: false, valid: false }
+    }
+    this.loss.record(seq)
+    this.consecutiveLost = 0
+    this.lastGoodMs = nowMs
+    if (++this.consecutiveGood >= UP_AFTER_PROBES) this.up = true
+    return { changed: wasUp !== this.up, valid: true }
+  }
+
+  private take(s: OriginSample): boolean {
+    const f = s.forwardPseudoMs
+    const r = s.reversePseudoMs
+    if (s.method === 'twamp' && isFiniteNum(f) && isFiniteNum(r)) {
+      if (this.method !== 'twamp') this.switchMethod('twamp')
+      const rtt = isFiniteNum(s.rttMs) && s.rttMs >= 0 ? s.rttMs : f + r
+      if (!(rtt >= 0)) return false
+      this.fwd.add(f)
+      this.rev.add(r)
+      this.offset.addSample((f - r) / 2, rtt)
+      return true
+    }
+    if (isFiniteNum(s.rttMs) && s.rttMs >= 0) {
+      if (this.method !== 'icmp') this.switchMethod('icmp')
+      this.fwd.add(s.rttMs / 2)
+      this.rev.add(s.rttMs / 2)
+      this.offset.addSample(NaN, s.rttMs)
+      return true
+    }
+    return false
+  }
+
+  /** Samples of the two methods live in different spaces (pseudo vs true): never mix them. */
+  private switchMethod(m: 'twamp' | 'icmp'): void {
+    this.method = m
+    this.fwd.reset()
+    this.rev.reset()
+    this.offset.reset()
+  }
+
+  checkSilence(nowMs: number, staleMs: number): boolean {
+    if (!this.up || nowMs - this.lastGoodMs <= staleMs) return false
+    this.up = false
+    this.consecutiveGood = 0
+    return true
+  }
+}
+
+function isFiniteNum(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x)
+}

@@ -1,0 +1,128 @@
+import type { RouterMessage } from '../route/types.js'
+import { InboundEdge, ProbeVerdict } from './inbound-edge.js'
+import { decodeProbe, emptyProbeFields, encodeProbe, PROBE_LEN, ProbeDrop } from './probe-codec.js'
+
+export const DEFAULT_PROBE_INTERVAL_MS = 100
+export const MAX_PROBE_INTERVAL_MS = 250
+/** Probe timers are jittered by +-10% so relays do not synchronise (babeld's habit). */
+export const PROBE_JITTER = 0.1
+export const DEFAULT_LOSS_DOWN_AFTER = 3
+/** Allowance for the sender's and our tick granularity before silence counts as loss. */
+export const DOWN_SLACK_MS = 20
+
+export interface ProberInit {
+  self: string
+  selfId: number
+  relays: string[]
+  relayIds: number[]
+  bootId: number
+  probeIntervalMs: number
+  lossDownAfter: number
+  random: () => number
+}
+
+export interface ProbeCounters {
+  probesSent: number
+  probesReceived: number
+  probeMalformed: number
+  probeUnknownPeer: number
+  probeWrongSender: number
+  probeDuplicate: number
+  probeTooOld: number
+}
+
+/**
+ * Sends probes to every other relay and keeps the inbound edge estimators
+ * (one per peer, indexed like `relays`). Sans-IO: time comes in as `nowMs`.
+ */
+export class Prober {
+  readonly inbound: InboundEdge[]
+  readonly downAfterMs: number
+  readonly counters: ProbeCounters = {
+    probesSent: 0,
+    probesReceived: 0,
+    probeMalformed: 0,
+    probeUnknownPeer: 0,
+    probeWrongSender: 0,
+    probeDuplicate: 0,
+    probeTooOld: 0,
+  }
+  private readonly index = new Map<string, number>()
+  private readonly selfIdx: number
+  private readonly fields = emptyProbeFields()
+  private seq = 0
+  private nextProbeMs = NaN
+
+  constructor(private readonly init: ProberInit) {
+    init.relays.forEach((r, i) => this.index.set(r, i))
+    this.selfIdx = this.index.get(init.self) ?? -1
+    this.inbound = init.relays.map(() => new InboundEdge())
+    // k intervals at the longest jittered interval, plus tick slack: k probes really were missed.
+    this.downAfterMs = init.lossDownAfter * init.probeIntervalMs * (1 + PROBE_JITTER) + DOWN_SLACK_MS
+  }
+
+  /** Sends a probe round when due; returns the indices of edges that just went down. */
+  tick(nowMs: number, out: RouterMessage[]): number[] {
+    if (Number.isNaN(this.nextProbeMs) || nowMs >= this.nextProbeMs) {
+      this.sendRound(nowMs, out)
+      const jitter = 1 + PROBE_JITTER * (2 * this.init.random() - 1)
+      const next = (Number.isNaN(this.nextProbeMs) ? nowMs : this.nextProbeMs) + this.init.probeIntervalMs * jitter
+      // After a long stall, restart the schedule from now instead of bursting to catch up.
+      this.nextProbeMs = next <= nowMs ? nowMs + this.init.probeIntervalMs * jitter : next
+    }
+    const wentDown: number[] = []
+    for (let i = 0; i < this.inbound.length; i++) {
+      if (i !== this.selfIdx && this.inbound[i].checkSilence(nowMs, this.downAfterMs)) wentDown.push(i)
+    }
+    return wentDown
+  }
+
+  private sendRound(nowMs: number, out: RouterMessage[]): void {
+    const f = this.fields
+    const seq = this.seq++
+    for (let i = 0; i < this.init.relays.length; i++) {
+      if (i === this.selfIdx) continue
+      const e = this.inbound[i]
+      f.senderId = this.init.selfId
+      f.bootId = this.init.bootId
+      f.seq = seq
+      f.txMs = nowMs
+      f.hasEcho = e.heard && Number.isFinite(e.echoTxMs)
+      f.echoSeq = e.echoSeq
+      f.echoBootId = e.peerBootId >>> 0
+      f.echoTxMs = e.echoTxMs
+      f.echoRxMs = e.echoRxMs
+      // A fresh 48-byte buffer per probe: transports (and the simulator) may
+      // hold it past this call, and 10 probes/s/peer is not the data path.
+      const bytes = new Uint8Array(PROBE_LEN)
+      encodeProbe(bytes, f)
+      out.push({ to: this.init.relays[i], kind: 'probe', bytes })
+      this.counters.probesSent++
+    }
+  }
+
+  /** Returns the peer index whose edge became up with this probe, -1 otherwise. */
+  onProbe(nowMs: number, from: string, bytes: Uint8Array): number {
+    const i = this.index.get(from)
+    if (i === undefined || i === this.selfIdx) {
+      this.counters.probeUnknownPeer++
+      return -1
+    }
+    const f = this.fields
+    if (!(bytes instanceof Uint8Array) || decodeProbe(bytes, f) !== ProbeDrop.Ok) {
+      this.counters.probeMalformed++
+      return -1
+    }
+    if (f.senderId !== this.init.relayIds[i]) {
+      this.counters.probeWrongSender++
+      return -1
+    }
+    const e = this.inbound[i]
+    const wasUp = e.up
+    const v = e.onProbe(nowMs, f, this.init.bootId)
+    if (v === ProbeVerdict.Duplicate) this.counters.probeDuplicate++
+    else if (v === ProbeVerdict.TooOld) this.counters.probeTooOld++
+    else this.counters.probesReceived++
+    return !wasUp && e.up ? i : -1
+  }
+}

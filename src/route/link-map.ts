@@ -1,0 +1,189 @@
+import {
+  E_FROM, E_JITTER, E_LOSS, E_MIN_PSEUDO, E_PSEUDO, E_RTT, E_THETA, E_UP,
+  O_FWD, O_JITTER, O_LOSS, O_METHOD, O_REV, O_RTT, O_SERVICE, O_THETA, O_UP,
+} from './control-message.js'
+import type { MapUpdate } from './control-message.js'
+
+/** How an update compared with what the map held for its origin. */
+export const enum ApplyResult {
+  /** Older or equal seq (or an old boot): ignored. */
+  Stale = 0,
+  /** Accepted; only small numeric changes. */
+  Minor = 1,
+  /** Accepted; an edge appeared, vanished, went up/down, crossed the loss limit or moved significantly. */
+  Significant = 2,
+}
+
+/** Relative and absolute thresholds of a "significant" delay change: max(1 ms, 5%). */
+export const SIGNIFICANT_ABS_MS = 1
+export const SIGNIFICANT_REL = 0.05
+
+/** A delay change is significant when it exceeds max(1 ms, 5% of the (true) delay). */
+export function significantDelta(deltaMs: number, delayMs: number): boolean {
+  const base = Number.isFinite(delayMs) ? Math.abs(delayMs) : 0
+  return Math.abs(deltaMs) > Math.max(SIGNIFICANT_ABS_MS, SIGNIFICANT_REL * base)
+}
+
+/**
+ * The directed latency map: dense V x V arrays indexed [from * V + to], one
+ * column per measuring relay (`to`), plus origin edges per (service, exit).
+ * It only stores what the columns said; potentials and weights are derived
+ * from it by potentials.ts and weights.ts.
+ */
+export class LinkMap {
+  readonly n: number
+  readonly present: Uint8Array
+  readonly up: Uint8Array
+  readonly pseudo: Float64Array
+  readonly minPseudo: Float64Array
+  readonly theta: Float64Array
+  readonly rtt: Float64Array
+  readonly jitter: Float64Array
+  readonly loss: Float64Array
+  /** Per column: seq, boot and our receive time of the newest accepted update. */
+  readonly colSeq: Float64Array
+  readonly colBoot: Float64Array
+  readonly colRxMs: Float64Array
+  /** Boot ids an origin had before its current one: their late updates are stale. */
+  private readonly oldBoots: Set<number>[]
+  // Origin edges, indexed [service * n + exit].
+  readonly oPresent: Uint8Array
+  readonly oUp: Uint8Array
+  readonly oTwamp: Uint8Array
+  readonly oFwd: Float64Array
+  readonly oRev: Float64Array
+  readonly oTheta: Float64Array
+  readonly oRtt: Float64Array
+  readonly oJitter: Float64Array
+  readonly oLoss: Float64Array
+  /** Incremented on every accepted update. */
+  version = 0
+
+  constructor(
+    private readonly relayIndex: ReadonlyMap<string, number>,
+    private readonly serviceIndex: ReadonlyMap<string, number>,
+    private readonly maxLossPct: number,
+  ) {
+    const n = (this.n = relayIndex.size)
+    const nn = n * n
+    this.present = new Uint8Array(nn)
+    this.up = new Uint8Array(nn)
+    this.pseudo = new Float64Array(nn)
+    this.minPseudo = new Float64Array(nn)
+    this.theta = new Float64Array(nn)
+    this.rtt = new Float64Array(nn)
+    this.jitter = new Float64Array(nn)
+    this.loss = new Float64Array(nn)
+    this.colSeq = new Float64Array(n).fill(-1)
+    this.colBoot = new Float64Array(n).fill(-1)
+    this.colRxMs = new Float64Array(n).fill(NaN)
+    this.oldBoots = Array.from({ length: n }, () => new Set<number>())
+    const so = serviceIndex.size * n
+    this.oPresent = new Uint8Array(so)
+    this.oUp = new Uint8Array(so)
+    this.oTwamp = new Uint8Array(so)
+    this.oFwd = new Float64Array(so)
+    this.oRev = new Float64Array(so)
+    this.oTheta = new Float64Array(so)
+    this.oRtt = new Float64Array(so)
+    this.oJitter = new Float64Array(so)
+    this.oLoss = new Float64Array(so)
+  }
+
+  /** True when `u` is newer than what the map holds for its origin. */
+  isNewer(u: MapUpdate): boolean {
+    const v = this.relayIndex.get(u.origin)!
+    if (u.boot === this.colBoot[v]) return u.seq > this.colSeq[v]
+    return !this.oldBoots[v].has(u.boot)
+  }
+
+  /** Replaces the column of `u.origin` with `u` (already validated). */
+  apply(nowMs: number, u: MapUpdate): ApplyResult {
+    if (!this.isNewer(u)) return ApplyResult.Stale
+    const v = this.relayIndex.get(u.origin)!
+    if (this.colBoot[v] >= 0 && u.boot !== this.colBoot[v]) {
+      this.oldBoots[v].add(this.colBoot[v])
+      if (this.oldBoots[v].size > 8) this.oldBoots[v].delete(this.oldBoots[v].values().next().value!)
+    }
+    this.colBoot[v] = u.boot
+    this.colSeq[v] = u.seq
+    this.colRxMs[v] = nowMs
+    this.version++
+    const edgeSig = this.applyEdges(v, u)
+    const originSig = this.applyOrigins(v, u)
+    return edgeSig || originSig ? ApplyResult.Significant : ApplyResult.Minor
+  }
+
+  private applyEdges(v: number, u: MapUpdate): boolean {
+    const n = this.n
+    let sig = false
+    const seen = new Uint8Array(n)
+    for (const e of u.edges) {
+      const from = this.relayIndex.get(e[E_FROM])!
+      const k = from * n + v
+      seen[from] = 1
+      const up = e[E_UP] ? 1 : 0
+      const theta = e[E_THETA] ?? NaN
+      if (
+        !this.present[k] || this.up[k] !== up ||
+        this.loss[k] > this.maxLossPct !== e[E_LOSS] > this.maxLossPct ||
+        significantDelta(e[E_PSEUDO] - this.pseudo[k], this.pseudo[k] - theta)
+      ) sig = true
+      this.present[k] = 1
+      this.up[k] = up
+      this.pseudo[k] = e[E_PSEUDO]
+      this.minPseudo[k] = e[E_MIN_PSEUDO]
+      this.theta[k] = theta
+      this.rtt[k] = e[E_RTT] ?? NaN
+      this.jitter[k] = e[E_JITTER]
+      this.loss[k] = e[E_LOSS]
+    }
+    for (let from = 0; from < n; from++) {
+      const k = from * n + v
+      if (!seen[from] && this.present[k]) {
+        this.present[k] = 0
+        this.up[k] = 0
+        sig = true
+      }
+    }
+    return sig
+  }
+
+  private applyOrigins(exit: number, u: MapUpdate): boolean {
+    const n = this.n
+    let sig = false
+    const seen = new Set<number>()
+    for (const o of u.origins) {
+      const s = this.serviceIndex.get(o[O_SERVICE])!
+      const k = s * n + exit
+      seen.add(s)
+      const up = o[O_UP] ? 1 : 0
+      const twamp = o[O_METHOD] === 'twamp' ? 1 : 0
+      const theta = o[O_THETA] ?? NaN
+      const trueNow = twamp ? this.oFwd[k] - this.oTheta[k] : this.oFwd[k]
+      if (
+        !this.oPresent[k] || this.oUp[k] !== up || this.oTwamp[k] !== twamp ||
+        this.oLoss[k] > this.maxLossPct !== o[O_LOSS] > this.maxLossPct ||
+        significantDelta(o[O_FWD] - this.oFwd[k], trueNow)
+      ) sig = true
+      this.oPresent[k] = 1
+      this.oUp[k] = up
+      this.oTwamp[k] = twamp
+      this.oFwd[k] = o[O_FWD]
+      this.oRev[k] = o[O_REV]
+      this.oTheta[k] = theta
+      this.oRtt[k] = o[O_RTT] ?? NaN
+      this.oJitter[k] = o[O_JITTER]
+      this.oLoss[k] = o[O_LOSS]
+    }
+    for (let s = 0; s < this.serviceIndex.size; s++) {
+      const k = s * n + exit
+      if (!seen.has(s) && this.oPresent[k]) {
+        this.oPresent[k] = 0
+        this.oUp[k] = 0
+        sig = true
+      }
+    }
+    return sig
+  }
+}

@@ -1,0 +1,75 @@
+import type { LinkMap } from './link-map.js'
+
+/**
+ * Johnson potentials: h(v) estimates offset_v - offset_self (ms), so the
+ * reweighted weight pseudo(u->v) + h(u) - h(v) estimates the true delay of
+ * u->v and is >= 0 up to estimation error.
+ *
+ * Each measured edge u->v carries theta(u->v), the receiver's min-RTT NTP
+ * estimate of offset_v - offset_u (error: half the delay asymmetry of the
+ * exchange it came from). We chain thetas along a minimum-RTT spanning tree
+ * rooted at self (Dijkstra on RTT, which is clock-free), so each potential
+ * comes from the shortest, least-queued chain of exchanges. Either direction
+ * of a pair can serve: u's estimate of v->u gives offset_v - offset_u = -theta(v->u).
+ *
+ * Relays the tree does not reach get NaN, and their edges are unusable.
+ * `fresh[v]` says whether v's column may be used (not stale).
+ */
+export function computePotentials(map: LinkMap, self: number, fresh: Uint8Array, h: Float64Array, scratch: { dist: Float64Array; done: Uint8Array }): void {
+  const n = map.n
+  const { dist, done } = scratch
+  h.fill(NaN)
+  dist.fill(Infinity)
+  done.fill(0)
+  dist[self] = 0
+  h[self] = 0
+  for (let iter = 0; iter < n; iter++) {
+    let u = -1
+    let best = Infinity
+    for (let i = 0; i < n; i++) if (!done[i] && dist[i] < best) { best = dist[i]; u = i }
+    if (u < 0) break
+    done[u] = 1
+    for (let v = 0; v < n; v++) {
+      if (done[v]) continue
+      // u->v measured at v, or v->u measured at u.
+      const kf = u * n + v
+      const kr = v * n + u
+      let rtt = Infinity
+      let dh = NaN
+      if (fresh[v] && map.present[kf] && map.up[kf] && Number.isFinite(map.theta[kf]) && map.rtt[kf] < rtt) {
+        rtt = map.rtt[kf]
+        dh = map.theta[kf]
+      }
+      if (fresh[u] && map.present[kr] && map.up[kr] && Number.isFinite(map.theta[kr]) && map.rtt[kr] < rtt) {
+        rtt = map.rtt[kr]
+        dh = -map.theta[kr]
+      }
+      if (best + rtt < dist[v]) {
+        dist[v] = best + rtt
+        h[v] = h[u] + dh
+      }
+    }
+  }
+}
+
+/**
+ * One potential per service origin, from the TWAMP exit with the smallest
+ * CNI round trip: h(origin) = h(exit) + theta(exit->origin). One value for all
+ * exits keeps the telescoping exact: every forward path ends at the same node.
+ * NaN when no TWAMP exit is usable (ICMP exits do not need it).
+ */
+export function originPotential(map: LinkMap, service: number, exits: readonly number[], fresh: Uint8Array, h: Float64Array): number {
+  let bestRtt = Infinity
+  let ho = NaN
+  for (const e of exits) {
+    const k = service * map.n + e
+    if (!fresh[e] || !map.oPresent[k] || !map.oUp[k] || !map.oTwamp[k] || !Number.isFinite(h[e])) continue
+    if (!Number.isFinite(map.oTheta[k])) continue
+    const rtt = Number.isFinite(map.oRtt[k]) ? map.oRtt[k] : Infinity
+    if (Number.isNaN(ho) || rtt < bestRtt) {
+      bestRtt = rtt
+      ho = h[e] + map.oTheta[k]
+    }
+  }
+  return ho
+}

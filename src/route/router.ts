@@ -1,0 +1,333 @@
+import { OriginEdge } from '../probe/origin-edge.js'
+import { DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, Prober } from '../probe/prober.js'
+import { nameId } from '../wire/ids.js'
+import { parseMapUpdate } from './control-message.js'
+import type { MapSchema, MapUpdate } from './control-message.js'
+import { DEFAULT_SWITCH_HOLD_MS } from './hysteresis.js'
+import { ApplyResult, LinkMap } from './link-map.js'
+import { ColumnChange, OwnColumn } from './own-column.js'
+import { RouteTable } from './route-table.js'
+import type { RouteEntry, ServiceInfo } from './route-table.js'
+import { edgeDelay } from './weights.js'
+import type { EdgeView, OriginSample, PathChoice, Router, RouterCounters, RouterInit, RouterMessage } from './types.js'
+import { validateInit } from './validate-init.js'
+import { seededRandom } from './seeded-random.js'
+
+export const DEFAULT_FLOOD_INTERVAL_MS = 1000
+export const FLOOD_JITTER = 0.1
+export const DEFAULT_MAX_LOSS_PCT = 5
+export const DEFAULT_ORIGIN_STALE_MS = 3000
+/** Routes are recomputed at most this often for minor map changes (breakage recomputes at once). */
+export const RECOMPUTE_MIN_INTERVAL_MS = 100
+/** Delay-only triggered floods are at least this far apart (up/down floods go at once). */
+export const MIN_TRIGGERED_FLOOD_GAP_MS = 100
+
+/**
+ * One relay's control plane: probes, its own measurements, the flooded map,
+ * and damped route choice. Pure: time only comes in as nowMs.
+ */
+export class RouterCore implements Router {
+  private readonly self: number
+  private readonly relays: string[]
+  private readonly relayIndex = new Map<string, number>()
+  private readonly services: ServiceInfo[]
+  private readonly serviceByName = new Map<string, ServiceInfo>()
+  private readonly schema: MapSchema
+  private readonly prober: Prober
+  private readonly origins = new Map<number, OriginEdge>()
+  private readonly map: LinkMap
+  private readonly own: OwnColumn
+  private readonly table: RouteTable
+  private readonly fresh: Uint8Array
+  private readonly lastMsg: (MapUpdate | undefined)[]
+  private readonly random: () => number
+  private readonly floodIntervalMs: number
+  private readonly staleAfterMs: number
+  private readonly originStaleMs: number
+  private readonly maxLossPct: number
+  private readonly counts: RouterCounters = {}
+  private nextFloodMs = NaN
+  private lastFloodMs = -Infinity
+  private lastComputeMs = -Infinity
+  private dirty = false
+  private lastNowMs = 0
+  private choices = new Map<RouteEntry, PathChoice>()
+
+  constructor(init: RouterInit) {
+    validateInit(init)
+    this.relays = [...init.relays]
+    this.relays.forEach((r, i) => this.relayIndex.set(r, i))
+    this.self = this.relayIndex.get(init.self)!
+    this.random = init.random ?? seededRandom(nameId(init.self))
+    const bootId = init.bootId ?? Math.floor(this.random() * 0x1_0000_0000)
+    this.floodIntervalMs = init.floodIntervalMs ?? DEFAULT_FLOOD_INTERVAL_MS
+    this.staleAfterMs = init.staleAfterMs ?? 3.5 * this.floodIntervalMs
+    this.originStaleMs = init.originStaleMs ?? DEFAULT_ORIGIN_STALE_MS
+    this.maxLossPct = init.maxLossPct ?? DEFAULT_MAX_LOSS_PCT
+    const lossDownAfter = init.lossDownAfter ?? DEFAULT_LOSS_DOWN_AFTER
+    this.services = init.services.map((s, index) => ({
+      name: s.name,
+      index,
+      ingress: s.ingress.map((r) => this.relayIndex.get(r)!),
+      exits: s.exits.map((r) => this.relayIndex.get(r)!),
+      profile: s.profile ?? 'latency',
+      redundant: s.redundant === true,
+    }))
+    for (const s of this.services) this.serviceByName.set(s.name, s)
+    this.schema = {
+      relays: new Set(this.relays),
+      exits: new Map(init.services.map((s) => [s.name, new Set(s.exits)])),
+    }
+    this.prober = new Prober({
+      self: init.self,
+      selfId: nameId(init.self),
+      relays: this.relays,
+      relayIds: this.relays.map(nameId),
+      bootId,
+      probeIntervalMs: init.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,
+      lossDownAfter,
+      random: this.random,
+    })
+    const exitServices = new Map<number, string>()
+    for (const s of this.services) {
+      if (s.exits.includes(this.self)) {
+        this.origins.set(s.index, new OriginEdge(lossDownAfter))
+        exitServices.set(s.index, s.name)
+      }
+    }
+    const serviceIndex = new Map(this.services.map((s) => [s.name, s.index]))
+    this.map = new LinkMap(this.relayIndex, serviceIndex, this.maxLossPct)
+    this.own = new OwnColumn(init.self, this.relays, bootId, exitServices, this.maxLossPct, this.services.length)
+    this.table = new RouteTable(this.map, this.services, {
+      self: this.self,
+      hopCostMs: init.hopCostMs ?? 0,
+      maxLossPct: this.maxLossPct,
+      holdMs: init.switchHoldMs ?? DEFAULT_SWITCH_HOLD_MS,
+    })
+    this.fresh = new Uint8Array(this.relays.length)
+    this.fresh[this.self] = 1
+    this.lastMsg = this.relays.map(() => undefined)
+  }
+
+  tick(nowMs: number): RouterMessage[] {
+    this.lastNowMs = nowMs
+    const out: RouterMessage[] = []
+    const wentDown = this.prober.tick(nowMs, out)
+    let reach = wentDown.length > 0
+    for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
+    if (this.refreshFreshness(nowMs)) this.dirty = true
+    const change = reach ? ColumnChange.Reachability : this.own.changed(this.prober, this.origins)
+    const due = Number.isNaN(this.nextFloodMs) || nowMs >= this.nextFloodMs
+    if (
+      due || change === ColumnChange.Reachability ||
+      (change === ColumnChange.Delay && nowMs - this.lastFloodMs >= MIN_TRIGGERED_FLOOD_GAP_MS)
+    ) this.flood(nowMs, out)
+    this.maybeCompute(nowMs)
+    for (const r of this.table.forward) if (r.slot.poll(nowMs)) this.publish(nowMs)
+    for (const r of this.table.reply) if (r.slot.poll(nowMs)) this.publish(nowMs)
+    return out
+  }
+
+  onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[] {
+    this.lastNowMs = nowMs
+    this.prober.onProbe(nowMs, from, bytes)
+    return []
+  }
+
+  onControl(nowMs: number, from: string, msg: unknown): RouterMessage[] {
+    this.lastNowMs = nowMs
+    const u = parseMapUpdate(msg, this.schema)
+    if (typeof u === 'string') {
+      this.count('control_malformed')
+      this.count(`control_malformed_${u}`)
+      return []
+    }
+    if (u.origin === this.relays[this.self]) {
+      this.count('control_own_update')
+      return []
+    }
+    const res = this.map.apply(nowMs, u)
+    if (res === ApplyResult.Stale) {
+      this.count('control_stale')
+      return []
+    }
+    this.count('control_accepted')
+    const v = this.relayIndex.get(u.origin)!
+    this.lastMsg[v] = u
+    this.refreshFreshness(nowMs)
+    this.dirty = true
+    if (res === ApplyResult.Significant) this.maybeCompute(nowMs)
+    return this.relayAround(v, from, u)
+  }
+
+  onOriginSample(nowMs: number, sample: OriginSample): void {
+    this.lastNowMs = nowMs
+    const s = typeof sample === 'object' && sample !== null ? this.serviceByName.get(sample.service) : undefined
+    const o = s && this.origins.get(s.index)
+    if (o === undefined) {
+      this.count('origin_sample_unknown_service')
+      return
+    }
+    if (!o.onSample(nowMs, sample).valid) this.count('origin_sample_malformed')
+  }
+
+  forwardPath(service: string): PathChoice | undefined {
+    const r = this.table.forward.find((e) => e.service.name === service)
+    return r && this.choices.get(r)
+  }
+
+  replyPath(service: string, ingress: string): PathChoice | undefined {
+    const ing = this.relayIndex.get(ingress)
+    const r = this.table.reply.find((e) => e.service.name === service && e.dst === ing)
+    return r && this.choices.get(r)
+  }
+
+  pathTo(nowMs: number, dest: string): PathChoice | undefined {
+    this.lastNowMs = nowMs
+    const d = this.relayIndex.get(dest)
+    if (d === undefined) return undefined
+    const r = this.table.relayPath(nowMs, d, this.fresh)
+    r.slot.poll(nowMs)
+    return this.choiceOf(r)
+  }
+
+  edges(): EdgeView[] {
+    return edgeViews(this.map, this.relays, this.services, this.table, this.fresh, this.lastNowMs, this.maxLossPct)
+  }
+
+  routes(): { forward: PathChoice[]; reply: PathChoice[] } {
+    const pick = (list: RouteEntry[]) => list.map((r) => this.choices.get(r)).filter((c): c is PathChoice => c !== undefined)
+    return { forward: pick(this.table.forward), reply: pick(this.table.reply) }
+  }
+
+  counters(): RouterCounters {
+    const c: RouterCounters = { ...this.counts, ...this.prober.counters }
+    c.route_computations = this.table.computations
+    c.route_clamped_edges = this.table.clampedEdges
+    c.route_switches = [...this.table.forward, ...this.table.reply].reduce((a, r) => a + r.slot.switches, 0)
+    return c
+  }
+
+  private count(key: string): void {
+    this.counts[key] = (this.counts[key] ?? 0) + 1
+  }
+
+  private flood(nowMs: number, out: RouterMessage[]): void {
+    const u = this.own.build(this.prober, this.origins)
+    const res = this.map.apply(nowMs, u)
+    if (res !== ApplyResult.Stale) this.dirty = true
+    for (let i = 0; i < this.relays.length; i++) {
+      if (i !== this.self) out.push({ to: this.relays[i], kind: 'control', msg: u })
+    }
+    this.lastFloodMs = nowMs
+    const jitter = 1 + FLOOD_JITTER * (2 * this.random() - 1)
+    this.nextFloodMs = nowMs + this.floodIntervalMs * jitter
+    this.count('floods_sent')
+  }
+
+  /**
+   * Limited flooding. Origins send their column straight to every relay; a
+   * copy only needs relaying where that direct edge is down. So: relay the
+   * new update of `v` to each r whose edge v->r is down, and, since v's
+   * column just told us which edges x->v are down, relay x's latest update to v.
+   */
+  private relayAround(v: number, from: string, u: MapUpdate): RouterMessage[] {
+    const out: RouterMessage[] = []
+    const n = this.relays.length
+    for (let r = 0; r < n; r++) {
+      if (r === this.self || r === v || this.relays[r] === from) continue
+      const k = v * n + r
+      if (this.map.present[k] && !this.map.up[k]) out.push({ to: this.relays[r], kind: 'control', msg: u })
+      const kx = r * n + v
+      const m = this.lastMsg[r]
+      if (this.map.present[kx] && !this.map.up[kx] && m !== undefined) out.push({ to: u.origin, kind: 'control', msg: m })
+    }
+    if (out.length > 0) this.count('control_relayed')
+    return out
+  }
+
+  private refreshFreshness(nowMs: number): boolean {
+    let changed = false
+    for (let v = 0; v < this.relays.length; v++) {
+      if (v === this.self) continue
+      const f = nowMs - this.map.colRxMs[v] <= this.staleAfterMs ? 1 : 0
+      if (f !== this.fresh[v]) {
+        this.fresh[v] = f
+        changed = true
+      }
+    }
+    return changed
+  }
+
+  /** Recomputes when the map changed: at once if a held route broke, else at most every RECOMPUTE_MIN_INTERVAL_MS. */
+  private maybeCompute(nowMs: number): void {
+    if (!this.dirty) return
+    if (nowMs - this.lastComputeMs < RECOMPUTE_MIN_INTERVAL_MS && !this.table.anyBroken(this.fresh)) return
+    this.table.compute(nowMs, this.fresh)
+    this.lastComputeMs = nowMs
+    this.dirty = false
+    this.publish(nowMs)
+  }
+
+  /** Rebuilds the PathChoice snapshots the data path reads. */
+  private publish(nowMs: number): void {
+    void nowMs
+    const next = new Map<RouteEntry, PathChoice>()
+    for (const r of [...this.table.forward, ...this.table.reply]) {
+      const c = this.choiceOf(r)
+      if (c !== undefined) next.set(r, c)
+    }
+    this.choices = next
+  }
+
+  private choiceOf(r: RouteEntry): PathChoice | undefined {
+    const a = r.slot.active
+    if (a === undefined) return undefined
+    const names = a.path.map((i) => this.relays[i])
+    const first = a.path[0]
+    const last = a.path[a.path.length - 1]
+    let delayMs = 0
+    for (let i = 0; i + 1 < a.path.length; i++) delayMs += edgeDelay(this.map, a.path[i], a.path[i + 1], this.table.h, this.fresh, Infinity)
+    let directDelayMs = a.path.length > 1 ? edgeDelay(this.map, first, last, this.table.h, this.fresh, Infinity) : 0
+    if (r.dst < 0) {
+      const od = this.table.originDelayMs(r.service, last, this.fresh)
+      delayMs += od
+      directDelayMs += od
+    }
+    const choice: PathChoice = { service: r.service.name, path: names, delayMs, sinceMs: r.slot.sinceMs }
+    if (Number.isFinite(directDelayMs)) choice.directDelayMs = directDelayMs
+    if (r.backup !== undefined) choice.backup = r.backup.map((i) => this.relays[i])
+    return choice
+  }
+}
+
+function edgeViews(
+  map: LinkMap, relays: string[], services: ServiceInfo[], table: RouteTable, fresh: Uint8Array, nowMs: number, maxLossPct: number,
+): EdgeView[] {
+  const n = relays.length
+  const out: EdgeView[] = []
+  for (let v = 0; v < n; v++) {
+    for (let u = 0; u < n; u++) {
+      const k = u * n + v
+      if (!map.present[k]) continue
+      const theta = map.theta[k]
+      const delayMs = Number.isFinite(theta) ? map.pseudo[k] - theta : map.pseudo[k] + table.h[u] - table.h[v]
+      out.push({
+        from: relays[u], to: relays[v], delayMs, pseudoMs: map.pseudo[k], jitterMs: map.jitter[k], lossPct: map.loss[k],
+        up: map.up[k] === 1 && fresh[v] === 1 && map.loss[k] <= maxLossPct, ageMs: nowMs - map.colRxMs[v],
+      })
+    }
+  }
+  for (const s of services) {
+    for (const e of s.exits) {
+      const k = s.index * n + e
+      if (!map.oPresent[k]) continue
+      const delayMs = map.oTwamp[k] ? map.oFwd[k] - map.oTheta[k] : map.oFwd[k]
+      out.push({
+        from: relays[e], to: `origin:${s.name}`, delayMs, pseudoMs: map.oFwd[k], jitterMs: map.oJitter[k], lossPct: map.oLoss[k],
+        up: map.oUp[k] === 1 && fresh[e] === 1 && map.oLoss[k] <= maxLossPct, ageMs: nowMs - map.colRxMs[e],
+      })
+    }
+  }
+  return out
+}

@@ -1,0 +1,74 @@
+import type { LinkMap } from './link-map.js'
+import { penaltyMs } from './profiles.js'
+import type { RoutingProfile } from './profiles.js'
+
+export interface WeightParams {
+  self: number
+  profile: RoutingProfile
+  hopCostMs: number
+  maxLossPct: number
+}
+
+/**
+ * Reweighted delay of u->v: pseudo(u->v) + h(u) - h(v). Exactly the true
+ * delay when the potentials are exact; otherwise off by (err_v - err_u) where
+ * err is each potential's error. A path's reweighted sum differs from its
+ * pseudo sum by h(first) - h(last) only, so among paths with the same
+ * endpoints the ranking is the exact pseudo ranking - except where the clamp
+ * below fires (see docs/one-way-latency.md: it adds at most the clamped
+ * amount, a few tenths of a ms of potential error, to a path's cost).
+ * Returns NaN when the edge is unusable (absent, down, stale, too lossy,
+ * or an endpoint without potential).
+ */
+export function edgeDelay(map: LinkMap, u: number, v: number, h: Float64Array, fresh: Uint8Array, maxLossPct: number): number {
+  const k = u * map.n + v
+  if (u === v || !fresh[v] || !map.present[k] || !map.up[k] || map.loss[k] > maxLossPct) return NaN
+  return Math.max(0, map.pseudo[k] + h[u] - h[v])
+}
+
+/** Fills W (V x V) for one profile; returns how many edges needed clamping at 0. */
+export function buildWeights(map: LinkMap, h: Float64Array, fresh: Uint8Array, p: WeightParams, w: Float64Array): number {
+  const n = map.n
+  let clamped = 0
+  for (let u = 0; u < n; u++) {
+    const row = u * n
+    const hop = u === p.self ? 0 : p.hopCostMs
+    const hu = h[u]
+    for (let v = 0; v < n; v++) {
+      const k = row + v
+      if (u === v || !fresh[v] || map.present[k] === 0 || map.up[k] === 0 || map.loss[k] > p.maxLossPct) {
+        w[k] = Infinity
+        continue
+      }
+      let d = map.pseudo[k] + hu - h[v]
+      if (!(d >= 0)) {
+        if (Number.isNaN(d)) {
+          w[k] = Infinity
+          continue
+        }
+        d = 0
+        clamped++
+      }
+      w[k] = d + hop + penaltyMs(p.profile, map.jitter[k], map.loss[k])
+    }
+  }
+  return clamped
+}
+
+/**
+ * Estimated true delay of exit -> origin for service s, or NaN if unusable.
+ * twamp: fwd pseudo reweighted with the service's single origin potential.
+ * icmp: rtt/2 as flooded (assumes a symmetric CNI link; see the docs).
+ */
+export function originDelay(map: LinkMap, s: number, exit: number, h: Float64Array, hOrigin: number, fresh: Uint8Array, maxLossPct: number): number {
+  const k = s * map.n + exit
+  if (!fresh[exit] || !map.oPresent[k] || !map.oUp[k] || map.oLoss[k] > maxLossPct || !Number.isFinite(h[exit])) return NaN
+  if (!map.oTwamp[k]) return map.oFwd[k]
+  if (!Number.isFinite(hOrigin)) return NaN
+  return Math.max(0, map.oFwd[k] + h[exit] - hOrigin)
+}
+
+export function originPenalty(map: LinkMap, s: number, exit: number, p: RoutingProfile): number {
+  const k = s * map.n + exit
+  return penaltyMs(p, map.oJitter[k], map.oLoss[k])
+}
