@@ -20,10 +20,19 @@ export type DatagramHandler = (data: Buffer, from: PeerAddress) => void
  * callers may reuse one preallocated buffer per packet.
  */
 export interface PacketSocket {
-  send(data: Buffer, offset: number, length: number, port: number, address: string): void
+  /** Returns false when the datagram was dropped locally (send queue full, socket closed). */
+  send(data: Buffer, offset: number, length: number, port: number, address: string): boolean
   onMessage(handler: DatagramHandler): void
-  localAddress(): PeerAddress
+  onError(handler: (err: Error) => void): void
+  /** Resolves with the bound address once the socket is bound; rejects if binding fails. */
+  bound(): Promise<PeerAddress>
   close(): void
+}
+
+/** Opens UDP sockets. The daemon uses node:dgram; tests and the simulator use fakes. */
+export interface UdpSocketFactory {
+  /** Opens a socket bound to host:port (port 0: any). Binding completes asynchronously. */
+  open(host: string, port: number): PacketSocket
 }
 
 /** Monotonic clock in milliseconds (fractional). Never wall-clock. */
@@ -38,3 +47,5 @@ export interface Timers {
   setTimeout(fn: () => void, delayMs: number): TimerHandle
   clearTimeout(handle: TimerHandle): void
 }
+
+export type { Logger } from './log.js'

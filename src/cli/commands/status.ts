@@ -1,4 +1,72 @@
 import type { Command } from 'commander'
+import { ConfigError, loadConfig } from '../../config/index.js'
+import { controlRequest } from '../../daemon/index.js'
+import type { RelayStats } from '../../dataplane/index.js'
 
-// Placeholder: replaced by the real `status` command.
-export function register(_program: Command): void {}
+/** `overpass status`: per-peer and per-service counters from a running daemon. */
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description("print a running relay's per-peer and per-service counters")
+    .option('-c, --config <file>', 'relay config file (to find its control socket)')
+    .option('-s, --socket <path>', 'control socket path (instead of -c)')
+    .option('--json', 'print raw JSON')
+    .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
+      const socketPath = resolveSocket(opts)
+      if (socketPath === undefined) return
+      try {
+        const stats = (await controlRequest(socketPath, { cmd: 'status' })) as RelayStats
+        process.stdout.write(opts.json ? JSON.stringify(stats, null, 2) + '\n' : formatStatus(stats))
+      } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n`)
+        process.exitCode = 1
+      }
+    })
+}
+
+export function resolveSocket(opts: { config?: string; socket?: string }): string | undefined {
+  if (opts.socket) return opts.socket
+  if (!opts.config) {
+    process.stderr.write('give -c relay.yaml or -s /path/to/control.sock\n')
+    process.exitCode = 2
+    return undefined
+  }
+  try {
+    return loadConfig(opts.config).relay.controlSocket
+  } catch (err) {
+    process.stderr.write(err instanceof ConfigError ? err.message + '\n' : String(err) + '\n')
+    process.exitCode = 2
+    return undefined
+  }
+}
+
+export function formatStatus(s: RelayStats): string {
+  const lines: string[] = []
+  lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}`)
+  lines.push('')
+  lines.push('peers')
+  lines.push(`  ${'peer'.padEnd(12)} ${'endpoint'.padEnd(22)} ${'session'.padEnd(8)} ${'pkts in'.padStart(10)} ${'bytes in'.padStart(12)} ${'pkts out'.padStart(10)} ${'bytes out'.padStart(12)}`)
+  for (const [id, p] of Object.entries(s.peers)) {
+    lines.push(
+      `  ${id.padEnd(12)} ${String(p.endpoint).padEnd(22)} ${(p.session ? 'up' : 'down').padEnd(8)} ${num(p.packets_in, 10)} ${num(p.bytes_in, 12)} ${num(p.packets_out, 10)} ${num(p.bytes_out, 12)}`,
+    )
+  }
+  lines.push('')
+  lines.push('services')
+  for (const [name, v] of Object.entries(s.services)) {
+    lines.push(`  ${name} (${v.roles.join(', ') || 'no role here'})  flows: ingress ${v.ingress_flows}, exit ${v.exit_flows}`)
+    lines.push(`    clients: in ${v.client.packets_in} pkts / ${v.client.bytes_in} B, out ${v.client.packets_out} pkts / ${v.client.bytes_out} B`)
+    lines.push(`    origin:  out ${v.origin.packets_out} pkts / ${v.origin.bytes_out} B, in ${v.origin.packets_in} pkts / ${v.origin.bytes_in} B`)
+    const drops = Object.entries(v.drops)
+    if (drops.length > 0) lines.push(`    drops:   ${drops.map(([k, n]) => `${k}=${n}`).join(' ')}`)
+  }
+  lines.push('')
+  const drops = Object.entries(s.drops)
+  lines.push(`drops${drops.length === 0 ? ': none' : ''}`)
+  for (const [k, n] of drops) lines.push(`  ${k.padEnd(28)} ${n}`)
+  return lines.join('\n') + '\n'
+}
+
+function num(v: unknown, width: number): string {
+  return String(v ?? 0).padStart(width)
+}

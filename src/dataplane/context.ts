@@ -1,0 +1,40 @@
+/**
+ * What the ingress and exit halves of a relay share with the relay core:
+ * configuration, counters and a way to hand a finished plaintext packet to
+ * the next relay. Kept as an interface so each half can be tested alone.
+ */
+import type { RelayConfig, ServiceConfig } from '../config/types.js'
+import type { Clock, Logger, UdpSocketFactory } from '../io/index.js'
+import { DropCounts, Traffic } from './counters.js'
+import type { PathProvider } from './paths.js'
+
+export class ServiceState {
+  readonly drops = new DropCounts()
+  /** Client side: datagrams in from clients, out to clients. */
+  readonly client = new Traffic()
+  /** Origin side: datagrams out to the origin, in from the origin. */
+  readonly origin = new Traffic()
+  ingressFlows = 0
+  exitFlows = 0
+
+  constructor(readonly cfg: ServiceConfig, readonly id: number, readonly isIngress: boolean, readonly isExit: boolean) {}
+}
+
+export interface RelayContext {
+  readonly selfNode: number
+  readonly config: RelayConfig
+  readonly clock: Clock
+  readonly udp: UdpSocketFactory
+  readonly log: Logger
+  readonly paths: PathProvider
+  /** Drops not attributable to one service. */
+  readonly drops: DropCounts
+  readonly ipv6Underlay: boolean
+  /**
+   * Sends plaintext buf[0, length) (a data packet whose path index already
+   * names the next relay) to that relay. Handles a next relay of self by
+   * processing the packet locally. Returns false and counts the drop if it
+   * cannot be sent.
+   */
+  sendOnPath(buf: Buffer, length: number, nextNode: number, service: ServiceState): boolean
+}

@@ -1,0 +1,82 @@
+/**
+ * Counters the data path increments and `overpass status` prints. The data
+ * path never throws on bad input: it drops the packet and counts it here by
+ * reason, so every drop is visible to the operator.
+ */
+import { CRYPTO_DROP_NAMES } from '../crypto/types.js'
+import { HEADER_ERROR_NAMES } from '../wire/data.js'
+
+/** Data-plane drop reasons (crypto and header errors are counted by their own names). */
+export const DROP = {
+  unknown_source: 'overlay datagram from an address that is not a configured peer',
+  not_for_me: 'the path says the packet is for another relay',
+  unknown_next_hop: 'the next relay on the path is not a configured peer',
+  hop_limit: 'hop limit reached zero',
+  unknown_service: 'service id not in this relay\'s config',
+  not_exit: 'forward packet ended at a relay that is not an exit of the service',
+  not_ingress: 'reply packet ended at a relay that is not an ingress of the service',
+  unknown_flow: 'reply for a flow this ingress does not have (expired or never existed)',
+  oversize: 'client datagram larger than the service payload limit',
+  no_route: 'no path to an exit is known',
+  flow_limit: 'service reached max_flows',
+  send_failed: 'socket send queue full or socket closed',
+  session_queue_full: 'no session yet and the per-peer queue is full',
+  origin_unexpected_source: 'datagram on a flow socket not from the origin',
+  bad_inner_kind: 'decrypted payload of an unknown kind',
+  control_malformed: 'control message that does not decode',
+  duplicate: 'redundant copy already delivered',
+} as const
+
+export type DropReason = keyof typeof DROP
+
+export class DropCounts {
+  private readonly counts = new Map<string, number>()
+
+  add(reason: string, n = 1): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + n)
+  }
+
+  get(reason: string): number {
+    return this.counts.get(reason) ?? 0
+  }
+
+  total(): number {
+    let t = 0
+    for (const v of this.counts.values()) t += v
+    return t
+  }
+
+  toJSON(): Record<string, number> {
+    return Object.fromEntries([...this.counts.entries()].sort())
+  }
+}
+
+export function cryptoDropName(code: number): string {
+  return CRYPTO_DROP_NAMES[code] ?? `crypto_${-code}`
+}
+
+export function headerDropName(code: number): string {
+  return `header_${HEADER_ERROR_NAMES[code] ?? -code}`
+}
+
+/** Traffic counters kept per peer (overlay side) and per service (client/origin side). */
+export class Traffic {
+  packetsIn = 0
+  bytesIn = 0
+  packetsOut = 0
+  bytesOut = 0
+
+  rx(bytes: number): void {
+    this.packetsIn++
+    this.bytesIn += bytes
+  }
+
+  tx(bytes: number): void {
+    this.packetsOut++
+    this.bytesOut += bytes
+  }
+
+  toJSON(): Record<string, number> {
+    return { packets_in: this.packetsIn, bytes_in: this.bytesIn, packets_out: this.packetsOut, bytes_out: this.bytesOut }
+  }
+}

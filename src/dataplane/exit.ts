@@ -1,0 +1,180 @@
+/**
+ * The exit half of a relay: for each flow that arrives over the overlay it
+ * keeps one UDP socket towards the origin (so the origin's replies map back
+ * to the flow, like a NAT), delivers payloads in `proxy` or `proxy-protocol`
+ * mode, and sends the origin's replies back along the reply path.
+ */
+import { isIPv6 } from 'node:net'
+import type { PacketSocket, PeerAddress } from '../io/index.js'
+import { decodeClientAddr } from '../wire/client-addr.js'
+import { DataHeader, FLAG_REDUNDANT, FLAG_REPLY, MAX_PATH_RELAYS, encodeDataHeader } from '../wire/data.js'
+import { ipToBytes, bytesToIp } from '../wire/ip-address.js'
+import { maxServicePayload } from '../wire/mtu.js'
+import type { RelayContext, ServiceState } from './context.js'
+import { buildProxyV2Header } from './proxy-protocol.js'
+import { SeqWindow } from './seq-window.js'
+
+interface ExitFlow {
+  service: ServiceState
+  ingressNode: number
+  flowId: number
+  socket: PacketSocket
+  lastSeenMs: number
+  seq: number
+  /** The path the latest forward packet took, for providers that reply along it. */
+  arrived: Uint32Array
+  arrivedLen: number
+  /** PROXY v2 header prepended to every datagram (proxy-protocol mode). */
+  proxyHeader: Buffer | undefined
+  /** Sequence numbers already delivered, for redundant (two-path) services. */
+  seen: SeqWindow | undefined
+}
+
+export class ExitSide {
+  /** Flows by ingress relay, then by that ingress's flow id. */
+  private readonly flows = new Map<number, Map<number, ExitFlow>>()
+  private readonly toOrigin = Buffer.allocUnsafe(4096)
+  private readonly out = Buffer.allocUnsafe(4096)
+  private readonly originHost = new Map<ServiceState, string>()
+  private readonly maxPayload: number
+
+  constructor(private readonly ctx: RelayContext) {
+    this.maxPayload = maxServicePayload(ctx.config.relay.mtu, ctx.ipv6Underlay, 0)
+  }
+
+  /** A forward packet reached its exit: deliver its payload to the origin. */
+  deliverForward(service: ServiceState, hdr: DataHeader, plain: Buffer, length: number): void {
+    const ingressNode = hdr.path[0]
+    let byFlow = this.flows.get(ingressNode)
+    let flow = byFlow?.get(hdr.flow)
+    if (flow === undefined) {
+      if (service.exitFlows >= service.cfg.maxFlows) {
+        service.drops.add('flow_limit')
+        return
+      }
+      flow = this.newFlow(service, hdr, plain)
+      if (byFlow === undefined) this.flows.set(ingressNode, (byFlow = new Map()))
+      byFlow.set(hdr.flow, flow)
+    } else if (flow.service !== service) {
+      service.drops.add('unknown_flow')
+      return
+    }
+    if ((hdr.flags & FLAG_REDUNDANT) !== 0) {
+      // The flow is sent over two paths: deliver each sequence number once.
+      if (flow.seen === undefined) flow.seen = new SeqWindow()
+      if (!flow.seen.accept(hdr.seq)) {
+        service.drops.add('duplicate')
+        return
+      }
+    }
+    flow.lastSeenMs = this.ctx.clock.nowMs()
+    flow.arrived.set(hdr.path.subarray(0, hdr.pathLen))
+    flow.arrivedLen = hdr.pathLen
+    const origin = service.cfg.origin
+    const n = length - hdr.payloadOffset
+    let ok: boolean
+    if (flow.proxyHeader === undefined) {
+      ok = flow.socket.send(plain, hdr.payloadOffset, n, origin.port, origin.host)
+    } else {
+      const h = flow.proxyHeader.copy(this.toOrigin, 0)
+      plain.copy(this.toOrigin, h, hdr.payloadOffset, length)
+      ok = flow.socket.send(this.toOrigin, 0, h + n, origin.port, origin.host)
+    }
+    if (ok) service.origin.tx(n)
+    else service.drops.add('send_failed')
+  }
+
+  private newFlow(service: ServiceState, hdr: DataHeader, plain: Buffer): ExitFlow {
+    const origin = service.cfg.origin
+    const socket = this.ctx.udp.open(isIPv6(origin.host) ? '::' : '0.0.0.0', 0)
+    const flow: ExitFlow = {
+      service,
+      ingressNode: hdr.path[0],
+      flowId: hdr.flow,
+      socket,
+      lastSeenMs: this.ctx.clock.nowMs(),
+      seq: 0,
+      arrived: new Uint32Array(MAX_PATH_RELAYS),
+      arrivedLen: 0,
+      proxyHeader:
+        service.cfg.delivery === 'proxy-protocol' && hdr.clientAddrOffset >= 0
+          ? buildProxyV2Header(decodeClientAddr(plain, hdr.clientAddrOffset))
+          : undefined,
+      seen: undefined,
+    }
+    socket.onMessage((data, from) => this.onOriginDatagram(flow, data, from))
+    socket.onError((err) => this.ctx.log.warn('origin socket error', { service: service.cfg.name, error: err.message }))
+    service.exitFlows++
+    return flow
+  }
+
+  /** The origin answered a flow: send the reply back along the reply path. */
+  private onOriginDatagram(flow: ExitFlow, data: Buffer, from: PeerAddress): void {
+    const service = flow.service
+    if (
+      from.port !== service.cfg.origin.port ||
+      (from.address !== service.cfg.origin.host && normalise(from.address) !== this.originAddress(service))
+    ) {
+      service.drops.add('origin_unexpected_source')
+      return
+    }
+    service.origin.rx(data.length)
+    if (data.length > this.maxPayload) {
+      service.drops.add('oversize')
+      return
+    }
+    flow.lastSeenMs = this.ctx.clock.nowMs()
+    const path = this.ctx.paths.reply(service.cfg, flow.ingressNode, flow.arrived, flow.arrivedLen)
+    if (path === undefined) {
+      service.drops.add('no_route')
+      return
+    }
+    const seq = flow.seq
+    flow.seq = (seq + 1) >>> 0
+    if (path.backup === undefined) this.emit(service, flow, path.nodes, seq, FLAG_REPLY, data)
+    else {
+      this.emit(service, flow, path.nodes, seq, FLAG_REPLY | FLAG_REDUNDANT, data)
+      this.emit(service, flow, path.backup.nodes, seq, FLAG_REPLY | FLAG_REDUNDANT, data)
+    }
+  }
+
+  private emit(service: ServiceState, flow: ExitFlow, nodes: Uint32Array, seq: number, flags: number, data: Buffer): void {
+    const hdrLen = encodeDataHeader(this.out, flags, this.ctx.config.tuning.hopLimit, service.id, flow.flowId, seq, nodes, nodes.length)
+    data.copy(this.out, hdrLen)
+    this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service)
+  }
+
+  private originAddress(service: ServiceState): string {
+    let host = this.originHost.get(service)
+    if (host === undefined) this.originHost.set(service, (host = normalise(service.cfg.origin.host)))
+    return host
+  }
+
+  sweep(nowMs: number): void {
+    for (const [ingress, byFlow] of this.flows) {
+      for (const [id, flow] of byFlow) {
+        if (nowMs - flow.lastSeenMs <= flow.service.cfg.flowIdleTimeoutMs) continue
+        flow.socket.close()
+        byFlow.delete(id)
+        flow.service.exitFlows--
+      }
+      if (byFlow.size === 0) this.flows.delete(ingress)
+    }
+  }
+
+  activeFlows(): number {
+    let n = 0
+    for (const byFlow of this.flows.values()) n += byFlow.size
+    return n
+  }
+
+  close(): void {
+    for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) flow.socket.close()
+    this.flows.clear()
+  }
+}
+
+function normalise(address: string): string {
+  const parsed = ipToBytes(address)
+  return parsed ? bytesToIp(parsed.bytes) : address
+}

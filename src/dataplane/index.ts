@@ -1,0 +1,11 @@
+/**
+ * dataplane/ owns the packet path of a relay: the overlay socket pipeline
+ * (relay.ts), the client-facing ingress half (ingress.ts), the origin-facing
+ * exit half (exit.ts), PROXY protocol headers, dedup of redundant copies and
+ * the drop counters. It is written against io/ interfaces and a
+ * PathProvider, so the same code runs on real sockets and on fakes.
+ */
+export { Relay, type RelayDeps, type RelayStats, type PeerState, type ControlPlaneSink } from './relay.js'
+export { StaticPaths, pathRef, type PathProvider, type PathRef } from './paths.js'
+export { DROP, DropCounts, Traffic } from './counters.js'
+export { buildProxyV2Header, parseProxyV2Header } from './proxy-protocol.js'

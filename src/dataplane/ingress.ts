@@ -1,0 +1,179 @@
+/**
+ * The ingress half of a relay: it owns the public service sockets, turns
+ * each client (address, port) into a flow, writes the relay path into every
+ * packet it sends into the overlay, and hands replies that come back to the
+ * right client.
+ */
+import type { IngressConfig } from '../config/types.js'
+import type { PacketSocket, PeerAddress } from '../io/index.js'
+import { encodeClientAddr } from '../wire/client-addr.js'
+import { DataHeader, FLAG_REDUNDANT, encodeDataHeader } from '../wire/data.js'
+import { maxServicePayload } from '../wire/mtu.js'
+import { isIPv6 } from 'node:net'
+import type { RelayContext, ServiceState } from './context.js'
+
+interface Listener {
+  service: ServiceState
+  cfg: IngressConfig
+  socket: PacketSocket
+  /** Largest client datagram this listener forwards. */
+  maxPayload: number
+  /** Flows by client address then port: no string is built per packet. */
+  flows: Map<string, Map<number, IngressFlow>>
+}
+
+export interface IngressFlow {
+  id: number
+  listener: Listener
+  clientAddress: string
+  clientPort: number
+  lastSeenMs: number
+  seq: number
+  /** Client-address extension, for services delivered with PROXY protocol. */
+  clientAddr: Buffer | undefined
+}
+
+export class IngressSide {
+  private readonly listeners: Listener[] = []
+  private readonly flowsById = new Map<number, IngressFlow>()
+  private nextFlowId = 1
+  private readonly out = Buffer.allocUnsafe(4096)
+
+  constructor(private readonly ctx: RelayContext, private readonly services: ServiceState[]) {}
+
+  /** Opens every service socket this relay is an ingress for; rejects if one cannot bind. */
+  async start(): Promise<void> {
+    const self = this.ctx.config.relay.id
+    for (const service of this.services) {
+      for (const cfg of service.cfg.ingress) {
+        if (cfg.relay !== self) continue
+        const socket = this.ctx.udp.open(cfg.listen.host, cfg.listen.port)
+        const family = service.cfg.delivery === 'proxy-protocol' ? (isIPv6(cfg.listen.host) ? 6 : 4) : 0
+        const listener: Listener = {
+          service,
+          cfg,
+          socket,
+          maxPayload: maxServicePayload(this.ctx.config.relay.mtu, this.ctx.ipv6Underlay, family),
+          flows: new Map(),
+        }
+        socket.onMessage((data, from) => this.onClientDatagram(listener, data, from))
+        socket.onError((err) => this.ctx.log.warn('service socket error', { service: service.cfg.name, error: err.message }))
+        this.listeners.push(listener)
+        const bound = await socket.bound()
+        this.ctx.log.info('service listening', {
+          service: service.cfg.name,
+          listen: `${bound.address}:${bound.port}`,
+          max_payload: listener.maxPayload,
+        })
+      }
+    }
+  }
+
+  /** The hot path for client traffic: one map lookup, one header write, one copy, one seal. */
+  private onClientDatagram(listener: Listener, data: Buffer, from: PeerAddress): void {
+    const service = listener.service
+    service.client.rx(data.length)
+    if (data.length > listener.maxPayload) {
+      service.drops.add('oversize')
+      return
+    }
+    const now = this.ctx.clock.nowMs()
+    let flow = listener.flows.get(from.address)?.get(from.port)
+    if (flow === undefined) {
+      flow = this.newFlow(listener, from, now)
+      if (flow === undefined) return
+    }
+    flow.lastSeenMs = now
+    const path = this.ctx.paths.forward(service.cfg)
+    if (path === undefined) {
+      service.drops.add('no_route')
+      return
+    }
+    const seq = flow.seq
+    flow.seq = (seq + 1) >>> 0
+    if (path.backup === undefined) this.emit(service, flow, path.nodes, seq, 0, data)
+    else {
+      // Both copies carry the flag: the exit deduplicates by sequence number.
+      this.emit(service, flow, path.nodes, seq, FLAG_REDUNDANT, data)
+      this.emit(service, flow, path.backup.nodes, seq, FLAG_REDUNDANT, data)
+    }
+  }
+
+  private emit(service: ServiceState, flow: IngressFlow, nodes: Uint32Array, seq: number, flags: number, data: Buffer): void {
+    const hdrLen = encodeDataHeader(
+      this.out, flags, this.ctx.config.tuning.hopLimit, service.id, flow.id, seq, nodes, nodes.length, flow.clientAddr,
+    )
+    data.copy(this.out, hdrLen)
+    this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service)
+  }
+
+  private newFlow(listener: Listener, from: PeerAddress, now: number): IngressFlow | undefined {
+    const service = listener.service
+    if (service.ingressFlows >= service.cfg.maxFlows) {
+      service.drops.add('flow_limit')
+      return undefined
+    }
+    let id = this.nextFlowId
+    while (this.flowsById.has(id) || id === 0) id = (id + 1) >>> 0
+    this.nextFlowId = (id + 1) >>> 0
+    const flow: IngressFlow = {
+      id,
+      listener,
+      clientAddress: from.address,
+      clientPort: from.port,
+      lastSeenMs: now,
+      seq: 0,
+      clientAddr:
+        service.cfg.delivery === 'proxy-protocol'
+          ? encodeClientAddr({
+              family: 4,
+              clientAddress: from.address,
+              clientPort: from.port,
+              serviceAddress: listener.cfg.listen.host,
+              servicePort: listener.cfg.listen.port,
+            })
+          : undefined,
+    }
+    let byPort = listener.flows.get(from.address)
+    if (byPort === undefined) listener.flows.set(from.address, (byPort = new Map()))
+    byPort.set(from.port, flow)
+    this.flowsById.set(id, flow)
+    service.ingressFlows++
+    return flow
+  }
+
+  /** A reply reached its ingress: hand the payload to the flow's client. */
+  deliverReply(hdr: DataHeader, plain: Buffer, length: number): void {
+    const flow = this.flowsById.get(hdr.flow)
+    const service = flow?.listener.service
+    if (flow === undefined || service === undefined || service.id !== hdr.service) {
+      this.ctx.drops.add('unknown_flow')
+      return
+    }
+    flow.lastSeenMs = this.ctx.clock.nowMs()
+    const n = length - hdr.payloadOffset
+    if (flow.listener.socket.send(plain, hdr.payloadOffset, n, flow.clientPort, flow.clientAddress)) service.client.tx(n)
+    else service.drops.add('send_failed')
+  }
+
+  /** Forgets flows idle for longer than their service's idle timeout. */
+  sweep(nowMs: number): void {
+    for (const [id, flow] of this.flowsById) {
+      const service = flow.listener.service
+      if (nowMs - flow.lastSeenMs <= service.cfg.flowIdleTimeoutMs) continue
+      this.flowsById.delete(id)
+      const byPort = flow.listener.flows.get(flow.clientAddress)
+      byPort?.delete(flow.clientPort)
+      if (byPort?.size === 0) flow.listener.flows.delete(flow.clientAddress)
+      service.ingressFlows--
+    }
+  }
+
+  activeFlows(): number {
+    return this.flowsById.size
+  }
+
+  close(): void {
+    for (const l of this.listeners) l.socket.close()
+  }
+}

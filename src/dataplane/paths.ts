@@ -1,0 +1,63 @@
+/**
+ * Where the data plane gets relay paths. The ingress asks once per packet
+ * (a map lookup into an immutable snapshot, no computation); the exit asks
+ * for reply paths. `StaticPaths` serves the paths written in the config;
+ * the latency-driven router supplies its own implementation.
+ */
+import type { ServiceConfig } from '../config/types.js'
+import { nameId } from '../wire/ids.js'
+
+/** A relay path as node ids; `nodes` is shared and must not be modified. */
+export interface PathRef {
+  nodes: Uint32Array
+  /** Second, edge-disjoint path for redundant services. */
+  backup?: PathRef
+}
+
+export interface PathProvider {
+  /** Path from this relay (an ingress of `service`) to an exit, or undefined when none is known. */
+  forward(service: ServiceConfig): PathRef | undefined
+  /**
+   * Path from this relay (an exit) back to `ingressNode`. `arrived` is the
+   * path the forward packet took (ingress first), for providers that reverse it.
+   */
+  reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined
+}
+
+export function pathRef(names: string[]): PathRef {
+  return { nodes: Uint32Array.from(names.map(nameId)) }
+}
+
+/** Paths straight from the config: the first matching static path, else direct to the first exit. */
+export class StaticPaths implements PathProvider {
+  private readonly forwardBy = new Map<string, PathRef>()
+  private readonly replyBy = new Map<string, Map<number, PathRef>>()
+  // Scratch for reversed paths: one view per length, so replies allocate nothing.
+  private readonly reversed = new Uint32Array(8)
+  private readonly reversedViews: PathRef[] = Array.from({ length: 9 }, (_, n) => ({ nodes: this.reversed.subarray(0, n) }))
+
+  constructor(private readonly self: string, services: ServiceConfig[]) {
+    for (const s of services) {
+      if (s.ingress.some((i) => i.relay === self)) {
+        const p = s.paths.find((p) => p[0] === self) ?? (s.exits.includes(self) ? [self, self] : [self, s.exits[0]])
+        this.forwardBy.set(s.name, pathRef(p))
+      }
+      const replies = new Map<number, PathRef>()
+      for (const p of s.replyPaths) if (p[0] === self) replies.set(nameId(p[p.length - 1]), pathRef(p))
+      this.replyBy.set(s.name, replies)
+    }
+  }
+
+  forward(service: ServiceConfig): PathRef | undefined {
+    return this.forwardBy.get(service.name)
+  }
+
+  reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined {
+    const configured = this.replyBy.get(service.name)?.get(ingressNode)
+    if (configured) return configured
+    // Default: back the way the packet came, written into the scratch array.
+    const out = this.reversed
+    for (let i = 0; i < arrivedLen; i++) out[i] = arrived[arrivedLen - 1 - i]
+    return this.reversedViews[arrivedLen]
+  }
+}

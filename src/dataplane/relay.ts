@@ -1,0 +1,320 @@
+/**
+ * The relay core. Packet pipeline, in order:
+ *
+ *   1. overlay socket  -> source address must be a configured peer (else drop, no reply)
+ *   2. crypto          -> handshake messages are consumed; transport packets are
+ *                         authenticated, replay-checked and decrypted in place
+ *   3. inner kind      -> data | control | probe
+ *   4. data header     -> path[pidx] must be this relay, path[pidx-1] the sender
+ *   5a. transit        -> decrement hops, advance pidx, seal to path[pidx+1]
+ *   5b. path end       -> forward packets go to the exit half (origin),
+ *                         replies to the ingress half (client)
+ *
+ * Every rejection is a counted drop; nothing on this path throws or logs.
+ */
+import type { RelayConfig } from '../config/types.js'
+import { CryptoDrop, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
+import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, UdpSocketFactory } from '../io/index.js'
+import { isIPv6 } from 'node:net'
+import { DataHeader, FLAG_REPLY, KIND_CONTROL, KIND_DATA, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
+import { nameId } from '../wire/ids.js'
+import { DropCounts, Traffic, cryptoDropName, headerDropName } from './counters.js'
+import { ServiceState, type RelayContext } from './context.js'
+import { ExitSide } from './exit.js'
+import { IngressSide } from './ingress.js'
+import { StaticPaths, type PathProvider } from './paths.js'
+
+export interface PeerState {
+  index: number
+  id: string
+  node: number
+  endpoint: PeerAddress
+  traffic: Traffic
+}
+
+/** Receives the control-plane kinds of overlay packets (probes, map floods). */
+export interface ControlPlaneSink {
+  /** `body` is the payload after the kind byte; valid only during the call. */
+  onProbe(peer: PeerState, body: Buffer, nowMs: number): void
+  onControl(peer: PeerState, body: Buffer, nowMs: number): void
+}
+
+export interface RelayDeps {
+  config: RelayConfig
+  udp: UdpSocketFactory
+  clock: Clock
+  timers: Timers
+  log: Logger
+  makeEndpoint: (opts: SecureEndpointOptions) => SecureEndpoint
+  paths?: PathProvider
+  cryptoBackend?: 'auto' | 'sodium' | 'tweetnacl'
+  /** How often timers run (crypto retries/rekeys, flow expiry); default 100 ms. */
+  tickMs?: number
+}
+
+export class Relay implements RelayContext {
+  readonly selfNode: number
+  readonly config: RelayConfig
+  readonly clock: Clock
+  readonly udp: UdpSocketFactory
+  readonly log: Logger
+  readonly paths: PathProvider
+  readonly drops = new DropCounts()
+  readonly ipv6Underlay: boolean
+  readonly peers: PeerState[]
+  readonly services: ServiceState[]
+  readonly endpoint: SecureEndpoint
+  private readonly peerBySource = new Map<string, Map<number, PeerState>>()
+  private readonly peerByNode = new Map<number, PeerState>()
+  private readonly serviceById = new Map<number, ServiceState>()
+  private readonly ingress: IngressSide
+  private readonly exit: ExitSide
+  private readonly hdr = new DataHeader()
+  private readonly timers: Timers
+  private readonly tickMs: number
+  private socket: PacketSocket | undefined
+  private tickTimer: TimerHandle | undefined
+  private lastSweepMs = 0
+  private readonly startedMs: number
+  private controlSink: ControlPlaneSink | undefined
+
+  constructor(deps: RelayDeps) {
+    const cfg = deps.config
+    this.config = cfg
+    this.clock = deps.clock
+    this.timers = deps.timers
+    this.udp = deps.udp
+    this.log = deps.log
+    this.tickMs = deps.tickMs ?? 100
+    this.selfNode = nameId(cfg.relay.id)
+    this.startedMs = deps.clock.nowMs()
+    this.paths = deps.paths ?? new StaticPaths(cfg.relay.id, cfg.services)
+    this.ipv6Underlay = isIPv6(cfg.relay.listen.host) || cfg.peers.some((p) => isIPv6(p.endpoint.host))
+    this.peers = cfg.peers.map((p, index) => ({
+      index,
+      id: p.id,
+      node: nameId(p.id),
+      endpoint: { address: p.endpoint.host, port: p.endpoint.port },
+      traffic: new Traffic(),
+    }))
+    for (const p of this.peers) {
+      let byPort = this.peerBySource.get(p.endpoint.address)
+      if (byPort === undefined) this.peerBySource.set(p.endpoint.address, (byPort = new Map()))
+      byPort.set(p.endpoint.port, p)
+      this.peerByNode.set(p.node, p)
+    }
+    this.services = cfg.services.map(
+      (s) =>
+        new ServiceState(s, nameId(s.name), s.ingress.some((i) => i.relay === cfg.relay.id), s.exits.includes(cfg.relay.id)),
+    )
+    for (const s of this.services) this.serviceById.set(s.id, s)
+    this.endpoint = deps.makeEndpoint({
+      privateKey: cfg.relay.privateKey,
+      peers: this.peers.map((p, i) => ({ index: i, publicKey: cfg.peers[i].publicKey })),
+      transmit: (peer, data, length) => this.transmit(peer, data, length),
+      onSessionUp: (peer) => this.log.info('session up', { peer: this.peers[peer].id }),
+      rekeyAfterMs: cfg.tuning.rekeyAfterMs,
+      rekeyAfterPackets: cfg.tuning.rekeyAfterPackets,
+      backend: deps.cryptoBackend ?? 'auto',
+    })
+    this.ingress = new IngressSide(this, this.services.filter((s) => s.isIngress))
+    this.exit = new ExitSide(this)
+  }
+
+  /** Binds the overlay and service sockets. Rejects (with everything closed) if any cannot bind. */
+  async start(): Promise<void> {
+    const { host, port } = this.config.relay.listen
+    const socket = this.udp.open(host, port)
+    this.socket = socket
+    socket.onMessage((data, from) => this.onOverlayDatagram(data, from))
+    socket.onError((err) => this.log.warn('overlay socket error', { error: err.message }))
+    try {
+      const bound = await socket.bound()
+      this.log.info('overlay listening', { listen: `${bound.address}:${bound.port}`, crypto: this.endpoint.backendName })
+      await this.ingress.start()
+    } catch (err) {
+      this.stop()
+      throw err
+    }
+    this.scheduleTick()
+  }
+
+  stop(): void {
+    if (this.tickTimer !== undefined) this.timers.clearTimeout(this.tickTimer)
+    this.tickTimer = undefined
+    this.ingress.close()
+    this.exit.close()
+    this.socket?.close()
+    this.socket = undefined
+  }
+
+  attachControlPlane(sink: ControlPlaneSink): void {
+    this.controlSink = sink
+  }
+
+  peerById(id: string): PeerState | undefined {
+    return this.peers.find((p) => p.id === id)
+  }
+
+  /** Seals and sends an already-built plaintext (control or probe) to a peer. */
+  sendPlain(peer: PeerState, plain: Buffer, length: number): boolean {
+    return this.endpoint.send(peer.index, this.clock.nowMs(), plain, length)
+  }
+
+  // --- the data path ---------------------------------------------------
+
+  private onOverlayDatagram(data: Buffer, from: PeerAddress): void {
+    const peer = this.peerBySource.get(from.address)?.get(from.port)
+    if (peer === undefined) {
+      this.drops.add('unknown_source')
+      return
+    }
+    const now = this.clock.nowMs()
+    const n = this.endpoint.receive(peer.index, now, data, data.length)
+    if (n < 0) {
+      if (n === CryptoDrop.HandshakeConsumed) peer.traffic.rx(data.length)
+      else this.drops.add(cryptoDropName(n))
+      return
+    }
+    peer.traffic.rx(data.length)
+    const plain = this.endpoint.plaintext()
+    if (n === 0) return
+    const kind = plain[0]
+    if (kind === KIND_DATA) this.onData(peer, plain, n)
+    else if (kind === KIND_PROBE) this.controlSink?.onProbe(peer, plain.subarray(1, n), now)
+    else if (kind === KIND_CONTROL) this.controlSink?.onControl(peer, plain.subarray(1, n), now)
+    else this.drops.add('bad_inner_kind')
+  }
+
+  private onData(peer: PeerState, plain: Buffer, length: number): void {
+    const hdr = this.hdr
+    const r = decodeDataHeader(plain, length, hdr)
+    if (r < 0) {
+      this.drops.add(headerDropName(r))
+      return
+    }
+    if (hdr.path[hdr.pathIndex] !== this.selfNode || hdr.path[hdr.pathIndex - 1] !== peer.node) {
+      this.drops.add('not_for_me')
+      return
+    }
+    this.onPathPacket(plain, length)
+  }
+
+  /** A decoded data packet (in this.hdr) that is addressed to this relay. */
+  private onPathPacket(plain: Buffer, length: number): void {
+    const hdr = this.hdr
+    if (hdr.pathIndex < hdr.pathLen - 1) {
+      this.forward(plain, length)
+      return
+    }
+    const service = this.serviceById.get(hdr.service)
+    if (service === undefined) {
+      this.drops.add('unknown_service')
+      return
+    }
+    if ((hdr.flags & FLAG_REPLY) === 0) {
+      if (!service.isExit) service.drops.add('not_exit')
+      else this.exit.deliverForward(service, hdr, plain, length)
+    } else if (!service.isIngress) service.drops.add('not_ingress')
+    else this.ingress.deliverReply(hdr, plain, length)
+  }
+
+  /** Transit: pop the next hop from the segment list; no route lookup. */
+  private forward(plain: Buffer, length: number): void {
+    const hdr = this.hdr
+    if (hdr.hops === 0) {
+      this.drops.add('hop_limit')
+      return
+    }
+    const next = this.peerByNode.get(hdr.path[hdr.pathIndex + 1])
+    if (next === undefined) {
+      this.drops.add('unknown_next_hop')
+      return
+    }
+    plain[OFF_HOPS] = hdr.hops - 1
+    plain[OFF_PATH_INDEX] = hdr.pathIndex + 1
+    if (!this.endpoint.send(next.index, this.clock.nowMs(), plain, length)) this.drops.add('session_queue_full')
+  }
+
+  sendOnPath(buf: Buffer, length: number, nextNode: number, service: ServiceState): boolean {
+    if (nextNode === this.selfNode) {
+      // Ingress and exit are the same relay: no overlay hop.
+      if (decodeDataHeader(buf, length, this.hdr) < 0) return false
+      this.onPathPacket(buf, length)
+      return true
+    }
+    const next = this.peerByNode.get(nextNode)
+    if (next === undefined) {
+      service.drops.add('unknown_next_hop')
+      return false
+    }
+    if (this.endpoint.send(next.index, this.clock.nowMs(), buf, length)) return true
+    service.drops.add('session_queue_full')
+    return false
+  }
+
+  private transmit(peer: number, data: Buffer, length: number): void {
+    const p = this.peers[peer]
+    if (this.socket !== undefined && this.socket.send(data, 0, length, p.endpoint.port, p.endpoint.address)) {
+      p.traffic.tx(length)
+    } else this.drops.add('send_failed')
+  }
+
+  // --- timers ----------------------------------------------------------
+
+  private scheduleTick(): void {
+    this.tickTimer = this.timers.setTimeout(() => {
+      const now = this.clock.nowMs()
+      this.endpoint.tick(now)
+      if (now - this.lastSweepMs >= 1000) {
+        this.lastSweepMs = now
+        this.ingress.sweep(now)
+        this.exit.sweep(now)
+      }
+      this.scheduleTick()
+    }, this.tickMs)
+  }
+
+  // --- status ----------------------------------------------------------
+
+  stats(): RelayStats {
+    const now = this.clock.nowMs()
+    const cryptoStats = (this.endpoint as { stats?: () => unknown }).stats?.()
+    return {
+      relay: this.config.relay.id,
+      uptime_s: Math.round((now - this.startedMs) / 1000),
+      crypto_backend: this.endpoint.backendName,
+      peers: Object.fromEntries(
+        this.peers.map((p) => [
+          p.id,
+          { endpoint: `${p.endpoint.address}:${p.endpoint.port}`, session: this.endpoint.hasSession(p.index), ...p.traffic.toJSON() },
+        ]),
+      ),
+      services: Object.fromEntries(
+        this.services.map((s) => [
+          s.cfg.name,
+          {
+            roles: [s.isIngress ? 'ingress' : '', s.isExit ? 'exit' : ''].filter(Boolean),
+            ingress_flows: s.ingressFlows,
+            exit_flows: s.exitFlows,
+            client: s.client.toJSON(),
+            origin: s.origin.toJSON(),
+            drops: s.drops.toJSON(),
+          },
+        ]),
+      ),
+      drops: this.drops.toJSON(),
+      crypto: cryptoStats,
+    }
+  }
+}
+
+export interface RelayStats {
+  relay: string
+  uptime_s: number
+  crypto_backend: string
+  peers: Record<string, Record<string, unknown>>
+  services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number> }>
+  drops: Record<string, number>
+  crypto?: unknown
+}

@@ -1,0 +1,105 @@
+/**
+ * node:dgram sockets behind the PacketSocket interface.
+ *
+ * Two details matter on the hot path:
+ * - dgram.send() resolves the destination with dns.lookup, which answers on
+ *   the next tick even for an IP literal, so the buffer would be read after
+ *   send() returns. A synchronous lookup (addresses are validated IP
+ *   literals) makes the send happen inside the call.
+ * - If the kernel queue is full, libuv keeps the send queued and reads the
+ *   buffer later. So callers' scratch buffers are copied into a ring of
+ *   owned slots, and sends are dropped (not queued without bound) when more
+ *   than half the ring is waiting in libuv.
+ */
+import dgram from 'node:dgram'
+import { isIPv6 } from 'node:net'
+import type { DatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
+
+const RING_SLOTS = 512
+const SLOT_BYTES = 2048
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void
+
+function literalLookup(hostname: string, _opts: unknown, cb: LookupCallback): void {
+  cb(null, hostname, isIPv6(hostname) ? 6 : 4)
+}
+
+export class UdpBindError extends Error {
+  override readonly name = 'UdpBindError'
+  constructor(readonly host: string, readonly port: number, readonly code: string | undefined, cause: Error) {
+    super(`cannot bind UDP ${host}:${port}: ${cause.message}${code === 'EADDRINUSE' ? ' (another process uses this port; pick a free one)' : ''}`)
+  }
+}
+
+export class NodeUdpSocket implements PacketSocket {
+  private readonly socket: dgram.Socket
+  private readonly ring = Buffer.allocUnsafe(RING_SLOTS * SLOT_BYTES)
+  private slot = 0
+  private closed = false
+  private isBound = false
+  private readonly boundPromise: Promise<PeerAddress>
+
+  constructor(host: string, port: number, opts: { recvBufferBytes?: number; sendBufferBytes?: number } = {}) {
+    const type = isIPv6(host) ? 'udp6' : 'udp4'
+    this.socket = dgram.createSocket({ type, lookup: literalLookup as never })
+    this.boundPromise = new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => reject(new UdpBindError(host, port, err.code, err))
+      this.socket.once('error', onError)
+      this.socket.bind(port, host, () => {
+        this.socket.off('error', onError)
+        try {
+          if (opts.recvBufferBytes) this.socket.setRecvBufferSize(opts.recvBufferBytes)
+          if (opts.sendBufferBytes) this.socket.setSendBufferSize(opts.sendBufferBytes)
+        } catch {
+          // Buffer sizes are a hint; the kernel caps them at net.core.*mem_max.
+        }
+        this.isBound = true
+        const a = this.socket.address()
+        resolve({ address: a.address, port: a.port })
+      })
+    })
+    this.boundPromise.catch(() => {})
+  }
+
+  send(data: Buffer, offset: number, length: number, port: number, address: string): boolean {
+    if (this.closed) return false
+    if (length > SLOT_BYTES || !this.isBound) {
+      // dgram queues sends made before bind completes and reads them later,
+      // and no overlay datagram is this large: give those sends their own copy.
+      this.socket.send(Buffer.from(data.subarray(offset, offset + length)), port, address)
+      return true
+    }
+    if (this.socket.getSendQueueCount() > RING_SLOTS / 2) return false
+    const start = this.slot * SLOT_BYTES
+    this.slot = (this.slot + 1) % RING_SLOTS
+    data.copy(this.ring, start, offset, offset + length)
+    this.socket.send(this.ring, start, length, port, address)
+    return true
+  }
+
+  onMessage(handler: DatagramHandler): void {
+    this.socket.on('message', handler as (msg: Buffer, rinfo: dgram.RemoteInfo) => void)
+  }
+
+  onError(handler: (err: Error) => void): void {
+    this.socket.on('error', handler)
+  }
+
+  bound(): Promise<PeerAddress> {
+    return this.boundPromise
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    try {
+      this.socket.close()
+    } catch {
+      // Already closed by an error.
+    }
+  }
+}
+
+export const nodeUdp: UdpSocketFactory = {
+  open: (host, port) => new NodeUdpSocket(host, port, { recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 }),
+}

@@ -1,0 +1,8 @@
+/**
+ * linkemu/ owns the user-space UDP link emulator: it sits between relays
+ * (and between a client and an origin for the "direct" baseline) on
+ * loopback and applies one-way delay, jitter and loss per direction. The
+ * demo and the loopback integration tests use it; it needs no root and no
+ * netem. Tests can also tap a direction to drop, duplicate or alter packets.
+ */
+export { UdpLinkEmulator, type LinkSpec, type LinkEnds, type Tap } from './udp-link.js'

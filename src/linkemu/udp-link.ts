@@ -1,0 +1,145 @@
+import dgram from 'node:dgram'
+
+/** One direction of a link. */
+export interface LinkSpec {
+  delayMs: number
+  /** Mean of an exponential extra delay, ms (0: none). Packets stay in order. */
+  jitterMs?: number
+  /** Loss probability in percent. */
+  lossPct?: number
+  /** When true the direction drops everything (a cut). */
+  down?: boolean
+}
+
+/** Lets a test see each datagram of a direction and return what to deliver instead. */
+export type Tap = (data: Buffer) => Buffer[]
+
+export interface LinkEnds {
+  /** Port on the emulator host that A sends to in order to reach B (put it in A's config as B's endpoint). */
+  portForA: number
+  /** Port that B sends to in order to reach A. */
+  portForB: number
+}
+
+interface Direction {
+  spec: LinkSpec
+  /** Socket the sender sends to; also the socket replies in the other direction leave from. */
+  inbound: dgram.Socket
+  outbound: dgram.Socket
+  srcPort: number
+  dst: { host: string; port: number }
+  queue: { at: number; data: Buffer }[]
+  timer: NodeJS.Timeout | undefined
+  lastAt: number
+  tap: Tap | undefined
+  delivered: number
+  dropped: number
+}
+
+/**
+ * A bidirectional UDP link between two endpoints A and B, emulated in user
+ * space. A sends to `portForA`; the emulator holds the datagram for the
+ * configured delay and sends it to B from `portForB`, so B sees a stable
+ * source address for A (and vice versa). Timers have ~1 ms resolution: the
+ * emulator is for demos and functional tests, the netns lab is for
+ * measurements.
+ */
+export class UdpLinkEmulator {
+  private readonly sockets: dgram.Socket[] = []
+  private readonly directions = new Map<string, Direction>()
+
+  constructor(private readonly host = '127.0.0.1', private readonly random: () => number = Math.random) {}
+
+  async addLink(name: string, a: { host: string; port: number }, b: { host: string; port: number }, ab: LinkSpec, ba: LinkSpec): Promise<LinkEnds> {
+    const sa = await this.bind()
+    const sb = await this.bind()
+    const portForA = sa.address().port
+    const portForB = sb.address().port
+    const dirAB = this.direction(ab, sa, sb, a.port, b)
+    const dirBA = this.direction(ba, sb, sa, b.port, a)
+    this.directions.set(`${name}:ab`, dirAB)
+    this.directions.set(`${name}:ba`, dirBA)
+    sa.on('message', (msg, rinfo) => {
+      if (rinfo.port === a.port) this.accept(dirAB, msg)
+    })
+    sb.on('message', (msg, rinfo) => {
+      if (rinfo.port === b.port) this.accept(dirBA, msg)
+    })
+    return { portForA, portForB }
+  }
+
+  /** Changes one direction ('ab' or 'ba') of a named link, e.g. to degrade or cut it. */
+  setLink(name: string, dir: 'ab' | 'ba', spec: Partial<LinkSpec>): void {
+    const d = this.get(name, dir)
+    d.spec = { ...d.spec, ...spec }
+  }
+
+  tap(name: string, dir: 'ab' | 'ba', tap: Tap | undefined): void {
+    this.get(name, dir).tap = tap
+  }
+
+  counters(name: string, dir: 'ab' | 'ba'): { delivered: number; dropped: number } {
+    const d = this.get(name, dir)
+    return { delivered: d.delivered, dropped: d.dropped }
+  }
+
+  close(): void {
+    for (const d of this.directions.values()) if (d.timer) clearTimeout(d.timer)
+    for (const s of this.sockets) s.close()
+    this.sockets.length = 0
+    this.directions.clear()
+  }
+
+  private get(name: string, dir: 'ab' | 'ba'): Direction {
+    const d = this.directions.get(`${name}:${dir}`)
+    if (!d) throw new Error(`no link ${name}`)
+    return d
+  }
+
+  private async bind(): Promise<dgram.Socket> {
+    const s = dgram.createSocket('udp4')
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject)
+      s.bind(0, this.host, () => resolve())
+    })
+    this.sockets.push(s)
+    return s
+  }
+
+  private direction(spec: LinkSpec, inbound: dgram.Socket, outbound: dgram.Socket, srcPort: number, dst: { host: string; port: number }): Direction {
+    return { spec, inbound, outbound, srcPort, dst, queue: [], timer: undefined, lastAt: 0, tap: undefined, delivered: 0, dropped: 0 }
+  }
+
+  private accept(d: Direction, msg: Buffer): void {
+    const spec = d.spec
+    if (spec.down || (spec.lossPct && this.random() * 100 < spec.lossPct)) {
+      d.dropped++
+      return
+    }
+    const packets = d.tap ? d.tap(msg) : [msg]
+    const now = performance.now()
+    for (const data of packets) {
+      const extra = spec.jitterMs ? -Math.log(1 - this.random()) * spec.jitterMs : 0
+      // FIFO: jitter delays a packet but never lets it overtake an earlier one.
+      const at = Math.max(now + spec.delayMs + extra, d.lastAt)
+      d.lastAt = at
+      d.queue.push({ at, data })
+    }
+    this.schedule(d)
+  }
+
+  private schedule(d: Direction): void {
+    if (d.timer || d.queue.length === 0) return
+    const wait = Math.max(0, d.queue[0].at - performance.now())
+    d.timer = setTimeout(() => {
+      d.timer = undefined
+      const now = performance.now()
+      while (d.queue.length > 0 && d.queue[0].at <= now + 0.5) {
+        const p = d.queue.shift()!
+        d.outbound.send(p.data, d.dst.port, d.dst.host)
+        d.delivered++
+      }
+      this.schedule(d)
+    }, wait)
+  }
+}

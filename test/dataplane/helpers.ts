@@ -1,0 +1,54 @@
+import { generateKeyPair } from '../../src/crypto/index.js'
+import type { DeliveryMode, RelayConfig, ServiceConfig } from '../../src/config/types.js'
+
+export interface NetSpec {
+  relays: string[]
+  services: Partial<ServiceConfig>[]
+  basePort?: number
+  host?: string
+  hopLimit?: number
+  rekeyAfterPackets?: number
+}
+
+/** Builds one RelayConfig per relay, all sharing the services, with fresh keys. */
+export function buildConfigs(spec: NetSpec): Map<string, RelayConfig> {
+  const host = spec.host ?? '127.0.0.1'
+  const base = spec.basePort ?? 7000
+  const keys = new Map(spec.relays.map((r) => [r, generateKeyPair()]))
+  const port = new Map(spec.relays.map((r, i) => [r, base + i]))
+  const services = spec.services.map(fullService)
+  const out = new Map<string, RelayConfig>()
+  for (const r of spec.relays) {
+    out.set(r, {
+      relay: {
+        id: r,
+        privateKey: keys.get(r)!.privateKey,
+        publicKey: keys.get(r)!.publicKey,
+        listen: { host, port: port.get(r)! },
+        controlSocket: `/tmp/overpass-test-${r}.sock`,
+        mtu: 1500,
+      },
+      peers: spec.relays
+        .filter((p) => p !== r)
+        .map((p) => ({ id: p, publicKey: keys.get(p)!.publicKey, endpoint: { host, port: port.get(p)! } })),
+      services,
+      tuning: { rekeyAfterMs: 120_000, rekeyAfterPackets: spec.rekeyAfterPackets ?? 2 ** 40, hopLimit: spec.hopLimit ?? 8 },
+    })
+  }
+  return out
+}
+
+export function fullService(s: Partial<ServiceConfig>): ServiceConfig {
+  return {
+    name: s.name ?? 'game',
+    mode: 'l4',
+    ingress: s.ingress ?? [{ relay: 'lax', listen: { host: '127.0.0.1', port: 27015 } }],
+    origin: s.origin ?? { host: '127.0.0.1', port: 9000 },
+    exits: s.exits ?? ['dal'],
+    delivery: (s.delivery ?? 'proxy') as DeliveryMode,
+    paths: s.paths ?? [],
+    replyPaths: s.replyPaths ?? [],
+    flowIdleTimeoutMs: s.flowIdleTimeoutMs ?? 30_000,
+    maxFlows: s.maxFlows ?? 65536,
+  }
+}
