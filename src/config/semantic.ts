@@ -138,9 +138,14 @@ function checkService(index: number, svc: Partial<RawService>, known: Set<string
     if (seenExit.has(id)) add(issues, `${at}.exits[${k}]`, `exit "${id}" is listed twice`, 'list each exit once')
     seenExit.add(id)
   })
-  // Without a valid ingress or exit list, that end of each path is not checked.
-  const ingress = svc.ingress && new Set(svc.ingress.map((i) => i.relay))
-  const exits = svc.exits && seenExit
+  // Path ends are checked only against ingress/exit ids that are themselves
+  // valid; an unknown exit is already reported and would only add noise here.
+  const usable = (ids: string[] | undefined) => {
+    const set = new Set(ids?.filter((id) => !known || known.has(id)))
+    return set.size > 0 ? set : undefined
+  }
+  const ingress = usable(svc.ingress?.map((i) => i.relay))
+  const exits = usable(svc.exits)
   const ends = { from: ingress, fromName: 'an ingress', to: exits, toName: 'an exit' }
   svc.paths?.forEach((p, i) => checkPath(`${at}.paths[${i}]`, p, ends, hopLimit, issues))
   const reverse = { from: exits, fromName: 'an exit', to: ingress, toName: 'an ingress' }
