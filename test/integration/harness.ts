@@ -1,0 +1,107 @@
+/**
+ * Runs real relay processes (`node bin/overpass.js up`) on loopback for
+ * integration tests. Each process is tracked by PID and killed in `stopAll`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import dgram from 'node:dgram'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const BIN = path.join(ROOT, 'bin/overpass.js')
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+}
+
+/** Ports that were free a moment ago (bind to 0 and release). */
+export async function freePorts(n: number): Promise<number[]> {
+  const sockets = await Promise.all(
+    Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket('udp4')
+      s.bind(0, '127.0.0.1', () => resolve(s))
+    })),
+  )
+  const ports = sockets.map((s) => s.address().port)
+  sockets.forEach((s) => s.close())
+  return ports
+}
+
+export interface RelayProcess {
+  id: string
+  child: ChildProcess
+  stderr: string[]
+  exited: Promise<number | null>
+}
+
+/** Starts `overpass up -c file` and resolves once it logs "relay up". */
+export function startRelay(id: string, configFile: string, timeoutMs = 15000): Promise<RelayProcess> {
+  const child = spawn(process.execPath, [BIN, 'up', '-c', configFile, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const stderr: string[] = []
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`relay ${id} did not start: ${stderr.join('')}`)), timeoutMs)
+    let partial = ''
+    child.stderr!.setEncoding('utf8')
+    child.stderr!.on('data', (chunk: string) => {
+      partial += chunk
+      const lines = partial.split('\n')
+      partial = lines.pop()!
+      for (const l of lines) {
+        stderr.push(l)
+        if (l.includes('"relay up"')) {
+          clearTimeout(timer)
+          resolve({ id, child, stderr, exited })
+        }
+      }
+    })
+    exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`relay ${id} exited with ${code}: ${stderr.join('\n')}${partial}`))
+    })
+  })
+}
+
+/** Runs the CLI to completion and returns its output. */
+export function runCli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(input ?? '')
+  })
+}
+
+export async function stopRelay(r: RelayProcess, timeoutMs = 5000): Promise<number | null> {
+  if (r.child.exitCode !== null) return r.child.exitCode
+  r.child.kill('SIGTERM')
+  const timer = setTimeout(() => r.child.kill('SIGKILL'), timeoutMs)
+  const code = await r.exited
+  clearTimeout(timer)
+  return code
+}
+
+/** A UDP echo origin; `transform` builds the reply. */
+export async function echoServer(port: number, transform: (d: Buffer) => Buffer = (d) => d): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4')
+  s.on('message', (msg, rinfo) => {
+    const reply = transform(msg)
+    s.send(reply, rinfo.port, rinfo.address)
+  })
+  await new Promise<void>((resolve) => s.bind(port, '127.0.0.1', () => resolve()))
+  return s
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (cond()) return true
+    await new Promise((r) => setTimeout(r, stepMs))
+  }
+  return cond()
+}
