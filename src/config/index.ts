@@ -10,7 +10,16 @@
 export type * from './types.js'
 export { loadConfig, parseConfig, type ParseOptions } from './load.js'
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js'
-export { checkNetwork } from './network.js'
+export { checkNetwork, type NetworkIssue, type NetworkReport } from './network.js'
+export {
+  DEFAULT_FLOW_IDLE_TIMEOUT_MS,
+  DEFAULT_HOP_LIMIT,
+  DEFAULT_MAX_FLOWS,
+  DEFAULT_MTU,
+  DEFAULT_REKEY_AFTER_MS,
+  DEFAULT_REKEY_AFTER_PACKETS,
+  MAX_PATH_RELAYS,
+} from './schema.js'
 export {
   decodeKey,
   encodeKey,
