@@ -39,6 +39,8 @@ export interface Datagram {
 export interface Delivery {
   from: number
   to: number
+  /** Outer message type byte of the datagram. */
+  type: number
   result: number
   plain: Buffer | null
 }
@@ -105,7 +107,7 @@ export class Net {
     const ep = this.nodes[d.to]
     const result = ep.receive(d.from, this.clock.nowMs(), d.data, d.data.length)
     const plain = result >= 0 ? Buffer.from(ep.plaintext().subarray(0, result)) : null
-    this.deliveries.push({ from: d.from, to: d.to, result, plain })
+    this.deliveries.push({ from: d.from, to: d.to, type: d.data[1], result, plain })
     return result
   }
 
