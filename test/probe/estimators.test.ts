@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest'
+import { DelayFilter, INITIAL_JITTER_MS } from '../../src/probe/delay-filter.js'
+import { LOSS_WINDOW, LossRecord, LossWindow } from '../../src/probe/loss-window.js'
+import { OffsetFilter } from '../../src/probe/offset-filter.js'
+
+describe('LossWindow', () => {
+  it('counts skipped sequence numbers as lost', () => {
+    const w = new LossWindow()
+    for (const s of [0, 1, 2, 4, 5, 9]) w.record(s)
+    expect(w.lossPct()).toBeCloseTo((100 * 4) / 10)
+  })
+
+  it('counts a late arrival inside the window once and flags duplicates', () => {
+    const w = new LossWindow()
+    w.record(0)
+    w.record(2)
+    expect(w.record(1)).toBe(LossRecord.Fresh)
+    expect(w.record(1)).toBe(LossRecord.Duplicate)
+    expect(w.lossPct()).toBe(0)
+  })
+
+  it('forgets losses older than the window', () => {
+    const w = new LossWindow()
+    w.record(0)
+    w.record(10) // 9 lost
+    for (let s = 11; s < 9 + LOSS_WINDOW; s++) w.record(s)
+    expect(w.lossPct()).toBeCloseTo(1) // only seq 9 is still inside [9, 108]
+    w.record(9 + LOSS_WINDOW)
+    expect(w.lossPct()).toBe(0)
+    expect(w.record(5)).toBe(LossRecord.TooOld)
+  })
+
+  it('handles a gap longer than the window', () => {
+    const w = new LossWindow()
+    w.record(0)
+    w.record(1000)
+    expect(w.lossPct()).toBeCloseTo(99)
+  })
+})
+
+describe('DelayFilter', () => {
+  it('ignores a single spike in the smoothed median and keeps the window minimum', () => {
+    const f = new DelayFilter()
+    const offset = 3_600_000 // pseudo delays carry the clock offset
+    for (let i = 0; i < 20; i++) f.add(offset + 10 + (i === 12 ? 200 : 0))
+    expect(f.smoothedMs - offset).toBeCloseTo(10, 6)
+    expect(f.minMs - offset).toBeCloseTo(10, 6)
+  })
+
+  it('computes RFC 3550 jitter from transit differences, independent of the offset', () => {
+    const a = new DelayFilter()
+    const b = new DelayFilter()
+    const transits = [10, 12, 9, 15, 10, 11]
+    for (const t of transits) {
+      a.add(t)
+      b.add(t - 7_200_000)
+    }
+    let j = INITIAL_JITTER_MS
+    for (let i = 1; i < transits.length; i++) j += (Math.abs(transits[i] - transits[i - 1]) - j) / 16
+    expect(a.jitterMs).toBeCloseTo(j, 9)
+    expect(b.jitterMs).toBeCloseTo(j, 6)
+  })
+
+  it('starts pessimistic on jitter', () => {
+    const f = new DelayFilter()
+    f.add(5)
+    expect(f.jitterMs).toBe(INITIAL_JITTER_MS)
+  })
+})
+
+describe('OffsetFilter', () => {
+  // R's clock = true + offR, S's clock = true + offS.
+  const offR = 3_600_000
+  const offS = -1_800_000
+  function exchange(f: OffsetFilter, t: number, dRS: number, dSR: number, residenceMs = 50): void {
+    const t1 = t + offR
+    const t2 = t + dRS + offS
+    const t3 = t2 + residenceMs
+    const t4 = t + dRS + residenceMs + dSR + offR
+    f.add(t1, t2, t3, t4)
+  }
+
+  it('recovers the exact offset on a symmetric exchange', () => {
+    const f = new OffsetFilter()
+    exchange(f, 0, 20, 20)
+    expect(f.thetaMs).toBeCloseTo(offR - offS, 6)
+    expect(f.rttMs).toBeCloseTo(40, 6)
+  })
+
+  it('keeps the minimum-RTT sample, which queueing disturbed least', () => {
+    const f = new OffsetFilter()
+    exchange(f, 0, 20, 60) // queued on the way back: theta off by 20
+    exchange(f, 100, 21, 21)
+    exchange(f, 200, 50, 20)
+    expect(f.rttMs).toBeCloseTo(42, 6)
+    expect(f.thetaMs).toBeCloseTo(offR - offS, 6)
+  })
+
+  it('is off by half the path asymmetry', () => {
+    const f = new OffsetFilter()
+    exchange(f, 0, 10, 30)
+    expect(f.thetaMs - (offR - offS)).toBeCloseTo((30 - 10) / 2, 6)
+  })
+
+  it('rejects inconsistent timestamps', () => {
+    const f = new OffsetFilter()
+    expect(f.add(100, 0, 0, 50)).toBe(false) // t4 before t1
+    expect(f.add(0, 10, 5, 20)).toBe(false) // t3 before t2
+    expect(Number.isNaN(f.thetaMs)).toBe(true)
+  })
+})
