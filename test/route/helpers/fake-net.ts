@@ -1,0 +1,179 @@
+/**
+ * A tiny deterministic network for driving several routers in-process.
+ * One FakeClock is "true time"; relay r sees nowMs = true time + offset[r]
+ * (offsets of hours are the point). Every directed relay pair has a true
+ * one-way delay, optional uniform jitter and loss, and can be cut. Control
+ * messages go through msgpackr like the real transport. Exits get origin
+ * samples (TWAMP with the origin's own clock offset, or ICMP RTT) every 100 ms.
+ */
+import { pack, unpack } from 'msgpackr'
+import { FakeClock } from '../../../src/io/fake-clock.js'
+import { createRouter } from '../../../src/route/index.js'
+import type { Router, RouterInit, RouterMessage, RouterService } from '../../../src/route/index.js'
+import { seededRandom } from '../../../src/route/seeded-random.js'
+
+export interface OriginLink {
+  method: 'twamp' | 'icmp'
+  /** True exit -> origin delay per exit. */
+  fwdMs: Record<string, number>
+  /** True origin -> exit delay per exit. */
+  revMs: Record<string, number>
+  /** The origin host's clock offset (twamp timestamps use it). */
+  offsetMs?: number
+}
+
+export interface NetOptions {
+  relays: string[]
+  services: RouterService[]
+  /** True one-way delay of every directed pair, ms. */
+  delayMs: (from: string, to: string) => number
+  offsetsMs?: Record<string, number>
+  seed?: number
+  /** Uniform extra delay in [0, jitterMs) per message. */
+  jitterMs?: number
+  tickMs?: number
+  origins?: Record<string, OriginLink>
+  routerInit?: Partial<RouterInit>
+}
+
+export class FakeNet {
+  readonly clock = new FakeClock(0)
+  readonly routers = new Map<string, Router>()
+  readonly delivered = { probe: 0, control: 0 }
+  private readonly delay = new Map<string, number>()
+  private readonly loss = new Map<string, number>()
+  private readonly noise = new Map<string, number>()
+  private readonly cut = new Set<string>()
+  private readonly rnd: () => number
+  private readonly offsets: Record<string, number>
+  private readonly origins: Record<string, OriginLink>
+  /** Applied to every message before delivery; returning undefined drops it. */
+  tamper: ((from: string, m: RouterMessage) => RouterMessage | undefined) | undefined
+
+  constructor(readonly opts: NetOptions) {
+    this.rnd = seededRandom(opts.seed ?? 1)
+    this.offsets = opts.offsetsMs ?? {}
+    this.origins = opts.origins ?? {}
+    for (const a of opts.relays) for (const b of opts.relays) if (a !== b) this.delay.set(key(a, b), opts.delayMs(a, b))
+    opts.relays.forEach((self, i) => {
+      const r = createRouter({
+        self,
+        relays: opts.relays,
+        services: opts.services,
+        random: seededRandom((opts.seed ?? 1) * 1000 + i),
+        ...opts.routerInit,
+      })
+      this.routers.set(self, r)
+    })
+    const tickMs = opts.tickMs ?? 10
+    for (const name of opts.relays) this.every(tickMs, () => this.send(name, this.router(name).tick(this.local(name))))
+    this.every(100, () => this.sampleOrigins())
+  }
+
+  router(name: string): Router {
+    return this.routers.get(name)!
+  }
+
+  /** Relay `name`'s own clock now. */
+  local(name: string): number {
+    return this.clock.nowMs() + (this.offsets[name] ?? 0)
+  }
+
+  setDelay(from: string, to: string, ms: number): void {
+    this.delay.set(key(from, to), ms)
+  }
+
+  /** Extra per-edge uniform noise in [0, ms). */
+  setNoise(from: string, to: string, ms: number): void {
+    this.noise.set(key(from, to), ms)
+  }
+
+  setLoss(from: string, to: string, p: number): void {
+    this.loss.set(key(from, to), p)
+  }
+
+  cutEdge(from: string, to: string): void {
+    this.cut.add(key(from, to))
+  }
+
+  restoreEdge(from: string, to: string): void {
+    this.cut.delete(key(from, to))
+  }
+
+  run(ms: number): void {
+    this.clock.advance(ms)
+  }
+
+  /** Runs in `stepMs` steps until `pred` holds or `maxMs` passed; returns the elapsed ms (or Infinity). */
+  runUntil(pred: () => boolean, maxMs: number, stepMs = 1): number {
+    const start = this.clock.nowMs()
+    while (this.clock.nowMs() - start <= maxMs) {
+      if (pred()) return this.clock.nowMs() - start
+      this.clock.advance(stepMs)
+    }
+    return Infinity
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const loop = (): void => {
+      fn()
+      this.clock.setTimeout(loop, ms)
+    }
+    this.clock.setTimeout(loop, ms)
+  }
+
+  private send(from: string, msgs: RouterMessage[]): void {
+    for (let m of msgs) {
+      if (this.tamper) {
+        const t = this.tamper(from, m)
+        if (t === undefined) continue
+        m = t
+      }
+      const k = key(from, m.to)
+      if (this.cut.has(k)) continue
+      if (this.rnd() < (this.loss.get(k) ?? 0)) continue
+      const d = (this.delay.get(k) ?? 0) + (this.opts.jitterMs ?? 0) * this.rnd() + (this.noise.get(k) ?? 0) * this.rnd()
+      const to = m.to
+      if (m.kind === 'probe') {
+        const bytes = m.bytes
+        this.clock.setTimeout(() => {
+          this.delivered.probe++
+          this.send(to, this.router(to).onProbe(this.local(to), from, bytes))
+        }, d)
+      } else {
+        const wire = pack(m.msg)
+        this.clock.setTimeout(() => {
+          this.delivered.control++
+          this.send(to, this.router(to).onControl(this.local(to), from, unpack(wire)))
+        }, d)
+      }
+    }
+  }
+
+  private sampleOrigins(): void {
+    for (const [service, link] of Object.entries(this.origins)) {
+      for (const exit of Object.keys(link.fwdMs)) {
+        const r = this.router(exit)
+        const fwd = link.fwdMs[exit]
+        const rev = link.revMs[exit]
+        if (link.method === 'icmp') {
+          r.onOriginSample(this.local(exit), { service, method: 'icmp', rttMs: fwd + rev })
+        } else {
+          const skew = (link.offsetMs ?? 0) - (this.offsets[exit] ?? 0)
+          r.onOriginSample(this.local(exit), {
+            service, method: 'twamp', forwardPseudoMs: fwd + skew, reversePseudoMs: rev - skew, rttMs: fwd + rev,
+          })
+        }
+      }
+    }
+  }
+}
+
+function key(a: string, b: string): string {
+  return `${a}>${b}`
+}
+
+/** A delay matrix from a table of undirected or directed entries, with a default for the rest. */
+export function delays(table: Record<string, number>, defaultMs: number): (from: string, to: string) => number {
+  return (a, b) => table[`${a}>${b}`] ?? table[`${a}-${b}`] ?? table[`${b}-${a}`] ?? defaultMs
+}
