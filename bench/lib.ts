@@ -28,7 +28,6 @@ export async function ratioSuite(suite: string, cases: BenchCase[], opts: { maxT
   const summary = await b.suite(
     suite,
     ...cases.map((c) => b.add(c.name, c.fn, { maxTime: opts.maxTime ?? 1, minSamples: 5 })),
-    b.cycle(),
   )
   const ops = new Map(summary.results.map((r) => [r.name, r.ops]))
   const base = ops.get(baseline) ?? 1
