@@ -34,6 +34,8 @@ export class LinkMap {
   readonly n: number
   readonly present: Uint8Array
   readonly up: Uint8Array
+  /** The edge has been up at some point: a down edge that never was up is just new. */
+  readonly everUp: Uint8Array
   readonly pseudo: Float64Array
   readonly minPseudo: Float64Array
   readonly theta: Float64Array
@@ -68,6 +70,7 @@ export class LinkMap {
     const nn = n * n
     this.present = new Uint8Array(nn)
     this.up = new Uint8Array(nn)
+    this.everUp = new Uint8Array(nn)
     this.pseudo = new Float64Array(nn)
     this.minPseudo = new Float64Array(nn)
     this.theta = new Float64Array(nn)
@@ -95,6 +98,18 @@ export class LinkMap {
     const v = this.relayIndex.get(u.origin)!
     if (u.boot === this.colBoot[v]) return u.seq > this.colSeq[v]
     return !this.oldBoots[v].has(u.boot)
+  }
+
+  /** True when the edge u->v is known to have failed (was up, now down or gone). */
+  failed(u: number, v: number): boolean {
+    const k = u * this.n + v
+    return this.everUp[k] === 1 && this.up[k] === 0
+  }
+
+  /** True when u->v is present and up in the map. */
+  isUp(u: number, v: number): boolean {
+    const k = u * this.n + v
+    return this.present[k] === 1 && this.up[k] === 1
   }
 
   /** Replaces the column of `u.origin` with `u` (already validated). */
@@ -131,6 +146,7 @@ export class LinkMap {
       ) sig = true
       this.present[k] = 1
       this.up[k] = up
+      this.everUp[k] |= up
       this.pseudo[k] = e[E_PSEUDO]
       this.minPseudo[k] = e[E_MIN_PSEUDO]
       this.theta[k] = theta

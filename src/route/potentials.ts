@@ -73,3 +73,60 @@ export function originPotential(map: LinkMap, service: number, exits: readonly n
   }
   return ho
 }
+
+/**
+ * Makes `h` an exact Johnson potential for the usable edges: afterwards
+ * pseudo(u->v) + h(u) - h(v) >= 0 on every usable edge, so Dijkstra is exact
+ * with no clamping. Estimated potentials are off by up to half the delay
+ * asymmetry of the exchanges they came from, enough to push a short edge
+ * negative. We repair them Bellman-Ford style (SPFA), lowering h(v) to
+ * h(u) + pseudo(u->v) wherever an edge is violated. Starting from good
+ * estimates only a few relays move, and the result is a shortest-distance
+ * function from a virtual source (with edges of weight h0 to every relay),
+ * which is feasible whenever the graph has no negative cycle - and pseudo
+ * delays have none: around any cycle the offsets telescope to 0, leaving the
+ * sum of true delays. Relays without an estimate (NaN) start at +Infinity and
+ * get a potential through any usable edge into them.
+ *
+ * `usable(k)` says whether edge k = u*n+v will get a finite weight. Returns
+ * the number of potentials lowered, or -1 if the pop budget ran out (only on
+ * inconsistent input; the caller then clamps).
+ */
+export function repairPotentials(map: LinkMap, h: Float64Array, usable: (k: number) => boolean, queue: Int32Array, inQueue: Uint8Array): number {
+  const n = map.n
+  let head = 0
+  let size = 0
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(h[i])) h[i] = Infinity
+    queue[size++] = i
+    inQueue[i] = 1
+  }
+  let lowered = 0
+  let budget = n * n + n
+  while (size > 0) {
+    if (--budget < 0) return -1
+    const u = queue[head]
+    head = (head + 1) % n
+    size--
+    inQueue[u] = 0
+    const hu = h[u]
+    if (hu === Infinity) continue
+    const row = u * n
+    for (let v = 0; v < n; v++) {
+      const k = row + v
+      if (v === u || !usable(k)) continue
+      const cand = hu + map.pseudo[k]
+      if (cand < h[v] - 1e-9) {
+        if (h[v] !== Infinity) lowered++
+        h[v] = cand
+        if (!inQueue[v]) {
+          queue[(head + size) % n] = v
+          size++
+          inQueue[v] = 1
+        }
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) if (h[i] === Infinity) h[i] = NaN
+  return lowered
+}

@@ -5,7 +5,7 @@ import type { Candidate } from './hysteresis.js'
 import type { LinkMap } from './link-map.js'
 import { bestForward, bestTo, edgeDisjoint, pathCost, treeWithout } from './path-select.js'
 import type { Tree } from './path-select.js'
-import { computePotentials, originPotential } from './potentials.js'
+import { computePotentials, originPotential, repairPotentials } from './potentials.js'
 import { PROFILES } from './profiles.js'
 import type { RoutingProfileName } from './types.js'
 import { buildWeights, originDelay, originPenalty } from './weights.js'
@@ -52,10 +52,20 @@ export class RouteTable {
   readonly h: Float64Array
   readonly hOrigin: Float64Array
   clampedEdges = 0
+  /** Potentials lowered by the last repair (-1: repair gave up and weights were clamped). */
+  repairedPotentials = 0
   computations = 0
   private readonly n: number
   private readonly trees = new Map<RoutingProfileName, Tree>()
   private readonly potScratch: { dist: Float64Array; done: Uint8Array }
+  private readonly queue: Int32Array
+  private readonly inQueue: Uint8Array
+  private fresh: Uint8Array = new Uint8Array(0)
+  /** Edge k = u*n+v will get a finite weight (profile-independent part of buildWeights). */
+  private readonly usable = (k: number): boolean => {
+    const m = this.map
+    return this.fresh[k % this.n] === 1 && m.present[k] === 1 && m.up[k] === 1 && m.loss[k] <= this.p.maxLossPct
+  }
   private readonly backupW: Float64Array
   private readonly backupSp: SpScratch
 
@@ -68,6 +78,8 @@ export class RouteTable {
     this.h = new Float64Array(n)
     this.hOrigin = new Float64Array(services.length).fill(NaN)
     this.potScratch = { dist: new Float64Array(n), done: new Uint8Array(n) }
+    this.queue = new Int32Array(n)
+    this.inQueue = new Uint8Array(n)
     // The latency tree always exists: pathTo() uses it.
     this.trees.set('latency', { n, self: p.self, w: new Float64Array(n * n), sp: spScratch(n) })
     let redundant = false
@@ -102,7 +114,9 @@ export class RouteTable {
 
   compute(nowMs: number, fresh: Uint8Array): void {
     this.computations++
+    this.fresh = fresh
     computePotentials(this.map, this.p.self, fresh, this.h, this.potScratch)
+    this.repairedPotentials = repairPotentials(this.map, this.h, this.usable, this.queue, this.inQueue)
     for (const s of this.services) this.hOrigin[s.index] = originPotential(this.map, s.index, s.exits, fresh, this.h)
     this.clampedEdges = 0
     for (const [name, t] of this.trees) {

@@ -21,6 +21,8 @@ export const DEFAULT_ORIGIN_STALE_MS = 3000
 export const RECOMPUTE_MIN_INTERVAL_MS = 100
 /** Delay-only triggered floods are at least this far apart (up/down floods go at once). */
 export const MIN_TRIGGERED_FLOOD_GAP_MS = 100
+/** How many relays forward an update around one failed direct edge. */
+export const RELAYERS_PER_PAIR = 2
 
 /**
  * One relay's control plane: probes, its own measurements, the flooded map,
@@ -227,23 +229,35 @@ export class RouterCore implements Router {
 
   /**
    * Limited flooding. Origins send their column straight to every relay; a
-   * copy only needs relaying where that direct edge is down. So: relay the
-   * new update of `v` to each r whose edge v->r is down, and, since v's
-   * column just told us which edges x->v are down, relay x's latest update to v.
+   * copy only needs relaying where that direct edge has failed. So: relay the
+   * new update of `v` to each r whose edge v->r failed, and, since v's column
+   * just told us which edges x->v failed, relay x's latest update to v. Only
+   * the RELAYERS_PER_PAIR relays that rank first (by a hash of the pair) among
+   * those with working edges around the gap do it, so a relay hears a relayed
+   * update about twice, not once from every relay.
    */
   private relayAround(v: number, from: string, u: MapUpdate): RouterMessage[] {
     const out: RouterMessage[] = []
-    const n = this.relays.length
-    for (let r = 0; r < n; r++) {
+    for (let r = 0; r < this.relays.length; r++) {
       if (r === this.self || r === v || this.relays[r] === from) continue
-      const k = v * n + r
-      if (this.map.present[k] && !this.map.up[k]) out.push({ to: this.relays[r], kind: 'control', msg: u })
-      const kx = r * n + v
+      if (this.map.failed(v, r) && this.isRelayer(v, r)) out.push({ to: this.relays[r], kind: 'control', msg: u })
       const m = this.lastMsg[r]
-      if (this.map.present[kx] && !this.map.up[kx] && m !== undefined) out.push({ to: u.origin, kind: 'control', msg: m })
+      if (m !== undefined && this.map.failed(r, v) && this.isRelayer(r, v)) out.push({ to: u.origin, kind: 'control', msg: m })
     }
     if (out.length > 0) this.count('control_relayed')
     return out
+  }
+
+  /** Whether this relay is one of the chosen relayers for the failed direct edge a->b. */
+  private isRelayer(a: number, b: number): boolean {
+    if (!this.map.isUp(a, this.self) || !this.map.isUp(this.self, b)) return false
+    const mine = pairHash(this.self, a, b)
+    let better = 0
+    for (let x = 0; x < this.relays.length; x++) {
+      if (x === a || x === b || x === this.self || !this.map.isUp(a, x) || !this.map.isUp(x, b)) continue
+      if (pairHash(x, a, b) < mine && ++better >= RELAYERS_PER_PAIR) return false
+    }
+    return true
   }
 
   private refreshFreshness(nowMs: number): boolean {
@@ -299,6 +313,13 @@ export class RouterCore implements Router {
     if (r.backup !== undefined) choice.backup = r.backup.map((i) => this.relays[i])
     return choice
   }
+}
+
+/** A cheap integer mix: the same ranking of relayers on every relay. */
+function pairHash(x: number, a: number, b: number): number {
+  let h = Math.imul(x + 1, 0x9e3779b1) ^ Math.imul(a + 1, 0x85ebca6b) ^ Math.imul(b + 1, 0xc2b2ae35)
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d)
+  return (h ^ (h >>> 15)) >>> 0
 }
 
 function edgeViews(

@@ -15,8 +15,8 @@ export interface WeightParams {
  * err is each potential's error. A path's reweighted sum differs from its
  * pseudo sum by h(first) - h(last) only, so among paths with the same
  * endpoints the ranking is the exact pseudo ranking - except where the clamp
- * below fires (see docs/one-way-latency.md: it adds at most the clamped
- * amount, a few tenths of a ms of potential error, to a path's cost).
+ * in buildWeights fires (see docs/one-way-latency.md: it adds at most the clamped
+ * amount to a path's cost; after repairPotentials it never fires).
  * Returns NaN when the edge is unusable (absent, down, stale, too lossy,
  * or an endpoint without potential).
  */
@@ -46,8 +46,10 @@ export function buildWeights(map: LinkMap, h: Float64Array, fresh: Uint8Array, p
           w[k] = Infinity
           continue
         }
+        // After repairPotentials this is only float rounding (~1e-9); a real
+        // clamp happens only if the repair gave up, and is counted.
+        if (d < -1e-6) clamped++
         d = 0
-        clamped++
       }
       w[k] = d + hop + penaltyMs(p.profile, map.jitter[k], map.loss[k])
     }
@@ -65,7 +67,9 @@ export function originDelay(map: LinkMap, s: number, exit: number, h: Float64Arr
   if (!fresh[exit] || !map.oPresent[k] || !map.oUp[k] || map.oLoss[k] > maxLossPct || !Number.isFinite(h[exit])) return NaN
   if (!map.oTwamp[k]) return map.oFwd[k]
   if (!Number.isFinite(hOrigin)) return NaN
-  return Math.max(0, map.oFwd[k] + h[exit] - hOrigin)
+  // Not clamped: the origin leg is added after Dijkstra, so a negative value
+  // breaks nothing, and clamping would distort the comparison between exits.
+  return map.oFwd[k] + h[exit] - hOrigin
 }
 
 export function originPenalty(map: LinkMap, s: number, exit: number, p: RoutingProfile): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { denseDijkstra, spScratch } from '../../src/route/dijkstra.js'
 import { bestTo, MAX_PATH_RELAYS } from '../../src/route/path-select.js'
-import { computePotentials } from '../../src/route/potentials.js'
+import { computePotentials, repairPotentials } from '../../src/route/potentials.js'
 import { PROFILES } from '../../src/route/profiles.js'
 import { seededRandom } from '../../src/route/seeded-random.js'
 import { buildWeights } from '../../src/route/weights.js'
@@ -10,20 +10,26 @@ import type { Matrix } from './helpers/map-builder.js'
 
 const HOUR = 3_600_000
 
-function routeAll(m: Matrix, src: number, thetaNoiseMs: number, rnd: () => number) {
+function routeAll(m: Matrix, src: number, thetaNoiseMs: number, rnd: () => number, repair = true) {
   const map = mapOf(m, rnd, thetaNoiseMs)
   const fresh = new Uint8Array(m.n).fill(1)
   const h = new Float64Array(m.n)
   computePotentials(map, src, fresh, h, { dist: new Float64Array(m.n), done: new Uint8Array(m.n) })
+  const usable = (k: number) => map.present[k] === 1 && map.up[k] === 1
+  const repaired = repair ? repairPotentials(map, h, usable, new Int32Array(m.n), new Uint8Array(m.n)) : 0
   const w = new Float64Array(m.n * m.n)
   const clamped = buildWeights(map, h, fresh, { self: src, profile: PROFILES.latency, hopCostMs: 0, maxLossPct: 5 }, w)
   const sp = spScratch(m.n)
   denseDijkstra(w, m.n, src, sp)
-  return { tree: { n: m.n, self: src, w, sp }, clamped }
+  return { tree: { n: m.n, self: src, w, sp }, clamped, repaired }
 }
 
 describe('Dijkstra with Johnson potentials against a brute-force oracle', () => {
-  for (const [label, thetaNoiseMs] of [['exact potentials', 0], ['potentials off by up to 0.3 ms', 0.3]] as const) {
+  for (const [label, thetaNoiseMs] of [
+    ['exact potentials', 0],
+    ['potentials off by up to 0.3 ms', 0.3],
+    ['potentials off by up to 40 ms, repaired', 40],
+  ] as const) {
     it(`finds the cheapest pseudo-delay path on 200 seeded random maps (${label})`, () => {
       const rnd = seededRandom(42)
       for (let trial = 0; trial < 200; trial++) {
@@ -51,6 +57,17 @@ describe('Dijkstra with Johnson potentials against a brute-force oracle', () => 
       }
     })
   }
+
+  it('needs the repair: without it, 40 ms potential errors force clamping', () => {
+    const rnd = seededRandom(99)
+    let clampedTotal = 0
+    for (let trial = 0; trial < 50; trial++) {
+      const m = randomMatrix(rnd, 6, 1, HOUR)
+      clampedTotal += routeAll(m, 0, 40, rnd, false).clamped
+      expect(routeAll(m, 0, 40, rnd, true).clamped).toBe(0)
+    }
+    expect(clampedTotal).toBeGreaterThan(0)
+  })
 
   it('respects the 8-relay limit when the cheapest path is longer', () => {
     const rnd = seededRandom(7)
