@@ -47,6 +47,8 @@ export class FakeNet {
   private readonly rnd: () => number
   private readonly offsets: Record<string, number>
   private readonly origins: Record<string, OriginLink>
+  /** Decides per origin sample whether it is taken or reported lost. */
+  tamperOrigin: ((exit: string, service: string) => 'ok' | 'lost') | undefined
   /** Applied to every message before delivery; returning undefined drops it. */
   tamper: ((from: string, m: RouterMessage) => RouterMessage | undefined) | undefined
 
@@ -154,6 +156,10 @@ export class FakeNet {
     for (const [service, link] of Object.entries(this.origins)) {
       for (const exit of Object.keys(link.fwdMs)) {
         const r = this.router(exit)
+        if (this.tamperOrigin?.(exit, service) === 'lost') {
+          r.onOriginSample(this.local(exit), { service, method: link.method, lost: true })
+          continue
+        }
         const fwd = link.fwdMs[exit]
         const rev = link.revMs[exit]
         if (link.method === 'icmp') {
