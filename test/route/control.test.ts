@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest'
+import { encodeProbe, emptyProbeFields, PROBE_LEN } from '../../src/probe/probe-codec.js'
+import { createRouter, MAP_MSG_TYPE, MAP_MSG_VERSION, RouterConfigError } from '../../src/route/index.js'
+import type { EdgeTuple, MapUpdate, Router } from '../../src/route/index.js'
+import { nameId } from '../../src/wire/ids.js'
+
+const relays = ['x', 'y', 'z']
+
+function router(): Router {
+  return createRouter({ self: 'x', relays, services: [{ name: 'svc', ingress: ['x'], exits: ['z'] }], random: () => 0.5 })
+}
+
+function update(seq: number, pseudoMs: number, over: Partial<MapUpdate> = {}): MapUpdate {
+  const e: EdgeTuple = ['x', pseudoMs, pseudoMs, 5, 10, 0.5, 0, true]
+  return { type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: 'y', boot: 7, seq, edges: [e], origins: [], ...over }
+}
+
+function edgeXY(r: Router): number | undefined {
+  return r.edges().find((e) => e.from === 'x' && e.to === 'y')?.pseudoMs
+}
+
+describe('map updates', () => {
+  it('ignores an update with a lower or equal seq', () => {
+    const r = router()
+    r.onControl(0, 'y', update(10, 100))
+    r.onControl(1, 'y', update(5, 999))
+    r.onControl(2, 'y', update(10, 555))
+    expect(edgeXY(r)).toBe(100)
+    expect(r.counters!().control_stale).toBe(2)
+    r.onControl(3, 'y', update(11, 200))
+    expect(edgeXY(r)).toBe(200)
+  })
+
+  it('accepts a new boot and then ignores late updates from the old one', () => {
+    const r = router()
+    r.onControl(0, 'y', update(50, 100))
+    r.onControl(1, 'y', update(0, 300, { boot: 8 }))
+    expect(edgeXY(r)).toBe(300)
+    r.onControl(2, 'y', update(51, 999))
+    expect(edgeXY(r)).toBe(300)
+    expect(r.counters!().control_stale).toBe(1)
+  })
+
+  it('ignores our own column coming back', () => {
+    const r = router()
+    r.onControl(0, 'y', { ...update(1, 1), origin: 'x', edges: [['y', 1, 1, null, null, 0, 0, true]] })
+    expect(r.counters!().control_own_update).toBe(1)
+  })
+
+  const good = update(1, 100)
+  const malformed: [string, unknown][] = [
+    ['null', null],
+    ['a string', 'hello'],
+    ['an array', [good]],
+    ['wrong type', { ...good, type: 'other' }],
+    ['wrong version', { ...good, v: 2 }],
+    ['unknown origin', { ...good, origin: 'nope' }],
+    ['negative seq', { ...good, seq: -1 }],
+    ['fractional seq', { ...good, seq: 1.5 }],
+    ['boot out of range', { ...good, boot: 2 ** 32 }],
+    ['edges not an array', { ...good, edges: {} }],
+    ['too many edges', { ...good, edges: [good.edges[0], good.edges[0], good.edges[0]] }],
+    ['duplicate edge', { ...good, edges: [good.edges[0], good.edges[0]] }],
+    ['edge from itself', { ...good, edges: [['y', 1, 1, null, null, 0, 0, true]] }],
+    ['edge from unknown relay', { ...good, edges: [['q', 1, 1, null, null, 0, 0, true]] }],
+    ['short edge tuple', { ...good, edges: [['x', 1, 1]] }],
+    ['NaN delay', { ...good, edges: [['x', NaN, 1, null, null, 0, 0, true]] }],
+    ['string delay', { ...good, edges: [['x', '1', 1, null, null, 0, 0, true]] }],
+    ['infinite theta', { ...good, edges: [['x', 1, 1, Infinity, null, 0, 0, true]] }],
+    ['negative rtt', { ...good, edges: [['x', 1, 1, null, -1, 0, 0, true]] }],
+    ['negative jitter', { ...good, edges: [['x', 1, 1, null, null, -1, 0, true]] }],
+    ['loss over 100', { ...good, edges: [['x', 1, 1, null, null, 0, 101, true]] }],
+    ['up not boolean', { ...good, edges: [['x', 1, 1, null, null, 0, 0, 1]] }],
+    ['origin edge of a non-exit', { ...good, origins: [['svc', 'twamp', 1, 1, 0, 2, 0, 0, true]] }],
+    ['origin edge of unknown service', { ...good, origin: 'z', origins: [['nope', 'twamp', 1, 1, 0, 2, 0, 0, true]] }],
+    ['origin edge with bad method', { ...good, origin: 'z', origins: [['svc', 'ping', 1, 1, 0, 2, 0, 0, true]] }],
+  ]
+  it.each(malformed)('ignores and counts a malformed update: %s', (_name, msg) => {
+    const r = router()
+    expect(r.onControl(0, 'y', msg)).toEqual([])
+    expect(r.counters!().control_malformed).toBe(1)
+    expect(r.edges()).toEqual([])
+  })
+
+  it('accepts a valid exit column with an origin edge', () => {
+    const r = router()
+    r.onControl(0, 'z', { ...good, origin: 'z', origins: [['svc', 'twamp', 1, 1, 0, 2, 0, 0, true]] })
+    expect(r.counters!().control_malformed ?? 0).toBe(0)
+    expect(r.edges().some((e) => e.to === 'origin:svc')).toBe(true)
+  })
+})
+
+describe('probes', () => {
+  function probeFrom(sender: string, seq: number, mutate?: (b: Uint8Array) => void): Uint8Array {
+    const b = new Uint8Array(PROBE_LEN)
+    encodeProbe(b, { ...emptyProbeFields(), senderId: nameId(sender), bootId: 1, seq, txMs: seq * 100 })
+    mutate?.(b)
+    return b
+  }
+
+  it('ignores and counts malformed, misattributed and unknown-peer probes', () => {
+    const r = router()
+    r.onProbe(5, 'y', probeFrom('y', 0, (b) => (b[0] = 2)))
+    r.onProbe(5, 'y', probeFrom('y', 0).subarray(1))
+    r.onProbe(5, 'y', 'not bytes' as unknown as Uint8Array)
+    r.onProbe(5, 'y', probeFrom('z', 0))
+    r.onProbe(5, 'q', probeFrom('y', 0))
+    r.onProbe(5, 'x', probeFrom('x', 0))
+    const c = r.counters!()
+    expect(c.probeMalformed).toBe(3)
+    expect(c.probeWrongSender).toBe(1)
+    expect(c.probeUnknownPeer).toBe(2)
+    expect(c.probesReceived).toBe(0)
+  })
+
+  it('counts duplicates without measuring them twice', () => {
+    const r = router()
+    r.onProbe(5, 'y', probeFrom('y', 0))
+    r.onProbe(6, 'y', probeFrom('y', 0))
+    expect(r.counters!().probeDuplicate).toBe(1)
+    expect(r.counters!().probesReceived).toBe(1)
+  })
+
+  it('sends a fixed-size probe to every other relay on the first tick', () => {
+    const out = router().tick(0)
+    const probes = out.filter((m) => m.kind === 'probe')
+    expect(probes.map((m) => m.to).sort()).toEqual(['y', 'z'])
+    for (const p of probes) if (p.kind === 'probe') expect(p.bytes.byteLength).toBe(PROBE_LEN)
+  })
+})
+
+describe('createRouter', () => {
+  it.each([
+    [{ self: 'nope' }, 'self'],
+    [{ probeIntervalMs: 300 }, 'probeIntervalMs'],
+    [{ lossDownAfter: 0 }, 'lossDownAfter'],
+    [{ services: [{ name: 's', ingress: ['x'], exits: ['w'] }] }, 'services[0].exits'],
+  ])('rejects an inconsistent init (%o)', (over, field) => {
+    const base = { self: 'x', relays, services: [] }
+    try {
+      createRouter({ ...base, ...over })
+      expect.unreachable()
+    } catch (err) {
+      expect((err as Error).name).toBe('RouterConfigError')
+      expect((err as RouterConfigError).field).toBe(field)
+    }
+  })
+})
