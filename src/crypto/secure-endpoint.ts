@@ -275,7 +275,8 @@ export class CryptoEndpoint implements SecureEndpoint {
     if (!kp.replay.update(counter)) return this.drop(p, CryptoDrop.Replay)
     p.counters.counts[Count.RxPackets]++
     if (kp === p.next) this.confirmNext(p, nowMs)
-    return plainLen === 0 ? CryptoDrop.KeepaliveConsumed : plainLen
+    // 0 is an authenticated keepalive (see sessionUp): nothing to deliver.
+    return plainLen
   }
 
   // ---- Handshake: responder -------------------------------------------------------

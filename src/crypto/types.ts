@@ -18,11 +18,6 @@ export const enum CryptoDrop {
   Expired = -10,
   /** Not a drop: a handshake message was consumed (any reply was transmitted). */
   HandshakeConsumed = -100,
-  /**
-   * Not a drop: an authenticated empty transport packet (sent by a handshake
-   * initiator to confirm a new session). Nothing to deliver; do not count it.
-   */
-  KeepaliveConsumed = -101,
 }
 
 export const CRYPTO_DROP_NAMES: Record<number, string> = {
@@ -113,6 +108,7 @@ export interface SecureEndpoint {
    * Process a datagram that arrived from `peer`'s known address.
    * Returns the plaintext length (>= 0) with the plaintext in `plaintext()`
    * (a preallocated buffer, valid until the next call), or a CryptoDrop code.
+   * 0 is an authenticated empty keepalive (sent to confirm a new session).
    */
   receive(peer: number, nowMs: number, data: Buffer, length: number): number
   /** The buffer holding the last plaintext returned by receive(). */

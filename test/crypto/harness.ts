@@ -124,9 +124,9 @@ export class Net {
     }
   }
 
-  /** Plaintexts delivered to `to` from `from`, in arrival order. */
+  /** Non-empty plaintexts delivered to `to` from `from`, in arrival order (keepalives are empty). */
   received(to: number, from: number): Buffer[] {
-    return this.deliveries.filter((d) => d.to === to && d.from === from && d.plain !== null).map((d) => d.plain as Buffer)
+    return this.deliveries.filter((d) => d.to === to && d.from === from && d.plain !== null && d.plain.length > 0).map((d) => d.plain as Buffer)
   }
 }
 
