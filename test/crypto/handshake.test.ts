@@ -210,8 +210,10 @@ describe('handshake', () => {
   })
 
   it('converges for simultaneous initiation whichever key is lower, over many key pairs', () => {
+    const winners = new Set<number>()
     for (let seed = 1; seed <= 6; seed++) {
       const net = new Net(2, { seed, jitterMs: 3 })
+      winners.add(Buffer.compare(Buffer.from(net.keys[0].publicKey), Buffer.from(net.keys[1].publicKey)) < 0 ? 0 : 1)
       net.send(0, 1, payload('a'))
       net.send(1, 0, payload('b'))
       net.run(200, 1)
@@ -219,5 +221,6 @@ describe('handshake', () => {
       expect(net.received(0, 1).map(String)).toEqual(['b'])
       expect(net.wire.filter((d) => isType(d, MSG_HANDSHAKE_INIT))).toHaveLength(2)
     }
+    expect([...winners].sort()).toEqual([0, 1]) // both orderings were exercised
   })
 })

@@ -5,7 +5,7 @@
  * hold, drop or tamper with datagrams through `filter`.
  */
 import { FakeClock } from '../../src/io/fake-clock.js'
-import { createSecureEndpoint, generateKeyPair, type CryptoSecureEndpoint, type KeyPair } from '../../src/crypto/index.js'
+import { createSecureEndpoint, publicKeyFromPrivate, type CryptoSecureEndpoint, type KeyPair } from '../../src/crypto/index.js'
 import type { SecureEndpointOptions } from '../../src/crypto/types.js'
 
 /** xorshift32: small, seeded, good enough to drive tests reproducibly. */
@@ -28,6 +28,12 @@ export function seededBytes(seed: number): (n: number) => Uint8Array {
     for (let i = 0; i < n; i++) out[i] = Math.floor(next() * 256)
     return out
   }
+}
+
+/** A reproducible static key pair, so tie-breaks by key order are the same every run. */
+export function seededKeyPair(seed: number): KeyPair {
+  const privateKey = seededBytes(seed)(32)
+  return { privateKey, publicKey: publicKeyFromPrivate(privateKey) }
 }
 
 export interface Datagram {
@@ -77,7 +83,7 @@ export class Net {
     this.latencyMs = opts.latencyMs ?? 5
     this.jitterMs = opts.jitterMs ?? 0
     this.jitter = seededRandom((opts.seed ?? 7) * 7919)
-    this.keys = Array.from({ length: n }, (_, i) => opts.keys?.[i] ?? generateKeyPair())
+    this.keys = Array.from({ length: n }, (_, i) => opts.keys?.[i] ?? seededKeyPair((opts.seed ?? 7) * 1000 + i))
     for (let i = 0; i < n; i++) {
       const peers = this.keys.flatMap((k, j) => (j === i ? [] : [{ index: j, publicKey: k.publicKey }]))
       this.nodes.push(
