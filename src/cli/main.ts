@@ -10,6 +10,8 @@ import { register as check } from './commands/check.js'
 import { register as up } from './commands/up.js'
 import { register as status } from './commands/status.js'
 import { register as sim } from './commands/sim.js'
+import { register as map } from './commands/map.js'
+import { register as reflector } from './commands/reflector.js'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -18,7 +20,7 @@ export function buildProgram(): Command {
     .description('Latency-aware encrypted packet relay network')
     .version('0.1.0')
     .showHelpAfterError()
-  for (const add of [keygen, check, up, status, sim]) add(program)
+  for (const add of [keygen, check, up, status, map, sim, reflector]) add(program)
   return program
 }
 

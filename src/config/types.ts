@@ -60,6 +60,38 @@ export interface ServiceConfig {
   replyPaths: string[][]
   flowIdleTimeoutMs: number
   maxFlows: number
+  /** Routing profile: how much jitter and loss cost on top of delay. */
+  profile: 'latency' | 'gaming' | 'rtc'
+  /** Send every packet over the two best edge-disjoint paths; the far end deduplicates. */
+  redundant: boolean
+  /** How exits of this service measure their CNI link to the origin. */
+  originProbe: OriginProbeConfig
+}
+
+export interface OriginProbeConfig {
+  /**
+   * twamp: TWAMP-Light to a reflector at origin host:port (one-way both ways);
+   * icmp: echo via a raw socket (round trip only; needs root or CAP_NET_RAW);
+   * none: no probe; the exit is assumed up with round trip `assumedRttMs`.
+   */
+  method: 'twamp' | 'icmp' | 'none'
+  /** TWAMP reflector port on the origin host (default 862). */
+  port: number
+  intervalMs: number
+  assumedRttMs: number
+}
+
+export interface RoutingConfig {
+  /** Mean probe interval to every peer (jittered +-10%), default 100 ms; at most 250 ms. */
+  probeIntervalMs: number
+  /** Consecutive missing probes that mark an edge down, default 3. */
+  lossDownAfter: number
+  /** Cost added per intermediate relay, ms, default 0. */
+  hopCostMs: number
+  /** Edges (and origin links) losing more than this percentage are not used, default 5. */
+  maxLossPct: number
+  /** Periodic map flood interval, default 1000 ms (changes flood at once). */
+  floodIntervalMs: number
 }
 
 export interface TuningConfig {
@@ -76,6 +108,7 @@ export interface RelayConfig {
   peers: PeerConfig[]
   services: ServiceConfig[]
   tuning: TuningConfig
+  routing: RoutingConfig
   /** Path of the file this came from, for messages. */
   sourcePath?: string
 }

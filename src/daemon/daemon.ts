@@ -10,7 +10,11 @@ import type { Logger } from '../io/log.js'
 import { nodeUdp } from '../io/udp.js'
 import type { PathProvider } from '../dataplane/paths.js'
 import { Relay } from '../dataplane/relay.js'
+import { createRouter } from '../route/index.js'
+import type { Router } from '../route/types.js'
 import { startControlServer } from './control-server.js'
+import { OriginProbes } from './origin-probes.js'
+import { RouterBridge } from './router-bridge.js'
 
 export interface DaemonOptions {
   log: Logger
@@ -22,11 +26,32 @@ export interface DaemonOptions {
 
 export interface RunningDaemon {
   relay: Relay
+  router: Router
+  bridge: RouterBridge
   stop(): void
+}
+
+/** The control plane for a config: every relay probes every peer; unpinned services are routed. */
+export function routerFor(config: RelayConfig): Router {
+  const r = config.routing
+  return createRouter({
+    self: config.relay.id,
+    relays: [config.relay.id, ...config.peers.map((p) => p.id)],
+    services: config.services
+      .filter((s) => s.paths.length === 0)
+      .map((s) => ({ name: s.name, ingress: [...new Set(s.ingress.map((i) => i.relay))], exits: s.exits, profile: s.profile, redundant: s.redundant })),
+    probeIntervalMs: r.probeIntervalMs,
+    lossDownAfter: r.lossDownAfter,
+    hopCostMs: r.hopCostMs,
+    maxLossPct: r.maxLossPct,
+    floodIntervalMs: r.floodIntervalMs,
+  })
 }
 
 export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Promise<RunningDaemon> {
   const log = opts.log.child({ relay: config.relay.id })
+  const router = routerFor(config)
+  let bridge: RouterBridge | undefined
   const relay = new Relay({
     config,
     udp: nodeUdp,
@@ -34,18 +59,26 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     timers: realTimers,
     log,
     makeEndpoint: createSecureEndpoint,
-    paths: opts.paths,
+    paths: opts.paths ?? { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
     cryptoBackend: opts.cryptoBackend,
   })
+  bridge = new RouterBridge(relay, router, config, monotonicClock, realTimers, log)
+  const probes = new OriginProbes(config, router, monotonicClock, realTimers, log)
   await relay.start()
+  bridge.start()
+  probes.start()
   let control: { close(): void } | undefined
   if (!opts.noControlSocket) {
     try {
       control = await startControlServer(config.relay.controlSocket, (req) => {
-        if (req.cmd === 'status') return relay.stats()
+        if (req.cmd === 'status') return { ...relay.stats(), router: router.counters?.() }
+        if (req.cmd === 'map') return { relay: config.relay.id, edges: router.edges() }
+        if (req.cmd === 'routes') return { relay: config.relay.id, ...router.routes(), history: bridge!.history.slice(-50) }
         throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
       })
     } catch (err) {
+      probes.stop()
+      bridge.stop()
       relay.stop()
       throw err
     }
@@ -54,10 +87,14 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   let stopped = false
   return {
     relay,
+    router,
+    bridge,
     stop: () => {
       if (stopped) return
       stopped = true
       control?.close()
+      probes.stop()
+      bridge!.stop()
       relay.stop()
       log.info('stopped')
     },

@@ -33,6 +33,7 @@ export function buildConfigs(spec: NetSpec): Map<string, RelayConfig> {
         .map((p) => ({ id: p, publicKey: keys.get(p)!.publicKey, endpoint: { host, port: port.get(p)! } })),
       services,
       tuning: { rekeyAfterMs: 120_000, rekeyAfterPackets: spec.rekeyAfterPackets ?? 2 ** 40, hopLimit: spec.hopLimit ?? 8 },
+      routing: { probeIntervalMs: 100, lossDownAfter: 3, hopCostMs: 0, maxLossPct: 5, floodIntervalMs: 1000 },
     })
   }
   return out
@@ -50,5 +51,8 @@ export function fullService(s: Partial<ServiceConfig>): ServiceConfig {
     replyPaths: s.replyPaths ?? [],
     flowIdleTimeoutMs: s.flowIdleTimeoutMs ?? 30_000,
     maxFlows: s.maxFlows ?? 65536,
+    profile: s.profile ?? 'latency',
+    redundant: s.redundant ?? false,
+    originProbe: s.originProbe ?? { method: 'none', port: 862, intervalMs: 250, assumedRttMs: 1 },
   }
 }

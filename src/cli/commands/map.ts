@@ -1,0 +1,82 @@
+import type { Command } from 'commander'
+import { controlRequest } from '../../daemon/index.js'
+import type { EdgeView, PathChoice } from '../../route/types.js'
+import { resolveSocket } from './status.js'
+
+/** `overpass map` and `overpass routes`: the running relay's view of the network. */
+export function register(program: Command): void {
+  program
+    .command('map')
+    .description('print the one-way latency matrix (ms, jitter, loss) as a running relay knows it')
+    .option('-c, --config <file>', 'relay config file (to find its control socket)')
+    .option('-s, --socket <path>', 'control socket path (instead of -c)')
+    .option('--json', 'print raw JSON')
+    .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
+      const result = await ask(opts, 'map')
+      if (result === undefined) return
+      const m = result as { relay: string; edges: EdgeView[] }
+      process.stdout.write(opts.json ? JSON.stringify(m, null, 2) + '\n' : formatMap(m.edges))
+    })
+  program
+    .command('routes')
+    .description('print the current path per service and direction, next to the direct path')
+    .option('-c, --config <file>', 'relay config file (to find its control socket)')
+    .option('-s, --socket <path>', 'control socket path (instead of -c)')
+    .option('--json', 'print raw JSON')
+    .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
+      const result = await ask(opts, 'routes')
+      if (result === undefined) return
+      const r = result as { relay: string; forward: PathChoice[]; reply: PathChoice[] }
+      process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + '\n' : formatRoutes(r))
+    })
+}
+
+async function ask(opts: { config?: string; socket?: string }, cmd: string): Promise<unknown> {
+  const socketPath = resolveSocket(opts)
+  if (socketPath === undefined) return undefined
+  try {
+    return await controlRequest(socketPath, { cmd })
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`)
+    process.exitCode = 1
+    return undefined
+  }
+}
+
+/**
+ * A from x to matrix: each cell is the one-way delay in ms (offset-corrected
+ * estimate), then jitter and loss when they are not zero; `down` for a dead edge.
+ */
+export function formatMap(edges: EdgeView[]): string {
+  const relays = [...new Set(edges.flatMap((e) => [e.from, e.to]))].sort()
+  const cell = new Map(edges.map((e) => [`${e.from}>${e.to}`, e]))
+  const text = (e: EdgeView | undefined): string => {
+    if (!e) return '-'
+    if (!e.up) return 'down'
+    let s = e.delayMs.toFixed(1)
+    if (e.jitterMs >= 0.05) s += ` ±${e.jitterMs.toFixed(1)}`
+    if (e.lossPct > 0) s += ` ${e.lossPct.toFixed(0)}%`
+    return s
+  }
+  const width = Math.max(8, ...edges.map((e) => text(e).length + 2), ...relays.map((r) => r.length + 2))
+  const lines = ['one-way delay ms (±jitter, loss%), row = from, column = to', '']
+  lines.push(`${'from\\to'.padEnd(width)}${relays.map((r) => r.padStart(width)).join('')}`)
+  for (const from of relays) {
+    lines.push(`${from.padEnd(width)}${relays.map((to) => (from === to ? '·' : text(cell.get(`${from}>${to}`)))).map((c) => c.padStart(width)).join('')}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+export function formatRoutes(r: { relay: string; forward: PathChoice[]; reply: PathChoice[] }): string {
+  const lines: string[] = [`routes at relay ${r.relay}`]
+  const row = (dir: string, p: PathChoice): string => {
+    const direct = p.directDelayMs
+    const gain = direct !== undefined && direct > 0 ? ` (direct ${direct.toFixed(1)} ms, ${(((direct - p.delayMs) / direct) * 100).toFixed(1)}% faster)` : ''
+    const backup = p.backup ? `  backup ${p.backup.join(' > ')}` : ''
+    return `  ${p.service.padEnd(12)} ${dir.padEnd(8)} ${p.path.join(' > ').padEnd(30)} ${p.delayMs.toFixed(1).padStart(7)} ms${gain}${backup}`
+  }
+  if (r.forward.length + r.reply.length === 0) lines.push('  no routed services here (pinned services use their configured paths)')
+  for (const p of r.forward) lines.push(row('forward', p))
+  for (const p of r.reply) lines.push(row('reply', p))
+  return lines.join('\n') + '\n'
+}

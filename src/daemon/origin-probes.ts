@@ -1,0 +1,158 @@
+/**
+ * Origin health checks at an exit: the I/O around the sans-IO probers in
+ * origin/. One prober per service this relay is an exit for, chosen by the
+ * service's `origin_probe.method`:
+ *
+ * - twamp: TWAMP-Light test packets to a reflector on the origin host; gives
+ *   one-way pseudo delays in both directions.
+ * - icmp: echo requests on a raw socket (needs root or CAP_NET_RAW); gives a
+ *   round trip only, so the router assumes a symmetric CNI link (rtt/2).
+ * - none: no packets; reports the configured round trip as if measured, so
+ *   the exit is always considered up.
+ */
+import dgram from 'node:dgram'
+import { createRequire } from 'node:module'
+import { isIPv6 } from 'node:net'
+import type { RelayConfig, ServiceConfig } from '../config/types.js'
+import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
+import { TwampSender } from '../origin/index.js'
+import { buildEchoRequest, parseEcho, ICMP_ECHO_REPLY } from '../origin/icmp.js'
+import type { OriginSample, Router } from '../route/types.js'
+
+const require = createRequire(import.meta.url)
+const ICMP_LOSS_TIMEOUT_MS = 1000
+
+interface Prober {
+  tick(nowMs: number): void
+  close(): void
+}
+
+export class OriginProbes {
+  private readonly probers: Prober[] = []
+  private timer: TimerHandle | undefined
+
+  constructor(
+    private readonly config: RelayConfig,
+    private readonly router: Router,
+    private readonly clock: Clock,
+    private readonly timers: Timers,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    for (const s of this.config.services) {
+      if (!s.exits.includes(this.config.relay.id)) continue
+      const p = this.create(s)
+      if (p) this.probers.push(p)
+    }
+    const loop = (): void => {
+      const now = this.clock.nowMs()
+      for (const p of this.probers) p.tick(now)
+      this.timer = this.timers.setTimeout(loop, 10)
+    }
+    loop()
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer)
+    for (const p of this.probers) p.close()
+    this.probers.length = 0
+  }
+
+  private sample(s: OriginSample): void {
+    this.router.onOriginSample(this.clock.nowMs(), s)
+  }
+
+  private create(s: ServiceConfig): Prober | undefined {
+    const m = s.originProbe
+    if (m.method === 'twamp') return this.twamp(s)
+    if (m.method === 'icmp') {
+      const p = this.icmp(s)
+      if (p) return p
+      this.log.warn('ICMP origin probe unavailable; assuming the origin is up (origin_probe: none)', { service: s.name })
+    }
+    let next = 0
+    return {
+      tick: (now) => {
+        if (now < next) return
+        next = now + m.intervalMs
+        this.sample({ service: s.name, method: 'icmp', rttMs: m.assumedRttMs })
+      },
+      close: () => {},
+    }
+  }
+
+  private twamp(s: ServiceConfig): Prober {
+    const sender = new TwampSender({ service: s.name, intervalMs: s.originProbe.intervalMs })
+    const socket = dgram.createSocket(isIPv6(s.origin.host) ? 'udp6' : 'udp4')
+    socket.on('error', (err) => this.log.warn('TWAMP socket error', { service: s.name, error: err.message }))
+    socket.on('message', (msg, rinfo) => {
+      if (rinfo.address !== s.origin.host || rinfo.port !== s.originProbe.port) return
+      const sample = sender.onReply(this.clock.nowMs(), msg)
+      if (sample) this.sample(sample)
+    })
+    socket.bind(0)
+    return {
+      tick: (now) => {
+        const t = sender.tick(now)
+        for (const lost of t.losses) this.sample(lost)
+        if (t.packet) socket.send(t.packet, s.originProbe.port, s.origin.host)
+      },
+      close: () => socket.close(),
+    }
+  }
+
+  private icmp(s: ServiceConfig): Prober | undefined {
+    if (isIPv6(s.origin.host)) return undefined
+    let raw: RawSocketModule
+    let socket: RawSocket
+    try {
+      raw = require('raw-socket') as RawSocketModule
+      socket = raw.createSocket({ protocol: raw.Protocol.ICMP })
+    } catch (err) {
+      this.log.warn('cannot open ICMP raw socket (needs root or CAP_NET_RAW)', { service: s.name, error: (err as Error).message })
+      return undefined
+    }
+    const id = process.pid & 0xffff
+    const pending = new Map<number, number>()
+    const buf = Buffer.alloc(64)
+    let seq = 0
+    let next = 0
+    socket.on('error', (err: Error) => this.log.warn('ICMP socket error', { service: s.name, error: err.message }))
+    socket.on('message', (msg: Buffer, source: string) => {
+      if (source !== s.origin.host) return
+      const m = parseEcho(msg)
+      if (!m || m.type !== ICMP_ECHO_REPLY || m.id !== id) return
+      const sent = pending.get(m.seq)
+      if (sent === undefined) return
+      pending.delete(m.seq)
+      this.sample({ service: s.name, method: 'icmp', rttMs: this.clock.nowMs() - sent })
+    })
+    return {
+      tick: (now) => {
+        for (const [q, sent] of pending) {
+          if (now - sent < ICMP_LOSS_TIMEOUT_MS) continue
+          pending.delete(q)
+          this.sample({ service: s.name, method: 'icmp', lost: true })
+        }
+        if (now < next) return
+        next = now + s.originProbe.intervalMs
+        seq = (seq + 1) & 0xffff
+        const len = buildEchoRequest(buf, id, seq)
+        pending.set(seq, now)
+        socket.send(buf, 0, len, s.origin.host, () => {})
+      },
+      close: () => socket.close(),
+    }
+  }
+}
+
+interface RawSocket {
+  on(event: string, fn: (...args: never[]) => void): void
+  send(buf: Buffer, offset: number, length: number, address: string, cb: (err?: Error) => void): void
+  close(): void
+}
+interface RawSocketModule {
+  createSocket(opts: { protocol: number }): RawSocket
+  Protocol: { ICMP: number }
+}

@@ -1,0 +1,192 @@
+/**
+ * Connects a relay's data plane to its control plane (the sans-IO Router).
+ *
+ * - Ticks the router on injected timers and sends what it asks for: probes
+ *   as kind-3 plaintexts, control messages as msgpack in kind-2 plaintexts,
+ *   all sealed like data on the overlay.
+ * - Hands inbound probes and control messages to the router.
+ * - Serves paths to the data plane from an immutable snapshot rebuilt after
+ *   each tick, so a packet costs one map lookup and never runs Dijkstra.
+ *   Services with pinned `paths` keep their static paths.
+ */
+import { Packr } from 'msgpackr'
+import type { RelayConfig, ServiceConfig } from '../config/types.js'
+import type { ControlPlaneSink, PeerState, Relay } from '../dataplane/relay.js'
+import { StaticPaths, pathRef, type PathProvider, type PathRef } from '../dataplane/paths.js'
+import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
+import type { PathChoice, Router, RouterMessage } from '../route/types.js'
+import { KIND_CONTROL, KIND_PROBE } from '../wire/data.js'
+import { nameId } from '../wire/ids.js'
+
+// Plain maps and arrays only: records/structures would let a peer make us
+// allocate definitions, and the router validates every field anyway.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true })
+const MAX_CONTROL_BYTES = 60_000
+
+export interface RouteChange {
+  service: string
+  direction: 'forward' | 'reply'
+  to?: string
+  path: string[]
+  previous?: string[]
+}
+
+export class RouterBridge implements PathProvider, ControlPlaneSink {
+  private readonly statics: StaticPaths
+  private readonly pinned: Set<string>
+  private forwardSnap = new Map<string, PathRef>()
+  private replySnap = new Map<string, Map<number, PathRef>>()
+  private readonly nameByNode: Map<number, string>
+  private readonly out = Buffer.allocUnsafe(65_536)
+  private timer: TimerHandle | undefined
+  /** Paths over time, newest last (bounded), for `overpass routes` and reports. */
+  readonly history: (RouteChange & { atMs: number })[] = []
+  controlMalformed = 0
+
+  constructor(
+    private readonly relay: Relay,
+    readonly router: Router,
+    private readonly config: RelayConfig,
+    private readonly clock: Clock,
+    private readonly timers: Timers,
+    private readonly log: Logger,
+    private readonly tickMs = 20,
+  ) {
+    this.statics = new StaticPaths(config.relay.id, config.services)
+    this.pinned = new Set(config.services.filter((s) => s.paths.length > 0).map((s) => s.name))
+    this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
+  }
+
+  start(): void {
+    this.relay.attachControlPlane(this)
+    const loop = (): void => {
+      const now = this.clock.nowMs()
+      this.send(this.router.tick(now))
+      this.refresh(now)
+      this.timer = this.timers.setTimeout(loop, this.tickMs)
+    }
+    loop()
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  // --- ControlPlaneSink --------------------------------------------------
+
+  onProbe(peer: PeerState, body: Buffer, nowMs: number): void {
+    this.send(this.router.onProbe(nowMs, peer.id, body))
+  }
+
+  onControl(peer: PeerState, body: Buffer, nowMs: number): void {
+    let msg: unknown
+    try {
+      msg = packr.unpack(body)
+    } catch {
+      this.controlMalformed++
+      this.relay.drops.add('control_malformed')
+      return
+    }
+    this.send(this.router.onControl(nowMs, peer.id, msg))
+  }
+
+  // --- PathProvider --------------------------------------------------------
+
+  forward(service: ServiceConfig): PathRef | undefined {
+    if (this.pinned.has(service.name)) return this.statics.forward(service)
+    return this.forwardSnap.get(service.name)
+  }
+
+  reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined {
+    if (this.pinned.has(service.name)) return this.statics.reply(service, ingressNode, arrived, arrivedLen)
+    return this.replySnap.get(service.name)?.get(ingressNode)
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  private send(messages: RouterMessage[]): void {
+    for (const m of messages) {
+      const peer = this.relay.peerById(m.to)
+      if (peer === undefined) continue
+      let len: number
+      if (m.kind === 'probe') {
+        this.out[0] = KIND_PROBE
+        this.out.set(m.bytes, 1)
+        len = 1 + m.bytes.length
+      } else {
+        const body = packr.pack(m.msg)
+        if (body.length + 1 > MAX_CONTROL_BYTES) {
+          this.log.warn('control message too large; not sent', { to: m.to, bytes: body.length })
+          continue
+        }
+        this.out[0] = KIND_CONTROL
+        body.copy(this.out, 1)
+        len = 1 + body.length
+      }
+      this.relay.sendPlain(peer, this.out, len)
+    }
+  }
+
+  /** Rebuilds the path snapshot the data plane reads; logs every change. */
+  private refresh(nowMs: number): void {
+    const self = this.config.relay.id
+    const forward = new Map<string, PathRef>()
+    const reply = new Map<string, Map<number, PathRef>>()
+    for (const s of this.config.services) {
+      if (this.pinned.has(s.name)) continue
+      if (s.ingress.some((i) => i.relay === self)) {
+        const ref = this.refFor(this.forwardSnap.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
+        if (ref) forward.set(s.name, ref)
+      }
+      if (s.exits.includes(self)) {
+        const byIngress = new Map<number, PathRef>()
+        for (const ing of new Set(s.ingress.map((i) => i.relay))) {
+          const node = nameId(ing)
+          const old = this.replySnap.get(s.name)?.get(node)
+          const ref = this.refFor(old, ing === self ? LOCAL : this.router.replyPath(s.name, ing), s.name, 'reply', ing, nowMs)
+          if (ref) byIngress.set(node, ref)
+        }
+        reply.set(s.name, byIngress)
+      }
+    }
+    this.forwardSnap = forward
+    this.replySnap = reply
+  }
+
+  /** Keeps the old PathRef object when the path is unchanged, so unchanged snapshots are free. */
+  private refFor(old: PathRef | undefined, choice: PathChoice | undefined, service: string, direction: 'forward' | 'reply', to: string | undefined, nowMs: number): PathRef | undefined {
+    if (choice === LOCAL) choice = { ...LOCAL, path: [this.config.relay.id, this.config.relay.id] }
+    else if (choice?.path.length === 1) choice = { ...choice, path: [choice.path[0], choice.path[0]] } // ingress is the exit
+    if (choice === undefined || choice.path.length < 2) {
+      if (old !== undefined) this.record({ service, direction, to, path: [], previous: this.names(old) }, nowMs)
+      return undefined
+    }
+    const backup = choice.backup && choice.backup.length >= 2 ? choice.backup : undefined
+    if (old !== undefined && sameNodes(old, choice.path) && sameNodes(old.backup, backup)) return old
+    const ref = pathRef(choice.path)
+    if (backup) ref.backup = pathRef(backup)
+    this.record({ service, direction, to, path: choice.path, previous: old ? this.names(old) : undefined }, nowMs)
+    return ref
+  }
+
+  private record(change: RouteChange, nowMs: number): void {
+    this.history.push({ ...change, atMs: nowMs })
+    if (this.history.length > 1000) this.history.splice(0, this.history.length - 1000)
+    this.log.info('route changed', { ...change })
+  }
+
+  private names(ref: PathRef): string[] {
+    return [...ref.nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16))
+  }
+}
+
+/** Marker for "ingress and exit are this relay": the data plane delivers locally. */
+const LOCAL: PathChoice = { service: '', path: [], delayMs: 0, sinceMs: 0 }
+
+function sameNodes(ref: PathRef | undefined, names: string[] | undefined): boolean {
+  if (ref === undefined || names === undefined) return ref === undefined && names === undefined
+  if (ref.nodes.length !== names.length) return false
+  for (let i = 0; i < names.length; i++) if (ref.nodes[i] !== nameId(names[i])) return false
+  return true
+}

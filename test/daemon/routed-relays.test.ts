@@ -1,0 +1,116 @@
+/**
+ * Relays with their real control plane (Router + RouterBridge) on an
+ * in-memory network with per-link one-way delays and a fake clock: the
+ * data plane must follow the latency map, per direction, and fail over.
+ *
+ *   one-way ms   lax   sea   dal   atl
+ *        lax      -     8    40    30
+ *        sea      8     -    10    30
+ *        dal     12    10     -    25
+ *        atl     30    30    25     -
+ *
+ * Forward lax->dal: direct 40, via sea 8+10 = 18 (best).
+ * Reply dal->lax: direct 12 (best), via sea 10+8 = 18.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { createSecureEndpoint } from '../../src/crypto/index.js'
+import type { RelayConfig } from '../../src/config/types.js'
+import { OriginProbes } from '../../src/daemon/origin-probes.js'
+import { RouterBridge } from '../../src/daemon/router-bridge.js'
+import { routerFor } from '../../src/daemon/daemon.js'
+import { Relay } from '../../src/dataplane/relay.js'
+import { FakeClock } from '../../src/io/fake-clock.js'
+import { FakeNetwork } from '../../src/io/fake-network.js'
+import type { PacketSocket } from '../../src/io/index.js'
+import { silentLogger } from '../../src/io/log.js'
+import { buildConfigs } from '../dataplane/helpers.js'
+
+const NAMES = ['lax', 'sea', 'dal', 'atl']
+const BASE = 7000
+const ONE_WAY: Record<string, number> = {
+  'lax>sea': 8, 'lax>dal': 40, 'lax>atl': 30,
+  'sea>lax': 8, 'sea>dal': 10, 'sea>atl': 30,
+  'dal>lax': 12, 'dal>sea': 10, 'dal>atl': 25,
+  'atl>lax': 30, 'atl>sea': 30, 'atl>dal': 25,
+}
+const nameOfPort = (port: number): string | undefined => NAMES[port - BASE]
+
+let cleanup: (() => void) | undefined
+afterEach(() => cleanup?.())
+
+async function routedWorld() {
+  const clock = new FakeClock(5_000_000)
+  const cut = new Set<string>()
+  const net = new FakeNetwork(clock, {
+    delayMs: (from, to) => {
+      const a = nameOfPort(from.port)
+      const b = nameOfPort(to.port)
+      return a && b ? ONE_WAY[`${a}>${b}`] : 0.2
+    },
+    lossProbability: (from, to) => (cut.has(`${nameOfPort(from.port)}>${nameOfPort(to.port)}`) ? 1 : 0),
+  })
+  const configs = buildConfigs({ relays: NAMES, basePort: BASE, services: [{ exits: ['dal'], paths: [] }] })
+  const parts: { relay: Relay; bridge: RouterBridge; probes: OriginProbes }[] = []
+  for (const config of configs.values()) {
+    const router = routerFor(config as RelayConfig)
+    let bridge: RouterBridge | undefined
+    const relay = new Relay({
+      config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl',
+      paths: { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
+    })
+    bridge = new RouterBridge(relay, router, config, clock, clock, silentLogger)
+    const probes = new OriginProbes(config, router, clock, clock, silentLogger)
+    await relay.start()
+    bridge.start()
+    probes.start()
+    parts.push({ relay, bridge, probes })
+  }
+  const origin = net.open('127.0.0.1', 9000)
+  origin.onMessage((d, from) => origin.send(d, 0, d.length, from.port, from.address))
+  const client = net.open('127.0.0.1', 50000)
+  const received: Buffer[] = []
+  client.onMessage((d) => received.push(Buffer.from(d)))
+  const sockets: PacketSocket[] = [origin, client]
+  cleanup = () => {
+    for (const p of parts) (p.probes.stop(), p.bridge.stop(), p.relay.stop())
+    for (const s of sockets) s.close()
+  }
+  const byName = (n: string) => parts[NAMES.indexOf(n)]
+  return { clock, cut, client, received, byName }
+}
+
+describe('latency-driven routing on the data plane', () => {
+  it('sends forward traffic on the fastest one-way path and replies on the other direction\'s fastest', async () => {
+    const w = await routedWorld()
+    w.clock.advance(5000)
+    const fwd = w.byName('lax').bridge.router.forwardPath('game')
+    expect(fwd?.path).toEqual(['lax', 'sea', 'dal'])
+    const rep = w.byName('dal').bridge.router.replyPath('game', 'lax')
+    expect(rep?.path).toEqual(['dal', 'lax'])
+    w.client.send(Buffer.from('ping'), 0, 4, 27015, '127.0.0.1')
+    w.clock.advance(200)
+    expect(w.received.map(String)).toEqual(['ping'])
+    // The forward packet crossed sea; the reply did not.
+    expect(w.byName('sea').relay.stats().peers.lax.packets_in).toBeGreaterThan(0)
+  })
+
+  it('moves a flow off a cut edge in well under a second', async () => {
+    const w = await routedWorld()
+    w.clock.advance(5000)
+    expect(w.byName('lax').bridge.router.forwardPath('game')?.path).toEqual(['lax', 'sea', 'dal'])
+    w.cut.add('sea>dal')
+    const cutAt = w.clock.nowMs()
+    let movedAt: number | undefined
+    for (let t = 0; t < 2000 && movedAt === undefined; t += 10) {
+      w.clock.advance(10)
+      const p = w.byName('lax').bridge.router.forwardPath('game')?.path.join('>')
+      if (p !== undefined && p !== 'lax>sea>dal') movedAt = w.clock.nowMs()
+    }
+    expect(movedAt).toBeDefined()
+    expect(movedAt! - cutAt).toBeLessThan(1000)
+    // And traffic flows on the new path.
+    w.client.send(Buffer.from('after'), 0, 5, 27015, '127.0.0.1')
+    w.clock.advance(300)
+    expect(w.received.map(String)).toContain('after')
+  })
+})
