@@ -16,9 +16,14 @@ export function spScratch(n: number): SpScratch {
   return { dist: new Float64Array(n).fill(Infinity), prev: new Int32Array(n).fill(-1), hops: new Int32Array(n), done: new Uint8Array(n) }
 }
 
-/** Fills s.dist / s.prev / s.hops (edges on the path) from `src`. Ties go to the lower relay index. */
-export function denseDijkstra(w: Float64Array, n: number, src: number, s: SpScratch): void {
+/**
+ * Fills s.dist / s.prev / s.hops (edges on the path) from `src`. Ties go to
+ * the lower relay index. With `targets`, stops as soon as all of them are
+ * settled (their entries are final; others may not be).
+ */
+export function denseDijkstra(w: Float64Array, n: number, src: number, s: SpScratch, targets?: readonly number[]): void {
   const { dist, prev, hops, done } = s
+  let remaining = targets === undefined ? -1 : targets.length
   dist.fill(Infinity)
   prev.fill(-1)
   hops.fill(0)
@@ -35,6 +40,7 @@ export function denseDijkstra(w: Float64Array, n: number, src: number, s: SpScra
     }
     if (u < 0) break
     done[u] = 1
+    if (remaining > 0 && targets!.includes(u) && --remaining === 0) break
     const row = u * n
     const nh = hops[u] + 1
     for (let v = 0; v < n; v++) {

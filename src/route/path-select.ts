@@ -64,12 +64,22 @@ export function edgeDisjoint(a: readonly number[], b: readonly number[]): boolea
 }
 
 /**
- * A tree over `w` with the primary path's edges removed (copied into
- * `scratchW`), for the best edge-disjoint second path.
+ * Runs `fn` on a tree over `t.w` with the primary path's edges removed, for
+ * the best edge-disjoint second path. The removed weights are put back
+ * afterwards (cheaper than copying a V x V matrix); `t`'s own shortest-path
+ * arrays are left untouched (the search uses `scratchSp`).
  */
-export function treeWithout(t: Tree, primary: readonly number[], scratchW: Float64Array, scratchSp: SpScratch): Tree {
-  scratchW.set(t.w)
-  for (let i = 0; i + 1 < primary.length; i++) scratchW[primary[i] * t.n + primary[i + 1]] = Infinity
-  denseDijkstra(scratchW, t.n, t.self, scratchSp)
-  return { n: t.n, self: t.self, w: scratchW, sp: scratchSp }
+export function withoutPath<T>(t: Tree, primary: readonly number[], scratchSp: SpScratch, targets: readonly number[], fn: (t2: Tree) => T): T {
+  const saved: number[] = []
+  for (let i = 0; i + 1 < primary.length; i++) {
+    const k = primary[i] * t.n + primary[i + 1]
+    saved.push(t.w[k])
+    t.w[k] = Infinity
+  }
+  try {
+    denseDijkstra(t.w, t.n, t.self, scratchSp, targets)
+    return fn({ n: t.n, self: t.self, w: t.w, sp: scratchSp })
+  } finally {
+    for (let i = 0; i + 1 < primary.length; i++) t.w[primary[i] * t.n + primary[i + 1]] = saved[i]
+  }
 }

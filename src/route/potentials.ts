@@ -18,6 +18,7 @@ import type { LinkMap } from './link-map.js'
 export function computePotentials(map: LinkMap, self: number, fresh: Uint8Array, h: Float64Array, scratch: { dist: Float64Array; done: Uint8Array }): void {
   const n = map.n
   const { dist, done } = scratch
+  const { present, up, theta, rtt: rttOf } = map
   h.fill(NaN)
   dist.fill(Infinity)
   done.fill(0)
@@ -36,13 +37,14 @@ export function computePotentials(map: LinkMap, self: number, fresh: Uint8Array,
       const kr = v * n + u
       let rtt = Infinity
       let dh = NaN
-      if (fresh[v] && map.present[kf] && map.up[kf] && Number.isFinite(map.theta[kf]) && map.rtt[kf] < rtt) {
-        rtt = map.rtt[kf]
-        dh = map.theta[kf]
+      // NaN theta/rtt fail the comparisons, so unmeasured pairs are skipped.
+      if (fresh[v] === 1 && present[kf] === 1 && up[kf] === 1 && rttOf[kf] < rtt && theta[kf] === theta[kf]) {
+        rtt = rttOf[kf]
+        dh = theta[kf]
       }
-      if (fresh[u] && map.present[kr] && map.up[kr] && Number.isFinite(map.theta[kr]) && map.rtt[kr] < rtt) {
-        rtt = map.rtt[kr]
-        dh = -map.theta[kr]
+      if (fresh[u] === 1 && present[kr] === 1 && up[kr] === 1 && rttOf[kr] < rtt && theta[kr] === theta[kr]) {
+        rtt = rttOf[kr]
+        dh = -theta[kr]
       }
       if (best + rtt < dist[v]) {
         dist[v] = best + rtt
@@ -88,12 +90,13 @@ export function originPotential(map: LinkMap, service: number, exits: readonly n
  * sum of true delays. Relays without an estimate (NaN) start at +Infinity and
  * get a potential through any usable edge into them.
  *
- * `usable(k)` says whether edge k = u*n+v will get a finite weight. Returns
+ * `usable[k]` (see usableMask) says whether edge k = u*n+v will get a finite weight. Returns
  * the number of potentials lowered, or -1 if the pop budget ran out (only on
  * inconsistent input; the caller then clamps).
  */
-export function repairPotentials(map: LinkMap, h: Float64Array, usable: (k: number) => boolean, queue: Int32Array, inQueue: Uint8Array): number {
+export function repairPotentials(map: LinkMap, h: Float64Array, usable: Uint8Array, queue: Int32Array, inQueue: Uint8Array): number {
   const n = map.n
+  const pseudo = map.pseudo
   let head = 0
   let size = 0
   for (let i = 0; i < n; i++) {
@@ -114,8 +117,8 @@ export function repairPotentials(map: LinkMap, h: Float64Array, usable: (k: numb
     const row = u * n
     for (let v = 0; v < n; v++) {
       const k = row + v
-      if (v === u || !usable(k)) continue
-      const cand = hu + map.pseudo[k]
+      if (usable[k] === 0) continue
+      const cand = hu + pseudo[k]
       if (cand < h[v] - 1e-9) {
         if (h[v] !== Infinity) lowered++
         h[v] = cand

@@ -3,12 +3,12 @@ import type { SpScratch } from './dijkstra.js'
 import { RouteSlot, samePath, significantlyBetter } from './hysteresis.js'
 import type { Candidate } from './hysteresis.js'
 import type { LinkMap } from './link-map.js'
-import { bestForward, bestTo, edgeDisjoint, pathCost, treeWithout } from './path-select.js'
+import { bestForward, bestTo, edgeDisjoint, pathCost, withoutPath } from './path-select.js'
 import type { Tree } from './path-select.js'
 import { computePotentials, originPotential, repairPotentials } from './potentials.js'
 import { PROFILES } from './profiles.js'
 import type { RoutingProfileName } from './types.js'
-import { buildWeights, originDelay, originPenalty } from './weights.js'
+import { buildWeights, originDelay, originPenalty, usableMask } from './weights.js'
 
 export interface ServiceInfo {
   name: string
@@ -26,7 +26,22 @@ export interface RouteEntry {
   dst: number
   slot: RouteSlot
   backup: number[] | undefined
+  /** The primary `backup` was computed against, and when. */
+  backupFor?: number[]
+  backupAtMs?: number
 }
+
+/** A working backup is recomputed after this long, not on every computation. */
+export const BACKUP_REFRESH_MS = 1000
+/** Non-urgent backup refreshes per computation (urgent: primary changed or backup broke). */
+export const BACKUP_REFRESHES_PER_COMPUTE = 4
+/**
+ * Offsets drift slowly, so potentials are re-estimated from the thetas this
+ * often (or when asked); in between, the last ones are reused. Either way
+ * repairPotentials makes them exact for the current map, so this only
+ * affects how readable the displayed delays are, never the routes.
+ */
+export const POTENTIAL_REFRESH_MS = 1000
 
 /** The pseudo-service of relay-to-relay paths (pathTo): no origin, latency profile. */
 export const RELAY_PATH_SERVICE: ServiceInfo = { name: '', index: -1, ingress: [], exits: [], profile: 'latency', redundant: false }
@@ -60,13 +75,11 @@ export class RouteTable {
   private readonly potScratch: { dist: Float64Array; done: Uint8Array }
   private readonly queue: Int32Array
   private readonly inQueue: Uint8Array
-  private fresh: Uint8Array = new Uint8Array(0)
-  /** Edge k = u*n+v will get a finite weight (profile-independent part of buildWeights). */
-  private readonly usable = (k: number): boolean => {
-    const m = this.map
-    return this.fresh[k % this.n] === 1 && m.present[k] === 1 && m.up[k] === 1 && m.loss[k] <= this.p.maxLossPct
-  }
-  private readonly backupW: Float64Array
+  /** Edges that may carry traffic (profile-independent part of the weights). */
+  private readonly usable: Uint8Array
+  private refreshBudget = 0
+  private potentialsAtMs = -Infinity
+  private forceBackups = false
   private readonly backupSp: SpScratch
 
   constructor(
@@ -78,6 +91,7 @@ export class RouteTable {
     this.h = new Float64Array(n)
     this.hOrigin = new Float64Array(services.length).fill(NaN)
     this.potScratch = { dist: new Float64Array(n), done: new Uint8Array(n) }
+    this.usable = new Uint8Array(n * n)
     this.queue = new Int32Array(n)
     this.inQueue = new Uint8Array(n)
     // The latency tree always exists: pathTo() uses it.
@@ -92,7 +106,6 @@ export class RouteTable {
       if (isExit) for (const ing of s.ingress) this.reply.push({ service: s, dst: ing, slot: new RouteSlot(p.holdMs), backup: undefined })
       redundant ||= s.redundant
     }
-    this.backupW = new Float64Array(redundant ? n * n : 0)
     this.backupSp = spScratch(redundant ? n : 0)
   }
 
@@ -112,16 +125,25 @@ export class RouteTable {
     return Number.isNaN(d) ? NaN : d + originPenalty(this.map, s.index, exit, PROFILES[s.profile])
   }
 
-  compute(nowMs: number, fresh: Uint8Array): void {
+  /**
+   * `reestimate` rebuilds the potentials from the thetas (after reachability
+   * changed); `forceBackups` recomputes every backup now (benchmarks: worst case).
+   */
+  compute(nowMs: number, fresh: Uint8Array, forceBackups = false, reestimate = false): void {
     this.computations++
-    this.fresh = fresh
-    computePotentials(this.map, this.p.self, fresh, this.h, this.potScratch)
+    this.refreshBudget = BACKUP_REFRESHES_PER_COMPUTE
+    this.forceBackups = forceBackups
+    usableMask(this.map, fresh, this.p.maxLossPct, this.usable)
+    if (reestimate || nowMs - this.potentialsAtMs >= POTENTIAL_REFRESH_MS) {
+      computePotentials(this.map, this.p.self, fresh, this.h, this.potScratch)
+      this.potentialsAtMs = nowMs
+    }
     this.repairedPotentials = repairPotentials(this.map, this.h, this.usable, this.queue, this.inQueue)
     for (const s of this.services) this.hOrigin[s.index] = originPotential(this.map, s.index, s.exits, fresh, this.h)
     this.clampedEdges = 0
     for (const [name, t] of this.trees) {
       const params = { self: this.p.self, profile: PROFILES[name], hopCostMs: this.p.hopCostMs, maxLossPct: this.p.maxLossPct }
-      this.clampedEdges += buildWeights(this.map, this.h, fresh, params, t.w)
+      this.clampedEdges += buildWeights(this.map, this.h, this.usable, params, t.w)
       denseDijkstra(t.w, this.n, this.p.self, t.sp)
     }
     for (const r of this.forward) this.updateEntry(nowMs, r, fresh)
@@ -173,25 +195,36 @@ export class RouteTable {
     const active = r.slot.active
     const activeCost = active === undefined ? Infinity : pathCost(t.w, this.n, active.path, oc)
     r.slot.update(nowMs, best, activeCost)
-    r.backup = r.service.redundant ? this.pickBackup(r, t, oc) : undefined
+    r.backup = r.service.redundant ? this.pickBackup(nowMs, r, t, oc) : undefined
   }
 
   /**
    * Best path edge-disjoint from the active primary. The current backup is
    * kept while it still works and the new one is not significantly better, so
-   * the second copy of each packet does not hop around either.
+   * the second copy of each packet does not hop around either. Each backup
+   * costs a Dijkstra of its own, so a working one is only re-examined after
+   * BACKUP_REFRESH_MS, a few per computation; a changed primary or a broken
+   * backup is handled at once.
    */
-  private pickBackup(r: RouteEntry, t: Tree, oc: ((e: number) => number) | undefined): number[] | undefined {
+  private pickBackup(nowMs: number, r: RouteEntry, t: Tree, oc: ((e: number) => number) | undefined): number[] | undefined {
     const primary = r.slot.active?.path
     if (primary === undefined) return undefined
-    const t2 = treeWithout(t, primary, this.backupW, this.backupSp)
-    let cand: Candidate | undefined
-    if (r.dst < 0) cand = bestForward(t2, r.service.exits, oc!, primary)
-    else if (primary.length > 1) cand = bestTo(t2, r.dst)
     const old = r.backup
-    if (old !== undefined && !samePath(old, primary) && edgeDisjoint(old, primary)) {
-      const oldCost = pathCost(t.w, this.n, old, oc)
-      if (Number.isFinite(oldCost) && (cand === undefined || !significantlyBetter(cand.costMs, oldCost))) return old
+    const oldCost = old === undefined ? Infinity : pathCost(t.w, this.n, old, oc)
+    const oldValid = old !== undefined && samePath(r.backupFor, primary) && Number.isFinite(oldCost)
+    if (oldValid && !this.forceBackups) {
+      if (nowMs - (r.backupAtMs ?? -Infinity) < BACKUP_REFRESH_MS || this.refreshBudget <= 0) return old
+      this.refreshBudget--
+    }
+    r.backupFor = primary
+    r.backupAtMs = nowMs
+    const targets = r.dst < 0 ? r.service.exits : [r.dst]
+    const cand: Candidate | undefined = withoutPath(t, primary, this.backupSp, targets, (t2) => {
+      if (r.dst < 0) return bestForward(t2, r.service.exits, oc!, primary)
+      return primary.length > 1 ? bestTo(t2, r.dst) : undefined
+    })
+    if (old !== undefined && !samePath(old, primary) && edgeDisjoint(old, primary) && Number.isFinite(oldCost)) {
+      if (cand === undefined || !significantlyBetter(cand.costMs, oldCost)) return old
     }
     return cand?.path
   }

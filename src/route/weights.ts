@@ -26,9 +26,18 @@ export function edgeDelay(map: LinkMap, u: number, v: number, h: Float64Array, f
   return Math.max(0, map.pseudo[k] + h[u] - h[v])
 }
 
-/** Fills W (V x V) for one profile; returns how many edges needed clamping at 0. */
-export function buildWeights(map: LinkMap, h: Float64Array, fresh: Uint8Array, p: WeightParams, w: Float64Array): number {
+/**
+ * Fills W (V x V) for one profile from the usable-edge mask (see
+ * usableMask); returns how many edges needed clamping at 0. Arrays are
+ * hoisted into locals: this loop runs V^2 times per profile.
+ */
+export function buildWeights(map: LinkMap, h: Float64Array, usable: Uint8Array, p: WeightParams, w: Float64Array): number {
   const n = map.n
+  const pseudo = map.pseudo
+  const jitter = map.jitter
+  const loss = map.loss
+  const jw = p.profile.jitterWeight
+  const lw = p.profile.lossMsPerPct
   let clamped = 0
   for (let u = 0; u < n; u++) {
     const row = u * n
@@ -36,13 +45,13 @@ export function buildWeights(map: LinkMap, h: Float64Array, fresh: Uint8Array, p
     const hu = h[u]
     for (let v = 0; v < n; v++) {
       const k = row + v
-      if (u === v || !fresh[v] || map.present[k] === 0 || map.up[k] === 0 || map.loss[k] > p.maxLossPct) {
+      if (usable[k] === 0) {
         w[k] = Infinity
         continue
       }
-      let d = map.pseudo[k] + hu - h[v]
+      let d = pseudo[k] + hu - h[v]
       if (!(d >= 0)) {
-        if (Number.isNaN(d)) {
+        if (d !== d) {
           w[k] = Infinity
           continue
         }
@@ -51,10 +60,25 @@ export function buildWeights(map: LinkMap, h: Float64Array, fresh: Uint8Array, p
         if (d < -1e-6) clamped++
         d = 0
       }
-      w[k] = d + hop + penaltyMs(p.profile, map.jitter[k], map.loss[k])
+      w[k] = d + hop + jw * jitter[k] + lw * loss[k]
     }
   }
   return clamped
+}
+
+/** Marks the edges that may carry traffic: present, up, measured by a fresh column, loss within the limit. */
+export function usableMask(map: LinkMap, fresh: Uint8Array, maxLossPct: number, out: Uint8Array): void {
+  const n = map.n
+  const present = map.present
+  const up = map.up
+  const loss = map.loss
+  for (let u = 0; u < n; u++) {
+    const row = u * n
+    for (let v = 0; v < n; v++) {
+      const k = row + v
+      out[k] = u !== v && fresh[v] === 1 && present[k] === 1 && up[k] === 1 && loss[k] <= maxLossPct ? 1 : 0
+    }
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { bestTo, MAX_PATH_RELAYS } from '../../src/route/path-select.js'
 import { computePotentials, repairPotentials } from '../../src/route/potentials.js'
 import { PROFILES } from '../../src/route/profiles.js'
 import { seededRandom } from '../../src/route/seeded-random.js'
-import { buildWeights } from '../../src/route/weights.js'
+import { buildWeights, usableMask } from '../../src/route/weights.js'
 import { bruteForce, mapOf, pseudoCost, randomMatrix } from './helpers/map-builder.js'
 import type { Matrix } from './helpers/map-builder.js'
 
@@ -15,10 +15,11 @@ function routeAll(m: Matrix, src: number, thetaNoiseMs: number, rnd: () => numbe
   const fresh = new Uint8Array(m.n).fill(1)
   const h = new Float64Array(m.n)
   computePotentials(map, src, fresh, h, { dist: new Float64Array(m.n), done: new Uint8Array(m.n) })
-  const usable = (k: number) => map.present[k] === 1 && map.up[k] === 1
+  const usable = new Uint8Array(m.n * m.n)
+  usableMask(map, fresh, 5, usable)
   const repaired = repair ? repairPotentials(map, h, usable, new Int32Array(m.n), new Uint8Array(m.n)) : 0
   const w = new Float64Array(m.n * m.n)
-  const clamped = buildWeights(map, h, fresh, { self: src, profile: PROFILES.latency, hopCostMs: 0, maxLossPct: 5 }, w)
+  const clamped = buildWeights(map, h, usable, { self: src, profile: PROFILES.latency, hopCostMs: 0, maxLossPct: 5 }, w)
   const sp = spScratch(m.n)
   denseDijkstra(w, m.n, src, sp)
   return { tree: { n: m.n, self: src, w, sp }, clamped, repaired }
