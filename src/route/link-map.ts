@@ -112,9 +112,9 @@ export class LinkMap {
     return this.present[k] === 1 && this.up[k] === 1
   }
 
-  /** Replaces the column of `u.origin` with `u` (already validated). */
-  apply(nowMs: number, u: MapUpdate): ApplyResult {
-    if (!this.isNewer(u)) return ApplyResult.Stale
+  /** Replaces the column of `u.origin` with `u` (already validated); `force` skips the ordering check. */
+  apply(nowMs: number, u: MapUpdate, force = false): ApplyResult {
+    if (!force && !this.isNewer(u)) return ApplyResult.Stale
     const v = this.relayIndex.get(u.origin)!
     if (this.colBoot[v] >= 0 && u.boot !== this.colBoot[v]) {
       this.oldBoots[v].add(this.colBoot[v])

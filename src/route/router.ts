@@ -32,6 +32,7 @@ export class RouterCore implements Router {
   private readonly self: number
   private readonly relays: string[]
   private readonly relayIndex = new Map<string, number>()
+  private readonly relayIds: number[]
   private readonly services: ServiceInfo[]
   private readonly serviceByName = new Map<string, ServiceInfo>()
   private readonly schema: MapSchema
@@ -60,6 +61,7 @@ export class RouterCore implements Router {
     this.relays = [...init.relays]
     this.relays.forEach((r, i) => this.relayIndex.set(r, i))
     this.self = this.relayIndex.get(init.self)!
+    this.relayIds = this.relays.map(nameId)
     this.random = init.random ?? seededRandom(nameId(init.self))
     const bootId = init.bootId ?? Math.floor(this.random() * 0x1_0000_0000)
     this.floodIntervalMs = init.floodIntervalMs ?? DEFAULT_FLOOD_INTERVAL_MS
@@ -148,7 +150,11 @@ export class RouterCore implements Router {
       this.count('control_own_update')
       return []
     }
-    const res = this.map.apply(nowMs, u)
+    const v0 = this.relayIndex.get(u.origin)!
+    // Safety net for an origin restarted without a fresh boot id (seq starts
+    // over): once its column has gone stale, its updates are taken again.
+    const restarted = nowMs - this.map.colRxMs[v0] > this.staleAfterMs
+    const res = this.map.apply(nowMs, u, restarted)
     if (res === ApplyResult.Stale) {
       this.count('control_stale')
       return []
@@ -251,11 +257,12 @@ export class RouterCore implements Router {
   /** Whether this relay is one of the chosen relayers for the failed direct edge a->b. */
   private isRelayer(a: number, b: number): boolean {
     if (!this.map.isUp(a, this.self) || !this.map.isUp(this.self, b)) return false
-    const mine = pairHash(this.self, a, b)
+    const ids = this.relayIds
+    const mine = pairHash(ids[this.self], ids[a], ids[b])
     let better = 0
     for (let x = 0; x < this.relays.length; x++) {
       if (x === a || x === b || x === this.self || !this.map.isUp(a, x) || !this.map.isUp(x, b)) continue
-      if (pairHash(x, a, b) < mine && ++better >= RELAYERS_PER_PAIR) return false
+      if (pairHash(ids[x], ids[a], ids[b]) < mine && ++better >= RELAYERS_PER_PAIR) return false
     }
     return true
   }
@@ -315,9 +322,12 @@ export class RouterCore implements Router {
   }
 }
 
-/** A cheap integer mix: the same ranking of relayers on every relay. */
+/**
+ * A cheap integer mix of relay name ids (not indices: each relay may list the
+ * relays in its own order), so every relay ranks the relayers the same way.
+ */
 function pairHash(x: number, a: number, b: number): number {
-  let h = Math.imul(x + 1, 0x9e3779b1) ^ Math.imul(a + 1, 0x85ebca6b) ^ Math.imul(b + 1, 0xc2b2ae35)
+  let h = Math.imul(x, 0x9e3779b1) ^ Math.imul(a, 0x85ebca6b) ^ Math.imul(b, 0xc2b2ae35)
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d)
   return (h ^ (h >>> 15)) >>> 0
 }

@@ -146,3 +146,14 @@ describe('createRouter', () => {
     }
   })
 })
+
+describe('restart without a fresh boot id', () => {
+  it('takes a lower seq again once the old column has gone stale', () => {
+    const r = router()
+    r.onControl(0, 'y', update(500, 100))
+    r.onControl(1000, 'y', update(0, 200))
+    expect(edgeXY(r)).toBe(100)
+    r.onControl(5000, 'y', update(1, 300))
+    expect(edgeXY(r)).toBe(300)
+  })
+})
