@@ -3,6 +3,7 @@
  * event-loop timers, the crypto endpoint and the control socket. Everything
  * it wires is injectable, so tests can run several daemons in one process.
  */
+import { randomBytes } from 'node:crypto'
 import type { RelayConfig } from '../config/types.js'
 import { createSecureEndpoint } from '../crypto/index.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
@@ -45,6 +46,9 @@ export function routerFor(config: RelayConfig): Router {
     hopCostMs: r.hopCostMs,
     maxLossPct: r.maxLossPct,
     floodIntervalMs: r.floodIntervalMs,
+    // A fresh boot id per start, so peers accept our map again at once after a restart.
+    bootId: randomBytes(4).readUInt32BE(0),
+    random: Math.random,
   })
 }
 

@@ -30,6 +30,7 @@ interface Direction {
   dst: { host: string; port: number }
   queue: { at: number; data: Buffer }[]
   timer: NodeJS.Timeout | undefined
+  immediate: NodeJS.Immediate | undefined
   lastAt: number
   tap: Tap | undefined
   delivered: number
@@ -84,7 +85,10 @@ export class UdpLinkEmulator {
   }
 
   close(): void {
-    for (const d of this.directions.values()) if (d.timer) clearTimeout(d.timer)
+    for (const d of this.directions.values()) {
+      if (d.timer) clearTimeout(d.timer)
+      if (d.immediate) clearImmediate(d.immediate)
+    }
     for (const s of this.sockets) s.close()
     this.sockets.length = 0
     this.directions.clear()
@@ -107,7 +111,7 @@ export class UdpLinkEmulator {
   }
 
   private direction(spec: LinkSpec, inbound: dgram.Socket, outbound: dgram.Socket, srcPort: number, dst: { host: string; port: number }): Direction {
-    return { spec, inbound, outbound, srcPort, dst, queue: [], timer: undefined, lastAt: 0, tap: undefined, delivered: 0, dropped: 0 }
+    return { spec, inbound, outbound, srcPort, dst, queue: [], timer: undefined, immediate: undefined, lastAt: 0, tap: undefined, delivered: 0, dropped: 0 }
   }
 
   private accept(d: Direction, msg: Buffer): void {
@@ -129,17 +133,26 @@ export class UdpLinkEmulator {
   }
 
   private schedule(d: Direction): void {
-    if (d.timer || d.queue.length === 0) return
-    const wait = Math.max(0, d.queue[0].at - performance.now())
-    d.timer = setTimeout(() => {
+    if (d.timer || d.immediate || d.queue.length === 0) return
+    // setTimeout fires a millisecond or more late, so wake up early and
+    // finish the wait on setImmediate turns: delay error stays ~0.1 ms.
+    const wait = d.queue[0].at - performance.now()
+    const fire = (): void => {
       d.timer = undefined
+      d.immediate = undefined
       const now = performance.now()
-      while (d.queue.length > 0 && d.queue[0].at <= now + 0.5) {
+      if (d.queue[0].at > now + 0.05) {
+        this.schedule(d)
+        return
+      }
+      while (d.queue.length > 0 && d.queue[0].at <= now + 0.05) {
         const p = d.queue.shift()!
         d.outbound.send(p.data, d.dst.port, d.dst.host)
         d.delivered++
       }
       this.schedule(d)
-    }, wait)
+    }
+    if (wait > 2) d.timer = setTimeout(fire, wait - 1.5)
+    else d.immediate = setImmediate(fire)
   }
 }
