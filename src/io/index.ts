@@ -49,3 +49,16 @@ export interface Timers {
 }
 
 export type { Logger } from './log.js'
+
+/**
+ * A TUN device: whole IP packets in and out. Reads are event-driven on the
+ * Node event loop (no thread-pool round trip per packet). The packet passed
+ * to the handler is only valid during the call.
+ */
+export interface TunDevice {
+  readonly name: string
+  onPacket(handler: (packet: Buffer) => void): void
+  /** Writes one IP packet; false if the kernel queue is full (the packet is dropped). */
+  write(packet: Buffer, offset: number, length: number): boolean
+  close(): void
+}
