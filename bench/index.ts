@@ -6,6 +6,7 @@
 import { allResults } from './lib.js'
 
 const suites: { name: string; load: () => Promise<{ run: () => Promise<void> }> }[] = [
+  { name: 'sim', load: () => import('./sim.bench.js') },
   { name: 'crypto', load: () => import('./crypto.bench.js') },
   { name: 'wire', load: () => import('./wire.bench.js') },
   { name: 'route', load: () => import('./route.bench.js') },
