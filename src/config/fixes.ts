@@ -3,18 +3,19 @@
  * (`services[].ingress[].listen`). Every issue about a field quotes this, so
  * the advice is written once and stays consistent across error kinds.
  */
-import { MAX_MAX_FLOWS, MAX_PATH_RELAYS } from './schema.js'
+import { MAX_MAX_FLOWS, MAX_PATH_RELAYS, MAX_PROBE_INTERVAL_MS } from './schema.js'
 
 const hostPort = (example: string) => `use host:port with an IP address, e.g. ${example} (quote IPv6: "[::1]:7001")`
 const relayId = 'use this relay\'s id or the id of a listed peer'
 const idFix = (example: string) =>
   `use 1-32 characters from a-z, 0-9, "-" and "_", starting with a letter or digit, e.g. ${example}`
 const duration = (example: string) => `use a number with a unit (ms, s, m, h), e.g. ${example}`
+const durationIn = (range: string, example: string) => `use a duration from ${range} with a unit, e.g. ${example}`
 const path = `use a list of relay ids from ingress to exit, at most ${MAX_PATH_RELAYS}, e.g. [lax, sea, dal]`
 const replyPath = `use a list of relay ids from exit to ingress, at most ${MAX_PATH_RELAYS}, e.g. [dal, sea, lax]`
 
 export const FIELD_FIXES: Record<string, string> = {
-  '': 'write a YAML mapping with `relay:`, `peers:`, `services:` and optionally `tuning:`',
+  '': 'write a YAML mapping with `relay:`, `peers:`, `services:` and optionally `tuning:` and `routing:`',
   relay: 'add a `relay:` section with id, listen and private_key (or private_key_file)',
   'relay.id': idFix('lax'),
   'relay.private_key': 'paste the private_key line printed by `overpass keygen`',
@@ -47,6 +48,19 @@ export const FIELD_FIXES: Record<string, string> = {
   'services[].reply_paths[][]': relayId,
   'services[].flow_idle_timeout': duration('30s'),
   'services[].max_flows': `use a whole number from 1 to ${MAX_MAX_FLOWS}, e.g. 65536`,
+  'services[].profile': 'use latency (delay only), gaming (delay + jitter) or rtc (delay + jitter + loss)',
+  'services[].redundant': 'use true to send over two edge-disjoint paths, or false',
+  'services[].origin_probe': 'use a mapping with method (twamp, icmp or none), or leave it out for method: none',
+  'services[].origin_probe.method': 'use twamp (needs a reflector on the origin host), icmp (needs CAP_NET_RAW) or none',
+  'services[].origin_probe.port': 'use the TWAMP reflector\'s UDP port, e.g. 862',
+  'services[].origin_probe.interval': durationIn('10ms to 10s', '250ms'),
+  'services[].origin_probe.assumed_rtt': durationIn('0ms to 10s', '1ms'),
+  routing: 'use a mapping with probe_interval, loss_down_after, hop_cost, max_loss and flood_interval, or leave it out',
+  'routing.probe_interval': durationIn(`10ms to ${MAX_PROBE_INTERVAL_MS}ms`, '100ms'),
+  'routing.loss_down_after': 'use a whole number of missed probes from 1 to 20, e.g. 3',
+  'routing.hop_cost': durationIn('0ms to 1s', '0ms'),
+  'routing.max_loss': 'use a percentage from 0% to 100%, e.g. 5%',
+  'routing.flood_interval': durationIn('100ms to 60s', '1s'),
   tuning: 'use a mapping with rekey_after, rekey_after_packets and hop_limit, or leave it out',
   'tuning.rekey_after': duration('120s'),
   'tuning.rekey_after_packets': 'use a whole number of packets, e.g. 1099511627776',

@@ -12,13 +12,22 @@ export { loadConfig, parseConfig, type ParseOptions } from './load.js'
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js'
 export { checkNetwork, type NetworkIssue, type NetworkReport } from './network.js'
 export {
+  DEFAULT_ASSUMED_RTT_MS,
+  DEFAULT_FLOOD_INTERVAL_MS,
   DEFAULT_FLOW_IDLE_TIMEOUT_MS,
+  DEFAULT_HOP_COST_MS,
+  DEFAULT_LOSS_DOWN_AFTER,
+  DEFAULT_MAX_LOSS_PCT,
+  DEFAULT_ORIGIN_PROBE_INTERVAL_MS,
+  DEFAULT_PROBE_INTERVAL_MS,
+  DEFAULT_TWAMP_PORT,
   DEFAULT_HOP_LIMIT,
   DEFAULT_MAX_FLOWS,
   DEFAULT_MTU,
   DEFAULT_REKEY_AFTER_MS,
   DEFAULT_REKEY_AFTER_PACKETS,
   MAX_PATH_RELAYS,
+  MAX_PROBE_INTERVAL_MS,
 } from './schema.js'
 export {
   decodeKey,
@@ -28,5 +37,6 @@ export {
   extractPrivateKeyText,
   parseDurationMs,
   parseHostPort,
+  parsePercent,
   publicKeyOf,
 } from './values.js'

@@ -10,19 +10,25 @@ import { LineCounter, parseDocument, type Document } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError, parsePath, type ConfigIssue, type PathSegment } from './errors.js'
 import {
+  DEFAULT_ASSUMED_RTT_MS,
+  DEFAULT_ORIGIN_PROBE_INTERVAL_MS,
+  DEFAULT_TWAMP_PORT,
   controlSocketFor,
   peerSchema,
   relaySchema,
+  routingSchema,
   serviceSchema,
   topSchema,
   tuningSchema,
   type RawPeer,
+  type RawOriginProbe,
   type RawRelay,
+  type RawRouting,
   type RawService,
   type RawTuning,
 } from './schema.js'
 import { checkSemantics, type Indexed } from './semantic.js'
-import type { PeerConfig, RelayConfig, RelayIdentity, ServiceConfig } from './types.js'
+import type { OriginProbeConfig, PeerConfig, RelayConfig, RelayIdentity, RoutingConfig, ServiceConfig } from './types.js'
 import { decodeKey, extractPrivateKeyText, publicKeyOf } from './values.js'
 import { fromZodIssues } from './zod-issues.js'
 
@@ -68,7 +74,8 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   const peers = peerList.map((p, i) => entry(peerSchema, p, ['peers', i], issues))
   const serviceList = Array.isArray(top.services) ? top.services : []
   const services = serviceList.map((s, i) => entry(serviceSchema, s, ['services', i], issues))
-  const tuning = top.tuning == null || isMapping(top.tuning) ? section(tuningSchema, top.tuning ?? {}, ['tuning'], issues) : undefined
+  const tuning = optionalSection(tuningSchema, top.tuning, 'tuning', issues)
+  const routing = optionalSection(routingSchema, top.routing, 'routing', issues)
 
   const okPeers = peers.filter(isIndexed).map(({ index, value }) => ({ index, value: toPeer(value) }))
   const peerParts = peerList.map((p, i) => ({ index: i, value: peers[i] ? toPeer(peers[i].value) : partialPeer(p) }))
@@ -83,7 +90,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
     }),
   )
 
-  if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning) {
+  if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning || !routing) {
     throw new ConfigError(issues.map((i) => withLine(i, doc, lines)), sourcePath)
   }
   return {
@@ -91,6 +98,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
     peers: okPeers.map((p) => p.value),
     services: services.filter(isIndexed).map((s) => normaliseService(s.value)),
     tuning: normaliseTuning(tuning),
+    routing: normaliseRouting(routing),
     sourcePath,
   }
 }
@@ -101,6 +109,11 @@ function section<S extends z.ZodType>(schema: S, input: unknown, at: PathSegment
   if (r.success) return r.data
   issues.push(...fromZodIssues(r.error.issues, at, input))
   return undefined
+}
+
+/** An optional mapping section: absent or empty means all defaults; a non-mapping is reported by topSchema. */
+function optionalSection<S extends z.ZodType>(schema: S, input: unknown, name: string, issues: ConfigIssue[]): z.output<S> | undefined {
+  return input == null || isMapping(input) ? section(schema, input ?? {}, [name], issues) : undefined
 }
 
 function entry<S extends z.ZodType>(schema: S, input: unknown, at: [string, number], issues: ConfigIssue[]): Indexed<z.output<S>> | undefined {
@@ -200,6 +213,28 @@ function normaliseService(s: RawService): ServiceConfig {
     replyPaths: s.reply_paths ?? s.paths.map((p) => [...p].reverse()),
     flowIdleTimeoutMs: s.flow_idle_timeout,
     maxFlows: s.max_flows,
+    profile: s.profile,
+    redundant: s.redundant,
+    originProbe: normaliseOriginProbe(s.origin_probe),
+  }
+}
+
+function normaliseOriginProbe(p: RawOriginProbe | undefined): OriginProbeConfig {
+  return {
+    method: p?.method ?? 'none',
+    port: p?.port ?? DEFAULT_TWAMP_PORT,
+    intervalMs: p?.interval ?? DEFAULT_ORIGIN_PROBE_INTERVAL_MS,
+    assumedRttMs: p?.assumed_rtt ?? DEFAULT_ASSUMED_RTT_MS,
+  }
+}
+
+function normaliseRouting(r: RawRouting): RoutingConfig {
+  return {
+    probeIntervalMs: r.probe_interval,
+    lossDownAfter: r.loss_down_after,
+    hopCostMs: r.hop_cost,
+    maxLossPct: r.max_loss,
+    floodIntervalMs: r.flood_interval,
   }
 }
 

@@ -5,7 +5,7 @@
  * addresses to HostPort, keys to bytes); cross-field rules live in semantic.ts.
  */
 import { z } from 'zod'
-import { ID_PATTERN, decodeKey, parseDurationMs, parseHostPort, type Parsed } from './values.js'
+import { ID_PATTERN, decodeKey, formatDurationMs, parseDurationMs, parseHostPort, parsePercent, type Parsed } from './values.js'
 
 export const DEFAULT_MTU = 1500
 export const DEFAULT_FLOW_IDLE_TIMEOUT_MS = 30_000
@@ -17,6 +17,19 @@ export const DEFAULT_REKEY_AFTER_PACKETS = 2 ** 40
 export const DEFAULT_HOP_LIMIT = 8
 /** Longest static path, in relays (ingress and exit included). */
 export const MAX_PATH_RELAYS = 8
+/** Probe interval ceiling: the issue asks for sub-second failover, i.e. <= 250 ms (matches probe/prober.ts). */
+export const MAX_PROBE_INTERVAL_MS = 250
+export const DEFAULT_PROBE_INTERVAL_MS = 100
+export const DEFAULT_LOSS_DOWN_AFTER = 3
+export const DEFAULT_HOP_COST_MS = 0
+export const DEFAULT_MAX_LOSS_PCT = 5
+export const DEFAULT_FLOOD_INTERVAL_MS = 1000
+export const PROFILES = ['latency', 'gaming', 'rtc'] as const
+export const ORIGIN_PROBE_METHODS = ['twamp', 'icmp', 'none'] as const
+/** TWAMP-Light's well-known port (RFC 5357). */
+export const DEFAULT_TWAMP_PORT = 862
+export const DEFAULT_ORIGIN_PROBE_INTERVAL_MS = 250
+export const DEFAULT_ASSUMED_RTT_MS = 1
 export const controlSocketFor = (id: string): string => `/run/overpass/${id}.sock`
 
 /** A string leaf parsed by `parse`; its failure message goes into the issue. */
@@ -33,9 +46,30 @@ function parsedString<T>(parse: (s: string) => Parsed<T>, echoInput = true, numb
 }
 
 const id = z.string().refine((v) => ID_PATTERN.test(v), { message: 'is not a valid id' })
+const NO_UNIT = 'has no unit; a bare number could mean ms or s'
 const hostPort = parsedString(parseHostPort)
-const duration = parsedString(parseDurationMs, true, 'has no unit; a bare number could mean ms or s')
+const duration = parsedString(parseDurationMs, true, NO_UNIT)
 const key = parsedString(decodeKey, false)
+
+/** A duration whose bounds are quoted back with units ("must be from 10ms to 250ms"). */
+function boundedDuration(minMs: number, maxMs: number) {
+  const parse = (text: string): Parsed<number> => {
+    const r = parseDurationMs(text, minMs === 0)
+    if (r.ok && (r.value < minMs || r.value > maxMs)) {
+      return { ok: false, error: `must be from ${formatDurationMs(minMs)} to ${formatDurationMs(maxMs)}` }
+    }
+    return r
+  }
+  return parsedString(parse, true, NO_UNIT)
+}
+
+/** "5%" or a number 0..100; any other type gets one plain message instead of a union error. */
+const percent = z.unknown().transform((value, ctx): number => {
+  const r = parsePercent(value)
+  if (r.ok) return r.value
+  ctx.addIssue({ code: 'custom', message: r.error, input: value })
+  return z.NEVER
+})
 const int = (min: number, max: number) => z.number().int().min(min).max(max)
 const relayPath = z.array(z.string())
 
@@ -44,6 +78,7 @@ export const topSchema = z.strictObject({
   peers: z.array(z.unknown()).nullish(),
   services: z.array(z.unknown()).nullish(),
   tuning: z.record(z.string(), z.unknown()).nullish(),
+  routing: z.record(z.string(), z.unknown()).nullish(),
 })
 
 export const relaySchema = z.strictObject({
@@ -66,6 +101,17 @@ export const ingressSchema = z.strictObject({
   listen: hostPort,
 })
 
+/**
+ * Port and assumed_rtt stay optional here (defaults are applied in load.ts) so
+ * semantic.ts can tell a field that was written for the wrong method.
+ */
+export const originProbeSchema = z.strictObject({
+  method: z.enum(ORIGIN_PROBE_METHODS),
+  port: int(1, 65535).optional(),
+  interval: boundedDuration(10, 10_000).default(DEFAULT_ORIGIN_PROBE_INTERVAL_MS),
+  assumed_rtt: boundedDuration(0, 10_000).optional(),
+})
+
 export const serviceSchema = z.strictObject({
   name: id,
   mode: z.literal('l4').default('l4'),
@@ -77,6 +123,9 @@ export const serviceSchema = z.strictObject({
   reply_paths: z.array(relayPath).optional(),
   flow_idle_timeout: duration.default(DEFAULT_FLOW_IDLE_TIMEOUT_MS),
   max_flows: int(1, MAX_MAX_FLOWS).default(DEFAULT_MAX_FLOWS),
+  profile: z.enum(PROFILES).default('latency'),
+  redundant: z.boolean().default(false),
+  origin_probe: originProbeSchema.optional(),
 })
 
 export const tuningSchema = z.strictObject({
@@ -85,10 +134,20 @@ export const tuningSchema = z.strictObject({
   hop_limit: int(1, 255).default(DEFAULT_HOP_LIMIT),
 })
 
+export const routingSchema = z.strictObject({
+  probe_interval: boundedDuration(10, MAX_PROBE_INTERVAL_MS).default(DEFAULT_PROBE_INTERVAL_MS),
+  loss_down_after: int(1, 20).default(DEFAULT_LOSS_DOWN_AFTER),
+  hop_cost: boundedDuration(0, 1000).default(DEFAULT_HOP_COST_MS),
+  max_loss: percent.default(DEFAULT_MAX_LOSS_PCT),
+  flood_interval: boundedDuration(100, 60_000).default(DEFAULT_FLOOD_INTERVAL_MS),
+})
+
 export type RawRelay = z.output<typeof relaySchema>
 export type RawPeer = z.output<typeof peerSchema>
 export type RawService = z.output<typeof serviceSchema>
 export type RawTuning = z.output<typeof tuningSchema>
+export type RawRouting = z.output<typeof routingSchema>
+export type RawOriginProbe = z.output<typeof originProbeSchema>
 
 /** Field names allowed at each (index-free) path, for "did you mean" on typos. */
 export const KNOWN_FIELDS: Record<string, readonly string[]> = {
@@ -97,5 +156,7 @@ export const KNOWN_FIELDS: Record<string, readonly string[]> = {
   'peers[]': Object.keys(peerSchema.shape),
   'services[]': Object.keys(serviceSchema.shape),
   'services[].ingress[]': Object.keys(ingressSchema.shape),
+  'services[].origin_probe': Object.keys(originProbeSchema.shape),
   tuning: Object.keys(tuningSchema.shape),
+  routing: Object.keys(routingSchema.shape),
 }

@@ -34,7 +34,10 @@ export function checkSemantics(input: SemanticInput): ConfigIssue[] {
   checkPeers(input, issues)
   checkServiceNames(input.services, issues)
   const known = input.relay.id !== undefined && input.peersComplete ? knownRelays(input) : undefined
-  for (const { index, value } of input.services) checkService(index, value, known, input.hopLimit, issues)
+  for (const { index, value } of input.services) {
+    checkService(index, value, known, input.hopLimit, issues)
+    checkRoutingChoice(`services[${index}]`, value, issues)
+  }
   checkIngressAddresses(input, issues)
   return issues
 }
@@ -150,6 +153,33 @@ function checkService(index: number, svc: Partial<RawService>, known: Set<string
   svc.paths?.forEach((p, i) => checkPath(`${at}.paths[${i}]`, p, ends, hopLimit, issues))
   const reverse = { from: exits, fromName: 'an exit', to: ingress, toName: 'an ingress' }
   svc.reply_paths?.forEach((p, i) => checkPath(`${at}.reply_paths[${i}]`, p, reverse, hopLimit, issues))
+}
+
+/**
+ * A service with `paths` is pinned; one without is routed by latency. Fields
+ * that only mean something in the other mode, or for another probe method,
+ * would be silently ignored by the daemon, so they are reported instead.
+ */
+function checkRoutingChoice(at: string, svc: Partial<RawService>, issues: ConfigIssue[]): void {
+  const pinned = svc.paths !== undefined && svc.paths.length > 0
+  if (svc.redundant === true && pinned) {
+    add(
+      issues,
+      `${at}.redundant`,
+      "is true but the service has pinned paths; redundancy needs the router's two edge-disjoint paths",
+      'remove paths to let Overpass choose, or set redundant: false',
+    )
+  }
+  if (svc.paths !== undefined && !pinned && svc.reply_paths !== undefined && svc.reply_paths.length > 0) {
+    add(issues, `${at}.reply_paths`, 'would be ignored: without paths the service is routed by latency in both directions', 'add paths to pin the service to static paths, or remove reply_paths')
+  }
+  const probe = svc.origin_probe
+  if (probe?.port !== undefined && probe.method !== 'twamp') {
+    add(issues, `${at}.origin_probe.port`, `is only used by method twamp, not ${probe.method}`, 'remove port, or set method: twamp')
+  }
+  if (probe?.assumed_rtt !== undefined && probe.method !== 'none') {
+    add(issues, `${at}.origin_probe.assumed_rtt`, `is only used by method none; ${probe.method} measures the round trip`, 'remove assumed_rtt, or set method: none')
+  }
 }
 
 interface PathEnds {

@@ -58,12 +58,33 @@ const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h
  * "250ms", "30s", "1.5m", "2h" → whole milliseconds. A bare number is refused:
  * whether 30 means seconds or milliseconds is exactly the mistake to prevent.
  */
-export function parseDurationMs(text: string): Parsed<number> {
+export function parseDurationMs(text: string, allowZero = false): Parsed<number> {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(text.trim())
   if (!m) return fail('not a duration with a unit (ms, s, m, h)')
   const ms = Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2]])
-  if (!Number.isSafeInteger(ms) || ms <= 0) return fail('must be a positive duration')
+  if (!Number.isSafeInteger(ms) || ms < 0 || (ms === 0 && !allowZero)) return fail('must be a positive duration')
   return ok(ms)
+}
+
+/** 250 → "250ms", 1000 → "1s": how bounds are quoted back in messages. */
+export function formatDurationMs(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+}
+
+/**
+ * "5%", "0.5%" or a bare number 0..100. A string without "%" is refused so
+ * that "0.05" (a fraction) is not silently read as 0.05 percent.
+ */
+export function parsePercent(value: unknown): Parsed<number> {
+  let pct: number
+  if (typeof value === 'number') pct = value
+  else if (typeof value === 'string') {
+    const m = /^(\d+(?:\.\d+)?)\s*%$/.exec(value.trim())
+    if (!m) return fail(`${JSON.stringify(value)} is not a percentage like 5%`)
+    pct = Number(m[1])
+  } else return fail('must be a percentage like 5% or a number from 0 to 100')
+  if (!Number.isFinite(pct) || pct < 0 || pct > 100) return fail(`${pct} is outside 0..100 percent`)
+  return ok(pct)
 }
 
 /**

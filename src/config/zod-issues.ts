@@ -58,6 +58,8 @@ function messageFor(issue: ZodIssue, value: unknown): string {
     case 'too_big':
       return `must be at most ${issue.maximum}, got ${describe(value)}`
     case 'invalid_value':
+      // A missing enum field (no default) arrives as invalid_value, not invalid_type.
+      if (value === undefined) return `is required: one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(value)}`
     case 'custom':
       return issue.message === 'is not a valid id' ? `${describe(value)} is not a valid id` : issue.message
@@ -80,6 +82,7 @@ function article(expected: string): string {
 }
 
 function describe(value: unknown): string {
+  if (value === undefined) return 'nothing'
   if (value === null) return 'nothing'
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a mapping'

@@ -39,8 +39,12 @@ describe('a valid config', () => {
       replyPaths: [['dal', 'sea', 'lax']],
       flowIdleTimeoutMs: 30_000,
       maxFlows: 65_536,
+      profile: 'latency',
+      redundant: false,
+      originProbe: { method: 'none', port: 862, intervalMs: 250, assumedRttMs: 1 },
     })
     expect(cfg.tuning).toEqual({ rekeyAfterMs: 120_000, rekeyAfterPackets: 2 ** 40, hopLimit: 8 })
+    expect(cfg.routing).toEqual({ probeIntervalMs: 100, lossDownAfter: 3, hopCostMs: 0, maxLossPct: 5, floodIntervalMs: 1000 })
   })
 
   it('converts durations and keeps explicit values', () => {
