@@ -67,9 +67,13 @@ export interface SimResult extends PairScore {
   loss_pct: number
   missing_links: number
   messages: { probes: number; control: number; dropped_no_link: number; lost: number; bad_destination: number }
+  /** Sum over relays of Router.counters() (floods sent, stale updates, switches...), when routers have it. */
+  router_counters: Record<string, number>
   events: EventReport[]
   converge_ms_p50?: number | null
   converge_ms_max?: number | null
+  /** The same per event kind (cut, degrade, restore). */
+  converge_by_kind?: Record<string, { events: number; p50_ms: number | null; max_ms: number | null }>
 }
 
 const K_TICK = 1
@@ -377,6 +381,17 @@ export class Simulation {
     return [Math.floor(k / n), k % n]
   }
 
+  private routerCounters(): Record<string, number> {
+    const sum: Record<string, number> = {}
+    for (const r of this.routers) {
+      const c = r.counters?.()
+      if (c === undefined) continue
+      for (const k of Object.keys(c)) sum[k] = (sum[k] ?? 0) + c[k]
+    }
+    // Sorted keys keep the JSON identical from run to run.
+    return Object.fromEntries(Object.entries(sum).sort(([a], [b]) => (a < b ? -1 : 1)))
+  }
+
   private result(durationMs: number): SimResult {
     this.closeWatch()
     const score = scorePairs(this)
@@ -391,17 +406,28 @@ export class Simulation {
       loss_pct: this.lossP * 100,
       missing_links: this.init.matrix.missingPairs,
       messages: { ...this.counters },
+      router_counters: this.routerCounters(),
       events: this.reports,
     }
     if (this.reports.length > 0) {
-      const done = conv.filter((c): c is number => c !== null).sort((a, b) => a - b)
-      // A watch that never converged counts as infinitely slow (null).
-      const mid = Math.ceil(conv.length / 2) - 1
-      res.converge_ms_p50 = mid < done.length ? done[mid] : null
-      res.converge_ms_max = done.length < conv.length ? null : done[done.length - 1]
+      ;[res.converge_ms_p50, res.converge_ms_max] = convergeStats(conv)
+      res.converge_by_kind = {}
+      for (const kind of ['cut', 'degrade', 'restore']) {
+        const of = this.reports.filter((r) => r.kind === kind).map((r) => r.converge_ms)
+        if (of.length === 0) continue
+        const [p50, max] = convergeStats(of)
+        res.converge_by_kind[kind] = { events: of.length, p50_ms: p50, max_ms: max }
+      }
     }
     return res
   }
+}
+
+/** [p50, max] of convergence times; an event that never converged counts as infinitely slow (null). */
+function convergeStats(conv: (number | null)[]): [number | null, number | null] {
+  const done = conv.filter((c): c is number => c !== null).sort((a, b) => a - b)
+  const mid = Math.ceil(conv.length / 2) - 1
+  return [mid < done.length ? done[mid] : null, done.length < conv.length ? null : done[done.length - 1]]
 }
 
 /** Convenience: build and run a simulation in one call. */
