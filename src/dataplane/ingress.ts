@@ -11,6 +11,7 @@ import { DataHeader, FLAG_REDUNDANT, encodeDataHeader } from '../wire/data.js'
 import { maxServicePayload } from '../wire/mtu.js'
 import { isIPv6 } from 'node:net'
 import type { RelayContext, ServiceState } from './context.js'
+import { SeqWindow } from './seq-window.js'
 
 interface Listener {
   service: ServiceState
@@ -31,6 +32,8 @@ export interface IngressFlow {
   seq: number
   /** Client-address extension, for services delivered with PROXY protocol. */
   clientAddr: Buffer | undefined
+  /** Reply sequence numbers already delivered, once replies arrive on two paths. */
+  seen: SeqWindow | undefined
 }
 
 export class IngressSide {
@@ -133,6 +136,7 @@ export class IngressSide {
               servicePort: listener.cfg.listen.port,
             })
           : undefined,
+      seen: undefined,
     }
     let byPort = listener.flows.get(from.address)
     if (byPort === undefined) listener.flows.set(from.address, (byPort = new Map()))
@@ -149,6 +153,13 @@ export class IngressSide {
     if (flow === undefined || service === undefined || service.id !== hdr.service) {
       this.ctx.drops.add('unknown_flow')
       return
+    }
+    if ((hdr.flags & FLAG_REDUNDANT) !== 0) {
+      if (flow.seen === undefined) flow.seen = new SeqWindow()
+      if (!flow.seen.accept(hdr.seq)) {
+        service.drops.add('duplicate')
+        return
+      }
     }
     flow.lastSeenMs = this.ctx.clock.nowMs()
     const n = length - hdr.payloadOffset
