@@ -12,7 +12,7 @@ import { ipToBytes, bytesToIp } from '../wire/ip-address.js'
 import { maxServicePayload } from '../wire/mtu.js'
 import type { RelayContext, ServiceState } from './context.js'
 import { buildProxyV2Header } from './proxy-protocol.js'
-import { SeqWindow } from './seq-window.js'
+import { isRedundantCopy, type SeqWindow } from './seq-window.js'
 
 interface ExitFlow {
   service: ServiceState
@@ -59,13 +59,9 @@ export class ExitSide {
       service.drops.add('unknown_flow')
       return
     }
-    if ((hdr.flags & FLAG_REDUNDANT) !== 0) {
-      // The flow is sent over two paths: deliver each sequence number once.
-      if (flow.seen === undefined) flow.seen = new SeqWindow()
-      if (!flow.seen.accept(hdr.seq)) {
-        service.drops.add('duplicate')
-        return
-      }
+    if (isRedundantCopy(flow, hdr)) {
+      service.drops.add('duplicate')
+      return
     }
     flow.lastSeenMs = this.ctx.clock.nowMs()
     flow.arrived.set(hdr.path.subarray(0, hdr.pathLen))

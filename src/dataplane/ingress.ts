@@ -11,7 +11,7 @@ import { DataHeader, FLAG_REDUNDANT, encodeDataHeader } from '../wire/data.js'
 import { maxServicePayload } from '../wire/mtu.js'
 import { isIPv6 } from 'node:net'
 import type { RelayContext, ServiceState } from './context.js'
-import { SeqWindow } from './seq-window.js'
+import { isRedundantCopy, type SeqWindow } from './seq-window.js'
 
 interface Listener {
   service: ServiceState
@@ -154,12 +154,9 @@ export class IngressSide {
       this.ctx.drops.add('unknown_flow')
       return
     }
-    if ((hdr.flags & FLAG_REDUNDANT) !== 0) {
-      if (flow.seen === undefined) flow.seen = new SeqWindow()
-      if (!flow.seen.accept(hdr.seq)) {
-        service.drops.add('duplicate')
-        return
-      }
+    if (isRedundantCopy(flow, hdr)) {
+      service.drops.add('duplicate')
+      return
     }
     flow.lastSeenMs = this.ctx.clock.nowMs()
     const n = length - hdr.payloadOffset

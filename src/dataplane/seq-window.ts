@@ -4,6 +4,8 @@
  * distances are taken modulo 2^32. Not a security mechanism (the crypto
  * replay window is): it only stops the second copy of a packet.
  */
+import { FLAG_REDUNDANT } from '../wire/data.js'
+
 const WINDOW = 1024
 const WORDS = WINDOW / 32
 
@@ -48,4 +50,14 @@ export class SeqWindow {
     const slot = seq % WINDOW
     this.bits[slot >>> 5] &= ~(1 << (slot & 31))
   }
+}
+
+/**
+ * For packets of a flow sent over two paths (FLAG_REDUNDANT): true when this
+ * sequence number was already delivered, so the caller drops the copy.
+ */
+export function isRedundantCopy(flow: { seen: SeqWindow | undefined }, hdr: { flags: number; seq: number }): boolean {
+  if ((hdr.flags & FLAG_REDUNDANT) === 0) return false
+  if (flow.seen === undefined) flow.seen = new SeqWindow()
+  return !flow.seen.accept(hdr.seq)
 }
