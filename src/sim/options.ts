@@ -25,6 +25,8 @@ export interface SimCliOptions {
   tickMs?: string
   maxOffsetMs?: string
   json?: boolean
+  /** commander's --no-freeze */
+  freeze?: boolean
 }
 
 export function simInitFromOptions(o: SimCliOptions): Omit<SimInit, 'createRouter'> & { asymmetry: number } {
@@ -45,6 +47,7 @@ export function simInitFromOptions(o: SimCliOptions): Omit<SimInit, 'createRoute
     lossPct: num('--loss-pct', o.lossPct, 0, { min: 0, max: 100 }),
     tickMs: num('--tick-ms', o.tickMs, 20, { min: 1, max: 1000 }),
     maxClockOffsetMs: num('--max-offset-ms', o.maxOffsetMs, 3_600_000, { min: 0 }),
+    freezeMessages: o.freeze ?? true,
     events: o.events === undefined ? [] : parseEvents(readText('--events', o.events), o.events),
   }
 }

@@ -44,6 +44,12 @@ export interface SimInit {
   convergeWindowMs?: number
   /** Stop sampling once every affected pair has been good this long, ms. */
   stableForMs?: number
+  /**
+   * Deep-freeze control messages on first send (default true) so a router
+   * that mutates a received message fails loudly. Off saves ~20% of the run
+   * time on large networks (frozen arrays are slower to read in V8).
+   */
+  freezeMessages?: boolean
 }
 
 export interface EventReport {
@@ -124,6 +130,7 @@ export class Simulation {
   private readonly tickMs: number
   private readonly jitterMs: number
   private readonly lossP: number
+  private readonly freeze: boolean
   private readonly events: SimEvent[]
   private readonly reports: EventReport[] = []
   private watch: Watch | undefined
@@ -141,6 +148,7 @@ export class Simulation {
     this.tickMs = init.tickMs ?? DEFAULT_TICK_MS
     this.jitterMs = init.jitterMs ?? 0
     this.lossP = (init.lossPct ?? 0) / 100
+    this.freeze = init.freezeMessages ?? true
     this.events = [...(init.events ?? [])].sort((a, b) => a.atS - b.atS)
     this.base = Float64Array.from(m.oneWayMs)
     this.delayMs = Float64Array.from(m.oneWayMs)
@@ -237,7 +245,7 @@ export class Simulation {
         b.set(m.bytes)
       } else {
         const slot = this.schedule(at, K_CONTROL, to, from)
-        this.payload[slot] = deepFreeze(m.msg)
+        this.payload[slot] = this.freeze ? deepFreeze(m.msg) : m.msg
       }
     }
   }

@@ -91,3 +91,21 @@ describe('Simulation with the stand-in router', () => {
     expect(JSON.parse(a).messages.lost).toBeGreaterThan(0)
   })
 })
+
+describe('control message isolation', () => {
+  it('deep-freezes control messages so a router cannot change what others received', () => {
+    const matrix = randomMatrix(3, 8)
+    const mutating = (init: Parameters<typeof createStandInRouter>[0]) => {
+      const r = createStandInRouter(init)
+      return {
+        ...r,
+        onControl(now: number, from: string, msg: unknown) {
+          ;(msg as { inbound: Record<string, number> }).inbound.x = 1
+          return r.onControl(now, from, msg)
+        },
+      }
+    }
+    expect(() => runSimulation({ matrix, createRouter: mutating, seed: 8, durationS: 1 })).toThrow(TypeError)
+    expect(() => runSimulation({ matrix, createRouter: mutating, seed: 8, durationS: 1, freezeMessages: false })).not.toThrow()
+  })
+})

@@ -27,6 +27,7 @@ export function register(program: Command): void {
     .option('--loss-pct <pct>', 'loss per packet on every link (default 0)')
     .option('--tick-ms <ms>', 'router tick cadence (default 20)')
     .option('--max-offset-ms <ms>', 'relay clock offsets are uniform in +-this (default 3600000)')
+    .option('--no-freeze', 'do not deep-freeze control messages (faster; routers are trusted not to mutate them)')
     .option('--json', 'print one JSON object instead of the summary')
     .action((opts: SimCliOptions) => {
       process.exitCode = runSim(opts, createRouter, (s) => process.stdout.write(s), (s) => process.stderr.write(s))
