@@ -63,18 +63,24 @@ export class NodeUdpSocket implements PacketSocket {
 
   send(data: Buffer, offset: number, length: number, port: number, address: string): boolean {
     if (this.closed) return false
-    if (length > SLOT_BYTES || !this.isBound) {
-      // dgram queues sends made before bind completes and reads them later,
-      // and no overlay datagram is this large: give those sends their own copy.
-      this.socket.send(Buffer.from(data.subarray(offset, offset + length)), port, address)
+    try {
+      if (length > SLOT_BYTES || !this.isBound) {
+        // dgram queues sends made before bind completes and reads them later,
+        // and no overlay datagram is this large: give those sends their own copy.
+        this.socket.send(Buffer.from(data.subarray(offset, offset + length)), port, address)
+        return true
+      }
+      if (this.socket.getSendQueueCount() > RING_SLOTS / 2) return false
+      const start = this.slot * SLOT_BYTES
+      this.slot = (this.slot + 1) % RING_SLOTS
+      data.copy(this.ring, start, offset, offset + length)
+      this.socket.send(this.ring, start, length, port, address)
       return true
+    } catch {
+      // dgram throws synchronously on a closed socket or a bad destination;
+      // the caller counts a failed send instead of the relay crashing.
+      return false
     }
-    if (this.socket.getSendQueueCount() > RING_SLOTS / 2) return false
-    const start = this.slot * SLOT_BYTES
-    this.slot = (this.slot + 1) % RING_SLOTS
-    data.copy(this.ring, start, offset, offset + length)
-    this.socket.send(this.ring, start, length, port, address)
-    return true
   }
 
   onMessage(handler: DatagramHandler): void {

@@ -216,4 +216,30 @@ describe('relay data plane (in-process, fake network)', () => {
     expect(s.ingress_flows).toBe(2)
     expect(s.drops.flow_limit).toBe(1)
   })
+
+  it('survives random garbage from a known peer address, counting every datagram as a drop', async () => {
+    const w = await world(line())
+    const c = w.client(50020)
+    send(c, Buffer.from('warm'))
+    await w.run(100)
+    let seed = 99
+    const rnd = (): number => ((seed = (seed * 16807) % 0x7fffffff) / 0x7fffffff)
+    const sea = w.relays.get('sea')!
+    const before = Object.values(sea.stats().drops).reduce((a, b) => a + b, 0)
+    const N = 3000
+    for (let i = 0; i < N; i++) {
+      const len = Math.floor(rnd() * 200)
+      const junk = Buffer.alloc(len)
+      for (let j = 0; j < len; j++) junk[j] = Math.floor(rnd() * 256)
+      // Make a share of them look like our own messages so deeper checks run.
+      if (len > 16 && rnd() < 0.5) (junk[0] = 1), (junk[1] = 1 + Math.floor(rnd() * 3)), (junk[2] = 0), (junk[3] = 0)
+      w.net.inject({ address: '127.0.0.1', port: 7000 }, { address: '127.0.0.1', port: 7001 }, junk)
+    }
+    await w.run(50)
+    const after = Object.values(sea.stats().drops).reduce((a, b) => a + b, 0)
+    expect(after - before).toBe(N)
+    send(c, Buffer.from('still alive'))
+    await w.run(100)
+    expect(c.received.map(String)).toEqual(['warm', 'still alive'])
+  })
 })

@@ -1,0 +1,36 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { startDaemon } from '../../src/daemon/index.js'
+import { silentLogger } from '../../src/io/log.js'
+import { buildConfigs } from '../dataplane/helpers.js'
+import { freePorts } from '../integration/harness.js'
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50))
+
+function resources(): string[] {
+  return process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').sort()
+}
+
+describe('daemon lifecycle', () => {
+  it('leaves no sockets, timers or control socket file behind after stop', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overpass-leak-'))
+    const [base] = await freePorts(1)
+    const configs = buildConfigs({ relays: ['lax', 'sea', 'dal'], basePort: base, services: [{ paths: [], ingress: [{ relay: 'lax', listen: { host: '127.0.0.1', port: 0 } }] }] })
+    await settle()
+    const before = resources()
+    const running = []
+    for (const c of configs.values()) {
+      c.relay.controlSocket = path.join(dir, `${c.relay.id}.sock`)
+      running.push(await startDaemon(c, { log: silentLogger }))
+    }
+    await new Promise((r) => setTimeout(r, 300))
+    expect(resources().length).toBeGreaterThan(before.length)
+    for (const d of running) d.stop()
+    await settle()
+    expect(resources()).toEqual(before)
+    expect(fs.readdirSync(dir)).toEqual([])
+    fs.rmSync(dir, { recursive: true })
+  })
+})
