@@ -4,12 +4,13 @@
  * throws, so the schema can turn failures into issues with a field path.
  */
 import { isIPv4, isIPv6 } from 'node:net'
-import nacl from 'tweetnacl'
+import { KEY_LEN, decodeKey as decodeCryptoKey, generateKeyPair } from '../crypto/keys.js'
+import { KeyFormatError } from '../crypto/errors.js'
 import type { HostPort } from './types.js'
 
 /** Relay ids and service names: short, lowercase, safe in file names and logs. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/
-export const KEY_LEN = 32
+export { KEY_LEN }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string }
 
@@ -91,29 +92,21 @@ export function parsePercent(value: unknown): Parsed<number> {
  * Standard padded base64 of exactly 32 bytes. Node's decoder silently skips
  * junk, so the result is re-encoded and compared to catch typos and truncation.
  */
+/** A base64 X25519 key from the config (crypto/keys.ts decodes; this turns its error into an issue). */
 export function decodeKey(text: string): Parsed<Uint8Array> {
-  const trimmed = text.trim()
-  const bytes = Buffer.from(trimmed, 'base64')
-  if (bytes.toString('base64') !== trimmed) return fail('key is not valid base64')
-  if (bytes.length !== KEY_LEN) return fail(`key decodes to ${bytes.length} bytes, expected ${KEY_LEN}`)
-  return ok(new Uint8Array(bytes))
+  try {
+    return ok(decodeCryptoKey(text, 'key'))
+  } catch (err) {
+    if (!(err instanceof KeyFormatError)) throw err
+    return fail(err.problem === 'not_base64' ? 'key is not valid base64' : `key decodes to ${err.byteLength} bytes, expected ${KEY_LEN}`)
+  }
 }
 
-export function encodeKey(key: Uint8Array): string {
-  return Buffer.from(key).toString('base64')
-}
-
-/** X25519 public key of a private key (clamping is applied inside scalarMult). */
-export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
-  return nacl.scalarMult.base(privateKey)
-}
+export { encodeKey, publicKeyFromPrivate as publicKeyOf } from '../crypto/keys.js'
 
 /** A fresh private key, clamped as X25519 expects so it is stored in canonical form. */
 export function generatePrivateKey(): Uint8Array {
-  const key = nacl.randomBytes(KEY_LEN)
-  key[0] &= 248
-  key[31] = (key[31] & 127) | 64
-  return key
+  return generateKeyPair().privateKey
 }
 
 /**

@@ -12,10 +12,15 @@ export interface KeyPair {
   publicKey: Uint8Array
 }
 
-/** A fresh random X25519 key pair (tweetnacl draws from the OS CSPRNG). */
+/**
+ * A fresh random X25519 key pair (tweetnacl draws from the OS CSPRNG). The
+ * private key is stored clamped, as X25519 uses it, so its text form is canonical.
+ */
 export function generateKeyPair(): KeyPair {
-  const kp = nacl.box.keyPair()
-  return { privateKey: kp.secretKey, publicKey: kp.publicKey }
+  const privateKey = nacl.randomBytes(KEY_LEN)
+  privateKey[0] &= 248
+  privateKey[31] = (privateKey[31] & 127) | 64
+  return { privateKey, publicKey: nacl.scalarMult.base(privateKey) }
 }
 
 /** The public key of `privateKey` (X25519 base-point multiplication; clamping is done inside). */
@@ -44,6 +49,11 @@ export function decodeKey(text: string, what: string): Uint8Array {
     throw new KeyFormatError(what, 'not_base64', `not base64 (expected ${KEY_LEN} bytes as 44 base64 characters)`)
   }
   const bytes = Buffer.from(trimmed, 'base64')
+  // Non-canonical padding bits decode "successfully" to the same bytes as
+  // another text; accept only the canonical form so one key has one spelling.
+  if (bytes.toString('base64') !== trimmed) {
+    throw new KeyFormatError(what, 'not_base64', `not canonical base64 (expected ${KEY_LEN} bytes as 44 base64 characters)`)
+  }
   if (bytes.length !== KEY_LEN) {
     throw new KeyFormatError(what, 'wrong_length', `wrong length: decoded to ${bytes.length} bytes, expected ${KEY_LEN} bytes`, bytes.length)
   }
