@@ -1,0 +1,243 @@
+/*
+ * overpass_tun: the smallest native piece Overpass needs. Node has no ioctl,
+ * so opening a TUN device (TUNSETIFF on /dev/net/tun) has to happen here.
+ * Everything else (validation, errors, counters) lives in src/io/tun.ts.
+ *
+ * Reads are event-driven: a uv_poll_t watches the fd on the Node loop, and
+ * each wake reads packets until EAGAIN (at most READS_PER_WAKE, so one busy
+ * device cannot starve sockets) into ONE preallocated JS Buffer, calling the
+ * JS callback with the packet length. No allocation per packet.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define READS_PER_WAKE 64
+
+typedef struct {
+  uv_poll_t poll;       /* first member: the uv handle pointer is the struct */
+  napi_env env;
+  int fd;
+  napi_ref buffer_ref;  /* the one reusable JS Buffer */
+  napi_ref callback_ref;
+  napi_ref resource_ref;
+  napi_async_context async_ctx;
+  unsigned char *data;  /* backing store of the Buffer, kept alive by buffer_ref */
+  size_t capacity;
+  bool in_batch;        /* JS may call unpoll from inside its packet callback */
+  bool closing;
+} poller_t;
+
+#define CHECK(call)                                           \
+  do {                                                        \
+    if ((call) != napi_ok) {                                  \
+      napi_throw_error(env, "EOVERPASS_TUN", #call " failed"); \
+      return NULL;                                            \
+    }                                                         \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  const char *code = uv_err_name(-err);  /* "EBUSY", "EPERM", ... */
+  char msg[160];
+  napi_value e, m, c, n;
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+  napi_create_error(env, c, m, &e);
+  napi_create_int32(env, err, &n);
+  napi_set_named_property(env, e, "errno", n);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static napi_value int_value(napi_env env, int v) {
+  napi_value out;
+  napi_create_int32(env, v, &out);
+  return out;
+}
+
+/* open(name: string, multiQueue: boolean) -> { fd, name } */
+static napi_value tun_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out, v;
+  char name[IFNAMSIZ] = {0};
+  size_t name_len = 0;
+  bool multi = false;
+  struct ifreq ifr;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_len));
+  if (argc > 1) napi_get_value_bool(env, argv[1], &multi);
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "open /dev/net/tun", errno);
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
+  memcpy(ifr.ifr_name, name, name_len);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "ioctl TUNSETIFF", err);
+  }
+  CHECK(napi_create_object(env, &out));
+  napi_set_named_property(env, out, "fd", int_value(env, fd));
+  CHECK(napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &v));
+  napi_set_named_property(env, out, "name", v);
+  return out;
+}
+
+static void free_poller(uv_handle_t *handle) { free(handle); }
+
+static void release_poller(poller_t *p) {
+  napi_delete_reference(p->env, p->buffer_ref);
+  napi_delete_reference(p->env, p->callback_ref);
+  napi_delete_reference(p->env, p->resource_ref);
+  napi_async_destroy(p->env, p->async_ctx);
+  uv_close((uv_handle_t *)&p->poll, free_poller);
+}
+
+/* Runs the JS callback once per packet inside one callback scope per wake,
+ * so microtasks and nextTicks queued by the handler run once, after the batch. */
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  poller_t *p = (poller_t *)handle;
+  napi_env env = p->env;
+  napi_handle_scope hscope;
+  napi_callback_scope cscope;
+  napi_value resource, cb, global, arg;
+  (void)events;
+  p->in_batch = true;
+  napi_open_handle_scope(env, &hscope);
+  napi_get_reference_value(env, p->resource_ref, &resource);
+  napi_get_reference_value(env, p->callback_ref, &cb);
+  napi_get_global(env, &global);
+  napi_open_callback_scope(env, resource, p->async_ctx, &cscope);
+  if (status < 0) {
+    /* Device gone or fd broken: stop watching and tell JS once (negative errno). */
+    uv_poll_stop(&p->poll);
+    arg = int_value(env, status);
+    napi_call_function(env, global, cb, 1, &arg, NULL);
+  } else {
+    for (int i = 0; i < READS_PER_WAKE && !p->closing; i++) {
+      ssize_t n = read(p->fd, p->data, p->capacity);
+      int err = n < 0 ? errno : 0;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      if (err) uv_poll_stop(&p->poll);
+      arg = int_value(env, err ? -err : (int)n);
+      if (napi_call_function(env, global, cb, 1, &arg, NULL) == napi_pending_exception) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);
+        break;
+      }
+      if (err) break;
+    }
+  }
+  napi_close_callback_scope(env, cscope);
+  napi_close_handle_scope(env, hscope);
+  p->in_batch = false;
+  if (p->closing) release_poller(p);
+}
+
+/* poll(fd, buffer, callback) -> external; callback(lengthOrNegativeErrno) */
+static napi_value tun_poll(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out, resource, name;
+  uv_loop_t *loop;
+  int fd, rc;
+  void *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  poller_t *p = calloc(1, sizeof *p);
+  if (!p) return throw_errno(env, "poll", ENOMEM);
+  p->env = env;
+  p->fd = fd;
+  p->data = data;
+  p->capacity = len;
+  if ((rc = uv_poll_init(loop, &p->poll, fd)) < 0) {
+    free(p);
+    return throw_errno(env, "uv_poll_init", -rc);
+  }
+  CHECK(napi_create_object(env, &resource));
+  CHECK(napi_create_string_utf8(env, "OverpassTunRead", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, resource, name, &p->async_ctx));
+  CHECK(napi_create_reference(env, argv[1], 1, &p->buffer_ref));
+  CHECK(napi_create_reference(env, argv[2], 1, &p->callback_ref));
+  CHECK(napi_create_reference(env, resource, 1, &p->resource_ref));
+  if ((rc = uv_poll_start(&p->poll, UV_READABLE, on_readable)) < 0) {
+    p->closing = true;
+    release_poller(p);
+    return throw_errno(env, "uv_poll_start", -rc);
+  }
+  CHECK(napi_create_external(env, p, NULL, NULL, &out));
+  return out;
+}
+
+/* unpoll(external): stops watching and releases the buffer and callback. */
+static napi_value tun_unpoll(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  poller_t *p;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_external(env, argv[0], (void **)&p));
+  if (p->closing) return NULL;
+  p->closing = true;
+  uv_poll_stop(&p->poll);
+  if (!p->in_batch) release_poller(p);  /* else on_readable releases after the batch */
+  return NULL;
+}
+
+/* write(fd, buffer, offset, length) -> bytes written or -errno. Never blocks. */
+static napi_value tun_write(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int fd, off, n;
+  void *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  CHECK(napi_get_value_int32(env, argv[2], &off));
+  CHECK(napi_get_value_int32(env, argv[3], &n));
+  if (off < 0 || n < 0 || (size_t)off + (size_t)n > len) return int_value(env, -EINVAL);
+  ssize_t w;
+  do w = write(fd, (unsigned char *)data + off, (size_t)n); while (w < 0 && errno == EINTR);
+  return int_value(env, w < 0 ? -errno : (int)w);
+}
+
+/* close(fd) -> 0 or -errno. The kernel removes a non-persistent TUN device
+ * when its last queue fd closes. */
+static napi_value tun_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  return int_value(env, close(fd) < 0 ? -errno : 0);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"open", NULL, tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"poll", NULL, tun_poll, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"unpoll", NULL, tun_unpoll, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"write", NULL, tun_write, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
