@@ -5,12 +5,9 @@
  * Exit code 2 on any error, 0 when valid (warnings alone do not fail).
  */
 import type { Command } from 'commander'
+import { outputOf, type Output } from '../output.js'
 import { ConfigError, checkNetwork, formatIssue, loadConfig, type ConfigIssue, type RelayConfig } from '../../config/index.js'
 
-interface Output {
-  writeOut(text: string): void
-  writeErr(text: string): void
-}
 
 export const EXIT_CONFIG_ERROR = 2
 
@@ -55,18 +52,4 @@ export function runCheck(paths: string[], out: Output): number {
 function summary(c: RelayConfig): string {
   const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
   return `relay ${c.relay.id}: ${n(c.peers.length, 'peer')}, ${n(c.services.length, 'service')}; ok`
-}
-
-/**
- * The root program's output settings (tests replace them with configureOutput);
- * subcommands copy them at creation, so the root is read at run time instead.
- */
-function outputOf(cmd: Command): Output {
-  let root = cmd
-  while (root.parent) root = root.parent
-  const cfg = root.configureOutput()
-  return {
-    writeOut: (t) => (cfg.writeOut ? cfg.writeOut(t) : process.stdout.write(t)),
-    writeErr: (t) => (cfg.writeErr ? cfg.writeErr(t) : process.stderr.write(t)),
-  }
 }

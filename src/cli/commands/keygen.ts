@@ -4,12 +4,9 @@
  * Private keys never appear in argv, where `ps` and shell history would see them.
  */
 import type { Command } from 'commander'
+import { outputOf, type Output } from '../output.js'
 import { decodeKey, encodeKey, extractPrivateKeyText, generatePrivateKey, publicKeyOf } from '../../config/index.js'
 
-interface Output {
-  writeOut(text: string): void
-  writeErr(text: string): void
-}
 
 export const EXIT_BAD_KEY = 2
 /** A key is 44 characters; anything far larger is not a key, so stop reading. */
@@ -54,15 +51,4 @@ async function readStdin(maxBytes: number): Promise<string | undefined> {
     chunks.push(buf)
   }
   return Buffer.concat(chunks).toString('utf8')
-}
-
-/** The root program's output settings, read at run time (see check.ts). */
-function outputOf(cmd: Command): Output {
-  let root = cmd
-  while (root.parent) root = root.parent
-  const cfg = root.configureOutput()
-  return {
-    writeOut: (t) => (cfg.writeOut ? cfg.writeOut(t) : process.stdout.write(t)),
-    writeErr: (t) => (cfg.writeErr ? cfg.writeErr(t) : process.stderr.write(t)),
-  }
 }
