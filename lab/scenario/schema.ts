@@ -1,0 +1,91 @@
+/**
+ * zod schema of a scenario file. Shapes only; names that must refer to
+ * something (a PoP, a client) and the full-mesh rule are checked in
+ * semantic.ts so every problem is reported with its own path.
+ */
+import { z } from 'zod'
+import { duration, name, percent } from './values.js'
+
+const pair = z.tuple([name, name])
+
+export const linkSchema = z.strictObject({
+  from: name.optional(),
+  to: name.optional(),
+  /** Shorthand for both directions with the same values. */
+  between: pair.optional(),
+  delay: duration,
+  jitter: duration.optional(),
+  loss: percent.optional(),
+})
+
+export const eventSchema = z.strictObject({
+  at: duration,
+  action: z.enum(['degrade', 'cut', 'restore', 'flap']),
+  from: name.optional(),
+  to: name.optional(),
+  between: pair.optional(),
+  delay: duration.optional(),
+  jitter: duration.optional(),
+  loss: percent.optional(),
+  /** flap: one cut-and-restore cycle lasts `period`; flapping lasts `for`. */
+  period: duration.optional(),
+  for: duration.optional(),
+})
+
+const clientSchema = z.strictObject({ name, pop: name })
+const originSchema = z.strictObject({
+  name,
+  wan_pop: name,
+  exits: z.array(name).min(1),
+  port: z.number().int().min(1024).max(65535).default(9000),
+})
+const flowSchema = z.strictObject({
+  name,
+  client: name,
+  origin: name,
+  profile: z.enum(['game', 'voip']),
+  start: duration.default(0),
+  duration,
+})
+const wanSchema = z.strictObject({
+  jitter: duration.default(0),
+  loss: percent.default(0),
+  links: z.array(linkSchema).min(1),
+})
+const trafficSchema = z.strictObject({
+  warmup: duration.default(4000),
+  flows: z.array(flowSchema).min(1),
+})
+const relaysSchema = z.strictObject({
+  origin_probe: z.enum(['none', 'twamp']).default('none'),
+  routing: z.record(z.string(), z.unknown()).default({}),
+})
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, { message: 'must be a lowercase id (letters, digits, - or _)' }),
+  description: z.string().default(''),
+  pops: z.array(name).min(2),
+  clients: z.array(clientSchema).min(1),
+  origins: z.array(originSchema).min(1),
+  wan: wanSchema,
+  events: z.array(eventSchema).default([]),
+  traffic: trafficSchema,
+  relays: relaysSchema.default({ origin_probe: 'none', routing: {} }),
+})
+
+export type RawScenario = z.output<typeof scenarioSchema>
+export type RawLink = z.output<typeof linkSchema>
+export type RawEvent = z.output<typeof eventSchema>
+
+/** Fields allowed per place, for "did you mean" on unknown keys. */
+export const KNOWN: Record<string, string[]> = {
+  '': Object.keys(scenarioSchema.shape),
+  'clients[]': Object.keys(clientSchema.shape),
+  'origins[]': Object.keys(originSchema.shape),
+  wan: Object.keys(wanSchema.shape),
+  'wan.links[]': Object.keys(linkSchema.shape),
+  traffic: Object.keys(trafficSchema.shape),
+  'traffic.flows[]': Object.keys(flowSchema.shape),
+  relays: Object.keys(relaysSchema.shape),
+  'events[]': Object.keys(eventSchema.shape),
+}

@@ -1,0 +1,103 @@
+/**
+ * Cross-field rules of a scenario: names refer to things that exist, the
+ * WAN is a full mesh of directed PoP pairs (each defined once), events name
+ * a pair and carry the fields their action needs.
+ */
+import type { ScenarioIssue } from './errors.js'
+import type { RawScenario } from './schema.js'
+
+/** Upper bound on the whole traffic phase, so a typo cannot run for hours. */
+export const MAX_TRAFFIC_MS = 300_000
+
+export function checkScenario(s: RawScenario): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = []
+  const add = (path: string, message: string, fix: string): void => {
+    issues.push({ path, message, fix })
+  }
+  const pops = new Set(s.pops)
+  const nodes = new Map<string, string>()
+  const unique = (n: string, path: string): void => {
+    const seen = nodes.get(n)
+    if (seen) add(path, `name "${n}" is already used at ${seen}`, 'give every PoP, client and origin its own name')
+    else nodes.set(n, path)
+  }
+  s.pops.forEach((p, i) => unique(p, `pops[${i}]`))
+  const popRef = (n: string, path: string): void => {
+    if (!pops.has(n)) add(path, `"${n}" is not a PoP`, `use one of: ${s.pops.join(', ')}`)
+  }
+  s.clients.forEach((c, i) => {
+    unique(c.name, `clients[${i}].name`)
+    popRef(c.pop, `clients[${i}].pop`)
+  })
+  s.origins.forEach((o, i) => {
+    unique(o.name, `origins[${i}].name`)
+    popRef(o.wan_pop, `origins[${i}].wan_pop`)
+    o.exits.forEach((e, j) => popRef(e, `origins[${i}].exits[${j}]`))
+  })
+
+  const defined = new Map<string, string>()
+  s.wan.links.forEach((l, i) => {
+    for (const [from, to] of endpoints(l, `wan.links[${i}]`, add, popRef)) {
+      const key = `${from}>${to}`
+      const seen = defined.get(key)
+      if (seen) add(`wan.links[${i}]`, `${from} -> ${to} is already defined at ${seen}`, 'define each direction once (between: covers both)')
+      else defined.set(key, `wan.links[${i}]`)
+    }
+  })
+  const missing = s.pops.flatMap((a) => s.pops.filter((b) => b !== a && !defined.has(`${a}>${b}`)).map((b) => `${a} -> ${b}`))
+  if (missing.length > 0 && issues.length === 0) {
+    add('wan.links', `no delay for ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ` and ${missing.length - 6} more` : ''}`, 'add "- { between: [a, b], delay: 20ms }" or from/to entries: the WAN is a full mesh')
+  }
+
+  s.events.forEach((e, i) => {
+    const at = `events[${i}]`
+    endpoints(e, at, add, popRef)
+    const values = e.delay !== undefined || e.jitter !== undefined || e.loss !== undefined
+    if (e.action === 'degrade' && !values) add(at, 'degrade changes nothing', 'set delay, jitter and/or loss')
+    if (e.action !== 'degrade' && values) add(at, `${e.action} takes no delay/jitter/loss`, 'remove them, or use action: degrade')
+    const flapFields = e.period !== undefined || e.for !== undefined
+    if (e.action === 'flap' && (e.period === undefined || e.for === undefined)) add(at, 'flap needs period and for', 'e.g. period: 400ms, for: 2s')
+    if (e.action !== 'flap' && flapFields) add(at, 'period/for only apply to flap', 'remove them, or use action: flap')
+  })
+
+  const clients = new Set(s.clients.map((c) => c.name))
+  const origins = new Set(s.origins.map((o) => o.name))
+  const flowNames = new Set<string>()
+  let endMs = 0
+  s.traffic.flows.forEach((f, i) => {
+    const at = `traffic.flows[${i}]`
+    if (flowNames.has(f.name)) add(`${at}.name`, `flow "${f.name}" is defined twice`, 'give each flow its own name')
+    flowNames.add(f.name)
+    if (!clients.has(f.client)) add(`${at}.client`, `"${f.client}" is not a client`, `use one of: ${[...clients].join(', ')}`)
+    if (!origins.has(f.origin)) add(`${at}.origin`, `"${f.origin}" is not an origin`, `use one of: ${[...origins].join(', ')}`)
+    endMs = Math.max(endMs, f.start + f.duration)
+  })
+  if (endMs > MAX_TRAFFIC_MS) add('traffic.flows', `traffic runs for ${endMs / 1000} s`, `keep start + duration under ${MAX_TRAFFIC_MS / 1000} s`)
+  return issues
+}
+
+type Add = (path: string, message: string, fix: string) => void
+
+/** The directed pairs an entry with from/to or between names; problems go to `add`. */
+function endpoints(e: { from?: string; to?: string; between?: [string, string] }, at: string, add: Add, popRef: (n: string, p: string) => void): [string, string][] {
+  const directed = e.from !== undefined || e.to !== undefined
+  if (directed === (e.between !== undefined)) {
+    add(at, directed ? 'has both from/to and between' : 'names no PoP pair', 'use either from + to (one direction) or between: [a, b] (both)')
+    return []
+  }
+  if (e.between) {
+    const [a, b] = e.between
+    popRef(a, `${at}.between[0]`)
+    popRef(b, `${at}.between[1]`)
+    if (a === b) add(`${at}.between`, 'names the same PoP twice', 'name two different PoPs')
+    return [[a, b], [b, a]]
+  }
+  if (e.from === undefined || e.to === undefined) {
+    add(at, e.from === undefined ? 'has to but no from' : 'has from but no to', 'set both from and to')
+    return []
+  }
+  popRef(e.from, `${at}.from`)
+  popRef(e.to, `${at}.to`)
+  if (e.from === e.to) add(`${at}.to`, 'is the same PoP as from', 'name two different PoPs')
+  return [[e.from, e.to]]
+}

@@ -1,0 +1,72 @@
+/** A loaded, validated scenario: every name resolved, every duration in ms. */
+
+export type FlowProfile = 'game' | 'voip'
+
+/** One direction of a WAN path between two PoPs. */
+export interface LinkState {
+  delayMs: number
+  jitterMs: number
+  lossPct: number
+  /** true while the direction drops everything (a cut). */
+  down: boolean
+}
+
+export interface DirectedLink extends LinkState {
+  from: string
+  to: string
+}
+
+export interface ClientSpec {
+  name: string
+  pop: string
+}
+
+export interface OriginSpec {
+  name: string
+  /** The PoP whose WAN position the origin shares: the direct path's far end. */
+  wanPop: string
+  /** PoPs with a CNI link (direct veth) to this origin: the service's exits. */
+  exits: string[]
+  /** UDP port of the origin's timestamping echo. */
+  port: number
+}
+
+/**
+ * A change of one direction at `atMs` after the traffic starts. `restore`
+ * returns to the scenario's base values; flaps are expanded into cut/restore
+ * pairs when the scenario loads, so the emulator only sees these three.
+ */
+export interface LinkEvent {
+  atMs: number
+  from: string
+  to: string
+  action: 'degrade' | 'cut' | 'restore'
+  /** For degrade: the values that replace the base ones. */
+  set?: Partial<Omit<LinkState, 'down'>>
+}
+
+export interface FlowSpec {
+  name: string
+  client: string
+  origin: string
+  profile: FlowProfile
+  startMs: number
+  durationMs: number
+}
+
+export interface Scenario {
+  name: string
+  description: string
+  pops: string[]
+  clients: ClientSpec[]
+  origins: OriginSpec[]
+  /** Every directed PoP pair, exactly once. */
+  links: DirectedLink[]
+  events: LinkEvent[]
+  warmupMs: number
+  flows: FlowSpec[]
+  /** Passed through to every relay's `routing:` section (probe_interval, ...). */
+  routing: Record<string, unknown>
+  /** Relay service profile (route metric) per flow profile. */
+  originProbe: 'none' | 'twamp'
+}

@@ -1,0 +1,76 @@
+import { readdirSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { loadScenario, parseScenario, type ScenarioError } from '../../lab/scenario/index.js'
+
+const BASE = `
+name: t
+pops: [a, b, c]
+clients: [{ name: ca, pop: a }]
+origins: [{ name: oc, wan_pop: c, exits: [c] }]
+wan:
+  links:
+    - { between: [a, b], delay: 10ms }
+    - { between: [b, c], delay: 10ms }
+    - { from: a, to: c, delay: 30ms }
+    - { from: c, to: a, delay: 12.5ms, jitter: 1ms, loss: 1% }
+traffic:
+  flows: [{ name: f, client: ca, origin: oc, profile: voip, duration: 2s }]
+`
+
+function issuesOf(text: string): { path: string; fix: string }[] {
+  try {
+    parseScenario(text)
+  } catch (err) {
+    expect((err as ScenarioError).name).toBe('ScenarioError')
+    return (err as ScenarioError).issues
+  }
+  throw new Error('expected a ScenarioError')
+}
+
+describe('scenario files', () => {
+  it('loads every shipped scenario', () => {
+    const files = readdirSync('lab/scenarios').filter((f) => f.endsWith('.yaml'))
+    expect(files.length).toBeGreaterThanOrEqual(4)
+    for (const f of files) {
+      const s = loadScenario(`lab/scenarios/${f}`)
+      expect(s.links.length).toBe(s.pops.length * (s.pops.length - 1))
+    }
+  })
+
+  it('splits a symmetric link into two directions and keeps fractional delays', () => {
+    const s = parseScenario(BASE)
+    const ab = s.links.filter((l) => (l.from === 'a' && l.to === 'b') || (l.from === 'b' && l.to === 'a'))
+    expect(ab.map((l) => l.delayMs)).toEqual([10, 10])
+    expect(s.links.find((l) => l.from === 'c' && l.to === 'a')).toMatchObject({ delayMs: 12.5, jitterMs: 1, lossPct: 1 })
+  })
+
+  it('names a missing direction of the full mesh', () => {
+    const issues = issuesOf(BASE.replace('    - { from: a, to: c, delay: 30ms }\n', ''))
+    expect(issues).toHaveLength(1)
+    expect(issues[0].path).toBe('wan.links')
+    expect(issues[0]).toMatchObject({ message: expect.stringContaining('a -> c') })
+  })
+
+  it('reports every bad reference with its own path', () => {
+    const text = BASE.replace('pop: a }', 'pop: z }').replace('profile: voip', 'profile: video').replace('delay: 30ms', 'delay: 30')
+    const paths = issuesOf(text).map((i) => i.path).sort()
+    expect(paths).toEqual(['traffic.flows[0].profile', 'wan.links[2].delay'])
+  })
+
+  it('rejects a client at an unknown PoP', () => {
+    const issues = issuesOf(BASE.replace('pop: a }', 'pop: z }'))
+    expect(issues[0]).toMatchObject({ path: 'clients[0].pop', fix: 'use one of: a, b, c' })
+  })
+
+  it('expands a flap into cut/restore pairs, sorted by time', () => {
+    const s = parseScenario(BASE + 'events:\n  - { at: 1s, action: flap, from: a, to: b, period: 400ms, for: 800ms }\n  - { at: 0.5s, action: degrade, between: [b, c], delay: 40ms }\n')
+    expect(s.events.map((e) => [e.atMs, e.action, e.from])).toEqual([
+      [500, 'degrade', 'b'], [500, 'degrade', 'c'], [1000, 'cut', 'a'], [1200, 'restore', 'a'], [1400, 'cut', 'a'], [1600, 'restore', 'a'],
+    ])
+  })
+
+  it('suggests the allowed fields for an unknown one', () => {
+    const issues = issuesOf(BASE.replace('wan:\n', 'wan:\n  lossy: 1%\n'))
+    expect(issues[0]).toMatchObject({ path: 'wan.lossy', fix: expect.stringContaining('jitter, loss, links') })
+  })
+})
