@@ -10,11 +10,11 @@
  * - none: no packets; reports the configured round trip as if measured, so
  *   the exit is always considered up.
  */
-import dgram from 'node:dgram'
 import { createRequire } from 'node:module'
 import { isIPv6 } from 'node:net'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
+import { createLiteralSocket } from '../io/udp.js'
 import { TwampSender } from '../origin/index.js'
 import { buildEchoRequest, parseEcho, ICMP_ECHO_REPLY } from '../origin/icmp.js'
 import type { OriginSample, Router } from '../route/types.js'
@@ -84,7 +84,7 @@ export class OriginProbes {
 
   private twamp(s: ServiceConfig): Prober {
     const sender = new TwampSender({ service: s.name, intervalMs: s.originProbe.intervalMs })
-    const socket = dgram.createSocket(isIPv6(s.origin.host) ? 'udp6' : 'udp4')
+    const socket = createLiteralSocket(isIPv6(s.origin.host) ? 'udp6' : 'udp4')
     socket.on('error', (err) => this.log.warn('TWAMP socket error', { service: s.name, error: err.message }))
     socket.on('message', (msg, rinfo) => {
       if (rinfo.address !== s.origin.host || rinfo.port !== s.originProbe.port) return

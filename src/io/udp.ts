@@ -24,6 +24,15 @@ function literalLookup(hostname: string, _opts: unknown, cb: LookupCallback): vo
   cb(null, hostname, isIPv6(hostname) ? 6 : 4)
 }
 
+/**
+ * A plain dgram socket whose send() reads the buffer before it returns (for
+ * IP-literal destinations), so callers may reuse one scratch buffer. With the
+ * default lookup, dgram reads the buffer on a later tick.
+ */
+export function createLiteralSocket(type: 'udp4' | 'udp6'): dgram.Socket {
+  return dgram.createSocket({ type, lookup: literalLookup as never })
+}
+
 export class UdpBindError extends Error {
   override readonly name = 'UdpBindError'
   constructor(readonly host: string, readonly port: number, readonly code: string | undefined, cause: Error) {
@@ -41,7 +50,7 @@ export class NodeUdpSocket implements PacketSocket {
 
   constructor(host: string, port: number, opts: { recvBufferBytes?: number; sendBufferBytes?: number } = {}) {
     const type = isIPv6(host) ? 'udp6' : 'udp4'
-    this.socket = dgram.createSocket({ type, lookup: literalLookup as never })
+    this.socket = createLiteralSocket(type)
     this.boundPromise = new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => reject(new UdpBindError(host, port, err.code, err))
       this.socket.once('error', onError)

@@ -8,7 +8,8 @@
  * Time stamps come from this host's clock (performance.timeOrigin + now, in
  * the NTP era); senders only use differences, so no clock sync is needed.
  */
-import { createSocket, type Socket } from 'node:dgram'
+import type { Socket } from 'node:dgram'
+import { createLiteralSocket } from '../../io/udp.js'
 import type { Command } from 'commander'
 import { MAX_TEST_PACKET_BYTES, NTP_UNIX_OFFSET_MS, TWAMP_LIGHT_PORT, TwampReflectorCore, UNKNOWN_TTL, type ReflectorCounters } from '../../origin/index.js'
 
@@ -38,11 +39,12 @@ const ntpNowMs = (): number => NTP_UNIX_OFFSET_MS + performance.timeOrigin + per
 export function startReflector(opts: { host: string; port: number }): Promise<ReflectorHandle> {
   const core = new TwampReflectorCore()
   const out = Buffer.alloc(MAX_TEST_PACKET_BYTES)
-  const socket: Socket = createSocket({ type: opts.host.includes(':') ? 'udp6' : 'udp4' })
+  const socket: Socket = createLiteralSocket(opts.host.includes(':') ? 'udp6' : 'udp4')
   socket.on('message', (msg, rinfo) => {
     const rx = ntpNowMs()
     const len = core.reflect(msg, msg.length, rx, ntpNowMs(), UNKNOWN_TTL, out)
-    // dgram copies a single Buffer synchronously, so `out` is reusable at once.
+    // The literal lookup makes dgram read `out` inside send(), so it is reusable at once
+    // (with the default lookup dgram reads it on a later tick).
     if (len > 0) socket.send(out, 0, len, rinfo.port, rinfo.address)
   })
   return new Promise((resolve, reject) => {
