@@ -1,0 +1,217 @@
+/*
+ * Paced UDP load generator and echo server for `npm run bench:e2e`.
+ * Compiled at bench time (gcc -O2) into a temp dir.
+ *
+ *   loadgen echo PORT SECONDS
+ *       Echo every datagram back to its sender (recvmmsg/sendmmsg batches).
+ *       Exits after SECONDS.
+ *   loadgen load HOST PORT RATE COUNT SIZE MAXSECONDS
+ *       Send COUNT datagrams of SIZE bytes at RATE per second from one
+ *       socket (batches of up to 64 with sendmmsg when the schedule is
+ *       behind), receive the echoes on the same socket and print one JSON
+ *       line: sent, received, duplicates, round-trip percentiles in us.
+ *       Stops at COUNT sent plus a 1 s drain, or at MAXSECONDS.
+ *   loadgen flows HOST PORT NFLOWS ROUNDS SIZE
+ *       Open NFLOWS sockets (one client port each), send one datagram from
+ *       each per round, count the echoes. Prints one JSON line.
+ *
+ * Payload layout (load): u32 magic, u32 seq, u64 send time (CLOCK_MONOTONIC ns).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+#define MAGIC 0x4f565053u
+#define MAX_SIZE 1500
+#define DRAIN_NS 1000000000ull
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int udp_socket(int rcvbuf) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) { perror("socket"); exit(2); }
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof rcvbuf);
+  return fd;
+}
+
+static struct sockaddr_in addr_of(const char *host, int port) {
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, host, &a.sin_addr) != 1) { fprintf(stderr, "bad address %s\n", host); exit(2); }
+  return a;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double pct(const uint32_t *sorted, size_t n, double q) {
+  if (n == 0) return -1;
+  size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+  return sorted[i] / 1000.0;
+}
+
+static int run_echo(int port, double seconds) {
+  int fd = udp_socket(4 << 20);
+  struct sockaddr_in a = addr_of("0.0.0.0", port);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) { perror("bind"); return 2; }
+  struct timeval tv = { 0, 200000 };
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  static char bufs[BATCH][MAX_SIZE];
+  static struct sockaddr_in from[BATCH];
+  static struct iovec iov[BATCH];
+  static struct mmsghdr msgs[BATCH];
+  uint64_t end = now_ns() + (uint64_t)(seconds * 1e9), echoed = 0;
+  while (now_ns() < end) {
+    for (int i = 0; i < BATCH; i++) {
+      iov[i].iov_base = bufs[i];
+      iov[i].iov_len = MAX_SIZE;
+      msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1 };
+    }
+    int n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);
+    if (n <= 0) continue;
+    for (int i = 0; i < n; i++) iov[i].iov_len = msgs[i].msg_len;
+    int off = 0;
+    while (off < n) {
+      int s = sendmmsg(fd, msgs + off, (unsigned)(n - off), 0);
+      if (s <= 0) break;
+      off += s;
+    }
+    echoed += (uint64_t)n;
+  }
+  fprintf(stderr, "echoed %llu\n", (unsigned long long)echoed);
+  return 0;
+}
+
+static int run_load(const char *host, int port, double rate, uint32_t count, int size, double max_seconds) {
+  if (size < 16 || size > MAX_SIZE) { fprintf(stderr, "size must be 16..%d\n", MAX_SIZE); return 2; }
+  int fd = udp_socket(8 << 20);
+  struct sockaddr_in dst = addr_of(host, port);
+  if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) { perror("connect"); return 2; }
+  uint32_t *rtt = calloc(count ? count : 1, sizeof *rtt);
+  uint8_t *seen = calloc(count ? count : 1, 1);
+  static char sbuf[BATCH][MAX_SIZE], rbuf[BATCH][MAX_SIZE];
+  static struct iovec siov[BATCH], riov[BATCH];
+  static struct mmsghdr smsg[BATCH], rmsg[BATCH];
+  memset(sbuf, 0, sizeof sbuf);
+  for (int i = 0; i < BATCH; i++) {
+    siov[i] = (struct iovec){ sbuf[i], (size_t)size };
+    smsg[i].msg_hdr = (struct msghdr){ .msg_iov = &siov[i], .msg_iovlen = 1 };
+  }
+  uint64_t start = now_ns(), hard_end = start + (uint64_t)(max_seconds * 1e9), last_send = start;
+  uint64_t interval = (uint64_t)(1e9 / rate);
+  uint32_t sent = 0, received = 0, dups = 0, bad = 0, send_errors = 0;
+  struct pollfd pfd = { fd, POLLIN, 0 };
+  for (;;) {
+    uint64_t t = now_ns();
+    if (t >= hard_end) break;
+    if (sent < count) {
+      uint64_t due = (t - start) / interval + 1;
+      if (due > count) due = count;
+      while (sent < due) {
+        uint32_t n = due - sent > BATCH ? BATCH : (uint32_t)(due - sent);
+        uint64_t ts = now_ns();
+        for (uint32_t i = 0; i < n; i++) {
+          uint32_t w[2] = { MAGIC, sent + i };
+          memcpy(sbuf[i], w, 8);
+          memcpy(sbuf[i] + 8, &ts, 8);
+        }
+        int s = sendmmsg(fd, smsg, n, 0);
+        if (s <= 0) { send_errors++; s = (int)n; } /* counted as sent and lost */
+        sent += (uint32_t)s;
+        last_send = ts;
+      }
+    } else if (received >= count || t - last_send > DRAIN_NS) {
+      break;
+    }
+    for (int i = 0; i < BATCH; i++) {
+      riov[i] = (struct iovec){ rbuf[i], MAX_SIZE };
+      rmsg[i].msg_hdr = (struct msghdr){ .msg_iov = &riov[i], .msg_iovlen = 1 };
+    }
+    int r = recvmmsg(fd, rmsg, BATCH, MSG_DONTWAIT, NULL);
+    if (r > 0) {
+      uint64_t rt = now_ns();
+      for (int i = 0; i < r; i++) {
+        uint32_t w[2];
+        uint64_t ts;
+        if (rmsg[i].msg_len < 16) { bad++; continue; }
+        memcpy(w, rbuf[i], 8);
+        memcpy(&ts, rbuf[i] + 8, 8);
+        if (w[0] != MAGIC || w[1] >= count) { bad++; continue; }
+        if (seen[w[1]]) { dups++; continue; }
+        seen[w[1]] = 1;
+        uint64_t d = rt - ts;
+        rtt[received++] = d > 0xffffffffull ? 0xffffffffu : (uint32_t)d;
+      }
+      continue;
+    }
+    /* Nothing to read: sleep until the next send is due or a datagram arrives. */
+    uint64_t wake = sent < count ? start + (uint64_t)sent * interval : last_send + DRAIN_NS;
+    t = now_ns();
+    if (wake > t) {
+      uint64_t w = wake - t;
+      struct timespec ts = { (time_t)(w / 1000000000ull), (long)(w % 1000000000ull) };
+      ppoll(&pfd, 1, &ts, NULL);
+    }
+  }
+  double elapsed = (double)(now_ns() - start) / 1e9;
+  qsort(rtt, received, sizeof *rtt, cmp_u32);
+  printf("{\"sent\":%u,\"received\":%u,\"duplicates\":%u,\"bad\":%u,\"send_errors\":%u,\"elapsed_s\":%.3f,"
+         "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f}\n",
+         sent, received, dups, bad, send_errors, elapsed, pct(rtt, received, 0.5), pct(rtt, received, 0.9),
+         pct(rtt, received, 0.99), pct(rtt, received, 0.999), received ? rtt[received - 1] / 1000.0 : -1.0);
+  return 0;
+}
+
+static int run_flows(const char *host, int port, int nflows, int rounds, int size) {
+  struct sockaddr_in dst = addr_of(host, port);
+  int *fds = calloc((size_t)nflows, sizeof *fds);
+  char buf[MAX_SIZE];
+  memset(buf, 0x5a, sizeof buf);
+  for (int i = 0; i < nflows; i++) {
+    fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (fds[i] < 0) { perror("socket (raise ulimit -n)"); return 2; }
+    if (connect(fds[i], (struct sockaddr *)&dst, sizeof dst) < 0) { perror("connect"); return 2; }
+  }
+  long sent = 0, received = 0;
+  for (int r = 0; r < rounds; r++) {
+    for (int i = 0; i < nflows; i++) {
+      if (send(fds[i], buf, (size_t)size, 0) == size) sent++;
+      if (i % 50 == 49) usleep(10000); /* about 5k datagrams/s: below every system's limit */
+    }
+    usleep(300000); /* each socket's buffer holds its replies until the drain */
+    for (int i = 0; i < nflows; i++) while (recv(fds[i], buf, sizeof buf, MSG_DONTWAIT) > 0) received++;
+  }
+  printf("{\"flows\":%d,\"sent\":%ld,\"received\":%ld}\n", nflows, sent, received);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  prctl(PR_SET_TIMERSLACK, 1UL); /* wake-ups on time, not 50 us late */
+  if (argc >= 4 && strcmp(argv[1], "echo") == 0) return run_echo(atoi(argv[2]), atof(argv[3]));
+  if (argc >= 8 && strcmp(argv[1], "load") == 0)
+    return run_load(argv[2], atoi(argv[3]), atof(argv[4]), (uint32_t)strtoul(argv[5], NULL, 10), atoi(argv[6]), atof(argv[7]));
+  if (argc >= 7 && strcmp(argv[1], "flows") == 0)
+    return run_flows(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
+  fprintf(stderr, "usage: loadgen echo PORT SECONDS | load HOST PORT RATE COUNT SIZE MAXSECONDS | flows HOST PORT NFLOWS ROUNDS SIZE\n");
+  return 2;
+}

@@ -1,0 +1,174 @@
+/**
+ * `npm run bench:e2e`: Overpass against the kernel, a bare Node forwarder
+ * chain and wireguard-go, side by side in one run on one namespace line
+ * (see netns.ts). Needs root; prints a skip line otherwise.
+ *
+ *   --json              print the results as JSON at the end
+ *   --systems a,b       subset of kernel,node_forwarder,wireguard_go,overpass
+ *   --no-same           skip the same-CPU placement runs
+ *   --no-transit        skip the max-pps search with only the transit relay on CPU 1
+ *   --fixed-only        only the fixed-rate runs (for profiling)
+ *   --flows N           client flows for the Overpass memory check (default 10000, 0 to skip)
+ *   --profile DIR       run the Node relays with --cpu-prof, profiles into DIR
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { compileLoadgen, Loadgen } from './loadgen.js'
+import { FIXED_RATES, Measurer, PLACEMENTS, round, type RateResult, type SearchStep } from './measure.js'
+import { NetnsLine } from './netns.js'
+import { openFds, rssMb } from './proc.js'
+import { killAllChildren, tryRun } from './shell.js'
+import { ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type SystemName } from './systems.js'
+import { printTable, summarise, type SystemResult } from './report.js'
+
+const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass']
+
+interface Options {
+  json: boolean
+  systems: SystemName[]
+  same: boolean
+  transit: boolean
+  fixedOnly: boolean
+  flows: number
+  profileDir: string | undefined
+}
+
+function parseArgs(argv: string[]): Options {
+  const val = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined)
+  const systems = (val('--systems')?.split(',') ?? ALL) as SystemName[]
+  for (const s of systems) if (!ALL.includes(s)) throw new Error(`unknown system "${s}"; use ${ALL.join(',')}`)
+  return { json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
+}
+
+function machine(): Record<string, unknown> {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8')
+  return {
+    nproc: os.cpus().length,
+    cpu_model: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown',
+    kernel: os.release(),
+    node: process.version,
+    load_avg_at_start: os.loadavg().map((x) => round(x)),
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2))
+  const log = (line: string): void => {
+    if (opts.json) console.error(line)
+    else console.log(line)
+  }
+  if (process.getuid?.() !== 0) {
+    console.log('bench:e2e: skipped (needs root to create network namespaces; run it as root)')
+    return
+  }
+  for (const tool of ['ip', 'gcc', 'taskset', 'prlimit']) {
+    if (!tryRun('sh', ['-c', `command -v ${tool}`])) {
+      console.log(`bench:e2e: skipped (${tool} not found)`)
+      return
+    }
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overpass-bench-e2e-'))
+  const line = new NetnsLine()
+  const running: RunningSystem[] = []
+  const cleanup = (): void => {
+    killAllChildren()
+    line.destroy()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  const onSignal = (): void => {
+    cleanup()
+    process.exit(130)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  process.once('exit', () => {
+    killAllChildren()
+    line.destroy()
+  })
+  const startedMs = Date.now()
+  try {
+    const bin = compileLoadgen(dir)
+    line.create()
+    log(`namespace line opb${line.tag}-{cli,ing,tr,ex,org}, links 198.18.${line.base}-${line.base + 3}.0/24`)
+    const lg = new Loadgen(bin, line.name('cli'))
+    const m = new Measurer(lg, log)
+    const echo = lg.startEcho(line.name('org'), PLACEMENTS.split.clientCpus, ORIGIN_PORT, 900, path.join(dir, 'echo.log'))
+    const nodeFlags = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : []
+    const results: Partial<Record<SystemName, SystemResult>> = {}
+    for (const name of opts.systems) {
+      if (name === 'wireguard_go' && !ensureWireguard(log)) {
+        log('wireguard_go: skipped (wireguard-go/wireguard-tools not installed and apt-get failed)')
+        continue
+      }
+      log(`\n${name}: starting`)
+      const sys = await STARTERS[name]({ line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags })
+      running.push(sys)
+      try {
+        const res: SystemResult = { split: {}, same: {}, max_pps: 0, search: [] as SearchStep[], transit_max_pps: null, transit_search: [] }
+        m.place(sys, echo.pid, PLACEMENTS.split)
+        await m.ready(sys)
+        for (const key of opts.same ? (['split', 'same'] as const) : (['split'] as const)) {
+          const p = PLACEMENTS[key]
+          m.place(sys, echo.pid, p)
+          for (const rate of FIXED_RATES) {
+            const r: RateResult = await m.atRate(sys, p, rate)
+            res[key][rate] = r
+            log(`  ${p.name} ${rate} pps: rtt p50 ${r.p50_us} us, p99 ${r.p99_us} us, p99.9 ${r.p999_us} us, loss ${(r.loss * 100).toFixed(2)}%, relay cpu ${r.cpu_us_per_packet ?? '-'} us/pkt`)
+          }
+        }
+        m.place(sys, echo.pid, PLACEMENTS.split)
+        if (opts.fixedOnly) {
+          results[name] = res
+          continue
+        }
+        log('  max pps search (split placement):')
+        res.max_pps = await m.maxPps(sys, PLACEMENTS.split, res.search)
+        log(`  max pps with < 0.1% loss: ${res.max_pps}`)
+        if (sys.relays.some((r) => r.role === 'transit') && opts.transit) {
+          log('  max pps search (transit alone on CPU 1):')
+          m.place(sys, echo.pid, PLACEMENTS.transit)
+          res.transit_max_pps = await m.maxPps(sys, PLACEMENTS.transit, res.transit_search)
+          m.place(sys, echo.pid, PLACEMENTS.split)
+          log(`  max pps with < 0.1% loss: ${res.transit_max_pps}`)
+        }
+        if (name === 'overpass' && opts.flows > 0) res.flows = await flowsCheck(sys, lg, opts.flows, log)
+        results[name] = res
+      } finally {
+        await sys.stop()
+        running.splice(running.indexOf(sys), 1)
+      }
+    }
+    const out = summarise(machine(), results, Date.now() - startedMs)
+    if (opts.json) console.log(JSON.stringify(out, null, 2))
+    else printTable(out, log)
+  } finally {
+    for (const s of running) await s.stop().catch(() => {})
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    cleanup()
+  }
+}
+
+/** Many client ports into the ingress: RSS of the ingress and exit (one origin socket per flow there). */
+async function flowsCheck(sys: RunningSystem, lg: Loadgen, flows: number, log: (l: string) => void): Promise<SystemResult['flows']> {
+  const byRole = Object.fromEntries(sys.relays.map((r) => [r.role, r.proc.pid])) as Record<string, number>
+  const before = { ingress: rssMb(byRole.ingress), exit: rssMb(byRole.exit) }
+  const r = await lg.flows(PLACEMENTS.split.clientCpus, sys.target.host, sys.target.port, flows, 2)
+  const after = { ingress: rssMb(byRole.ingress), transit: rssMb(byRole.transit), exit: rssMb(byRole.exit) }
+  const res = {
+    flows,
+    sent: r.sent,
+    received: r.received,
+    rss_mb_before: { ingress: round(before.ingress, 1), exit: round(before.exit, 1) },
+    rss_mb: { ingress: round(after.ingress, 1), transit: round(after.transit, 1), exit: round(after.exit, 1) },
+    exit_open_fds: openFds(byRole.exit),
+  }
+  log(`  ${flows} flows: ${r.received}/${r.sent} echoed; RSS ingress ${res.rss_mb.ingress} MB, exit ${res.rss_mb.exit} MB (exit fds ${res.exit_open_fds})`)
+  return res
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : err)
+  process.exitCode = 1
+})

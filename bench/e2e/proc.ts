@@ -1,0 +1,44 @@
+/**
+ * Process CPU and memory from /proc. CPU comes from /proc/PID/stat
+ * (utime + stime of all threads, in clock ticks of 10 ms), because
+ * schedstat stays stale for a process that never sleeps.
+ */
+import fs from 'node:fs'
+
+const TICK_US = 10_000 // CLK_TCK is 100 on Linux x86-64
+
+/** CPU time used so far by `pid` (all threads), in microseconds; 0 if it is gone. */
+export function cpuUs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US
+  } catch {
+    return 0
+  }
+}
+
+export function totalCpuUs(pids: number[]): number {
+  let t = 0
+  for (const p of pids) t += cpuUs(p)
+  return t
+}
+
+/** Resident set size in MB (VmRSS), or -1 if the process is gone. */
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) / 1024 : -1
+  } catch {
+    return -1
+  }
+}
+
+export function openFds(pid: number): number {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).length
+  } catch {
+    return -1
+  }
+}

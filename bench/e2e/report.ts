@@ -1,0 +1,132 @@
+/**
+ * Turns raw per-system measurements into the bench's JSON (headline figures
+ * at 10k pps, split placement), ratios between systems in this run, the
+ * targets, and a printed table.
+ */
+import type { RateResult, SearchStep } from './measure.js'
+import { round } from './measure.js'
+import type { SystemName } from './systems.js'
+
+export interface SystemResult {
+  split: Record<number, RateResult>
+  same: Record<number, RateResult>
+  max_pps: number
+  search: SearchStep[]
+  /** Max pps with only the transit relay on CPU 1 (the per-hop figure). */
+  transit_max_pps: number | null
+  transit_search: SearchStep[]
+  flows?: {
+    flows: number
+    sent: number
+    received: number
+    rss_mb_before: { ingress: number; exit: number }
+    rss_mb: { ingress: number; transit: number; exit: number }
+    exit_open_fds: number
+  }
+}
+
+const HEADLINE_RATE = 10_000
+
+export interface Summary {
+  machine: Record<string, unknown>
+  method: Record<string, string>
+  systems: Partial<Record<SystemName, Record<string, unknown>>>
+  ratios: Record<string, number | null>
+  targets: { target: string; value: number | null; limit: number; met: boolean | null }[]
+  duration_s: number
+}
+
+export function summarise(machine: Record<string, unknown>, results: Partial<Record<SystemName, SystemResult>>, durationMs: number): Summary {
+  const systems: Summary['systems'] = {}
+  for (const [name, r] of Object.entries(results) as [SystemName, SystemResult][]) {
+    const h = r.split[HEADLINE_RATE]
+    const s = r.same[HEADLINE_RATE]
+    systems[name] = {
+      p50_us: h?.p50_us ?? null,
+      p99_us: h?.p99_us ?? null,
+      p999_us: h?.p999_us ?? null,
+      max_pps: r.max_pps,
+      transit_max_pps: r.transit_max_pps,
+      cpu_us_per_packet: h?.cpu_us_per_packet ?? null,
+      transit_cpu_us_per_packet: h?.transit_cpu_us_per_packet ?? null,
+      same_cpu: s ? { p50_us: s.p50_us, p99_us: s.p99_us, p999_us: s.p999_us, cpu_us_per_packet: s.cpu_us_per_packet } : null,
+      rates: { split: r.split, same: r.same },
+      max_pps_search: r.search,
+      transit_max_pps_search: r.transit_search,
+      ...(r.flows ? { flows: r.flows } : {}),
+    }
+  }
+  const get = (sys: SystemName, key: string, placement: 'split' | 'same' = 'split'): number | null => {
+    const r = results[sys]
+    if (!r) return null
+    if (key === 'max_pps') return r.max_pps
+    if (key === 'transit_max_pps') return r.transit_max_pps
+    const v = r[placement][HEADLINE_RATE]?.[key as keyof RateResult]
+    return typeof v === 'number' && v >= 0 ? v : null
+  }
+  const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null && b > 0 ? round(a / b) : null)
+  const ratios = {
+    overpass_vs_node_p99_split: ratio(get('overpass', 'p99_us'), get('node_forwarder', 'p99_us')),
+    overpass_vs_node_p99_same: ratio(get('overpass', 'p99_us', 'same'), get('node_forwarder', 'p99_us', 'same')),
+    overpass_vs_node_p50_split: ratio(get('overpass', 'p50_us'), get('node_forwarder', 'p50_us')),
+    overpass_vs_kernel_p50_split: ratio(get('overpass', 'p50_us'), get('kernel', 'p50_us')),
+    overpass_vs_wireguard_p99_split: ratio(get('overpass', 'p99_us'), get('wireguard_go', 'p99_us')),
+    overpass_vs_wireguard_max_pps: ratio(get('overpass', 'max_pps'), get('wireguard_go', 'max_pps')),
+    overpass_vs_node_max_pps: ratio(get('overpass', 'max_pps'), get('node_forwarder', 'max_pps')),
+    overpass_vs_node_cpu_per_packet: ratio(get('overpass', 'cpu_us_per_packet'), get('node_forwarder', 'cpu_us_per_packet')),
+    overpass_vs_wireguard_cpu_per_packet: ratio(get('overpass', 'cpu_us_per_packet'), get('wireguard_go', 'cpu_us_per_packet')),
+  }
+  const transitUs = get('overpass', 'transit_cpu_us_per_packet')
+  const flows = results.overpass?.flows
+  const target = (name: string, value: number | null, limit: number, le: boolean): Summary['targets'][number] => ({
+    target: name,
+    value,
+    limit,
+    met: value === null ? null : le ? value <= limit : value >= limit,
+  })
+  const targets = [
+    target('overpass p99 at 10k pps / node forwarder p99 (split)', ratios.overpass_vs_node_p99_split, 1.25, true),
+    target('overpass p99 at 10k pps / node forwarder p99 (same CPU)', ratios.overpass_vs_node_p99_same, 1.25, true),
+    target('overpass max pps, transit alone on CPU 1 (< 0.1% loss)', get('overpass', 'transit_max_pps'), 50_000, false),
+    target('transit relay capacity implied by its CPU per packet (1e6 / us)', transitUs ? Math.round(1e6 / transitUs) : null, 50_000, false),
+    target('overpass max pps / wireguard-go max pps (stretch)', ratios.overpass_vs_wireguard_max_pps, 1, false),
+    target(`ingress RSS MB with ${flows?.flows ?? 0} flows`, flows?.rss_mb.ingress ?? null, 100, true),
+    target(`exit RSS MB with ${flows?.flows ?? 0} flows`, flows?.rss_mb.exit ?? null, 100, true),
+  ]
+  return {
+    machine,
+    method: {
+      load: '100-byte UDP payloads, round trips client -> ingress -> transit -> exit -> echo origin and back',
+      latency: 'round-trip time at the client; headline p50/p99/p999 at 10k pps, split placement',
+      placement: 'split: client and origin on CPU 0, all relay processes on CPU 1; same: everything on CPU 0',
+      cpu_us_per_packet: 'utime+stime of all relay processes (/proc/PID/stat) / (2 x round trips): per one-way packet through the whole chain',
+      max_pps: 'highest paced rate (1 s runs) with < 0.1% round-trip loss, split placement; a failing rate is retried once',
+      transit_max_pps: 'the same search with only the transit relay on CPU 1 (client, origin, ingress, exit on CPU 0)',
+    },
+    systems,
+    ratios,
+    targets,
+    duration_s: Math.round(durationMs / 1000),
+  }
+}
+
+export function printTable(s: Summary, log: (line: string) => void): void {
+  const cell = (v: unknown, w = 9): string => String(v ?? '-').padStart(w)
+  log('\nmachine: ' + JSON.stringify(s.machine))
+  for (const placement of ['split', 'same'] as const) {
+    log(`\nround trip, 100 B, placement "${placement}" (${placement === 'split' ? 'relays on CPU 1, client+origin on CPU 0' : 'everything on CPU 0'})`)
+    log(`${'system'.padEnd(16)}${'rate'.padStart(7)}${cell('p50 us')}${cell('p99 us')}${cell('p99.9 us')}${cell('loss %')}${cell('cpu us/pkt', 11)}${cell('transit', 9)}`)
+    for (const [name, sys] of Object.entries(s.systems)) {
+      const rates = (sys!.rates as Record<string, Record<number, RateResult>>)[placement]
+      for (const [rate, r] of Object.entries(rates)) {
+        log(`${name.padEnd(16)}${rate.padStart(7)}${cell(r.p50_us)}${cell(r.p99_us)}${cell(r.p999_us)}${cell((r.loss * 100).toFixed(2))}${cell(r.cpu_us_per_packet, 11)}${cell(r.transit_cpu_us_per_packet)}`)
+      }
+    }
+  }
+  log('\nmax pps with < 0.1% loss (split): ' + Object.entries(s.systems).map(([n, v]) => `${n} ${v!.max_pps}`).join(', '))
+  log('max pps with < 0.1% loss (transit alone on CPU 1): ' + Object.entries(s.systems).map(([n, v]) => `${n} ${v!.transit_max_pps ?? '-'}`).join(', '))
+  log('ratios (this run): ' + JSON.stringify(s.ratios))
+  log('targets:')
+  for (const t of s.targets) log(`  ${t.met === null ? '  n/a' : t.met ? '  met' : 'NOT met'}  ${t.target}: ${t.value ?? '-'} (limit ${t.limit})`)
+  log(`bench took ${s.duration_s} s`)
+}
