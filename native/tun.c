@@ -36,6 +36,7 @@ typedef struct {
   size_t capacity;
   bool in_batch;        /* JS may call unpoll from inside its packet callback */
   bool closing;
+  napi_async_cleanup_hook_handle hook;
 } poller_t;
 
 #define CHECK(call)                                           \
@@ -95,14 +96,33 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static void free_poller(uv_handle_t *handle) { free(handle); }
+/* The uv handle is freed in its close callback. Until then an async cleanup
+ * hook stays registered: Node keeps the loop running for it at env teardown
+ * (worker exit) and only then unloads this library, so the callback still exists. */
+static void on_closed(uv_handle_t *handle) {
+  poller_t *p = (poller_t *)handle;
+  napi_remove_async_cleanup_hook(p->hook);
+  free(p);
+}
 
 static void release_poller(poller_t *p) {
   napi_delete_reference(p->env, p->buffer_ref);
   napi_delete_reference(p->env, p->callback_ref);
   napi_delete_reference(p->env, p->resource_ref);
   napi_async_destroy(p->env, p->async_ctx);
-  uv_close((uv_handle_t *)&p->poll, free_poller);
+  uv_close((uv_handle_t *)&p->poll, on_closed);
+}
+
+/* The env is going away (e.g. a worker exits) without JS calling close():
+ * stop the handle and close the fd, so the kernel removes the device. */
+static void env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
+  poller_t *p = arg;
+  (void)hook;
+  if (uv_is_closing((uv_handle_t *)&p->poll)) return;  /* on_closed will remove the hook */
+  p->closing = true;
+  uv_poll_stop(&p->poll);
+  close(p->fd);
+  uv_close((uv_handle_t *)&p->poll, on_closed);
 }
 
 /* Runs the JS callback once per packet inside one callback scope per wake,
@@ -170,6 +190,7 @@ static napi_value tun_poll(napi_env env, napi_callback_info info) {
     free(p);
     return throw_errno(env, "uv_poll_init", -rc);
   }
+  CHECK(napi_add_async_cleanup_hook(env, env_teardown, p, &p->hook));
   CHECK(napi_create_object(env, &resource));
   CHECK(napi_create_string_utf8(env, "OverpassTunRead", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, resource, name, &p->async_ctx));

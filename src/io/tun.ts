@@ -153,7 +153,12 @@ export function openTun(name: string, opts: TunOptions = {}): LinuxTun {
   } catch (err) {
     throw openError(name, err as NodeJS.ErrnoException)
   }
-  return new LinuxTun(native, opened.fd, opened.name)
+  try {
+    return new LinuxTun(native, opened.fd, opened.name)
+  } catch (err) {
+    native.close(opened.fd)
+    throw new TunOpenError(opened.name, (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', `cannot watch the fd: ${(err as Error).message}`)
+  }
 }
 
 export class LinuxTun implements TunDevice {
