@@ -6,6 +6,8 @@
  * processes run with `ip netns exec`.
  */
 import { execFileSync, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configureTun, moveTunToNetns, openTun, tunAvailable, type LinuxTun } from '../../src/io/tun.js'
 
@@ -184,6 +186,22 @@ describe.skipIf(!avail.ok)('LinuxTun on a real device', () => {
     expect(tun.write(Buffer.alloc(4), 2, 10)).toBe(false)
     expect(tun.stats.txDropped).toBe(before + 2)
   })
+
+  // Last in this block: it closes the shared device.
+  it('can be closed from inside its packet handler, and reads stop there', async () => {
+    let calls = 0
+    tun.onPacket(() => {
+      calls++
+      tun.close()
+    })
+    const req = ipv4(PEER, LOCAL, 1, icmpEcho(8, RUN_ID, 2, Buffer.from('x')))
+    // Several replies queue up; only the first may reach the handler.
+    for (let i = 0; i < 4; i++) tun.write(req, 0, req.length)
+    expect(await waitFor(() => calls > 0)).toBe(true)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(calls).toBe(1)
+    expect(tun.write(req, 0, req.length)).toBe(false)
+  })
 })
 
 describe.skipIf(!avail.ok)('openTun lifecycle', () => {
@@ -231,6 +249,27 @@ describe.skipIf(!avail.ok)('openTun lifecycle', () => {
 
   it('rejects an over-long name before asking the kernel', () => {
     expect(() => openTun('x'.repeat(16))).toThrowError(expect.objectContaining({ name: 'TunOpenError', code: 'EINVAL' }))
+  })
+})
+
+describe.skipIf(!avail.ok)('TUN in a worker thread', () => {
+  it('removes the device and exits cleanly when a worker ends without closing it', async () => {
+    const name = `optest${RUN_ID}w`
+    const addonPath = fileURLToPath(new URL('../../build/Release/overpass_tun.node', import.meta.url))
+    const w = new Worker(
+      `const a = require(${JSON.stringify(addonPath)});
+       const t = a.open(${JSON.stringify(name)}, false);
+       a.poll(t.fd, Buffer.alloc(65536), () => {});
+       require('node:worker_threads').parentPort.postMessage('open')`,
+      { eval: true },
+    )
+    const opened = await new Promise((resolve) => {
+      w.once('message', resolve)
+      w.once('error', resolve)
+    })
+    expect(opened).toBe('open')
+    expect(await w.terminate()).toBe(1)
+    expect(() => ip('link', 'show', 'dev', name)).toThrow()
   })
 })
 
