@@ -64,7 +64,7 @@ function main(): void {
     ],
     wan: { jitter: '0ms', loss: '0%', links },
     traffic: {
-      warmup: '5s',
+      warmup: '8s',
       flows: [
         { name: `${detour[0]}-${detour[1]}`, client: `c-${detour[0]}`, origin: `o-${detour[1]}`, profile: 'game', duration: '6s' },
         { name: `${direct[0]}-${direct[1]}`, client: `c-${direct[0]}`, origin: `o-${direct[1]}`, profile: 'game', duration: '6s' },

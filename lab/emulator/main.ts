@@ -1,0 +1,123 @@
+/**
+ * The WAN emulator process, run inside a lab run's `wan` namespace:
+ *
+ *   node dist/lab/emulator/main.js --scenario FILE --run-dir DIR
+ *
+ * 1. opens TUN `emu0` and makes it the only route of table 100, which the
+ *    policy rules (topo/build.ts) select for every packet entering from a
+ *    PoP or origin veth;
+ * 2. per packet: finds the source and destination WAN positions from the
+ *    /24 of each address, asks the LinkTable for a release time (or drop),
+ *    and queues a copy;
+ * 3. writes each packet back into the TUN at its release time; the kernel
+ *    forwards it out of the right veth (main table, since iif is the TUN).
+ *
+ * Control socket DIR/emulator.sock (JSON lines): `stats`, `start` {t0Ms}
+ * (runs the scenario's events relative to t0, CLOCK_MONOTONIC ms), `event`
+ * {from, to, action, set?}, `reset`.
+ */
+import path from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { startControlServer } from '../../src/daemon/control-server.js'
+import { openTun, configureTun } from '../../src/io/tun.js'
+import { monoMs } from '../../src/traffic/index.js'
+import { loadScenario, type LinkEvent } from '../scenario/index.js'
+import { planAddresses } from '../topo/addressing.js'
+import { EMULATOR_TABLE } from '../topo/build.js'
+import { run as sh } from '../topo/sh.js'
+import { DelayStats } from './delay-stats.js'
+import { DROP, LinkTable } from './link-table.js'
+import { PacketQueue } from './packet-queue.js'
+import { ReleaseScheduler } from './scheduler.js'
+
+export const EMULATOR_TUN = 'emu0'
+export const emulatorSocket = (runDir: string): string => path.join(runDir, 'emulator.sock')
+
+function arg(flag: string): string {
+  const i = process.argv.indexOf(flag)
+  if (i < 0 || i + 1 >= process.argv.length) throw new Error(`missing ${flag}`)
+  return process.argv[i + 1]
+}
+
+async function main(): Promise<void> {
+  const scenario = loadScenario(arg('--scenario'))
+  const runDir = arg('--run-dir')
+  const plan = planAddresses(scenario)
+  const position = new Int16Array(512).fill(-1)
+  for (const p of plan.positions) position[p.subnet] = p.pop
+
+  const table = new LinkTable(scenario.pops, scenario.links)
+  const queue = new PacketQueue()
+  const stats = new DelayStats()
+  // performance.now() is cheap and monotonic; CLOCK_MONOTONIC (shared with other
+  // processes) is only needed to place event times, via this fixed offset.
+  const monoOffsetMs = monoMs() - performance.now()
+  const now = (): number => performance.now()
+  const tun = openTun(EMULATOR_TUN)
+  configureTun(EMULATOR_TUN, { mtu: 1500 })
+  sh('ip', ['route', 'replace', 'default', 'dev', EMULATOR_TUN, 'table', String(EMULATOR_TABLE)])
+  const scheduler = new ReleaseScheduler(queue, (b, o, l) => tun.write(b, o, l), stats, now)
+  const counts = { unknown: 0, local: 0 }
+  // Event-loop stalls (GC, CPU starvation) are the main source of delay error; report them.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 })
+  loopDelay.enable()
+
+  tun.onPacket((pkt) => {
+    const t = now()
+    if (pkt.length < 20 || pkt[0] >> 4 !== 4 || pkt[12] !== 198 || pkt[16] !== 198) {
+      counts.unknown++
+      tun.write(pkt, 0, pkt.length)
+      return
+    }
+    const src = (pkt[13] & 1) === 1 ? position[0x100 + pkt[14]] : position[pkt[14]]
+    const dst = (pkt[17] & 1) === 1 ? position[0x100 + pkt[18]] : position[pkt[18]]
+    let due = t
+    if (src < 0 || dst < 0) counts.unknown++
+    else if (src === dst) counts.local++
+    else due = table.decide(src, dst, t)
+    if (due === DROP) return
+    if (queue.push(pkt, pkt.length, t, due)) scheduler.kick()
+  })
+
+  const applied: (LinkEvent & { appliedAtMs: number })[] = []
+  const timers: NodeJS.Timeout[] = []
+  const apply = (e: LinkEvent): void => {
+    table.apply(e)
+    applied.push({ ...e, appliedAtMs: now() + monoOffsetMs })
+  }
+  const control = await startControlServer(emulatorSocket(runDir), (req) => {
+    if (req.cmd === 'stats') {
+      return { delay_error: stats.summary(), queued: queue.length, overflows: queue.overflows, write_failures: scheduler.writeFailures, ...counts, applied, tun: tun.stats, loop_delay_max_ms: loopDelay.max / 1e6, loop_delay_p99_ms: loopDelay.percentile(99) / 1e6 }
+    }
+    if (req.cmd === 'reset') {
+      stats.reset()
+      loopDelay.reset()
+      return { ok: true }
+    }
+    if (req.cmd === 'start') {
+      const t0Ms = Number(req.t0Ms)
+      for (const e of scenario.events) timers.push(setTimeout(() => apply(e), Math.max(0, t0Ms + e.atMs - monoOffsetMs - now())))
+      return { events: scenario.events.length }
+    }
+    if (req.cmd === 'event') {
+      apply(req as unknown as LinkEvent)
+      return { ok: true }
+    }
+    throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
+  })
+  const stop = (): void => {
+    for (const t of timers) clearTimeout(t)
+    scheduler.stop()
+    control.close()
+    tun.close()
+    process.exit(0)
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  process.stdout.write(`emulator ready: ${scenario.pops.length} PoPs, ${scenario.links.length} directions\n`)
+}
+
+main().catch((err) => {
+  process.stderr.write(`emulator failed: ${err instanceof Error ? err.stack : String(err)}\n`)
+  process.exit(1)
+})

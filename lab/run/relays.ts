@@ -1,0 +1,72 @@
+/**
+ * One relay per PoP: configs rendered with renderRelayYaml (fresh throwaway
+ * keys), one `overpass up` per PoP namespace. Each origin becomes a service
+ * (named after it) with an ingress at every PoP that has a client flowing to
+ * it and the origin's exits; no static paths, so routes come from the map.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { renderRelayYaml, type RenderService } from '../../src/config/render.js'
+import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import { controlRequest } from '../../src/daemon/control-server.js'
+import type { Scenario } from '../scenario/index.js'
+import type { AddressPlan } from '../topo/addressing.js'
+import { readLog, spawnInNs } from '../topo/procs.js'
+import { waitFor } from '../topo/sh.js'
+import type { LabRun } from '../topo/up.js'
+import { LAB_DIST } from '../topo/up.js'
+import { RELAY_RT, withPriority } from './priority.js'
+
+export const RELAY_PORT = 7000
+export const SERVICE_BASE_PORT = 20000
+export const BIN = path.resolve(LAB_DIST, '..', '..', 'bin', 'overpass.js')
+
+export const servicePort = (s: Scenario, origin: string): number => SERVICE_BASE_PORT + s.origins.findIndex((o) => o.name === origin)
+export const controlSocket = (lab: LabRun, pop: string): string => path.join(lab.state.dir, `${pop}.sock`)
+
+export function services(s: Scenario, plan: AddressPlan): RenderService[] {
+  return s.origins.map((o) => {
+    const flows = s.flows.filter((f) => f.origin === o.name)
+    const ingressPops = [...new Set(flows.map((f) => s.clients.find((c) => c.name === f.client)!.pop))]
+    return {
+      name: o.name,
+      ingress: ingressPops.map((p) => ({ relay: p, listen: `0.0.0.0:${servicePort(s, o.name)}` })),
+      origin: `${plan.originServiceAddr.get(o.name)}:${o.port}`,
+      exits: o.exits,
+      profile: flows.some((f) => f.profile === 'voip') ? 'rtc' : 'gaming',
+      origin_probe: s.originProbe === 'twamp' ? { method: 'twamp' } : { method: 'none', assumed_rtt: '0ms' },
+    }
+  }).filter((svc) => svc.ingress.length > 0)
+}
+
+export function writeRelayConfigs(lab: LabRun): Map<string, string> {
+  const { scenario: s, plan } = lab
+  const keys = new Map(s.pops.map((p) => [p, generateKeyPair()]))
+  const svcs = services(s, plan)
+  const files = new Map<string, string>()
+  for (const p of s.pops) {
+    const yaml = renderRelayYaml({
+      id: p,
+      privateKey: encodeKey(keys.get(p)!.privateKey),
+      listen: `${plan.relayAddr.get(p)}:${RELAY_PORT}`,
+      controlSocket: controlSocket(lab, p),
+      peers: s.pops.filter((q) => q !== p).map((q) => ({ id: q, publicKey: encodeKey(keys.get(q)!.publicKey), endpoint: `${plan.relayAddr.get(q)}:${RELAY_PORT}` })),
+      services: svcs,
+      ...(Object.keys(s.routing).length > 0 ? { extra: { routing: s.routing } } : {}),
+    }, `Overpass lab relay ${p} for run ${lab.state.run} (generated; throwaway keys)`)
+    const file = path.join(lab.state.dir, `${p}.yaml`)
+    fs.writeFileSync(file, yaml, { mode: 0o600 })
+    files.set(p, file)
+  }
+  return files
+}
+
+/** Starts every relay and resolves once each answers `status` on its control socket. */
+export async function startRelays(lab: LabRun): Promise<void> {
+  const files = writeRelayConfigs(lab)
+  const children = lab.scenario.pops.map((p) => ({ p, child: spawnInNs(lab.state, lab.ns(p), `relay-${p}`, withPriority(RELAY_RT, [process.execPath, BIN, 'up', '-c', files.get(p)!, '--log-format', 'json'])) }))
+  await Promise.all(children.map(({ p, child }) => waitFor(`relay ${p}`, async () => {
+    if (child.exitCode !== null) throw new Error(`relay ${p} exited: ${readLog(lab.state, `relay-${p}`).slice(-2000)}`)
+    return (await controlRequest(controlSocket(lab, p), { cmd: 'status' })) ?? undefined
+  }, 20_000, 100)))
+}

@@ -1,0 +1,167 @@
+/**
+ * `overpass lab run SCENARIO`: up, origins and relays, wait for routes and
+ * the warm-up, then every flow two ways at once (direct over the WAN, and
+ * through the ingress relay's service port), events at their times, paths
+ * recorded every 100 ms; then down (always, also on Ctrl-C) and reports.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { controlRequest } from '../../src/daemon/control-server.js'
+import { monoMs } from '../../src/traffic/index.js'
+import type { EdgeView } from '../../src/route/types.js'
+import { labDown } from '../topo/down.js'
+import { readLog, spawnInNs } from '../topo/procs.js'
+import { waitFor } from '../topo/sh.js'
+import { saveState } from '../topo/state.js'
+import { LAB_DIST, labUp, type LabRun } from '../topo/up.js'
+import type { AgentFlow, AgentResult } from './agent-types.js'
+import { expectedFor } from './expected.js'
+import { PathRecorder } from './paths.js'
+import { AGENT_RT, rtUsable, withPriority } from './priority.js'
+import { BIN, controlSocket, servicePort, startRelays } from './relays.js'
+import { writeReports } from '../report/write.js'
+import { formatSummary } from '../report/text.js'
+import type { FlowResult, FlowSamples, LabResult } from './result.js'
+
+export interface LabRunOptions {
+  json: boolean
+  outDir?: string
+  log: (line: string) => void
+}
+
+/** Time for the agents' node processes to start before t0. */
+const AGENT_START_MS = 2000
+
+export async function labRun(file: string, opts: LabRunOptions): Promise<{ result: LabResult; samples: FlowSamples }> {
+  const lab = await labUp(file)
+  const run = lab.state.run
+  const onSignal = (): void => {
+    opts.log(`interrupted: tearing down ${run}`)
+    void labDown(run).finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    opts.log(`${run}: ${lab.state.namespaces.length} namespaces up, WAN emulator running${rtUsable() ? ' (SCHED_RR)' : ''}`)
+    const started = monoMs()
+    await startOrigins(lab)
+    await startRelays(lab)
+    opts.log(`${run}: ${lab.scenario.pops.length} relays up; waiting for routes and the ${lab.scenario.warmupMs / 1000} s warm-up`)
+    const recorderFlows = lab.scenario.flows.map((f) => ({ key: f.name, service: f.origin, ingress: popOf(lab, f.client) }))
+    const probe = new PathRecorder(recorderFlows, (p) => controlSocket(lab, p), 0)
+    await waitFor('routes for every flow', async () => {
+      const cur = await probe.current()
+      return [...cur.values()].every((p) => p.forward.length > 0 && p.reply.length > 0) ? true : undefined
+    }, 30_000, 200)
+    await sleep(Math.max(0, started + lab.scenario.warmupMs - monoMs()))
+
+    const t0Ms = monoMs() + AGENT_START_MS
+    lab.state.t0Ms = t0Ms
+    saveState(lab.state)
+    await controlRequest(lab.emulatorSocket, { cmd: 'reset' })
+    await controlRequest(lab.emulatorSocket, { cmd: 'start', t0Ms })
+    const agents = startClients(lab, t0Ms)
+    const recorder = new PathRecorder(recorderFlows, (p) => controlSocket(lab, p), t0Ms)
+    recorder.start()
+    const endMs = Math.max(...lab.scenario.flows.map((f) => f.startMs + f.durationMs))
+    opts.log(`${run}: traffic for ${(endMs / 1000).toFixed(1)} s (${lab.scenario.flows.length} flows, each direct and through Overpass)`)
+    await waitFor('the flow agents', () => (agents.every((a) => a.child.exitCode !== null) ? true : undefined), AGENT_START_MS + endMs + 15_000, 100)
+    recorder.stop()
+    const emu = (await controlRequest(lab.emulatorSocket, { cmd: 'stats' })) as EmulatorStats
+    const firstIngress = popOf(lab, lab.scenario.flows[0].client)
+    const map = ((await controlRequest(controlSocket(lab, firstIngress), { cmd: 'map' })) as { edges: EdgeView[] }).edges
+    const { result, samples } = collect(lab, agents, recorder, emu, map, t0Ms)
+    if (opts.outDir) writeReports(opts.outDir, result, samples)
+    if (opts.json) process.stdout.write(JSON.stringify(jsonView(result), null, 2) + '\n')
+    else opts.log(formatSummary(result))
+    return { result, samples }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await labDown(run)
+  }
+}
+
+interface EmulatorStats {
+  delay_error: { samples: number; p50_ms: number; p99_ms: number; max_ms: number }
+  applied: { atMs: number; from: string; to: string; action: 'degrade' | 'cut' | 'restore'; appliedAtMs: number }[]
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const popOf = (lab: LabRun, client: string): string => lab.scenario.clients.find((c) => c.name === client)!.pop
+
+async function startOrigins(lab: LabRun): Promise<void> {
+  const procs = lab.scenario.origins.map((o) => {
+    const binds = [`${lab.plan.originWanAddr.get(o.name)}:${o.port}`, `${lab.plan.originServiceAddr.get(o.name)}:${o.port}`]
+    const what = `echo-${o.name}`
+    const child = spawnInNs(lab.state, lab.ns(o.name), what, withPriority(AGENT_RT, [process.execPath, path.join(LAB_DIST, 'run', 'echo-agent.js'), '--run-dir', lab.state.dir, ...binds.flatMap((b) => ['--bind', b])]))
+    if (lab.scenario.originProbe === 'twamp') spawnInNs(lab.state, lab.ns(o.name), `reflector-${o.name}`, [process.execPath, BIN, 'reflector', '--listen', `${lab.plan.originServiceAddr.get(o.name)}:862`])
+    return { what, child }
+  })
+  await Promise.all(procs.map(({ what, child }) => waitFor(what, () => {
+    if (child.exitCode !== null) throw new Error(`${what} exited: ${readLog(lab.state, what)}`)
+    return readLog(lab.state, what).includes('echo ready') ? true : undefined
+  }, 15_000)))
+}
+
+function startClients(lab: LabRun, t0Ms: number): { client: string; out: string; child: ReturnType<typeof spawnInNs> }[] {
+  const s = lab.scenario
+  let flowId = 1
+  return s.clients.filter((c) => s.flows.some((f) => f.client === c.name)).map((c) => {
+    const flows: AgentFlow[] = s.flows.filter((f) => f.client === c.name).flatMap((f) => {
+      const base = { name: f.name, profile: f.profile, startMs: f.startMs, durationMs: f.durationMs }
+      const origin = s.origins.find((o) => o.name === f.origin)!
+      return [
+        { ...base, via: 'direct' as const, flowId: flowId++, target: { host: lab.plan.originWanAddr.get(origin.name)!, port: origin.port } },
+        { ...base, via: 'overpass' as const, flowId: flowId++, target: { host: lab.plan.clientGateway.get(c.name)!, port: servicePort(s, origin.name) } },
+      ]
+    })
+    const spec = path.join(lab.state.dir, `flows-${c.name}.json`)
+    const out = path.join(lab.state.dir, `result-${c.name}.json`)
+    fs.writeFileSync(spec, JSON.stringify({ t0Ms, flows }))
+    const child = spawnInNs(lab.state, lab.ns(c.name), `client-${c.name}`, withPriority(AGENT_RT, [process.execPath, path.join(LAB_DIST, 'run', 'flow-agent.js'), '--spec', spec, '--out', out]))
+    return { client: c.name, out, child }
+  })
+}
+
+function collect(lab: LabRun, agents: { client: string; out: string }[], recorder: PathRecorder, emu: EmulatorStats, map: EdgeView[], t0Ms: number): { result: LabResult; samples: FlowSamples } {
+  const s = lab.scenario
+  const flows: FlowResult[] = []
+  const samples: FlowSamples = new Map()
+  for (const a of agents) {
+    if (!fs.existsSync(a.out)) throw new Error(`client ${a.client} wrote no result: ${readLog(lab.state, `client-${a.client}`)}`)
+    const r = JSON.parse(fs.readFileSync(a.out, 'utf8')) as AgentResult
+    for (const { flow, report, samples: sm } of r.flows) {
+      const spec = s.flows.find((f) => f.name === flow.name)!
+      const expected = expectedFor(s, spec.client, spec.origin)
+      const origin = s.origins.find((o) => o.name === spec.origin)!
+      const pop = popOf(lab, spec.client)
+      const paths = flow.via === 'direct' ? [{ t_ms: 0, forward: [pop, origin.wanPop], reply: [origin.wanPop, pop] }] : recorder.series.get(flow.name) ?? []
+      flows.push({
+        name: flow.name, via: flow.via, client: spec.client, origin: spec.origin,
+        sent: report.sent, received: report.received, loss_pct: report.loss_pct,
+        p50_ms: report.forward.p50_ms, p99_ms: report.forward.p99_ms, jitter_ms: report.forward.jitter_ms,
+        max_gap_ms: report.max_gap_ms, reordered: report.reordered,
+        forward: report.forward, reverse: report.reverse, rtt: report.rtt, paths, expected,
+      })
+      samples.set(`${flow.name}/${flow.via}`, sm)
+    }
+  }
+  const n = s.pops.length
+  const delayMs = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => s.links.find((l) => l.from === s.pops[i] && l.to === s.pops[j])?.delayMs ?? 0))
+  const result: LabResult = {
+    scenario: s.name,
+    run: lab.state.run,
+    flows,
+    emulator: { delay_error_p50_ms: emu.delay_error.p50_ms, delay_error_p99_ms: emu.delay_error.p99_ms, delay_error_max_ms: emu.delay_error.max_ms, samples: emu.delay_error.samples, realtime: rtUsable() },
+    events: emu.applied.map((e) => ({ atMs: e.atMs, from: e.from, to: e.to, action: e.action, applied_ms: +(e.appliedAtMs - t0Ms).toFixed(2) })),
+    map,
+    wan: { pops: s.pops, delayMs },
+  }
+  return { result, samples }
+}
+
+/** --json: the result without the bulky latency map. */
+function jsonView(r: LabResult): unknown {
+  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events }
+}

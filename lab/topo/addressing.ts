@@ -1,0 +1,120 @@
+/**
+ * The address plan of a lab run, all inside 198.18.0.0/15 (RFC 2544
+ * benchmarking space), one /24 per link so the WAN emulator can tell the
+ * WAN position of any address from its /24 alone:
+ *
+ *              client ns ──198.19.K.0/24── PoP ns ──198.18.I.0/24── wan ns
+ *                                           │                        │
+ *                        CNI 198.19.(100+10M+J).0/24      198.18.(100+M).0/24
+ *                                           │                        │
+ *                                       origin ns ───────────────────┘
+ *
+ * PoP I's relay listens on 198.18.I.2; client K is 198.19.K.2; origin M
+ * answers the direct path on 198.18.(100+M).2 (its WAN position is its
+ * wan_pop) and the exits on its service address 198.19.(200+M).1, which
+ * each exit PoP routes over its CNI veth, never through the WAN.
+ */
+import type { Scenario } from '../scenario/index.js'
+
+export interface NodePlan {
+  /** Scenario name of the node (PoP, client or origin id), or 'wan'. */
+  name: string
+  role: 'wan' | 'pop' | 'client' | 'origin'
+}
+
+export interface Veth {
+  /** Namespace node names and interface names at each end. */
+  a: string
+  aIf: string
+  aAddr: string
+  b: string
+  bIf: string
+  bAddr: string
+}
+
+export interface AddressPlan {
+  nodes: NodePlan[]
+  veths: Veth[]
+  /** Per node: routes as `ip route add` argument lists. */
+  routes: Map<string, string[][]>
+  /** wan-ns interfaces whose inbound traffic goes through the emulator. */
+  wanIfs: string[]
+  /** PoP -> relay overlay address. */
+  relayAddr: Map<string, string>
+  /** Client -> its gateway on its PoP: where it reaches the PoP relay's services. */
+  clientGateway: Map<string, string>
+  clientAddr: Map<string, string>
+  /** Origin -> address the direct (WAN) path reaches. */
+  originWanAddr: Map<string, string>
+  /** Origin -> address exits reach over CNI. */
+  originServiceAddr: Map<string, string>
+  /** /24 index ((addr >>> 8) & 0x1ff) -> index of the PoP whose WAN position it has. */
+  positions: { subnet: number; pop: number }[]
+}
+
+export const MAX_POPS = 100
+export const MAX_CLIENTS = 100
+export const MAX_ORIGINS = 9
+export const MAX_EXITS_PER_ORIGIN = 10
+
+/** The emulator's key for an address: its /24 within 198.18.0.0/15. */
+export function subnetIndex(a: number, b: number, c: number): number {
+  return ((a === 198 && b === 19 ? 0x100 : 0) + c) & 0x1ff
+}
+
+export function planAddresses(s: Scenario): AddressPlan {
+  if (s.pops.length > MAX_POPS || s.clients.length > MAX_CLIENTS || s.origins.length > MAX_ORIGINS || s.origins.some((o) => o.exits.length > MAX_EXITS_PER_ORIGIN)) {
+    throw new Error(`the lab address plan allows ${MAX_POPS} PoPs, ${MAX_CLIENTS} clients, ${MAX_ORIGINS} origins with ${MAX_EXITS_PER_ORIGIN} exits each`)
+  }
+  const popIndex = new Map(s.pops.map((p, i) => [p, i]))
+  const plan: AddressPlan = {
+    nodes: [{ name: 'wan', role: 'wan' }],
+    veths: [],
+    routes: new Map(),
+    wanIfs: [],
+    relayAddr: new Map(),
+    clientGateway: new Map(),
+    clientAddr: new Map(),
+    originWanAddr: new Map(),
+    originServiceAddr: new Map(),
+    positions: [],
+  }
+  const route = (node: string, ...args: string[]): void => {
+    const list = plan.routes.get(node) ?? []
+    list.push(args)
+    plan.routes.set(node, list)
+  }
+  s.pops.forEach((p, i) => {
+    plan.nodes.push({ name: p, role: 'pop' })
+    plan.veths.push({ a: 'wan', aIf: `p${i}`, aAddr: `198.18.${i}.1/24`, b: p, bIf: 'wan0', bAddr: `198.18.${i}.2/24` })
+    plan.wanIfs.push(`p${i}`)
+    plan.relayAddr.set(p, `198.18.${i}.2`)
+    plan.positions.push({ subnet: subnetIndex(198, 18, i), pop: i })
+    route(p, 'default', 'via', `198.18.${i}.1`)
+  })
+  s.clients.forEach((c, k) => {
+    const pop = popIndex.get(c.pop)!
+    plan.nodes.push({ name: c.name, role: 'client' })
+    plan.veths.push({ a: c.pop, aIf: `c${k}`, aAddr: `198.19.${k}.1/24`, b: c.name, bIf: 'eth0', bAddr: `198.19.${k}.2/24` })
+    plan.clientAddr.set(c.name, `198.19.${k}.2`)
+    plan.clientGateway.set(c.name, `198.19.${k}.1`)
+    plan.positions.push({ subnet: subnetIndex(198, 19, k), pop })
+    route(c.name, 'default', 'via', `198.19.${k}.1`)
+    route('wan', `198.19.${k}.0/24`, 'via', `198.18.${pop}.2`)
+  })
+  s.origins.forEach((o, m) => {
+    plan.nodes.push({ name: o.name, role: 'origin' })
+    plan.veths.push({ a: 'wan', aIf: `o${m}`, aAddr: `198.18.${100 + m}.1/24`, b: o.name, bIf: 'wan0', bAddr: `198.18.${100 + m}.2/24` })
+    plan.wanIfs.push(`o${m}`)
+    plan.originWanAddr.set(o.name, `198.18.${100 + m}.2`)
+    plan.originServiceAddr.set(o.name, `198.19.${200 + m}.1`)
+    plan.positions.push({ subnet: subnetIndex(198, 18, 100 + m), pop: popIndex.get(o.wanPop)! })
+    route(o.name, 'default', 'via', `198.18.${100 + m}.1`)
+    o.exits.forEach((e, j) => {
+      const net = `198.19.${100 + 10 * m + j}`
+      plan.veths.push({ a: e, aIf: `x${m}`, aAddr: `${net}.1/24`, b: o.name, bIf: `x${j}`, bAddr: `${net}.2/24` })
+      route(e, `198.19.${200 + m}.1/32`, 'via', `${net}.2`)
+    })
+  })
+  return plan
+}
