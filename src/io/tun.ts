@@ -111,7 +111,7 @@ function hasNetAdmin(): boolean {
 function unavailable(): TunUnavailableError | undefined {
   if (process.platform !== 'linux') return new TunUnavailableError(`platform is ${process.platform}`, 'TUN support is Linux only')
   if (!loadAddon()) {
-    return new TunUnavailableError(addonError ?? 'addon missing', 'run `npm ci` (or `npx node-gyp rebuild`) in the overpass checkout; it needs python3, make, a C compiler and Node headers')
+    return new TunUnavailableError(addonError ?? 'addon missing', 'run `npm rebuild` (or `npm ci`) in the overpass checkout; node-gyp needs python3, make, a C compiler and Node headers')
   }
   if (!existsSync(TUN_PATH)) return new TunUnavailableError(`${TUN_PATH} does not exist`, 'load the module with `modprobe tun`, or pass --device /dev/net/tun to the container')
   if (!hasNetAdmin()) return new TunUnavailableError('this process lacks CAP_NET_ADMIN', 'run as root, or `setcap cap_net_admin+ep $(which node)`')
