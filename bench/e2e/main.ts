@@ -10,6 +10,8 @@
  *   --fixed-only        only the fixed-rate runs (for profiling)
  *   --flows N           client flows for the Overpass memory check (default 10000, 0 to skip)
  *   --profile DIR       run the Node relays with --cpu-prof, profiles into DIR
+ *   --baseline DIR      also run the relays of another built checkout as
+ *                       `overpass_baseline` (before/after an optimisation in one run)
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -23,6 +25,7 @@ import { ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type System
 import { printTable, summarise, type SystemResult } from './report.js'
 
 const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass']
+const KNOWN: SystemName[] = [...ALL, 'overpass_baseline']
 
 interface Options {
   json: boolean
@@ -32,13 +35,17 @@ interface Options {
   fixedOnly: boolean
   flows: number
   profileDir: string | undefined
+  baselineDir: string | undefined
 }
 
 function parseArgs(argv: string[]): Options {
   const val = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined)
   const systems = (val('--systems')?.split(',') ?? ALL) as SystemName[]
-  for (const s of systems) if (!ALL.includes(s)) throw new Error(`unknown system "${s}"; use ${ALL.join(',')}`)
-  return { json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
+  for (const s of systems) if (!KNOWN.includes(s)) throw new Error(`unknown system "${s}"; use ${KNOWN.join(',')}`)
+  const baselineDir = val('--baseline')
+  if (baselineDir && !systems.includes('overpass_baseline')) systems.push('overpass_baseline')
+  return {
+    baselineDir, json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
 }
 
 function machine(): Record<string, unknown> {
@@ -102,7 +109,7 @@ async function main(): Promise<void> {
         continue
       }
       log(`\n${name}: starting`)
-      const sys = await STARTERS[name]({ line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags })
+      const sys = await STARTERS[name]({ line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags, baselineDir: opts.baselineDir })
       running.push(sys)
       try {
         const res: SystemResult = { split: {}, same: {}, max_pps: 0, search: [] as SearchStep[], transit_max_pps: null, transit_search: [] }
@@ -132,7 +139,7 @@ async function main(): Promise<void> {
           m.place(sys, echo.pid, PLACEMENTS.split)
           log(`  max pps with < 0.1% loss: ${res.transit_max_pps}`)
         }
-        if (name === 'overpass' && opts.flows > 0) res.flows = await flowsCheck(sys, lg, opts.flows, log)
+        if (name.startsWith('overpass') && opts.flows > 0) res.flows = await flowsCheck(sys, lg, opts.flows, log)
         results[name] = res
       } finally {
         await sys.stop()

@@ -22,7 +22,7 @@ const OVERLAY_PORT = 7200
 const SERVICE_PORT = 27015
 const WG_PORT = 51820
 
-export type SystemName = 'kernel' | 'node_forwarder' | 'wireguard_go' | 'overpass'
+export type SystemName = 'kernel' | 'node_forwarder' | 'wireguard_go' | 'overpass' | 'overpass_baseline'
 
 export interface RelayProc {
   role: 'ingress' | 'transit' | 'exit'
@@ -42,6 +42,8 @@ export interface SystemContext {
   relayCpus: string
   /** node flags for the relay processes (e.g. --cpu-prof). */
   nodeFlags: string[]
+  /** Another checkout (built) whose relays run as `overpass_baseline`, for before/after in one run. */
+  baselineDir?: string
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -150,8 +152,10 @@ export async function startWireguard(ctx: SystemContext): Promise<RunningSystem>
   return { name: 'wireguard_go', target: { host: l.addr(3, 2), port: ORIGIN_PORT }, relays, stop }
 }
 
-export async function startOverpass(ctx: SystemContext): Promise<RunningSystem> {
+export async function startOverpass(ctx: SystemContext, baseline = false): Promise<RunningSystem> {
   const l = ctx.line
+  const bin = baseline ? path.resolve(ctx.baselineDir ?? '.', 'bin/overpass.js') : BIN
+  const tag = baseline ? 'baseline-' : ''
   const ids = ['ing', 'tr', 'ex'] as const
   const roles: Record<(typeof ids)[number], RelayProc['role']> = { ing: 'ingress', tr: 'transit', ex: 'exit' }
   // How each relay reaches each other one (tr forwards between k1 and k2 for the ing<->ex mesh edge).
@@ -171,17 +175,17 @@ export async function startOverpass(ctx: SystemContext): Promise<RunningSystem> 
   const relays: RelayProc[] = []
   try {
     for (const id of ids) {
-      const file = path.join(ctx.dir, `${id}.yaml`)
+      const file = path.join(ctx.dir, `${tag}${id}.yaml`)
       fs.writeFileSync(file, renderRelayYaml({
         id,
         privateKey: encodeKey(keys[id].privateKey),
         listen: `0.0.0.0:${OVERLAY_PORT}`,
-        controlSocket: path.join(ctx.dir, `${id}.sock`),
+        controlSocket: path.join(ctx.dir, `${tag}${id}.sock`),
         peers: ids.filter((p) => p !== id).map((p) => ({ id: p, publicKey: encodeKey(keys[p].publicKey), endpoint: `${endpoint[`${id}>${p}`]}:${OVERLAY_PORT}` })),
         services: [service],
       }, 'overpass bench:e2e relay (generated; throwaway keys)'), { mode: 0o600 })
-      const proc = nsSpawn(l.name(id), ctx.relayCpus, path.join(ctx.dir, `overpass-${id}.log`), process.execPath, [
-        ...ctx.nodeFlags, BIN, 'up', '-c', file, '--log-format', 'json',
+      const proc = nsSpawn(l.name(id), ctx.relayCpus, path.join(ctx.dir, `overpass-${tag}${id}.log`), process.execPath, [
+        ...ctx.nodeFlags, bin, 'up', '-c', file, '--log-format', 'json',
       ])
       relays.push({ role: roles[id], proc })
       await waitForLog(proc, '"relay up"', `overpass relay ${id}`)
@@ -190,12 +194,13 @@ export async function startOverpass(ctx: SystemContext): Promise<RunningSystem> 
     await stopAll(relays)
     throw err
   }
-  return { name: 'overpass', target: { host: l.addr(0, 2), port: SERVICE_PORT }, relays, stop: () => stopAll(relays) }
+  return { name: baseline ? 'overpass_baseline' : 'overpass', target: { host: l.addr(0, 2), port: SERVICE_PORT }, relays, stop: () => stopAll(relays) }
 }
 
 export const STARTERS: Record<SystemName, (ctx: SystemContext) => Promise<RunningSystem>> = {
   kernel: startKernel,
   node_forwarder: startNodeForwarder,
   wireguard_go: startWireguard,
-  overpass: startOverpass,
+  overpass: (ctx) => startOverpass(ctx),
+  overpass_baseline: (ctx) => startOverpass(ctx, true),
 }
