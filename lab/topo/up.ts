@@ -17,8 +17,12 @@ import { labAvailable, waitFor } from './sh.js'
 import { saveState, type LabState } from './state.js'
 import { EMULATOR_RT, withPriority } from '../run/priority.js'
 
-/** dist/lab/topo -> dist/lab */
-export const LAB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/**
+ * The compiled lab (dist/lab): processes in namespaces always run compiled
+ * JS, also when this module itself runs from source (vitest).
+ */
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+export const LAB_DIST = HERE.split(path.sep).includes('dist') ? path.resolve(HERE, '..') : path.resolve(HERE, '..', '..', 'dist', 'lab')
 export const EMULATOR_JS = path.join(LAB_DIST, 'emulator', 'main.js')
 
 export interface LabRun {
