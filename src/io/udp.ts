@@ -20,8 +20,13 @@ const SLOT_BYTES = 2048
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void
 
+/**
+ * Destinations are validated IP literals, and only IPv6 literals contain a
+ * colon. (isIPv6 runs a long regular expression: ~1.3% of a relay's CPU in
+ * a profile, since this runs on every send.)
+ */
 function literalLookup(hostname: string, _opts: unknown, cb: LookupCallback): void {
-  cb(null, hostname, isIPv6(hostname) ? 6 : 4)
+  cb(null, hostname, hostname.includes(':') ? 6 : 4)
 }
 
 /**
