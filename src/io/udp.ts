@@ -9,13 +9,17 @@
  * - If the kernel queue is full, libuv keeps the send queued and reads the
  *   buffer later. So callers' scratch buffers are copied into a ring of
  *   owned slots, and sends are dropped (not queued without bound) when more
- *   than half the ring is waiting in libuv.
+ *   than RING_SLOTS / 2 sends are waiting in libuv. The ring starts at one
+ *   slot (from Node's shared pool) and doubles, up to RING_SLOTS, whenever
+ *   half of it is waiting; so the exit's one socket per flow does not touch
+ *   a 1 MB ring of its own, and the drop rule stays exactly the same.
  */
 import dgram from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import type { DatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
 
 const RING_SLOTS = 512
+const INITIAL_RING_SLOTS = 1
 const SLOT_BYTES = 2048
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void
@@ -47,7 +51,8 @@ export class UdpBindError extends Error {
 
 export class NodeUdpSocket implements PacketSocket {
   private readonly socket: dgram.Socket
-  private readonly ring = Buffer.allocUnsafe(RING_SLOTS * SLOT_BYTES)
+  private ring = Buffer.allocUnsafe(INITIAL_RING_SLOTS * SLOT_BYTES)
+  private ringSlots = INITIAL_RING_SLOTS
   private slot = 0
   private closed = false
   private isBound = false
@@ -84,9 +89,14 @@ export class NodeUdpSocket implements PacketSocket {
         this.socket.send(Buffer.from(data.subarray(offset, offset + length)), port, address)
         return true
       }
-      if (this.socket.getSendQueueCount() > RING_SLOTS / 2) return false
+      const waiting = this.socket.getSendQueueCount()
+      if (waiting > RING_SLOTS / 2) return false
+      // A slot is rewritten ringSlots sends after its last use, so fewer
+      // sends than that may be waiting. Sends still queued keep the old
+      // ring alive (dgram holds their buffers), so growing is safe.
+      if (waiting * 2 >= this.ringSlots && this.ringSlots < RING_SLOTS) this.growRing()
       const start = this.slot * SLOT_BYTES
-      this.slot = (this.slot + 1) % RING_SLOTS
+      this.slot = (this.slot + 1) % this.ringSlots
       data.copy(this.ring, start, offset, offset + length)
       this.socket.send(this.ring, start, length, port, address)
       return true
@@ -95,6 +105,12 @@ export class NodeUdpSocket implements PacketSocket {
       // the caller counts a failed send instead of the relay crashing.
       return false
     }
+  }
+
+  private growRing(): void {
+    this.ringSlots = Math.min(this.ringSlots * 2, RING_SLOTS)
+    this.ring = Buffer.allocUnsafe(this.ringSlots * SLOT_BYTES)
+    this.slot = 0
   }
 
   onMessage(handler: DatagramHandler): void {
