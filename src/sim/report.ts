@@ -19,6 +19,9 @@ export function formatSummary(r: SimResult, extra: { wallMs?: number; source?: s
     lines.push(`  event ${e.kind} ${e.from} -> ${e.to}${e.both ? ' (both ways)' : ''} at ${e.at_s} s: ${e.affected_pairs} pairs affected, ${conv}`)
   }
   if (r.events.length > 0) lines.push(`  convergence: p50 ${fmtMs(r.converge_ms_p50)}, max ${fmtMs(r.converge_ms_max)}`)
+  for (const [kind, c] of Object.entries(r.converge_by_kind ?? {})) {
+    lines.push(`    ${kind}: ${c.events} events, p50 ${fmtMs(c.p50_ms)}, max ${fmtMs(c.max_ms)}`)
+  }
   if (extra.wallMs !== undefined) lines.push(`  wall time: ${(extra.wallMs / 1000).toFixed(1)} s`)
   return lines.join('\n')
 }
