@@ -10,6 +10,7 @@ const suites: { name: string; load: () => Promise<{ run: () => Promise<void> }> 
   { name: 'crypto', load: () => import('./crypto.bench.js') },
   { name: 'wire', load: () => import('./wire.bench.js') },
   { name: 'route', load: () => import('./route.bench.js') },
+  { name: 'dataplane', load: () => import('./dataplane.bench.js') },
   { name: 'tun', load: () => import('./tun.bench.js') },
 ]
 

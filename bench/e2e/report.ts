@@ -22,6 +22,7 @@ export interface SystemResult {
     rss_mb_before: { ingress: number; exit: number }
     rss_mb: { ingress: number; transit: number; exit: number }
     exit_open_fds: number
+    exit_kb_per_flow: number
   }
 }
 
