@@ -15,7 +15,7 @@ const OVERPASS = '#2b6cd9'
 function flowSection(r: LabResult, name: string, samples: FlowSamples): string {
   const d = samples.get(`${name}/direct`) ?? []
   const o = samples.get(`${name}/overpass`) ?? []
-  const markers = r.events.map((e) => ({ x: e.applied_ms / 1000, label: `${e.action} ${e.from}>${e.to}` }))
+  const markers = eventMarkers(r)
   const over = (col: 2 | 3, dir: string): string => chart({
     title: `${name}: ${dir} one-way delay over time`, xLabel: 'time since traffic start (s)', yLabel: 'ms',
     series: [{ label: 'direct', color: DIRECT, points: d.map((s) => [s[1] / 1000, s[col]]) }, { label: 'overpass', color: OVERPASS, points: o.map((s) => [s[1] / 1000, s[col]]) }],
@@ -31,6 +31,22 @@ function flowSection(r: LabResult, name: string, samples: FlowSamples): string {
 <div>${over(2, 'forward')}</div><div>${over(3, 'reverse')}</div>
 <div class="row">${dist(2, 'forward')}${dist(3, 'reverse')}</div>
 <h3>Overpass paths over time</h3><table><tr><th>since</th><th>forward</th><th>reply</th></tr>${paths}</table>`
+}
+
+/** One marker per moment and action; a pair cut both ways reads "cut lax<>dal". */
+function eventMarkers(r: LabResult): { x: number; label: string }[] {
+  const groups = new Map<string, { x: number; action: string; pairs: Set<string> }>()
+  for (const e of r.events) {
+    const key = `${Math.round(e.applied_ms / 50)}:${e.action}`
+    const g = groups.get(key) ?? { x: e.applied_ms / 1000, action: e.action, pairs: new Set<string>() }
+    const back = `${e.to}>${e.from}`
+    if (g.pairs.has(back)) {
+      g.pairs.delete(back)
+      g.pairs.add(`${e.to}<>${e.from}`)
+    } else g.pairs.add(`${e.from}>${e.to}`)
+    groups.set(key, g)
+  }
+  return [...groups.values()].map((g) => ({ x: g.x, label: `${g.action} ${[...g.pairs].join(', ')}` }))
 }
 
 function statsTable(flows: FlowResult[]): string {

@@ -47,7 +47,7 @@ export function chart(c: ChartSpec): string {
   out.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${esc(c.xLabel)}</text>`)
   out.push(`<text transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`)
   for (const m of c.markers ?? []) {
-    out.push(`<line x1="${sx(m.x)}" x2="${sx(m.x)}" y1="${T}" y2="${H - B}" stroke="#c00" stroke-dasharray="4 3"/><text x="${sx(m.x) + 3}" y="${T + 10}" fill="#c00">${esc(m.label)}</text>`)
+    out.push(`<line x1="${sx(m.x)}" x2="${sx(m.x)}" y1="${T}" y2="${H - B}" stroke="#c00" stroke-dasharray="4 3"/>${sx(m.x) > W * 0.75 ? `<text x="${sx(m.x) - 3}" y="${T + 10}" fill="#c00" text-anchor="end">` : `<text x="${sx(m.x) + 3}" y="${T + 10}" fill="#c00">`}${esc(m.label)}</text>`)
   }
   for (const s of c.series) {
     if (s.line) {
@@ -57,7 +57,10 @@ export function chart(c: ChartSpec): string {
       out.push(`<g fill="${s.color}">${s.points.map((p) => `<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="1.6"/>`).join('')}</g>`)
     }
   }
-  c.series.forEach((s, i) => out.push(`<rect x="${W - R - 150}" y="${T + 4 + i * 15}" width="10" height="10" fill="${s.color}"/><text x="${W - R - 136}" y="${T + 13 + i * 15}">${esc(s.label)}</text>`))
+  c.series.forEach((s, i) => {
+    const x = W - R - 80 * (c.series.length - i)
+    out.push(`<rect x="${x}" y="7" width="10" height="10" fill="${s.color}"/><text x="${x + 14}" y="16">${esc(s.label)}</text>`)
+  })
   out.push('</svg>')
   return out.join('')
 }
