@@ -12,6 +12,7 @@ import { register as status } from './commands/status.js'
 import { register as sim } from './commands/sim.js'
 import { register as map } from './commands/map.js'
 import { register as reflector } from './commands/reflector.js'
+import { register as lab } from './commands/lab.js'
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .description('Latency-aware encrypted packet relay network')
     .version('0.1.0')
     .showHelpAfterError()
-  for (const add of [keygen, check, up, status, map, sim, reflector]) add(program)
+  for (const add of [keygen, check, up, status, map, sim, reflector, lab]) add(program)
   return program
 }
 

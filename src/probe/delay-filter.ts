@@ -21,7 +21,8 @@ export const JITTER_GAIN = 1 / 16
 /**
  * Jitter a fresh estimator starts with. New edges start pessimistic
  * (babeld's habit): the jitter penalty makes them unattractive to the
- * gaming/rtc profiles until real samples have pulled it down.
+ * gaming/rtc profiles until real samples have pulled it down; the prior
+ * counts as one sample, so after 16 probes it weighs 1/16.
  */
 export const INITIAL_JITTER_MS = 10
 
@@ -52,8 +53,13 @@ export class DelayFilter {
     if (this.n < MIN_WINDOW) this.n++
     this.samples++
     if (!Number.isNaN(this.lastSample)) {
+      // Warm-up: until 16 differences are in, weigh the pessimistic prior as
+      // one sample among them (gain 1/(k+1)) instead of decaying it at 1/16
+      // per probe, which kept new edges penalised for ~5 s and made routes
+      // with more hops converge late. Afterwards plain RFC 3550.
       const d = sampleMs - this.lastSample
-      this.jitterMs += (Math.abs(d) - this.jitterMs) * JITTER_GAIN
+      const k = this.samples - 1
+      this.jitterMs += (Math.abs(d) - this.jitterMs) * Math.max(JITTER_GAIN, 1 / (k + 1))
     }
     this.lastSample = sampleMs
     this.minMs = this.windowMin()

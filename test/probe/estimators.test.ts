@@ -55,8 +55,10 @@ describe('DelayFilter', () => {
       a.add(t)
       b.add(t - 7_200_000)
     }
+    // RFC 3550's gain of 1/16, except that the first differences are averaged
+    // with the pessimistic prior (gain 1/(i+1)) so the prior fades quickly.
     let j = INITIAL_JITTER_MS
-    for (let i = 1; i < transits.length; i++) j += (Math.abs(transits[i] - transits[i - 1]) - j) / 16
+    for (let i = 1; i < transits.length; i++) j += (Math.abs(transits[i] - transits[i - 1]) - j) * Math.max(1 / 16, 1 / (i + 1))
     expect(a.jitterMs).toBeCloseTo(j, 9)
     expect(b.jitterMs).toBeCloseTo(j, 6)
   })
@@ -65,6 +67,14 @@ describe('DelayFilter', () => {
     const f = new DelayFilter()
     f.add(5)
     expect(f.jitterMs).toBe(INITIAL_JITTER_MS)
+  })
+
+  it('lets the pessimistic prior fade within 16 probes on a steady edge', () => {
+    const f = new DelayFilter()
+    for (let i = 0; i < 17; i++) f.add(5)
+    expect(f.jitterMs).toBeLessThanOrEqual(INITIAL_JITTER_MS / 16 + 1e-9)
+    for (let i = 0; i < 100; i++) f.add(5 + (i % 2))
+    expect(f.jitterMs).toBeGreaterThan(0.5) // then it follows RFC 3550
   })
 })
 
