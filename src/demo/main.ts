@@ -101,8 +101,9 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
     const directEnds = await emu.addLink('direct', { host: HOST, port: direct.localPort() }, { host: HOST, port: originPort }, { delayMs: DEMO_ONE_WAY_MS[DEMO_INGRESS][DEMO_EXIT] }, { delayMs: DEMO_ONE_WAY_MS[DEMO_EXIT][DEMO_INGRESS] })
     direct.retarget({ host: HOST, port: directEnds.portForA })
 
-    opts.log(`letting the relays probe each other for ${opts.warmupSeconds} s ...`)
-    await sleep(opts.warmupSeconds * 1000)
+    opts.log(`letting the relays probe each other (at least ${opts.warmupSeconds} s, until the route is steady) ...`)
+    const steady = await waitForSteadyRoute(path.join(dir, `${DEMO_INGRESS}.sock`), opts.warmupSeconds * 1000, 1500, 15_000)
+    opts.log(steady ? `route steady: ${steady}` : 'no steady route within 15 s; measuring anyway')
     const count = Math.round(opts.seconds * PROFILES.game.ratePerSec)
     opts.log(`sending a ${PROFILES.game.ratePerSec} Hz game flow for ${opts.seconds} s, direct and through Overpass at once ...`)
     await Promise.all([overpass.run(count), direct.run(count)])
@@ -181,6 +182,24 @@ async function freeUdpPorts(n: number): Promise<number[]> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Polls the ingress until its forward path has not changed for `stableMs` (after `minMs`); returns it. */
+async function waitForSteadyRoute(socket: string, minMs: number, stableMs: number, maxMs: number): Promise<string | undefined> {
+  const start = Date.now()
+  let last = ''
+  let since = start
+  while (Date.now() - start < maxMs) {
+    const r = (await controlRequest(socket, { cmd: 'routes' })) as { forward: PathChoice[] }
+    const p = r.forward[0]?.path.join(' > ') ?? ''
+    if (p !== last) {
+      last = p
+      since = Date.now()
+    }
+    if (p !== '' && Date.now() - start >= minMs && Date.now() - since >= stableMs) return p
+    await sleep(200)
+  }
+  return undefined
+}
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])
 if (isMain) {
