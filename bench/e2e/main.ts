@@ -10,6 +10,7 @@
  *   --fixed-only        only the fixed-rate runs (for profiling)
  *   --flows N           client flows for the Overpass memory check (default 10000, 0 to skip)
  *   --profile DIR       run the Node relays with --cpu-prof, profiles into DIR
+ *   --node-flags "..."  extra node flags for the Node relays (e.g. --max-semi-space-size=1)
  *   --baseline DIR      also run the relays of another built checkout as
  *                       `overpass_baseline` (before/after an optimisation in one run)
  */
@@ -35,6 +36,7 @@ interface Options {
   fixedOnly: boolean
   flows: number
   profileDir: string | undefined
+  nodeFlags: string[]
   baselineDir: string | undefined
 }
 
@@ -45,7 +47,8 @@ function parseArgs(argv: string[]): Options {
   const baselineDir = val('--baseline')
   if (baselineDir && !systems.includes('overpass_baseline')) systems.push('overpass_baseline')
   return {
-    baselineDir, json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
+    baselineDir,
+    nodeFlags: val('--node-flags')?.split(' ').filter(Boolean) ?? [], json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
 }
 
 function machine(): Record<string, unknown> {
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
     const lg = new Loadgen(bin, line.name('cli'))
     const m = new Measurer(lg, log)
     const echo = lg.startEcho(line.name('org'), PLACEMENTS.split.clientCpus, ORIGIN_PORT, 900, path.join(dir, 'echo.log'))
-    const nodeFlags = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : []
+    const nodeFlags = [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])]
     const results: Partial<Record<SystemName, SystemResult>> = {}
     for (const name of opts.systems) {
       if (name === 'wireguard_go' && !ensureWireguard(log)) {

@@ -51,6 +51,7 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
       cpu_us_per_packet: h?.cpu_us_per_packet ?? null,
       transit_cpu_us_per_packet: h?.transit_cpu_us_per_packet ?? null,
       same_cpu: s ? { p50_us: s.p50_us, p99_us: s.p99_us, p999_us: s.p999_us, cpu_us_per_packet: s.cpu_us_per_packet } : null,
+      transit_capacity_pps: impliedTransitCapacity(r.transit_search),
       rates: { split: r.split, same: r.same },
       max_pps_search: r.search,
       transit_max_pps_search: r.transit_search,
@@ -78,6 +79,7 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
     overpass_vs_wireguard_cpu_per_packet: ratio(get('overpass', 'cpu_us_per_packet'), get('wireguard_go', 'cpu_us_per_packet')),
   }
   const transitUs = get('overpass', 'transit_cpu_us_per_packet')
+  const transitCapacity = impliedTransitCapacity(results.overpass?.transit_search ?? [])
   const flows = results.overpass?.flows
   const target = (name: string, value: number | null, limit: number, le: boolean): Summary['targets'][number] => ({
     target: name,
@@ -89,7 +91,8 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
     target('overpass p99 at 10k pps / node forwarder p99 (split)', ratios.overpass_vs_node_p99_split, 1.25, true),
     target('overpass p99 at 10k pps / node forwarder p99 (same CPU)', ratios.overpass_vs_node_p99_same, 1.25, true),
     target('overpass max pps, transit alone on CPU 1 (< 0.1% loss)', get('overpass', 'transit_max_pps'), 50_000, false),
-    target('transit relay capacity implied by its CPU per packet (1e6 / us)', transitUs ? Math.round(1e6 / transitUs) : null, 50_000, false),
+    target('transit one-way pps at 100% CPU, from the transit-alone search (2 x rate / CPU share)', transitCapacity, 50_000, false),
+    target('transit one-way pps at 100% CPU, from CPU per packet at 10k pps split (1e6 / us)', transitUs ? Math.round(1e6 / transitUs) : null, 50_000, false),
     target('overpass max pps / wireguard-go max pps (stretch)', ratios.overpass_vs_wireguard_max_pps, 1, false),
     target(`ingress RSS MB with ${flows?.flows ?? 0} flows`, flows?.rss_mb.ingress ?? null, 100, true),
     target(`exit RSS MB with ${flows?.flows ?? 0} flows`, flows?.rss_mb.exit ?? null, 100, true),
@@ -109,6 +112,18 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
     targets,
     duration_s: Math.round(durationMs / 1000),
   }
+}
+
+/**
+ * One-way packets per second the transit relay could carry at 100% of a
+ * CPU: each round trip crosses it twice, so 2 x rate / (its CPU share),
+ * median over passing steps where it was busy enough to measure (> 20%).
+ */
+function impliedTransitCapacity(steps: SearchStep[]): number | null {
+  const xs = steps.filter((s) => s.pass && s.transit_cpu_share !== null && s.transit_cpu_share > 0.2).map((s) => (2 * s.rate) / s.transit_cpu_share!)
+  if (xs.length === 0) return null
+  xs.sort((a, b) => a - b)
+  return Math.round(xs[Math.floor(xs.length / 2)])
 }
 
 export function printTable(s: Summary, log: (line: string) => void): void {
