@@ -15,7 +15,10 @@ export function formatSummary(r: SimResult, extra: { wallMs?: number; source?: s
     `  messages: ${r.messages.probes} probes, ${r.messages.control} control delivered; ${r.messages.dropped_no_link} dropped on missing/cut links, ${r.messages.lost} lost`,
   ]
   for (const e of r.events) {
-    const conv = e.converge_ms === null ? 'NOT converged in the window' : `converged in ${e.converge_ms} ms`
+    const conv =
+      e.converge_ms === null
+        ? `NOT converged in the window (${e.unconverged_pairs} pairs still off, worst ${e.worst_gap_pct}% above the oracle)`
+        : `converged in ${e.converge_ms} ms`
     lines.push(`  event ${e.kind} ${e.from} -> ${e.to}${e.both ? ' (both ways)' : ''} at ${e.at_s} s: ${e.affected_pairs} pairs affected, ${conv}`)
   }
   if (r.events.length > 0) lines.push(`  convergence: p50 ${fmtMs(r.converge_ms_p50)}, max ${fmtMs(r.converge_ms_max)}`)

@@ -139,3 +139,16 @@ function quantile(xs: number[], q: number): number {
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4
 }
+
+/** How far (%) above the oracle each listed pair that is outside tolerance is (Infinity = no usable path). */
+export function gapsOutsideTolerancePct(sim: Scorable, pairs: Int32Array): number[] {
+  const n = sim.n
+  const out: number[] = []
+  for (const p of pairs) {
+    const path = sim.chosenPath(Math.floor(p / n), p % n)
+    const cost = path === undefined ? Infinity : pathCostMs(n, sim.delayMs, sim.hopCostMs, path)
+    const best = sim.oracle[p]
+    if (!withinTolerance(cost, best)) out.push(best > 0 ? (100 * (cost - best)) / best : Infinity)
+  }
+  return out
+}

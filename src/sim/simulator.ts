@@ -20,7 +20,7 @@ import { deepFreeze } from './freeze.js'
 import type { LatencyMatrix } from './matrix.js'
 import { oracleCosts } from './oracle.js'
 import { streamRng, type Rng } from './prng.js'
-import { scorePairs, statusOfPairs, type PairScore } from './score.js'
+import { gapsOutsideTolerancePct, scorePairs, statusOfPairs, type PairScore } from './score.js'
 
 export interface SimInit {
   matrix: LatencyMatrix
@@ -62,6 +62,10 @@ export interface EventReport {
   affected_pairs: number
   /** Sim ms until every affected pair was within tolerance for good; null if not within the window. */
   converge_ms: number | null
+  /** When not converged: affected pairs still outside tolerance at the end of the window... */
+  unconverged_pairs?: number
+  /** ...and the worst of them, % above the oracle (Infinity = no usable path). */
+  worst_gap_pct?: number
 }
 
 export interface SimResult extends PairScore {
@@ -349,6 +353,12 @@ export class Simulation {
     if (w === undefined) return
     this.watch = undefined
     w.report.converge_ms = w.goodSinceMs >= 0 ? w.goodSinceMs - w.startMs : null
+    if (w.report.converge_ms === null) {
+      // Says whether the pairs are stuck just outside tolerance (damping) or truly off.
+      const gaps = gapsOutsideTolerancePct(this, w.pairs)
+      w.report.unconverged_pairs = gaps.length
+      w.report.worst_gap_pct = gaps.length === 0 ? 0 : Math.round(100 * Math.max(...gaps)) / 100
+    }
   }
 
   private resolveEdge(e: SimEvent): [number, number] {
