@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { DROP, LinkTable } from '../../lab/emulator/link-table.js'
 import { PacketQueue, SLOT_BYTES } from '../../lab/emulator/packet-queue.js'
 import type { DirectedLink } from '../../lab/scenario/index.js'
+import { seededRandom as seeded } from '../../src/route/seeded-random.js'
 
-/** Small deterministic PRNG (mulberry32) so the tests are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const link = (from: string, to: string, delayMs: number, jitterMs = 0, lossPct = 0): DirectedLink => ({ from, to, delayMs, jitterMs, lossPct, down: false })
 
