@@ -33,7 +33,8 @@ beforeAll(async () => {
   // Replay every 50th lax->sea datagram, and send a tampered copy (new
   // counter, flipped payload bit) so it must fail authentication.
   emu.tap('lax-sea', 'ab', (d) => {
-    if (++tapCount % 50 !== 0 || d.length < 48) return [d]
+    // Transport packets only (type 3): a replayed handshake is counted under its own name.
+    if (d[1] !== 3 || ++tapCount % 50 !== 0) return [d]
     const tampered = Buffer.from(d)
     tampered.writeUInt32BE(tampered.readUInt32BE(12) + 100_000, 12)
     tampered[tampered.length - 1] ^= 0x01
@@ -127,10 +128,13 @@ describe('four relay processes on loopback', () => {
 
   it('drops and counts replayed and tampered datagrams, and reports them in status', async () => {
     expect(tapCount).toBeGreaterThanOrEqual(100)
+    // Stop injecting and let what is in flight arrive before reading the counters.
+    emu.tap('lax-sea', 'ab', undefined)
+    const injected = Math.floor(tapCount / 50)
+    await new Promise((r) => setTimeout(r, 300))
     const res = await runCli(['status', '--json', '-c', path.join(dir, 'sea.yaml')])
     expect(res.code).toBe(0)
     const stats = JSON.parse(res.stdout)
-    const injected = Math.floor(tapCount / 50)
     expect(stats.drops.replay).toBe(injected)
     expect(stats.drops.auth_failed).toBe(injected)
     expect(stats.peers.lax.session).toBe(true)
