@@ -33,14 +33,23 @@ export interface LabRunOptions {
 const AGENT_START_MS = 2000
 
 export async function labRun(file: string, opts: LabRunOptions): Promise<{ result: LabResult; samples: FlowSamples }> {
-  const lab = await labUp(file)
-  const run = lab.state.run
+  // The handler goes in before anything is built: a signal while the
+  // namespaces come up must tear down what exists so far too.
+  let run: string | undefined
   const onSignal = (): void => {
-    opts.log(`interrupted: tearing down ${run}`)
-    void labDown(run).finally(() => process.exit(130))
+    opts.log(`interrupted: tearing down ${run ?? 'the lab'}`)
+    void (run ? labDown(run) : Promise.resolve()).finally(() => process.exit(130))
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  let lab: Awaited<ReturnType<typeof labUp>>
+  try {
+    lab = await labUp(file, (id) => (run = id))
+  } catch (err) {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    throw err
+  }
   try {
     opts.log(`${run}: ${lab.state.namespaces.length} namespaces up, WAN emulator running${rtUsable() ? ' (SCHED_RR)' : ''}`)
     const started = monoMs()
@@ -78,7 +87,7 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    await labDown(run)
+    await labDown(lab.state.run)
   }
 }
 

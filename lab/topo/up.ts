@@ -40,12 +40,14 @@ export class LabUnavailableError extends Error {
   }
 }
 
-export async function labUp(scenarioFile: string): Promise<LabRun> {
+/** `onRun` learns the run id as soon as it exists, so a caller's signal handler can tear down a half-built lab. */
+export async function labUp(scenarioFile: string, onRun?: (run: string) => void): Promise<LabRun> {
   const avail = labAvailable()
   if (!avail.ok) throw new LabUnavailableError(avail.reason!)
   const scenario = loadScenario(scenarioFile)
   const plan = planAddresses(scenario)
   const run = newRunId()
+  onRun?.(run)
   const dir = runDir(run)
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const state: LabState = { run, scenarioFile: path.resolve(scenarioFile), createdAt: new Date().toISOString(), dir, namespaces: [], pids: [] }

@@ -106,6 +106,10 @@ export class UdpLinkEmulator {
       s.once('error', reject)
       s.bind(0, this.host, () => resolve())
     })
+    // Bursts from many flows must not overflow the default ~208 KB buffer while
+    // this process is busy; the kernel caps the request at net.core.rmem_max.
+    s.setRecvBufferSize(4 << 20)
+    s.setSendBufferSize(4 << 20)
     this.sockets.push(s)
     return s
   }

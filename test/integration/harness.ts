@@ -94,6 +94,9 @@ export async function echoServer(port: number, transform: (d: Buffer) => Buffer 
     s.send(reply, rinfo.port, rinfo.address)
   })
   await new Promise<void>((resolve) => s.bind(port, '127.0.0.1', () => resolve()))
+  // 120 flows answer in one burst; the default ~208 KB receive buffer (kernel
+  // truesize ~2 KB per datagram) overflows when this process is descheduled.
+  s.setRecvBufferSize(4 << 20)
   return s
 }
 
