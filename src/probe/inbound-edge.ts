@@ -19,6 +19,9 @@ export const enum ProbeVerdict {
  *
  * Contract: zero value = "never heard"; `up` starts false (new edges start
  * pessimistic) and turns true after UP_AFTER_PROBES consecutive probes.
+ * Loss counts only while up: the window restarts on every down->up
+ * transition, so an outage (already punished by `up = false`) is not also
+ * held against the edge for the next LOSS_WINDOW probes.
  */
 export class InboundEdge {
   readonly delay = new DelayFilter()
@@ -75,7 +78,10 @@ export class InboundEdge {
       if (p.hasEcho && p.echoBootId === myBootId) this.offset.add(p.echoTxMs, p.echoRxMs, p.txMs, nowMs)
     }
     this.lastRxMs = nowMs
-    if (!this.up && this.consecutive >= UP_AFTER_PROBES) this.up = true
+    if (!this.up && this.consecutive >= UP_AFTER_PROBES) {
+      this.up = true
+      restartLossAt(this.loss, p.seq)
+    }
     return ProbeVerdict.Accepted
   }
 
@@ -86,4 +92,13 @@ export class InboundEdge {
     this.consecutive = 0
     return true
   }
+}
+
+/**
+ * Restarts `loss` as if it had only seen the UP_AFTER_PROBES consecutive
+ * sequence numbers ending at `seq`, which is what brought the edge up.
+ */
+export function restartLossAt(loss: LossWindow, seq: number): void {
+  loss.reset()
+  for (let s = Math.max(0, seq - UP_AFTER_PROBES + 1); s <= seq; s++) loss.record(s)
 }

@@ -2,7 +2,7 @@ import type { OriginSample } from '../route/types.js'
 import { DelayFilter } from './delay-filter.js'
 import { LossWindow } from './loss-window.js'
 import { OffsetFilter } from './offset-filter.js'
-import { UP_AFTER_PROBES } from './inbound-edge.js'
+import { restartLossAt, UP_AFTER_PROBES } from './inbound-edge.js'
 
 /**
  * The CNI link between this relay (an exit) and one service's origin, from
@@ -50,7 +50,11 @@ export class OriginEdge {
     this.loss.record(seq)
     this.consecutiveLost = 0
     this.lastGoodMs = nowMs
-    if (++this.consecutiveGood >= UP_AFTER_PROBES) this.up = true
+    if (++this.consecutiveGood >= UP_AFTER_PROBES && !this.up) {
+      // Loss counts only while up (see InboundEdge): forget the outage.
+      this.up = true
+      restartLossAt(this.loss, seq)
+    }
     return { changed: wasUp !== this.up, valid: true }
   }
 

@@ -50,4 +50,17 @@ describe('InboundEdge', () => {
     expect(e.offset.rttMs).toBe(20)
     expect(e.offset.thetaMs).toBe((130 - 1100 - (1090 - 100)) / 2)
   })
+
+  it('does not count an outage as loss once the edge is back up', () => {
+    const e = new InboundEdge()
+    for (let s = 0; s < 20; s++) e.onProbe(s * 100 + 5, probe(s, s * 100), 0)
+    expect(e.checkSilence(1905 + 351, 350)).toBe(true)
+    // 50 probes (5 s) lost, then the edge comes back.
+    for (let s = 70; s < 70 + UP_AFTER_PROBES; s++) e.onProbe(s * 100 + 5, probe(s, s * 100), 0)
+    expect(e.up).toBe(true)
+    expect(e.loss.lossPct()).toBe(0)
+    // Loss after it is up counts again.
+    e.onProbe(7405, probe(74, 7400), 0)
+    expect(e.loss.lossPct()).toBeCloseTo(100 / (UP_AFTER_PROBES + 2))
+  })
 })

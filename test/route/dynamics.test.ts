@@ -71,6 +71,22 @@ describe('route dynamics', () => {
     expect(elapsed).toBeLessThan(500)
   })
 
+  it('uses a restored edge again within a few seconds of a 5 s cut', () => {
+    const net = twoPaths()
+    net.run(4000)
+    net.setDelay('b', 'e', 20) // the a path (22 ms) is now clearly better than b (32 ms)
+    net.run(2000)
+    expect(fwd(net)).toBe('i>a>e')
+    net.cutEdge('a', 'e')
+    net.runUntil(() => fwd(net) === 'i>b>e', 2000, 1)
+    net.run(5000)
+    net.restoreEdge('a', 'e')
+    const elapsed = net.runUntil(() => fwd(net) === 'i>a>e', 10_000, 5)
+    // 3 probes to come back up, a flood, then the 1 s hold. Counting the cut as
+    // loss would keep a->e disqualified (> 5% of the last 100 probes) for ~10 s.
+    expect(elapsed).toBeLessThan(3000)
+  })
+
   it('fails over the reply path too when the cut is seen by the ingress itself', () => {
     const net = twoPaths()
     net.run(4000)
