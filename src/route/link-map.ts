@@ -17,6 +17,8 @@ export const enum ApplyResult {
 /** Relative and absolute thresholds of a "significant" delay change: max(1 ms, 5%). */
 export const SIGNIFICANT_ABS_MS = 1
 export const SIGNIFICANT_REL = 0.05
+/** A column heard this long that still shows an edge never up: treat the pair as unlinked and relay. */
+export const NEVER_UP_GRACE_MS = 1000
 
 /** A delay change is significant when it exceeds max(1 ms, 5% of the (true) delay). */
 export function significantDelta(deltaMs: number, delayMs: number): boolean {
@@ -34,7 +36,7 @@ export class LinkMap {
   readonly n: number
   readonly present: Uint8Array
   readonly up: Uint8Array
-  /** The edge has been up at some point: a down edge that never was up is just new. */
+  /** The edge has been up at some point: a down edge that never was up may just be new. */
   readonly everUp: Uint8Array
   readonly pseudo: Float64Array
   readonly minPseudo: Float64Array
@@ -46,6 +48,8 @@ export class LinkMap {
   readonly colSeq: Float64Array
   readonly colBoot: Float64Array
   readonly colRxMs: Float64Array
+  /** Per column: our receive time of the first accepted update of its current boot. */
+  readonly colFirstRxMs: Float64Array
   /** Boot ids an origin had before its current one: their late updates are stale. */
   private readonly oldBoots: Set<number>[]
   // Origin edges, indexed [service * n + exit].
@@ -80,6 +84,7 @@ export class LinkMap {
     this.colSeq = new Float64Array(n).fill(-1)
     this.colBoot = new Float64Array(n).fill(-1)
     this.colRxMs = new Float64Array(n).fill(NaN)
+    this.colFirstRxMs = new Float64Array(n).fill(NaN)
     this.oldBoots = Array.from({ length: n }, () => new Set<number>())
     const so = serviceIndex.size * n
     this.oPresent = new Uint8Array(so)
@@ -100,10 +105,16 @@ export class LinkMap {
     return !this.oldBoots[v].has(u.boot)
   }
 
-  /** True when the edge u->v is known to have failed (was up, now down or gone). */
-  failed(u: number, v: number): boolean {
+  /**
+   * True when v's column does not show u->v up, and either the edge was up
+   * before (it failed) or v's column has been heard for NEVER_UP_GRACE_MS
+   * (the edge never came up: no link). Updates then need relaying. The grace
+   * keeps a cold start, when every edge is still new, from relaying at all.
+   */
+  notUp(u: number, v: number, nowMs: number): boolean {
     const k = u * this.n + v
-    return this.everUp[k] === 1 && this.up[k] === 0
+    if (this.up[k] === 1) return false
+    return this.everUp[k] === 1 || nowMs - this.colFirstRxMs[v] >= NEVER_UP_GRACE_MS
   }
 
   /** True when u->v is present and up in the map. */
@@ -120,6 +131,7 @@ export class LinkMap {
       this.oldBoots[v].add(this.colBoot[v])
       if (this.oldBoots[v].size > 8) this.oldBoots[v].delete(this.oldBoots[v].values().next().value!)
     }
+    if (u.boot !== this.colBoot[v]) this.colFirstRxMs[v] = nowMs
     this.colBoot[v] = u.boot
     this.colSeq[v] = u.seq
     this.colRxMs[v] = nowMs

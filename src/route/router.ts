@@ -43,6 +43,8 @@ export class RouterCore implements Router {
   private readonly table: RouteTable
   private readonly fresh: Uint8Array
   private readonly lastMsg: (MapUpdate | undefined)[]
+  /** [origin * n + to]: the last update of `origin` this relay relayed to `to`. */
+  private readonly relayedTo: (MapUpdate | undefined)[]
   private readonly random: () => number
   private readonly floodIntervalMs: number
   private readonly staleAfterMs: number
@@ -111,6 +113,7 @@ export class RouterCore implements Router {
     this.fresh = new Uint8Array(this.relays.length)
     this.fresh[this.self] = 1
     this.lastMsg = this.relays.map(() => undefined)
+    this.relayedTo = new Array<MapUpdate | undefined>(this.relays.length ** 2).fill(undefined)
   }
 
   tick(nowMs: number): RouterMessage[] {
@@ -165,7 +168,7 @@ export class RouterCore implements Router {
     this.refreshFreshness(nowMs)
     this.dirty = true
     if (res === ApplyResult.Significant) this.maybeCompute(nowMs)
-    return this.relayAround(v, from, u)
+    return this.relayAround(nowMs, v, from, u)
   }
 
   onOriginSample(nowMs: number, sample: OriginSample): void {
@@ -235,20 +238,28 @@ export class RouterCore implements Router {
 
   /**
    * Limited flooding. Origins send their column straight to every relay; a
-   * copy only needs relaying where that direct edge has failed. So: relay the
-   * new update of `v` to each r whose edge v->r failed, and, since v's column
-   * just told us which edges x->v failed, relay x's latest update to v. Only
-   * the RELAYERS_PER_PAIR relays that rank first (by a hash of the pair) among
-   * those with working edges around the gap do it, so a relay hears a relayed
-   * update about twice, not once from every relay.
+   * copy only needs relaying where that direct edge is not up (it failed,
+   * never came up, or the pair has no link at all). So: relay the new update
+   * of `v` to each r whose edge v->r is not up, and, since v's column just
+   * told us which edges x->v are not up, relay x's latest update to v (once
+   * per update: `relayedTo` remembers what v already got from us). Only the
+   * RELAYERS_PER_PAIR relays that rank first (by a hash of the pair) among
+   * those with working edges around the gap do it, so a relay hears a
+   * relayed update about twice, not once from every relay. A relayed copy is
+   * never relayed again by its receiver unless the receiver is itself a
+   * chosen relayer, and seq numbers make a second copy stale, so this stays
+   * bounded.
    */
-  private relayAround(v: number, from: string, u: MapUpdate): RouterMessage[] {
+  private relayAround(nowMs: number, v: number, from: string, u: MapUpdate): RouterMessage[] {
     const out: RouterMessage[] = []
-    for (let r = 0; r < this.relays.length; r++) {
+    const n = this.relays.length
+    for (let r = 0; r < n; r++) {
       if (r === this.self || r === v || this.relays[r] === from) continue
-      if (this.map.failed(v, r) && this.isRelayer(v, r)) out.push({ to: this.relays[r], kind: 'control', msg: u })
+      if (this.map.notUp(v, r, nowMs) && this.isRelayer(v, r)) out.push({ to: this.relays[r], kind: 'control', msg: u })
       const m = this.lastMsg[r]
-      if (m !== undefined && this.map.failed(r, v) && this.isRelayer(r, v)) out.push({ to: u.origin, kind: 'control', msg: m })
+      if (m === undefined || this.relayedTo[r * n + v] === m || !this.map.notUp(r, v, nowMs) || !this.isRelayer(r, v)) continue
+      this.relayedTo[r * n + v] = m
+      out.push({ to: u.origin, kind: 'control', msg: m })
     }
     if (out.length > 0) this.count('control_relayed')
     return out

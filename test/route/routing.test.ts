@@ -84,4 +84,28 @@ describe('routing on a fake network', () => {
     // (The displayed delayMs is only an estimate here: without clock sync the
     // 5/40 ms asymmetry of i<->x cannot be seen, only its effect on rankings.)
   })
+
+  it('finds a path between two relays that never had a direct link', () => {
+    const relays = ['p', 'q', 'r', 's', 't']
+    const rnd = seededRandom(21)
+    const ms: Record<string, number> = {}
+    for (let i = 0; i < relays.length; i++) {
+      for (let j = i + 1; j < relays.length; j++) ms[`${relays[i]}-${relays[j]}`] = 5 + Math.floor(rnd() * 40)
+    }
+    const net = new FakeNet({ relays, services: [], delayMs: delays(ms, 50), offsetsMs: randomOffsets(relays, 21), seed: 21 })
+    net.cutEdge('p', 't')
+    net.cutEdge('t', 'p')
+    net.run(4000)
+    const pt = net.router('p').pathTo(net.local('p'), 't')
+    const tp = net.router('t').pathTo(net.local('t'), 'p')
+    expect(pt?.path.length).toBe(3)
+    expect(tp?.path.length).toBe(3)
+    expect(pt?.path[0]).toBe('p')
+    expect(tp?.path[2]).toBe('p')
+    // Bounded relaying: a couple of relayers per missing pair, not everyone.
+    let relayed = 0
+    for (const name of relays) relayed += net.router(name).counters!().control_relayed ?? 0
+    expect(relayed).toBeGreaterThan(0)
+    expect(relayed).toBeLessThan(200)
+  })
 })
