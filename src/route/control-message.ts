@@ -13,6 +13,15 @@
 
 export const MAP_MSG_TYPE = 'overpass.map'
 export const MAP_MSG_VERSION = 1
+/** `{ type, v, origin }`: "my copy of your column has a gap: send me a full update". */
+export const RESYNC_MSG_TYPE = 'overpass.resync'
+
+export interface ResyncRequest {
+  type: typeof RESYNC_MSG_TYPE
+  v: typeof MAP_MSG_VERSION
+  /** The relay asking (must be the overlay peer it came from). */
+  origin: string
+}
 
 /** [from, pseudoMs, minPseudoMs, thetaMs|null, rttMs|null, jitterMs, lossPct, up] for the edge from -> origin. */
 export type EdgeTuple = [string, number, number, number | null, number | null, number, number, boolean]
@@ -48,8 +57,15 @@ export interface MapUpdate {
   origin: string
   /** The origin's random boot id (u32): a new one means it restarted and its seq starts over. */
   boot: number
-  /** Increases with every update from this origin within one boot. */
+  /** Increases by exactly 1 with every flood from this origin within one boot. */
   seq: number
+  /**
+   * false: a delta, holding only the edges that changed since update seq - 1
+   * (every other edge is unchanged). true: the whole column as a periodic
+   * refresh, which a receiver already in sync (it applied seq - 1) may skip.
+   * Absent: the whole column, always applied.
+   */
+  full?: boolean
   edges: EdgeTuple[]
   origins: OriginTuple[]
 }
@@ -71,17 +87,10 @@ export function parseMapUpdate(msg: unknown, schema: MapSchema): MapUpdate | str
   if (typeof m.origin !== 'string' || !schema.relays.has(m.origin)) return 'origin'
   if (!Number.isInteger(m.boot) || (m.boot as number) < 0 || (m.boot as number) >= U32) return 'boot'
   if (!Number.isSafeInteger(m.seq) || (m.seq as number) < 0) return 'seq'
+  if (m.full !== undefined && typeof m.full !== 'boolean') return 'full'
   if (!Array.isArray(m.edges) || m.edges.length >= schema.relays.size) return 'edges'
   if (!Array.isArray(m.origins) || m.origins.length > schema.exits.size) return 'origins'
   const seen = new Set<string>()
-  for (const e of m.edges) {
-    const r = checkEdge(e, m.origin, schema)
-    if (r !== '') return r
-    const from = (e as EdgeTuple)[E_FROM]
-    if (seen.has(from)) return 'edge_duplicate'
-    seen.add(from)
-  }
-  seen.clear()
   for (const o of m.origins) {
     const r = checkOrigin(o, m.origin, schema)
     if (r !== '') return r
@@ -92,9 +101,35 @@ export function parseMapUpdate(msg: unknown, schema: MapSchema): MapUpdate | str
   return m as unknown as MapUpdate
 }
 
-function checkEdge(e: unknown, origin: string, schema: MapSchema): string {
-  if (!Array.isArray(e) || e.length !== 8) return 'edge_shape'
-  if (typeof e[E_FROM] !== 'string' || !schema.relays.has(e[E_FROM]) || e[E_FROM] === origin) return 'edge_from'
+/**
+ * Validates the edge tuples of an update `parseMapUpdate` accepted. Kept
+ * apart because a full update that finds the receiver already in sync is
+ * not read past its header, so its edges need no checking. Returns '' or
+ * the reason. `seen` is scratch indexed like the relays (length n): it is
+ * stamped with `stamp` (unique per call) instead of being cleared.
+ * `fromIdx[i]` receives the relay index of edge i, so applying the update
+ * needs no second lookup.
+ */
+export function checkEdges(
+  u: MapUpdate, index: ReadonlyMap<string, number>, seen: Uint32Array, stamp: number, fromIdx: Int32Array,
+): string {
+  const edges = u.edges as unknown[]
+  const self = index.get(u.origin)
+  for (let i = 0; i < edges.length; i++) {
+    const e = edges[i]
+    if (!Array.isArray(e) || e.length !== 8) return 'edge_shape'
+    const from = typeof e[E_FROM] === 'string' ? index.get(e[E_FROM]) : undefined
+    if (from === undefined || from === self) return 'edge_from'
+    const r = checkEdgeValues(e)
+    if (r !== '') return r
+    if (seen[from] === stamp) return 'edge_duplicate'
+    seen[from] = stamp
+    fromIdx[i] = from
+  }
+  return ''
+}
+
+function checkEdgeValues(e: unknown[]): string {
   if (!isNum(e[E_PSEUDO]) || !isNum(e[E_MIN_PSEUDO])) return 'edge_delay'
   if (!isNumOrNull(e[E_THETA])) return 'edge_theta'
   if (!(e[E_RTT] === null || (isNum(e[E_RTT]) && e[E_RTT] >= 0))) return 'edge_rtt'

@@ -12,6 +12,20 @@ export const enum ApplyResult {
   Minor = 1,
   /** Accepted; an edge appeared, vanished, went up/down, crossed the loss limit or moved significantly. */
   Significant = 2,
+  /** A delta that does not follow the last update we hold: ignored (we need a full update). */
+  Gap = 3,
+}
+
+/** What applying an update will do with its edges. */
+export const enum Plan {
+  Stale = 0,
+  Gap = 1,
+  /** A whole column while we are in sync: the delta with the same seq (sent right after it) is what we apply. */
+  Skip = 2,
+  /** Apply the listed edges; keep the rest of the column. */
+  Delta = 3,
+  /** Replace the whole column. */
+  Full = 4,
 }
 
 /** Relative and absolute thresholds of a "significant" delay change: max(1 ms, 5%). */
@@ -64,6 +78,9 @@ export class LinkMap {
   readonly oLoss: Float64Array
   /** Incremented on every accepted update. */
   version = 0
+  /** Scratch for applyEdges: relays whose entry the current update holds (== stamp). */
+  private readonly seen: Uint32Array
+  private stamp = 0
 
   constructor(
     private readonly relayIndex: ReadonlyMap<string, number>,
@@ -85,6 +102,7 @@ export class LinkMap {
     this.colBoot = new Float64Array(n).fill(-1)
     this.colRxMs = new Float64Array(n).fill(NaN)
     this.colFirstRxMs = new Float64Array(n).fill(NaN)
+    this.seen = new Uint32Array(n)
     this.oldBoots = Array.from({ length: n }, () => new Set<number>())
     const so = serviceIndex.size * n
     this.oPresent = new Uint8Array(so)
@@ -123,9 +141,32 @@ export class LinkMap {
     return this.present[k] === 1 && this.up[k] === 1
   }
 
-  /** Replaces the column of `u.origin` with `u` (already validated); `force` skips the ordering check. */
-  apply(nowMs: number, u: MapUpdate, force = false): ApplyResult {
-    if (!force && !this.isNewer(u)) return ApplyResult.Stale
+  /**
+   * How `u` would be applied. Updates of one boot are numbered 1 apart, so
+   * "in sync" means we hold seq - 1: a delta then applies exactly. A whole
+   * column (`full: true`) is always followed by the delta with the same seq,
+   * so a receiver in sync skips it and takes the delta; one out of sync takes
+   * the whole column, and the delta is then stale. A delta after a gap (a
+   * lost or reordered update) cannot be applied: the caller asks for a full
+   * one.
+   */
+  plan(u: MapUpdate, force = false): Plan {
+    if (!force && !this.isNewer(u)) return Plan.Stale
+    const v = this.relayIndex.get(u.origin)!
+    const inSync = u.boot === this.colBoot[v] && u.seq === this.colSeq[v] + 1
+    if (u.full === false) return inSync ? Plan.Delta : Plan.Gap
+    return u.full === true && inSync ? Plan.Skip : Plan.Full
+  }
+
+  /**
+   * Applies `u` (already validated) to the column of `u.origin`; `force`
+   * skips the ordering check. `fromIdx` optionally holds each edge's relay
+   * index (from checkEdges), saving a name lookup per edge.
+   */
+  apply(nowMs: number, u: MapUpdate, force = false, fromIdx?: Int32Array): ApplyResult {
+    const plan = this.plan(u, force)
+    if (plan === Plan.Stale || plan === Plan.Skip) return ApplyResult.Stale
+    if (plan === Plan.Gap) return ApplyResult.Gap
     const v = this.relayIndex.get(u.origin)!
     if (this.colBoot[v] >= 0 && u.boot !== this.colBoot[v]) {
       this.oldBoots[v].add(this.colBoot[v])
@@ -136,19 +177,22 @@ export class LinkMap {
     this.colSeq[v] = u.seq
     this.colRxMs[v] = nowMs
     this.version++
-    const edgeSig = this.applyEdges(v, u)
+    const edgeSig = this.applyEdges(v, u, plan === Plan.Full, fromIdx)
     const originSig = this.applyOrigins(v, u)
     return edgeSig || originSig ? ApplyResult.Significant : ApplyResult.Minor
   }
 
-  private applyEdges(v: number, u: MapUpdate): boolean {
+  private applyEdges(v: number, u: MapUpdate, full: boolean, fromIdx: Int32Array | undefined): boolean {
     const n = this.n
     let sig = false
-    const seen = new Uint8Array(n)
-    for (const e of u.edges) {
-      const from = this.relayIndex.get(e[E_FROM])!
+    const seen = this.seen
+    const stamp = ++this.stamp
+    const edges = u.edges
+    for (let i = 0; i < edges.length; i++) {
+      const e = edges[i]
+      const from = fromIdx !== undefined ? fromIdx[i] : this.relayIndex.get(e[E_FROM])!
       const k = from * n + v
-      seen[from] = 1
+      seen[from] = stamp
       const up = e[E_UP] ? 1 : 0
       const theta = e[E_THETA] ?? NaN
       if (
@@ -166,9 +210,10 @@ export class LinkMap {
       this.jitter[k] = e[E_JITTER]
       this.loss[k] = e[E_LOSS]
     }
+    if (!full) return sig
     for (let from = 0; from < n; from++) {
       const k = from * n + v
-      if (!seen[from] && this.present[k]) {
+      if (seen[from] !== stamp && this.present[k]) {
         this.present[k] = 0
         this.up[k] = 0
         sig = true

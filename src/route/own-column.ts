@@ -1,15 +1,24 @@
 import type { OriginEdge } from '../probe/origin-edge.js'
 import type { Prober } from '../probe/prober.js'
-import { MAP_MSG_TYPE, MAP_MSG_VERSION } from './control-message.js'
+import { E_JITTER, E_LOSS, E_MIN_PSEUDO, E_PSEUDO, E_RTT, E_THETA, E_UP, MAP_MSG_TYPE, MAP_MSG_VERSION } from './control-message.js'
 import type { EdgeTuple, MapUpdate, OriginTuple } from './control-message.js'
 import { significantDelta } from './link-map.js'
+
+/** Delta thresholds (see OwnColumn.deltaWorthy). */
+export const DELTA_DELAY_MS = 0.05
+export const DELTA_RTT_MS = 0.5
+export const DELTA_LOSS_PCT = 1
+export const DELTA_JITTER_MS = 0.1
+export const DELTA_JITTER_REL = 0.05
 
 export const enum ColumnChange {
   None = 0,
   /** A delay moved by more than max(1 ms, 5%), or loss crossed the disqualification limit. */
   Delay = 1,
-  /** An edge appeared, went up or went down. */
-  Reachability = 2,
+  /** An edge appeared or came up: like Delay, not urgent (nothing routes over it yet). */
+  Up = 2,
+  /** An edge went down: flood at once, routes over it are broken. */
+  Reachability = 3,
 }
 
 /**
@@ -24,6 +33,15 @@ export class OwnColumn {
   private readonly lastOFwd: Float64Array
   private readonly lastOUp: Int8Array
   private readonly lastOLoss: Float64Array
+  // What receivers in sync hold for each edge: the values last put in a delta.
+  private readonly sentPresent: Uint8Array
+  private readonly sentUp: Uint8Array
+  private readonly sentPseudo: Float64Array
+  private readonly sentMin: Float64Array
+  private readonly sentTheta: Float64Array
+  private readonly sentRtt: Float64Array
+  private readonly sentJitter: Float64Array
+  private readonly sentLoss: Float64Array
 
   constructor(
     private readonly self: string,
@@ -41,6 +59,14 @@ export class OwnColumn {
     this.lastOFwd = new Float64Array(serviceCount).fill(NaN)
     this.lastOUp = new Int8Array(serviceCount).fill(-1)
     this.lastOLoss = new Float64Array(serviceCount)
+    this.sentPresent = new Uint8Array(n)
+    this.sentUp = new Uint8Array(n)
+    this.sentPseudo = new Float64Array(n)
+    this.sentMin = new Float64Array(n)
+    this.sentTheta = new Float64Array(n)
+    this.sentRtt = new Float64Array(n)
+    this.sentJitter = new Float64Array(n)
+    this.sentLoss = new Float64Array(n)
   }
 
   changed(prober: Prober, origins: ReadonlyMap<number, OriginEdge>): ColumnChange {
@@ -48,35 +74,56 @@ export class OwnColumn {
     for (let i = 0; i < this.relays.length; i++) {
       const e = prober.inbound[i]
       if (this.relays[i] === this.self || !e.heard) continue
-      if (this.lastUp[i] !== (e.up ? 1 : 0)) return ColumnChange.Reachability
+      const up = e.heard && e.up ? 1 : 0
+      if (this.lastUp[i] === 1 && up === 0) return ColumnChange.Reachability
+      if (this.lastUp[i] !== up) {
+        change = ColumnChange.Up
+        continue
+      }
       const lossFlip = this.lastLoss[i] > this.maxLossPct !== e.loss.lossPct() > this.maxLossPct
       const delayMs = this.lastPseudo[i] - (Number.isFinite(e.offset.thetaMs) ? e.offset.thetaMs : this.lastPseudo[i])
-      if (lossFlip || significantDelta(e.delay.smoothedMs - this.lastPseudo[i], delayMs)) change = ColumnChange.Delay
+      if ((lossFlip || significantDelta(e.delay.smoothedMs - this.lastPseudo[i], delayMs)) && change < ColumnChange.Delay) change = ColumnChange.Delay
     }
     for (const [s, o] of origins) {
       if (o.fwd.samples === 0) continue
-      if (this.lastOUp[s] !== (o.up ? 1 : 0)) return ColumnChange.Reachability
+      if (this.lastOUp[s] === 1 && !o.up) return ColumnChange.Reachability
+      if (this.lastOUp[s] !== (o.up ? 1 : 0)) {
+        change = ColumnChange.Up
+        continue
+      }
       const lossFlip = this.lastOLoss[s] > this.maxLossPct !== o.loss.lossPct() > this.maxLossPct
       const trueMs = o.method === 'twamp' ? this.lastOFwd[s] - o.offset.thetaMs : this.lastOFwd[s]
-      if (lossFlip || significantDelta(o.fwd.smoothedMs - this.lastOFwd[s], trueMs)) change = ColumnChange.Delay
+      if ((lossFlip || significantDelta(o.fwd.smoothedMs - this.lastOFwd[s], trueMs)) && change < ColumnChange.Delay) change = ColumnChange.Delay
     }
     return change
   }
 
-  /** The next map update (and remembers it as the last flooded state). */
-  build(prober: Prober, origins: ReadonlyMap<number, OriginEdge>): MapUpdate {
-    const edges: EdgeTuple[] = []
+  /**
+   * The next update, as a whole column (`full: true`) and as a delta
+   * (`full: false`) with the same seq; the caller sends one or the other to
+   * each relay. The delta holds the edges whose values moved since we last
+   * put them in a delta (see `deltaWorthy`), so a receiver that applied every
+   * update holds exactly the values of the `sent*` arrays. An edge we stop
+   * hearing (the peer restarted) stays in the column as down: columns never
+   * shrink within a boot, so deltas need no removal entries.
+   */
+  build(prober: Prober, origins: ReadonlyMap<number, OriginEdge>): { full: MapUpdate; delta: MapUpdate } {
+    const all: EdgeTuple[] = []
+    const changed: EdgeTuple[] = []
     for (let i = 0; i < this.relays.length; i++) {
       const e = prober.inbound[i]
-      if (this.relays[i] === this.self || !e.heard) continue
-      const loss = e.loss.lossPct()
-      edges.push([
-        this.relays[i], e.delay.smoothedMs, e.delay.minMs, orNull(e.offset.thetaMs), orNull(e.offset.rttMs),
-        e.delay.jitterMs, loss, e.up,
-      ])
-      this.lastPseudo[i] = e.delay.smoothedMs
-      this.lastUp[i] = e.up ? 1 : 0
-      this.lastLoss[i] = loss
+      if (this.relays[i] === this.self || (!e.heard && this.sentPresent[i] === 0)) continue
+      const t: EdgeTuple = e.heard
+        ? [this.relays[i], e.delay.smoothedMs, e.delay.minMs, orNull(e.offset.thetaMs), orNull(e.offset.rttMs), e.delay.jitterMs, e.loss.lossPct(), e.up]
+        : [this.relays[i], this.sentPseudo[i], this.sentMin[i], orNull(this.sentTheta[i]), orNull(this.sentRtt[i]), this.sentJitter[i], this.sentLoss[i], false]
+      all.push(t)
+      if (this.deltaWorthy(i, t)) {
+        changed.push(t)
+        this.remember(i, t)
+      }
+      this.lastPseudo[i] = t[E_PSEUDO]
+      this.lastUp[i] = t[E_UP] ? 1 : 0
+      this.lastLoss[i] = t[E_LOSS]
     }
     const out: OriginTuple[] = []
     for (const [s, o] of origins) {
@@ -90,8 +137,42 @@ export class OwnColumn {
       this.lastOUp[s] = o.up ? 1 : 0
       this.lastOLoss[s] = loss
     }
-    return { type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: this.self, boot: this.bootId, seq: this.seq++, edges, origins: out }
+    const head = { type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: this.self, boot: this.bootId, seq: this.seq++ } as const
+    return { full: { ...head, full: true, edges: all, origins: out }, delta: { ...head, full: false, edges: changed, origins: out } }
   }
+
+  /**
+   * Whether edge i moved enough since the last delta to send it again. The
+   * thresholds are well under the routing tolerance (0.5 ms / 2%) and the
+   * switching margin (max(1 ms, 5%)), so a receiver's copy is never off by
+   * more than that, while a settled edge is not resent every second.
+   */
+  private deltaWorthy(i: number, t: EdgeTuple): boolean {
+    if (this.sentPresent[i] === 0 || this.sentUp[i] !== (t[E_UP] ? 1 : 0)) return true
+    if (moved(this.sentPseudo[i], t[E_PSEUDO], DELTA_DELAY_MS) || moved(this.sentMin[i], t[E_MIN_PSEUDO], DELTA_DELAY_MS)) return true
+    if (moved(this.sentTheta[i], t[E_THETA] ?? NaN, DELTA_DELAY_MS) || moved(this.sentRtt[i], t[E_RTT] ?? NaN, DELTA_RTT_MS)) return true
+    if (Math.abs(this.sentLoss[i] - t[E_LOSS]) >= DELTA_LOSS_PCT) return true
+    if (this.sentLoss[i] > this.maxLossPct !== t[E_LOSS] > this.maxLossPct) return true
+    const j = this.sentJitter[i]
+    return Math.abs(j - t[E_JITTER]) > Math.max(DELTA_JITTER_MS, DELTA_JITTER_REL * j)
+  }
+
+  private remember(i: number, t: EdgeTuple): void {
+    this.sentPresent[i] = 1
+    this.sentUp[i] = t[E_UP] ? 1 : 0
+    this.sentPseudo[i] = t[E_PSEUDO]
+    this.sentMin[i] = t[E_MIN_PSEUDO]
+    this.sentTheta[i] = t[E_THETA] ?? NaN
+    this.sentRtt[i] = t[E_RTT] ?? NaN
+    this.sentJitter[i] = t[E_JITTER]
+    this.sentLoss[i] = t[E_LOSS]
+  }
+}
+
+/** A change beyond `thresholdMs`, or between a value and none (NaN). */
+function moved(a: number, b: number, thresholdMs: number): boolean {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) !== Number.isNaN(b)
+  return Math.abs(a - b) > thresholdMs
 }
 
 function orNull(x: number): number | null {

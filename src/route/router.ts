@@ -1,10 +1,10 @@
 import { OriginEdge } from '../probe/origin-edge.js'
 import { DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, Prober } from '../probe/prober.js'
 import { nameId } from '../wire/ids.js'
-import { parseMapUpdate } from './control-message.js'
-import type { MapSchema, MapUpdate } from './control-message.js'
+import { checkEdges, MAP_MSG_VERSION, parseMapUpdate, RESYNC_MSG_TYPE } from './control-message.js'
+import type { MapSchema, MapUpdate, ResyncRequest } from './control-message.js'
 import { DEFAULT_SWITCH_HOLD_MS } from './hysteresis.js'
-import { ApplyResult, LinkMap } from './link-map.js'
+import { ApplyResult, LinkMap, Plan } from './link-map.js'
 import { ColumnChange, OwnColumn } from './own-column.js'
 import { RouteTable } from './route-table.js'
 import type { RouteEntry, ServiceInfo } from './route-table.js'
@@ -19,8 +19,12 @@ export const DEFAULT_MAX_LOSS_PCT = 5
 export const DEFAULT_ORIGIN_STALE_MS = 3000
 /** Routes are recomputed at most this often for minor map changes (breakage recomputes at once). */
 export const RECOMPUTE_MIN_INTERVAL_MS = 100
-/** Delay-only triggered floods are at least this far apart (up/down floods go at once). */
+/** Triggered floods are at least this far apart, except for an edge going down, which floods at once. */
 export const MIN_TRIGGERED_FLOOD_GAP_MS = 100
+/** Every this many floods, the whole column goes to every relay (deltas in between). */
+export const FULL_REFRESH_FLOODS = 5
+/** A relay asks one origin for a whole column at most this often. */
+export const RESYNC_MIN_GAP_MS = 1000
 /** How many relays forward an update around one failed direct edge. */
 export const RELAYERS_PER_PAIR = 2
 
@@ -42,8 +46,22 @@ export class RouterCore implements Router {
   private readonly own: OwnColumn
   private readonly table: RouteTable
   private readonly fresh: Uint8Array
-  private readonly lastMsg: (MapUpdate | undefined)[]
-  /** [origin * n + to]: the last update of `origin` this relay relayed to `to`. */
+  /**
+   * Per origin: its newest whole-column update and the deltas accepted since
+   * (consecutive seqs), enough to bring another relay in sync.
+   */
+  private readonly sinceFull: MapUpdate[][]
+  /** Relays that asked for a whole column with our next flood. */
+  private readonly pendingFull: Uint8Array
+  /** Per origin: when we last asked it for a whole column. */
+  private readonly lastResyncMs: Float64Array
+  /** Scratch for checkEdges. */
+  private readonly seen: Uint32Array
+  private readonly fromIdx: Int32Array
+  private seenStamp = 0
+  /** Floods since the last whole-column refresh; -1 before the first flood. */
+  private floodsSinceFull = -1
+  /** [to * n + origin]: the whole-column update of `origin` this relay last relayed to `to`. */
   private readonly relayedTo: (MapUpdate | undefined)[]
   private readonly random: () => number
   private readonly floodIntervalMs: number
@@ -112,7 +130,11 @@ export class RouterCore implements Router {
     })
     this.fresh = new Uint8Array(this.relays.length)
     this.fresh[this.self] = 1
-    this.lastMsg = this.relays.map(() => undefined)
+    this.sinceFull = this.relays.map(() => [])
+    this.pendingFull = new Uint8Array(this.relays.length)
+    this.lastResyncMs = new Float64Array(this.relays.length).fill(-Infinity)
+    this.seen = new Uint32Array(this.relays.length)
+    this.fromIdx = new Int32Array(this.relays.length)
     this.relayedTo = new Array<MapUpdate | undefined>(this.relays.length ** 2).fill(undefined)
   }
 
@@ -127,7 +149,7 @@ export class RouterCore implements Router {
     const due = Number.isNaN(this.nextFloodMs) || nowMs >= this.nextFloodMs
     if (
       due || change === ColumnChange.Reachability ||
-      (change === ColumnChange.Delay && nowMs - this.lastFloodMs >= MIN_TRIGGERED_FLOOD_GAP_MS)
+      (change !== ColumnChange.None && nowMs - this.lastFloodMs >= MIN_TRIGGERED_FLOOD_GAP_MS)
     ) this.flood(nowMs, out)
     this.maybeCompute(nowMs)
     for (const r of this.table.forward) if (r.slot.poll(nowMs)) this.publish(nowMs)
@@ -143,32 +165,62 @@ export class RouterCore implements Router {
 
   onControl(nowMs: number, from: string, msg: unknown): RouterMessage[] {
     this.lastNowMs = nowMs
+    if (isResync(msg)) return this.onResync(from, msg)
     const u = parseMapUpdate(msg, this.schema)
-    if (typeof u === 'string') {
-      this.count('control_malformed')
-      this.count(`control_malformed_${u}`)
-      return []
-    }
+    if (typeof u === 'string') return this.malformed(u)
     if (u.origin === this.relays[this.self]) {
       this.count('control_own_update')
       return []
     }
-    const v0 = this.relayIndex.get(u.origin)!
+    const v = this.relayIndex.get(u.origin)!
     // Safety net for an origin restarted without a fresh boot id (seq starts
     // over): once its column has gone stale, its updates are taken again.
-    const restarted = nowMs - this.map.colRxMs[v0] > this.staleAfterMs
-    const res = this.map.apply(nowMs, u, restarted)
-    if (res === ApplyResult.Stale) {
+    const restarted = nowMs - this.map.colRxMs[v] > this.staleAfterMs
+    const plan = this.map.plan(u, restarted)
+    if (plan === Plan.Stale) {
       this.count('control_stale')
       return []
     }
+    if (plan === Plan.Skip) {
+      this.count('control_full_skipped')
+      return []
+    }
+    if (plan === Plan.Gap) return this.onGap(nowMs, v)
+    const bad = checkEdges(u, this.relayIndex, this.seen, ++this.seenStamp, this.fromIdx)
+    if (bad !== '') return this.malformed(bad)
+    const res = this.map.apply(nowMs, u, restarted, this.fromIdx)
     this.count('control_accepted')
-    const v = this.relayIndex.get(u.origin)!
-    this.lastMsg[v] = u
+    if (u.full !== false) this.sinceFull[v] = [u]
+    else this.sinceFull[v].push(u)
     this.refreshFreshness(nowMs)
     this.dirty = true
     if (res === ApplyResult.Significant) this.maybeCompute(nowMs)
     return this.relayAround(nowMs, v, from, u)
+  }
+
+  private malformed(reason: string): RouterMessage[] {
+    this.count('control_malformed')
+    this.count(`control_malformed_${reason}`)
+    return []
+  }
+
+  /** A delta we cannot apply: ask its origin for a full update (at most once per RESYNC_MIN_GAP_MS). */
+  private onGap(nowMs: number, v: number): RouterMessage[] {
+    this.count('control_delta_gap')
+    if (nowMs - this.lastResyncMs[v] < RESYNC_MIN_GAP_MS) return []
+    this.lastResyncMs[v] = nowMs
+    this.count('control_resync_sent')
+    const req: ResyncRequest = { type: RESYNC_MSG_TYPE, v: MAP_MSG_VERSION, origin: this.relays[this.self] }
+    return [{ to: this.relays[v], kind: 'control', msg: req }]
+  }
+
+  /** A peer missed one of our deltas: it gets the whole column with our next flood. */
+  private onResync(from: string, msg: ResyncRequest): RouterMessage[] {
+    const i = this.relayIndex.get(from)
+    if (msg.v !== MAP_MSG_VERSION || msg.origin !== from || i === undefined || i === this.self) return this.malformed('resync')
+    this.pendingFull[i] = 1
+    this.count('control_resync_received')
+    return []
   }
 
   onOriginSample(nowMs: number, sample: OriginSample): void {
@@ -223,12 +275,27 @@ export class RouterCore implements Router {
     this.counts[key] = (this.counts[key] ?? 0) + 1
   }
 
+  /**
+   * Sends our column: a delta (edges that moved) to every relay, preceded by
+   * the whole column every FULL_REFRESH_FLOODS floods and for relays that
+   * asked for it.
+   * Deltas carry consecutive seqs, so a receiver notices a missed one; it then
+   * asks for a full update, and the periodic refresh bounds the gap even when
+   * that request is lost.
+   */
   private flood(nowMs: number, out: RouterMessage[]): void {
-    const u = this.own.build(this.prober, this.origins)
-    const res = this.map.apply(nowMs, u)
+    const { full, delta } = this.own.build(this.prober, this.origins)
+    const refresh = this.floodsSinceFull + 1 >= FULL_REFRESH_FLOODS || this.floodsSinceFull < 0
+    this.floodsSinceFull = refresh ? 0 : this.floodsSinceFull + 1
+    // Our own map takes what receivers in sync hold.
+    const res = this.map.apply(nowMs, this.map.colSeq[this.self] < 0 ? full : delta)
     if (res !== ApplyResult.Stale) this.dirty = true
     for (let i = 0; i < this.relays.length; i++) {
-      if (i !== this.self) out.push({ to: this.relays[i], kind: 'control', msg: u })
+      if (i === this.self) continue
+      // The whole column goes first, then the delta of the same seq (see LinkMap.plan).
+      if (refresh || this.pendingFull[i] === 1) out.push({ to: this.relays[i], kind: 'control', msg: full })
+      this.pendingFull[i] = 0
+      out.push({ to: this.relays[i], kind: 'control', msg: delta })
     }
     this.lastFloodMs = nowMs
     const jitter = 1 + FLOOD_JITTER * (2 * this.random() - 1)
@@ -241,8 +308,9 @@ export class RouterCore implements Router {
    * copy only needs relaying where that direct edge is not up (it failed,
    * never came up, or the pair has no link at all). So: relay the new update
    * of `v` to each r whose edge v->r is not up, and, since v's column just
-   * told us which edges x->v are not up, relay x's latest update to v (once
-   * per update: `relayedTo` remembers what v already got from us). Only the
+   * told us which edges x->v are not up, relay x's latest whole column and
+   * the deltas since to v (once per whole column: `relayedTo` remembers what
+   * v already got from us; later deltas reach v by the first rule). Only the
    * RELAYERS_PER_PAIR relays that rank first (by a hash of the pair) among
    * those with working edges around the gap do it, so a relay hears a
    * relayed update about twice, not once from every relay. A relayed copy is
@@ -253,13 +321,17 @@ export class RouterCore implements Router {
   private relayAround(nowMs: number, v: number, from: string, u: MapUpdate): RouterMessage[] {
     const out: RouterMessage[] = []
     const n = this.relays.length
+    const f = this.relayIndex.get(from) ?? -1
     for (let r = 0; r < n; r++) {
-      if (r === this.self || r === v || this.relays[r] === from) continue
+      if (r === this.self || r === v || r === f) continue
       if (this.map.notUp(v, r, nowMs) && this.isRelayer(v, r)) out.push({ to: this.relays[r], kind: 'control', msg: u })
-      const m = this.lastMsg[r]
-      if (m === undefined || this.relayedTo[r * n + v] === m || !this.map.notUp(r, v, nowMs) || !this.isRelayer(r, v)) continue
-      this.relayedTo[r * n + v] = m
-      out.push({ to: u.origin, kind: 'control', msg: m })
+      // The whole column and the deltas since: a delta alone is useless to a relay that lacks the rest.
+      if (!this.map.notUp(r, v, nowMs)) continue
+      const chain = this.sinceFull[r]
+      const m = chain[0]
+      if (m === undefined || this.relayedTo[v * n + r] === m || !this.isRelayer(r, v)) continue
+      this.relayedTo[v * n + r] = m
+      for (const c of chain) out.push({ to: u.origin, kind: 'control', msg: c })
     }
     if (out.length > 0) this.count('control_relayed')
     return out
@@ -331,6 +403,10 @@ export class RouterCore implements Router {
     if (r.backup !== undefined) choice.backup = r.backup.map((i) => this.relays[i])
     return choice
   }
+}
+
+function isResync(msg: unknown): msg is ResyncRequest {
+  return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === RESYNC_MSG_TYPE
 }
 
 /**
