@@ -14,6 +14,8 @@ export const enum ApplyResult {
   Significant = 2,
   /** A delta that does not follow the last update we hold: ignored (we need a full update). */
   Gap = 3,
+  /** Accepted; an empty delta (only seq and time moved): routes need no recomputation. */
+  Unchanged = 4,
 }
 
 /** What applying an update will do with its edges. */
@@ -177,6 +179,7 @@ export class LinkMap {
     this.colSeq[v] = u.seq
     this.colRxMs[v] = nowMs
     this.version++
+    if (plan === Plan.Delta && u.edges.length === 0 && u.origins.length === 0) return ApplyResult.Unchanged
     const edgeSig = this.applyEdges(v, u, plan === Plan.Full, fromIdx)
     const originSig = this.applyOrigins(v, u)
     return edgeSig || originSig ? ApplyResult.Significant : ApplyResult.Minor

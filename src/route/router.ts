@@ -20,7 +20,7 @@ export const DEFAULT_ORIGIN_STALE_MS = 3000
 /** Routes are recomputed at most this often for minor map changes (breakage recomputes at once). */
 export const RECOMPUTE_MIN_INTERVAL_MS = 100
 /** Triggered floods are at least this far apart, except for an edge going down, which floods at once. */
-export const MIN_TRIGGERED_FLOOD_GAP_MS = 100
+export const MIN_TRIGGERED_FLOOD_GAP_MS = 250
 /** Every this many floods, the whole column goes to every relay (deltas in between). */
 export const FULL_REFRESH_FLOODS = 5
 /** A relay asks one origin for a whole column at most this often. */
@@ -190,10 +190,10 @@ export class RouterCore implements Router {
     if (bad !== '') return this.malformed(bad)
     const res = this.map.apply(nowMs, u, restarted, this.fromIdx)
     this.count('control_accepted')
+    this.counts.control_edges_applied = (this.counts.control_edges_applied ?? 0) + u.edges.length
     if (u.full !== false) this.sinceFull[v] = [u]
     else this.sinceFull[v].push(u)
-    this.refreshFreshness(nowMs)
-    this.dirty = true
+    if (this.refreshFreshness(nowMs) || res !== ApplyResult.Unchanged) this.dirty = true
     if (res === ApplyResult.Significant) this.maybeCompute(nowMs)
     return this.relayAround(nowMs, v, from, u)
   }
@@ -289,7 +289,7 @@ export class RouterCore implements Router {
     this.floodsSinceFull = refresh ? 0 : this.floodsSinceFull + 1
     // Our own map takes what receivers in sync hold.
     const res = this.map.apply(nowMs, this.map.colSeq[this.self] < 0 ? full : delta)
-    if (res !== ApplyResult.Stale) this.dirty = true
+    if (res !== ApplyResult.Stale && res !== ApplyResult.Unchanged) this.dirty = true
     for (let i = 0; i < this.relays.length; i++) {
       if (i === this.self) continue
       // The whole column goes first, then the delta of the same seq (see LinkMap.plan).
