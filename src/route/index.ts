@@ -16,8 +16,8 @@ import type { Router, RouterInit } from './types.js'
 
 export type * from './types.js'
 export { RouterConfigError } from './errors.js'
-export { MAP_MSG_TYPE, MAP_MSG_VERSION } from './control-message.js'
-export type { MapUpdate, EdgeTuple, OriginTuple } from './control-message.js'
+export { MAP_MSG_TYPE, MAP_MSG_VERSION, RESYNC_MSG_TYPE } from './control-message.js'
+export type { MapUpdate, EdgeTuple, OriginTuple, ResyncRequest } from './control-message.js'
 export { MAX_PATH_RELAYS } from './path-select.js'
 export { PROFILES } from './profiles.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { encodeProbe, emptyProbeFields, PROBE_LEN } from '../../src/probe/probe-codec.js'
 import { createRouter, MAP_MSG_TYPE, MAP_MSG_VERSION, RouterConfigError } from '../../src/route/index.js'
-import type { EdgeTuple, MapUpdate, Router } from '../../src/route/index.js'
+import type { EdgeTuple, MapUpdate, Router, RouterMessage } from '../../src/route/index.js'
 import { nameId } from '../../src/wire/ids.js'
 
 const relays = ['x', 'y', 'z']
@@ -45,6 +45,46 @@ describe('map updates', () => {
     const r = router()
     r.onControl(0, 'y', { ...update(1, 1), origin: 'x', edges: [['y', 1, 1, null, null, 0, 0, true]] })
     expect(r.counters!().control_own_update).toBe(1)
+  })
+
+  it('applies a delta only right after the update it holds, and asks for a whole column after a gap', () => {
+    const r = router()
+    r.onControl(0, 'y', update(10, 100))
+    expect(r.onControl(1, 'y', update(11, 150, { full: false }))).toEqual([])
+    expect(edgeXY(r)).toBe(150)
+    const out = r.onControl(2, 'y', update(13, 999, { full: false }))
+    expect(edgeXY(r)).toBe(150)
+    expect(r.counters!().control_delta_gap).toBe(1)
+    expect(out).toEqual([{ to: 'y', kind: 'control', msg: { type: 'overpass.resync', v: 1, origin: 'x' } }])
+    // At most one request per second per origin.
+    expect(r.onControl(3, 'y', update(14, 999, { full: false }))).toEqual([])
+    // The whole column repairs the gap; the delta of the same seq is then stale.
+    r.onControl(4, 'y', update(15, 300, { full: true }))
+    r.onControl(5, 'y', update(15, 301, { full: false }))
+    expect(edgeXY(r)).toBe(300)
+    r.onControl(6, 'y', update(16, 350, { full: false }))
+    expect(edgeXY(r)).toBe(350)
+  })
+
+  it('skips a whole column when in sync and applies the delta that follows it', () => {
+    const r = router()
+    r.onControl(0, 'y', update(10, 100))
+    r.onControl(1, 'y', update(11, 999, { full: true }))
+    expect(edgeXY(r)).toBe(100)
+    expect(r.counters!().control_full_skipped).toBe(1)
+    r.onControl(2, 'y', update(11, 120, { full: false }))
+    expect(edgeXY(r)).toBe(120)
+  })
+
+  it('sends the whole column to a relay that asked for it, deltas to the others', () => {
+    const r = router()
+    const controls = (out: RouterMessage[]) => out.filter((m) => m.kind === 'control').map((m) => `${m.to}:${(m.msg as MapUpdate).full}`)
+    expect(controls(r.tick(0))).toEqual(['y:true', 'y:false', 'z:true', 'z:false'])
+    expect(controls(r.tick(1200))).toEqual(['y:false', 'z:false'])
+    r.onControl(1300, 'y', { type: 'overpass.resync', v: 1, origin: 'y' })
+    r.onControl(1300, 'y', { type: 'overpass.resync', v: 1, origin: 'z' })
+    expect(r.counters!().control_malformed_resync).toBe(1)
+    expect(controls(r.tick(2400))).toEqual(['y:true', 'y:false', 'z:false'])
   })
 
   const good = update(1, 100)
