@@ -19,6 +19,8 @@ export class OffsetFilter {
   private readonly rtt = new Float64Array(OFFSET_WINDOW)
   private n = 0
   private head = 0
+  /** Slot of the minimum-rtt sample; -1 when empty. */
+  private best = -1
   /** Offset estimate offset_R - offset_S (ms) of the minimum-rtt sample; NaN before the first. */
   thetaMs = NaN
   /** Round trip of that sample (ms). */
@@ -27,6 +29,7 @@ export class OffsetFilter {
   reset(): void {
     this.n = 0
     this.head = 0
+    this.best = -1
     this.thetaMs = NaN
     this.rttMs = NaN
   }
@@ -41,13 +44,22 @@ export class OffsetFilter {
 
   /** Adds an already computed (offset, rtt) pair, e.g. from a TWAMP origin sample. */
   addSample(thetaMs: number, rttMs: number): void {
-    this.theta[this.head] = thetaMs
-    this.rtt[this.head] = rttMs
-    this.head = (this.head + 1) % OFFSET_WINDOW
+    const slot = this.head
+    this.theta[slot] = thetaMs
+    this.rtt[slot] = rttMs
+    this.head = (slot + 1) % OFFSET_WINDOW
     if (this.n < OFFSET_WINDOW) this.n++
+    // Rescan only when the sample being replaced was the minimum (about once
+    // per window); otherwise the new sample either beats it or not.
+    if (this.best === slot) this.best = this.scanMin()
+    else if (this.best < 0 || rttMs < this.rtt[this.best]) this.best = slot
+    this.thetaMs = this.theta[this.best]
+    this.rttMs = this.rtt[this.best]
+  }
+
+  private scanMin(): number {
     let best = 0
     for (let i = 1; i < this.n; i++) if (this.rtt[i] < this.rtt[best]) best = i
-    this.thetaMs = this.theta[best]
-    this.rttMs = this.rtt[best]
+    return best
   }
 }

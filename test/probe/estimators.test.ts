@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { DelayFilter, INITIAL_JITTER_MS } from '../../src/probe/delay-filter.js'
 import { LOSS_WINDOW, LossRecord, LossWindow } from '../../src/probe/loss-window.js'
-import { OffsetFilter } from '../../src/probe/offset-filter.js'
+import { OFFSET_WINDOW, OffsetFilter } from '../../src/probe/offset-filter.js'
+import { seededRandom } from '../../src/route/seeded-random.js'
 
 describe('LossWindow', () => {
   it('counts skipped sequence numbers as lost', () => {
@@ -79,6 +80,21 @@ describe('DelayFilter', () => {
 })
 
 describe('OffsetFilter', () => {
+  it('keeps the minimum-rtt sample of the last window, like a brute-force scan (seeded)', () => {
+    const rnd = seededRandom(7)
+    const f = new OffsetFilter()
+    const all: [number, number][] = []
+    for (let i = 0; i < 1000; i++) {
+      const sample: [number, number] = [rnd() * 100 - 50, 5 + rnd() * 20 + (i % 97 === 0 ? -4 : 0)]
+      all.push(sample)
+      f.addSample(sample[0], sample[1])
+      const win = all.slice(-OFFSET_WINDOW)
+      const best = win.reduce((a, b) => (b[1] < a[1] ? b : a))
+      expect(f.rttMs).toBe(best[1])
+      expect(f.thetaMs).toBe(best[0])
+    }
+  })
+
   // R's clock = true + offR, S's clock = true + offS.
   const offR = 3_600_000
   const offS = -1_800_000
