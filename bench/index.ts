@@ -12,6 +12,7 @@ const suites: { name: string; load: () => Promise<{ run: () => Promise<void> }> 
   { name: 'route', load: () => import('./route.bench.js') },
   { name: 'dataplane', load: () => import('./dataplane.bench.js') },
   { name: 'tun', load: () => import('./tun.bench.js') },
+  { name: 'l3', load: () => import('./l3.bench.js') },
 ]
 
 async function main(): Promise<void> {

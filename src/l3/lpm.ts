@@ -41,13 +41,18 @@ interface Stored {
   value: number
 }
 
-/** One family's trie. Addresses are big-endian byte strings of `bits` bits. */
+/**
+ * One family's trie. Addresses are big-endian byte strings of `bits` bits.
+ *
+ * Each slot is two 32-bit words side by side in one buffer, so a lookup
+ * step touches one cache line: word 0 packs the child node index (<< 4) with
+ * the relative length + 1 of the prefix expanded into the slot (0 = none),
+ * word 1 is that prefix's value.
+ */
 export class StrideTrie {
   private readonly stride: number
   private readonly mask: number
-  private child: Int32Array
-  /** Relative length (0..stride) of the prefix expanded into a slot, -1 for none. */
-  private lens: Int8Array
+  private meta: Int32Array
   private vals: Uint32Array
   /** Per node: child nodes + prefixes stored in it; 0 means the node can be freed. */
   private refs: Int32Array
@@ -61,10 +66,9 @@ export class StrideTrie {
   constructor(readonly bits: 32 | 128, stride: Stride = DEFAULT_STRIDE) {
     this.stride = stride
     this.mask = (1 << stride) - 1
-    const slots = INITIAL_NODES << stride
-    this.child = new Int32Array(slots)
-    this.lens = new Int8Array(slots).fill(-1)
-    this.vals = new Uint32Array(slots)
+    const buffer = new ArrayBuffer((INITIAL_NODES << stride) * 8)
+    this.meta = new Int32Array(buffer)
+    this.vals = new Uint32Array(buffer)
     this.refs = new Int32Array(INITIAL_NODES)
     this.parent = new Int32Array(INITIAL_NODES)
     this.parentSlot = new Int32Array(INITIAL_NODES)
@@ -79,19 +83,25 @@ export class StrideTrie {
     return this.used - this.freeNodes.length
   }
 
+  /** Bytes of node storage allocated (capacity, not just nodes in use). */
+  get nodeBytes(): number {
+    return this.meta.byteLength + this.capacity * 12
+  }
+
   /** Value of the longest prefix covering the address at buf[off], or NO_MATCH. */
   lookup(buf: Uint8Array, off: number): number {
-    const child = this.child
-    const lens = this.lens
+    const meta = this.meta
+    const vals = this.vals
     const s = this.stride
     const m = this.mask
     let node = 0
     let best = NO_MATCH
     let pos = 0
     for (;;) {
-      const i = (node << s) | ((buf[off + (pos >> 3)] >> (8 - s - (pos & 7))) & m)
-      if (lens[i] >= 0) best = this.vals[i]
-      node = child[i]
+      const j = ((node << s) | ((buf[off + (pos >> 3)] >> (8 - s - (pos & 7))) & m)) << 1
+      const w = meta[j]
+      if ((w & 15) !== 0) best = vals[j + 1]
+      node = w >>> 4
       if (node === 0) return best
       pos += s
     }
@@ -113,10 +123,10 @@ export class StrideTrie {
     let node = 0
     for (let lv = 0; lv < level; lv++) {
       const i = (node << this.stride) | this.chunk(bytes, lv)
-      let next = this.child[i]
+      let next = this.childOf(i)
       if (next === 0) {
         next = this.allocNode(node, i & this.mask)
-        this.child[i] = next
+        this.setChild(i, next)
         this.refs[node]++
       }
       node = next
@@ -128,10 +138,7 @@ export class StrideTrie {
     const span = 1 << (this.stride - rel)
     for (let i = first; i < first + span; i++) {
       // A longer prefix already expanded here wins; the same length is this prefix.
-      if (this.lens[i] <= rel) {
-        this.lens[i] = rel
-        this.vals[i] = value
-      }
+      if (this.relOf(i) <= rel) this.setPrefix(i, rel, value)
     }
   }
 
@@ -140,7 +147,7 @@ export class StrideTrie {
     if (!this.stored.delete(keyOf(bytes, length))) return false
     const { level, rel } = this.home(length)
     let node = 0
-    for (let lv = 0; lv < level; lv++) node = this.child[(node << this.stride) | this.chunk(bytes, lv)]
+    for (let lv = 0; lv < level; lv++) node = this.childOf((node << this.stride) | this.chunk(bytes, lv))
     // The slots this prefix covered fall back to the longest shorter prefix stored in the same node.
     let repRel = -1
     let repVal = 0
@@ -156,14 +163,31 @@ export class StrideTrie {
     const first = (node << this.stride) | this.chunk(bytes, level)
     const span = 1 << (this.stride - rel)
     for (let i = first; i < first + span; i++) {
-      if (this.lens[i] === rel) {
-        this.lens[i] = repRel
-        this.vals[i] = repVal
-      }
+      if (this.relOf(i) === rel) this.setPrefix(i, repRel, repVal)
     }
     this.refs[node]--
     this.prune(node)
     return true
+  }
+
+  private childOf(slot: number): number {
+    return this.meta[slot << 1] >>> 4
+  }
+
+  private setChild(slot: number, child: number): void {
+    const j = slot << 1
+    this.meta[j] = (child << 4) | (this.meta[j] & 15)
+  }
+
+  /** Relative length of the prefix expanded into a slot, -1 for none. */
+  private relOf(slot: number): number {
+    return (this.meta[slot << 1] & 15) - 1
+  }
+
+  private setPrefix(slot: number, rel: number, value: number): void {
+    const j = slot << 1
+    this.meta[j] = (this.meta[j] & ~15) | (rel + 1)
+    this.vals[j + 1] = rel < 0 ? 0 : value
   }
 
   /** Node level and relative length (0..stride) where a prefix of `length` bits is stored. */
@@ -193,10 +217,9 @@ export class StrideTrie {
   private prune(node: number): void {
     while (node !== 0 && this.refs[node] === 0) {
       const parent = this.parent[node]
-      this.child[(parent << this.stride) | this.parentSlot[node]] = 0
-      const base = node << this.stride
-      this.lens.fill(-1, base, base + (1 << this.stride))
-      this.child.fill(0, base, base + (1 << this.stride))
+      this.setChild((parent << this.stride) | this.parentSlot[node], 0)
+      const base = (node << this.stride) << 1
+      this.meta.fill(0, base, base + (2 << this.stride))
       this.freeNodes.push(node)
       this.refs[parent]--
       node = parent
@@ -205,16 +228,11 @@ export class StrideTrie {
 
   private grow(): void {
     const cap = this.capacity * 2
-    const slots = cap << this.stride
-    const child = new Int32Array(slots)
-    child.set(this.child)
-    const lens = new Int8Array(slots).fill(-1)
-    lens.set(this.lens)
-    const vals = new Uint32Array(slots)
-    vals.set(this.vals)
-    this.child = child
-    this.lens = lens
-    this.vals = vals
+    const buffer = new ArrayBuffer((cap << this.stride) * 8)
+    const meta = new Int32Array(buffer)
+    meta.set(this.meta)
+    this.meta = meta
+    this.vals = new Uint32Array(buffer)
     this.refs = growI32(this.refs, cap)
     this.parent = growI32(this.parent, cap)
     this.parentSlot = growI32(this.parentSlot, cap)

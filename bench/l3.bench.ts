@@ -1,0 +1,126 @@
+/**
+ * L3 packet core, per packet. Prefix lookups run against 10k-prefix tables
+ * (IPv4 /16../32 weighted to /24; IPv6 /32../64 plus some /128) with a
+ * baseline of the cheapest possible owner lookup: a Map get of an exact
+ * 32-bit key read from the same buffer. The parse/flow-key suite's baseline
+ * copies the header bytes the parser reads.
+ */
+import { FlowKey, flowKeyOf } from '../src/l3/flow-key.js'
+import { IpPacket, parseIpPacket } from '../src/l3/ip-packet.js'
+import { PrefixTable, type Stride } from '../src/l3/lpm.js'
+import type { Prefix } from '../src/l3/prefix.js'
+import { decrementTtl, TTL_EXPIRED } from '../src/l3/ttl.js'
+import { internetChecksum } from '../src/l3/checksum.js'
+import { seededRandom } from '../src/route/seeded-random.js'
+import { ratioSuite } from './lib.js'
+
+const PREFIXES = 10_000
+const ADDRESSES = 4096
+
+function randomPrefixes(rand: () => number, bytes: 4 | 16): Prefix[] {
+  const out: Prefix[] = []
+  for (let i = 0; i < PREFIXES; i++) {
+    const addr = new Uint8Array(bytes)
+    for (let j = 0; j < bytes; j++) addr[j] = Math.floor(rand() * 256)
+    const r = rand()
+    const length = bytes === 4 ? (r < 0.6 ? 24 : 16 + Math.floor(rand() * 17)) : r < 0.1 ? 128 : r < 0.6 ? 48 : 32 + Math.floor(rand() * 33)
+    for (let bit = length; bit < bytes * 8; bit++) addr[bit >> 3] &= ~(0x80 >> (bit & 7))
+    out.push({ family: bytes === 4 ? 4 : 6, bytes: addr, length })
+  }
+  return out
+}
+
+/** Addresses packed in one buffer: 3 in 4 fall inside a table prefix, the rest are random. */
+function addressBuffer(rand: () => number, prefixes: Prefix[], bytes: number): Buffer {
+  const buf = Buffer.alloc(ADDRESSES * bytes)
+  for (let i = 0; i < ADDRESSES; i++) {
+    for (let j = 0; j < bytes; j++) buf[i * bytes + j] = Math.floor(rand() * 256)
+    if (rand() < 0.75) {
+      const p = prefixes[Math.floor(rand() * prefixes.length)]
+      for (let bit = 0; bit < p.length; bit++) {
+        const m = 0x80 >> (bit & 7)
+        const k = i * bytes + (bit >> 3)
+        buf[k] = (buf[k] & ~m) | (p.bytes[bit >> 3] & m)
+      }
+    }
+  }
+  return buf
+}
+
+async function lpmSuite(family: 4 | 6): Promise<void> {
+  const bytes = family === 4 ? 4 : 16
+  const rand = seededRandom(family)
+  const prefixes = randomPrefixes(rand, bytes)
+  const addrs = addressBuffer(rand, prefixes, bytes)
+  const tables = ([4, 8] as Stride[]).map((stride) => {
+    const t = new PrefixTable({ stride })
+    prefixes.forEach((p, i) => t.insert(p, i))
+    return t
+  })
+  const exact = new Map<number, number>()
+  for (let i = 0; i < ADDRESSES; i += 2) exact.set(addrs.readUInt32BE(i * bytes), i)
+  let i = 0
+  let sink = 0
+  const next = (): number => (i = (i + 1) & (ADDRESSES - 1)) * bytes
+  const lookup = (t: PrefixTable) => (family === 4 ? () => (sink ^= t.lookup4(addrs, next())) : () => (sink ^= t.lookup6(addrs, next())))
+  const nodes = tables.map((t) => (family === 4 ? t.v4 : t.v6).nodeCount)
+  await ratioSuite(`l3 LPM IPv${family}, ${PREFIXES} prefixes (nodes: stride 4 ${nodes[0]}, stride 8 ${nodes[1]})`, [
+    { name: 'baseline: Map.get(exact u32 key from buffer)', fn: () => (sink ^= exact.get(addrs.readUInt32BE(next())) ?? -1) },
+    { name: 'PrefixTable stride 4 (default)', fn: lookup(tables[0]) },
+    { name: 'PrefixTable stride 8', fn: lookup(tables[1]) },
+  ])
+  if (sink === 0.5) console.log(sink) // keep the results alive
+}
+
+function udpV4(): Buffer {
+  const b = Buffer.alloc(60)
+  b[0] = 0x45
+  b.writeUInt16BE(60, 2)
+  b[8] = 64
+  b[9] = 17
+  b.set([10, 1, 2, 3, 198, 18, 5, 6], 12)
+  b.writeUInt16BE(internetChecksum(b, 0, 20), 10)
+  b.writeUInt16BE(5000, 20)
+  b.writeUInt16BE(53, 22)
+  return b
+}
+
+function udpV6WithExt(): Buffer {
+  const b = Buffer.alloc(80)
+  b[0] = 0x60
+  b.writeUInt16BE(40, 4)
+  b[6] = 0 // hop-by-hop, then destination options, then UDP
+  b[7] = 64
+  b.fill(0x20, 8, 40)
+  b.set([60, 0, 1, 4, 0, 0, 0, 0, 17, 0, 1, 4, 0, 0, 0, 0], 40)
+  b.writeUInt16BE(5000, 56)
+  b.writeUInt16BE(53, 58)
+  return b
+}
+
+export async function run(): Promise<void> {
+  await lpmSuite(4)
+  await lpmSuite(6)
+  const v4 = udpV4()
+  const v6 = udpV6WithExt()
+  const scratch = Buffer.alloc(64)
+  const pkt4 = new IpPacket()
+  const pkt6 = new IpPacket()
+  parseIpPacket(v4, 0, v4.length, pkt4)
+  parseIpPacket(v6, 0, v6.length, pkt6)
+  const key = new FlowKey()
+  const ttlBuf = udpV4()
+  await ratioSuite('l3 per-packet header work', [
+    { name: 'baseline: copy 40 header bytes', fn: () => v4.copy(scratch, 0, 0, 40) },
+    { name: 'parseIpPacket IPv4 UDP', fn: () => parseIpPacket(v4, 0, v4.length, pkt4) },
+    { name: 'parseIpPacket IPv6 UDP + 2 ext headers', fn: () => parseIpPacket(v6, 0, v6.length, pkt6) },
+    { name: 'flowKeyOf IPv4 5-tuple', fn: () => flowKeyOf(v4, pkt4, key) },
+    { name: 'flowKeyOf IPv6 5-tuple', fn: () => flowKeyOf(v6, pkt6, key) },
+    {
+      name: 'decrementTtl IPv4 (incremental checksum)',
+      fn: () => {
+        if (decrementTtl(ttlBuf, 0) === TTL_EXPIRED) ttlBuf.set(v4.subarray(0, 20))
+      },
+    },
+  ])
+}
