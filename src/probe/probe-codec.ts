@@ -56,9 +56,15 @@ export function emptyProbeFields(): ProbeFields {
   return { senderId: 0, bootId: 0, seq: 0, txMs: 0, hasEcho: false, echoSeq: 0, echoBootId: 0, echoTxMs: 0, echoRxMs: 0 }
 }
 
+// One scratch buffer and view for the codec: probes are encoded into it and
+// copied out, and copied in before decoding, so no DataView is allocated per
+// probe. (Single-threaded; neither function re-enters.)
+const SCRATCH = new Uint8Array(PROBE_LEN)
+const SCRATCH_VIEW = new DataView(SCRATCH.buffer)
+
 /** Writes `f` into `out` (at least PROBE_LEN bytes). */
 export function encodeProbe(out: Uint8Array, f: ProbeFields): void {
-  const dv = new DataView(out.buffer, out.byteOffset, PROBE_LEN)
+  const dv = SCRATCH_VIEW
   dv.setUint8(PROBE_OFF_VERSION, PROBE_VERSION)
   dv.setUint8(PROBE_OFF_TYPE, PROBE_TYPE)
   dv.setUint8(PROBE_OFF_FLAGS, f.hasEcho ? PROBE_FLAG_ECHO : 0)
@@ -71,6 +77,7 @@ export function encodeProbe(out: Uint8Array, f: ProbeFields): void {
   dv.setUint32(PROBE_OFF_ECHO_BOOT_ID, f.hasEcho ? f.echoBootId >>> 0 : 0)
   dv.setFloat64(PROBE_OFF_ECHO_TX_MS, f.hasEcho ? f.echoTxMs : 0)
   dv.setFloat64(PROBE_OFF_ECHO_RX_MS, f.hasEcho ? f.echoRxMs : 0)
+  out.set(SCRATCH)
 }
 
 /** Why a probe was dropped; 0 means accepted. */
@@ -89,7 +96,8 @@ export const enum ProbeDrop {
  */
 export function decodeProbe(bytes: Uint8Array, out: ProbeFields): ProbeDrop {
   if (bytes.byteLength !== PROBE_LEN) return ProbeDrop.Length
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, PROBE_LEN)
+  SCRATCH.set(bytes)
+  const dv = SCRATCH_VIEW
   if (dv.getUint8(PROBE_OFF_VERSION) !== PROBE_VERSION || dv.getUint8(PROBE_OFF_TYPE) !== PROBE_TYPE) return ProbeDrop.Version
   const flags = dv.getUint8(PROBE_OFF_FLAGS)
   if ((flags & ~PROBE_FLAG_ECHO) !== 0 || dv.getUint8(PROBE_OFF_RESERVED) !== 0) return ProbeDrop.Reserved

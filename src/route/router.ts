@@ -14,6 +14,8 @@ import { validateInit } from './validate-init.js'
 import { seededRandom } from './seeded-random.js'
 
 export const DEFAULT_FLOOD_INTERVAL_MS = 1000
+/** Shared empty answer (a probe never makes us send anything): no allocation per probe. */
+const NO_MESSAGES = Object.freeze([]) as unknown as RouterMessage[]
 export const FLOOD_JITTER = 0.1
 export const DEFAULT_MAX_LOSS_PCT = 5
 export const DEFAULT_ORIGIN_STALE_MS = 3000
@@ -160,7 +162,7 @@ export class RouterCore implements Router {
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[] {
     this.lastNowMs = nowMs
     this.prober.onProbe(nowMs, from, bytes)
-    return []
+    return NO_MESSAGES
   }
 
   onControl(nowMs: number, from: string, msg: unknown): RouterMessage[] {

@@ -115,6 +115,7 @@ export interface PathChoice {
 
 export interface Router {
   tick(nowMs: number): RouterMessage[]
+  /** The returned array may be shared: read it, never modify it. */
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[]
   onControl(nowMs: number, from: string, msg: unknown): RouterMessage[]
   onOriginSample(nowMs: number, sample: OriginSample): void
