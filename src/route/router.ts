@@ -63,8 +63,8 @@ export class RouterCore implements Router {
   private seenStamp = 0
   /** Floods since the last whole-column refresh; -1 before the first flood. */
   private floodsSinceFull = -1
-  /** [to * n + origin]: the whole-column update of `origin` this relay last relayed to `to`. */
-  private readonly relayedTo: (MapUpdate | undefined)[]
+  /** to * n + origin -> the whole-column update of `origin` this relay last relayed to `to` (only pairs we relay for). */
+  private readonly relayedTo = new Map<number, MapUpdate>()
   private readonly random: () => number
   private readonly floodIntervalMs: number
   private readonly staleAfterMs: number
@@ -137,7 +137,6 @@ export class RouterCore implements Router {
     this.lastResyncMs = new Float64Array(this.relays.length).fill(-Infinity)
     this.seen = new Uint32Array(this.relays.length)
     this.fromIdx = new Int32Array(this.relays.length)
-    this.relayedTo = new Array<MapUpdate | undefined>(this.relays.length ** 2).fill(undefined)
   }
 
   tick(nowMs: number): RouterMessage[] {
@@ -331,8 +330,8 @@ export class RouterCore implements Router {
       if (!this.map.notUp(r, v, nowMs)) continue
       const chain = this.sinceFull[r]
       const m = chain[0]
-      if (m === undefined || this.relayedTo[v * n + r] === m || !this.isRelayer(r, v)) continue
-      this.relayedTo[v * n + r] = m
+      if (m === undefined || this.relayedTo.get(v * n + r) === m || !this.isRelayer(r, v)) continue
+      this.relayedTo.set(v * n + r, m)
       for (const c of chain) out.push({ to: u.origin, kind: 'control', msg: c })
     }
     if (out.length > 0) this.count('control_relayed')
