@@ -8,6 +8,8 @@
  *   4 identifier (u16)  6 sequence (u16)  8 payload
  */
 
+import { internetChecksum as ipChecksum } from '../l3/checksum.js'
+
 export const ICMP_ECHO_REQUEST = 8
 export const ICMP_ECHO_REPLY = 0
 export const ICMP_OFF_TYPE = 0
@@ -18,14 +20,9 @@ export const ICMP_OFF_SEQ = 6
 export const ICMP_HEADER_BYTES = 8
 const IPV4_MIN_HEADER_BYTES = 20
 
-/** The Internet checksum (RFC 1071) of bytes[start..end). */
+/** The Internet checksum (RFC 1071) of bytes[start..end); l3/checksum.ts holds the one implementation. */
 export function internetChecksum(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let sum = 0
-  let i = start
-  for (; i + 1 < end; i += 2) sum += (bytes[i] << 8) | bytes[i + 1]
-  if (i < end) sum += bytes[i] << 8
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
-  return ~sum & 0xffff
+  return ipChecksum(bytes, start, end)
 }
 
 /** Writes an echo request into `buf` and returns its length (8 + payload length). */
