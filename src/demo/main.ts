@@ -20,6 +20,7 @@ import { encodeKey, generateKeyPair } from '../crypto/index.js'
 import { controlRequest } from '../daemon/control-server.js'
 import { formatMap, formatRoutes } from '../cli/commands/map.js'
 import { UdpLinkEmulator } from '../linkemu/index.js'
+import { freeUdpPorts } from '../io/udp.js'
 import type { EdgeView, PathChoice } from '../route/types.js'
 import { MeasuredFlow, PROFILES, startTimestampEcho, type FlowReport } from '../traffic/index.js'
 import { DEMO_EXIT, DEMO_INGRESS, DEMO_ONE_WAY_MS, DEMO_SITES, type DemoSite } from './topology.js'
@@ -52,7 +53,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
-    const ports = await freeUdpPorts(DEMO_SITES.length + 2)
+    const ports = await freeUdpPorts(DEMO_SITES.length + 2, HOST)
     const relayPort = Object.fromEntries(DEMO_SITES.map((s, i) => [s, ports[i]])) as Record<DemoSite, number>
     const servicePort = ports[DEMO_SITES.length]
     const originPort = ports[DEMO_SITES.length + 1]
@@ -168,17 +169,6 @@ function startRelayProcess(id: string, config: string): Promise<ChildProcess> {
       reject(new Error(`relay ${id} exited with code ${code}:\n${log}`))
     })
   })
-}
-
-async function freeUdpPorts(n: number): Promise<number[]> {
-  const dgram = await import('node:dgram')
-  const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:dgram').Socket>((resolve) => {
-    const s = dgram.createSocket('udp4')
-    s.bind(0, HOST, () => resolve(s))
-  })))
-  const ports = sockets.map((s) => s.address().port)
-  for (const s of sockets) s.close()
-  return ports
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

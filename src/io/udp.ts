@@ -139,3 +139,20 @@ export class NodeUdpSocket implements PacketSocket {
 export const nodeUdp: UdpSocketFactory = {
   open: (host, port) => new NodeUdpSocket(host, port, { recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 }),
 }
+
+/**
+ * UDP ports on `host` that were free a moment ago (bound to 0, then released),
+ * for tools and tests that generate configs. Another process may take one
+ * before it is used; callers bind them soon after.
+ */
+export async function freeUdpPorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  const sockets = await Promise.all(
+    Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket(isIPv6(host) ? 'udp6' : 'udp4')
+      s.bind(0, host, () => resolve(s))
+    })),
+  )
+  const ports = sockets.map((s) => s.address().port)
+  for (const s of sockets) s.close()
+  return ports
+}

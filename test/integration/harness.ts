@@ -16,18 +16,7 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 }
 
-/** Ports that were free a moment ago (bind to 0 and release). */
-export async function freePorts(n: number): Promise<number[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve) => {
-      const s = dgram.createSocket('udp4')
-      s.bind(0, '127.0.0.1', () => resolve(s))
-    })),
-  )
-  const ports = sockets.map((s) => s.address().port)
-  sockets.forEach((s) => s.close())
-  return ports
-}
+export { freeUdpPorts as freePorts } from '../../src/io/udp.js'
 
 export interface RelayProcess {
   id: string
