@@ -12,16 +12,12 @@
  * 3. writes each packet back into the TUN at its release time; the kernel
  *    forwards it out of the right veth (main table, since iif is the TUN).
  *
- * Control socket DIR/emulator.sock (JSON lines): `stats`, `start` {t0Ms}
- * (runs the scenario's events relative to t0, CLOCK_MONOTONIC ms), `event`
- * {from, to, action, set?}, `reset`.
+ * Control socket DIR/emulator.sock: see wan/control.ts (the netem backend
+ * serves the same one).
  */
-import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { startControlServer } from '../../src/daemon/control-server.js'
 import { openTun, configureTun } from '../../src/io/tun.js'
-import { monoMs } from '../../src/traffic/index.js'
-import { loadScenario, type LinkEvent } from '../scenario/index.js'
+import { loadScenario } from '../scenario/index.js'
 import { planAddresses } from '../topo/addressing.js'
 import { EMULATOR_TABLE } from '../topo/build.js'
 import { run as sh } from '../topo/sh.js'
@@ -29,9 +25,9 @@ import { DelayStats } from './delay-stats.js'
 import { DROP, LinkTable } from './link-table.js'
 import { PacketQueue } from './packet-queue.js'
 import { ReleaseScheduler } from './scheduler.js'
+import { serveWanControl, wanControlSocket } from '../wan/control.js'
 
 export const EMULATOR_TUN = 'emu0'
-export const emulatorSocket = (runDir: string): string => path.join(runDir, 'emulator.sock')
 
 function arg(flag: string): string {
   const i = process.argv.indexOf(flag)
@@ -49,9 +45,7 @@ async function main(): Promise<void> {
   const table = new LinkTable(scenario.pops, scenario.links)
   const queue = new PacketQueue()
   const stats = new DelayStats()
-  // performance.now() is cheap and monotonic; CLOCK_MONOTONIC (shared with other
-  // processes) is only needed to place event times, via this fixed offset.
-  const monoOffsetMs = monoMs() - performance.now()
+  // performance.now() is cheap and monotonic; event times use CLOCK_MONOTONIC (wan/control.ts).
   const now = (): number => performance.now()
   const tun = openTun(EMULATOR_TUN)
   configureTun(EMULATOR_TUN, { mtu: 1500 })
@@ -79,34 +73,15 @@ async function main(): Promise<void> {
     if (queue.push(pkt, pkt.length, t, due)) scheduler.kick()
   })
 
-  const applied: (LinkEvent & { appliedAtMs: number })[] = []
-  const timers: NodeJS.Timeout[] = []
-  const apply = (e: LinkEvent): void => {
-    table.apply(e)
-    applied.push({ ...e, appliedAtMs: now() + monoOffsetMs })
-  }
-  const control = await startControlServer(emulatorSocket(runDir), (req) => {
-    if (req.cmd === 'stats') {
-      return { delay_error: stats.summary(), queued: queue.length, overflows: queue.overflows, write_failures: scheduler.writeFailures, ...counts, applied, tun: tun.stats, loop_delay_max_ms: loopDelay.max / 1e6, loop_delay_p99_ms: loopDelay.percentile(99) / 1e6 }
-    }
-    if (req.cmd === 'reset') {
+  const control = await serveWanControl(wanControlSocket(runDir), {
+    apply: (e) => table.apply(e),
+    stats: () => ({ backend: 'emulator', delay_error: stats.summary(), queued: queue.length, overflows: queue.overflows, write_failures: scheduler.writeFailures, ...counts, tun: tun.stats, loop_delay_max_ms: loopDelay.max / 1e6, loop_delay_p99_ms: loopDelay.percentile(99) / 1e6 }),
+    reset: () => {
       stats.reset()
       loopDelay.reset()
-      return { ok: true }
-    }
-    if (req.cmd === 'start') {
-      const t0Ms = Number(req.t0Ms)
-      for (const e of scenario.events) timers.push(setTimeout(() => apply(e), Math.max(0, t0Ms + e.atMs - monoOffsetMs - now())))
-      return { events: scenario.events.length }
-    }
-    if (req.cmd === 'event') {
-      apply(req as unknown as LinkEvent)
-      return { ok: true }
-    }
-    throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
-  })
+    },
+  }, scenario.events)
   const stop = (): void => {
-    for (const t of timers) clearTimeout(t)
     scheduler.stop()
     control.close()
     tun.close()

@@ -79,7 +79,7 @@ export function renderHtml(r: LabResult, samples: FlowSamples): string {
 .row{display:flex;gap:8px}.maps{display:flex;gap:24px;flex-wrap:wrap}.self{background:#eee;text-align:center}pre{background:#f6f6f6;padding:8px;overflow:auto}</style></head><body>
 <h1>Overpass lab: ${esc(r.scenario)} <small>(run ${esc(r.run)})</small></h1>
 <p>One-way delays are exact: every namespace shares CLOCK_MONOTONIC. <span style="color:${DIRECT}">Direct</span> is the client's own WAN path to the origin;
-<span style="color:${OVERPASS}">Overpass</span> enters at the client's PoP relay. Red dashed lines are WAN events. WAN emulator delay error: p99 ${r.emulator.delay_error_p99_ms.toFixed(3)} ms, max ${r.emulator.delay_error_max_ms.toFixed(3)} ms.</p>
+<span style="color:${OVERPASS}">Overpass</span> enters at the client's PoP relay. Red dashed lines are WAN events. ${r.emulator.backend === 'netem' ? 'WAN: tc netem.' : `WAN emulator delay error: p99 ${r.emulator.delay_error_p99_ms.toFixed(3)} ms, max ${r.emulator.delay_error_max_ms.toFixed(3)} ms.`}</p>
 ${names.map((n) => flowSection(r, n, samples)).join('\n')}
 <h2>One-way latency map (ms)</h2><div class="maps">${heatmap('scenario (emulated WAN)', r.wan.pops, scen)}${heatmap('measured by the relays (estimated one-way)', r.wan.pops, meas)}</div>
 <h2>Summary</h2><pre>${esc(formatSummary(r))}</pre>

@@ -4,6 +4,7 @@ import type { EdgeView } from '../../src/route/types.js'
 import type { LinkEvent } from '../scenario/index.js'
 import type { Expected } from './expected.js'
 import type { PathSample } from './paths.js'
+import type { WanKind } from '../wan/backend.js'
 
 export interface FlowResult {
   name: string
@@ -27,6 +28,8 @@ export interface FlowResult {
 }
 
 export interface EmulatorResult {
+  /** netem: the kernel delays packets and there is no user-space delay error to report (samples 0). */
+  backend: WanKind
   delay_error_p50_ms: number
   delay_error_p99_ms: number
   delay_error_max_ms: number

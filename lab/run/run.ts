@@ -14,6 +14,7 @@ import { readLog, spawnInNs } from '../topo/procs.js'
 import { waitFor } from '../topo/sh.js'
 import { saveState } from '../topo/state.js'
 import { LAB_DIST, labUp, type LabRun } from '../topo/up.js'
+import type { WanChoice } from '../wan/backend.js'
 import type { AgentFlow, AgentResult } from './agent-types.js'
 import { expectedFor } from './expected.js'
 import { PathRecorder } from './paths.js'
@@ -27,6 +28,8 @@ export interface LabRunOptions {
   json: boolean
   outDir?: string
   log: (line: string) => void
+  /** WAN backend; default OVERPASS_LAB_WAN, else auto (netem where the kernel has it). */
+  wan?: WanChoice
 }
 
 /** Time for the agents' node processes to start before t0. */
@@ -44,14 +47,14 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
   process.once('SIGTERM', onSignal)
   let lab: Awaited<ReturnType<typeof labUp>>
   try {
-    lab = await labUp(file, (id) => (run = id))
+    lab = await labUp(file, (id) => (run = id), { wan: opts.wan })
   } catch (err) {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     throw err
   }
   try {
-    opts.log(`${run}: ${lab.state.namespaces.length} namespaces up, WAN emulator running${rtUsable() ? ' (SCHED_RR)' : ''}`)
+    opts.log(`${run}: ${lab.state.namespaces.length} namespaces up, WAN ${lab.wan === 'netem' ? 'tc netem' : `emulator running${rtUsable() ? ' (SCHED_RR)' : ''}`}`)
     const started = monoMs()
     await startOrigins(lab)
     await startRelays(lab)
@@ -162,7 +165,7 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
     scenario: s.name,
     run: lab.state.run,
     flows,
-    emulator: { delay_error_p50_ms: emu.delay_error.p50_ms, delay_error_p99_ms: emu.delay_error.p99_ms, delay_error_max_ms: emu.delay_error.max_ms, samples: emu.delay_error.samples, realtime: rtUsable() },
+    emulator: { backend: lab.wan, delay_error_p50_ms: emu.delay_error.p50_ms, delay_error_p99_ms: emu.delay_error.p99_ms, delay_error_max_ms: emu.delay_error.max_ms, samples: emu.delay_error.samples, realtime: rtUsable() },
     events: emu.applied.map((e) => ({ atMs: e.atMs, from: e.from, to: e.to, action: e.action, applied_ms: +(e.appliedAtMs - t0Ms).toFixed(2) })),
     map,
     wan: { pops: s.pops, delayMs },

@@ -1,7 +1,8 @@
 /**
- * `lab up`: builds a run's namespaces and starts the WAN emulator in `wan`,
- * returning once the emulator answers on its control socket. On any failure
- * it tears down what it built before rethrowing.
+ * `lab up`: builds a run's namespaces and starts the WAN backend in `wan`
+ * (tc netem where the kernel has it, else the user-space emulator; see
+ * wan/backend.ts), returning once it answers on its control socket. On any
+ * failure it tears down what it built before rethrowing.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -16,6 +17,8 @@ import { readLog, spawnInNs } from './procs.js'
 import { labAvailable, waitFor } from './sh.js'
 import { saveState, type LabState } from './state.js'
 import { EMULATOR_RT, withPriority } from '../run/priority.js'
+import { parseWanChoice, resolveWan, wanMainJs, type WanChoice, type WanKind } from '../wan/backend.js'
+import { wanControlSocket } from '../wan/control.js'
 
 /**
  * The compiled lab (dist/lab): processes in namespaces always run compiled
@@ -23,14 +26,20 @@ import { EMULATOR_RT, withPriority } from '../run/priority.js'
  */
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 export const LAB_DIST = HERE.split(path.sep).includes('dist') ? path.resolve(HERE, '..') : path.resolve(HERE, '..', '..', 'dist', 'lab')
-export const EMULATOR_JS = path.join(LAB_DIST, 'emulator', 'main.js')
 
 export interface LabRun {
   state: LabState
   scenario: Scenario
   plan: AddressPlan
   ns(node: string): string
+  /** Control socket of the WAN backend (wan/control.ts). */
   emulatorSocket: string
+  wan: WanKind
+}
+
+export interface LabUpOptions {
+  /** Default: OVERPASS_LAB_WAN, else auto. */
+  wan?: WanChoice
 }
 
 export class LabUnavailableError extends Error {
@@ -41,7 +50,8 @@ export class LabUnavailableError extends Error {
 }
 
 /** `onRun` learns the run id as soon as it exists, so a caller's signal handler can tear down a half-built lab. */
-export async function labUp(scenarioFile: string, onRun?: (run: string) => void): Promise<LabRun> {
+export async function labUp(scenarioFile: string, onRun?: (run: string) => void, opts: LabUpOptions = {}): Promise<LabRun> {
+  const wanChoice = opts.wan ?? parseWanChoice(process.env.OVERPASS_LAB_WAN)
   const avail = labAvailable()
   if (!avail.ok) throw new LabUnavailableError(avail.reason!)
   const scenario = loadScenario(scenarioFile)
@@ -52,12 +62,15 @@ export async function labUp(scenarioFile: string, onRun?: (run: string) => void)
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const state: LabState = { run, scenarioFile: path.resolve(scenarioFile), createdAt: new Date().toISOString(), dir, namespaces: [], pids: [] }
   saveState(state)
-  const lab: LabRun = { state, scenario, plan, ns: (n) => nsName(run, n), emulatorSocket: path.join(dir, 'emulator.sock') }
+  const lab: LabRun = { state, scenario, plan, ns: (n) => nsName(run, n), emulatorSocket: wanControlSocket(dir), wan: 'emulator' }
   try {
     buildTopology(state, plan)
-    const emu = spawnInNs(state, lab.ns('wan'), 'emulator', withPriority(EMULATOR_RT, [process.execPath, EMULATOR_JS, '--scenario', state.scenarioFile, '--run-dir', dir]))
-    await waitFor('the WAN emulator', async () => {
-      if (emu.exitCode !== null) throw new Error(`emulator exited: ${readLog(state, 'emulator')}`)
+    lab.wan = resolveWan(wanChoice, lab.ns('wan'))
+    // netem needs no real-time priority: the kernel delays the packets, not a process.
+    const argv = [process.execPath, wanMainJs(LAB_DIST, lab.wan), '--scenario', state.scenarioFile, '--run-dir', dir]
+    const emu = spawnInNs(state, lab.ns('wan'), 'emulator', lab.wan === 'netem' ? argv : withPriority(EMULATOR_RT, argv))
+    await waitFor(`the WAN backend (${lab.wan})`, async () => {
+      if (emu.exitCode !== null) throw new Error(`WAN backend exited: ${readLog(state, 'emulator')}`)
       return (await controlRequest(lab.emulatorSocket, { cmd: 'stats' })) ?? undefined
     }, 15_000)
     return lab

@@ -59,6 +59,8 @@ describe.skipIf(LAB_SKIP_REASON !== undefined)('network-namespace lab', () => {
   it('the WAN emulator releases packets within 1 ms of schedule at p99', async () => {
     for (const name of ['us-sites', 'asymmetric', 'failover']) {
       const r = await scenarioResult(name)
+      // With tc netem (kernels that have it) the kernel delays packets: no user-space error to bound.
+      if (r.emulator.backend === 'netem') continue
       expect(r.emulator.samples).toBeGreaterThan(1000)
       expect(r.emulator.delay_error_p99_ms).toBeLessThan(1)
     }

@@ -14,6 +14,9 @@ import { nsName } from '../../../lab/topo/naming.js'
 import { listStates } from '../../../lab/topo/state.js'
 import { labUp } from '../../../lab/topo/up.js'
 import { labRun } from '../../../lab/run/run.js'
+import { parseWanChoice } from '../../../lab/wan/backend.js'
+
+const WAN_HELP = 'WAN emulation: auto (tc netem where the kernel has it, else the user-space emulator), netem, emulator; env OVERPASS_LAB_WAN'
 
 export class LabRunNotFoundError extends Error {
   override readonly name = 'LabRunNotFoundError'
@@ -41,9 +44,10 @@ async function guarded(fn: () => Promise<void>): Promise<void> {
 export function register(program: Command): void {
   const lab = program.command('lab').description('network-namespace lab: relays behind an emulated WAN (root only)')
   lab.command('up <scenario>')
-    .description('build the namespaces and start the WAN emulator; prints the run id')
-    .action((scenario: string) => guarded(async () => {
-      const r = await labUp(scenario)
+    .description('build the namespaces and start the WAN backend; prints the run id')
+    .option('--wan <backend>', WAN_HELP, 'auto')
+    .action((scenario: string, opts: { wan: string }) => guarded(async () => {
+      const r = await labUp(scenario, undefined, { wan: parseWanChoice(opts.wan) })
       process.stdout.write(`${r.state.run}\n`)
     }))
   lab.command('down')
@@ -64,7 +68,8 @@ export function register(program: Command): void {
     .description('up, relays, traffic direct vs. overpass, events, report, down')
     .option('--json', 'print the result as JSON')
     .option('--out <dir>', 'write summary.txt and report.html here')
-    .action((scenario: string, opts: { json?: boolean; out?: string }) => guarded(async () => {
-      await labRun(scenario, { json: opts.json ?? false, outDir: opts.out, log: (l) => process.stderr.write(`${l}\n`) })
+    .option('--wan <backend>', WAN_HELP, 'auto')
+    .action((scenario: string, opts: { json?: boolean; out?: string; wan: string }) => guarded(async () => {
+      await labRun(scenario, { json: opts.json ?? false, outDir: opts.out, wan: parseWanChoice(opts.wan), log: (l) => process.stderr.write(`${l}\n`) })
     }))
 }
