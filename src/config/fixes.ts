@@ -15,7 +15,7 @@ const path = `use a list of relay ids from ingress to exit, at most ${MAX_PATH_R
 const replyPath = `use a list of relay ids from exit to ingress, at most ${MAX_PATH_RELAYS}, e.g. [dal, sea, lax]`
 
 export const FIELD_FIXES: Record<string, string> = {
-  '': 'write a YAML mapping with `relay:`, `peers:`, `services:` and optionally `tuning:` and `routing:`',
+  '': 'write a YAML mapping with `relay:`, `peers:`, `services:` and optionally `tuning:`, `routing:` and `l3:`',
   relay: 'add a `relay:` section with id, listen and private_key (or private_key_file)',
   'relay.id': idFix('lax'),
   'relay.private_key': 'paste the private_key line printed by `overpass keygen`',
@@ -31,7 +31,15 @@ export const FIELD_FIXES: Record<string, string> = {
   services: 'use a list of services, each with name, ingress, origin and exits',
   'services[]': 'write each service as a mapping with name, ingress, origin and exits',
   'services[].name': idFix('game'),
-  'services[].mode': 'use l4 (the only mode so far)',
+  'services[].mode': 'use l4 (UDP to an origin) or l3 (IP packets to prefixes, needs `prefixes:`)',
+  'services[].prefixes': 'list the destination prefixes this l3 service carries, e.g. [10.200.0.0/24, "fd00:200::/64"]',
+  'services[].prefixes[]': 'use address/length with the host bits zero, e.g. 10.200.0.0/24 or "fd00:200::/64"',
+  l3: 'use a mapping with tun (and optionally mtu, oversize_without_df, address), or leave it out',
+  'l3.tun': 'use an interface name of 1-15 characters, e.g. op3lax',
+  'l3.mtu': 'use auto, or a whole number of bytes no larger than the derived maximum (docs/l3-mode.md)',
+  'l3.oversize_without_df': 'use fragment or drop',
+  'l3.address': 'use address/length, e.g. 10.255.0.1/32, or a list with one IPv4 and one IPv6 address',
+  'l3.address[]': 'use address/length, e.g. 10.255.0.1/32 or "fd00:255::1/128"',
   'services[].ingress': 'list at least one ingress, e.g. `- relay: lax` with `listen: 0.0.0.0:27015`',
   'services[].ingress[]': 'write each ingress as a mapping with relay and listen',
   'services[].ingress[].relay': relayId,

@@ -14,6 +14,8 @@ import {
   DEFAULT_ORIGIN_PROBE_INTERVAL_MS,
   DEFAULT_TWAMP_PORT,
   controlSocketFor,
+  l3Schema,
+  l3ServiceSchema,
   peerSchema,
   relaySchema,
   routingSchema,
@@ -21,13 +23,17 @@ import {
   topSchema,
   tuningSchema,
   type RawPeer,
+  type RawL3Service,
   type RawOriginProbe,
   type RawRelay,
   type RawRouting,
   type RawService,
   type RawTuning,
 } from './schema.js'
-import { checkSemantics, type Indexed } from './semantic.js'
+import { isIPv6 } from 'node:net'
+import { parsePrefix } from '../l3/prefix.js'
+import { checkL3, normaliseL3 } from './l3.js'
+import { checkSemantics, type Indexed, type SemanticService } from './semantic.js'
 import type { OriginProbeConfig, PeerConfig, RelayConfig, RelayIdentity, RoutingConfig, ServiceConfig } from './types.js'
 import { decodeKey, extractPrivateKeyText, publicKeyOf } from './values.js'
 import { fromZodIssues } from './zod-issues.js'
@@ -73,9 +79,14 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   const peerList = Array.isArray(top.peers) ? top.peers : []
   const peers = peerList.map((p, i) => entry(peerSchema, p, ['peers', i], issues))
   const serviceList = Array.isArray(top.services) ? top.services : []
-  const services = serviceList.map((s, i) => entry(serviceSchema, s, ['services', i], issues))
+  const services: (Indexed<RawService | RawL3Service> | undefined)[] = serviceList.map((s, i) =>
+    isL3(s) ? entry(l3ServiceSchema, s, ['services', i], issues) : entry(serviceSchema, s, ['services', i], issues),
+  )
   const tuning = optionalSection(tuningSchema, top.tuning, 'tuning', issues)
   const routing = optionalSection(routingSchema, top.routing, 'routing', issues)
+  // Unlike tuning/routing, an absent l3 section means "no TUN", not "all defaults".
+  const l3Present = top.l3 != null
+  const l3 = l3Present ? optionalSection(l3Schema, top.l3, 'l3', issues) : undefined
 
   const okPeers = peers.filter(isIndexed).map(({ index, value }) => ({ index, value: toPeer(value) }))
   const peerParts = peerList.map((p, i) => ({ index: i, value: peers[i] ? toPeer(peers[i].value) : partialPeer(p) }))
@@ -85,22 +96,49 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
       relay: { ...(relay ?? partialOf(relaySchema, rawRelay)), publicKey },
       peers: peerParts,
       peersComplete: peerParts.every((p) => p.value.id !== undefined),
-      services: serviceList.map((raw, i) => ({ index: i, value: services[i]?.value ?? partialOf(serviceSchema, raw) })),
+      services: serviceList.map((raw, i) => ({ index: i, value: semanticService(services[i]?.value, raw) })),
       hopLimit: tuning?.hop_limit,
     }),
   )
+  // The underlay family decides the overlay overhead, hence the largest TUN MTU (same rule as the Relay).
+  const ipv6Underlay = (relay !== undefined && isIPv6(relay.listen.host)) || okPeers.some((p) => isIPv6(p.value.endpoint.host))
+  issues.push(
+    ...checkL3({
+      selfId: relay?.id ?? partialOf(relaySchema, rawRelay).id,
+      relayMtu: relay?.mtu,
+      ipv6Underlay,
+      l3,
+      l3Present,
+      services: serviceList.flatMap((raw, i) => {
+        if (!isL3(raw)) return []
+        const p = partialOf(l3ServiceSchema, raw)
+        return [{ index: i, name: p.name, prefixes: p.prefixes, exits: p.exits }]
+      }),
+    }),
+  )
 
-  if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning || !routing) {
+  if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning || !routing || (l3Present && !l3)) {
     throw new ConfigError(issues.map((i) => withLine(i, doc, lines)), sourcePath)
   }
   return {
     relay: identity(relay, privateKey, publicKey, baseDir),
     peers: okPeers.map((p) => p.value),
-    services: services.filter(isIndexed).map((s) => normaliseService(s.value)),
+    services: services.filter(isIndexed).map((s) => (s.value.mode === 'l3' ? normaliseL3Service(s.value) : normaliseService(s.value))),
     tuning: normaliseTuning(tuning),
     routing: normaliseRouting(routing),
+    ...(l3 ? { l3: normaliseL3(l3, relay.mtu, ipv6Underlay) } : {}),
     sourcePath,
   }
+}
+
+function isL3(raw: unknown): boolean {
+  return isMapping(raw) && raw.mode === 'l3'
+}
+
+/** What the cross-field rules read of a service entry, L4 or L3. */
+function semanticService(value: RawService | RawL3Service | undefined, raw: unknown): SemanticService {
+  if (value !== undefined) return value
+  return isL3(raw) ? partialOf(l3ServiceSchema, raw) : partialOf(serviceSchema, raw)
 }
 
 /** Validate one part of the file; on failure record its issues and return undefined. */
@@ -211,11 +249,32 @@ function normaliseService(s: RawService): ServiceConfig {
     delivery: s.delivery,
     paths: s.paths,
     replyPaths: s.reply_paths ?? s.paths.map((p) => [...p].reverse()),
+    prefixes: [],
     flowIdleTimeoutMs: s.flow_idle_timeout,
     maxFlows: s.max_flows,
     profile: s.profile,
     redundant: s.redundant,
     originProbe: normaliseOriginProbe(s.origin_probe),
+  }
+}
+
+function normaliseL3Service(s: RawL3Service): ServiceConfig {
+  return {
+    name: s.name,
+    mode: 'l3',
+    ingress: [],
+    origin: { host: '', port: 0 },
+    exits: s.exits,
+    prefixes: s.prefixes.map(parsePrefix),
+    delivery: 'proxy',
+    paths: s.paths,
+    // Unused: an L3 reply is a new packet read from the exit's TUN, routed like any other.
+    replyPaths: [],
+    flowIdleTimeoutMs: s.flow_idle_timeout,
+    maxFlows: s.max_flows,
+    profile: s.profile,
+    redundant: s.redundant,
+    originProbe: normaliseOriginProbe(undefined),
   }
 }
 

@@ -11,10 +11,16 @@ export interface RenderPeer {
   endpoint: string
 }
 
+/** An L4 service (mode defaults to l4), or an L3 one with `mode: 'l3'` and `prefixes` instead of ingress/origin. */
 export interface RenderService {
   name: string
-  ingress: { relay: string; listen: string }[]
-  origin: string
+  mode?: 'l4' | 'l3'
+  /** L4 only. */
+  ingress?: { relay: string; listen: string }[]
+  /** L4 only. */
+  origin?: string
+  /** L3 only: destination prefixes, e.g. ['10.200.0.0/24', 'fd00:200::/64']. */
+  prefixes?: string[]
   exits: string[]
   delivery?: 'proxy' | 'proxy-protocol'
   paths?: string[][]
@@ -33,16 +39,28 @@ export interface RenderRelay {
   peers: RenderPeer[]
   services: RenderService[]
   tuning?: Record<string, unknown>
+  /** The relay's TUN for L3 services (written as the `l3:` section). */
+  l3?: RenderL3
   /** Extra top-level sections (e.g. routing), passed through as is. */
   extra?: Record<string, unknown>
+}
+
+export interface RenderL3 {
+  tun: string
+  /** 'auto' (default) or bytes. */
+  mtu?: number | 'auto'
+  oversize_without_df?: 'fragment' | 'drop'
+  /** e.g. '10.255.0.1/32', or one IPv4 and one IPv6 address. */
+  address?: string | string[]
 }
 
 export function renderRelayYaml(r: RenderRelay, header = ''): string {
   const doc: Record<string, unknown> = {
     relay: { id: r.id, private_key: r.privateKey, listen: r.listen, control_socket: r.controlSocket, ...(r.mtu ? { mtu: r.mtu } : {}) },
     peers: r.peers.map((p) => ({ id: p.id, public_key: p.publicKey, endpoint: p.endpoint })),
-    services: r.services.map((s) => ({ mode: 'l4', delivery: 'proxy', ...s })),
+    services: r.services.map((s) => (s.mode === 'l3' ? { ...s } : { mode: 'l4', delivery: 'proxy', ...s })),
     ...(r.tuning ? { tuning: r.tuning } : {}),
+    ...(r.l3 ? { l3: { ...r.l3 } } : {}),
     ...(r.extra ?? {}),
   }
   const text = stringify(doc, { flowCollectionPadding: false })

@@ -79,6 +79,7 @@ export const topSchema = z.strictObject({
   services: z.array(z.unknown()).nullish(),
   tuning: z.record(z.string(), z.unknown()).nullish(),
   routing: z.record(z.string(), z.unknown()).nullish(),
+  l3: z.record(z.string(), z.unknown()).nullish(),
 })
 
 export const relaySchema = z.strictObject({
@@ -114,6 +115,7 @@ export const originProbeSchema = z.strictObject({
 
 export const serviceSchema = z.strictObject({
   name: id,
+  // An l3 service is validated by l3ServiceSchema (load.ts picks by mode).
   mode: z.literal('l4').default('l4'),
   ingress: z.array(ingressSchema).min(1),
   origin: hostPort,
@@ -126,6 +128,47 @@ export const serviceSchema = z.strictObject({
   profile: z.enum(PROFILES).default('latency'),
   redundant: z.boolean().default(false),
   origin_probe: originProbeSchema.optional(),
+})
+
+/** Longest Linux interface name (IFNAMSIZ 16 with the NUL). */
+export const MAX_TUN_NAME_CHARS = 15
+export const OVERSIZE_WITHOUT_DF = ['fragment', 'drop'] as const
+/** Smallest TUN MTU accepted: every IPv4 host must take 576-byte datagrams (l3/mtu.ts). */
+export const MIN_L3_MTU = 576
+
+const tunName = z
+  .string()
+  .refine((v) => v.length >= 1 && v.length <= MAX_TUN_NAME_CHARS && v !== '.' && v !== '..' && !/[\s/:]/.test(v), {
+    message: `is not a valid interface name (1-${MAX_TUN_NAME_CHARS} characters, no whitespace, "/" or ":")`,
+  })
+
+/** "auto" or a whole number of bytes; anything else gets one plain message instead of a union error. */
+const l3Mtu = z.unknown().transform((value, ctx): number | 'auto' => {
+  if (value === 'auto') return 'auto'
+  if (typeof value === 'number' && Number.isInteger(value) && value >= MIN_L3_MTU && value <= 65535) return value
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is neither auto nor a whole number of bytes from ${MIN_L3_MTU}`, input: value })
+  return z.NEVER
+})
+
+/** The relay's `l3:` section. Prefixes and addresses stay text here; config/l3.ts parses them with typed errors. */
+export const l3Schema = z.strictObject({
+  tun: tunName,
+  mtu: l3Mtu.default('auto'),
+  oversize_without_df: z.enum(OVERSIZE_WITHOUT_DF).default('fragment'),
+  address: z.union([z.string(), z.array(z.string()).min(1).max(2)]).optional(),
+})
+
+/** A `mode: l3` service: prefixes instead of ingress/origin; no delivery, reply paths or origin probe. */
+export const l3ServiceSchema = z.strictObject({
+  name: id,
+  mode: z.literal('l3'),
+  prefixes: z.array(z.string()).min(1),
+  exits: z.array(z.string()).min(1),
+  paths: z.array(relayPath).default([]),
+  flow_idle_timeout: duration.default(DEFAULT_FLOW_IDLE_TIMEOUT_MS),
+  max_flows: int(1, MAX_MAX_FLOWS).default(DEFAULT_MAX_FLOWS),
+  profile: z.enum(PROFILES).default('latency'),
+  redundant: z.boolean().default(false),
 })
 
 export const tuningSchema = z.strictObject({
@@ -148,15 +191,18 @@ export type RawService = z.output<typeof serviceSchema>
 export type RawTuning = z.output<typeof tuningSchema>
 export type RawRouting = z.output<typeof routingSchema>
 export type RawOriginProbe = z.output<typeof originProbeSchema>
+export type RawL3 = z.output<typeof l3Schema>
+export type RawL3Service = z.output<typeof l3ServiceSchema>
 
 /** Field names allowed at each (index-free) path, for "did you mean" on typos. */
 export const KNOWN_FIELDS: Record<string, readonly string[]> = {
   '': Object.keys(topSchema.shape),
   relay: Object.keys(relaySchema.shape),
   'peers[]': Object.keys(peerSchema.shape),
-  'services[]': Object.keys(serviceSchema.shape),
+  'services[]': [...new Set([...Object.keys(serviceSchema.shape), ...Object.keys(l3ServiceSchema.shape)])],
   'services[].ingress[]': Object.keys(ingressSchema.shape),
   'services[].origin_probe': Object.keys(originProbeSchema.shape),
   tuning: Object.keys(tuningSchema.shape),
   routing: Object.keys(routingSchema.shape),
+  l3: Object.keys(l3Schema.shape),
 }

@@ -7,7 +7,7 @@
 import { nameId } from '../wire/ids.js'
 import type { ConfigIssue } from './errors.js'
 import { fixFor } from './fixes.js'
-import { MAX_PATH_RELAYS, type RawService } from './schema.js'
+import { MAX_PATH_RELAYS, type RawL3Service, type RawService } from './schema.js'
 import type { HostPort, PeerConfig } from './types.js'
 import { formatHostPort, isWildcardHost } from './values.js'
 
@@ -17,6 +17,9 @@ export interface Indexed<T> {
   value: T
 }
 
+/** A service entry's fields that parsed, L4 or L3 (an L3 one has no ingress: every L3 relay is one). */
+export type SemanticService = Partial<Omit<RawService, 'mode'>> & Partial<Omit<RawL3Service, 'mode'>> & { mode?: 'l4' | 'l3' }
+
 export interface SemanticInput {
   /** This relay's fields that parsed; publicKey when its key resolved. */
   relay: { id?: string; listen?: HostPort; publicKey?: Uint8Array }
@@ -25,7 +28,7 @@ export interface SemanticInput {
   /** False when some peer id failed to parse: then "unknown relay" would be guesswork. */
   peersComplete: boolean
   /** Services with the fields that parsed, so one bad field does not hide path problems. */
-  services: Indexed<Partial<RawService>>[]
+  services: Indexed<SemanticService>[]
   hopLimit?: number
 }
 
@@ -98,7 +101,7 @@ function checkPeerId(
   } else byWireId.set(wire, id)
 }
 
-function checkServiceNames(services: Indexed<Partial<RawService>>[], issues: ConfigIssue[]): void {
+function checkServiceNames(services: Indexed<SemanticService>[], issues: ConfigIssue[]): void {
   const byName = new Map<string, number>()
   const byWireId = new Map<number, string>()
   for (const { index, value } of services) {
@@ -125,7 +128,7 @@ function knownRelays(input: SemanticInput): Set<string> {
   return known
 }
 
-function checkService(index: number, svc: Partial<RawService>, known: Set<string> | undefined, hopLimit: number | undefined, issues: ConfigIssue[]): void {
+function checkService(index: number, svc: SemanticService, known: Set<string> | undefined, hopLimit: number | undefined, issues: ConfigIssue[]): void {
   const at = `services[${index}]`
   if (known) {
     const list = [...known].join(', ')
@@ -160,7 +163,7 @@ function checkService(index: number, svc: Partial<RawService>, known: Set<string
  * that only mean something in the other mode, or for another probe method,
  * would be silently ignored by the daemon, so they are reported instead.
  */
-function checkRoutingChoice(at: string, svc: Partial<RawService>, issues: ConfigIssue[]): void {
+function checkRoutingChoice(at: string, svc: SemanticService, issues: ConfigIssue[]): void {
   const pinned = svc.paths !== undefined && svc.paths.length > 0
   if (svc.redundant === true && pinned) {
     add(

@@ -13,6 +13,36 @@ export interface HostPort {
 
 export type DeliveryMode = 'proxy' | 'proxy-protocol'
 
+/** An IP prefix (l3/prefix.ts): 4 or 16 address bytes with host bits zero, and a length in bits. */
+export interface PrefixConfig {
+  family: 4 | 6
+  bytes: Uint8Array
+  length: number
+}
+
+/** An address on the relay's TUN device, e.g. 10.255.0.1/32 (host bits allowed, unlike a prefix). */
+export interface InterfaceAddress {
+  family: 4 | 6
+  bytes: Uint8Array
+  length: number
+  /** As written, for `ip addr add`. */
+  text: string
+}
+
+/** The relay's `l3:` section: the TUN device that carries L3 services (docs/l3-mode.md). */
+export interface L3Config {
+  /** TUN device name (at most 15 characters); the daemon creates it. */
+  tun: string
+  /** TUN MTU in bytes: the configured value, or the derived maximum for `mtu: auto`. */
+  mtu: number
+  /** The largest MTU this underlay allows (l3TunMtu of relay.mtu). */
+  maxMtu: number
+  /** IPv4 packets without DF that exceed the MTU: fragment them (RFC 791) or drop them. */
+  oversizeWithoutDf: 'fragment' | 'drop'
+  /** Addresses the daemon puts on the TUN; the one of a packet's family is the source of ICMP errors. */
+  addresses: InterfaceAddress[]
+}
+
 export interface RelayIdentity {
   /** Relay name, unique in the network, e.g. "lax". */
   id: string
@@ -43,12 +73,20 @@ export interface IngressConfig {
 
 export interface ServiceConfig {
   name: string
-  mode: 'l4'
+  /**
+   * l4: UDP datagrams from clients at `ingress` to `origin`.
+   * l3: whole IP packets to `prefixes`, read from the TUN of every relay with
+   * an `l3:` section (each is an ingress) and delivered into the exits' TUNs.
+   */
+  mode: 'l4' | 'l3'
+  /** L4 only (empty for l3: every relay with `l3:` is an ingress, see servesAsIngress). */
   ingress: IngressConfig[]
-  /** The customer's origin, reached from an exit across its CNI link. */
+  /** The customer's origin, reached from an exit across its CNI link. L3: unused ({ host: '', port: 0 }). */
   origin: HostPort
-  /** Relays with a CNI link to the origin. */
+  /** Relays with a CNI link to the origin (l3: relays that deliver `prefixes` into their own TUN). */
   exits: string[]
+  /** L3 only: destination prefixes this service carries (empty for l4). */
+  prefixes: PrefixConfig[]
   delivery: DeliveryMode
   /**
    * Static relay paths, each starting at an ingress and ending at an exit
@@ -109,6 +147,8 @@ export interface RelayConfig {
   services: ServiceConfig[]
   tuning: TuningConfig
   routing: RoutingConfig
+  /** Present when this relay owns a TUN device for L3 services. */
+  l3?: L3Config
   /** Path of the file this came from, for messages. */
   sourcePath?: string
 }

@@ -4,7 +4,7 @@
  * it wires is injectable, so tests can run several daemons in one process.
  */
 import { randomBytes } from 'node:crypto'
-import type { RelayConfig } from '../config/types.js'
+import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import { createSecureEndpoint } from '../crypto/index.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
 import type { Logger } from '../io/log.js'
@@ -32,6 +32,19 @@ export interface RunningDaemon {
   stop(): void
 }
 
+/**
+ * The ingress relays the router plans for. An L3 service's ingress is every
+ * relay with `l3:`, but a relay only knows its own file, and the router only
+ * needs the ingress list for this relay's own forward route (and an exit's
+ * reply routes, which L3 never uses: a reply is a new TUN packet). So an L3
+ * relay names itself; any other relay names the exits, which gives it no
+ * route to compute (it is no exit without `l3:`, config/l3.ts checks that).
+ */
+export function routerIngress(config: RelayConfig, s: ServiceConfig): string[] {
+  if (s.mode === 'l3') return config.l3 !== undefined ? [config.relay.id] : s.exits
+  return [...new Set(s.ingress.map((i) => i.relay))]
+}
+
 /** The control plane for a config: every relay probes every peer; unpinned services are routed. */
 export function routerFor(config: RelayConfig): Router {
   const r = config.routing
@@ -40,7 +53,7 @@ export function routerFor(config: RelayConfig): Router {
     relays: [config.relay.id, ...config.peers.map((p) => p.id)],
     services: config.services
       .filter((s) => s.paths.length === 0)
-      .map((s) => ({ name: s.name, ingress: [...new Set(s.ingress.map((i) => i.relay))], exits: s.exits, profile: s.profile, redundant: s.redundant })),
+      .map((s) => ({ name: s.name, ingress: routerIngress(config, s), exits: s.exits, profile: s.profile, redundant: s.redundant })),
     probeIntervalMs: r.probeIntervalMs,
     lossDownAfter: r.lossDownAfter,
     hopCostMs: r.hopCostMs,

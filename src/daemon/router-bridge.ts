@@ -10,6 +10,7 @@
  *   Services with pinned `paths` keep their static paths.
  */
 import { Packr } from 'msgpackr'
+import { servesAsIngress } from '../config/l3.js'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import type { ControlPlaneSink, PeerState, Relay } from '../dataplane/relay.js'
 import { StaticPaths, pathRef, type PathProvider, type PathRef } from '../dataplane/paths.js'
@@ -52,7 +53,7 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     private readonly log: Logger,
     private readonly tickMs = 20,
   ) {
-    this.statics = new StaticPaths(config.relay.id, config.services)
+    this.statics = new StaticPaths(config.relay.id, config.services, config.l3 !== undefined)
     this.pinned = new Set(config.services.filter((s) => s.paths.length > 0).map((s) => s.name))
     this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
   }
@@ -135,11 +136,12 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     const reply = new Map<string, Map<number, PathRef>>()
     for (const s of this.config.services) {
       if (this.pinned.has(s.name)) continue
-      if (s.ingress.some((i) => i.relay === self)) {
+      if (servesAsIngress(self, this.config.l3 !== undefined, s)) {
         const ref = this.refFor(this.forwardSnap.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
         if (ref) forward.set(s.name, ref)
       }
-      if (s.exits.includes(self)) {
+      // L3 has no reply paths: the exit's answer is a new packet read from its TUN, routed forward.
+      if (s.exits.includes(self) && s.mode === 'l4') {
         const byIngress = new Map<number, PathRef>()
         for (const ing of new Set(s.ingress.map((i) => i.relay))) {
           const node = nameId(ing)

@@ -25,6 +25,19 @@ export const DROP = {
   bad_inner_kind: 'decrypted payload of an unknown kind',
   control_malformed: 'control message that does not decode',
   duplicate: 'redundant copy already delivered',
+  // L3 mode (l3-ingress.ts, l3-exit.ts). IP parse failures count as l3_<IP_ERROR_NAMES>, e.g. l3_bad_checksum.
+  l3_no_route: 'TUN packet whose destination is in no l3 service prefix',
+  l3_local_destination: 'TUN packet whose best exit is this relay (a routing loop back into the overlay)',
+  l3_ttl_expired: 'TUN packet with TTL / hop limit 0 or 1 (answered with ICMP Time Exceeded)',
+  l3_too_big: 'TUN packet over the TUN MTU that may not be fragmented (answered with ICMP too big)',
+  l3_oversize: 'IPv4 packet over the TUN MTU without DF, with oversize_without_df: drop',
+  l3_fragment_failed: 'IPv4 packet that could not be fragmented (more than 64 fragments)',
+  l3_icmp_rate_limited: 'ICMP error not sent: over the rate limit',
+  l3_icmp_refused: 'ICMP error not sent: forbidden by RFC 1122/4443 (about an ICMP error, a non-first fragment, a multicast source...)',
+  l3_dst_not_owned: 'packet at the exit whose destination is not in the service prefixes (the exit is no open injector)',
+  l3_no_tun: 'L3 packet at a relay that has no TUN device',
+  l3_tun_write_failed: 'TUN write refused (kernel queue full or device down)',
+  l3_reply_flag: 'L3 packet marked as a reply (L3 replies are new TUN packets, never replies)',
 } as const
 
 export type DropReason = keyof typeof DROP
@@ -48,6 +61,27 @@ export class DropCounts {
 
   toJSON(): Record<string, number> {
     return Object.fromEntries([...this.counts.entries()].sort())
+  }
+}
+
+/** TUN packets and ICMP errors of a relay's L3 side, for `overpass status`. */
+export class L3Counters {
+  /** Packets read from the TUN. */
+  readonly tunIn = new Traffic()
+  /** Packets written into the TUN (delivered at the exit, and ICMP errors). */
+  readonly tunOut = new Traffic()
+  icmpSent = 0
+  fragmented = 0
+
+  toJSON(): Record<string, number> {
+    return {
+      tun_packets_in: this.tunIn.packetsIn,
+      tun_bytes_in: this.tunIn.bytesIn,
+      tun_packets_out: this.tunOut.packetsOut,
+      tun_bytes_out: this.tunOut.bytesOut,
+      icmp_errors_sent: this.icmpSent,
+      packets_fragmented: this.fragmented,
+    }
   }
 }
 

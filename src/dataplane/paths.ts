@@ -4,6 +4,7 @@
  * for reply paths. `StaticPaths` serves the paths written in the config;
  * the latency-driven router supplies its own implementation.
  */
+import { servesAsIngress } from '../config/l3.js'
 import type { ServiceConfig } from '../config/types.js'
 import { nameId } from '../wire/ids.js'
 
@@ -36,9 +37,10 @@ export class StaticPaths implements PathProvider {
   private readonly reversed = new Uint32Array(8)
   private readonly reversedViews: PathRef[] = Array.from({ length: 9 }, (_, n) => ({ nodes: this.reversed.subarray(0, n) }))
 
-  constructor(private readonly self: string, services: ServiceConfig[]) {
+  /** `hasL3`: this relay has an `l3:` section, so it is an ingress of every l3 service. */
+  constructor(private readonly self: string, services: ServiceConfig[], hasL3 = false) {
     for (const s of services) {
-      if (s.ingress.some((i) => i.relay === self)) {
+      if (servesAsIngress(self, hasL3, s)) {
         const p = s.paths.find((p) => p[0] === self) ?? (s.exits.includes(self) ? [self, self] : [self, s.exits[0]])
         this.forwardBy.set(s.name, pathRef(p))
       }

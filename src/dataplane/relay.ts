@@ -8,20 +8,26 @@
  *   4. data header     -> path[pidx] must be this relay, path[pidx-1] the sender
  *   5a. transit        -> decrement hops, advance pidx, seal to path[pidx+1]
  *   5b. path end       -> forward packets go to the exit half (origin),
- *                         replies to the ingress half (client)
+ *                         replies to the ingress half (client); forward
+ *                         packets of l3 services go into the TUN (l3-exit.ts)
+ *
+ * With an `l3:` section, packets read from the TUN enter at l3-ingress.ts.
  *
  * Every rejection is a counted drop; nothing on this path throws or logs.
  */
 import type { RelayConfig } from '../config/types.js'
 import { CryptoDrop, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
-import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, UdpSocketFactory } from '../io/index.js'
+import { servesAsIngress } from '../config/l3.js'
+import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { isIPv6 } from 'node:net'
 import { DataHeader, FLAG_REPLY, KIND_CONTROL, KIND_DATA, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
 import { nameId } from '../wire/ids.js'
-import { DropCounts, Traffic, cryptoDropName, headerDropName } from './counters.js'
+import { DropCounts, L3Counters, Traffic, cryptoDropName, headerDropName } from './counters.js'
 import { ServiceState, type RelayContext } from './context.js'
 import { ExitSide } from './exit.js'
 import { IngressSide } from './ingress.js'
+import { L3Exit } from './l3-exit.js'
+import { L3Ingress, MissingTunError } from './l3-ingress.js'
 import { StaticPaths, type PathProvider } from './paths.js'
 
 export interface PeerState {
@@ -50,6 +56,16 @@ export interface RelayDeps {
   cryptoBackend?: 'auto' | 'sodium' | 'tweetnacl'
   /** How often timers run (crypto retries/rekeys, flow expiry); default 100 ms. */
   tickMs?: number
+  /** The TUN device of L3 mode; required when the config has an `l3:` section. The caller owns (and closes) it. */
+  tun?: TunDevice
+}
+
+/** The L3 half of a relay: present when the config has `l3:`. */
+interface L3Side {
+  tun: TunDevice
+  counters: L3Counters
+  ingress: L3Ingress
+  exit: L3Exit
 }
 
 export class Relay implements RelayContext {
@@ -69,6 +85,7 @@ export class Relay implements RelayContext {
   private readonly serviceById = new Map<number, ServiceState>()
   private readonly ingress: IngressSide
   private readonly exit: ExitSide
+  private readonly l3: L3Side | undefined
   private readonly hdr = new DataHeader()
   private readonly timers: Timers
   private readonly tickMs: number
@@ -88,7 +105,7 @@ export class Relay implements RelayContext {
     this.tickMs = deps.tickMs ?? 100
     this.selfNode = nameId(cfg.relay.id)
     this.startedMs = deps.clock.nowMs()
-    this.paths = deps.paths ?? new StaticPaths(cfg.relay.id, cfg.services)
+    this.paths = deps.paths ?? new StaticPaths(cfg.relay.id, cfg.services, cfg.l3 !== undefined)
     this.ipv6Underlay = isIPv6(cfg.relay.listen.host) || cfg.peers.some((p) => isIPv6(p.endpoint.host))
     this.peers = cfg.peers.map((p, index) => ({
       index,
@@ -105,7 +122,7 @@ export class Relay implements RelayContext {
     }
     this.services = cfg.services.map(
       (s) =>
-        new ServiceState(s, nameId(s.name), s.ingress.some((i) => i.relay === cfg.relay.id), s.exits.includes(cfg.relay.id)),
+        new ServiceState(s, nameId(s.name), servesAsIngress(cfg.relay.id, cfg.l3 !== undefined, s), s.exits.includes(cfg.relay.id)),
     )
     for (const s of this.services) this.serviceById.set(s.id, s)
     this.endpoint = deps.makeEndpoint({
@@ -117,8 +134,19 @@ export class Relay implements RelayContext {
       rekeyAfterPackets: cfg.tuning.rekeyAfterPackets,
       backend: deps.cryptoBackend ?? 'auto',
     })
-    this.ingress = new IngressSide(this, this.services.filter((s) => s.isIngress))
+    this.ingress = new IngressSide(this, this.services.filter((s) => s.isIngress && s.cfg.mode === 'l4'))
     this.exit = new ExitSide(this)
+    if (cfg.l3 !== undefined) {
+      if (deps.tun === undefined) throw new MissingTunError(cfg.relay.id)
+      const l3Services = this.services.filter((s) => s.cfg.mode === 'l3')
+      const counters = new L3Counters()
+      this.l3 = {
+        tun: deps.tun,
+        counters,
+        ingress: new L3Ingress(this, l3Services, deps.tun, counters, cfg.l3),
+        exit: new L3Exit(l3Services, deps.tun, counters, this.drops),
+      }
+    }
   }
 
   /** Binds the overlay and service sockets. Rejects (with everything closed) if any cannot bind. */
@@ -132,6 +160,8 @@ export class Relay implements RelayContext {
       const bound = await socket.bound()
       this.log.info('overlay listening', { listen: `${bound.address}:${bound.port}`, crypto: this.endpoint.backendName })
       await this.ingress.start()
+      const l3 = this.l3
+      if (l3 !== undefined) l3.tun.onPacket((pkt) => l3.ingress.onTunPacket(pkt))
     } catch (err) {
       this.stop()
       throw err
@@ -144,6 +174,7 @@ export class Relay implements RelayContext {
     this.tickTimer = undefined
     this.ingress.close()
     this.exit.close()
+    this.l3?.tun.onPacket(() => {})
     this.socket?.close()
     this.socket = undefined
   }
@@ -214,9 +245,16 @@ export class Relay implements RelayContext {
     }
     if ((hdr.flags & FLAG_REPLY) === 0) {
       if (!service.isExit) service.drops.add('not_exit')
+      else if (service.cfg.mode === 'l3') this.deliverL3(service, plain, length)
       else this.exit.deliverForward(service, hdr, plain, length)
-    } else if (!service.isIngress) service.drops.add('not_ingress')
+    } else if (service.cfg.mode === 'l3') service.drops.add('l3_reply_flag')
+    else if (!service.isIngress) service.drops.add('not_ingress')
     else this.ingress.deliverReply(hdr, plain, length)
+  }
+
+  private deliverL3(service: ServiceState, plain: Buffer, length: number): void {
+    if (this.l3 === undefined) service.drops.add('l3_no_tun')
+    else this.l3.exit.deliverForward(service, this.hdr, plain, length, this.clock.nowMs())
   }
 
   /** Transit: pop the next hop from the segment list; no route lookup. */
@@ -270,6 +308,8 @@ export class Relay implements RelayContext {
         this.lastSweepMs = now
         this.ingress.sweep(now)
         this.exit.sweep(now)
+        this.l3?.ingress.sweep(now)
+        this.l3?.exit.sweep(now)
       }
       this.scheduleTick()
     }, this.tickMs)
@@ -304,6 +344,9 @@ export class Relay implements RelayContext {
         ]),
       ),
       drops: this.drops.toJSON(),
+      ...(this.l3 !== undefined && this.config.l3 !== undefined
+        ? { l3: { tun: this.l3.tun.name, mtu: this.config.l3.mtu, flows: this.l3.ingress.activeFlows(), ...this.l3.counters.toJSON() } }
+        : {}),
       crypto: cryptoStats,
     }
   }
@@ -316,5 +359,7 @@ export interface RelayStats {
   peers: Record<string, Record<string, unknown>>
   services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number> }>
   drops: Record<string, number>
+  /** TUN and ICMP counters, when the relay has an `l3:` section (L3 drops are in `drops` and per service). */
+  l3?: { tun: string; mtu: number; flows: number } & Record<string, number | string>
   crypto?: unknown
 }

@@ -34,6 +34,7 @@ describe('a valid config', () => {
       ingress: [{ relay: 'lax', listen: { host: '0.0.0.0', port: 27015 } }],
       origin: { host: '127.0.0.1', port: 9000 },
       exits: ['dal'],
+      prefixes: [],
       delivery: 'proxy',
       paths: [['lax', 'sea', 'dal']],
       replyPaths: [['dal', 'sea', 'lax']],

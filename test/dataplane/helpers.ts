@@ -42,10 +42,11 @@ export function buildConfigs(spec: NetSpec): Map<string, RelayConfig> {
 export function fullService(s: Partial<ServiceConfig>): ServiceConfig {
   return {
     name: s.name ?? 'game',
-    mode: 'l4',
-    ingress: s.ingress ?? [{ relay: 'lax', listen: { host: '127.0.0.1', port: 27015 } }],
+    mode: s.mode ?? 'l4',
+    ingress: s.ingress ?? (s.mode === 'l3' ? [] : [{ relay: 'lax', listen: { host: '127.0.0.1', port: 27015 } }]),
     origin: s.origin ?? { host: '127.0.0.1', port: 9000 },
     exits: s.exits ?? ['dal'],
+    prefixes: s.prefixes ?? [],
     delivery: (s.delivery ?? 'proxy') as DeliveryMode,
     paths: s.paths ?? [],
     replyPaths: s.replyPaths ?? [],
