@@ -1,5 +1,5 @@
 /** The plain-text summary: one block per flow, direct next to overpass, paths, emulator error. */
-import type { FlowResult, LabResult } from '../run/result.js'
+import type { FlowResult, L3Result, LabResult } from '../run/result.js'
 
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-')
 
@@ -33,9 +33,30 @@ export function formatSummary(r: LabResult): string {
   for (const name of [...new Set(r.flows.map((f) => f.name))]) {
     lines.push(...flowBlock(r.flows.find((f) => f.name === name && f.via === 'direct'), r.flows.find((f) => f.name === name && f.via === 'overpass')), '')
   }
+  if (r.l3) lines.push(...l3Block(r.l3), '')
   for (const e of r.events) lines.push(`event at ${(e.atMs / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s): ${e.action} ${e.from} -> ${e.to}`)
   const m = r.emulator
   if (m.backend === 'netem') lines.push('WAN: tc netem (kernel qdiscs; no user-space delay error to report)')
   else lines.push(`WAN emulator delay error (release time vs scheduled, ${m.samples} packets): p50 ${m.delay_error_p50_ms.toFixed(3)} ms, p99 ${m.delay_error_p99_ms.toFixed(3)} ms, max ${m.delay_error_max_ms.toFixed(3)} ms${m.realtime ? ' (SCHED_RR)' : ''}`)
   return lines.join('\n')
+}
+
+/** L3 sites: ping and iperf3 per branch, and what the data centre's capture saw. */
+function l3Block(l3: L3Result): string[] {
+  const lines = ['L3 mode (branch host -> data-centre host, across the overlay)']
+  for (const p of l3.pairs) {
+    const ping = l3.ping.find((x) => x.site === p.site && x.dc === p.dc)
+    const tcp = l3.tcp.find((x) => x.site === p.site && x.dc === p.dc)
+    const pingText = !ping || ping.skipped ? `ping ${ping?.skipped ?? 'not run'}` : `ping ${ping.received}/${ping.sent}${ping.rtt_avg_ms !== undefined ? `, rtt avg ${f1(ping.rtt_avg_ms)} ms` : ''}`
+    const tcpText = !tcp || tcp.skipped ? `tcp ${tcp?.skipped ?? 'not run'}` : tcp.error ? `tcp FAILED: ${tcp.error}` : `tcp ${(tcp.bytes / 1048576).toFixed(1)} MiB in ${tcp.seconds} s = ${tcp.mbps} Mbit/s, ${tcp.retransmits} retransmits`
+    lines.push(`  ${p.site} ${p.host} -> ${p.dc} ${p.target} (replies via ${p.return_exit}): ${pingText}; ${tcpText}`)
+  }
+  if (l3.capture_skipped) lines.push(`  source-address capture skipped: ${l3.capture_skipped}`)
+  for (const c of l3.capture) {
+    const srcs = c.sources.map((s) => `${s.addr} ${Object.entries(s.protos).map(([k, v]) => `${k} ${v}`).join(' ')}`).join('; ')
+    lines.push(`  capture in ${c.dc} on ${c.interfaces.join(', ')} (${c.filter}): ${c.packets} packets; branch sources: ${srcs || 'none'}`)
+    lines.push(c.foreign.length === 0 ? '  every captured packet carries a branch host address' : `  OTHER SOURCES (rewritten?): ${c.foreign.map((s) => `${s.addr} x${s.packets}`).join(', ')}`)
+    if (c.error) lines.push(`  capture error: ${c.error}`)
+  }
+  return lines
 }

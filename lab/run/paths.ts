@@ -23,6 +23,13 @@ export interface Watched {
   key: string
   service: string
   ingress: string
+  /**
+   * The service whose choice at the exit is the reply path: the same one
+   * for L4; for L3 the branch site's service (the exit is its ingress).
+   */
+  replyService?: string
+  /** L3: the exit the DC sends replies to (a static route), whatever exit the forward path uses. */
+  replyFrom?: string
 }
 
 export const POLL_MS = 100
@@ -44,8 +51,11 @@ export class PathRecorder {
     const out = new Map<string, { forward: string[]; reply: string[] }>()
     for (const w of this.watched) {
       const fwd = (await routes(w.ingress))?.forward.find((c) => c.service === w.service)?.path ?? []
-      const exit = fwd[fwd.length - 1]
-      const rep = exit ? (await routes(exit))?.reply.find((c) => c.service === w.service && c.path[c.path.length - 1] === w.ingress)?.path ?? [] : []
+      const exit = w.replyFrom ?? fwd[fwd.length - 1]
+      const r = exit ? await routes(exit) : undefined
+      const svc = w.replyService ?? w.service
+      const back = (c: PathChoice): boolean => c.service === svc && c.path[c.path.length - 1] === w.ingress
+      const rep = (svc === w.service ? r?.reply.find(back) : r?.forward.find(back) ?? r?.reply.find(back))?.path ?? []
       out.set(w.key, { forward: fwd, reply: rep })
     }
     return out

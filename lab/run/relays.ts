@@ -3,6 +3,9 @@
  * keys), one `overpass up` per PoP namespace. Each origin becomes a service
  * (named after it) with an ingress at every PoP that has a client flowing to
  * it and the origin's exits; no static paths, so routes come from the map.
+ * Runs with L3 sites also give every relay a TUN and the `mode: l3`
+ * services of l3-config.ts, and route the sites' prefixes into the TUNs
+ * once the relays are up.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -12,9 +15,10 @@ import { controlRequest } from '../../src/daemon/control-server.js'
 import type { Scenario } from '../scenario/index.js'
 import type { AddressPlan } from '../topo/addressing.js'
 import { readLog, spawnInNs } from '../topo/procs.js'
-import { waitFor } from '../topo/sh.js'
+import { ip, waitFor } from '../topo/sh.js'
 import type { LabRun } from '../topo/up.js'
 import { LAB_DIST } from '../topo/up.js'
+import { appendL3Services, hasL3, l3Section, l3Services } from './l3-config.js'
 import { RELAY_RT, withPriority } from './priority.js'
 
 export const RELAY_PORT = 7000
@@ -25,7 +29,8 @@ export const servicePort = (s: Scenario, origin: string): number => SERVICE_BASE
 export const controlSocket = (lab: LabRun, pop: string): string => path.join(lab.state.dir, `${pop}.sock`)
 
 export function services(s: Scenario, plan: AddressPlan): RenderService[] {
-  return s.origins.map((o) => {
+  // L3 data centres are `mode: l3` services (l3-config.ts), not ports.
+  return s.origins.filter((o) => o.prefix === undefined).map((o) => {
     const flows = s.flows.filter((f) => f.origin === o.name)
     const ingressPops = [...new Set(flows.map((f) => s.clients.find((c) => c.name === f.client)!.pop))]
     return {
@@ -43,17 +48,19 @@ export function writeRelayConfigs(lab: LabRun): Map<string, string> {
   const { scenario: s, plan } = lab
   const keys = new Map(s.pops.map((p) => [p, generateKeyPair()]))
   const svcs = services(s, plan)
+  const l3 = hasL3(s)
   const files = new Map<string, string>()
   for (const p of s.pops) {
-    const yaml = renderRelayYaml({
+    let yaml = renderRelayYaml({
       id: p,
       privateKey: encodeKey(keys.get(p)!.privateKey),
       listen: `${plan.relayAddr.get(p)}:${RELAY_PORT}`,
       controlSocket: controlSocket(lab, p),
       peers: s.pops.filter((q) => q !== p).map((q) => ({ id: q, publicKey: encodeKey(keys.get(q)!.publicKey), endpoint: `${plan.relayAddr.get(q)}:${RELAY_PORT}` })),
       services: svcs,
-      ...(Object.keys(s.routing).length > 0 ? { extra: { routing: s.routing } } : {}),
+      extra: { ...(Object.keys(s.routing).length > 0 ? { routing: s.routing } : {}), ...(l3 ? { l3: l3Section(p) } : {}) },
     }, `Overpass lab relay ${p} for run ${lab.state.run} (generated; throwaway keys)`)
+    if (l3) yaml = appendL3Services(yaml, l3Services(s))
     const file = path.join(lab.state.dir, `${p}.yaml`)
     fs.writeFileSync(file, yaml, { mode: 0o600 })
     files.set(p, file)
@@ -69,4 +76,18 @@ export async function startRelays(lab: LabRun): Promise<void> {
     if (child.exitCode !== null) throw new Error(`relay ${p} exited: ${readLog(lab.state, `relay-${p}`).slice(-2000)}`)
     return (await controlRequest(controlSocket(lab, p), { cmd: 'status' })) ?? undefined
   }, 20_000, 100)))
+}
+
+/**
+ * L3 runs: once every relay is up (so its TUN exists), routes the DC
+ * prefixes into the branch PoPs' TUNs and the branch prefixes into the
+ * exits' TUNs (topo/addressing.ts `tunRoutes`).
+ */
+export async function addTunRoutes(lab: LabRun): Promise<void> {
+  for (const [pop, routes] of lab.plan.tunRoutes) {
+    const ns = lab.ns(pop)
+    const dev = routes[0][2]
+    await waitFor(`TUN ${dev} in ${pop}`, () => (ip(ns, '-o', 'link', 'show', 'dev', dev).includes('UP') ? true : undefined), 10_000, 100)
+    for (const r of routes) ip(ns, 'route', 'replace', ...r)
+  }
 }

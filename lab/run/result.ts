@@ -48,6 +48,69 @@ export interface LabResult {
   map: EdgeView[]
   /** Scenario one-way delays, for the report's heatmap. */
   wan: { pops: string[]; delayMs: number[][] }
+  /** Runs with L3 sites: plain tools across the overlay and the DC's capture. */
+  l3?: L3Result
+}
+
+/** A branch host and the data-centre host it talks to in L3 mode. */
+export interface L3Pair {
+  site: string
+  pop: string
+  dc: string
+  /** The branch host's own address (what the DC must see). */
+  host: string
+  /** The DC host address. */
+  target: string
+  /** The exit the DC routes this branch's replies to. */
+  return_exit: string
+}
+
+export interface PingResult extends L3Pair {
+  sent: number
+  received: number
+  rtt_min_ms?: number
+  rtt_avg_ms?: number
+  rtt_max_ms?: number
+  skipped?: string
+}
+
+export interface TcpResult extends L3Pair {
+  /** Bytes the DC's iperf3 server received. */
+  bytes: number
+  seconds?: number
+  mbps?: number
+  retransmits?: number
+  error?: string
+  skipped?: string
+}
+
+export interface CaptureSource {
+  addr: string
+  packets: number
+  /** Packets per protocol (icmp, tcp, udp, proto-N). */
+  protos: Record<string, number>
+}
+
+export interface CaptureResult {
+  dc: string
+  interfaces: string[]
+  /** The capture filter (BPF). */
+  filter: string
+  packets: number
+  /** Sources that are branch hosts. */
+  sources: CaptureSource[]
+  /** Every other source: must be empty. */
+  foreign: CaptureSource[]
+  error?: string
+}
+
+export interface L3Result {
+  pairs: L3Pair[]
+  ping: PingResult[]
+  tcp: TcpResult[]
+  /** Per data centre; `capture_skipped` says why there is none. */
+  capture: CaptureResult[]
+  capture_skipped?: string
 }
 
 /** Per flow key (`name/via`): [seq, send ms since t0, forward ms, reverse ms]. */

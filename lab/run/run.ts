@@ -3,6 +3,7 @@
  * the warm-up, then every flow two ways at once (direct over the WAN, and
  * through the ingress relay's service port), events at their times, paths
  * recorded every 100 ms; then down (always, also on Ctrl-C) and reports.
+ * With L3 sites, ping/iperf3 and the DC's capture (l3-run.ts) come first.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -19,10 +20,12 @@ import type { AgentFlow, AgentResult } from './agent-types.js'
 import { expectedFor } from './expected.js'
 import { PathRecorder } from './paths.js'
 import { AGENT_RT, rtUsable, withPriority } from './priority.js'
-import { BIN, controlSocket, servicePort, startRelays } from './relays.js'
+import { addTunRoutes, BIN, controlSocket, servicePort, startRelays } from './relays.js'
+import { hasL3, isL3Flow } from './l3-config.js'
+import { beginL3, endL3 } from './l3-run.js'
 import { writeReports } from '../report/write.js'
 import { formatSummary } from '../report/text.js'
-import type { FlowResult, FlowSamples, LabResult } from './result.js'
+import type { FlowResult, FlowSamples, L3Result, LabResult } from './result.js'
 
 export interface LabRunOptions {
   json: boolean
@@ -58,14 +61,19 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     const started = monoMs()
     await startOrigins(lab)
     await startRelays(lab)
+    const l3 = hasL3(lab.scenario)
+    if (l3) await addTunRoutes(lab)
     opts.log(`${run}: ${lab.scenario.pops.length} relays up; waiting for routes and the ${lab.scenario.warmupMs / 1000} s warm-up`)
-    const recorderFlows = lab.scenario.flows.map((f) => ({ key: f.name, service: f.origin, ingress: popOf(lab, f.client) }))
+    // An L3 flow's replies are an L3 ingress at the exit, for the branch's own service.
+    const recorderFlows = lab.scenario.flows.map((f) => ({ key: f.name, service: f.origin, ingress: popOf(lab, f.client), ...(isL3Flow(lab.scenario, f.client, f.origin) ? { replyService: f.client, replyFrom: lab.plan.returnExit.get(f.origin)!.get(f.client)! } : {}) }))
     const probe = new PathRecorder(recorderFlows, (p) => controlSocket(lab, p), 0)
     await waitFor('routes for every flow', async () => {
       const cur = await probe.current()
       return [...cur.values()].every((p) => p.forward.length > 0 && p.reply.length > 0) ? true : undefined
     }, 30_000, 200)
     await sleep(Math.max(0, started + lab.scenario.warmupMs - monoMs()))
+    const endMs = Math.max(...lab.scenario.flows.map((f) => f.startMs + f.durationMs))
+    const l3Phase = l3 ? await beginL3(lab, AGENT_START_MS + endMs + 20_000, opts.log) : undefined
 
     const t0Ms = monoMs() + AGENT_START_MS
     lab.state.t0Ms = t0Ms
@@ -75,14 +83,14 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     const agents = startClients(lab, t0Ms)
     const recorder = new PathRecorder(recorderFlows, (p) => controlSocket(lab, p), t0Ms)
     recorder.start()
-    const endMs = Math.max(...lab.scenario.flows.map((f) => f.startMs + f.durationMs))
     opts.log(`${run}: traffic for ${(endMs / 1000).toFixed(1)} s (${lab.scenario.flows.length} flows, each direct and through Overpass)`)
     await waitFor('the flow agents', () => (agents.every((a) => a.child.exitCode !== null) ? true : undefined), AGENT_START_MS + endMs + 15_000, 100)
     recorder.stop()
+    const l3Result = l3Phase ? await endL3(lab, l3Phase) : undefined
     const emu = (await controlRequest(lab.emulatorSocket, { cmd: 'stats' })) as EmulatorStats
     const firstIngress = popOf(lab, lab.scenario.flows[0].client)
     const map = ((await controlRequest(controlSocket(lab, firstIngress), { cmd: 'map' })) as { edges: EdgeView[] }).edges
-    const { result, samples } = collect(lab, agents, recorder, emu, map, t0Ms)
+    const { result, samples } = collect(lab, agents, recorder, emu, map, t0Ms, l3Result)
     if (opts.outDir) writeReports(opts.outDir, result, samples)
     if (opts.json) process.stdout.write(JSON.stringify(jsonView(result), null, 2) + '\n')
     else opts.log(formatSummary(result))
@@ -104,7 +112,9 @@ const popOf = (lab: LabRun, client: string): string => lab.scenario.clients.find
 
 async function startOrigins(lab: LabRun): Promise<void> {
   const procs = lab.scenario.origins.map((o) => {
-    const binds = [`${lab.plan.originWanAddr.get(o.name)}:${o.port}`, `${lab.plan.originServiceAddr.get(o.name)}:${o.port}`]
+    // An L3 data centre answers overlay flows on its host address, not a service address.
+    const overlayAddr = lab.plan.dcHostAddr.get(o.name) ?? lab.plan.originServiceAddr.get(o.name)
+    const binds = [`${lab.plan.originWanAddr.get(o.name)}:${o.port}`, `${overlayAddr}:${o.port}`]
     const what = `echo-${o.name}`
     const child = spawnInNs(lab.state, lab.ns(o.name), what, withPriority(AGENT_RT, [process.execPath, path.join(LAB_DIST, 'run', 'echo-agent.js'), '--run-dir', lab.state.dir, ...binds.flatMap((b) => ['--bind', b])]))
     if (lab.scenario.originProbe === 'twamp') spawnInNs(lab.state, lab.ns(o.name), `reflector-${o.name}`, [process.execPath, BIN, 'reflector', '--listen', `${lab.plan.originServiceAddr.get(o.name)}:862`])
@@ -125,7 +135,8 @@ function startClients(lab: LabRun, t0Ms: number): { client: string; out: string;
       const origin = s.origins.find((o) => o.name === f.origin)!
       return [
         { ...base, via: 'direct' as const, flowId: flowId++, target: { host: lab.plan.originWanAddr.get(origin.name)!, port: origin.port } },
-        { ...base, via: 'overpass' as const, flowId: flowId++, target: { host: lab.plan.clientGateway.get(c.name)!, port: servicePort(s, origin.name) } },
+        // L3: straight to the DC host; the PoP routes it into its relay's TUN.
+        { ...base, via: 'overpass' as const, flowId: flowId++, target: isL3Flow(s, c.name, origin.name) ? { host: lab.plan.dcHostAddr.get(origin.name)!, port: origin.port } : { host: lab.plan.clientGateway.get(c.name)!, port: servicePort(s, origin.name) } },
       ]
     })
     const spec = path.join(lab.state.dir, `flows-${c.name}.json`)
@@ -136,7 +147,7 @@ function startClients(lab: LabRun, t0Ms: number): { client: string; out: string;
   })
 }
 
-function collect(lab: LabRun, agents: { client: string; out: string }[], recorder: PathRecorder, emu: EmulatorStats, map: EdgeView[], t0Ms: number): { result: LabResult; samples: FlowSamples } {
+function collect(lab: LabRun, agents: { client: string; out: string }[], recorder: PathRecorder, emu: EmulatorStats, map: EdgeView[], t0Ms: number, l3?: L3Result): { result: LabResult; samples: FlowSamples } {
   const s = lab.scenario
   const flows: FlowResult[] = []
   const samples: FlowSamples = new Map()
@@ -169,11 +180,12 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
     events: emu.applied.map((e) => ({ atMs: e.atMs, from: e.from, to: e.to, action: e.action, applied_ms: +(e.appliedAtMs - t0Ms).toFixed(2) })),
     map,
     wan: { pops: s.pops, delayMs },
+    ...(l3 ? { l3 } : {}),
   }
   return { result, samples }
 }
 
 /** --json: the result without the bulky latency map. */
 function jsonView(r: LabResult): unknown {
-  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events }
+  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, ...(r.l3 ? { l3: r.l3 } : {}) }
 }

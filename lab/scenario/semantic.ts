@@ -5,6 +5,7 @@
  */
 import type { ScenarioIssue } from './errors.js'
 import type { RawScenario } from './schema.js'
+import { prefixesOverlap } from './values.js'
 
 /** Upper bound on the whole traffic phase, so a typo cannot run for hours. */
 export const MAX_TRAFFIC_MS = 300_000
@@ -72,11 +73,38 @@ export function checkScenario(s: RawScenario): ScenarioIssue[] {
     if (!origins.has(f.origin)) add(`${at}.origin`, `"${f.origin}" is not an origin`, `use one of: ${[...origins].join(', ')}`)
     endMs = Math.max(endMs, f.start + f.duration)
   })
+  checkL3(s, add)
   if (endMs > MAX_TRAFFIC_MS) add('traffic.flows', `traffic runs for ${endMs / 1000} s`, `keep start + duration under ${MAX_TRAFFIC_MS / 1000} s`)
   return issues
 }
 
 type Add = (path: string, message: string, fix: string) => void
+
+/** The lab's own address space: an L3 prefix inside it would be routed into the WAN. */
+const LAB_NET = '198.18.0.0/15'
+
+/**
+ * L3 sites: prefixes are disjoint and outside the lab's own 198.18.0.0/15,
+ * and a flow to an L3 data centre starts at an L3 branch (only a branch
+ * host has an address inside a prefix the overlay carries).
+ */
+function checkL3(s: RawScenario, add: Add): void {
+  const prefixes: { prefix: string; path: string }[] = []
+  s.clients.forEach((c, i) => c.prefix && prefixes.push({ prefix: c.prefix, path: `clients[${i}].prefix` }))
+  s.origins.forEach((o, i) => o.prefix && prefixes.push({ prefix: o.prefix, path: `origins[${i}].prefix` }))
+  prefixes.forEach((p, i) => {
+    if (prefixesOverlap(p.prefix, LAB_NET)) add(p.path, `${p.prefix} overlaps the lab's own ${LAB_NET}`, 'use a private prefix, e.g. 10.101.0.0/24')
+    const other = prefixes.slice(0, i).find((q) => prefixesOverlap(p.prefix, q.prefix))
+    if (other) add(p.path, `${p.prefix} overlaps ${other.prefix} at ${other.path}`, 'give every site and data centre its own prefix')
+  })
+  s.traffic.flows.forEach((f, i) => {
+    const origin = s.origins.find((o) => o.name === f.origin)
+    const client = s.clients.find((c) => c.name === f.client)
+    if (origin?.prefix && client && !client.prefix) {
+      add(`traffic.flows[${i}].client`, `"${f.client}" has no prefix, but "${f.origin}" is an L3 data centre`, `give ${f.client} a prefix (an L3 branch site), or send to an origin without one`)
+    }
+  })
+}
 
 /** The directed pairs an entry with from/to or between names; problems go to `add`. */
 function endpoints(e: { from?: string; to?: string; between?: [string, string] }, at: string, add: Add, popRef: (n: string, p: string) => void): [string, string][] {

@@ -19,6 +19,8 @@ export interface DirectedLink extends LinkState {
 export interface ClientSpec {
   name: string
   pop: string
+  /** L3 branch site: the LAN prefix behind the PoP (host .2, PoP gateway .1). */
+  prefix?: string
 }
 
 export interface OriginSpec {
@@ -29,6 +31,8 @@ export interface OriginSpec {
   exits: string[]
   /** UDP port of the origin's timestamping echo. */
   port: number
+  /** L3 data centre: its prefix (host .1), reached in L3 mode over the exits' TUNs. */
+  prefix?: string
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { parsePercent } from '../../src/config/values.js'
+import { PrefixParseError, formatPrefix, parsePrefix, type Prefix } from '../../src/l3/prefix.js'
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 }
 
@@ -35,3 +36,43 @@ export const percent = z.unknown().transform((value, ctx): number => {
   ctx.addIssue({ code: 'custom', message: r.error, input: value })
   return z.NEVER
 })
+
+/**
+ * An L3 site's IPv4 prefix, 8..30 bits so it has room for the gateway (.1)
+ * and the host (.2) the lab puts in it. IPv6 stays off in lab namespaces.
+ */
+export const ipv4Prefix = z.unknown().transform((value, ctx): string => {
+  const fail = (message: string): never => {
+    ctx.addIssue({ code: 'custom', message, input: value })
+    return z.NEVER
+  }
+  if (typeof value !== 'string') return fail(`${JSON.stringify(value)} is not a prefix`)
+  let p: Prefix
+  try {
+    p = parsePrefix(value)
+  } catch (err) {
+    return fail(err instanceof PrefixParseError ? `${err.detail} (${err.fix})` : String(err))
+  }
+  if (p.family !== 4) return fail('the lab carries IPv4 only')
+  if (p.length < 8 || p.length > 30) return fail(`/${p.length} leaves no room for a gateway and a host, or is wider than a site`)
+  return formatPrefix(p)
+})
+
+/** The n-th address of an IPv4 prefix ("10.101.0.0/24", 2 -> "10.101.0.2"). */
+export function hostOf(prefix: string, n: number): string {
+  const p = parsePrefix(prefix)
+  const v = ((p.bytes[0] << 24) | (p.bytes[1] << 16) | (p.bytes[2] << 8) | p.bytes[3]) + n
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.')
+}
+
+/** Whether two IPv4 prefixes share any address. */
+export function prefixesOverlap(a: string, b: string): boolean {
+  const pa = parsePrefix(a)
+  const pb = parsePrefix(b)
+  const len = Math.min(pa.length, pb.length)
+  for (let bit = 0; bit < len; bit++) {
+    const m = 0x80 >> (bit & 7)
+    if ((pa.bytes[bit >> 3] & m) !== (pb.bytes[bit >> 3] & m)) return false
+  }
+  return true
+}

@@ -13,8 +13,18 @@
  * answers the direct path on 198.18.(100+M).2 (its WAN position is its
  * wan_pop) and the exits on its service address 198.19.(200+M).1, which
  * each exit PoP routes over its CNI veth, never through the WAN.
+ *
+ * L3 sites add addresses, not links: a branch client (one with a prefix)
+ * also holds the prefix's .2 on its veth, its PoP the .1; an L3 origin (a
+ * data centre) holds its prefix's .1 on lo. The branch host routes the DC
+ * prefix to its PoP, each exit routes the DC prefix over its CNI veth, and
+ * the DC routes each branch prefix to the CNI address of the exit with the
+ * shortest one-way path back to that branch. The routes into the relays'
+ * TUNs (`tunRoutes`) can only be added once the relays have created them.
  */
+import { hostOf } from '../scenario/values.js'
 import type { Scenario } from '../scenario/index.js'
+import { shortestPaths } from '../run/expected.js'
 
 export interface NodePlan {
   /** Scenario name of the node (PoP, client or origin id), or 'wan'. */
@@ -50,7 +60,20 @@ export interface AddressPlan {
   originServiceAddr: Map<string, string>
   /** /24 index ((addr >>> 8) & 0x1ff) -> index of the PoP whose WAN position it has. */
   positions: { subnet: number; pop: number }[]
+  /** Addresses beyond the veths' own: L3 branch LANs and data-centre hosts. */
+  addrs: { node: string; dev: string; addr: string }[]
+  /** L3 branch client -> its host address inside its prefix. */
+  branchHostAddr: Map<string, string>
+  /** L3 origin -> its data-centre host address inside its prefix. */
+  dcHostAddr: Map<string, string>
+  /** L3 origin -> branch client -> the exit the DC sends that branch's replies to. */
+  returnExit: Map<string, Map<string, string>>
+  /** Per PoP: routes into its relay's TUN (`ip route add` arguments), added after the relay is up. */
+  tunRoutes: Map<string, string[][]>
 }
+
+/** The TUN device of a PoP's relay in L3 mode (at most 15 bytes: PoP names have 12). */
+export const tunName = (pop: string): string => `op3${pop}`
 
 export const MAX_POPS = 100
 export const MAX_CLIENTS = 100
@@ -78,6 +101,11 @@ export function planAddresses(s: Scenario): AddressPlan {
     originWanAddr: new Map(),
     originServiceAddr: new Map(),
     positions: [],
+    addrs: [],
+    branchHostAddr: new Map(),
+    dcHostAddr: new Map(),
+    returnExit: new Map(),
+    tunRoutes: new Map(),
   }
   const route = (node: string, ...args: string[]): void => {
     const list = plan.routes.get(node) ?? []
@@ -114,7 +142,48 @@ export function planAddresses(s: Scenario): AddressPlan {
       const net = `198.19.${100 + 10 * m + j}`
       plan.veths.push({ a: e, aIf: `x${m}`, aAddr: `${net}.1/24`, b: o.name, bIf: `x${j}`, bAddr: `${net}.2/24` })
       route(e, `198.19.${200 + m}.1/32`, 'via', `${net}.2`)
+      if (o.prefix) route(e, o.prefix, 'via', `${net}.2`)
     })
   })
+  planL3(s, plan, route)
   return plan
+}
+
+/** The L3 sites' addresses and routes (nothing when the scenario has no prefixes). */
+function planL3(s: Scenario, plan: AddressPlan, route: (node: string, ...args: string[]) => void): void {
+  const branches = s.clients.filter((c) => c.prefix !== undefined)
+  const dcs = s.origins.filter((o) => o.prefix !== undefined)
+  if (branches.length === 0 || dcs.length === 0) return
+  const sp = shortestPaths(s)
+  const tunRoute = (pop: string, prefix: string): void => {
+    const list = plan.tunRoutes.get(pop) ?? []
+    if (!list.some((r) => r[0] === prefix)) list.push([prefix, 'dev', tunName(pop)])
+    plan.tunRoutes.set(pop, list)
+  }
+  for (const c of branches) {
+    const k = s.clients.indexOf(c)
+    const host = hostOf(c.prefix!, 2)
+    const gw = hostOf(c.prefix!, 1)
+    const len = c.prefix!.split('/')[1]
+    plan.branchHostAddr.set(c.name, host)
+    plan.addrs.push({ node: c.name, dev: 'eth0', addr: `${host}/${len}` }, { node: c.pop, dev: `c${k}`, addr: `${gw}/${len}` })
+    for (const o of dcs) {
+      route(c.name, o.prefix!, 'via', gw, 'src', host)
+      // A branch at one of the DC's exits reaches it over that exit's CNI link, not the overlay.
+      if (!o.exits.includes(c.pop)) tunRoute(c.pop, o.prefix!)
+    }
+  }
+  for (const o of dcs) {
+    const m = s.origins.indexOf(o)
+    plan.dcHostAddr.set(o.name, hostOf(o.prefix!, 1))
+    plan.addrs.push({ node: o.name, dev: 'lo', addr: `${hostOf(o.prefix!, 1)}/32` })
+    const back = new Map<string, string>()
+    for (const c of branches) {
+      const exit = [...o.exits].sort((a, b) => sp.ms(a, c.pop) - sp.ms(b, c.pop))[0]
+      back.set(c.name, exit)
+      route(o.name, c.prefix!, 'via', `198.19.${100 + 10 * m + o.exits.indexOf(exit)}.1`)
+      for (const e of o.exits) if (e !== c.pop) tunRoute(e, c.prefix!)
+    }
+    plan.returnExit.set(o.name, back)
+  }
 }

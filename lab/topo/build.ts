@@ -40,6 +40,7 @@ export function buildTopology(state: LabState, plan: AddressPlan): void {
     ip(ns(v.b), 'link', 'set', v.bIf, 'up')
   }
   for (const [origin, addr] of plan.originServiceAddr) ip(ns(origin), 'addr', 'add', `${addr}/32`, 'dev', 'lo')
+  for (const a of plan.addrs) ip(ns(a.node), 'addr', 'add', a.addr, 'dev', a.dev)
   for (const [node, routes] of plan.routes) for (const r of routes) ip(ns(node), 'route', 'add', ...r)
   for (const dev of plan.wanIfs) ip(ns('wan'), 'rule', 'add', 'iif', dev, 'lookup', String(EMULATOR_TABLE), 'pref', String(EMULATOR_RULE_PREF))
 }

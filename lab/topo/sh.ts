@@ -1,5 +1,6 @@
 /** Runs iproute2 and friends synchronously (control path only), with typed errors. */
 import { execFileSync } from 'node:child_process'
+import { tunAvailable } from '../../src/io/tun.js'
 
 export class LabCommandError extends Error {
   override readonly name = 'LabCommandError'
@@ -37,7 +38,7 @@ export function listNamespaces(): string[] {
   return out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.length > 0)
 }
 
-/** Whether this process can build namespaces at all: root and a working `ip netns`. */
+/** Whether this process can build namespaces at all: root, a working `ip netns` and /dev/net/tun. */
 export function labAvailable(): { ok: boolean; reason?: string } {
   if (process.getuid?.() !== 0) return { ok: false, reason: 'the lab needs root (network namespaces, veths, TUN)' }
   try {
@@ -45,6 +46,9 @@ export function labAvailable(): { ok: boolean; reason?: string } {
   } catch (err) {
     return { ok: false, reason: `ip netns is unavailable: ${(err as Error).message}` }
   }
+  // The WAN emulator and L3-mode relays open TUN devices.
+  const tun = tunAvailable()
+  if (!tun.ok) return { ok: false, reason: `no TUN device: ${tun.reason}` }
   return { ok: true }
 }
 

@@ -74,3 +74,48 @@ describe('scenario files', () => {
     expect(issues[0]).toMatchObject({ path: 'wan.lossy', fix: expect.stringContaining('jitter, loss, links') })
   })
 })
+
+const L3 = `
+name: t3
+pops: [a, b, c]
+clients:
+  - { name: ba, pop: a, prefix: 10.101.0.0/24 }
+  - { name: bb, pop: b, prefix: 10.102.0.0/24 }
+origins: [{ name: dc, wan_pop: c, exits: [b, c], prefix: 10.200.0.0/24 }]
+wan:
+  links:
+    - { between: [a, b], delay: 10ms }
+    - { between: [b, c], delay: 10ms }
+    - { between: [a, c], delay: 30ms }
+traffic:
+  flows:
+    - { name: f, client: ba, origin: dc, profile: game, duration: 2s }
+    - { name: g, client: bb, origin: dc, profile: game, duration: 2s }
+`
+
+describe('L3 sites in scenario files', () => {
+  it('keeps branch and data-centre prefixes', () => {
+    const s = parseScenario(L3)
+    expect(s.clients.map((c) => c.prefix)).toEqual(['10.101.0.0/24', '10.102.0.0/24'])
+    expect(s.origins[0]).toMatchObject({ prefix: '10.200.0.0/24', exits: ['b', 'c'] })
+    expect(parseScenario(BASE).clients[0].prefix).toBeUndefined()
+  })
+
+  it('rejects overlapping prefixes and prefixes inside the lab\'s 198.18.0.0/15', () => {
+    const issues = issuesOf(L3.replace('10.102.0.0/24', '10.101.0.0/16').replace('10.200.0.0/24', '198.19.5.0/24'))
+    expect(issues.map((i) => i.path).sort()).toEqual(['clients[1].prefix', 'origins[0].prefix'])
+    expect(issues.find((i) => i.path === 'origins[0].prefix')!.message).toContain('198.18.0.0/15')
+  })
+
+  it('names a prefix that is not an IPv4 network with a fix', () => {
+    const issues = issuesOf(L3.replace('10.101.0.0/24', '10.101.0.1/24').replace('10.102.0.0/24', '10.102.0.0/31'))
+    expect(issues.map((i) => i.path).sort()).toEqual(['clients[0].prefix', 'clients[1].prefix'])
+    expect(issues[0].fix).toContain('10.101.0.0/24')
+  })
+
+  it('refuses a flow from a client without a prefix to an L3 data centre', () => {
+    const issues = issuesOf(L3.replace('{ name: bb, pop: b, prefix: 10.102.0.0/24 }', '{ name: bb, pop: b }'))
+    expect(issues).toHaveLength(1)
+    expect(issues[0]).toMatchObject({ path: 'traffic.flows[1].client', fix: expect.stringContaining('give bb a prefix') })
+  })
+})

@@ -1,0 +1,113 @@
+/**
+ * Plain tools across the overlay in L3 mode, from each branch host to its
+ * data centre's host: `ping` (ICMP) and `iperf3` (TCP, a bounded byte
+ * count). Every command has a count, a deadline of its own and a process
+ * timeout; a tool that is missing is reported as skipped, not as a failure.
+ */
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { alive, readLog, spawnInNs } from '../topo/procs.js'
+import { waitFor } from '../topo/sh.js'
+import type { LabRun } from '../topo/up.js'
+import type { L3Pair, PingResult, TcpResult } from './result.js'
+
+export const PING_COUNT = 10
+export const PING_INTERVAL_S = 0.2
+export const IPERF_PORT = 5201
+/** Bytes per TCP test: enough for slow start to finish at lab RTTs, small enough for a loaded 2-core machine. */
+export const IPERF_BYTES = 4 * 1024 * 1024
+const IPERF_TIMEOUT_MS = 60_000
+
+/** Whether `tool` is an executable on PATH (not every tool has a --version that exits 0). */
+export function toolAvailable(tool: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, tool), fs.constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+/** Runs a command in a namespace; resolves with its output even when it fails (the caller parses it). */
+export function execInNs(ns: string, argv: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('ip', ['netns', 'exec', ns, ...argv], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout: String(stdout), stderr: String(stderr) })
+    })
+  })
+}
+
+/** The branch → data-centre pairs of the scenario's L3 flows (one per pair). */
+export function l3Pairs(lab: LabRun): L3Pair[] {
+  const s = lab.scenario
+  const seen = new Set<string>()
+  const out: L3Pair[] = []
+  for (const f of s.flows) {
+    const c = s.clients.find((x) => x.name === f.client)!
+    const o = s.origins.find((x) => x.name === f.origin)!
+    if (!c.prefix || !o.prefix || seen.has(`${c.name}>${o.name}`)) continue
+    seen.add(`${c.name}>${o.name}`)
+    out.push({ site: c.name, pop: c.pop, dc: o.name, host: lab.plan.branchHostAddr.get(c.name)!, target: lab.plan.dcHostAddr.get(o.name)!, return_exit: lab.plan.returnExit.get(o.name)!.get(c.name)! })
+  }
+  return out
+}
+
+/** Pings every pair at once (ICMP is light; the pairs share no link). */
+export async function pingPairs(lab: LabRun, pairs: L3Pair[]): Promise<PingResult[]> {
+  if (!toolAvailable('ping')) return pairs.map((p) => ({ ...p, sent: 0, received: 0, skipped: 'ping is not installed' }))
+  const deadlineS = Math.ceil(PING_COUNT * PING_INTERVAL_S) + 5
+  return Promise.all(pairs.map(async (p) => {
+    const r = await execInNs(lab.ns(p.site), ['ping', '-n', '-c', String(PING_COUNT), '-i', String(PING_INTERVAL_S), '-w', String(deadlineS), p.target], (deadlineS + 5) * 1000)
+    return { ...p, ...parsePing(r.stdout) }
+  }))
+}
+
+/** `ping` summary lines → counts and RTT statistics (iputils and busybox formats). */
+export function parsePing(out: string): Omit<PingResult, keyof L3Pair> {
+  const counts = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(out)
+  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(out)
+  return {
+    sent: counts ? Number(counts[1]) : 0,
+    received: counts ? Number(counts[2]) : 0,
+    ...(rtt ? { rtt_min_ms: Number(rtt[1]), rtt_avg_ms: Number(rtt[2]), rtt_max_ms: Number(rtt[3]) } : {}),
+  }
+}
+
+/**
+ * One bounded iperf3 transfer per pair, one after another (concurrent
+ * transfers would only share the 2 cores), each to its own one-off server
+ * on the DC host address.
+ */
+export async function tcpPairs(lab: LabRun, pairs: L3Pair[]): Promise<TcpResult[]> {
+  if (!toolAvailable('iperf3')) return pairs.map((p) => ({ ...p, bytes: 0, skipped: 'iperf3 is not installed' }))
+  const out: TcpResult[] = []
+  for (const [i, p] of pairs.entries()) {
+    // A one-off server per test: a server that just ended a test can reset the next control connection.
+    const what = `iperf3-${p.dc}-${i}`
+    const server = spawnInNs(lab.state, lab.ns(p.dc), what, ['iperf3', '-s', '-1', '-B', p.target, '-p', String(IPERF_PORT + i), '--forceflush'])
+    await waitFor(what, () => {
+      if (server.exitCode !== null) throw new Error(`${what} exited: ${readLog(lab.state, what)}`)
+      return readLog(lab.state, what).includes('Server listening') ? true : undefined
+    }, 10_000)
+    const r = await execInNs(lab.ns(p.site), ['iperf3', '-c', p.target, '-p', String(IPERF_PORT + i), '-n', String(IPERF_BYTES), '-J', '--connect-timeout', '5000'], IPERF_TIMEOUT_MS)
+    out.push({ ...p, ...parseIperf(r.stdout, r.code) })
+    if (server.pid !== undefined && alive(server.pid)) process.kill(server.pid, 'SIGTERM')
+  }
+  return out
+}
+
+/** iperf3 -J output → bytes, throughput and retransmits (or the error it reported). */
+export function parseIperf(json: string, code: number | null): Omit<TcpResult, keyof L3Pair> {
+  let doc: { error?: string; end?: { sum_sent?: { bytes: number; retransmits?: number }; sum_received?: { bytes: number; seconds: number; bits_per_second: number } } }
+  try {
+    doc = JSON.parse(json)
+  } catch {
+    return { bytes: 0, error: code === null ? 'iperf3 timed out' : `iperf3 exited ${code} without JSON` }
+  }
+  const rx = doc.end?.sum_received
+  if (doc.error || !rx) return { bytes: 0, error: doc.error ?? 'no summary in the iperf3 output' }
+  return { bytes: rx.bytes, seconds: +rx.seconds.toFixed(3), mbps: +(rx.bits_per_second / 1e6).toFixed(1), retransmits: doc.end?.sum_sent?.retransmits ?? 0 }
+}

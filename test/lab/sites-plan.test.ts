@@ -1,0 +1,62 @@
+/** The L3 part of the lab's address plan and relay configs (pure: no root needed). */
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { loadScenario } from '../../lab/scenario/index.js'
+import { planAddresses } from '../../lab/topo/addressing.js'
+import { expectedFor } from '../../lab/run/expected.js'
+import { appendL3Services, hasL3, l3Services } from '../../lab/run/l3-config.js'
+
+const s = loadScenario('lab/scenarios/sites.yaml')
+const plan = planAddresses(s)
+const routes = (node: string): string[] => (plan.routes.get(node) ?? []).map((r) => r.join(' '))
+
+describe('sites scenario: L3 address plan', () => {
+  it('puts each branch host in its prefix, routed to its PoP with its own source address', () => {
+    expect(plan.branchHostAddr.get('b-lax')).toBe('10.101.0.2')
+    expect(plan.addrs).toContainEqual({ node: 'lax', dev: 'c0', addr: '10.101.0.1/24' })
+    expect(routes('b-lax')).toContain('10.200.0.0/24 via 10.101.0.1 src 10.101.0.2')
+  })
+
+  it('routes the DC prefix over each exit\'s CNI link and the branch prefixes into the exits\' TUNs', () => {
+    expect(routes('dal')).toContain('10.200.0.0/24 via 198.19.100.2')
+    expect(routes('atl')).toContain('10.200.0.0/24 via 198.19.101.2')
+    expect(plan.tunRoutes.get('dal')!.map((r) => r.join(' '))).toEqual(['10.101.0.0/24 dev op3dal', '10.102.0.0/24 dev op3dal', '10.103.0.0/24 dev op3dal'])
+    expect(plan.tunRoutes.get('lax')!.map((r) => r.join(' '))).toEqual(['10.200.0.0/24 dev op3lax'])
+    expect(plan.tunRoutes.get('chi')!.map((r) => r.join(' '))).toEqual(['10.200.0.0/24 dev op3chi'])
+  })
+
+  it('sends each branch\'s replies to the exit with the shortest one-way path back to it', () => {
+    for (const c of ['b-lax', 'b-sea', 'b-chi']) {
+      const exit = plan.returnExit.get('dc')!.get(c)!
+      expect(exit).toBe(expectedFor(s, c, 'dc').bestReversePath[0])
+      const cni = exit === 'dal' ? '198.19.100.1' : '198.19.101.1'
+      expect(routes('dc')).toContain(`${s.clients.find((x) => x.name === c)!.prefix} via ${cni}`)
+    }
+  })
+
+  it('has a branch whose fastest path to the DC is a detour through another PoP', () => {
+    const e = expectedFor(s, 'b-lax', 'dc')
+    expect(e.bestForwardPath).toEqual(['lax', 'sea', 'dal'])
+    expect(e.bestForwardMs).toBeLessThan(e.directForwardMs - 10)
+  })
+
+  it('leaves L4-only scenarios without L3 addresses or routes', () => {
+    const p = planAddresses(loadScenario('lab/scenarios/us-sites.yaml'))
+    expect(p.addrs).toEqual([])
+    expect(p.tunRoutes.size).toBe(0)
+  })
+})
+
+describe('sites scenario: L3 relay services', () => {
+  it('makes one mode: l3 service per DC and per branch, the branch PoP as its exit', () => {
+    expect(hasL3(s)).toBe(true)
+    expect(l3Services(s)).toEqual([
+      { name: 'dc', mode: 'l3', prefixes: ['10.200.0.0/24'], exits: ['dal', 'atl'], profile: 'gaming' },
+      { name: 'b-lax', mode: 'l3', prefixes: ['10.101.0.0/24'], exits: ['lax'], profile: 'gaming' },
+      { name: 'b-sea', mode: 'l3', prefixes: ['10.102.0.0/24'], exits: ['sea'], profile: 'gaming' },
+      { name: 'b-chi', mode: 'l3', prefixes: ['10.103.0.0/24'], exits: ['chi'], profile: 'gaming' },
+    ])
+    const doc = parse(appendL3Services('# header\nservices: []\n', l3Services(s))) as { services: { mode: string }[] }
+    expect(doc.services.map((x) => x.mode)).toEqual(['l3', 'l3', 'l3', 'l3'])
+  })
+})

@@ -1,0 +1,111 @@
+/**
+ * L3 mode in the lab (root only; `npm run test:lab`): the `sites` scenario
+ * runs once (about 40 s) with three branch LANs behind relays and a data
+ * centre on CNI links to two exits. Across the overlay: ping, iperf3 and
+ * the game profile from every branch host to the DC host, the paths the
+ * relays chose against the scenario's one-way optimum, and a tshark
+ * capture in the DC that must show only the branch hosts' own addresses.
+ */
+import { describe, expect, it } from 'vitest'
+import { toolAvailable } from '../../lab/run/l3-probes.js'
+import { alive } from '../../lab/topo/procs.js'
+import { listNamespaces } from '../../lab/topo/sh.js'
+import { LAB_SKIP_REASON, flow, scenarioResult } from './lab-helpers.js'
+
+/** What two user-space relay hops may add to a one-way path, ms (as in lab.test.ts). */
+const RELAY_OVERHEAD_MS = 2.5
+const FLOWS = ['lax-dc', 'sea-dc', 'chi-dc']
+const SITES = ['b-lax', 'b-sea', 'b-chi']
+
+const TSHARK = toolAvailable('tshark')
+if (!LAB_SKIP_REASON && !TSHARK) process.stderr.write('\n[test:lab] sites: the source-address capture is skipped: tshark is not installed (apt-get install tshark)\n\n')
+
+const sites = () => scenarioResult('sites')
+const l3 = async () => {
+  const r = await sites()
+  if (!r.l3) throw new Error('the sites run has no L3 result')
+  return r.l3
+}
+
+describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
+  it('every branch host pings the DC host across the overlay at the scenario round trip', async () => {
+    const r = await sites()
+    const { ping } = await l3()
+    expect(ping.map((p) => p.site).sort()).toEqual([...SITES].sort())
+    for (const p of ping) {
+      expect(p.skipped).toBeUndefined()
+      expect(p.received).toBeGreaterThanOrEqual(p.sent - 2)
+      const e = r.flows.find((f) => f.client === p.site && f.via === 'overpass')!.expected
+      // ICMP rides the same overlay paths as the game flow: the min RTT sits at the best round trip.
+      expect(p.rtt_min_ms!).toBeGreaterThan(e.bestForwardMs + e.bestReverseMs - 1)
+      expect(p.rtt_min_ms!).toBeLessThan(e.bestForwardMs + e.bestReverseMs + 2 * RELAY_OVERHEAD_MS + 3)
+    }
+  })
+
+  it('TCP (iperf3) delivers every byte from every branch to the DC', async () => {
+    const { tcp } = await l3()
+    expect(tcp).toHaveLength(SITES.length)
+    for (const t of tcp) {
+      expect(t.skipped).toBeUndefined()
+      expect(t.error).toBeUndefined()
+      expect(t.bytes).toBeGreaterThanOrEqual(4 * 1024 * 1024)
+    }
+  })
+
+  it('the game profile crosses the overlay, and beats direct where the scenario has a detour', async () => {
+    const r = await sites()
+    for (const name of FLOWS) {
+      const o = flow(r, name, 'overpass')
+      expect(o.loss_pct).toBeLessThan(1)
+      expect(o.forward.p50_ms).toBeLessThan(o.expected.bestForwardMs + RELAY_OVERHEAD_MS)
+      expect(o.reverse.p50_ms).toBeLessThan(o.expected.bestReverseMs + RELAY_OVERHEAD_MS)
+    }
+    const d = flow(r, 'lax-dc', 'direct')
+    const o = flow(r, 'lax-dc', 'overpass')
+    const gain = d.expected.directForwardMs - d.expected.bestForwardMs
+    expect(gain).toBeGreaterThan(10)
+    expect(o.forward.p50_ms).toBeLessThan(d.forward.p50_ms - gain / 2)
+  })
+
+  it('each L3 flow uses the one-way optimum forward and reply paths (lax: a detour via sea)', async () => {
+    const r = await sites()
+    for (const name of FLOWS) {
+      const o = flow(r, name, 'overpass')
+      expect(o.paths.length).toBeGreaterThan(0)
+      const last = o.paths[o.paths.length - 1]
+      expect(last.forward).toEqual(o.expected.bestForwardPath)
+      expect(last.reply).toEqual(o.expected.bestReversePath)
+    }
+    expect(flow(r, 'lax-dc', 'overpass').expected.bestForwardPath).toEqual(['lax', 'sea', 'dal'])
+  })
+
+  it.skipIf(!TSHARK)('the DC captures only the branch hosts\' own addresses, for ICMP, TCP and UDP', async () => {
+    const { capture, pairs } = await l3()
+    expect(capture).toHaveLength(1)
+    const c = capture[0]
+    expect(c.error).toBeUndefined()
+    // Anything else (a relay's 198.18.x, a CNI 198.19.x, a NAT address) means the exit rewrote the source.
+    expect(c.foreign).toEqual([])
+    for (const p of pairs) {
+      const src = c.sources.find((s) => s.addr === p.host)
+      expect(src, `no packets from ${p.site} (${p.host})`).toBeDefined()
+      expect(src!.protos.icmp ?? 0).toBeGreaterThan(0)
+      expect(src!.protos.tcp ?? 0).toBeGreaterThan(100)
+      expect(src!.protos.udp ?? 0).toBeGreaterThan(100)
+    }
+  })
+
+  it('leaves no namespaces or processes behind', async () => {
+    const r = await sites()
+    expect(listNamespaces().filter((n) => n.startsWith(`${r.run}-`))).toEqual([])
+    const { readdirSync, readFileSync } = await import('node:fs')
+    const stray = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && alive(Number(p))).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`/overpass-lab/${r.run}`) || readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${r.run}-`)
+      } catch {
+        return false
+      }
+    })
+    expect(stray).toEqual([])
+  })
+})
