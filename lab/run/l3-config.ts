@@ -5,11 +5,11 @@
  * and one per branch site (its prefix, its PoP as the only exit, which is
  * where the DC's replies are delivered).
  */
-import { parseDocument } from 'yaml'
+import type { RenderL3, RenderService } from '../../src/config/render.js'
 import type { Scenario } from '../scenario/index.js'
 import { tunName } from '../topo/addressing.js'
 
-export interface L3Service {
+export interface L3Service extends RenderService {
   name: string
   mode: 'l3'
   prefixes: string[]
@@ -38,17 +38,6 @@ export function l3Services(s: Scenario): L3Service[] {
 }
 
 /** The relay's `l3:` section. */
-export function l3Section(pop: string): Record<string, unknown> {
+export function l3Section(pop: string): RenderL3 {
   return { tun: tunName(pop), mtu: 'auto', oversize_without_df: 'fragment' }
-}
-
-/**
- * Appends the L3 services to a rendered relay file, keeping its header
- * comment. (Until renderRelayYaml renders `mode: l3` services itself: it
- * gives every service the L4 defaults.)
- */
-export function appendL3Services(yaml: string, services: L3Service[]): string {
-  const doc = parseDocument(yaml)
-  for (const svc of services) doc.addIn(['services'], doc.createNode(svc, { flow: false }))
-  return doc.toString({ flowCollectionPadding: false })
 }

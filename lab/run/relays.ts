@@ -18,7 +18,7 @@ import { readLog, spawnInNs } from '../topo/procs.js'
 import { ip, waitFor } from '../topo/sh.js'
 import type { LabRun } from '../topo/up.js'
 import { LAB_DIST } from '../topo/up.js'
-import { appendL3Services, hasL3, l3Section, l3Services } from './l3-config.js'
+import { hasL3, l3Section, l3Services } from './l3-config.js'
 import { RELAY_RT, withPriority } from './priority.js'
 
 export const RELAY_PORT = 7000
@@ -51,16 +51,16 @@ export function writeRelayConfigs(lab: LabRun): Map<string, string> {
   const l3 = hasL3(s)
   const files = new Map<string, string>()
   for (const p of s.pops) {
-    let yaml = renderRelayYaml({
+    const yaml = renderRelayYaml({
       id: p,
       privateKey: encodeKey(keys.get(p)!.privateKey),
       listen: `${plan.relayAddr.get(p)}:${RELAY_PORT}`,
       controlSocket: controlSocket(lab, p),
       peers: s.pops.filter((q) => q !== p).map((q) => ({ id: q, publicKey: encodeKey(keys.get(q)!.publicKey), endpoint: `${plan.relayAddr.get(q)}:${RELAY_PORT}` })),
-      services: svcs,
-      extra: { ...(Object.keys(s.routing).length > 0 ? { routing: s.routing } : {}), ...(l3 ? { l3: l3Section(p) } : {}) },
+      services: l3 ? [...svcs, ...l3Services(s)] : svcs,
+      ...(l3 ? { l3: l3Section(p) } : {}),
+      ...(Object.keys(s.routing).length > 0 ? { extra: { routing: s.routing } } : {}),
     }, `Overpass lab relay ${p} for run ${lab.state.run} (generated; throwaway keys)`)
-    if (l3) yaml = appendL3Services(yaml, l3Services(s))
     const file = path.join(lab.state.dir, `${p}.yaml`)
     fs.writeFileSync(file, yaml, { mode: 0o600 })
     files.set(p, file)

@@ -1,10 +1,15 @@
 /** The L3 part of the lab's address plan and relay configs (pure: no root needed). */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parse } from 'yaml'
+import { parseConfig } from '../../src/config/index.js'
+import { writeRelayConfigs } from '../../lab/run/relays.js'
+import type { LabRun } from '../../lab/topo/up.js'
 import { loadScenario } from '../../lab/scenario/index.js'
 import { planAddresses } from '../../lab/topo/addressing.js'
 import { expectedFor } from '../../lab/run/expected.js'
-import { appendL3Services, hasL3, l3Services } from '../../lab/run/l3-config.js'
+import { hasL3, l3Services } from '../../lab/run/l3-config.js'
 
 const s = loadScenario('lab/scenarios/sites.yaml')
 const plan = planAddresses(s)
@@ -56,7 +61,23 @@ describe('sites scenario: L3 relay services', () => {
       { name: 'b-sea', mode: 'l3', prefixes: ['10.102.0.0/24'], exits: ['sea'], profile: 'gaming' },
       { name: 'b-chi', mode: 'l3', prefixes: ['10.103.0.0/24'], exits: ['chi'], profile: 'gaming' },
     ])
-    const doc = parse(appendL3Services('# header\nservices: []\n', l3Services(s))) as { services: { mode: string }[] }
-    expect(doc.services.map((x) => x.mode)).toEqual(['l3', 'l3', 'l3', 'l3'])
+  })
+})
+
+describe('sites scenario: relay configs', () => {
+  it('renders relay files that the config loader accepts, each with a TUN and the L3 services', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'op-sites-'))
+    try {
+      const lab = { scenario: s, plan, state: { run: 'op0000', dir }, ns: (n: string) => n } as unknown as LabRun
+      const files = writeRelayConfigs(lab)
+      expect([...files.keys()]).toEqual(s.pops)
+      for (const [pop, file] of files) {
+        const cfg = parseConfig(readFileSync(file, 'utf8'), { sourcePath: file })
+        expect(cfg.l3?.tun).toBe(`op3${pop}`)
+        expect(cfg.services.map((x) => `${x.name}:${x.mode}`)).toEqual(['dc:l3', 'b-lax:l3', 'b-sea:l3', 'b-chi:l3'])
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
