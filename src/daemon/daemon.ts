@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import { createSecureEndpoint } from '../crypto/index.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
+import type { TunDevice } from '../io/index.js'
 import type { Logger } from '../io/log.js'
 import { nodeUdp } from '../io/udp.js'
 import type { PathProvider } from '../dataplane/paths.js'
@@ -14,6 +15,7 @@ import { Relay } from '../dataplane/relay.js'
 import { createRouter } from '../route/index.js'
 import type { Router } from '../route/types.js'
 import { startControlServer } from './control-server.js'
+import { openL3Tun } from './l3-tun.js'
 import { OriginProbes } from './origin-probes.js'
 import { RouterBridge } from './router-bridge.js'
 
@@ -23,6 +25,8 @@ export interface DaemonOptions {
   paths?: PathProvider
   /** Skip the control socket (tests that run many relays in one process). */
   noControlSocket?: boolean
+  /** The L3 TUN device (tests); default: created from the config's `l3:` section. */
+  openTun?: (l3: NonNullable<RelayConfig['l3']>) => TunDevice
 }
 
 export interface RunningDaemon {
@@ -69,6 +73,8 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   const log = opts.log.child({ relay: config.relay.id })
   const router = routerFor(config)
   let bridge: RouterBridge | undefined
+  // Throws TunUnavailableError (not root / no CAP_NET_ADMIN, no /dev/net/tun) or TunConfigError before anything else starts.
+  const tun = config.l3 === undefined ? undefined : (opts.openTun ?? ((l3) => openL3Tun(l3, log)))(config.l3)
   const relay = new Relay({
     config,
     udp: nodeUdp,
@@ -78,10 +84,16 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     makeEndpoint: createSecureEndpoint,
     paths: opts.paths ?? { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
     cryptoBackend: opts.cryptoBackend,
+    tun,
   })
   bridge = new RouterBridge(relay, router, config, monotonicClock, realTimers, log)
   const probes = new OriginProbes(config, router, monotonicClock, realTimers, log)
-  await relay.start()
+  try {
+    await relay.start()
+  } catch (err) {
+    tun?.close()
+    throw err
+  }
   bridge.start()
   probes.start()
   let control: { close(): void } | undefined
@@ -97,6 +109,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
       probes.stop()
       bridge.stop()
       relay.stop()
+      tun?.close()
       throw err
     }
     log.info('control socket ready', { path: config.relay.controlSocket })
@@ -113,6 +126,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
       probes.stop()
       bridge!.stop()
       relay.stop()
+      tun?.close()
       log.info('stopped')
     },
   }

@@ -87,7 +87,7 @@ describe('L3 services on the latency router', () => {
     w.clock.advance(5000)
     expect(w.part('lax').bridge.router.forwardPath('dc')?.path).toEqual(['lax', 'sea', 'dal'])
     expect(w.part('dal').bridge.router.forwardPath('site-lax')?.path).toEqual(['dal', 'lax'])
-    const seaBefore = w.part('sea').relay.stats().peers.lax.packets_in
+    const seaBefore = w.part('sea').relay.stats().peers.lax.packets_in as number
     w.lax.inject(buildV4({ src: '10.101.0.5', dst: '10.200.0.7' }))
     w.clock.advance(200)
     expect(w.dal.written).toHaveLength(1)
