@@ -99,7 +99,12 @@ export async function tcpPairs(lab: LabRun, pairs: L3Pair[]): Promise<TcpResult[
   return out
 }
 
-/** iperf3 -J output → bytes, throughput and retransmits (or the error it reported). */
+/**
+ * iperf3 -J output → bytes, throughput and retransmits (or the error it
+ * reported). The server stops counting when the test-end message arrives
+ * on the control connection, which can overtake data still in flight at
+ * tens of ms of RTT: `bytes` (received) may be below `bytes_sent`.
+ */
 export function parseIperf(json: string, code: number | null): Omit<TcpResult, keyof L3Pair> {
   let doc: { error?: string; end?: { sum_sent?: { bytes: number; retransmits?: number }; sum_received?: { bytes: number; seconds: number; bits_per_second: number } } }
   try {
@@ -109,5 +114,5 @@ export function parseIperf(json: string, code: number | null): Omit<TcpResult, k
   }
   const rx = doc.end?.sum_received
   if (doc.error || !rx) return { bytes: 0, error: doc.error ?? 'no summary in the iperf3 output' }
-  return { bytes: rx.bytes, seconds: +rx.seconds.toFixed(3), mbps: +(rx.bits_per_second / 1e6).toFixed(1), retransmits: doc.end?.sum_sent?.retransmits ?? 0 }
+  return { bytes: rx.bytes, bytes_sent: doc.end?.sum_sent?.bytes ?? 0, seconds: +rx.seconds.toFixed(3), mbps: +(rx.bits_per_second / 1e6).toFixed(1), retransmits: doc.end?.sum_sent?.retransmits ?? 0 }
 }

@@ -10,6 +10,8 @@ import { loadScenario } from '../../lab/scenario/index.js'
 import { planAddresses } from '../../lab/topo/addressing.js'
 import { expectedFor } from '../../lab/run/expected.js'
 import { hasL3, l3Services } from '../../lab/run/l3-config.js'
+import { countSources } from '../../lab/run/l3-capture.js'
+import { parseIperf, parsePing } from '../../lab/run/l3-probes.js'
 
 const s = loadScenario('lab/scenarios/sites.yaml')
 const plan = planAddresses(s)
@@ -79,5 +81,24 @@ describe('sites scenario: relay configs', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('the DC capture count', () => {
+  it('splits captured sources into branch hosts and anything else, per protocol', () => {
+    const text = '10.101.0.2\t1\n10.101.0.2\t6\n10.101.0.2\t17\n198.18.3.2\t17\n\n10.102.0.2\t6\n'
+    const c = countSources(text, new Set(['10.101.0.2', '10.102.0.2']))
+    expect(c.packets).toBe(5)
+    expect(c.sources).toEqual([
+      { addr: '10.101.0.2', packets: 3, protos: { icmp: 1, tcp: 1, udp: 1 } },
+      { addr: '10.102.0.2', packets: 1, protos: { tcp: 1 } },
+    ])
+    expect(c.foreign).toEqual([{ addr: '198.18.3.2', packets: 1, protos: { udp: 1 } }])
+  })
+
+  it('reads ping and iperf3 summaries', () => {
+    expect(parsePing('10 packets transmitted, 9 received, 10% packet loss, time 1802ms\nrtt min/avg/max/mdev = 56.1/57.2/60.3/1.1 ms\n')).toEqual({ sent: 10, received: 9, rtt_min_ms: 56.1, rtt_avg_ms: 57.2, rtt_max_ms: 60.3 })
+    expect(parseIperf('{"error":"unable to connect to server"}', 1)).toEqual({ bytes: 0, error: 'unable to connect to server' })
+    expect(parseIperf('', null)).toMatchObject({ error: 'iperf3 timed out' })
   })
 })
