@@ -11,6 +11,9 @@
  *   --flows N           client flows for the Overpass memory check (default 10000, 0 to skip)
  *   --profile DIR       run the Node relays with --cpu-prof, profiles into DIR
  *   --node-flags "..."  extra node flags for the Node relays (e.g. --max-semi-space-size=1)
+ *   --heap-snapshot     after the flows check, SIGUSR2 to every relay (pair with
+ *                       --node-flags "--heapsnapshot-signal=SIGUSR2"; snapshots land in the relay's cwd)
+ *                       and copies each relay's /proc/PID/smaps into the current directory
  *   --baseline DIR      also run the relays of another built checkout as
  *                       `overpass_baseline` (before/after an optimisation in one run)
  */
@@ -20,13 +23,15 @@ import path from 'node:path'
 import { compileLoadgen, Loadgen } from './loadgen.js'
 import { FIXED_RATES, Measurer, PLACEMENTS, round, type RateResult, type SearchStep } from './measure.js'
 import { NetnsLine } from './netns.js'
-import { openFds, rssMb } from './proc.js'
-import { killAllChildren, tryRun } from './shell.js'
+import { openFds, rssBreakdownMb, rssMb } from './proc.js'
+import { killAllChildren, sleep, tryRun } from './shell.js'
 import { ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type SystemName } from './systems.js'
 import { printTable, summarise, type SystemResult } from './report.js'
 
 const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass']
 const KNOWN: SystemName[] = [...ALL, 'overpass_baseline']
+const ROLES = ['ingress', 'transit', 'exit'] as const
+type Role = (typeof ROLES)[number]
 
 interface Options {
   json: boolean
@@ -38,6 +43,7 @@ interface Options {
   profileDir: string | undefined
   nodeFlags: string[]
   baselineDir: string | undefined
+  heapSnapshot: boolean
 }
 
 function parseArgs(argv: string[]): Options {
@@ -48,6 +54,7 @@ function parseArgs(argv: string[]): Options {
   if (baselineDir && !systems.includes('overpass_baseline')) systems.push('overpass_baseline')
   return {
     baselineDir,
+    heapSnapshot: argv.includes('--heap-snapshot'),
     nodeFlags: val('--node-flags')?.split(' ').filter(Boolean) ?? [], json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
 }
 
@@ -140,7 +147,7 @@ async function main(): Promise<void> {
             log(`  max pps with < 0.1% loss: ${res.transit_max_pps}`)
           }
         }
-        if (name.startsWith('overpass') && opts.flows > 0) res.flows = await flowsCheck(sys, lg, opts.flows, log)
+        if (name.startsWith('overpass') && opts.flows > 0) res.flows = await flowsCheck(sys, lg, opts.flows, log, opts.heapSnapshot)
         results[name] = res
       } finally {
         await sys.stop()
@@ -158,24 +165,41 @@ async function main(): Promise<void> {
   }
 }
 
-/** Many client ports into the ingress: RSS of the ingress and exit (one origin socket per flow there). */
-async function flowsCheck(sys: RunningSystem, lg: Loadgen, flows: number, log: (l: string) => void): Promise<SystemResult['flows']> {
-  const byRole = Object.fromEntries(sys.relays.map((r) => [r.role, r.proc.pid])) as Record<string, number>
-  const before = { ingress: rssMb(byRole.ingress), exit: rssMb(byRole.exit), exitFds: openFds(byRole.exit) }
+/**
+ * Many client ports into the ingress: RSS of every relay (the exit holds one
+ * origin socket per flow), split into anonymous and file-backed pages.
+ * With --heap-snapshot the relays also write a V8 heap snapshot (SIGUSR2).
+ */
+async function flowsCheck(sys: RunningSystem, lg: Loadgen, flows: number, log: (l: string) => void, heapSnapshot: boolean): Promise<SystemResult['flows']> {
+  const byRole = Object.fromEntries(sys.relays.map((r) => [r.role, r.proc.pid])) as Record<Role, number>
+  const rss = (): Record<Role, number> => ({ ingress: round(rssMb(byRole.ingress), 1), transit: round(rssMb(byRole.transit), 1), exit: round(rssMb(byRole.exit), 1) })
+  const before = rss()
+  const exitFdsBefore = openFds(byRole.exit)
   const r = await lg.flows(PLACEMENTS.split.clientCpus, sys.target.host, sys.target.port, flows, 2)
-  const after = { ingress: rssMb(byRole.ingress), transit: rssMb(byRole.transit), exit: rssMb(byRole.exit) }
+  const after = rss()
+  const breakdown = Object.fromEntries(ROLES.map((role) => {
+    const b = rssBreakdownMb(byRole[role])
+    return [role, b && { anon: round(b.anon, 1), file: round(b.file, 1) }]
+  })) as Record<Role, { anon: number; file: number } | null>
   const res = {
     flows,
+    active_flows: r.active,
     sent: r.sent,
     received: r.received,
-    rss_mb_before: { ingress: round(before.ingress, 1), exit: round(before.exit, 1) },
-    rss_mb: { ingress: round(after.ingress, 1), transit: round(after.transit, 1), exit: round(after.exit, 1) },
+    rss_mb_before: before,
+    rss_mb: after,
+    rss_mb_breakdown: breakdown,
     exit_open_fds: openFds(byRole.exit),
     exit_kb_per_flow: 0,
   }
   // Under load some flows never reach the exit: charge the exit's growth to the flows it opened.
-  res.exit_kb_per_flow = round(((after.exit - before.exit) * 1024) / Math.max(1, res.exit_open_fds - before.exitFds), 1)
-  log(`  ${flows} flows: ${r.received}/${r.sent} echoed; RSS ingress ${res.rss_mb.ingress} MB, exit ${res.rss_mb.exit} MB (exit fds ${res.exit_open_fds}, ${res.exit_kb_per_flow} KB per exit flow)`)
+  res.exit_kb_per_flow = round(((after.exit - before.exit) * 1024) / Math.max(1, res.exit_open_fds - exitFdsBefore), 1)
+  log(`  ${flows} flows (${r.active} active): ${r.received}/${r.sent} echoed; RSS MB before/after: ${ROLES.map((x) => `${x} ${before[x]}/${after[x]} (anon ${breakdown[x]?.anon})`).join(', ')}; exit fds ${res.exit_open_fds}, ${res.exit_kb_per_flow} KB per exit flow`)
+  if (heapSnapshot) {
+    for (const role of ROLES) fs.writeFileSync(`smaps-${role}-${byRole[role]}.txt`, fs.readFileSync(`/proc/${byRole[role]}/smaps`))
+    for (const pid of Object.values(byRole)) process.kill(pid, 'SIGUSR2')
+    await sleep(3000)
+  }
   return res
 }
 

@@ -35,6 +35,20 @@ export function rssMb(pid: number): number {
   }
 }
 
+/**
+ * VmRSS split by kind (MB): anonymous memory (V8 heap, malloc, buffers),
+ * file-backed pages (the node binary and libraries) and shared memory.
+ */
+export function rssBreakdownMb(pid: number): { anon: number; file: number; shmem: number } | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? -1024)
+    return { anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024, shmem: kb('RssShmem') / 1024 }
+  } catch {
+    return null
+  }
+}
+
 export function openFds(pid: number): number {
   try {
     return fs.readdirSync(`/proc/${pid}/fd`).length

@@ -3,6 +3,11 @@
  * keeps one UDP socket towards the origin (so the origin's replies map back
  * to the flow, like a NAT), delivers payloads in `proxy` or `proxy-protocol`
  * mode, and sends the origin's replies back along the reply path.
+ *
+ * Memory: a flow is one dgram socket (about 1.5 KB of heap and native
+ * memory, the bulk of it node:dgram's own), one closure, the flow record
+ * and a path view into a shared chunk. Nothing else is allocated per flow,
+ * so 10k flows stay within a relay's 100 MB budget (docs/performance.md).
  */
 import { isIPv6 } from 'node:net'
 import type { PacketSocket, PeerAddress } from '../io/index.js'
@@ -21,6 +26,8 @@ interface ExitFlow {
   socket: PacketSocket
   lastSeenMs: number
   seq: number
+  /** False once swept: its path view may belong to another flow by then. */
+  open: boolean
   /** The path the latest forward packet took, for providers that reply along it. */
   arrived: Uint32Array
   arrivedLen: number
@@ -30,9 +37,39 @@ interface ExitFlow {
   seen: SeqWindow | undefined
 }
 
+/** Flows sharing one ArrayBuffer for their `arrived` paths. */
+const PATHS_PER_CHUNK = 256
+
+/**
+ * `arrived` path views into shared chunks: a flow costs one typed-array view
+ * instead of a view plus its own ArrayBuffer. Views of closed flows are reused.
+ */
+class PathViews {
+  private readonly free: Uint32Array[] = []
+  private chunk = new ArrayBuffer(0)
+  private used = PATHS_PER_CHUNK
+
+  take(): Uint32Array {
+    const reused = this.free.pop()
+    if (reused !== undefined) return reused
+    if (this.used === PATHS_PER_CHUNK) {
+      this.chunk = new ArrayBuffer(PATHS_PER_CHUNK * MAX_PATH_RELAYS * 4)
+      this.used = 0
+    }
+    return new Uint32Array(this.chunk, this.used++ * MAX_PATH_RELAYS * 4, MAX_PATH_RELAYS)
+  }
+
+  release(view: Uint32Array): void {
+    this.free.push(view)
+  }
+}
+
 export class ExitSide {
   /** Flows by ingress relay, then by that ingress's flow id. */
   private readonly flows = new Map<number, Map<number, ExitFlow>>()
+  private readonly pathViews = new PathViews()
+  /** One origin-socket error handler per service, shared by its flows. */
+  private readonly errorHandlers = new Map<ServiceState, (err: Error) => void>()
   private readonly toOrigin = Buffer.allocUnsafe(4096)
   private readonly out = Buffer.allocUnsafe(4096)
   private readonly originHost = new Map<ServiceState, string>()
@@ -90,7 +127,8 @@ export class ExitSide {
       socket,
       lastSeenMs: this.ctx.clock.nowMs(),
       seq: 0,
-      arrived: new Uint32Array(MAX_PATH_RELAYS),
+      open: true,
+      arrived: this.pathViews.take(),
       arrivedLen: 0,
       proxyHeader:
         service.cfg.delivery === 'proxy-protocol' && hdr.clientAddrOffset >= 0
@@ -99,14 +137,24 @@ export class ExitSide {
       seen: undefined,
     }
     socket.onMessage((data, from) => this.onOriginDatagram(flow, data, from))
-    socket.onError((err) => this.ctx.log.warn('origin socket error', { service: service.cfg.name, error: err.message }))
+    socket.onError(this.errorHandler(service))
     service.exitFlows++
     return flow
+  }
+
+  private errorHandler(service: ServiceState): (err: Error) => void {
+    let handler = this.errorHandlers.get(service)
+    if (handler === undefined) {
+      handler = (err) => this.ctx.log.warn('origin socket error', { service: service.cfg.name, error: err.message })
+      this.errorHandlers.set(service, handler)
+    }
+    return handler
   }
 
   /** The origin answered a flow: send the reply back along the reply path. */
   private onOriginDatagram(flow: ExitFlow, data: Buffer, from: PeerAddress): void {
     const service = flow.service
+    if (!flow.open) return
     if (
       from.port !== service.cfg.origin.port ||
       (from.address !== service.cfg.origin.host && normalise(from.address) !== this.originAddress(service))
@@ -150,12 +198,18 @@ export class ExitSide {
     for (const [ingress, byFlow] of this.flows) {
       for (const [id, flow] of byFlow) {
         if (nowMs - flow.lastSeenMs <= flow.service.cfg.flowIdleTimeoutMs) continue
-        flow.socket.close()
+        this.closeFlow(flow)
         byFlow.delete(id)
         flow.service.exitFlows--
       }
       if (byFlow.size === 0) this.flows.delete(ingress)
     }
+  }
+
+  private closeFlow(flow: ExitFlow): void {
+    flow.open = false
+    flow.socket.close()
+    this.pathViews.release(flow.arrived)
   }
 
   activeFlows(): number {
@@ -165,7 +219,7 @@ export class ExitSide {
   }
 
   close(): void {
-    for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) flow.socket.close()
+    for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) this.closeFlow(flow)
     this.flows.clear()
   }
 }
