@@ -12,6 +12,16 @@ import type { Prefix } from '../src/l3/prefix.js'
 import { decrementTtl, TTL_EXPIRED } from '../src/l3/ttl.js'
 import { internetChecksum } from '../src/l3/checksum.js'
 import { seededRandom } from '../src/route/seeded-random.js'
+import { parseConfig } from '../src/config/index.js'
+import { encodeKey, generateKeyPair } from '../src/crypto/index.js'
+import { ServiceState, type RelayContext } from '../src/dataplane/context.js'
+import { DropCounts, L3Counters } from '../src/dataplane/counters.js'
+import { IngressSide } from '../src/dataplane/ingress.js'
+import { L3Ingress } from '../src/dataplane/l3-ingress.js'
+import { StaticPaths } from '../src/dataplane/paths.js'
+import { FakeClock } from '../src/io/fake-clock.js'
+import type { DatagramHandler, Logger, PacketSocket, TunDevice, UdpSocketFactory } from '../src/io/index.js'
+import { nameId } from '../src/wire/ids.js'
 import { ratioSuite } from './lib.js'
 
 const PREFIXES = 10_000
@@ -98,7 +108,64 @@ function udpV6WithExt(): Buffer {
   return b
 }
 
+/**
+ * The whole L3 ingress step (parse, LPM over 16 services' prefixes, path
+ * lookup, TTL, size check, flow key + flow table, data header, copy) against
+ * the L4 ingress step for a client datagram of the same size (flow lookup,
+ * path lookup, data header, copy). Both stop where sealing would start:
+ * sendOnPath is a no-op, so crypto (the same for both) is left out.
+ */
+async function ingressSuite(): Promise<void> {
+  const pub = (): string => encodeKey(generateKeyPair().publicKey)
+  const l3Services = Array.from({ length: 16 }, (_, i) => ({ name: `site${i}`, mode: 'l3', prefixes: [`10.${100 + i}.0.0/16`, `fd00:${i}::/48`], exits: ['ex'], paths: [['ing', 'tr', 'ex']] }))
+  const cfg = parseConfig(JSON.stringify({
+    relay: { id: 'ing', private_key: encodeKey(generateKeyPair().privateKey), listen: '127.0.0.1:7000', control_socket: '/tmp/overpass-bench.sock' },
+    peers: [{ id: 'tr', public_key: pub(), endpoint: '127.0.0.1:7001' }, { id: 'ex', public_key: pub(), endpoint: '127.0.0.1:7002' }],
+    l3: { tun: 'op3bench' },
+    services: [
+      { name: 'game', ingress: [{ relay: 'ing', listen: '127.0.0.1:27015' }], origin: '127.0.0.1:9000', exits: ['ex'], paths: [['ing', 'tr', 'ex']] },
+      ...l3Services,
+    ],
+  }))
+  const clock = new FakeClock(1000)
+  let handler: DatagramHandler = () => {}
+  const socket = { send: () => true, onMessage: (h: DatagramHandler) => (handler = h), onError: () => {}, bound: async () => ({ address: '127.0.0.1', port: 27015 }), close: () => {} } as unknown as PacketSocket
+  const udp: UdpSocketFactory = { open: () => socket }
+  const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {}, child: () => quiet } as unknown as Logger
+  let sent = 0
+  const ctx: RelayContext = {
+    selfNode: nameId('ing'), config: cfg, clock, udp, log: quiet, drops: new DropCounts(), ipv6Underlay: false,
+    paths: new StaticPaths('ing', cfg.services, true),
+    sendOnPath: (_b, len) => ((sent += len), true),
+  }
+  const states = cfg.services.map((s) => new ServiceState(s, nameId(s.name), true, false))
+  const l4 = new IngressSide(ctx, states.filter((s) => s.cfg.mode === 'l4'))
+  await l4.start()
+  const tun = { name: 'op3bench', onPacket: () => {}, write: () => true, close: () => {} } as TunDevice
+  const l3 = new L3Ingress(ctx, states.filter((s) => s.cfg.mode === 'l3'), tun, new L3Counters(), cfg.l3!)
+  const template = udpV4()
+  template.set([10, 101, 0, 5, 10, 107, 3, 4], 12)
+  template[8] = 255
+  template.writeUInt16BE(0, 10)
+  template.writeUInt16BE(internetChecksum(template, 0, 20), 10)
+  const pkt = Buffer.from(template)
+  const payload = Buffer.alloc(template.length)
+  const client = { address: '127.0.0.1', port: 50000 }
+  await ratioSuite('l3 ingress step vs L4 ingress encap (60-byte packet, no crypto)', [
+    { name: 'baseline: L4 ingress (flow, path, header, copy)', fn: () => handler(payload, client) },
+    {
+      name: 'L3 ingress (parse, LPM, path, TTL, flow, header, copy)',
+      fn: () => {
+        if (pkt[8] < 3) template.copy(pkt) // restore the TTL every ~250 packets
+        l3.onTunPacket(pkt)
+      },
+    },
+  ])
+  if (sent === 0.5 || ctx.drops.total() > 0) console.log('unexpected drops', ctx.drops.toJSON())
+}
+
 export async function run(): Promise<void> {
+  await ingressSuite()
   await lpmSuite(4)
   await lpmSuite(6)
   const v4 = udpV4()
