@@ -48,7 +48,7 @@ function l3Block(l3: L3Result): string[] {
     const ping = l3.ping.find((x) => x.site === p.site && x.dc === p.dc)
     const tcp = l3.tcp.find((x) => x.site === p.site && x.dc === p.dc)
     const pingText = !ping || ping.skipped ? `ping ${ping?.skipped ?? 'not run'}` : `ping ${ping.received}/${ping.sent}${ping.rtt_avg_ms !== undefined ? `, rtt avg ${f1(ping.rtt_avg_ms)} ms` : ''}`
-    const tcpText = !tcp || tcp.skipped ? `tcp ${tcp?.skipped ?? 'not run'}` : tcp.error ? `tcp FAILED: ${tcp.error}` : `tcp ${((tcp.bytes_sent ?? 0) / 1048576).toFixed(1)} MiB sent, ${(tcp.bytes / 1048576).toFixed(1)} MiB counted by the DC in ${tcp.seconds} s = ${tcp.mbps} Mbit/s, ${tcp.retransmits} retransmits`
+    const tcpText = !tcp || tcp.skipped ? `tcp ${tcp?.skipped ?? 'not run'}` : tcp.error ? `tcp FAILED: ${tcp.error}` : `tcp ${(tcp.bytes / 1048576).toFixed(1)} MiB received in ${tcp.seconds} s = ${tcp.mbps} Mbit/s, ${tcp.retransmits} retransmits`
     lines.push(`  ${p.site} ${p.host} -> ${p.dc} ${p.target} (replies via ${p.return_exit}): ${pingText}; ${tcpText}`)
   }
   if (l3.capture_skipped) lines.push(`  source-address capture skipped: ${l3.capture_skipped}`)

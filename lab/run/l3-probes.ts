@@ -15,9 +15,15 @@ import type { L3Pair, PingResult, TcpResult } from './result.js'
 export const PING_COUNT = 10
 export const PING_INTERVAL_S = 0.2
 export const IPERF_PORT = 5201
-/** Bytes per TCP test: enough for slow start to finish at lab RTTs, small enough for a loaded 2-core machine. */
-export const IPERF_BYTES = 4 * 1024 * 1024
-const IPERF_TIMEOUT_MS = 60_000
+/**
+ * Seconds per TCP test. Time-bounded rather than byte-bounded (-n): with -n
+ * the client finishes as soon as its socket buffer holds the last byte,
+ * and the server stops counting at the test-end message, so at 50 ms RTT
+ * it counted only a quarter of a 4 MiB transfer; over seconds the bytes
+ * still in flight at the end are a small share.
+ */
+export const IPERF_SECONDS = 3
+const IPERF_TIMEOUT_MS = 30_000
 
 /** Whether `tool` is an executable on PATH (not every tool has a --version that exits 0). */
 export function toolAvailable(tool: string): boolean {
@@ -77,7 +83,7 @@ export function parsePing(out: string): Omit<PingResult, keyof L3Pair> {
 }
 
 /**
- * One bounded iperf3 transfer per pair, one after another (concurrent
+ * One time-bounded iperf3 transfer per pair, one after another (concurrent
  * transfers would only share the 2 cores), each to its own one-off server
  * on the DC host address.
  */
@@ -92,7 +98,7 @@ export async function tcpPairs(lab: LabRun, pairs: L3Pair[]): Promise<TcpResult[
       if (server.exitCode !== null) throw new Error(`${what} exited: ${readLog(lab.state, what)}`)
       return readLog(lab.state, what).includes('Server listening') ? true : undefined
     }, 10_000)
-    const r = await execInNs(lab.ns(p.site), ['iperf3', '-c', p.target, '-p', String(IPERF_PORT + i), '-n', String(IPERF_BYTES), '-J', '--connect-timeout', '5000'], IPERF_TIMEOUT_MS)
+    const r = await execInNs(lab.ns(p.site), ['iperf3', '-c', p.target, '-p', String(IPERF_PORT + i), '-t', String(IPERF_SECONDS), '-J', '--connect-timeout', '5000'], IPERF_TIMEOUT_MS)
     out.push({ ...p, ...parseIperf(r.stdout, r.code) })
     if (server.pid !== undefined && alive(server.pid)) process.kill(server.pid, 'SIGTERM')
   }

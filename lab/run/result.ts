@@ -77,7 +77,7 @@ export interface PingResult extends L3Pair {
 export interface TcpResult extends L3Pair {
   /** Bytes the DC's iperf3 server counted before the test ended (see l3-probes.ts parseIperf). */
   bytes: number
-  /** Bytes the branch's iperf3 client sent (the whole -n when it completed). */
+  /** Bytes the branch's iperf3 client wrote during the test. */
   bytes_sent?: number
   seconds?: number
   mbps?: number

@@ -7,7 +7,7 @@
  * capture in the DC that must show only the branch hosts' own addresses.
  */
 import { describe, expect, it } from 'vitest'
-import { IPERF_BYTES, toolAvailable } from '../../lab/run/l3-probes.js'
+import { IPERF_SECONDS, toolAvailable } from '../../lab/run/l3-probes.js'
 import { alive } from '../../lab/topo/procs.js'
 import { listNamespaces } from '../../lab/topo/sh.js'
 import { LAB_SKIP_REASON, flow, scenarioResult } from './lab-helpers.js'
@@ -42,17 +42,17 @@ describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
     }
   })
 
-  it('TCP (iperf3) completes a bounded transfer from every branch to the DC', async () => {
+  it('TCP (iperf3) carries data for its whole bounded test from every branch to the DC', async () => {
     const { tcp } = await l3()
     expect(tcp).toHaveLength(SITES.length)
     for (const t of tcp) {
       expect(t.skipped).toBeUndefined()
       expect(t.error).toBeUndefined()
-      // The client wrote all of -n and the server took data on the connection
-      // (its count stops at the test-end message: see parseIperf).
-      expect(t.bytes_sent).toBe(IPERF_BYTES)
+      // Data flowed for the whole test; the server's count stops at the
+      // test-end message, so it may trail what the client wrote (parseIperf).
+      expect(t.seconds!).toBeGreaterThan(IPERF_SECONDS - 0.5)
       expect(t.bytes).toBeGreaterThan(0)
-      expect(t.mbps).toBeGreaterThan(0)
+      expect(t.bytes).toBeLessThanOrEqual(t.bytes_sent!)
     }
   })
 
