@@ -10,7 +10,7 @@
  * game flow both ways at once, then prints the latency map, the routes and
  * direct-versus-overlay one-way latency.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -19,13 +19,13 @@ import { renderRelayYaml } from '../config/render.js'
 import { encodeKey, generateKeyPair } from '../crypto/index.js'
 import { controlRequest } from '../daemon/control-server.js'
 import { formatMap, formatRoutes } from '../cli/commands/map.js'
+import { startRelayProcess } from '../cli/relay-process.js'
 import { UdpLinkEmulator } from '../linkemu/index.js'
 import { freeUdpPorts } from '../io/udp.js'
 import type { EdgeView, PathChoice } from '../route/types.js'
 import { MeasuredFlow, PROFILES, startTimestampEcho, type FlowReport } from '../traffic/index.js'
 import { DEMO_EXIT, DEMO_INGRESS, DEMO_ONE_WAY_MS, DEMO_SITES, type DemoSite } from './topology.js'
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/overpass.js')
 const HOST = '127.0.0.1'
 
 export interface DemoOptions {
@@ -89,7 +89,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
       fs.writeFileSync(path.join(dir, `${s}.yaml`), yaml, { mode: 0o600 })
     }
     opts.log(`starting ${DEMO_SITES.length} relays on loopback (configs in ${dir})`)
-    for (const s of DEMO_SITES) children.push(await startRelayProcess(s, path.join(dir, `${s}.yaml`)))
+    for (const s of DEMO_SITES) children.push((await startRelayProcess(s, path.join(dir, `${s}.yaml`))).child)
 
     const echo = await startTimestampEcho(HOST, originPort)
     closers.push(() => echo.close())
@@ -150,25 +150,6 @@ function comparison(d: FlowReport, o: FlowReport): string {
     '(two extra user-space hops on a shared 2-core machine). One-way numbers in the map are',
     'estimates (clock offsets are estimated); path choices use exact offset-free path sums.',
   ].join('\n')
-}
-
-function startRelayProcess(id: string, config: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'up', '-c', config, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let log = ''
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`relay ${id} did not start:\n${log}`)), 15_000)
-    child.stderr!.on('data', (d: Buffer) => {
-      log += d.toString()
-      if (log.includes('"relay up"')) {
-        clearTimeout(timer)
-        resolve(child)
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`relay ${id} exited with code ${code}:\n${log}`))
-    })
-  })
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

@@ -18,40 +18,8 @@ export function tempDir(prefix: string): string {
 
 export { freeUdpPorts as freePorts } from '../../src/io/udp.js'
 
-export interface RelayProcess {
-  id: string
-  child: ChildProcess
-  stderr: string[]
-  exited: Promise<number | null>
-}
-
-/** Starts `overpass up -c file` and resolves once it logs "relay up". */
-export function startRelay(id: string, configFile: string, timeoutMs = 15000): Promise<RelayProcess> {
-  const child = spawn(process.execPath, [BIN, 'up', '-c', configFile, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] })
-  const stderr: string[] = []
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`relay ${id} did not start: ${stderr.join('')}`)), timeoutMs)
-    let partial = ''
-    child.stderr!.setEncoding('utf8')
-    child.stderr!.on('data', (chunk: string) => {
-      partial += chunk
-      const lines = partial.split('\n')
-      partial = lines.pop()!
-      for (const l of lines) {
-        stderr.push(l)
-        if (l.includes('"relay up"')) {
-          clearTimeout(timer)
-          resolve({ id, child, stderr, exited })
-        }
-      }
-    })
-    exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`relay ${id} exited with ${code}: ${stderr.join('\n')}${partial}`))
-    })
-  })
-}
+import type { RelayProcess } from '../../src/cli/relay-process.js'
+export { startRelayProcess as startRelay, type RelayProcess } from '../../src/cli/relay-process.js'
 
 /** Runs the CLI to completion and returns its output. */
 export function runCli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
