@@ -11,6 +11,7 @@ export type * from './types.js'
 export { loadConfig, parseConfig, type ParseOptions } from './load.js'
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js'
 export { checkNetwork, type NetworkIssue, type NetworkReport } from './network.js'
+export { parseInterfaceAddress, servesAsIngress } from './l3.js'
 export {
   DEFAULT_ASSUMED_RTT_MS,
   DEFAULT_FLOOD_INTERVAL_MS,

@@ -1,11 +1,14 @@
 /**
  * dataplane/ owns the packet path of a relay: the overlay socket pipeline
  * (relay.ts), the client-facing ingress half (ingress.ts), the origin-facing
- * exit half (exit.ts), PROXY protocol headers, dedup of redundant copies and
- * the drop counters. It is written against io/ interfaces and a
- * PathProvider, so the same code runs on real sockets and on fakes.
+ * exit half (exit.ts), the L3 halves that read IP packets from the relay's
+ * TUN (l3-ingress.ts) and write them into the exit's TUN (l3-exit.ts),
+ * PROXY protocol headers, dedup of redundant copies and the drop counters.
+ * It is written against io/ interfaces and a PathProvider, so the same code
+ * runs on real sockets and on fakes.
  */
 export { Relay, type RelayDeps, type RelayStats, type PeerState, type ControlPlaneSink } from './relay.js'
 export { StaticPaths, pathRef, type PathProvider, type PathRef } from './paths.js'
-export { DROP, DropCounts, Traffic } from './counters.js'
+export { DROP, DropCounts, L3Counters, Traffic } from './counters.js'
+export { MissingTunError } from './l3-ingress.js'
 export { buildProxyV2Header, parseProxyV2Header } from './proxy-protocol.js'
