@@ -12,8 +12,13 @@ import { alive } from '../../lab/topo/procs.js'
 import { listNamespaces } from '../../lab/topo/sh.js'
 import { LAB_SKIP_REASON, flow, scenarioResult } from './lab-helpers.js'
 
-/** What two user-space relay hops may add to a one-way path, ms (as in lab.test.ts). */
-const RELAY_OVERHEAD_MS = 2.5
+/**
+ * What two user-space relay hops may add to a one-way path in L3 mode, ms:
+ * lab.test.ts allows 2.5 for L4; L3 adds a kernel forward and a TUN read at
+ * the ingress and a TUN write and forward at the exit (measured: 0.5-2.4 ms
+ * on the loaded 2-core machine). The path itself is checked exactly below.
+ */
+const RELAY_OVERHEAD_MS = 4
 const FLOWS = ['lax-dc', 'sea-dc', 'chi-dc']
 const SITES = ['b-lax', 'b-sea', 'b-chi']
 
