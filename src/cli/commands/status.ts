@@ -60,6 +60,13 @@ export function formatStatus(s: RelayStats): string {
     const drops = Object.entries(v.drops)
     if (drops.length > 0) lines.push(`    drops:   ${drops.map(([k, n]) => `${k}=${n}`).join(' ')}`)
   }
+  if (s.l3 !== undefined) {
+    const l = s.l3
+    lines.push('')
+    lines.push(`l3  tun ${l.tun}  mtu ${l.mtu}  flows ${l.flows}`)
+    lines.push(`    tun: in ${l.tun_packets_in ?? 0} pkts / ${l.tun_bytes_in ?? 0} B, out ${l.tun_packets_out ?? 0} pkts / ${l.tun_bytes_out ?? 0} B`)
+    lines.push(`    icmp errors sent ${l.icmp_errors_sent ?? 0}, packets fragmented ${l.packets_fragmented ?? 0}`)
+  }
   lines.push('')
   const drops = Object.entries(s.drops)
   lines.push(`drops${drops.length === 0 ? ': none' : ''}`)
