@@ -33,7 +33,30 @@ export function checkNetwork(configs: readonly RelayConfig[]): NetworkReport {
     })
   }
   checkSharedServices(configs, report)
+  checkL3Exits(configs, byId, report)
   return report
+}
+
+/** An exit of an l3 service writes its packets into its own TUN: its file needs an `l3:` section. */
+function checkL3Exits(configs: readonly RelayConfig[], byId: Map<string, RelayConfig>, report: NetworkReport): void {
+  const named = new Set<string>()
+  for (const c of configs) {
+    c.services.forEach((s, i) => {
+      if (s.mode !== 'l3') return
+      s.exits.forEach((exit, j) => {
+        const target = byId.get(exit)
+        const key = `${s.name}/${exit}`
+        if (target === undefined || target.l3 !== undefined || named.has(key)) return
+        named.add(key)
+        report.errors.push({
+          sourcePath: file(c),
+          path: `services[${i}].exits[${j}]`,
+          message: `relay "${exit}" exits l3 service "${s.name}" but ${file(target)} has no l3: section, so it has no TUN to deliver into`,
+          fix: `add an l3: section (tun: NAME) to ${file(target)}, or remove "${exit}" from the exits`,
+        })
+      })
+    })
+  }
 }
 
 function checkPeerPair(a: RelayConfig, index: number, b: RelayConfig, report: NetworkReport): void {

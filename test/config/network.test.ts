@@ -27,4 +27,15 @@ describe('checkNetwork', () => {
     const { errors } = checkNetwork([load(validRaw(), 'a.yaml'), load(validRaw(), 'b.yaml')])
     expect(errors).toEqual([expect.objectContaining({ sourcePath: 'b.yaml', path: 'relay.id', message: expect.stringMatching(/also defined in a\.yaml/) })])
   })
+
+  it('rejects an exit of an l3 service whose own file has no l3: section', () => {
+    // sea.yaml alone is valid: it lacks the dc service block, so only the pair shows the problem.
+    const lax = validRaw()
+    lax.l3 = { tun: 'op3lax' }
+    lax.services.push({ name: 'dc', mode: 'l3', prefixes: ['10.200.0.0/24'], exits: ['sea'] })
+    const { errors } = checkNetwork([load(lax, 'lax.yaml'), load(seaRaw(), 'sea.yaml')])
+    expect(errors).toEqual([
+      expect.objectContaining({ sourcePath: 'lax.yaml', path: 'services[1].exits[0]', message: expect.stringMatching(/relay "sea" exits l3 service "dc" but sea\.yaml has no l3: section/), fix: expect.stringMatching(/add an l3: section/) }),
+    ])
+  })
 })
