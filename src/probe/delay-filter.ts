@@ -22,16 +22,24 @@ export const JITTER_GAIN = 1 / 16
  * Jitter a fresh estimator starts with. New edges start pessimistic
  * (babeld's habit): the jitter penalty makes them unattractive to the
  * gaming/rtc profiles until real samples have pulled it down; the prior
- * counts as one sample, so after 16 probes it weighs 1/16.
+ * counts as one sample among the first differences and is dropped once
+ * JITTER_WARMUP (16) of them are in (17 probes, ~1.7 s).
  */
 export const INITIAL_JITTER_MS = 10
+/** Differences after which the prior is dropped: the estimate is then all measurement. */
+export const JITTER_WARMUP = 16
 
 export class DelayFilter {
   private readonly ring = new Float64Array(MIN_WINDOW)
-  private readonly scratch = new Float64Array(MEDIAN_WINDOW)
+  /** The last min(n, MEDIAN_WINDOW) samples, kept sorted: one sample leaves and one enters per add. */
+  private readonly sorted = new Float64Array(MEDIAN_WINDOW)
   private n = 0
   private head = 0
+  /** Ring slot of the window minimum; -1 when empty. */
+  private minSlot = -1
   private lastSample = NaN
+  /** Sum of the |D|s seen during warm-up. */
+  private warmupSumMs = 0
   minMs = NaN
   smoothedMs = NaN
   jitterMs = INITIAL_JITTER_MS
@@ -40,7 +48,9 @@ export class DelayFilter {
   reset(): void {
     this.n = 0
     this.head = 0
+    this.minSlot = -1
     this.lastSample = NaN
+    this.warmupSumMs = 0
     this.minMs = NaN
     this.smoothedMs = NaN
     this.jitterMs = INITIAL_JITTER_MS
@@ -48,44 +58,69 @@ export class DelayFilter {
   }
 
   add(sampleMs: number): void {
-    this.ring[this.head] = sampleMs
-    this.head = (this.head + 1) % MIN_WINDOW
+    const slot = this.head
+    const k = this.n < MEDIAN_WINDOW ? this.n : MEDIAN_WINDOW
+    // The sample leaving the median window (MEDIAN_WINDOW back), read before the ring slot is reused.
+    const leaving = this.n >= MEDIAN_WINDOW ? this.ring[(slot - MEDIAN_WINDOW + MIN_WINDOW) % MIN_WINDOW] : NaN
+    this.ring[slot] = sampleMs
+    this.head = (slot + 1) % MIN_WINDOW
     if (this.n < MIN_WINDOW) this.n++
     this.samples++
     if (!Number.isNaN(this.lastSample)) {
-      // Warm-up: until 16 differences are in, weigh the pessimistic prior as
-      // one sample among them (gain 1/(k+1)) instead of decaying it at 1/16
-      // per probe, which kept new edges penalised for ~5 s and made routes
-      // with more hops converge late. Afterwards plain RFC 3550.
-      const d = sampleMs - this.lastSample
-      const k = this.samples - 1
-      this.jitterMs += (Math.abs(d) - this.jitterMs) * Math.max(JITTER_GAIN, 1 / (k + 1))
+      // Warm-up: until JITTER_WARMUP differences are in, the pessimistic prior
+      // counts as one sample among them (gain 1/(j+1)); with the last one the
+      // prior is dropped and the estimate is the plain mean of the measured
+      // |D|s, then RFC 3550 (gain 1/16) takes over. Decaying the prior's
+      // leftover (1/16 of it) at 1/16 per probe instead kept a ~0.6 ms
+      // penalty on new edges for seconds and made every flood of a cold
+      // start carry every edge again (docs/simulator.md, run time).
+      const d = Math.abs(sampleMs - this.lastSample)
+      const j = this.samples - 1
+      if (j < JITTER_WARMUP) {
+        this.warmupSumMs += d
+        this.jitterMs += (d - this.jitterMs) / (j + 1)
+      } else if (j === JITTER_WARMUP) {
+        this.warmupSumMs += d
+        this.jitterMs = this.warmupSumMs / JITTER_WARMUP
+      } else this.jitterMs += (d - this.jitterMs) * JITTER_GAIN
     }
     this.lastSample = sampleMs
-    this.minMs = this.windowMin()
-    const med = this.recentMedian()
+    // Rescan only when the slot just overwritten held the minimum (about once
+    // per window); otherwise the new sample either beats it or not.
+    if (this.minSlot === slot) this.minSlot = this.scanMin()
+    else if (this.minSlot < 0 || sampleMs < this.ring[this.minSlot]) this.minSlot = slot
+    this.minMs = this.ring[this.minSlot]
+    const med = this.slideMedian(leaving, sampleMs, k)
     this.smoothedMs = Number.isNaN(this.smoothedMs) ? med : this.smoothedMs + (med - this.smoothedMs) * SMOOTH_GAIN
   }
 
-  private windowMin(): number {
-    let m = Infinity
-    for (let i = 0; i < this.n; i++) if (this.ring[i] < m) m = this.ring[i]
-    return m
+  private scanMin(): number {
+    let best = 0
+    for (let i = 1; i < this.n; i++) if (this.ring[i] < this.ring[best]) best = i
+    return best
   }
 
-  /** Median of the last min(n, MEDIAN_WINDOW) samples, by insertion sort into a preallocated scratch. */
-  private recentMedian(): number {
-    const k = Math.min(this.n, MEDIAN_WINDOW)
-    const s = this.scratch
-    for (let i = 0; i < k; i++) {
-      const v = this.ring[(this.head - 1 - i + MIN_WINDOW) % MIN_WINDOW]
-      let j = i - 1
-      while (j >= 0 && s[j] > v) {
-        s[j + 1] = s[j]
-        j--
-      }
-      s[j + 1] = v
+  /**
+   * Median of the last min(n, MEDIAN_WINDOW) samples. `sorted` holds the
+   * previous `k` of them in order: drop `leaving` (when the window is full),
+   * insert `v`. O(MEDIAN_WINDOW) per sample instead of a sort.
+   */
+  private slideMedian(leaving: number, v: number, k: number): number {
+    const s = this.sorted
+    let len = k
+    if (k === MEDIAN_WINDOW) {
+      let i = 0
+      while (i < len - 1 && s[i] !== leaving) i++
+      for (; i < len - 1; i++) s[i] = s[i + 1]
+      len--
     }
-    return k % 2 === 1 ? s[(k - 1) >> 1] : (s[k / 2 - 1] + s[k / 2]) / 2
+    let j = len - 1
+    while (j >= 0 && s[j] > v) {
+      s[j + 1] = s[j]
+      j--
+    }
+    s[j + 1] = v
+    len++
+    return len % 2 === 1 ? s[(len - 1) >> 1] : (s[len / 2 - 1] + s[len / 2]) / 2
   }
 }

@@ -52,6 +52,8 @@ export class Prober {
   private readonly fields = emptyProbeFields()
   private seq = 0
   private nextProbeMs = NaN
+  /** No up edge can be silent for downAfterMs before this time (see checkSilence). */
+  private nextSilenceMs = Infinity
 
   constructor(private readonly init: ProberInit) {
     init.relays.forEach((r, i) => this.index.set(r, i))
@@ -61,8 +63,8 @@ export class Prober {
     this.downAfterMs = init.lossDownAfter * init.probeIntervalMs * (1 + PROBE_JITTER) + DOWN_SLACK_MS
   }
 
-  /** Sends a probe round when due; returns the indices of edges that just went down. */
-  tick(nowMs: number, out: RouterMessage[]): number[] {
+  /** Sends a probe round when due; returns how many edges just went down. */
+  tick(nowMs: number, out: RouterMessage[]): number {
     if (Number.isNaN(this.nextProbeMs) || nowMs >= this.nextProbeMs) {
       this.sendRound(nowMs, out)
       const jitter = 1 + PROBE_JITTER * (2 * this.init.random() - 1)
@@ -70,11 +72,26 @@ export class Prober {
       // After a long stall, restart the schedule from now instead of bursting to catch up.
       this.nextProbeMs = next <= nowMs ? nowMs + this.init.probeIntervalMs * jitter : next
     }
-    const wentDown: number[] = []
+    return nowMs > this.nextSilenceMs ? this.checkSilence(nowMs) : 0
+  }
+
+  /**
+   * Marks silent edges down. Scans every edge, so it only runs once the
+   * earliest deadline of the last scan has passed: a deadline (last receive
+   * + downAfterMs) only moves later as probes arrive, so the cached minimum
+   * is a safe lower bound, and an edge coming up lowers it (onProbe).
+   */
+  private checkSilence(nowMs: number): number {
+    let down = 0
+    let next = Infinity
     for (let i = 0; i < this.inbound.length; i++) {
-      if (i !== this.selfIdx && this.inbound[i].checkSilence(nowMs, this.downAfterMs)) wentDown.push(i)
+      if (i === this.selfIdx) continue
+      const e = this.inbound[i]
+      if (e.checkSilence(nowMs, this.downAfterMs)) down++
+      else if (e.up && e.lastRxMs + this.downAfterMs < next) next = e.lastRxMs + this.downAfterMs
     }
-    return wentDown
+    this.nextSilenceMs = next
+    return down
   }
 
   private sendRound(nowMs: number, out: RouterMessage[]): void {
@@ -101,7 +118,7 @@ export class Prober {
     }
   }
 
-  /** Returns the peer index whose edge became up with this probe, -1 otherwise. */
+  /** Returns the index of the peer whose edge took this probe (its estimators may have moved), -1 when dropped. */
   onProbe(nowMs: number, from: string, bytes: Uint8Array): number {
     const i = this.index.get(from)
     if (i === undefined || i === this.selfIdx) {
@@ -123,6 +140,7 @@ export class Prober {
     if (v === ProbeVerdict.Duplicate) this.counters.probeDuplicate++
     else if (v === ProbeVerdict.TooOld) this.counters.probeTooOld++
     else this.counters.probesReceived++
-    return !wasUp && e.up ? i : -1
+    if (!wasUp && e.up && nowMs + this.downAfterMs < this.nextSilenceMs) this.nextSilenceMs = nowMs + this.downAfterMs
+    return i
   }
 }

@@ -8,14 +8,25 @@ import type { MapUpdate } from './control-message.js'
 export const enum ApplyResult {
   /** Older or equal seq (or an old boot): ignored. */
   Stale = 0,
-  /** Accepted; only small numeric changes. */
+  /** Accepted; only small changes of values routes are computed from. */
   Minor = 1,
   /** Accepted; an edge appeared, vanished, went up/down, crossed the loss limit or moved significantly. */
   Significant = 2,
   /** A delta that does not follow the last update we hold: ignored (we need a full update). */
   Gap = 3,
-  /** Accepted; an empty delta (only seq and time moved): routes need no recomputation. */
+  /**
+   * Accepted; nothing routes are computed from moved (an empty delta, or
+   * only values no route reads: RTT, θ, min delay, and jitter or loss when
+   * no profile in use weighs them): routes need no recomputation.
+   */
   Unchanged = 4,
+}
+
+/** How much one part of an update moved what routes are computed from. */
+const enum Change {
+  None = 0,
+  Minor = 1,
+  Significant = 2,
 }
 
 /** What applying an update will do with its edges. */
@@ -78,16 +89,36 @@ export class LinkMap {
   readonly oRtt: Float64Array
   readonly oJitter: Float64Array
   readonly oLoss: Float64Array
+  /**
+   * Per relay x: how many edges x->r (notUpOut) and r->x (notUpIn), r != x,
+   * are not up in the map. Lets the router skip relaying checks for a relay
+   * whose edges are all up, instead of scanning every pair per message.
+   */
+  readonly notUpOut: Int32Array
+  readonly notUpIn: Int32Array
   /** Incremented on every accepted update. */
   version = 0
+  /**
+   * Set when an applied update made an edge or origin link unusable (down,
+   * gone, or lossier than the limit); the router clears it after checking
+   * whether a held route broke.
+   */
+  broke = false
   /** Scratch for applyEdges: relays whose entry the current update holds (== stamp). */
   private readonly seen: Uint32Array
+  /** The same for services (applyOrigins). */
+  private readonly oSeen: Uint32Array
   private stamp = 0
 
+  /**
+   * `weighs` says whether some routing profile in use adds a jitter or loss
+   * penalty; when not, changes of those values alone are not routing changes.
+   */
   constructor(
     private readonly relayIndex: ReadonlyMap<string, number>,
     private readonly serviceIndex: ReadonlyMap<string, number>,
     private readonly maxLossPct: number,
+    private readonly weighs: { jitter: boolean; loss: boolean } = { jitter: true, loss: true },
   ) {
     const n = (this.n = relayIndex.size)
     const nn = n * n
@@ -105,7 +136,10 @@ export class LinkMap {
     this.colRxMs = new Float64Array(n).fill(NaN)
     this.colFirstRxMs = new Float64Array(n).fill(NaN)
     this.seen = new Uint32Array(n)
+    this.notUpOut = new Int32Array(n).fill(n - 1)
+    this.notUpIn = new Int32Array(n).fill(n - 1)
     this.oldBoots = Array.from({ length: n }, () => new Set<number>())
+    this.oSeen = new Uint32Array(serviceIndex.size)
     const so = serviceIndex.size * n
     this.oPresent = new Uint8Array(so)
     this.oUp = new Uint8Array(so)
@@ -180,14 +214,19 @@ export class LinkMap {
     this.colRxMs[v] = nowMs
     this.version++
     if (plan === Plan.Delta && u.edges.length === 0 && u.origins.length === 0) return ApplyResult.Unchanged
-    const edgeSig = this.applyEdges(v, u, plan === Plan.Full, fromIdx)
-    const originSig = this.applyOrigins(v, u)
-    return edgeSig || originSig ? ApplyResult.Significant : ApplyResult.Minor
+    const edges = this.applyEdges(v, u, plan === Plan.Full, fromIdx)
+    const origins = this.applyOrigins(v, u)
+    const res = edges > origins ? edges : origins
+    return res === Change.Significant ? ApplyResult.Significant : res === Change.Minor ? ApplyResult.Minor : ApplyResult.Unchanged
   }
 
-  private applyEdges(v: number, u: MapUpdate, full: boolean, fromIdx: Int32Array | undefined): boolean {
+  private applyEdges(v: number, u: MapUpdate, full: boolean, fromIdx: Int32Array | undefined): Change {
     const n = this.n
+    const max = this.maxLossPct
+    const wj = this.weighs.jitter
+    const wl = this.weighs.loss
     let sig = false
+    let moved = false
     const seen = this.seen
     const stamp = ++this.stamp
     const edges = u.edges
@@ -198,50 +237,73 @@ export class LinkMap {
       seen[from] = stamp
       const up = e[E_UP] ? 1 : 0
       const theta = e[E_THETA] ?? NaN
-      if (
-        !this.present[k] || this.up[k] !== up ||
-        this.loss[k] > this.maxLossPct !== e[E_LOSS] > this.maxLossPct ||
-        significantDelta(e[E_PSEUDO] - this.pseudo[k], this.pseudo[k] - theta)
-      ) sig = true
+      const pseudo = e[E_PSEUDO]
+      const jitter = e[E_JITTER]
+      const loss = e[E_LOSS]
+      const oldLoss = this.loss[k]
+      if (this.present[k] === 0 || this.up[k] !== up) {
+        sig = true
+        if (this.up[k] === 1) this.broke = true
+      } else if (oldLoss > max !== loss > max) {
+        sig = true
+        if (loss > max) this.broke = true
+      } else if (significantDelta(pseudo - this.pseudo[k], this.pseudo[k] - theta)) sig = true
+      else if (pseudo !== this.pseudo[k] || (wj && jitter !== this.jitter[k]) || (wl && loss !== oldLoss)) moved = true
       this.present[k] = 1
-      this.up[k] = up
+      if (this.up[k] !== up) this.setUp(from, v, up)
       this.everUp[k] |= up
-      this.pseudo[k] = e[E_PSEUDO]
+      this.pseudo[k] = pseudo
       this.minPseudo[k] = e[E_MIN_PSEUDO]
       this.theta[k] = theta
       this.rtt[k] = e[E_RTT] ?? NaN
-      this.jitter[k] = e[E_JITTER]
-      this.loss[k] = e[E_LOSS]
+      this.jitter[k] = jitter
+      this.loss[k] = loss
     }
-    if (!full) return sig
-    for (let from = 0; from < n; from++) {
-      const k = from * n + v
-      if (seen[from] !== stamp && this.present[k]) {
-        this.present[k] = 0
-        this.up[k] = 0
-        sig = true
+    if (full) {
+      for (let from = 0; from < n; from++) {
+        const k = from * n + v
+        if (seen[from] !== stamp && this.present[k]) {
+          this.present[k] = 0
+          if (this.up[k] === 1) {
+            this.setUp(from, v, 0)
+            this.broke = true
+          }
+          sig = true
+        }
       }
     }
-    return sig
+    return sig ? Change.Significant : moved ? Change.Minor : Change.None
   }
 
-  private applyOrigins(exit: number, u: MapUpdate): boolean {
+  private setUp(from: number, to: number, up: number): void {
+    this.up[from * this.n + to] = up
+    const d = up === 1 ? -1 : 1
+    this.notUpOut[from] += d
+    this.notUpIn[to] += d
+  }
+
+  private applyOrigins(exit: number, u: MapUpdate): Change {
     const n = this.n
+    const max = this.maxLossPct
     let sig = false
-    const seen = new Set<number>()
+    let moved = false
+    const seen = this.oSeen
+    const stamp = ++this.stamp
     for (const o of u.origins) {
       const s = this.serviceIndex.get(o[O_SERVICE])!
       const k = s * n + exit
-      seen.add(s)
+      seen[s] = stamp
       const up = o[O_UP] ? 1 : 0
       const twamp = o[O_METHOD] === 'twamp' ? 1 : 0
       const theta = o[O_THETA] ?? NaN
       const trueNow = twamp ? this.oFwd[k] - this.oTheta[k] : this.oFwd[k]
-      if (
-        !this.oPresent[k] || this.oUp[k] !== up || this.oTwamp[k] !== twamp ||
-        this.oLoss[k] > this.maxLossPct !== o[O_LOSS] > this.maxLossPct ||
-        significantDelta(o[O_FWD] - this.oFwd[k], trueNow)
-      ) sig = true
+      const loss = o[O_LOSS]
+      if (!this.oPresent[k] || this.oUp[k] !== up || this.oTwamp[k] !== twamp || this.oLoss[k] > max !== loss > max) {
+        sig = true
+        if ((this.oUp[k] === 1 && up === 0) || (this.oUp[k] === 1 && loss > max && this.oLoss[k] <= max)) this.broke = true
+      } else if (significantDelta(o[O_FWD] - this.oFwd[k], trueNow)) sig = true
+      // The origin leg reads fwd, θ (TWAMP origin potential), jitter and loss.
+      else if (o[O_FWD] !== this.oFwd[k] || !Object.is(theta, this.oTheta[k]) || o[O_JITTER] !== this.oJitter[k] || loss !== this.oLoss[k]) moved = true
       this.oPresent[k] = 1
       this.oUp[k] = up
       this.oTwamp[k] = twamp
@@ -250,16 +312,17 @@ export class LinkMap {
       this.oTheta[k] = theta
       this.oRtt[k] = o[O_RTT] ?? NaN
       this.oJitter[k] = o[O_JITTER]
-      this.oLoss[k] = o[O_LOSS]
+      this.oLoss[k] = loss
     }
     for (let s = 0; s < this.serviceIndex.size; s++) {
       const k = s * n + exit
-      if (!seen.has(s) && this.oPresent[k]) {
+      if (seen[s] !== stamp && this.oPresent[k]) {
         this.oPresent[k] = 0
+        if (this.oUp[k] === 1) this.broke = true
         this.oUp[k] = 0
         sig = true
       }
     }
-    return sig
+    return sig ? Change.Significant : moved ? Change.Minor : Change.None
   }
 }

@@ -1,4 +1,5 @@
 import type { OriginEdge } from '../probe/origin-edge.js'
+import type { InboundEdge } from '../probe/inbound-edge.js'
 import type { Prober } from '../probe/prober.js'
 import { E_JITTER, E_LOSS, E_MIN_PSEUDO, E_PSEUDO, E_RTT, E_THETA, E_UP, MAP_MSG_TYPE, MAP_MSG_VERSION } from './control-message.js'
 import type { EdgeTuple, MapUpdate, OriginTuple } from './control-message.js'
@@ -42,6 +43,13 @@ export class OwnColumn {
   private readonly sentRtt: Float64Array
   private readonly sentJitter: Float64Array
   private readonly sentLoss: Float64Array
+  /** Per edge: its change level at its last evaluation; levelCount[l] = edges at level l. */
+  private readonly level: Uint8Array
+  private readonly levelCount = new Int32Array(4)
+  private readonly touched: Uint8Array
+  private readonly touchedList: Int32Array
+  private touchedLen = 0
+  private readonly selfIdx: number
 
   constructor(
     private readonly self: string,
@@ -67,23 +75,41 @@ export class OwnColumn {
     this.sentRtt = new Float64Array(n)
     this.sentJitter = new Float64Array(n)
     this.sentLoss = new Float64Array(n)
+    this.level = new Uint8Array(n)
+    this.levelCount[ColumnChange.None] = n
+    this.touched = new Uint8Array(n)
+    this.touchedList = new Int32Array(n)
+    this.selfIdx = relays.indexOf(self)
   }
 
+  /** Peer i's inbound edge took a probe: its change level is re-evaluated by the next `changed`. */
+  touch(i: number): void {
+    if (this.touched[i] === 1) return
+    this.touched[i] = 1
+    this.touchedList[this.touchedLen++] = i
+  }
+
+  /**
+   * How much the column moved since the last flood. An edge's level only
+   * changes when it takes a probe (see `touch`) or is rebuilt (`build`
+   * resets every level), so only the edges touched since the last call are
+   * re-evaluated; per-level counts give the maximum over all edges. (An edge
+   * going silent is reported by the prober, and the caller floods at once.)
+   */
   changed(prober: Prober, origins: ReadonlyMap<number, OriginEdge>): ColumnChange {
-    let change = ColumnChange.None
-    for (let i = 0; i < this.relays.length; i++) {
-      const e = prober.inbound[i]
-      if (this.relays[i] === this.self || !e.heard) continue
-      const up = e.heard && e.up ? 1 : 0
-      if (this.lastUp[i] === 1 && up === 0) return ColumnChange.Reachability
-      if (this.lastUp[i] !== up) {
-        change = ColumnChange.Up
-        continue
-      }
-      const lossFlip = this.lastLoss[i] > this.maxLossPct !== e.loss.lossPct() > this.maxLossPct
-      const delayMs = this.lastPseudo[i] - (Number.isFinite(e.offset.thetaMs) ? e.offset.thetaMs : this.lastPseudo[i])
-      if ((lossFlip || significantDelta(e.delay.smoothedMs - this.lastPseudo[i], delayMs)) && change < ColumnChange.Delay) change = ColumnChange.Delay
+    for (let t = 0; t < this.touchedLen; t++) {
+      const i = this.touchedList[t]
+      this.touched[i] = 0
+      const l = this.edgeLevel(i, prober.inbound[i])
+      this.levelCount[this.level[i]]--
+      this.level[i] = l
+      this.levelCount[l]++
     }
+    this.touchedLen = 0
+    const c = this.levelCount
+    let change = c[ColumnChange.Reachability] > 0 ? ColumnChange.Reachability
+      : c[ColumnChange.Up] > 0 ? ColumnChange.Up : c[ColumnChange.Delay] > 0 ? ColumnChange.Delay : ColumnChange.None
+    if (change === ColumnChange.Reachability) return change
     for (const [s, o] of origins) {
       if (o.fwd.samples === 0) continue
       if (this.lastOUp[s] === 1 && !o.up) return ColumnChange.Reachability
@@ -96,6 +122,17 @@ export class OwnColumn {
       if ((lossFlip || significantDelta(o.fwd.smoothedMs - this.lastOFwd[s], trueMs)) && change < ColumnChange.Delay) change = ColumnChange.Delay
     }
     return change
+  }
+
+  /** Change of edge i since the last flood: gone down, come up, or moved by more than max(1 ms, 5%) / across the loss limit. */
+  private edgeLevel(i: number, e: InboundEdge): ColumnChange {
+    if (i === this.selfIdx || !e.heard) return ColumnChange.None
+    const up = e.up ? 1 : 0
+    if (this.lastUp[i] === 1 && up === 0) return ColumnChange.Reachability
+    if (this.lastUp[i] !== up) return ColumnChange.Up
+    const lossFlip = this.lastLoss[i] > this.maxLossPct !== e.loss.lossPct() > this.maxLossPct
+    const delayMs = this.lastPseudo[i] - (Number.isFinite(e.offset.thetaMs) ? e.offset.thetaMs : this.lastPseudo[i])
+    return lossFlip || significantDelta(e.delay.smoothedMs - this.lastPseudo[i], delayMs) ? ColumnChange.Delay : ColumnChange.None
   }
 
   /**
@@ -125,6 +162,12 @@ export class OwnColumn {
       this.lastUp[i] = t[E_UP] ? 1 : 0
       this.lastLoss[i] = t[E_LOSS]
     }
+    // Every edge now matches what was sent: no change pending.
+    this.level.fill(0)
+    this.levelCount.fill(0)
+    this.levelCount[ColumnChange.None] = this.relays.length
+    for (let t = 0; t < this.touchedLen; t++) this.touched[this.touchedList[t]] = 0
+    this.touchedLen = 0
     const out: OriginTuple[] = []
     for (const [s, o] of origins) {
       if (o.fwd.samples === 0) continue

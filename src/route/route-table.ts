@@ -46,6 +46,13 @@ export const POTENTIAL_REFRESH_MS = 1000
 /** The pseudo-service of relay-to-relay paths (pathTo): no origin, latency profile. */
 export const RELAY_PATH_SERVICE: ServiceInfo = { name: '', index: -1, ingress: [], exits: [], profile: 'latency', redundant: false }
 
+/** The profiles a relay computes trees for: latency (pathTo) and those of the services it is an ingress or exit of. */
+export function profilesInUse(services: readonly ServiceInfo[], self: number): Set<RoutingProfileName> {
+  const used = new Set<RoutingProfileName>(['latency'])
+  for (const s of services) if (s.ingress.includes(self) || s.exits.includes(self)) used.add(s.profile)
+  return used
+}
+
 export interface TableParams {
   self: number
   hopCostMs: number

@@ -6,7 +6,8 @@ import type { MapSchema, MapUpdate, ResyncRequest } from './control-message.js'
 import { DEFAULT_SWITCH_HOLD_MS } from './hysteresis.js'
 import { ApplyResult, LinkMap, Plan } from './link-map.js'
 import { ColumnChange, OwnColumn } from './own-column.js'
-import { RouteTable } from './route-table.js'
+import { profilesInUse, RouteTable } from './route-table.js'
+import { PROFILES } from './profiles.js'
 import type { RouteEntry, ServiceInfo } from './route-table.js'
 import { edgeDelay } from './weights.js'
 import type { EdgeView, OriginSample, PathChoice, Router, RouterCounters, RouterInit, RouterMessage } from './types.js'
@@ -74,7 +75,11 @@ export class RouterCore implements Router {
   private nextFloodMs = NaN
   private lastFloodMs = -Infinity
   private lastComputeMs = -Infinity
+  /** No fresh column can go stale before this time (see refreshFreshness). */
+  private nextStaleMs = Infinity
   private dirty = false
+  /** An edge, origin link or column became unusable since the last computation (see maybeCompute). */
+  private suspect = false
   private lastNowMs = 0
   private choices = new Map<RouteEntry, PathChoice>()
 
@@ -122,7 +127,10 @@ export class RouterCore implements Router {
       }
     }
     const serviceIndex = new Map(this.services.map((s) => [s.name, s.index]))
-    this.map = new LinkMap(this.relayIndex, serviceIndex, this.maxLossPct)
+    // Jitter or loss changes alone only matter to routing if a profile in use weighs them.
+    const used = [...profilesInUse(this.services, this.self)].map((p) => PROFILES[p])
+    const weighs = { jitter: used.some((p) => p.jitterWeight > 0), loss: used.some((p) => p.lossMsPerPct > 0) }
+    this.map = new LinkMap(this.relayIndex, serviceIndex, this.maxLossPct, weighs)
     this.own = new OwnColumn(init.self, this.relays, bootId, exitServices, this.maxLossPct, this.services.length)
     this.table = new RouteTable(this.map, this.services, {
       self: this.self,
@@ -142,8 +150,7 @@ export class RouterCore implements Router {
   tick(nowMs: number): RouterMessage[] {
     this.lastNowMs = nowMs
     const out: RouterMessage[] = []
-    const wentDown = this.prober.tick(nowMs, out)
-    let reach = wentDown.length > 0
+    let reach = this.prober.tick(nowMs, out) > 0
     for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
     if (this.refreshFreshness(nowMs)) this.dirty = true
     const change = reach ? ColumnChange.Reachability : this.own.changed(this.prober, this.origins)
@@ -160,7 +167,8 @@ export class RouterCore implements Router {
 
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[] {
     this.lastNowMs = nowMs
-    this.prober.onProbe(nowMs, from, bytes)
+    const i = this.prober.onProbe(nowMs, from, bytes)
+    if (i >= 0) this.own.touch(i)
     return NO_MESSAGES
   }
 
@@ -194,7 +202,8 @@ export class RouterCore implements Router {
     this.counts.control_edges_applied = (this.counts.control_edges_applied ?? 0) + u.edges.length
     if (u.full !== false) this.sinceFull[v] = [u]
     else this.sinceFull[v].push(u)
-    if (this.refreshFreshness(nowMs) || res !== ApplyResult.Unchanged) this.dirty = true
+    const fresher = this.markFresh(nowMs, v)
+    if (this.refreshFreshness(nowMs) || fresher || res !== ApplyResult.Unchanged) this.dirty = true
     if (res === ApplyResult.Significant) this.maybeCompute(nowMs)
     return this.relayAround(nowMs, v, from, u)
   }
@@ -320,6 +329,8 @@ export class RouterCore implements Router {
    * bounded.
    */
   private relayAround(nowMs: number, v: number, from: string, u: MapUpdate): RouterMessage[] {
+    // Nothing to relay when every edge into and out of v is up (the usual case).
+    if (this.map.notUpOut[v] === 0 && this.map.notUpIn[v] === 0) return NO_MESSAGES
     const out: RouterMessage[] = []
     const n = this.relays.length
     const f = this.relayIndex.get(from) ?? -1
@@ -334,7 +345,8 @@ export class RouterCore implements Router {
       this.relayedTo.set(v * n + r, m)
       for (const c of chain) out.push({ to: u.origin, kind: 'control', msg: c })
     }
-    if (out.length > 0) this.count('control_relayed')
+    if (out.length === 0) return NO_MESSAGES
+    this.count('control_relayed')
     return out
   }
 
@@ -351,26 +363,54 @@ export class RouterCore implements Router {
     return true
   }
 
+  /**
+   * Marks columns not refreshed for staleAfterMs as stale. A column only
+   * turns fresh when an update of it is applied (`markFresh`), and only goes
+   * stale with time, so the scan runs only once the earliest deadline found
+   * by the last one has passed (receive times only grow, so it is a lower bound).
+   */
   private refreshFreshness(nowMs: number): boolean {
+    if (!(nowMs > this.nextStaleMs)) return false
     let changed = false
+    let next = Infinity
     for (let v = 0; v < this.relays.length; v++) {
       if (v === this.self) continue
-      const f = nowMs - this.map.colRxMs[v] <= this.staleAfterMs ? 1 : 0
+      const rx = this.map.colRxMs[v]
+      const f = nowMs - rx <= this.staleAfterMs ? 1 : 0
       if (f !== this.fresh[v]) {
+        // Only ever 1 -> 0 here: columns turn fresh in markFresh.
         this.fresh[v] = f
         changed = true
+        this.suspect = true
       }
+      if (f === 1 && rx + this.staleAfterMs < next) next = rx + this.staleAfterMs
     }
+    this.nextStaleMs = next
     return changed
+  }
+
+  /** Column v was just refreshed: returns true when it was stale before. */
+  private markFresh(nowMs: number, v: number): boolean {
+    const rx = this.map.colRxMs[v]
+    if (this.fresh[v] === 1 || !(nowMs - rx <= this.staleAfterMs)) return false
+    this.fresh[v] = 1
+    if (rx + this.staleAfterMs < this.nextStaleMs) this.nextStaleMs = rx + this.staleAfterMs
+    return true
   }
 
   /** Recomputes when the map changed: at once if a held route broke, else at most every RECOMPUTE_MIN_INTERVAL_MS. */
   private maybeCompute(nowMs: number): void {
     if (!this.dirty) return
-    if (nowMs - this.lastComputeMs < RECOMPUTE_MIN_INTERVAL_MS && !this.table.anyBroken(this.fresh)) return
+    if (this.map.broke) {
+      // Something became unusable since the last computation: a held route may have broken.
+      this.map.broke = false
+      this.suspect = true
+    }
+    if (nowMs - this.lastComputeMs < RECOMPUTE_MIN_INTERVAL_MS && !(this.suspect && this.table.anyBroken(this.fresh))) return
     this.table.compute(nowMs, this.fresh)
     this.lastComputeMs = nowMs
     this.dirty = false
+    this.suspect = false
     this.publish(nowMs)
   }
 

@@ -117,6 +117,7 @@ export interface Router {
   tick(nowMs: number): RouterMessage[]
   /** The returned array may be shared: read it, never modify it. */
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[]
+  /** The returned array may be shared: read it, never modify it. */
   onControl(nowMs: number, from: string, msg: unknown): RouterMessage[]
   onOriginSample(nowMs: number, sample: OriginSample): void
   /** Best (exit, path) from this relay (an ingress) for the service; undefined when no exit is reachable. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DelayFilter, INITIAL_JITTER_MS } from '../../src/probe/delay-filter.js'
+import { DelayFilter, INITIAL_JITTER_MS, MEDIAN_WINDOW, MIN_WINDOW, SMOOTH_GAIN } from '../../src/probe/delay-filter.js'
 import { LOSS_WINDOW, LossRecord, LossWindow } from '../../src/probe/loss-window.js'
 import { OFFSET_WINDOW, OffsetFilter } from '../../src/probe/offset-filter.js'
 import { seededRandom } from '../../src/route/seeded-random.js'
@@ -64,10 +64,48 @@ describe('DelayFilter', () => {
     expect(b.jitterMs).toBeCloseTo(j, 6)
   })
 
+  it('keeps the window minimum and smoothed median of a brute-force scan (seeded, with resets)', () => {
+    const rnd = seededRandom(11)
+    const f = new DelayFilter()
+    let all: number[] = []
+    let smoothed = NaN
+    for (let i = 0; i < 3000; i++) {
+      if (i % 997 === 500) {
+        f.reset()
+        all = []
+        smoothed = NaN
+      }
+      // Offsets of hours, repeated values (ties) and spikes.
+      const x = 7_200_000 + (i % 13 === 0 ? 10 : Math.floor(rnd() * 40) / 4) + (i % 89 === 0 ? 300 : 0)
+      all.push(x)
+      f.add(x)
+      const minWin = all.slice(-MIN_WINDOW)
+      const medWin = all.slice(-MEDIAN_WINDOW).sort((a, b) => a - b)
+      const k = medWin.length
+      const med = k % 2 === 1 ? medWin[(k - 1) / 2] : (medWin[k / 2 - 1] + medWin[k / 2]) / 2
+      smoothed = Number.isNaN(smoothed) ? med : smoothed + (med - smoothed) * SMOOTH_GAIN
+      expect(f.minMs).toBe(Math.min(...minWin))
+      expect(f.smoothedMs).toBe(smoothed)
+    }
+  })
+
   it('starts pessimistic on jitter', () => {
     const f = new DelayFilter()
     f.add(5)
     expect(f.jitterMs).toBe(INITIAL_JITTER_MS)
+  })
+
+  it('drops the pessimistic prior once 16 differences are in: the estimate is then the measured mean', () => {
+    const f = new DelayFilter()
+    for (let i = 0; i < 16; i++) f.add(5 + (i % 2))
+    expect(f.jitterMs).toBeGreaterThan(1) // 15 differences of 1 ms, prior still in
+    f.add(5 + (16 % 2))
+    expect(f.jitterMs).toBe(1) // 16 differences of 1 ms, prior gone
+    f.add(5 + (16 % 2)) // D = 0: plain RFC 3550 from here
+    expect(f.jitterMs).toBeCloseTo(1 - 1 / 16, 12)
+    const steady = new DelayFilter()
+    for (let i = 0; i < 17; i++) steady.add(7_200_000 + 5)
+    expect(steady.jitterMs).toBe(0)
   })
 
   it('lets the pessimistic prior fade within 16 probes on a steady edge', () => {
