@@ -16,6 +16,12 @@
  *       each per round, count the echoes. Flows without an echo after the
  *       first round send again (up to 5 times), so that NFLOWS flows are
  *       active. Prints one JSON line (active: flows with at least one echo).
+ *   loadgen relay FILE FIRST COUNT SRCHOST SRCPORT DSTHOST DSTPORT SINKPORT RATE
+ *       Replay records FIRST..FIRST+COUNT-1 of FILE (u32 record size, then
+ *       fixed-size records: datagrams sealed in advance) from SRCHOST:SRCPORT
+ *       to DSTHOST:DSTPORT at RATE per second, and count datagrams of the
+ *       record size that arrive on SINKPORT (the relay's re-sealed output).
+ *       Stops at COUNT sent plus a 1 s drain. Prints one JSON line.
  *
  * Payload layout (load): u32 magic, u32 seq, u64 send time (CLOCK_MONOTONIC ns).
  */
@@ -230,6 +236,76 @@ static int run_flows(const char *host, int port, int nflows, int rounds, int siz
   return 0;
 }
 
+static int bound_socket(const char *host, int port) {
+  int fd = udp_socket(8 << 20);
+  struct sockaddr_in a = addr_of(host, port);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) { perror("bind"); exit(2); }
+  return fd;
+}
+
+static int run_relay(const char *file, uint32_t first, uint32_t count, const char *src, int sport, const char *dst, int dport, int sinkport, double rate) {
+  FILE *f = fopen(file, "rb");
+  uint32_t rec = 0;
+  if (!f || fread(&rec, 4, 1, f) != 1 || rec == 0 || rec > MAX_SIZE) { fprintf(stderr, "bad record file %s\n", file); return 2; }
+  char *pkts = malloc((size_t)rec * count);
+  if (fseek(f, 4 + (long)rec * first, SEEK_SET) != 0 || fread(pkts, rec, count, f) != count) { fprintf(stderr, "file %s has fewer than %u records after %u\n", file, count, first); return 2; }
+  fclose(f);
+  int out = bound_socket(src, sport);
+  int sink = bound_socket(src, sinkport);
+  struct sockaddr_in to = addr_of(dst, dport);
+  if (connect(out, (struct sockaddr *)&to, sizeof to) < 0) { perror("connect"); return 2; }
+  static char rbuf[BATCH][MAX_SIZE];
+  static struct iovec siov[BATCH], riov[BATCH];
+  static struct mmsghdr smsg[BATCH], rmsg[BATCH];
+  uint64_t start = now_ns(), last_send = start, interval = (uint64_t)(1e9 / rate);
+  uint32_t sent = 0, received = 0, other = 0;
+  struct pollfd pfd = { sink, POLLIN, 0 };
+  for (;;) {
+    uint64_t t = now_ns();
+    if (sent < count) {
+      uint64_t due = (t - start) / interval + 1;
+      if (due > count) due = count;
+      while (sent < due) {
+        uint32_t n = due - sent > BATCH ? BATCH : (uint32_t)(due - sent);
+        for (uint32_t i = 0; i < n; i++) {
+          siov[i] = (struct iovec){ pkts + (size_t)rec * (sent + i), rec };
+          smsg[i].msg_hdr = (struct msghdr){ .msg_iov = &siov[i], .msg_iovlen = 1 };
+        }
+        int k = sendmmsg(out, smsg, n, 0);
+        sent += k > 0 ? (uint32_t)k : n; /* a failed batch counts as sent and lost */
+        last_send = now_ns();
+      }
+    } else if (received >= count || t - last_send > DRAIN_NS) {
+      break;
+    }
+    for (int i = 0; i < BATCH; i++) {
+      riov[i] = (struct iovec){ rbuf[i], MAX_SIZE };
+      rmsg[i].msg_hdr = (struct msghdr){ .msg_iov = &riov[i], .msg_iovlen = 1 };
+    }
+    int r = recvmmsg(sink, rmsg, BATCH, MSG_DONTWAIT, NULL);
+    if (r > 0) {
+      for (int i = 0; i < r; i++) {
+        if (rmsg[i].msg_len == rec) received++;
+        else other++; /* the relay's probes and keepalives */
+      }
+      continue;
+    }
+    uint64_t wake = sent < count ? start + (uint64_t)sent * interval : last_send + DRAIN_NS;
+    t = now_ns();
+    if (wake > t) {
+      uint64_t w = wake - t;
+      struct timespec ts = { (time_t)(w / 1000000000ull), (long)(w % 1000000000ull) };
+      ppoll(&pfd, 1, &ts, NULL);
+    }
+  }
+  /* The out socket also receives the relay's probes; drain it so nothing is left queued. */
+  while (recv(out, rbuf[0], MAX_SIZE, MSG_DONTWAIT) > 0) {}
+  printf("{\"sent\":%u,\"received\":%u,\"other\":%u,\"record_bytes\":%u,\"elapsed_s\":%.3f}\n", sent, received, other, rec, (double)(now_ns() - start) / 1e9);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   prctl(PR_SET_TIMERSLACK, 1UL); /* wake-ups on time, not 50 us late */
   if (argc >= 4 && strcmp(argv[1], "echo") == 0) return run_echo(atoi(argv[2]), atof(argv[3]));
@@ -237,6 +313,8 @@ int main(int argc, char **argv) {
     return run_load(argv[2], atoi(argv[3]), atof(argv[4]), (uint32_t)strtoul(argv[5], NULL, 10), atoi(argv[6]), atof(argv[7]));
   if (argc >= 7 && strcmp(argv[1], "flows") == 0)
     return run_flows(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
+  if (argc >= 11 && strcmp(argv[1], "relay") == 0)
+    return run_relay(argv[2], (uint32_t)strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10), argv[5], atoi(argv[6]), argv[7], atoi(argv[8]), atoi(argv[9]), atof(argv[10]));
   fprintf(stderr, "usage: loadgen echo PORT SECONDS | load HOST PORT RATE COUNT SIZE MAXSECONDS | flows HOST PORT NFLOWS ROUNDS SIZE\n");
   return 2;
 }

@@ -4,7 +4,8 @@
  * (see netns.ts). Needs root; prints a skip line otherwise.
  *
  *   --json              print the results as JSON at the end
- *   --systems a,b       subset of kernel,node_forwarder,wireguard_go,overpass
+ *   --systems a,b       subset of kernel,node_forwarder,wireguard_go,overpass,overpass_transit
+ *                       (overpass_transit: one transit relay loaded alone with sealed datagrams, transit.ts)
  *   --no-same           skip the same-CPU placement runs
  *   --no-transit        skip the max-pps search with only the transit relay on CPU 1
  *   --fixed-only        only the fixed-rate runs (for profiling)
@@ -25,10 +26,11 @@ import { FIXED_RATES, Measurer, PLACEMENTS, round, type RateResult, type SearchS
 import { NetnsLine } from './netns.js'
 import { openFds, rssBreakdownMb, rssMb } from './proc.js'
 import { killAllChildren, sleep, tryRun } from './shell.js'
-import { ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type SystemName } from './systems.js'
+import { BIN, ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type SystemName } from './systems.js'
+import { measureTransit, type TransitResult } from './transit.js'
 import { printTable, summarise, type SystemResult } from './report.js'
 
-const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass']
+const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass', 'overpass_transit']
 const KNOWN: SystemName[] = [...ALL, 'overpass_baseline']
 const ROLES = ['ingress', 'transit', 'exit'] as const
 type Role = (typeof ROLES)[number]
@@ -113,7 +115,16 @@ async function main(): Promise<void> {
     const echo = lg.startEcho(line.name('org'), PLACEMENTS.split.clientCpus, ORIGIN_PORT, 900, path.join(dir, 'echo.log'))
     const nodeFlags = [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])]
     const results: Partial<Record<SystemName, SystemResult>> = {}
+    let transitAlone: TransitResult | undefined
     for (const name of opts.systems) {
+      if (name === 'overpass_transit') {
+        log('\noverpass_transit: one transit relay alone on CPU 1, sealed datagrams from CPU 0')
+        transitAlone = await measureTransit({
+          line, dir, bin: BIN, loadgen: bin, nodeFlags, transitCpus: PLACEMENTS.transit.transitCpus!, loadCpus: PLACEMENTS.transit.clientCpus, log,
+        })
+        log(`  max one-way pps with < 0.1% loss: ${transitAlone.max_pps}`)
+        continue
+      }
       if (name === 'wireguard_go' && !ensureWireguard(log)) {
         log('wireguard_go: skipped (wireguard-go/wireguard-tools not installed and apt-get failed)')
         continue
@@ -154,7 +165,7 @@ async function main(): Promise<void> {
         running.splice(running.indexOf(sys), 1)
       }
     }
-    const out = summarise(machine(), results, Date.now() - startedMs)
+    const out = summarise(machine(), results, transitAlone, Date.now() - startedMs)
     if (opts.json) console.log(JSON.stringify(out, null, 2))
     else printTable(out, log)
   } finally {

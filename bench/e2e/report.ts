@@ -6,6 +6,7 @@
 import type { RateResult, SearchStep } from './measure.js'
 import { round } from './measure.js'
 import type { SystemName } from './systems.js'
+import type { TransitResult, TransitStep } from './transit.js'
 
 export interface SystemResult {
   split: Record<number, RateResult>
@@ -41,7 +42,7 @@ export interface Summary {
   duration_s: number
 }
 
-export function summarise(machine: Record<string, unknown>, results: Partial<Record<SystemName, SystemResult>>, durationMs: number): Summary {
+export function summarise(machine: Record<string, unknown>, results: Partial<Record<SystemName, SystemResult>>, transitAlone: TransitResult | undefined, durationMs: number): Summary {
   const systems: Summary['systems'] = {}
   for (const [name, r] of Object.entries(results) as [SystemName, SystemResult][]) {
     const h = r.split[HEADLINE_RATE]
@@ -91,10 +92,14 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
     limit,
     met: value === null ? null : le ? value <= limit : value >= limit,
   })
+  if (transitAlone) systems.overpass_transit = { ...transitAlone }
   const targets = [
+    target('transit relay alone: max one-way pps with < 0.1% loss (sealed load, overpass_transit)', transitAlone?.max_pps ?? null, 50_000, false),
+    target('transit relay alone: loss at 50k one-way pps (fraction)', transitAlone?.at_target?.loss ?? null, 0.001, true),
+    target('transit relay alone: max pps / bare Node forwarder max pps in its place (info)', transitAlone ? ratio(transitAlone.max_pps, transitAlone.node_forwarder.max_pps) : null, 0.8, false),
     target('overpass p99 at 10k pps / node forwarder p99 (split)', ratios.overpass_vs_node_p99_split, 1.25, true),
     target('overpass p99 at 10k pps / node forwarder p99 (same CPU)', ratios.overpass_vs_node_p99_same, 1.25, true),
-    target('overpass max pps, transit alone on CPU 1 (< 0.1% loss)', get('overpass', 'transit_max_pps'), 50_000, false),
+    target('overpass chain round trips/s with only the transit on CPU 1 (< 0.1% loss; one-way through the transit = 2x)', get('overpass', 'transit_max_pps'), 25_000, false),
     target('transit one-way pps at 100% CPU, from the transit-alone search (2 x rate / CPU share)', transitCapacity, 50_000, false),
     target('transit one-way pps at 100% CPU, from CPU per packet at 10k pps split (1e6 / us)', transitUs ? Math.round(1e6 / transitUs) : null, 50_000, false),
     target('overpass max pps / wireguard-go max pps (stretch)', ratios.overpass_vs_wireguard_max_pps, 1, false),
@@ -112,6 +117,7 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
       cpu_us_per_packet: 'utime+stime of all relay processes (/proc/PID/stat) / (2 x round trips): per one-way packet through the whole chain',
       max_pps: 'highest paced rate (1 s runs) with < 0.1% round-trip loss, split placement; a failing rate is retried once',
       transit_max_pps: 'the same search with only the transit relay on CPU 1 (client, origin, ingress, exit on CPU 0)',
+      overpass_transit: 'one transit relay alone on CPU 1; datagrams sealed in advance replayed from CPU 0 at 30k..140k/s (1 s each), its re-sealed output counted; pass < 0.1% loss',
     },
     systems,
     ratios,
@@ -139,14 +145,22 @@ export function printTable(s: Summary, log: (line: string) => void): void {
     log(`\nround trip, 100 B, placement "${placement}" (${placement === 'split' ? 'relays on CPU 1, client+origin on CPU 0' : 'everything on CPU 0'})`)
     log(`${'system'.padEnd(16)}${'rate'.padStart(7)}${cell('p50 us')}${cell('p99 us')}${cell('p99.9 us')}${cell('loss %')}${cell('cpu us/pkt', 11)}${cell('transit', 9)}`)
     for (const [name, sys] of Object.entries(s.systems)) {
-      const rates = (sys!.rates as Record<string, Record<number, RateResult>>)[placement]
+      const rates = (sys!.rates as Record<string, Record<number, RateResult>> | undefined)?.[placement]
+      if (rates === undefined) continue
       for (const [rate, r] of Object.entries(rates)) {
         log(`${name.padEnd(16)}${rate.padStart(7)}${cell(r.p50_us)}${cell(r.p99_us)}${cell(r.p999_us)}${cell((r.loss * 100).toFixed(2))}${cell(r.cpu_us_per_packet, 11)}${cell(r.transit_cpu_us_per_packet)}`)
       }
     }
   }
-  log('\nmax pps with < 0.1% loss (split): ' + Object.entries(s.systems).map(([n, v]) => `${n} ${v!.max_pps}`).join(', '))
-  log('max pps with < 0.1% loss (transit alone on CPU 1): ' + Object.entries(s.systems).map(([n, v]) => `${n} ${v!.transit_max_pps ?? '-'}`).join(', '))
+  const chains = Object.entries(s.systems).filter(([, v]) => v!.rates !== undefined)
+  log('\nmax pps with < 0.1% loss (split): ' + chains.map(([n, v]) => `${n} ${v!.max_pps}`).join(', '))
+  log('max pps with < 0.1% loss (transit alone on CPU 1): ' + chains.map(([n, v]) => `${n} ${v!.transit_max_pps ?? '-'}`).join(', '))
+  const alone = s.systems.overpass_transit as unknown as TransitResult | undefined
+  const at = (t: TransitStep | null): string => (t ? `loss ${(t.loss * 100).toFixed(3)}%, ${t.cpu_us_per_packet} us/pkt` : '-')
+  if (alone) {
+    log(`overpass transit relay alone (sealed load): max one-way pps with < 0.1% loss ${alone.max_pps}; at 50k: ${at(alone.at_target)}`)
+    log(`bare Node forwarder in its place: max ${alone.node_forwarder.max_pps}; at 50k: ${at(alone.node_forwarder.at_target)}`)
+  }
   log('ratios (this run): ' + JSON.stringify(s.ratios))
   log('targets:')
   for (const t of s.targets) log(`  ${t.met === null ? '  n/a' : t.met ? '  met' : 'NOT met'}  ${t.target}: ${t.value ?? '-'} (limit ${t.limit})`)

@@ -22,7 +22,7 @@ const OVERLAY_PORT = 7200
 const SERVICE_PORT = 27015
 const WG_PORT = 51820
 
-export type SystemName = 'kernel' | 'node_forwarder' | 'wireguard_go' | 'overpass' | 'overpass_baseline'
+export type SystemName = 'kernel' | 'node_forwarder' | 'wireguard_go' | 'overpass' | 'overpass_baseline' | 'overpass_transit'
 
 export interface RelayProc {
   role: 'ingress' | 'transit' | 'exit'
@@ -47,7 +47,7 @@ export interface SystemContext {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const BIN = path.resolve(here, '../../../bin/overpass.js')
+export const BIN = path.resolve(here, '../../../bin/overpass.js')
 const FORWARDER = path.join(here, 'node-forwarder.js')
 
 async function waitForLog(p: Started, text: string, what: string, timeoutMs = 15_000): Promise<void> {
@@ -203,4 +203,5 @@ export const STARTERS: Record<SystemName, (ctx: SystemContext) => Promise<Runnin
   wireguard_go: startWireguard,
   overpass: (ctx) => startOverpass(ctx),
   overpass_baseline: (ctx) => startOverpass(ctx, true),
+  overpass_transit: () => Promise.reject(new Error('overpass_transit is measured by transit.ts, not started as a chain')),
 }

@@ -1,0 +1,174 @@
+/**
+ * `overpass_transit`: one Overpass transit relay loaded on its own, so its
+ * capacity is measured, not the chain's. Both of its peers ("ing" and "ex")
+ * live in the ing namespace:
+ *
+ *   ing: loadgen relay ──sealed──> tr: overpass (open, replay check,
+ *        (records from              header checks, re-seal to ex)
+ *        transit-driver)  <──re-sealed── to ing:EX_PORT, counted
+ *
+ * transit-driver.js makes the sessions and seals the datagrams in advance,
+ * so the sender spends no CPU on crypto. The transit runs alone on CPU 1;
+ * the sender and the sink share CPU 0. A rate passes with < 0.1% loss.
+ * The same records then go through a bare Node forwarder in tr (no crypto,
+ * no header), so the transit's CPU per datagram has a same-run baseline.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { renderRelayYaml } from '../../src/config/render.js'
+import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import { MAX_LOSS, round } from './measure.js'
+import type { NetnsLine } from './netns.js'
+import { cpuUs } from './proc.js'
+import { nsSpawn, runAsync, sleep, stopProcess, type Started } from './shell.js'
+
+const RELAY_PORT = 7200
+const ING_PORT = 7200
+const EX_PORT = 7201
+const PAYLOAD_BYTES = 100
+/** Rates tried in order (one-way datagrams/s through the transit), 1 s each; a failing rate is retried once. */
+export const TRANSIT_RATES = [30_000, 50_000, 70_000, 100_000, 140_000]
+const TRANSIT_TARGET_PPS = 50_000
+
+export interface TransitStep {
+  rate: number
+  sent: number
+  received: number
+  loss: number
+  pass: boolean
+  /** Share of one CPU the transit used during the step. */
+  transit_cpu_share: number
+  /** Transit CPU per datagram it forwarded, µs (10 ms tick resolution). */
+  cpu_us_per_packet: number | null
+}
+
+export interface TransitResult {
+  /** Highest rate with < 0.1% loss (one-way datagrams/s through the transit). */
+  max_pps: number
+  /** The same ladder through a bare Node forwarder in tr. */
+  node_forwarder: { max_pps: number; at_target: TransitStep | null; steps: TransitStep[] }
+  /** The step at 50k/s (the issue's target), last attempt. */
+  at_target: TransitStep | null
+  record_bytes: number
+  steps: TransitStep[]
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const DRIVER = path.join(here, 'transit-driver.js')
+const FORWARDER = path.join(here, 'node-forwarder.js')
+
+export interface TransitContext {
+  line: NetnsLine
+  dir: string
+  bin: string
+  loadgen: string
+  nodeFlags: string[]
+  transitCpus: string
+  loadCpus: string
+  log: (line: string) => void
+}
+
+export async function measureTransit(ctx: TransitContext): Promise<TransitResult> {
+  const l = ctx.line
+  const keys = { ing: generateKeyPair(), tr: generateKeyPair(), ex: generateKeyPair() }
+  const peerHost = l.addr(1, 1)
+  const file = path.join(ctx.dir, 'transit.yaml')
+  fs.writeFileSync(file, renderRelayYaml({
+    id: 'tr',
+    privateKey: encodeKey(keys.tr.privateKey),
+    listen: `0.0.0.0:${RELAY_PORT}`,
+    controlSocket: path.join(ctx.dir, 'transit.sock'),
+    peers: [
+      { id: 'ing', publicKey: encodeKey(keys.ing.publicKey), endpoint: `${peerHost}:${ING_PORT}` },
+      { id: 'ex', publicKey: encodeKey(keys.ex.publicKey), endpoint: `${peerHost}:${EX_PORT}` },
+    ],
+    services: [{
+      name: 'game',
+      ingress: [{ relay: 'ing', listen: `${l.addr(0, 2)}:27015` }],
+      origin: `${l.addr(3, 2)}:9000`,
+      exits: ['ex'],
+      paths: [['ing', 'tr', 'ex']],
+    }],
+  }, 'overpass bench:e2e transit relay (generated; throwaway keys)'), { mode: 0o600 })
+  const relay = nsSpawn(l.name('tr'), ctx.transitCpus, path.join(ctx.dir, 'overpass-transit-alone.log'), process.execPath, [
+    ...ctx.nodeFlags, ctx.bin, 'up', '-c', file, '--log-format', 'json',
+  ])
+  let driver: Started | undefined
+  try {
+    await waitFor(relay, '"relay up"', 'transit relay')
+    const budget = TRANSIT_RATES.reduce((a, b) => a + b, 0) + 2 * TRANSIT_RATES[TRANSIT_RATES.length - 1]
+    const records = path.join(ctx.dir, 'transit-records.bin')
+    const specFile = path.join(ctx.dir, 'transit-driver.json')
+    fs.writeFileSync(specFile, JSON.stringify({
+      bindHost: peerHost, ingPort: ING_PORT, exPort: EX_PORT,
+      ingPrivateKey: encodeKey(keys.ing.privateKey), exPrivateKey: encodeKey(keys.ex.privateKey), trPublicKey: encodeKey(keys.tr.publicKey),
+      trHost: l.addr(1, 2), trPort: RELAY_PORT, service: 'game', count: budget, payloadBytes: PAYLOAD_BYTES, file: records,
+    }))
+    driver = nsSpawn(l.name('ing'), ctx.loadCpus, path.join(ctx.dir, 'transit-driver.log'), process.execPath, [DRIVER, specFile])
+    await waitFor(driver, 'sealed ', 'transit driver', 60_000)
+    await new Promise<void>((resolve) => (driver!.child.exitCode !== null ? resolve() : driver!.child.once('exit', () => resolve())))
+    const overpass = await search(ctx, relay.pid, records, budget, 'overpass')
+    await stopProcess(relay)
+    const fwd = nsSpawn(l.name('tr'), ctx.transitCpus, path.join(ctx.dir, 'fwd-transit-alone.log'), process.execPath, [
+      ...ctx.nodeFlags, FORWARDER, '0.0.0.0', String(RELAY_PORT), peerHost, String(EX_PORT),
+    ])
+    try {
+      await waitFor(fwd, 'forwarder up', 'node forwarder (transit alone)')
+      const base = await search(ctx, fwd.pid, records, budget, 'node_forwarder')
+      return { ...overpass, node_forwarder: { max_pps: base.max_pps, at_target: base.at_target, steps: base.steps } }
+    } finally {
+      await stopProcess(fwd)
+    }
+  } finally {
+    if (driver) await stopProcess(driver)
+    await stopProcess(relay)
+  }
+}
+
+async function search(ctx: TransitContext, pid: number, records: string, budget: number, what: string): Promise<Omit<TransitResult, 'node_forwarder'>> {
+  const steps: TransitStep[] = []
+  let next = 0
+  let recordBytes = 0
+  const trial = async (rate: number): Promise<TransitStep | null> => {
+    if (next + rate > budget) return null
+    const before = cpuUs(pid)
+    const out = await runAsync('ip', [
+      'netns', 'exec', ctx.line.name('ing'), 'taskset', '-c', ctx.loadCpus, ctx.loadgen, 'relay', records, String(next), String(rate),
+      ctx.line.addr(1, 1), String(ING_PORT), ctx.line.addr(1, 2), String(RELAY_PORT), String(EX_PORT), String(rate),
+    ], 20_000)
+    next += rate
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { sent: number; received: number; record_bytes: number; elapsed_s: number }
+    recordBytes = r.record_bytes
+    const used = cpuUs(pid) - before
+    const loss = r.sent > 0 ? 1 - r.received / r.sent : 1
+    const step: TransitStep = {
+      rate, sent: r.sent, received: r.received, loss: round(loss, 5), pass: loss < MAX_LOSS,
+      transit_cpu_share: round(used / (r.elapsed_s * 1e6)),
+      cpu_us_per_packet: r.received > 0 ? round(used / r.received) : null,
+    }
+    steps.push(step)
+    ctx.log(`    ${what} transit alone ${rate} pps: ${r.received}/${r.sent}, loss ${(loss * 100).toFixed(3)}%, transit cpu ${step.transit_cpu_share}, ${step.cpu_us_per_packet ?? '-'} us/pkt ${step.pass ? 'ok' : 'FAIL'}`)
+    return step
+  }
+  let best = 0
+  for (const rate of TRANSIT_RATES) {
+    await sleep(300)
+    let s = await trial(rate)
+    if (s && !s.pass) s = await trial(rate)
+    if (!s || !s.pass) break
+    best = rate
+  }
+  const atTarget = steps.filter((s) => s.rate === TRANSIT_TARGET_PPS).pop() ?? null
+  return { max_pps: best, at_target: atTarget, record_bytes: recordBytes, steps }
+}
+
+async function waitFor(p: Started, text: string, what: string, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (p.log().includes(text)) return
+    if (p.child.exitCode !== null && !p.log().includes(text)) break
+    await sleep(50)
+  }
+  throw new Error(`${what} did not start:\n${p.log().slice(-2000)}`)
+}
