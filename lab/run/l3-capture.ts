@@ -7,10 +7,11 @@
  * arrive with the branch hosts' own addresses: a relay, CNI or NAT address
  * among the sources means the exit rewrote the packet.
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { alive, readLog, spawnInNs } from '../topo/procs.js'
-import { run as sh, waitFor } from '../topo/sh.js'
+import { waitFor } from '../topo/sh.js'
 import type { LabRun } from '../topo/up.js'
 import { toolAvailable } from './l3-probes.js'
 import type { CaptureResult } from './result.js'
@@ -58,7 +59,13 @@ export async function finishCaptures(lab: LabRun, caps: RunningCapture[], branch
 function readCapture(c: RunningCapture, branchHosts: Map<string, string>): CaptureResult {
   const base = { dc: c.dc, interfaces: c.interfaces, filter: c.filter }
   if (!fs.existsSync(c.file)) return { ...base, packets: 0, sources: [], foreign: [], error: 'tshark wrote no capture file' }
-  const text = sh('tshark', ['-n', '-r', c.file, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.proto'], 60_000)
+  let text: string
+  try {
+    // One short line per packet: a 3 s iperf3 per branch alone is ~60k packets, past execFileSync's 1 MB default.
+    text = execFileSync('tshark', ['-n', '-r', c.file, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.proto'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, encoding: 'utf8', maxBuffer: 256 << 20 })
+  } catch (err) {
+    return { ...base, packets: 0, sources: [], foreign: [], error: `reading the capture failed: ${(err as Error).message.split('\n')[0]}` }
+  }
   return { ...base, ...countSources(text, new Set(branchHosts.values())) }
 }
 
