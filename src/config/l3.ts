@@ -131,6 +131,7 @@ export function normaliseL3(l3: RawL3, relayMtu: number, ipv6Underlay: boolean):
     mtu: l3.mtu === 'auto' ? maxMtu : l3.mtu,
     maxMtu,
     oversizeWithoutDf: l3.oversize_without_df,
+    clampMss: l3.clamp_mss,
     addresses: addressesOrIssues(l3.address, []),
   }
 }

@@ -50,6 +50,7 @@ export interface RenderL3 {
   /** 'auto' (default) or bytes. */
   mtu?: number | 'auto'
   oversize_without_df?: 'fragment' | 'drop'
+  clamp_mss?: boolean
   /** e.g. '10.255.0.1/32', or one IPv4 and one IPv6 address. */
   address?: string | string[]
 }

@@ -155,6 +155,7 @@ export const l3Schema = z.strictObject({
   tun: tunName,
   mtu: l3Mtu.default('auto'),
   oversize_without_df: z.enum(OVERSIZE_WITHOUT_DF).default('fragment'),
+  clamp_mss: z.boolean().default(true),
   address: z.union([z.string(), z.array(z.string()).min(1).max(2)]).optional(),
 })
 

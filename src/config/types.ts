@@ -39,6 +39,8 @@ export interface L3Config {
   maxMtu: number
   /** IPv4 packets without DF that exceed the MTU: fragment them (RFC 791) or drop them. */
   oversizeWithoutDf: 'fragment' | 'drop'
+  /** Lower the MSS option of TCP SYNs crossing the overlay so segments fit the TUN MTU (l3/mss.ts). */
+  clampMss: boolean
   /** Addresses the daemon puts on the TUN; the one of a packet's family is the source of ICMP errors. */
   addresses: InterfaceAddress[]
 }

@@ -72,6 +72,7 @@ export class L3Counters {
   readonly tunOut = new Traffic()
   icmpSent = 0
   fragmented = 0
+  mssClamped = 0
 
   toJSON(): Record<string, number> {
     return {
@@ -81,6 +82,7 @@ export class L3Counters {
       tun_bytes_out: this.tunOut.bytesOut,
       icmp_errors_sent: this.icmpSent,
       packets_fragmented: this.fragmented,
+      tcp_mss_clamped: this.mssClamped,
     }
   }
 }

@@ -8,6 +8,7 @@
  *   3. forward path   -> the service's path (router or static), as for L4;
  *                        none: no_route; best exit is this relay: l3_local_destination
  *   4. TTL - 1        -> expired: ICMP Time Exceeded back into the TUN
+ *      MSS clamp      -> a TCP SYN's MSS option lowered to fit the TUN MTU (l3/mss.ts)
  *   5. size vs MTU    -> DF / IPv6: ICMP too big into the TUN; no DF: fragment or drop
  *   6. flow key       -> flow id and sequence numbers (dedup of redundant copies)
  *   7. encapsulate    -> data header (service id = "this payload is an IP packet
@@ -32,6 +33,7 @@ import {
   TTL_EXPIRED,
   buildTimeExceeded,
   buildTooBig,
+  clampTcpMss,
   copyBytes,
   copyFlowKey,
   decrementTtl,
@@ -39,6 +41,7 @@ import {
   flowKeyOf,
   fragmentIpv4,
   icmpErrorAllowed,
+  maxMssFor,
   oversizeAction,
   parseIpPacket,
 } from '../l3/index.js'
@@ -96,6 +99,9 @@ export class L3Ingress {
   private readonly dst6 = new Uint8Array(16)
   private readonly mtu: number
   private readonly fragment: boolean
+  /** Largest TCP MSS per family that fits the TUN MTU, or 0 when clamping is off. */
+  private readonly maxMss4: number
+  private readonly maxMss6: number
 
   constructor(
     private readonly ctx: RelayContext,
@@ -107,6 +113,8 @@ export class L3Ingress {
   ) {
     this.mtu = cfg.mtu
     this.fragment = cfg.oversizeWithoutDf === 'fragment'
+    this.maxMss4 = cfg.clampMss ? maxMssFor(cfg.mtu, 4) : 0
+    this.maxMss6 = cfg.clampMss ? maxMssFor(cfg.mtu, 6) : 0
     this.src4 = cfg.addresses.find((a) => a.family === 4)?.bytes
     this.src6 = cfg.addresses.find((a) => a.family === 6)?.bytes
     services.forEach((s, i) => {
@@ -145,6 +153,8 @@ export class L3Ingress {
       this.icmpError(buf, false)
       return
     }
+    const maxMss = pkt.version === 6 ? this.maxMss6 : this.maxMss4
+    if (maxMss > 0 && clampTcpMss(buf, pkt, maxMss)) this.counters.mssClamped++
     const action = oversizeAction(pkt, this.mtu, this.fragment)
     if (action === OversizeAction.TooBig) {
       service.drops.add('l3_too_big')

@@ -24,3 +24,17 @@ export function foldSum(sum: number): number {
 export function internetChecksum(buf: Uint8Array, start: number, end: number, initial = 0): number {
   return ~foldSum(sumWords(buf, start, end, initial)) & 0xffff
 }
+
+/**
+ * Patches the 16-bit checksum at buf[c..c+1] after one 16-bit word of the
+ * covered data changed from `oldWord` to `newWord` (RFC 1624, equation 3:
+ * HC' = ~(~HC + ~m + m')), instead of summing the data again.
+ */
+export function patchChecksum(buf: Uint8Array, c: number, oldWord: number, newWord: number): void {
+  let sum = (~((buf[c] << 8) | buf[c + 1]) & 0xffff) + (~oldWord & 0xffff) + newWord
+  sum = (sum & 0xffff) + (sum >>> 16)
+  sum = (sum & 0xffff) + (sum >>> 16)
+  const hc = ~sum & 0xffff
+  buf[c] = hc >> 8
+  buf[c + 1] = hc & 0xff
+}

@@ -3,7 +3,8 @@
  * and IPv6 packets read from a TUN device: header parsing (ip-packet.ts),
  * flow keys (flow-key.ts), prefix ownership by longest-prefix match (lpm.ts,
  * prefix.ts), TTL decrement (ttl.ts), the ICMP errors a router must send
- * (icmp-errors.ts, icmp-rate-limit.ts) and MTU / fragmentation (mtu.ts).
+ * (icmp-errors.ts, icmp-rate-limit.ts), MTU / fragmentation (mtu.ts) and
+ * TCP MSS clamping (mss.ts).
  * Every per-packet function works on a caller's buffer and reusable view
  * objects, allocates nothing and returns negative codes instead of throwing.
  * docs/l3-mode.md explains the rules.
@@ -24,3 +25,4 @@ export * from './icmp-errors.js'
 export * from './icmp-rate-limit.js'
 export * from './mtu.js'
 export * from './bytes.js'
+export * from './mss.js'

@@ -5,10 +5,11 @@
  * packet is not forwarded; the caller answers with ICMP Time Exceeded
  * (icmp-errors.ts).
  *
- * The IPv4 checksum is patched incrementally (RFC 1624, equation 3:
- * HC' = ~(~HC + ~m + m')) instead of re-summing the header: TTL shares one
- * 16-bit word with the protocol byte, so only that word changes.
+ * The IPv4 checksum is patched incrementally (RFC 1624, checksum.ts)
+ * instead of re-summing the header: TTL shares one 16-bit word with the
+ * protocol byte, so only that word changes.
  */
+import { patchChecksum } from './checksum.js'
 import { V4_OFF_CHECKSUM, V4_OFF_TTL, V6_OFF_HOP_LIMIT } from './ip-packet.js'
 
 /** Returned when TTL/hop limit was 0 or 1: the packet must not be forwarded (left unchanged). */
@@ -33,12 +34,6 @@ export function decrementTtl(buf: Uint8Array, offset: number): number {
   const oldWord = (ttl << 8) | buf[t + 1]
   const newWord = oldWord - 0x100
   buf[t] = ttl - 1
-  const c = offset + V4_OFF_CHECKSUM
-  let sum = (~((buf[c] << 8) | buf[c + 1]) & 0xffff) + (~oldWord & 0xffff) + newWord
-  sum = (sum & 0xffff) + (sum >>> 16)
-  sum = (sum & 0xffff) + (sum >>> 16)
-  const hc = ~sum & 0xffff
-  buf[c] = hc >> 8
-  buf[c + 1] = hc & 0xff
+  patchChecksum(buf, offset + V4_OFF_CHECKSUM, oldWord, newWord)
   return ttl - 1
 }

@@ -8,11 +8,11 @@ describe('overpass status text', () => {
   it('shows the TUN and ICMP counters of an L3 relay', () => {
     const text = formatStatus({
       ...base,
-      l3: { tun: 'op3lax', mtu: 1388, flows: 2, tun_packets_in: 10, tun_bytes_in: 840, tun_packets_out: 9, tun_bytes_out: 756, icmp_errors_sent: 1, packets_fragmented: 4 },
+      l3: { tun: 'op3lax', mtu: 1388, flows: 2, tun_packets_in: 10, tun_bytes_in: 840, tun_packets_out: 9, tun_bytes_out: 756, icmp_errors_sent: 1, packets_fragmented: 4, tcp_mss_clamped: 3 },
     })
     expect(text).toContain('l3  tun op3lax  mtu 1388  flows 2')
     expect(text).toContain('tun: in 10 pkts / 840 B, out 9 pkts / 756 B')
-    expect(text).toContain('icmp errors sent 1, packets fragmented 4')
+    expect(text).toContain('icmp errors sent 1, packets fragmented 4, tcp mss clamped 3')
   })
 
   it('has no l3 block for an L4-only relay', () => {

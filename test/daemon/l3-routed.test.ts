@@ -59,7 +59,7 @@ async function routedL3(dc: Partial<ServiceConfig> = {}) {
     ],
   })
   const tuns = new Map([['lax', new FakeTun('op3lax')], ['dal', new FakeTun('op3dal')]])
-  for (const [id, tun] of tuns) configs.get(id)!.l3 = { tun: tun.name, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', addresses: [] }
+  for (const [id, tun] of tuns) configs.get(id)!.l3 = { tun: tun.name, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', clampMss: true, addresses: [] }
   const parts = new Map<string, { relay: Relay; bridge: RouterBridge; probes: OriginProbes }>()
   for (const [id, config] of configs) {
     const router = routerFor(config)

@@ -59,7 +59,7 @@ describe.skipIf(skip)('L3 mode on real TUN devices', () => {
         { name: 'site-a', mode: 'l3', prefixes: [parsePrefix('10.101.0.0/24')], exits: ['a'], paths: [['b', 'a']] },
       ],
     })
-    const l3 = (tun: string): L3Config => ({ tun, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', addresses: [] })
+    const l3 = (tun: string): L3Config => ({ tun, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', clampMss: true, addresses: [] })
     for (const side of ['a', 'b'] as const) {
       const config = configs.get(side)!
       config.l3 = l3(TUN[side])

@@ -36,7 +36,7 @@ const SITE: Partial<ServiceConfig> = {
 }
 
 function l3(tun: string, extra: Partial<L3Config> = {}): L3Config {
-  return { tun, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', addresses: [], ...extra }
+  return { tun, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', clampMss: true, addresses: [], ...extra }
 }
 
 let stopAll: (() => void) | undefined
@@ -198,6 +198,32 @@ describe('L3 data plane', () => {
     expect((frags[0].readUInt16BE(6) & 0x2000) !== 0).toBe(true) // MF on the first
     expect(data.equals(Buffer.from(payload))).toBe(true)
     expect(w.stats('lax').l3?.packets_fragmented).toBe(1)
+  })
+
+  it('lowers a TCP SYN\'s MSS to fit the TUN MTU on the way through, unless clamp_mss is off', async () => {
+    // SYN from the branch offering MSS 1460 (a 1500-byte LAN); the TUN carries 1388 => MSS 1348.
+    const syn = (): Buffer => {
+      const tcp = [0x9c, 0x40, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0, 2, 4, 0x05, 0xb4]
+      const pkt = buildV4({ src: '10.101.0.5', dst: '10.200.0.7', protocol: 6, payload: tcp })
+      const pseudo = Buffer.concat([pkt.subarray(12, 20), Buffer.from([0, 6, 0, tcp.length])])
+      pkt.writeUInt16BE(refChecksum(Buffer.concat([pseudo, pkt.subarray(20)])), 36)
+      return pkt
+    }
+    const w = await world()
+    w.lax.inject(syn())
+    await w.run()
+    const got = w.dal.written[0]
+    expect(got.readUInt16BE(20 + 22)).toBe(1348)
+    const pseudo = Buffer.concat([got.subarray(12, 20), Buffer.from([0, 6, 0, got.length - 20])])
+    expect(refChecksum(Buffer.concat([pseudo, got.subarray(20)]))).toBe(0)
+    expect(w.stats('lax').l3?.tcp_mss_clamped).toBe(1)
+    stopAll?.()
+
+    const off = await world({ laxL3: { clampMss: false } })
+    off.lax.inject(syn())
+    await off.run()
+    expect(off.dal.written[0].readUInt16BE(20 + 22)).toBe(1460)
+    expect(off.stats('lax').l3?.tcp_mss_clamped).toBe(0)
   })
 
   it('drops an oversize packet without DF under oversize_without_df: drop', async () => {

@@ -65,7 +65,7 @@ export function formatStatus(s: RelayStats): string {
     lines.push('')
     lines.push(`l3  tun ${l.tun}  mtu ${l.mtu}  flows ${l.flows}`)
     lines.push(`    tun: in ${l.tun_packets_in ?? 0} pkts / ${l.tun_bytes_in ?? 0} B, out ${l.tun_packets_out ?? 0} pkts / ${l.tun_bytes_out ?? 0} B`)
-    lines.push(`    icmp errors sent ${l.icmp_errors_sent ?? 0}, packets fragmented ${l.packets_fragmented ?? 0}`)
+    lines.push(`    icmp errors sent ${l.icmp_errors_sent ?? 0}, packets fragmented ${l.packets_fragmented ?? 0}, tcp mss clamped ${l.tcp_mss_clamped ?? 0}`)
   }
   lines.push('')
   const drops = Object.entries(s.drops)
