@@ -3,7 +3,7 @@
  * the warm-up, then every flow two ways at once (direct over the WAN, and
  * through the ingress relay's service port), events at their times, paths
  * recorded every 100 ms; then down (always, also on Ctrl-C) and reports.
- * With L3 sites, ping/iperf3 and the DC's capture (l3-run.ts) come first.
+ * With L3 sites, the DC capture and ping (l3-run.ts) come first, iperf3 last.
  */
 import fs from 'node:fs'
 import path from 'node:path'
