@@ -60,14 +60,16 @@ function parseArgs(argv: string[]): Options {
     nodeFlags: val('--node-flags')?.split(' ').filter(Boolean) ?? [], json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
 }
 
-function machine(): Record<string, unknown> {
+function machine(loadAtStart: number[]): Record<string, unknown> {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8')
   return {
     nproc: os.cpus().length,
     cpu_model: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown',
     kernel: os.release(),
     node: process.version,
-    load_avg_at_start: os.loadavg().map((x) => round(x)),
+    // Other tenants' load (1, 5, 15 min averages): latency percentiles are only comparable within one run.
+    load_avg_at_start: loadAtStart.map((x) => round(x)),
+    load_avg_at_end: os.loadavg().map((x) => round(x)),
   }
 }
 
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
     line.destroy()
   })
   const startedMs = Date.now()
+  const loadAtStart = os.loadavg()
   try {
     const bin = compileLoadgen(dir)
     line.create()
@@ -165,7 +168,7 @@ async function main(): Promise<void> {
         running.splice(running.indexOf(sys), 1)
       }
     }
-    const out = summarise(machine(), results, transitAlone, Date.now() - startedMs)
+    const out = summarise(machine(loadAtStart), results, transitAlone, Date.now() - startedMs)
     if (opts.json) console.log(JSON.stringify(out, null, 2))
     else printTable(out, log)
   } finally {

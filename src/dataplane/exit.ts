@@ -6,8 +6,9 @@
  *
  * Memory: a flow is one dgram socket (about 1.5 KB of heap and native
  * memory, the bulk of it node:dgram's own), one closure, the flow record
- * and a path view into a shared chunk. Nothing else is allocated per flow,
- * so 10k flows stay within a relay's 100 MB budget (docs/performance.md).
+ * and a path view into a shared chunk; nothing else is allocated per flow.
+ * 10k flows measured 3.2 KB of RSS each with Node's default young
+ * generation and 1.6 KB with --max-semi-space-size=1 (docs/performance.md).
  */
 import { isIPv6 } from 'node:net'
 import type { PacketSocket, PeerAddress } from '../io/index.js'
