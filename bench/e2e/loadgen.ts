@@ -54,7 +54,7 @@ export class Loadgen {
     return { ...r, rate, loss: r.sent > 0 ? 1 - r.received / r.sent : 1 }
   }
 
-  async flows(cpus: string, host: string, port: number, flows: number, rounds: number): Promise<{ flows: number; active: number; sent: number; received: number }> {
+  async flows(cpus: string, host: string, port: number, flows: number, rounds: number): Promise<{ flows: number; active: number; sent: number; received: number; excess: number }> {
     const out = await runAsync(
       'ip',
       ['netns', 'exec', this.cliNs, 'taskset', '-c', cpus, 'prlimit', `--nofile=${nofileLimit()}`, this.bin, 'flows', host, String(port), String(flows), String(rounds), '100'],

@@ -198,6 +198,7 @@ async function flowsCheck(sys: RunningSystem, lg: Loadgen, flows: number, log: (
   const res = {
     flows,
     active_flows: r.active,
+    excess_echoes: r.excess,
     sent: r.sent,
     received: r.received,
     rss_mb_before: before,
@@ -208,7 +209,7 @@ async function flowsCheck(sys: RunningSystem, lg: Loadgen, flows: number, log: (
   }
   // Under load some flows never reach the exit: charge the exit's growth to the flows it opened.
   res.exit_kb_per_flow = round(((after.exit - before.exit) * 1024) / Math.max(1, res.exit_open_fds - exitFdsBefore), 1)
-  log(`  ${flows} flows (${r.active} active): ${r.received}/${r.sent} echoed; RSS MB before/after: ${ROLES.map((x) => `${x} ${before[x]}/${after[x]} (anon ${breakdown[x]?.anon})`).join(', ')}; exit fds ${res.exit_open_fds}, ${res.exit_kb_per_flow} KB per exit flow`)
+  log(`  ${flows} flows (${r.active} active): ${r.received}/${r.sent} echoed (${r.excess} more than sent on some flow); RSS MB before/after: ${ROLES.map((x) => `${x} ${before[x]}/${after[x]} (anon ${breakdown[x]?.anon})`).join(', ')}; exit fds ${res.exit_open_fds}, ${res.exit_kb_per_flow} KB per exit flow`)
   if (heapSnapshot) {
     for (const role of ROLES) fs.writeFileSync(`smaps-${role}-${byRole[role]}.txt`, fs.readFileSync(`/proc/${byRole[role]}/smaps`))
     for (const pid of Object.values(byRole)) process.kill(pid, 'SIGUSR2')

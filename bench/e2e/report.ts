@@ -20,6 +20,8 @@ export interface SystemResult {
     flows: number
     /** Client flows that got at least one echo, i.e. flows the exit holds. */
     active_flows: number
+    /** Echoes beyond what a flow sent, summed over flows: duplicates somewhere on the path (should be 0). */
+    excess_echoes: number
     sent: number
     received: number
     rss_mb_before: { ingress: number; transit: number; exit: number }
