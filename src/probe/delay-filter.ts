@@ -29,10 +29,15 @@ export const INITIAL_JITTER_MS = 10
 /** Differences after which the prior is dropped: the estimate is then all measurement. */
 export const JITTER_WARMUP = 16
 
+const SORTED_AT = MIN_WINDOW
+
 export class DelayFilter {
-  private readonly ring = new Float64Array(MIN_WINDOW)
-  /** The last min(n, MEDIAN_WINDOW) samples, kept sorted: one sample leaves and one enters per add. */
-  private readonly sorted = new Float64Array(MEDIAN_WINDOW)
+  /**
+   * The last MIN_WINDOW samples (a ring), then from SORTED_AT the last
+   * min(n, MEDIAN_WINDOW) samples kept sorted (one leaves and one enters per
+   * add). One buffer, so a sample touches one allocation.
+   */
+  private readonly ring = new Float64Array(MIN_WINDOW + MEDIAN_WINDOW)
   private n = 0
   private head = 0
   /** Ring slot of the window minimum; -1 when empty. */
@@ -44,6 +49,11 @@ export class DelayFilter {
   smoothedMs = NaN
   jitterMs = INITIAL_JITTER_MS
   samples = 0
+
+  /** True until the prior is dropped (JITTER_WARMUP differences): the jitter is still partly the prior. */
+  get warmingUp(): boolean {
+    return this.samples <= JITTER_WARMUP
+  }
 
   reset(): void {
     this.n = 0
@@ -88,7 +98,7 @@ export class DelayFilter {
     // Rescan only when the slot just overwritten held the minimum (about once
     // per window); otherwise the new sample either beats it or not.
     if (this.minSlot === slot) this.minSlot = this.scanMin()
-    else if (this.minSlot < 0 || sampleMs < this.ring[this.minSlot]) this.minSlot = slot
+    else if (this.minSlot < 0 || sampleMs < this.minMs) this.minSlot = slot
     this.minMs = this.ring[this.minSlot]
     const med = this.slideMedian(leaving, sampleMs, k)
     this.smoothedMs = Number.isNaN(this.smoothedMs) ? med : this.smoothedMs + (med - this.smoothedMs) * SMOOTH_GAIN
@@ -101,26 +111,27 @@ export class DelayFilter {
   }
 
   /**
-   * Median of the last min(n, MEDIAN_WINDOW) samples. `sorted` holds the
+   * Median of the last min(n, MEDIAN_WINDOW) samples. The sorted part holds the
    * previous `k` of them in order: drop `leaving` (when the window is full),
    * insert `v`. O(MEDIAN_WINDOW) per sample instead of a sort.
    */
   private slideMedian(leaving: number, v: number, k: number): number {
-    const s = this.sorted
+    const s = this.ring
+    const o = SORTED_AT
     let len = k
     if (k === MEDIAN_WINDOW) {
       let i = 0
-      while (i < len - 1 && s[i] !== leaving) i++
-      for (; i < len - 1; i++) s[i] = s[i + 1]
+      while (i < len - 1 && s[o + i] !== leaving) i++
+      for (; i < len - 1; i++) s[o + i] = s[o + i + 1]
       len--
     }
     let j = len - 1
-    while (j >= 0 && s[j] > v) {
-      s[j + 1] = s[j]
+    while (j >= 0 && s[o + j] > v) {
+      s[o + j + 1] = s[o + j]
       j--
     }
-    s[j + 1] = v
+    s[o + j + 1] = v
     len++
-    return len % 2 === 1 ? s[(len - 1) >> 1] : (s[len / 2 - 1] + s[len / 2]) / 2
+    return len % 2 === 1 ? s[o + ((len - 1) >> 1)] : (s[o + len / 2 - 1] + s[o + len / 2]) / 2
   }
 }

@@ -15,8 +15,8 @@ export const OFFSET_WINDOW = 64
 export const MAX_EXCHANGE_MS = 10_000
 
 export class OffsetFilter {
-  private readonly theta = new Float64Array(OFFSET_WINDOW)
-  private readonly rtt = new Float64Array(OFFSET_WINDOW)
+  /** Ring of (theta, rtt) pairs, interleaved so one sample is one cache line touched. */
+  private readonly ring = new Float64Array(2 * OFFSET_WINDOW)
   private n = 0
   private head = 0
   /** Slot of the minimum-rtt sample; -1 when empty. */
@@ -45,21 +45,22 @@ export class OffsetFilter {
   /** Adds an already computed (offset, rtt) pair, e.g. from a TWAMP origin sample. */
   addSample(thetaMs: number, rttMs: number): void {
     const slot = this.head
-    this.theta[slot] = thetaMs
-    this.rtt[slot] = rttMs
+    this.ring[2 * slot] = thetaMs
+    this.ring[2 * slot + 1] = rttMs
     this.head = (slot + 1) % OFFSET_WINDOW
     if (this.n < OFFSET_WINDOW) this.n++
     // Rescan only when the sample being replaced was the minimum (about once
     // per window); otherwise the new sample either beats it or not.
     if (this.best === slot) this.best = this.scanMin()
-    else if (this.best < 0 || rttMs < this.rtt[this.best]) this.best = slot
-    this.thetaMs = this.theta[this.best]
-    this.rttMs = this.rtt[this.best]
+    else if (this.best < 0 || rttMs < this.rttMs) this.best = slot
+    this.thetaMs = this.ring[2 * this.best]
+    this.rttMs = this.ring[2 * this.best + 1]
   }
 
   private scanMin(): number {
+    const r = this.ring
     let best = 0
-    for (let i = 1; i < this.n; i++) if (this.rtt[i] < this.rtt[best]) best = i
+    for (let i = 1; i < this.n; i++) if (r[2 * i + 1] < r[2 * best + 1]) best = i
     return best
   }
 }

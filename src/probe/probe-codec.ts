@@ -64,7 +64,12 @@ const SCRATCH_VIEW = new DataView(SCRATCH.buffer)
 
 /** Writes `f` into `out` (at least PROBE_LEN bytes). */
 export function encodeProbe(out: Uint8Array, f: ProbeFields): void {
-  const dv = SCRATCH_VIEW
+  encodeProbeView(SCRATCH_VIEW, f)
+  out.set(SCRATCH)
+}
+
+/** Writes `f` at offset 0 of `dv` (at least PROBE_LEN bytes): for a sender that keeps one view per buffer. */
+export function encodeProbeView(dv: DataView, f: ProbeFields): void {
   dv.setUint8(PROBE_OFF_VERSION, PROBE_VERSION)
   dv.setUint8(PROBE_OFF_TYPE, PROBE_TYPE)
   dv.setUint8(PROBE_OFF_FLAGS, f.hasEcho ? PROBE_FLAG_ECHO : 0)
@@ -77,7 +82,6 @@ export function encodeProbe(out: Uint8Array, f: ProbeFields): void {
   dv.setUint32(PROBE_OFF_ECHO_BOOT_ID, f.hasEcho ? f.echoBootId >>> 0 : 0)
   dv.setFloat64(PROBE_OFF_ECHO_TX_MS, f.hasEcho ? f.echoTxMs : 0)
   dv.setFloat64(PROBE_OFF_ECHO_RX_MS, f.hasEcho ? f.echoRxMs : 0)
-  out.set(SCRATCH)
 }
 
 /** Why a probe was dropped; 0 means accepted. */

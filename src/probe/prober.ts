@@ -1,6 +1,6 @@
 import type { RouterMessage } from '../route/types.js'
 import { InboundEdge, ProbeVerdict } from './inbound-edge.js'
-import { decodeProbe, emptyProbeFields, encodeProbe, PROBE_LEN, ProbeDrop } from './probe-codec.js'
+import { decodeProbe, emptyProbeFields, encodeProbeView, PROBE_LEN, ProbeDrop } from './probe-codec.js'
 
 export const DEFAULT_PROBE_INTERVAL_MS = 100
 export const MAX_PROBE_INTERVAL_MS = 250
@@ -50,6 +50,9 @@ export class Prober {
   private readonly index = new Map<string, number>()
   private readonly selfIdx: number
   private readonly fields = emptyProbeFields()
+  /** Per peer: the probe message we send it, its bytes, and a view to encode into them. */
+  private readonly msgs: RouterMessage[]
+  private readonly views: DataView[]
   private seq = 0
   private nextProbeMs = NaN
   /** No up edge can be silent for downAfterMs before this time (see checkSilence). */
@@ -59,6 +62,9 @@ export class Prober {
     init.relays.forEach((r, i) => this.index.set(r, i))
     this.selfIdx = this.index.get(init.self) ?? -1
     this.inbound = init.relays.map(() => new InboundEdge())
+    const buffers = init.relays.map(() => new Uint8Array(PROBE_LEN))
+    this.msgs = init.relays.map((to, i) => ({ to, kind: 'probe', bytes: buffers[i] }))
+    this.views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength))
     // k intervals at the longest jittered interval, plus tick slack: k probes really were missed.
     this.downAfterMs = init.lossDownAfter * init.probeIntervalMs * (1 + PROBE_JITTER) + DOWN_SLACK_MS
   }
@@ -109,11 +115,11 @@ export class Prober {
       f.echoBootId = e.peerBootId >>> 0
       f.echoTxMs = e.echoTxMs
       f.echoRxMs = e.echoRxMs
-      // A fresh 48-byte buffer per probe: transports (and the simulator) may
-      // hold it past this call, and 10 probes/s/peer is not the data path.
-      const bytes = new Uint8Array(PROBE_LEN)
-      encodeProbe(bytes, f)
-      out.push({ to: this.init.relays[i], kind: 'probe', bytes })
+      // One message and buffer per peer, rewritten every round: no
+      // allocation per probe (10 per second per peer). The caller sends or
+      // copies the bytes before the next round (see RouterMessage).
+      encodeProbeView(this.views[i], f)
+      out.push(this.msgs[i])
       this.counters.probesSent++
     }
   }

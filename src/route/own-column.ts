@@ -46,9 +46,6 @@ export class OwnColumn {
   /** Per edge: its change level at its last evaluation; levelCount[l] = edges at level l. */
   private readonly level: Uint8Array
   private readonly levelCount = new Int32Array(4)
-  private readonly touched: Uint8Array
-  private readonly touchedList: Int32Array
-  private touchedLen = 0
   private readonly selfIdx: number
 
   constructor(
@@ -77,35 +74,30 @@ export class OwnColumn {
     this.sentLoss = new Float64Array(n)
     this.level = new Uint8Array(n)
     this.levelCount[ColumnChange.None] = n
-    this.touched = new Uint8Array(n)
-    this.touchedList = new Int32Array(n)
     this.selfIdx = relays.indexOf(self)
   }
 
-  /** Peer i's inbound edge took a probe: its change level is re-evaluated by the next `changed`. */
-  touch(i: number): void {
-    if (this.touched[i] === 1) return
-    this.touched[i] = 1
-    this.touchedList[this.touchedLen++] = i
+  /**
+   * Peer i's inbound edge took a probe: re-evaluates its change level now,
+   * while its estimators are still in cache (`changed` reads the counts).
+   */
+  touch(i: number, e: InboundEdge): void {
+    const l = this.edgeLevel(i, e)
+    const old = this.level[i]
+    if (l === old) return
+    this.levelCount[old]--
+    this.level[i] = l
+    this.levelCount[l]++
   }
 
   /**
    * How much the column moved since the last flood. An edge's level only
-   * changes when it takes a probe (see `touch`) or is rebuilt (`build`
-   * resets every level), so only the edges touched since the last call are
-   * re-evaluated; per-level counts give the maximum over all edges. (An edge
-   * going silent is reported by the prober, and the caller floods at once.)
+   * changes when it takes a probe (`touch` re-evaluates it then) or is
+   * rebuilt (`build` resets every level), so per-level counts give the
+   * maximum over all edges without a scan. (An edge going silent is
+   * reported by the prober, and the caller floods at once.)
    */
-  changed(prober: Prober, origins: ReadonlyMap<number, OriginEdge>): ColumnChange {
-    for (let t = 0; t < this.touchedLen; t++) {
-      const i = this.touchedList[t]
-      this.touched[i] = 0
-      const l = this.edgeLevel(i, prober.inbound[i])
-      this.levelCount[this.level[i]]--
-      this.level[i] = l
-      this.levelCount[l]++
-    }
-    this.touchedLen = 0
+  changed(origins: ReadonlyMap<number, OriginEdge>): ColumnChange {
     const c = this.levelCount
     let change = c[ColumnChange.Reachability] > 0 ? ColumnChange.Reachability
       : c[ColumnChange.Up] > 0 ? ColumnChange.Up : c[ColumnChange.Delay] > 0 ? ColumnChange.Delay : ColumnChange.None
@@ -154,7 +146,7 @@ export class OwnColumn {
         ? [this.relays[i], e.delay.smoothedMs, e.delay.minMs, orNull(e.offset.thetaMs), orNull(e.offset.rttMs), e.delay.jitterMs, e.loss.lossPct(), e.up]
         : [this.relays[i], this.sentPseudo[i], this.sentMin[i], orNull(this.sentTheta[i]), orNull(this.sentRtt[i]), this.sentJitter[i], this.sentLoss[i], false]
       all.push(t)
-      if (this.deltaWorthy(i, t)) {
+      if (this.deltaWorthy(i, t, e.heard && e.delay.warmingUp)) {
         changed.push(t)
         this.remember(i, t)
       }
@@ -166,8 +158,6 @@ export class OwnColumn {
     this.level.fill(0)
     this.levelCount.fill(0)
     this.levelCount[ColumnChange.None] = this.relays.length
-    for (let t = 0; t < this.touchedLen; t++) this.touched[this.touchedList[t]] = 0
-    this.touchedLen = 0
     const out: OriginTuple[] = []
     for (const [s, o] of origins) {
       if (o.fwd.samples === 0) continue
@@ -189,13 +179,19 @@ export class OwnColumn {
    * thresholds are well under the routing tolerance (0.5 ms / 2%) and the
    * switching margin (max(1 ms, 5%)), so a receiver's copy is never off by
    * more than that, while a settled edge is not resent every second.
+   * While an edge's jitter is still warming up (`warming`: partly the
+   * pessimistic prior, ~1.7 s), its jitter alone is no reason to resend:
+   * receivers keep the value sent when the edge came up, which is higher
+   * (pessimistic, like the prior), until the measured value replaces it.
+   * On a cold start this saves every relay a few whole-column floods.
    */
-  private deltaWorthy(i: number, t: EdgeTuple): boolean {
+  private deltaWorthy(i: number, t: EdgeTuple, warming: boolean): boolean {
     if (this.sentPresent[i] === 0 || this.sentUp[i] !== (t[E_UP] ? 1 : 0)) return true
     if (moved(this.sentPseudo[i], t[E_PSEUDO], DELTA_DELAY_MS) || moved(this.sentMin[i], t[E_MIN_PSEUDO], DELTA_DELAY_MS)) return true
     if (moved(this.sentTheta[i], t[E_THETA] ?? NaN, DELTA_DELAY_MS) || moved(this.sentRtt[i], t[E_RTT] ?? NaN, DELTA_RTT_MS)) return true
     if (Math.abs(this.sentLoss[i] - t[E_LOSS]) >= DELTA_LOSS_PCT) return true
     if (this.sentLoss[i] > this.maxLossPct !== t[E_LOSS] > this.maxLossPct) return true
+    if (warming) return false
     const j = this.sentJitter[i]
     return Math.abs(j - t[E_JITTER]) > Math.max(DELTA_JITTER_MS, DELTA_JITTER_REL * j)
   }

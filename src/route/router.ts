@@ -153,7 +153,7 @@ export class RouterCore implements Router {
     let reach = this.prober.tick(nowMs, out) > 0
     for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
     if (this.refreshFreshness(nowMs)) this.dirty = true
-    const change = reach ? ColumnChange.Reachability : this.own.changed(this.prober, this.origins)
+    const change = reach ? ColumnChange.Reachability : this.own.changed(this.origins)
     const due = Number.isNaN(this.nextFloodMs) || nowMs >= this.nextFloodMs
     if (
       due || change === ColumnChange.Reachability ||
@@ -168,7 +168,7 @@ export class RouterCore implements Router {
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[] {
     this.lastNowMs = nowMs
     const i = this.prober.onProbe(nowMs, from, bytes)
-    if (i >= 0) this.own.touch(i)
+    if (i >= 0) this.own.touch(i, this.prober.inbound[i])
     return NO_MESSAGES
   }
 

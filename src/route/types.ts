@@ -15,7 +15,11 @@
 
 /** Something the router wants sent to another relay over the encrypted overlay. */
 export type RouterMessage =
-  /** Fixed binary probe (hot enough to avoid msgpack). */
+  /**
+   * Fixed binary probe (hot enough to avoid msgpack). The router reuses the
+   * message and its bytes for its next probe round to the same peer (no
+   * allocation per probe): send or copy them before the next `tick`.
+   */
   | { to: string; kind: 'probe'; bytes: Uint8Array }
   /** Control message (map floods etc.), encoded with msgpackr by the transport. */
   | { to: string; kind: 'control'; msg: unknown }

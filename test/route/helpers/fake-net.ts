@@ -137,7 +137,8 @@ export class FakeNet {
       const d = (this.delay.get(k) ?? 0) + (this.opts.jitterMs ?? 0) * this.rnd() + (this.noise.get(k) ?? 0) * this.rnd()
       const to = m.to
       if (m.kind === 'probe') {
-        const bytes = m.bytes
+        // The router reuses its probe buffers next round: copy what is in flight.
+        const bytes = m.bytes.slice()
         this.clock.setTimeout(() => {
           this.delivered.probe++
           this.send(to, this.router(to).onProbe(this.local(to), from, bytes))
