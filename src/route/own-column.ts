@@ -121,7 +121,7 @@ export class OwnColumn {
     if (i === this.selfIdx || !e.heard) return ColumnChange.None
     const up = e.up ? 1 : 0
     if (this.lastUp[i] === 1 && up === 0) return ColumnChange.Reachability
-    if (this.lastUp[i] !== up) return ColumnChange.Up
+    if (this.lastUp[i] !== up) return up === 0 && this.sentPresent[i] === 0 ? ColumnChange.None : ColumnChange.Up
     const lossFlip = this.lastLoss[i] > this.maxLossPct !== e.loss.lossPct() > this.maxLossPct
     const delayMs = this.lastPseudo[i] - (Number.isFinite(e.offset.thetaMs) ? e.offset.thetaMs : this.lastPseudo[i])
     return lossFlip || significantDelta(e.delay.smoothedMs - this.lastPseudo[i], delayMs) ? ColumnChange.Delay : ColumnChange.None
@@ -141,7 +141,15 @@ export class OwnColumn {
     const changed: EdgeTuple[] = []
     for (let i = 0; i < this.relays.length; i++) {
       const e = prober.inbound[i]
-      if (this.relays[i] === this.self || (!e.heard && this.sentPresent[i] === 0)) continue
+      if (this.relays[i] === this.self) continue
+      if (this.sentPresent[i] === 0 && !(e.heard && e.up)) {
+        // Not announced until it first comes up: to every receiver a heard
+        // edge that never came up is the same as no edge (not usable,
+        // relayed around after the grace), and a cold start saves a
+        // column's worth of entries per relay.
+        if (e.heard) this.lastUp[i] = 0
+        continue
+      }
       const t: EdgeTuple = e.heard
         ? [this.relays[i], e.delay.smoothedMs, e.delay.minMs, orNull(e.offset.thetaMs), orNull(e.offset.rttMs), e.delay.jitterMs, e.loss.lossPct(), e.up]
         : [this.relays[i], this.sentPseudo[i], this.sentMin[i], orNull(this.sentTheta[i]), orNull(this.sentRtt[i]), this.sentJitter[i], this.sentLoss[i], false]

@@ -3,7 +3,7 @@ import { JITTER_WARMUP } from '../../src/probe/delay-filter.js'
 import { emptyProbeFields, encodeProbe, PROBE_LEN } from '../../src/probe/probe-codec.js'
 import { createRouter, MAP_MSG_TYPE, MAP_MSG_VERSION } from '../../src/route/index.js'
 import type { EdgeTuple, MapUpdate, RouterMessage, RouterService } from '../../src/route/index.js'
-import { E_JITTER } from '../../src/route/control-message.js'
+import { E_JITTER, E_UP } from '../../src/route/control-message.js'
 import { nameId } from '../../src/wire/ids.js'
 
 // How much work map changes cause: what goes into deltas, what triggers a route computation.
@@ -39,6 +39,28 @@ describe('deltas while an edge warms up', () => {
     expect(sent[0].jitterMs).toBeGreaterThan(1)
     expect(sent[1].jitterMs).toBe(0)
     expect(sent[1].atMs).toBeGreaterThanOrEqual(JITTER_WARMUP * 100 + 20)
+  })
+})
+
+describe('announcing a new edge', () => {
+  it('leaves a heard edge out of the column until it comes up', () => {
+    const r = createRouter({ self: 'x', relays: ['x', 'y'], services: [], random: () => 0.5, floodIntervalMs: 50 })
+    const entries: { atMs: number; up: boolean }[] = []
+    const fulls: boolean[] = []
+    for (let t = 0, seq = 0; t <= 600; t += 10) {
+      if (t % 100 === 20) r.onProbe(t, 'y', probe(seq++, t - 20))
+      for (const m of r.tick(t)) {
+        if (m.kind !== 'control' || m.to !== 'y') continue
+        const u = m.msg as MapUpdate
+        if (u.full === false) for (const e of u.edges) entries.push({ atMs: t, up: e[E_UP] })
+        else fulls.push(...u.edges.map((e) => e[E_UP]))
+      }
+    }
+    // Up with the third consecutive probe (t = 220): never announced as down before.
+    expect(entries.length).toBeGreaterThan(0)
+    expect(entries.every((e) => e.up)).toBe(true)
+    expect(entries[0].atMs).toBeGreaterThanOrEqual(220)
+    expect(fulls.every((up) => up)).toBe(true)
   })
 })
 
