@@ -37,7 +37,7 @@ export interface TransitStep {
   received: number
   loss: number
   pass: boolean
-  /** Share of one CPU the transit used during the step. */
+  /** Share of one CPU the transit used while the load was being sent (10 ms resolution). */
   transit_cpu_share: number
   /** Transit CPU per datagram it forwarded, µs (10 ms tick resolution). */
   cpu_us_per_packet: number | null
@@ -138,13 +138,14 @@ async function search(ctx: TransitContext, pid: number, records: string, budget:
       ctx.line.addr(1, 1), String(ING_PORT), ctx.line.addr(1, 2), String(RELAY_PORT), String(EX_PORT), String(rate),
     ], 20_000)
     next += rate
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { sent: number; received: number; record_bytes: number; elapsed_s: number }
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { sent: number; received: number; record_bytes: number; send_s: number; elapsed_s: number }
     recordBytes = r.record_bytes
     const used = cpuUs(pid) - before
     const loss = r.sent > 0 ? 1 - r.received / r.sent : 1
     const step: TransitStep = {
       rate, sent: r.sent, received: r.received, loss: round(loss, 5), pass: loss < MAX_LOSS,
-      transit_cpu_share: round(used / (r.elapsed_s * 1e6)),
+      // Over the sending phase: after it the transit only empties its queue (and a lossy step adds a 1 s drain).
+      transit_cpu_share: round(used / (Math.max(r.send_s, 0.5) * 1e6)),
       cpu_us_per_packet: r.received > 0 ? round(used / r.received) : null,
     }
     steps.push(step)
