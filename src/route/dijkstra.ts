@@ -9,11 +9,17 @@ export interface SpScratch {
   prev: Int32Array
   hops: Int32Array
   done: Uint8Array
+  /** Scratch for replacementTree (path-select.ts). */
+  mark: Uint8Array
+  list: Int32Array
 }
 
 export function spScratch(n: number): SpScratch {
   // Until the first run, nothing is reachable.
-  return { dist: new Float64Array(n).fill(Infinity), prev: new Int32Array(n).fill(-1), hops: new Int32Array(n), done: new Uint8Array(n) }
+  return {
+    dist: new Float64Array(n).fill(Infinity), prev: new Int32Array(n).fill(-1), hops: new Int32Array(n), done: new Uint8Array(n),
+    mark: new Uint8Array(n), list: new Int32Array(n),
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { boundedPath, denseDijkstra, tracePath } from './dijkstra.js'
+import { boundedPath, tracePath } from './dijkstra.js'
 import type { SpScratch } from './dijkstra.js'
 import { samePath } from './hysteresis.js'
 import type { Candidate } from './hysteresis.js'
@@ -67,7 +67,9 @@ export function edgeDisjoint(a: readonly number[], b: readonly number[]): boolea
  * Runs `fn` on a tree over `t.w` with the primary path's edges removed, for
  * the best edge-disjoint second path. The removed weights are put back
  * afterwards (cheaper than copying a V x V matrix); `t`'s own shortest-path
- * arrays are left untouched (the search uses `scratchSp`).
+ * arrays are left untouched (the search uses `scratchSp`). `t.sp` must be
+ * the tree of `t.w` as it is (see replacementTree). `targets` are the relays
+ * `fn` will read: the search may stop once they are final.
  */
 export function withoutPath<T>(t: Tree, primary: readonly number[], scratchSp: SpScratch, targets: readonly number[], fn: (t2: Tree) => T): T {
   const saved: number[] = []
@@ -77,9 +79,105 @@ export function withoutPath<T>(t: Tree, primary: readonly number[], scratchSp: S
     t.w[k] = Infinity
   }
   try {
-    denseDijkstra(t.w, t.n, t.self, scratchSp, targets)
+    replacementTree(t, scratchSp, targets)
     return fn({ n: t.n, self: t.self, w: t.w, sp: scratchSp })
   } finally {
     for (let i = 0; i + 1 < primary.length; i++) t.w[primary[i] * t.n + primary[i + 1]] = saved[i]
+  }
+}
+
+const UNKNOWN = 0
+const AFFECTED = 1
+const KEPT = 2
+
+/**
+ * Shortest paths over `t.w` after some edges of `t.sp`'s tree were set to
+ * Infinity, into `out`. Removing edges only lengthens paths, so a relay
+ * whose tree path uses no removed edge keeps its distance and path; only
+ * the affected relays (below a removed tree edge) are searched again: each
+ * starts from its best edge out of the kept part, then Dijkstra runs among
+ * the affected relays alone. O(V + |A| x V) instead of O(V^2) for a full
+ * run, and a backup's primary usually cuts off a small subtree. Stops once
+ * every affected target is final.
+ */
+export function replacementTree(t: Tree, out: SpScratch, targets: readonly number[]): void {
+  const { n, w } = t
+  const { dist: d0, prev: p0, hops: h0 } = t.sp
+  const { dist, prev, hops, done, mark, list } = out
+  dist.set(d0)
+  prev.set(p0)
+  hops.set(h0)
+  mark.fill(UNKNOWN)
+  mark[t.self] = KEPT
+  let na = 0
+  for (let v = 0; v < n; v++) {
+    if (mark[v] !== UNKNOWN) continue
+    // Walk up to a classified relay (or the root / an unreachable one), then classify the way back down.
+    let x = v
+    let depth = 0
+    while (mark[x] === UNKNOWN && p0[x] >= 0 && depth < n) {
+      list[n - 1 - depth++] = x
+      x = p0[x]
+    }
+    let m = mark[x] === UNKNOWN ? KEPT : mark[x]
+    if (mark[x] === UNKNOWN) mark[x] = KEPT
+    for (let i = n - depth; i < n; i++) {
+      const y = list[i]
+      if (m === KEPT && w[p0[y] * n + y] === Infinity) m = AFFECTED
+      mark[y] = m
+    }
+  }
+  for (let v = 0; v < n; v++) {
+    if (mark[v] !== AFFECTED) continue
+    list[na++] = v
+    dist[v] = Infinity
+    prev[v] = -1
+    hops[v] = 0
+    done[v] = 0
+  }
+  if (na === 0) return
+  // Best entry into each affected relay from the kept part.
+  for (let u = 0; u < n; u++) {
+    const du = dist[u]
+    if (mark[u] !== KEPT || !(du < Infinity)) continue
+    const row = u * n
+    const nh = hops[u] + 1
+    for (let i = 0; i < na; i++) {
+      const a = list[i]
+      const d = du + w[row + a]
+      if (d < dist[a]) {
+        dist[a] = d
+        prev[a] = u
+        hops[a] = nh
+      }
+    }
+  }
+  let remaining = 0
+  for (const x of targets) if (mark[x] === AFFECTED) remaining++
+  if (remaining === 0) return
+  for (let iter = 0; iter < na; iter++) {
+    let u = -1
+    let best = Infinity
+    for (let i = 0; i < na; i++) {
+      const a = list[i]
+      if (done[a] === 0 && dist[a] < best) {
+        best = dist[a]
+        u = a
+      }
+    }
+    if (u < 0) return
+    done[u] = 1
+    if (targets.includes(u) && --remaining === 0) return
+    const row = u * n
+    const nh = hops[u] + 1
+    for (let i = 0; i < na; i++) {
+      const a = list[i]
+      const d = best + w[row + a]
+      if (d < dist[a] && done[a] === 0) {
+        dist[a] = d
+        prev[a] = u
+        hops[a] = nh
+      }
+    }
   }
 }
