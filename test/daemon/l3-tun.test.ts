@@ -55,8 +55,8 @@ describe.skipIf(skip)('L3 mode on real TUN devices', () => {
       relays: ['a', 'b'],
       basePort: 17000 + (ID % 1000) * 2,
       services: [
-        { name: 'dc', mode: 'l3', prefixes: [parsePrefix('10.200.0.0/24')], exits: ['b'], paths: [['a', 'b']] },
-        { name: 'site-a', mode: 'l3', prefixes: [parsePrefix('10.101.0.0/24')], exits: ['a'], paths: [['b', 'a']] },
+        { name: 'dc', mode: 'l3', prefixes: [parsePrefix('10.200.0.0/24'), parsePrefix('fd00:200::/64')], exits: ['b'], paths: [['a', 'b']] },
+        { name: 'site-a', mode: 'l3', prefixes: [parsePrefix('10.101.0.0/24'), parsePrefix('fd00:101::/64')], exits: ['a'], paths: [['b', 'a']] },
       ],
     })
     const l3 = (tun: string): L3Config => ({ tun, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', clampMss: true, addresses: [] })
@@ -81,6 +81,11 @@ describe.skipIf(skip)('L3 mode on real TUN devices', () => {
     }
     ip('-n', NS.a, 'route', 'add', '10.200.0.0/24', 'dev', TUN.a, 'src', '10.101.0.1')
     ip('-n', NS.b, 'route', 'add', '10.101.0.0/24', 'dev', TUN.b)
+    // IPv6 too; nodad so the addresses are usable at once.
+    ip('-n', NS.a, 'addr', 'add', 'fd00:101::1/128', 'dev', TUN.a, 'nodad')
+    ip('-n', NS.b, 'addr', 'add', 'fd00:200::1/64', 'dev', TUN.b, 'nodad')
+    ip('-n', NS.a, 'route', 'add', 'fd00:200::/64', 'dev', TUN.a, 'src', 'fd00:101::1')
+    ip('-n', NS.b, 'route', 'add', 'fd00:101::/64', 'dev', TUN.b)
   }, 20_000)
 
   afterAll(cleanup)
@@ -93,6 +98,14 @@ describe.skipIf(skip)('L3 mode on real TUN devices', () => {
     expect(a.services.dc.client.packets_in).toBeGreaterThanOrEqual(5)
     expect(b.services.dc.origin.packets_out).toBeGreaterThanOrEqual(3)
     expect(a.services['site-a'].origin.packets_out).toBeGreaterThanOrEqual(3)
+  }, 20_000)
+
+  it('pings over IPv6 across the overlay', async () => {
+    const before = daemons[0].relay.stats().services.dc.client.packets_in
+    const { stdout } = await run('ip', ['netns', 'exec', NS.a, 'ping', '-6', '-c', '5', '-i', '0.2', '-W', '2', 'fd00:200::1'], { timeout: 15_000 }).catch((e: { stdout: string }) => ({ stdout: e.stdout }))
+    const received = Number(/(\d+) received/.exec(stdout)?.[1] ?? 0)
+    expect(received, stdout).toBeGreaterThanOrEqual(3)
+    expect(daemons[0].relay.stats().services.dc.client.packets_in - before).toBeGreaterThanOrEqual(5)
   }, 20_000)
 
   it('answers a ping with TTL 1 with ICMP Time Exceeded from the ingress relay', async () => {
