@@ -26,18 +26,13 @@ import { DROP, LinkTable } from './link-table.js'
 import { PacketQueue } from './packet-queue.js'
 import { ReleaseScheduler } from './scheduler.js'
 import { serveWanControl, wanControlSocket } from '../wan/control.js'
+import { argValue } from '../topo/argv.js'
 
 export const EMULATOR_TUN = 'emu0'
 
-function arg(flag: string): string {
-  const i = process.argv.indexOf(flag)
-  if (i < 0 || i + 1 >= process.argv.length) throw new Error(`missing ${flag}`)
-  return process.argv[i + 1]
-}
-
 async function main(): Promise<void> {
-  const scenario = loadScenario(arg('--scenario'))
-  const runDir = arg('--run-dir')
+  const scenario = loadScenario(argValue('--scenario'))
+  const runDir = argValue('--run-dir')
   const plan = planAddresses(scenario)
   const position = new Int16Array(512).fill(-1)
   for (const p of plan.positions) position[p.subnet] = p.pop

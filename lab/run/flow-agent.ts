@@ -8,13 +8,10 @@
 import fs from 'node:fs'
 import { MeasuredFlow, PROFILES, monoMs, type FlowReport } from '../../src/traffic/index.js'
 import type { AgentFlow, AgentResult } from './agent-types.js'
+import { argValue } from '../topo/argv.js'
 
 /** How long to keep listening for replies after the last packet is sent. */
 const DRAIN_MS = 1500
-
-function arg(flag: string): string {
-  return process.argv[process.argv.indexOf(flag) + 1]
-}
 
 async function runOne(f: AgentFlow, t0Ms: number): Promise<{ flow: AgentFlow; report: FlowReport; samples: number[][] }> {
   const profile = PROFILES[f.profile]
@@ -29,8 +26,8 @@ async function runOne(f: AgentFlow, t0Ms: number): Promise<{ flow: AgentFlow; re
   return { flow: f, report: flow.report(), samples }
 }
 
-const spec = JSON.parse(fs.readFileSync(arg('--spec'), 'utf8')) as { t0Ms: number; flows: AgentFlow[] }
+const spec = JSON.parse(fs.readFileSync(argValue('--spec'), 'utf8')) as { t0Ms: number; flows: AgentFlow[] }
 const results = await Promise.all(spec.flows.map((f) => runOne(f, spec.t0Ms)))
 const out: AgentResult = { flows: results }
-fs.writeFileSync(arg('--out'), JSON.stringify(out))
+fs.writeFileSync(argValue('--out'), JSON.stringify(out))
 process.exit(0)

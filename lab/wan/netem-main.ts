@@ -16,16 +16,11 @@ import { run as sh } from '../topo/sh.js'
 import { LinkTable } from '../emulator/link-table.js'
 import { serveWanControl, wanControlSocket } from './control.js'
 import { netemChange, netemLayout, netemSetup } from './netem-plan.js'
-
-function arg(flag: string): string {
-  const i = process.argv.indexOf(flag)
-  if (i < 0 || i + 1 >= process.argv.length) throw new Error(`missing ${flag}`)
-  return process.argv[i + 1]
-}
+import { argValue } from '../topo/argv.js'
 
 async function main(): Promise<void> {
-  const scenario = loadScenario(arg('--scenario'))
-  const runDir = arg('--run-dir')
+  const scenario = loadScenario(argValue('--scenario'))
+  const runDir = argValue('--run-dir')
   const layout = netemLayout(planAddresses(scenario), scenario.pops)
   // The LinkTable only tracks each direction's current state here; netem decides per packet.
   const table = new LinkTable(scenario.pops, scenario.links)

@@ -19,36 +19,19 @@ import { OriginProbes } from '../../src/daemon/origin-probes.js'
 import { RouterBridge } from '../../src/daemon/router-bridge.js'
 import { routerFor } from '../../src/daemon/daemon.js'
 import { Relay } from '../../src/dataplane/relay.js'
-import { FakeClock } from '../../src/io/fake-clock.js'
-import { FakeNetwork } from '../../src/io/fake-network.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
 import { buildConfigs } from '../dataplane/helpers.js'
+import { WAN_RELAYS, fourRelayWan } from './four-relay-wan.js'
 
-const NAMES = ['lax', 'sea', 'dal', 'atl']
+const NAMES = WAN_RELAYS
 const BASE = 7000
-const ONE_WAY: Record<string, number> = {
-  'lax>sea': 8, 'lax>dal': 40, 'lax>atl': 30,
-  'sea>lax': 8, 'sea>dal': 10, 'sea>atl': 30,
-  'dal>lax': 12, 'dal>sea': 10, 'dal>atl': 25,
-  'atl>lax': 30, 'atl>sea': 30, 'atl>dal': 25,
-}
-const nameOfPort = (port: number): string | undefined => NAMES[port - BASE]
 
 let cleanup: (() => void) | undefined
 afterEach(() => cleanup?.())
 
 async function routedWorld(service: Partial<ServiceConfig> = {}) {
-  const clock = new FakeClock(5_000_000)
-  const cut = new Set<string>()
-  const net = new FakeNetwork(clock, {
-    delayMs: (from, to) => {
-      const a = nameOfPort(from.port)
-      const b = nameOfPort(to.port)
-      return a && b ? ONE_WAY[`${a}>${b}`] : 0.2
-    },
-    lossProbability: (from, to) => (cut.has(`${nameOfPort(from.port)}>${nameOfPort(to.port)}`) ? 1 : 0),
-  })
+  const { clock, net, cut } = fourRelayWan(BASE)
   const configs = buildConfigs({ relays: NAMES, basePort: BASE, services: [{ exits: ['dal'], paths: [], ...service }] })
   const parts: { relay: Relay; bridge: RouterBridge; probes: OriginProbes }[] = []
   for (const config of configs.values()) {
