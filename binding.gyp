@@ -7,6 +7,14 @@
       "conditions": [
         ["OS!='linux'", { "type": "none", "sources": [] }]
       ]
+    },
+    {
+      "target_name": "overpass_udp",
+      "sources": ["native/udp.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none", "sources": [] }]
+      ]
     }
   ]
 }

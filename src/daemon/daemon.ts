@@ -1,6 +1,7 @@
 /**
- * Wires a relay to the real world: node:dgram sockets, the monotonic clock,
- * event-loop timers, the crypto endpoint and the control socket. Everything
+ * Wires a relay to the real world: UDP sockets (the overlay one batched by
+ * io/native-udp when the addon loads), the monotonic clock, event-loop
+ * timers, the crypto endpoint and the control socket. Everything
  * it wires is injectable, so tests can run several daemons in one process.
  */
 import { randomBytes } from 'node:crypto'
@@ -9,6 +10,7 @@ import { createSecureEndpoint } from '../crypto/index.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
 import type { TunDevice } from '../io/index.js'
 import type { Logger } from '../io/log.js'
+import { DEFAULT_MAX_DATAGRAM_BYTES, chooseOverlayUdp, udpModeFromEnv } from '../io/native-udp.js'
 import { nodeUdp } from '../io/udp.js'
 import type { PathProvider } from '../dataplane/paths.js'
 import { Relay } from '../dataplane/relay.js'
@@ -71,6 +73,13 @@ export function routerFor(config: RelayConfig): Router {
 
 export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Promise<RunningDaemon> {
   const log = opts.log.child({ relay: config.relay.id })
+  // OVERPASS_UDP=auto|native|dgram: the overlay socket batches with recvmmsg/sendmmsg when the addon loads.
+  const overlay = chooseOverlayUdp(udpModeFromEnv(), nodeUdp, {
+    recvBufferBytes: 4 << 20,
+    sendBufferBytes: 4 << 20,
+    maxDatagramBytes: Math.max(DEFAULT_MAX_DATAGRAM_BYTES, config.relay.mtu),
+  })
+  log.info('overlay socket', { kind: overlay.kind, ...(overlay.fallbackReason ? { fallback: overlay.fallbackReason } : {}) })
   const router = routerFor(config)
   let bridge: RouterBridge | undefined
   // Throws TunUnavailableError (not root / no CAP_NET_ADMIN, no /dev/net/tun) or TunConfigError before anything else starts.
@@ -78,6 +87,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   const relay = new Relay({
     config,
     udp: nodeUdp,
+    overlayUdp: overlay.factory,
     clock: monotonicClock,
     timers: realTimers,
     log,

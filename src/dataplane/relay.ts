@@ -58,6 +58,8 @@ export interface RelayDeps {
   tickMs?: number
   /** The TUN device of L3 mode; required when the config has an `l3:` section. The caller owns (and closes) it. */
   tun?: TunDevice
+  /** Opens the overlay socket (relay.listen); default `udp`. The daemon passes the batched native socket here. */
+  overlayUdp?: UdpSocketFactory
 }
 
 /** The L3 half of a relay: present when the config has `l3:`. */
@@ -73,6 +75,7 @@ export class Relay implements RelayContext {
   readonly config: RelayConfig
   readonly clock: Clock
   readonly udp: UdpSocketFactory
+  private readonly overlayUdp: UdpSocketFactory
   readonly log: Logger
   readonly paths: PathProvider
   readonly drops = new DropCounts()
@@ -101,6 +104,7 @@ export class Relay implements RelayContext {
     this.clock = deps.clock
     this.timers = deps.timers
     this.udp = deps.udp
+    this.overlayUdp = deps.overlayUdp ?? deps.udp
     this.log = deps.log
     this.tickMs = deps.tickMs ?? 100
     this.selfNode = nameId(cfg.relay.id)
@@ -152,7 +156,7 @@ export class Relay implements RelayContext {
   /** Binds the overlay and service sockets. Rejects (with everything closed) if any cannot bind. */
   async start(): Promise<void> {
     const { host, port } = this.config.relay.listen
-    const socket = this.udp.open(host, port)
+    const socket = this.overlayUdp.open(host, port)
     this.socket = socket
     socket.onMessage((data, from) => this.onOverlayDatagram(data, from))
     socket.onError((err) => this.log.warn('overlay socket error', { error: err.message }))
@@ -348,6 +352,7 @@ export class Relay implements RelayContext {
         ? { l3: { tun: this.l3.tun.name, mtu: this.config.l3.mtu, flows: this.l3.ingress.activeFlows(), ...this.l3.counters.toJSON() } }
         : {}),
       crypto: cryptoStats,
+      ...(this.socket?.stats !== undefined ? { overlay_socket: this.socket.stats() } : {}),
     }
   }
 }
@@ -362,4 +367,6 @@ export interface RelayStats {
   /** TUN and ICMP counters, when the relay has an `l3:` section (L3 drops are in `drops` and per service). */
   l3?: { tun: string; mtu: number; flows: number } & Record<string, number | string>
   crypto?: unknown
+  /** The overlay socket's own counters (the batched native socket keeps them). */
+  overlay_socket?: Record<string, number>
 }

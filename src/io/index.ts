@@ -27,6 +27,14 @@ export interface PacketSocket {
   /** Resolves with the bound address once the socket is bound; rejects if binding fails. */
   bound(): Promise<PeerAddress>
   close(): void
+  /**
+   * True when datagrams arrive in batches and sends made while handling one
+   * are sent together after it (io/native-udp): such a send returning true
+   * means queued, and kernel refusals show in `stats`, not in the result.
+   */
+  readonly batched?: boolean
+  /** Socket-level counters (drops the kernel or the socket counted), when the implementation keeps any. */
+  stats?(): Record<string, number>
 }
 
 /** Opens UDP sockets. The daemon uses node:dgram; tests and the simulator use fakes. */

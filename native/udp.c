@@ -1,0 +1,594 @@
+/*
+ * overpass_udp: a UDP socket that moves datagrams in batches. Node's dgram
+ * makes one recvmsg and one sendmsg system call, and one call into JS, per
+ * datagram; on a transit relay those cost more than the crypto. Here:
+ *
+ *   1. receive: a uv_poll_t on the Node loop; each wake runs recvmmsg for up
+ *      to BATCH datagrams into ONE preallocated JS Buffer (slot 1..BATCH; slot
+ *      0 is where JS moves the datagram it delivers), writes a table of
+ *      (slot, length, source id) into a shared Int32Array, and calls JS ONCE
+ *      per batch (at most ROUNDS_PER_WAKE batches per wake, so one busy
+ *      socket cannot starve the loop);
+ *   2. send inside that call: copied into a preallocated native batch and
+ *      flushed with sendmmsg when the JS call returns (or when the batch is
+ *      full);
+ *   3. send outside a batch (timers): one sendto at once.
+ *
+ * Addresses are small integers: a table of sockaddrs (open addressing, at
+ * most ADDR_CAP entries) gives every source and destination an id, so
+ * neither side formats or parses an address string per datagram. The table
+ * is emptied (its epoch bumped, so JS drops its caches) only where no id is
+ * in use: before a recvmmsg when it is 3/4 full, or on an intern outside a
+ * batch when it is full. Counters live in a shared Float64Array.
+ * Nothing is allocated per datagram. Everything else (errors, fallbacks,
+ * caches) lives in src/io/native-udp.ts.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define BATCH 64
+#define ROUNDS_PER_WAKE 4
+#define ADDR_CAP 1024
+#define ADDR_BUCKETS 2048 /* power of two, twice ADDR_CAP: probes stay short */
+#define ADDR_RESET_AT (ADDR_CAP - ADDR_CAP / 4)
+
+/* Shared Int32Array: header, then (slot, length, source id) per datagram. */
+#define META_COUNT 0
+#define META_EPOCH 1
+#define META_HEADER 2
+#define META_INTS (META_HEADER + 3 * BATCH)
+
+/* Shared Float64Array of counters (names in src/io/native-udp.ts). */
+enum { ST_RX, ST_RX_TRUNCATED, ST_RX_ERRORS, ST_TX, ST_TX_DROPPED, ST_TX_ERRORS, ST_TX_LAST_ERRNO, ST_COUNT };
+
+typedef struct {
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+  } u;
+  socklen_t len;
+} addr_t;
+
+typedef struct {
+  uv_poll_t poll; /* first member: the uv handle pointer is the struct */
+  napi_env env;
+  int fd;
+  int family;
+  size_t slot_bytes;
+  unsigned char *rbuf; /* backing store of the JS receive Buffer, (BATCH + 1) slots */
+  int32_t *meta;
+  double *stats;
+  struct mmsghdr rmsgs[BATCH];
+  struct iovec riov[BATCH];
+  addr_t rname[BATCH];
+  unsigned char *sbuf; /* native send batch, BATCH slots */
+  struct mmsghdr smsgs[BATCH];
+  struct iovec siov[BATCH];
+  int queued;
+  addr_t addrs[ADDR_CAP];
+  int16_t buckets[ADDR_BUCKETS]; /* id + 1, 0 = empty */
+  int naddrs;
+  napi_ref rbuf_ref, meta_ref, stats_ref, callback_ref, resource_ref;
+  napi_async_context async_ctx;
+  bool in_batch; /* JS may call close from inside its batch callback */
+  bool closing;
+  napi_async_cleanup_hook_handle hook;
+} sock_t;
+
+#define CHECK(call)                                            \
+  do {                                                         \
+    if ((call) != napi_ok) {                                   \
+      napi_throw_error(env, "EOVERPASS_UDP", #call " failed"); \
+      return NULL;                                             \
+    }                                                          \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[200];
+  napi_value e, m, c, n;
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &c);
+  napi_create_error(env, c, m, &e);
+  napi_create_int32(env, err, &n);
+  napi_set_named_property(env, e, "errno", n);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static napi_value int_value(napi_env env, int v) {
+  napi_value out;
+  napi_create_int32(env, v, &out);
+  return out;
+}
+
+/* --- the address table ------------------------------------------------ */
+
+static uint32_t addr_hash(const addr_t *a) {
+  uint32_t h = 2166136261u;
+  const unsigned char *p;
+  size_t n;
+  if (a->u.sa.sa_family == AF_INET) {
+    p = (const unsigned char *)&a->u.v4.sin_addr;
+    n = 4;
+  } else {
+    p = (const unsigned char *)&a->u.v6.sin6_addr;
+    n = 16;
+  }
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+  h = (h ^ a->u.v4.sin_port) * 16777619u; /* sin_port and sin6_port share their offset */
+  return h;
+}
+
+static bool addr_equal(const addr_t *a, const addr_t *b) {
+  if (a->u.sa.sa_family != b->u.sa.sa_family) return false;
+  if (a->u.sa.sa_family == AF_INET)
+    return a->u.v4.sin_port == b->u.v4.sin_port && a->u.v4.sin_addr.s_addr == b->u.v4.sin_addr.s_addr;
+  return a->u.v6.sin6_port == b->u.v6.sin6_port && a->u.v6.sin6_scope_id == b->u.v6.sin6_scope_id &&
+         memcmp(&a->u.v6.sin6_addr, &b->u.v6.sin6_addr, 16) == 0;
+}
+
+static void addr_reset(sock_t *s) {
+  memset(s->buckets, 0, sizeof s->buckets);
+  s->naddrs = 0;
+  s->meta[META_EPOCH]++;
+}
+
+/* The id of `a`, added if new; -1 when the table is full. */
+static int addr_id(sock_t *s, const addr_t *a) {
+  uint32_t b = addr_hash(a) & (ADDR_BUCKETS - 1);
+  for (;; b = (b + 1) & (ADDR_BUCKETS - 1)) {
+    int slot = s->buckets[b];
+    if (slot == 0) break;
+    if (addr_equal(&s->addrs[slot - 1], a)) return slot - 1;
+  }
+  if (s->naddrs == ADDR_CAP) return -1;
+  int id = s->naddrs++;
+  s->addrs[id] = *a;
+  s->addrs[id].len = a->u.sa.sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  s->buckets[b] = (int16_t)(id + 1);
+  return id;
+}
+
+/* Parses an IP literal (IPv6 may carry %scope) into `a` for a socket of `family`. */
+static bool parse_addr(int family, const char *host, int port, addr_t *a) {
+  struct in_addr v4;
+  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  memset(a, 0, sizeof *a);
+  if (port < 0 || port > 65535) return false;
+  if (inet_pton(AF_INET, host, &v4) == 1) {
+    if (family == AF_INET) {
+      a->u.v4.sin_family = AF_INET;
+      a->u.v4.sin_port = htons((uint16_t)port);
+      a->u.v4.sin_addr = v4;
+      return true;
+    }
+    /* An IPv4 destination from a dual-stack IPv6 socket: the v4-mapped form. */
+    a->u.v6.sin6_family = AF_INET6;
+    a->u.v6.sin6_port = htons((uint16_t)port);
+    a->u.v6.sin6_addr.s6_addr[10] = 0xff;
+    a->u.v6.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&a->u.v6.sin6_addr.s6_addr[12], &v4, 4);
+    return true;
+  }
+  if (family != AF_INET6) return false;
+  snprintf(buf, sizeof buf, "%s", host);
+  char *scope = strchr(buf, '%');
+  if (scope) *scope++ = '\0';
+  if (inet_pton(AF_INET6, buf, &a->u.v6.sin6_addr) != 1) return false;
+  a->u.v6.sin6_family = AF_INET6;
+  a->u.v6.sin6_port = htons((uint16_t)port);
+  if (scope) {
+    char *end;
+    unsigned long idx = strtoul(scope, &end, 10);
+    a->u.v6.sin6_scope_id = *end == '\0' ? (uint32_t)idx : if_nametoindex(scope);
+  }
+  return true;
+}
+
+/* --- sending ---------------------------------------------------------- */
+
+static bool is_full_errno(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+}
+
+static void count_tx_error(sock_t *s, int err) {
+  if (is_full_errno(err)) {
+    s->stats[ST_TX_DROPPED]++;
+  } else {
+    s->stats[ST_TX_ERRORS]++;
+    s->stats[ST_TX_LAST_ERRNO] = err;
+  }
+}
+
+/* Sends the queued batch. A full socket buffer drops the rest (counted); a
+ * datagram the kernel refuses for another reason is skipped (counted). */
+static void flush(sock_t *s) {
+  int start = 0;
+  while (start < s->queued) {
+    int n = sendmmsg(s->fd, s->smsgs + start, (unsigned)(s->queued - start), MSG_DONTWAIT);
+    if (n >= 0) {
+      s->stats[ST_TX] += n;
+      start += n;
+      continue;
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (is_full_errno(err)) {
+      s->stats[ST_TX_DROPPED] += s->queued - start;
+      break;
+    }
+    count_tx_error(s, err);
+    start++;
+  }
+  s->queued = 0;
+}
+
+/* --- receiving -------------------------------------------------------- */
+
+static void prepare_receive(sock_t *s) {
+  for (int i = 0; i < BATCH; i++) {
+    s->riov[i].iov_base = s->rbuf + (size_t)(i + 1) * s->slot_bytes;
+    s->riov[i].iov_len = s->slot_bytes;
+    memset(&s->rmsgs[i], 0, sizeof s->rmsgs[i]);
+    s->rmsgs[i].msg_hdr.msg_iov = &s->riov[i];
+    s->rmsgs[i].msg_hdr.msg_iovlen = 1;
+    s->rmsgs[i].msg_hdr.msg_name = &s->rname[i].u;
+  }
+  for (int i = 0; i < BATCH; i++) {
+    s->siov[i].iov_base = s->sbuf + (size_t)i * s->slot_bytes;
+    memset(&s->smsgs[i], 0, sizeof s->smsgs[i]);
+    s->smsgs[i].msg_hdr.msg_iov = &s->siov[i];
+    s->smsgs[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+/* One recvmmsg; fills the meta table. Returns datagrams received (truncated
+ * ones included, so the caller knows whether the queue may hold more) or -errno. */
+static int receive_batch(sock_t *s) {
+  int n;
+  if (s->naddrs >= ADDR_RESET_AT) addr_reset(s);
+  for (int i = 0; i < BATCH; i++) s->rmsgs[i].msg_hdr.msg_namelen = sizeof s->rname[i].u;
+  do n = recvmmsg(s->fd, s->rmsgs, BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    if (s->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      s->stats[ST_RX_TRUNCATED]++;
+      continue;
+    }
+    int id = addr_id(s, &s->rname[i]); /* never -1: at least ADDR_CAP/4 > BATCH ids are free */
+    if (id < 0) continue;
+    int32_t *row = s->meta + META_HEADER + 3 * k++;
+    row[0] = i + 1;
+    row[1] = (int32_t)s->rmsgs[i].msg_len;
+    row[2] = id;
+  }
+  s->stats[ST_RX] += k;
+  s->meta[META_COUNT] = k;
+  return n;
+}
+
+static void release_sock(sock_t *s);
+
+/* Calls JS once per batch inside one callback scope per wake, so microtasks
+ * and nextTicks queued by the handler run once, after the wake. */
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  sock_t *s = (sock_t *)handle;
+  napi_env env = s->env;
+  napi_handle_scope hscope;
+  napi_callback_scope cscope;
+  napi_value resource, cb, global, arg;
+  (void)events;
+  s->in_batch = true;
+  napi_open_handle_scope(env, &hscope);
+  napi_get_reference_value(env, s->resource_ref, &resource);
+  napi_get_reference_value(env, s->callback_ref, &cb);
+  napi_get_global(env, &global);
+  napi_open_callback_scope(env, resource, s->async_ctx, &cscope);
+  if (status < 0) uv_poll_stop(&s->poll); /* the fd is broken: tell JS once, stop watching */
+  for (int round = 0; round < ROUNDS_PER_WAKE && !s->closing; round++) {
+    int n = status < 0 ? status : receive_batch(s);
+    if (n == -EAGAIN || n == -EWOULDBLOCK) break;
+    if (n < 0) s->stats[ST_RX_ERRORS]++;
+    if (n < 0 || s->meta[META_COUNT] > 0) {
+      arg = int_value(env, n < 0 ? n : s->meta[META_COUNT]);
+      if (napi_call_function(env, global, cb, 1, &arg, NULL) == napi_pending_exception) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);
+        n = -1;
+      }
+      if (!s->closing) flush(s);
+    }
+    if (n < BATCH) break;
+  }
+  s->queued = 0;
+  napi_close_callback_scope(env, cscope);
+  napi_close_handle_scope(env, hscope);
+  s->in_batch = false;
+  if (s->closing) release_sock(s);
+}
+
+/* --- lifecycle -------------------------------------------------------- */
+
+/* The uv handle is freed in its close callback. Until then an async cleanup
+ * hook stays registered: Node keeps the loop running for it at env teardown
+ * (worker exit) and only then unloads this library, so the callback still exists. */
+static void on_closed(uv_handle_t *handle) {
+  sock_t *s = (sock_t *)handle;
+  napi_remove_async_cleanup_hook(s->hook);
+  free(s->sbuf);
+  free(s);
+}
+
+static void release_sock(sock_t *s) {
+  napi_delete_reference(s->env, s->rbuf_ref);
+  napi_delete_reference(s->env, s->meta_ref);
+  napi_delete_reference(s->env, s->stats_ref);
+  napi_delete_reference(s->env, s->callback_ref);
+  napi_delete_reference(s->env, s->resource_ref);
+  napi_async_destroy(s->env, s->async_ctx);
+  close(s->fd);
+  uv_close((uv_handle_t *)&s->poll, on_closed);
+}
+
+/* The env is going away (e.g. a worker exits) without JS calling close(). */
+static void env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
+  sock_t *s = arg;
+  (void)hook;
+  if (uv_is_closing((uv_handle_t *)&s->poll)) return; /* on_closed will remove the hook */
+  s->closing = true;
+  uv_poll_stop(&s->poll);
+  close(s->fd);
+  uv_close((uv_handle_t *)&s->poll, on_closed);
+}
+
+static void *typed_array_data(napi_env env, napi_value v, napi_typedarray_type want, size_t min_len) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, NULL, NULL) != napi_ok) return NULL;
+  return type == want && len >= min_len ? data : NULL;
+}
+
+static int open_socket(int family, const char *host, int port, int rcvbuf, int sndbuf, int *out_fd) {
+  addr_t a;
+  if (!parse_addr(family, host, port, &a)) return EINVAL;
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  /* Buffer sizes are a hint; the kernel caps them at net.core.*mem_max. */
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (sndbuf > 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (bind(fd, &a.u.sa, family == AF_INET ? sizeof a.u.v4 : sizeof a.u.v6) < 0) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
+  *out_fd = fd;
+  return 0;
+}
+
+/* open(family 4|6, host, port, rcvbufBytes, sndbufBytes, slotBytes, recvBuffer,
+ *      meta Int32Array, stats Float64Array, onBatch(countOrNegErrno)) -> external */
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10], out, resource, name;
+  char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  size_t host_len, rbuf_len;
+  int fam, port, rcvbuf, sndbuf, slot, fd = -1, rc;
+  void *rbuf;
+  uv_loop_t *loop;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 10) return throw_errno(env, "open: arguments", EINVAL);
+  CHECK(napi_get_value_int32(env, argv[0], &fam));
+  CHECK(napi_get_value_string_utf8(env, argv[1], host, sizeof host, &host_len));
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  CHECK(napi_get_value_int32(env, argv[3], &rcvbuf));
+  CHECK(napi_get_value_int32(env, argv[4], &sndbuf));
+  CHECK(napi_get_value_int32(env, argv[5], &slot));
+  CHECK(napi_get_buffer_info(env, argv[6], &rbuf, &rbuf_len));
+  int32_t *meta = typed_array_data(env, argv[7], napi_int32_array, META_INTS);
+  double *stats = typed_array_data(env, argv[8], napi_float64_array, ST_COUNT);
+  if (slot < 64 || rbuf_len < (size_t)slot * (BATCH + 1) || !meta || !stats) return throw_errno(env, "open: buffers", EINVAL);
+  int family = fam == 6 ? AF_INET6 : AF_INET;
+  if ((rc = open_socket(family, host, port, rcvbuf, sndbuf, &fd)) != 0) return throw_errno(env, "bind", rc);
+  sock_t *s = calloc(1, sizeof *s);
+  unsigned char *sbuf = malloc((size_t)slot * BATCH);
+  if (!s || !sbuf) {
+    free(s);
+    free(sbuf);
+    close(fd);
+    return throw_errno(env, "open", ENOMEM);
+  }
+  s->env = env;
+  s->fd = fd;
+  s->family = family;
+  s->slot_bytes = (size_t)slot;
+  s->rbuf = rbuf;
+  s->meta = meta;
+  s->stats = stats;
+  s->sbuf = sbuf;
+  prepare_receive(s);
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  if ((rc = uv_poll_init(loop, &s->poll, fd)) < 0) {
+    close(fd);
+    free(sbuf);
+    free(s);
+    return throw_errno(env, "uv_poll_init", -rc);
+  }
+  CHECK(napi_add_async_cleanup_hook(env, env_teardown, s, &s->hook));
+  CHECK(napi_create_object(env, &resource));
+  CHECK(napi_create_string_utf8(env, "OverpassUdpRead", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, resource, name, &s->async_ctx));
+  CHECK(napi_create_reference(env, argv[6], 1, &s->rbuf_ref));
+  CHECK(napi_create_reference(env, argv[7], 1, &s->meta_ref));
+  CHECK(napi_create_reference(env, argv[8], 1, &s->stats_ref));
+  CHECK(napi_create_reference(env, argv[9], 1, &s->callback_ref));
+  CHECK(napi_create_reference(env, resource, 1, &s->resource_ref));
+  if ((rc = uv_poll_start(&s->poll, UV_READABLE, on_readable)) < 0) {
+    s->closing = true;
+    release_sock(s);
+    return throw_errno(env, "uv_poll_start", -rc);
+  }
+  CHECK(napi_create_external(env, s, NULL, NULL, &out));
+  return out;
+}
+
+static sock_t *get_sock(napi_env env, napi_value v) {
+  sock_t *s = NULL;
+  napi_get_value_external(env, v, (void **)&s);
+  return s;
+}
+
+/* close(external): stops receiving, drops queued sends, closes the fd. */
+static napi_value udp_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = get_sock(env, argv[0]);
+  if (!s || s->closing) return NULL;
+  s->closing = true;
+  uv_poll_stop(&s->poll);
+  if (!s->in_batch) release_sock(s); /* else on_readable releases after the batch */
+  return NULL;
+}
+
+/* intern(external, address, port) -> id; -1 not an address for this socket,
+ * -2 table full inside a batch (cannot be emptied while ids are in use). */
+static napi_value udp_intern(napi_env env, napi_callback_info info) {
+  size_t argc = 3, len;
+  napi_value argv[3];
+  char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  int port;
+  addr_t a;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = get_sock(env, argv[0]);
+  if (!s || s->closing) return int_value(env, -1);
+  if (napi_get_value_string_utf8(env, argv[1], host, sizeof host, &len) != napi_ok || len >= sizeof host - 1) return int_value(env, -1);
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  if (!parse_addr(s->family, host, port, &a)) return int_value(env, -1);
+  int id = addr_id(s, &a);
+  if (id < 0 && !s->in_batch) {
+    addr_reset(s);
+    id = addr_id(s, &a);
+  }
+  return int_value(env, id < 0 ? -2 : id);
+}
+
+/* peer(external, id) -> [address, port] (only when JS meets a new id). */
+static napi_value udp_peer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out, v;
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  char ifname[IF_NAMESIZE];
+  int id, port;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = get_sock(env, argv[0]);
+  CHECK(napi_get_value_int32(env, argv[1], &id));
+  if (!s || id < 0 || id >= s->naddrs) return throw_errno(env, "peer", EINVAL);
+  const addr_t *a = &s->addrs[id];
+  if (a->u.sa.sa_family == AF_INET) {
+    inet_ntop(AF_INET, &a->u.v4.sin_addr, text, sizeof text);
+    port = ntohs(a->u.v4.sin_port);
+  } else {
+    inet_ntop(AF_INET6, &a->u.v6.sin6_addr, text, sizeof text);
+    port = ntohs(a->u.v6.sin6_port);
+    if (a->u.v6.sin6_scope_id != 0 && if_indextoname(a->u.v6.sin6_scope_id, ifname)) {
+      size_t n = strlen(text);
+      snprintf(text + n, sizeof text - n, "%%%s", ifname);
+    }
+  }
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_element(env, out, 0, v));
+  CHECK(napi_set_element(env, out, 1, int_value(env, port)));
+  return out;
+}
+
+/* local(external) -> [address, port] of the bound socket. */
+static napi_value udp_local(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, v;
+  char text[INET6_ADDRSTRLEN];
+  addr_t a;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = get_sock(env, argv[0]);
+  if (!s || s->closing) return throw_errno(env, "local", EBADF);
+  a.len = sizeof a.u;
+  if (getsockname(s->fd, &a.u.sa, &a.len) < 0) return throw_errno(env, "getsockname", errno);
+  if (a.u.sa.sa_family == AF_INET) inet_ntop(AF_INET, &a.u.v4.sin_addr, text, sizeof text);
+  else inet_ntop(AF_INET6, &a.u.v6.sin6_addr, text, sizeof text);
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_element(env, out, 0, v));
+  CHECK(napi_set_element(env, out, 1, int_value(env, ntohs(a.u.v4.sin_port))));
+  return out;
+}
+
+/* send(external, buffer, offset, length, id) -> 1 sent or queued, 0 dropped
+ * (socket buffer full), -errno refused. Never blocks; never keeps `buffer`. */
+static napi_value udp_send(napi_env env, napi_callback_info info) {
+  size_t argc = 5, len;
+  napi_value argv[5];
+  int off, n, id;
+  void *data;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = get_sock(env, argv[0]);
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  CHECK(napi_get_value_int32(env, argv[2], &off));
+  CHECK(napi_get_value_int32(env, argv[3], &n));
+  CHECK(napi_get_value_int32(env, argv[4], &id));
+  if (!s || s->closing) return int_value(env, -EBADF);
+  if (off < 0 || n < 0 || (size_t)off + (size_t)n > len || id < 0 || id >= s->naddrs) return int_value(env, -EINVAL);
+  const addr_t *a = &s->addrs[id];
+  if (s->in_batch && (size_t)n <= s->slot_bytes) {
+    if (s->queued == BATCH) flush(s);
+    int q = s->queued++;
+    memcpy(s->sbuf + (size_t)q * s->slot_bytes, (unsigned char *)data + off, (size_t)n);
+    s->siov[q].iov_len = (size_t)n;
+    s->smsgs[q].msg_hdr.msg_name = (void *)&a->u;
+    s->smsgs[q].msg_hdr.msg_namelen = a->len;
+    return int_value(env, 1);
+  }
+  ssize_t w;
+  do w = sendto(s->fd, (unsigned char *)data + off, (size_t)n, MSG_DONTWAIT, &a->u.sa, a->len); while (w < 0 && errno == EINTR);
+  if (w >= 0) {
+    s->stats[ST_TX]++;
+    return int_value(env, 1);
+  }
+  int err = errno;
+  count_tx_error(s, err);
+  return int_value(env, is_full_errno(err) ? 0 : -err);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value batch;
+  napi_property_descriptor props[] = {
+    {"open", NULL, udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"close", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"intern", NULL, udp_intern, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"peer", NULL, udp_peer, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"local", NULL, udp_local, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"send", NULL, udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  CHECK(napi_create_int32(env, BATCH, &batch));
+  CHECK(napi_set_named_property(env, exports, "batch", batch));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
