@@ -98,6 +98,7 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
   const targets = [
     target('transit relay alone: max one-way pps with < 0.1% loss (sealed load, overpass_transit)', transitAlone?.max_pps ?? null, 50_000, false),
     target('transit relay alone: loss at 50k one-way pps (fraction)', transitAlone?.at_target?.loss ?? null, 0.001, true),
+    target('transit relay alone with node:dgram (OVERPASS_UDP=dgram): max one-way pps with < 0.1% loss (info)', transitAlone?.dgram.max_pps ?? null, 50_000, false),
     target('transit relay alone: max pps / bare Node forwarder max pps in its place (info)', transitAlone ? ratio(transitAlone.max_pps, transitAlone.node_forwarder.max_pps) : null, 0.8, false),
     target('overpass p99 at 10k pps / node forwarder p99 (split)', ratios.overpass_vs_node_p99_split, 1.25, true),
     target('overpass p99 at 10k pps / node forwarder p99 (same CPU)', ratios.overpass_vs_node_p99_same, 1.25, true),
@@ -119,7 +120,7 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
       cpu_us_per_packet: 'utime+stime of all relay processes (/proc/PID/stat) / (2 x round trips): per one-way packet through the whole chain',
       max_pps: 'highest paced rate (1 s runs) with < 0.1% round-trip loss, split placement; a failing rate is retried once',
       transit_max_pps: 'the same search with only the transit relay on CPU 1 (client, origin, ingress, exit on CPU 0)',
-      overpass_transit: 'one transit relay alone on CPU 1; datagrams sealed in advance replayed from CPU 0 at 30k..140k/s (1 s each), its re-sealed output counted; pass < 0.1% loss',
+      overpass_transit: 'one transit relay alone on CPU 1; datagrams sealed in advance replayed from CPU 0 at 30k..140k/s (1 s each), its re-sealed output counted; pass < 0.1% loss. Top level: the default overlay socket (udp says which); dgram: the same with OVERPASS_UDP=dgram',
     },
     systems,
     ratios,
@@ -160,7 +161,8 @@ export function printTable(s: Summary, log: (line: string) => void): void {
   const alone = s.systems.overpass_transit as unknown as TransitResult | undefined
   const at = (t: TransitStep | null): string => (t ? `loss ${(t.loss * 100).toFixed(3)}%, ${t.cpu_us_per_packet} us/pkt` : '-')
   if (alone) {
-    log(`overpass transit relay alone (sealed load): max one-way pps with < 0.1% loss ${alone.max_pps}; at 50k: ${at(alone.at_target)}`)
+    log(`overpass transit relay alone (sealed load, ${alone.udp} overlay socket): max one-way pps with < 0.1% loss ${alone.max_pps}; at 50k: ${at(alone.at_target)}`)
+    log(`the same with OVERPASS_UDP=dgram: max ${alone.dgram.max_pps}; at 50k: ${at(alone.dgram.at_target)}`)
     log(`bare Node forwarder in its place: max ${alone.node_forwarder.max_pps}; at 50k: ${at(alone.node_forwarder.at_target)}`)
   }
   log('ratios (this run): ' + JSON.stringify(s.ratios))

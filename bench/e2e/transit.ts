@@ -10,8 +10,11 @@
  * transit-driver.js makes the sessions and seals the datagrams in advance,
  * so the sender spends no CPU on crypto. The transit runs alone on CPU 1;
  * the sender and the sink share CPU 0. A rate passes with < 0.1% loss.
- * The same records then go through a bare Node forwarder in tr (no crypto,
- * no header), so the transit's CPU per datagram has a same-run baseline.
+ * The transit runs twice: with the overlay socket the daemon picks by default
+ * (the batched native socket when its addon loads) and with node:dgram
+ * forced (OVERPASS_UDP=dgram), each with fresh sessions and records. The
+ * records then go through a bare Node forwarder in tr (no crypto, no
+ * header), so the transit's CPU per datagram has a same-run baseline.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -21,7 +24,7 @@ import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { MAX_LOSS, round } from './measure.js'
 import type { NetnsLine } from './netns.js'
 import { cpuUs } from './proc.js'
-import { nsSpawn, runAsync, sleep, stopProcess, type Started } from './shell.js'
+import { nsRun, nsSpawn, runAsync, sleep, stopProcess, type Started } from './shell.js'
 
 const RELAY_PORT = 7200
 const ING_PORT = 7200
@@ -41,11 +44,19 @@ export interface TransitStep {
   transit_cpu_share: number
   /** Transit CPU per datagram it forwarded, µs (10 ms tick resolution). */
   cpu_us_per_packet: number | null
+  /** Datagrams the kernel dropped for a full receive buffer during the step: at the transit, and at the sink in ing. */
+  rcvbuf_drops: { tr: number; ing: number }
 }
 
 export interface TransitResult {
+  /** The overlay socket the transit used: 'native' (batched) or 'dgram'. */
+  udp: string
   /** Highest rate with < 0.1% loss (one-way datagrams/s through the transit). */
   max_pps: number
+  /** The transit's own drop counters and overlay socket counters after the ladder (`overpass status --json`). */
+  relay_counters: Record<string, unknown>
+  /** The same ladder with the overlay socket forced to node:dgram (OVERPASS_UDP=dgram), same run. */
+  dgram: { udp: string; max_pps: number; at_target: TransitStep | null; steps: TransitStep[]; relay_counters: Record<string, unknown> }
   /** The same ladder through a bare Node forwarder in tr. */
   node_forwarder: { max_pps: number; at_target: TransitStep | null; steps: TransitStep[] }
   /** The step at 50k/s (the issue's target), last attempt. */
@@ -71,14 +82,39 @@ export interface TransitContext {
 
 export async function measureTransit(ctx: TransitContext): Promise<TransitResult> {
   const l = ctx.line
+  const peerHost = l.addr(1, 1)
+  const budget = TRANSIT_RATES.reduce((a, b) => a + b, 0) + 2 * TRANSIT_RATES[TRANSIT_RATES.length - 1]
+  // The overlay socket the daemon picks by default (native when the addon loads), then node:dgram forced.
+  const overpass = await measureOverpass(ctx, 'auto', budget)
+  const dgramRun = await measureOverpass(ctx, 'dgram', budget)
+  const fwd = nsSpawn(l.name('tr'), ctx.transitCpus, path.join(ctx.dir, 'fwd-transit-alone.log'), process.execPath, [
+    ...ctx.nodeFlags, FORWARDER, '0.0.0.0', String(RELAY_PORT), peerHost, String(EX_PORT),
+  ])
+  try {
+    await waitFor(fwd, 'forwarder up', 'node forwarder (transit alone)')
+    const base = await search(ctx, fwd.pid, overpass.records, budget, 'node_forwarder')
+    const { records: _r, ...rest } = overpass
+    return {
+      ...rest,
+      dgram: { udp: dgramRun.udp, max_pps: dgramRun.max_pps, at_target: dgramRun.at_target, steps: dgramRun.steps, relay_counters: dgramRun.relay_counters },
+      node_forwarder: { max_pps: base.max_pps, at_target: base.at_target, steps: base.steps },
+    }
+  } finally {
+    await stopProcess(fwd)
+  }
+}
+
+/** One Overpass transit with OVERPASS_UDP=`mode`: fresh keys and sessions, records sealed for them, the rate ladder. */
+async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', budget: number): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram'> & { records: string }> {
+  const l = ctx.line
   const keys = { ing: generateKeyPair(), tr: generateKeyPair(), ex: generateKeyPair() }
   const peerHost = l.addr(1, 1)
-  const file = path.join(ctx.dir, 'transit.yaml')
+  const file = path.join(ctx.dir, `transit-${mode}.yaml`)
   fs.writeFileSync(file, renderRelayYaml({
     id: 'tr',
     privateKey: encodeKey(keys.tr.privateKey),
     listen: `0.0.0.0:${RELAY_PORT}`,
-    controlSocket: path.join(ctx.dir, 'transit.sock'),
+    controlSocket: path.join(ctx.dir, `transit-${mode}.sock`),
     peers: [
       { id: 'ing', publicKey: encodeKey(keys.ing.publicKey), endpoint: `${peerHost}:${ING_PORT}` },
       { id: 'ex', publicKey: encodeKey(keys.ex.publicKey), endpoint: `${peerHost}:${EX_PORT}` },
@@ -91,47 +127,43 @@ export async function measureTransit(ctx: TransitContext): Promise<TransitResult
       paths: [['ing', 'tr', 'ex']],
     }],
   }, 'overpass bench:e2e transit relay (generated; throwaway keys)'), { mode: 0o600 })
-  const relay = nsSpawn(l.name('tr'), ctx.transitCpus, path.join(ctx.dir, 'overpass-transit-alone.log'), process.execPath, [
+  const logFile = path.join(ctx.dir, `overpass-transit-alone-${mode}.log`)
+  const relay = nsSpawn(l.name('tr'), ctx.transitCpus, logFile, process.execPath, [
     ...ctx.nodeFlags, ctx.bin, 'up', '-c', file, '--log-format', 'json',
-  ])
+  ], { OVERPASS_UDP: mode })
   let driver: Started | undefined
   try {
     await waitFor(relay, '"relay up"', 'transit relay')
-    const budget = TRANSIT_RATES.reduce((a, b) => a + b, 0) + 2 * TRANSIT_RATES[TRANSIT_RATES.length - 1]
-    const records = path.join(ctx.dir, 'transit-records.bin')
-    const specFile = path.join(ctx.dir, 'transit-driver.json')
+    const udp = /"overlay socket"[^\n]*"kind":"(\w+)"/.exec(relay.log())?.[1] ?? 'unknown'
+    ctx.log(`  overpass transit (OVERPASS_UDP=${mode}): overlay socket ${udp}`)
+    const records = path.join(ctx.dir, `transit-records-${mode}.bin`)
+    const specFile = path.join(ctx.dir, `transit-driver-${mode}.json`)
     fs.writeFileSync(specFile, JSON.stringify({
       bindHost: peerHost, ingPort: ING_PORT, exPort: EX_PORT,
       ingPrivateKey: encodeKey(keys.ing.privateKey), exPrivateKey: encodeKey(keys.ex.privateKey), trPublicKey: encodeKey(keys.tr.publicKey),
       trHost: l.addr(1, 2), trPort: RELAY_PORT, service: 'game', count: budget, payloadBytes: PAYLOAD_BYTES, file: records,
     }))
-    driver = nsSpawn(l.name('ing'), ctx.loadCpus, path.join(ctx.dir, 'transit-driver.log'), process.execPath, [DRIVER, specFile])
+    driver = nsSpawn(l.name('ing'), ctx.loadCpus, path.join(ctx.dir, `transit-driver-${mode}.log`), process.execPath, [DRIVER, specFile])
     await waitFor(driver, 'sealed ', 'transit driver', 60_000)
     await new Promise<void>((resolve) => (driver!.child.exitCode !== null ? resolve() : driver!.child.once('exit', () => resolve())))
-    const overpass = await search(ctx, relay.pid, records, budget, 'overpass')
-    await stopProcess(relay)
-    const fwd = nsSpawn(l.name('tr'), ctx.transitCpus, path.join(ctx.dir, 'fwd-transit-alone.log'), process.execPath, [
-      ...ctx.nodeFlags, FORWARDER, '0.0.0.0', String(RELAY_PORT), peerHost, String(EX_PORT),
-    ])
-    try {
-      await waitFor(fwd, 'forwarder up', 'node forwarder (transit alone)')
-      const base = await search(ctx, fwd.pid, records, budget, 'node_forwarder')
-      return { ...overpass, node_forwarder: { max_pps: base.max_pps, at_target: base.at_target, steps: base.steps } }
-    } finally {
-      await stopProcess(fwd)
-    }
+    const name = udp === 'native' ? 'overpass' : 'overpass_dgram'
+    const result = await search(ctx, relay.pid, records, budget, name)
+    const counters = await relayCounters(ctx.bin, file)
+    ctx.log(`    ${name} relay counters: ${JSON.stringify(counters)}`)
+    return { udp, records, relay_counters: counters, ...result }
   } finally {
     if (driver) await stopProcess(driver)
     await stopProcess(relay)
   }
 }
 
-async function search(ctx: TransitContext, pid: number, records: string, budget: number, what: string): Promise<Omit<TransitResult, 'node_forwarder'>> {
+async function search(ctx: TransitContext, pid: number, records: string, budget: number, what: string): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram' | 'udp' | 'relay_counters'>> {
   const steps: TransitStep[] = []
   let next = 0
   let recordBytes = 0
   const trial = async (rate: number): Promise<TransitStep | null> => {
     if (next + rate > budget) return null
+    const dropsBefore = { tr: rcvbufErrors(ctx.line.name('tr')), ing: rcvbufErrors(ctx.line.name('ing')) }
     const before = cpuUs(pid)
     const out = await runAsync('ip', [
       'netns', 'exec', ctx.line.name('ing'), 'taskset', '-c', ctx.loadCpus, ctx.loadgen, 'relay', records, String(next), String(rate),
@@ -141,15 +173,17 @@ async function search(ctx: TransitContext, pid: number, records: string, budget:
     const r = JSON.parse(out.trim().split('\n').pop()!) as { sent: number; received: number; record_bytes: number; send_s: number; elapsed_s: number }
     recordBytes = r.record_bytes
     const used = cpuUs(pid) - before
+    const rcvbufDrops = { tr: rcvbufErrors(ctx.line.name('tr')) - dropsBefore.tr, ing: rcvbufErrors(ctx.line.name('ing')) - dropsBefore.ing }
     const loss = r.sent > 0 ? 1 - r.received / r.sent : 1
     const step: TransitStep = {
       rate, sent: r.sent, received: r.received, loss: round(loss, 5), pass: loss < MAX_LOSS,
       // Over the sending phase: after it the transit only empties its queue (and a lossy step adds a 1 s drain).
       transit_cpu_share: round(used / (Math.max(r.send_s, 0.5) * 1e6)),
       cpu_us_per_packet: r.received > 0 ? round(used / r.received) : null,
+      rcvbuf_drops: rcvbufDrops,
     }
     steps.push(step)
-    ctx.log(`    ${what} transit alone ${rate} pps: ${r.received}/${r.sent}, loss ${(loss * 100).toFixed(3)}%, transit cpu ${step.transit_cpu_share}, ${step.cpu_us_per_packet ?? '-'} us/pkt ${step.pass ? 'ok' : 'FAIL'}`)
+    ctx.log(`    ${what} transit alone ${rate} pps: ${r.received}/${r.sent}, loss ${(loss * 100).toFixed(3)}%, transit cpu ${step.transit_cpu_share}, ${step.cpu_us_per_packet ?? '-'} us/pkt, rcvbuf drops tr ${rcvbufDrops.tr} ing ${rcvbufDrops.ing} ${step.pass ? 'ok' : 'FAIL'}`)
     return step
   }
   let best = 0
@@ -162,6 +196,24 @@ async function search(ctx: TransitContext, pid: number, records: string, budget:
   }
   const atTarget = steps.filter((s) => s.rate === TRANSIT_TARGET_PPS).pop() ?? null
   return { max_pps: best, at_target: atTarget, record_bytes: recordBytes, steps }
+}
+
+/** The relay's drop counters and overlay socket counters, through its control socket. */
+async function relayCounters(bin: string, configFile: string): Promise<Record<string, unknown>> {
+  try {
+    const st = JSON.parse(await runAsync(process.execPath, [bin, 'status', '-c', configFile, '--json'], 10_000)) as Record<string, unknown>
+    return { drops: st.drops, overlay_socket: st.overlay_socket ?? null }
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0] }
+  }
+}
+
+/** UDP RcvbufErrors of network namespace `ns` (/proc/net/snmp is per namespace). */
+function rcvbufErrors(ns: string): number {
+  const lines = nsRun(ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Udp: '))
+  const names = lines[0]?.split(' ') ?? []
+  const values = lines[1]?.split(' ') ?? []
+  return Number(values[names.indexOf('RcvbufErrors')] ?? 0)
 }
 
 async function waitFor(p: Started, text: string, what: string, timeoutMs = 15_000): Promise<void> {
