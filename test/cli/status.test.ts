@@ -18,4 +18,13 @@ describe('overpass status text', () => {
   it('has no l3 block for an L4-only relay', () => {
     expect(formatStatus(base)).not.toContain('l3  tun')
   })
+
+  it('shows the batched overlay socket\'s counters, with datagrams per batch', () => {
+    const text = formatStatus({
+      ...base,
+      overlay_socket: { rxPackets: 300, rxBatches: 40, rxTruncated: 1, rxErrors: 0, txPackets: 290, txDropped: 2, txErrors: 0, txLastErrno: 0, txUnaddressable: 0 },
+    })
+    expect(text).toContain('overlay socket (batched): rx 300 pkts in 40 batches (7.5/batch), truncated 1, errors 0; tx 290 pkts, dropped 2, errors 0')
+    expect(formatStatus(base)).not.toContain('overlay socket')
+  })
 })

@@ -43,6 +43,11 @@ export function resolveSocket(opts: { config?: string; socket?: string }): strin
 export function formatStatus(s: RelayStats): string {
   const lines: string[] = []
   lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}`)
+  const o = s.overlay_socket
+  if (o !== undefined) {
+    const perBatch = o.rxBatches > 0 ? (o.rxPackets / o.rxBatches).toFixed(1) : '0'
+    lines.push(`overlay socket (batched): rx ${o.rxPackets} pkts in ${o.rxBatches} batches (${perBatch}/batch), truncated ${o.rxTruncated}, errors ${o.rxErrors}; tx ${o.txPackets} pkts, dropped ${o.txDropped}, errors ${o.txErrors}`)
+  }
   lines.push('')
   lines.push('peers')
   lines.push(`  ${'peer'.padEnd(12)} ${'endpoint'.padEnd(22)} ${'session'.padEnd(8)} ${'pkts in'.padStart(10)} ${'bytes in'.padStart(12)} ${'pkts out'.padStart(10)} ${'bytes out'.padStart(12)}`)
