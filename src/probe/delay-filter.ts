@@ -4,6 +4,8 @@
  *   - `smoothedMs`: an exponentially smoothed running median of the last
  *     MEDIAN_WINDOW samples. The median ignores isolated spikes (a single
  *     delayed probe), the smoothing (gain 1/8, like TCP's SRTT) damps noise.
+ *     A level shift (SHIFT_RUN samples in a row beyond the noise, all on one
+ *     side of the estimate) sets it to the median at once, see `add`.
  *   - `jitterMs`: RFC 3550 interarrival jitter, J += (|D| - J) / 16, where D is
  *     the difference of consecutive transit times. Transit times here are the
  *     samples themselves (receive time - send time), so D is exact even though
@@ -16,6 +18,16 @@ export const MIN_WINDOW = 64
 export const MEDIAN_WINDOW = 9
 /** EWMA gain of the smoothed median. */
 export const SMOOTH_GAIN = 1 / 8
+/**
+ * Level shift: this many consecutive samples all above (or all below) the
+ * smoothed value by more than the shift margin. It is the number of new
+ * samples at which the median of MEDIAN_WINDOW has moved onto the new level,
+ * so waiting longer would not give a better value to jump to.
+ */
+export const SHIFT_RUN = (MEDIAN_WINDOW + 1) / 2
+/** Shift margin: max(SHIFT_MIN_MS, SHIFT_JITTER_FACTOR x jitter). */
+export const SHIFT_MIN_MS = 0.25
+export const SHIFT_JITTER_FACTOR = 2
 /** RFC 3550 section 6.4.1 jitter gain. */
 export const JITTER_GAIN = 1 / 16
 /**
@@ -30,14 +42,16 @@ export const INITIAL_JITTER_MS = 10
 export const JITTER_WARMUP = 16
 
 const SORTED_AT = MIN_WINDOW
+const SHIFT_AT = MIN_WINDOW + MEDIAN_WINDOW
 
 export class DelayFilter {
   /**
    * The last MIN_WINDOW samples (a ring), then from SORTED_AT the last
    * min(n, MEDIAN_WINDOW) samples kept sorted (one leaves and one enters per
-   * add). One buffer, so a sample touches one allocation.
+   * add), then SHIFT_RUN slots of scratch for a level shift. One buffer, so
+   * a sample touches one allocation.
    */
-  private readonly ring = new Float64Array(MIN_WINDOW + MEDIAN_WINDOW)
+  private readonly ring = new Float64Array(MIN_WINDOW + MEDIAN_WINDOW + SHIFT_RUN)
   private n = 0
   private head = 0
   /** Ring slot of the window minimum; -1 when empty. */
@@ -45,6 +59,11 @@ export class DelayFilter {
   private lastSample = NaN
   /** Sum of the |D|s seen during warm-up. */
   private warmupSumMs = 0
+  /** Consecutive samples beyond the shift margin: > 0 above the smoothed value, < 0 below. */
+  private shiftRun = 0
+  /** The smoothed value and the margin when the current run began (the EWMA moves during it). */
+  private shiftBaseMs = NaN
+  private shiftMarginMs = NaN
   minMs = NaN
   smoothedMs = NaN
   jitterMs = INITIAL_JITTER_MS
@@ -61,6 +80,9 @@ export class DelayFilter {
     this.minSlot = -1
     this.lastSample = NaN
     this.warmupSumMs = 0
+    this.shiftRun = 0
+    this.shiftBaseMs = NaN
+    this.shiftMarginMs = NaN
     this.minMs = NaN
     this.smoothedMs = NaN
     this.jitterMs = INITIAL_JITTER_MS
@@ -68,6 +90,8 @@ export class DelayFilter {
   }
 
   add(sampleMs: number): void {
+    // The shift margin uses the jitter before this sample: the first sample of a step is one big |D|.
+    const jitterBeforeMs = this.jitterMs
     const slot = this.head
     const k = this.n < MEDIAN_WINDOW ? this.n : MEDIAN_WINDOW
     // The sample leaving the median window (MEDIAN_WINDOW back), read before the ring slot is reused.
@@ -101,7 +125,60 @@ export class DelayFilter {
     else if (this.minSlot < 0 || sampleMs < this.minMs) this.minSlot = slot
     this.minMs = this.ring[this.minSlot]
     const med = this.slideMedian(leaving, sampleMs, k)
-    this.smoothedMs = Number.isNaN(this.smoothedMs) ? med : this.smoothedMs + (med - this.smoothedMs) * SMOOTH_GAIN
+    if (Number.isNaN(this.smoothedMs)) this.smoothedMs = med
+    else if (this.levelShifted(sampleMs, jitterBeforeMs)) this.smoothedMs = this.recentMedian(slot)
+    else this.smoothedMs += (med - this.smoothedMs) * SMOOTH_GAIN
+  }
+
+  /**
+   * Whether `sampleMs` completes a level shift. The EWMA alone follows a
+   * step with a long tail: a 30% degradation took ~2 s to show 3/4 of
+   * itself and ~3 s for 95%, so a path whose alternative is just over the
+   * switching margin moved only after 4 s (docs/simulator.md, Failover).
+   * When SHIFT_RUN samples in a row lie beyond the noise on the same side
+   * of the estimate held before the first of them (the EWMA and the jitter
+   * estimate both move during the run; comparing against the moving values
+   * broke runs on real steps), the delay has moved, not jittered: the
+   * estimate takes the median of those samples at once (not of the whole
+   * window, whose median is then the nearest of the new samples, biased
+   * towards the old level by the noise).
+   * The margin is twice the measured jitter (at least SHIFT_MIN_MS), so
+   * noise alone practically never makes such a run: with exponential
+   * queueing delay of mean J, RFC 3550 jitter is about J and a sample lies
+   * 2J above the median with p = 0.07, five in a row ~1e-6 (at one jitter it
+   * was ~2e-4, and the median of such a run is ~1.7 J off). A step smaller
+   * than about two jitters is left to the EWMA, as before. Bursts shorter
+   * than the run are still left to the median.
+   */
+  private levelShifted(sampleMs: number, jitterMs: number): boolean {
+    const r = this.shiftRun
+    if (r > 0 && sampleMs > this.shiftBaseMs + this.shiftMarginMs) this.shiftRun = r + 1
+    else if (r < 0 && sampleMs < this.shiftBaseMs - this.shiftMarginMs) this.shiftRun = r - 1
+    else {
+      // No run, or it broke: this sample may start one against the current estimate.
+      const margin = Math.max(SHIFT_MIN_MS, SHIFT_JITTER_FACTOR * jitterMs)
+      this.shiftRun = sampleMs > this.smoothedMs + margin ? 1 : sampleMs < this.smoothedMs - margin ? -1 : 0
+      this.shiftBaseMs = this.smoothedMs
+      this.shiftMarginMs = margin
+    }
+    if (this.shiftRun < SHIFT_RUN && this.shiftRun > -SHIFT_RUN) return false
+    this.shiftRun = 0
+    return true
+  }
+
+  /** Median of the last SHIFT_RUN samples, the newest in ring slot `slot` (after a level shift: n >= SHIFT_RUN). */
+  private recentMedian(slot: number): number {
+    const s = this.ring
+    for (let i = 0; i < SHIFT_RUN; i++) {
+      const v = s[(slot - i + MIN_WINDOW) % MIN_WINDOW]
+      let j = i - 1
+      while (j >= 0 && s[SHIFT_AT + j] > v) {
+        s[SHIFT_AT + j + 1] = s[SHIFT_AT + j]
+        j--
+      }
+      s[SHIFT_AT + j + 1] = v
+    }
+    return SHIFT_RUN % 2 === 1 ? s[SHIFT_AT + (SHIFT_RUN - 1) / 2] : (s[SHIFT_AT + SHIFT_RUN / 2 - 1] + s[SHIFT_AT + SHIFT_RUN / 2]) / 2
   }
 
   private scanMin(): number {

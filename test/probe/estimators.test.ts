@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { DelayFilter, INITIAL_JITTER_MS, MEDIAN_WINDOW, MIN_WINDOW, SMOOTH_GAIN } from '../../src/probe/delay-filter.js'
+import {
+  DelayFilter, INITIAL_JITTER_MS, MEDIAN_WINDOW, MIN_WINDOW, SHIFT_JITTER_FACTOR, SHIFT_MIN_MS, SHIFT_RUN, SMOOTH_GAIN,
+} from '../../src/probe/delay-filter.js'
 import { LOSS_WINDOW, LossRecord, LossWindow } from '../../src/probe/loss-window.js'
 import { OFFSET_WINDOW, OffsetFilter } from '../../src/probe/offset-filter.js'
 import { seededRandom } from '../../src/route/seeded-random.js'
@@ -69,24 +71,93 @@ describe('DelayFilter', () => {
     const f = new DelayFilter()
     let all: number[] = []
     let smoothed = NaN
+    let run = 0
+    let base = NaN
+    let margin = NaN
+    let shifts = 0
+    const median = (xs: number[]): number => {
+      const w = [...xs].sort((a, b) => a - b)
+      const k = w.length
+      return k % 2 === 1 ? w[(k - 1) / 2] : (w[k / 2 - 1] + w[k / 2]) / 2
+    }
     for (let i = 0; i < 3000; i++) {
       if (i % 997 === 500) {
         f.reset()
         all = []
         smoothed = NaN
+        run = 0
       }
       // Offsets of hours, repeated values (ties) and spikes.
       const x = 7_200_000 + (i % 13 === 0 ? 10 : Math.floor(rnd() * 40) / 4) + (i % 89 === 0 ? 300 : 0)
       all.push(x)
+      const jitterBeforeMs = f.jitterMs
       f.add(x)
       const minWin = all.slice(-MIN_WINDOW)
-      const medWin = all.slice(-MEDIAN_WINDOW).sort((a, b) => a - b)
-      const k = medWin.length
-      const med = k % 2 === 1 ? medWin[(k - 1) / 2] : (medWin[k / 2 - 1] + medWin[k / 2]) / 2
-      smoothed = Number.isNaN(smoothed) ? med : smoothed + (med - smoothed) * SMOOTH_GAIN
+      const med = median(all.slice(-MEDIAN_WINDOW))
+      if (Number.isNaN(smoothed)) smoothed = med
+      else {
+        // Level shift: SHIFT_RUN samples in a row beyond the margin, on one
+        // side of the estimate held when the run began.
+        if (run > 0 && x > base + margin) run++
+        else if (run < 0 && x < base - margin) run--
+        else {
+          margin = Math.max(SHIFT_MIN_MS, SHIFT_JITTER_FACTOR * jitterBeforeMs)
+          base = smoothed
+          run = x > base + margin ? 1 : x < base - margin ? -1 : 0
+        }
+        if (Math.abs(run) >= SHIFT_RUN) {
+          smoothed = median(all.slice(-SHIFT_RUN))
+          run = 0
+          shifts++
+        } else smoothed += (med - smoothed) * SMOOTH_GAIN
+      }
       expect(f.minMs).toBe(Math.min(...minWin))
       expect(f.smoothedMs).toBe(smoothed)
     }
+    expect(shifts).toBeGreaterThan(0) // the resets start on a spike: the shift rule is exercised
+  })
+
+  it('takes a 30% step in SHIFT_RUN samples, up and down, where the EWMA alone needs ~3 s for 95%', () => {
+    const f = new DelayFilter()
+    const offset = -3_600_000
+    for (let i = 0; i < 40; i++) f.add(offset + 10)
+    for (let i = 1; i < SHIFT_RUN; i++) {
+      f.add(offset + 13)
+      expect(f.smoothedMs - offset).toBeLessThan(10.5) // a burst shorter than the run is left to the median
+    }
+    f.add(offset + 13)
+    expect(f.smoothedMs - offset).toBeCloseTo(13, 9)
+    for (let i = 0; i < 20; i++) f.add(offset + 13)
+    for (let i = 0; i < SHIFT_RUN; i++) f.add(offset + 10)
+    expect(f.smoothedMs - offset).toBeCloseTo(10, 9)
+  })
+
+  it('never shifts on stationary exponential jitter: the estimate stays the plain smoothed median', () => {
+    const rnd = seededRandom(5)
+    const jitterMs = 2
+    const f = new DelayFilter()
+    const win: number[] = []
+    let plain = NaN
+    for (let i = 0; i < 20_000; i++) {
+      // 20_000 probes is ~33 minutes of one edge.
+      const x = 7_200_000 + 20 - jitterMs * Math.log(1 - rnd())
+      f.add(x)
+      win.push(x)
+      if (win.length > MEDIAN_WINDOW) win.shift()
+      const w = [...win].sort((a, b) => a - b)
+      const med = w.length % 2 === 1 ? w[(w.length - 1) / 2] : (w[w.length / 2 - 1] + w[w.length / 2]) / 2
+      plain = Number.isNaN(plain) ? med : plain + (med - plain) * SMOOTH_GAIN
+      expect(f.smoothedMs).toBe(plain)
+    }
+    // A real step of 4 jitters is taken within a second (10 probes), not the
+    // EWMA's ~2 s; smaller steps may be left to the EWMA (the margin is twice
+    // the jitter estimate, which itself wanders by tens of %).
+    let steps = 0
+    while (f.smoothedMs - 7_200_000 < 20 + 8 && steps < 100) {
+      f.add(7_200_000 + 28 - jitterMs * Math.log(1 - rnd()))
+      steps++
+    }
+    expect(steps).toBeLessThanOrEqual(10)
   })
 
   it('starts pessimistic on jitter', () => {
