@@ -298,6 +298,11 @@ export class Simulation {
   }
 
   private applyEvent(e: SimEvent, tMs: number): void {
+    // The previous event's watch ends here, scored on the delays it was about
+    // (closing it after the change measured its leftover gaps against this
+    // event's oracle: pairs that had moved off a degraded edge looked 6.5%
+    // off once the restore made the old path best again).
+    this.closeWatch()
     const edge = this.resolveEdge(e)
     const before = statusOfPairs(this, undefined)
     const links = e.both ? [edge, [edge[1], edge[0]]] : [edge]
@@ -322,7 +327,6 @@ export class Simulation {
       converge_ms: affected.length === 0 ? 0 : null,
     }
     this.reports.push(report)
-    this.closeWatch()
     if (affected.length === 0) return
     const next = this.events.find((x) => x.atS * 1000 > tMs)
     const windowMs = this.init.convergeWindowMs ?? DEFAULT_WINDOW_MS

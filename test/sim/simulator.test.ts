@@ -81,6 +81,26 @@ describe('Simulation with the stand-in router', () => {
     expect(r.events[0].affected_pairs).toBe(0)
   })
 
+  it('scores an event that did not converge against its own delays, not the next event\'s', () => {
+    // A router stuck on direct paths: r0 -> r1 is best direct (10 ms) until
+    // it degrades to 15 ms (via r2: 12 ms, 25% better); the restore puts it back.
+    const d = new Float64Array(9).fill(10)
+    d[0 * 3 + 2] = 6
+    d[2 * 3 + 1] = 6
+    const matrix = { ...randomMatrix(3, 1), oneWayMs: d }
+    const directOnly = (init: Parameters<typeof createStandInRouter>[0]) => ({
+      ...createStandInRouter(init),
+      pathTo: (nowMs: number, dest: string) => ({ service: '', path: [init.self, dest], delayMs: 0, sinceMs: nowMs }),
+    })
+    const events = parseEvents('- { at_s: 2, kind: degrade, from: r0, to: r1, factor: 1.5 }\n- { at_s: 4, kind: restore, pick: previous }\n')
+    const r = runSimulation({ matrix, createRouter: directOnly, seed: 1, durationS: 5, events })
+    expect(r.events[0].affected_pairs).toBe(1)
+    expect(r.events[0].converge_ms).toBeNull()
+    // Measured at the end of its own window (before the restore): still 25% off.
+    expect(r.events[0].unconverged_pairs).toBe(1)
+    expect(r.events[0].worst_gap_pct).toBeCloseTo(25, 6)
+  })
+
   it('produces identical JSON for the same seed', () => {
     const run = () =>
       JSON.stringify(
