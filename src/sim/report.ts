@@ -17,7 +17,8 @@ export function formatSummary(r: SimResult, extra: { wallMs?: number; source?: s
   for (const e of r.events) {
     const conv =
       e.converge_ms === null
-        ? `NOT converged in the window (${e.unconverged_pairs} pairs still off, worst ${e.worst_gap_pct}% above the oracle)`
+        ? `NOT converged in the window (${e.unconverged_pairs} pairs still off, worst ${e.worst_gap_pct}% above the oracle;` +
+          ` ${e.beyond_margin_pairs} beyond the switching margin)`
         : `converged in ${e.converge_ms} ms`
     lines.push(`  event ${e.kind} ${e.from} -> ${e.to}${e.both ? ' (both ways)' : ''} at ${e.at_s} s: ${e.affected_pairs} pairs affected, ${conv}`)
   }

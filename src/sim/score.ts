@@ -5,6 +5,10 @@
  */
 import { pathCostMs, withinTolerance } from './oracle.js'
 
+/** The routers' switching margin: max(1 ms, 5%) of the active path's cost. */
+const SWITCH_MARGIN_MS = 1
+const SWITCH_MARGIN_REL = 0.05
+
 /** What scoring needs from a simulation. */
 export interface Scorable {
   readonly n: number
@@ -151,4 +155,23 @@ export function gapsOutsideTolerancePct(sim: Scorable, pairs: Int32Array): numbe
     if (!withinTolerance(cost, best)) out.push(best > 0 ? (100 * (cost - best)) / best : Infinity)
   }
   return out
+}
+
+/**
+ * How many of the listed pairs the routers' switching rule (docs/routing.md,
+ * Hysteresis) would still move if their estimates were exact: the oracle's
+ * path is better than the chosen one by more than max(1 ms, 5% of the
+ * chosen path's cost). The rule is restated here, not imported, because
+ * the simulator sees routers only through the Router interface.
+ */
+export function countBeyondSwitchMargin(sim: Scorable, pairs: Int32Array): number {
+  const n = sim.n
+  let count = 0
+  for (const p of pairs) {
+    const path = sim.chosenPath(Math.floor(p / n), p % n)
+    const cost = path === undefined ? Infinity : pathCostMs(n, sim.delayMs, sim.hopCostMs, path)
+    const best = sim.oracle[p]
+    if (best < Infinity && best < cost - Math.max(SWITCH_MARGIN_MS, SWITCH_MARGIN_REL * cost)) count++
+  }
+  return count
 }

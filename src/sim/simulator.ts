@@ -20,7 +20,7 @@ import { deepFreeze } from './freeze.js'
 import type { LatencyMatrix } from './matrix.js'
 import { oracleCosts } from './oracle.js'
 import { streamRng, type Rng } from './prng.js'
-import { gapsOutsideTolerancePct, scorePairs, statusOfPairs, type PairScore } from './score.js'
+import { countBeyondSwitchMargin, gapsOutsideTolerancePct, scorePairs, statusOfPairs, type PairScore } from './score.js'
 
 export interface SimInit {
   matrix: LatencyMatrix
@@ -64,8 +64,15 @@ export interface EventReport {
   converge_ms: number | null
   /** When not converged: affected pairs still outside tolerance at the end of the window... */
   unconverged_pairs?: number
-  /** ...and the worst of them, % above the oracle (Infinity = no usable path). */
+  /** ...and the worst of them, % above the oracle (Infinity = no usable path)... */
   worst_gap_pct?: number
+  /**
+   * ...and how many of them the router's own switching rule would still
+   * move: the oracle's path better by more than max(1 ms, 5% of the chosen
+   * path's cost). The others are left there by design (hysteresis): up to
+   * 5.26% above the oracle, or more on paths under 20 ms (the 1 ms floor).
+   */
+  beyond_margin_pairs?: number
 }
 
 export interface SimResult extends PairScore {
@@ -362,6 +369,7 @@ export class Simulation {
       const gaps = gapsOutsideTolerancePct(this, w.pairs)
       w.report.unconverged_pairs = gaps.length
       w.report.worst_gap_pct = gaps.length === 0 ? 0 : Math.round(100 * Math.max(...gaps)) / 100
+      w.report.beyond_margin_pairs = countBeyondSwitchMargin(this, w.pairs)
     }
   }
 

@@ -99,6 +99,16 @@ describe('Simulation with the stand-in router', () => {
     // Measured at the end of its own window (before the restore): still 25% off.
     expect(r.events[0].unconverged_pairs).toBe(1)
     expect(r.events[0].worst_gap_pct).toBeCloseTo(25, 6)
+    expect(r.events[0].beyond_margin_pairs).toBe(1) // 15 vs 12 ms: a real router would move
+    // 104 vs 101 ms: 3% off, outside the 2% tolerance but inside the 5% switching margin.
+    const d2 = new Float64Array(9).fill(100)
+    d2[0 * 3 + 2] = 50
+    d2[2 * 3 + 1] = 51
+    const ev2 = parseEvents('- { at_s: 2, kind: degrade, from: r0, to: r1, factor: 1.04 }\n- { at_s: 4, kind: restore, pick: previous }\n')
+    const r2 = runSimulation({ matrix: { ...matrix, oneWayMs: d2 }, createRouter: directOnly, seed: 1, durationS: 5, events: ev2 })
+    expect(r2.events[0].unconverged_pairs).toBe(1)
+    expect(r2.events[0].worst_gap_pct).toBeCloseTo(100 * 3 / 101, 2)
+    expect(r2.events[0].beyond_margin_pairs).toBe(0)
   })
 
   it('produces identical JSON for the same seed', () => {
