@@ -18,7 +18,7 @@ export function formatSummary(r: SimResult, extra: { wallMs?: number; source?: s
     const conv =
       e.converge_ms === null
         ? `NOT converged in the window (${e.unconverged_pairs} pairs still off, worst ${e.worst_gap_pct}% above the oracle;` +
-          ` ${e.beyond_margin_pairs} beyond the switching margin)`
+          ` ${e.beyond_margin_pairs} beyond the switching margin; ${e.settle_ms === null || e.settle_ms === undefined ? 'never within it' : `all within it after ${e.settle_ms} ms`})`
         : `converged in ${e.converge_ms} ms`
     lines.push(`  event ${e.kind} ${e.from} -> ${e.to}${e.both ? ' (both ways)' : ''} at ${e.at_s} s: ${e.affected_pairs} pairs affected, ${conv}`)
   }

@@ -170,8 +170,11 @@ export function countBeyondSwitchMargin(sim: Scorable, pairs: Int32Array): numbe
   for (const p of pairs) {
     const path = sim.chosenPath(Math.floor(p / n), p % n)
     const cost = path === undefined ? Infinity : pathCostMs(n, sim.delayMs, sim.hopCostMs, path)
-    const best = sim.oracle[p]
-    if (best < Infinity && best < cost - Math.max(SWITCH_MARGIN_MS, SWITCH_MARGIN_REL * cost)) count++
+    if (beyondSwitchMargin(cost, sim.oracle[p])) count++
   }
   return count
+}
+
+function beyondSwitchMargin(chosenMs: number, oracleMs: number): boolean {
+  return oracleMs < Infinity && oracleMs < chosenMs - Math.max(SWITCH_MARGIN_MS, SWITCH_MARGIN_REL * chosenMs)
 }

@@ -62,6 +62,12 @@ export interface EventReport {
   affected_pairs: number
   /** Sim ms until every affected pair was within tolerance for good; null if not within the window. */
   converge_ms: number | null
+  /**
+   * Sim ms until no affected pair was left that the routers' switching rule
+   * would still move (see beyond_margin_pairs), for good: what the damping
+   * allows. At most converge_ms when that is set; null if not within the window.
+   */
+  settle_ms?: number | null
   /** When not converged: affected pairs still outside tolerance at the end of the window... */
   unconverged_pairs?: number
   /** ...and the worst of them, % above the oracle (Infinity = no usable path)... */
@@ -111,6 +117,8 @@ interface Watch {
   endMs: number
   pairs: Int32Array
   goodSinceMs: number
+  /** Since when every pair has been within the switching margin (-1: not now). */
+  settledSinceMs: number
 }
 
 export class Simulation {
@@ -332,13 +340,14 @@ export class Simulation {
       both: e.both,
       affected_pairs: affected.length,
       converge_ms: affected.length === 0 ? 0 : null,
+      settle_ms: affected.length === 0 ? 0 : null,
     }
     this.reports.push(report)
     if (affected.length === 0) return
     const next = this.events.find((x) => x.atS * 1000 > tMs)
     const windowMs = this.init.convergeWindowMs ?? DEFAULT_WINDOW_MS
     const endMs = Math.min(tMs + windowMs, next === undefined ? Infinity : next.atS * 1000)
-    this.watch = { report, startMs: tMs, endMs, pairs: Int32Array.from(affected), goodSinceMs: -1 }
+    this.watch = { report, startMs: tMs, endMs, pairs: Int32Array.from(affected), goodSinceMs: -1, settledSinceMs: -1 }
     this.schedule(tMs + (this.init.sampleMs ?? DEFAULT_SAMPLE_MS), K_SAMPLE, 0, 0)
   }
 
@@ -349,6 +358,10 @@ export class Simulation {
     const allGood = status.every((v) => v === 1)
     if (!allGood) w.goodSinceMs = -1
     else if (w.goodSinceMs < 0) w.goodSinceMs = tMs
+    // Within tolerance implies within the switching margin; only check when not.
+    const settled = allGood || countBeyondSwitchMargin(this, w.pairs) === 0
+    if (!settled) w.settledSinceMs = -1
+    else if (w.settledSinceMs < 0) w.settledSinceMs = tMs
     const stableMs = this.init.stableForMs ?? DEFAULT_STABLE_MS
     const next = tMs + (this.init.sampleMs ?? DEFAULT_SAMPLE_MS)
     if ((w.goodSinceMs >= 0 && tMs - w.goodSinceMs >= stableMs) || next > w.endMs) {
@@ -364,6 +377,7 @@ export class Simulation {
     if (w === undefined) return
     this.watch = undefined
     w.report.converge_ms = w.goodSinceMs >= 0 ? w.goodSinceMs - w.startMs : null
+    w.report.settle_ms = w.settledSinceMs >= 0 ? w.settledSinceMs - w.startMs : null
     if (w.report.converge_ms === null) {
       // Says whether the pairs are stuck just outside tolerance (damping) or truly off.
       const gaps = gapsOutsideTolerancePct(this, w.pairs)

@@ -69,6 +69,7 @@ describe('Simulation with the stand-in router', () => {
     expect(r.events[0].affected_pairs).toBeGreaterThan(0)
     expect(r.events[0].converge_ms).not.toBeNull()
     expect(r.events[0].converge_ms!).toBeLessThanOrEqual(1000)
+    expect(r.events[0].settle_ms!).toBeLessThanOrEqual(r.events[0].converge_ms!)
     expect(r.converge_ms_max).not.toBeNull()
     expect(r.within_tolerance).toBe(1)
   })
@@ -100,6 +101,7 @@ describe('Simulation with the stand-in router', () => {
     expect(r.events[0].unconverged_pairs).toBe(1)
     expect(r.events[0].worst_gap_pct).toBeCloseTo(25, 6)
     expect(r.events[0].beyond_margin_pairs).toBe(1) // 15 vs 12 ms: a real router would move
+    expect(r.events[0].settle_ms).toBeNull()
     // 104 vs 101 ms: 3% off, outside the 2% tolerance but inside the 5% switching margin.
     const d2 = new Float64Array(9).fill(100)
     d2[0 * 3 + 2] = 50
@@ -109,6 +111,7 @@ describe('Simulation with the stand-in router', () => {
     expect(r2.events[0].unconverged_pairs).toBe(1)
     expect(r2.events[0].worst_gap_pct).toBeCloseTo(100 * 3 / 101, 2)
     expect(r2.events[0].beyond_margin_pairs).toBe(0)
+    expect(r2.events[0].settle_ms).toBe(10) // the first sample: inside the margin from the start
   })
 
   it('produces identical JSON for the same seed', () => {
