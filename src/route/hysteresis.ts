@@ -14,9 +14,13 @@ export function samePath(a: readonly number[] | undefined, b: readonly number[] 
   return true
 }
 
-/** Better by more than max(1 ms, 5%) of the current cost. */
-export function significantlyBetter(candidateMs: number, activeMs: number): boolean {
-  return candidateMs < activeMs - Math.max(SIGNIFICANT_ABS_MS, SIGNIFICANT_REL * activeMs)
+/**
+ * Better by more than max(1 ms, 5%) of the current cost. `baseMs` is what
+ * the 5% is taken of, when a better estimate of the active route's delay
+ * than its reweighted cost is at hand (see RouteTable.marginBase).
+ */
+export function significantlyBetter(candidateMs: number, activeMs: number, baseMs = activeMs): boolean {
+  return candidateMs < activeMs - Math.max(SIGNIFICANT_ABS_MS, SIGNIFICANT_REL * baseMs)
 }
 
 /**
@@ -48,9 +52,10 @@ export class RouteSlot {
 
   /**
    * Called after each route computation with the best candidate and the
-   * active path's cost under the same (current) map: Infinity when it no longer works.
+   * active path's cost under the same (current) map: Infinity when it no
+   * longer works. `marginBaseMs`: what the 5% of the margin is taken of.
    */
-  update(nowMs: number, best: Candidate | undefined, activeCostMs: number): void {
+  update(nowMs: number, best: Candidate | undefined, activeCostMs: number, marginBaseMs = activeCostMs): void {
     this.best = best
     if (this.active !== undefined) this.active.costMs = activeCostMs
     if (this.active === undefined || !Number.isFinite(activeCostMs)) {
@@ -58,7 +63,7 @@ export class RouteSlot {
       if (this.active !== undefined || best !== undefined) this.switchTo(nowMs, best)
       return
     }
-    if (best === undefined || samePath(best.path, this.active.path) || !significantlyBetter(best.costMs, activeCostMs)) {
+    if (best === undefined || samePath(best.path, this.active.path) || !significantlyBetter(best.costMs, activeCostMs, marginBaseMs)) {
       this.pendingSinceMs = NaN
       return
     }

@@ -104,6 +104,12 @@ export class LinkMap {
    * whether a held route broke.
    */
   broke = false
+  /**
+   * A theta or RTT (what potentials are estimated from) changed since the
+   * caller last cleared this. They do not make routes recompute, so the
+   * caller uses this to refresh stale potentials now and then.
+   */
+  offsetsMoved = false
   /** Scratch for applyEdges: relays whose entry the current update holds (== stamp). */
   private readonly seen: Uint32Array
   /** The same for services (applyOrigins). */
@@ -254,8 +260,10 @@ export class LinkMap {
       this.everUp[k] |= up
       this.pseudo[k] = pseudo
       this.minPseudo[k] = e[E_MIN_PSEUDO]
+      const rtt = e[E_RTT] ?? NaN
+      if (!sameNumber(theta, this.theta[k]) || !sameNumber(rtt, this.rtt[k])) this.offsetsMoved = true
       this.theta[k] = theta
-      this.rtt[k] = e[E_RTT] ?? NaN
+      this.rtt[k] = rtt
       this.jitter[k] = jitter
       this.loss[k] = loss
     }
@@ -309,8 +317,10 @@ export class LinkMap {
       this.oTwamp[k] = twamp
       this.oFwd[k] = o[O_FWD]
       this.oRev[k] = o[O_REV]
+      const rtt = o[O_RTT] ?? NaN
+      if (!sameNumber(theta, this.oTheta[k]) || !sameNumber(rtt, this.oRtt[k])) this.offsetsMoved = true
       this.oTheta[k] = theta
-      this.oRtt[k] = o[O_RTT] ?? NaN
+      this.oRtt[k] = rtt
       this.oJitter[k] = o[O_JITTER]
       this.oLoss[k] = loss
     }
@@ -325,4 +335,9 @@ export class LinkMap {
     }
     return sig ? Change.Significant : moved ? Change.Minor : Change.None
   }
+}
+
+/** Equal, or both NaN (no value). */
+function sameNumber(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b)
 }

@@ -73,6 +73,9 @@ export class RouteTable {
   readonly relayPaths = new Map<number, RouteEntry>()
   readonly h: Float64Array
   readonly hOrigin: Float64Array
+  /** The potentials as estimated, before any repair (see marginBase). */
+  private readonly h0: Float64Array
+  private readonly hOrigin0: Float64Array
   clampedEdges = 0
   /** Potentials lowered by the last repair (-1: repair gave up and weights were clamped). */
   repairedPotentials = 0
@@ -85,7 +88,8 @@ export class RouteTable {
   /** Edges that may carry traffic (profile-independent part of the weights). */
   private readonly usable: Uint8Array
   private refreshBudget = 0
-  private potentialsAtMs = -Infinity
+  /** nowMs of the last estimate of the potentials from the thetas. */
+  potentialsAtMs = -Infinity
   private forceBackups = false
   private readonly backupSp: SpScratch
 
@@ -97,6 +101,8 @@ export class RouteTable {
     const n = (this.n = map.n)
     this.h = new Float64Array(n)
     this.hOrigin = new Float64Array(services.length).fill(NaN)
+    this.h0 = new Float64Array(n)
+    this.hOrigin0 = new Float64Array(services.length).fill(NaN)
     this.potScratch = { dist: new Float64Array(n), done: new Uint8Array(n) }
     this.usable = new Uint8Array(n * n)
     this.queue = new Int32Array(n)
@@ -143,10 +149,15 @@ export class RouteTable {
     usableMask(this.map, fresh, this.p.maxLossPct, this.usable)
     if (reestimate || nowMs - this.potentialsAtMs >= POTENTIAL_REFRESH_MS) {
       computePotentials(this.map, this.p.self, fresh, this.h, this.potScratch)
+      this.map.offsetsMoved = false
+      this.h0.set(this.h)
       this.potentialsAtMs = nowMs
     }
     this.repairedPotentials = repairPotentials(this.map, this.h, this.usable, this.queue, this.inQueue)
-    for (const s of this.services) this.hOrigin[s.index] = originPotential(this.map, s.index, s.exits, fresh, this.h)
+    for (const s of this.services) {
+      this.hOrigin[s.index] = originPotential(this.map, s.index, s.exits, fresh, this.h)
+      this.hOrigin0[s.index] = originPotential(this.map, s.index, s.exits, fresh, this.h0)
+    }
     this.clampedEdges = 0
     for (const [name, t] of this.trees) {
       const params = { self: this.p.self, profile: PROFILES[name], hopCostMs: this.p.hopCostMs, maxLossPct: this.p.maxLossPct }
@@ -201,8 +212,37 @@ export class RouteTable {
     const best = r.dst < 0 ? bestForward(t, r.service.exits, oc!) : bestTo(t, r.dst)
     const active = r.slot.active
     const activeCost = active === undefined ? Infinity : pathCost(t.w, this.n, active.path, oc)
-    r.slot.update(nowMs, best, activeCost)
+    const base = active === undefined ? activeCost : this.marginBase(r, active.path, activeCost)
+    r.slot.update(nowMs, best, activeCost, base)
     r.backup = r.service.redundant ? this.pickBackup(nowMs, r, t, oc) : undefined
+  }
+
+  /**
+   * What the 5% of the switching margin is taken of: the active route's
+   * cost as the estimated potentials put it, before the repair. Ranking
+   * needs no estimate (every path between the same endpoints shifts by the
+   * same potentials), but the margin is relative, and the repair only ever
+   * lowers potentials, each to the smallest value its neighbours allow: it
+   * takes the most negative error around, so repaired costs read high
+   * (by up to ~7 ms at 120 relays with --asymmetry 0.3, on top of the
+   * estimates' own error of half an asymmetry either way), the margin
+   * widened, and pairs stayed up to 5.8% above the best path
+   * (docs/simulator.md, Failover). The repair exists to make Dijkstra safe,
+   * not to move the margin. A cost is sum(pseudo) + h(first) - h(last)
+   * (forward: - h(origin)); with the estimates instead, it changes by
+   * (h0 - h) of the last minus that of the first.
+   */
+  private marginBase(r: RouteEntry, path: readonly number[], costMs: number): number {
+    const first = path[0]
+    let last = (this.h0[path[path.length - 1]] - this.h[path[path.length - 1]])
+    if (r.dst < 0) {
+      const ho = this.hOrigin[r.service.index]
+      const ho0 = this.hOrigin0[r.service.index]
+      // TWAMP: the origin's potential comes from one exit's; ICMP: the path's exit.
+      if (Number.isFinite(ho) && Number.isFinite(ho0)) last = ho0 - ho
+    }
+    const shift = last - (this.h0[first] - this.h[first])
+    return Number.isFinite(shift) ? costMs - shift : costMs
   }
 
   /**

@@ -6,7 +6,7 @@ import type { MapSchema, MapUpdate, ResyncRequest } from './control-message.js'
 import { DEFAULT_SWITCH_HOLD_MS } from './hysteresis.js'
 import { ApplyResult, LinkMap, Plan } from './link-map.js'
 import { ColumnChange, OwnColumn } from './own-column.js'
-import { profilesInUse, RouteTable } from './route-table.js'
+import { POTENTIAL_REFRESH_MS, profilesInUse, RouteTable } from './route-table.js'
 import { PROFILES } from './profiles.js'
 import type { RouteEntry, ServiceInfo } from './route-table.js'
 import { edgeDelay } from './weights.js'
@@ -153,6 +153,11 @@ export class RouterCore implements Router {
     let reach = this.prober.tick(nowMs, out) > 0
     for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
     if (this.refreshFreshness(nowMs)) this.dirty = true
+    // Thetas and RTTs alone never make routes recompute, but the potentials
+    // (displayed delays, the base of the switching margin) are estimated
+    // from them, only when routes are computed: on a settled map they were
+    // left from the first seconds, often before any theta was in.
+    if (this.map.offsetsMoved && nowMs - this.table.potentialsAtMs >= POTENTIAL_REFRESH_MS) this.dirty = true
     const change = reach ? ColumnChange.Reachability : this.own.changed(this.origins)
     const due = Number.isNaN(this.nextFloodMs) || nowMs >= this.nextFloodMs
     if (

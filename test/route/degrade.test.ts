@@ -67,3 +67,40 @@ describe('route dynamics: degradation and restore of an edge on the active path'
     }
   })
 })
+
+describe('switching margin on an asymmetric map', () => {
+  /**
+   * s's estimate of u's clock is 39 ms low: s->u is 2 ms one way and 80 ms
+   * back (theta is off by half the asymmetry), and no other chain to u has
+   * a lower RTT. The potential repair then lowers h(t) to h(u) + pseudo(u->t)
+   * (u->t is 19 ms), 20 ms low, so every reweighted cost s -> t reads 20 ms
+   * high. Ranking is unaffected, but a 5% margin taken of an inflated cost
+   * is wider. Paths: s>a>t (10 + 10 ms), s>b>t (10 + 10.5), s>u>t (2 + 19);
+   * then a->t degrades to 12 ms: b is better by 1.5 ms, over max(1 ms, 5%
+   * of 22 ms) = 1.1 ms, but not over 5% of the 42 ms the repaired cost reads.
+   */
+  function asymmetric(seed: number): FakeNet {
+    const relays = ['s', 'u', 'a', 'b', 't']
+    const rnd = seededRandom(seed)
+    return new FakeNet({
+      relays,
+      services: [],
+      delayMs: delays({ 's>u': 2, 'u>s': 80, 'u>t': 19, 's-a': 10, 'a-t': 10, 's-b': 10, 'b-t': 10.5 }, 60),
+      offsetsMs: Object.fromEntries(relays.map((r) => [r, (rnd() * 2 - 1) * HOUR])),
+      seed,
+    })
+  }
+
+  it('takes the 5% of the cost before the potential repair, which only inflates it', () => {
+    for (const seed of [1, 2, 3]) {
+      const n = asymmetric(seed)
+      const path = () => n.router('s').pathTo(n.local('s'), 't')?.path.join('>')
+      n.run(5000)
+      expect(path()).toBe('s>a>t')
+      expect(n.router('s').pathTo(n.local('s'), 't')!.delayMs).toBeGreaterThan(35) // the inflated reading
+      n.setDelay('a', 't', 12)
+      const away = n.runUntil(() => path() === 's>b>t', 10_000, 5)
+      expect(away).toBeLessThan(3000)
+    }
+  })
+})

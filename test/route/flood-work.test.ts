@@ -82,14 +82,20 @@ describe('route computations', () => {
     r.onControl(1400, 'y', column(3, 3, 12)) // RTT only
     r.tick(1600)
     counts.push(r.counters!().route_computations)
+    r.onControl(1700, 'y', column(4, 3, 14)) // RTT only, potentials fresh
+    r.tick(1900)
+    counts.push(r.counters!().route_computations)
     return counts
   }
 
-  it('skips recomputing for a jitter or RTT change when no profile in use weighs jitter', () => {
-    const [first, afterJitter, afterRtt] = computations([])
+  it('skips recomputing for a jitter change when no profile in use weighs jitter; RTT changes only refresh stale potentials', () => {
+    const [first, afterJitter, afterRtt, afterRtt2] = computations([])
     expect(first).toBeGreaterThan(0)
     expect(afterJitter).toBe(first)
-    expect(afterRtt).toBe(first)
+    // Potentials were last estimated at 0 ms: an RTT change refreshes them
+    // (one computation), then not again within POTENTIAL_REFRESH_MS.
+    expect(afterRtt).toBe(first + 1)
+    expect(afterRtt2).toBe(afterRtt)
   })
 
   it('recomputes for a jitter change when a service of this relay uses the gaming profile', () => {
