@@ -175,6 +175,8 @@ export function countBeyondSwitchMargin(sim: Scorable, pairs: Int32Array): numbe
   return count
 }
 
+/** No usable path (a cut) is beyond any margin: routers replace a broken route at once. */
 function beyondSwitchMargin(chosenMs: number, oracleMs: number): boolean {
-  return oracleMs < Infinity && oracleMs < chosenMs - Math.max(SWITCH_MARGIN_MS, SWITCH_MARGIN_REL * chosenMs)
+  if (oracleMs === Infinity) return false
+  return chosenMs === Infinity || oracleMs < chosenMs - Math.max(SWITCH_MARGIN_MS, SWITCH_MARGIN_REL * chosenMs)
 }
