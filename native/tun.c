@@ -22,6 +22,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#define ADDON_ERROR_CODE "EOVERPASS_TUN"
+#include "napi-util.h"
+
 #define READS_PER_WAKE 64
 
 typedef struct {
@@ -38,34 +41,6 @@ typedef struct {
   bool closing;
   napi_async_cleanup_hook_handle hook;
 } poller_t;
-
-#define CHECK(call)                                           \
-  do {                                                        \
-    if ((call) != napi_ok) {                                  \
-      napi_throw_error(env, "EOVERPASS_TUN", #call " failed"); \
-      return NULL;                                            \
-    }                                                         \
-  } while (0)
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  const char *code = uv_err_name(-err);  /* "EBUSY", "EPERM", ... */
-  char msg[160];
-  napi_value e, m, c, n;
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
-  napi_create_error(env, c, m, &e);
-  napi_create_int32(env, err, &n);
-  napi_set_named_property(env, e, "errno", n);
-  napi_throw(env, e);
-  return NULL;
-}
-
-static napi_value int_value(napi_env env, int v) {
-  napi_value out;
-  napi_create_int32(env, v, &out);
-  return out;
-}
 
 /* open(name: string, multiQueue: boolean) -> { fd, name } */
 static napi_value tun_open(napi_env env, napi_callback_info info) {

@@ -38,6 +38,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#define ADDON_ERROR_CODE "EOVERPASS_UDP"
+#include "napi-util.h"
+
 #define BATCH 64
 #define ROUNDS_PER_WAKE 4
 #define ADDR_CAP 1024
@@ -87,33 +90,6 @@ typedef struct {
   bool closing;
   napi_async_cleanup_hook_handle hook;
 } sock_t;
-
-#define CHECK(call)                                            \
-  do {                                                         \
-    if ((call) != napi_ok) {                                   \
-      napi_throw_error(env, "EOVERPASS_UDP", #call " failed"); \
-      return NULL;                                             \
-    }                                                          \
-  } while (0)
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[200];
-  napi_value e, m, c, n;
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &c);
-  napi_create_error(env, c, m, &e);
-  napi_create_int32(env, err, &n);
-  napi_set_named_property(env, e, "errno", n);
-  napi_throw(env, e);
-  return NULL;
-}
-
-static napi_value int_value(napi_env env, int v) {
-  napi_value out;
-  napi_create_int32(env, v, &out);
-  return out;
-}
 
 /* --- the address table ------------------------------------------------ */
 
