@@ -1,10 +1,19 @@
 /**
  * The four-relay WAN of the routed daemon tests: lax, sea, dal, atl on an
  * in-memory network with fixed one-way delays per direction (lax>sea>dal
- * beats lax>dal) and directed cuts, on a fake clock.
+ * beats lax>dal) and directed cuts, on a fake clock; and relays started
+ * on it the way the daemon starts them.
  */
+import type { RelayConfig } from '../../src/config/types.js'
+import { createSecureEndpoint } from '../../src/crypto/index.js'
+import { routerFor } from '../../src/daemon/daemon.js'
+import { OriginProbes } from '../../src/daemon/origin-probes.js'
+import { RouterBridge } from '../../src/daemon/router-bridge.js'
+import { Relay } from '../../src/dataplane/relay.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
+import type { TunDevice } from '../../src/io/index.js'
+import { silentLogger } from '../../src/io/log.js'
 
 export const WAN_RELAYS = ['lax', 'sea', 'dal', 'atl']
 
@@ -29,4 +38,28 @@ export function fourRelayWan(basePort: number): { clock: FakeClock; net: FakeNet
     lossProbability: (from, to) => (cut.has(`${nameOfPort(from.port)}>${nameOfPort(to.port)}`) ? 1 : 0),
   })
   return { clock, net, cut }
+}
+
+export interface RoutedRelay {
+  relay: Relay
+  bridge: RouterBridge
+  probes: OriginProbes
+  stop(): void
+}
+
+/** One relay wired as the daemon wires it: data plane, latency router bridge and origin probes. */
+export async function startRoutedRelay(config: RelayConfig, net: FakeNetwork, clock: FakeClock, tun?: TunDevice): Promise<RoutedRelay> {
+  const router = routerFor(config)
+  let bridge: RouterBridge | undefined
+  const relay = new Relay({
+    config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl', tun,
+    paths: { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
+  })
+  bridge = new RouterBridge(relay, router, config, clock, clock, silentLogger)
+  const probes = new OriginProbes(config, router, clock, clock, silentLogger)
+  await relay.start()
+  bridge.start()
+  probes.start()
+  const b = bridge
+  return { relay, bridge: b, probes, stop: () => (probes.stop(), b.stop(), relay.stop()) }
 }

@@ -13,16 +13,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ServiceConfig } from '../../src/config/types.js'
-import { createSecureEndpoint } from '../../src/crypto/index.js'
-import { OriginProbes } from '../../src/daemon/origin-probes.js'
-import { RouterBridge } from '../../src/daemon/router-bridge.js'
-import { routerFor } from '../../src/daemon/daemon.js'
-import { Relay } from '../../src/dataplane/relay.js'
-import { silentLogger } from '../../src/io/log.js'
 import { parsePrefix } from '../../src/l3/prefix.js'
 import { FakeTun } from '../dataplane/fake-tun.js'
 import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan } from './four-relay-wan.js'
+import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from './four-relay-wan.js'
 import { buildV4 } from '../l3/packets.js'
 
 const NAMES = WAN_RELAYS
@@ -43,23 +37,10 @@ async function routedL3(dc: Partial<ServiceConfig> = {}) {
   })
   const tuns = new Map([['lax', new FakeTun('op3lax')], ['dal', new FakeTun('op3dal')]])
   for (const [id, tun] of tuns) configs.get(id)!.l3 = { tun: tun.name, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', clampMss: true, addresses: [] }
-  const parts = new Map<string, { relay: Relay; bridge: RouterBridge; probes: OriginProbes }>()
-  for (const [id, config] of configs) {
-    const router = routerFor(config)
-    let bridge: RouterBridge | undefined
-    const relay = new Relay({
-      config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl', tun: tuns.get(id),
-      paths: { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
-    })
-    bridge = new RouterBridge(relay, router, config, clock, clock, silentLogger)
-    const probes = new OriginProbes(config, router, clock, clock, silentLogger)
-    await relay.start()
-    bridge.start()
-    probes.start()
-    parts.set(id, { relay, bridge, probes })
-  }
+  const parts = new Map<string, RoutedRelay>()
+  for (const [id, config] of configs) parts.set(id, await startRoutedRelay(config, net, clock, tuns.get(id)))
   cleanup = () => {
-    for (const p of parts.values()) (p.probes.stop(), p.bridge.stop(), p.relay.stop())
+    for (const p of parts.values()) p.stop()
   }
   return { clock, cut, lax: tuns.get('lax')!, dal: tuns.get('dal')!, part: (id: string) => parts.get(id)! }
 }

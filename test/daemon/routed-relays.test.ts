@@ -13,16 +13,10 @@
  * Reply dal->lax: direct 12 (best), via sea 10+8 = 18.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSecureEndpoint } from '../../src/crypto/index.js'
 import type { RelayConfig, ServiceConfig } from '../../src/config/types.js'
-import { OriginProbes } from '../../src/daemon/origin-probes.js'
-import { RouterBridge } from '../../src/daemon/router-bridge.js'
-import { routerFor } from '../../src/daemon/daemon.js'
-import { Relay } from '../../src/dataplane/relay.js'
 import type { PacketSocket } from '../../src/io/index.js'
-import { silentLogger } from '../../src/io/log.js'
 import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan } from './four-relay-wan.js'
+import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from './four-relay-wan.js'
 
 const NAMES = WAN_RELAYS
 const BASE = 7000
@@ -33,21 +27,8 @@ afterEach(() => cleanup?.())
 async function routedWorld(service: Partial<ServiceConfig> = {}) {
   const { clock, net, cut } = fourRelayWan(BASE)
   const configs = buildConfigs({ relays: NAMES, basePort: BASE, services: [{ exits: ['dal'], paths: [], ...service }] })
-  const parts: { relay: Relay; bridge: RouterBridge; probes: OriginProbes }[] = []
-  for (const config of configs.values()) {
-    const router = routerFor(config as RelayConfig)
-    let bridge: RouterBridge | undefined
-    const relay = new Relay({
-      config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl',
-      paths: { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
-    })
-    bridge = new RouterBridge(relay, router, config, clock, clock, silentLogger)
-    const probes = new OriginProbes(config, router, clock, clock, silentLogger)
-    await relay.start()
-    bridge.start()
-    probes.start()
-    parts.push({ relay, bridge, probes })
-  }
+  const parts: RoutedRelay[] = []
+  for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
   const origin = net.open('127.0.0.1', 9000)
   origin.onMessage((d, from) => origin.send(d, 0, d.length, from.port, from.address))
   const client = net.open('127.0.0.1', 50000)
@@ -55,7 +36,7 @@ async function routedWorld(service: Partial<ServiceConfig> = {}) {
   client.onMessage((d) => received.push(Buffer.from(d)))
   const sockets: PacketSocket[] = [origin, client]
   cleanup = () => {
-    for (const p of parts) (p.probes.stop(), p.bridge.stop(), p.relay.stop())
+    for (const p of parts) p.stop()
     for (const s of sockets) s.close()
   }
   const byName = (n: string) => parts[NAMES.indexOf(n)]
