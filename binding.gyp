@@ -9,6 +9,14 @@
       ]
     },
     {
+      "target_name": "overpass_hrtimer",
+      "sources": ["native/hrtimer.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none", "sources": [] }]
+      ]
+    },
+    {
       "target_name": "overpass_udp",
       "sources": ["native/udp.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],

@@ -23,18 +23,14 @@
  *   const sock = new NativeUdpSocket('0.0.0.0', 7200)
  *   sock.onMessage((data, from) => sock.send(data, 0, data.length, from.port, from.address))
  */
-import { createRequire } from 'node:module'
-import { existsSync } from 'node:fs'
 import { isIPv6 } from 'node:net'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { getSystemErrorName } from 'node:util'
 import type { DatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
+import { loadNativeAddon, REBUILD_FIX, type AddonLoad } from './native-addon.js'
 import { UdpBindError } from './udp.js'
 
 /** Default slot size: fits any overlay datagram of a relay.mtu up to 2048. */
 export const DEFAULT_MAX_DATAGRAM_BYTES = 2048
-const ADDON_FILE = join('build', 'Release', 'overpass_udp.node')
 /** Must match native/udp.c: header ints, then (slot, length, source id) per datagram. */
 const META_COUNT = 0
 const META_EPOCH = 1
@@ -65,42 +61,20 @@ export class NativeUdpUnavailableError extends Error {
   }
 }
 
-let addon: NativeUdp | undefined
-let addonError: string | undefined
-
-function loadAddon(): NativeUdp | undefined {
-  if (addon || addonError) return addon
-  if (process.platform !== 'linux') {
-    addonError = `platform is ${process.platform} (recvmmsg/sendmmsg are Linux only)`
-    return undefined
-  }
-  const candidates: string[] = []
-  if (process.env.OVERPASS_UDP_ADDON) candidates.push(process.env.OVERPASS_UDP_ADDON)
-  // Walk up from src/io (or dist/src/io) to the package root that holds build/.
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++, dir = dirname(dir)) candidates.push(join(dir, ADDON_FILE))
-  const path = candidates.find((p) => existsSync(p))
-  if (!path) {
-    addonError = 'native addon build/Release/overpass_udp.node is not built'
-    return undefined
-  }
-  try {
-    addon = createRequire(import.meta.url)(path) as NativeUdp
-  } catch (err) {
-    addonError = `native addon ${path} failed to load: ${(err as Error).message}`
-  }
-  return addon
+function loadAddon(): AddonLoad<NativeUdp> {
+  return loadNativeAddon<NativeUdp>('overpass_udp', 'OVERPASS_UDP_ADDON')
 }
 
 /** Whether NativeUdpSocket can work in this process; tests and the factory use it. */
 export function nativeUdpAvailable(): { ok: boolean; reason?: string } {
-  return loadAddon() ? { ok: true } : { ok: false, reason: addonError }
+  const load = loadAddon()
+  return load.addon ? { ok: true } : { ok: false, reason: load.error }
 }
 
 function requireAddon(): NativeUdp {
-  const a = loadAddon()
-  if (!a) throw new NativeUdpUnavailableError(addonError ?? 'addon missing', 'run `npm rebuild` (or `npm ci`) in the overpass checkout (node-gyp needs python3, make, a C compiler and Node headers), or set OVERPASS_UDP=dgram')
-  return a
+  const load = loadAddon()
+  if (load.error !== undefined) throw new NativeUdpUnavailableError(load.error, `${REBUILD_FIX}; or set OVERPASS_UDP=dgram`)
+  return load.addon
 }
 
 export interface NativeUdpOptions {
@@ -286,6 +260,7 @@ export interface OverlayUdpChoice {
  */
 export function chooseOverlayUdp(mode: UdpMode, dgramFactory: UdpSocketFactory, opts: NativeUdpOptions = {}): OverlayUdpChoice {
   if (mode === 'dgram') return { factory: dgramFactory, kind: 'dgram' }
-  if (mode === 'native' || loadAddon()) return { factory: nativeUdpFactory(opts), kind: 'native' }
-  return { factory: dgramFactory, kind: 'dgram', fallbackReason: addonError }
+  const load = loadAddon()
+  if (mode === 'native' || load.addon) return { factory: nativeUdpFactory(opts), kind: 'native' }
+  return { factory: dgramFactory, kind: 'dgram', fallbackReason: load.error }
 }

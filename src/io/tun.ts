@@ -17,11 +17,9 @@
  */
 import { execFileSync } from 'node:child_process'
 import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { getSystemErrorName } from 'node:util'
 import type { TunDevice } from './index.js'
+import { loadNativeAddon, REBUILD_FIX, type AddonLoad } from './native-addon.js'
 
 /** The largest IP packet; TUN without IFF_VNET_HDR never delivers more than the MTU. */
 const READ_BUFFER_BYTES = 65536
@@ -29,7 +27,6 @@ const READ_BUFFER_BYTES = 65536
 const MAX_NAME_CHARS = 15
 const CAP_NET_ADMIN_BIT = 12n
 const TUN_PATH = '/dev/net/tun'
-const ADDON_FILE = join('build', 'Release', 'overpass_tun.node')
 
 interface NativeTun {
   open(name: string, multiQueue: boolean): { fd: number; name: string }
@@ -76,27 +73,8 @@ export interface TunStats {
   rxErrors: number
 }
 
-let addon: NativeTun | undefined
-let addonError: string | undefined
-
-function loadAddon(): NativeTun | undefined {
-  if (addon || addonError) return addon
-  const candidates: string[] = []
-  if (process.env.OVERPASS_TUN_ADDON) candidates.push(process.env.OVERPASS_TUN_ADDON)
-  // Walk up from src/io (or dist/src/io) to the package root that holds build/.
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++, dir = dirname(dir)) candidates.push(join(dir, ADDON_FILE))
-  const path = candidates.find((p) => existsSync(p))
-  if (!path) {
-    addonError = 'native addon build/Release/overpass_tun.node is not built'
-    return undefined
-  }
-  try {
-    addon = createRequire(import.meta.url)(path) as NativeTun
-  } catch (err) {
-    addonError = `native addon ${path} failed to load: ${(err as Error).message}`
-  }
-  return addon
+function loadAddon(): AddonLoad<NativeTun> {
+  return loadNativeAddon<NativeTun>('overpass_tun', 'OVERPASS_TUN_ADDON')
 }
 
 function hasNetAdmin(): boolean {
@@ -110,9 +88,8 @@ function hasNetAdmin(): boolean {
 
 function unavailable(): TunUnavailableError | undefined {
   if (process.platform !== 'linux') return new TunUnavailableError(`platform is ${process.platform}`, 'TUN support is Linux only')
-  if (!loadAddon()) {
-    return new TunUnavailableError(addonError ?? 'addon missing', 'run `npm rebuild` (or `npm ci`) in the overpass checkout; node-gyp needs python3, make, a C compiler and Node headers')
-  }
+  const load = loadAddon()
+  if (load.error !== undefined) return new TunUnavailableError(load.error, REBUILD_FIX)
   if (!existsSync(TUN_PATH)) return new TunUnavailableError(`${TUN_PATH} does not exist`, 'load the module with `modprobe tun`, or pass --device /dev/net/tun to the container')
   if (!hasNetAdmin()) return new TunUnavailableError('this process lacks CAP_NET_ADMIN', 'run as root, or `setcap cap_net_admin+ep $(which node)`')
   try {
@@ -146,7 +123,7 @@ export function openTun(name: string, opts: TunOptions = {}): LinuxTun {
   if (!validName(name)) throw new TunOpenError(name, 'EINVAL', `a name is at most ${MAX_NAME_CHARS} characters with no whitespace, "/" or ":"`)
   const missing = unavailable()
   if (missing) throw missing
-  const native = addon as NativeTun
+  const native = loadAddon().addon!
   let opened: { fd: number; name: string }
   try {
     opened = native.open(name, opts.multiQueue ?? false)
