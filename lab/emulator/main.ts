@@ -17,6 +17,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { openTun, configureTun } from '../../src/io/tun.js'
+import { openPreciseTimer, preciseTimerAvailable } from '../../src/io/precise-timer.js'
 import { loadScenario } from '../scenario/index.js'
 import { planAddresses } from '../topo/addressing.js'
 import { EMULATOR_TABLE } from '../topo/build.js'
@@ -24,7 +25,7 @@ import { run as sh } from '../topo/sh.js'
 import { DelayStats } from './delay-stats.js'
 import { DROP, LinkTable } from './link-table.js'
 import { PacketQueue } from './packet-queue.js'
-import { ReleaseScheduler } from './scheduler.js'
+import { ReleaseScheduler, spinWaker, type WakerFactory } from './scheduler.js'
 import { serveWanControl, wanControlSocket } from '../wan/control.js'
 import { argValue } from '../topo/argv.js'
 
@@ -45,7 +46,12 @@ async function main(): Promise<void> {
   const tun = openTun(EMULATOR_TUN)
   configureTun(EMULATOR_TUN, { mtu: 1500 })
   sh('ip', ['route', 'replace', 'default', 'dev', EMULATOR_TUN, 'table', String(EMULATOR_TABLE)])
-  const scheduler = new ReleaseScheduler(queue, (b, o, l) => tun.write(b, o, l), stats, now)
+  // A timerfd wakes the release loop on time without spinning (scheduler.ts says why that matters).
+  // OVERPASS_LAB_EMU_WAKER=spin forces the fallback (to compare; docs/lab.md).
+  const timerCheck = process.env.OVERPASS_LAB_EMU_WAKER === 'spin' ? { ok: false, reason: 'OVERPASS_LAB_EMU_WAKER=spin' } : preciseTimerAvailable()
+  const waker: WakerFactory = timerCheck.ok ? openPreciseTimer : spinWaker(now)
+  if (!timerCheck.ok) process.stderr.write(`emulator: ${timerCheck.reason}; falling back to spinning (expect RT throttling stalls)\n`)
+  const scheduler = new ReleaseScheduler(queue, (b, o, l) => tun.write(b, o, l), stats, now, waker)
   const counts = { unknown: 0, local: 0 }
   // Event-loop stalls (GC, CPU starvation) are the main source of delay error; report them.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 })
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
 
   const control = await serveWanControl(wanControlSocket(runDir), {
     apply: (e) => table.apply(e),
-    stats: () => ({ backend: 'emulator', delay_error: stats.summary(), queued: queue.length, overflows: queue.overflows, write_failures: scheduler.writeFailures, ...counts, tun: tun.stats, loop_delay_max_ms: loopDelay.max / 1e6, loop_delay_p99_ms: loopDelay.percentile(99) / 1e6 }),
+    stats: () => ({ backend: 'emulator', waker: timerCheck.ok ? 'timerfd' : 'spin', delay_error: stats.summary(), queued: queue.length, overflows: queue.overflows, write_failures: scheduler.writeFailures, ...counts, tun: tun.stats, loop_delay_max_ms: loopDelay.max / 1e6, loop_delay_p99_ms: loopDelay.percentile(99) / 1e6 }),
     reset: () => {
       stats.reset()
       loopDelay.reset()

@@ -1,51 +1,54 @@
 /**
- * Releases queued packets at their due time. setTimeout fires a millisecond
- * or more late, so it only wakes us ~1.5 ms early; the rest of the wait is
- * spun on setImmediate turns, which still let TUN reads in between.
+ * Releases queued packets at their due time. It asks a Waker for one wake-up
+ * at the earliest due time and re-arms after each batch. The emulator's
+ * waker is a timerfd (io/precise-timer.ts): it sleeps until the hrtimer
+ * fires, tens of microseconds late, and burns no CPU. `spinWaker` is the
+ * fallback without the addon: setTimeout (a millisecond or more late) to
+ * within SPIN_MS, then setImmediate turns. Spinning a SCHED_RR process for
+ * long makes the kernel throttle it for ~50 ms a second, so it is a fallback
+ * only (docs/lab.md, "Emulator accuracy").
  */
 import type { DelayStats } from './delay-stats.js'
 import { SLOT_BYTES, type PacketQueue } from './packet-queue.js'
 
-const SPIN_MS = 1.5
-/** Release a packet this early rather than spin another turn for it. */
+/** Release a packet this early rather than wait another turn for it. */
 const EARLY_MS = 0.02
+const SPIN_MS = 1.5
+
+/** One re-armable wake-up; `arm` replaces any pending one. */
+export interface Waker {
+  arm(delayMs: number): void
+  disarm(): void
+  close(): void
+}
+export type WakerFactory = (onWake: () => void) => Waker
 
 export class ReleaseScheduler {
-  private timer: NodeJS.Timeout | undefined
-  private immediate: NodeJS.Immediate | undefined
-  private wakeAtMs = Infinity
+  private readonly waker: Waker
+  /** Due time the waker is armed for; Infinity when idle. */
+  private armedForMs = Infinity
   writeFailures = 0
 
-  constructor(private readonly queue: PacketQueue, private readonly write: (buf: Buffer, off: number, len: number) => boolean, private readonly stats: DelayStats, private readonly now: () => number) {}
+  constructor(private readonly queue: PacketQueue, private readonly write: (buf: Buffer, off: number, len: number) => boolean, private readonly stats: DelayStats, private readonly now: () => number, makeWaker: WakerFactory) {
+    this.waker = makeWaker(this.fire)
+  }
 
-  /** Call after pushing: re-arms if the new packet is due before the current wake-up. */
+  /** Call after pushing: re-arms if the new head is due before the current wake-up. */
   kick(): void {
     const due = this.queue.peekDueMs()
-    if (due === Infinity) return
-    if (this.immediate) return
-    if (this.timer && due >= this.wakeAtMs + SPIN_MS) return
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
-    const wait = due - this.now()
-    if (wait > SPIN_MS + 0.5) {
-      this.wakeAtMs = due - SPIN_MS
-      this.timer = setTimeout(this.fire, wait - SPIN_MS)
-    } else {
-      this.wakeAtMs = due
-      this.immediate = setImmediate(this.fire)
-    }
+    if (due >= this.armedForMs) return
+    this.armedForMs = due
+    this.waker.arm(due - this.now() - EARLY_MS)
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer)
-    if (this.immediate) clearImmediate(this.immediate)
-    this.timer = undefined
-    this.immediate = undefined
+    this.waker.close()
+    this.armedForMs = -Infinity // nothing re-arms after stop
   }
 
   private readonly fire = (): void => {
-    this.timer = undefined
-    this.immediate = undefined
+    if (this.armedForMs === -Infinity) return
+    this.armedForMs = Infinity
     const q = this.queue
     let now = this.now()
     while (q.length > 0 && q.peekDueMs() <= now + EARLY_MS) {
@@ -56,5 +59,46 @@ export class ReleaseScheduler {
       q.release(slot)
     }
     this.kick()
+  }
+}
+
+/** setTimeout to within SPIN_MS of the deadline, then setImmediate turns until it. */
+export function spinWaker(now: () => number): WakerFactory {
+  return (onWake) => {
+    let deadline = Infinity
+    let timer: NodeJS.Timeout | undefined
+    let immediate: NodeJS.Immediate | undefined
+    const clear = (): void => {
+      if (timer) clearTimeout(timer)
+      if (immediate) clearImmediate(immediate)
+      timer = undefined
+      immediate = undefined
+    }
+    const step = (): void => {
+      timer = undefined
+      immediate = undefined
+      const wait = deadline - now()
+      if (wait > SPIN_MS + 0.5) timer = setTimeout(step, wait - SPIN_MS)
+      else if (wait > 0) immediate = setImmediate(step)
+      else {
+        deadline = Infinity
+        onWake()
+      }
+    }
+    return {
+      arm(delayMs) {
+        clear()
+        deadline = now() + delayMs
+        step()
+      },
+      disarm() {
+        clear()
+        deadline = Infinity
+      },
+      close() {
+        clear()
+        deadline = Infinity
+      },
+    }
   }
 }

@@ -33,8 +33,15 @@ export interface EmulatorResult {
   delay_error_p50_ms: number
   delay_error_p99_ms: number
   delay_error_max_ms: number
+  /** Packets released later than each threshold ("0.5", "1", "2", "5" ms), so runs can be pooled. */
+  delay_error_over_ms: Record<string, number>
   samples: number
   realtime: boolean
+  /** User-space emulator only: how releases wait, "timerfd" or the "spin" fallback. */
+  waker?: string
+  /** CPU time the hypervisor took from the VM (all CPUs) during the measurement window; 10 ms resolution. */
+  host_steal_ms: number
+  window_ms: number
 }
 
 export interface LabResult {

@@ -103,7 +103,10 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
 }
 
 interface EmulatorStats {
-  delay_error: { samples: number; p50_ms: number; p99_ms: number; max_ms: number }
+  delay_error: { samples: number; p50_ms: number; p99_ms: number; max_ms: number; over_ms: Record<string, number> }
+  host_steal_ms: number
+  window_ms: number
+  waker?: string
   applied: { atMs: number; from: string; to: string; action: 'degrade' | 'cut' | 'restore'; appliedAtMs: number }[]
 }
 
@@ -176,7 +179,7 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
     scenario: s.name,
     run: lab.state.run,
     flows,
-    emulator: { backend: lab.wan, delay_error_p50_ms: emu.delay_error.p50_ms, delay_error_p99_ms: emu.delay_error.p99_ms, delay_error_max_ms: emu.delay_error.max_ms, samples: emu.delay_error.samples, realtime: rtUsable() },
+    emulator: { backend: lab.wan, delay_error_p50_ms: emu.delay_error.p50_ms, delay_error_p99_ms: emu.delay_error.p99_ms, delay_error_max_ms: emu.delay_error.max_ms, delay_error_over_ms: emu.delay_error.over_ms, samples: emu.delay_error.samples, realtime: rtUsable(), ...(emu.waker ? { waker: emu.waker } : {}), host_steal_ms: emu.host_steal_ms, window_ms: +emu.window_ms.toFixed(0) },
     events: emu.applied.map((e) => ({ atMs: e.atMs, from: e.from, to: e.to, action: e.action, applied_ms: +(e.appliedAtMs - t0Ms).toFixed(2) })),
     map,
     wan: { pops: s.pops, delayMs },

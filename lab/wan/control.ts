@@ -3,11 +3,14 @@
  * `stats`, `reset`, `start` {t0Ms} (runs the scenario's events relative to
  * t0, CLOCK_MONOTONIC ms) and `event` {from, to, action, set?}. The lab
  * runner talks to the user-space emulator and to the netem backend alike.
+ * `stats` also reports the hypervisor's steal since the last reset
+ * (host-steal.ts) and how long that window was.
  */
 import { startControlServer } from '../../src/daemon/control-server.js'
 import { monoMs } from '../../src/traffic/index.js'
 import path from 'node:path'
 import type { LinkEvent } from '../scenario/index.js'
+import { hostStealMs } from './host-steal.js'
 
 /** Where a run's WAN backend listens (the name predates the netem backend). */
 export const wanControlSocket = (runDir: string): string => path.join(runDir, 'emulator.sock')
@@ -35,10 +38,15 @@ export async function serveWanControl(socketPath: string, backend: WanBackend, e
     backend.apply(e)
     applied.push({ ...e, appliedAtMs: monoMs() })
   }
+  // Steal and elapsed time since the last reset: the window the delay error covers.
+  let stealAtReset = hostStealMs()
+  let resetAtMs = monoMs()
   const server = await startControlServer(socketPath, (req) => {
-    if (req.cmd === 'stats') return { ...backend.stats(), applied }
+    if (req.cmd === 'stats') return { ...backend.stats(), applied, host_steal_ms: hostStealMs() - stealAtReset, window_ms: monoMs() - resetAtMs }
     if (req.cmd === 'reset') {
       backend.reset()
+      stealAtReset = hostStealMs()
+      resetAtMs = monoMs()
       return { ok: true }
     }
     if (req.cmd === 'start') {

@@ -4,6 +4,7 @@
  * result. Comparisons use medians of thousands of exact one-way samples and
  * margins of a few ms, not wall-clock timing of the test itself.
  */
+import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { listNamespaces } from '../../lab/topo/sh.js'
 import { alive } from '../../lab/topo/procs.js'
@@ -56,14 +57,33 @@ describe.skipIf(LAB_SKIP_REASON !== undefined)('network-namespace lab', () => {
     for (const p of after) expect(p.forward.join('>')).not.toContain('lax>dal')
   })
 
-  it('the WAN emulator releases packets within 1 ms of schedule at p99', async () => {
+  it('the WAN emulator releases 99% of packets within 1 ms of schedule, beyond what the hypervisor steals', async () => {
+    // Pooled over the suite's runs (~14k packets). On a shared VM the hypervisor takes
+    // the vCPU away for milliseconds at a time; nothing in the guest runs then, and
+    // packets due in those windows are late. The runs report that stolen time
+    // (host_steal_ms), and each stolen share of CPU time may make at most the same
+    // share of packets late. The emulator's own stalls (GC, RT throttling, a slow
+    // loop) are not steal and get no allowance. docs/lab.md, "Emulator accuracy".
+    let samples = 0
+    let late = 0
+    let stolenMs = 0
+    let cpuMs = 0
+    const runs: string[] = []
     for (const name of ['us-sites', 'asymmetric', 'failover']) {
       const r = await scenarioResult(name)
       // With tc netem (kernels that have it) the kernel delays packets: no user-space error to bound.
       if (r.emulator.backend === 'netem') continue
-      expect(r.emulator.samples).toBeGreaterThan(1000)
-      expect(r.emulator.delay_error_p99_ms).toBeLessThan(1)
+      const e = r.emulator
+      expect(e.samples).toBeGreaterThan(1000)
+      samples += e.samples
+      late += e.delay_error_over_ms['1']
+      stolenMs += e.host_steal_ms
+      cpuMs += e.window_ms * availableParallelism()
+      runs.push(`${name}: p99 ${e.delay_error_p99_ms.toFixed(2)} ms, ${e.delay_error_over_ms['1']}/${e.samples} over 1 ms, steal ${e.host_steal_ms} ms in ${e.window_ms} ms`)
     }
+    if (samples === 0) return
+    const stealShare = stolenMs / cpuMs
+    expect(late / samples, runs.join('; ')).toBeLessThanOrEqual(0.01 + stealShare)
   })
 
   it('lab run leaves no namespaces or processes behind', async () => {
