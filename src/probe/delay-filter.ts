@@ -41,66 +41,109 @@ export const INITIAL_JITTER_MS = 10
 /** Differences after which the prior is dropped: the estimate is then all measurement. */
 export const JITTER_WARMUP = 16
 
-const SORTED_AT = MIN_WINDOW
-const SHIFT_AT = MIN_WINDOW + MEDIAN_WINDOW
+// State offsets (in doubles from the filter's base in its store). The
+// scalars and the sorted median window come first, so the part every sample
+// reads and writes is a few adjacent cache lines; then the level-shift
+// scratch and the MIN_WINDOW ring, of which a sample touches one slot.
+const N = 0
+const HEAD = 1
+/** Ring slot of the window minimum; -1 when empty. */
+const MIN_SLOT = 2
+const LAST_SAMPLE = 3
+/** Sum of the |D|s seen during warm-up. */
+const WARMUP_SUM = 4
+/** Consecutive samples beyond the shift margin: > 0 above the smoothed value, < 0 below. */
+const SHIFT_COUNT = 5
+/** The smoothed value and the margin when the current run began (the EWMA moves during it). */
+const SHIFT_BASE = 6
+const SHIFT_MARGIN = 7
+const MIN = 8
+const SMOOTHED = 9
+const JITTER = 10
+const SAMPLES = 11
+/** The last min(n, MEDIAN_WINDOW) samples, kept sorted (one leaves and one enters per add). */
+const SORTED_AT = 12
+/** SHIFT_RUN slots of scratch for a level shift. */
+const SHIFT_AT = SORTED_AT + MEDIAN_WINDOW
+/** The last MIN_WINDOW samples (a ring). */
+const RING_AT = SHIFT_AT + SHIFT_RUN
+/** Doubles one DelayFilter takes in a shared store. */
+export const DELAY_FILTER_DOUBLES = RING_AT + MIN_WINDOW
 
+/**
+ * All state lives in `store` at [base, base + DELAY_FILTER_DOUBLES): by
+ * default its own array; a caller keeping many filters (the prober, one per
+ * peer) passes one block per edge, so a sample touches that block's few
+ * cache lines instead of an object, its boxed number fields and a separate
+ * ring allocation (docs/simulator.md, Run time). The fields below are views
+ * of the store.
+ */
 export class DelayFilter {
-  /**
-   * The last MIN_WINDOW samples (a ring), then from SORTED_AT the last
-   * min(n, MEDIAN_WINDOW) samples kept sorted (one leaves and one enters per
-   * add), then SHIFT_RUN slots of scratch for a level shift. One buffer, so
-   * a sample touches one allocation.
-   */
-  private readonly ring = new Float64Array(MIN_WINDOW + MEDIAN_WINDOW + SHIFT_RUN)
-  private n = 0
-  private head = 0
-  /** Ring slot of the window minimum; -1 when empty. */
-  private minSlot = -1
-  private lastSample = NaN
-  /** Sum of the |D|s seen during warm-up. */
-  private warmupSumMs = 0
-  /** Consecutive samples beyond the shift margin: > 0 above the smoothed value, < 0 below. */
-  private shiftRun = 0
-  /** The smoothed value and the margin when the current run began (the EWMA moves during it). */
-  private shiftBaseMs = NaN
-  private shiftMarginMs = NaN
-  minMs = NaN
-  smoothedMs = NaN
-  jitterMs = INITIAL_JITTER_MS
-  samples = 0
+  private readonly s: Float64Array
+  private readonly b: number
+
+  constructor(store?: Float64Array, base = 0) {
+    this.s = store ?? new Float64Array(DELAY_FILTER_DOUBLES)
+    this.b = base
+    this.reset()
+  }
+
+  get minMs(): number {
+    return this.s[this.b + MIN]
+  }
+
+  get smoothedMs(): number {
+    return this.s[this.b + SMOOTHED]
+  }
+
+  get jitterMs(): number {
+    return this.s[this.b + JITTER]
+  }
+
+  get samples(): number {
+    return this.s[this.b + SAMPLES]
+  }
 
   /** True until the prior is dropped (JITTER_WARMUP differences): the jitter is still partly the prior. */
   get warmingUp(): boolean {
-    return this.samples <= JITTER_WARMUP
+    return this.s[this.b + SAMPLES] <= JITTER_WARMUP
   }
 
   reset(): void {
-    this.n = 0
-    this.head = 0
-    this.minSlot = -1
-    this.lastSample = NaN
-    this.warmupSumMs = 0
-    this.shiftRun = 0
-    this.shiftBaseMs = NaN
-    this.shiftMarginMs = NaN
-    this.minMs = NaN
-    this.smoothedMs = NaN
-    this.jitterMs = INITIAL_JITTER_MS
-    this.samples = 0
+    const s = this.s
+    const b = this.b
+    s[b + N] = 0
+    s[b + HEAD] = 0
+    s[b + MIN_SLOT] = -1
+    s[b + LAST_SAMPLE] = NaN
+    s[b + WARMUP_SUM] = 0
+    s[b + SHIFT_COUNT] = 0
+    s[b + SHIFT_BASE] = NaN
+    s[b + SHIFT_MARGIN] = NaN
+    s[b + MIN] = NaN
+    s[b + SMOOTHED] = NaN
+    s[b + JITTER] = INITIAL_JITTER_MS
+    s[b + SAMPLES] = 0
   }
 
   add(sampleMs: number): void {
+    const s = this.s
+    const b = this.b
+    const ring = b + RING_AT
     // The shift margin uses the jitter before this sample: the first sample of a step is one big |D|.
-    const jitterBeforeMs = this.jitterMs
-    const slot = this.head
-    const k = this.n < MEDIAN_WINDOW ? this.n : MEDIAN_WINDOW
+    const jitterBeforeMs = s[b + JITTER]
+    const slot = s[b + HEAD]
+    let n = s[b + N]
+    const k = n < MEDIAN_WINDOW ? n : MEDIAN_WINDOW
     // The sample leaving the median window (MEDIAN_WINDOW back), read before the ring slot is reused.
-    const leaving = this.n >= MEDIAN_WINDOW ? this.ring[(slot - MEDIAN_WINDOW + MIN_WINDOW) % MIN_WINDOW] : NaN
-    this.ring[slot] = sampleMs
-    this.head = (slot + 1) % MIN_WINDOW
-    if (this.n < MIN_WINDOW) this.n++
-    this.samples++
-    if (!Number.isNaN(this.lastSample)) {
+    const leaving = n >= MEDIAN_WINDOW ? s[ring + ((slot - MEDIAN_WINDOW + MIN_WINDOW) % MIN_WINDOW)] : NaN
+    s[ring + slot] = sampleMs
+    s[b + HEAD] = (slot + 1) % MIN_WINDOW
+    if (n < MIN_WINDOW) s[b + N] = ++n
+    const samples = s[b + SAMPLES] + 1
+    s[b + SAMPLES] = samples
+    const last = s[b + LAST_SAMPLE]
+    if (last === last) {
       // Warm-up: until JITTER_WARMUP differences are in, the pessimistic prior
       // counts as one sample among them (gain 1/(j+1)); with the last one the
       // prior is dropped and the estimate is the plain mean of the measured
@@ -108,26 +151,30 @@ export class DelayFilter {
       // leftover (1/16 of it) at 1/16 per probe instead kept a ~0.6 ms
       // penalty on new edges for seconds and made every flood of a cold
       // start carry every edge again (docs/simulator.md, run time).
-      const d = Math.abs(sampleMs - this.lastSample)
-      const j = this.samples - 1
+      const d = Math.abs(sampleMs - last)
+      const j = samples - 1
+      const jit = s[b + JITTER]
       if (j < JITTER_WARMUP) {
-        this.warmupSumMs += d
-        this.jitterMs += (d - this.jitterMs) / (j + 1)
+        s[b + WARMUP_SUM] += d
+        s[b + JITTER] = jit + (d - jit) / (j + 1)
       } else if (j === JITTER_WARMUP) {
-        this.warmupSumMs += d
-        this.jitterMs = this.warmupSumMs / JITTER_WARMUP
-      } else this.jitterMs += (d - this.jitterMs) * JITTER_GAIN
+        s[b + WARMUP_SUM] += d
+        s[b + JITTER] = s[b + WARMUP_SUM] / JITTER_WARMUP
+      } else s[b + JITTER] = jit + (d - jit) * JITTER_GAIN
     }
-    this.lastSample = sampleMs
+    s[b + LAST_SAMPLE] = sampleMs
     // Rescan only when the slot just overwritten held the minimum (about once
     // per window); otherwise the new sample either beats it or not.
-    if (this.minSlot === slot) this.minSlot = this.scanMin()
-    else if (this.minSlot < 0 || sampleMs < this.minMs) this.minSlot = slot
-    this.minMs = this.ring[this.minSlot]
+    let minSlot = s[b + MIN_SLOT]
+    if (minSlot === slot) minSlot = this.scanMin(n)
+    else if (minSlot < 0 || sampleMs < s[b + MIN]) minSlot = slot
+    s[b + MIN_SLOT] = minSlot
+    s[b + MIN] = s[ring + minSlot]
     const med = this.slideMedian(leaving, sampleMs, k)
-    if (Number.isNaN(this.smoothedMs)) this.smoothedMs = med
-    else if (this.levelShifted(sampleMs, jitterBeforeMs)) this.smoothedMs = this.recentMedian(slot)
-    else this.smoothedMs += (med - this.smoothedMs) * SMOOTH_GAIN
+    const sm = s[b + SMOOTHED]
+    if (sm !== sm) s[b + SMOOTHED] = med
+    else if (this.levelShifted(sampleMs, jitterBeforeMs)) s[b + SMOOTHED] = this.recentMedian(slot)
+    else s[b + SMOOTHED] = sm + (med - sm) * SMOOTH_GAIN
   }
 
   /**
@@ -151,39 +198,50 @@ export class DelayFilter {
    * than the run are still left to the median.
    */
   private levelShifted(sampleMs: number, jitterMs: number): boolean {
-    const r = this.shiftRun
-    if (r > 0 && sampleMs > this.shiftBaseMs + this.shiftMarginMs) this.shiftRun = r + 1
-    else if (r < 0 && sampleMs < this.shiftBaseMs - this.shiftMarginMs) this.shiftRun = r - 1
+    const s = this.s
+    const b = this.b
+    const r = s[b + SHIFT_COUNT]
+    let run: number
+    if (r > 0 && sampleMs > s[b + SHIFT_BASE] + s[b + SHIFT_MARGIN]) run = r + 1
+    else if (r < 0 && sampleMs < s[b + SHIFT_BASE] - s[b + SHIFT_MARGIN]) run = r - 1
     else {
       // No run, or it broke: this sample may start one against the current estimate.
       const margin = Math.max(SHIFT_MIN_MS, SHIFT_JITTER_FACTOR * jitterMs)
-      this.shiftRun = sampleMs > this.smoothedMs + margin ? 1 : sampleMs < this.smoothedMs - margin ? -1 : 0
-      this.shiftBaseMs = this.smoothedMs
-      this.shiftMarginMs = margin
+      const sm = s[b + SMOOTHED]
+      run = sampleMs > sm + margin ? 1 : sampleMs < sm - margin ? -1 : 0
+      s[b + SHIFT_BASE] = sm
+      s[b + SHIFT_MARGIN] = margin
     }
-    if (this.shiftRun < SHIFT_RUN && this.shiftRun > -SHIFT_RUN) return false
-    this.shiftRun = 0
+    if (run < SHIFT_RUN && run > -SHIFT_RUN) {
+      s[b + SHIFT_COUNT] = run
+      return false
+    }
+    s[b + SHIFT_COUNT] = 0
     return true
   }
 
   /** Median of the last SHIFT_RUN samples, the newest in ring slot `slot` (after a level shift: n >= SHIFT_RUN). */
   private recentMedian(slot: number): number {
-    const s = this.ring
+    const s = this.s
+    const ring = this.b + RING_AT
+    const o = this.b + SHIFT_AT
     for (let i = 0; i < SHIFT_RUN; i++) {
-      const v = s[(slot - i + MIN_WINDOW) % MIN_WINDOW]
+      const v = s[ring + ((slot - i + MIN_WINDOW) % MIN_WINDOW)]
       let j = i - 1
-      while (j >= 0 && s[SHIFT_AT + j] > v) {
-        s[SHIFT_AT + j + 1] = s[SHIFT_AT + j]
+      while (j >= 0 && s[o + j] > v) {
+        s[o + j + 1] = s[o + j]
         j--
       }
-      s[SHIFT_AT + j + 1] = v
+      s[o + j + 1] = v
     }
-    return SHIFT_RUN % 2 === 1 ? s[SHIFT_AT + (SHIFT_RUN - 1) / 2] : (s[SHIFT_AT + SHIFT_RUN / 2 - 1] + s[SHIFT_AT + SHIFT_RUN / 2]) / 2
+    return SHIFT_RUN % 2 === 1 ? s[o + (SHIFT_RUN - 1) / 2] : (s[o + SHIFT_RUN / 2 - 1] + s[o + SHIFT_RUN / 2]) / 2
   }
 
-  private scanMin(): number {
+  private scanMin(n: number): number {
+    const s = this.s
+    const ring = this.b + RING_AT
     let best = 0
-    for (let i = 1; i < this.n; i++) if (this.ring[i] < this.ring[best]) best = i
+    for (let i = 1; i < n; i++) if (s[ring + i] < s[ring + best]) best = i
     return best
   }
 
@@ -193,8 +251,8 @@ export class DelayFilter {
    * insert `v`. O(MEDIAN_WINDOW) per sample instead of a sort.
    */
   private slideMedian(leaving: number, v: number, k: number): number {
-    const s = this.ring
-    const o = SORTED_AT
+    const s = this.s
+    const o = this.b + SORTED_AT
     let len = k
     if (k === MEDIAN_WINDOW) {
       let i = 0

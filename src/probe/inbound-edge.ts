@@ -1,6 +1,6 @@
-import { DelayFilter } from './delay-filter.js'
-import { LOSS_WINDOW, LossRecord, LossWindow } from './loss-window.js'
-import { OffsetFilter } from './offset-filter.js'
+import { DELAY_FILTER_DOUBLES, DelayFilter } from './delay-filter.js'
+import { LOSS_WINDOW, LOSS_WINDOW_DOUBLES, LossRecord, LossWindow } from './loss-window.js'
+import { OFFSET_FILTER_DOUBLES, OffsetFilter } from './offset-filter.js'
 import type { ProbeFields } from './probe-codec.js'
 
 /** Consecutive in-order probes a down (or new) edge needs before it is up. */
@@ -23,22 +23,85 @@ export const enum ProbeVerdict {
  * transition, so an outage (already punished by `up = false`) is not also
  * held against the edge for the next LOSS_WINDOW probes.
  */
+// The edge's own state, in doubles from its base in the store.
+const PEER_BOOT = 0
+const UP = 1
+const LAST_RX = 2
+const CONSECUTIVE = 3
+const ECHO_SEQ = 4
+const ECHO_TX = 5
+const ECHO_RX = 6
+// Then its estimators: the small, every-probe parts first (see DelayFilter).
+const LOSS_AT = 7
+const DELAY_AT = LOSS_AT + LOSS_WINDOW_DOUBLES
+const OFFSET_AT = DELAY_AT + DELAY_FILTER_DOUBLES
+/** Doubles one InboundEdge takes in a shared store, rounded up to whole 64-byte lines. */
+export const INBOUND_EDGE_DOUBLES = (OFFSET_AT + OFFSET_FILTER_DOUBLES + 7) & ~7
+
+/**
+ * Everything this relay knows about one directed edge peer -> self, measured
+ * at this (receiving) end. Pseudo delays are (our receive time - peer's send
+ * time): true delay plus (our clock offset - peer's), exact in path sums.
+ *
+ * Contract: zero value = "never heard"; `up` starts false (new edges start
+ * pessimistic) and turns true after UP_AFTER_PROBES consecutive probes.
+ * Loss counts only while up: the window restarts on every down->up
+ * transition, so an outage (already punished by `up = false`) is not also
+ * held against the edge for the next LOSS_WINDOW probes.
+ *
+ * All state, the estimators' included, lives in one block of `store` at
+ * [base, base + INBOUND_EDGE_DOUBLES): the prober gives each peer's edge a
+ * block of one array, so a probe touches a few adjacent cache lines of one
+ * allocation (it touched about twenty scattered ones as separate objects,
+ * boxed number fields and rings: docs/simulator.md, Run time).
+ */
 export class InboundEdge {
-  readonly delay = new DelayFilter()
-  readonly loss = new LossWindow()
-  readonly offset = new OffsetFilter()
-  peerBootId = -1
-  up = false
+  readonly delay: DelayFilter
+  readonly loss: LossWindow
+  readonly offset: OffsetFilter
+  private readonly s: Float64Array
+  private readonly b: number
+
+  constructor(store?: Float64Array, base = 0) {
+    const s = (this.s = store ?? new Float64Array(INBOUND_EDGE_DOUBLES))
+    this.b = base
+    this.loss = new LossWindow(s, base + LOSS_AT)
+    this.delay = new DelayFilter(s, base + DELAY_AT)
+    this.offset = new OffsetFilter(s, base + OFFSET_AT)
+    s[base + PEER_BOOT] = -1
+    s[base + ECHO_SEQ] = 0
+    this.clear()
+  }
+
+  get peerBootId(): number {
+    return this.s[this.b + PEER_BOOT]
+  }
+
+  get up(): boolean {
+    return this.s[this.b + UP] === 1
+  }
+
   /** Our clock when the last fresh probe arrived; NaN when never heard. */
-  lastRxMs = NaN
-  private consecutive = 0
+  get lastRxMs(): number {
+    return this.s[this.b + LAST_RX]
+  }
+
   // Echo state for our next probe to this peer (the newest probe we got from it).
-  echoSeq = 0
-  echoTxMs = NaN
-  echoRxMs = NaN
+  get echoSeq(): number {
+    return this.s[this.b + ECHO_SEQ]
+  }
+
+  get echoTxMs(): number {
+    return this.s[this.b + ECHO_TX]
+  }
+
+  get echoRxMs(): number {
+    return this.s[this.b + ECHO_RX]
+  }
 
   get heard(): boolean {
-    return !Number.isNaN(this.lastRxMs)
+    const t = this.s[this.b + LAST_RX]
+    return t === t
   }
 
   /** Forget everything (the peer restarted: its sequence numbers and clock are new). */
@@ -46,11 +109,17 @@ export class InboundEdge {
     this.delay.reset()
     this.loss.reset()
     this.offset.reset()
-    this.up = false
-    this.lastRxMs = NaN
-    this.consecutive = 0
-    this.echoTxMs = NaN
-    this.echoRxMs = NaN
+    this.clear()
+  }
+
+  private clear(): void {
+    const s = this.s
+    const b = this.b
+    s[b + UP] = 0
+    s[b + LAST_RX] = NaN
+    s[b + CONSECUTIVE] = 0
+    s[b + ECHO_TX] = NaN
+    s[b + ECHO_RX] = NaN
   }
 
   /**
@@ -58,28 +127,30 @@ export class InboundEdge {
    * echo refers to a probe of ours from this boot.
    */
   onProbe(nowMs: number, p: ProbeFields, myBootId: number): ProbeVerdict {
-    if (p.bootId !== this.peerBootId) {
+    const s = this.s
+    const b = this.b
+    if (p.bootId !== s[b + PEER_BOOT]) {
       this.reset()
-      this.peerBootId = p.bootId
+      s[b + PEER_BOOT] = p.bootId
     }
     // Same boot id but sequence numbers far behind while we hear nothing: the
     // peer restarted without a fresh boot id. Start over rather than drop forever.
-    if (!this.up && this.loss.highest - p.seq >= LOSS_WINDOW) this.reset()
+    if (s[b + UP] !== 1 && this.loss.highest - p.seq >= LOSS_WINDOW) this.reset()
     const prevHi = this.loss.highest
     const rec = this.loss.record(p.seq)
     if (rec === LossRecord.Duplicate) return ProbeVerdict.Duplicate
     if (rec === LossRecord.TooOld) return ProbeVerdict.TooOld
     this.delay.add(nowMs - p.txMs)
     if (p.seq > prevHi) {
-      this.consecutive = p.seq === prevHi + 1 ? this.consecutive + 1 : 1
-      this.echoSeq = p.seq
-      this.echoTxMs = p.txMs
-      this.echoRxMs = nowMs
+      s[b + CONSECUTIVE] = p.seq === prevHi + 1 ? s[b + CONSECUTIVE] + 1 : 1
+      s[b + ECHO_SEQ] = p.seq
+      s[b + ECHO_TX] = p.txMs
+      s[b + ECHO_RX] = nowMs
       if (p.hasEcho && p.echoBootId === myBootId) this.offset.add(p.echoTxMs, p.echoRxMs, p.txMs, nowMs)
     }
-    this.lastRxMs = nowMs
-    if (!this.up && this.consecutive >= UP_AFTER_PROBES) {
-      this.up = true
+    s[b + LAST_RX] = nowMs
+    if (s[b + UP] !== 1 && s[b + CONSECUTIVE] >= UP_AFTER_PROBES) {
+      s[b + UP] = 1
       restartLossAt(this.loss, p.seq)
     }
     return ProbeVerdict.Accepted
@@ -87,9 +158,11 @@ export class InboundEdge {
 
   /** Marks the edge down when nothing arrived for `downAfterMs`. Returns true when that changed it. */
   checkSilence(nowMs: number, downAfterMs: number): boolean {
-    if (!this.up || nowMs - this.lastRxMs <= downAfterMs) return false
-    this.up = false
-    this.consecutive = 0
+    const s = this.s
+    const b = this.b
+    if (s[b + UP] !== 1 || nowMs - s[b + LAST_RX] <= downAfterMs) return false
+    s[b + UP] = 0
+    s[b + CONSECUTIVE] = 0
     return true
   }
 }

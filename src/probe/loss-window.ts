@@ -19,78 +19,108 @@ export const enum LossRecord {
   TooOld = 2,
 }
 
+// State offsets in doubles from the window's base (see DelayFilter).
+const FIRST = 0
+const HI = 1
+const RECEIVED = 2
+/** One bit per slot (seq % LOSS_WINDOW), 32 to a double (held as an exact u32). */
+const BITS_AT = 3
+const WORDS = (LOSS_WINDOW + 31) >> 5
+/** Doubles one LossWindow takes in a shared store. */
+export const LOSS_WINDOW_DOUBLES = BITS_AT + WORDS
+
+/**
+ * All state lives in `store` at [base, base + LOSS_WINDOW_DOUBLES): its own
+ * array by default, or one block of a caller's shared store (see DelayFilter).
+ */
 export class LossWindow {
-  /** One bit per slot (seq % LOSS_WINDOW); 16 bytes, so V8 keeps it next to the object. */
-  private readonly bits = new Uint32Array((LOSS_WINDOW + 31) >> 5)
-  private first = -1
-  private hi = -1
-  private received = 0
+  private readonly s: Float64Array
+  private readonly b: number
+
+  constructor(store?: Float64Array, base = 0) {
+    this.s = store ?? new Float64Array(LOSS_WINDOW_DOUBLES)
+    this.b = base
+    this.reset()
+  }
 
   reset(): void {
-    this.bits.fill(0)
-    this.first = -1
-    this.hi = -1
-    this.received = 0
+    const s = this.s
+    const b = this.b
+    for (let w = 0; w < WORDS; w++) s[b + BITS_AT + w] = 0
+    s[b + FIRST] = -1
+    s[b + HI] = -1
+    s[b + RECEIVED] = 0
   }
 
   /** Highest sequence number seen, -1 before the first. */
   get highest(): number {
-    return this.hi
+    return this.s[this.b + HI]
   }
 
   record(seq: number): LossRecord {
-    if (this.first < 0) {
-      this.first = seq
-      this.hi = seq
+    const s = this.s
+    const b = this.b
+    if (s[b + FIRST] < 0) {
+      s[b + FIRST] = seq
+      s[b + HI] = seq
       this.set(seq % LOSS_WINDOW)
-      this.received = 1
+      s[b + RECEIVED] = 1
       return LossRecord.Fresh
     }
-    if (seq > this.hi) {
+    const hi = s[b + HI]
+    if (seq > hi) {
       this.advanceTo(seq)
       this.set(seq % LOSS_WINDOW)
-      this.received++
+      s[b + RECEIVED]++
       return LossRecord.Fresh
     }
-    if (this.hi - seq >= LOSS_WINDOW || seq < this.first) return LossRecord.TooOld
+    if (hi - seq >= LOSS_WINDOW || seq < s[b + FIRST]) return LossRecord.TooOld
     const slot = seq % LOSS_WINDOW
     if (this.has(slot)) return LossRecord.Duplicate
     this.set(slot)
-    this.received++
+    s[b + RECEIVED]++
     return LossRecord.Fresh
   }
 
   /** Moves the window's top to `seq` (exclusive of recording it): the skipped numbers count as lost. */
   advanceTo(seq: number): void {
-    if (this.first < 0) {
-      this.first = seq
-      this.hi = seq
+    const s = this.s
+    const b = this.b
+    if (s[b + FIRST] < 0) {
+      s[b + FIRST] = seq
+      s[b + HI] = seq
       return
     }
-    if (seq <= this.hi) return
-    const steps = Math.min(seq - this.hi, LOSS_WINDOW)
+    const hi = s[b + HI]
+    if (seq <= hi) return
+    const steps = Math.min(seq - hi, LOSS_WINDOW)
     for (let i = 1; i <= steps; i++) {
       const slot = (seq - steps + i) % LOSS_WINDOW
       if (this.has(slot)) {
-        this.received--
-        this.bits[slot >> 5] &= ~(1 << (slot & 31))
+        s[b + RECEIVED]--
+        const w = b + BITS_AT + (slot >> 5)
+        s[w] = (s[w] & ~(1 << (slot & 31))) >>> 0
       }
     }
-    this.hi = seq
+    s[b + HI] = seq
   }
 
   private has(slot: number): boolean {
-    return (this.bits[slot >> 5] & (1 << (slot & 31))) !== 0
+    return (this.s[this.b + BITS_AT + (slot >> 5)] & (1 << (slot & 31))) !== 0
   }
 
   private set(slot: number): void {
-    this.bits[slot >> 5] |= 1 << (slot & 31)
+    const w = this.b + BITS_AT + (slot >> 5)
+    this.s[w] = (this.s[w] | (1 << (slot & 31))) >>> 0
   }
 
   /** Lost fraction in percent over the window (0 before any number was seen). */
   lossPct(): number {
-    if (this.first < 0) return 0
-    const expected = Math.min(LOSS_WINDOW, this.hi - this.first + 1)
-    return (100 * (expected - this.received)) / expected
+    const s = this.s
+    const b = this.b
+    const first = s[b + FIRST]
+    if (first < 0) return 0
+    const expected = Math.min(LOSS_WINDOW, s[b + HI] - first + 1)
+    return (100 * (expected - s[b + RECEIVED])) / expected
   }
 }

@@ -14,24 +14,50 @@ export const OFFSET_WINDOW = 64
 /** An echo older than this (t4 - t1) is ignored: it belongs to a stale exchange. */
 export const MAX_EXCHANGE_MS = 10_000
 
+const N = 0
+const HEAD = 1
+/** Slot of the minimum-rtt sample; -1 when empty. */
+const BEST = 2
+const THETA = 3
+const RTT = 4
+/** Ring of (theta, rtt) pairs, interleaved so one sample is one cache line touched. */
+const RING_AT = 5
+/** Doubles one OffsetFilter takes in a shared store. */
+export const OFFSET_FILTER_DOUBLES = RING_AT + 2 * OFFSET_WINDOW
+
+/**
+ * All state lives in `store` at [base, base + OFFSET_FILTER_DOUBLES): its
+ * own array by default, or one block of a caller's shared store (see
+ * DelayFilter).
+ */
 export class OffsetFilter {
-  /** Ring of (theta, rtt) pairs, interleaved so one sample is one cache line touched. */
-  private readonly ring = new Float64Array(2 * OFFSET_WINDOW)
-  private n = 0
-  private head = 0
-  /** Slot of the minimum-rtt sample; -1 when empty. */
-  private best = -1
+  private readonly s: Float64Array
+  private readonly b: number
+
+  constructor(store?: Float64Array, base = 0) {
+    this.s = store ?? new Float64Array(OFFSET_FILTER_DOUBLES)
+    this.b = base
+    this.reset()
+  }
+
   /** Offset estimate offset_R - offset_S (ms) of the minimum-rtt sample; NaN before the first. */
-  thetaMs = NaN
+  get thetaMs(): number {
+    return this.s[this.b + THETA]
+  }
+
   /** Round trip of that sample (ms). */
-  rttMs = NaN
+  get rttMs(): number {
+    return this.s[this.b + RTT]
+  }
 
   reset(): void {
-    this.n = 0
-    this.head = 0
-    this.best = -1
-    this.thetaMs = NaN
-    this.rttMs = NaN
+    const s = this.s
+    const b = this.b
+    s[b + N] = 0
+    s[b + HEAD] = 0
+    s[b + BEST] = -1
+    s[b + THETA] = NaN
+    s[b + RTT] = NaN
   }
 
   /** Adds one exchange; returns false (and ignores it) when the timestamps are inconsistent. */
@@ -44,23 +70,30 @@ export class OffsetFilter {
 
   /** Adds an already computed (offset, rtt) pair, e.g. from a TWAMP origin sample. */
   addSample(thetaMs: number, rttMs: number): void {
-    const slot = this.head
-    this.ring[2 * slot] = thetaMs
-    this.ring[2 * slot + 1] = rttMs
-    this.head = (slot + 1) % OFFSET_WINDOW
-    if (this.n < OFFSET_WINDOW) this.n++
+    const s = this.s
+    const b = this.b
+    const ring = b + RING_AT
+    const slot = s[b + HEAD]
+    s[ring + 2 * slot] = thetaMs
+    s[ring + 2 * slot + 1] = rttMs
+    s[b + HEAD] = (slot + 1) % OFFSET_WINDOW
+    let n = s[b + N]
+    if (n < OFFSET_WINDOW) s[b + N] = ++n
     // Rescan only when the sample being replaced was the minimum (about once
     // per window); otherwise the new sample either beats it or not.
-    if (this.best === slot) this.best = this.scanMin()
-    else if (this.best < 0 || rttMs < this.rttMs) this.best = slot
-    this.thetaMs = this.ring[2 * this.best]
-    this.rttMs = this.ring[2 * this.best + 1]
+    let best = s[b + BEST]
+    if (best === slot) best = this.scanMin(n)
+    else if (best < 0 || rttMs < s[b + RTT]) best = slot
+    s[b + BEST] = best
+    s[b + THETA] = s[ring + 2 * best]
+    s[b + RTT] = s[ring + 2 * best + 1]
   }
 
-  private scanMin(): number {
-    const r = this.ring
+  private scanMin(n: number): number {
+    const s = this.s
+    const ring = this.b + RING_AT
     let best = 0
-    for (let i = 1; i < this.n; i++) if (r[2 * i + 1] < r[2 * best + 1]) best = i
+    for (let i = 1; i < n; i++) if (s[ring + 2 * i + 1] < s[ring + 2 * best + 1]) best = i
     return best
   }
 }

@@ -1,5 +1,5 @@
 import type { RouterMessage } from '../route/types.js'
-import { InboundEdge, ProbeVerdict } from './inbound-edge.js'
+import { INBOUND_EDGE_DOUBLES, InboundEdge, ProbeVerdict } from './inbound-edge.js'
 import { decodeProbe, emptyProbeFields, encodeProbeView, PROBE_LEN, ProbeDrop } from './probe-codec.js'
 
 export const DEFAULT_PROBE_INTERVAL_MS = 100
@@ -61,7 +61,9 @@ export class Prober {
   constructor(private readonly init: ProberInit) {
     init.relays.forEach((r, i) => this.index.set(r, i))
     this.selfIdx = this.index.get(init.self) ?? -1
-    this.inbound = init.relays.map(() => new InboundEdge())
+    // One block per peer in one array: a probe touches its edge's block only.
+    const store = new Float64Array(init.relays.length * INBOUND_EDGE_DOUBLES)
+    this.inbound = init.relays.map((_, i) => new InboundEdge(store, i * INBOUND_EDGE_DOUBLES))
     const buffers = init.relays.map(() => new Uint8Array(PROBE_LEN))
     this.msgs = init.relays.map((to, i) => ({ to, kind: 'probe', bytes: buffers[i] }))
     this.views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength))

@@ -1,90 +1,96 @@
 /**
- * The simulator's event queue: a binary min-heap on typed arrays, keyed by
+ * The simulator's event queue: a 4-ary min-heap on one typed array, keyed by
  * (time, insertion sequence) so equal-time events run in the order they were
  * scheduled and every run is reproducible. It stores only an integer slot id
  * per event; the caller keeps the event's fields in its own typed arrays, so
  * tens of millions of events cost no per-event objects or closures.
+ *
+ * Layout: entry i is two doubles at [2i, 2i+1] = (timeMs, seq * SLOT_SPAN +
+ * slot). Sequence numbers are unique, so comparing the packed second key
+ * compares sequences, and one entry is read with one cache line instead of
+ * three arrays. Four children per node halve the depth of a binary heap
+ * (~8 levels instead of ~16 at 50k events in flight), and a node's four
+ * children are 64 contiguous bytes.
  */
 
+/** Slots are below this (2^21); seq * SLOT_SPAN + slot stays an exact double while seq < 2^32. */
+export const SLOT_SPAN = 0x20_0000
+const MAX_SEQ = 0x1_0000_0000
+const ARITY = 4
+
 export class EventHeap {
-  private timeMs: Float64Array
-  private seq: Float64Array
-  private slot: Int32Array
+  private e: Float64Array
   private nextSeq = 0
   size = 0
 
   constructor(capacity = 1 << 16) {
-    this.timeMs = new Float64Array(capacity)
-    this.seq = new Float64Array(capacity)
-    this.slot = new Int32Array(capacity)
+    this.e = new Float64Array(2 * capacity)
   }
 
   push(timeMs: number, slot: number): void {
-    if (this.size === this.timeMs.length) this.grow()
-    const t = this.timeMs
-    const q = this.seq
-    const s = this.slot
-    const sq = this.nextSeq++
+    if (2 * this.size === this.e.length) this.grow()
+    // Control path errors: a run this long or this wide would silently lose the tie order.
+    if (!(slot >= 0 && slot < SLOT_SPAN)) throw new RangeError(`event slot ${slot} outside [0, ${SLOT_SPAN})`)
+    if (this.nextSeq >= MAX_SEQ) throw new RangeError(`more than ${MAX_SEQ} events scheduled`)
+    const e = this.e
+    const key = this.nextSeq++ * SLOT_SPAN + slot
     let i = this.size++
     while (i > 0) {
-      const p = (i - 1) >> 1
-      if (t[p] < timeMs || (t[p] === timeMs && q[p] < sq)) break
-      t[i] = t[p]
-      q[i] = q[p]
-      s[i] = s[p]
+      const p = ((i - 1) / ARITY) | 0
+      const pt = e[2 * p]
+      if (pt < timeMs || (pt === timeMs && e[2 * p + 1] < key)) break
+      e[2 * i] = pt
+      e[2 * i + 1] = e[2 * p + 1]
       i = p
     }
-    t[i] = timeMs
-    q[i] = sq
-    s[i] = slot
+    e[2 * i] = timeMs
+    e[2 * i + 1] = key
   }
 
   /** Time of the earliest event; Infinity when empty. */
   peekTimeMs(): number {
-    return this.size === 0 ? Infinity : this.timeMs[0]
+    return this.size === 0 ? Infinity : this.e[0]
   }
 
   /** Removes the earliest event and returns its slot (-1 when empty). */
   pop(): number {
     if (this.size === 0) return -1
-    const t = this.timeMs
-    const q = this.seq
-    const s = this.slot
-    const top = s[0]
+    const e = this.e
+    const top = e[1] % SLOT_SPAN
     const n = --this.size
     if (n === 0) return top
-    const lt = t[n]
-    const lq = q[n]
-    const ls = s[n]
+    const lt = e[2 * n]
+    const lk = e[2 * n + 1]
     let i = 0
     for (;;) {
-      const l = 2 * i + 1
-      if (l >= n) break
-      let m = l
-      const r = l + 1
-      if (r < n && (t[r] < t[l] || (t[r] === t[l] && q[r] < q[l]))) m = r
-      if (lt < t[m] || (lt === t[m] && lq < q[m])) break
-      t[i] = t[m]
-      q[i] = q[m]
-      s[i] = s[m]
+      const first = ARITY * i + 1
+      if (first >= n) break
+      // The smallest of up to four children.
+      let m = first
+      let mt = e[2 * first]
+      let mk = e[2 * first + 1]
+      const last = first + ARITY < n ? first + ARITY : n
+      for (let c = first + 1; c < last; c++) {
+        const ct = e[2 * c]
+        if (ct < mt || (ct === mt && e[2 * c + 1] < mk)) {
+          m = c
+          mt = ct
+          mk = e[2 * c + 1]
+        }
+      }
+      if (lt < mt || (lt === mt && lk < mk)) break
+      e[2 * i] = mt
+      e[2 * i + 1] = mk
       i = m
     }
-    t[i] = lt
-    q[i] = lq
-    s[i] = ls
+    e[2 * i] = lt
+    e[2 * i + 1] = lk
     return top
   }
 
   private grow(): void {
-    const cap = this.timeMs.length * 2
-    const t = new Float64Array(cap)
-    const q = new Float64Array(cap)
-    const s = new Int32Array(cap)
-    t.set(this.timeMs)
-    q.set(this.seq)
-    s.set(this.slot)
-    this.timeMs = t
-    this.seq = q
-    this.slot = s
+    const next = new Float64Array(this.e.length * 2)
+    next.set(this.e)
+    this.e = next
   }
 }
