@@ -9,10 +9,12 @@
  *      (slot, length, source id) into a shared Int32Array, and calls JS ONCE
  *      per batch (at most ROUNDS_PER_WAKE batches per wake, so one busy
  *      socket cannot starve the loop);
- *   2. send inside that call: copied into a preallocated native batch and
- *      flushed with sendmmsg when the JS call returns (or when the batch is
- *      full);
- *   3. send outside a batch (timers): one sendto at once.
+ *   2. send inside that call, on this socket or on any other socket of this
+ *      addon (an ingress reads a client batch on its service socket and
+ *      sends on the overlay socket): copied into that socket's preallocated
+ *      native batch and flushed with sendmmsg when the JS call returns (or
+ *      when the batch is full);
+ *   3. send outside any batch (timers): one sendto at once.
  *
  * Addresses are small integers: a table of sockaddrs (open addressing, at
  * most ADDR_CAP entries) gives every source and destination an id, so
@@ -46,6 +48,8 @@
 #define ADDR_CAP 1024
 #define ADDR_BUCKETS 2048 /* power of two, twice ADDR_CAP: probes stay short */
 #define ADDR_RESET_AT (ADDR_CAP - ADDR_CAP / 4)
+/* Other sockets that queued sends during one batch; beyond this they send at once. */
+#define PENDING_CAP 32
 
 /* Shared Int32Array: header, then (slot, length, source id) per datagram. */
 #define META_COUNT 0
@@ -54,7 +58,7 @@
 #define META_INTS (META_HEADER + 3 * BATCH)
 
 /* Shared Float64Array of counters (names in src/io/native-udp.ts). */
-enum { ST_RX, ST_RX_TRUNCATED, ST_RX_ERRORS, ST_TX, ST_TX_DROPPED, ST_TX_ERRORS, ST_TX_LAST_ERRNO, ST_COUNT };
+enum { ST_RX, ST_RX_TRUNCATED, ST_RX_ERRORS, ST_TX, ST_TX_DROPPED, ST_TX_ERRORS, ST_TX_LAST_ERRNO, ST_TX_BATCHES, ST_COUNT };
 
 typedef struct {
   union {
@@ -87,9 +91,27 @@ typedef struct {
   napi_ref rbuf_ref, meta_ref, stats_ref, callback_ref, resource_ref;
   napi_async_context async_ctx;
   bool in_batch; /* JS may call close from inside its batch callback */
+  bool is_pending; /* in `pending`: queued sends during another socket's batch */
   bool closing;
   napi_async_cleanup_hook_handle hook;
 } sock_t;
+
+/* Batches in progress on this thread (an addon instance may live in several
+ * worker threads, each with its own loop), and the other sockets that queued
+ * sends during them: flushed when the batch's JS call returns. */
+static __thread int batch_depth;
+static __thread sock_t *pending[PENDING_CAP];
+static __thread int npending;
+
+static void forget_pending(sock_t *s) {
+  for (int i = 0; i < npending; i++) {
+    if (pending[i] == s) {
+      pending[i] = pending[--npending];
+      s->is_pending = false;
+      return;
+    }
+  }
+}
 
 /* --- the address table ------------------------------------------------ */
 
@@ -194,6 +216,7 @@ static void count_tx_error(sock_t *s, int err) {
  * datagram the kernel refuses for another reason is skipped (counted). */
 static void flush(sock_t *s) {
   int start = 0;
+  if (s->queued > 0) s->stats[ST_TX_BATCHES]++;
   while (start < s->queued) {
     int n = sendmmsg(s->fd, s->smsgs + start, (unsigned)(s->queued - start), MSG_DONTWAIT);
     if (n >= 0) {
@@ -211,6 +234,14 @@ static void flush(sock_t *s) {
     start++;
   }
   s->queued = 0;
+}
+
+static void flush_pending(void) {
+  for (int i = 0; i < npending; i++) {
+    flush(pending[i]);
+    pending[i]->is_pending = false;
+  }
+  npending = 0;
 }
 
 /* --- receiving -------------------------------------------------------- */
@@ -270,6 +301,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_value resource, cb, global, arg;
   (void)events;
   s->in_batch = true;
+  batch_depth++;
   napi_open_handle_scope(env, &hscope);
   napi_get_reference_value(env, s->resource_ref, &resource);
   napi_get_reference_value(env, s->callback_ref, &cb);
@@ -289,10 +321,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         n = -1;
       }
       if (!s->closing) flush(s);
+      flush_pending();
     }
     if (n < BATCH) break;
   }
   s->queued = 0;
+  batch_depth--;
   napi_close_callback_scope(env, cscope);
   napi_close_handle_scope(env, hscope);
   s->in_batch = false;
@@ -328,6 +362,7 @@ static void env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   (void)hook;
   if (uv_is_closing((uv_handle_t *)&s->poll)) return; /* on_closed will remove the hook */
   s->closing = true;
+  forget_pending(s);
   uv_poll_stop(&s->poll);
   close(s->fd);
   uv_close((uv_handle_t *)&s->poll, on_closed);
@@ -439,6 +474,8 @@ static napi_value udp_close(napi_env env, napi_callback_info info) {
   if (!s || s->closing) return NULL;
   s->closing = true;
   uv_poll_stop(&s->poll);
+  forget_pending(s); /* its queued sends are dropped, as documented */
+  s->queued = 0;
   if (!s->in_batch) release_sock(s); /* else on_readable releases after the batch */
   return NULL;
 }
@@ -459,6 +496,11 @@ static napi_value udp_intern(napi_env env, napi_callback_info info) {
   if (!parse_addr(s->family, host, port, &a)) return int_value(env, -1);
   int id = addr_id(s, &a);
   if (id < 0 && !s->in_batch) {
+    /* Sends queued during another socket's batch point into this table. */
+    if (s->queued > 0) {
+      flush(s);
+      forget_pending(s);
+    }
     addr_reset(s);
     id = addr_id(s, &a);
   }
@@ -531,7 +573,12 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   if (!s || s->closing) return int_value(env, -EBADF);
   if (off < 0 || n < 0 || (size_t)off + (size_t)n > len || id < 0 || id >= s->naddrs) return int_value(env, -EINVAL);
   const addr_t *a = &s->addrs[id];
-  if (s->in_batch && (size_t)n <= s->slot_bytes) {
+  bool batching = s->in_batch || (batch_depth > 0 && (s->is_pending || npending < PENDING_CAP));
+  if (batching && (size_t)n <= s->slot_bytes) {
+    if (!s->in_batch && !s->is_pending) {
+      pending[npending++] = s;
+      s->is_pending = true;
+    }
     if (s->queued == BATCH) flush(s);
     int q = s->queued++;
     memcpy(s->sbuf + (size_t)q * s->slot_bytes, (unsigned char *)data + off, (size_t)n);

@@ -21,6 +21,9 @@ import { openL3Tun } from './l3-tun.js'
 import { OriginProbes } from './origin-probes.js'
 import { RouterBridge } from './router-bridge.js'
 
+/** Receive slot of an ingress service socket: above any client datagram a 1500-byte MTU path carries. */
+const SERVICE_SLOT_BYTES = 2048
+
 export interface DaemonOptions {
   log: Logger
   cryptoBackend?: 'auto' | 'sodium' | 'tweetnacl'
@@ -80,6 +83,14 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     maxDatagramBytes: Math.max(DEFAULT_MAX_DATAGRAM_BYTES, config.relay.mtu),
   })
   log.info('overlay socket', { kind: overlay.kind, ...(overlay.fallbackReason ? { fallback: overlay.fallbackReason } : {}) })
+  // Ingress service sockets batch too: a client batch read on one becomes one sendmmsg on the overlay
+  // socket (native/udp.c batches sends across its sockets). 2 KB slots (or the MTU if larger), so an
+  // oversize datagram still reaches the ingress and is counted there; beyond the slot the socket counts it (rxTruncated).
+  const service = chooseOverlayUdp(udpModeFromEnv(), nodeUdp, {
+    recvBufferBytes: 4 << 20,
+    sendBufferBytes: 4 << 20,
+    maxDatagramBytes: Math.max(SERVICE_SLOT_BYTES, config.relay.mtu),
+  })
   const router = routerFor(config)
   let bridge: RouterBridge | undefined
   // Throws TunUnavailableError (not root / no CAP_NET_ADMIN, no /dev/net/tun) or TunConfigError before anything else starts.
@@ -88,6 +99,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     config,
     udp: nodeUdp,
     overlayUdp: overlay.factory,
+    serviceUdp: service.factory,
     clock: monotonicClock,
     timers: realTimers,
     log,

@@ -25,6 +25,8 @@ export interface RelayContext {
   readonly config: RelayConfig
   readonly clock: Clock
   readonly udp: UdpSocketFactory
+  /** Opens the ingress service sockets (the daemon passes the batched native socket). */
+  readonly serviceUdp: UdpSocketFactory
   readonly log: Logger
   readonly paths: PathProvider
   /** Drops not attributable to one service. */

@@ -44,13 +44,23 @@ export class IngressSide {
 
   constructor(private readonly ctx: RelayContext, private readonly services: ServiceState[]) {}
 
+  /** Counters of the service sockets that keep them (the batched native socket), by `service@host:port`. */
+  socketStats(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {}
+    for (const l of this.listeners) {
+      const st = l.socket.stats?.()
+      if (st !== undefined) out[`${l.service.cfg.name}@${l.cfg.listen.host}:${l.cfg.listen.port}`] = st
+    }
+    return out
+  }
+
   /** Opens every service socket this relay is an ingress for; rejects if one cannot bind. */
   async start(): Promise<void> {
     const self = this.ctx.config.relay.id
     for (const service of this.services) {
       for (const cfg of service.cfg.ingress) {
         if (cfg.relay !== self) continue
-        const socket = this.ctx.udp.open(cfg.listen.host, cfg.listen.port)
+        const socket = this.ctx.serviceUdp.open(cfg.listen.host, cfg.listen.port)
         const family = service.cfg.delivery === 'proxy-protocol' ? (isIPv6(cfg.listen.host) ? 6 : 4) : 0
         const listener: Listener = {
           service,

@@ -60,6 +60,8 @@ export interface RelayDeps {
   tun?: TunDevice
   /** Opens the overlay socket (relay.listen); default `udp`. The daemon passes the batched native socket here. */
   overlayUdp?: UdpSocketFactory
+  /** Opens the ingress service sockets; default `udp`. The daemon passes the batched native socket here too. */
+  serviceUdp?: UdpSocketFactory
 }
 
 /** The L3 half of a relay: present when the config has `l3:`. */
@@ -75,6 +77,7 @@ export class Relay implements RelayContext {
   readonly config: RelayConfig
   readonly clock: Clock
   readonly udp: UdpSocketFactory
+  readonly serviceUdp: UdpSocketFactory
   private readonly overlayUdp: UdpSocketFactory
   readonly log: Logger
   readonly paths: PathProvider
@@ -105,6 +108,7 @@ export class Relay implements RelayContext {
     this.timers = deps.timers
     this.udp = deps.udp
     this.overlayUdp = deps.overlayUdp ?? deps.udp
+    this.serviceUdp = deps.serviceUdp ?? deps.udp
     this.log = deps.log
     this.tickMs = deps.tickMs ?? 100
     this.selfNode = nameId(cfg.relay.id)
@@ -353,6 +357,7 @@ export class Relay implements RelayContext {
         : {}),
       crypto: cryptoStats,
       ...(this.socket?.stats !== undefined ? { overlay_socket: this.socket.stats() } : {}),
+      ...serviceSockets(this.ingress.socketStats()),
     }
   }
 }
@@ -369,4 +374,10 @@ export interface RelayStats {
   crypto?: unknown
   /** The overlay socket's own counters (the batched native socket keeps them). */
   overlay_socket?: Record<string, number>
+  /** The same for each ingress service socket, by `service@host:port` (absent on node:dgram). */
+  service_sockets?: Record<string, Record<string, number>>
+}
+
+function serviceSockets(stats: Record<string, Record<string, number>>): { service_sockets?: Record<string, Record<string, number>> } {
+  return Object.keys(stats).length > 0 ? { service_sockets: stats } : {}
 }

@@ -50,7 +50,7 @@ interface NativeUdp {
 }
 
 /** Counter names, in the order native/udp.c keeps them. */
-const STAT_NAMES = ['rxPackets', 'rxTruncated', 'rxErrors', 'txPackets', 'txDropped', 'txErrors', 'txLastErrno'] as const
+const STAT_NAMES = ['rxPackets', 'rxTruncated', 'rxErrors', 'txPackets', 'txDropped', 'txErrors', 'txLastErrno', 'txBatches'] as const
 export type NativeUdpStats = Record<(typeof STAT_NAMES)[number] | 'rxBatches' | 'txUnaddressable', number>
 
 /** The batched socket cannot be used here (not Linux, or the addon is not built). `fix` says what to do. */
@@ -159,7 +159,8 @@ export class NativeUdpSocket implements PacketSocket {
 
   /**
    * Counters since open. rxBatches: calls into JS (rxPackets / rxBatches is
-   * the batching achieved); txDropped: sends the kernel refused for a full
+   * the batching achieved); txBatches: sendmmsg batches (txPackets /
+   * txBatches is the send batching); txDropped: sends the kernel refused for a full
    * socket buffer; txUnaddressable: sends to an address this socket cannot
    * reach (e.g. IPv6 from an IPv4 socket).
    */

@@ -19,12 +19,12 @@ describe('overpass status text', () => {
     expect(formatStatus(base)).not.toContain('l3  tun')
   })
 
-  it('shows the batched overlay socket\'s counters, with datagrams per batch', () => {
-    const text = formatStatus({
-      ...base,
-      overlay_socket: { rxPackets: 300, rxBatches: 40, rxTruncated: 1, rxErrors: 0, txPackets: 290, txDropped: 2, txErrors: 0, txLastErrno: 0, txUnaddressable: 0 },
-    })
-    expect(text).toContain('overlay socket (batched): rx 300 pkts in 40 batches (7.5/batch), truncated 1, errors 0; tx 290 pkts, dropped 2, errors 0')
+  it('shows the batched overlay and service sockets\' counters, with datagrams per batch', () => {
+    const sock = { rxPackets: 300, rxBatches: 40, rxTruncated: 1, rxErrors: 0, txPackets: 290, txBatches: 29, txDropped: 2, txErrors: 0, txLastErrno: 0, txUnaddressable: 0 }
+    const text = formatStatus({ ...base, overlay_socket: sock, service_sockets: { 'game@0.0.0.0:27015': { ...sock, rxPackets: 80, rxBatches: 10 } } })
+    expect(text).toContain('overlay socket (batched): rx 300 pkts in 40 batches (7.5/batch), truncated 1, errors 0; tx 290 pkts in 29 sendmmsg batches, dropped 2, errors 0')
+    expect(text).toContain('service socket game@0.0.0.0:27015 (batched): rx 80 pkts in 10 batches (8.0/batch)')
     expect(formatStatus(base)).not.toContain('overlay socket')
+    expect(formatStatus(base)).not.toContain('service socket')
   })
 })

@@ -47,6 +47,7 @@ function exitWorld(svc: Partial<ServiceConfig> = {}) {
     config,
     clock,
     udp,
+    serviceUdp: udp,
     log,
     paths: new StaticPaths('dal', [service]),
     drops: new DropCounts(),

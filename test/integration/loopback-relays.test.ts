@@ -15,6 +15,7 @@ import { renderRelayYaml, type RenderService } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import { UdpLinkEmulator } from '../../src/linkemu/index.js'
+import { nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
 
 const RELAYS = ['lax', 'sea', 'chi', 'dal'] as const
@@ -129,6 +130,13 @@ describe('four relay processes on loopback', () => {
       expect(got).toEqual(want)
     }
     clients.forEach((c) => c.socket.close())
+    // With the addon, the ingress's service socket is the batched native one and says so in status.
+    if (nativeUdpAvailable().ok) {
+      const st = JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, 'lax.yaml')])).stdout) as { service_sockets?: Record<string, Record<string, number>> }
+      const game = st.service_sockets?.[`game@127.0.0.1:${ports.game}`]
+      expect(game?.rxPackets).toBeGreaterThanOrEqual(120 * 5)
+      expect(game?.txPackets).toBeGreaterThanOrEqual(120 * 5)
+    }
   }, 60_000)
 
   it('tells a proxy-protocol origin the real client address and port', async () => {

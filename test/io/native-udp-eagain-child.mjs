@@ -11,7 +11,7 @@ const addon = createRequire(import.meta.url)(addonPath)
 const SLOT = 2048
 const recv = Buffer.alloc(SLOT * (addon.batch + 1))
 const meta = new Int32Array(2 + 3 * addon.batch)
-const stats = new Float64Array(7)
+const stats = new Float64Array(8) // one per counter in native/udp.c (ST_COUNT)
 const payload = Buffer.alloc(1000, 0x5a)
 let queuedInBatch = 0
 let sock

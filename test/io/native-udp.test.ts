@@ -137,6 +137,56 @@ describe.skipIf(!avail.ok)('NativeUdpSocket', () => {
     expect(sock.stats()).toMatchObject({ txPackets: N, txDropped: 0 })
   })
 
+  it('batches sends on another native socket made inside a batch, and sends them when the batch returns', async () => {
+    // The ingress shape: a batch read on the service socket, each datagram forwarded on the overlay socket.
+    const { sock: inbound, addr } = await nativeSocket('127.0.0.1', { recvBufferBytes: 4 << 20 })
+    const { sock: outbound } = await nativeSocket('127.0.0.1', { sendBufferBytes: 4 << 20 })
+    const sink = await dgramPeer('udp4', '127.0.0.1')
+    const sender = await dgramPeer('udp4', '127.0.0.1')
+    let sentInside = 0
+    inbound.onMessage((data) => {
+      if (outbound.send(data, 0, data.length, sink.port, '127.0.0.1')) sentInside++
+    })
+    const N = 200
+    // Sent before the loop turns, so the inbound socket reads them in a few batches.
+    for (let i = 0; i < N; i++) sender.sock.send(pattern(80, i), addr.port, '127.0.0.1')
+    expect(await waitFor(() => sink.got.length === N)).toBe(true)
+    const seen = new Set(sink.got.map((g) => g.data.toString('hex')))
+    for (let i = 0; i < N; i++) expect(seen.has(pattern(80, i).toString('hex'))).toBe(true)
+    const st = outbound.stats()
+    expect(sentInside).toBe(N)
+    expect(st.txPackets).toBe(N)
+    // Fewer sendmmsg calls than datagrams: they left in batches, not one sendto each.
+    expect(st.txBatches).toBeGreaterThan(0)
+    expect(st.txBatches).toBeLessThan(N / 2)
+    expect(inbound.stats().rxBatches).toBeLessThan(N / 2)
+  })
+
+  it('sends at once, outside any batch, and drops nothing queued when the other socket closes mid-batch', async () => {
+    const { sock: inbound, addr } = await nativeSocket('127.0.0.1')
+    const { sock: outbound } = await nativeSocket('127.0.0.1')
+    const sink = await dgramPeer('udp4', '127.0.0.1')
+    const sender = await dgramPeer('udp4', '127.0.0.1')
+    // Outside a batch: a plain sendto, no batch counted.
+    expect(outbound.send(pattern(10, 1), 0, 10, sink.port, '127.0.0.1')).toBe(true)
+    expect(await waitFor(() => sink.got.length === 1)).toBe(true)
+    expect(outbound.stats().txBatches).toBe(0)
+    // Inside a batch: queue one, then close the outbound socket; the queued send is dropped, nothing crashes.
+    let n = 0
+    inbound.onMessage((data) => {
+      n++
+      if (n === 1) {
+        outbound.send(data, 0, data.length, sink.port, '127.0.0.1')
+        outbound.close()
+      }
+    })
+    sender.sock.send(pattern(20, 2), addr.port, '127.0.0.1')
+    sender.sock.send(pattern(20, 3), addr.port, '127.0.0.1')
+    expect(await waitFor(() => n === 2)).toBe(true)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(sink.got.length).toBe(1)
+  })
+
   it('drops and counts a datagram larger than its slot, and delivers the next one', async () => {
     const { sock, addr } = await nativeSocket('127.0.0.1', { maxDatagramBytes: 256 })
     const peer = await dgramPeer('udp4', '127.0.0.1')

@@ -40,14 +40,17 @@ export function resolveSocket(opts: { config?: string; socket?: string }): strin
   }
 }
 
+/** One batched native socket's counters (io/native-udp.ts). */
+function socketLine(o: Record<string, number>): string {
+  const perBatch = (n: number, batches: number): string => (batches > 0 ? (n / batches).toFixed(1) : '0')
+  return `rx ${o.rxPackets} pkts in ${o.rxBatches} batches (${perBatch(o.rxPackets, o.rxBatches)}/batch), truncated ${o.rxTruncated}, errors ${o.rxErrors}; tx ${o.txPackets} pkts in ${o.txBatches} sendmmsg batches, dropped ${o.txDropped}, errors ${o.txErrors}`
+}
+
 export function formatStatus(s: RelayStats): string {
   const lines: string[] = []
   lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}`)
-  const o = s.overlay_socket
-  if (o !== undefined) {
-    const perBatch = o.rxBatches > 0 ? (o.rxPackets / o.rxBatches).toFixed(1) : '0'
-    lines.push(`overlay socket (batched): rx ${o.rxPackets} pkts in ${o.rxBatches} batches (${perBatch}/batch), truncated ${o.rxTruncated}, errors ${o.rxErrors}; tx ${o.txPackets} pkts, dropped ${o.txDropped}, errors ${o.txErrors}`)
-  }
+  if (s.overlay_socket !== undefined) lines.push(`overlay socket (batched): ${socketLine(s.overlay_socket)}`)
+  for (const [name, st] of Object.entries(s.service_sockets ?? {})) lines.push(`service socket ${name} (batched): ${socketLine(st)}`)
   lines.push('')
   lines.push('peers')
   lines.push(`  ${'peer'.padEnd(12)} ${'endpoint'.padEnd(22)} ${'session'.padEnd(8)} ${'pkts in'.padStart(10)} ${'bytes in'.padStart(12)} ${'pkts out'.padStart(10)} ${'bytes out'.padStart(12)}`)
