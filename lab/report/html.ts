@@ -2,12 +2,14 @@
  * The self-contained HTML report: per flow, one-way latency over time
  * (direct vs overpass, both directions, event markers) and latency CDFs;
  * the paths Overpass chose over time; the scenario's one-way latency map
- * as a heatmap next to the map the relays measured.
+ * as a heatmap next to the map the relays measured; for L3 sites, ping,
+ * TCP and the data centre's source-address capture (l3-html.ts).
  */
 import type { EdgeView } from '../../src/route/types.js'
 import type { FlowResult, FlowSamples, LabResult } from '../run/result.js'
 import { cdf, chart, esc } from './svg.js'
 import { formatSummary } from './text.js'
+import { l3Html } from './l3-html.js'
 
 const DIRECT = '#d9822b'
 const OVERPASS = '#2b6cd9'
@@ -76,11 +78,12 @@ export function renderHtml(r: LabResult, samples: FlowSamples): string {
   const meas = (a: string, b: string): number | undefined => measured.get(`${a}>${b}`)?.delayMs
   return `<!doctype html><html><head><meta charset="utf-8"><title>Overpass lab: ${esc(r.scenario)}</title>
 <style>body{font-family:sans-serif;margin:24px;max-width:1000px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-.row{display:flex;gap:8px}.maps{display:flex;gap:24px;flex-wrap:wrap}.self{background:#eee;text-align:center}pre{background:#f6f6f6;padding:8px;overflow:auto}</style></head><body>
+.row{display:flex;gap:8px}.maps{display:flex;gap:24px;flex-wrap:wrap}.self{background:#eee;text-align:center}.good{color:#1a7f37;text-align:left}.bad{color:#c00;font-weight:bold;text-align:left}pre{background:#f6f6f6;padding:8px;overflow:auto}</style></head><body>
 <h1>Overpass lab: ${esc(r.scenario)} <small>(run ${esc(r.run)})</small></h1>
 <p>One-way delays are exact: every namespace shares CLOCK_MONOTONIC. <span style="color:${DIRECT}">Direct</span> is the client's own WAN path to the origin;
-<span style="color:${OVERPASS}">Overpass</span> enters at the client's PoP relay. Red dashed lines are WAN events. ${r.emulator.backend === 'netem' ? 'WAN: tc netem.' : `WAN emulator delay error: p99 ${r.emulator.delay_error_p99_ms.toFixed(3)} ms, max ${r.emulator.delay_error_max_ms.toFixed(3)} ms.`}</p>
+<span style="color:${OVERPASS}">Overpass</span> enters at the client's PoP relay. Red dashed lines are WAN events. ${r.emulator.backend === 'netem' ? 'WAN: tc netem.' : `WAN emulator delay error: p99 ${r.emulator.delay_error_p99_ms.toFixed(3)} ms, max ${r.emulator.delay_error_max_ms.toFixed(3)} ms (host steal ${r.emulator.host_steal_ms} ms during the measurement).`}</p>
 ${names.map((n) => flowSection(r, n, samples)).join('\n')}
+${r.l3 ? l3Html(r.l3) : ''}
 <h2>One-way latency map (ms)</h2><div class="maps">${heatmap('scenario (emulated WAN)', r.wan.pops, scen)}${heatmap('measured by the relays (estimated one-way)', r.wan.pops, meas)}</div>
 <h2>Summary</h2><pre>${esc(formatSummary(r))}</pre>
 </body></html>
