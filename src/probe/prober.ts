@@ -1,5 +1,6 @@
 import type { RouterMessage } from '../route/types.js'
 import { INBOUND_EDGE_DOUBLES, InboundEdge, ProbeVerdict } from './inbound-edge.js'
+import { RelayIndex } from './relay-index.js'
 import { decodeProbe, emptyProbeFields, encodeProbeView, PROBE_LEN, ProbeDrop } from './probe-codec.js'
 
 export const DEFAULT_PROBE_INTERVAL_MS = 100
@@ -47,7 +48,7 @@ export class Prober {
     probeDuplicate: 0,
     probeTooOld: 0,
   }
-  private readonly index = new Map<string, number>()
+  private readonly index: RelayIndex
   private readonly selfIdx: number
   private readonly fields = emptyProbeFields()
   /** Per peer: the probe message we send it, its bytes, and a view to encode into them. */
@@ -59,7 +60,7 @@ export class Prober {
   private nextSilenceMs = Infinity
 
   constructor(private readonly init: ProberInit) {
-    init.relays.forEach((r, i) => this.index.set(r, i))
+    this.index = new RelayIndex(init.relays)
     this.selfIdx = this.index.get(init.self) ?? -1
     // One block per peer in one array: a probe touches its edge's block only.
     const store = new Float64Array(init.relays.length * INBOUND_EDGE_DOUBLES)

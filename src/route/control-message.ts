@@ -11,6 +11,8 @@
  * `parseMapUpdate` returns a reason string instead of throwing.
  */
 
+import type { NameIndex } from '../probe/relay-index.js'
+
 export const MAP_MSG_TYPE = 'overpass.map'
 export const MAP_MSG_VERSION = 1
 /** `{ type, v, origin }`: "my copy of your column has a gap: send me a full update". */
@@ -71,7 +73,8 @@ export interface MapUpdate {
 }
 
 export interface MapSchema {
-  relays: ReadonlySet<string>
+  /** A Set, or the router's RelayIndex (one shared lookup instead of a cold per-relay hash table). */
+  relays: { readonly size: number; has(name: string): boolean }
   /** service name -> its exits */
   exits: ReadonlyMap<string, ReadonlySet<string>>
 }
@@ -111,7 +114,7 @@ export function parseMapUpdate(msg: unknown, schema: MapSchema): MapUpdate | str
  * needs no second lookup.
  */
 export function checkEdges(
-  u: MapUpdate, index: ReadonlyMap<string, number>, seen: Uint32Array, stamp: number, fromIdx: Int32Array,
+  u: MapUpdate, index: NameIndex, seen: Uint32Array, stamp: number, fromIdx: Int32Array,
 ): string {
   const edges = u.edges as unknown[]
   const self = index.get(u.origin)

@@ -3,6 +3,7 @@ import {
   O_FWD, O_JITTER, O_LOSS, O_METHOD, O_REV, O_RTT, O_SERVICE, O_THETA, O_UP,
 } from './control-message.js'
 import type { MapUpdate } from './control-message.js'
+import type { NameIndex } from '../probe/relay-index.js'
 
 /** How an update compared with what the map held for its origin. */
 export const enum ApplyResult {
@@ -121,7 +122,7 @@ export class LinkMap {
    * penalty; when not, changes of those values alone are not routing changes.
    */
   constructor(
-    private readonly relayIndex: ReadonlyMap<string, number>,
+    private readonly relayIndex: NameIndex,
     private readonly serviceIndex: ReadonlyMap<string, number>,
     private readonly maxLossPct: number,
     private readonly weighs: { jitter: boolean; loss: boolean } = { jitter: true, loss: true },

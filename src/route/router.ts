@@ -1,4 +1,5 @@
 import { OriginEdge } from '../probe/origin-edge.js'
+import { RelayIndex } from '../probe/relay-index.js'
 import { DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, Prober } from '../probe/prober.js'
 import { nameId } from '../wire/ids.js'
 import { checkEdges, MAP_MSG_VERSION, parseMapUpdate, RESYNC_MSG_TYPE } from './control-message.js'
@@ -38,7 +39,7 @@ export const RELAYERS_PER_PAIR = 2
 export class RouterCore implements Router {
   private readonly self: number
   private readonly relays: string[]
-  private readonly relayIndex = new Map<string, number>()
+  private readonly relayIndex: RelayIndex
   private readonly relayIds: number[]
   private readonly services: ServiceInfo[]
   private readonly serviceByName = new Map<string, ServiceInfo>()
@@ -86,7 +87,7 @@ export class RouterCore implements Router {
   constructor(init: RouterInit) {
     validateInit(init)
     this.relays = [...init.relays]
-    this.relays.forEach((r, i) => this.relayIndex.set(r, i))
+    this.relayIndex = new RelayIndex(this.relays)
     this.self = this.relayIndex.get(init.self)!
     this.relayIds = this.relays.map(nameId)
     this.random = init.random ?? seededRandom(nameId(init.self))
@@ -106,7 +107,7 @@ export class RouterCore implements Router {
     }))
     for (const s of this.services) this.serviceByName.set(s.name, s)
     this.schema = {
-      relays: new Set(this.relays),
+      relays: this.relayIndex,
       exits: new Map(init.services.map((s) => [s.name, new Set(s.exits)])),
     }
     this.prober = new Prober({
