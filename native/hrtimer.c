@@ -29,9 +29,7 @@ typedef struct {
   uv_poll_t poll; /* first member: the uv handle pointer is the struct */
   napi_env env;
   int fd;
-  napi_ref callback_ref;
-  napi_ref resource_ref;
-  napi_async_context async_ctx;
+  js_callback_t cb;
   bool closing;
   bool in_callback; /* JS may close the timer from inside its callback */
   napi_async_cleanup_hook_handle hook;
@@ -44,9 +42,7 @@ static void on_closed(uv_handle_t *handle) {
 }
 
 static void release_timer(hrtimer_t *t) {
-  napi_delete_reference(t->env, t->callback_ref);
-  napi_delete_reference(t->env, t->resource_ref);
-  napi_async_destroy(t->env, t->async_ctx);
+  js_callback_release(t->env, &t->cb);
   close(t->fd);
   uv_close((uv_handle_t *)&t->poll, on_closed);
 }
@@ -65,9 +61,7 @@ static void env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
 static void on_expired(uv_poll_t *handle, int status, int events) {
   hrtimer_t *t = (hrtimer_t *)handle;
   napi_env env = t->env;
-  napi_handle_scope hscope;
-  napi_callback_scope cscope;
-  napi_value resource, cb, global, arg;
+  js_scope_t sc;
   uint64_t expirations;
   (void)events;
   /* Clears the readable state; EAGAIN means a re-arm raced the wake: nothing is due. */
@@ -75,20 +69,10 @@ static void on_expired(uv_poll_t *handle, int status, int events) {
   if (status == 0 && n != (ssize_t)sizeof expirations) return;
   uv_unref((uv_handle_t *)&t->poll); /* disarmed now: like an expired setTimeout, it no longer holds the loop */
   t->in_callback = true;
-  napi_open_handle_scope(env, &hscope);
-  napi_get_reference_value(env, t->resource_ref, &resource);
-  napi_get_reference_value(env, t->callback_ref, &cb);
-  napi_get_global(env, &global);
-  napi_open_callback_scope(env, resource, t->async_ctx, &cscope);
+  js_scope_open(env, &t->cb, &sc);
   if (status < 0) uv_poll_stop(&t->poll);
-  arg = int_value(env, status < 0 ? status : 0);
-  if (napi_call_function(env, global, cb, 1, &arg, NULL) == napi_pending_exception) {
-    napi_value err;
-    napi_get_and_clear_last_exception(env, &err);
-    napi_fatal_exception(env, err);
-  }
-  napi_close_callback_scope(env, cscope);
-  napi_close_handle_scope(env, hscope);
+  js_scope_call_int(env, &sc, status < 0 ? status : 0);
+  js_scope_close(env, &sc);
   t->in_callback = false;
   if (t->closing) release_timer(t);
 }
@@ -96,7 +80,7 @@ static void on_expired(uv_poll_t *handle, int status, int events) {
 /* create(callback) -> external; callback(0 | -errno) once per expiry */
 static napi_value hrtimer_create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], out, resource, name;
+  napi_value argv[1], out;
   uv_loop_t *loop;
   int rc;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -116,11 +100,7 @@ static napi_value hrtimer_create(napi_env env, napi_callback_info info) {
     return throw_errno(env, "uv_poll_init", -rc);
   }
   CHECK(napi_add_async_cleanup_hook(env, env_teardown, t, &t->hook));
-  CHECK(napi_create_object(env, &resource));
-  CHECK(napi_create_string_utf8(env, "OverpassHrTimer", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, resource, name, &t->async_ctx));
-  CHECK(napi_create_reference(env, argv[0], 1, &t->callback_ref));
-  CHECK(napi_create_reference(env, resource, 1, &t->resource_ref));
+  CHECK(js_callback_init(env, argv[0], "OverpassHrTimer", &t->cb));
   if ((rc = uv_poll_start(&t->poll, UV_READABLE, on_expired)) < 0) {
     t->closing = true;
     release_timer(t);

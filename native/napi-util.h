@@ -1,11 +1,13 @@
 /*
- * N-API helpers shared by the repository's small addons (tun.c, udp.c).
+ * N-API helpers shared by the repository's small addons (tun.c, udp.c,
+ * hrtimer.c).
  * Include after <node_api.h> and <uv.h>, with ADDON_ERROR_CODE defined to
  * the code CHECK throws (e.g. "EOVERPASS_TUN").
  */
 #ifndef OVERPASS_NAPI_UTIL_H
 #define OVERPASS_NAPI_UTIL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +38,67 @@ static inline napi_value int_value(napi_env env, int v) {
   napi_value out;
   napi_create_int32(env, v, &out);
   return out;
+}
+
+/*
+ * A JS callback that a uv handle calls: the callback, an async resource
+ * (named for async_hooks and diagnostics) and its async context. Each addon
+ * keeps one per handle.
+ */
+typedef struct {
+  napi_ref callback_ref;
+  napi_ref resource_ref;
+  napi_async_context async_ctx;
+} js_callback_t;
+
+static inline napi_status js_callback_init(napi_env env, napi_value callback, const char *resource_name, js_callback_t *cb) {
+  napi_value resource, name;
+  napi_status st;
+  if ((st = napi_create_object(env, &resource)) != napi_ok) return st;
+  if ((st = napi_create_string_utf8(env, resource_name, NAPI_AUTO_LENGTH, &name)) != napi_ok) return st;
+  if ((st = napi_async_init(env, resource, name, &cb->async_ctx)) != napi_ok) return st;
+  if ((st = napi_create_reference(env, callback, 1, &cb->callback_ref)) != napi_ok) return st;
+  return napi_create_reference(env, resource, 1, &cb->resource_ref);
+}
+
+static inline void js_callback_release(napi_env env, js_callback_t *cb) {
+  napi_delete_reference(env, cb->callback_ref);
+  napi_delete_reference(env, cb->resource_ref);
+  napi_async_destroy(env, cb->async_ctx);
+}
+
+/* One wake's calls into JS: a handle scope and a callback scope, so the
+ * microtasks and nextTicks the callback queues run once, at js_scope_close. */
+typedef struct {
+  napi_handle_scope hscope;
+  napi_callback_scope cscope;
+  napi_value fn;
+  napi_value global;
+} js_scope_t;
+
+static inline void js_scope_open(napi_env env, const js_callback_t *cb, js_scope_t *sc) {
+  napi_value resource;
+  napi_open_handle_scope(env, &sc->hscope);
+  napi_get_reference_value(env, cb->resource_ref, &resource);
+  napi_get_reference_value(env, cb->callback_ref, &sc->fn);
+  napi_get_global(env, &sc->global);
+  napi_open_callback_scope(env, resource, cb->async_ctx, &sc->cscope);
+}
+
+/* Calls the callback with one int. A throw goes to process 'uncaughtException'
+ * (as from any Node callback); returns false if it threw. */
+static inline bool js_scope_call_int(napi_env env, js_scope_t *sc, int v) {
+  napi_value arg, err;
+  napi_create_int32(env, v, &arg);
+  if (napi_call_function(env, sc->global, sc->fn, 1, &arg, NULL) != napi_pending_exception) return true;
+  napi_get_and_clear_last_exception(env, &err);
+  napi_fatal_exception(env, err);
+  return false;
+}
+
+static inline void js_scope_close(napi_env env, js_scope_t *sc) {
+  napi_close_callback_scope(env, sc->cscope);
+  napi_close_handle_scope(env, sc->hscope);
 }
 
 #endif

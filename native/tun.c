@@ -32,9 +32,7 @@ typedef struct {
   napi_env env;
   int fd;
   napi_ref buffer_ref;  /* the one reusable JS Buffer */
-  napi_ref callback_ref;
-  napi_ref resource_ref;
-  napi_async_context async_ctx;
+  js_callback_t cb;
   unsigned char *data;  /* backing store of the Buffer, kept alive by buffer_ref */
   size_t capacity;
   bool in_batch;        /* JS may call unpoll from inside its packet callback */
@@ -82,9 +80,7 @@ static void on_closed(uv_handle_t *handle) {
 
 static void release_poller(poller_t *p) {
   napi_delete_reference(p->env, p->buffer_ref);
-  napi_delete_reference(p->env, p->callback_ref);
-  napi_delete_reference(p->env, p->resource_ref);
-  napi_async_destroy(p->env, p->async_ctx);
+  js_callback_release(p->env, &p->cb);
   uv_close((uv_handle_t *)&p->poll, on_closed);
 }
 
@@ -105,21 +101,14 @@ static void env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
 static void on_readable(uv_poll_t *handle, int status, int events) {
   poller_t *p = (poller_t *)handle;
   napi_env env = p->env;
-  napi_handle_scope hscope;
-  napi_callback_scope cscope;
-  napi_value resource, cb, global, arg;
+  js_scope_t sc;
   (void)events;
   p->in_batch = true;
-  napi_open_handle_scope(env, &hscope);
-  napi_get_reference_value(env, p->resource_ref, &resource);
-  napi_get_reference_value(env, p->callback_ref, &cb);
-  napi_get_global(env, &global);
-  napi_open_callback_scope(env, resource, p->async_ctx, &cscope);
+  js_scope_open(env, &p->cb, &sc);
   if (status < 0) {
     /* Device gone or fd broken: stop watching and tell JS once (negative errno). */
     uv_poll_stop(&p->poll);
-    arg = int_value(env, status);
-    napi_call_function(env, global, cb, 1, &arg, NULL);
+    js_scope_call_int(env, &sc, status);
   } else {
     for (int i = 0; i < READS_PER_WAKE && !p->closing; i++) {
       ssize_t n = read(p->fd, p->data, p->capacity);
@@ -127,18 +116,11 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       if (err == EINTR) continue;
       if (err == EAGAIN || err == EWOULDBLOCK) break;
       if (err) uv_poll_stop(&p->poll);
-      arg = int_value(env, err ? -err : (int)n);
-      if (napi_call_function(env, global, cb, 1, &arg, NULL) == napi_pending_exception) {
-        napi_value err;
-        napi_get_and_clear_last_exception(env, &err);
-        napi_fatal_exception(env, err);
-        break;
-      }
+      if (!js_scope_call_int(env, &sc, err ? -err : (int)n)) break;
       if (err) break;
     }
   }
-  napi_close_callback_scope(env, cscope);
-  napi_close_handle_scope(env, hscope);
+  js_scope_close(env, &sc);
   p->in_batch = false;
   if (p->closing) release_poller(p);
 }
@@ -146,7 +128,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 /* poll(fd, buffer, callback) -> external; callback(lengthOrNegativeErrno) */
 static napi_value tun_poll(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], out, resource, name;
+  napi_value argv[3], out;
   uv_loop_t *loop;
   int fd, rc;
   void *data;
@@ -166,12 +148,8 @@ static napi_value tun_poll(napi_env env, napi_callback_info info) {
     return throw_errno(env, "uv_poll_init", -rc);
   }
   CHECK(napi_add_async_cleanup_hook(env, env_teardown, p, &p->hook));
-  CHECK(napi_create_object(env, &resource));
-  CHECK(napi_create_string_utf8(env, "OverpassTunRead", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, resource, name, &p->async_ctx));
+  CHECK(js_callback_init(env, argv[2], "OverpassTunRead", &p->cb));
   CHECK(napi_create_reference(env, argv[1], 1, &p->buffer_ref));
-  CHECK(napi_create_reference(env, argv[2], 1, &p->callback_ref));
-  CHECK(napi_create_reference(env, resource, 1, &p->resource_ref));
   if ((rc = uv_poll_start(&p->poll, UV_READABLE, on_readable)) < 0) {
     p->closing = true;
     release_poller(p);

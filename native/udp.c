@@ -88,8 +88,8 @@ typedef struct {
   addr_t addrs[ADDR_CAP];
   int16_t buckets[ADDR_BUCKETS]; /* id + 1, 0 = empty */
   int naddrs;
-  napi_ref rbuf_ref, meta_ref, stats_ref, callback_ref, resource_ref;
-  napi_async_context async_ctx;
+  napi_ref rbuf_ref, meta_ref, stats_ref;
+  js_callback_t cb;
   bool in_batch; /* JS may call close from inside its batch callback */
   bool is_pending; /* in `pending`: queued sends during another socket's batch */
   bool closing;
@@ -296,30 +296,18 @@ static void release_sock(sock_t *s);
 static void on_readable(uv_poll_t *handle, int status, int events) {
   sock_t *s = (sock_t *)handle;
   napi_env env = s->env;
-  napi_handle_scope hscope;
-  napi_callback_scope cscope;
-  napi_value resource, cb, global, arg;
+  js_scope_t sc;
   (void)events;
   s->in_batch = true;
   batch_depth++;
-  napi_open_handle_scope(env, &hscope);
-  napi_get_reference_value(env, s->resource_ref, &resource);
-  napi_get_reference_value(env, s->callback_ref, &cb);
-  napi_get_global(env, &global);
-  napi_open_callback_scope(env, resource, s->async_ctx, &cscope);
+  js_scope_open(env, &s->cb, &sc);
   if (status < 0) uv_poll_stop(&s->poll); /* the fd is broken: tell JS once, stop watching */
   for (int round = 0; round < ROUNDS_PER_WAKE && !s->closing; round++) {
     int n = status < 0 ? status : receive_batch(s);
     if (n == -EAGAIN || n == -EWOULDBLOCK) break;
     if (n < 0) s->stats[ST_RX_ERRORS]++;
     if (n < 0 || s->meta[META_COUNT] > 0) {
-      arg = int_value(env, n < 0 ? n : s->meta[META_COUNT]);
-      if (napi_call_function(env, global, cb, 1, &arg, NULL) == napi_pending_exception) {
-        napi_value err;
-        napi_get_and_clear_last_exception(env, &err);
-        napi_fatal_exception(env, err);
-        n = -1;
-      }
+      if (!js_scope_call_int(env, &sc, n < 0 ? n : s->meta[META_COUNT])) n = -1;
       if (!s->closing) flush(s);
       flush_pending();
     }
@@ -327,8 +315,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   }
   s->queued = 0;
   batch_depth--;
-  napi_close_callback_scope(env, cscope);
-  napi_close_handle_scope(env, hscope);
+  js_scope_close(env, &sc);
   s->in_batch = false;
   if (s->closing) release_sock(s);
 }
@@ -349,9 +336,7 @@ static void release_sock(sock_t *s) {
   napi_delete_reference(s->env, s->rbuf_ref);
   napi_delete_reference(s->env, s->meta_ref);
   napi_delete_reference(s->env, s->stats_ref);
-  napi_delete_reference(s->env, s->callback_ref);
-  napi_delete_reference(s->env, s->resource_ref);
-  napi_async_destroy(s->env, s->async_ctx);
+  js_callback_release(s->env, &s->cb);
   close(s->fd);
   uv_close((uv_handle_t *)&s->poll, on_closed);
 }
@@ -397,7 +382,7 @@ static int open_socket(int family, const char *host, int port, int rcvbuf, int s
  *      meta Int32Array, stats Float64Array, onBatch(countOrNegErrno)) -> external */
 static napi_value udp_open(napi_env env, napi_callback_info info) {
   size_t argc = 10;
-  napi_value argv[10], out, resource, name;
+  napi_value argv[10], out;
   char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   size_t host_len, rbuf_len;
   int fam, port, rcvbuf, sndbuf, slot, fd = -1, rc;
@@ -442,14 +427,10 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, "uv_poll_init", -rc);
   }
   CHECK(napi_add_async_cleanup_hook(env, env_teardown, s, &s->hook));
-  CHECK(napi_create_object(env, &resource));
-  CHECK(napi_create_string_utf8(env, "OverpassUdpRead", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, resource, name, &s->async_ctx));
+  CHECK(js_callback_init(env, argv[9], "OverpassUdpRead", &s->cb));
   CHECK(napi_create_reference(env, argv[6], 1, &s->rbuf_ref));
   CHECK(napi_create_reference(env, argv[7], 1, &s->meta_ref));
   CHECK(napi_create_reference(env, argv[8], 1, &s->stats_ref));
-  CHECK(napi_create_reference(env, argv[9], 1, &s->callback_ref));
-  CHECK(napi_create_reference(env, resource, 1, &s->resource_ref));
   if ((rc = uv_poll_start(&s->poll, UV_READABLE, on_readable)) < 0) {
     s->closing = true;
     release_sock(s);
