@@ -9,7 +9,7 @@ import { ratioSuite } from './lib.js'
 import { MAP_MSG_TYPE, MAP_MSG_VERSION } from '../src/route/control-message.js'
 import type { EdgeTuple, OriginTuple } from '../src/route/control-message.js'
 import { denseDijkstra, spScratch } from '../src/route/dijkstra.js'
-import { LinkMap } from '../src/route/link-map.js'
+import { EDGE_FIELDS, F_PRESENT, F_PSEUDO, F_THETA, LinkMap } from '../src/route/link-map.js'
 import { RouteTable } from '../src/route/route-table.js'
 import type { ServiceInfo } from '../src/route/route-table.js'
 import { seededRandom } from '../src/route/seeded-random.js'
@@ -68,7 +68,11 @@ export async function run(): Promise<void> {
   const n = 330
   const map = denseMap(n, [])
   const w = new Float64Array(n * n)
-  for (let k = 0; k < n * n; k++) w[k] = map.present[k] ? Math.max(0, map.pseudo[k] - map.theta[k]) : Infinity
+  const r = map.edge
+  for (let k = 0; k < n * n; k++) {
+    const o = EDGE_FIELDS * k
+    w[k] = r[o + F_PRESENT] ? Math.max(0, r[o + F_PSEUDO] - r[o + F_THETA]) : Infinity
+  }
   const sp = spScratch(n)
   await ratioSuite('route: computation on dense maps', [
     { name: 'plain dense Dijkstra, 330 relays (baseline)', fn: () => denseDijkstra(w, n, 0, sp) },

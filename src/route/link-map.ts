@@ -55,23 +55,36 @@ export function significantDelta(deltaMs: number, delayMs: number): boolean {
 }
 
 /**
- * The directed latency map: dense V x V arrays indexed [from * V + to], one
- * column per measuring relay (`to`), plus origin edges per (service, exit).
- * It only stores what the columns said; potentials and weights are derived
- * from it by potentials.ts and weights.ts.
+ * Fields of one edge record: `LinkMap.edge[EDGE_FIELDS * k + F_*]`.
+ * F_UP: 1 up; 0 down and never up; EVER_UP_DOWN down after having been up.
+ * F_PRESENT: 1 when the measuring column lists the edge.
+ */
+export const F_PSEUDO = 0
+export const F_MIN_PSEUDO = 1
+export const F_THETA = 2
+export const F_RTT = 3
+export const F_JITTER = 4
+export const F_LOSS = 5
+export const F_PRESENT = 6
+export const F_UP = 7
+export const EDGE_FIELDS = 8
+export const EVER_UP_DOWN = 2
+
+/**
+ * The directed latency map: a dense V x V table of edge records indexed
+ * k = from * V + to, one column per measuring relay (`to`), plus origin
+ * edges per (service, exit). It only stores what the columns said;
+ * potentials and weights are derived from it by potentials.ts and weights.ts.
+ *
+ * One record (8 doubles, one or two cache lines) per edge: applying an
+ * entry writes one record. With one array per field it wrote nine arrays
+ * at stride V, a cache miss each, and a cold start applies ~30 M entries
+ * over all relays of a 246-relay simulation (docs/simulator.md, Run time).
  */
 export class LinkMap {
   readonly n: number
-  readonly present: Uint8Array
-  readonly up: Uint8Array
-  /** The edge has been up at some point: a down edge that never was up may just be new. */
-  readonly everUp: Uint8Array
-  readonly pseudo: Float64Array
-  readonly minPseudo: Float64Array
-  readonly theta: Float64Array
-  readonly rtt: Float64Array
-  readonly jitter: Float64Array
-  readonly loss: Float64Array
+  /** Edge records, EDGE_FIELDS doubles per edge k (see F_*). */
+  readonly edge: Float64Array
   /** Per column: seq, boot and our receive time of the newest accepted update. */
   readonly colSeq: Float64Array
   readonly colBoot: Float64Array
@@ -129,15 +142,7 @@ export class LinkMap {
   ) {
     const n = (this.n = relayIndex.size)
     const nn = n * n
-    this.present = new Uint8Array(nn)
-    this.up = new Uint8Array(nn)
-    this.everUp = new Uint8Array(nn)
-    this.pseudo = new Float64Array(nn)
-    this.minPseudo = new Float64Array(nn)
-    this.theta = new Float64Array(nn)
-    this.rtt = new Float64Array(nn)
-    this.jitter = new Float64Array(nn)
-    this.loss = new Float64Array(nn)
+    this.edge = new Float64Array(nn * EDGE_FIELDS)
     this.colSeq = new Float64Array(n).fill(-1)
     this.colBoot = new Float64Array(n).fill(-1)
     this.colRxMs = new Float64Array(n).fill(NaN)
@@ -173,15 +178,22 @@ export class LinkMap {
    * keeps a cold start, when every edge is still new, from relaying at all.
    */
   notUp(u: number, v: number, nowMs: number): boolean {
-    const k = u * this.n + v
-    if (this.up[k] === 1) return false
-    return this.everUp[k] === 1 || nowMs - this.colFirstRxMs[v] >= NEVER_UP_GRACE_MS
+    const up = this.edge[EDGE_FIELDS * (u * this.n + v) + F_UP]
+    if (up === 1) return false
+    return up === EVER_UP_DOWN || nowMs - this.colFirstRxMs[v] >= NEVER_UP_GRACE_MS
   }
 
   /** True when u->v is present and up in the map. */
   isUp(u: number, v: number): boolean {
-    const k = u * this.n + v
-    return this.present[k] === 1 && this.up[k] === 1
+    const o = EDGE_FIELDS * (u * this.n + v)
+    return this.edge[o + F_PRESENT] === 1 && this.edge[o + F_UP] === 1
+  }
+
+  /** True when edge k is present, up and not lossier than `maxLossPct`. */
+  usable(k: number, maxLossPct: number): boolean {
+    const o = EDGE_FIELDS * k
+    const r = this.edge
+    return r[o + F_PRESENT] === 1 && r[o + F_UP] === 1 && r[o + F_LOSS] <= maxLossPct
   }
 
   /**
@@ -237,43 +249,45 @@ export class LinkMap {
     const seen = this.seen
     const stamp = ++this.stamp
     const edges = u.edges
+    const r = this.edge
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i]
       const from = fromIdx !== undefined ? fromIdx[i] : this.relayIndex.get(e[E_FROM])!
-      const k = from * n + v
+      const o = EDGE_FIELDS * (from * n + v)
       seen[from] = stamp
       const up = e[E_UP] ? 1 : 0
       const theta = e[E_THETA] ?? NaN
       const pseudo = e[E_PSEUDO]
       const jitter = e[E_JITTER]
       const loss = e[E_LOSS]
-      const oldLoss = this.loss[k]
-      if (this.present[k] === 0 || this.up[k] !== up) {
+      const oldLoss = r[o + F_LOSS]
+      const oldPseudo = r[o + F_PSEUDO]
+      const wasUp = r[o + F_UP] === 1 ? 1 : 0
+      if (r[o + F_PRESENT] === 0 || wasUp !== up) {
         sig = true
-        if (this.up[k] === 1) this.broke = true
+        if (wasUp === 1) this.broke = true
       } else if (oldLoss > max !== loss > max) {
         sig = true
         if (loss > max) this.broke = true
-      } else if (significantDelta(pseudo - this.pseudo[k], this.pseudo[k] - theta)) sig = true
-      else if (pseudo !== this.pseudo[k] || (wj && jitter !== this.jitter[k]) || (wl && loss !== oldLoss)) moved = true
-      this.present[k] = 1
-      if (this.up[k] !== up) this.setUp(from, v, up)
-      this.everUp[k] |= up
-      this.pseudo[k] = pseudo
-      this.minPseudo[k] = e[E_MIN_PSEUDO]
+      } else if (significantDelta(pseudo - oldPseudo, oldPseudo - theta)) sig = true
+      else if (pseudo !== oldPseudo || (wj && jitter !== r[o + F_JITTER]) || (wl && loss !== oldLoss)) moved = true
+      r[o + F_PRESENT] = 1
+      if (wasUp !== up) this.setUp(from, v, up)
+      r[o + F_PSEUDO] = pseudo
+      r[o + F_MIN_PSEUDO] = e[E_MIN_PSEUDO]
       const rtt = e[E_RTT] ?? NaN
-      if (!sameNumber(theta, this.theta[k]) || !sameNumber(rtt, this.rtt[k])) this.offsetsMoved = true
-      this.theta[k] = theta
-      this.rtt[k] = rtt
-      this.jitter[k] = jitter
-      this.loss[k] = loss
+      if (!sameNumber(theta, r[o + F_THETA]) || !sameNumber(rtt, r[o + F_RTT])) this.offsetsMoved = true
+      r[o + F_THETA] = theta
+      r[o + F_RTT] = rtt
+      r[o + F_JITTER] = jitter
+      r[o + F_LOSS] = loss
     }
     if (full) {
       for (let from = 0; from < n; from++) {
-        const k = from * n + v
-        if (seen[from] !== stamp && this.present[k]) {
-          this.present[k] = 0
-          if (this.up[k] === 1) {
+        const o = EDGE_FIELDS * (from * n + v)
+        if (seen[from] !== stamp && r[o + F_PRESENT] === 1) {
+          r[o + F_PRESENT] = 0
+          if (r[o + F_UP] === 1) {
             this.setUp(from, v, 0)
             this.broke = true
           }
@@ -284,8 +298,9 @@ export class LinkMap {
     return sig ? Change.Significant : moved ? Change.Minor : Change.None
   }
 
+  /** Sets the up state of from->to (down after up is EVER_UP_DOWN) and the not-up counts. */
   private setUp(from: number, to: number, up: number): void {
-    this.up[from * this.n + to] = up
+    this.edge[EDGE_FIELDS * (from * this.n + to) + F_UP] = up === 1 ? 1 : EVER_UP_DOWN
     const d = up === 1 ? -1 : 1
     this.notUpOut[from] += d
     this.notUpIn[to] += d

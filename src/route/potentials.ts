@@ -1,3 +1,4 @@
+import { EDGE_FIELDS, F_PRESENT, F_PSEUDO, F_RTT, F_THETA, F_UP } from './link-map.js'
 import type { LinkMap } from './link-map.js'
 
 /**
@@ -18,7 +19,7 @@ import type { LinkMap } from './link-map.js'
 export function computePotentials(map: LinkMap, self: number, fresh: Uint8Array, h: Float64Array, scratch: { dist: Float64Array; done: Uint8Array }): void {
   const n = map.n
   const { dist, done } = scratch
-  const { present, up, theta, rtt: rttOf } = map
+  const r = map.edge
   h.fill(NaN)
   dist.fill(Infinity)
   done.fill(0)
@@ -33,18 +34,18 @@ export function computePotentials(map: LinkMap, self: number, fresh: Uint8Array,
     for (let v = 0; v < n; v++) {
       if (done[v]) continue
       // u->v measured at v, or v->u measured at u.
-      const kf = u * n + v
-      const kr = v * n + u
+      const f = EDGE_FIELDS * (u * n + v)
+      const b = EDGE_FIELDS * (v * n + u)
       let rtt = Infinity
       let dh = NaN
       // NaN theta/rtt fail the comparisons, so unmeasured pairs are skipped.
-      if (fresh[v] === 1 && present[kf] === 1 && up[kf] === 1 && rttOf[kf] < rtt && theta[kf] === theta[kf]) {
-        rtt = rttOf[kf]
-        dh = theta[kf]
+      if (fresh[v] === 1 && r[f + F_PRESENT] === 1 && r[f + F_UP] === 1 && r[f + F_RTT] < rtt && r[f + F_THETA] === r[f + F_THETA]) {
+        rtt = r[f + F_RTT]
+        dh = r[f + F_THETA]
       }
-      if (fresh[u] === 1 && present[kr] === 1 && up[kr] === 1 && rttOf[kr] < rtt && theta[kr] === theta[kr]) {
-        rtt = rttOf[kr]
-        dh = -theta[kr]
+      if (fresh[u] === 1 && r[b + F_PRESENT] === 1 && r[b + F_UP] === 1 && r[b + F_RTT] < rtt && r[b + F_THETA] === r[b + F_THETA]) {
+        rtt = r[b + F_RTT]
+        dh = -r[b + F_THETA]
       }
       if (best + rtt < dist[v]) {
         dist[v] = best + rtt
@@ -96,7 +97,7 @@ export function originPotential(map: LinkMap, service: number, exits: readonly n
  */
 export function repairPotentials(map: LinkMap, h: Float64Array, usable: Uint8Array, queue: Int32Array, inQueue: Uint8Array): number {
   const n = map.n
-  const pseudo = map.pseudo
+  const r = map.edge
   let head = 0
   let size = 0
   for (let i = 0; i < n; i++) {
@@ -118,7 +119,7 @@ export function repairPotentials(map: LinkMap, h: Float64Array, usable: Uint8Arr
     for (let v = 0; v < n; v++) {
       const k = row + v
       if (usable[k] === 0) continue
-      const cand = hu + pseudo[k]
+      const cand = hu + r[EDGE_FIELDS * k + F_PSEUDO]
       if (cand < h[v] - 1e-9) {
         if (h[v] !== Infinity) lowered++
         h[v] = cand

@@ -197,7 +197,7 @@ export class RouteTable {
     const n = this.n
     for (let i = 0; i + 1 < path.length; i++) {
       const k = path[i] * n + path[i + 1]
-      if (!fresh[path[i + 1]] || !this.map.present[k] || !this.map.up[k] || this.map.loss[k] > this.p.maxLossPct) return Infinity
+      if (!fresh[path[i + 1]] || !this.map.usable(k, this.p.maxLossPct)) return Infinity
     }
     if (r.dst < 0) {
       const k = r.service.index * n + path[path.length - 1]

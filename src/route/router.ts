@@ -5,7 +5,7 @@ import { nameId } from '../wire/ids.js'
 import { checkEdges, MAP_MSG_VERSION, parseMapUpdate, RESYNC_MSG_TYPE } from './control-message.js'
 import type { MapSchema, MapUpdate, ResyncRequest } from './control-message.js'
 import { DEFAULT_SWITCH_HOLD_MS } from './hysteresis.js'
-import { ApplyResult, LinkMap, Plan } from './link-map.js'
+import { ApplyResult, EDGE_FIELDS, F_JITTER, F_LOSS, F_PRESENT, F_PSEUDO, F_THETA, LinkMap, Plan } from './link-map.js'
 import { ColumnChange, OwnColumn } from './own-column.js'
 import { POTENTIAL_REFRESH_MS, profilesInUse, RouteTable } from './route-table.js'
 import { PROFILES } from './profiles.js'
@@ -474,12 +474,15 @@ function edgeViews(
   for (let v = 0; v < n; v++) {
     for (let u = 0; u < n; u++) {
       const k = u * n + v
-      if (!map.present[k]) continue
-      const theta = map.theta[k]
-      const delayMs = Number.isFinite(theta) ? map.pseudo[k] - theta : map.pseudo[k] + table.h[u] - table.h[v]
+      const o = EDGE_FIELDS * k
+      const r = map.edge
+      if (r[o + F_PRESENT] !== 1) continue
+      const theta = r[o + F_THETA]
+      const pseudo = r[o + F_PSEUDO]
+      const delayMs = Number.isFinite(theta) ? pseudo - theta : pseudo + table.h[u] - table.h[v]
       out.push({
-        from: relays[u], to: relays[v], delayMs, pseudoMs: map.pseudo[k], jitterMs: map.jitter[k], lossPct: map.loss[k],
-        up: map.up[k] === 1 && fresh[v] === 1 && map.loss[k] <= maxLossPct, ageMs: nowMs - map.colRxMs[v],
+        from: relays[u], to: relays[v], delayMs, pseudoMs: pseudo, jitterMs: r[o + F_JITTER], lossPct: r[o + F_LOSS],
+        up: fresh[v] === 1 && map.usable(k, maxLossPct), ageMs: nowMs - map.colRxMs[v],
       })
     }
   }

@@ -1,3 +1,4 @@
+import { EDGE_FIELDS, F_JITTER, F_LOSS, F_PRESENT, F_PSEUDO, F_UP } from './link-map.js'
 import type { LinkMap } from './link-map.js'
 import { penaltyMs } from './profiles.js'
 import type { RoutingProfile } from './profiles.js'
@@ -22,8 +23,8 @@ export interface WeightParams {
  */
 export function edgeDelay(map: LinkMap, u: number, v: number, h: Float64Array, fresh: Uint8Array, maxLossPct: number): number {
   const k = u * map.n + v
-  if (u === v || !fresh[v] || !map.present[k] || !map.up[k] || map.loss[k] > maxLossPct) return NaN
-  return Math.max(0, map.pseudo[k] + h[u] - h[v])
+  if (u === v || !fresh[v] || !map.usable(k, maxLossPct)) return NaN
+  return Math.max(0, map.edge[EDGE_FIELDS * k + F_PSEUDO] + h[u] - h[v])
 }
 
 /**
@@ -33,9 +34,7 @@ export function edgeDelay(map: LinkMap, u: number, v: number, h: Float64Array, f
  */
 export function buildWeights(map: LinkMap, h: Float64Array, usable: Uint8Array, p: WeightParams, w: Float64Array): number {
   const n = map.n
-  const pseudo = map.pseudo
-  const jitter = map.jitter
-  const loss = map.loss
+  const r = map.edge
   const jw = p.profile.jitterWeight
   const lw = p.profile.lossMsPerPct
   let clamped = 0
@@ -49,7 +48,8 @@ export function buildWeights(map: LinkMap, h: Float64Array, usable: Uint8Array, 
         w[k] = Infinity
         continue
       }
-      let d = pseudo[k] + hu - h[v]
+      const o = EDGE_FIELDS * k
+      let d = r[o + F_PSEUDO] + hu - h[v]
       if (!(d >= 0)) {
         if (d !== d) {
           w[k] = Infinity
@@ -60,7 +60,7 @@ export function buildWeights(map: LinkMap, h: Float64Array, usable: Uint8Array, 
         if (d < -1e-6) clamped++
         d = 0
       }
-      w[k] = d + hop + jw * jitter[k] + lw * loss[k]
+      w[k] = d + hop + jw * r[o + F_JITTER] + lw * r[o + F_LOSS]
     }
   }
   return clamped
@@ -69,14 +69,13 @@ export function buildWeights(map: LinkMap, h: Float64Array, usable: Uint8Array, 
 /** Marks the edges that may carry traffic: present, up, measured by a fresh column, loss within the limit. */
 export function usableMask(map: LinkMap, fresh: Uint8Array, maxLossPct: number, out: Uint8Array): void {
   const n = map.n
-  const present = map.present
-  const up = map.up
-  const loss = map.loss
+  const r = map.edge
   for (let u = 0; u < n; u++) {
     const row = u * n
     for (let v = 0; v < n; v++) {
       const k = row + v
-      out[k] = u !== v && fresh[v] === 1 && present[k] === 1 && up[k] === 1 && loss[k] <= maxLossPct ? 1 : 0
+      const o = EDGE_FIELDS * k
+      out[k] = u !== v && fresh[v] === 1 && r[o + F_PRESENT] === 1 && r[o + F_UP] === 1 && r[o + F_LOSS] <= maxLossPct ? 1 : 0
     }
   }
 }
