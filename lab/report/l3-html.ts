@@ -4,15 +4,15 @@
  * with any source that is not a branch host shown in red: that would mean
  * an exit rewrote the packet.
  */
-import type { L3Result } from '../run/result.js'
+import { forPair, type L3Result } from '../run/result.js'
 import { esc } from './svg.js'
 
 const num = (x: number | undefined, digits = 1): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits))
 
 export function l3Html(l3: L3Result): string {
   const rows = l3.pairs.map((p) => {
-    const ping = l3.ping.find((x) => x.site === p.site && x.dc === p.dc)
-    const tcp = l3.tcp.find((x) => x.site === p.site && x.dc === p.dc)
+    const ping = forPair(l3.ping, p)
+    const tcp = forPair(l3.tcp, p)
     const pingCells = !ping || ping.skipped
       ? `<td colspan="2">${esc(ping?.skipped ?? 'not run')}</td>`
       : `<td>${ping.received}/${ping.sent}</td><td>${num(ping.rtt_min_ms)} / ${num(ping.rtt_avg_ms)} / ${num(ping.rtt_max_ms)}</td>`

@@ -1,5 +1,5 @@
 /** The plain-text summary: one block per flow, direct next to overpass, paths, emulator error. */
-import type { FlowResult, L3Result, LabResult } from '../run/result.js'
+import { forPair, type FlowResult, type L3Result, type LabResult } from '../run/result.js'
 
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-')
 
@@ -45,10 +45,10 @@ export function formatSummary(r: LabResult): string {
 function l3Block(l3: L3Result): string[] {
   const lines = ['L3 mode (branch host -> data-centre host, across the overlay)']
   for (const p of l3.pairs) {
-    const ping = l3.ping.find((x) => x.site === p.site && x.dc === p.dc)
-    const tcp = l3.tcp.find((x) => x.site === p.site && x.dc === p.dc)
-    const pingText = !ping || ping.skipped ? `ping ${ping?.skipped ?? 'not run'}` : `ping ${ping.received}/${ping.sent}${ping.rtt_avg_ms !== undefined ? `, rtt avg ${f1(ping.rtt_avg_ms)} ms` : ''}`
-    const tcpText = !tcp || tcp.skipped ? `tcp ${tcp?.skipped ?? 'not run'}` : tcp.error ? `tcp FAILED: ${tcp.error}` : `tcp ${(tcp.bytes / 1048576).toFixed(1)} MiB received in ${tcp.seconds} s = ${tcp.mbps} Mbit/s, ${tcp.retransmits} retransmits`
+    const ping = forPair(l3.ping, p)
+    const tcp = forPair(l3.tcp, p)
+    const pingText = !ping || ping.skipped ? `ping skipped (${ping?.skipped ?? 'not run'})` : `ping ${ping.received}/${ping.sent}${ping.rtt_avg_ms !== undefined ? `, rtt avg ${f1(ping.rtt_avg_ms)} ms` : ''}`
+    const tcpText = !tcp || tcp.skipped ? `tcp skipped (${tcp?.skipped ?? 'not run'})` : tcp.error ? `tcp FAILED: ${tcp.error}` : `tcp ${(tcp.bytes / 1048576).toFixed(1)} MiB received in ${tcp.seconds} s = ${tcp.mbps} Mbit/s, ${tcp.retransmits} retransmits`
     lines.push(`  ${p.site} ${p.host} -> ${p.dc} ${p.target} (replies via ${p.return_exit}): ${pingText}; ${tcpText}`)
   }
   if (l3.capture_skipped) lines.push(`  source-address capture skipped: ${l3.capture_skipped}`)

@@ -1,9 +1,10 @@
 /**
  * The source-address check of L3 mode: what the data centre really
- * receives. tshark captures, in the DC namespace, every IPv4 packet that
- * arrives on its CNI links for its prefix (headers only, to a file in the
- * run directory, bounded in time); afterwards the file is read back as
- * `ip.src ip.proto` per packet and counted by source. Overlay traffic must
+ * receives. tshark captures, in the DC namespace, every IPv4 and IPv6
+ * packet that arrives on its CNI links for its prefixes (headers only, to
+ * a file in the run directory, bounded in time); afterwards the file is
+ * read back as `ip.src ip.proto ipv6.src ipv6.nxt` per packet and counted
+ * by source. Overlay traffic must
  * arrive with the branch hosts' own addresses: a relay, CNI or NAT address
  * among the sources means the exit rewrote the packet.
  */
@@ -19,7 +20,7 @@ import type { CaptureResult } from './result.js'
 /** Upper bound on a capture, whatever happens to the run. */
 export const MAX_CAPTURE_S = 240
 const SNAPLEN = 96
-const PROTO_NAMES: Record<string, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' }
+const PROTO_NAMES: Record<string, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6' }
 
 export interface RunningCapture {
   dc: string
@@ -35,7 +36,7 @@ export async function startCaptures(lab: LabRun, dcs: string[], seconds: number)
   return Promise.all(dcs.map(async (dc) => {
     const o = lab.scenario.origins.find((x) => x.name === dc)!
     const interfaces = o.exits.map((_, j) => `x${j}`)
-    const filter = `ip and dst net ${o.prefix}`
+    const filter = o.prefix6 ? `(ip and dst net ${o.prefix}) or (ip6 and dst net ${o.prefix6})` : `ip and dst net ${o.prefix}`
     const file = path.join(lab.state.dir, `capture-${dc}.pcapng`)
     const what = `tshark-${dc}`
     const duration = Math.min(MAX_CAPTURE_S, Math.ceil(seconds))
@@ -50,31 +51,37 @@ export async function startCaptures(lab: LabRun, dcs: string[], seconds: number)
 }
 
 /** Stops the captures (SIGINT: tshark closes the file cleanly) and counts each one's packets by source. */
-export async function finishCaptures(lab: LabRun, caps: RunningCapture[], branchHosts: Map<string, string>): Promise<CaptureResult[]> {
+export async function finishCaptures(lab: LabRun, caps: RunningCapture[], branchHosts: string[]): Promise<CaptureResult[]> {
   for (const c of caps) if (c.pid !== undefined && alive(c.pid)) process.kill(c.pid, 'SIGINT')
   await waitFor('tshark to finish', () => (caps.every((c) => c.pid === undefined || !alive(c.pid)) ? true : undefined), 15_000, 100)
   return caps.map((c) => readCapture(c, branchHosts))
 }
 
-function readCapture(c: RunningCapture, branchHosts: Map<string, string>): CaptureResult {
+function readCapture(c: RunningCapture, branchHosts: string[]): CaptureResult {
   const base = { dc: c.dc, interfaces: c.interfaces, filter: c.filter }
   if (!fs.existsSync(c.file)) return { ...base, packets: 0, sources: [], foreign: [], error: 'tshark wrote no capture file' }
   let text: string
   try {
     // One short line per packet: a 3 s iperf3 per branch alone is ~60k packets, past execFileSync's 1 MB default.
-    text = execFileSync('tshark', ['-n', '-r', c.file, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.proto'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, encoding: 'utf8', maxBuffer: 256 << 20 })
+    text = execFileSync('tshark', ['-n', '-r', c.file, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.proto', '-e', 'ipv6.src', '-e', 'ipv6.nxt'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, encoding: 'utf8', maxBuffer: 256 << 20 })
   } catch (err) {
     return { ...base, packets: 0, sources: [], foreign: [], error: `reading the capture failed: ${(err as Error).message.split('\n')[0]}` }
   }
-  return { ...base, ...countSources(text, new Set(branchHosts.values())) }
+  return { ...base, ...countSources(text, new Set(branchHosts)) }
 }
 
-/** `ip.src<TAB>ip.proto` lines → packets per source and protocol, split into branch hosts and anything else. */
+/**
+ * `ip.src<TAB>ip.proto<TAB>ipv6.src<TAB>ipv6.nxt` lines (the IPv4 or the
+ * IPv6 pair is empty) → packets per source and protocol, split into branch
+ * hosts and anything else.
+ */
 export function countSources(text: string, hosts: Set<string>): Pick<CaptureResult, 'packets' | 'sources' | 'foreign'> {
   const bySrc = new Map<string, Record<string, number>>()
   let packets = 0
   for (const line of text.split('\n')) {
-    const [src, proto] = line.trim().split('\t')
+    const [src4, proto4, src6, proto6] = line.split('\t').map((f) => f.trim())
+    const src = src4 || src6
+    const proto = src4 ? proto4 : proto6
     if (!src) continue
     packets++
     const protos = bySrc.get(src) ?? {}

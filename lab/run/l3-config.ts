@@ -1,8 +1,8 @@
 /**
  * The L3 part of a lab relay's config (docs/l3-mode.md): every relay of a
  * run with L3 sites owns a TUN (`op3<pop>`), and every relay file carries
- * the same `mode: l3` services: one per data centre (its prefix, its exits)
- * and one per branch site (its prefix, its PoP as the only exit, which is
+ * the same `mode: l3` services: one per data centre (its IPv4 and IPv6 prefixes, its exits)
+ * and one per branch site (its prefixes, its PoP as the only exit, which is
  * where the DC's replies are delivered).
  */
 import type { RenderL3, RenderService } from '../../src/config/render.js'
@@ -29,13 +29,15 @@ export function isL3Flow(s: Scenario, client: string, origin: string): boolean {
 export function l3Services(s: Scenario): L3Service[] {
   const profileOf = (flows: Scenario['flows']): L3Service['profile'] => (flows.some((f) => f.profile === 'voip') ? 'rtc' : 'gaming')
   const dcs = s.origins.filter((o) => o.prefix !== undefined).map((o): L3Service => ({
-    name: o.name, mode: 'l3', prefixes: [o.prefix!], exits: o.exits, profile: profileOf(s.flows.filter((f) => f.origin === o.name)),
+    name: o.name, mode: 'l3', prefixes: withV6(o.prefix!, o.prefix6), exits: o.exits, profile: profileOf(s.flows.filter((f) => f.origin === o.name)),
   }))
   const sites = s.clients.filter((c) => c.prefix !== undefined).map((c): L3Service => ({
-    name: c.name, mode: 'l3', prefixes: [c.prefix!], exits: [c.pop], profile: profileOf(s.flows.filter((f) => f.client === c.name)),
+    name: c.name, mode: 'l3', prefixes: withV6(c.prefix!, c.prefix6), exits: [c.pop], profile: profileOf(s.flows.filter((f) => f.client === c.name)),
   }))
   return [...dcs, ...sites]
 }
+
+const withV6 = (v4: string, v6: string | undefined): string[] => (v6 === undefined ? [v4] : [v4, v6])
 
 /** The relay's `l3:` section. */
 export function l3Section(pop: string): RenderL3 {

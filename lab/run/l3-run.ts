@@ -38,5 +38,5 @@ export async function endL3(lab: LabRun, phase: L3Phase): Promise<L3Result> {
   const tcp = await tcpPairs(lab, phase.pairs)
   const base = { pairs: phase.pairs, ping: phase.ping, tcp }
   if (!phase.captures) return { ...base, capture: [], capture_skipped: 'tshark is not installed' }
-  return { ...base, capture: await finishCaptures(lab, phase.captures, lab.plan.branchHostAddr) }
+  return { ...base, capture: await finishCaptures(lab, phase.captures, [...lab.plan.branchHostAddr.values(), ...lab.plan.branchHostAddr6.values()]) }
 }

@@ -70,6 +70,13 @@ export interface L3Pair {
   target: string
   /** The exit the DC routes this branch's replies to. */
   return_exit: string
+  /** IP version of `host` and `target` (IPv6 rides the same IPv4 overlay). */
+  family: 4 | 6
+}
+
+/** The result for one pair, matched by site, data centre and IP version. */
+export function forPair<T extends L3Pair>(results: T[], p: L3Pair): T | undefined {
+  return results.find((x) => x.site === p.site && x.dc === p.dc && x.family === p.family)
 }
 
 export interface PingResult extends L3Pair {

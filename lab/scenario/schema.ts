@@ -4,7 +4,7 @@
  * semantic.ts so every problem is reported with its own path.
  */
 import { z } from 'zod'
-import { duration, ipv4Prefix, name, percent } from './values.js'
+import { duration, ipv4Prefix, ipv6Prefix, name, percent } from './values.js'
 
 const pair = z.tuple([name, name])
 
@@ -32,15 +32,16 @@ export const eventSchema = z.strictObject({
   for: duration.optional(),
 })
 
-/** A client with a `prefix` is an L3 branch site: a LAN behind its PoP's TUN. */
-const clientSchema = z.strictObject({ name, pop: name, prefix: ipv4Prefix.optional() })
-/** An origin with a `prefix` is an L3 data centre, reached over the exits' TUNs and CNI links. */
+/** A client with a `prefix` is an L3 branch site: a LAN behind its PoP's TUN; `prefix6` adds IPv6 to it. */
+const clientSchema = z.strictObject({ name, pop: name, prefix: ipv4Prefix.optional(), prefix6: ipv6Prefix.optional() })
+/** An origin with a `prefix` is an L3 data centre, reached over the exits' TUNs and CNI links; `prefix6` adds IPv6. */
 const originSchema = z.strictObject({
   name,
   wan_pop: name,
   exits: z.array(name).min(1),
   port: z.number().int().min(1024).max(65535).default(9000),
   prefix: ipv4Prefix.optional(),
+  prefix6: ipv6Prefix.optional(),
 })
 const flowSchema = z.strictObject({
   name,

@@ -5,7 +5,7 @@
  */
 import type { ScenarioIssue } from './errors.js'
 import type { RawScenario } from './schema.js'
-import { prefixesOverlap } from './values.js'
+import { LAB_NET6, prefixesOverlap } from './values.js'
 
 /** Upper bound on the whole traffic phase, so a typo cannot run for hours. */
 export const MAX_TRAFFIC_MS = 300_000
@@ -85,15 +85,22 @@ const LAB_NET = '198.18.0.0/15'
 
 /**
  * L3 sites: prefixes are disjoint and outside the lab's own 198.18.0.0/15,
- * and a flow to an L3 data centre starts at an L3 branch (only a branch
+ * an IPv6 prefix comes with an IPv4 one, and a flow to an L3 data centre starts at an L3 branch (only a branch
  * host has an address inside a prefix the overlay carries).
  */
 function checkL3(s: RawScenario, add: Add): void {
   const prefixes: { prefix: string; path: string }[] = []
-  s.clients.forEach((c, i) => c.prefix && prefixes.push({ prefix: c.prefix, path: `clients[${i}].prefix` }))
-  s.origins.forEach((o, i) => o.prefix && prefixes.push({ prefix: o.prefix, path: `origins[${i}].prefix` }))
+  const collect = (x: { prefix?: string; prefix6?: string }, at: string): void => {
+    if (x.prefix) prefixes.push({ prefix: x.prefix, path: `${at}.prefix` })
+    if (x.prefix6) prefixes.push({ prefix: x.prefix6, path: `${at}.prefix6` })
+    // The flows and probes of a site use its IPv4 host; IPv6 is carried in addition.
+    if (x.prefix6 && !x.prefix) add(`${at}.prefix6`, 'an IPv6 prefix without an IPv4 prefix', 'add prefix (IPv4) too: the lab\'s flows use the IPv4 host, ping and the capture check both')
+  }
+  s.clients.forEach((c, i) => collect(c, `clients[${i}]`))
+  s.origins.forEach((o, i) => collect(o, `origins[${i}]`))
   prefixes.forEach((p, i) => {
     if (prefixesOverlap(p.prefix, LAB_NET)) add(p.path, `${p.prefix} overlaps the lab's own ${LAB_NET}`, 'use a private prefix, e.g. 10.101.0.0/24')
+    if (prefixesOverlap(p.prefix, LAB_NET6)) add(p.path, `${p.prefix} overlaps the lab's own ${LAB_NET6}`, 'use another unique-local prefix, e.g. fd00:101::/64')
     const other = prefixes.slice(0, i).find((q) => prefixesOverlap(p.prefix, q.prefix))
     if (other) add(p.path, `${p.prefix} overlaps ${other.prefix} at ${other.path}`, 'give every site and data centre its own prefix')
   })

@@ -21,6 +21,8 @@ export interface ClientSpec {
   pop: string
   /** L3 branch site: the LAN prefix behind the PoP (host .2, PoP gateway .1). */
   prefix?: string
+  /** And its IPv6 prefix (host ::2, gateway ::1); only with `prefix`. */
+  prefix6?: string
 }
 
 export interface OriginSpec {
@@ -33,6 +35,8 @@ export interface OriginSpec {
   port: number
   /** L3 data centre: its prefix (host .1), reached in L3 mode over the exits' TUNs. */
   prefix?: string
+  /** And its IPv6 prefix (host ::1); only with `prefix`. */
+  prefix6?: string
 }
 
 /**

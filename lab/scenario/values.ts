@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import { parsePercent } from '../../src/config/values.js'
-import { PrefixParseError, formatPrefix, parsePrefix, type Prefix } from '../../src/l3/prefix.js'
+import { PrefixParseError, formatAddress, formatPrefix, parsePrefix, type Prefix } from '../../src/l3/prefix.js'
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 }
 
@@ -38,37 +38,53 @@ export const percent = z.unknown().transform((value, ctx): number => {
 })
 
 /**
- * An L3 site's IPv4 prefix, 8..30 bits so it has room for the gateway (.1)
- * and the host (.2) the lab puts in it. IPv6 stays off in lab namespaces.
+ * An L3 site's prefix of one family, with room for the gateway (::1 / .1)
+ * and the host (::2 / .2) the lab puts in it: IPv4 8..30 bits, IPv6 16..126.
  */
-export const ipv4Prefix = z.unknown().transform((value, ctx): string => {
-  const fail = (message: string): never => {
-    ctx.addIssue({ code: 'custom', message, input: value })
-    return z.NEVER
-  }
-  if (typeof value !== 'string') return fail(`${JSON.stringify(value)} is not a prefix`)
-  let p: Prefix
-  try {
-    p = parsePrefix(value)
-  } catch (err) {
-    return fail(err instanceof PrefixParseError ? `${err.detail} (${err.fix})` : String(err))
-  }
-  if (p.family !== 4) return fail('the lab carries IPv4 only')
-  if (p.length < 8 || p.length > 30) return fail(`/${p.length} leaves no room for a gateway and a host, or is wider than a site`)
-  return formatPrefix(p)
-})
-
-/** The n-th address of an IPv4 prefix ("10.101.0.0/24", 2 -> "10.101.0.2"). */
-export function hostOf(prefix: string, n: number): string {
-  const p = parsePrefix(prefix)
-  const v = ((p.bytes[0] << 24) | (p.bytes[1] << 16) | (p.bytes[2] << 8) | p.bytes[3]) + n
-  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.')
+function sitePrefix(family: 4 | 6, min: number, max: number) {
+  return z.unknown().transform((value, ctx): string => {
+    const fail = (message: string): never => {
+      ctx.addIssue({ code: 'custom', message, input: value })
+      return z.NEVER
+    }
+    if (typeof value !== 'string') return fail(`${JSON.stringify(value)} is not a prefix`)
+    let p: Prefix
+    try {
+      p = parsePrefix(value)
+    } catch (err) {
+      return fail(err instanceof PrefixParseError ? `${err.detail} (${err.fix})` : String(err))
+    }
+    if (p.family !== family) return fail(family === 4 ? 'prefix is the IPv4 prefix; put an IPv6 one in prefix6' : 'prefix6 is the IPv6 prefix; put an IPv4 one in prefix')
+    if (p.length < min || p.length > max) return fail(`/${p.length} leaves no room for a gateway and a host, or is wider than a site (IPv${family}: /${min} to /${max})`)
+    return formatPrefix(p)
+  })
 }
 
-/** Whether two IPv4 prefixes share any address. */
+export const ipv4Prefix = sitePrefix(4, 8, 30)
+/** IPv6 runs over the same IPv4 overlay and WAN: only the sites' LANs, TUNs and CNI links carry it. */
+export const ipv6Prefix = sitePrefix(6, 16, 126)
+
+/** The lab's own IPv6 addresses (CNI links, topo/addressing.ts): no site prefix may overlap it. */
+export const LAB_NET6 = 'fdcc::/16'
+
+/** The n-th address of a prefix ("10.101.0.0/24", 2 -> "10.101.0.2"; "fd00:101::/64", 2 -> "fd00:101::2"). */
+export function hostOf(prefix: string, n: number): string {
+  const p = parsePrefix(prefix)
+  const bytes = Uint8Array.from(p.bytes)
+  let carry = n
+  for (let i = bytes.length - 1; i >= 0 && carry > 0; i--) {
+    const v = bytes[i] + carry
+    bytes[i] = v & 255
+    carry = v >>> 8
+  }
+  return formatAddress(bytes)
+}
+
+/** Whether two prefixes share any address (never across families). */
 export function prefixesOverlap(a: string, b: string): boolean {
   const pa = parsePrefix(a)
   const pb = parsePrefix(b)
+  if (pa.family !== pb.family) return false
   const len = Math.min(pa.length, pb.length)
   for (let bit = 0; bit < len; bit++) {
     const m = 0x80 >> (bit & 7)

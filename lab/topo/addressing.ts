@@ -21,6 +21,11 @@
  * the DC routes each branch prefix to the CNI address of the exit with the
  * shortest one-way path back to that branch. The routes into the relays'
  * TUNs (`tunRoutes`) can only be added once the relays have created them.
+ *
+ * IPv6 (`prefix6`) rides the same IPv4 overlay: the branch LAN gets ::2
+ * (its PoP ::1), the DC ::1 on lo, each CNI veth fdcc:M:J::1 / ::2, and the
+ * same routes are added for the IPv6 prefixes. Only then is IPv6 enabled,
+ * in every namespace but `wan`.
  */
 import { hostOf } from '../scenario/values.js'
 import type { Scenario } from '../scenario/index.js'
@@ -60,12 +65,17 @@ export interface AddressPlan {
   originServiceAddr: Map<string, string>
   /** /24 index ((addr >>> 8) & 0x1ff) -> index of the PoP whose WAN position it has. */
   positions: { subnet: number; pop: number }[]
-  /** Addresses beyond the veths' own: L3 branch LANs and data-centre hosts. */
-  addrs: { node: string; dev: string; addr: string }[]
+  /** Addresses beyond the veths' own: L3 branch LANs and data-centre hosts (`flags`: e.g. nodad). */
+  addrs: { node: string; dev: string; addr: string; flags?: string[] }[]
   /** L3 branch client -> its host address inside its prefix. */
   branchHostAddr: Map<string, string>
   /** L3 origin -> its data-centre host address inside its prefix. */
   dcHostAddr: Map<string, string>
+  /** The same inside the IPv6 prefixes (`prefix6`). */
+  branchHostAddr6: Map<string, string>
+  dcHostAddr6: Map<string, string>
+  /** Whether any site has an IPv6 prefix: IPv6 is then enabled in every namespace but `wan`. */
+  ipv6: boolean
   /** L3 origin -> branch client -> the exit the DC sends that branch's replies to. */
   returnExit: Map<string, Map<string, string>>
   /** Per PoP: routes into its relay's TUN (`ip route add` arguments), added after the relay is up. */
@@ -104,6 +114,9 @@ export function planAddresses(s: Scenario): AddressPlan {
     addrs: [],
     branchHostAddr: new Map(),
     dcHostAddr: new Map(),
+    branchHostAddr6: new Map(),
+    dcHostAddr6: new Map(),
+    ipv6: s.clients.some((c) => c.prefix6 !== undefined) || s.origins.some((o) => o.prefix6 !== undefined),
     returnExit: new Map(),
     tunRoutes: new Map(),
   }
@@ -149,6 +162,9 @@ export function planAddresses(s: Scenario): AddressPlan {
   return plan
 }
 
+/** The CNI veth of origin m's j-th exit in IPv6: fdcc:M:J::1 at the exit, ::2 at the origin. */
+export const cni6 = (m: number, j: number, end: 1 | 2): string => `fdcc:${m}:${j}::${end}` // inside LAB_NET6
+
 /** The L3 sites' addresses and routes (nothing when the scenario has no prefixes). */
 function planL3(s: Scenario, plan: AddressPlan, route: (node: string, ...args: string[]) => void): void {
   const branches = s.clients.filter((c) => c.prefix !== undefined)
@@ -160,30 +176,52 @@ function planL3(s: Scenario, plan: AddressPlan, route: (node: string, ...args: s
     if (!list.some((r) => r[0] === prefix)) list.push([prefix, 'dev', tunName(pop)])
     plan.tunRoutes.set(pop, list)
   }
-  for (const c of branches) {
-    const k = s.clients.indexOf(c)
-    const host = hostOf(c.prefix!, 2)
-    const gw = hostOf(c.prefix!, 1)
-    const len = c.prefix!.split('/')[1]
-    plan.branchHostAddr.set(c.name, host)
-    plan.addrs.push({ node: c.name, dev: 'eth0', addr: `${host}/${len}` }, { node: c.pop, dev: `c${k}`, addr: `${gw}/${len}` })
-    for (const o of dcs) {
-      route(c.name, o.prefix!, 'via', gw, 'src', host)
-      // A branch at one of the DC's exits reaches it over that exit's CNI link, not the overlay.
-      if (!o.exits.includes(c.pop)) tunRoute(c.pop, o.prefix!)
-    }
-  }
-  for (const o of dcs) {
-    const m = s.origins.indexOf(o)
-    plan.dcHostAddr.set(o.name, hostOf(o.prefix!, 1))
-    plan.addrs.push({ node: o.name, dev: 'lo', addr: `${hostOf(o.prefix!, 1)}/32` })
-    const back = new Map<string, string>()
+  // Each family the same way: `pick` gives a node's prefix of that family, `hosts` records the host addresses.
+  const family = (pick: (x: { prefix?: string; prefix6?: string }) => string | undefined, v6: boolean): void => {
+    const flags = v6 ? ['nodad'] : undefined
+    const cniAddr = (m: number, j: number, end: 1 | 2): string => (v6 ? cni6(m, j, end) : `198.19.${100 + 10 * m + j}.${end}`)
     for (const c of branches) {
-      const exit = [...o.exits].sort((a, b) => sp.ms(a, c.pop) - sp.ms(b, c.pop))[0]
-      back.set(c.name, exit)
-      route(o.name, c.prefix!, 'via', `198.19.${100 + 10 * m + o.exits.indexOf(exit)}.1`)
-      for (const e of o.exits) if (e !== c.pop) tunRoute(e, c.prefix!)
+      const cp = pick(c)
+      if (cp === undefined) continue
+      const k = s.clients.indexOf(c)
+      const host = hostOf(cp, 2)
+      const gw = hostOf(cp, 1)
+      const len = cp.split('/')[1]
+      ;(v6 ? plan.branchHostAddr6 : plan.branchHostAddr).set(c.name, host)
+      plan.addrs.push({ node: c.name, dev: 'eth0', addr: `${host}/${len}`, flags }, { node: c.pop, dev: `c${k}`, addr: `${gw}/${len}`, flags })
+      for (const o of dcs) {
+        const op = pick(o)
+        if (op === undefined) continue
+        route(c.name, op, 'via', gw, 'src', host)
+        // A branch at one of the DC's exits reaches it over that exit's CNI link, not the overlay.
+        if (!o.exits.includes(c.pop)) tunRoute(c.pop, op)
+      }
     }
-    plan.returnExit.set(o.name, back)
+    for (const o of dcs) {
+      const op = pick(o)
+      if (op === undefined) continue
+      const m = s.origins.indexOf(o)
+      const dcHost = hostOf(op, 1)
+      ;(v6 ? plan.dcHostAddr6 : plan.dcHostAddr).set(o.name, dcHost)
+      plan.addrs.push({ node: o.name, dev: 'lo', addr: `${dcHost}/${v6 ? 128 : 32}`, flags })
+      if (v6) {
+        o.exits.forEach((e, j) => {
+          plan.addrs.push({ node: e, dev: `x${m}`, addr: `${cni6(m, j, 1)}/64`, flags }, { node: o.name, dev: `x${j}`, addr: `${cni6(m, j, 2)}/64`, flags })
+          route(e, op, 'via', cni6(m, j, 2))
+        })
+      }
+      const back = plan.returnExit.get(o.name) ?? new Map<string, string>()
+      for (const c of branches) {
+        const cp = pick(c)
+        if (cp === undefined) continue
+        const exit = [...o.exits].sort((a, b) => sp.ms(a, c.pop) - sp.ms(b, c.pop))[0]
+        back.set(c.name, exit)
+        route(o.name, cp, 'via', cniAddr(m, o.exits.indexOf(exit), 1))
+        for (const e of o.exits) if (e !== c.pop) tunRoute(e, cp)
+      }
+      plan.returnExit.set(o.name, back)
+    }
   }
+  family((x) => x.prefix, false)
+  family((x) => x.prefix6, true)
 }

@@ -23,6 +23,21 @@ const SYSCTLS = [
   'net.ipv6.conf.default.disable_ipv6=1',
 ]
 
+/**
+ * Runs with IPv6 sites (addressing.ts): IPv6 on, forwarding on, and no
+ * duplicate-address detection or router solicitations (addresses usable at
+ * once, no noise). The `wan` router keeps it off: the WAN carries IPv4 only.
+ */
+const IPV6_SYSCTLS = [
+  'net.ipv6.conf.all.disable_ipv6=0',
+  'net.ipv6.conf.default.disable_ipv6=0',
+  'net.ipv6.conf.all.forwarding=1',
+  'net.ipv6.conf.all.accept_dad=0',
+  'net.ipv6.conf.default.accept_dad=0',
+  'net.ipv6.conf.all.router_solicitations=0',
+  'net.ipv6.conf.default.router_solicitations=0',
+]
+
 export function buildTopology(state: LabState, plan: AddressPlan): void {
   const ns = (node: string): string => nsName(state.run, node)
   for (const n of plan.nodes) {
@@ -30,7 +45,7 @@ export function buildTopology(state: LabState, plan: AddressPlan): void {
     state.namespaces.push(ns(n.name))
     saveState(state)
     ip(ns(n.name), 'link', 'set', 'lo', 'up')
-    inNs(ns(n.name), 'sysctl', '-q', '-w', ...SYSCTLS)
+    inNs(ns(n.name), 'sysctl', '-q', '-w', ...SYSCTLS, ...(plan.ipv6 && n.role !== 'wan' ? IPV6_SYSCTLS : []))
   }
   for (const v of plan.veths) {
     ip(undefined, 'link', 'add', v.aIf, 'netns', ns(v.a), 'type', 'veth', 'peer', 'name', v.bIf, 'netns', ns(v.b))
@@ -40,7 +55,7 @@ export function buildTopology(state: LabState, plan: AddressPlan): void {
     ip(ns(v.b), 'link', 'set', v.bIf, 'up')
   }
   for (const [origin, addr] of plan.originServiceAddr) ip(ns(origin), 'addr', 'add', `${addr}/32`, 'dev', 'lo')
-  for (const a of plan.addrs) ip(ns(a.node), 'addr', 'add', a.addr, 'dev', a.dev)
+  for (const a of plan.addrs) ip(ns(a.node), 'addr', 'add', a.addr, 'dev', a.dev, ...(a.flags ?? []))
   for (const [node, routes] of plan.routes) for (const r of routes) ip(ns(node), 'route', 'add', ...r)
   for (const dev of plan.wanIfs) ip(ns('wan'), 'rule', 'add', 'iif', dev, 'lookup', String(EMULATOR_TABLE), 'pref', String(EMULATOR_RULE_PREF))
 }

@@ -3,7 +3,7 @@ import { renderHtml } from '../../lab/report/html.js'
 import { formatSummary } from '../../lab/report/text.js'
 import type { L3Result, LabResult } from '../../lab/run/result.js'
 
-const pair = { site: 'br1', pop: 'lax', dc: 'dc', host: '10.1.0.2', target: '10.9.0.2', return_exit: 'dal' }
+const pair = { site: 'br1', pop: 'lax', dc: 'dc', host: '10.1.0.2', target: '10.9.0.2', return_exit: 'dal', family: 4 as const }
 
 function l3(foreign: { addr: string; packets: number }[]): L3Result {
   return {

@@ -113,6 +113,25 @@ describe('L3 sites in scenario files', () => {
     expect(issues[0].fix).toContain('10.101.0.0/24')
   })
 
+  it('keeps IPv6 prefixes next to the IPv4 ones', () => {
+    const s = parseScenario(L3.replace('prefix: 10.101.0.0/24 }', 'prefix: 10.101.0.0/24, prefix6: "fd00:101::/64" }').replace('prefix: 10.200.0.0/24 }', 'prefix: 10.200.0.0/24, prefix6: "fd00:200::/64" }'))
+    expect(s.clients[0].prefix6).toBe('fd00:101::/64')
+    expect(s.origins[0].prefix6).toBe('fd00:200::/64')
+  })
+
+  it('names an IPv4 prefix given as prefix6', () => {
+    const issues = issuesOf(L3.replace('{ name: ba, pop: a, prefix: 10.101.0.0/24 }', '{ name: ba, pop: a, prefix: 10.101.0.0/24, prefix6: 10.9.0.0/24 }'))
+    expect(issues.find((i) => i.path === 'clients[0].prefix6')).toMatchObject({ message: expect.stringContaining('put an IPv4 one in prefix') })
+  })
+
+  it('names an IPv6 prefix without an IPv4 one, and one inside the lab\'s fdcc::/16', () => {
+    const issues = issuesOf(L3
+      .replace('{ name: bb, pop: b, prefix: 10.102.0.0/24 }', '{ name: bb, pop: b, prefix6: "fd00:102::/64" }')
+      .replace('prefix: 10.200.0.0/24 }', 'prefix: 10.200.0.0/24, prefix6: "fdcc:5::/64" }'))
+    expect(issues.find((i) => i.path === 'clients[1].prefix6')).toMatchObject({ fix: expect.stringContaining('add prefix (IPv4) too') })
+    expect(issues.find((i) => i.path === 'origins[0].prefix6')).toMatchObject({ message: expect.stringContaining('fdcc::/16') })
+  })
+
   it('refuses a flow from a client without a prefix to an L3 data centre', () => {
     const issues = issuesOf(L3.replace('{ name: bb, pop: b, prefix: 10.102.0.0/24 }', '{ name: bb, pop: b }'))
     expect(issues).toHaveLength(1)

@@ -27,9 +27,28 @@ describe('sites scenario: L3 address plan', () => {
   it('routes the DC prefix over each exit\'s CNI link and the branch prefixes into the exits\' TUNs', () => {
     expect(routes('dal')).toContain('10.200.0.0/24 via 198.19.100.2')
     expect(routes('atl')).toContain('10.200.0.0/24 via 198.19.101.2')
-    expect(plan.tunRoutes.get('dal')!.map((r) => r.join(' '))).toEqual(['10.101.0.0/24 dev op3dal', '10.102.0.0/24 dev op3dal', '10.103.0.0/24 dev op3dal'])
-    expect(plan.tunRoutes.get('lax')!.map((r) => r.join(' '))).toEqual(['10.200.0.0/24 dev op3lax'])
-    expect(plan.tunRoutes.get('chi')!.map((r) => r.join(' '))).toEqual(['10.200.0.0/24 dev op3chi'])
+    expect(plan.tunRoutes.get('dal')!.map((r) => r.join(' '))).toEqual([
+      '10.101.0.0/24 dev op3dal', '10.102.0.0/24 dev op3dal', '10.103.0.0/24 dev op3dal',
+      'fd00:101::/64 dev op3dal', 'fd00:102::/64 dev op3dal', 'fd00:103::/64 dev op3dal',
+    ])
+    expect(plan.tunRoutes.get('lax')!.map((r) => r.join(' '))).toEqual(['10.200.0.0/24 dev op3lax', 'fd00:200::/64 dev op3lax'])
+    expect(plan.tunRoutes.get('chi')!.map((r) => r.join(' '))).toEqual(['10.200.0.0/24 dev op3chi', 'fd00:200::/64 dev op3chi'])
+  })
+
+  it('gives IPv6 the same plan: hosts, CNI addresses, routes and return exits, with no DAD delay', () => {
+    expect(plan.ipv6).toBe(true)
+    expect(plan.branchHostAddr6.get('b-lax')).toBe('fd00:101::2')
+    expect(plan.dcHostAddr6.get('dc')).toBe('fd00:200::1')
+    expect(plan.addrs).toContainEqual({ node: 'lax', dev: 'c0', addr: 'fd00:101::1/64', flags: ['nodad'] })
+    expect(plan.addrs).toContainEqual({ node: 'dal', dev: 'x0', addr: 'fdcc:0:0::1/64', flags: ['nodad'] })
+    expect(plan.addrs).toContainEqual({ node: 'dc', dev: 'x1', addr: 'fdcc:0:1::2/64', flags: ['nodad'] })
+    expect(routes('b-lax')).toContain('fd00:200::/64 via fd00:101::1 src fd00:101::2')
+    expect(routes('dal')).toContain('fd00:200::/64 via fdcc:0:0::2')
+    for (const c of ['b-lax', 'b-sea', 'b-chi']) {
+      const exit = plan.returnExit.get('dc')!.get(c)!
+      const cni = exit === 'dal' ? 'fdcc:0:0::1' : 'fdcc:0:1::1'
+      expect(routes('dc')).toContain(`${s.clients.find((x) => x.name === c)!.prefix6} via ${cni}`)
+    }
   })
 
   it('sends each branch\'s replies to the exit with the shortest one-way path back to it', () => {
@@ -55,13 +74,13 @@ describe('sites scenario: L3 address plan', () => {
 })
 
 describe('sites scenario: L3 relay services', () => {
-  it('makes one mode: l3 service per DC and per branch, the branch PoP as its exit', () => {
+  it('makes one mode: l3 service per DC and per branch (IPv4 and IPv6 prefixes), the branch PoP as its exit', () => {
     expect(hasL3(s)).toBe(true)
     expect(l3Services(s)).toEqual([
-      { name: 'dc', mode: 'l3', prefixes: ['10.200.0.0/24'], exits: ['dal', 'atl'], profile: 'gaming' },
-      { name: 'b-lax', mode: 'l3', prefixes: ['10.101.0.0/24'], exits: ['lax'], profile: 'gaming' },
-      { name: 'b-sea', mode: 'l3', prefixes: ['10.102.0.0/24'], exits: ['sea'], profile: 'gaming' },
-      { name: 'b-chi', mode: 'l3', prefixes: ['10.103.0.0/24'], exits: ['chi'], profile: 'gaming' },
+      { name: 'dc', mode: 'l3', prefixes: ['10.200.0.0/24', 'fd00:200::/64'], exits: ['dal', 'atl'], profile: 'gaming' },
+      { name: 'b-lax', mode: 'l3', prefixes: ['10.101.0.0/24', 'fd00:101::/64'], exits: ['lax'], profile: 'gaming' },
+      { name: 'b-sea', mode: 'l3', prefixes: ['10.102.0.0/24', 'fd00:102::/64'], exits: ['sea'], profile: 'gaming' },
+      { name: 'b-chi', mode: 'l3', prefixes: ['10.103.0.0/24', 'fd00:103::/64'], exits: ['chi'], profile: 'gaming' },
     ])
   })
 })
@@ -85,6 +104,15 @@ describe('sites scenario: relay configs', () => {
 })
 
 describe('the DC capture count', () => {
+  it('counts IPv6 sources from the ipv6 columns, with ICMPv6 by name', () => {
+    const text = '\t\tfd00:101::2\t58\n\t\tfd00:101::2\t6\n10.101.0.2\t1\t\t\n\t\tfdcc:0:0::1\t58\n'
+    const r = countSources(text, new Set(['fd00:101::2', '10.101.0.2']))
+    expect(r.packets).toBe(4)
+    expect(r.sources).toContainEqual({ addr: 'fd00:101::2', packets: 2, protos: { icmpv6: 1, tcp: 1 } })
+    expect(r.sources).toContainEqual({ addr: '10.101.0.2', packets: 1, protos: { icmp: 1 } })
+    expect(r.foreign).toEqual([{ addr: 'fdcc:0:0::1', packets: 1, protos: { icmpv6: 1 } }])
+  })
+
   it('splits captured sources into branch hosts and anything else, per protocol', () => {
     const text = '10.101.0.2\t1\n10.101.0.2\t6\n10.101.0.2\t17\n198.18.3.2\t17\n\n10.102.0.2\t6\n'
     const c = countSources(text, new Set(['10.101.0.2', '10.102.0.2']))

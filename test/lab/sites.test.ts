@@ -2,7 +2,8 @@
  * L3 mode in the lab (root only; `npm run test:lab`): the `sites` scenario
  * runs once (about 40 s) with three branch LANs behind relays and a data
  * centre on CNI links to two exits. Across the overlay: ping, iperf3 and
- * the game profile from every branch host to the DC host, the paths the
+ * the game profile from every branch host to the DC host (ping over IPv6
+ * as well), the paths the
  * relays chose against the scenario's one-way optimum, and a tshark
  * capture in the DC that must show only the branch hosts' own addresses.
  */
@@ -35,7 +36,7 @@ const l3 = async () => {
 describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
   it('every branch host pings the DC host across the overlay at the scenario round trip', async () => {
     const r = await sites()
-    const { ping } = await l3()
+    const ping = (await l3()).ping.filter((p) => p.family === 4)
     expect(ping.map((p) => p.site).sort()).toEqual([...SITES].sort())
     for (const p of ping) {
       expect(p.skipped).toBeUndefined()
@@ -47,8 +48,22 @@ describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
     }
   })
 
+  it('every branch host pings the DC host over IPv6 too, carried by the same IPv4 overlay', async () => {
+    const r = await sites()
+    const ping = (await l3()).ping.filter((p) => p.family === 6)
+    expect(ping.map((p) => p.site).sort()).toEqual([...SITES].sort())
+    for (const p of ping) {
+      expect(p.host).toMatch(/^fd00:10[123]::2$/)
+      expect(p.skipped).toBeUndefined()
+      expect(p.received).toBeGreaterThanOrEqual(p.sent - 2)
+      const e = r.flows.find((f) => f.client === p.site && f.via === 'overpass')!.expected
+      expect(p.rtt_min_ms!).toBeGreaterThan(e.bestForwardMs + e.bestReverseMs - 1)
+      expect(p.rtt_min_ms!).toBeLessThan(e.bestForwardMs + e.bestReverseMs + 2 * RELAY_OVERHEAD_MS + 3)
+    }
+  })
+
   it('TCP (iperf3) carries data for its whole bounded test from every branch to the DC', async () => {
-    const { tcp } = await l3()
+    const tcp = (await l3()).tcp.filter((t) => t.family === 4)
     expect(tcp).toHaveLength(SITES.length)
     for (const t of tcp) {
       expect(t.skipped).toBeUndefined()
@@ -95,12 +110,18 @@ describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
     expect(c.error).toBeUndefined()
     // Anything else (a relay's 198.18.x, a CNI 198.19.x, a NAT address) means the exit rewrote the source.
     expect(c.foreign).toEqual([])
-    for (const p of pairs) {
+    for (const p of pairs.filter((x) => x.family === 4)) {
       const src = c.sources.find((s) => s.addr === p.host)
       expect(src, `no packets from ${p.site} (${p.host})`).toBeDefined()
       expect(src!.protos.icmp ?? 0).toBeGreaterThan(0)
       expect(src!.protos.tcp ?? 0).toBeGreaterThan(100)
       expect(src!.protos.udp ?? 0).toBeGreaterThan(100)
+    }
+    // IPv6 (ping only): the branch hosts' own IPv6 addresses, ICMPv6 echo requests.
+    for (const p of pairs.filter((x) => x.family === 6)) {
+      const src = c.sources.find((s) => s.addr === p.host)
+      expect(src, `no IPv6 packets from ${p.site} (${p.host})`).toBeDefined()
+      expect(src!.protos.icmpv6 ?? 0).toBeGreaterThanOrEqual(p.family === 6 ? 5 : 0)
     }
   })
 
