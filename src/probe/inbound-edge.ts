@@ -31,8 +31,12 @@ const CONSECUTIVE = 3
 const ECHO_SEQ = 4
 const ECHO_TX = 5
 const ECHO_RX = 6
+/** Where the owner's doubles start (see `ownerAt`). */
+const OWNER_AT = 7
+/** Doubles kept for the edge's owner (the router's per-edge flood bookkeeping) next to the hot state. */
+export const INBOUND_OWNER_DOUBLES = 4
 // Then its estimators: the small, every-probe parts first (see DelayFilter).
-const LOSS_AT = 7
+const LOSS_AT = OWNER_AT + INBOUND_OWNER_DOUBLES
 const DELAY_AT = LOSS_AT + LOSS_WINDOW_DOUBLES
 const OFFSET_AT = DELAY_AT + DELAY_FILTER_DOUBLES
 /** Doubles one InboundEdge takes in a shared store, rounded up to whole 64-byte lines. */
@@ -61,10 +65,18 @@ export class InboundEdge {
   readonly offset: OffsetFilter
   private readonly s: Float64Array
   private readonly b: number
+  /**
+   * The owner's INBOUND_OWNER_DOUBLES doubles are `store[ownerAt ..]`: state
+   * it reads on every probe of this edge sits in the cache lines the probe
+   * just brought in. The edge never reads or resets them (zero at first).
+   */
+  readonly store: Float64Array
+  readonly ownerAt: number
 
   constructor(store?: Float64Array, base = 0) {
-    const s = (this.s = store ?? new Float64Array(INBOUND_EDGE_DOUBLES))
+    const s = (this.s = this.store = store ?? new Float64Array(INBOUND_EDGE_DOUBLES))
     this.b = base
+    this.ownerAt = base + OWNER_AT
     this.loss = new LossWindow(s, base + LOSS_AT)
     this.delay = new DelayFilter(s, base + DELAY_AT)
     this.offset = new OffsetFilter(s, base + OFFSET_AT)

@@ -12,12 +12,11 @@ export const DELTA_LOSS_PCT = 1
 export const DELTA_JITTER_MS = 0.1
 export const DELTA_JITTER_REL = 0.05
 
-// Fields of OwnColumn.last, per edge.
+// OwnColumn's per-edge fields, in each InboundEdge's owner doubles (INBOUND_OWNER_DOUBLES).
 const L_PSEUDO = 0
 const L_LOSS = 1
 const L_UP = 2
 const L_LEVEL = 3
-const LAST_STRIDE = 4
 
 export const enum ColumnChange {
   None = 0,
@@ -36,12 +35,12 @@ export const enum ColumnChange {
 export class OwnColumn {
   private seq = 0
   /**
-   * Per edge i, at [LAST_STRIDE * i]: pseudo delay, loss and up (-1 never
-   * flooded) at the last flood, and its change level at its last evaluation.
-   * Interleaved because `touch` reads all four on every probe: one cache
-   * line instead of four arrays.
+   * Per edge i, in its InboundEdge's owner doubles (L_*): pseudo delay, loss
+   * and up (-1 never flooded) at the last flood, and its change level at its
+   * last evaluation. `touch` reads them on every probe, right after the
+   * estimators: kept there they cost no extra cache line.
    */
-  private readonly last: Float64Array
+  private readonly edges: readonly InboundEdge[]
   private readonly lastOFwd: Float64Array
   private readonly lastOUp: Int8Array
   private readonly lastOLoss: Float64Array
@@ -66,12 +65,17 @@ export class OwnColumn {
     private readonly exitServices: ReadonlyMap<number, string>,
     private readonly maxLossPct: number,
     serviceCount: number,
+    /** The prober's inbound edges, indexed like `relays` (this keeps its per-edge state in their owner doubles). */
+    edges: readonly InboundEdge[],
   ) {
     const n = relays.length
-    this.last = new Float64Array(LAST_STRIDE * n)
-    for (let i = 0; i < n; i++) {
-      this.last[LAST_STRIDE * i + L_PSEUDO] = NaN
-      this.last[LAST_STRIDE * i + L_UP] = -1
+    this.edges = edges
+    for (const e of edges) {
+      const s = e.store
+      s[e.ownerAt + L_PSEUDO] = NaN
+      s[e.ownerAt + L_LOSS] = 0
+      s[e.ownerAt + L_UP] = -1
+      s[e.ownerAt + L_LEVEL] = ColumnChange.None
     }
     this.lastOFwd = new Float64Array(serviceCount).fill(NaN)
     this.lastOUp = new Int8Array(serviceCount).fill(-1)
@@ -94,11 +98,11 @@ export class OwnColumn {
    */
   touch(i: number, e: InboundEdge): void {
     const l = this.edgeLevel(i, e)
-    const at = LAST_STRIDE * i + L_LEVEL
-    const old = this.last[at]
+    const at = e.ownerAt + L_LEVEL
+    const old = e.store[at]
     if (l === old) return
     this.levelCount[old]--
-    this.last[at] = l
+    e.store[at] = l
     this.levelCount[l]++
   }
 
@@ -132,12 +136,13 @@ export class OwnColumn {
   private edgeLevel(i: number, e: InboundEdge): ColumnChange {
     if (i === this.selfIdx || !e.heard) return ColumnChange.None
     const up = e.up ? 1 : 0
-    const at = LAST_STRIDE * i
-    const lastUp = this.last[at + L_UP]
+    const s = e.store
+    const at = e.ownerAt
+    const lastUp = s[at + L_UP]
     if (lastUp === 1 && up === 0) return ColumnChange.Reachability
     if (lastUp !== up) return up === 0 && this.sentPresent[i] === 0 ? ColumnChange.None : ColumnChange.Up
-    const lossFlip = this.last[at + L_LOSS] > this.maxLossPct !== e.loss.lossPct() > this.maxLossPct
-    const lastPseudo = this.last[at + L_PSEUDO]
+    const lossFlip = s[at + L_LOSS] > this.maxLossPct !== e.loss.lossPct() > this.maxLossPct
+    const lastPseudo = s[at + L_PSEUDO]
     const delayMs = lastPseudo - (Number.isFinite(e.offset.thetaMs) ? e.offset.thetaMs : lastPseudo)
     return lossFlip || significantDelta(e.delay.smoothedMs - lastPseudo, delayMs) ? ColumnChange.Delay : ColumnChange.None
   }
@@ -162,7 +167,7 @@ export class OwnColumn {
         // edge that never came up is the same as no edge (not usable,
         // relayed around after the grace), and a cold start saves a
         // column's worth of entries per relay.
-        if (e.heard) this.last[LAST_STRIDE * i + L_UP] = 0
+        if (e.heard) e.store[e.ownerAt + L_UP] = 0
         continue
       }
       const t: EdgeTuple = e.heard
@@ -173,12 +178,12 @@ export class OwnColumn {
         changed.push(t)
         this.remember(i, t)
       }
-      this.last[LAST_STRIDE * i + L_PSEUDO] = t[E_PSEUDO]
-      this.last[LAST_STRIDE * i + L_UP] = t[E_UP] ? 1 : 0
-      this.last[LAST_STRIDE * i + L_LOSS] = t[E_LOSS]
+      e.store[e.ownerAt + L_PSEUDO] = t[E_PSEUDO]
+      e.store[e.ownerAt + L_UP] = t[E_UP] ? 1 : 0
+      e.store[e.ownerAt + L_LOSS] = t[E_LOSS]
     }
     // Every edge now matches what was sent: no change pending.
-    for (let i = 0; i < this.relays.length; i++) this.last[LAST_STRIDE * i + L_LEVEL] = ColumnChange.None
+    for (const e of this.edges) e.store[e.ownerAt + L_LEVEL] = ColumnChange.None
     this.levelCount.fill(0)
     this.levelCount[ColumnChange.None] = this.relays.length
     const out: OriginTuple[] = []

@@ -132,7 +132,7 @@ export class RouterCore implements Router {
     const used = [...profilesInUse(this.services, this.self)].map((p) => PROFILES[p])
     const weighs = { jitter: used.some((p) => p.jitterWeight > 0), loss: used.some((p) => p.lossMsPerPct > 0) }
     this.map = new LinkMap(this.relayIndex, serviceIndex, this.maxLossPct, weighs)
-    this.own = new OwnColumn(init.self, this.relays, bootId, exitServices, this.maxLossPct, this.services.length)
+    this.own = new OwnColumn(init.self, this.relays, bootId, exitServices, this.maxLossPct, this.services.length, this.prober.inbound)
     this.table = new RouteTable(this.map, this.services, {
       self: this.self,
       hopCostMs: init.hopCostMs ?? 0,

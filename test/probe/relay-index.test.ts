@@ -25,4 +25,11 @@ describe('RelayIndex', () => {
     expect(j.get('never-listed')).toBe(0)
     expect(i.get('never-listed')).toBeUndefined()
   })
+
+  it('keeps lists with the same names in another order apart', () => {
+    const lists = [['a1', 'b1', 'c1'], ['c1', 'a1', 'b1'], ['a1', 'b1', 'c1'], ['a1\u0000b1', 'c1']]
+    const indices = lists.map((l) => new RelayIndex(l))
+    lists.forEach((l, j) => l.forEach((name, i) => expect(indices[j].get(name)).toBe(i)))
+    expect(indices[3].get('a1')).toBeUndefined()
+  })
 })
