@@ -17,6 +17,9 @@
  *                       and copies each relay's /proc/PID/smaps into the current directory
  *   --baseline DIR      also run the relays of another built checkout as
  *                       `overpass_baseline` (before/after an optimisation in one run)
+ *   --rounds N          interleaved rounds of the p99-at-10k comparison (node forwarder,
+ *                       overpass[, baseline] started in turn each round; default 3, 0 skips;
+ *                       interleaved.ts)
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -29,6 +32,7 @@ import { killAllChildren, sleep, tryRun } from './shell.js'
 import { BIN, ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type SystemName } from './systems.js'
 import { measureTransit, type TransitResult } from './transit.js'
 import { printTable, summarise, type SystemResult } from './report.js'
+import { interleavedP99, type InterleavedResult } from './interleaved.js'
 
 const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass', 'overpass_transit']
 const KNOWN: SystemName[] = [...ALL, 'overpass_baseline']
@@ -46,6 +50,7 @@ interface Options {
   nodeFlags: string[]
   baselineDir: string | undefined
   heapSnapshot: boolean
+  rounds: number
 }
 
 function parseArgs(argv: string[]): Options {
@@ -57,6 +62,7 @@ function parseArgs(argv: string[]): Options {
   return {
     baselineDir,
     heapSnapshot: argv.includes('--heap-snapshot'),
+    rounds: Number(val('--rounds') ?? 3),
     nodeFlags: val('--node-flags')?.split(' ').filter(Boolean) ?? [], json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
 }
 
@@ -168,7 +174,13 @@ async function main(): Promise<void> {
         running.splice(running.indexOf(sys), 1)
       }
     }
-    const out = summarise(machine(loadAtStart), results, transitAlone, Date.now() - startedMs)
+    let interleaved: InterleavedResult | undefined
+    if (opts.rounds > 0 && opts.systems.includes('node_forwarder') && opts.systems.includes('overpass') && !opts.fixedOnly) {
+      log(`\np99 at 10k pps, ${opts.rounds} interleaved rounds (split placement):`)
+      interleaved = await interleavedP99(opts.rounds, opts.systems, { line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags, baselineDir: opts.baselineDir }, m, echo.pid, log)
+      log(`  median overpass / node forwarder p99: ${interleaved.median_overpass_vs_node_p99}`)
+    }
+    const out = summarise(machine(loadAtStart), results, transitAlone, Date.now() - startedMs, interleaved)
     if (opts.json) console.log(JSON.stringify(out, null, 2))
     else printTable(out, log)
   } finally {
