@@ -49,6 +49,8 @@ export class Prober {
     probeTooOld: 0,
   }
   private readonly index: RelayIndex
+  /** init.relayIds, packed (a u32 in a JS array is a boxed number: a cache miss per probe). */
+  private readonly relayIds: Uint32Array
   private readonly selfIdx: number
   private readonly fields = emptyProbeFields()
   /** Per peer: the probe message we send it, its bytes, and a view to encode into them. */
@@ -61,6 +63,7 @@ export class Prober {
 
   constructor(private readonly init: ProberInit) {
     this.index = new RelayIndex(init.relays)
+    this.relayIds = Uint32Array.from(init.relayIds)
     this.selfIdx = this.index.get(init.self) ?? -1
     // One block per peer in one array: a probe touches its edge's block only.
     const store = new Float64Array(init.relays.length * INBOUND_EDGE_DOUBLES)
@@ -139,7 +142,7 @@ export class Prober {
       this.counters.probeMalformed++
       return -1
     }
-    if (f.senderId !== this.init.relayIds[i]) {
+    if (f.senderId !== this.relayIds[i]) {
       this.counters.probeWrongSender++
       return -1
     }

@@ -119,7 +119,11 @@ export interface PathChoice {
 
 export interface Router {
   tick(nowMs: number): RouterMessage[]
-  /** The returned array may be shared: read it, never modify it. */
+  /**
+   * The returned array may be shared: read it, never modify it. `bytes` is
+   * only valid during the call: the caller may reuse the buffer (the
+   * simulator hands every probe in through one).
+   */
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[]
   /** The returned array may be shared: read it, never modify it. */
   onControl(nowMs: number, from: string, msg: unknown): RouterMessage[]

@@ -13,6 +13,7 @@
  * end and at sample points after an event.
  */
 import type { Router, RouterInit, RouterMessage } from '../route/types.js'
+import { PROBE_LEN } from '../probe/probe-codec.js'
 import { EventHeap } from './event-heap.js'
 import type { SimEvent } from './events.js'
 import { SimConfigError } from './errors.js'
@@ -104,6 +105,13 @@ const K_PROBE = 2
 const K_CONTROL = 3
 const K_EVENT = 4
 const K_SAMPLE = 5
+/** A probe of another length than the real one (stand-in routers in tests): bytes in `buf[slot]`. */
+const K_PROBE_OTHER = 6
+
+/** Probes of this length (the real encoding) are copied through the slab. */
+const SLAB_PROBE_BYTES = PROBE_LEN
+/** Bytes per slot in the slab: one cache line. */
+const SLAB_STRIDE = 64
 
 const DEFAULT_TICK_MS = 20
 const DEFAULT_MAX_OFFSET_MS = 3_600_000
@@ -139,6 +147,18 @@ export class Simulation {
   private src = new Int32Array(1024)
   private payload: unknown[] = []
   private buf: (Uint8Array | undefined)[] = []
+  /**
+   * Probe bytes in flight, SLAB_STRIDE bytes per slot, in one array: a send
+   * writes one line and a delivery reads it, instead of a cold Uint8Array
+   * object and its data per slot. A delivery copies them into `probeIn`
+   * (one hot buffer) and hands that to the router, which decodes it before
+   * returning (Router.onProbe does not keep `bytes`).
+   */
+  private slab = new Int32Array((1024 * SLAB_STRIDE) >> 2)
+  /** The same memory as bytes, for copying a probe in. */
+  private slabBytes = new Uint8Array(this.slab.buffer)
+  private readonly probeIn = new Uint8Array(SLAB_PROBE_BYTES)
+  private readonly probeIn32 = new Int32Array(this.probeIn.buffer)
   private free: number[] = []
   private nextSlot = 0
   private readonly lastAtMs: Float64Array
@@ -210,9 +230,15 @@ export class Simulation {
         this.heap.push(t + this.tickMs, slot)
         continue
       }
-      if (k === K_PROBE) {
+      if (k === K_PROBE || k === K_PROBE_OTHER) {
         this.counters.probes++
-        const out = this.routers[to].onProbe(t + this.offsetMs[to], this.names[this.src[slot]], this.buf[slot]!)
+        let bytes: Uint8Array
+        if (k === K_PROBE) {
+          const from = (slot * SLAB_STRIDE) >> 2
+          for (let j = 0; j < SLAB_PROBE_BYTES >> 2; j++) this.probeIn32[j] = this.slab[from + j]
+          bytes = this.probeIn
+        } else bytes = this.buf[slot]!
+        const out = this.routers[to].onProbe(t + this.offsetMs[to], this.names[this.src[slot]], bytes)
         this.release(slot)
         if (out.length > 0) this.send(to, out, t)
       } else if (k === K_CONTROL) {
@@ -257,8 +283,11 @@ export class Simulation {
       // One link is a FIFO: a late packet holds back the ones behind it.
       if (at < this.lastAtMs[link]) at = this.lastAtMs[link]
       this.lastAtMs[link] = at
-      if (m.kind === 'probe') {
+      if (m.kind === 'probe' && m.bytes.length === SLAB_PROBE_BYTES) {
         const slot = this.schedule(at, K_PROBE, to, from)
+        this.slabBytes.set(m.bytes, slot * SLAB_STRIDE)
+      } else if (m.kind === 'probe') {
+        const slot = this.schedule(at, K_PROBE_OTHER, to, from)
         let b = this.buf[slot]
         if (b === undefined || b.length !== m.bytes.length) b = this.buf[slot] = new Uint8Array(m.bytes.length)
         b.set(m.bytes)
@@ -297,6 +326,10 @@ export class Simulation {
     this.kind = k
     this.dst = d
     this.src = s
+    const slab = new Int32Array((cap * SLAB_STRIDE) >> 2)
+    slab.set(this.slab)
+    this.slab = slab
+    this.slabBytes = new Uint8Array(slab.buffer)
   }
 
   /** Index path of router s's current choice towards t, or undefined. */
