@@ -20,6 +20,7 @@
  *   --rounds N          interleaved rounds of the p99-at-10k comparison (node forwarder,
  *                       overpass[, baseline] started in turn each round; default 3, 0 skips;
  *                       interleaved.ts)
+ *   --interleaved-only  only those rounds (with --baseline: a quick before/after per relay role)
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -51,6 +52,7 @@ interface Options {
   baselineDir: string | undefined
   heapSnapshot: boolean
   rounds: number
+  interleavedOnly: boolean
 }
 
 function parseArgs(argv: string[]): Options {
@@ -63,6 +65,7 @@ function parseArgs(argv: string[]): Options {
     baselineDir,
     heapSnapshot: argv.includes('--heap-snapshot'),
     rounds: Number(val('--rounds') ?? 3),
+    interleavedOnly: argv.includes('--interleaved-only'),
     nodeFlags: val('--node-flags')?.split(' ').filter(Boolean) ?? [], json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
 }
 
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
     const nodeFlags = [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])]
     const results: Partial<Record<SystemName, SystemResult>> = {}
     let transitAlone: TransitResult | undefined
-    for (const name of opts.systems) {
+    for (const name of opts.interleavedOnly ? [] : opts.systems) {
       if (name === 'overpass_transit') {
         log('\noverpass_transit: one transit relay alone on CPU 1, sealed datagrams from CPU 0')
         transitAlone = await measureTransit({
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
       }
     }
     let interleaved: InterleavedResult | undefined
-    if (opts.rounds > 0 && opts.systems.includes('node_forwarder') && opts.systems.includes('overpass') && !opts.fixedOnly) {
+    if (opts.rounds > 0 && opts.systems.includes('node_forwarder') && opts.systems.includes('overpass') && (!opts.fixedOnly || opts.interleavedOnly)) {
       log(`\np99 at 10k pps, ${opts.rounds} interleaved rounds (split placement):`)
       interleaved = await interleavedP99(opts.rounds, opts.systems, { line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags, baselineDir: opts.baselineDir }, m, echo.pid, log)
       log(`  median overpass / node forwarder p99: ${interleaved.median_overpass_vs_node_p99}`)

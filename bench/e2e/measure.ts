@@ -35,6 +35,8 @@ export interface RateResult extends LoadResult {
   cpu_us_per_packet: number | null
   /** CPU of the middle relay per one-way packet it carried, µs. */
   transit_cpu_us_per_packet: number | null
+  /** The same per relay role (ingress, transit, exit), µs per one-way packet; empty without relay processes. */
+  cpu_us_per_packet_by_role: Partial<Record<'ingress' | 'transit' | 'exit', number>>
 }
 
 export interface SearchStep {
@@ -72,8 +74,11 @@ export class Measurer {
     // Each round trip is two one-way packets through every relay.
     const packets = 2 * r.received
     const transit = sys.relays.filter((x) => x.role === 'transit').map((x) => used[sys.relays.indexOf(x)])
+    const byRole: RateResult['cpu_us_per_packet_by_role'] = {}
+    if (packets > 0) sys.relays.forEach((x, i) => (byRole[x.role] = round((byRole[x.role] ?? 0) + used[i] / packets)))
     return {
       ...r,
+      cpu_us_per_packet_by_role: byRole,
       cpu_us_per_packet: pids.length > 0 && packets > 0 ? round(used.reduce((a, b) => a + b, 0) / packets) : null,
       transit_cpu_us_per_packet: transit.length > 0 && packets > 0 ? round(transit.reduce((a, b) => a + b, 0) / packets) : null,
     }
