@@ -9,7 +9,7 @@
  *
  * Lean by design (~36M probes per minute for 246 relays): events live in a
  * typed-array heap, their fields in per-slot typed arrays, probe bytes are
- * copied into a per-slot reusable buffer, and paths are scored only at the
+ * copied into a per-slot line of one slab, and paths are scored only at the
  * end and at sample points after an event.
  */
 import type { Router, RouterInit, RouterMessage } from '../route/types.js'
