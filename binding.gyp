@@ -18,7 +18,7 @@
     },
     {
       "target_name": "overpass_udp",
-      "sources": ["native/udp.c"],
+      "sources": ["native/udp.c", "native/udp-connected.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "conditions": [
         ["OS!='linux'", { "type": "none", "sources": [] }]

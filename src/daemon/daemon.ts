@@ -8,10 +8,11 @@ import { randomBytes } from 'node:crypto'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import { createSecureEndpoint } from '../crypto/index.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
-import type { TunDevice } from '../io/index.js'
+import type { TunDevice, UdpSocketFactory } from '../io/index.js'
 import type { Logger } from '../io/log.js'
 import { DEFAULT_MAX_DATAGRAM_BYTES, chooseOverlayUdp, udpModeFromEnv } from '../io/native-udp.js'
 import { nodeUdp } from '../io/udp.js'
+import { NativeConnectedUdpSocket } from '../io/native-udp-connected.js'
 import type { PathProvider } from '../dataplane/paths.js'
 import { Relay } from '../dataplane/relay.js'
 import { createRouter } from '../route/index.js'
@@ -20,6 +21,17 @@ import { startControlServer } from './control-server.js'
 import { openL3Tun } from './l3-tun.js'
 import { OriginProbes } from './origin-probes.js'
 import { RouterBridge } from './router-bridge.js'
+
+/**
+ * node:dgram for everything but the exit's per-flow origin sockets, which
+ * become connected native sockets sharing one receive arena
+ * (io/native-udp-connected.ts): the exit was the one role dearer per packet
+ * than a bare forwarder.
+ */
+function withConnectedOrigins(base: UdpSocketFactory, mtu: number): UdpSocketFactory {
+  const opts = { maxDatagramBytes: Math.max(SERVICE_SLOT_BYTES, mtu), recvBufferBytes: 1 << 20, sendBufferBytes: 1 << 20 }
+  return { open: (host, port) => base.open(host, port), openConnected: (lh, lp, ph, pp) => new NativeConnectedUdpSocket(lh, lp, ph, pp, opts) }
+}
 
 /** Receive slot of an ingress service socket: above any client datagram a 1500-byte MTU path carries. */
 const SERVICE_SLOT_BYTES = 2048
@@ -97,7 +109,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   const tun = config.l3 === undefined ? undefined : (opts.openTun ?? ((l3) => openL3Tun(l3, log)))(config.l3)
   const relay = new Relay({
     config,
-    udp: nodeUdp,
+    udp: service.kind === 'native' ? withConnectedOrigins(nodeUdp, config.relay.mtu) : nodeUdp,
     overlayUdp: overlay.factory,
     serviceUdp: service.factory,
     clock: monotonicClock,

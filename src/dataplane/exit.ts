@@ -120,7 +120,9 @@ export class ExitSide {
 
   private newFlow(service: ServiceState, hdr: DataHeader, plain: Buffer): ExitFlow {
     const origin = service.cfg.origin
-    const socket = this.ctx.udp.open(isIPv6(origin.host) ? '::' : '0.0.0.0', 0)
+    const any = isIPv6(origin.host) ? '::' : '0.0.0.0'
+    // A connected socket (when the factory has one) lets the kernel filter other sources and saves the per-datagram dgram cost.
+    const socket = this.ctx.udp.openConnected?.(any, 0, origin.host, origin.port) ?? this.ctx.udp.open(any, 0)
     const flow: ExitFlow = {
       service,
       ingressNode: hdr.path[0],

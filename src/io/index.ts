@@ -41,6 +41,12 @@ export interface PacketSocket {
 export interface UdpSocketFactory {
   /** Opens a socket bound to host:port (port 0: any). Binding completes asynchronously. */
   open(host: string, port: number): PacketSocket
+  /**
+   * Optional: a socket bound to localHost:localPort and connected to one
+   * peer (IP literals), which only hears that peer and only sends to it
+   * (io/native-udp-connected). Callers fall back to `open` without it.
+   */
+  openConnected?(localHost: string, localPort: number, peerHost: string, peerPort: number): PacketSocket
 }
 
 /** Monotonic clock in milliseconds (fractional). Never wall-clock. */

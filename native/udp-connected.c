@@ -1,0 +1,306 @@
+/*
+ * Connected UDP sockets for one peer each: the exit's per-flow sockets
+ * towards its origin (one per client flow, so the origin sees one source
+ * port per client). A batched socket (udp.c) carries ~130 KB of buffers
+ * and tables; at 10k flows that is over a GB. These carry none of their
+ * own:
+ *
+ *   - receive: every connected socket reads into ONE arena per thread (a
+ *     JS Buffer of LIGHT_BATCH + 1 slots and a shared Int32Array of
+ *     (slot, length) rows), set once by `arena()`. A wake reads one socket
+ *     with recvmmsg and calls JS once for the batch before any other socket
+ *     is read, so sharing is safe. The kernel drops datagrams from any
+ *     other source (the socket is connected), so no address is passed up.
+ *   - send: one send(2) at once, no queue.
+ *
+ * ECONNREFUSED (the peer's port answered ICMP unreachable) is counted and
+ * reading goes on. Counters live in the struct; JS reads them on demand.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define ADDON_ERROR_CODE "EOVERPASS_UDP"
+#include "napi-util.h"
+#include "udp-addr.h"
+#include "udp-connected.h"
+
+#define LIGHT_BATCH 8
+#define LIGHT_ROUNDS 4
+
+enum { CS_RX, CS_RX_TRUNCATED, CS_RX_ERRORS, CS_TX, CS_TX_DROPPED, CS_TX_ERRORS, CS_TX_LAST_ERRNO, CS_COUNT };
+
+typedef struct {
+  uv_poll_t poll; /* first member: the uv handle pointer is the struct */
+  napi_env env;
+  int fd;
+  js_callback_t cb;
+  double stats[CS_COUNT];
+  bool in_call;
+  bool closing;
+  napi_async_cleanup_hook_handle hook;
+} csock_t;
+
+/* The shared receive arena of this thread (see the header comment). */
+static __thread unsigned char *arena_data;
+static __thread size_t arena_slot;
+static __thread int32_t *arena_meta;
+static __thread napi_ref arena_buf_ref, arena_meta_ref;
+static __thread struct mmsghdr arena_msgs[LIGHT_BATCH];
+static __thread struct iovec arena_iov[LIGHT_BATCH];
+
+/* arena(buffer, meta Int32Array, slotBytes): (LIGHT_BATCH + 1) slots; meta 1 + 2 * LIGHT_BATCH ints. */
+static napi_value cs_arena(napi_env env, napi_callback_info info) {
+  size_t argc = 3, len;
+  napi_value argv[3];
+  void *data;
+  int slot;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_buffer_info(env, argv[0], &data, &len));
+  CHECK(napi_get_value_int32(env, argv[2], &slot));
+  int32_t *meta = typed_array_data(env, argv[1], napi_int32_array, 1 + 2 * LIGHT_BATCH);
+  if (slot < 64 || len < (size_t)slot * (LIGHT_BATCH + 1) || !meta) return throw_errno(env, "arena: buffers", EINVAL);
+  if (arena_buf_ref) napi_delete_reference(env, arena_buf_ref);
+  if (arena_meta_ref) napi_delete_reference(env, arena_meta_ref);
+  CHECK(napi_create_reference(env, argv[0], 1, &arena_buf_ref));
+  CHECK(napi_create_reference(env, argv[1], 1, &arena_meta_ref));
+  arena_data = data;
+  arena_slot = (size_t)slot;
+  arena_meta = meta;
+  for (int i = 0; i < LIGHT_BATCH; i++) {
+    arena_iov[i].iov_base = arena_data + (size_t)(i + 1) * arena_slot;
+    arena_iov[i].iov_len = arena_slot;
+    memset(&arena_msgs[i], 0, sizeof arena_msgs[i]);
+    arena_msgs[i].msg_hdr.msg_iov = &arena_iov[i];
+    arena_msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  return int_value(env, LIGHT_BATCH);
+}
+
+/* One recvmmsg into the arena; rows (slot, length) in arena_meta. Returns datagrams read (truncated included) or -errno. */
+static int cs_receive(csock_t *s) {
+  int n;
+  do n = recvmmsg(s->fd, arena_msgs, LIGHT_BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    if (arena_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      s->stats[CS_RX_TRUNCATED]++;
+      continue;
+    }
+    arena_meta[1 + 2 * k] = i + 1;
+    arena_meta[2 + 2 * k] = (int32_t)arena_msgs[i].msg_len;
+    k++;
+  }
+  arena_meta[0] = k;
+  s->stats[CS_RX] += k;
+  return n;
+}
+
+static void cs_on_closed(uv_handle_t *handle) {
+  csock_t *s = (csock_t *)handle;
+  napi_remove_async_cleanup_hook(s->hook);
+  free(s);
+}
+
+static void cs_release(csock_t *s) {
+  js_callback_release(s->env, &s->cb);
+  close(s->fd);
+  uv_close((uv_handle_t *)&s->poll, cs_on_closed);
+}
+
+static void cs_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
+  csock_t *s = arg;
+  (void)hook;
+  if (uv_is_closing((uv_handle_t *)&s->poll)) return;
+  s->closing = true;
+  uv_poll_stop(&s->poll);
+  close(s->fd);
+  uv_close((uv_handle_t *)&s->poll, cs_on_closed);
+}
+
+static void cs_on_readable(uv_poll_t *handle, int status, int events) {
+  csock_t *s = (csock_t *)handle;
+  js_scope_t sc;
+  (void)events;
+  if (!arena_data) return; /* no arena yet: JS sets it before opening any socket */
+  s->in_call = true;
+  js_scope_open(s->env, &s->cb, &sc);
+  if (status < 0) {
+    uv_poll_stop(&s->poll);
+    js_scope_call_int(s->env, &sc, status);
+  } else {
+    for (int round = 0; round < LIGHT_ROUNDS && !s->closing; round++) {
+      int n = cs_receive(s);
+      if (n == -EAGAIN || n == -EWOULDBLOCK) break;
+      if (n < 0) {
+        /* ECONNREFUSED: the peer's port is closed (ICMP); the next read may succeed. */
+        s->stats[CS_RX_ERRORS]++;
+        if (n == -ECONNREFUSED) continue;
+        js_scope_call_int(s->env, &sc, n);
+        break;
+      }
+      if (arena_meta[0] > 0 && !js_scope_call_int(s->env, &sc, arena_meta[0])) break;
+      if (n < LIGHT_BATCH) break;
+    }
+  }
+  js_scope_close(s->env, &sc);
+  s->in_call = false;
+  if (s->closing) cs_release(s);
+}
+
+static csock_t *cs_get(napi_env env, napi_value v) {
+  csock_t *s = NULL;
+  napi_get_value_external(env, v, (void **)&s);
+  return s;
+}
+
+/* openConnected(family 4|6, localHost, localPort, peerHost, peerPort, rcvbuf, sndbuf, onBatch) -> external */
+static napi_value cs_open(napi_env env, napi_callback_info info) {
+  size_t argc = 8, len;
+  napi_value argv[8], out;
+  char local[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], peer[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  int fam, lport, pport, rcvbuf, sndbuf, fd = -1, rc;
+  addr_t pa;
+  uv_loop_t *loop;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) return throw_errno(env, "openConnected: arguments", EINVAL);
+  CHECK(napi_get_value_int32(env, argv[0], &fam));
+  CHECK(napi_get_value_string_utf8(env, argv[1], local, sizeof local, &len));
+  CHECK(napi_get_value_int32(env, argv[2], &lport));
+  CHECK(napi_get_value_string_utf8(env, argv[3], peer, sizeof peer, &len));
+  CHECK(napi_get_value_int32(env, argv[4], &pport));
+  CHECK(napi_get_value_int32(env, argv[5], &rcvbuf));
+  CHECK(napi_get_value_int32(env, argv[6], &sndbuf));
+  int family = fam == 6 ? AF_INET6 : AF_INET;
+  if (!parse_addr(family, peer, pport, &pa)) return throw_errno(env, "connect: peer address", EINVAL);
+  if ((rc = open_socket(family, local, lport, rcvbuf, sndbuf, &fd)) != 0) return throw_errno(env, "bind", rc);
+  if (connect(fd, &pa.u.sa, pa.u.sa.sa_family == AF_INET ? sizeof pa.u.v4 : sizeof pa.u.v6) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "connect", err);
+  }
+  csock_t *s = calloc(1, sizeof *s);
+  if (!s) {
+    close(fd);
+    return throw_errno(env, "openConnected", ENOMEM);
+  }
+  s->env = env;
+  s->fd = fd;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  if ((rc = uv_poll_init(loop, &s->poll, fd)) < 0) {
+    close(fd);
+    free(s);
+    return throw_errno(env, "uv_poll_init", -rc);
+  }
+  CHECK(napi_add_async_cleanup_hook(env, cs_env_teardown, s, &s->hook));
+  CHECK(js_callback_init(env, argv[7], "OverpassUdpConnectedRead", &s->cb));
+  if ((rc = uv_poll_start(&s->poll, UV_READABLE, cs_on_readable)) < 0) {
+    s->closing = true;
+    cs_release(s);
+    return throw_errno(env, "uv_poll_start", -rc);
+  }
+  CHECK(napi_create_external(env, s, NULL, NULL, &out));
+  return out;
+}
+
+/* sendConnected(external, buffer, offset, length) -> 1 sent, 0 dropped (buffer full), -errno refused */
+static napi_value cs_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4, len;
+  napi_value argv[4];
+  int off, n;
+  void *data;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  csock_t *s = cs_get(env, argv[0]);
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  CHECK(napi_get_value_int32(env, argv[2], &off));
+  CHECK(napi_get_value_int32(env, argv[3], &n));
+  if (!s || s->closing) return int_value(env, -EBADF);
+  if (off < 0 || n < 0 || (size_t)off + (size_t)n > len) return int_value(env, -EINVAL);
+  ssize_t w;
+  do w = send(s->fd, (unsigned char *)data + off, (size_t)n, MSG_DONTWAIT); while (w < 0 && errno == EINTR);
+  if (w >= 0) {
+    s->stats[CS_TX]++;
+    return int_value(env, 1);
+  }
+  int err = errno;
+  if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+    s->stats[CS_TX_DROPPED]++;
+    return int_value(env, 0);
+  }
+  s->stats[CS_TX_ERRORS]++;
+  s->stats[CS_TX_LAST_ERRNO] = err;
+  return int_value(env, -err);
+}
+
+/* closeConnected(external) */
+static napi_value cs_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  csock_t *s = cs_get(env, argv[0]);
+  if (!s || s->closing) return NULL;
+  s->closing = true;
+  uv_poll_stop(&s->poll);
+  if (!s->in_call) cs_release(s);
+  return NULL;
+}
+
+/* statsConnected(external) -> [rx, rxTruncated, rxErrors, tx, txDropped, txErrors, txLastErrno] */
+static napi_value cs_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, v;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  csock_t *s = cs_get(env, argv[0]);
+  CHECK(napi_create_array_with_length(env, CS_COUNT, &out));
+  for (int i = 0; i < CS_COUNT; i++) {
+    CHECK(napi_create_double(env, s ? s->stats[i] : 0, &v));
+    CHECK(napi_set_element(env, out, (uint32_t)i, v));
+  }
+  return out;
+}
+
+/* localConnected(external) -> [address, port] of the bound side */
+static napi_value cs_local(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, v;
+  addr_t a;
+  char host[INET6_ADDRSTRLEN];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  csock_t *s = cs_get(env, argv[0]);
+  if (!s) return throw_errno(env, "localConnected", EBADF);
+  a.len = sizeof a.u;
+  if (getsockname(s->fd, &a.u.sa, &a.len) < 0) return throw_errno(env, "getsockname", errno);
+  int port = a.u.sa.sa_family == AF_INET ? ntohs(a.u.v4.sin_port) : ntohs(a.u.v6.sin6_port);
+  if (a.u.sa.sa_family == AF_INET) inet_ntop(AF_INET, &a.u.v4.sin_addr, host, sizeof host);
+  else inet_ntop(AF_INET6, &a.u.v6.sin6_addr, host, sizeof host);
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_create_string_utf8(env, host, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_element(env, out, 0, v));
+  CHECK(napi_set_element(env, out, 1, int_value(env, port)));
+  return out;
+}
+
+napi_status udp_connected_register(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"arena", NULL, cs_arena, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"openConnected", NULL, cs_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sendConnected", NULL, cs_send, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"closeConnected", NULL, cs_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"statsConnected", NULL, cs_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"localConnected", NULL, cs_local, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_value batch;
+  napi_status st = napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  if (st != napi_ok) return st;
+  if ((st = napi_create_int32(env, LIGHT_BATCH, &batch)) != napi_ok) return st;
+  return napi_set_named_property(env, exports, "connectedBatch", batch);
+}
