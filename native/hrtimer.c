@@ -24,67 +24,41 @@
 
 #define ADDON_ERROR_CODE "EOVERPASS_HRTIMER"
 #include "napi-util.h"
+#include "poll-handle.h"
 
 typedef struct {
-  uv_poll_t poll; /* first member: the uv handle pointer is the struct */
-  napi_env env;
-  int fd;
-  js_callback_t cb;
-  bool closing;
-  bool in_callback; /* JS may close the timer from inside its callback */
-  napi_async_cleanup_hook_handle hook;
+  poll_handle_t ph; /* first member: the uv handle pointer is the struct */
 } hrtimer_t;
 
-static void on_closed(uv_handle_t *handle) {
-  hrtimer_t *t = (hrtimer_t *)handle;
-  napi_remove_async_cleanup_hook(t->hook);
-  free(t);
-}
-
-static void release_timer(hrtimer_t *t) {
-  js_callback_release(t->env, &t->cb);
-  close(t->fd);
-  uv_close((uv_handle_t *)&t->poll, on_closed);
-}
-
-/* The env goes away (worker exit) without JS calling close(). */
-static void env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
-  hrtimer_t *t = arg;
-  (void)hook;
-  if (uv_is_closing((uv_handle_t *)&t->poll)) return;
-  t->closing = true;
-  uv_poll_stop(&t->poll);
-  close(t->fd);
-  uv_close((uv_handle_t *)&t->poll, on_closed);
+static void destroy_timer(poll_handle_t *ph) {
+  free(ph);
 }
 
 static void on_expired(uv_poll_t *handle, int status, int events) {
-  hrtimer_t *t = (hrtimer_t *)handle;
-  napi_env env = t->env;
+  poll_handle_t *ph = (poll_handle_t *)handle;
+  napi_env env = ph->env;
   js_scope_t sc;
   uint64_t expirations;
   (void)events;
   /* Clears the readable state; EAGAIN means a re-arm raced the wake: nothing is due. */
-  ssize_t n = read(t->fd, &expirations, sizeof expirations);
+  ssize_t n = read(ph->fd, &expirations, sizeof expirations);
   if (status == 0 && n != (ssize_t)sizeof expirations) return;
-  uv_unref((uv_handle_t *)&t->poll); /* disarmed now: like an expired setTimeout, it no longer holds the loop */
-  t->in_callback = true;
-  js_scope_open(env, &t->cb, &sc);
-  if (status < 0) uv_poll_stop(&t->poll);
+  uv_unref((uv_handle_t *)&ph->poll); /* disarmed now: like an expired setTimeout, it no longer holds the loop */
+  ph->in_call = true;
+  js_scope_open(env, &ph->cb, &sc);
+  if (status < 0) uv_poll_stop(&ph->poll);
   js_scope_call_int(env, &sc, status < 0 ? status : 0);
   js_scope_close(env, &sc);
-  t->in_callback = false;
-  if (t->closing) release_timer(t);
+  ph->in_call = false;
+  if (ph->closing) ph_release(ph);
 }
 
 /* create(callback) -> external; callback(0 | -errno) once per expiry */
 static napi_value hrtimer_create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
-  uv_loop_t *loop;
   int rc;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(napi_get_uv_event_loop(env, &loop));
   int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (fd < 0) return throw_errno(env, "timerfd_create", errno);
   hrtimer_t *t = calloc(1, sizeof *t);
@@ -92,21 +66,17 @@ static napi_value hrtimer_create(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "hrtimer", ENOMEM);
   }
-  t->env = env;
-  t->fd = fd;
-  if ((rc = uv_poll_init(loop, &t->poll, fd)) < 0) {
-    close(fd);
-    free(t);
-    return throw_errno(env, "uv_poll_init", -rc);
+  t->ph.own_fd = true;
+  t->ph.destroy = destroy_timer;
+  bool released;
+  if ((rc = ph_start(env, &t->ph, fd, argv[0], "OverpassHrTimer", on_expired, &released)) < 0) {
+    if (!released) {
+      close(fd);
+      free(t);
+    }
+    return throw_errno(env, "hrtimer", -rc);
   }
-  CHECK(napi_add_async_cleanup_hook(env, env_teardown, t, &t->hook));
-  CHECK(js_callback_init(env, argv[0], "OverpassHrTimer", &t->cb));
-  if ((rc = uv_poll_start(&t->poll, UV_READABLE, on_expired)) < 0) {
-    t->closing = true;
-    release_timer(t);
-    return throw_errno(env, "uv_poll_start", -rc);
-  }
-  uv_unref((uv_handle_t *)&t->poll);
+  uv_unref((uv_handle_t *)&t->ph.poll);
   CHECK(napi_create_external(env, t, NULL, NULL, &out));
   return out;
 }
@@ -125,12 +95,12 @@ static napi_value hrtimer_arm(napi_env env, napi_callback_info info) {
   double delay_ns;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   hrtimer_t *t = get_timer(env, argv[0]);
-  if (!t || t->closing) return int_value(env, -EBADF);
+  if (!t || t->ph.closing) return int_value(env, -EBADF);
   CHECK(napi_get_value_double(env, argv[1], &delay_ns));
   int64_t ns = delay_ns >= 1 ? (int64_t)delay_ns : 1;
   struct itimerspec spec = {{0, 0}, {(time_t)(ns / 1000000000), (long)(ns % 1000000000)}};
-  if (timerfd_settime(t->fd, 0, &spec, NULL) < 0) return int_value(env, -errno);
-  uv_ref((uv_handle_t *)&t->poll);
+  if (timerfd_settime(t->ph.fd, 0, &spec, NULL) < 0) return int_value(env, -errno);
+  uv_ref((uv_handle_t *)&t->ph.poll);
   return int_value(env, 0);
 }
 
@@ -141,9 +111,9 @@ static napi_value hrtimer_disarm(napi_env env, napi_callback_info info) {
   struct itimerspec zero = {{0, 0}, {0, 0}};
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   hrtimer_t *t = get_timer(env, argv[0]);
-  if (!t || t->closing) return int_value(env, -EBADF);
-  if (timerfd_settime(t->fd, 0, &zero, NULL) < 0) return int_value(env, -errno);
-  uv_unref((uv_handle_t *)&t->poll);
+  if (!t || t->ph.closing) return int_value(env, -EBADF);
+  if (timerfd_settime(t->ph.fd, 0, &zero, NULL) < 0) return int_value(env, -errno);
+  uv_unref((uv_handle_t *)&t->ph.poll);
   return int_value(env, 0);
 }
 
@@ -153,10 +123,7 @@ static napi_value hrtimer_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   hrtimer_t *t = get_timer(env, argv[0]);
-  if (!t || t->closing) return NULL;
-  t->closing = true;
-  uv_poll_stop(&t->poll);
-  if (!t->in_callback) release_timer(t);
+  if (t) ph_close(&t->ph);
   return NULL;
 }
 

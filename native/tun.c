@@ -24,21 +24,24 @@
 
 #define ADDON_ERROR_CODE "EOVERPASS_TUN"
 #include "napi-util.h"
+#include "poll-handle.h"
 
 #define READS_PER_WAKE 64
 
 typedef struct {
-  uv_poll_t poll;       /* first member: the uv handle pointer is the struct */
-  napi_env env;
-  int fd;
+  poll_handle_t ph;     /* first member: the uv handle pointer is the struct; own_fd false: JS closes the TUN fd */
   napi_ref buffer_ref;  /* the one reusable JS Buffer */
-  js_callback_t cb;
   unsigned char *data;  /* backing store of the Buffer, kept alive by buffer_ref */
   size_t capacity;
-  bool in_batch;        /* JS may call unpoll from inside its packet callback */
-  bool closing;
-  napi_async_cleanup_hook_handle hook;
 } poller_t;
+
+static void poller_destroy(poll_handle_t *ph) {
+  free(ph);
+}
+
+static void poller_drop_refs(poll_handle_t *ph) {
+  napi_delete_reference(ph->env, ((poller_t *)ph)->buffer_ref);
+}
 
 /* open(name: string, multiQueue: boolean) -> { fd, name } */
 static napi_value tun_open(napi_env env, napi_callback_info info) {
@@ -69,91 +72,59 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* The uv handle is freed in its close callback. Until then an async cleanup
- * hook stays registered: Node keeps the loop running for it at env teardown
- * (worker exit) and only then unloads this library, so the callback still exists. */
-static void on_closed(uv_handle_t *handle) {
-  poller_t *p = (poller_t *)handle;
-  napi_remove_async_cleanup_hook(p->hook);
-  free(p);
-}
-
-static void release_poller(poller_t *p) {
-  napi_delete_reference(p->env, p->buffer_ref);
-  js_callback_release(p->env, &p->cb);
-  uv_close((uv_handle_t *)&p->poll, on_closed);
-}
-
-/* The env is going away (e.g. a worker exits) without JS calling close():
- * stop the handle and close the fd, so the kernel removes the device. */
-static void env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
-  poller_t *p = arg;
-  (void)hook;
-  if (uv_is_closing((uv_handle_t *)&p->poll)) return;  /* on_closed will remove the hook */
-  p->closing = true;
-  uv_poll_stop(&p->poll);
-  close(p->fd);
-  uv_close((uv_handle_t *)&p->poll, on_closed);
-}
-
 /* Runs the JS callback once per packet inside one callback scope per wake,
  * so microtasks and nextTicks queued by the handler run once, after the batch. */
 static void on_readable(uv_poll_t *handle, int status, int events) {
   poller_t *p = (poller_t *)handle;
-  napi_env env = p->env;
+  napi_env env = p->ph.env;
   js_scope_t sc;
   (void)events;
-  p->in_batch = true;
-  js_scope_open(env, &p->cb, &sc);
+  p->ph.in_call = true;
+  js_scope_open(env, &p->ph.cb, &sc);
   if (status < 0) {
     /* Device gone or fd broken: stop watching and tell JS once (negative errno). */
-    uv_poll_stop(&p->poll);
+    uv_poll_stop(&p->ph.poll);
     js_scope_call_int(env, &sc, status);
   } else {
-    for (int i = 0; i < READS_PER_WAKE && !p->closing; i++) {
-      ssize_t n = read(p->fd, p->data, p->capacity);
+    for (int i = 0; i < READS_PER_WAKE && !p->ph.closing; i++) {
+      ssize_t n = read(p->ph.fd, p->data, p->capacity);
       int err = n < 0 ? errno : 0;
       if (err == EINTR) continue;
       if (err == EAGAIN || err == EWOULDBLOCK) break;
-      if (err) uv_poll_stop(&p->poll);
+      if (err) uv_poll_stop(&p->ph.poll);
       if (!js_scope_call_int(env, &sc, err ? -err : (int)n)) break;
       if (err) break;
     }
   }
   js_scope_close(env, &sc);
-  p->in_batch = false;
-  if (p->closing) release_poller(p);
+  p->ph.in_call = false;
+  if (p->ph.closing) ph_release(&p->ph);
 }
 
 /* poll(fd, buffer, callback) -> external; callback(lengthOrNegativeErrno) */
 static napi_value tun_poll(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], out;
-  uv_loop_t *loop;
   int fd, rc;
   void *data;
   size_t len;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
-  CHECK(napi_get_uv_event_loop(env, &loop));
   poller_t *p = calloc(1, sizeof *p);
   if (!p) return throw_errno(env, "poll", ENOMEM);
-  p->env = env;
-  p->fd = fd;
   p->data = data;
   p->capacity = len;
-  if ((rc = uv_poll_init(loop, &p->poll, fd)) < 0) {
-    free(p);
-    return throw_errno(env, "uv_poll_init", -rc);
-  }
-  CHECK(napi_add_async_cleanup_hook(env, env_teardown, p, &p->hook));
-  CHECK(js_callback_init(env, argv[2], "OverpassTunRead", &p->cb));
+  p->ph.destroy = poller_destroy;
   CHECK(napi_create_reference(env, argv[1], 1, &p->buffer_ref));
-  if ((rc = uv_poll_start(&p->poll, UV_READABLE, on_readable)) < 0) {
-    p->closing = true;
-    release_poller(p);
-    return throw_errno(env, "uv_poll_start", -rc);
+  p->ph.drop_refs = poller_drop_refs;
+  bool released;
+  if ((rc = ph_start(env, &p->ph, fd, argv[2], "OverpassTunRead", on_readable, &released)) < 0) {
+    if (!released) {
+      napi_delete_reference(env, p->buffer_ref);
+      free(p);
+    }
+    return throw_errno(env, "poll", -rc);
   }
   CHECK(napi_create_external(env, p, NULL, NULL, &out));
   return out;
@@ -166,10 +137,7 @@ static napi_value tun_unpoll(napi_env env, napi_callback_info info) {
   poller_t *p;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_external(env, argv[0], (void **)&p));
-  if (p->closing) return NULL;
-  p->closing = true;
-  uv_poll_stop(&p->poll);
-  if (!p->in_batch) release_poller(p);  /* else on_readable releases after the batch */
+  ph_close(&p->ph); /* inside a batch: on_readable releases after it */
   return NULL;
 }
 

@@ -31,6 +31,7 @@
 #define ADDON_ERROR_CODE "EOVERPASS_UDP"
 #include "napi-util.h"
 #include "udp-addr.h"
+#include "poll-handle.h"
 #include "udp-connected.h"
 
 #define LIGHT_BATCH 8
@@ -39,15 +40,13 @@
 enum { CS_RX, CS_RX_TRUNCATED, CS_RX_ERRORS, CS_TX, CS_TX_DROPPED, CS_TX_ERRORS, CS_TX_LAST_ERRNO, CS_COUNT };
 
 typedef struct {
-  uv_poll_t poll; /* first member: the uv handle pointer is the struct */
-  napi_env env;
-  int fd;
-  js_callback_t cb;
+  poll_handle_t ph; /* first member: the uv handle pointer is the struct */
   double stats[CS_COUNT];
-  bool in_call;
-  bool closing;
-  napi_async_cleanup_hook_handle hook;
 } csock_t;
+
+static void cs_destroy(poll_handle_t *ph) {
+  free(ph);
+}
 
 /* The shared receive arena of this thread (see the header comment). */
 static __thread unsigned char *arena_data;
@@ -88,7 +87,7 @@ static napi_value cs_arena(napi_env env, napi_callback_info info) {
 /* One recvmmsg into the arena; rows (slot, length) in arena_meta. Returns datagrams read (truncated included) or -errno. */
 static int cs_receive(csock_t *s) {
   int n;
-  do n = recvmmsg(s->fd, arena_msgs, LIGHT_BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
+  do n = recvmmsg(s->ph.fd, arena_msgs, LIGHT_BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
   int k = 0;
   for (int i = 0; i < n; i++) {
@@ -105,56 +104,35 @@ static int cs_receive(csock_t *s) {
   return n;
 }
 
-static void cs_on_closed(uv_handle_t *handle) {
-  csock_t *s = (csock_t *)handle;
-  napi_remove_async_cleanup_hook(s->hook);
-  free(s);
-}
-
-static void cs_release(csock_t *s) {
-  js_callback_release(s->env, &s->cb);
-  close(s->fd);
-  uv_close((uv_handle_t *)&s->poll, cs_on_closed);
-}
-
-static void cs_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
-  csock_t *s = arg;
-  (void)hook;
-  if (uv_is_closing((uv_handle_t *)&s->poll)) return;
-  s->closing = true;
-  uv_poll_stop(&s->poll);
-  close(s->fd);
-  uv_close((uv_handle_t *)&s->poll, cs_on_closed);
-}
-
 static void cs_on_readable(uv_poll_t *handle, int status, int events) {
   csock_t *s = (csock_t *)handle;
+  napi_env env = s->ph.env;
   js_scope_t sc;
   (void)events;
   if (!arena_data) return; /* no arena yet: JS sets it before opening any socket */
-  s->in_call = true;
-  js_scope_open(s->env, &s->cb, &sc);
+  s->ph.in_call = true;
+  js_scope_open(env, &s->ph.cb, &sc);
   if (status < 0) {
-    uv_poll_stop(&s->poll);
-    js_scope_call_int(s->env, &sc, status);
+    uv_poll_stop(&s->ph.poll);
+    js_scope_call_int(env, &sc, status);
   } else {
-    for (int round = 0; round < LIGHT_ROUNDS && !s->closing; round++) {
+    for (int round = 0; round < LIGHT_ROUNDS && !s->ph.closing; round++) {
       int n = cs_receive(s);
       if (n == -EAGAIN || n == -EWOULDBLOCK) break;
       if (n < 0) {
         /* ECONNREFUSED: the peer's port is closed (ICMP); the next read may succeed. */
         s->stats[CS_RX_ERRORS]++;
         if (n == -ECONNREFUSED) continue;
-        js_scope_call_int(s->env, &sc, n);
+        js_scope_call_int(env, &sc, n);
         break;
       }
-      if (arena_meta[0] > 0 && !js_scope_call_int(s->env, &sc, arena_meta[0])) break;
+      if (arena_meta[0] > 0 && !js_scope_call_int(env, &sc, arena_meta[0])) break;
       if (n < LIGHT_BATCH) break;
     }
   }
-  js_scope_close(s->env, &sc);
-  s->in_call = false;
-  if (s->closing) cs_release(s);
+  js_scope_close(env, &sc);
+  s->ph.in_call = false;
+  if (s->ph.closing) ph_release(&s->ph);
 }
 
 static csock_t *cs_get(napi_env env, napi_value v) {
@@ -170,7 +148,6 @@ static napi_value cs_open(napi_env env, napi_callback_info info) {
   char local[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], peer[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   int fam, lport, pport, rcvbuf, sndbuf, fd = -1, rc;
   addr_t pa;
-  uv_loop_t *loop;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 8) return throw_errno(env, "openConnected: arguments", EINVAL);
   CHECK(napi_get_value_int32(env, argv[0], &fam));
@@ -193,20 +170,15 @@ static napi_value cs_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "openConnected", ENOMEM);
   }
-  s->env = env;
-  s->fd = fd;
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  if ((rc = uv_poll_init(loop, &s->poll, fd)) < 0) {
-    close(fd);
-    free(s);
-    return throw_errno(env, "uv_poll_init", -rc);
-  }
-  CHECK(napi_add_async_cleanup_hook(env, cs_env_teardown, s, &s->hook));
-  CHECK(js_callback_init(env, argv[7], "OverpassUdpConnectedRead", &s->cb));
-  if ((rc = uv_poll_start(&s->poll, UV_READABLE, cs_on_readable)) < 0) {
-    s->closing = true;
-    cs_release(s);
-    return throw_errno(env, "uv_poll_start", -rc);
+  s->ph.own_fd = true;
+  s->ph.destroy = cs_destroy;
+  bool released;
+  if ((rc = ph_start(env, &s->ph, fd, argv[7], "OverpassUdpConnectedRead", cs_on_readable, &released)) < 0) {
+    if (!released) {
+      close(fd);
+      free(s);
+    }
+    return throw_errno(env, "openConnected", -rc);
   }
   CHECK(napi_create_external(env, s, NULL, NULL, &out));
   return out;
@@ -223,10 +195,10 @@ static napi_value cs_send(napi_env env, napi_callback_info info) {
   CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
   CHECK(napi_get_value_int32(env, argv[2], &off));
   CHECK(napi_get_value_int32(env, argv[3], &n));
-  if (!s || s->closing) return int_value(env, -EBADF);
+  if (!s || s->ph.closing) return int_value(env, -EBADF);
   if (off < 0 || n < 0 || (size_t)off + (size_t)n > len) return int_value(env, -EINVAL);
   ssize_t w;
-  do w = send(s->fd, (unsigned char *)data + off, (size_t)n, MSG_DONTWAIT); while (w < 0 && errno == EINTR);
+  do w = send(s->ph.fd, (unsigned char *)data + off, (size_t)n, MSG_DONTWAIT); while (w < 0 && errno == EINTR);
   if (w >= 0) {
     s->stats[CS_TX]++;
     return int_value(env, 1);
@@ -247,10 +219,7 @@ static napi_value cs_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   csock_t *s = cs_get(env, argv[0]);
-  if (!s || s->closing) return NULL;
-  s->closing = true;
-  uv_poll_stop(&s->poll);
-  if (!s->in_call) cs_release(s);
+  if (s) ph_close(&s->ph);
   return NULL;
 }
 
@@ -278,7 +247,7 @@ static napi_value cs_local(napi_env env, napi_callback_info info) {
   csock_t *s = cs_get(env, argv[0]);
   if (!s) return throw_errno(env, "localConnected", EBADF);
   a.len = sizeof a.u;
-  if (getsockname(s->fd, &a.u.sa, &a.len) < 0) return throw_errno(env, "getsockname", errno);
+  if (getsockname(s->ph.fd, &a.u.sa, &a.len) < 0) return throw_errno(env, "getsockname", errno);
   int port = a.u.sa.sa_family == AF_INET ? ntohs(a.u.v4.sin_port) : ntohs(a.u.v6.sin6_port);
   if (a.u.sa.sa_family == AF_INET) inet_ntop(AF_INET, &a.u.v4.sin_addr, host, sizeof host);
   else inet_ntop(AF_INET6, &a.u.v6.sin6_addr, host, sizeof host);

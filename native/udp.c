@@ -44,6 +44,7 @@
 #include "napi-util.h"
 #include "udp-addr.h"
 #include "udp-connected.h"
+#include "poll-handle.h"
 
 #define BATCH 64
 #define ROUNDS_PER_WAKE 4
@@ -63,9 +64,7 @@
 enum { ST_RX, ST_RX_TRUNCATED, ST_RX_ERRORS, ST_TX, ST_TX_DROPPED, ST_TX_ERRORS, ST_TX_LAST_ERRNO, ST_TX_BATCHES, ST_COUNT };
 
 typedef struct {
-  uv_poll_t poll; /* first member: the uv handle pointer is the struct */
-  napi_env env;
-  int fd;
+  poll_handle_t ph; /* first member: the uv handle pointer is the struct; ph.in_call: this socket's batch is running */
   int family;
   size_t slot_bytes;
   unsigned char *rbuf; /* backing store of the JS receive Buffer, (BATCH + 1) slots */
@@ -82,11 +81,7 @@ typedef struct {
   int16_t buckets[ADDR_BUCKETS]; /* id + 1, 0 = empty */
   int naddrs;
   napi_ref rbuf_ref, meta_ref, stats_ref;
-  js_callback_t cb;
-  bool in_batch; /* JS may call close from inside its batch callback */
   bool is_pending; /* in `pending`: queued sends during another socket's batch */
-  bool closing;
-  napi_async_cleanup_hook_handle hook;
 } sock_t;
 
 /* Batches in progress on this thread (an addon instance may live in several
@@ -175,7 +170,7 @@ static void flush(sock_t *s) {
   int start = 0;
   if (s->queued > 0) s->stats[ST_TX_BATCHES]++;
   while (start < s->queued) {
-    int n = sendmmsg(s->fd, s->smsgs + start, (unsigned)(s->queued - start), MSG_DONTWAIT);
+    int n = sendmmsg(s->ph.fd, s->smsgs + start, (unsigned)(s->queued - start), MSG_DONTWAIT);
     if (n >= 0) {
       s->stats[ST_TX] += n;
       start += n;
@@ -226,7 +221,7 @@ static int receive_batch(sock_t *s) {
   int n;
   if (s->naddrs >= ADDR_RESET_AT) addr_reset(s);
   for (int i = 0; i < BATCH; i++) s->rmsgs[i].msg_hdr.msg_namelen = sizeof s->rname[i].u;
-  do n = recvmmsg(s->fd, s->rmsgs, BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
+  do n = recvmmsg(s->ph.fd, s->rmsgs, BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
   int k = 0;
   for (int i = 0; i < n; i++) {
@@ -246,26 +241,25 @@ static int receive_batch(sock_t *s) {
   return n;
 }
 
-static void release_sock(sock_t *s);
 
 /* Calls JS once per batch inside one callback scope per wake, so microtasks
  * and nextTicks queued by the handler run once, after the wake. */
 static void on_readable(uv_poll_t *handle, int status, int events) {
   sock_t *s = (sock_t *)handle;
-  napi_env env = s->env;
+  napi_env env = s->ph.env;
   js_scope_t sc;
   (void)events;
-  s->in_batch = true;
+  s->ph.in_call = true;
   batch_depth++;
-  js_scope_open(env, &s->cb, &sc);
-  if (status < 0) uv_poll_stop(&s->poll); /* the fd is broken: tell JS once, stop watching */
-  for (int round = 0; round < ROUNDS_PER_WAKE && !s->closing; round++) {
+  js_scope_open(env, &s->ph.cb, &sc);
+  if (status < 0) uv_poll_stop(&s->ph.poll); /* the fd is broken: tell JS once, stop watching */
+  for (int round = 0; round < ROUNDS_PER_WAKE && !s->ph.closing; round++) {
     int n = status < 0 ? status : receive_batch(s);
     if (n == -EAGAIN || n == -EWOULDBLOCK) break;
     if (n < 0) s->stats[ST_RX_ERRORS]++;
     if (n < 0 || s->meta[META_COUNT] > 0) {
       if (!js_scope_call_int(env, &sc, n < 0 ? n : s->meta[META_COUNT])) n = -1;
-      if (!s->closing) flush(s);
+      if (!s->ph.closing) flush(s);
       flush_pending();
     }
     if (n < BATCH) break;
@@ -273,41 +267,27 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   s->queued = 0;
   batch_depth--;
   js_scope_close(env, &sc);
-  s->in_batch = false;
-  if (s->closing) release_sock(s);
+  s->ph.in_call = false;
+  if (s->ph.closing) ph_release(&s->ph);
 }
 
 /* --- lifecycle -------------------------------------------------------- */
 
-/* The uv handle is freed in its close callback. Until then an async cleanup
- * hook stays registered: Node keeps the loop running for it at env teardown
- * (worker exit) and only then unloads this library, so the callback still exists. */
-static void on_closed(uv_handle_t *handle) {
-  sock_t *s = (sock_t *)handle;
-  napi_remove_async_cleanup_hook(s->hook);
-  free(s->sbuf);
-  free(s);
+static void sock_destroy(poll_handle_t *ph) {
+  free(((sock_t *)ph)->sbuf);
+  free(ph);
 }
 
-static void release_sock(sock_t *s) {
-  napi_delete_reference(s->env, s->rbuf_ref);
-  napi_delete_reference(s->env, s->meta_ref);
-  napi_delete_reference(s->env, s->stats_ref);
-  js_callback_release(s->env, &s->cb);
-  close(s->fd);
-  uv_close((uv_handle_t *)&s->poll, on_closed);
+static void sock_drop_refs(poll_handle_t *ph) {
+  sock_t *s = (sock_t *)ph;
+  napi_delete_reference(ph->env, s->rbuf_ref);
+  napi_delete_reference(ph->env, s->meta_ref);
+  napi_delete_reference(ph->env, s->stats_ref);
 }
 
-/* The env is going away (e.g. a worker exits) without JS calling close(). */
-static void env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
-  sock_t *s = arg;
-  (void)hook;
-  if (uv_is_closing((uv_handle_t *)&s->poll)) return; /* on_closed will remove the hook */
-  s->closing = true;
-  forget_pending(s);
-  uv_poll_stop(&s->poll);
-  close(s->fd);
-  uv_close((uv_handle_t *)&s->poll, on_closed);
+/* The env is going away: the socket must not stay in this thread's pending list. */
+static void sock_on_teardown(poll_handle_t *ph) {
+  forget_pending((sock_t *)ph);
 }
 
 /* open(family 4|6, host, port, rcvbufBytes, sndbufBytes, slotBytes, recvBuffer,
@@ -319,7 +299,6 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   size_t host_len, rbuf_len;
   int fam, port, rcvbuf, sndbuf, slot, fd = -1, rc;
   void *rbuf;
-  uv_loop_t *loop;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 10) return throw_errno(env, "open: arguments", EINVAL);
   CHECK(napi_get_value_int32(env, argv[0], &fam));
@@ -342,8 +321,6 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "open", ENOMEM);
   }
-  s->env = env;
-  s->fd = fd;
   s->family = family;
   s->slot_bytes = (size_t)slot;
   s->rbuf = rbuf;
@@ -351,22 +328,21 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   s->stats = stats;
   s->sbuf = sbuf;
   prepare_receive(s);
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  if ((rc = uv_poll_init(loop, &s->poll, fd)) < 0) {
-    close(fd);
-    free(sbuf);
-    free(s);
-    return throw_errno(env, "uv_poll_init", -rc);
-  }
-  CHECK(napi_add_async_cleanup_hook(env, env_teardown, s, &s->hook));
-  CHECK(js_callback_init(env, argv[9], "OverpassUdpRead", &s->cb));
+  s->ph.own_fd = true;
+  s->ph.destroy = sock_destroy;
+  s->ph.on_teardown = sock_on_teardown;
   CHECK(napi_create_reference(env, argv[6], 1, &s->rbuf_ref));
   CHECK(napi_create_reference(env, argv[7], 1, &s->meta_ref));
   CHECK(napi_create_reference(env, argv[8], 1, &s->stats_ref));
-  if ((rc = uv_poll_start(&s->poll, UV_READABLE, on_readable)) < 0) {
-    s->closing = true;
-    release_sock(s);
-    return throw_errno(env, "uv_poll_start", -rc);
+  s->ph.drop_refs = sock_drop_refs;
+  bool released;
+  if ((rc = ph_start(env, &s->ph, fd, argv[9], "OverpassUdpRead", on_readable, &released)) < 0) {
+    if (!released) {
+      sock_drop_refs(&s->ph);
+      close(fd);
+      sock_destroy(&s->ph);
+    }
+    return throw_errno(env, "open", -rc);
   }
   CHECK(napi_create_external(env, s, NULL, NULL, &out));
   return out;
@@ -384,12 +360,10 @@ static napi_value udp_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = get_sock(env, argv[0]);
-  if (!s || s->closing) return NULL;
-  s->closing = true;
-  uv_poll_stop(&s->poll);
+  if (!s || s->ph.closing) return NULL;
   forget_pending(s); /* its queued sends are dropped, as documented */
   s->queued = 0;
-  if (!s->in_batch) release_sock(s); /* else on_readable releases after the batch */
+  ph_close(&s->ph); /* inside its own batch: on_readable releases after it */
   return NULL;
 }
 
@@ -403,12 +377,12 @@ static napi_value udp_intern(napi_env env, napi_callback_info info) {
   addr_t a;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = get_sock(env, argv[0]);
-  if (!s || s->closing) return int_value(env, -1);
+  if (!s || s->ph.closing) return int_value(env, -1);
   if (napi_get_value_string_utf8(env, argv[1], host, sizeof host, &len) != napi_ok || len >= sizeof host - 1) return int_value(env, -1);
   CHECK(napi_get_value_int32(env, argv[2], &port));
   if (!parse_addr(s->family, host, port, &a)) return int_value(env, -1);
   int id = addr_id(s, &a);
-  if (id < 0 && !s->in_batch) {
+  if (id < 0 && !s->ph.in_call) {
     /* Sends queued during another socket's batch point into this table. */
     if (s->queued > 0) {
       flush(s);
@@ -458,9 +432,9 @@ static napi_value udp_local(napi_env env, napi_callback_info info) {
   addr_t a;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = get_sock(env, argv[0]);
-  if (!s || s->closing) return throw_errno(env, "local", EBADF);
+  if (!s || s->ph.closing) return throw_errno(env, "local", EBADF);
   a.len = sizeof a.u;
-  if (getsockname(s->fd, &a.u.sa, &a.len) < 0) return throw_errno(env, "getsockname", errno);
+  if (getsockname(s->ph.fd, &a.u.sa, &a.len) < 0) return throw_errno(env, "getsockname", errno);
   if (a.u.sa.sa_family == AF_INET) inet_ntop(AF_INET, &a.u.v4.sin_addr, text, sizeof text);
   else inet_ntop(AF_INET6, &a.u.v6.sin6_addr, text, sizeof text);
   CHECK(napi_create_array_with_length(env, 2, &out));
@@ -483,12 +457,12 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[2], &off));
   CHECK(napi_get_value_int32(env, argv[3], &n));
   CHECK(napi_get_value_int32(env, argv[4], &id));
-  if (!s || s->closing) return int_value(env, -EBADF);
+  if (!s || s->ph.closing) return int_value(env, -EBADF);
   if (off < 0 || n < 0 || (size_t)off + (size_t)n > len || id < 0 || id >= s->naddrs) return int_value(env, -EINVAL);
   const addr_t *a = &s->addrs[id];
-  bool batching = s->in_batch || (batch_depth > 0 && (s->is_pending || npending < PENDING_CAP));
+  bool batching = s->ph.in_call || (batch_depth > 0 && (s->is_pending || npending < PENDING_CAP));
   if (batching && (size_t)n <= s->slot_bytes) {
-    if (!s->in_batch && !s->is_pending) {
+    if (!s->ph.in_call && !s->is_pending) {
       pending[npending++] = s;
       s->is_pending = true;
     }
@@ -501,7 +475,7 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
     return int_value(env, 1);
   }
   ssize_t w;
-  do w = sendto(s->fd, (unsigned char *)data + off, (size_t)n, MSG_DONTWAIT, &a->u.sa, a->len); while (w < 0 && errno == EINTR);
+  do w = sendto(s->ph.fd, (unsigned char *)data + off, (size_t)n, MSG_DONTWAIT, &a->u.sa, a->len); while (w < 0 && errno == EINTR);
   if (w >= 0) {
     s->stats[ST_TX]++;
     return int_value(env, 1);
