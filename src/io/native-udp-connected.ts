@@ -25,11 +25,10 @@
  *   sock.send(buf, 0, n, 9000, '198.19.0.2')
  */
 import { isIPv6 } from 'node:net'
-import { getSystemErrorName } from 'node:util'
-import type { DatagramHandler, PacketSocket, PeerAddress } from './index.js'
+import type { PacketSocket, PeerAddress } from './index.js'
 import { loadNativeAddon, REBUILD_FIX } from './native-addon.js'
 import { NativeUdpUnavailableError, DEFAULT_MAX_DATAGRAM_BYTES } from './native-udp.js'
-import { UdpBindError } from './udp.js'
+import { NativeSocketBase } from './native-socket-base.js'
 
 interface NativeConnected {
   /** Datagrams per recvmmsg into the arena. */
@@ -71,31 +70,21 @@ function sharedArena(native: NativeConnected, slotBytes: number): Arena {
   return arena
 }
 
-export class NativeConnectedUdpSocket implements PacketSocket {
+export class NativeConnectedUdpSocket extends NativeSocketBase<object> implements PacketSocket {
   readonly batched = false
   private readonly native: NativeConnected
-  private readonly handle: object | undefined
   private readonly peer: PeerAddress
-  private handler: DatagramHandler = () => {}
-  private errorHandler: (err: Error) => void = () => {}
-  private readonly local: PeerAddress | undefined
-  private readonly bindError: UdpBindError | undefined
   private misaddressed = 0
-  private closed = false
 
   constructor(localHost: string, localPort: number, peerHost: string, peerPort: number, opts: { maxDatagramBytes?: number; recvBufferBytes?: number; sendBufferBytes?: number } = {}) {
+    super()
     this.native = addon()
     sharedArena(this.native, opts.maxDatagramBytes ?? DEFAULT_MAX_DATAGRAM_BYTES)
     this.peer = Object.freeze({ address: peerHost, port: peerPort })
-    try {
-      this.handle = this.native.openConnected(isIPv6(peerHost) ? 6 : 4, localHost, localPort, peerHost, peerPort, opts.recvBufferBytes ?? 0, opts.sendBufferBytes ?? 0, this.onBatch)
-      const [address, port] = this.native.localConnected(this.handle)
-      this.local = { address, port }
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      this.bindError = new UdpBindError(localHost, localPort, e.code, e)
-      this.closed = true
-    }
+    this.bind(localHost, localPort, () => {
+      const handle = this.native.openConnected(isIPv6(peerHost) ? 6 : 4, localHost, localPort, peerHost, peerPort, opts.recvBufferBytes ?? 0, opts.sendBufferBytes ?? 0, this.onBatch)
+      return { handle, local: this.native.localConnected(handle) }
+    })
   }
 
   send(data: Buffer, offset: number, length: number, port: number, address: string): boolean {
@@ -105,18 +94,6 @@ export class NativeConnectedUdpSocket implements PacketSocket {
       return false
     }
     return this.native.sendConnected(this.handle!, data, offset, length) > 0
-  }
-
-  onMessage(handler: DatagramHandler): void {
-    this.handler = handler
-  }
-
-  onError(handler: (err: Error) => void): void {
-    this.errorHandler = handler
-  }
-
-  bound(): Promise<PeerAddress> {
-    return this.local !== undefined ? Promise.resolve({ ...this.local }) : Promise.reject(this.bindError)
   }
 
   close(): void {
@@ -133,11 +110,7 @@ export class NativeConnectedUdpSocket implements PacketSocket {
   }
 
   private readonly onBatch = (count: number): void => {
-    if (count < 0) {
-      const code = getSystemErrorName(count)
-      this.errorHandler(Object.assign(new Error(`UDP receive failed: ${code}`), { code }))
-      return
-    }
+    if (count < 0) return this.receiveFailed(count)
     // The module's current arena: a later, larger one replaces it for every socket.
     const a = arena!
     const meta = a.meta

@@ -24,10 +24,9 @@
  *   sock.onMessage((data, from) => sock.send(data, 0, data.length, from.port, from.address))
  */
 import { isIPv6 } from 'node:net'
-import { getSystemErrorName } from 'node:util'
-import type { DatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
+import type { PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
 import { loadNativeAddon, REBUILD_FIX, type AddonLoad } from './native-addon.js'
-import { UdpBindError } from './udp.js'
+import { NativeSocketBase } from './native-socket-base.js'
 
 /** Default slot size: fits any overlay datagram of a relay.mtu up to 2048. */
 export const DEFAULT_MAX_DATAGRAM_BYTES = 2048
@@ -84,11 +83,10 @@ export interface NativeUdpOptions {
   maxDatagramBytes?: number
 }
 
-export class NativeUdpSocket implements PacketSocket {
+export class NativeUdpSocket extends NativeSocketBase<object> implements PacketSocket {
   /** Sends made inside a receive batch leave together when the batch returns. */
   readonly batched = true
   private readonly native: NativeUdp
-  private readonly handle: object | undefined
   private readonly slotBytes: number
   private readonly recvBuf: Buffer
   private readonly meta: Int32Array
@@ -102,30 +100,21 @@ export class NativeUdpSocket implements PacketSocket {
   private epoch = 0
   private unaddressable = 0
   private batches = 0
-  private handler: DatagramHandler = () => {}
-  private errorHandler: (err: Error) => void = () => {}
-  private readonly local: PeerAddress | undefined
-  private readonly bindError: UdpBindError | undefined
-  private closed = false
 
   constructor(host: string, port: number, opts: NativeUdpOptions = {}) {
+    super()
     this.native = requireAddon()
     this.slotBytes = Math.max(64, Math.ceil((opts.maxDatagramBytes ?? DEFAULT_MAX_DATAGRAM_BYTES) / 64) * 64)
     this.recvBuf = Buffer.alloc(this.slotBytes * (this.native.batch + 1))
     this.meta = new Int32Array(META_HEADER + 3 * this.native.batch)
     this.counters = new Float64Array(STAT_NAMES.length)
-    try {
-      this.handle = this.native.open(
+    this.bind(host, port, () => {
+      const handle = this.native.open(
         isIPv6(host) ? 6 : 4, host, port, opts.recvBufferBytes ?? 0, opts.sendBufferBytes ?? 0, this.slotBytes,
         this.recvBuf, this.meta, this.counters, this.onBatch,
       )
-      const [address, boundPort] = this.native.local(this.handle)
-      this.local = { address, port: boundPort }
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      this.bindError = new UdpBindError(host, port, e.code, e)
-      this.closed = true
-    }
+      return { handle, local: this.native.local(handle) }
+    })
   }
 
   send(data: Buffer, offset: number, length: number, port: number, address: string): boolean {
@@ -136,19 +125,6 @@ export class NativeUdpSocket implements PacketSocket {
       return false
     }
     return this.native.send(this.handle!, data, offset, length, id) > 0
-  }
-
-  onMessage(handler: DatagramHandler): void {
-    this.handler = handler
-  }
-
-  /** Receive failures (rare for UDP: ENOMEM and the like); reading goes on unless the fd broke. */
-  onError(handler: (err: Error) => void): void {
-    this.errorHandler = handler
-  }
-
-  bound(): Promise<PeerAddress> {
-    return this.local !== undefined ? Promise.resolve({ ...this.local }) : Promise.reject(this.bindError)
   }
 
   close(): void {
@@ -202,11 +178,7 @@ export class NativeUdpSocket implements PacketSocket {
   }
 
   private readonly onBatch = (count: number): void => {
-    if (count < 0) {
-      const code = getSystemErrorName(count)
-      this.errorHandler(Object.assign(new Error(`UDP receive failed: ${code}`), { code }))
-      return
-    }
+    if (count < 0) return this.receiveFailed(count)
     this.batches++
     const meta = this.meta
     if (meta[META_EPOCH] !== this.epoch) this.newEpoch()
