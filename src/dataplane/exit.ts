@@ -68,6 +68,8 @@ class PathViews {
 export class ExitSide {
   /** Flows by ingress relay, then by that ingress's flow id. */
   private readonly flows = new Map<number, Map<number, ExitFlow>>()
+  /** Counters of origin sockets already closed (originSocketStats). */
+  private readonly closedSocketTotals: Record<string, number> = {}
   private readonly pathViews = new PathViews()
   /** One origin-socket error handler per service, shared by its flows. */
   private readonly errorHandlers = new Map<ServiceState, (err: Error) => void>()
@@ -211,8 +213,30 @@ export class ExitSide {
 
   private closeFlow(flow: ExitFlow): void {
     flow.open = false
+    const st = flow.socket.stats?.()
+    if (st !== undefined) addCounters(this.closedSocketTotals, st)
     flow.socket.close()
     this.pathViews.release(flow.arrived)
+  }
+
+  /**
+   * The origin sockets' own counters summed over every flow since start
+   * (closed flows included), when the sockets keep any (the native
+   * connected ones do): e.g. rxErrors / txErrors count ICMP unreachable
+   * from a down origin. Control path: walks the live flows.
+   */
+  originSocketStats(): Record<string, number> | undefined {
+    const total: Record<string, number> = { ...this.closedSocketTotals }
+    let any = Object.keys(total).length > 0
+    for (const byFlow of this.flows.values()) {
+      for (const flow of byFlow.values()) {
+        const st = flow.socket.stats?.()
+        if (st === undefined) continue
+        addCounters(total, st)
+        any = true
+      }
+    }
+    return any ? total : undefined
   }
 
   activeFlows(): number {
@@ -224,6 +248,16 @@ export class ExitSide {
   close(): void {
     for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) this.closeFlow(flow)
     this.flows.clear()
+  }
+}
+
+/** Adds counters into a total; the errno of the last error is not a count, so the latest non-zero one is kept. */
+function addCounters(total: Record<string, number>, st: Record<string, number>): void {
+  for (const [k, v] of Object.entries(st)) {
+    if (k === 'txLastErrno') {
+      if (v !== 0) total[k] = v
+      else total[k] ??= 0
+    } else total[k] = (total[k] ?? 0) + v
   }
 }
 

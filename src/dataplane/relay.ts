@@ -358,6 +358,7 @@ export class Relay implements RelayContext {
       crypto: cryptoStats,
       ...(this.socket?.stats !== undefined ? { overlay_socket: this.socket.stats() } : {}),
       ...serviceSockets(this.ingress.socketStats()),
+      ...originSockets(this.exit.originSocketStats()),
     }
   }
 }
@@ -376,6 +377,12 @@ export interface RelayStats {
   overlay_socket?: Record<string, number>
   /** The same for each ingress service socket, by `service@host:port` (absent on node:dgram). */
   service_sockets?: Record<string, Record<string, number>>
+  /** The exit's per-flow origin sockets, summed over all flows since start (absent on node:dgram). */
+  origin_sockets?: Record<string, number>
+}
+
+function originSockets(stats: Record<string, number> | undefined): { origin_sockets?: Record<string, number> } {
+  return stats !== undefined ? { origin_sockets: stats } : {}
 }
 
 function serviceSockets(stats: Record<string, Record<string, number>>): { service_sockets?: Record<string, Record<string, number>> } {

@@ -27,4 +27,10 @@ describe('overpass status text', () => {
     expect(formatStatus(base)).not.toContain('overlay socket')
     expect(formatStatus(base)).not.toContain('service socket')
   })
+
+  it('sums the exit\'s origin sockets in one line, with the last errno when sends failed', () => {
+    const text = formatStatus({ ...base, origin_sockets: { rxPackets: 50, rxTruncated: 0, rxErrors: 2, txPackets: 60, txDropped: 0, txErrors: 3, txLastErrno: 111, txMisaddressed: 0 } })
+    expect(text).toContain('origin sockets (all exit flows): rx 50 pkts, truncated 0, errors 2; tx 60 pkts, dropped 0, errors 3 (last errno 111)')
+    expect(formatStatus(base)).not.toContain('origin sockets')
+  })
 })

@@ -136,6 +136,11 @@ describe('four relay processes on loopback', () => {
       const game = st.service_sockets?.[`game@127.0.0.1:${ports.game}`]
       expect(game?.rxPackets).toBeGreaterThanOrEqual(120 * 5)
       expect(game?.txPackets).toBeGreaterThanOrEqual(120 * 5)
+      // The exit's per-flow origin sockets are the connected native ones, summed in status.
+      const ex = JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, 'dal.yaml')])).stdout) as { origin_sockets?: Record<string, number> }
+      expect(ex.origin_sockets?.txPackets).toBeGreaterThanOrEqual(120 * 5)
+      expect(ex.origin_sockets?.rxPackets).toBeGreaterThanOrEqual(120 * 5)
+      expect(ex.origin_sockets?.rxErrors).toBe(0)
     }
   }, 60_000)
 

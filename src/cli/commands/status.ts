@@ -51,6 +51,8 @@ export function formatStatus(s: RelayStats): string {
   lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}`)
   if (s.overlay_socket !== undefined) lines.push(`overlay socket (batched): ${socketLine(s.overlay_socket)}`)
   for (const [name, st] of Object.entries(s.service_sockets ?? {})) lines.push(`service socket ${name} (batched): ${socketLine(st)}`)
+  const o = s.origin_sockets
+  if (o !== undefined) lines.push(`origin sockets (all exit flows): rx ${o.rxPackets} pkts, truncated ${o.rxTruncated}, errors ${o.rxErrors}; tx ${o.txPackets} pkts, dropped ${o.txDropped}, errors ${o.txErrors}${o.txLastErrno ? ` (last errno ${o.txLastErrno})` : ''}`)
   lines.push('')
   lines.push('peers')
   lines.push(`  ${'peer'.padEnd(12)} ${'endpoint'.padEnd(22)} ${'session'.padEnd(8)} ${'pkts in'.padStart(10)} ${'bytes in'.padStart(12)} ${'pkts out'.padStart(10)} ${'bytes out'.padStart(12)}`)
