@@ -28,13 +28,10 @@ import { RouterBridge } from './router-bridge.js'
  * (io/native-udp-connected.ts): the exit was the one role dearer per packet
  * than a bare forwarder.
  */
-function withConnectedOrigins(base: UdpSocketFactory, mtu: number): UdpSocketFactory {
-  const opts = { maxDatagramBytes: Math.max(SERVICE_SLOT_BYTES, mtu), recvBufferBytes: 1 << 20, sendBufferBytes: 1 << 20 }
+function withConnectedOrigins(base: UdpSocketFactory, maxDatagramBytes: number): UdpSocketFactory {
+  const opts = { maxDatagramBytes, recvBufferBytes: 1 << 20, sendBufferBytes: 1 << 20 }
   return { open: (host, port) => base.open(host, port), openConnected: (lh, lp, ph, pp) => new NativeConnectedUdpSocket(lh, lp, ph, pp, opts) }
 }
-
-/** Receive slot of an ingress service socket: above any client datagram a 1500-byte MTU path carries. */
-const SERVICE_SLOT_BYTES = 2048
 
 export interface DaemonOptions {
   log: Logger
@@ -88,30 +85,23 @@ export function routerFor(config: RelayConfig): Router {
 
 export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Promise<RunningDaemon> {
   const log = opts.log.child({ relay: config.relay.id })
-  // OVERPASS_UDP=auto|native|dgram: the overlay socket batches with recvmmsg/sendmmsg when the addon loads.
-  const overlay = chooseOverlayUdp(udpModeFromEnv(), nodeUdp, {
-    recvBufferBytes: 4 << 20,
-    sendBufferBytes: 4 << 20,
-    maxDatagramBytes: Math.max(DEFAULT_MAX_DATAGRAM_BYTES, config.relay.mtu),
-  })
-  log.info('overlay socket', { kind: overlay.kind, ...(overlay.fallbackReason ? { fallback: overlay.fallbackReason } : {}) })
-  // Ingress service sockets batch too: a client batch read on one becomes one sendmmsg on the overlay
-  // socket (native/udp.c batches sends across its sockets). 2 KB slots (or the MTU if larger), so an
-  // oversize datagram still reaches the ingress and is counted there; beyond the slot the socket counts it (rxTruncated).
-  const service = chooseOverlayUdp(udpModeFromEnv(), nodeUdp, {
-    recvBufferBytes: 4 << 20,
-    sendBufferBytes: 4 << 20,
-    maxDatagramBytes: Math.max(SERVICE_SLOT_BYTES, config.relay.mtu),
-  })
+  // OVERPASS_UDP=auto|native|dgram: the overlay and the ingress service sockets batch with
+  // recvmmsg/sendmmsg when the addon loads; a client batch read on a service socket becomes one
+  // sendmmsg on the overlay socket (native/udp.c batches sends across its sockets). 2 KB slots (or
+  // the MTU if larger): an oversize client datagram still reaches the ingress and is counted there;
+  // beyond the slot the socket counts it (rxTruncated).
+  const maxDatagramBytes = Math.max(DEFAULT_MAX_DATAGRAM_BYTES, config.relay.mtu)
+  const batched = chooseOverlayUdp(udpModeFromEnv(), nodeUdp, { recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20, maxDatagramBytes })
+  log.info('overlay socket', { kind: batched.kind, ...(batched.fallbackReason ? { fallback: batched.fallbackReason } : {}) })
   const router = routerFor(config)
   let bridge: RouterBridge | undefined
   // Throws TunUnavailableError (not root / no CAP_NET_ADMIN, no /dev/net/tun) or TunConfigError before anything else starts.
   const tun = config.l3 === undefined ? undefined : (opts.openTun ?? ((l3) => openL3Tun(l3, log)))(config.l3)
   const relay = new Relay({
     config,
-    udp: service.kind === 'native' ? withConnectedOrigins(nodeUdp, config.relay.mtu) : nodeUdp,
-    overlayUdp: overlay.factory,
-    serviceUdp: service.factory,
+    udp: batched.kind === 'native' ? withConnectedOrigins(nodeUdp, maxDatagramBytes) : nodeUdp,
+    overlayUdp: batched.factory,
+    serviceUdp: batched.factory,
     clock: monotonicClock,
     timers: realTimers,
     log,
