@@ -227,16 +227,13 @@ export class ExitSide {
    */
   originSocketStats(): Record<string, number> | undefined {
     const total: Record<string, number> = { ...this.closedSocketTotals }
-    let any = Object.keys(total).length > 0
     for (const byFlow of this.flows.values()) {
       for (const flow of byFlow.values()) {
         const st = flow.socket.stats?.()
-        if (st === undefined) continue
-        addCounters(total, st)
-        any = true
+        if (st !== undefined) addCounters(total, st)
       }
     }
-    return any ? total : undefined
+    return Object.keys(total).length > 0 ? total : undefined
   }
 
   activeFlows(): number {

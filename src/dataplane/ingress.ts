@@ -44,12 +44,12 @@ export class IngressSide {
 
   constructor(private readonly ctx: RelayContext, private readonly services: ServiceState[]) {}
 
-  /** Counters of the service sockets that keep them (the batched native socket), by `service@host:port`. */
-  socketStats(): Record<string, Record<string, number>> {
-    const out: Record<string, Record<string, number>> = {}
+  /** Counters of the service sockets that keep them (the batched native socket), by `service@host:port`; undefined on node:dgram. */
+  socketStats(): Record<string, Record<string, number>> | undefined {
+    let out: Record<string, Record<string, number>> | undefined
     for (const l of this.listeners) {
       const st = l.socket.stats?.()
-      if (st !== undefined) out[`${l.service.cfg.name}@${l.cfg.listen.host}:${l.cfg.listen.port}`] = st
+      if (st !== undefined) (out ??= {})[`${l.service.cfg.name}@${l.cfg.listen.host}:${l.cfg.listen.port}`] = st
     }
     return out
   }

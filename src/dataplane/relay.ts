@@ -356,9 +356,9 @@ export class Relay implements RelayContext {
         ? { l3: { tun: this.l3.tun.name, mtu: this.config.l3.mtu, flows: this.l3.ingress.activeFlows(), ...this.l3.counters.toJSON() } }
         : {}),
       crypto: cryptoStats,
-      ...(this.socket?.stats !== undefined ? { overlay_socket: this.socket.stats() } : {}),
-      ...serviceSockets(this.ingress.socketStats()),
-      ...originSockets(this.exit.originSocketStats()),
+      ...optional('overlay_socket', this.socket?.stats?.()),
+      ...optional('service_sockets', this.ingress.socketStats()),
+      ...optional('origin_sockets', this.exit.originSocketStats()),
     }
   }
 }
@@ -381,10 +381,7 @@ export interface RelayStats {
   origin_sockets?: Record<string, number>
 }
 
-function originSockets(stats: Record<string, number> | undefined): { origin_sockets?: Record<string, number> } {
-  return stats !== undefined ? { origin_sockets: stats } : {}
-}
-
-function serviceSockets(stats: Record<string, Record<string, number>>): { service_sockets?: Record<string, Record<string, number>> } {
-  return Object.keys(stats).length > 0 ? { service_sockets: stats } : {}
+/** `{ [key]: value }`, or nothing when there is no value: optional sections of the stats. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value !== undefined ? ({ [key]: value } as Record<K, V>) : {}
 }
