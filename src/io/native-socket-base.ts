@@ -8,6 +8,9 @@ import { getSystemErrorName } from 'node:util'
 import type { DatagramHandler, PeerAddress } from './index.js'
 import { UdpBindError } from './udp.js'
 
+/** The counters both native socket kinds keep, in the order native/udp.c and native/udp-connected.c store them. */
+export const SOCKET_COUNTERS = ['rxPackets', 'rxTruncated', 'rxErrors', 'txPackets', 'txDropped', 'txErrors', 'txLastErrno'] as const
+
 export abstract class NativeSocketBase<H extends object> {
   protected handler: DatagramHandler = () => {}
   protected errorHandler: (err: Error) => void = () => {}

@@ -28,7 +28,7 @@ import { isIPv6 } from 'node:net'
 import type { PacketSocket, PeerAddress } from './index.js'
 import { loadNativeAddon, REBUILD_FIX } from './native-addon.js'
 import { NativeUdpUnavailableError, DEFAULT_MAX_DATAGRAM_BYTES } from './native-udp.js'
-import { NativeSocketBase } from './native-socket-base.js'
+import { NativeSocketBase, SOCKET_COUNTERS } from './native-socket-base.js'
 
 interface NativeConnected {
   /** Datagrams per recvmmsg into the arena. */
@@ -41,8 +41,7 @@ interface NativeConnected {
   localConnected(handle: object): [string, number]
 }
 
-const STAT_NAMES = ['rxPackets', 'rxTruncated', 'rxErrors', 'txPackets', 'txDropped', 'txErrors', 'txLastErrno'] as const
-export type ConnectedUdpStats = Record<(typeof STAT_NAMES)[number] | 'txMisaddressed', number>
+export type ConnectedUdpStats = Record<(typeof SOCKET_COUNTERS)[number] | 'txMisaddressed', number>
 
 /** The shared receive arena of this thread: one Buffer of (batch + 1) slots, one meta table, views per length. */
 interface Arena {
@@ -105,7 +104,7 @@ export class NativeConnectedUdpSocket extends NativeSocketBase<object> implement
   stats(): ConnectedUdpStats {
     const raw = this.handle && !this.closed ? this.native.statsConnected(this.handle) : []
     const out = { txMisaddressed: this.misaddressed } as ConnectedUdpStats
-    STAT_NAMES.forEach((name, i) => (out[name] = raw[i] ?? 0))
+    SOCKET_COUNTERS.forEach((name, i) => (out[name] = raw[i] ?? 0))
     return out
   }
 

@@ -26,7 +26,7 @@
 import { isIPv6 } from 'node:net'
 import type { PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
 import { loadNativeAddon, REBUILD_FIX, type AddonLoad } from './native-addon.js'
-import { NativeSocketBase } from './native-socket-base.js'
+import { NativeSocketBase, SOCKET_COUNTERS } from './native-socket-base.js'
 
 /** Default slot size: fits any overlay datagram of a relay.mtu up to 2048. */
 export const DEFAULT_MAX_DATAGRAM_BYTES = 2048
@@ -49,7 +49,7 @@ interface NativeUdp {
 }
 
 /** Counter names, in the order native/udp.c keeps them. */
-const STAT_NAMES = ['rxPackets', 'rxTruncated', 'rxErrors', 'txPackets', 'txDropped', 'txErrors', 'txLastErrno', 'txBatches'] as const
+const STAT_NAMES = [...SOCKET_COUNTERS, 'txBatches'] as const
 export type NativeUdpStats = Record<(typeof STAT_NAMES)[number] | 'rxBatches' | 'txUnaddressable', number>
 
 /** The batched socket cannot be used here (not Linux, or the addon is not built). `fix` says what to do. */
