@@ -1,16 +1,14 @@
 /** Connected per-peer native sockets (io/native-udp-connected) on loopback, against node:dgram peers. */
 import dgram from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor as waitUntil } from '../integration/harness.js'
 import { NativeConnectedUdpSocket, nativeConnectedAvailable } from '../../src/io/native-udp-connected.js'
 import { UdpBindError } from '../../src/io/udp.js'
 
 const avail = nativeConnectedAvailable()
 const WAIT_MS = 5000
 
-async function waitFor(pred: () => boolean, timeoutMs = WAIT_MS): Promise<boolean> {
-  for (let waited = 0; waited < timeoutMs && !pred(); waited += 10) await new Promise((r) => setTimeout(r, 10))
-  return pred()
-}
+const waitFor = (pred: () => boolean, timeoutMs = WAIT_MS): Promise<boolean> => waitUntil(pred, timeoutMs, 10)
 
 const open: Array<{ close(): void }> = []
 afterEach(() => {

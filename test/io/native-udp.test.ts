@@ -8,6 +8,7 @@ import dgram from 'node:dgram'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor as waitUntil } from '../integration/harness.js'
 import type { PeerAddress } from '../../src/io/index.js'
 import { chooseOverlayUdp, NativeUdpSocket, nativeUdpAvailable, udpModeFromEnv } from '../../src/io/native-udp.js'
 import { nodeUdp } from '../../src/io/udp.js'
@@ -18,10 +19,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ADDON = path.resolve(HERE, '../../build/Release/overpass_udp.node')
 const WAIT_MS = 5000
 
-async function waitFor(pred: () => boolean, timeoutMs = WAIT_MS): Promise<boolean> {
-  for (let waited = 0; waited < timeoutMs && !pred(); waited += 10) await new Promise((r) => setTimeout(r, 10))
-  return pred()
-}
+const waitFor = (pred: () => boolean, timeoutMs = WAIT_MS): Promise<boolean> => waitUntil(pred, timeoutMs, 10)
 
 function pattern(length: number, seed: number): Buffer {
   const b = Buffer.alloc(length)

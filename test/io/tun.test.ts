@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitFor as waitUntil } from '../integration/harness.js'
 import { configureTun, moveTunToNetns, openTun, tunAvailable, type LinuxTun } from '../../src/io/tun.js'
 
 const avail = tunAvailable()
@@ -34,10 +35,7 @@ function deleteNetns(): void {
 }
 
 /** Polls `pred` every 10 ms until it holds or `timeoutMs` passes. */
-async function waitFor(pred: () => boolean, timeoutMs = WAIT_MS): Promise<boolean> {
-  for (let waited = 0; waited < timeoutMs && !pred(); waited += 10) await new Promise((r) => setTimeout(r, 10))
-  return pred()
-}
+const waitFor = (pred: () => boolean, timeoutMs = WAIT_MS): Promise<boolean> => waitUntil(pred, timeoutMs, 10)
 
 /** Runs a node script inside the namespace; resolves with its stdout lines as they arrive. */
 function nsNode(script: string): { lines: string[]; done: Promise<number | null> } {
