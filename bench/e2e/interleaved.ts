@@ -9,10 +9,8 @@
  * the median over rounds is the figure to trust. The order rotates from
  * round to round, so no system always runs first or last.
  */
-import { Measurer, PLACEMENTS, round, type RateResult } from './measure.js'
+import { HEADLINE_RATE, Measurer, PLACEMENTS, round, type RateResult } from './measure.js'
 import { STARTERS, type SystemContext, type SystemName } from './systems.js'
-
-export const INTERLEAVED_RATE = 10_000
 
 export interface InterleavedRound {
   /** p99 round trip µs and relay CPU µs per one-way packet, per system. */
@@ -49,7 +47,7 @@ export async function interleavedP99(rounds: number, systems: SystemName[], ctx:
       try {
         m.place(sys, echoPid, PLACEMENTS.split)
         await m.ready(sys)
-        const r = await m.atRate(sys, PLACEMENTS.split, INTERLEAVED_RATE)
+        const r = await m.atRate(sys, PLACEMENTS.split, HEADLINE_RATE)
         round_.p99_us[name] = r.p99_us
         round_.cpu_us_per_packet[name] = r.cpu_us_per_packet
         round_.cpu_us_per_packet_by_role[name] = r.cpu_us_per_packet_by_role
@@ -66,7 +64,7 @@ export async function interleavedP99(rounds: number, systems: SystemName[], ctx:
   const ratios = out.map((r) => r.overpass_vs_node_p99).filter((x): x is number => x !== null)
   const vsBase = out.map((r) => (r.p99_us.overpass !== undefined && r.p99_us.overpass_baseline ? r.p99_us.overpass / r.p99_us.overpass_baseline : null)).filter((x): x is number => x !== null)
   return {
-    rate: INTERLEAVED_RATE,
+    rate: HEADLINE_RATE,
     rounds: out,
     median_overpass_vs_node_p99: median(ratios),
     ...(systems.includes('overpass_baseline') ? { median_overpass_vs_baseline_p99: vsBase.length > 0 ? round(median(vsBase)!) : null } : {}),

@@ -67,6 +67,15 @@ static struct sockaddr_in addr_of(const char *host, int port) {
   return a;
 }
 
+/* One non-blocking recvmmsg of up to BATCH datagrams into rbuf (the headers are reset first: recvmmsg writes them). */
+static int recv_batch(int fd, struct mmsghdr *rmsg, struct iovec *riov, char rbuf[][MAX_SIZE]) {
+  for (int i = 0; i < BATCH; i++) {
+    riov[i] = (struct iovec){ rbuf[i], MAX_SIZE };
+    rmsg[i].msg_hdr = (struct msghdr){ .msg_iov = &riov[i], .msg_iovlen = 1 };
+  }
+  return recvmmsg(fd, rmsg, BATCH, MSG_DONTWAIT, NULL);
+}
+
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return x < y ? -1 : x > y;
@@ -151,11 +160,7 @@ static int run_load(const char *host, int port, double rate, uint32_t count, int
     } else if (received >= count || t - last_send > DRAIN_NS) {
       break;
     }
-    for (int i = 0; i < BATCH; i++) {
-      riov[i] = (struct iovec){ rbuf[i], MAX_SIZE };
-      rmsg[i].msg_hdr = (struct msghdr){ .msg_iov = &riov[i], .msg_iovlen = 1 };
-    }
-    int r = recvmmsg(fd, rmsg, BATCH, MSG_DONTWAIT, NULL);
+    int r = recv_batch(fd, rmsg, riov, rbuf);
     if (r > 0) {
       uint64_t rt = now_ns();
       for (int i = 0; i < r; i++) {
@@ -288,11 +293,7 @@ static int run_relay(const char *file, uint32_t first, uint32_t count, const cha
     } else if (received >= count || t - last_send > DRAIN_NS) {
       break;
     }
-    for (int i = 0; i < BATCH; i++) {
-      riov[i] = (struct iovec){ rbuf[i], MAX_SIZE };
-      rmsg[i].msg_hdr = (struct msghdr){ .msg_iov = &riov[i], .msg_iovlen = 1 };
-    }
-    int r = recvmmsg(sink, rmsg, BATCH, MSG_DONTWAIT, NULL);
+    int r = recv_batch(sink, rmsg, riov, rbuf);
     if (r > 0) {
       for (int i = 0; i < r; i++) {
         if (rmsg[i].msg_len == rec) received++;

@@ -9,6 +9,8 @@ import { pin, sleep } from './shell.js'
 import type { RunningSystem } from './systems.js'
 
 export const FIXED_RATES = [1_000, 10_000, 30_000]
+/** The rate of the headline figures and of the p99 target: 10k round trips/s. */
+export const HEADLINE_RATE = 10_000
 /** Packets per fixed-rate run: at least 3000, so p99.9 rests on a few samples, and at most ~3 s. */
 const countFor = (rate: number): number => Math.max(3_000, Math.min(rate * 2, 30_000))
 export const MAX_LOSS = 0.001

@@ -4,7 +4,7 @@
  * targets, and a printed table.
  */
 import type { RateResult, SearchStep } from './measure.js'
-import { round } from './measure.js'
+import { HEADLINE_RATE, round } from './measure.js'
 import type { SystemName } from './systems.js'
 import type { TransitResult, TransitStep } from './transit.js'
 import type { InterleavedResult } from './interleaved.js'
@@ -34,7 +34,6 @@ export interface SystemResult {
   }
 }
 
-const HEADLINE_RATE = 10_000
 
 export interface Summary {
   machine: Record<string, unknown>

@@ -85,20 +85,18 @@ export function spinWaker(now: () => number): WakerFactory {
         onWake()
       }
     }
+    const disarm = (): void => {
+      clear()
+      deadline = Infinity
+    }
     return {
       arm(delayMs) {
         clear()
         deadline = now() + delayMs
         step()
       },
-      disarm() {
-        clear()
-        deadline = Infinity
-      },
-      close() {
-        clear()
-        deadline = Infinity
-      },
+      disarm,
+      close: disarm,
     }
   }
 }
