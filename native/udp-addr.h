@@ -1,7 +1,8 @@
 /*
  * What native/udp.c and native/udp-connected.c share: socket addresses,
- * parsing an IP literal into one, opening a bound non-blocking UDP socket,
- * and reading a typed array's storage. Include after napi-util.h.
+ * parsing an IP literal into one, opening a bound non-blocking UDP socket
+ * (optionally in a SO_REUSEPORT group), reading a typed array's storage,
+ * and the addon's per-env state. Include after napi-util.h.
  */
 #ifndef OVERPASS_UDP_ADDR_H
 #define OVERPASS_UDP_ADDR_H
@@ -10,9 +11,56 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Datagrams per recvmmsg of a connected socket (udp-connected.c's arena). */
+#define LIGHT_BATCH 8
+/* Other sockets that queued sends during one batch (udp.c); beyond this they send at once. */
+#define PENDING_CAP 32
+
+/* open_socket flags */
+#define OPEN_REUSEPORT 1
+
+struct udp_sock;
+
+/*
+ * The addon's mutable state outside any socket, one per napi_env (instance
+ * data, set in udp.c's init). A worker thread loads the addon into its own
+ * env, so two threads never share it; each socket keeps a pointer to its
+ * env's state, so the data path reads it without a lookup. Freed when the
+ * env and every socket that points to it are gone (`refs`; all of them run
+ * on the env's own thread, so a plain int).
+ */
+typedef struct {
+  int refs;
+  /* udp.c: batches in progress on this env's loop, and the other sockets
+   * that queued sends during them (flushed when the batch's JS call returns). */
+  int batch_depth;
+  struct udp_sock *pending[PENDING_CAP];
+  int npending;
+  /* udp-connected.c: the receive arena every connected socket reads into. */
+  unsigned char *arena_data;
+  size_t arena_slot;
+  int32_t *arena_meta;
+  napi_ref arena_buf_ref, arena_meta_ref;
+  struct mmsghdr arena_msgs[LIGHT_BATCH];
+  struct iovec arena_iov[LIGHT_BATCH];
+} udp_env_t;
+
+static inline void udp_env_unref(udp_env_t *e) {
+  if (--e->refs == 0) free(e);
+}
+
+/* The env's state with one more reference (a socket's), or NULL. */
+static inline udp_env_t *udp_env_ref(napi_env env) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok || !data) return NULL;
+  ((udp_env_t *)data)->refs++;
+  return data;
+}
 
 typedef struct {
   union {
@@ -67,14 +115,22 @@ static inline void *typed_array_data(napi_env env, napi_value v, napi_typedarray
   return type == want && len >= min_len ? data : NULL;
 }
 
-static inline int open_socket(int family, const char *host, int port, int rcvbuf, int sndbuf, int *out_fd) {
+/* A bound non-blocking UDP socket in *out_fd; 0 or an errno. OPEN_REUSEPORT
+ * joins the port's SO_REUSEPORT group (every member must set it). */
+static inline int open_socket(int family, const char *host, int port, int rcvbuf, int sndbuf, int flags, int *out_fd) {
   addr_t a;
+  int one = 1;
   if (!parse_addr(family, host, port, &a)) return EINVAL;
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
   /* Buffer sizes are a hint; the kernel caps them at net.core.*mem_max. */
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   if (sndbuf > 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if ((flags & OPEN_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
   if (bind(fd, &a.u.sa, family == AF_INET ? sizeof a.u.v4 : sizeof a.u.v6) < 0) {
     int err = errno;
     close(fd);

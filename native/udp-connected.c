@@ -5,9 +5,10 @@
  * and tables; at 10k flows that is over a GB. These carry none of their
  * own:
  *
- *   - receive: every connected socket reads into ONE arena per thread (a
- *     JS Buffer of LIGHT_BATCH + 1 slots and a shared Int32Array of
- *     (slot, length) rows), set once by `arena()`. A wake reads one socket
+ *   - receive: every connected socket reads into ONE arena per env (per
+ *     worker thread: a JS Buffer of LIGHT_BATCH + 1 slots and a shared
+ *     Int32Array of (slot, length) rows, kept in the env's udp_env_t),
+ *     set once by `arena()`. A wake reads one socket
  *     with recvmmsg and calls JS once for the batch before any other socket
  *     is read, so sharing is safe. The kernel drops datagrams from any
  *     other source (the socket is connected), so no address is passed up.
@@ -34,27 +35,20 @@
 #include "poll-handle.h"
 #include "udp-connected.h"
 
-#define LIGHT_BATCH 8
 #define LIGHT_ROUNDS 4
 
 enum { CS_RX, CS_RX_TRUNCATED, CS_RX_ERRORS, CS_TX, CS_TX_DROPPED, CS_TX_ERRORS, CS_TX_LAST_ERRNO, CS_COUNT };
 
 typedef struct {
   poll_handle_t ph; /* first member: the uv handle pointer is the struct */
+  udp_env_t *ue;    /* its env's state: the arena */
   double stats[CS_COUNT];
 } csock_t;
 
 static void cs_destroy(poll_handle_t *ph) {
+  udp_env_unref(((csock_t *)ph)->ue);
   free(ph);
 }
-
-/* The shared receive arena of this thread (see the header comment). */
-static __thread unsigned char *arena_data;
-static __thread size_t arena_slot;
-static __thread int32_t *arena_meta;
-static __thread napi_ref arena_buf_ref, arena_meta_ref;
-static __thread struct mmsghdr arena_msgs[LIGHT_BATCH];
-static __thread struct iovec arena_iov[LIGHT_BATCH];
 
 /* arena(buffer, meta Int32Array, slotBytes): (LIGHT_BATCH + 1) slots; meta 1 + 2 * LIGHT_BATCH ints. */
 static napi_value cs_arena(napi_env env, napi_callback_info info) {
@@ -62,44 +56,49 @@ static napi_value cs_arena(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   void *data;
   int slot;
+  void *inst = NULL;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_buffer_info(env, argv[0], &data, &len));
   CHECK(napi_get_value_int32(env, argv[2], &slot));
+  CHECK(napi_get_instance_data(env, &inst));
+  udp_env_t *ue = inst;
   int32_t *meta = typed_array_data(env, argv[1], napi_int32_array, 1 + 2 * LIGHT_BATCH);
-  if (slot < 64 || len < (size_t)slot * (LIGHT_BATCH + 1) || !meta) return throw_errno(env, "arena: buffers", EINVAL);
-  if (arena_buf_ref) napi_delete_reference(env, arena_buf_ref);
-  if (arena_meta_ref) napi_delete_reference(env, arena_meta_ref);
-  CHECK(napi_create_reference(env, argv[0], 1, &arena_buf_ref));
-  CHECK(napi_create_reference(env, argv[1], 1, &arena_meta_ref));
-  arena_data = data;
-  arena_slot = (size_t)slot;
-  arena_meta = meta;
+  if (!ue || slot < 64 || len < (size_t)slot * (LIGHT_BATCH + 1) || !meta) return throw_errno(env, "arena: buffers", EINVAL);
+  if (ue->arena_buf_ref) napi_delete_reference(env, ue->arena_buf_ref);
+  if (ue->arena_meta_ref) napi_delete_reference(env, ue->arena_meta_ref);
+  CHECK(napi_create_reference(env, argv[0], 1, &ue->arena_buf_ref));
+  CHECK(napi_create_reference(env, argv[1], 1, &ue->arena_meta_ref));
+  ue->arena_data = data;
+  ue->arena_slot = (size_t)slot;
+  ue->arena_meta = meta;
   for (int i = 0; i < LIGHT_BATCH; i++) {
-    arena_iov[i].iov_base = arena_data + (size_t)(i + 1) * arena_slot;
-    arena_iov[i].iov_len = arena_slot;
-    memset(&arena_msgs[i], 0, sizeof arena_msgs[i]);
-    arena_msgs[i].msg_hdr.msg_iov = &arena_iov[i];
-    arena_msgs[i].msg_hdr.msg_iovlen = 1;
+    ue->arena_iov[i].iov_base = ue->arena_data + (size_t)(i + 1) * ue->arena_slot;
+    ue->arena_iov[i].iov_len = ue->arena_slot;
+    memset(&ue->arena_msgs[i], 0, sizeof ue->arena_msgs[i]);
+    ue->arena_msgs[i].msg_hdr.msg_iov = &ue->arena_iov[i];
+    ue->arena_msgs[i].msg_hdr.msg_iovlen = 1;
   }
   return int_value(env, LIGHT_BATCH);
 }
 
-/* One recvmmsg into the arena; rows (slot, length) in arena_meta. Returns datagrams read (truncated included) or -errno. */
+/* One recvmmsg into the arena; rows (slot, length) in its meta. Returns datagrams read (truncated included) or -errno. */
 static int cs_receive(csock_t *s) {
+  udp_env_t *ue = s->ue;
+  int32_t *meta = ue->arena_meta;
   int n;
-  do n = recvmmsg(s->ph.fd, arena_msgs, LIGHT_BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
+  do n = recvmmsg(s->ph.fd, ue->arena_msgs, LIGHT_BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
   int k = 0;
   for (int i = 0; i < n; i++) {
-    if (arena_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+    if (ue->arena_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
       s->stats[CS_RX_TRUNCATED]++;
       continue;
     }
-    arena_meta[1 + 2 * k] = i + 1;
-    arena_meta[2 + 2 * k] = (int32_t)arena_msgs[i].msg_len;
+    meta[1 + 2 * k] = i + 1;
+    meta[2 + 2 * k] = (int32_t)ue->arena_msgs[i].msg_len;
     k++;
   }
-  arena_meta[0] = k;
+  meta[0] = k;
   s->stats[CS_RX] += k;
   return n;
 }
@@ -109,7 +108,7 @@ static void cs_on_readable(uv_poll_t *handle, int status, int events) {
   napi_env env = s->ph.env;
   js_scope_t sc;
   (void)events;
-  if (!arena_data) return; /* no arena yet: JS sets it before opening any socket */
+  if (!s->ue->arena_data) return; /* no arena yet: JS sets it before opening any socket */
   s->ph.in_call = true;
   js_scope_open(env, &s->ph.cb, &sc);
   if (status < 0) {
@@ -126,7 +125,8 @@ static void cs_on_readable(uv_poll_t *handle, int status, int events) {
         js_scope_call_int(env, &sc, n);
         break;
       }
-      if (arena_meta[0] > 0 && !js_scope_call_int(env, &sc, arena_meta[0])) break;
+      int count = s->ue->arena_meta[0];
+      if (count > 0 && !js_scope_call_int(env, &sc, count)) break;
       if (n < LIGHT_BATCH) break;
     }
   }
@@ -159,14 +159,15 @@ static napi_value cs_open(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[6], &sndbuf));
   int family = fam == 6 ? AF_INET6 : AF_INET;
   if (!parse_addr(family, peer, pport, &pa)) return throw_errno(env, "connect: peer address", EINVAL);
-  if ((rc = open_socket(family, local, lport, rcvbuf, sndbuf, &fd)) != 0) return throw_errno(env, "bind", rc);
+  if ((rc = open_socket(family, local, lport, rcvbuf, sndbuf, 0, &fd)) != 0) return throw_errno(env, "bind", rc);
   if (connect(fd, &pa.u.sa, pa.u.sa.sa_family == AF_INET ? sizeof pa.u.v4 : sizeof pa.u.v6) < 0) {
     int err = errno;
     close(fd);
     return throw_errno(env, "connect", err);
   }
   csock_t *s = calloc(1, sizeof *s);
-  if (!s) {
+  if (!s || !(s->ue = udp_env_ref(env))) {
+    free(s);
     close(fd);
     return throw_errno(env, "openConnected", ENOMEM);
   }
@@ -176,7 +177,7 @@ static napi_value cs_open(napi_env env, napi_callback_info info) {
   if ((rc = ph_start(env, &s->ph, fd, argv[7], "OverpassUdpConnectedRead", cs_on_readable, &released)) < 0) {
     if (!released) {
       close(fd);
-      free(s);
+      cs_destroy(&s->ph);
     }
     return throw_errno(env, "openConnected", -rc);
   }

@@ -16,6 +16,15 @@
  *      when the batch is full);
  *   3. send outside any batch (timers): one sendto at once.
  *
+ * A socket may join a SO_REUSEPORT group (several sockets, one per worker
+ * thread, on one port) and steer the group's datagrams by lane: a classic
+ * BPF program picks the socket from a byte of the overlay header (see
+ * lane_program below).
+ *
+ * State outside the sockets (the batch in progress and the sockets that
+ * queued sends during it) lives in the env's udp_env_t (udp-addr.h): one
+ * per worker thread, so threads using the addon at once never share it.
+ *
  * Addresses are small integers: a table of sockaddrs (open addressing, at
  * most ADDR_CAP entries) gives every source and destination an id, so
  * neither side formats or parses an address string per datagram. The table
@@ -37,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -51,8 +61,18 @@
 #define ADDR_CAP 1024
 #define ADDR_BUCKETS 2048 /* power of two, twice ADDR_CAP: probes stay short */
 #define ADDR_RESET_AT (ADDR_CAP - ADDR_CAP / 4)
-/* Other sockets that queued sends during one batch; beyond this they send at once. */
-#define PENDING_CAP 32
+
+/* open() flags, as src/io/native-udp.ts passes them. */
+#define JS_OPEN_REUSEPORT 1
+/* The largest lane group the steering program serves (a lane is one byte). */
+#define LANE_GROUP_MAX 256
+
+/* Overlay transport header (docs/wire-format.md): the lane is byte 1 of the
+ * big-endian counter at 8..15, i.e. counter bits 48..55. */
+#define WIRE_TYPE_OFFSET 1
+#define WIRE_TYPE_TRANSPORT 3
+#define WIRE_LANE_OFFSET 9
+#define WIRE_TRANSPORT_HEADER 16
 
 /* Shared Int32Array: header, then (slot, length, source id) per datagram. */
 #define META_COUNT 0
@@ -63,8 +83,9 @@
 /* Shared Float64Array of counters (names in src/io/native-udp.ts). */
 enum { ST_RX, ST_RX_TRUNCATED, ST_RX_ERRORS, ST_TX, ST_TX_DROPPED, ST_TX_ERRORS, ST_TX_LAST_ERRNO, ST_TX_BATCHES, ST_COUNT };
 
-typedef struct {
+typedef struct udp_sock {
   poll_handle_t ph; /* first member: the uv handle pointer is the struct; ph.in_call: this socket's batch is running */
+  udp_env_t *ue;    /* its env's state: the batch in progress, the pending list */
   int family;
   size_t slot_bytes;
   unsigned char *rbuf; /* backing store of the JS receive Buffer, (BATCH + 1) slots */
@@ -81,20 +102,14 @@ typedef struct {
   int16_t buckets[ADDR_BUCKETS]; /* id + 1, 0 = empty */
   int naddrs;
   napi_ref rbuf_ref, meta_ref, stats_ref;
-  bool is_pending; /* in `pending`: queued sends during another socket's batch */
+  bool is_pending; /* in ue->pending: queued sends during another socket's batch */
 } sock_t;
 
-/* Batches in progress on this thread (an addon instance may live in several
- * worker threads, each with its own loop), and the other sockets that queued
- * sends during them: flushed when the batch's JS call returns. */
-static __thread int batch_depth;
-static __thread sock_t *pending[PENDING_CAP];
-static __thread int npending;
-
 static void forget_pending(sock_t *s) {
-  for (int i = 0; i < npending; i++) {
-    if (pending[i] == s) {
-      pending[i] = pending[--npending];
+  udp_env_t *ue = s->ue;
+  for (int i = 0; i < ue->npending; i++) {
+    if (ue->pending[i] == s) {
+      ue->pending[i] = ue->pending[--ue->npending];
       s->is_pending = false;
       return;
     }
@@ -188,12 +203,12 @@ static void flush(sock_t *s) {
   s->queued = 0;
 }
 
-static void flush_pending(void) {
-  for (int i = 0; i < npending; i++) {
-    flush(pending[i]);
-    pending[i]->is_pending = false;
+static void flush_pending(udp_env_t *ue) {
+  for (int i = 0; i < ue->npending; i++) {
+    flush(ue->pending[i]);
+    ue->pending[i]->is_pending = false;
   }
-  npending = 0;
+  ue->npending = 0;
 }
 
 /* --- receiving -------------------------------------------------------- */
@@ -250,7 +265,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   js_scope_t sc;
   (void)events;
   s->ph.in_call = true;
-  batch_depth++;
+  s->ue->batch_depth++;
   js_scope_open(env, &s->ph.cb, &sc);
   if (status < 0) uv_poll_stop(&s->ph.poll); /* the fd is broken: tell JS once, stop watching */
   for (int round = 0; round < ROUNDS_PER_WAKE && !s->ph.closing; round++) {
@@ -260,12 +275,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     if (n < 0 || s->meta[META_COUNT] > 0) {
       if (!js_scope_call_int(env, &sc, n < 0 ? n : s->meta[META_COUNT])) n = -1;
       if (!s->ph.closing) flush(s);
-      flush_pending();
+      flush_pending(s->ue);
     }
     if (n < BATCH) break;
   }
   s->queued = 0;
-  batch_depth--;
+  s->ue->batch_depth--;
   js_scope_close(env, &sc);
   s->ph.in_call = false;
   if (s->ph.closing) ph_release(&s->ph);
@@ -274,8 +289,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 /* --- lifecycle -------------------------------------------------------- */
 
 static void sock_destroy(poll_handle_t *ph) {
-  free(((sock_t *)ph)->sbuf);
-  free(ph);
+  sock_t *s = (sock_t *)ph;
+  if (s->ue) udp_env_unref(s->ue);
+  free(s->sbuf);
+  free(s);
 }
 
 static void sock_drop_refs(poll_handle_t *ph) {
@@ -285,22 +302,54 @@ static void sock_drop_refs(poll_handle_t *ph) {
   napi_delete_reference(ph->env, s->stats_ref);
 }
 
-/* The env is going away: the socket must not stay in this thread's pending list. */
+/* The env is going away: the socket must not stay in its pending list. */
 static void sock_on_teardown(poll_handle_t *ph) {
   forget_pending((sock_t *)ph);
 }
 
+/* --- lane steering ---------------------------------------------------- */
+
+/*
+ * The SO_REUSEPORT group's socket for a datagram, as an index into the group
+ * (the order its sockets were bound in): lane % n for an overlay transport
+ * datagram, 0 for anything else (handshakes, short or foreign datagrams).
+ * For UDP the kernel runs it with the UDP header pulled, so offsets are into
+ * the payload, and a load past the end returns 0. An index past the group's
+ * end would fall back to the 4-tuple hash: the modulo keeps it below n, so
+ * that happens only while fewer than n sockets are bound.
+ */
+static int attach_lane_program(int fd, int n) {
+  struct sock_filter code[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, WIRE_TRANSPORT_HEADER, 0, 5),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, WIRE_TYPE_OFFSET),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, WIRE_TYPE_TRANSPORT, 0, 3),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, WIRE_LANE_OFFSET),
+    BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, (uint32_t)n),
+    BPF_STMT(BPF_RET | BPF_A, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0) return errno;
+  return 0;
+}
+
 /* open(family 4|6, host, port, rcvbufBytes, sndbufBytes, slotBytes, recvBuffer,
- *      meta Int32Array, stats Float64Array, onBatch(countOrNegErrno)) -> external */
+ *      meta Int32Array, stats Float64Array, onBatch(countOrNegErrno)
+ *      [, flags (1 = SO_REUSEPORT) [, laneGroup (0 = none, else 1..256)]]) -> external
+ * A lane group attaches the steering program to the port's reuseport group. */
 static napi_value udp_open(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10], out;
+  size_t argc = 12;
+  napi_value argv[12], out;
   char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   size_t host_len, rbuf_len;
-  int fam, port, rcvbuf, sndbuf, slot, fd = -1, rc;
+  int fam, port, rcvbuf, sndbuf, slot, flags = 0, lanes = 0, fd = -1, rc;
   void *rbuf;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 10) return throw_errno(env, "open: arguments", EINVAL);
+  if (argc > 10) CHECK(napi_get_value_int32(env, argv[10], &flags));
+  if (argc > 11) CHECK(napi_get_value_int32(env, argv[11], &lanes));
+  if (lanes < 0 || lanes > LANE_GROUP_MAX || (lanes > 0 && !(flags & JS_OPEN_REUSEPORT))) return throw_errno(env, "open: lane group", EINVAL);
   CHECK(napi_get_value_int32(env, argv[0], &fam));
   CHECK(napi_get_value_string_utf8(env, argv[1], host, sizeof host, &host_len));
   CHECK(napi_get_value_int32(env, argv[2], &port));
@@ -312,15 +361,22 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   double *stats = typed_array_data(env, argv[8], napi_float64_array, ST_COUNT);
   if (slot < 64 || rbuf_len < (size_t)slot * (BATCH + 1) || !meta || !stats) return throw_errno(env, "open: buffers", EINVAL);
   int family = fam == 6 ? AF_INET6 : AF_INET;
-  if ((rc = open_socket(family, host, port, rcvbuf, sndbuf, &fd)) != 0) return throw_errno(env, "bind", rc);
+  int oflags = (flags & JS_OPEN_REUSEPORT) ? OPEN_REUSEPORT : 0;
+  if ((rc = open_socket(family, host, port, rcvbuf, sndbuf, oflags, &fd)) != 0) return throw_errno(env, "bind", rc);
+  if (lanes > 0 && (rc = attach_lane_program(fd, lanes)) != 0) {
+    close(fd);
+    return throw_errno(env, "lane steering (SO_ATTACH_REUSEPORT_CBPF)", rc);
+  }
   sock_t *s = calloc(1, sizeof *s);
   unsigned char *sbuf = malloc((size_t)slot * BATCH);
-  if (!s || !sbuf) {
+  udp_env_t *ue = s && sbuf ? udp_env_ref(env) : NULL;
+  if (!ue) {
     free(s);
     free(sbuf);
     close(fd);
     return throw_errno(env, "open", ENOMEM);
   }
+  s->ue = ue;
   s->family = family;
   s->slot_bytes = (size_t)slot;
   s->rbuf = rbuf;
@@ -460,10 +516,11 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   if (!s || s->ph.closing) return int_value(env, -EBADF);
   if (off < 0 || n < 0 || (size_t)off + (size_t)n > len || id < 0 || id >= s->naddrs) return int_value(env, -EINVAL);
   const addr_t *a = &s->addrs[id];
-  bool batching = s->ph.in_call || (batch_depth > 0 && (s->is_pending || npending < PENDING_CAP));
+  udp_env_t *ue = s->ue;
+  bool batching = s->ph.in_call || (ue->batch_depth > 0 && (s->is_pending || ue->npending < PENDING_CAP));
   if (batching && (size_t)n <= s->slot_bytes) {
     if (!s->ph.in_call && !s->is_pending) {
-      pending[npending++] = s;
+      ue->pending[ue->npending++] = s;
       s->is_pending = true;
     }
     if (s->queued == BATCH) flush(s);
@@ -485,8 +542,22 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   return int_value(env, is_full_errno(err) ? 0 : -err);
 }
 
+/* The env is torn down; its sockets may still hold the state until their handles close. */
+static void env_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  udp_env_unref(data);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value batch;
+  udp_env_t *ue = calloc(1, sizeof *ue);
+  if (!ue) return throw_errno(env, "init", ENOMEM);
+  ue->refs = 1;
+  if (napi_set_instance_data(env, ue, env_finalize, NULL) != napi_ok) {
+    free(ue);
+    return throw_errno(env, "init: instance data", ENOMEM);
+  }
   napi_property_descriptor props[] = {
     {"open", NULL, udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
