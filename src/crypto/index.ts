@@ -3,7 +3,8 @@
  * handling, the 1-RTT handshake (Noise IK shape), XSalsa20-Poly1305 transport
  * sealing with a replay window, and the per-peer session state machine
  * (rekey, expiry, pre-session queue). Sans-IO: callers pass `nowMs` and a
- * `transmit` sink. docs/security.md explains the protocol.
+ * `transmit` sink. docs/security.md explains the protocol. A multi-worker
+ * relay's extra workers use LaneEndpoint, fed keys by worker 0's endpoint.
  *
  *   const ep = createSecureEndpoint({ privateKey, peers: [{ index: 0, publicKey }], transmit })
  *   ep.send(0, clock.nowMs(), payload, payload.length)   // seals or queues + handshakes
@@ -11,6 +12,7 @@
  *   if (n >= 0) deliver(ep.plaintext(), n)               // else a CryptoDrop code
  */
 import { CryptoEndpoint } from './secure-endpoint.js'
+export { LaneEndpoint, type LaneEndpointOptions } from './lane-endpoint.js'
 import type { CryptoStats, SecureEndpoint, SecureEndpointOptions } from './types.js'
 
 export * from './types.js'
@@ -28,7 +30,11 @@ export {
 } from './secure-endpoint.js'
 
 /** A SecureEndpoint whose `stats` is always present. */
-export type CryptoSecureEndpoint = SecureEndpoint & { stats(): CryptoStats }
+export type CryptoSecureEndpoint = SecureEndpoint & {
+  stats(): CryptoStats
+  /** Another worker saw the peer use our unconfirmed keypair `localIndex` (LaneEndpoint onConfirm). */
+  confirm(peer: number, localIndex: number, nowMs: number): void
+}
 
 /** Throws EndpointConfigError / BackendUnavailableError on bad options (control path). */
 export function createSecureEndpoint(opts: SecureEndpointOptions): CryptoSecureEndpoint {

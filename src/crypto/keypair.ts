@@ -2,13 +2,24 @@
  * One direction-pair of transport keys from one completed handshake, found by
  * the random 32-bit index we chose for it (the receiver index peers put in
  * the outer header). Not shared between peers; owned by one PeerState.
+ *
+ * With several workers, each worker holds its own copy of a keypair (same
+ * keys, its own counters and windows) and seals only on the lanes it owns,
+ * so nonces never repeat across threads (wire/outer.ts, lanes).
  */
+import { MAX_LANES } from '../wire/outer.js'
 import { ReplayWindow } from './replay.js'
 
 export class Keypair {
-  /** Counter for the next packet we send; starts at 0 and only increases. */
+  /** Packets sealed with this keypair here, on all lanes (rekey and reject limits). */
   sendCounter = 0
+  /** Replay window of lane 0 (the only lane of a single-worker relay). */
   readonly replay = new ReplayWindow()
+  /** Next counter per lane; allocated on the first send on a lane other than 0. */
+  private laneNext: Float64Array | undefined
+  private laneReplay: ReplayWindow[] | undefined
+  /** Set once a worker has reported this (responder) keypair as used by the peer. */
+  confirmReported = false
 
   constructor(
     readonly peer: number,
@@ -22,6 +33,22 @@ export class Keypair {
     readonly isInitiator: boolean,
     readonly createdMs: number,
   ) {}
+
+  /** The per-lane counter n for the next packet on `lane` (0 <= lane < MAX_LANES). */
+  nextCounter(lane: number): number {
+    this.sendCounter++
+    if (lane === 0) return this.sendCounter0++
+    const next = (this.laneNext ??= new Float64Array(MAX_LANES))
+    return next[lane]++
+  }
+  private sendCounter0 = 0
+
+  /** The replay window of `lane`. */
+  replayFor(lane: number): ReplayWindow {
+    if (lane === 0) return this.replay
+    const windows = (this.laneReplay ??= [])
+    return (windows[lane] ??= new ReplayWindow())
+  }
 
   /** Overwrite the keys once the keypair is dropped. */
   wipe(): void {

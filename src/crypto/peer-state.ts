@@ -33,6 +33,8 @@ export class PeerState {
   lastTimestamp = 0
   readonly limiter = new TokenBucket()
   readonly queue: Buffer[] = []
+  /** Lane of each queued packet. */
+  readonly queueLanes: number[] = []
   readonly counters = new Counters()
 
   constructor(

@@ -15,18 +15,14 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import {
-  AEAD_TAG_LEN,
+  LANE_COUNTER_LIMIT,
+  MAX_LANES,
   MSG_HANDSHAKE_INIT,
   MSG_HANDSHAKE_RESP,
   MSG_TRANSPORT,
-  OFF_COUNTER,
   OFF_RECEIVER,
-  OFF_RESERVED,
   OFF_TYPE,
-  OFF_VERSION,
-  OUTER_HEADER_LEN,
   TRANSPORT_OVERHEAD,
-  WIRE_VERSION,
 } from '../wire/outer.js'
 import { selectAead, type Aead } from './aead.js'
 import { sodiumDh, tweetnaclDh, type Dh } from './dh.js'
@@ -52,15 +48,16 @@ import { KEY_LEN } from './keys.js'
 import { MAX_PREVIOUS, PeerState } from './peer-state.js'
 import { Count, Counters } from './stats.js'
 import { nextHandshakeTimestamp } from './timestamp.js'
-import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
-import { ViewCache } from './view-cache.js'
+import { TransportCodec, outerHeaderDrop, type KeyLimits } from './transport.js'
+import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type KeypairSnapshot, type PeerKeys, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
 
 // ---- Implementation constants -------------------------------------------------
 
 export const DEFAULT_REKEY_AFTER_MS = 120_000
 export const DEFAULT_REKEY_AFTER_PACKETS = 2 ** 40
 export const DEFAULT_REJECT_AFTER_MS = 180_000
-export const DEFAULT_REJECT_AFTER_PACKETS = 2 ** 50
+/** Below LANE_COUNTER_LIMIT (2^48): a lane's counter has 48 bits. */
+export const DEFAULT_REJECT_AFTER_PACKETS = 2 ** 47
 export const DEFAULT_QUEUE_LIMIT = 256
 export const DEFAULT_MAX_PACKET_BYTES = 65_535
 /** First retry of an unanswered initiation; jitter is added so peers do not synchronise. */
@@ -79,9 +76,6 @@ export const RESPONDER_REKEY_DELAY_MS = 10_000
  */
 export const NEXT_SETTLE_MS = 3_000
 
-const U32 = 0x100000000
-/** High word of the largest counter we accept (2^53 - 1). */
-const MAX_COUNTER_HI = 0x1fffff
 const EMPTY = Buffer.alloc(0)
 
 export class CryptoEndpoint implements SecureEndpoint {
@@ -105,14 +99,12 @@ export class CryptoEndpoint implements SecureEndpoint {
   private readonly rekeyAfterPackets: number
   private readonly rejectAfterMs: number
   private readonly rejectAfterPackets: number
+  private readonly limits: KeyLimits
   private readonly queueLimit: number
   private readonly timestampSeed: number | undefined
 
-  private readonly out: Buffer
-  private readonly plain: Buffer
-  private readonly sealViews: ViewCache
-  private readonly plainViews: ViewCache
-  private readonly nonce = Buffer.alloc(24)
+  private readonly onKeys: SecureEndpointOptions['onKeys']
+  private readonly codec: TransportCodec
   private lastNowMs = 0
 
   constructor(opts: SecureEndpointOptions) {
@@ -131,11 +123,10 @@ export class CryptoEndpoint implements SecureEndpoint {
     this.timestampSeed = opts.handshakeTimestampSeed
     const maxPacket = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES
     validateOptions(opts, this.rejectAfterPackets, this.rekeyAfterPackets, maxPacket)
+    this.limits = { rejectAfterMs: this.rejectAfterMs, rejectAfterPackets: this.rejectAfterPackets }
 
-    this.out = Buffer.alloc(maxPacket)
-    this.plain = Buffer.alloc(maxPacket - TRANSPORT_OVERHEAD)
-    this.sealViews = new ViewCache(this.out, OUTER_HEADER_LEN)
-    this.plainViews = new ViewCache(this.plain, 0)
+    this.onKeys = opts.onKeys
+    this.codec = new TransportCodec(this.aead, maxPacket)
 
     const privateKey = new Uint8Array(opts.privateKey)
     this.local = localIdentity(privateKey, dh.publicFromPrivate(privateKey))
@@ -159,7 +150,11 @@ export class CryptoEndpoint implements SecureEndpoint {
   }
 
   plaintext(): Buffer {
-    return this.plain
+    return this.codec.plain
+  }
+
+  get receivedLane(): number {
+    return this.codec.lane
   }
 
   hasSession(peer: number): boolean {
@@ -169,17 +164,18 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   // ---- Send ---------------------------------------------------------------------
 
-  send(peer: number, nowMs: number, plain: Buffer, length: number): boolean {
+  send(peer: number, nowMs: number, plain: Buffer, length: number, lane = 0): boolean {
     this.lastNowMs = nowMs
     const p = this.peers[peer]
-    if (p === undefined || !(length >= 0 && length <= this.plain.length && length <= plain.length)) return false
+    if (p === undefined || !(length >= 0 && length <= this.codec.plain.length && length <= plain.length)) return false
+    if (!(lane >= 0 && lane < MAX_LANES)) return false
     const kp = p.current
     if (kp !== null && this.usable(kp, nowMs)) {
-      this.seal(p, kp, length === plain.length ? plain : plain.subarray(0, length))
+      this.seal(p, kp, length === plain.length ? plain : plain.subarray(0, length), lane)
       if (this.wantsRekey(kp, nowMs)) this.startRekey(p, nowMs)
       return true
     }
-    return this.enqueue(p, nowMs, plain, length)
+    return this.enqueue(p, nowMs, plain, length, lane)
   }
 
   private usable(kp: Keypair, nowMs: number): boolean {
@@ -193,28 +189,20 @@ export class CryptoEndpoint implements SecureEndpoint {
     return ageMs >= (kp.isInitiator ? this.rekeyAfterMs : this.rekeyAfterMs + RESPONDER_REKEY_DELAY_MS)
   }
 
-  /** Header, nonce, seal into `out`, transmit. `plain` is exactly the payload. */
-  private seal(p: PeerState, kp: Keypair, plain: Uint8Array): void {
-    const out = this.out
-    const counter = kp.sendCounter++
-    out[OFF_VERSION] = WIRE_VERSION
-    out[OFF_TYPE] = MSG_TRANSPORT
-    out[OFF_RESERVED] = 0
-    out[OFF_RESERVED + 1] = 0
-    out.writeUInt32BE(kp.remoteIndex, OFF_RECEIVER)
-    out.writeUInt32BE(Math.floor(counter / U32), OFF_COUNTER)
-    out.writeUInt32BE(counter >>> 0, OFF_COUNTER + 4)
-    for (let i = 0; i < OUTER_HEADER_LEN; i++) this.nonce[i] = out[i]
-    this.aead.seal(this.sealViews.get(plain.length + AEAD_TAG_LEN), plain, this.nonce, kp.sendKey)
+  /** Seal into the codec's buffer on `lane` and transmit. `plain` is exactly the payload. */
+  private seal(p: PeerState, kp: Keypair, plain: Uint8Array, lane: number): void {
+    const length = this.codec.seal(kp, lane, plain)
     p.counters.counts[Count.TxPackets]++
-    this.transmit(p.index, out, plain.length + TRANSPORT_OVERHEAD)
+    this.transmit(p.index, this.codec.out, length)
   }
 
   /** No usable session: hold a copy (control path, so the copy may allocate) and make one. */
-  private enqueue(p: PeerState, nowMs: number, plain: Buffer, length: number): boolean {
+  private enqueue(p: PeerState, nowMs: number, plain: Buffer, length: number, lane: number): boolean {
     const queued = p.queue.length < this.queueLimit
-    if (queued) p.queue.push(Buffer.from(plain.subarray(0, length)))
-    else p.counters.counts[Count.QueueDrops]++
+    if (queued) {
+      p.queue.push(Buffer.from(plain.subarray(0, length)))
+      p.queueLanes.push(lane)
+    } else p.counters.counts[Count.QueueDrops]++
     if (!this.peerHandshakeSettling(p, nowMs)) this.initiate(p, nowMs, 1)
     return queued
   }
@@ -234,9 +222,8 @@ export class CryptoEndpoint implements SecureEndpoint {
     this.lastNowMs = nowMs
     const p = this.peers[peer]
     if (p === undefined) return this.dropOrphan(CryptoDrop.Malformed)
-    if (!(length >= OUTER_HEADER_LEN / 2 && length <= data.length)) return this.drop(p, CryptoDrop.Malformed)
-    if (data[OFF_VERSION] !== WIRE_VERSION) return this.drop(p, CryptoDrop.BadVersion)
-    if (data[OFF_RESERVED] !== 0 || data[OFF_RESERVED + 1] !== 0) return this.drop(p, CryptoDrop.Malformed)
+    const bad = outerHeaderDrop(data, length)
+    if (bad !== 0) return this.drop(p, bad)
     const type = data[OFF_TYPE]
     if (type === MSG_TRANSPORT) return this.receiveTransport(p, nowMs, data, length)
     if (type === MSG_HANDSHAKE_INIT) return this.receiveInitiation(p, nowMs, data, length)
@@ -255,24 +242,12 @@ export class CryptoEndpoint implements SecureEndpoint {
   }
 
   private receiveTransport(p: PeerState, nowMs: number, data: Buffer, length: number): number {
-    const plainLen = length - TRANSPORT_OVERHEAD
-    if (plainLen < 0 || plainLen > this.plain.length) return this.drop(p, CryptoDrop.Malformed)
+    if (length < TRANSPORT_OVERHEAD) return this.drop(p, CryptoDrop.Malformed)
     const kp = this.keypairs.get(data.readUInt32BE(OFF_RECEIVER))
     if (kp === undefined) return this.drop(p, CryptoDrop.UnknownReceiver)
     if (kp.peer !== p.index) return this.drop(p, CryptoDrop.WrongPeer)
-    const hi = data.readUInt32BE(OFF_COUNTER)
-    if (hi > MAX_COUNTER_HI) return this.drop(p, CryptoDrop.Malformed)
-    const counter = hi * U32 + data.readUInt32BE(OFF_COUNTER + 4)
-    if (nowMs - kp.createdMs >= this.rejectAfterMs || counter >= this.rejectAfterPackets) {
-      return this.drop(p, CryptoDrop.Expired)
-    }
-    if (!kp.replay.check(counter)) return this.drop(p, CryptoDrop.Replay)
-    for (let i = 0; i < OUTER_HEADER_LEN; i++) this.nonce[i] = data[i]
-    const sealed = data.subarray(OUTER_HEADER_LEN, length)
-    if (!this.aead.open(this.plainViews.get(plainLen), sealed, this.nonce, kp.receiveKey)) {
-      return this.drop(p, CryptoDrop.AuthFailed)
-    }
-    if (!kp.replay.update(counter)) return this.drop(p, CryptoDrop.Replay)
+    const plainLen = this.codec.open(kp, nowMs, data, length, this.limits)
+    if (plainLen < 0) return this.drop(p, plainLen)
     p.counters.counts[Count.RxPackets]++
     if (kp === p.next) this.confirmNext(p, nowMs)
     // 0 is an authenticated keepalive (see sessionUp): nothing to deliver.
@@ -312,9 +287,19 @@ export class CryptoEndpoint implements SecureEndpoint {
     if (p.next !== null) this.forget(p.next)
     p.next = kp
     this.keypairs.set(localIndex, kp)
+    this.keysChanged(p)
     p.counters.counts[Count.HandshakeResponsesSent]++
     this.transmit(p.index, resp.msg, RESP_LEN)
     return CryptoDrop.HandshakeConsumed
+  }
+
+  /**
+   * Another worker saw the peer use our `next` keypair (its index is
+   * `localIndex`): confirm it here, where sessions are decided.
+   */
+  confirm(peer: number, localIndex: number, nowMs: number): void {
+    const p = this.peers[peer]
+    if (p !== undefined && p.next !== null && p.next.localIndex === localIndex) this.confirmNext(p, nowMs)
   }
 
   /** The initiator proved it has the new keys by using them: switch sending over. */
@@ -371,6 +356,25 @@ export class CryptoEndpoint implements SecureEndpoint {
     if (p.current !== null) p.previous.unshift(p.current)
     p.current = kp
     while (p.previous.length > MAX_PREVIOUS) this.forget(p.previous.pop() as Keypair)
+    this.keysChanged(p)
+  }
+
+  /** Tell the other workers (onKeys) which keypairs `p` now has. Control path: copies the keys. */
+  private keysChanged(p: PeerState): void {
+    if (this.onKeys === undefined) return
+    const snap = (kp: Keypair | null): KeypairSnapshot | null =>
+      kp === null
+        ? null
+        : {
+            localIndex: kp.localIndex,
+            remoteIndex: kp.remoteIndex,
+            sendKey: Uint8Array.from(kp.sendKey),
+            receiveKey: Uint8Array.from(kp.receiveKey),
+            isInitiator: kp.isInitiator,
+            createdMs: kp.createdMs,
+          }
+    const keys: PeerKeys = { current: snap(p.current), next: snap(p.next), previous: p.previous.map((kp) => snap(kp) as KeypairSnapshot) }
+    this.onKeys(p.index, keys)
   }
 
   /**
@@ -381,8 +385,9 @@ export class CryptoEndpoint implements SecureEndpoint {
     const kp = p.current as Keypair
     p.counters.counts[Count.SessionsUp]++
     const queued = p.queue.splice(0, p.queue.length)
-    for (const buf of queued) this.seal(p, kp, buf)
-    if (asInitiator && queued.length === 0) this.seal(p, kp, EMPTY)
+    const lanes = p.queueLanes.splice(0, p.queueLanes.length)
+    for (let i = 0; i < queued.length; i++) this.seal(p, kp, queued[i], lanes[i])
+    if (asInitiator && queued.length === 0) this.seal(p, kp, EMPTY, 0)
     this.onSessionUp?.(p.index, nowMs)
   }
 
@@ -407,17 +412,24 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   private expireKeypairs(p: PeerState, nowMs: number): void {
     const tooOld = (kp: Keypair): boolean => nowMs - kp.createdMs >= this.rejectAfterMs
+    let changed = false
     if (p.current !== null && (tooOld(p.current) || p.current.sendCounter >= this.rejectAfterPackets)) {
       this.forget(p.current)
       p.current = null
+      changed = true
     }
     if (p.next !== null && tooOld(p.next)) {
       this.forget(p.next)
       p.next = null
+      changed = true
     }
     for (let i = p.previous.length - 1; i >= 0; i--) {
-      if (tooOld(p.previous[i])) this.forget(p.previous.splice(i, 1)[0])
+      if (tooOld(p.previous[i])) {
+        this.forget(p.previous.splice(i, 1)[0])
+        changed = true
+      }
     }
+    if (changed) this.keysChanged(p)
   }
 
   private retryHandshake(p: PeerState, nowMs: number): void {
@@ -432,6 +444,7 @@ export class CryptoEndpoint implements SecureEndpoint {
     p.counters.counts[Count.HandshakeTimeouts]++
     p.counters.counts[Count.QueueDrops] += p.queue.length
     p.queue.length = 0
+    p.queueLanes.length = 0
   }
 
   private retryDelayMs(): number {
@@ -479,8 +492,8 @@ export class CryptoEndpoint implements SecureEndpoint {
 
 function validateOptions(opts: SecureEndpointOptions, rejectAfterPackets: number, rekeyAfterPackets: number, maxPacket: number): void {
   if (opts.privateKey.length !== KEY_LEN) throw new EndpointConfigError('privateKey', `expected ${KEY_LEN} bytes`)
-  if (!(rejectAfterPackets > rekeyAfterPackets) || rejectAfterPackets > Number.MAX_SAFE_INTEGER) {
-    throw new EndpointConfigError('rejectAfterPackets', 'must exceed rekeyAfterPackets and stay below 2^53')
+  if (!(rejectAfterPackets > rekeyAfterPackets) || rejectAfterPackets > LANE_COUNTER_LIMIT) {
+    throw new EndpointConfigError('rejectAfterPackets', 'must exceed rekeyAfterPackets and stay at or below 2^48 (a lane counter has 48 bits)')
   }
   if (!(maxPacket > TRANSPORT_OVERHEAD && maxPacket <= 65_535 + TRANSPORT_OVERHEAD)) {
     throw new EndpointConfigError('maxPacketBytes', `must be between ${TRANSPORT_OVERHEAD + 1} and 65567`)

@@ -54,7 +54,7 @@ export interface SecureEndpointOptions {
   randomBytes?: (n: number) => Uint8Array
   /** Keys are refused for sending and receiving after this age (default 180 s). */
   rejectAfterMs?: number
-  /** Hard limit on packets per keypair (default 2^50); must exceed rekeyAfterPackets. */
+  /** Hard limit on packets per keypair and lane (default 2^47, at most 2^48); must exceed rekeyAfterPackets. */
   rejectAfterPackets?: number
   /** Packets held per peer while no session exists (default 256). */
   queueLimit?: number
@@ -62,6 +62,29 @@ export interface SecureEndpointOptions {
   maxPacketBytes?: number
   /** Seed for the handshake timestamp counter (tests); default wall-clock microseconds. */
   handshakeTimestampSeed?: number
+  /**
+   * Called whenever a peer's set of keypairs changes (new, rotated, expired),
+   * with copies of the keys: how a multi-worker relay hands sessions to its
+   * other workers (crypto/lane-endpoint.ts). Control path.
+   */
+  onKeys?: (peer: number, keys: PeerKeys) => void
+}
+
+/** One keypair as handed to another worker. */
+export interface KeypairSnapshot {
+  localIndex: number
+  remoteIndex: number
+  sendKey: Uint8Array
+  receiveKey: Uint8Array
+  isInitiator: boolean
+  createdMs: number
+}
+
+/** A peer's keypairs in their roles (see peer-state.ts). */
+export interface PeerKeys {
+  current: KeypairSnapshot | null
+  next: KeypairSnapshot | null
+  previous: KeypairSnapshot[]
 }
 
 /** Counters for one peer or the total, for `overpass status`. */
@@ -98,12 +121,13 @@ export interface CryptoStats {
 
 export interface SecureEndpoint {
   /**
-   * Seal `length` bytes of `plain` (starting at 0) for `peer` and transmit it.
+   * Seal `length` bytes of `plain` (starting at 0) for `peer` and transmit it
+   * on `lane` (default 0; a multi-worker relay sends a flow on its lane).
    * Without a usable session, the packet is copied into a small bounded queue,
    * a handshake is started, and the queue is flushed when the session comes up.
    * Returns false if the packet had to be dropped (queue full).
    */
-  send(peer: number, nowMs: number, plain: Buffer, length: number): boolean
+  send(peer: number, nowMs: number, plain: Buffer, length: number, lane?: number): boolean
   /**
    * Process a datagram that arrived from `peer`'s known address.
    * Returns the plaintext length (>= 0) with the plaintext in `plaintext()`
@@ -113,6 +137,8 @@ export interface SecureEndpoint {
   receive(peer: number, nowMs: number, data: Buffer, length: number): number
   /** The buffer holding the last plaintext returned by receive(). */
   plaintext(): Buffer
+  /** Lane of the last transport packet receive() looked at (wire/outer.ts); 0 if the endpoint has no lanes. */
+  readonly receivedLane?: number
   /** Time-driven work: handshake retries, rekey on age, key expiry. Call every ~100 ms. */
   tick(nowMs: number): void
   /** True when `peer` has a session that can send now. */

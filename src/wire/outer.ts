@@ -35,3 +35,21 @@ export const AEAD_TAG_LEN = 16
 export const TRANSPORT_OVERHEAD = OUTER_HEADER_LEN + AEAD_TAG_LEN
 /** Nonce length of XSalsa20-Poly1305 (NaCl secretbox). */
 export const NONCE_LEN = 24
+
+/**
+ * Lanes: a relay with several workers gives each flow a lane, and every relay
+ * on the path handles lane L in its worker L mod N (the kernel steers by the
+ * lane byte, see io/native-udp.ts laneSteering). The lane is the top 16 bits
+ * of the 64-bit counter, so the per-lane counter has 48 bits:
+ *
+ *   counter = lane * 2^48 + n      (n counts packets on that lane, from 0)
+ *
+ * Each lane is sealed by exactly one worker per relay, so (key, lane, n)
+ * never repeats across threads. Lane 0 is the single-worker relay's only
+ * lane: its counters are what version 1 always sent.
+ */
+export const MAX_LANES = 32
+/** Byte of the outer header holding the lane (the low byte of the counter's top 16 bits). */
+export const OFF_LANE = OFF_COUNTER + 1
+/** Packets per lane and key pair: n stays below this. */
+export const LANE_COUNTER_LIMIT = 2 ** 48

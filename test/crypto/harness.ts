@@ -6,7 +6,7 @@
  */
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { createSecureEndpoint, publicKeyFromPrivate, type CryptoSecureEndpoint, type KeyPair } from '../../src/crypto/index.js'
-import type { SecureEndpointOptions } from '../../src/crypto/types.js'
+import type { PeerKeys, SecureEndpointOptions } from '../../src/crypto/types.js'
 
 /** xorshift32: small, seeded, good enough to drive tests reproducibly. */
 export function seededRandom(seed: number): () => number {
@@ -59,6 +59,8 @@ export interface NetOptions {
   endpoint?: Partial<SecureEndpointOptions>
   /** keys[i] replaces node i's generated key pair. */
   keys?: KeyPair[]
+  /** Every node's onKeys, tagged with the node (multi-worker tests). */
+  onKeys?: (node: number, peer: number, keys: PeerKeys) => void
 }
 
 /**
@@ -94,6 +96,7 @@ export class Net {
           randomBytes: seededBytes((opts.seed ?? 7) * 100 + i + 1),
           transmit: (peer, data, length) => this.put({ from: i, to: peer, data: Buffer.from(data.subarray(0, length)) }),
           onSessionUp: (peer, atMs) => this.sessionUps.push({ node: i, peer, atMs }),
+          onKeys: opts.onKeys && ((peer, keys) => opts.onKeys!(i, peer, keys)),
           ...opts.endpoint,
         }),
       )
@@ -117,8 +120,8 @@ export class Net {
     return result
   }
 
-  send(from: number, to: number, payload: Buffer): boolean {
-    return this.nodes[from].send(to, this.clock.nowMs(), payload, payload.length)
+  send(from: number, to: number, payload: Buffer, lane = 0): boolean {
+    return this.nodes[from].send(to, this.clock.nowMs(), payload, payload.length, lane)
   }
 
   /** Advances time in steps of `stepMs`, calling tick on every node at each step. */
