@@ -32,14 +32,20 @@ export abstract class NativeSocketBase<H extends object> {
     return this.local !== undefined ? Promise.resolve({ ...this.local }) : Promise.reject(this.bindError)
   }
 
-  /** Runs the addon's open; a failure is kept as a UdpBindError for bound() and leaves the socket closed. */
-  protected bind(host: string, port: number, open: () => { handle: H; local: [string, number] }): void {
+  /**
+   * Runs the addon's open; a failure is kept as a UdpBindError for bound()
+   * and leaves the socket closed. `fix` may name what to do about a failure
+   * (by the addon's error), put into the error's message.
+   */
+  protected bind(host: string, port: number, open: () => { handle: H; local: [string, number] }, fix?: (err: NodeJS.ErrnoException) => string | undefined): void {
     try {
       const r = open()
       this.handle = r.handle
       this.local = { address: r.local[0], port: r.local[1] }
     } catch (err) {
-      const e = err as NodeJS.ErrnoException
+      let e = err as NodeJS.ErrnoException
+      const text = fix?.(e)
+      if (text !== undefined) e = Object.assign(new Error(`${e.message}. Fix: ${text}`), { code: e.code, errno: e.errno })
       this.bindError = new UdpBindError(host, port, e.code, e)
       this.closed = true
     }

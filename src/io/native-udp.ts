@@ -18,6 +18,9 @@
  * - A datagram larger than `maxDatagramBytes` is dropped and counted
  *   (rxTruncated), never delivered cut short.
  * - Binding is synchronous; `bound()` rejects with UdpBindError if it failed.
+ * - One socket per worker thread may share a port (`reusePort`), with the
+ *   kernel picking the socket per datagram by overlay lane (`laneSteering`);
+ *   see NativeUdpOptions for the group's rules.
  *
  * Example:
  *   const sock = new NativeUdpSocket('0.0.0.0', 7200)
@@ -40,6 +43,7 @@ interface NativeUdp {
   open(
     family: 4 | 6, host: string, port: number, rcvbufBytes: number, sndbufBytes: number, slotBytes: number,
     recvBuffer: Buffer, meta: Int32Array, stats: Float64Array, onBatch: (countOrNegErrno: number) => void,
+    flags?: number, laneGroup?: number,
   ): object
   close(handle: object): void
   intern(handle: object, address: string, port: number): number
@@ -47,6 +51,11 @@ interface NativeUdp {
   local(handle: object): [string, number]
   send(handle: object, buffer: Buffer, offset: number, length: number, id: number): number
 }
+
+/** open() flags, as native/udp.c reads them. */
+const OPEN_REUSEPORT = 1
+/** The largest laneSteering group: the lane is one byte of the counter (native/udp.c LANE_GROUP_MAX). */
+export const MAX_LANE_GROUP = 256
 
 /** Counter names, in the order native/udp.c keeps them. */
 const STAT_NAMES = [...SOCKET_COUNTERS, 'txBatches'] as const
@@ -76,11 +85,67 @@ function requireAddon(): NativeUdp {
   return load.addon
 }
 
+/** A NativeUdpOptions value that cannot work; `field` names it, `fix` says what to use. */
+export class NativeUdpOptionError extends Error {
+  override readonly name = 'NativeUdpOptionError'
+  constructor(readonly field: string, readonly value: unknown, readonly fix: string) {
+    super(`native UDP option ${field}=${JSON.stringify(value)} is invalid. Fix: ${fix}`)
+  }
+}
+
 export interface NativeUdpOptions {
   recvBufferBytes?: number
   sendBufferBytes?: number
   /** Largest datagram received (larger ones are dropped and counted) and batched on send. */
   maxDatagramBytes?: number
+  /**
+   * Join the port's SO_REUSEPORT group: several sockets (one per worker
+   * thread of this process) bind the same address and port. Every member
+   * must set it. Without `laneSteering` the kernel spreads datagrams by
+   * their 4-tuple hash (one client flow stays on one socket): enough for
+   * service sockets.
+   */
+  reusePort?: boolean
+  /**
+   * Steer the group's datagrams by overlay lane (requires `reusePort`): the
+   * group size N (1..256). An overlay transport datagram (byte 1 = 3, at
+   * least 16 bytes) goes to the group's socket number `counter byte 9 % N`
+   * (byte 9 of the datagram; counter bits 48..55); anything else (handshakes,
+   * short or foreign datagrams) to socket 0. A classic BPF program attached
+   * with SO_ATTACH_REUSEPORT_CBPF does it in the kernel, per datagram.
+   *
+   * Rules for the group (the kernel's, not ours):
+   * - A socket's number is the order it joined: bind worker 0's socket
+   *   first, then 1, ... (wait for each open to return before the next).
+   * - Every member sets the same N. Each attaches the same program; the
+   *   group keeps one, so the last attach wins.
+   * - Until N sockets are bound, a lane with no socket yet falls back to
+   *   the 4-tuple hash.
+   * - Closing a member moves the last socket into its place: the numbers
+   *   change. Workers must not close and reopen their sockets one by one;
+   *   close the whole group and bind it again in order.
+   */
+  laneSteering?: number
+}
+
+function checkOptions(opts: NativeUdpOptions): void {
+  const n = opts.laneSteering
+  if (n === undefined) return
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LANE_GROUP) {
+    throw new NativeUdpOptionError('laneSteering', n, `the number of sockets in the group, an integer from 1 to ${MAX_LANE_GROUP}`)
+  }
+  if (opts.reusePort !== true) throw new NativeUdpOptionError('laneSteering', n, 'set reusePort: true too (steering picks a socket of a SO_REUSEPORT group)')
+}
+
+/** What to do about a failed open with these options (undefined: UdpBindError's own text serves). */
+function bindFix(opts: NativeUdpOptions, err: NodeJS.ErrnoException): string | undefined {
+  if (err.message.startsWith('lane steering')) {
+    return 'the kernel refused the lane program (SO_ATTACH_REUSEPORT_CBPF needs Linux 4.5+ and a group whose members all set reusePort); or run without laneSteering'
+  }
+  if (err.code === 'EADDRINUSE' && opts.reusePort) {
+    return 'a socket without SO_REUSEPORT (or of another user) holds this port: every socket of the group must set reusePort, or pick a free port'
+  }
+  return undefined
 }
 
 export class NativeUdpSocket extends NativeSocketBase<object> implements PacketSocket {
@@ -103,6 +168,7 @@ export class NativeUdpSocket extends NativeSocketBase<object> implements PacketS
 
   constructor(host: string, port: number, opts: NativeUdpOptions = {}) {
     super()
+    checkOptions(opts)
     this.native = requireAddon()
     this.slotBytes = Math.max(64, Math.ceil((opts.maxDatagramBytes ?? DEFAULT_MAX_DATAGRAM_BYTES) / 64) * 64)
     this.recvBuf = Buffer.alloc(this.slotBytes * (this.native.batch + 1))
@@ -111,10 +177,10 @@ export class NativeUdpSocket extends NativeSocketBase<object> implements PacketS
     this.bind(host, port, () => {
       const handle = this.native.open(
         isIPv6(host) ? 6 : 4, host, port, opts.recvBufferBytes ?? 0, opts.sendBufferBytes ?? 0, this.slotBytes,
-        this.recvBuf, this.meta, this.counters, this.onBatch,
+        this.recvBuf, this.meta, this.counters, this.onBatch, opts.reusePort ? OPEN_REUSEPORT : 0, opts.laneSteering ?? 0,
       )
       return { handle, local: this.native.local(handle) }
-    })
+    }, (err) => bindFix(opts, err))
   }
 
   send(data: Buffer, offset: number, length: number, port: number, address: string): boolean {
@@ -213,8 +279,9 @@ export function udpModeFromEnv(env: NodeJS.ProcessEnv = process.env): UdpMode {
   throw new UdpModeError(v)
 }
 
-/** A factory of batched sockets (throws NativeUdpUnavailableError up front if the addon cannot load). */
+/** A factory of batched sockets (throws NativeUdpOptionError or NativeUdpUnavailableError up front). */
 export function nativeUdpFactory(opts: NativeUdpOptions = {}): UdpSocketFactory {
+  checkOptions(opts)
   requireAddon()
   return { open: (host, port) => new NativeUdpSocket(host, port, opts) }
 }
