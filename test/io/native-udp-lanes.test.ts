@@ -102,6 +102,26 @@ describe.skipIf(!avail.ok)('NativeUdpSocket lane steering (reusePort + laneSteer
     })
   }
 
+  it('renumbers the group when a socket closes: the last one takes its number', async () => {
+    const socks: NativeUdpSocket[] = []
+    const got: number[][] = [[], [], []]
+    let port = 0
+    for (let i = 0; i < 3; i++) {
+      const s = new NativeUdpSocket('127.0.0.1', port, { reusePort: true, laneSteering: 3 })
+      open.push(s)
+      socks.push(s)
+      s.onMessage((data) => got[i].push(data[9]))
+      port = (await s.bound()).port
+    }
+    socks[1].close()
+    const c = await client()
+    await send(c, port, transport(1, 0))
+    await send(c, port, transport(0, 1))
+    expect(await waitFor(() => got[0].length + got[2].length === 2, WAIT_MS, 10)).toBe(true)
+    expect(got[2]).toEqual([1]) // lane 1 now reaches the socket bound third
+    expect(got[0]).toEqual([0])
+  })
+
   it('spreads a plain reusePort group (no program) by 4-tuple: one source stays on one socket', async () => {
     const g = await group(2)
     const clients = await Promise.all(Array.from({ length: 24 }, () => client()))
