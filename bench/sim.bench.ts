@@ -23,7 +23,8 @@ export async function run(): Promise<void> {
   const heap = new EventHeap()
   const rng = new Rng(1)
   let now = 0
-  for (let i = 0; i < 50_000; i++) heap.push(rng.uniform(0, 100), i)
+  let order = 0
+  for (let i = 0; i < 50_000; i++) heap.push(rng.uniform(0, 100), i, order++)
   const m60 = randomMatrix(60, 2)
   const m10 = randomMatrix(10, 3)
   await ratioSuite('sim', [
@@ -31,7 +32,7 @@ export async function run(): Promise<void> {
       name: 'event heap push+pop (50k in flight)',
       fn: () => {
         now = heap.peekTimeMs()
-        heap.push(now + rng.uniform(1, 150), heap.pop())
+        heap.push(now + rng.uniform(1, 150), heap.pop(), order++)
       },
     },
     { name: 'oracle, 60 relays', fn: () => oracleCosts(60, m60.oneWayMs, 0) },

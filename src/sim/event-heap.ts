@@ -1,39 +1,42 @@
 /**
  * The simulator's event queue: a 4-ary min-heap on one typed array, keyed by
- * (time, insertion sequence) so equal-time events run in the order they were
- * scheduled and every run is reproducible. It stores only an integer slot id
- * per event; the caller keeps the event's fields in its own typed arrays, so
- * tens of millions of events cost no per-event objects or closures.
+ * (time, order) where `order` is chosen by the caller. The simulator makes
+ * it (sender's own sequence, sender), which does not depend on which thread
+ * or in what global order events were scheduled, so a run split over two
+ * event loops pops each relay's events in the same order as one loop does.
+ * It stores only an integer slot id per event; the caller keeps the event's
+ * fields in its own typed arrays, so tens of millions of events cost no
+ * per-event objects or closures.
  *
- * Layout: entry i is two doubles at [2i, 2i+1] = (timeMs, seq * SLOT_SPAN +
- * slot). Sequence numbers are unique, so comparing the packed second key
- * compares sequences, and one entry is read with one cache line instead of
- * three arrays. Four children per node halve the depth of a binary heap
- * (~8 levels instead of ~16 at 50k events in flight), and a node's four
- * children are 64 contiguous bytes.
+ * Layout: entry i is two doubles at [2i, 2i+1] = (timeMs, order * SLOT_SPAN
+ * + slot). Orders of events at the same time are unique, so comparing the
+ * packed second key compares orders, and one entry is read with one cache
+ * line instead of three arrays. Four children per node halve the depth of a
+ * binary heap (~8 levels instead of ~16 at 50k events in flight), and a
+ * node's four children are 64 contiguous bytes.
  */
 
-/** Slots are below this (2^21); seq * SLOT_SPAN + slot stays an exact double while seq < 2^32. */
-export const SLOT_SPAN = 0x20_0000
-const MAX_SEQ = 0x1_0000_0000
+/** Slots are below this (2^20); order * SLOT_SPAN + slot stays an exact double while order < ORDER_SPAN. */
+export const SLOT_SPAN = 0x10_0000
+/** Orders are below this (2^33). */
+export const ORDER_SPAN = 0x2_0000_0000
 const ARITY = 4
 
 export class EventHeap {
   private e: Float64Array
-  private nextSeq = 0
   size = 0
 
   constructor(capacity = 1 << 16) {
     this.e = new Float64Array(2 * capacity)
   }
 
-  push(timeMs: number, slot: number): void {
+  push(timeMs: number, slot: number, order: number): void {
     if (2 * this.size === this.e.length) this.grow()
-    // Control path errors: a run this long or this wide would silently lose the tie order.
+    // Control path errors: a run this wide would silently lose the tie order.
     if (!(slot >= 0 && slot < SLOT_SPAN)) throw new RangeError(`event slot ${slot} outside [0, ${SLOT_SPAN})`)
-    if (this.nextSeq >= MAX_SEQ) throw new RangeError(`more than ${MAX_SEQ} events scheduled`)
+    if (!(order >= 0 && order < ORDER_SPAN)) throw new RangeError(`event order ${order} outside [0, ${ORDER_SPAN})`)
     const e = this.e
-    const key = this.nextSeq++ * SLOT_SPAN + slot
+    const key = order * SLOT_SPAN + slot
     let i = this.size++
     while (i > 0) {
       const p = ((i - 1) / ARITY) | 0

@@ -5,6 +5,7 @@
  * and then picks the sites.
  */
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { SimConfigError } from './errors.js'
 import { parseEvents } from './events.js'
 import { applyAsymmetry, parseMatrixCsv, sampleSites, selectSites } from './matrix.js'
@@ -27,6 +28,7 @@ export interface SimCliOptions {
   json?: boolean
   /** commander's --no-freeze */
   freeze?: boolean
+  workers?: string
 }
 
 export function simInitFromOptions(o: SimCliOptions): Omit<SimInit, 'createRouter'> & { asymmetry: number } {
@@ -48,6 +50,8 @@ export function simInitFromOptions(o: SimCliOptions): Omit<SimInit, 'createRoute
     tickMs: num('--tick-ms', o.tickMs, 20, { min: 1, max: 1000 }),
     maxClockOffsetMs: num('--max-offset-ms', o.maxOffsetMs, 3_600_000, { min: 0 }),
     freezeMessages: o.freeze ?? true,
+    // Two loops only pay off with two cores; the result is the same either way.
+    workers: num('--workers', o.workers, availableParallelism() >= 2 ? 2 : 1, { integer: true, min: 1, max: 2 }),
     events: o.events === undefined ? [] : parseEvents(readText('--events', o.events), o.events),
   }
 }

@@ -1,27 +1,33 @@
 /**
- * The discrete-event loop. Every relay runs its own real Router (only the
- * Router interface is used); the loop delivers the messages they emit over
- * simulated directed links with the true delay, optional jitter and loss,
- * calls each router's tick at its own cadence, and applies timed link events.
+ * The simulation: every relay runs its own real Router (only the Router
+ * interface is used) in a partition's event loop (partition.ts), over
+ * simulated directed links with the true delay, optional jitter and loss;
+ * this coordinator applies timed link events, samples convergence after
+ * them and scores the chosen paths against the oracle.
+ *
+ * With `workers: 2` the relays are split in two halves (split.ts) whose
+ * loops run side by side, in a worker thread when `routerModule` says
+ * where the routers come from (hosts.ts), else both in this thread. They
+ * advance in windows no longer than the lookahead, the smallest delay
+ * between the halves, so whatever one half sends to the other during a
+ * window arrives after it; the messages are handed over at the window's
+ * end. Events and samples are barriers between windows. Each relay sees
+ * the same inputs in the same order either way (partition.ts), so the
+ * result is the same, byte for byte, with one loop or two.
  *
  * Each relay sees nowMs = simTime + its own clock offset (up to +-1 h by
  * default), so routers cannot lean on synchronised clocks.
- *
- * Lean by design (~36M probes per minute for 246 relays): events live in a
- * typed-array heap, their fields in per-slot typed arrays, probe bytes are
- * copied into a per-slot line of one slab, and paths are scored only at the
- * end and at sample points after an event.
  */
-import type { Router, RouterInit, RouterMessage } from '../route/types.js'
-import { PROBE_LEN } from '../probe/probe-codec.js'
-import { EventHeap } from './event-heap.js'
+import type { Router, RouterInit } from '../route/types.js'
 import type { SimEvent } from './events.js'
 import { SimConfigError } from './errors.js'
-import { deepFreeze } from './freeze.js'
+import { LocalHost, ThreadHost, type PartitionHost } from './hosts.js'
 import type { LatencyMatrix } from './matrix.js'
 import { oracleCosts } from './oracle.js'
+import type { Outbox, PartitionInit } from './partition.js'
 import { streamRng, type Rng } from './prng.js'
-import { countBeyondSwitchMargin, gapsOutsideTolerancePct, scorePairs, statusOfPairs, type PairScore } from './score.js'
+import { countBeyondSwitchMargin, gapsOutsideTolerancePct, scorePairs, statusOfPairs, type PairScore, type Scorable } from './score.js'
+import { crossLookaheadMs, splitRelays } from './split.js'
 
 export interface SimInit {
   matrix: LatencyMatrix
@@ -51,6 +57,14 @@ export interface SimInit {
    * time on large networks (frozen arrays are slower to read in V8).
    */
   freezeMessages?: boolean
+  /** Event loops (1 or 2) the relays are split over; the result is the same (default 1). */
+  workers?: number
+  /**
+   * URL of a module whose `createRouter` export builds the same routers as
+   * `createRouter`: with it the second loop runs in a worker thread
+   * (functions cannot cross threads); without it both run in this thread.
+   */
+  routerModule?: string
 }
 
 export interface EventReport {
@@ -100,24 +114,16 @@ export interface SimResult extends PairScore {
   converge_by_kind?: Record<string, { events: number; p50_ms: number | null; max_ms: number | null }>
 }
 
-const K_TICK = 1
-const K_PROBE = 2
-const K_CONTROL = 3
-const K_EVENT = 4
-const K_SAMPLE = 5
-/** A probe of another length than the real one (stand-in routers in tests): bytes in `buf[slot]`. */
-const K_PROBE_OTHER = 6
-
-/** Probes of this length (the real encoding) are copied through the slab. */
-const SLAB_PROBE_BYTES = PROBE_LEN
-/** Bytes per slot in the slab: one cache line. */
-const SLAB_STRIDE = 64
-
 const DEFAULT_TICK_MS = 20
 const DEFAULT_MAX_OFFSET_MS = 3_600_000
 const DEFAULT_SAMPLE_MS = 10
 const DEFAULT_WINDOW_MS = 10_000
 const DEFAULT_STABLE_MS = 2_000
+/**
+ * Below this lookahead two loops would spend their time at barriers (and
+ * at 0 could not advance): run one loop instead. The result is the same.
+ */
+const MIN_LOOKAHEAD_MS = 1
 
 interface Watch {
   report: EventReport
@@ -129,52 +135,61 @@ interface Watch {
   settledSinceMs: number
 }
 
+/** The chosen paths of some pairs at one sim time, scored against the simulation's current delays and oracle. */
+class PathSnapshot implements Scorable {
+  readonly paths = new Map<number, number[] | undefined>()
+  constructor(private readonly sim: Simulation) {}
+  get n(): number {
+    return this.sim.n
+  }
+  get delayMs(): Float64Array {
+    return this.sim.delayMs
+  }
+  get oracle(): Float64Array {
+    return this.sim.oracle
+  }
+  get hopCostMs(): number {
+    return this.sim.hopCostMs
+  }
+  chosenPath(s: number, t: number): number[] | undefined {
+    return this.paths.get(s * this.sim.n + t)
+  }
+}
+
 export class Simulation {
   readonly n: number
   readonly names: string[]
-  readonly routers: Router[]
   /** Current true delay per directed link (NaN = no link, Infinity = cut). */
   readonly delayMs: Float64Array
   readonly offsetMs: Float64Array
   oracle: Float64Array
   simNowMs = 0
+  readonly hopCostMs: number
+  /** Loop (0 or 1) of each relay. */
+  readonly owner: Uint8Array
+  /** Smallest delay between the loops that any event can leave (Infinity with one loop): the window length. */
+  readonly lookaheadMs: number
+  /** Event loops in use. */
+  readonly loops: number
+  /** Windows run so far (each ends with a hand-over between the loops). */
+  windows = 0
 
   private readonly base: Float64Array
   private readonly index = new Map<string, number>()
-  private readonly heap = new EventHeap()
-  private kind = new Uint8Array(1024)
-  private dst = new Int32Array(1024)
-  private src = new Int32Array(1024)
-  private payload: unknown[] = []
-  private buf: (Uint8Array | undefined)[] = []
-  /**
-   * Probe bytes in flight, SLAB_STRIDE bytes per slot, in one array: a send
-   * writes one line and a delivery reads it, instead of a cold Uint8Array
-   * object and its data per slot. A delivery copies them into `probeIn`
-   * (one hot buffer) and hands that to the router, which decodes it before
-   * returning (Router.onProbe does not keep `bytes`).
-   */
-  private slab = new Int32Array((1024 * SLAB_STRIDE) >> 2)
-  /** The same memory as bytes, for copying a probe in. */
-  private slabBytes = new Uint8Array(this.slab.buffer)
-  private readonly probeIn = new Uint8Array(SLAB_PROBE_BYTES)
-  private readonly probeIn32 = new Int32Array(this.probeIn.buffer)
-  private free: number[] = []
-  private nextSlot = 0
-  private readonly lastAtMs: Float64Array
-  private readonly jitterRng: Rng
-  private readonly lossRng: Rng
+  private readonly hosts: PartitionHost[]
+  private inbox: (Outbox | undefined)[]
+  /** Delay changes not yet sent to the loops: [link, delayMs, ...]. */
+  private pendingDelays: number[] = []
   private readonly pickRng: Rng
-  readonly hopCostMs: number
   private readonly tickMs: number
   private readonly jitterMs: number
   private readonly lossP: number
-  private readonly freeze: boolean
   private readonly events: SimEvent[]
   private readonly reports: EventReport[] = []
   private watch: Watch | undefined
+  private nextSampleMs = Infinity
   private lastPicked: [number, number] | undefined
-  private readonly counters = { probes: 0, control: 0, dropped_no_link: 0, lost: 0, bad_destination: 0 }
+  private closed = false
 
   constructor(private readonly init: SimInit) {
     const m = init.matrix
@@ -187,172 +202,134 @@ export class Simulation {
     this.tickMs = init.tickMs ?? DEFAULT_TICK_MS
     this.jitterMs = init.jitterMs ?? 0
     this.lossP = (init.lossPct ?? 0) / 100
-    this.freeze = init.freezeMessages ?? true
     this.events = [...(init.events ?? [])].sort((a, b) => a.atS - b.atS)
     this.base = Float64Array.from(m.oneWayMs)
     this.delayMs = Float64Array.from(m.oneWayMs)
-    this.lastAtMs = new Float64Array(this.n * this.n)
-    this.jitterRng = streamRng(seed, 'jitter')
-    this.lossRng = streamRng(seed, 'loss')
     this.pickRng = streamRng(seed, 'pick')
     const maxOff = init.maxClockOffsetMs ?? DEFAULT_MAX_OFFSET_MS
     const offRng = streamRng(seed, 'clock-offset')
     // Shifted up by max so every relay's clock reads >= 0, like a real monotonic clock.
     this.offsetMs = Float64Array.from(this.names, () => maxOff + offRng.uniform(-maxOff, maxOff))
-    this.routers = this.names.map((self, i) => {
-      const rng = streamRng(seed, `router:${i}`)
-      return init.createRouter({ self, relays: [...this.names], services: [], hopCostMs: this.hopCostMs, random: () => rng.next() })
-    })
     this.oracle = oracleCosts(this.n, this.delayMs, this.hopCostMs)
+
+    const workers = init.workers ?? 1
+    if (!(workers === 1 || workers === 2)) throw new SimConfigError('--workers', `must be 1 or 2, got ${workers}`)
+    let owner: Uint8Array = new Uint8Array(this.n)
+    let lookaheadMs = Infinity
+    if (workers === 2) {
+      const low = lowestDelays(this.base, this.events)
+      const split = splitRelays(this.n, low)
+      lookaheadMs = crossLookaheadMs(this.n, low, split.owner)
+      if (lookaheadMs >= MIN_LOOKAHEAD_MS) owner = split.owner
+      else lookaheadMs = Infinity
+    }
+    this.owner = owner
+    this.lookaheadMs = lookaheadMs
+    this.loops = lookaheadMs === Infinity ? 1 : 2
+    const partInit = (part: number): Omit<PartitionInit, 'createRouter'> => ({
+      names: this.names,
+      delayMs: this.delayMs,
+      offsetMs: this.offsetMs,
+      owner,
+      part,
+      seed,
+      hopCostMs: this.hopCostMs,
+      tickMs: this.tickMs,
+      jitterMs: this.jitterMs,
+      lossPct: this.lossP * 100,
+      freezeMessages: init.freezeMessages ?? true,
+    })
+    this.hosts = []
+    // The thread first, so it builds its routers while this thread builds its own.
+    if (this.loops === 2 && init.routerModule !== undefined) this.hosts[1] = new ThreadHost(partInit(1), init.routerModule)
+    this.hosts[0] = new LocalHost({ ...partInit(0), createRouter: init.createRouter }, this.loops === 2)
+    if (this.loops === 2 && this.hosts[1] === undefined) this.hosts[1] = new LocalHost({ ...partInit(1), createRouter: init.createRouter }, true)
+    this.inbox = this.hosts.map(() => undefined)
   }
 
   /** Runs the whole simulation and scores it. */
   run(): SimResult {
     const durationMs = (this.init.durationS ?? 60) * 1000
-    const phaseRng = streamRng(this.init.seed ?? 1, 'tick-phase')
-    for (let r = 0; r < this.n; r++) this.schedule(phaseRng.uniform(0, this.tickMs), K_TICK, r, r)
-    this.events.forEach((e, i) => this.schedule(e.atS * 1000, K_EVENT, i, 0))
-    this.runUntil(durationMs)
-    return this.result(durationMs)
-  }
-
-  /** Processes every event due up to `endMs` (sim time). */
-  runUntil(endMs: number): void {
-    const heap = this.heap
-    while (heap.size > 0 && heap.peekTimeMs() <= endMs) {
-      const t = heap.peekTimeMs()
-      const slot = heap.pop()
-      this.simNowMs = t
-      const k = this.kind[slot]
-      const to = this.dst[slot]
-      if (k === K_TICK) {
-        this.send(to, this.routers[to].tick(t + this.offsetMs[to]), t)
-        this.heap.push(t + this.tickMs, slot)
-        continue
+    try {
+      let next = 0
+      for (;;) {
+        const te = next < this.events.length ? this.events[next].atS * 1000 : Infinity
+        const ts = this.nextSampleMs
+        const t = Math.min(te, ts)
+        if (t > durationMs) break
+        this.advance(t)
+        // A sample due at an event's time sees the state just before it.
+        if (ts === t) this.sample(t)
+        else this.applyEvent(this.events[next++], t)
       }
-      if (k === K_PROBE || k === K_PROBE_OTHER) {
-        this.counters.probes++
-        let bytes: Uint8Array
-        if (k === K_PROBE) {
-          const from = (slot * SLAB_STRIDE) >> 2
-          for (let j = 0; j < SLAB_PROBE_BYTES >> 2; j++) this.probeIn32[j] = this.slab[from + j]
-          bytes = this.probeIn
-        } else bytes = this.buf[slot]!
-        const out = this.routers[to].onProbe(t + this.offsetMs[to], this.names[this.src[slot]], bytes)
-        this.release(slot)
-        if (out.length > 0) this.send(to, out, t)
-      } else if (k === K_CONTROL) {
-        this.counters.control++
-        const msg = this.payload[slot]
-        this.payload[slot] = undefined
-        const out = this.routers[to].onControl(t + this.offsetMs[to], this.names[this.src[slot]], msg)
-        this.release(slot)
-        if (out.length > 0) this.send(to, out, t)
-      } else if (k === K_EVENT) {
-        this.release(slot)
-        this.applyEvent(this.events[to], t)
-      } else if (k === K_SAMPLE) {
-        this.release(slot)
-        this.sample(t)
-      }
-    }
-    this.simNowMs = Math.max(this.simNowMs, endMs)
-  }
-
-  private send(from: number, out: RouterMessage[], tMs: number): void {
-    const n = this.n
-    for (let i = 0; i < out.length; i++) {
-      const m = out[i]
-      const to = this.index.get(m.to)
-      if (to === undefined || to === from) {
-        this.counters.bad_destination++
-        continue
-      }
-      const link = from * n + to
-      const d = this.delayMs[link]
-      if (!(d === d) || d === Infinity) {
-        this.counters.dropped_no_link++
-        continue
-      }
-      if (this.lossP > 0 && this.lossRng.next() < this.lossP) {
-        this.counters.lost++
-        continue
-      }
-      let at = tMs + d
-      if (this.jitterMs > 0) at += this.jitterRng.exponential(this.jitterMs)
-      // One link is a FIFO: a late packet holds back the ones behind it.
-      if (at < this.lastAtMs[link]) at = this.lastAtMs[link]
-      this.lastAtMs[link] = at
-      if (m.kind === 'probe' && m.bytes.length === SLAB_PROBE_BYTES) {
-        const slot = this.schedule(at, K_PROBE, to, from)
-        this.slabBytes.set(m.bytes, slot * SLAB_STRIDE)
-      } else if (m.kind === 'probe') {
-        const slot = this.schedule(at, K_PROBE_OTHER, to, from)
-        let b = this.buf[slot]
-        if (b === undefined || b.length !== m.bytes.length) b = this.buf[slot] = new Uint8Array(m.bytes.length)
-        b.set(m.bytes)
-      } else {
-        const slot = this.schedule(at, K_CONTROL, to, from)
-        this.payload[slot] = this.freeze ? deepFreeze(m.msg) : m.msg
-      }
+      this.advance(durationMs)
+      return this.result(durationMs)
+    } finally {
+      this.close()
     }
   }
 
-  private schedule(atMs: number, kind: number, to: number, from: number): number {
-    let slot = this.free.pop()
-    if (slot === undefined) {
-      slot = this.nextSlot++
-      if (slot >= this.kind.length) this.growSlots()
+  /** Stops the worker thread, if any (chosenPath then works only for relays of this thread). */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    for (const h of this.hosts) h.close()
+  }
+
+  /** Processes every event due before `endMs` (sim time), in windows of at most the lookahead. */
+  private advance(endMs: number): void {
+    while (this.simNowMs < endMs) {
+      const to = Math.min(endMs, this.simNowMs + this.lookaheadMs)
+      this.runWindow(to)
+      this.simNowMs = to
     }
-    this.kind[slot] = kind
-    this.dst[slot] = to
-    this.src[slot] = from
-    this.heap.push(atMs, slot)
-    return slot
   }
 
-  private release(slot: number): void {
-    this.free.push(slot)
+  private runWindow(endMs: number): void {
+    const h = this.hosts
+    const delays = this.pendingDelays
+    this.pendingDelays = []
+    // The thread (1) starts first and works while this thread runs loop 0.
+    for (let i = h.length - 1; i >= 0; i--) h[i].begin(endMs, delays, this.inbox[i])
+    const out = h.map((x) => x.finish())
+    // Two loops: each one's outbox is the other's inbox.
+    this.inbox = h.length === 2 ? [out[1], out[0]] : [undefined]
+    this.windows++
   }
 
-  private growSlots(): void {
-    const cap = this.kind.length * 2
-    const k = new Uint8Array(cap)
-    const d = new Int32Array(cap)
-    const s = new Int32Array(cap)
-    k.set(this.kind)
-    d.set(this.dst)
-    s.set(this.src)
-    this.kind = k
-    this.dst = d
-    this.src = s
-    const slab = new Int32Array((cap * SLAB_STRIDE) >> 2)
-    slab.set(this.slab)
-    this.slab = slab
-    this.slabBytes = new Uint8Array(slab.buffer)
+  /** The chosen paths of `pairs` (all when undefined) at the current sim time. */
+  private snapshot(pairs: Int32Array | undefined): PathSnapshot {
+    const snap = new PathSnapshot(this)
+    for (const h of this.hosts) {
+      const rec = h.paths(this.simNowMs, pairs)
+      for (let i = 0; i < rec.length; ) {
+        const p = rec[i]
+        const len = rec[i + 1]
+        i += 2
+        if (len < 0) snap.paths.set(p, undefined)
+        else {
+          snap.paths.set(p, Array.from(rec.subarray(i, i + len)))
+          i += len
+        }
+      }
+    }
+    return snap
   }
 
   /** Index path of router s's current choice towards t, or undefined. */
   chosenPath(s: number, t: number): number[] | undefined {
-    const c = this.routers[s].pathTo(this.simNowMs + this.offsetMs[s], this.names[t])
-    if (c === undefined) return undefined
-    const out = new Array<number>(c.path.length)
-    for (let i = 0; i < c.path.length; i++) {
-      const j = this.index.get(c.path[i])
-      if (j === undefined) return undefined
-      out[i] = j
-    }
-    return out
+    return this.snapshot(Int32Array.of(s * this.n + t)).chosenPath(s, t)
   }
 
   private applyEvent(e: SimEvent, tMs: number): void {
+    const snap = this.snapshot(undefined)
     // The previous event's watch ends here, scored on the delays it was about
     // (closing it after the change measured its leftover gaps against this
     // event's oracle: pairs that had moved off a degraded edge looked 6.5%
     // off once the restore made the old path best again).
-    this.closeWatch()
-    const edge = this.resolveEdge(e)
-    const before = statusOfPairs(this, undefined)
+    this.closeWatch(snap)
+    const edge = this.resolveEdge(e, snap)
+    const before = statusOfPairs(snap, undefined)
     const links = e.both ? [edge, [edge[1], edge[0]]] : [edge]
     for (const [a, b] of links) {
       const k = a * this.n + b
@@ -360,9 +337,11 @@ export class Simulation {
       if (e.kind === 'cut') this.delayMs[k] = base === base ? Infinity : NaN
       else if (e.kind === 'restore') this.delayMs[k] = base
       else this.delayMs[k] = base * (e.factor ?? 1) + (e.addMs ?? 0)
+      this.pendingDelays.push(k, this.delayMs[k])
     }
     this.oracle = oracleCosts(this.n, this.delayMs, this.hopCostMs)
-    const after = statusOfPairs(this, undefined)
+    // The same paths (no time passed), against the new delays.
+    const after = statusOfPairs(snap, undefined)
     const affected: number[] = []
     for (let p = 0; p < before.length; p++) if (before[p] === 1 && after[p] === 0) affected.push(p)
     const report: EventReport = {
@@ -381,52 +360,55 @@ export class Simulation {
     const windowMs = this.init.convergeWindowMs ?? DEFAULT_WINDOW_MS
     const endMs = Math.min(tMs + windowMs, next === undefined ? Infinity : next.atS * 1000)
     this.watch = { report, startMs: tMs, endMs, pairs: Int32Array.from(affected), goodSinceMs: -1, settledSinceMs: -1 }
-    this.schedule(tMs + (this.init.sampleMs ?? DEFAULT_SAMPLE_MS), K_SAMPLE, 0, 0)
+    this.nextSampleMs = tMs + (this.init.sampleMs ?? DEFAULT_SAMPLE_MS)
   }
 
   private sample(tMs: number): void {
+    this.nextSampleMs = Infinity
     const w = this.watch
     if (w === undefined) return
-    const status = statusOfPairs(this, w.pairs)
+    const snap = this.snapshot(w.pairs)
+    const status = statusOfPairs(snap, w.pairs)
     const allGood = status.every((v) => v === 1)
     if (!allGood) w.goodSinceMs = -1
     else if (w.goodSinceMs < 0) w.goodSinceMs = tMs
     // Within tolerance implies within the switching margin; only check when not.
-    const settled = allGood || countBeyondSwitchMargin(this, w.pairs) === 0
+    const settled = allGood || countBeyondSwitchMargin(snap, w.pairs) === 0
     if (!settled) w.settledSinceMs = -1
     else if (w.settledSinceMs < 0) w.settledSinceMs = tMs
     const stableMs = this.init.stableForMs ?? DEFAULT_STABLE_MS
     const next = tMs + (this.init.sampleMs ?? DEFAULT_SAMPLE_MS)
     if ((w.goodSinceMs >= 0 && tMs - w.goodSinceMs >= stableMs) || next > w.endMs) {
-      this.closeWatch()
+      this.closeWatch(snap)
       return
     }
-    this.schedule(next, K_SAMPLE, 0, 0)
+    this.nextSampleMs = next
   }
 
-  /** Ends the current convergence watch, recording its result. */
-  private closeWatch(): void {
+  /** Ends the current convergence watch, recording its result (`snap` holds at least its pairs). */
+  private closeWatch(snap: PathSnapshot): void {
     const w = this.watch
     if (w === undefined) return
     this.watch = undefined
+    this.nextSampleMs = Infinity
     w.report.converge_ms = w.goodSinceMs >= 0 ? w.goodSinceMs - w.startMs : null
     w.report.settle_ms = w.settledSinceMs >= 0 ? w.settledSinceMs - w.startMs : null
     if (w.report.converge_ms === null) {
       // Says whether the pairs are stuck just outside tolerance (damping) or truly off.
-      const gaps = gapsOutsideTolerancePct(this, w.pairs)
+      const gaps = gapsOutsideTolerancePct(snap, w.pairs)
       w.report.unconverged_pairs = gaps.length
       w.report.worst_gap_pct = gaps.length === 0 ? 0 : Math.round(100 * Math.max(...gaps)) / 100
-      w.report.beyond_margin_pairs = countBeyondSwitchMargin(this, w.pairs)
+      w.report.beyond_margin_pairs = countBeyondSwitchMargin(snap, w.pairs)
     }
   }
 
-  private resolveEdge(e: SimEvent): [number, number] {
+  private resolveEdge(e: SimEvent, snap: PathSnapshot): [number, number] {
     if (e.pick === 'previous') {
       if (this.lastPicked === undefined) throw new SimConfigError('events', `event at ${e.atS}s picks "previous" but no edge came before`)
       return this.lastPicked
     }
     let edge: [number, number]
-    if (e.pick === 'active') edge = this.pickActiveEdge()
+    if (e.pick === 'active') edge = this.pickActiveEdge(snap)
     else {
       const a = this.index.get(e.from!)
       const b = this.index.get(e.to!)
@@ -437,14 +419,14 @@ export class Simulation {
     return edge
   }
 
-  /** A random directed edge used by some chosen multi-hop or direct path right now. */
-  private pickActiveEdge(): [number, number] {
+  /** A random directed edge used by some chosen multi-hop path right now (any up edge when there is none). */
+  private pickActiveEdge(snap: PathSnapshot): [number, number] {
     const n = this.n
     const used = new Uint8Array(n * n)
     for (let s = 0; s < n; s++) {
       for (let t = 0; t < n; t++) {
         if (s === t) continue
-        const p = this.chosenPath(s, t)
+        const p = snap.chosenPath(s, t)
         if (p === undefined || p.length < 3) continue
         for (let i = 0; i + 1 < p.length; i++) used[p[i] * n + p[i + 1]] = 1
       }
@@ -458,20 +440,17 @@ export class Simulation {
     return [Math.floor(k / n), k % n]
   }
 
-  private routerCounters(): Record<string, number> {
-    const sum: Record<string, number> = {}
-    for (const r of this.routers) {
-      const c = r.counters?.()
-      if (c === undefined) continue
-      for (const k of Object.keys(c)) sum[k] = (sum[k] ?? 0) + c[k]
-    }
-    // Sorted keys keep the JSON identical from run to run.
-    return Object.fromEntries(Object.entries(sum).sort(([a], [b]) => (a < b ? -1 : 1)))
-  }
-
   private result(durationMs: number): SimResult {
-    this.closeWatch()
-    const score = scorePairs(this)
+    const snap = this.snapshot(undefined)
+    this.closeWatch(snap)
+    const score = scorePairs(snap)
+    const messages = { probes: 0, control: 0, dropped_no_link: 0, lost: 0, bad_destination: 0 }
+    const routers: Record<string, number> = {}
+    for (const h of this.hosts) {
+      const st = h.stats()
+      for (const k of Object.keys(messages) as (keyof typeof messages)[]) messages[k] += st.counters[k]
+      for (const k of Object.keys(st.routers)) routers[k] = (routers[k] ?? 0) + st.routers[k]
+    }
     const conv = this.reports.map((r) => r.converge_ms)
     const res: SimResult = {
       relays: this.n,
@@ -482,8 +461,9 @@ export class Simulation {
       jitter_ms: this.jitterMs,
       loss_pct: this.lossP * 100,
       missing_links: this.init.matrix.missingPairs,
-      messages: { ...this.counters },
-      router_counters: this.routerCounters(),
+      messages,
+      // Sorted keys keep the JSON identical from run to run.
+      router_counters: Object.fromEntries(Object.entries(routers).sort(([a], [b]) => (a < b ? -1 : 1))),
       events: this.reports,
     }
     if (this.reports.length > 0) {
@@ -498,6 +478,27 @@ export class Simulation {
     }
     return res
   }
+}
+
+/**
+ * The lowest delay each directed link can have during the run: the matrix,
+ * or lower where some degrade event (whose edge may be picked at run time)
+ * would lower it. Cuts and restores never go below the matrix, and jitter
+ * and FIFO order only add, so the lookahead over these holds for the run.
+ */
+function lowestDelays(base: Float64Array, events: SimEvent[]): Float64Array {
+  const low = Float64Array.from(base)
+  for (const e of events) {
+    if (e.kind !== 'degrade') continue
+    const f = e.factor ?? 1
+    const a = e.addMs ?? 0
+    if (f >= 1 && a >= 0) continue
+    for (let k = 0; k < low.length; k++) {
+      const v = Math.max(0, base[k] * f + a)
+      if (v < low[k]) low[k] = v
+    }
+  }
+  return low
 }
 
 /** [p50, max] of convergence times; an event that never converged counts as infinitely slow (null). */

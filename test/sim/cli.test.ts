@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -55,6 +56,38 @@ describe('overpass sim', () => {
     expect(run({ matrix: file('m3.csv', CSV), asymmetry: '2' }).err).toContain('--asymmetry')
     expect(run({ matrix: file('m4.csv', CSV), sites: 'a,zz' }).err).toContain('unknown site "zz"')
     expect(run({ matrix: join(dir, 'missing.csv') }).code).toBe(2)
+  })
+})
+
+const BIN = new URL('../../bin/overpass.js', import.meta.url).pathname
+const BUILT_WORKER = new URL('../../dist/src/sim/worker.js', import.meta.url).pathname
+
+describe('overpass sim --workers (the built CLI; npm test builds first)', () => {
+  it.skipIf(!existsSync(BUILT_WORKER))('prints the same JSON from one loop and from a worker thread', () => {
+    // Two clusters (a*, b*) 2-8 ms inside and 30-45 ms apart: a 30 ms lookahead.
+    const rng = (i: number) => ((i * 2654435761) % 1000) / 1000
+    const rows = ['src,dst,one_way_ms']
+    const names = [...'abcdef'].flatMap((c) => [`a${c}`, `b${c}`])
+    names.forEach((x, i) =>
+      names.forEach((y, j) => {
+        if (i !== j) rows.push(`${x},${y},${(x[0] === y[0] ? 2 + 6 * rng(i * 12 + j) : 30 + 15 * rng(i * 12 + j)).toFixed(3)}`)
+      }),
+    )
+    const m = file('two.csv', rows.join('\n') + '\n')
+    const ev = file('two.yaml', '- { at_s: 1.5, kind: cut, pick: active }\n- { at_s: 2.5, kind: restore, pick: previous }\n')
+    const run = (w: string) =>
+      execFileSync(process.execPath, [BIN, 'sim', '--matrix', m, '--events', ev, '--duration-s', '4', '--asymmetry', '0.2', '--jitter-ms', '1', '--json', '--workers', w], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      })
+    const one = run('1')
+    expect(JSON.parse(one)).toMatchObject({ relays: 12, pairs: 132 })
+    expect(JSON.parse(one).events).toHaveLength(2)
+    expect(run('2')).toBe(one)
+  })
+
+  it('rejects --workers 3', () => {
+    expect(run({ matrix: file('m5.csv', CSV), workers: '3' }).err).toContain('--workers')
   })
 })
 

@@ -27,19 +27,28 @@ export function register(program: Command): void {
     .option('--loss-pct <pct>', 'loss per packet on every link (default 0)')
     .option('--tick-ms <ms>', 'router tick cadence (default 20)')
     .option('--max-offset-ms <ms>', 'relay clock offsets are uniform in +-this (default 3600000)')
+    .option('--workers <n>', 'event loops the relays are split over: 1, or 2 (a worker thread; default when 2 cores); same result')
     .option('--no-freeze', 'do not deep-freeze control messages (faster; routers are trusted not to mutate them)')
     .option('--json', 'print one JSON object instead of the summary')
     .action((opts: SimCliOptions) => {
-      process.exitCode = runSim(opts, createRouter, (s) => process.stdout.write(s), (s) => process.stderr.write(s))
+      process.exitCode = runSim(opts, createRouter, (s) => process.stdout.write(s), (s) => process.stderr.write(s), ROUTER_MODULE)
     })
 }
 
-/** Runs the command with an injectable router factory; returns the exit code. */
+/** Where a worker thread imports `createRouter` from (the same module as `createRouter` above). */
+const ROUTER_MODULE = new URL('../../route/index.js', import.meta.url).href
+
+/**
+ * Runs the command with an injectable router factory; returns the exit code.
+ * `routerModule`: where a worker thread imports the same factory from (its
+ * `createRouter` export); without it a 2-loop run stays in this thread.
+ */
 export function runSim(
   opts: SimCliOptions,
   factory: (init: RouterInit) => Router,
   out: (s: string) => void,
   err: (s: string) => void,
+  routerModule?: string,
 ): number {
   let result: SimResult
   let asymmetry = 0
@@ -48,7 +57,7 @@ export function runSim(
     const init = simInitFromOptions(opts)
     asymmetry = init.asymmetry
     if (!opts.json && init.matrix.missingPairs > 0) err(`note: ${init.matrix.missingPairs} site pairs have no row either way: no link between them\n`)
-    result = runSimulation({ ...init, createRouter: factory })
+    result = runSimulation({ ...init, createRouter: factory, routerModule })
   } catch (e) {
     if (e instanceof Error && INPUT_ERRORS.has(e.name)) {
       err(`${e.message}\n`)
