@@ -134,7 +134,7 @@ async function ingressSuite(): Promise<void> {
   const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {}, child: () => quiet } as unknown as Logger
   let sent = 0
   const ctx: RelayContext = {
-    selfNode: nameId('ing'), config: cfg, clock, udp, serviceUdp: udp, log: quiet, drops: new DropCounts(), ipv6Underlay: false,
+    selfNode: nameId('ing'), config: cfg, clock, udp, serviceUdp: udp, log: quiet, drops: new DropCounts(), ipv6Underlay: false, lane: 0, laneCount: 1, rxLane: 0,
     paths: new StaticPaths('ing', cfg.services, true),
     sendOnPath: (_b, len) => ((sent += len), true),
   }

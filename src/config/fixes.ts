@@ -3,7 +3,7 @@
  * (`services[].ingress[].listen`). Every issue about a field quotes this, so
  * the advice is written once and stays consistent across error kinds.
  */
-import { MAX_MAX_FLOWS, MAX_PATH_RELAYS, MAX_PROBE_INTERVAL_MS } from './schema.js'
+import { MAX_MAX_FLOWS, MAX_PATH_RELAYS, MAX_PROBE_INTERVAL_MS, MAX_WORKERS } from './schema.js'
 
 const hostPort = (example: string) => `use host:port with an IP address, e.g. ${example} (quote IPv6: "[::1]:7001")`
 const relayId = 'use this relay\'s id or the id of a listed peer'
@@ -23,6 +23,7 @@ export const FIELD_FIXES: Record<string, string> = {
   'relay.listen': hostPort('127.0.0.1:7001'),
   'relay.control_socket': 'use a file path for the unix socket, e.g. /run/overpass/lax.sock',
   'relay.mtu': 'use a whole number of bytes from 1280 to 9000, e.g. 1500',
+  'relay.workers': `use a whole number of workers from 1 to ${MAX_WORKERS}, at most one per CPU, e.g. 2 (L3 relays: 1)`,
   peers: 'use a list of peers, each with id, public_key and endpoint',
   'peers[]': 'write each peer as a mapping with id, public_key and endpoint',
   'peers[].id': idFix('sea'),

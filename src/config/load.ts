@@ -33,6 +33,7 @@ import {
 import { isIPv6 } from 'node:net'
 import { parsePrefix } from '../l3/prefix.js'
 import { checkL3, normaliseL3 } from './l3.js'
+import { fixFor } from './fixes.js'
 import { checkSemantics, type Indexed, type SemanticService } from './semantic.js'
 import type { OriginProbeConfig, PeerConfig, RelayConfig, RelayIdentity, RoutingConfig, ServiceConfig } from './types.js'
 import { decodeKey, extractPrivateKeyText, publicKeyOf } from './values.js'
@@ -116,6 +117,10 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
       }),
     }),
   )
+
+  if (relay !== undefined && relay.workers > 1 && l3Present) {
+    issues.push({ path: 'relay.workers', message: `${relay.workers} workers with an l3: section (the TUN device has one queue, read by one worker)`, fix: fixFor('relay.workers') })
+  }
 
   if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning || !routing || (l3Present && !l3)) {
     throw new ConfigError(issues.map((i) => withLine(i, doc, lines)), sourcePath)
@@ -236,6 +241,7 @@ function identity(relay: RawRelay, privateKey: Uint8Array, publicKey: Uint8Array
     listen: relay.listen,
     controlSocket: isAbsolute(socket) ? socket : resolve(baseDir, socket),
     mtu: relay.mtu,
+    workers: relay.workers,
   }
 }
 

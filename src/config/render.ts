@@ -36,6 +36,8 @@ export interface RenderRelay {
   listen: string
   controlSocket: string
   mtu?: number
+  /** relay.workers; omitted when 1. */
+  workers?: number
   peers: RenderPeer[]
   services: RenderService[]
   tuning?: Record<string, unknown>
@@ -57,7 +59,7 @@ export interface RenderL3 {
 
 export function renderRelayYaml(r: RenderRelay, header = ''): string {
   const doc: Record<string, unknown> = {
-    relay: { id: r.id, private_key: r.privateKey, listen: r.listen, control_socket: r.controlSocket, ...(r.mtu ? { mtu: r.mtu } : {}) },
+    relay: { id: r.id, private_key: r.privateKey, listen: r.listen, control_socket: r.controlSocket, ...(r.mtu ? { mtu: r.mtu } : {}), ...(r.workers !== undefined && r.workers !== 1 ? { workers: r.workers } : {}) },
     peers: r.peers.map((p) => ({ id: p.id, public_key: p.publicKey, endpoint: p.endpoint })),
     services: r.services.map((s) => (s.mode === 'l3' ? { ...s } : { mode: 'l4', delivery: 'proxy', ...s })),
     ...(r.tuning ? { tuning: r.tuning } : {}),

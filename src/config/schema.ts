@@ -8,6 +8,8 @@ import { z } from 'zod'
 import { ID_PATTERN, decodeKey, formatDurationMs, parseDurationMs, parseHostPort, parsePercent, type Parsed } from './values.js'
 
 export const DEFAULT_MTU = 1500
+/** Workers per relay: one lane each, and the wire has 32 lanes (wire/outer.ts). */
+export const MAX_WORKERS = 32
 export const DEFAULT_FLOW_IDLE_TIMEOUT_MS = 30_000
 export const DEFAULT_MAX_FLOWS = 65_536
 export const MAX_MAX_FLOWS = 1 << 24
@@ -89,6 +91,7 @@ export const relaySchema = z.strictObject({
   listen: hostPort,
   control_socket: z.string().min(1).optional(),
   mtu: int(1280, 9000).default(DEFAULT_MTU),
+  workers: int(1, MAX_WORKERS).default(1),
 })
 
 export const peerSchema = z.strictObject({

@@ -58,6 +58,8 @@ export interface RelayIdentity {
   controlSocket: string
   /** Underlay path MTU in bytes (IP packet size), default 1500. */
   mtu: number
+  /** Data-plane workers (threads sharing the overlay port by lane), default 1; see docs/operating.md, Workers. */
+  workers: number
 }
 
 export interface PeerConfig {

@@ -6,13 +6,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
-import { createSecureEndpoint } from '../crypto/index.js'
+import { createSecureEndpoint, type CryptoSecureEndpoint } from '../crypto/index.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
 import type { TunDevice, UdpSocketFactory } from '../io/index.js'
 import type { Logger } from '../io/log.js'
 import { DEFAULT_MAX_DATAGRAM_BYTES, chooseOverlayUdp, udpModeFromEnv } from '../io/native-udp.js'
 import { nodeUdp } from '../io/udp.js'
-import { NativeConnectedUdpSocket } from '../io/native-udp-connected.js'
 import type { PathProvider } from '../dataplane/paths.js'
 import { Relay } from '../dataplane/relay.js'
 import { createRouter } from '../route/index.js'
@@ -21,17 +20,9 @@ import { startControlServer } from './control-server.js'
 import { openL3Tun } from './l3-tun.js'
 import { OriginProbes } from './origin-probes.js'
 import { RouterBridge } from './router-bridge.js'
-
-/**
- * node:dgram for everything but the exit's per-flow origin sockets, which
- * become connected native sockets sharing one receive arena
- * (io/native-udp-connected.ts): the exit was the one role dearer per packet
- * than a bare forwarder.
- */
-function withConnectedOrigins(base: UdpSocketFactory, maxDatagramBytes: number): UdpSocketFactory {
-  const opts = { maxDatagramBytes, recvBufferBytes: 1 << 20, sendBufferBytes: 1 << 20 }
-  return { open: (host, port) => base.open(host, port), openConnected: (lh, lp, ph, pp) => new NativeConnectedUdpSocket(lh, lp, ph, pp, opts) }
-}
+import { LaneWorkers, type LaneWorkerError } from './workers.js'
+import { withConnectedOrigins, workerSockets, OVERLAY_BUFFER_BYTES } from './worker-sockets.js'
+import { statsWithWorkers } from './worker-stats.js'
 
 export interface DaemonOptions {
   log: Logger
@@ -41,6 +32,8 @@ export interface DaemonOptions {
   noControlSocket?: boolean
   /** The L3 TUN device (tests); default: created from the config's `l3:` section. */
   openTun?: (l3: NonNullable<RelayConfig['l3']>) => TunDevice
+  /** A data-plane worker died after start: the daemon has stopped itself; the caller should exit non-zero. */
+  onFatal?: (err: LaneWorkerError) => void
 }
 
 export interface RunningDaemon {
@@ -91,30 +84,62 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   // the MTU if larger): an oversize client datagram still reaches the ingress and is counted there;
   // beyond the slot the socket counts it (rxTruncated).
   const maxDatagramBytes = Math.max(DEFAULT_MAX_DATAGRAM_BYTES, config.relay.mtu)
-  const batched = chooseOverlayUdp(udpModeFromEnv(), nodeUdp, { recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20, maxDatagramBytes })
-  log.info('overlay socket', { kind: batched.kind, ...(batched.fallbackReason ? { fallback: batched.fallbackReason } : {}) })
+  const workers = config.relay.workers
+  const cryptoBackend = opts.cryptoBackend ?? 'auto'
+  let sockets: { overlay: UdpSocketFactory; service: UdpSocketFactory; native: boolean }
+  if (workers > 1) {
+    // Several workers share the overlay and service ports (SO_REUSEPORT groups, steered by lane): native only.
+    const shared = workerSockets(workers, maxDatagramBytes, udpModeFromEnv())
+    sockets = { ...shared, native: true }
+    log.info('overlay socket', { kind: 'native', workers })
+  } else {
+    const batched = chooseOverlayUdp(udpModeFromEnv(), nodeUdp, { recvBufferBytes: OVERLAY_BUFFER_BYTES, sendBufferBytes: OVERLAY_BUFFER_BYTES, maxDatagramBytes })
+    sockets = { overlay: batched.factory, service: batched.factory, native: batched.kind === 'native' }
+    log.info('overlay socket', { kind: batched.kind, ...(batched.fallbackReason ? { fallback: batched.fallbackReason } : {}) })
+  }
   const router = routerFor(config)
   let bridge: RouterBridge | undefined
+  let endpoint: CryptoSecureEndpoint | undefined
+  let stopAll: () => void = () => {}
+  const lanes =
+    workers > 1
+      ? new LaneWorkers({
+          config,
+          log,
+          cryptoBackend,
+          confirm: (peer, localIndex) => endpoint?.confirm(peer, localIndex, monotonicClock.nowMs()),
+          onFailure: (err) => {
+            log.error('data-plane worker failed; stopping the relay', { error: err.message })
+            stopAll()
+            opts.onFatal?.(err)
+          },
+        })
+      : undefined
   // Throws TunUnavailableError (not root / no CAP_NET_ADMIN, no /dev/net/tun) or TunConfigError before anything else starts.
   const tun = config.l3 === undefined ? undefined : (opts.openTun ?? ((l3) => openL3Tun(l3, log)))(config.l3)
   const relay = new Relay({
     config,
-    udp: batched.kind === 'native' ? withConnectedOrigins(nodeUdp, maxDatagramBytes) : nodeUdp,
-    overlayUdp: batched.factory,
-    serviceUdp: batched.factory,
+    udp: sockets.native ? withConnectedOrigins(nodeUdp, maxDatagramBytes) : nodeUdp,
+    overlayUdp: sockets.overlay,
+    serviceUdp: sockets.service,
     clock: monotonicClock,
     timers: realTimers,
     log,
-    makeEndpoint: createSecureEndpoint,
+    makeEndpoint: (o) => (endpoint = createSecureEndpoint({ ...o, onKeys: lanes && ((peer, keys) => lanes.keysChanged(peer, keys)) })),
     paths: opts.paths ?? { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
-    cryptoBackend: opts.cryptoBackend,
+    cryptoBackend,
     tun,
+    worker: { index: 0, count: workers },
   })
   bridge = new RouterBridge(relay, router, config, monotonicClock, realTimers, log)
   const probes = new OriginProbes(config, router, monotonicClock, realTimers, log)
+  if (lanes !== undefined) bridge.onPathsChanged = (snap) => lanes.pathsChanged(snap)
   try {
+    // Worker 0 joins the port groups first: the overlay group steers lane L to its (L mod N)-th member.
     await relay.start()
+    await lanes?.start()
   } catch (err) {
+    relay.stop()
     tun?.close()
     throw err
   }
@@ -124,7 +149,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   if (!opts.noControlSocket) {
     try {
       control = await startControlServer(config.relay.controlSocket, (req) => {
-        if (req.cmd === 'status') return { ...relay.stats(), router: router.counters?.() }
+        if (req.cmd === 'status') return { ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() }
         if (req.cmd === 'map') return { relay: config.relay.id, edges: router.edges() }
         if (req.cmd === 'routes') return { relay: config.relay.id, ...router.routes(), history: bridge!.history.slice(-50) }
         throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
@@ -132,6 +157,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     } catch (err) {
       probes.stop()
       bridge.stop()
+      lanes?.stop()
       relay.stop()
       tun?.close()
       throw err
@@ -139,19 +165,16 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     log.info('control socket ready', { path: config.relay.controlSocket })
   }
   let stopped = false
-  return {
-    relay,
-    router,
-    bridge,
-    stop: () => {
-      if (stopped) return
-      stopped = true
-      control?.close()
-      probes.stop()
-      bridge!.stop()
-      relay.stop()
-      tun?.close()
-      log.info('stopped')
-    },
+  stopAll = () => {
+    if (stopped) return
+    stopped = true
+    control?.close()
+    probes.stop()
+    bridge!.stop()
+    lanes?.stop()
+    relay.stop()
+    tun?.close()
+    log.info('stopped')
   }
+  return { relay, router, bridge, stop: stopAll }
 }

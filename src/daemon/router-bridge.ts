@@ -13,7 +13,7 @@ import { Packr } from 'msgpackr'
 import { servesAsIngress } from '../config/l3.js'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import type { ControlPlaneSink, PeerState, Relay } from '../dataplane/relay.js'
-import { StaticPaths, pathRef, type PathProvider, type PathRef } from '../dataplane/paths.js'
+import { SnapshotPaths, pathRef, type PathProvider, type PathRef, type PathSnapshot } from '../dataplane/paths.js'
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
 import type { PathChoice, Router, RouterMessage } from '../route/types.js'
 import { KIND_CONTROL, KIND_PROBE } from '../wire/data.js'
@@ -33,10 +33,11 @@ export interface RouteChange {
 }
 
 export class RouterBridge implements PathProvider, ControlPlaneSink {
-  private readonly statics: StaticPaths
+  private readonly paths: SnapshotPaths
   private readonly pinned: Set<string>
-  private forwardSnap = new Map<string, PathRef>()
-  private replySnap = new Map<string, Map<number, PathRef>>()
+  /** Called with the new snapshot whenever a path changed (a multi-worker relay copies it to the other workers). */
+  onPathsChanged: ((snap: PathSnapshot) => void) | undefined
+  private changed = false
   private readonly nameByNode: Map<number, string>
   private readonly out = Buffer.allocUnsafe(65_536)
   private timer: TimerHandle | undefined
@@ -53,7 +54,7 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     private readonly log: Logger,
     private readonly tickMs = 20,
   ) {
-    this.statics = new StaticPaths(config.relay.id, config.services, config.l3 !== undefined)
+    this.paths = new SnapshotPaths(config.relay.id, config.services, config.l3 !== undefined)
     this.pinned = new Set(config.services.filter((s) => s.paths.length > 0).map((s) => s.name))
     this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
   }
@@ -95,13 +96,16 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
   // --- PathProvider --------------------------------------------------------
 
   forward(service: ServiceConfig): PathRef | undefined {
-    if (this.pinned.has(service.name)) return this.statics.forward(service)
-    return this.forwardSnap.get(service.name)
+    return this.paths.forward(service)
   }
 
   reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined {
-    if (this.pinned.has(service.name)) return this.statics.reply(service, ingressNode, arrived, arrivedLen)
-    return this.replySnap.get(service.name)?.get(ingressNode)
+    return this.paths.reply(service, ingressNode, arrived, arrivedLen)
+  }
+
+  /** The routed (unpinned) paths now in use. */
+  snapshot(): PathSnapshot {
+    return this.paths.current
   }
 
   // --- internals -----------------------------------------------------------
@@ -134,10 +138,11 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     const self = this.config.relay.id
     const forward = new Map<string, PathRef>()
     const reply = new Map<string, Map<number, PathRef>>()
+    const prev = this.paths.current
     for (const s of this.config.services) {
       if (this.pinned.has(s.name)) continue
       if (servesAsIngress(self, this.config.l3 !== undefined, s)) {
-        const ref = this.refFor(this.forwardSnap.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
+        const ref = this.refFor(prev.forward.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
         if (ref) forward.set(s.name, ref)
       }
       // L3 has no reply paths: the exit's answer is a new packet read from its TUN, routed forward.
@@ -145,15 +150,18 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
         const byIngress = new Map<number, PathRef>()
         for (const ing of new Set(s.ingress.map((i) => i.relay))) {
           const node = nameId(ing)
-          const old = this.replySnap.get(s.name)?.get(node)
+          const old = prev.reply.get(s.name)?.get(node)
           const ref = this.refFor(old, ing === self ? LOCAL : this.router.replyPath(s.name, ing), s.name, 'reply', ing, nowMs)
           if (ref) byIngress.set(node, ref)
         }
         reply.set(s.name, byIngress)
       }
     }
-    this.forwardSnap = forward
-    this.replySnap = reply
+    this.paths.set({ forward, reply })
+    if (this.changed) {
+      this.changed = false
+      this.onPathsChanged?.(this.paths.current)
+    }
   }
 
   /** Keeps the old PathRef object when the path is unchanged, so unchanged snapshots are free. */
@@ -173,6 +181,7 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
   }
 
   private record(change: RouteChange, nowMs: number): void {
+    this.changed = true
     this.history.push({ ...change, atMs: nowMs })
     if (this.history.length > 1000) this.history.splice(0, this.history.length - 1000)
     this.log.info('route changed', { ...change })

@@ -20,6 +20,11 @@ export class ServiceState {
   constructor(readonly cfg: ServiceConfig, readonly id: number, readonly isIngress: boolean, readonly isExit: boolean) {}
 }
 
+/** A service's `maxFlows` is for the relay: each of its workers takes its share. */
+export function flowLimitPerWorker(maxFlows: number, workers: number): number {
+  return Math.ceil(maxFlows / workers)
+}
+
 export interface RelayContext {
   readonly selfNode: number
   readonly config: RelayConfig
@@ -32,11 +37,17 @@ export interface RelayContext {
   /** Drops not attributable to one service. */
   readonly drops: DropCounts
   readonly ipv6Underlay: boolean
+  /** This worker's lane: flows that enter here travel on it (wire/outer.ts, lanes). 0 on a single-worker relay. */
+  readonly lane: number
+  /** Workers of this relay; flow ids and flow limits are split among them. */
+  readonly laneCount: number
+  /** Lane of the overlay packet being handled (an exit's new flow keeps it for its replies). */
+  readonly rxLane: number
   /**
    * Sends plaintext buf[0, length) (a data packet whose path index already
-   * names the next relay) to that relay. Handles a next relay of self by
-   * processing the packet locally. Returns false and counts the drop if it
-   * cannot be sent.
+   * names the next relay) to that relay on `lane`. Handles a next relay of
+   * self by processing the packet locally. Returns false and counts the drop
+   * if it cannot be sent.
    */
-  sendOnPath(buf: Buffer, length: number, nextNode: number, service: ServiceState): boolean
+  sendOnPath(buf: Buffer, length: number, nextNode: number, service: ServiceState, lane: number): boolean
 }

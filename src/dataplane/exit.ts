@@ -16,7 +16,7 @@ import { decodeClientAddr } from '../wire/client-addr.js'
 import { DataHeader, FLAG_REDUNDANT, FLAG_REPLY, MAX_PATH_RELAYS, encodeDataHeader } from '../wire/data.js'
 import { ipToBytes, bytesToIp } from '../wire/ip-address.js'
 import { maxServicePayload } from '../wire/mtu.js'
-import type { RelayContext, ServiceState } from './context.js'
+import { flowLimitPerWorker, type RelayContext, type ServiceState } from './context.js'
 import { buildProxyV2Header } from './proxy-protocol.js'
 import { isRedundantCopy, type SeqWindow } from './seq-window.js'
 
@@ -24,6 +24,8 @@ interface ExitFlow {
   service: ServiceState
   ingressNode: number
   flowId: number
+  /** The lane the flow arrived on; its replies go back on it (wire/outer.ts, lanes). */
+  lane: number
   socket: PacketSocket
   lastSeenMs: number
   seq: number
@@ -88,7 +90,7 @@ export class ExitSide {
     let byFlow = this.flows.get(ingressNode)
     let flow = byFlow?.get(hdr.flow)
     if (flow === undefined) {
-      if (service.exitFlows >= service.cfg.maxFlows) {
+      if (service.exitFlows >= flowLimitPerWorker(service.cfg.maxFlows, this.ctx.laneCount)) {
         service.drops.add('flow_limit')
         return
       }
@@ -129,6 +131,7 @@ export class ExitSide {
       service,
       ingressNode: hdr.path[0],
       flowId: hdr.flow,
+      lane: this.ctx.rxLane,
       socket,
       lastSeenMs: this.ctx.clock.nowMs(),
       seq: 0,
@@ -190,7 +193,7 @@ export class ExitSide {
   private emit(service: ServiceState, flow: ExitFlow, nodes: Uint32Array, seq: number, flags: number, data: Buffer): void {
     const hdrLen = encodeDataHeader(this.out, flags, this.ctx.config.tuning.hopLimit, service.id, flow.flowId, seq, nodes, nodes.length)
     data.copy(this.out, hdrLen)
-    this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service)
+    this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service, flow.lane)
   }
 
   private originAddress(service: ServiceState): string {

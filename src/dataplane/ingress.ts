@@ -10,7 +10,7 @@ import { encodeClientAddr } from '../wire/client-addr.js'
 import { DataHeader, FLAG_REDUNDANT, encodeDataHeader } from '../wire/data.js'
 import { maxServicePayload } from '../wire/mtu.js'
 import { isIPv6 } from 'node:net'
-import type { RelayContext, ServiceState } from './context.js'
+import { flowLimitPerWorker, type RelayContext, type ServiceState } from './context.js'
 import { isRedundantCopy, type SeqWindow } from './seq-window.js'
 
 interface Listener {
@@ -35,6 +35,9 @@ export interface IngressFlow {
   /** Reply sequence numbers already delivered, once replies arrive on two paths. */
   seen: SeqWindow | undefined
 }
+
+/** Flow ids are u32 on the wire. */
+const FLOW_ID_SPACE = 0x100000000
 
 export class IngressSide {
   private readonly listeners: Listener[] = []
@@ -117,18 +120,20 @@ export class IngressSide {
       this.out, flags, this.ctx.config.tuning.hopLimit, service.id, flow.id, seq, nodes, nodes.length, flow.clientAddr,
     )
     data.copy(this.out, hdrLen)
-    this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service)
+    this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service, this.ctx.lane)
   }
 
   private newFlow(listener: Listener, from: PeerAddress, now: number): IngressFlow | undefined {
     const service = listener.service
-    if (service.ingressFlows >= service.cfg.maxFlows) {
+    if (service.ingressFlows >= flowLimitPerWorker(service.cfg.maxFlows, this.ctx.laneCount)) {
       service.drops.add('flow_limit')
       return undefined
     }
+    // Several workers: ids are lane mod laneCount, so the exit (keyed by ingress and id) never mixes two workers' flows.
+    const step = this.ctx.laneCount
     let id = this.nextFlowId
-    while (this.flowsById.has(id) || id === 0) id = (id + 1) >>> 0
-    this.nextFlowId = (id + 1) >>> 0
+    while (this.flowsById.has(id) || id === 0 || id % step !== this.ctx.lane) id = (id + 1) % FLOW_ID_SPACE
+    this.nextFlowId = (id + step) % FLOW_ID_SPACE
     const flow: IngressFlow = {
       id,
       listener,

@@ -196,7 +196,7 @@ export class L3Ingress {
     const service = flow.service
     const hdrLen = encodeDataHeader(this.out, flags, this.ctx.config.tuning.hopLimit, service.id, flow.id, seq, nodes, nodes.length)
     data.copy(this.out, hdrLen, off, off + len)
-    this.ctx.sendOnPath(this.out, hdrLen + len, nodes[1], service)
+    this.ctx.sendOnPath(this.out, hdrLen + len, nodes[1], service, 0)
   }
 
   /** The packet's flow (pkt must be parsed); creates it on first sight. Undefined (counted) at the flow limit. */

@@ -63,3 +63,43 @@ export class StaticPaths implements PathProvider {
     return this.reversedViews[arrivedLen]
   }
 }
+
+/** Forward paths by service name, and reply paths by service then ingress node. */
+export interface PathSnapshot {
+  forward: Map<string, PathRef>
+  reply: Map<string, Map<number, PathRef>>
+}
+
+/**
+ * Paths from a snapshot someone else computes (the router bridge on worker 0,
+ * copied to the other workers), with pinned services served statically. A
+ * lookup is one map get; `set` swaps the whole snapshot.
+ */
+export class SnapshotPaths implements PathProvider {
+  private snap: PathSnapshot = { forward: new Map(), reply: new Map() }
+  private readonly statics: StaticPaths
+  private readonly pinned: Set<string>
+
+  constructor(self: string, services: ServiceConfig[], hasL3: boolean) {
+    this.statics = new StaticPaths(self, services, hasL3)
+    this.pinned = new Set(services.filter((s) => s.paths.length > 0).map((s) => s.name))
+  }
+
+  get current(): PathSnapshot {
+    return this.snap
+  }
+
+  set(snap: PathSnapshot): void {
+    this.snap = snap
+  }
+
+  forward(service: ServiceConfig): PathRef | undefined {
+    if (this.pinned.has(service.name)) return this.statics.forward(service)
+    return this.snap.forward.get(service.name)
+  }
+
+  reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined {
+    if (this.pinned.has(service.name)) return this.statics.reply(service, ingressNode, arrived, arrivedLen)
+    return this.snap.reply.get(service.name)?.get(ingressNode)
+  }
+}

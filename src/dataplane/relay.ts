@@ -62,6 +62,8 @@ export interface RelayDeps {
   overlayUdp?: UdpSocketFactory
   /** Opens the ingress service sockets; default `udp`. The daemon passes the batched native socket here too. */
   serviceUdp?: UdpSocketFactory
+  /** Which worker this is, of how many (daemon/workers.ts); default the only one. */
+  worker?: { index: number; count: number }
 }
 
 /** The L3 half of a relay: present when the config has `l3:`. */
@@ -86,6 +88,10 @@ export class Relay implements RelayContext {
   readonly peers: PeerState[]
   readonly services: ServiceState[]
   readonly endpoint: SecureEndpoint
+  readonly lane: number
+  readonly laneCount: number
+  /** Lane of the overlay packet being handled (set per datagram, read by the exit for new flows). */
+  rxLane = 0
   private readonly peerBySource = new Map<string, Map<number, PeerState>>()
   private readonly peerByNode = new Map<number, PeerState>()
   private readonly serviceById = new Map<number, ServiceState>()
@@ -112,6 +118,8 @@ export class Relay implements RelayContext {
     this.log = deps.log
     this.tickMs = deps.tickMs ?? 100
     this.selfNode = nameId(cfg.relay.id)
+    this.lane = deps.worker?.index ?? 0
+    this.laneCount = deps.worker?.count ?? 1
     this.startedMs = deps.clock.nowMs()
     this.paths = deps.paths ?? new StaticPaths(cfg.relay.id, cfg.services, cfg.l3 !== undefined)
     this.ipv6Underlay = isIPv6(cfg.relay.listen.host) || cfg.peers.some((p) => isIPv6(p.endpoint.host))
@@ -210,6 +218,13 @@ export class Relay implements RelayContext {
     }
     const now = this.clock.nowMs()
     const n = this.endpoint.receive(peer.index, now, data, data.length)
+    this.rxLane = this.endpoint.receivedLane ?? 0
+    // Only this worker may seal on its lanes (nonces are per lane): a packet on another worker's lane
+    // (misrouted while the port group forms) is not ours to answer or forward.
+    if (n >= 0 && this.rxLane % this.laneCount !== this.lane) {
+      this.drops.add('wrong_lane')
+      return
+    }
     if (n < 0) {
       if (n === CryptoDrop.HandshakeConsumed) peer.traffic.rx(data.length)
       else this.drops.add(cryptoDropName(n))
@@ -279,13 +294,14 @@ export class Relay implements RelayContext {
     }
     plain[OFF_HOPS] = hdr.hops - 1
     plain[OFF_PATH_INDEX] = hdr.pathIndex + 1
-    if (!this.endpoint.send(next.index, this.clock.nowMs(), plain, length)) this.drops.add('session_queue_full')
+    if (!this.endpoint.send(next.index, this.clock.nowMs(), plain, length, this.rxLane)) this.drops.add('session_queue_full')
   }
 
-  sendOnPath(buf: Buffer, length: number, nextNode: number, service: ServiceState): boolean {
+  sendOnPath(buf: Buffer, length: number, nextNode: number, service: ServiceState, lane: number): boolean {
     if (nextNode === this.selfNode) {
       // Ingress and exit are the same relay: no overlay hop.
       if (decodeDataHeader(buf, length, this.hdr) < 0) return false
+      this.rxLane = lane
       this.onPathPacket(buf, length)
       return true
     }
@@ -294,7 +310,7 @@ export class Relay implements RelayContext {
       service.drops.add('unknown_next_hop')
       return false
     }
-    if (this.endpoint.send(next.index, this.clock.nowMs(), buf, length)) return true
+    if (this.endpoint.send(next.index, this.clock.nowMs(), buf, length, lane)) return true
     service.drops.add('session_queue_full')
     return false
   }

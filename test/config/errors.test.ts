@@ -36,6 +36,8 @@ const cases: Case[] = [
   ['port zero', (r) => (r.services[0].origin = '127.0.0.1:0'), 'services[0].origin', /outside 1\.\.65535/],
   ['mtu too small', (r) => (r.relay.mtu = 576), 'relay.mtu', /at least 1280/],
   ['mtu too big', (r) => (r.relay.mtu = 9001), 'relay.mtu', /at most 9000/],
+  ['no workers', (r) => (r.relay.workers = 0), 'relay.workers', /at least 1/],
+  ['more workers than lanes', (r) => (r.relay.workers = 33), 'relay.workers', /at most 32/],
   ['both private_key and private_key_file', (r) => (r.relay.private_key_file = './lax.key'), 'relay.private_key', /both/],
   ['no private key', (r) => delete r.relay.private_key, 'relay.private_key', /no private key/],
   ['private key not base64', (r) => (r.relay.private_key = 'not*base64'), 'relay.private_key', /not valid base64/],

@@ -70,6 +70,7 @@ describe('L3 config', () => {
     ['address without length', (r) => (r.l3.address = '10.255.0.1'), 'l3.address', /no \/length/, /10\.255\.0\.1\/32/],
     ['two IPv4 addresses', (r) => (r.l3.address = ['10.255.0.1/32', '10.255.0.2/32']), 'l3.address[1]', /second IPv4/, /one IPv4 and one IPv6/],
     ['exit of an l3 service without l3', (r) => delete r.l3, 'services[2].exits[0]', /exit of l3 service "site-lax" but its file has no l3: section/, /add an l3: section/],
+    ['several workers with an l3 section', (r) => (r.relay.workers = 2), 'relay.workers', /2 workers with an l3: section/, /L3 relays: 1/],
   ]
   it.each(cases)('%s', (_label, mutate, path, message, fix) => {
     const raw = l3Raw()

@@ -52,6 +52,9 @@ function exitWorld(svc: Partial<ServiceConfig> = {}) {
     paths: new StaticPaths('dal', [service]),
     drops: new DropCounts(),
     ipv6Underlay: false,
+    lane: 0,
+    laneCount: 1,
+    rxLane: 0,
     sendOnPath(buf, length, nextNode) {
       const hdr = new DataHeader()
       expect(decodeDataHeader(buf, length, hdr)).toBeGreaterThan(0)

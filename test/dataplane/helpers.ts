@@ -27,6 +27,7 @@ export function buildConfigs(spec: NetSpec): Map<string, RelayConfig> {
         listen: { host, port: port.get(r)! },
         controlSocket: `/tmp/overpass-test-${r}.sock`,
         mtu: 1500,
+        workers: 1,
       },
       peers: spec.relays
         .filter((p) => p !== r)

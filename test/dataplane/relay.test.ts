@@ -26,13 +26,13 @@ let stopAll: (() => void) | undefined
 afterEach(() => stopAll?.())
 
 /** Relays on an in-memory network with a 5 ms link delay and an echoing origin. */
-async function world(spec: NetSpec, echo: (data: Buffer) => Buffer = (d) => d): Promise<World> {
+async function world(spec: NetSpec, echo: (data: Buffer) => Buffer = (d) => d, workerOf: Record<string, { index: number; count: number }> = {}): Promise<World> {
   const clock = new FakeClock(1000)
   const net = new FakeNetwork(clock, { delayMs: () => 5 })
   const configs = buildConfigs(spec)
   const relays = new Map<string, Relay>()
   for (const [id, config] of configs) {
-    const relay = new Relay({ config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl' })
+    const relay = new Relay({ config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl', worker: workerOf[id] })
     await relay.start()
     relays.set(id, relay)
   }
@@ -97,6 +97,41 @@ describe('relay data plane (in-process, fake network)', () => {
     // The origin sees the exit's flow sockets, not the clients.
     expect(new Set(w.originSeen.map((s) => s.from.port)).size).toBe(120)
     for (const r of w.relays.values()) expect(r.stats().drops).toEqual({})
+  })
+
+  it("keeps a flow on its ingress worker's lane on every hop, both ways, with flow ids of that worker", async () => {
+    // lax plays worker 1 of 2: its flows travel on lane 1 and their ids are odd, so no other worker's ids collide at the exit.
+    const w = await world(line(), (d) => d, { lax: { index: 1, count: 2 }, sea: { index: 1, count: 2 }, dal: { index: 1, count: 2 } })
+    const lanes = new Set<string>()
+    const flowIds = new Set<number>()
+    w.net.onTransmit = (from, to, data) => {
+      if (data[1] !== 3 || data.length <= 60) return
+      lanes.add(`${from.port}>${to.port}:${data.readUInt16BE(8)}`)
+    }
+    const clients = Array.from({ length: 6 }, (_, i) => w.client(50100 + i))
+    clients.forEach((c, i) => send(c, Buffer.from(`flow ${i}`)))
+    await w.run(100)
+    clients.forEach((c, i) => expect(c.received.map(String)).toEqual([`flow ${i}`]))
+    for (const l of lanes) expect(l).toMatch(/:1$/)
+    expect(lanes.size).toBe(4) // lax>sea, sea>dal, dal>sea, sea>lax
+    const exit = w.relays.get('dal')! as unknown as { exit: { flows: Map<number, Map<number, unknown>> } }
+    for (const byFlow of exit.exit.flows.values()) for (const id of byFlow.keys()) flowIds.add(id)
+    expect(flowIds.size).toBe(6)
+    for (const id of flowIds) expect(id % 2).toBe(1)
+  })
+
+  it("drops a packet on another worker's lane instead of answering it (its nonces are that worker's)", async () => {
+    const w = await world(line(), (d) => d, { sea: { index: 0, count: 2 } })
+    const c = w.client(50200)
+    send(c, Buffer.from('lane 0 is fine'))
+    await w.run(100)
+    expect(c.received.map(String)).toEqual(['lane 0 is fine'])
+    const lax = w.relays.get('lax')!
+    const buf = Buffer.alloc(64)
+    buf[0] = 1 // KIND_DATA, malformed beyond: the lane check comes first
+    expect(lax.endpoint.send(lax.peerById('sea')!.index, w.clock.nowMs(), buf, 64, 1)).toBe(true)
+    await w.run(20)
+    expect(w.relays.get('sea')!.stats().drops).toEqual({ wrong_lane: 1 })
   })
 
   it('delivers a PROXY v2 header with the real client address in proxy-protocol mode', async () => {

@@ -25,9 +25,19 @@ export function register(program: Command): void {
         }
         throw err
       }
-      const daemon = await startDaemon(config, { log, cryptoBackend: opts.crypto as 'auto' | 'sodium' | 'tweetnacl' })
-      log.info('relay up', { relay: config.relay.id, peers: config.peers.length, services: config.services.length, pid: process.pid })
+      let fatal: (() => void) | undefined
+      const daemon = await startDaemon(config, {
+        log,
+        cryptoBackend: opts.crypto as 'auto' | 'sodium' | 'tweetnacl',
+        // A data-plane worker died: the daemon stopped itself; exit non-zero so a supervisor restarts it.
+        onFatal: () => {
+          process.exitCode = 1
+          fatal?.()
+        },
+      })
+      log.info('relay up', { relay: config.relay.id, peers: config.peers.length, services: config.services.length, workers: config.relay.workers, pid: process.pid })
       await new Promise<void>((resolve) => {
+        fatal = resolve
         const shutdown = (signal: string): void => {
           log.info('shutting down', { signal })
           daemon.stop()

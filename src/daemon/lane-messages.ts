@@ -1,0 +1,32 @@
+/**
+ * What worker 0 (the main thread, which runs the control plane) and the
+ * extra data-plane workers of a multi-worker relay say to each other. Only
+ * control-path events cross: keys when a session changes, paths when a
+ * route changes, stats once a second, logs. No packet ever crosses threads.
+ */
+import type { RelayConfig } from '../config/types.js'
+import type { PeerKeys } from '../crypto/types.js'
+import type { PathSnapshot } from '../dataplane/paths.js'
+import type { RelayStats } from '../dataplane/relay.js'
+import type { LogLevel } from '../io/log.js'
+
+export interface LaneWorkerData {
+  config: RelayConfig
+  /** This worker's index (1..count-1; worker 0 is the main thread) and lane. */
+  index: number
+  count: number
+  cryptoBackend: 'auto' | 'sodium' | 'tweetnacl'
+  statsIntervalMs: number
+}
+
+export type ToLaneWorker =
+  | { t: 'keys'; peer: number; keys: PeerKeys }
+  | { t: 'paths'; snap: PathSnapshot }
+  | { t: 'stop' }
+
+export type FromLaneWorker =
+  | { t: 'ready' }
+  | { t: 'failed'; error: string; name: string }
+  | { t: 'confirm'; peer: number; localIndex: number }
+  | { t: 'stats'; stats: RelayStats }
+  | { t: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }

@@ -1,0 +1,50 @@
+/**
+ * `overpass status` of a multi-worker relay: the totals an operator reads
+ * (service traffic and flows, drops, peer traffic) summed over all workers,
+ * plus each worker's own counters, so an uneven spread of flows shows.
+ */
+import type { RelayStats } from '../dataplane/relay.js'
+
+type Tree = Record<string, unknown>
+
+/** Adds every number of `src` into `dst` at the same key, recursively; keys only in `src` are copied. Non-numbers keep dst's value. */
+export function addCounters(dst: Tree, src: Tree): void {
+  for (const [key, value] of Object.entries(src)) {
+    const have = dst[key]
+    if (typeof value === 'number') dst[key] = typeof have === 'number' ? have + value : have === undefined ? value : have
+    else if (isTree(value)) {
+      if (have === undefined) dst[key] = structuredClone(value)
+      else if (isTree(have)) addCounters(have, value)
+    }
+  }
+}
+
+function isTree(v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** What one worker contributes, for the per-worker list. */
+function workerSummary(index: number, s: RelayStats): Tree {
+  const crypto = (s.crypto as { total?: unknown } | undefined)?.total
+  return {
+    worker: index,
+    services: Object.fromEntries(Object.entries(s.services).map(([name, v]) => [name, { ingress_flows: v.ingress_flows, exit_flows: v.exit_flows, client: v.client, origin: v.origin }])),
+    drops: s.drops,
+    ...(crypto !== undefined ? { crypto } : {}),
+    ...(s.overlay_socket !== undefined ? { overlay_socket: s.overlay_socket } : {}),
+  }
+}
+
+/** Worker 0's stats with the other workers' counters added in, and a `workers` list; unchanged with one worker. */
+export function statsWithWorkers(main: RelayStats, others: Map<number, RelayStats>, count: number): RelayStats & { workers?: Tree[]; worker_count?: number } {
+  if (count <= 1) return main
+  const total = structuredClone(main)
+  const list = [workerSummary(0, main)]
+  for (const [index, s] of [...others].sort((a, b) => a[0] - b[0])) {
+    addCounters(total.services as Tree, s.services as Tree)
+    addCounters(total.drops, s.drops)
+    addCounters(total.peers, s.peers)
+    list.push(workerSummary(index, s))
+  }
+  return { ...total, worker_count: count, workers: list }
+}

@@ -1,0 +1,122 @@
+/**
+ * Worker 0's side of a multi-worker relay (`relay.workers` > 1). Starts the
+ * extra data-plane workers one after another (each must join the port
+ * groups in order: the overlay group steers lane L to its (L mod N)-th
+ * member), hands them every session's keys and every path change, confirms
+ * the keypairs they see used first, and keeps their latest stats for
+ * `overpass status`. A worker that fails or exits takes the relay down:
+ * its lanes would otherwise be silently lost.
+ */
+import { Worker } from 'node:worker_threads'
+import type { RelayConfig } from '../config/types.js'
+import type { PeerKeys } from '../crypto/types.js'
+import type { PathSnapshot } from '../dataplane/paths.js'
+import type { RelayStats } from '../dataplane/relay.js'
+import type { Logger } from '../io/log.js'
+import { workerScriptUrl } from '../io/worker-script.js'
+import type { FromLaneWorker, LaneWorkerData, ToLaneWorker } from './lane-messages.js'
+
+export class LaneWorkerError extends Error {
+  override readonly name = 'LaneWorkerError'
+  constructor(readonly worker: number, readonly reason: string) {
+    super(`data-plane worker ${worker} failed: ${reason}`)
+  }
+}
+
+export interface LaneWorkersOptions {
+  config: RelayConfig
+  log: Logger
+  cryptoBackend: 'auto' | 'sodium' | 'tweetnacl'
+  /** Worker 0's endpoint takes over a keypair another worker saw used first. */
+  confirm: (peer: number, localIndex: number) => void
+  /** Called once if a worker dies after start (the daemon stops). */
+  onFailure: (err: LaneWorkerError) => void
+  statsIntervalMs?: number
+}
+
+export class LaneWorkers {
+  private readonly workers: Worker[] = []
+  private readonly stats = new Map<number, RelayStats>()
+  /** Latest keys per peer and paths, for workers that start later. */
+  private readonly keys = new Map<number, PeerKeys>()
+  private paths: PathSnapshot | undefined
+  private stopping = false
+
+  constructor(private readonly opts: LaneWorkersOptions) {}
+
+  /** Starts workers 1..count-1 in order; rejects (with all stopped) if one cannot start. */
+  async start(): Promise<void> {
+    const count = this.opts.config.relay.workers
+    try {
+      for (let i = 1; i < count; i++) await this.startOne(i, count)
+    } catch (err) {
+      this.stop()
+      throw err
+    }
+  }
+
+  private startOne(index: number, count: number): Promise<void> {
+    const data: LaneWorkerData = {
+      config: this.opts.config,
+      index,
+      count,
+      cryptoBackend: this.opts.cryptoBackend,
+      statsIntervalMs: this.opts.statsIntervalMs ?? 1000,
+    }
+    const w = new Worker(workerScriptUrl(import.meta.url, 'lane-worker.js'), { workerData: data })
+    this.workers.push(w)
+    for (const [peer, keys] of this.keys) w.postMessage({ t: 'keys', peer, keys } satisfies ToLaneWorker)
+    if (this.paths !== undefined) w.postMessage({ t: 'paths', snap: this.paths } satisfies ToLaneWorker)
+    const log = this.opts.log.child({ worker: index })
+    return new Promise((resolve, reject) => {
+      let ready = false
+      const fail = (reason: string): void => {
+        const err = new LaneWorkerError(index, reason)
+        if (!ready) reject(err)
+        else if (!this.stopping) {
+          this.stopping = true
+          this.opts.onFailure(err)
+        }
+      }
+      w.on('message', (m: FromLaneWorker) => {
+        if (m.t === 'ready') {
+          ready = true
+          resolve()
+        } else if (m.t === 'failed') fail(`${m.name}: ${m.error}`)
+        else if (m.t === 'confirm') this.opts.confirm(m.peer, m.localIndex)
+        else if (m.t === 'stats') this.stats.set(index, m.stats)
+        else if (m.t === 'log') log[m.level](m.msg, m.fields)
+      })
+      w.on('error', (err) => fail(err.message))
+      w.on('exit', (code) => {
+        if (!this.stopping) fail(`exited with code ${code}`)
+      })
+    })
+  }
+
+  /** A peer's keypairs changed on worker 0 (its endpoint's onKeys). */
+  keysChanged(peer: number, keys: PeerKeys): void {
+    this.keys.set(peer, keys)
+    for (const w of this.workers) w.postMessage({ t: 'keys', peer, keys } satisfies ToLaneWorker)
+  }
+
+  /** Worker 0's router changed a path. */
+  pathsChanged(snap: PathSnapshot): void {
+    this.paths = snap
+    for (const w of this.workers) w.postMessage({ t: 'paths', snap } satisfies ToLaneWorker)
+  }
+
+  /** The latest stats of each extra worker (at most statsIntervalMs old), by worker index. */
+  latestStats(): Map<number, RelayStats> {
+    return this.stats
+  }
+
+  stop(): void {
+    this.stopping = true
+    for (const w of this.workers) {
+      w.postMessage({ t: 'stop' } satisfies ToLaneWorker)
+      // A worker that does not close its port within a second is ended.
+      setTimeout(() => void w.terminate(), 1000).unref()
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Three relay processes on loopback, each with two data-plane workers:
+ *
+ *   clients --> lax --> (router's choice) --> dal --> origin
+ *
+ * Client flows spread over lax's two service-socket workers by the kernel's
+ * hash; each flow keeps its lane end to end, so every relay's two workers
+ * carry traffic, and replies find the worker that owns their flow.
+ */
+import dgram from 'node:dgram'
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { renderRelayYaml } from '../../src/config/render.js'
+import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import { nativeUdpAvailable } from '../../src/io/native-udp.js'
+import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+
+const RELAYS = ['lax', 'sea', 'dal'] as const
+const native = nativeUdpAvailable().ok
+const dir = tempDir('overpass-workers-')
+const relays: RelayProcess[] = []
+let origin: dgram.Socket | undefined
+let ports: Record<string, number>
+
+interface WorkerStatus {
+  worker: number
+  services: Record<string, { ingress_flows: number; exit_flows: number; client: Record<string, number>; origin: Record<string, number> }>
+  crypto?: { rxPackets: number; txPackets: number }
+}
+interface Status {
+  worker_count?: number
+  workers?: WorkerStatus[]
+  services: Record<string, { ingress_flows: number; exit_flows: number }>
+  drops: Record<string, number>
+}
+
+async function status(r: string): Promise<Status> {
+  return JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, `${r}.yaml`)])).stdout) as Status
+}
+
+beforeAll(async () => {
+  if (!native) return
+  const p = await freePorts(5)
+  ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4] }
+  const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
+  for (const r of RELAYS) {
+    const yaml = renderRelayYaml({
+      id: r,
+      privateKey: encodeKey(keys[r].privateKey),
+      listen: `127.0.0.1:${ports[r]}`,
+      controlSocket: path.join(dir, `${r}.sock`),
+      workers: 2,
+      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, publicKey: encodeKey(keys[x].publicKey), endpoint: `127.0.0.1:${ports[x]}` })),
+      // Routed (no pinned path): the other workers must get worker 0's paths. Rekeys every 300 packets
+      // of worker 0, so keys change hands while the other worker is sending.
+      services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }],
+      tuning: { rekey_after_packets: 300 },
+    })
+    fs.writeFileSync(path.join(dir, `${r}.yaml`), yaml, { mode: 0o600 })
+  }
+  origin = await echoServer(ports.origin)
+  for (const r of RELAYS) relays.push(await startRelay(r, path.join(dir, `${r}.yaml`)))
+}, 60_000)
+
+afterAll(async () => {
+  for (const r of relays) await stopRelay(r)
+  origin?.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+describe.skipIf(!native)('relays with two workers each', () => {
+  it('carries 64 flows byte-exact both ways across rekeys, with both workers of every relay in use', async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        const socket = dgram.createSocket('udp4')
+        const received: Buffer[] = []
+        socket.on('message', (m) => received.push(m))
+        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+        return { socket, received, sent: [] as Buffer[] }
+      }),
+    )
+    try {
+      // The router needs a few probe rounds before lax has a path to dal.
+      let up = false
+      for (let i = 0; i < 100 && !up; i++) {
+        clients[0].socket.send(Buffer.from('hello'), ports.game, '127.0.0.1')
+        up = await waitFor(() => clients[0].received.length > 0, 200)
+      }
+      expect(up).toBe(true)
+      clients[0].received.length = 0
+      for (let round = 0; round < 10; round++) {
+        for (const [i, c] of clients.entries()) {
+          const payload = Buffer.from(`flow ${i} round ${round} `.padEnd(40 + ((i * 7 + round) % 300), '.'))
+          c.sent.push(payload)
+          c.socket.send(payload, ports.game, '127.0.0.1')
+        }
+        await waitFor(() => clients.every((c) => c.received.length > round), 5000)
+      }
+      expect(await waitFor(() => clients.every((c) => c.received.length === 10), 10_000)).toBe(true)
+      for (const c of clients) expect(c.received.map((b) => b.toString())).toEqual(c.sent.map((b) => b.toString()))
+
+      // Workers report stats once a second.
+      await new Promise((r) => setTimeout(r, 1200))
+      const lax = await status('lax')
+      const sea = await status('sea')
+      const dal = await status('dal')
+      if (process.env.OVERPASS_TEST_DUMP) console.log(JSON.stringify({ lax, dal }, null, 1))
+      expect(lax.worker_count).toBe(2)
+      // Flows spread over both ingress workers, and the totals add up.
+      const ingressFlows = lax.workers!.map((w) => w.services.game.ingress_flows)
+      expect(ingressFlows.every((n) => n > 0)).toBe(true)
+      expect(lax.services.game.ingress_flows).toBe(ingressFlows[0] + ingressFlows[1])
+      expect(lax.services.game.ingress_flows).toBe(64)
+      // Each flow stays on its lane: the exit's workers hold the same split as the ingress's.
+      expect(dal.workers!.map((w) => w.services.game.exit_flows)).toEqual(ingressFlows)
+      // Both workers of every relay on the path decrypted traffic (sea only if the router routes through it).
+      for (const st of [lax, dal]) for (const w of st.workers!) expect(w.crypto!.rxPackets).toBeGreaterThan(0)
+      expect(sea.worker_count).toBe(2)
+      for (const st of [lax, sea, dal]) expect(st.drops.wrong_lane ?? 0).toBe(0)
+    } finally {
+      for (const c of clients) c.socket.close()
+    }
+  }, 90_000)
+})
