@@ -21,6 +21,8 @@
  *                       overpass[, baseline] started in turn each round; default 3, 0 skips;
  *                       interleaved.ts)
  *   --interleaved-only  only those rounds (with --baseline: a quick before/after per relay role)
+ *   --workers-curve 1,2 with overpass_transit: the transit's ladder again with each of these
+ *                       relay.workers counts, all on CPUs 0-1 (transit.ts measureTransitWorkers)
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -31,7 +33,7 @@ import { NetnsLine } from './netns.js'
 import { openFds, rssBreakdownMb, rssMb } from './proc.js'
 import { killAllChildren, sleep, tryRun } from './shell.js'
 import { BIN, ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type SystemName } from './systems.js'
-import { measureTransit, type TransitResult } from './transit.js'
+import { measureTransit, measureTransitWorkers, type TransitResult } from './transit.js'
 import { printTable, summarise, type SystemResult } from './report.js'
 import { interleavedP99, type InterleavedResult } from './interleaved.js'
 
@@ -53,6 +55,7 @@ interface Options {
   heapSnapshot: boolean
   rounds: number
   interleavedOnly: boolean
+  workersCurve: number[]
 }
 
 function parseArgs(argv: string[]): Options {
@@ -65,6 +68,7 @@ function parseArgs(argv: string[]): Options {
     baselineDir,
     heapSnapshot: argv.includes('--heap-snapshot'),
     rounds: Number(val('--rounds') ?? 3),
+    workersCurve: (val('--workers-curve') ?? '').split(',').filter(Boolean).map(Number),
     interleavedOnly: argv.includes('--interleaved-only'),
     nodeFlags: val('--node-flags')?.split(' ').filter(Boolean) ?? [], json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
 }
@@ -135,6 +139,12 @@ async function main(): Promise<void> {
           line, dir, bin: BIN, loadgen: bin, nodeFlags, transitCpus: PLACEMENTS.transit.transitCpus!, loadCpus: PLACEMENTS.transit.clientCpus, log,
         })
         log(`  max one-way pps with < 0.1% loss: ${transitAlone.max_pps} (${transitAlone.udp} overlay socket), ${transitAlone.dgram.max_pps} (dgram)`)
+        if (opts.workersCurve.length > 0) {
+          log(`\noverpass_transit with ${opts.workersCurve.join(', ')} workers, all on CPUs 0-1 (the load shares CPU 0):`)
+          transitAlone.workers_curve = await measureTransitWorkers({
+            line, dir, bin: BIN, loadgen: bin, nodeFlags, transitCpus: PLACEMENTS.transit.transitCpus!, loadCpus: PLACEMENTS.transit.clientCpus, log,
+          }, opts.workersCurve, '0,1')
+        }
         continue
       }
       if (name === 'wireguard_go' && !ensureWireguard(log)) {

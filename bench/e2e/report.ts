@@ -46,6 +46,16 @@ export interface Summary {
   duration_s: number
 }
 
+const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null && b > 0 ? round(a / b) : null)
+
+/** max_pps at 2 workers over 1 worker in the same run, or null without the curve. */
+function curveRatio(t: TransitResult | undefined): number | null {
+  const at = (n: number): number | undefined => t?.workers_curve?.find((p) => p.workers === n)?.max_pps
+  const one = at(1)
+  const two = at(2)
+  return one !== undefined && two !== undefined ? ratio(two, one) : null
+}
+
 export function summarise(machine: Record<string, unknown>, results: Partial<Record<SystemName, SystemResult>>, transitAlone: TransitResult | undefined, durationMs: number, interleaved?: InterleavedResult): Summary {
   const systems: Summary['systems'] = {}
   for (const [name, r] of Object.entries(results) as [SystemName, SystemResult][]) {
@@ -75,7 +85,6 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
     const v = r[placement][HEADLINE_RATE]?.[key as keyof RateResult]
     return typeof v === 'number' && v >= 0 ? v : null
   }
-  const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null && b > 0 ? round(a / b) : null)
   const ratios = {
     overpass_vs_node_p99_split: ratio(get('overpass', 'p99_us'), get('node_forwarder', 'p99_us')),
     overpass_vs_node_p99_same: ratio(get('overpass', 'p99_us', 'same'), get('node_forwarder', 'p99_us', 'same')),
@@ -102,6 +111,7 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
     target('transit relay alone: max one-way pps with < 0.1% loss (sealed load, overpass_transit)', transitAlone?.max_pps ?? null, 50_000, false),
     target('transit relay alone: loss at 50k one-way pps (fraction)', transitAlone?.at_target?.loss ?? null, 0.001, true),
     target('transit relay alone with node:dgram (OVERPASS_UDP=dgram): max one-way pps with < 0.1% loss (info)', transitAlone?.dgram.max_pps ?? null, 50_000, false),
+    target('transit relay alone: max pps with 2 workers / with 1 worker, both on CPUs 0-1 (info, --workers-curve)', curveRatio(transitAlone), 1, false),
     target('transit relay alone: max pps / bare Node forwarder max pps in its place (info)', transitAlone ? ratio(transitAlone.max_pps, transitAlone.node_forwarder.max_pps) : null, 0.8, false),
     target('overpass p99 at 10k pps / node forwarder p99 (split)', ratios.overpass_vs_node_p99_split, 1.25, true),
     target('overpass p99 at 10k pps / node forwarder p99 (same CPU)', ratios.overpass_vs_node_p99_same, 1.25, true),

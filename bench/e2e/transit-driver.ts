@@ -32,6 +32,8 @@ export interface DriverSpec {
   count: number
   payloadBytes: number
   file: string
+  /** Seal packet i on lane i mod lanes (a multi-worker transit spreads lanes over its workers); default 1. */
+  lanes?: number
 }
 
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as DriverSpec
@@ -100,7 +102,7 @@ function sealAll(): number {
   for (let i = 0; i < spec.count; i++) {
     const h = encodeDataHeader(plain, 0, 8, nameId(spec.service), 1, i, path, path.length)
     plain.fill(0x5a, h, h + spec.payloadBytes)
-    ing.ep.send(0, now(), plain, h + spec.payloadBytes)
+    ing.ep.send(0, now(), plain, h + spec.payloadBytes, i % (spec.lanes ?? 1))
     if (n !== i + 1) throw new Error(`transit-driver: packet ${i} was not sealed at once`)
   }
   capture = undefined

@@ -57,6 +57,8 @@ export interface TransitResult {
   relay_counters: Record<string, unknown>
   /** The same ladder with the overlay socket forced to node:dgram (OVERPASS_UDP=dgram), same run. */
   dgram: { udp: string; max_pps: number; at_target: TransitStep | null; steps: TransitStep[]; relay_counters: Record<string, unknown> }
+  /** With --workers-curve: the native ladder again per worker count, on all CPUs (measureTransitWorkers). */
+  workers_curve?: WorkersCurvePoint[]
   /** The same ladder through a bare Node forwarder in tr. */
   node_forwarder: { max_pps: number; at_target: TransitStep | null; steps: TransitStep[] }
   /** The step at 50k/s (the issue's target), last attempt. */
@@ -104,17 +106,44 @@ export async function measureTransit(ctx: TransitContext): Promise<TransitResult
   }
 }
 
+export interface WorkersCurvePoint {
+  workers: number
+  /** CPUs the transit may run on (the load generator and sink share CPU 0 with it). */
+  transit_cpus: string
+  max_pps: number
+  at_target: TransitStep | null
+  steps: TransitStep[]
+}
+
+/**
+ * The transit alone with 1, then 2, ... workers (relay.workers), each on the
+ * same CPUs (`cpus`, all of them) so the only difference is the worker
+ * count. The records alternate lanes, so each worker gets its share.
+ */
+export async function measureTransitWorkers(ctx: TransitContext, counts: number[], cpus: string): Promise<WorkersCurvePoint[]> {
+  const budget = TRANSIT_RATES.reduce((a, b) => a + b, 0) + 2 * TRANSIT_RATES[TRANSIT_RATES.length - 1]
+  const out: WorkersCurvePoint[] = []
+  for (const workers of counts) {
+    const r = await measureOverpass({ ...ctx, transitCpus: cpus }, 'auto', budget, workers)
+    out.push({ workers, transit_cpus: cpus, max_pps: r.max_pps, at_target: r.at_target, steps: r.steps })
+    ctx.log(`  transit with ${workers} worker(s) on CPUs ${cpus}: max ${r.max_pps} pps with < 0.1% loss`)
+  }
+  return out
+}
+
 /** One Overpass transit with OVERPASS_UDP=`mode`: fresh keys and sessions, records sealed for them, the rate ladder. */
-async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', budget: number): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram'> & { records: string }> {
+async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', budget: number, workers = 1): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram'> & { records: string }> {
   const l = ctx.line
   const keys = { ing: generateKeyPair(), tr: generateKeyPair(), ex: generateKeyPair() }
   const peerHost = l.addr(1, 1)
-  const file = path.join(ctx.dir, `transit-${mode}.yaml`)
+  const tag = workers === 1 ? mode : `${mode}-w${workers}`
+  const file = path.join(ctx.dir, `transit-${tag}.yaml`)
   fs.writeFileSync(file, renderRelayYaml({
     id: 'tr',
     privateKey: encodeKey(keys.tr.privateKey),
     listen: `0.0.0.0:${RELAY_PORT}`,
-    controlSocket: path.join(ctx.dir, `transit-${mode}.sock`),
+    controlSocket: path.join(ctx.dir, `transit-${tag}.sock`),
+    workers,
     peers: [
       { id: 'ing', publicKey: encodeKey(keys.ing.publicKey), endpoint: `${peerHost}:${ING_PORT}` },
       { id: 'ex', publicKey: encodeKey(keys.ex.publicKey), endpoint: `${peerHost}:${EX_PORT}` },
@@ -127,7 +156,7 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', budg
       paths: [['ing', 'tr', 'ex']],
     }],
   }, 'overpass bench:e2e transit relay (generated; throwaway keys)'), { mode: 0o600 })
-  const logFile = path.join(ctx.dir, `overpass-transit-alone-${mode}.log`)
+  const logFile = path.join(ctx.dir, `overpass-transit-alone-${tag}.log`)
   const relay = nsSpawn(l.name('tr'), ctx.transitCpus, logFile, process.execPath, [
     ...ctx.nodeFlags, ctx.bin, 'up', '-c', file, '--log-format', 'json',
   ], { OVERPASS_UDP: mode })
@@ -136,17 +165,17 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', budg
     await waitFor(relay, '"relay up"', 'transit relay')
     const udp = /"overlay socket"[^\n]*"kind":"(\w+)"/.exec(relay.log())?.[1] ?? 'unknown'
     ctx.log(`  overpass transit (OVERPASS_UDP=${mode}): overlay socket ${udp}`)
-    const records = path.join(ctx.dir, `transit-records-${mode}.bin`)
-    const specFile = path.join(ctx.dir, `transit-driver-${mode}.json`)
+    const records = path.join(ctx.dir, `transit-records-${tag}.bin`)
+    const specFile = path.join(ctx.dir, `transit-driver-${tag}.json`)
     fs.writeFileSync(specFile, JSON.stringify({
       bindHost: peerHost, ingPort: ING_PORT, exPort: EX_PORT,
       ingPrivateKey: encodeKey(keys.ing.privateKey), exPrivateKey: encodeKey(keys.ex.privateKey), trPublicKey: encodeKey(keys.tr.publicKey),
-      trHost: l.addr(1, 2), trPort: RELAY_PORT, service: 'game', count: budget, payloadBytes: PAYLOAD_BYTES, file: records,
+      trHost: l.addr(1, 2), trPort: RELAY_PORT, service: 'game', count: budget, payloadBytes: PAYLOAD_BYTES, file: records, lanes: workers,
     }))
-    driver = nsSpawn(l.name('ing'), ctx.loadCpus, path.join(ctx.dir, `transit-driver-${mode}.log`), process.execPath, [DRIVER, specFile])
+    driver = nsSpawn(l.name('ing'), ctx.loadCpus, path.join(ctx.dir, `transit-driver-${tag}.log`), process.execPath, [DRIVER, specFile])
     await waitFor(driver, 'sealed ', 'transit driver', 60_000)
     await new Promise<void>((resolve) => (driver!.child.exitCode !== null ? resolve() : driver!.child.once('exit', () => resolve())))
-    const name = udp === 'native' ? 'overpass' : 'overpass_dgram'
+    const name = (udp === 'native' ? 'overpass' : 'overpass_dgram') + (workers > 1 ? `_${workers}_workers` : '')
     const result = await search(ctx, relay.pid, records, budget, name)
     const counters = await relayCounters(ctx.bin, file)
     ctx.log(`    ${name} relay counters: ${JSON.stringify(counters)}`)
