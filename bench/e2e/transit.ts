@@ -80,6 +80,13 @@ export interface TransitContext {
   transitCpus: string
   loadCpus: string
   log: (line: string) => void
+  /**
+   * Run the load generator and sink SCHED_FIFO (chrt -f 10): when the relay
+   * shares their CPU (the workers curve), the load still gets the CPU it
+   * needs, so a lost datagram is the relay's, not a starved sink's. The
+   * loadgen sleeps in ppoll between batches, so it cannot hog the CPU.
+   */
+  loadRealtime?: boolean
 }
 
 export async function measureTransit(ctx: TransitContext): Promise<TransitResult> {
@@ -118,13 +125,15 @@ export interface WorkersCurvePoint {
 /**
  * The transit alone with 1, then 2, ... workers (relay.workers), each on the
  * same CPUs (`cpus`, all of them) so the only difference is the worker
- * count. The records alternate lanes, so each worker gets its share.
+ * count. The records alternate lanes, so each worker gets its share. The
+ * load generator and sink run SCHED_FIFO on CPU 0 (loadRealtime): the relay
+ * gets what they leave of CPU 0 and all of CPU 1.
  */
 export async function measureTransitWorkers(ctx: TransitContext, counts: number[], cpus: string): Promise<WorkersCurvePoint[]> {
   const budget = TRANSIT_RATES.reduce((a, b) => a + b, 0) + 2 * TRANSIT_RATES[TRANSIT_RATES.length - 1]
   const out: WorkersCurvePoint[] = []
   for (const workers of counts) {
-    const r = await measureOverpass({ ...ctx, transitCpus: cpus }, 'auto', budget, workers)
+    const r = await measureOverpass({ ...ctx, transitCpus: cpus, loadRealtime: true }, 'auto', budget, workers)
     out.push({ workers, transit_cpus: cpus, max_pps: r.max_pps, at_target: r.at_target, steps: r.steps })
     ctx.log(`  transit with ${workers} worker(s) on CPUs ${cpus}: max ${r.max_pps} pps with < 0.1% loss`)
   }
@@ -195,7 +204,7 @@ async function search(ctx: TransitContext, pid: number, records: string, budget:
     const dropsBefore = { tr: rcvbufErrors(ctx.line.name('tr')), ing: rcvbufErrors(ctx.line.name('ing')) }
     const before = cpuUs(pid)
     const out = await runAsync('ip', [
-      'netns', 'exec', ctx.line.name('ing'), 'taskset', '-c', ctx.loadCpus, ctx.loadgen, 'relay', records, String(next), String(rate),
+      'netns', 'exec', ctx.line.name('ing'), ...(ctx.loadRealtime ? ['chrt', '-f', '10'] : []), 'taskset', '-c', ctx.loadCpus, ctx.loadgen, 'relay', records, String(next), String(rate),
       ctx.line.addr(1, 1), String(ING_PORT), ctx.line.addr(1, 2), String(RELAY_PORT), String(EX_PORT), String(rate),
     ], 20_000)
     next += rate
