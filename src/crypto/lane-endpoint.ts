@@ -11,12 +11,12 @@
  * worker 0 brings sessions up within a round trip, and a worker's first
  * packets to a fresh peer are rare.
  */
-import { MAX_LANES, MSG_TRANSPORT, OFF_RECEIVER, OFF_TYPE, TRANSPORT_OVERHEAD } from '../wire/outer.js'
+import { MSG_TRANSPORT, OFF_RECEIVER, OFF_TYPE, TRANSPORT_OVERHEAD } from '../wire/outer.js'
 import { selectAead } from './aead.js'
 import { Keypair } from './keypair.js'
 import { DEFAULT_MAX_PACKET_BYTES, DEFAULT_REJECT_AFTER_MS, DEFAULT_REJECT_AFTER_PACKETS } from './secure-endpoint.js'
 import { Count, Counters } from './stats.js'
-import { TransportCodec, outerHeaderDrop, type KeyLimits } from './transport.js'
+import { TransportCodec, keyUsable, outerHeaderDrop, type KeyLimits } from './transport.js'
 import { CryptoDrop, type CryptoStats, type KeypairSnapshot, type PeerKeys, type SecureEndpoint } from './types.js'
 
 export interface LaneEndpointOptions {
@@ -102,8 +102,7 @@ export class LaneEndpoint implements SecureEndpoint {
   send(peer: number, nowMs: number, plain: Buffer, length: number, lane = 0): boolean {
     this.lastNowMs = nowMs
     const p = this.peers[peer]
-    if (p === undefined || !(length >= 0 && length <= this.codec.plain.length && length <= plain.length)) return false
-    if (!(lane >= 0 && lane < MAX_LANES)) return false
+    if (p === undefined || !this.codec.fits(plain, length, lane)) return false
     const kp = p.current
     if (kp === null || !this.usable(kp, nowMs)) {
       p.counters.counts[Count.QueueDrops]++
@@ -166,7 +165,7 @@ export class LaneEndpoint implements SecureEndpoint {
   }
 
   private usable(kp: Keypair, nowMs: number): boolean {
-    return nowMs - kp.createdMs < this.limits.rejectAfterMs && kp.sendCounter < this.limits.rejectAfterPackets
+    return keyUsable(kp, nowMs, this.limits)
   }
 
   private drop(p: LanePeer, code: number): number {

@@ -16,7 +16,6 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import {
   LANE_COUNTER_LIMIT,
-  MAX_LANES,
   MSG_HANDSHAKE_INIT,
   MSG_HANDSHAKE_RESP,
   MSG_TRANSPORT,
@@ -48,7 +47,7 @@ import { KEY_LEN } from './keys.js'
 import { MAX_PREVIOUS, PeerState } from './peer-state.js'
 import { Count, Counters } from './stats.js'
 import { nextHandshakeTimestamp } from './timestamp.js'
-import { TransportCodec, outerHeaderDrop, type KeyLimits } from './transport.js'
+import { TransportCodec, keyUsable, outerHeaderDrop, type KeyLimits } from './transport.js'
 import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type KeypairSnapshot, type PeerKeys, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
 
 // ---- Implementation constants -------------------------------------------------
@@ -167,8 +166,7 @@ export class CryptoEndpoint implements SecureEndpoint {
   send(peer: number, nowMs: number, plain: Buffer, length: number, lane = 0): boolean {
     this.lastNowMs = nowMs
     const p = this.peers[peer]
-    if (p === undefined || !(length >= 0 && length <= this.codec.plain.length && length <= plain.length)) return false
-    if (!(lane >= 0 && lane < MAX_LANES)) return false
+    if (p === undefined || !this.codec.fits(plain, length, lane)) return false
     const kp = p.current
     if (kp !== null && this.usable(kp, nowMs)) {
       this.seal(p, kp, length === plain.length ? plain : plain.subarray(0, length), lane)
@@ -179,7 +177,7 @@ export class CryptoEndpoint implements SecureEndpoint {
   }
 
   private usable(kp: Keypair, nowMs: number): boolean {
-    return nowMs - kp.createdMs < this.rejectAfterMs && kp.sendCounter < this.rejectAfterPackets
+    return keyUsable(kp, nowMs, this.limits)
   }
 
   /** Packet limit: either side. Age: the keypair's initiator first, the responder as a fallback. */

@@ -46,6 +46,11 @@ export class TransportCodec {
     this.plainViews = new ViewCache(this.plain, 0)
   }
 
+  /** True if `length` bytes of `plain` can be sealed on `lane`. */
+  fits(plain: Buffer, length: number, lane: number): boolean {
+    return length >= 0 && length <= this.plain.length && length <= plain.length && lane >= 0 && lane < MAX_LANES
+  }
+
   /** Header, nonce and seal of `plain` (exactly the payload) into `out`; returns the datagram length. */
   seal(kp: Keypair, lane: number, plain: Uint8Array): number {
     const out = this.out
@@ -86,6 +91,11 @@ export class TransportCodec {
     if (!replay.update(n)) return CryptoDrop.Replay
     return plainLen
   }
+}
+
+/** A keypair may still send: younger than the age limit, under the packet limit. */
+export function keyUsable(kp: Keypair, nowMs: number, limits: KeyLimits): boolean {
+  return nowMs - kp.createdMs < limits.rejectAfterMs && kp.sendCounter < limits.rejectAfterPackets
 }
 
 /** The checks every datagram passes before its type is looked at: 0 if fine, else the drop code. */
