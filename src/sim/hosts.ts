@@ -19,10 +19,18 @@ import { Partition, type Outbox, type PartitionCounters, type PartitionInit } fr
 export interface PartitionHost {
   begin(endMs: number, delays: number[], inbox: Outbox | undefined): void
   finish(): Outbox
-  /** See Partition.paths. */
-  paths(tMs: number, pairs: Int32Array | undefined): Int32Array
-  stats(): { counters: PartitionCounters; routers: Record<string, number> }
+  /** Asks for Partition.paths(tMs, pairs); `takePaths` returns them (a thread works in between). */
+  requestPaths(tMs: number, pairs: Int32Array | undefined): void
+  takePaths(): Int32Array
+  stats(): HostStats
   close(): void
+}
+
+export interface HostStats {
+  counters: PartitionCounters
+  routers: Record<string, number>
+  /** Wall time spent running windows, ms. */
+  busyMs: number
 }
 
 /** Delay changes travel as [link, delayMs, link, delayMs, ...]. */
@@ -32,6 +40,8 @@ function applyDelays(p: Partition, delays: number[]): void {
 
 export class LocalHost implements PartitionHost {
   readonly partition: Partition
+  private busyMs = 0
+  private paths: Int32Array = new Int32Array(0)
 
   /** `copyInbox`: copy inbound control messages as a thread would (in-thread runs of several partitions). */
   constructor(
@@ -43,21 +53,27 @@ export class LocalHost implements PartitionHost {
   }
 
   begin(endMs: number, delays: number[], inbox: Outbox | undefined): void {
+    const t0 = performance.now()
     applyDelays(this.partition, delays)
     if (inbox !== undefined) this.partition.deliver(this.copyInbox ? { ...inbox, msgs: structuredClone(inbox.msgs) } : inbox)
     this.partition.runUntil(endMs)
+    this.busyMs += performance.now() - t0
   }
 
   finish(): Outbox {
     return this.partition.takeOutbox()
   }
 
-  paths(tMs: number, pairs: Int32Array | undefined): Int32Array {
-    return this.partition.paths(tMs, pairs)
+  requestPaths(tMs: number, pairs: Int32Array | undefined): void {
+    this.paths = this.partition.paths(tMs, pairs)
   }
 
-  stats(): { counters: PartitionCounters; routers: Record<string, number> } {
-    return { counters: { ...this.partition.counters }, routers: this.partition.routerCounters() }
+  takePaths(): Int32Array {
+    return this.paths
+  }
+
+  stats(): HostStats {
+    return { counters: { ...this.partition.counters }, routers: this.partition.routerCounters(), busyMs: this.busyMs }
   }
 
   close(): void {}
@@ -90,6 +106,8 @@ export class ThreadHost implements PartitionHost {
   private readonly sig: Int32Array
   private sent = 0
   private exited = false
+  /** Wall time this thread waited for the worker at the end of windows, ms. */
+  waitMs = 0
 
   constructor(init: Omit<PartitionInit, 'createRouter'>, routerModule: string) {
     const { port1, port2 } = new MessageChannel()
@@ -129,15 +147,21 @@ export class ThreadHost implements PartitionHost {
   }
 
   finish(): Outbox {
-    return this.reply<Outbox>()
+    const t0 = performance.now()
+    const ob = this.reply<Outbox>()
+    this.waitMs += performance.now() - t0
+    return ob
   }
 
-  paths(tMs: number, pairs: Int32Array | undefined): Int32Array {
+  requestPaths(tMs: number, pairs: Int32Array | undefined): void {
     this.post({ cmd: 'paths', tMs, pairs })
+  }
+
+  takePaths(): Int32Array {
     return this.reply<Int32Array>()
   }
 
-  stats(): { counters: PartitionCounters; routers: Record<string, number> } {
+  stats(): HostStats {
     this.post({ cmd: 'stats' })
     return this.reply()
   }

@@ -125,6 +125,8 @@ export class Partition {
   private out: Outbox = { f64: new Float64Array(1 << 16), length: 0, msgs: [] }
   private outBytes = new Uint8Array(this.out.f64.buffer)
   private outMsgIndex = new Map<unknown, number>()
+  /** The last delivered inbox's buffer, reused for the next outbox (no allocation per window). */
+  private spare: Float64Array | undefined
   private readonly seed: number
 
   constructor(init: PartitionInit) {
@@ -300,7 +302,10 @@ export class Partition {
   /** What this window sent to other partitions; the next window starts a new outbox. */
   takeOutbox(): Outbox {
     const ob = this.out
-    this.out = { f64: new Float64Array(Math.max(1 << 12, ob.f64.length)), length: 0, msgs: [] }
+    const spare = this.spare
+    this.spare = undefined
+    const f64 = spare !== undefined && spare.length >= ob.length ? spare : new Float64Array(Math.max(1 << 12, Math.ceil(1.25 * ob.length)))
+    this.out = { f64, length: 0, msgs: [] }
     this.outBytes = new Uint8Array(this.out.f64.buffer)
     this.outMsgIndex = new Map()
     return ob
@@ -334,6 +339,7 @@ export class Partition {
         p += 1
       }
     }
+    this.spare = f
   }
 
   private schedule(atMs: number, order: number, kind: number, to: number, from: number): number {

@@ -3,7 +3,7 @@ import type { SimResult } from './simulator.js'
 
 const pct = (x: number): string => `${x.toFixed(1)}%`
 
-export function formatSummary(r: SimResult, extra: { wallMs?: number; source?: string; asymmetry?: number } = {}): string {
+export function formatSummary(r: SimResult, extra: { wallMs?: number; source?: string; asymmetry?: number; loops?: string } = {}): string {
   const lines = [
     `Simulated ${r.relays} relays for ${r.duration_s} s (seed ${r.seed}, hop cost ${r.hop_cost_ms} ms, jitter ${r.jitter_ms} ms, loss ${r.loss_pct}%` +
       `${extra.asymmetry ? `, asymmetry ${extra.asymmetry}` : ''})${extra.source ? ` on ${extra.source}` : ''}`,
@@ -26,7 +26,7 @@ export function formatSummary(r: SimResult, extra: { wallMs?: number; source?: s
   for (const [kind, c] of Object.entries(r.converge_by_kind ?? {})) {
     lines.push(`    ${kind}: ${c.events} events, p50 ${fmtMs(c.p50_ms)}, max ${fmtMs(c.max_ms)}`)
   }
-  if (extra.wallMs !== undefined) lines.push(`  wall time: ${(extra.wallMs / 1000).toFixed(1)} s`)
+  if (extra.wallMs !== undefined) lines.push(`  wall time: ${(extra.wallMs / 1000).toFixed(1)} s${extra.loops ? `; ${extra.loops}` : ''}`)
   return lines.join('\n')
 }
 

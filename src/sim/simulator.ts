@@ -173,6 +173,8 @@ export class Simulation {
   readonly loops: number
   /** Windows run so far (each ends with a hand-over between the loops). */
   windows = 0
+  /** Wall time each loop spent running windows, ms (filled in by run()). */
+  loopBusyMs: number[] = []
 
   private readonly base: Float64Array
   private readonly index = new Map<string, number>()
@@ -242,7 +244,8 @@ export class Simulation {
     this.hosts = []
     // The thread first, so it builds its routers while this thread builds its own.
     if (this.loops === 2 && init.routerModule !== undefined) this.hosts[1] = new ThreadHost(partInit(1), init.routerModule)
-    this.hosts[0] = new LocalHost({ ...partInit(0), createRouter: init.createRouter }, this.loops === 2)
+    // Loop 0 copies what it receives only when loop 1 is in this thread too (a thread's messages arrive as copies).
+    this.hosts[0] = new LocalHost({ ...partInit(0), createRouter: init.createRouter }, this.loops === 2 && this.hosts[1] === undefined)
     if (this.loops === 2 && this.hosts[1] === undefined) this.hosts[1] = new LocalHost({ ...partInit(1), createRouter: init.createRouter }, true)
     this.inbox = this.hosts.map(() => undefined)
   }
@@ -300,8 +303,10 @@ export class Simulation {
   /** The chosen paths of `pairs` (all when undefined) at the current sim time. */
   private snapshot(pairs: Int32Array | undefined): PathSnapshot {
     const snap = new PathSnapshot(this)
+    // The thread (1) first, so both loops look their paths up at once.
+    for (let i = this.hosts.length - 1; i >= 0; i--) this.hosts[i].requestPaths(this.simNowMs, pairs)
     for (const h of this.hosts) {
-      const rec = h.paths(this.simNowMs, pairs)
+      const rec = h.takePaths()
       for (let i = 0; i < rec.length; ) {
         const p = rec[i]
         const len = rec[i + 1]
@@ -448,6 +453,7 @@ export class Simulation {
     const routers: Record<string, number> = {}
     for (const h of this.hosts) {
       const st = h.stats()
+      this.loopBusyMs.push(st.busyMs)
       for (const k of Object.keys(messages) as (keyof typeof messages)[]) messages[k] += st.counters[k]
       for (const k of Object.keys(st.routers)) routers[k] = (routers[k] ?? 0) + st.routers[k]
     }

@@ -14,7 +14,7 @@
  */
 
 /** Each half holds at least this fraction of the relays. */
-export const DEFAULT_MIN_SHARE = 0.45
+export const DEFAULT_MIN_SHARE = 0.48
 
 export interface RelaySplit {
   /** Half (0 or 1) of each relay. */
@@ -29,7 +29,7 @@ export interface RelaySplit {
  * link, both directions count). Deterministic: ties go to lower indices.
  */
 export function splitRelays(n: number, delayMs: Float64Array, minShare = DEFAULT_MIN_SHARE): RelaySplit {
-  const lo = Math.max(1, Math.ceil(minShare * n))
+  const lo = Math.max(1, Math.floor(minShare * n))
   const hi = n - lo
   if (n < 2 || lo > hi) return { owner: new Uint8Array(n), lookaheadMs: Infinity }
   // Undirected links by their smaller direction, ascending.

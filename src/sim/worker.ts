@@ -22,13 +22,17 @@ try {
   failed = err instanceof Error ? (err.stack ?? err.message) : String(err)
 }
 
+let busyMs = 0
+
 function handle(p: Partition, c: Command): { value: unknown; transfer: ArrayBuffer[] } {
   switch (c.cmd) {
     case 'run': {
+      const t0 = performance.now()
       for (let i = 0; i < c.delays.length; i += 2) p.setDelay(c.delays[i], c.delays[i + 1])
       if (c.inbox !== undefined) p.deliver(c.inbox)
       p.runUntil(c.endMs)
       const ob = p.takeOutbox()
+      busyMs += performance.now() - t0
       return { value: ob, transfer: [ob.f64.buffer as ArrayBuffer] }
     }
     case 'paths': {
@@ -36,7 +40,7 @@ function handle(p: Partition, c: Command): { value: unknown; transfer: ArrayBuff
       return { value: paths, transfer: [paths.buffer as ArrayBuffer] }
     }
     case 'stats':
-      return { value: { counters: { ...p.counters }, routers: p.routerCounters() }, transfer: [] }
+      return { value: { counters: { ...p.counters }, routers: p.routerCounters(), busyMs }, transfer: [] }
     case 'stop':
       return { value: true, transfer: [] }
   }
