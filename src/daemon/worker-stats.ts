@@ -23,9 +23,18 @@ function isTree(v: unknown): v is Tree {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** One worker's line in `status`: its flows and traffic, drops, crypto totals and overlay socket. */
+export interface WorkerSummary {
+  worker: number
+  services: Record<string, { ingress_flows: number; exit_flows: number; client: Record<string, number>; origin: Record<string, number> }>
+  drops: Record<string, number>
+  crypto?: { rxPackets: number; txPackets: number } & Record<string, unknown>
+  overlay_socket?: Record<string, number>
+}
+
 /** What one worker contributes, for the per-worker list. */
-function workerSummary(index: number, s: RelayStats): Tree {
-  const crypto = (s.crypto as { total?: unknown } | undefined)?.total
+function workerSummary(index: number, s: RelayStats): WorkerSummary {
+  const crypto = (s.crypto as { total?: WorkerSummary['crypto'] } | undefined)?.total
   return {
     worker: index,
     services: Object.fromEntries(Object.entries(s.services).map(([name, v]) => [name, { ingress_flows: v.ingress_flows, exit_flows: v.exit_flows, client: v.client, origin: v.origin }])),
@@ -36,7 +45,7 @@ function workerSummary(index: number, s: RelayStats): Tree {
 }
 
 /** Worker 0's stats with the other workers' counters added in, and a `workers` list; unchanged with one worker. */
-export function statsWithWorkers(main: RelayStats, others: Map<number, RelayStats>, count: number): RelayStats & { workers?: Tree[]; worker_count?: number } {
+export function statsWithWorkers(main: RelayStats, others: Map<number, RelayStats>, count: number): RelayStats & { workers?: WorkerSummary[]; worker_count?: number } {
   if (count <= 1) return main
   const total = structuredClone(main)
   const list = [workerSummary(0, main)]

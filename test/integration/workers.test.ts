@@ -118,6 +118,11 @@ describe.skipIf(!native)('relays with two workers each', () => {
       for (const st of [lax, dal]) for (const w of st.workers!) expect(w.crypto!.rxPackets).toBeGreaterThan(0)
       expect(sea.worker_count).toBe(2)
       for (const st of [lax, sea, dal]) expect(st.drops.wrong_lane ?? 0).toBe(0)
+      // The text status says how many workers and gives each its line.
+      const text = (await runCli(['status', '-c', path.join(dir, 'lax.yaml')])).stdout
+      expect(text).toMatch(/workers 2/)
+      expect(text).toMatch(new RegExp(`\\n  0 +flows \\(ingress/exit\\): game ${ingressFlows[0]}/0`))
+      expect(text).toMatch(new RegExp(`\\n  1 +flows \\(ingress/exit\\): game ${ingressFlows[1]}/0`))
     } finally {
       for (const c of clients) c.socket.close()
     }

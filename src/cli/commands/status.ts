@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { ConfigError, loadConfig } from '../../config/index.js'
 import { controlRequest } from '../../daemon/index.js'
 import type { RelayStats } from '../../dataplane/index.js'
+import type { WorkerSummary } from '../../daemon/worker-stats.js'
 
 /** `overpass status`: per-peer and per-service counters from a running daemon. */
 export function register(program: Command): void {
@@ -46,10 +47,11 @@ function socketLine(o: Record<string, number>): string {
   return `rx ${o.rxPackets} pkts in ${o.rxBatches} batches (${perBatch(o.rxPackets, o.rxBatches)}/batch), truncated ${o.rxTruncated}, errors ${o.rxErrors}; tx ${o.txPackets} pkts in ${o.txBatches} sendmmsg batches, dropped ${o.txDropped}, errors ${o.txErrors}`
 }
 
-export function formatStatus(s: RelayStats): string {
+export function formatStatus(s: RelayStats & { worker_count?: number; workers?: WorkerSummary[] }): string {
   const lines: string[] = []
-  lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}`)
-  if (s.overlay_socket !== undefined) lines.push(`overlay socket (batched): ${socketLine(s.overlay_socket)}`)
+  const several = s.workers !== undefined
+  lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}${several ? `  workers ${s.worker_count}` : ''}`)
+  if (s.overlay_socket !== undefined) lines.push(`overlay socket (batched${several ? ', worker 0' : ''}): ${socketLine(s.overlay_socket)}`)
   for (const [name, st] of Object.entries(s.service_sockets ?? {})) lines.push(`service socket ${name} (batched): ${socketLine(st)}`)
   const o = s.origin_sockets
   if (o !== undefined) lines.push(`origin sockets (all exit flows): rx ${o.rxPackets} pkts, truncated ${o.rxTruncated}, errors ${o.rxErrors}; tx ${o.txPackets} pkts, dropped ${o.txDropped}, errors ${o.txErrors}${o.txLastErrno ? ` (last errno ${o.txLastErrno})` : ''}`)
@@ -76,6 +78,16 @@ export function formatStatus(s: RelayStats): string {
     lines.push(`l3  tun ${l.tun}  mtu ${l.mtu}  flows ${l.flows}`)
     lines.push(`    tun: in ${l.tun_packets_in ?? 0} pkts / ${l.tun_bytes_in ?? 0} B, out ${l.tun_packets_out ?? 0} pkts / ${l.tun_bytes_out ?? 0} B`)
     lines.push(`    icmp errors sent ${l.icmp_errors_sent ?? 0}, packets fragmented ${l.packets_fragmented ?? 0}, tcp mss clamped ${l.tcp_mss_clamped ?? 0}`)
+  }
+  if (several) {
+    lines.push('')
+    lines.push('workers (counters above are summed over all; sockets and crypto are per worker)')
+    for (const w of s.workers!) {
+      const flows = Object.entries(w.services).map(([name, v]) => `${name} ${v.ingress_flows}/${v.exit_flows}`).join(', ')
+      const c = w.crypto
+      lines.push(`  ${String(w.worker).padEnd(3)} flows (ingress/exit): ${flows || '-'}${c ? `  crypto rx ${c.rxPackets} tx ${c.txPackets}` : ''}`)
+      if (w.overlay_socket !== undefined) lines.push(`      overlay socket: ${socketLine(w.overlay_socket)}`)
+    }
   }
   lines.push('')
   const drops = Object.entries(s.drops)
