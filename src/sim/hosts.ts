@@ -1,36 +1,30 @@
 /**
- * Where a partition's event loop runs: in this thread (`LocalHost`) or in a
- * worker thread (`ThreadHost`, src/sim/worker.ts). Both are driven the same
- * way by the coordinator: `begin` a window (delay changes, the messages the
- * other partition sent last window, run until `endMs`), then `finish` it
- * (its outbox). A thread works between the two calls while this thread
- * runs its own partition.
+ * Where the partitions' event loops run. `LocalHost`: in this thread, in
+ * windows of at most the lookahead (`begin` runs a window with the delay
+ * changes and the messages the other loop sent last window, `finish` hands
+ * back its outbox); one loop, or two in one thread (tests). `ThreadHost`:
+ * loop 1 in a worker thread (worker.ts), loop 0 here, both advancing to
+ * each barrier in step by their published progress (synced-loop.ts).
  *
  * The thread protocol is synchronous, so the simulator's API stays
- * synchronous: commands and replies go over a MessagePort (structured
- * clone; outbox buffers are transferred, not copied) and each side waits
- * for the other's counter in a SharedArrayBuffer with Atomics.wait, reading
- * the message with receiveMessageOnPort. No event loop turns in between.
+ * synchronous: commands, replies and outboxes go over MessagePorts
+ * (structured clone; outbox buffers are transferred, not copied) and each
+ * side waits for the other's counter in a SharedArrayBuffer with
+ * Atomics.wait, reading messages with receiveMessageOnPort. No event loop
+ * turns in between.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import { SimConfigError } from './errors.js'
 import { Partition, type Outbox, type PartitionCounters, type PartitionInit } from './partition.js'
-
-export interface PartitionHost {
-  begin(endMs: number, delays: number[], inbox: Outbox | undefined): void
-  finish(): Outbox
-  /** Asks for Partition.paths(tMs, pairs); `takePaths` returns them (a thread works in between). */
-  requestPaths(tMs: number, pairs: Int32Array | undefined): void
-  takePaths(): Int32Array
-  stats(): HostStats
-  close(): void
-}
+import { SIGNAL_BYTES, SyncedLoop } from './synced-loop.js'
 
 export interface HostStats {
   counters: PartitionCounters
   routers: Record<string, number>
   /** Wall time spent running windows, ms. */
   busyMs: number
+  /** Wall time spent waiting for the other loop, ms. */
+  waitMs?: number
 }
 
 /** Delay changes travel as [link, delayMs, link, delayMs, ...]. */
@@ -38,10 +32,9 @@ function applyDelays(p: Partition, delays: number[]): void {
   for (let i = 0; i < delays.length; i += 2) p.setDelay(delays[i], delays[i + 1])
 }
 
-export class LocalHost implements PartitionHost {
+export class LocalHost {
   readonly partition: Partition
   private busyMs = 0
-  private paths: Int32Array = new Int32Array(0)
 
   /** `copyInbox`: copy inbound control messages as a thread would (in-thread runs of several partitions). */
   constructor(
@@ -64,12 +57,8 @@ export class LocalHost implements PartitionHost {
     return this.partition.takeOutbox()
   }
 
-  requestPaths(tMs: number, pairs: Int32Array | undefined): void {
-    this.paths = this.partition.paths(tMs, pairs)
-  }
-
-  takePaths(): Int32Array {
-    return this.paths
+  paths(tMs: number, pairs: Int32Array | undefined): Int32Array {
+    return this.partition.paths(tMs, pairs)
   }
 
   stats(): HostStats {
@@ -83,12 +72,16 @@ export class LocalHost implements PartitionHost {
 export interface WorkerData {
   init: Omit<PartitionInit, 'createRouter'>
   routerModule: string
+  /** Commands and replies. */
   port: MessagePort
+  /** Outboxes between the two loops (synced-loop.ts). */
+  data: MessagePort
   signal: SharedArrayBuffer
+  lookaheadMs: number
 }
 
 export type Command =
-  | { cmd: 'run'; endMs: number; delays: number[]; inbox: Outbox | undefined }
+  | { cmd: 'run'; endMs: number; delays: number[] }
   | { cmd: 'paths'; tMs: number; pairs: Int32Array | undefined }
   | { cmd: 'stats' }
   | { cmd: 'stop' }
@@ -100,29 +93,35 @@ export const SIG_REPLIES = 1
 /** How long to wait for a worker between checks that it is still alive, ms. */
 const WAIT_SLICE_MS = 1000
 
-export class ThreadHost implements PartitionHost {
+/**
+ * Loop 1 in a worker thread. Loop 0 (this thread's partition) and loop 1
+ * advance together to each barrier with `runTo` (synced-loop.ts); between
+ * barriers the coordinator asks for paths and stats.
+ */
+export class ThreadHost {
   private readonly worker: Worker
   private readonly port: MessagePort
   private readonly sig: Int32Array
+  private readonly synced: SyncedLoop
   private sent = 0
   private exited = false
-  /** Wall time this thread waited for the worker at the end of windows, ms. */
-  waitMs = 0
 
-  constructor(init: Omit<PartitionInit, 'createRouter'>, routerModule: string) {
-    const { port1, port2 } = new MessageChannel()
-    this.port = port1
-    const signal = new SharedArrayBuffer(8)
-    this.sig = new Int32Array(signal)
-    const data: WorkerData = { init, routerModule, port: port2, signal }
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data, transferList: [port2] })
+  constructor(init: Omit<PartitionInit, 'createRouter'>, routerModule: string, lookaheadMs: number, local: Partition) {
+    const cmd = new MessageChannel()
+    const data = new MessageChannel()
+    this.port = cmd.port1
+    const signal = new SharedArrayBuffer(SIGNAL_BYTES)
+    this.sig = new Int32Array(signal, 0, 4)
+    const wd: WorkerData = { init, routerModule, port: cmd.port2, data: data.port2, signal, lookaheadMs }
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: wd, transferList: [cmd.port2, data.port2] })
     // The simulator never waits on the worker through the event loop.
     this.worker.unref()
     this.worker.on('exit', () => (this.exited = true))
+    this.synced = new SyncedLoop(local, 0, data.port1, signal, lookaheadMs, () => !this.exited)
   }
 
-  private post(c: Command, transfer: ArrayBuffer[] = []): void {
-    this.port.postMessage(c, transfer)
+  private post(c: Command): void {
+    this.port.postMessage(c)
     this.sent++
     Atomics.add(this.sig, SIG_COMMANDS, 1)
     Atomics.notify(this.sig, SIG_COMMANDS)
@@ -142,15 +141,12 @@ export class ThreadHost implements PartitionHost {
     return m.ok
   }
 
-  begin(endMs: number, delays: number[], inbox: Outbox | undefined): void {
-    this.post({ cmd: 'run', endMs, delays, inbox }, inbox === undefined ? [] : [inbox.f64.buffer as ArrayBuffer])
-  }
-
-  finish(): Outbox {
-    const t0 = performance.now()
-    const ob = this.reply<Outbox>()
-    this.waitMs += performance.now() - t0
-    return ob
+  /** Both loops process every event before `endMs` (this thread runs loop 0 meanwhile). */
+  runTo(endMs: number, delays: number[]): void {
+    this.post({ cmd: 'run', endMs, delays })
+    for (let i = 0; i < delays.length; i += 2) this.synced.partition.setDelay(delays[i], delays[i + 1])
+    this.synced.runTo(endMs)
+    this.reply<true>()
   }
 
   requestPaths(tMs: number, pairs: Int32Array | undefined): void {
@@ -159,6 +155,11 @@ export class ThreadHost implements PartitionHost {
 
   takePaths(): Int32Array {
     return this.reply<Int32Array>()
+  }
+
+  /** Loop 0's busy and wait times (its counters come from its LocalHost). */
+  localTimes(): { busyMs: number; waitMs: number } {
+    return { busyMs: this.synced.busyMs, waitMs: this.synced.waitMs }
   }
 
   stats(): HostStats {

@@ -299,6 +299,11 @@ export class Partition {
     this.outBytes = new Uint8Array(next.buffer)
   }
 
+  /** Doubles in the outbox so far. */
+  get outboxLength(): number {
+    return this.out.length
+  }
+
   /** What this window sent to other partitions; the next window starts a new outbox. */
   takeOutbox(): Outbox {
     const ob = this.out

@@ -21,7 +21,7 @@
 import type { Router, RouterInit } from '../route/types.js'
 import type { SimEvent } from './events.js'
 import { SimConfigError } from './errors.js'
-import { LocalHost, ThreadHost, type PartitionHost } from './hosts.js'
+import { LocalHost, ThreadHost, type HostStats } from './hosts.js'
 import type { LatencyMatrix } from './matrix.js'
 import { oracleCosts } from './oracle.js'
 import type { Outbox, PartitionInit } from './partition.js'
@@ -175,10 +175,15 @@ export class Simulation {
   windows = 0
   /** Wall time each loop spent running windows, ms (filled in by run()). */
   loopBusyMs: number[] = []
+  /** Wall time each loop waited for the other (worker thread runs only), ms. */
+  loopWaitMs: number[] = []
 
   private readonly base: Float64Array
   private readonly index = new Map<string, number>()
-  private readonly hosts: PartitionHost[]
+  /** Loops run here in windows (one, or two in this thread)... */
+  private readonly hosts: LocalHost[]
+  /** ...or loop 1 in a worker thread, in step with loop 0 (hosts[0]) by progress. */
+  private readonly thread: ThreadHost | undefined
   private inbox: (Outbox | undefined)[]
   /** Delay changes not yet sent to the loops: [link, delayMs, ...]. */
   private pendingDelays: number[] = []
@@ -242,11 +247,10 @@ export class Simulation {
       freezeMessages: init.freezeMessages ?? true,
     })
     this.hosts = []
-    // The thread first, so it builds its routers while this thread builds its own.
-    if (this.loops === 2 && init.routerModule !== undefined) this.hosts[1] = new ThreadHost(partInit(1), init.routerModule)
-    // Loop 0 copies what it receives only when loop 1 is in this thread too (a thread's messages arrive as copies).
-    this.hosts[0] = new LocalHost({ ...partInit(0), createRouter: init.createRouter }, this.loops === 2 && this.hosts[1] === undefined)
-    if (this.loops === 2 && this.hosts[1] === undefined) this.hosts[1] = new LocalHost({ ...partInit(1), createRouter: init.createRouter }, true)
+    const local = new LocalHost({ ...partInit(0), createRouter: init.createRouter }, this.loops === 2 && init.routerModule === undefined)
+    this.hosts[0] = local
+    if (this.loops === 2 && init.routerModule !== undefined) this.thread = new ThreadHost(partInit(1), init.routerModule, lookaheadMs, local.partition)
+    else if (this.loops === 2) this.hosts[1] = new LocalHost({ ...partInit(1), createRouter: init.createRouter }, true)
     this.inbox = this.hosts.map(() => undefined)
   }
 
@@ -276,11 +280,20 @@ export class Simulation {
   close(): void {
     if (this.closed) return
     this.closed = true
-    for (const h of this.hosts) h.close()
+    this.thread?.close()
   }
 
   /** Processes every event due before `endMs` (sim time), in windows of at most the lookahead. */
   private advance(endMs: number): void {
+    if (this.thread !== undefined) {
+      if (this.simNowMs >= endMs) return
+      const delays = this.pendingDelays
+      this.pendingDelays = []
+      this.thread.runTo(endMs, delays)
+      this.simNowMs = endMs
+      this.windows++
+      return
+    }
     while (this.simNowMs < endMs) {
       const to = Math.min(endMs, this.simNowMs + this.lookaheadMs)
       this.runWindow(to)
@@ -303,10 +316,11 @@ export class Simulation {
   /** The chosen paths of `pairs` (all when undefined) at the current sim time. */
   private snapshot(pairs: Int32Array | undefined): PathSnapshot {
     const snap = new PathSnapshot(this)
-    // The thread (1) first, so both loops look their paths up at once.
-    for (let i = this.hosts.length - 1; i >= 0; i--) this.hosts[i].requestPaths(this.simNowMs, pairs)
-    for (const h of this.hosts) {
-      const rec = h.takePaths()
+    // The thread first, so both loops look their paths up at once.
+    this.thread?.requestPaths(this.simNowMs, pairs)
+    const recs = this.hosts.map((h) => h.paths(this.simNowMs, pairs))
+    if (this.thread !== undefined) recs.push(this.thread.takePaths())
+    for (const rec of recs) {
       for (let i = 0; i < rec.length; ) {
         const p = rec[i]
         const len = rec[i + 1]
@@ -451,9 +465,16 @@ export class Simulation {
     const score = scorePairs(snap)
     const messages = { probes: 0, control: 0, dropped_no_link: 0, lost: 0, bad_destination: 0 }
     const routers: Record<string, number> = {}
-    for (const h of this.hosts) {
-      const st = h.stats()
+    const stats: HostStats[] = this.hosts.map((h) => h.stats())
+    if (this.thread !== undefined) {
+      const t = this.thread.localTimes()
+      stats[0].busyMs = t.busyMs
+      stats[0].waitMs = t.waitMs
+      stats.push(this.thread.stats())
+    }
+    for (const st of stats) {
       this.loopBusyMs.push(st.busyMs)
+      this.loopWaitMs.push(st.waitMs ?? 0)
       for (const k of Object.keys(messages) as (keyof typeof messages)[]) messages[k] += st.counters[k]
       for (const k of Object.keys(st.routers)) routers[k] = (routers[k] ?? 0) + st.routers[k]
     }

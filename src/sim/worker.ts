@@ -8,39 +8,36 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads'
 import type { Router, RouterInit } from '../route/types.js'
 import { SIG_COMMANDS, SIG_REPLIES, type Command, type WorkerData } from './hosts.js'
 import { Partition } from './partition.js'
+import { SyncedLoop } from './synced-loop.js'
 
 const data = workerData as WorkerData
 const sig = new Int32Array(data.signal)
 
-let partition: Partition | undefined
+let loop: SyncedLoop | undefined
 let failed: string | undefined
 try {
   const mod = (await import(data.routerModule)) as { createRouter: (init: RouterInit) => Router }
-  partition = new Partition({ ...data.init, createRouter: mod.createRouter })
+  const partition = new Partition({ ...data.init, createRouter: mod.createRouter })
   partition.start()
+  loop = new SyncedLoop(partition, 1, data.data, data.signal, data.lookaheadMs)
 } catch (err) {
   failed = err instanceof Error ? (err.stack ?? err.message) : String(err)
 }
 
-let busyMs = 0
-
-function handle(p: Partition, c: Command): { value: unknown; transfer: ArrayBuffer[] } {
+function handle(l: SyncedLoop, c: Command): { value: unknown; transfer: ArrayBuffer[] } {
+  const p = l.partition
   switch (c.cmd) {
     case 'run': {
-      const t0 = performance.now()
       for (let i = 0; i < c.delays.length; i += 2) p.setDelay(c.delays[i], c.delays[i + 1])
-      if (c.inbox !== undefined) p.deliver(c.inbox)
-      p.runUntil(c.endMs)
-      const ob = p.takeOutbox()
-      busyMs += performance.now() - t0
-      return { value: ob, transfer: [ob.f64.buffer as ArrayBuffer] }
+      l.runTo(c.endMs)
+      return { value: true, transfer: [] }
     }
     case 'paths': {
       const paths = p.paths(c.tMs, c.pairs)
       return { value: paths, transfer: [paths.buffer as ArrayBuffer] }
     }
     case 'stats':
-      return { value: { counters: { ...p.counters }, routers: p.routerCounters(), busyMs }, transfer: [] }
+      return { value: { counters: { ...p.counters }, routers: p.routerCounters(), busyMs: l.busyMs, waitMs: l.waitMs }, transfer: [] }
     case 'stop':
       return { value: true, transfer: [] }
   }
@@ -54,8 +51,8 @@ for (;;) {
   for (; seen < posted; seen++) {
     const c = receiveMessageOnPort(data.port)?.message as Command
     try {
-      if (partition === undefined) throw new Error(failed)
-      const { value, transfer } = handle(partition, c)
+      if (loop === undefined) throw new Error(failed)
+      const { value, transfer } = handle(loop, c)
       data.port.postMessage({ ok: value }, transfer)
     } catch (err) {
       data.port.postMessage({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
@@ -67,3 +64,4 @@ for (;;) {
   if (stop) break
 }
 data.port.close()
+data.data.close()

@@ -7,7 +7,7 @@
 import type { Command } from 'commander'
 import { createRouter } from '../../route/index.js'
 import type { RouterInit, Router } from '../../route/types.js'
-import { formatSummary, runSimulation, simInitFromOptions, type SimCliOptions, type SimResult } from '../../sim/index.js'
+import { formatSummary, Simulation, simInitFromOptions, type SimCliOptions, type SimResult } from '../../sim/index.js'
 
 const INPUT_ERRORS = new Set(['MatrixParseError', 'EventsParseError', 'SimConfigError'])
 
@@ -52,12 +52,19 @@ export function runSim(
 ): number {
   let result: SimResult
   let asymmetry = 0
+  let loops = ''
   const t0 = performance.now()
   try {
     const init = simInitFromOptions(opts)
     asymmetry = init.asymmetry
     if (!opts.json && init.matrix.missingPairs > 0) err(`note: ${init.matrix.missingPairs} site pairs have no row either way: no link between them\n`)
-    result = runSimulation({ ...init, createRouter: factory, routerModule })
+    const sim = new Simulation({ ...init, createRouter: factory, routerModule })
+    result = sim.run()
+    loops =
+      sim.loops === 1
+        ? '1 loop'
+        : `2 loops (${routerModule === undefined ? 'one thread, in windows' : 'a worker thread, in step'}), lookahead ${sim.lookaheadMs.toFixed(2)} ms,` +
+          ` busy ${sim.loopBusyMs.map((x) => (x / 1000).toFixed(1)).join(' / ')} s, waiting ${sim.loopWaitMs.map((x) => (x / 1000).toFixed(1)).join(' / ')} s`
   } catch (e) {
     if (e instanceof Error && INPUT_ERRORS.has(e.name)) {
       err(`${e.message}\n`)
@@ -67,6 +74,6 @@ export function runSim(
   }
   const wallMs = performance.now() - t0
   if (opts.json) out(JSON.stringify({ ...result, asymmetry }) + '\n')
-  else out(formatSummary(result, { wallMs, source: opts.matrix, asymmetry }) + '\n')
+  else out(formatSummary(result, { wallMs, source: opts.matrix, asymmetry, loops }) + '\n')
   return 0
 }
