@@ -40,6 +40,8 @@ export interface RunningDaemon {
   relay: Relay
   router: Router
   bridge: RouterBridge
+  /** What `overpass status` shows: the relay's counters (summed over its workers) and the router's. */
+  status(): unknown
   stop(): void
 }
 
@@ -145,11 +147,12 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   }
   bridge.start()
   probes.start()
+  const status = (): unknown => ({ ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() })
   let control: { close(): void } | undefined
   if (!opts.noControlSocket) {
     try {
       control = await startControlServer(config.relay.controlSocket, (req) => {
-        if (req.cmd === 'status') return { ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() }
+        if (req.cmd === 'status') return status()
         if (req.cmd === 'map') return { relay: config.relay.id, edges: router.edges() }
         if (req.cmd === 'routes') return { relay: config.relay.id, ...router.routes(), history: bridge!.history.slice(-50) }
         throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
@@ -176,5 +179,5 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     tun?.close()
     log.info('stopped')
   }
-  return { relay, router, bridge, stop: stopAll }
+  return { relay, router, bridge, status, stop: stopAll }
 }

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
         maxPacketBytes: o.maxPacketBytes,
       })),
   })
+  let stats: NodeJS.Timeout | undefined
   port.on('message', (m: ToLaneWorker) => {
     if (m.t === 'keys') endpoint!.install(m.peer, m.keys)
     else if (m.t === 'paths') paths.set(m.snap)
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
     }
   })
   await relay.start()
-  const stats = setInterval(() => post({ t: 'stats', stats: relay.stats() }), data.statsIntervalMs)
+  stats = setInterval(() => post({ t: 'stats', stats: relay.stats() }), data.statsIntervalMs)
   post({ t: 'ready' })
 }
 
