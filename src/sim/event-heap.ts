@@ -31,12 +31,16 @@ export class EventHeap {
   }
 
   push(timeMs: number, slot: number, order: number): void {
-    if (2 * this.size === this.e.length) this.grow()
     // Control path errors: a run this wide would silently lose the tie order.
     if (!(slot >= 0 && slot < SLOT_SPAN)) throw new RangeError(`event slot ${slot} outside [0, ${SLOT_SPAN})`)
     if (!(order >= 0 && order < ORDER_SPAN)) throw new RangeError(`event order ${order} outside [0, ${ORDER_SPAN})`)
+    this.pushKey(timeMs, order * SLOT_SPAN + slot)
+  }
+
+  /** Pushes an entry whose packed key (order * SLOT_SPAN + slot) is already made. */
+  pushKey(timeMs: number, key: number): void {
+    if (2 * this.size === this.e.length) this.grow()
     const e = this.e
-    const key = order * SLOT_SPAN + slot
     let i = this.size++
     while (i > 0) {
       const p = ((i - 1) / ARITY) | 0
@@ -53,6 +57,11 @@ export class EventHeap {
   /** Time of the earliest event; Infinity when empty. */
   peekTimeMs(): number {
     return this.size === 0 ? Infinity : this.e[0]
+  }
+
+  /** Packed key of the earliest event (undefined when empty). */
+  peekKey(): number {
+    return this.e[1]
   }
 
   /** Removes the earliest event and returns its slot (-1 when empty). */

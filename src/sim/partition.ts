@@ -17,7 +17,8 @@
  */
 import type { Router, RouterInit, RouterMessage } from '../route/types.js'
 import { PROBE_LEN } from '../probe/probe-codec.js'
-import { EventHeap, ORDER_SPAN } from './event-heap.js'
+import { ORDER_SPAN } from './event-heap.js'
+import { EventWheel } from './event-wheel.js'
 import { SimConfigError } from './errors.js'
 import { deepFreeze } from './freeze.js'
 import { streamRng, type Rng } from './prng.js'
@@ -78,6 +79,10 @@ const SLAB_PROBE_BYTES = PROBE_LEN
 const SLAB_PROBE_DOUBLES = SLAB_PROBE_BYTES >> 3
 /** Bytes per slot in the slab: one cache line. */
 const SLAB_STRIDE = 64
+/** Int32 offsets in a slot's line, after the probe's 48 bytes. */
+const SLOT_KIND = 12
+const SLOT_DST = 13
+const SLOT_SRC = 14
 
 export class Partition {
   readonly n: number
@@ -91,16 +96,16 @@ export class Partition {
   private readonly owner: Uint8Array
   private readonly part: number
   private readonly index = new Map<string, number>()
-  private readonly heap = new EventHeap()
-  private kind = new Uint8Array(1024)
-  private dst = new Int32Array(1024)
-  private src = new Int32Array(1024)
+  private readonly heap = new EventWheel()
+  /** Slots allocated (the slab holds this many lines). */
+  private slots = 1024
   private payload: unknown[] = []
   private buf: (Uint8Array | undefined)[] = []
   /**
-   * Probe bytes in flight, SLAB_STRIDE bytes per slot, in one array: a send
-   * writes one line and a delivery reads it, instead of a cold Uint8Array
-   * object and its data per slot. A delivery copies them into `probeIn`
+   * Each event's line, SLAB_STRIDE bytes per slot, in one array: its kind,
+   * receiver and sender (Int32 SLOT_KIND, SLOT_DST, SLOT_SRC) and a probe's
+   * bytes. A send writes one line and a delivery reads it, instead of a
+   * cold Uint8Array object and its data and three per-field arrays. A delivery copies them into `probeIn`
    * (one hot buffer) and hands that to the router, which decodes it before
    * returning (Router.onProbe does not keep `bytes`).
    */
@@ -189,8 +194,10 @@ export class Partition {
     while (heap.size > 0 && heap.peekTimeMs() < endMs) {
       const t = heap.peekTimeMs()
       const slot = heap.pop()
-      const k = this.kind[slot]
-      const to = this.dst[slot]
+      const line = (slot * SLAB_STRIDE) >> 2
+      const slab = this.slab
+      const k = slab[line + SLOT_KIND]
+      const to = slab[line + SLOT_DST]
       const router = this.routers[to]!
       if (k === K_TICK) {
         this.send(to, router.tick(t + this.offsetMs[to]), t)
@@ -201,18 +208,17 @@ export class Partition {
         this.counters.probes++
         let bytes: Uint8Array
         if (k === K_PROBE) {
-          const from = (slot * SLAB_STRIDE) >> 2
-          for (let j = 0; j < SLAB_PROBE_BYTES >> 2; j++) this.probeIn32[j] = this.slab[from + j]
+          for (let j = 0; j < SLAB_PROBE_BYTES >> 2; j++) this.probeIn32[j] = slab[line + j]
           bytes = this.probeIn
         } else bytes = this.buf[slot]!
-        const out = router.onProbe(t + this.offsetMs[to], this.names[this.src[slot]], bytes)
+        const out = router.onProbe(t + this.offsetMs[to], this.names[slab[line + SLOT_SRC]], bytes)
         this.free.push(slot)
         if (out.length > 0) this.send(to, out, t)
       } else if (k === K_CONTROL) {
         this.counters.control++
         const msg = this.payload[slot]
         this.payload[slot] = undefined
-        const out = router.onControl(t + this.offsetMs[to], this.names[this.src[slot]], msg)
+        const out = router.onControl(t + this.offsetMs[to], this.names[slab[line + SLOT_SRC]], msg)
         this.free.push(slot)
         if (out.length > 0) this.send(to, out, t)
       }
@@ -351,26 +357,19 @@ export class Partition {
     let slot = this.free.pop()
     if (slot === undefined) {
       slot = this.nextSlot++
-      if (slot >= this.kind.length) this.growSlots()
+      if (slot >= this.slots) this.growSlots()
     }
-    this.kind[slot] = kind
-    this.dst[slot] = to
-    this.src[slot] = from
+    const line = (slot * SLAB_STRIDE) >> 2
+    this.slab[line + SLOT_KIND] = kind
+    this.slab[line + SLOT_DST] = to
+    this.slab[line + SLOT_SRC] = from
     this.heap.push(atMs, slot, order)
     return slot
   }
 
   private growSlots(): void {
-    const cap = this.kind.length * 2
-    const k = new Uint8Array(cap)
-    const d = new Int32Array(cap)
-    const s = new Int32Array(cap)
-    k.set(this.kind)
-    d.set(this.dst)
-    s.set(this.src)
-    this.kind = k
-    this.dst = d
-    this.src = s
+    const cap = this.slots * 2
+    this.slots = cap
     const slab = new Int32Array((cap * SLAB_STRIDE) >> 2)
     slab.set(this.slab)
     this.slab = slab
