@@ -315,6 +315,7 @@ export class Simulation {
 
   /** The chosen paths of `pairs` (all when undefined) at the current sim time. */
   private snapshot(pairs: Int32Array | undefined): PathSnapshot {
+    if (this.closed && this.thread !== undefined) throw new SimConfigError('--workers', 'the worker thread has stopped: ask for paths before run() returns, or use one loop')
     const snap = new PathSnapshot(this)
     // The thread first, so both loops look their paths up at once.
     this.thread?.requestPaths(this.simNowMs, pairs)
