@@ -102,11 +102,15 @@ export class ThreadHost {
   private readonly worker: Worker
   private readonly port: MessagePort
   private readonly sig: Int32Array
-  private readonly synced: SyncedLoop
+  private readonly dataPort: MessagePort
+  private readonly signal: SharedArrayBuffer
+  private readonly lookaheadMs: number
+  private loop: SyncedLoop | undefined
   private sent = 0
   private exited = false
 
-  constructor(init: Omit<PartitionInit, 'createRouter'>, routerModule: string, lookaheadMs: number, local: Partition) {
+  /** Starts the worker (it builds its routers while this thread builds loop 0's, then `attach`es them). */
+  constructor(init: Omit<PartitionInit, 'createRouter'>, routerModule: string, lookaheadMs: number) {
     const cmd = new MessageChannel()
     const data = new MessageChannel()
     this.port = cmd.port1
@@ -117,7 +121,19 @@ export class ThreadHost {
     // The simulator never waits on the worker through the event loop.
     this.worker.unref()
     this.worker.on('exit', () => (this.exited = true))
-    this.synced = new SyncedLoop(local, 0, data.port1, signal, lookaheadMs, () => !this.exited)
+    this.dataPort = data.port1
+    this.signal = signal
+    this.lookaheadMs = lookaheadMs
+  }
+
+  /** Loop 0: this thread's partition. */
+  attach(local: Partition): void {
+    this.loop = new SyncedLoop(local, 0, this.dataPort, this.signal, this.lookaheadMs, () => !this.exited)
+  }
+
+  private get synced(): SyncedLoop {
+    if (this.loop === undefined) throw new Error('ThreadHost: attach() loop 0 first')
+    return this.loop
   }
 
   private post(c: Command): void {

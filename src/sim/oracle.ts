@@ -24,20 +24,27 @@ export function oracleCosts(n: number, delayMs: Float64Array, hopCostMs: number,
   }
   let cur = new Float64Array(n)
   let nxt = new Float64Array(n)
+  // Only a relay whose cost improved in the last round can improve others in
+  // this one (the rest were relaxed from with the same cost already).
+  let moved = new Uint8Array(n)
+  let moves = new Uint8Array(n)
   for (let s = 0; s < n; s++) {
     for (let t = 0; t < n; t++) cur[t] = w[s * n + t]
     cur[s] = 0
+    moved.fill(1)
     for (let edges = 2; edges < maxRelays; edges++) {
       let changed = false
       nxt.set(cur)
+      moves.fill(0)
       for (let u = 0; u < n; u++) {
         const du = cur[u]
-        if (du === Infinity || u === s) continue
+        if (moved[u] === 0 || du === Infinity || u === s) continue
         const row = u * n
         for (let t = 0; t < n; t++) {
           const c = du + w[row + t]
           if (c < nxt[t]) {
             nxt[t] = c
+            moves[t] = 1
             changed = true
           }
         }
@@ -45,6 +52,9 @@ export function oracleCosts(n: number, delayMs: Float64Array, hopCostMs: number,
       const tmp = cur
       cur = nxt
       nxt = tmp
+      const m = moved
+      moved = moves
+      moves = m
       if (!changed) break
     }
     for (let t = 0; t < n; t++) out[s * n + t] = t === s ? 0 : cur[t] - hopCostMs

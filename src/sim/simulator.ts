@@ -246,11 +246,12 @@ export class Simulation {
       lossPct: this.lossP * 100,
       freezeMessages: init.freezeMessages ?? true,
     })
-    this.hosts = []
-    const local = new LocalHost({ ...partInit(0), createRouter: init.createRouter }, this.loops === 2 && init.routerModule === undefined)
-    this.hosts[0] = local
-    if (this.loops === 2 && init.routerModule !== undefined) this.thread = new ThreadHost(partInit(1), init.routerModule, lookaheadMs, local.partition)
-    else if (this.loops === 2) this.hosts[1] = new LocalHost({ ...partInit(1), createRouter: init.createRouter }, true)
+    // The worker first, so it builds its routers while this thread builds loop 0's.
+    this.thread = this.loops === 2 && init.routerModule !== undefined ? new ThreadHost(partInit(1), init.routerModule, lookaheadMs) : undefined
+    const local = new LocalHost({ ...partInit(0), createRouter: init.createRouter }, this.loops === 2 && this.thread === undefined)
+    this.thread?.attach(local.partition)
+    this.hosts = [local]
+    if (this.loops === 2 && this.thread === undefined) this.hosts[1] = new LocalHost({ ...partInit(1), createRouter: init.createRouter }, true)
     this.inbox = this.hosts.map(() => undefined)
   }
 
