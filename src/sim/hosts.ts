@@ -16,7 +16,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import { SimConfigError } from './errors.js'
 import { Partition, type Outbox, type PartitionCounters, type PartitionInit } from './partition.js'
-import { SIGNAL_BYTES, SyncedLoop } from './synced-loop.js'
+import { SIG_PUBLISHED, SIGNAL_BYTES, SimLoopStalledError, STALL_MS, SyncedLoop } from './synced-loop.js'
 
 export interface HostStats {
   counters: PartitionCounters
@@ -144,11 +144,20 @@ export class ThreadHost {
   }
 
   private reply<T>(): T {
+    // Signs of life: a reply, or loop 1 publishing progress while it runs the command.
+    let life = -1
+    let lifeAtMs = performance.now()
     for (;;) {
       const got = Atomics.load(this.sig, SIG_REPLIES)
       if (got >= this.sent) break
-      if (Atomics.wait(this.sig, SIG_REPLIES, got, WAIT_SLICE_MS) === 'timed-out' && this.exited) {
-        throw new SimConfigError('--workers', 'the simulator worker thread exited unexpectedly')
+      const now = got + Atomics.load(this.sig, SIG_PUBLISHED + 1)
+      if (now !== life) {
+        life = now
+        lifeAtMs = performance.now()
+      }
+      if (Atomics.wait(this.sig, SIG_REPLIES, got, WAIT_SLICE_MS) === 'timed-out') {
+        if (this.exited) throw new SimConfigError('--workers', 'the simulator worker thread exited unexpectedly')
+        if (performance.now() - lifeAtMs > STALL_MS) throw new SimLoopStalledError('the simulator worker thread')
       }
     }
     const m = receiveMessageOnPort(this.port)?.message as { ok: T } | { error: string } | undefined

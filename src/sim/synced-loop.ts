@@ -29,6 +29,19 @@ export const SIGNAL_BYTES = 32
 const STEPS_PER_LOOKAHEAD = 4
 /** How long to wait between checks that the other loop is still alive, ms. */
 const WAIT_SLICE_MS = 1000
+/**
+ * No progress from the other thread for this long means it is gone: a
+ * worker that dies (out of memory, say) cannot deliver its exit event to a
+ * thread blocked in Atomics.wait, so without this the run would hang.
+ */
+export const STALL_MS = 120_000
+
+export class SimLoopStalledError extends Error {
+  override readonly name = 'SimLoopStalledError'
+  constructor(what: string) {
+    super(`${what} showed no progress for ${STALL_MS / 1000} s (did it run out of memory?); fix: run with --workers 1, or fewer relays`)
+  }
+}
 
 export class SyncedLoop {
   /** Wall time spent processing events, and waiting for the other loop, ms. */
@@ -54,12 +67,20 @@ export class SyncedLoop {
     this.stepMs = lookaheadMs / STEPS_PER_LOOKAHEAD
   }
 
+  private otherSeen = -1
+  private otherSeenAtMs = 0
+
   /** Processes every event before `endMs`, in step with the other loop (which must run to the same `endMs`). */
   runTo(endMs: number): void {
+    this.otherSeenAtMs = performance.now()
     const me = this.part
     for (;;) {
       // Read the other's counter and progress first: every message it sent before that progress is in the port now.
       const seen = Atomics.load(this.sig, SIG_PUBLISHED + this.other)
+      if (seen !== this.otherSeen) {
+        this.otherSeen = seen
+        this.otherSeenAtMs = performance.now()
+      }
       const otherMs = this.progress[this.other]
       this.drain()
       const mine = this.progress[me]
@@ -80,8 +101,9 @@ export class SyncedLoop {
         continue
       }
       const t0 = performance.now()
-      if (Atomics.wait(this.sig, SIG_PUBLISHED + this.other, seen, WAIT_SLICE_MS) === 'timed-out' && !this.otherAlive()) {
-        throw new Error('the other simulator loop stopped')
+      if (Atomics.wait(this.sig, SIG_PUBLISHED + this.other, seen, WAIT_SLICE_MS) === 'timed-out') {
+        if (!this.otherAlive()) throw new Error('the other simulator loop stopped')
+        if (performance.now() - this.otherSeenAtMs > STALL_MS) throw new SimLoopStalledError('the other simulator loop')
       }
       this.waitMs += performance.now() - t0
     }
