@@ -103,8 +103,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
     direct.retarget({ host: HOST, port: directEnds.portForA })
 
     opts.log(`letting the relays probe each other (at least ${opts.warmupSeconds} s, until the route is steady) ...`)
-    const steady = await waitForSteadyRoute(path.join(dir, `${DEMO_INGRESS}.sock`), opts.warmupSeconds * 1000, 1500, 15_000)
-    opts.log(steady ? `route steady: ${steady}` : 'no steady route within 15 s; measuring anyway')
+    const steady = await waitForSteadyRoute(path.join(dir, `${DEMO_INGRESS}.sock`), opts.warmupSeconds * 1000, 3000, 20_000)
+    opts.log(steady ? `route steady: ${steady}` : 'no steady route within 20 s; measuring anyway')
     const count = Math.round(opts.seconds * PROFILES.game.ratePerSec)
     opts.log(`sending a ${PROFILES.game.ratePerSec} Hz game flow for ${opts.seconds} s, direct and through Overpass at once ...`)
     await Promise.all([overpass.run(count), direct.run(count)])
@@ -176,7 +176,7 @@ const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) =
 if (isMain) {
   const args = process.argv.slice(2)
   const num = (flag: string, dflt: number): number => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : dflt)
-  runDemo({ seconds: num('--seconds', 8), warmupSeconds: num('--warmup', 4), json: args.includes('--json'), log: (l) => console.log(l) }).catch((err) => {
+  runDemo({ seconds: num('--seconds', 8), warmupSeconds: num('--warmup', 8), json: args.includes('--json'), log: (l) => console.log(l) }).catch((err) => {
     console.error(err instanceof Error ? err.message : err)
     process.exit(1)
   })
