@@ -38,8 +38,8 @@ export const STALL_MS = 120_000
 
 export class SimLoopStalledError extends Error {
   override readonly name = 'SimLoopStalledError'
-  constructor(what: string) {
-    super(`${what} showed no progress for ${STALL_MS / 1000} s (did it run out of memory?); fix: run with --workers 1, or fewer relays`)
+  constructor(what: string, stallMs = STALL_MS) {
+    super(`${what} showed no progress for ${stallMs / 1000} s (did it run out of memory?); fix: run with --workers 1, or fewer relays`)
   }
 }
 
@@ -60,6 +60,8 @@ export class SyncedLoop {
     private readonly lookaheadMs: number,
     /** Checked while waiting: false = the other loop is gone. */
     private readonly otherAlive: () => boolean = () => true,
+    /** No progress from the other loop for this long ends the run (tests shorten it). */
+    private readonly stallMs = STALL_MS,
   ) {
     this.sig = new Int32Array(signal, 0, 4)
     this.progress = new Float64Array(signal, 16, 2)
@@ -101,9 +103,9 @@ export class SyncedLoop {
         continue
       }
       const t0 = performance.now()
-      if (Atomics.wait(this.sig, SIG_PUBLISHED + this.other, seen, WAIT_SLICE_MS) === 'timed-out') {
+      if (Atomics.wait(this.sig, SIG_PUBLISHED + this.other, seen, Math.min(WAIT_SLICE_MS, this.stallMs)) === 'timed-out') {
         if (!this.otherAlive()) throw new Error('the other simulator loop stopped')
-        if (performance.now() - this.otherSeenAtMs > STALL_MS) throw new SimLoopStalledError('the other simulator loop')
+        if (performance.now() - this.otherSeenAtMs > this.stallMs) throw new SimLoopStalledError('the other simulator loop', this.stallMs)
       }
       this.waitMs += performance.now() - t0
     }
