@@ -48,6 +48,7 @@ describe('a relay with several workers', () => {
       expect((d.status() as { worker_count?: number }).worker_count).toBe(3)
     } finally {
       d.stop()
+      fs.rmSync(dir, { recursive: true, force: true })
     }
     // Every member of the port group closed: the port can be bound alone again.
     const free = async (): Promise<boolean> => {
@@ -65,6 +66,5 @@ describe('a relay with several workers', () => {
       if (!released) await new Promise((r) => setTimeout(r, 100))
     }
     expect(released).toBe(true)
-    fs.rmSync(dir, { recursive: true, force: true })
   })
 })

@@ -24,3 +24,18 @@ export function flow(r: LabResult, name: string, via: 'direct' | 'overpass'): Fl
   if (!f) throw new Error(`no ${via} result for flow ${name} in ${r.scenario}`)
   return f
 }
+
+/**
+ * How much later than the scenario's delay the direct flow of the same run
+ * arrived at p50, per direction (never below 0): what the host (hypervisor
+ * steal, a loaded emulator) added to every path in that run. Checks of an
+ * Overpass flow against the scenario's optimum allow it on top of the
+ * relays' own overhead, so a stolen CPU does not read as a relay's cost.
+ */
+export function hostExcessMs(r: LabResult, name: string): { forward: number; reverse: number } {
+  const d = flow(r, name, 'direct')
+  return {
+    forward: Math.max(0, d.forward.p50_ms - d.expected.directForwardMs),
+    reverse: Math.max(0, d.reverse.p50_ms - d.expected.directReverseMs),
+  }
+}
