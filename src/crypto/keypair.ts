@@ -15,7 +15,8 @@ export class Keypair {
   sendCounter = 0
   /** Replay window of lane 0 (the only lane of a single-worker relay). */
   readonly replay = new ReplayWindow()
-  /** Next counter per lane; allocated on the first send on a lane other than 0. */
+  /** Next counter of lane 0, and of the other lanes (allocated on the first send on one). */
+  private lane0Next = 0
   private laneNext: Float64Array | undefined
   private laneReplay: ReplayWindow[] | undefined
   /** Set once a worker has reported this (responder) keypair as used by the peer. */
@@ -37,11 +38,10 @@ export class Keypair {
   /** The per-lane counter n for the next packet on `lane` (0 <= lane < MAX_LANES). */
   nextCounter(lane: number): number {
     this.sendCounter++
-    if (lane === 0) return this.sendCounter0++
+    if (lane === 0) return this.lane0Next++
     const next = (this.laneNext ??= new Float64Array(MAX_LANES))
     return next[lane]++
   }
-  private sendCounter0 = 0
 
   /** The replay window of `lane`. */
   replayFor(lane: number): ReplayWindow {

@@ -96,8 +96,6 @@ export class CryptoEndpoint implements SecureEndpoint {
   private readonly random: (n: number) => Uint8Array
   private readonly rekeyAfterMs: number
   private readonly rekeyAfterPackets: number
-  private readonly rejectAfterMs: number
-  private readonly rejectAfterPackets: number
   private readonly limits: KeyLimits
   private readonly queueLimit: number
   private readonly timestampSeed: number | undefined
@@ -116,13 +114,14 @@ export class CryptoEndpoint implements SecureEndpoint {
     this.random = opts.randomBytes ?? ((n) => nodeRandomBytes(n))
     this.rekeyAfterMs = opts.rekeyAfterMs ?? DEFAULT_REKEY_AFTER_MS
     this.rekeyAfterPackets = opts.rekeyAfterPackets ?? DEFAULT_REKEY_AFTER_PACKETS
-    this.rejectAfterMs = opts.rejectAfterMs ?? DEFAULT_REJECT_AFTER_MS
-    this.rejectAfterPackets = opts.rejectAfterPackets ?? DEFAULT_REJECT_AFTER_PACKETS
+    this.limits = {
+      rejectAfterMs: opts.rejectAfterMs ?? DEFAULT_REJECT_AFTER_MS,
+      rejectAfterPackets: opts.rejectAfterPackets ?? DEFAULT_REJECT_AFTER_PACKETS,
+    }
     this.queueLimit = opts.queueLimit ?? DEFAULT_QUEUE_LIMIT
     this.timestampSeed = opts.handshakeTimestampSeed
     const maxPacket = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES
-    validateOptions(opts, this.rejectAfterPackets, this.rekeyAfterPackets, maxPacket)
-    this.limits = { rejectAfterMs: this.rejectAfterMs, rejectAfterPackets: this.rejectAfterPackets }
+    validateOptions(opts, this.limits.rejectAfterPackets, this.rekeyAfterPackets, maxPacket)
 
     this.onKeys = opts.onKeys
     this.codec = new TransportCodec(this.aead, maxPacket)
@@ -409,9 +408,9 @@ export class CryptoEndpoint implements SecureEndpoint {
   }
 
   private expireKeypairs(p: PeerState, nowMs: number): void {
-    const tooOld = (kp: Keypair): boolean => nowMs - kp.createdMs >= this.rejectAfterMs
+    const tooOld = (kp: Keypair): boolean => nowMs - kp.createdMs >= this.limits.rejectAfterMs
     let changed = false
-    if (p.current !== null && (tooOld(p.current) || p.current.sendCounter >= this.rejectAfterPackets)) {
+    if (p.current !== null && (tooOld(p.current) || p.current.sendCounter >= this.limits.rejectAfterPackets)) {
       this.forget(p.current)
       p.current = null
       changed = true
