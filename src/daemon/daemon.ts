@@ -8,10 +8,8 @@ import { randomBytes } from 'node:crypto'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import { createSecureEndpoint, type CryptoSecureEndpoint } from '../crypto/index.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
-import type { TunDevice, UdpSocketFactory } from '../io/index.js'
+import type { TunDevice } from '../io/index.js'
 import type { Logger } from '../io/log.js'
-import { DEFAULT_MAX_DATAGRAM_BYTES, chooseOverlayUdp, udpModeFromEnv } from '../io/native-udp.js'
-import { nodeUdp } from '../io/udp.js'
 import type { PathProvider } from '../dataplane/paths.js'
 import { Relay } from '../dataplane/relay.js'
 import { createRouter } from '../route/index.js'
@@ -21,7 +19,7 @@ import { openL3Tun } from './l3-tun.js'
 import { OriginProbes } from './origin-probes.js'
 import { RouterBridge } from './router-bridge.js'
 import { LaneWorkers, type LaneWorkerError } from './workers.js'
-import { withConnectedOrigins, workerSockets, OVERLAY_BUFFER_BYTES } from './worker-sockets.js'
+import { dataPlaneSockets } from './data-plane-sockets.js'
 import { statsWithWorkers } from './worker-stats.js'
 
 export interface DaemonOptions {
@@ -82,23 +80,12 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   const log = opts.log.child({ relay: config.relay.id })
   // OVERPASS_UDP=auto|native|dgram: the overlay and the ingress service sockets batch with
   // recvmmsg/sendmmsg when the addon loads; a client batch read on a service socket becomes one
-  // sendmmsg on the overlay socket (native/udp.c batches sends across its sockets). 2 KB slots (or
-  // the MTU if larger): an oversize client datagram still reaches the ingress and is counted there;
-  // beyond the slot the socket counts it (rxTruncated).
-  const maxDatagramBytes = Math.max(DEFAULT_MAX_DATAGRAM_BYTES, config.relay.mtu)
+  // sendmmsg on the overlay socket (native/udp.c batches sends across its sockets). Several workers
+  // share the ports (SO_REUSEPORT groups, steered by lane): native only.
   const workers = config.relay.workers
   const cryptoBackend = opts.cryptoBackend ?? 'auto'
-  let sockets: { overlay: UdpSocketFactory; service: UdpSocketFactory; native: boolean }
-  if (workers > 1) {
-    // Several workers share the overlay and service ports (SO_REUSEPORT groups, steered by lane): native only.
-    const shared = workerSockets(workers, maxDatagramBytes, udpModeFromEnv())
-    sockets = { ...shared, native: true }
-    log.info('overlay socket', { kind: 'native', workers })
-  } else {
-    const batched = chooseOverlayUdp(udpModeFromEnv(), nodeUdp, { recvBufferBytes: OVERLAY_BUFFER_BYTES, sendBufferBytes: OVERLAY_BUFFER_BYTES, maxDatagramBytes })
-    sockets = { overlay: batched.factory, service: batched.factory, native: batched.kind === 'native' }
-    log.info('overlay socket', { kind: batched.kind, ...(batched.fallbackReason ? { fallback: batched.fallbackReason } : {}) })
-  }
+  const sockets = dataPlaneSockets(config)
+  log.info('overlay socket', { kind: sockets.kind, ...(workers > 1 ? { workers } : {}), ...(sockets.fallbackReason ? { fallback: sockets.fallbackReason } : {}) })
   const router = routerFor(config)
   let bridge: RouterBridge | undefined
   let endpoint: CryptoSecureEndpoint | undefined
@@ -121,7 +108,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   const tun = config.l3 === undefined ? undefined : (opts.openTun ?? ((l3) => openL3Tun(l3, log)))(config.l3)
   const relay = new Relay({
     config,
-    udp: sockets.native ? withConnectedOrigins(nodeUdp, maxDatagramBytes) : nodeUdp,
+    udp: sockets.origin,
     overlayUdp: sockets.overlay,
     serviceUdp: sockets.service,
     clock: monotonicClock,

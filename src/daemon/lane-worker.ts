@@ -11,10 +11,8 @@ import { SnapshotPaths } from '../dataplane/paths.js'
 import { Relay } from '../dataplane/relay.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
 import type { Logger, LogLevel } from '../io/log.js'
-import { DEFAULT_MAX_DATAGRAM_BYTES, udpModeFromEnv } from '../io/native-udp.js'
-import { nodeUdp } from '../io/udp.js'
 import type { FromLaneWorker, LaneWorkerData, ToLaneWorker } from './lane-messages.js'
-import { withConnectedOrigins, workerSockets } from './worker-sockets.js'
+import { dataPlaneSockets } from './data-plane-sockets.js'
 
 const port = parentPort!
 const data = workerData as LaneWorkerData
@@ -27,13 +25,12 @@ function logger(base: Record<string, unknown>): Logger {
 
 async function main(): Promise<void> {
   const { config, index, count } = data
-  const maxDatagramBytes = Math.max(DEFAULT_MAX_DATAGRAM_BYTES, config.relay.mtu)
-  const sockets = workerSockets(count, maxDatagramBytes, udpModeFromEnv())
+  const sockets = dataPlaneSockets(config)
   const paths = new SnapshotPaths(config.relay.id, config.services, false)
   let endpoint: LaneEndpoint | undefined
   const relay = new Relay({
     config,
-    udp: withConnectedOrigins(nodeUdp, maxDatagramBytes),
+    udp: sockets.origin,
     overlayUdp: sockets.overlay,
     serviceUdp: sockets.service,
     clock: monotonicClock,

@@ -34,7 +34,6 @@ export interface RouteChange {
 
 export class RouterBridge implements PathProvider, ControlPlaneSink {
   private readonly paths: SnapshotPaths
-  private readonly pinned: Set<string>
   /** Called with the new snapshot whenever a path changed (a multi-worker relay copies it to the other workers). */
   onPathsChanged: ((snap: PathSnapshot) => void) | undefined
   private changed = false
@@ -55,7 +54,6 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     private readonly tickMs = 20,
   ) {
     this.paths = new SnapshotPaths(config.relay.id, config.services, config.l3 !== undefined)
-    this.pinned = new Set(config.services.filter((s) => s.paths.length > 0).map((s) => s.name))
     this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
   }
 
@@ -140,7 +138,7 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     const reply = new Map<string, Map<number, PathRef>>()
     const prev = this.paths.current
     for (const s of this.config.services) {
-      if (this.pinned.has(s.name)) continue
+      if (this.paths.isPinned(s.name)) continue
       if (servesAsIngress(self, this.config.l3 !== undefined, s)) {
         const ref = this.refFor(prev.forward.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
         if (ref) forward.set(s.name, ref)

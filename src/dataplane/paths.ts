@@ -85,6 +85,11 @@ export class SnapshotPaths implements PathProvider {
     this.pinned = new Set(services.filter((s) => s.paths.length > 0).map((s) => s.name))
   }
 
+  /** Services with `paths` in the config: served as written, never routed. */
+  isPinned(service: string): boolean {
+    return this.pinned.has(service)
+  }
+
   get current(): PathSnapshot {
     return this.snap
   }
@@ -94,12 +99,12 @@ export class SnapshotPaths implements PathProvider {
   }
 
   forward(service: ServiceConfig): PathRef | undefined {
-    if (this.pinned.has(service.name)) return this.statics.forward(service)
+    if (this.isPinned(service.name)) return this.statics.forward(service)
     return this.snap.forward.get(service.name)
   }
 
   reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined {
-    if (this.pinned.has(service.name)) return this.statics.reply(service, ingressNode, arrived, arrivedLen)
+    if (this.isPinned(service.name)) return this.statics.reply(service, ingressNode, arrived, arrivedLen)
     return this.snap.reply.get(service.name)?.get(ingressNode)
   }
 }

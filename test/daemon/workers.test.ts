@@ -3,14 +3,15 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import type { RelayConfig } from '../../src/config/types.js'
 import { startDaemon } from '../../src/daemon/index.js'
-import { WorkersNeedNativeUdpError } from '../../src/daemon/worker-sockets.js'
+import { WorkersNeedNativeUdpError } from '../../src/daemon/data-plane-sockets.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { silentLogger } from '../../src/io/log.js'
 import { buildConfigs } from '../dataplane/helpers.js'
 import { freePorts, waitFor } from '../integration/harness.js'
 
-async function relayWithWorkers(workers: number): Promise<{ config: ReturnType<typeof buildConfigs> extends Map<string, infer C> ? C : never; dir: string }> {
+async function relayWithWorkers(workers: number): Promise<{ config: RelayConfig; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overpass-workers-'))
   const [base] = await freePorts(1)
   const config = buildConfigs({ relays: ['lax', 'sea', 'dal'], basePort: base, services: [{ paths: [], ingress: [{ relay: 'lax', listen: { host: '127.0.0.1', port: 0 } }] }] }).get('lax')!
