@@ -16,7 +16,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import { SimConfigError } from './errors.js'
 import { Partition, type Outbox, type PartitionCounters, type PartitionInit } from './partition.js'
-import { SIG_PUBLISHED, SIGNAL_BYTES, SimLoopStalledError, STALL_MS, SyncedLoop } from './synced-loop.js'
+import { SIG_PUBLISHED, SIGNAL_BYTES, StallWatch, SyncedLoop } from './synced-loop.js'
 
 export interface HostStats {
   counters: PartitionCounters
@@ -108,6 +108,7 @@ export class ThreadHost {
   private loop: SyncedLoop | undefined
   private sent = 0
   private exited = false
+  private readonly stall = new StallWatch('the simulator worker thread')
 
   /** Starts the worker (it builds its routers while this thread builds loop 0's, then `attach`es them). */
   constructor(init: Omit<PartitionInit, 'createRouter'>, routerModule: string, lookaheadMs: number) {
@@ -144,20 +145,15 @@ export class ThreadHost {
   }
 
   private reply<T>(): T {
-    // Signs of life: a reply, or loop 1 publishing progress while it runs the command.
-    let life = -1
-    let lifeAtMs = performance.now()
+    this.stall.reset()
     for (;;) {
       const got = Atomics.load(this.sig, SIG_REPLIES)
       if (got >= this.sent) break
-      const now = got + Atomics.load(this.sig, SIG_PUBLISHED + 1)
-      if (now !== life) {
-        life = now
-        lifeAtMs = performance.now()
-      }
+      // Signs of life: a reply, or loop 1 publishing progress while it runs the command.
+      this.stall.saw(got + Atomics.load(this.sig, SIG_PUBLISHED + 1))
       if (Atomics.wait(this.sig, SIG_REPLIES, got, WAIT_SLICE_MS) === 'timed-out') {
         if (this.exited) throw new SimConfigError('--workers', 'the simulator worker thread exited unexpectedly')
-        if (performance.now() - lifeAtMs > STALL_MS) throw new SimLoopStalledError('the simulator worker thread')
+        this.stall.check()
       }
     }
     const m = receiveMessageOnPort(this.port)?.message as { ok: T } | { error: string } | undefined

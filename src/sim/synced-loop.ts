@@ -43,6 +43,30 @@ export class SimLoopStalledError extends Error {
   }
 }
 
+/** Watches a counter the other thread bumps; `check` throws once it has not moved for `stallMs`. */
+export class StallWatch {
+  private last = NaN
+  private sinceMs = 0
+
+  constructor(private readonly what: string, readonly stallMs = STALL_MS) {}
+
+  /** Start a new wait: the time without progress counts from now. */
+  reset(): void {
+    this.last = NaN
+    this.sinceMs = performance.now()
+  }
+
+  saw(value: number): void {
+    if (value === this.last) return
+    this.last = value
+    this.sinceMs = performance.now()
+  }
+
+  check(): void {
+    if (performance.now() - this.sinceMs > this.stallMs) throw new SimLoopStalledError(this.what, this.stallMs)
+  }
+}
+
 export class SyncedLoop {
   /** Wall time spent processing events, and waiting for the other loop, ms. */
   busyMs = 0
@@ -61,28 +85,25 @@ export class SyncedLoop {
     /** Checked while waiting: false = the other loop is gone. */
     private readonly otherAlive: () => boolean = () => true,
     /** No progress from the other loop for this long ends the run (tests shorten it). */
-    private readonly stallMs = STALL_MS,
+    stallMs = STALL_MS,
   ) {
+    this.stall = new StallWatch('the other simulator loop', stallMs)
     this.sig = new Int32Array(signal, 0, 4)
     this.progress = new Float64Array(signal, 16, 2)
     this.other = 1 - part
     this.stepMs = lookaheadMs / STEPS_PER_LOOKAHEAD
   }
 
-  private otherSeen = -1
-  private otherSeenAtMs = 0
+  private readonly stall: StallWatch
 
   /** Processes every event before `endMs`, in step with the other loop (which must run to the same `endMs`). */
   runTo(endMs: number): void {
-    this.otherSeenAtMs = performance.now()
+    this.stall.reset()
     const me = this.part
     for (;;) {
       // Read the other's counter and progress first: every message it sent before that progress is in the port now.
       const seen = Atomics.load(this.sig, SIG_PUBLISHED + this.other)
-      if (seen !== this.otherSeen) {
-        this.otherSeen = seen
-        this.otherSeenAtMs = performance.now()
-      }
+      this.stall.saw(seen)
       const otherMs = this.progress[this.other]
       this.drain()
       const mine = this.progress[me]
@@ -103,9 +124,9 @@ export class SyncedLoop {
         continue
       }
       const t0 = performance.now()
-      if (Atomics.wait(this.sig, SIG_PUBLISHED + this.other, seen, Math.min(WAIT_SLICE_MS, this.stallMs)) === 'timed-out') {
+      if (Atomics.wait(this.sig, SIG_PUBLISHED + this.other, seen, Math.min(WAIT_SLICE_MS, this.stall.stallMs)) === 'timed-out') {
         if (!this.otherAlive()) throw new Error('the other simulator loop stopped')
-        if (performance.now() - this.otherSeenAtMs > this.stallMs) throw new SimLoopStalledError('the other simulator loop', this.stallMs)
+        this.stall.check()
       }
       this.waitMs += performance.now() - t0
     }
