@@ -33,6 +33,8 @@ const PAYLOAD_BYTES = 100
 /** Rates tried in order (one-way datagrams/s through the transit), 1 s each; a failing rate is retried once. */
 export const TRANSIT_RATES = [30_000, 50_000, 70_000, 100_000, 140_000]
 const TRANSIT_TARGET_PPS = 50_000
+/** Records sealed per ladder: every rate once, plus room for two retries at the largest. */
+const TRANSIT_BUDGET = TRANSIT_RATES.reduce((a, b) => a + b, 0) + 2 * TRANSIT_RATES[TRANSIT_RATES.length - 1]
 
 export interface TransitStep {
   rate: number
@@ -92,16 +94,15 @@ export interface TransitContext {
 export async function measureTransit(ctx: TransitContext): Promise<TransitResult> {
   const l = ctx.line
   const peerHost = l.addr(1, 1)
-  const budget = TRANSIT_RATES.reduce((a, b) => a + b, 0) + 2 * TRANSIT_RATES[TRANSIT_RATES.length - 1]
   // The overlay socket the daemon picks by default (native when the addon loads), then node:dgram forced.
-  const overpass = await measureOverpass(ctx, 'auto', budget)
-  const dgramRun = await measureOverpass(ctx, 'dgram', budget)
+  const overpass = await measureOverpass(ctx, 'auto')
+  const dgramRun = await measureOverpass(ctx, 'dgram')
   const fwd = nsSpawn(l.name('tr'), ctx.transitCpus, path.join(ctx.dir, 'fwd-transit-alone.log'), process.execPath, [
     ...ctx.nodeFlags, FORWARDER, '0.0.0.0', String(RELAY_PORT), peerHost, String(EX_PORT),
   ])
   try {
     await waitFor(fwd, 'forwarder up', 'node forwarder (transit alone)')
-    const base = await search(ctx, fwd.pid, overpass.records, budget, 'node_forwarder')
+    const base = await search(ctx, fwd.pid, overpass.records, 'node_forwarder')
     const { records: _r, ...rest } = overpass
     return {
       ...rest,
@@ -130,10 +131,9 @@ export interface WorkersCurvePoint {
  * gets what they leave of CPU 0 and all of CPU 1.
  */
 export async function measureTransitWorkers(ctx: TransitContext, counts: number[], cpus: string): Promise<WorkersCurvePoint[]> {
-  const budget = TRANSIT_RATES.reduce((a, b) => a + b, 0) + 2 * TRANSIT_RATES[TRANSIT_RATES.length - 1]
   const out: WorkersCurvePoint[] = []
   for (const workers of counts) {
-    const r = await measureOverpass({ ...ctx, transitCpus: cpus, loadRealtime: true }, 'auto', budget, workers)
+    const r = await measureOverpass({ ...ctx, transitCpus: cpus, loadRealtime: true }, 'auto', workers)
     out.push({ workers, transit_cpus: cpus, max_pps: r.max_pps, at_target: r.at_target, steps: r.steps })
     ctx.log(`  transit with ${workers} worker(s) on CPUs ${cpus}: max ${r.max_pps} pps with < 0.1% loss`)
   }
@@ -141,7 +141,7 @@ export async function measureTransitWorkers(ctx: TransitContext, counts: number[
 }
 
 /** One Overpass transit with OVERPASS_UDP=`mode`: fresh keys and sessions, records sealed for them, the rate ladder. */
-async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', budget: number, workers = 1): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram'> & { records: string }> {
+async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', workers = 1): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram'> & { records: string }> {
   const l = ctx.line
   const keys = { ing: generateKeyPair(), tr: generateKeyPair(), ex: generateKeyPair() }
   const peerHost = l.addr(1, 1)
@@ -179,13 +179,13 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', budg
     fs.writeFileSync(specFile, JSON.stringify({
       bindHost: peerHost, ingPort: ING_PORT, exPort: EX_PORT,
       ingPrivateKey: encodeKey(keys.ing.privateKey), exPrivateKey: encodeKey(keys.ex.privateKey), trPublicKey: encodeKey(keys.tr.publicKey),
-      trHost: l.addr(1, 2), trPort: RELAY_PORT, service: 'game', count: budget, payloadBytes: PAYLOAD_BYTES, file: records, lanes: workers,
+      trHost: l.addr(1, 2), trPort: RELAY_PORT, service: 'game', count: TRANSIT_BUDGET, payloadBytes: PAYLOAD_BYTES, file: records, lanes: workers,
     }))
     driver = nsSpawn(l.name('ing'), ctx.loadCpus, path.join(ctx.dir, `transit-driver-${tag}.log`), process.execPath, [DRIVER, specFile])
     await waitFor(driver, 'sealed ', 'transit driver', 60_000)
     await new Promise<void>((resolve) => (driver!.child.exitCode !== null ? resolve() : driver!.child.once('exit', () => resolve())))
     const name = (udp === 'native' ? 'overpass' : 'overpass_dgram') + (workers > 1 ? `_${workers}_workers` : '')
-    const result = await search(ctx, relay.pid, records, budget, name)
+    const result = await search(ctx, relay.pid, records, name)
     const counters = await relayCounters(ctx.bin, file)
     ctx.log(`    ${name} relay counters: ${JSON.stringify(counters)}`)
     return { udp, records, relay_counters: counters, ...result }
@@ -195,12 +195,12 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', budg
   }
 }
 
-async function search(ctx: TransitContext, pid: number, records: string, budget: number, what: string): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram' | 'udp' | 'relay_counters'>> {
+async function search(ctx: TransitContext, pid: number, records: string, what: string): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram' | 'udp' | 'relay_counters'>> {
   const steps: TransitStep[] = []
   let next = 0
   let recordBytes = 0
   const trial = async (rate: number): Promise<TransitStep | null> => {
-    if (next + rate > budget) return null
+    if (next + rate > TRANSIT_BUDGET) return null
     const dropsBefore = { tr: rcvbufErrors(ctx.line.name('tr')), ing: rcvbufErrors(ctx.line.name('ing')) }
     const before = cpuUs(pid)
     const out = await runAsync('ip', [
