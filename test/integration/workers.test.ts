@@ -105,7 +105,6 @@ describe.skipIf(!native)('relays with two workers each', () => {
       const lax = await status('lax')
       const sea = await status('sea')
       const dal = await status('dal')
-      if (process.env.OVERPASS_TEST_DUMP) console.log(JSON.stringify({ lax, dal }, null, 1))
       expect(lax.worker_count).toBe(2)
       // Flows spread over both ingress workers, and the totals add up.
       const ingressFlows = lax.workers!.map((w) => w.services.game.ingress_flows)
