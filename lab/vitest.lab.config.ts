@@ -7,5 +7,6 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 60_000,
     fileParallelism: false,
+    reporters: ['default', './test/support/skip-summary-reporter.ts'],
   },
 })

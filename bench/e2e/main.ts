@@ -31,11 +31,12 @@ import { compileLoadgen, Loadgen } from './loadgen.js'
 import { FIXED_RATES, Measurer, PLACEMENTS, round, type RateResult, type SearchStep } from './measure.js'
 import { NetnsLine } from './netns.js'
 import { openFds, rssBreakdownMb, rssMb } from './proc.js'
-import { killAllChildren, sleep, tryRun } from './shell.js'
+import { killAllChildren, sleep } from './shell.js'
 import { BIN, ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type SystemName } from './systems.js'
 import { measureTransit, measureTransitWorkers, type TransitResult } from './transit.js'
 import { printTable, summarise, type SystemResult } from './report.js'
 import { interleavedP99, type InterleavedResult } from './interleaved.js'
+import { missingToolsReason } from '../../src/io/system-tools.js'
 
 const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass', 'overpass_transit']
 const KNOWN: SystemName[] = [...ALL, 'overpass_baseline']
@@ -96,11 +97,10 @@ async function main(): Promise<void> {
     console.log('bench:e2e: skipped (needs root to create network namespaces; run it as root)')
     return
   }
-  for (const tool of ['ip', 'gcc', 'taskset', 'prlimit']) {
-    if (!tryRun('sh', ['-c', `command -v ${tool}`])) {
-      console.log(`bench:e2e: skipped (${tool} not found)`)
-      return
-    }
+  const missing = missingToolsReason(['ip', 'gcc', 'taskset', 'prlimit'])
+  if (missing) {
+    console.log(`bench:e2e: skipped (${missing})`)
+    return
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overpass-bench-e2e-'))
   const line = new NetnsLine()

@@ -14,7 +14,7 @@ import path from 'node:path'
 import { alive, readLog, spawnInNs } from '../topo/procs.js'
 import { waitFor } from '../topo/sh.js'
 import type { LabRun } from '../topo/up.js'
-import { toolAvailable } from './l3-probes.js'
+import { toolAvailable } from '../../src/io/system-tools.js'
 import type { CaptureResult } from './result.js'
 
 /** Upper bound on a capture, whatever happens to the run. */

@@ -5,8 +5,7 @@
  * timeout; a tool that is missing is reported as skipped, not as a failure.
  */
 import { execFile } from 'node:child_process'
-import fs from 'node:fs'
-import path from 'node:path'
+import { missingToolsReason } from '../../src/io/system-tools.js'
 import { alive, readLog, spawnInNs } from '../topo/procs.js'
 import { waitFor } from '../topo/sh.js'
 import type { LabRun } from '../topo/up.js'
@@ -25,17 +24,6 @@ export const IPERF_PORT = 5201
 export const IPERF_SECONDS = 3
 const IPERF_TIMEOUT_MS = 30_000
 
-/** Whether `tool` is an executable on PATH (not every tool has a --version that exits 0). */
-export function toolAvailable(tool: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => {
-    try {
-      fs.accessSync(path.join(dir, tool), fs.constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
-}
 
 /** Runs a command in a namespace; resolves with its output even when it fails (the caller parses it). */
 export function execInNs(ns: string, argv: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -66,7 +54,8 @@ export function l3Pairs(lab: LabRun): L3Pair[] {
 
 /** Pings every pair at once (ICMP is light; the pairs share no link). */
 export async function pingPairs(lab: LabRun, pairs: L3Pair[]): Promise<PingResult[]> {
-  if (!toolAvailable('ping')) return pairs.map((p) => ({ ...p, sent: 0, received: 0, skipped: 'ping is not installed' }))
+  const noPing = missingToolsReason(['ping'])
+  if (noPing) return pairs.map((p) => ({ ...p, sent: 0, received: 0, skipped: noPing }))
   const deadlineS = Math.ceil(PING_COUNT * PING_INTERVAL_S) + 5
   return Promise.all(pairs.map(async (p) => {
     const r = await execInNs(lab.ns(p.site), ['ping', '-n', '-c', String(PING_COUNT), '-i', String(PING_INTERVAL_S), '-w', String(deadlineS), p.target], (deadlineS + 5) * 1000)
@@ -93,7 +82,8 @@ export function parsePing(out: string): Omit<PingResult, keyof L3Pair> {
  * for the same relay code path.
  */
 export async function tcpPairs(lab: LabRun, pairs: L3Pair[]): Promise<TcpResult[]> {
-  if (!toolAvailable('iperf3')) return pairs.map((p) => ({ ...p, bytes: 0, skipped: 'iperf3 is not installed' }))
+  const noIperf = missingToolsReason(['iperf3'])
+  if (noIperf) return pairs.map((p) => ({ ...p, bytes: 0, skipped: noIperf }))
   const out: TcpResult[] = []
   for (const [i, p] of pairs.entries()) {
     if (p.family === 6) {

@@ -1,6 +1,7 @@
 /** Runs iproute2 and friends synchronously (control path only), with typed errors. */
 import { execFileSync } from 'node:child_process'
 import { tunAvailable } from '../../src/io/tun.js'
+import { missingToolsReason } from '../../src/io/system-tools.js'
 
 export class LabCommandError extends Error {
   override readonly name = 'LabCommandError'
@@ -41,6 +42,8 @@ export function listNamespaces(): string[] {
 /** Whether this process can build namespaces at all: root, a working `ip netns` and /dev/net/tun. */
 export function labAvailable(): { ok: boolean; reason?: string } {
   if (process.getuid?.() !== 0) return { ok: false, reason: 'the lab needs root (network namespaces, veths, TUN)' }
+  const tools = missingToolsReason(['ip', 'tc', 'sysctl'])
+  if (tools) return { ok: false, reason: `the lab cannot build namespaces: ${tools}` }
   try {
     run('ip', ['netns', 'list'])
   } catch (err) {

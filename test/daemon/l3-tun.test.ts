@@ -12,19 +12,17 @@
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { L3Config } from '../../src/config/types.js'
 import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js'
 import { silentLogger } from '../../src/io/log.js'
 import { configureTun, moveTunToNetns, openTun, tunAvailable } from '../../src/io/tun.js'
 import { parsePrefix } from '../../src/l3/prefix.js'
 import { buildConfigs } from '../dataplane/helpers.js'
+import { describeIf, firstGap, needsAvailable, needsRoot, needsTools } from '../support/requirements.js'
 
 const run = promisify(execFile)
-const avail = tunAvailable()
-const isRoot = process.getuid?.() === 0
-const skip = !avail.ok || !isRoot
-if (skip) console.log(`skipping the real-TUN L3 test: ${avail.ok ? 'not root' : avail.reason}`)
+const gap = firstGap(needsRoot('the real-TUN L3 test'), needsAvailable('no TUN device', tunAvailable()), needsTools('ip', 'ping'))
 
 const ID = process.pid % 10000
 const NS = { a: `opl3a${ID}`, b: `opl3b${ID}` }
@@ -46,7 +44,7 @@ function cleanup(): void {
   }
 }
 
-describe.skipIf(skip)('L3 mode on real TUN devices', () => {
+describeIf(gap, 'L3 mode on real TUN devices', () => {
   beforeAll(async () => {
     cleanup()
     ip('netns', 'add', NS.a)

@@ -12,6 +12,7 @@ import { waitFor as waitUntil } from '../integration/harness.js'
 import type { PeerAddress } from '../../src/io/index.js'
 import { chooseOverlayUdp, NativeUdpSocket, nativeUdpAvailable, udpModeFromEnv } from '../../src/io/native-udp.js'
 import { nodeUdp } from '../../src/io/udp.js'
+import { firstGap, needsRoot, needsTools } from '../support/requirements.js'
 
 const avail = nativeUdpAvailable()
 if (!avail.ok) console.log(`skipping native UDP tests: ${avail.reason}`)
@@ -262,7 +263,8 @@ describe.skipIf(!avail.ok)('NativeUdpSocket', () => {
   })
 
   it('counts sends dropped on a full socket buffer, in a batch and outside one (root: netns with a slow tbf loopback)', async (ctx) => {
-    if (process.getuid?.() !== 0) return ctx.skip()
+    const gap = firstGap(needsRoot('the tbf loopback namespace'), needsTools('ip', 'tc'))
+    if (gap) return ctx.skip(gap)
     const ns = `opnudp${process.pid % 100000}`
     const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: 'ignore', timeout: 5000 })
     try {

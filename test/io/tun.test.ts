@@ -11,9 +11,9 @@ import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor as waitUntil } from '../integration/harness.js'
 import { configureTun, moveTunToNetns, openTun, tunAvailable, type LinuxTun } from '../../src/io/tun.js'
+import { describeIf, firstGap, needsAvailable, needsTools } from '../support/requirements.js'
 
-const avail = tunAvailable()
-if (!avail.ok) console.log(`skipping TUN tests: ${avail.reason}`)
+const gap = firstGap(needsAvailable('no TUN device', tunAvailable()), needsTools('ip'))
 
 const RUN_ID = process.pid % 10000
 const NS = `optestns${RUN_ID}`
@@ -104,7 +104,7 @@ function addr(pkt: Buffer, at: number): string {
   return `${pkt[at]}.${pkt[at + 1]}.${pkt[at + 2]}.${pkt[at + 3]}`
 }
 
-describe.skipIf(!avail.ok)('LinuxTun on a real device', () => {
+describeIf(gap, 'LinuxTun on a real device', () => {
   let tun: LinuxTun
   /** Copies of every IPv4 packet read (the handler's buffer is reused). */
   const seen: Buffer[] = []
@@ -202,7 +202,7 @@ describe.skipIf(!avail.ok)('LinuxTun on a real device', () => {
   })
 })
 
-describe.skipIf(!avail.ok)('openTun lifecycle', () => {
+describeIf(gap, 'openTun lifecycle', () => {
   const name = `optest${RUN_ID}b`
 
   function linkExists(): boolean {
@@ -250,7 +250,7 @@ describe.skipIf(!avail.ok)('openTun lifecycle', () => {
   })
 })
 
-describe.skipIf(!avail.ok)('TUN in a worker thread', () => {
+describeIf(gap, 'TUN in a worker thread', () => {
   it('removes the device and exits cleanly when a worker ends without closing it', async () => {
     const name = `optest${RUN_ID}w`
     const addonPath = fileURLToPath(new URL('../../build/Release/overpass_tun.node', import.meta.url))

@@ -6,7 +6,7 @@ import type { FlowResult, LabResult } from '../../lab/run/result.js'
 const avail = labAvailable()
 export const LAB_SKIP_REASON = avail.ok ? undefined : avail.reason
 if (LAB_SKIP_REASON) {
-  process.stderr.write(`\n[test:lab] skipped: ${LAB_SKIP_REASON}. Run as root on Linux with iproute2: sudo npm run test:lab\n\n`)
+  process.stderr.write(`\n[test:lab] skipped: ${LAB_SKIP_REASON}. Run as root on Linux: sudo npm run test:lab (README: System packages)\n\n`)
 }
 
 const runs = new Map<string, Promise<LabResult>>()

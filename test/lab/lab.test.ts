@@ -5,15 +5,16 @@
  * margins of a few ms, not wall-clock timing of the test itself.
  */
 import { availableParallelism } from 'node:os'
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { listNamespaces } from '../../lab/topo/sh.js'
 import { alive } from '../../lab/topo/procs.js'
 import { LAB_SKIP_REASON, flow, hostExcessMs, scenarioResult } from './lab-helpers.js'
+import { describeIf } from '../support/requirements.js'
 
 /** What two user-space relay hops may add to a path, ms (measured ~0.5-1 ms). */
 const RELAY_OVERHEAD_MS = 2.5
 
-describe.skipIf(LAB_SKIP_REASON !== undefined)('network-namespace lab', () => {
+describeIf(LAB_SKIP_REASON, 'network-namespace lab', () => {
   it('us-sites: overpass beats direct where a detour exists', async () => {
     const r = await scenarioResult('us-sites')
     const d = flow(r, 'lax-bos', 'direct')

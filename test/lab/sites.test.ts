@@ -7,11 +7,12 @@
  * relays chose against the scenario's one-way optimum, and a tshark
  * capture in the DC that must show only the branch hosts' own addresses.
  */
-import { describe, expect, it } from 'vitest'
-import { IPERF_SECONDS, toolAvailable } from '../../lab/run/l3-probes.js'
+import { expect, it } from 'vitest'
+import { IPERF_SECONDS } from '../../lab/run/l3-probes.js'
 import { alive } from '../../lab/topo/procs.js'
 import { listNamespaces } from '../../lab/topo/sh.js'
 import { LAB_SKIP_REASON, flow, hostExcessMs, scenarioResult } from './lab-helpers.js'
+import { describeIf, firstGap, itIf, needsTools } from '../support/requirements.js'
 
 /**
  * What two user-space relay hops may add to a one-way path in L3 mode, ms:
@@ -23,8 +24,9 @@ const RELAY_OVERHEAD_MS = 4
 const FLOWS = ['lax-dc', 'sea-dc', 'chi-dc']
 const SITES = ['b-lax', 'b-sea', 'b-chi']
 
-const TSHARK = toolAvailable('tshark')
-if (!LAB_SKIP_REASON && !TSHARK) process.stderr.write('\n[test:lab] sites: the source-address capture is skipped: tshark is not installed (apt-get install tshark)\n\n')
+const NO_PING = needsTools('ping')
+const NO_IPERF = needsTools('iperf3')
+const NO_TSHARK = needsTools('tshark')
 
 const sites = () => scenarioResult('sites')
 const l3 = async () => {
@@ -33,8 +35,8 @@ const l3 = async () => {
   return r.l3
 }
 
-describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
-  it('every branch host pings the DC host across the overlay at the scenario round trip', async () => {
+describeIf(LAB_SKIP_REASON, 'L3 sites in the lab', () => {
+  itIf(NO_PING, 'every branch host pings the DC host across the overlay at the scenario round trip', async () => {
     const r = await sites()
     const ping = (await l3()).ping.filter((p) => p.family === 4)
     expect(ping.map((p) => p.site).sort()).toEqual([...SITES].sort())
@@ -48,7 +50,7 @@ describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
     }
   })
 
-  it('every branch host pings the DC host over IPv6 too, carried by the same IPv4 overlay', async () => {
+  itIf(NO_PING, 'every branch host pings the DC host over IPv6 too, carried by the same IPv4 overlay', async () => {
     const r = await sites()
     const ping = (await l3()).ping.filter((p) => p.family === 6)
     expect(ping.map((p) => p.site).sort()).toEqual([...SITES].sort())
@@ -62,7 +64,7 @@ describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
     }
   })
 
-  it('TCP (iperf3) carries data for its whole bounded test from every branch to the DC', async () => {
+  itIf(NO_IPERF, 'TCP (iperf3) carries data for its whole bounded test from every branch to the DC', async () => {
     const tcp = (await l3()).tcp.filter((t) => t.family === 4)
     expect(tcp).toHaveLength(SITES.length)
     for (const t of tcp) {
@@ -104,7 +106,7 @@ describe.skipIf(LAB_SKIP_REASON !== undefined)('L3 sites in the lab', () => {
     expect(flow(r, 'lax-dc', 'overpass').expected.bestForwardPath).toEqual(['lax', 'sea', 'dal'])
   })
 
-  it.skipIf(!TSHARK)('the DC captures only the branch hosts\' own addresses, for ICMP, TCP and UDP', async () => {
+  itIf(firstGap(NO_TSHARK, NO_PING, NO_IPERF), 'the DC captures only the branch hosts\' own addresses, for ICMP, TCP and UDP', async () => {
     const { capture, pairs } = await l3()
     expect(capture).toHaveLength(1)
     const c = capture[0]

@@ -1,13 +1,14 @@
 import fs from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { labDown } from '../../lab/topo/down.js'
 import { stateFile } from '../../lab/topo/naming.js'
 import { alive } from '../../lab/topo/procs.js'
 import { inNs, listNamespaces } from '../../lab/topo/sh.js'
 import { labUp } from '../../lab/topo/up.js'
 import { LAB_SKIP_REASON } from './lab-helpers.js'
+import { describeIf } from '../support/requirements.js'
 
-describe.skipIf(LAB_SKIP_REASON !== undefined)('lab topology', () => {
+describeIf(LAB_SKIP_REASON, 'lab topology', () => {
   it('lab down finds a run by its prefix when the state file is gone, and is idempotent', async () => {
     const lab = await labUp('lab/scenarios/asymmetric.yaml')
     const pids = lab.state.pids.map((p) => p.pid)

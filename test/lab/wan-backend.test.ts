@@ -4,12 +4,13 @@
  * scenario's one-way delays; without netem it must fall back to the
  * user-space emulator, and forcing netem must fail cleanly, leaving nothing.
  */
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { labDown } from '../../lab/topo/down.js'
 import { inNs, listNamespaces } from '../../lab/topo/sh.js'
 import { labUp } from '../../lab/topo/up.js'
 import { netemAvailable } from '../../lab/wan/backend.js'
 import { LAB_SKIP_REASON } from './lab-helpers.js'
+import { describeIf, itIf, needsTools } from '../support/requirements.js'
 
 /** Round trip lax <-> nyc in asymmetric.yaml: 40 ms each way. */
 const SCENARIO = 'lab/scenarios/asymmetric.yaml'
@@ -22,8 +23,8 @@ function pingAvgMs(ns: string, to: string): number {
   return Number(m[1])
 }
 
-describe.skipIf(LAB_SKIP_REASON !== undefined)('lab WAN backend', () => {
-  it('auto uses netem where the kernel has it, else the emulator, and either delays by the scenario', async () => {
+describeIf(LAB_SKIP_REASON, 'lab WAN backend', () => {
+  itIf(needsTools('ping'), 'auto uses netem where the kernel has it, else the emulator, and either delays by the scenario', async () => {
     const lab = await labUp(SCENARIO, undefined, { wan: 'auto' })
     try {
       expect(lab.wan).toBe(netemAvailable(lab.ns('wan')).ok ? 'netem' : 'emulator')
