@@ -10,6 +10,7 @@ import { nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { silentLogger } from '../../src/io/log.js'
 import { buildConfigs } from '../dataplane/helpers.js'
 import { freePorts, waitFor } from '../integration/harness.js'
+import { itIf, needsAvailable } from '../support/requirements.js'
 
 async function relayWithWorkers(workers: number): Promise<{ config: RelayConfig; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overpass-workers-'))
@@ -36,7 +37,7 @@ describe('a relay with several workers', () => {
     }
   })
 
-  it.skipIf(!nativeUdpAvailable().ok)('starts its worker threads, reports them in status, and stops them all', async () => {
+  itIf(needsAvailable('the native UDP addon', nativeUdpAvailable()), 'starts its worker threads, reports them in status, and stops them all', async () => {
     const { config, dir } = await relayWithWorkers(3)
     const d = await startDaemon(config, { log: silentLogger, noControlSocket: true })
     const port = config.relay.listen.port

@@ -10,14 +10,15 @@
 import dgram from 'node:dgram'
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { renderRelayYaml } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
-const native = nativeUdpAvailable().ok
+const noNative = needsAvailable('the native UDP addon', nativeUdpAvailable())
 const dir = tempDir('overpass-workers-')
 const relays: RelayProcess[] = []
 let origin: dgram.Socket | undefined
@@ -40,7 +41,7 @@ async function status(r: string): Promise<Status> {
 }
 
 beforeAll(async () => {
-  if (!native) return
+  if (noNative) return
   const p = await freePorts(5)
   ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4] }
   const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
@@ -69,7 +70,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-describe.skipIf(!native)('relays with two workers each', () => {
+describeIf(noNative, 'relays with two workers each', () => {
   it('carries 64 flows byte-exact both ways across rekeys, with both workers of every relay in use', async () => {
     const clients = await Promise.all(
       Array.from({ length: 64 }, async () => {

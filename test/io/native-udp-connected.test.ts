@@ -1,9 +1,10 @@
 /** Connected per-peer native sockets (io/native-udp-connected) on loopback, against node:dgram peers. */
 import dgram from 'node:dgram'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, expect, it } from 'vitest'
 import { waitFor as waitUntil } from '../integration/harness.js'
 import { NativeConnectedUdpSocket, nativeConnectedAvailable } from '../../src/io/native-udp-connected.js'
 import { UdpBindError } from '../../src/io/udp.js'
+import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const avail = nativeConnectedAvailable()
 const WAIT_MS = 5000
@@ -36,7 +37,7 @@ function connected(peerPort: number, opts: ConstructorParameters<typeof NativeCo
   return s
 }
 
-describe.skipIf(!avail.ok)('NativeConnectedUdpSocket', () => {
+describeIf(needsAvailable('the native connected UDP addon', avail), 'NativeConnectedUdpSocket', () => {
   it('exchanges datagrams with its peer, in order, with the peer as the source', async () => {
     const p = await peer()
     const s = connected(p.port)
@@ -131,7 +132,7 @@ describe.skipIf(!avail.ok)('NativeConnectedUdpSocket', () => {
   })
 })
 
-describe.skipIf(!avail.ok)('native sockets and timers in a worker thread', () => {
+describeIf(needsAvailable('the native connected UDP addon', avail), 'native sockets and timers in a worker thread', () => {
   it('are torn down cleanly when the worker ends without closing them', async () => {
     const { Worker } = await import('node:worker_threads')
     const { fileURLToPath } = await import('node:url')

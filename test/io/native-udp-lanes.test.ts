@@ -4,10 +4,11 @@
  * thread. The worker-thread cases are in native-udp-threads.test.ts.
  */
 import dgram from 'node:dgram'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, expect, it } from 'vitest'
 import { waitFor } from '../integration/harness.js'
 import { NativeUdpOptionError, NativeUdpSocket, nativeUdpAvailable, nativeUdpFactory } from '../../src/io/native-udp.js'
 import { UdpBindError } from '../../src/io/udp.js'
+import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const avail = nativeUdpAvailable()
 const WAIT_MS = 5000
@@ -71,7 +72,7 @@ function send(c: dgram.Socket, port: number, data: Buffer): Promise<void> {
 
 const total = (got: Buffer[][]): number => got.reduce((n, g) => n + g.length, 0)
 
-describe.skipIf(!avail.ok)('NativeUdpSocket lane steering (reusePort + laneSteering)', () => {
+describeIf(needsAvailable('the native UDP addon', avail), 'NativeUdpSocket lane steering (reusePort + laneSteering)', () => {
   for (const n of [2, 3]) {
     it(`delivers a transport datagram to socket lane % ${n}, and handshakes and short datagrams to socket 0`, async () => {
       const g = await group(n, { laneSteering: n })

@@ -7,9 +7,10 @@
 import dgram from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, expect, it } from 'vitest'
 import { waitFor } from '../integration/harness.js'
 import { NativeUdpSocket, nativeUdpAvailable } from '../../src/io/native-udp.js'
+import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const avail = nativeUdpAvailable()
 const ADDON = fileURLToPath(new URL('../../build/Release/overpass_udp.node', import.meta.url))
@@ -53,7 +54,7 @@ function transport(lane: number, id: number): Buffer {
   return b
 }
 
-describe.skipIf(!avail.ok)('native UDP sockets in several worker threads', () => {
+describeIf(needsAvailable('the native UDP addon', avail), 'native UDP sockets in several worker threads', () => {
   it('steers lanes across threads: socket 0 here, socket 1 in a worker', async () => {
     const s0 = new NativeUdpSocket('127.0.0.1', 0, { reusePort: true, laneSteering: 2 })
     cleanup.push(() => s0.close())

@@ -12,7 +12,7 @@ import { waitFor as waitUntil } from '../integration/harness.js'
 import type { PeerAddress } from '../../src/io/index.js'
 import { chooseOverlayUdp, NativeUdpSocket, nativeUdpAvailable, udpModeFromEnv } from '../../src/io/native-udp.js'
 import { nodeUdp } from '../../src/io/udp.js'
-import { firstGap, needsRoot, needsTools } from '../support/requirements.js'
+import { describeIf, firstGap, needsAvailable, needsRoot, needsTools } from '../support/requirements.js'
 
 const avail = nativeUdpAvailable()
 if (!avail.ok) console.log(`skipping native UDP tests: ${avail.reason}`)
@@ -55,7 +55,7 @@ async function dgramPeer(type: 'udp4' | 'udp6', host: string): Promise<{ sock: d
   return { sock, port: sock.address().port, got }
 }
 
-describe.skipIf(!avail.ok)('NativeUdpSocket', () => {
+describeIf(needsAvailable('the native UDP addon', avail), 'NativeUdpSocket', () => {
   for (const [family, host] of [['IPv4', '127.0.0.1'], ['IPv6', '::1']] as const) {
     it(`carries datagrams byte-exact both ways over ${family} loopback, with the peer's address`, async () => {
       const { sock, addr } = await nativeSocket(host)

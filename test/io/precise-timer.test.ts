@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { openPreciseTimer, preciseTimerAvailable } from '../../src/io/precise-timer.js'
+import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const avail = preciseTimerAvailable()
 
-describe.skipIf(!avail.ok)('precise timer (timerfd on the Node loop)', () => {
+describeIf(needsAvailable('the precise timer addon', avail), 'precise timer (timerfd on the Node loop)', () => {
   it('fires once, not before the requested delay', async () => {
     let fired = 0
     const t0 = performance.now()

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runSim } from '../../src/cli/commands/sim.js'
 import { parseEvents } from '../../src/sim/events.js'
 import { createStandInRouter } from './stand-in-router.js'
+import { itIf, needsFile } from '../support/requirements.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'overpass-sim-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -63,7 +64,7 @@ const BIN = new URL('../../bin/overpass.js', import.meta.url).pathname
 const BUILT_WORKER = new URL('../../dist/src/sim/worker.js', import.meta.url).pathname
 
 describe('overpass sim --workers (the built CLI; npm test builds first)', () => {
-  it.skipIf(!existsSync(BUILT_WORKER))('prints the same JSON from one loop and from a worker thread', () => {
+  itIf(needsFile(BUILT_WORKER, 'the built simulator worker (npm run build)'), 'prints the same JSON from one loop and from a worker thread', () => {
     // Two clusters (a*, b*) 2-8 ms inside and 30-45 ms apart: a 30 ms lookahead.
     const rng = (i: number) => ((i * 2654435761) % 1000) / 1000
     const rows = ['src,dst,one_way_ms']

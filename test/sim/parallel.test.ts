@@ -3,7 +3,7 @@
  * same JSON, byte for byte, from one loop and from two (in this thread
  * here; cli.test.ts runs the worker thread through the built CLI).
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { createRouter } from '../../src/route/index.js'
 import { parseEvents } from '../../src/sim/events.js'
@@ -13,6 +13,7 @@ import { Simulation, runSimulation, type SimInit } from '../../src/sim/simulator
 import { crossLookaheadMs, splitRelays } from '../../src/sim/split.js'
 import { randomMatrix } from './helpers.js'
 import { createStandInRouter } from './stand-in-router.js'
+import { itIf, needsFile } from '../support/requirements.js'
 
 const WONDER = new URL('../../../shared/data/latency/wondernetwork_2020.csv', import.meta.url).pathname
 
@@ -70,7 +71,7 @@ describe('Simulation over two loops', () => {
     expect(JSON.parse(a).messages.lost).toBeGreaterThan(0)
   })
 
-  it.skipIf(!existsSync(WONDER))('gives identical JSON with real routers on an asymmetric wondernetwork subset with events', () => {
+  itIf(needsFile(WONDER, 'the shared latency data (../shared beside the project)'), 'gives identical JSON with real routers on an asymmetric wondernetwork subset with events', () => {
     const full = applyAsymmetry(parseMatrixCsv(readFileSync(WONDER, 'utf8'), WONDER), 0.3, streamRng(3, 'asymmetry'))
     const matrix = sampleSites(full, 40, new Rng(3))
     const [a, b, two] = both({ matrix, createRouter, seed: 3, durationS: 5, events })

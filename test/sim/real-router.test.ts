@@ -3,7 +3,7 @@
  * relay: steady state against the brute-force oracle, clock offsets, failover
  * after a cut, determinism, and one run on a wondernetwork subset.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { createRouter } from '../../src/route/index.js'
 import { parseEvents } from '../../src/sim/events.js'
@@ -11,6 +11,7 @@ import { parseMatrixCsv, sampleSites } from '../../src/sim/matrix.js'
 import { Rng } from '../../src/sim/prng.js'
 import { runSimulation, Simulation } from '../../src/sim/simulator.js'
 import { bruteForceBest, randomMatrix } from './helpers.js'
+import { itIf, needsFile } from '../support/requirements.js'
 
 const WONDER = new URL('../../../shared/data/latency/wondernetwork_2020.csv', import.meta.url).pathname
 
@@ -56,7 +57,7 @@ describe('Simulation with the real router', () => {
     expect(run()).toEqual(run())
   })
 
-  it.skipIf(!existsSync(WONDER))('is within tolerance on a 20-site wondernetwork subset (skipped without ../shared)', () => {
+  itIf(needsFile(WONDER, 'the shared latency data (../shared beside the project)'), 'is within tolerance on a 20-site wondernetwork subset (skipped without ../shared)', () => {
     const m = sampleSites(parseMatrixCsv(readFileSync(WONDER, 'utf8'), WONDER), 20, new Rng(7))
     const r = runSimulation({ matrix: m, createRouter, seed: 7, durationS: 10 })
     expect(r.relays).toBe(20)

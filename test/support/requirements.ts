@@ -5,6 +5,7 @@
  * skipped tests' metadata so the skip summary (./skip-summary-reporter.ts)
  * prints why they were skipped and which package to install.
  */
+import { existsSync } from 'node:fs'
 import { describe, it, type TestFunction } from 'vitest'
 import { missingToolsReason, type SystemTool } from '../../src/io/system-tools.js'
 
@@ -28,6 +29,10 @@ export function needsRoot(what = 'it'): Gap {
 
 export function needsTools(...tools: SystemTool[]): Gap {
   return missingToolsReason(tools)
+}
+
+export function needsFile(file: string, what: string): Gap {
+  return existsSync(file) ? undefined : `${what} is absent (${file})`
 }
 
 export function needsAvailable(what: string, avail: { ok: boolean; reason?: string }): Gap {
