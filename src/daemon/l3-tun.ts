@@ -26,7 +26,10 @@ export function openL3Tun(l3: L3Config, log: Logger): LinuxTun {
 /**
  * ICMP errors the relay writes into its TUN come from `l3.address`, which is
  * also a local address of this host; Linux drops a received packet with a
- * local source as a martian unless accept_local is set on the device.
+ * local source as a martian unless accept_local is set on the device. The
+ * only other packets written into the TUN are exit deliveries, whose sources
+ * the data plane has checked against the ingress's own sites
+ * (dataplane/source-check.ts), so no remote host can send as this one.
  */
 function allowLocalSource(name: string, log: Logger): void {
   try {

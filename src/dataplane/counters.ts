@@ -35,6 +35,8 @@ export const DROP = {
   l3_icmp_rate_limited: 'ICMP error not sent: over the rate limit',
   l3_icmp_refused: 'ICMP error not sent: forbidden by RFC 1122/4443 (about an ICMP error, a non-first fragment, a multicast source...)',
   l3_dst_not_owned: 'packet at the exit whose destination is not in the service prefixes (the exit is no open injector)',
+  l3_src_not_local: "TUN packet whose source is in no site prefix of this relay (a host spoofing another site's address)",
+  l3_src_not_ingress: 'packet at the exit whose source is in no site prefix of its ingress relay, path[0]',
   l3_no_tun: 'L3 packet at a relay that has no TUN device',
   l3_tun_write_failed: 'TUN write refused (kernel queue full or device down)',
   l3_reply_flag: 'L3 packet marked as a reply (L3 replies are new TUN packets, never replies)',

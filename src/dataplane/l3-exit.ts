@@ -7,7 +7,9 @@
  *
  * Before writing, the payload must parse and its destination must lie in
  * the service's own prefixes: an authenticated peer could otherwise make
- * this relay inject any packet to any address (l3_dst_not_owned).
+ * this relay inject any packet to any address (l3_dst_not_owned). Its
+ * source must lie in a site prefix of the packet's ingress relay, `path[0]`
+ * (source-check.ts): one branch cannot speak for another (l3_src_not_ingress).
  * Redundant (two-path) copies are deduplicated per (ingress, flow).
  */
 import type { TunDevice } from '../io/index.js'
@@ -17,6 +19,7 @@ import type { ServiceState } from './context.js'
 import type { DropCounts, L3Counters } from './counters.js'
 import { L3_PARSE_DROP } from './l3-ingress.js'
 import { SeqWindow } from './seq-window.js'
+import { SourceOwners } from './source-check.js'
 
 interface DedupEntry {
   readonly service: ServiceState
@@ -27,6 +30,7 @@ interface DedupEntry {
 export class L3Exit {
   /** Per service this relay exits: its prefixes only (a longer prefix of another service must not hide a match). */
   private readonly owned = new Map<ServiceState, PrefixTable>()
+  private readonly sources: SourceOwners
   private readonly pkt = new IpPacket()
   /** Redundant flows by ingress relay, then flow id. */
   private readonly dedup = new Map<number, Map<number, DedupEntry>>()
@@ -43,6 +47,7 @@ export class L3Exit {
       for (const p of s.cfg.prefixes) table.insert(p, 0)
       this.owned.set(s, table)
     }
+    this.sources = new SourceOwners(services.map((s) => s.cfg))
   }
 
   /** Delivers the IP packet in plain[hdr.payloadOffset, length) into the TUN. */
@@ -57,6 +62,10 @@ export class L3Exit {
     const table = this.owned.get(service)
     if (table === undefined || table.lookupDst(plain, pkt) === NO_MATCH) {
       service.drops.add('l3_dst_not_owned')
+      return
+    }
+    if (!this.sources.ownedBy(hdr.path[0], plain, pkt)) {
+      service.drops.add('l3_src_not_ingress')
       return
     }
     if ((hdr.flags & FLAG_REDUNDANT) !== 0 && this.isCopy(service, hdr, nowMs)) {

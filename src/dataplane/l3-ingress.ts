@@ -5,6 +5,8 @@
  *
  *   1. parse          -> malformed: drop, count l3_<reason>
  *   2. LPM on dst     -> over every l3 service's prefixes; no match: l3_no_route
+ *      source        -> must lie in one of this relay's own sites (source-check.ts);
+ *                       else l3_src_not_local
  *   3. forward path   -> the service's path (router or static), as for L4;
  *                        none: no_route; best exit is this relay: l3_local_destination
  *   4. TTL - 1        -> expired: ICMP Time Exceeded back into the TUN
@@ -49,6 +51,7 @@ import { FLAG_REDUNDANT, MAX_PATH_RELAYS, dataHeaderLen, encodeDataHeader } from
 import type { RelayContext, ServiceState } from './context.js'
 import type { L3Counters } from './counters.js'
 import type { PathRef } from './paths.js'
+import { SourceOwners } from './source-check.js'
 
 /** Drop names for parse failures, built once: `l3_` + IP_ERROR_NAMES. */
 export const L3_PARSE_DROP: Record<number, string> = Object.fromEntries(
@@ -79,6 +82,7 @@ interface L3Flow {
 
 export class L3Ingress {
   private readonly table = new PrefixTable()
+  private readonly sources: SourceOwners
   private readonly pkt = new IpPacket()
   private readonly key = new FlowKey()
   /** Flows by key hash; collisions chain through `next`, compared exactly with flowKeyEquals. */
@@ -120,6 +124,7 @@ export class L3Ingress {
     services.forEach((s, i) => {
       for (const p of s.cfg.prefixes) this.table.insert(p, i)
     })
+    this.sources = new SourceOwners(services.map((s) => s.cfg))
   }
 
   /** One packet the kernel routed into the TUN; `buf` is valid only during the call (and is modified: TTL). */
@@ -138,6 +143,11 @@ export class L3Ingress {
     }
     const service = this.services[index]
     service.client.rx(n)
+    if (!this.sources.ownedBy(this.ctx.selfNode, buf, pkt)) {
+      // A host behind this relay claims another site's (or no site's) address.
+      service.drops.add('l3_src_not_local')
+      return
+    }
     const path = this.ctx.paths.forward(service.cfg)
     if (path === undefined) {
       service.drops.add('no_route')

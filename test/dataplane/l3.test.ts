@@ -251,7 +251,7 @@ describe('L3 data plane', () => {
 
   it('drops a packet whose best exit is the relay itself (a route pointing back into the TUN)', async () => {
     const w = await world()
-    w.dal.inject(buildV4({ src: '10.101.0.5', dst: '10.200.0.9' }))
+    w.dal.inject(buildV4({ src: '10.200.0.5', dst: '10.200.0.9' }))
     await w.run()
     expect(w.lax.written).toHaveLength(0)
     expect(w.stats('dal').services.dc.drops.l3_local_destination).toBe(1)
@@ -268,6 +268,32 @@ describe('L3 data plane', () => {
     expect(w.dal.written).toHaveLength(1)
     expect([...w.dal.written[0].subarray(16, 20)]).toEqual(ip4('10.200.0.7'))
     expect(w.stats('dal').services.dc.drops.l3_dst_not_owned).toBe(1)
+  })
+
+  it('drops at the ingress a branch host spoofing a source outside its own site', async () => {
+    const w = await world()
+    // From the lax branch: the DC's (dal's own site's) address, an address of no site, and IPv6 likewise.
+    w.lax.inject(buildV4({ src: '10.200.0.9', dst: '10.200.0.7' }))
+    w.lax.inject(buildV4({ src: '192.0.2.1', dst: '10.200.0.7' }))
+    w.lax.inject(buildV6({ src: 'fd00:200::9', dst: 'fd00:200::7' }))
+    w.lax.inject(buildV4({ src: '10.101.0.5', dst: '10.200.0.7' }))
+    await w.run()
+    expect(w.dal.written).toHaveLength(1)
+    expect([...w.dal.written[0].subarray(12, 16)]).toEqual(ip4('10.101.0.5'))
+    expect(w.stats('lax').services.dc.drops.l3_src_not_local).toBe(3)
+  })
+
+  it("drops at the exit a packet whose source is not in its ingress relay's sites", async () => {
+    // lax claims 10.102.0.0/24 (another branch) as its own site; dal's config says otherwise.
+    const w = await world({
+      laxServices: (list) => list.map((s) => (s.name === 'site-lax' ? { ...s, prefixes: [...s.prefixes, parsePrefix('10.102.0.0/24')] } : s)),
+    })
+    w.lax.inject(buildV4({ src: '10.102.0.5', dst: '10.200.0.7' }))
+    w.lax.inject(buildV4({ src: '10.101.0.5', dst: '10.200.0.7' }))
+    await w.run()
+    expect(w.dal.written).toHaveLength(1)
+    expect([...w.dal.written[0].subarray(12, 16)]).toEqual(ip4('10.101.0.5'))
+    expect(w.stats('dal').services.dc.drops.l3_src_not_ingress).toBe(1)
   })
 
   it('keeps one flow per 5-tuple and expires idle flows', async () => {
