@@ -86,6 +86,11 @@ export class ExitSide {
 
   /** A forward packet reached its exit: deliver its payload to the origin. */
   deliverForward(service: ServiceState, hdr: DataHeader, plain: Buffer, length: number): void {
+    if (hdr.clientAddrOffset < 0 && service.cfg.delivery === 'proxy-protocol') {
+      // Fail closed: sent raw, the payload could carry a PROXY header the client forged.
+      service.drops.add('proxy_no_client_addr')
+      return
+    }
     const ingressNode = hdr.path[0]
     let byFlow = this.flows.get(ingressNode)
     let flow = byFlow?.get(hdr.flow)

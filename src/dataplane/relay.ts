@@ -8,8 +8,10 @@
  *   4. data header     -> path[pidx] must be this relay, path[pidx-1] the sender
  *   5a. transit        -> decrement hops, advance pidx, seal to path[pidx+1]
  *   5b. path end       -> forward packets go to the exit half (origin),
- *                         replies to the ingress half (client); forward
- *                         packets of l3 services go into the TUN (l3-exit.ts)
+ *                         replies to the ingress half (client); path[0]
+ *                         must be an ingress / an exit of the service
+ *                         (path-ends.ts); forward packets of l3 services
+ *                         go into the TUN (l3-exit.ts)
  *
  * With an `l3:` section, packets read from the TUN enter at l3-ingress.ts.
  *
@@ -28,6 +30,7 @@ import { ExitSide } from './exit.js'
 import { IngressSide } from './ingress.js'
 import { L3Exit } from './l3-exit.js'
 import { L3Ingress, MissingTunError } from './l3-ingress.js'
+import { PathEnds } from './path-ends.js'
 import { StaticPaths, type PathProvider } from './paths.js'
 
 export interface PeerState {
@@ -95,6 +98,8 @@ export class Relay implements RelayContext {
   private readonly peerBySource = new Map<string, Map<number, PeerState>>()
   private readonly peerByNode = new Map<number, PeerState>()
   private readonly serviceById = new Map<number, ServiceState>()
+  /** Which relays may start a forward packet or a reply of each L4 service. */
+  private readonly ends: PathEnds
   private readonly ingress: IngressSide
   private readonly exit: ExitSide
   private readonly l3: L3Side | undefined
@@ -141,6 +146,7 @@ export class Relay implements RelayContext {
         new ServiceState(s, nameId(s.name), servesAsIngress(cfg.relay.id, cfg.l3 !== undefined, s), s.exits.includes(cfg.relay.id)),
     )
     for (const s of this.services) this.serviceById.set(s.id, s)
+    this.ends = new PathEnds(this.services)
     this.endpoint = deps.makeEndpoint({
       privateKey: cfg.relay.privateKey,
       peers: this.peers.map((p, i) => ({ index: i, publicKey: cfg.peers[i].publicKey })),
@@ -269,9 +275,11 @@ export class Relay implements RelayContext {
     if ((hdr.flags & FLAG_REPLY) === 0) {
       if (!service.isExit) service.drops.add('not_exit')
       else if (service.cfg.mode === 'l3') this.deliverL3(service, plain, length)
+      else if (!this.ends.isIngress(service, hdr.path[0])) service.drops.add('not_from_ingress')
       else this.exit.deliverForward(service, hdr, plain, length)
     } else if (service.cfg.mode === 'l3') service.drops.add('l3_reply_flag')
     else if (!service.isIngress) service.drops.add('not_ingress')
+    else if (!this.ends.isExit(service, hdr.path[0])) service.drops.add('not_from_exit')
     else this.ingress.deliverReply(hdr, plain, length)
   }
 

@@ -4,6 +4,7 @@ import { ServiceState, type RelayContext } from '../../src/dataplane/context.js'
 import { DropCounts } from '../../src/dataplane/counters.js'
 import { ExitSide } from '../../src/dataplane/exit.js'
 import { StaticPaths } from '../../src/dataplane/paths.js'
+import { buildProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
 import type { PacketSocket, PeerAddress, UdpSocketFactory } from '../../src/io/index.js'
@@ -174,6 +175,17 @@ describe('ExitSide', () => {
     w.net.inject({ address: ORIGIN.host, port: ORIGIN.port }, { address: '0.0.0.0', port: flowPort }, Buffer.from('late'))
     await w.run(20)
     expect(w.sent.map((s) => [s.hdr.flow, s.payload.toString()])).toEqual([[2, 'y']])
+  })
+
+  it('drops proxy-protocol packets without the client address, so a client cannot forge its own PROXY header', async () => {
+    const w = exitWorld({ delivery: 'proxy-protocol' })
+    const forged = buildProxyV2Header({ family: 4, clientAddress: '203.0.113.66', clientPort: 1, serviceAddress: '127.0.0.1', servicePort: 27015 })
+    w.forward(1, Buffer.from('first'))
+    w.forward(1, Buffer.concat([forged, Buffer.from('as 203.0.113.66')]), undefined, 1)
+    await w.run(20)
+    expect(w.seen).toEqual([])
+    expect(w.exit.activeFlows()).toBe(0)
+    expect(w.state.drops.get('proxy_no_client_addr')).toBe(2)
   })
 
   it('refuses flows beyond max_flows and counts them', async () => {

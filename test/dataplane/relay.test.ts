@@ -7,6 +7,8 @@ import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
 import type { PacketSocket, PeerAddress } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
+import { FLAG_REPLY, encodeDataHeader } from '../../src/wire/data.js'
+import { nameId } from '../../src/wire/ids.js'
 import { buildConfigs, type NetSpec } from './helpers.js'
 
 const ORIGIN = { address: '127.0.0.1', port: 9000 }
@@ -144,6 +146,41 @@ describe('relay data plane (in-process, fake network)', () => {
     expect(seen.client).toMatchObject({ clientAddress: '127.0.0.1', clientPort: 43210, serviceAddress: '127.0.0.1', servicePort: 27015 })
     expect(w.originSeen[0].data.subarray(seen.headerLen).toString()).toBe('ping')
     expect(c.received.map(String)).toEqual(['ping'])
+  })
+
+  it('drops a reply injected by a member relay that is not an exit of the service', async () => {
+    const w = await world(line())
+    const c = w.client(43211)
+    send(c, Buffer.from('ping'))
+    await w.run(100)
+    expect(c.received.map(String)).toEqual(['ping'])
+    // sea (transit) forges a reply for lax's flow 1, as if it were the exit.
+    const sea = w.relays.get('sea')!
+    const buf = Buffer.alloc(256)
+    const path = Uint32Array.from(['sea', 'lax'].map(nameId))
+    const n = encodeDataHeader(buf, FLAG_REPLY, 8, sea.services[0].id, 1, 99, path, path.length)
+    const payload = Buffer.from('injected')
+    payload.copy(buf, n)
+    sea.sendOnPath(buf, n + payload.length, nameId('lax'), sea.services[0], 0)
+    await w.run(100)
+    expect(c.received.map(String)).toEqual(['ping'])
+    expect(w.relays.get('lax')!.stats().services.game.drops.not_from_exit).toBe(1)
+  })
+
+  it('drops a flow opened at the exit by a member relay that is not an ingress of the service', async () => {
+    const w = await world(line())
+    const sea = w.relays.get('sea')!
+    const buf = Buffer.alloc(256)
+    const path = Uint32Array.from(['sea', 'dal'].map(nameId))
+    const n = encodeDataHeader(buf, 0, 8, sea.services[0].id, 77, 0, path, path.length)
+    const payload = Buffer.from('from sea')
+    payload.copy(buf, n)
+    sea.sendOnPath(buf, n + payload.length, nameId('dal'), sea.services[0], 0)
+    await w.run(100)
+    expect(w.originSeen).toEqual([])
+    const dal = w.relays.get('dal')!.stats().services.game
+    expect(dal.exit_flows).toBe(0)
+    expect(dal.drops.not_from_ingress).toBe(1)
   })
 
   it('drops and counts a tampered and a replayed overlay datagram', async () => {
