@@ -17,7 +17,8 @@ export interface ConfigIssue {
 }
 
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
+  /** 'ConfigError', or a subclass's own name (InsecureFileModeError). */
+  override readonly name: string = 'ConfigError'
   readonly issues: ConfigIssue[]
   readonly sourcePath?: string
 

@@ -2,7 +2,8 @@
  * config/ owns the relay config file: the YAML format, its validation and its
  * normalisation into `RelayConfig` (types.ts), the only shape the rest of
  * Overpass reads. Problems are thrown as one ConfigError listing every issue
- * with its field path and a fix.
+ * with its field path and a fix; a private key in a file that group or others
+ * can read is refused at once (InsecureFileModeError, file-mode.ts).
  *
  *   const cfg = loadConfig('/etc/overpass/lax.yaml')  // throws ConfigError
  *   cfg.relay.listen  // { host: '127.0.0.1', port: 7001 }
@@ -10,6 +11,7 @@
 export type * from './types.js'
 export { loadConfig, parseConfig, type ParseOptions } from './load.js'
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js'
+export { InsecureFileModeError } from './file-mode.js'
 export { checkNetwork, type NetworkIssue, type NetworkReport } from './network.js'
 export { parseInterfaceAddress, servesAsIngress } from './l3.js'
 export {

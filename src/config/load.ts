@@ -4,7 +4,7 @@
  * Every stage that can run does, and all issues are thrown together in one
  * ConfigError with line numbers where the YAML node can be found.
  */
-import { readFileSync, statSync } from 'node:fs'
+import { assertOwnerOnly, readFileWithMode } from './file-mode.js'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { LineCounter, parseDocument, type Document } from 'yaml'
 import type { z } from 'zod'
@@ -44,25 +44,28 @@ export interface ParseOptions {
   sourcePath?: string
   /** Base for relative private_key_file and control_socket paths; default dirname(sourcePath) or cwd. */
   baseDir?: string
-  /** Non-fatal findings (e.g. a key file others can read). Default: process.emitWarning. */
-  onWarning?: (warning: ConfigIssue) => void
+  /**
+   * Permission bits of the file the text was read from (loadConfig sets it).
+   * With `private_key` inline, a file that group or others can read is
+   * refused (InsecureFileModeError), as a key file is.
+   */
+  sourceMode?: number
 }
 
-export function loadConfig(path: string, options: Omit<ParseOptions, 'sourcePath'> = {}): RelayConfig {
-  let text: string
+export function loadConfig(path: string, options: Omit<ParseOptions, 'sourcePath' | 'sourceMode'> = {}): RelayConfig {
+  let file: { text: string; mode: number }
   try {
-    text = readFileSync(path, 'utf8')
+    file = readFileWithMode(path)
   } catch (err) {
     const message = `cannot read config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`
     throw new ConfigError([{ path: '', message, fix: 'check the path given with -c' }], path)
   }
-  return parseConfig(text, { ...options, sourcePath: path, baseDir: options.baseDir ?? dirname(resolve(path)) })
+  return parseConfig(file.text, { ...options, sourcePath: path, sourceMode: file.mode, baseDir: options.baseDir ?? dirname(resolve(path)) })
 }
 
 export function parseConfig(text: string, options: ParseOptions = {}): RelayConfig {
   const { sourcePath } = options
   const baseDir = options.baseDir ?? (sourcePath ? dirname(resolve(sourcePath)) : process.cwd())
-  const warn = options.onWarning ?? ((w: ConfigIssue) => process.emitWarning(`${w.path}: ${w.message} (fix: ${w.fix})`, 'ConfigWarning'))
 
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines })
@@ -76,7 +79,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   const top = isMapping(raw) ? raw : {}
   const rawRelay = isMapping(top.relay) ? top.relay : undefined
   const relay = rawRelay && section(relaySchema, rawRelay, ['relay'], issues)
-  const privateKey = rawRelay && resolvePrivateKey(rawRelay, relay, baseDir, issues, warn)
+  const privateKey = rawRelay && resolvePrivateKey(rawRelay, relay, baseDir, issues, options)
   const peerList = Array.isArray(top.peers) ? top.peers : []
   const peers = peerList.map((p, i) => entry(peerSchema, p, ['peers', i], issues))
   const serviceList = Array.isArray(top.services) ? top.services : []
@@ -197,7 +200,7 @@ function resolvePrivateKey(
   relay: RawRelay | undefined,
   baseDir: string,
   issues: ConfigIssue[],
-  warn: (w: ConfigIssue) => void,
+  source: ParseOptions,
 ): Uint8Array | undefined {
   const inline = rawRelay.private_key !== undefined
   const file = rawRelay.private_key_file !== undefined
@@ -206,17 +209,23 @@ function resolvePrivateKey(
     issues.push({ path: 'relay.private_key', message, fix: 'set exactly one of private_key or private_key_file' })
     return undefined
   }
-  if (inline) return relay?.private_key
+  if (inline) {
+    if (source.sourcePath !== undefined && source.sourceMode !== undefined) assertOwnerOnly(source.sourcePath, source.sourceMode, 'relay.private_key')
+    return relay?.private_key
+  }
   if (typeof rawRelay.private_key_file !== 'string' || rawRelay.private_key_file === '') return undefined
-  return readKeyFile(resolve(baseDir, rawRelay.private_key_file), issues, warn)
+  return readKeyFile(resolve(baseDir, rawRelay.private_key_file), issues)
 }
 
-function readKeyFile(file: string, issues: ConfigIssue[], warn: (w: ConfigIssue) => void): Uint8Array | undefined {
+function readKeyFile(file: string, issues: ConfigIssue[]): Uint8Array | undefined {
   const path = 'relay.private_key_file'
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    const read = readFileWithMode(file)
+    assertOwnerOnly(file, read.mode, path)
+    text = read.text
   } catch (err) {
+    if ((err as Error).name === 'InsecureFileModeError') throw err
     const code = (err as NodeJS.ErrnoException).code ?? String(err)
     issues.push({ path, message: `cannot read ${file}: ${code}`, fix: 'check the path; relative paths start at the config file\'s folder' })
     return undefined
@@ -225,9 +234,6 @@ function readKeyFile(file: string, issues: ConfigIssue[], warn: (w: ConfigIssue)
   if (!key.ok) {
     issues.push({ path, message: `${file}: ${key.error}`, fix: 'the file must hold the base64 private key from `overpass keygen`' })
     return undefined
-  }
-  if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
-    warn({ path, message: `${file} is readable by group or others`, fix: `chmod 600 ${file}` })
   }
   return key.value
 }

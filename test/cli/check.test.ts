@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { seaRaw, toYaml, validRaw, type Raw } from '../config/fixtures.js'
+import { loopbackExamplesIn, seaRaw, toYaml, validRaw, type Raw } from '../config/fixtures.js'
 import { runCli } from './run-cli.js'
 
-const EXAMPLES = join(import.meta.dirname, '../../examples/loopback')
 const dirs: string[] = []
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
@@ -15,7 +14,7 @@ function writeConfig(raw: Raw | string, name = 'relay.yaml'): string {
   const dir = mkdtempSync(join(tmpdir(), 'overpass-check-'))
   dirs.push(dir)
   const file = join(dir, name)
-  writeFileSync(file, typeof raw === 'string' ? raw : toYaml(raw))
+  writeFileSync(file, typeof raw === 'string' ? raw : toYaml(raw), { mode: 0o600 })
   return file
 }
 
@@ -49,6 +48,15 @@ describe('overpass check', () => {
     expect(err).toMatch(/\n\(file\): YAML syntax error at line 3, column \d+: .*\(fix: .*quote/)
   })
 
+  it('refuses a config with private_key inline that others can read, printing the chmod that fixes it', async () => {
+    const file = writeConfig(validRaw())
+    chmodSync(file, 0o644)
+    const { out, err, exitCode } = await runCli(['check', '-c', file])
+    expect(exitCode).toBe(2)
+    expect(out).toBe('')
+    expect(err).toContain(`relay.private_key: ${file} holds private_key inline and group or others can read it (mode 0644) (fix: chmod 600 ${file})`)
+  })
+
   it('reports a missing file', async () => {
     const { err, exitCode } = await runCli(['check', '-c', '/nonexistent/relay.yaml'])
     expect(exitCode).toBe(2)
@@ -56,7 +64,9 @@ describe('overpass check', () => {
   })
 
   it('passes the three loopback examples checked together', async () => {
-    const files = ['lax', 'sea', 'dal'].map((id) => join(EXAMPLES, `${id}.yaml`))
+    const examples = mkdtempSync(join(tmpdir(), 'overpass-check-'))
+    dirs.push(examples)
+    const files = ['lax', 'sea', 'dal'].map((id) => join(loopbackExamplesIn(examples), `${id}.yaml`))
     const { out, err, exitCode } = await runCli(['check', ...files.flatMap((f) => ['-c', f])])
     expect(err).toBe('')
     expect(exitCode).toBe(0)

@@ -10,7 +10,7 @@ import { LAX_PUB, SEA_PUB, b64, toYaml, validRaw, type Raw } from './fixtures.js
 function issuesOf(raw: Raw | string): ConfigIssue[] {
   const text = typeof raw === 'string' ? raw : toYaml(raw)
   try {
-    parseConfig(text, { sourcePath: 'test.yaml', baseDir: '/nonexistent', onWarning: () => {} })
+    parseConfig(text, { sourcePath: 'test.yaml', baseDir: '/nonexistent' })
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError)
     expect((err as Error).name).toBe('ConfigError')

@@ -1,4 +1,6 @@
 /** A known-good config as a plain object; tests mutate a copy and render it to YAML. */
+import { chmodSync, cpSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import nacl from 'tweetnacl'
 import { stringify } from 'yaml'
 
@@ -43,4 +45,15 @@ export function seaRaw(): Raw {
 
 export function toYaml(raw: Raw): string {
   return stringify(raw)
+}
+
+/**
+ * examples/loopback copied into `dir` with its key files at 0600, as the quick
+ * start's `chmod 600` leaves them (a git checkout has them at 0644).
+ */
+export function loopbackExamplesIn(dir: string): string {
+  const src = join(import.meta.dirname, '../../examples/loopback')
+  cpSync(src, dir, { recursive: true })
+  for (const f of readdirSync(dir)) if (f.endsWith('.key')) chmodSync(join(dir, f), 0o600)
+  return dir
 }

@@ -18,7 +18,7 @@ function l3Raw(): Raw {
 
 function issuesOf(raw: Raw): ConfigIssue[] {
   try {
-    parseConfig(toYaml(raw), { sourcePath: 'test.yaml', baseDir: '/nonexistent', onWarning: () => {} })
+    parseConfig(toYaml(raw), { sourcePath: 'test.yaml', baseDir: '/nonexistent' })
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError)
     return (err as ConfigError).issues

@@ -1,9 +1,9 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../src/config/index.js'
-import { DAL_PUB, LAX_PRIV, LAX_PUB, b64, toYaml, validRaw } from './fixtures.js'
+import { ConfigError, InsecureFileModeError, loadConfig, parseConfig } from '../../src/config/index.js'
+import { DAL_PUB, LAX_PRIV, LAX_PUB, b64, loopbackExamplesIn, toYaml, validRaw } from './fixtures.js'
 
 const dirs: string[] = []
 function tempDir(): string {
@@ -68,44 +68,96 @@ describe('a valid config', () => {
     expect(cfg.tuning.hopLimit).toBe(8)
   })
 
-  it('reads private_key_file relative to the config file and warns when others can read it', () => {
+  it('reads private_key_file relative to the config file', () => {
     const dir = tempDir()
-    writeFileSync(join(dir, 'lax.key'), b64(LAX_PRIV) + '\n')
-    chmodSync(join(dir, 'lax.key'), 0o644)
+    writeFileSync(join(dir, 'lax.key'), b64(LAX_PRIV) + '\n', { mode: 0o600 })
     const raw = validRaw()
     delete raw.relay.private_key
     raw.relay.private_key_file = './lax.key'
     raw.relay.control_socket = 'run/lax.sock'
     writeFileSync(join(dir, 'lax.yaml'), toYaml(raw))
-    const warnings: ConfigIssue[] = []
-    const cfg = loadConfig(join(dir, 'lax.yaml'), { onWarning: (w) => warnings.push(w) })
+    const cfg = loadConfig(join(dir, 'lax.yaml'))
     expect(Buffer.from(cfg.relay.publicKey).equals(Buffer.from(LAX_PUB))).toBe(true)
     expect(cfg.relay.controlSocket).toBe(join(dir, 'run/lax.sock'))
-    expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toMatchObject({ path: 'relay.private_key_file', fix: expect.stringMatching(/chmod 600/) })
   })
 
-  it('does not warn about a key file only its owner can read, and accepts keygen output in it', () => {
+  it('accepts keygen output in a key file', () => {
     const dir = tempDir()
     writeFileSync(join(dir, 'lax.key'), `private_key: ${b64(LAX_PRIV)}\npublic_key: ${b64(LAX_PUB)}\n`, { mode: 0o600 })
     const raw = validRaw()
     delete raw.relay.private_key
     raw.relay.private_key_file = 'lax.key'
-    const warnings: ConfigIssue[] = []
-    const cfg = parseConfig(toYaml(raw), { baseDir: dir, onWarning: (w) => warnings.push(w) })
+    const cfg = parseConfig(toYaml(raw), { baseDir: dir })
     expect(Buffer.from(cfg.relay.privateKey).equals(Buffer.from(LAX_PRIV))).toBe(true)
-    expect(warnings).toEqual([])
   })
 })
+
+describe('private key file modes', () => {
+  const keyFileConfig = (dir: string, keyMode: number): string => {
+    writeFileSync(join(dir, 'lax.key'), b64(LAX_PRIV) + '\n')
+    chmodSync(join(dir, 'lax.key'), keyMode)
+    const raw = validRaw()
+    delete raw.relay.private_key
+    raw.relay.private_key_file = './lax.key'
+    writeFileSync(join(dir, 'lax.yaml'), toYaml(raw))
+    return join(dir, 'lax.yaml')
+  }
+
+  it.each([0o644, 0o640, 0o604, 0o660, 0o602].map((m) => [m.toString(8), m]))('refuses a key file at mode 0%s, naming the file, the mode and the chmod', (_, mode) => {
+    const dir = tempDir()
+    const err = catchError(() => loadConfig(keyFileConfig(dir, mode)))
+    expect(err).toBeInstanceOf(InsecureFileModeError)
+    expect(err).toBeInstanceOf(ConfigError)
+    expect(err).toMatchObject({ name: 'InsecureFileModeError', file: join(dir, 'lax.key'), mode, field: 'relay.private_key_file', fix: `chmod 600 ${join(dir, 'lax.key')}` })
+    expect(err.message).toContain(`mode 0${mode.toString(8)}`)
+  })
+
+  it('accepts a key file at 0600 or 0400 in a config file anyone can read', () => {
+    for (const mode of [0o600, 0o400]) {
+      const dir = tempDir()
+      const file = keyFileConfig(dir, mode)
+      chmodSync(file, 0o644)
+      expect(loadConfig(file).relay.id).toBe('lax')
+    }
+  })
+
+  it('refuses a config file with private_key inline that group or others can read', () => {
+    const dir = tempDir()
+    const file = join(dir, 'lax.yaml')
+    writeFileSync(file, toYaml(validRaw()))
+    chmodSync(file, 0o644)
+    const err = catchError(() => loadConfig(file))
+    expect(err).toMatchObject({ name: 'InsecureFileModeError', file, mode: 0o644, field: 'relay.private_key', fix: `chmod 600 ${file}` })
+    chmodSync(file, 0o600)
+    expect(loadConfig(file).relay.id).toBe('lax')
+  })
+
+  it('quotes a path with spaces in the fix so it can be pasted', () => {
+    const dir = join(tempDir(), 'my relays')
+    mkdirSync(dir)
+    const err = catchError(() => loadConfig(keyFileConfig(dir, 0o644)))
+    expect(err).toMatchObject({ fix: `chmod 600 '${join(dir, 'lax.key')}'` })
+  })
+})
+
+function catchError(f: () => unknown): InsecureFileModeError {
+  try {
+    f()
+  } catch (err) {
+    return err as InsecureFileModeError
+  }
+  throw new Error('expected an error')
+}
 
 describe('loadConfig', () => {
   it('throws a ConfigError for a missing file', () => {
     expect(() => loadConfig('/nonexistent/overpass.yaml')).toThrow(ConfigError)
   })
 
-  it('loads the three loopback examples', () => {
+  it('loads the three loopback examples once their key files are chmod 600', () => {
+    const examples = loopbackExamplesIn(tempDir())
     for (const id of ['lax', 'sea', 'dal']) {
-      const cfg = loadConfig(join(import.meta.dirname, '../../examples/loopback', `${id}.yaml`))
+      const cfg = loadConfig(join(examples, `${id}.yaml`))
       expect(cfg.relay.id).toBe(id)
       expect(cfg.peers).toHaveLength(2)
       expect(cfg.relay.controlSocket.startsWith('/tmp/')).toBe(true)

@@ -11,7 +11,7 @@ import { PROFILE_NAMES } from '../../src/route/profiles.js'
 import { toYaml, validRaw, type Raw } from './fixtures.js'
 
 function load(raw: Raw): RelayConfig {
-  return parseConfig(toYaml(raw), { baseDir: '/nonexistent', onWarning: () => {} })
+  return parseConfig(toYaml(raw), { baseDir: '/nonexistent' })
 }
 
 function issuesOf(raw: Raw): ConfigIssue[] {
@@ -35,7 +35,7 @@ describe('routing section', () => {
   it('defaults every field when the section is absent or empty', () => {
     const defaults = { probeIntervalMs: 100, lossDownAfter: 3, hopCostMs: 0, maxLossPct: 5, floodIntervalMs: 1000 }
     expect(load(validRaw()).routing).toEqual(defaults)
-    expect(parseConfig(toYaml(validRaw()) + 'routing:\n', { onWarning: () => {} }).routing).toEqual(defaults)
+    expect(parseConfig(toYaml(validRaw()) + 'routing:\n').routing).toEqual(defaults)
   })
 
   it('converts durations to ms and percentages to numbers', () => {

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander'
 import { outputOf, type Output } from '../output.js'
-import { ConfigError, checkNetwork, formatIssue, loadConfig, type ConfigIssue, type RelayConfig } from '../../config/index.js'
+import { ConfigError, checkNetwork, formatIssue, loadConfig, type RelayConfig } from '../../config/index.js'
 
 
 export const EXIT_CONFIG_ERROR = 2
@@ -28,9 +28,8 @@ export function runCheck(paths: string[], out: Output): number {
   const configs: RelayConfig[] = []
   let failed = false
   for (const path of paths) {
-    const warn = (w: ConfigIssue) => out.writeErr(`${prefix(path)}warning: ${formatIssue(w)}\n`)
     try {
-      configs.push(loadConfig(path, { onWarning: warn }))
+      configs.push(loadConfig(path))
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err
       failed = true
