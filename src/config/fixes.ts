@@ -22,6 +22,7 @@ export const FIELD_FIXES: Record<string, string> = {
   'relay.private_key_file': 'give the path of a file holding the base64 private key, e.g. ./lax.key',
   'relay.listen': hostPort('127.0.0.1:7001'),
   'relay.control_socket': 'use a file path for the unix socket, e.g. /run/overpass/lax.sock',
+  'relay.state_file': 'use a file path in a folder the relay can write, e.g. /var/lib/overpass/lax.state.json',
   'relay.mtu': 'use a whole number of bytes from 1280 to 9000, e.g. 1500',
   'relay.workers': `use a whole number of workers from 1 to ${MAX_WORKERS}, at most one per CPU, e.g. 2 (L3 relays: 1)`,
   peers: 'use a list of peers, each with id, public_key and endpoint',

@@ -14,6 +14,7 @@ import {
   DEFAULT_ORIGIN_PROBE_INTERVAL_MS,
   DEFAULT_TWAMP_PORT,
   controlSocketFor,
+  stateFileFor,
   l3Schema,
   l3ServiceSchema,
   peerSchema,
@@ -42,7 +43,7 @@ import { fromZodIssues } from './zod-issues.js'
 export interface ParseOptions {
   /** Shown in messages and stored in RelayConfig.sourcePath. */
   sourcePath?: string
-  /** Base for relative private_key_file and control_socket paths; default dirname(sourcePath) or cwd. */
+  /** Base for relative private_key_file, control_socket and state_file paths; default dirname(sourcePath) or cwd. */
   baseDir?: string
   /**
    * Permission bits of the file the text was read from (loadConfig sets it).
@@ -129,7 +130,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
     throw new ConfigError(issues.map((i) => withLine(i, doc, lines)), sourcePath)
   }
   return {
-    relay: identity(relay, privateKey, publicKey, baseDir),
+    relay: identity(relay, privateKey, publicKey, baseDir, sourcePath !== undefined),
     peers: okPeers.map((p) => p.value),
     services: services.filter(isIndexed).map((s) => (s.value.mode === 'l3' ? normaliseL3Service(s.value) : normaliseService(s.value))),
     tuning: normaliseTuning(tuning),
@@ -238,14 +239,16 @@ function readKeyFile(file: string, issues: ConfigIssue[]): Uint8Array | undefine
   return key.value
 }
 
-function identity(relay: RawRelay, privateKey: Uint8Array, publicKey: Uint8Array, baseDir: string): RelayIdentity {
+function identity(relay: RawRelay, privateKey: Uint8Array, publicKey: Uint8Array, baseDir: string, fromFile: boolean): RelayIdentity {
   const socket = relay.control_socket ?? controlSocketFor(relay.id)
+  const state = relay.state_file ?? (fromFile ? stateFileFor(relay.id) : undefined)
   return {
     id: relay.id,
     privateKey,
     publicKey,
     listen: relay.listen,
     controlSocket: isAbsolute(socket) ? socket : resolve(baseDir, socket),
+    ...(state !== undefined ? { stateFile: resolve(baseDir, state) } : {}),
     mtu: relay.mtu,
     workers: relay.workers,
   }

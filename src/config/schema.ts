@@ -33,6 +33,8 @@ export const DEFAULT_TWAMP_PORT = 862
 export const DEFAULT_ORIGIN_PROBE_INTERVAL_MS = 250
 export const DEFAULT_ASSUMED_RTT_MS = 1
 export const controlSocketFor = (id: string): string => `/run/overpass/${id}.sock`
+/** Default state file, next to the config file it belongs to. */
+export const stateFileFor = (id: string): string => `${id}.state.json`
 
 /** A string leaf parsed by `parse`; its failure message goes into the issue. */
 function parsedString<T>(parse: (s: string) => Parsed<T>, echoInput = true, numberHint?: string) {
@@ -90,6 +92,7 @@ export const relaySchema = z.strictObject({
   private_key_file: z.string().min(1).optional(),
   listen: hostPort,
   control_socket: z.string().min(1).optional(),
+  state_file: z.string().min(1).optional(),
   mtu: int(1280, 9000).default(DEFAULT_MTU),
   workers: int(1, MAX_WORKERS).default(1),
 })

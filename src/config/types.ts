@@ -56,6 +56,13 @@ export interface RelayIdentity {
   listen: HostPort
   /** Unix control socket path for `overpass status`. */
   controlSocket: string
+  /**
+   * File that keeps what must survive a restart (the highest handshake
+   * timestamp per peer, daemon/handshake-state.ts); `relay.state_file`, by
+   * default `<id>.state.json` next to the config file. Undefined for a config
+   * that was not read from a file and names none: then nothing is kept.
+   */
+  stateFile?: string
   /** Underlay path MTU in bytes (IP packet size), default 1500. */
   mtu: number
   /** Data-plane workers (threads sharing the overlay port by lane), default 1; see docs/operating.md, Workers. */

@@ -98,7 +98,8 @@ export class CryptoEndpoint implements SecureEndpoint {
   private readonly rekeyAfterPackets: number
   private readonly limits: KeyLimits
   private readonly queueLimit: number
-  private readonly timestampSeed: number | undefined
+  private readonly wallClockUs: (() => number) | undefined
+  private readonly onTimestampAccepted: SecureEndpointOptions['onTimestampAccepted']
 
   private readonly onKeys: SecureEndpointOptions['onKeys']
   private readonly codec: TransportCodec
@@ -119,7 +120,8 @@ export class CryptoEndpoint implements SecureEndpoint {
       rejectAfterPackets: opts.rejectAfterPackets ?? DEFAULT_REJECT_AFTER_PACKETS,
     }
     this.queueLimit = opts.queueLimit ?? DEFAULT_QUEUE_LIMIT
-    this.timestampSeed = opts.handshakeTimestampSeed
+    this.wallClockUs = opts.wallClockUs
+    this.onTimestampAccepted = opts.onTimestampAccepted
     const maxPacket = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES
     validateOptions(opts, this.limits.rejectAfterPackets, this.rekeyAfterPackets, maxPacket)
 
@@ -128,7 +130,10 @@ export class CryptoEndpoint implements SecureEndpoint {
 
     const privateKey = new Uint8Array(opts.privateKey)
     this.local = localIdentity(privateKey, dh.publicFromPrivate(privateKey))
-    for (const p of opts.peers) this.addPeer(dh, p.index, p.publicKey)
+    for (const p of opts.peers) {
+      this.addPeer(dh, p.index, p.publicKey)
+      this.peers[p.index].lastTimestamp = p.lastTimestamp ?? 0
+    }
   }
 
   private addPeer(dh: Dh, index: number, publicKey: Uint8Array): void {
@@ -263,6 +268,7 @@ export class CryptoEndpoint implements SecureEndpoint {
     if (init.remote !== p.remote) return this.drop(p, CryptoDrop.WrongPeer)
     if (init.timestamp <= p.lastTimestamp) return this.drop(p, CryptoDrop.HandshakeReplay)
     p.lastTimestamp = init.timestamp
+    this.onTimestampAccepted?.(p.index, init.timestamp)
 
     if (p.handshake !== null) {
       // Both sides initiated. The side with the lower static key keeps its own
@@ -312,7 +318,7 @@ export class CryptoEndpoint implements SecureEndpoint {
   private initiate(p: PeerState, nowMs: number, attempt: number): void {
     const localIndex = this.newIndex()
     const ephemeral = this.randomKey()
-    const timestamp = nextHandshakeTimestamp(this.timestampSeed)
+    const timestamp = nextHandshakeTimestamp(this.wallClockUs?.())
     const init = createInitiation(this.hs, this.local, p.remote, localIndex, ephemeral, timestamp)
     if (init === null) return // the configured peer key is a low-order point: never usable
     p.handshake = { state: init.state, attempt, nextRetryMs: nowMs + this.retryDelayMs() }

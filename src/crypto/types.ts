@@ -37,6 +37,8 @@ export interface EndpointPeer {
   /** Dense index 0..n-1 chosen by the caller; used in every call below. */
   index: number
   publicKey: Uint8Array
+  /** Highest initiation timestamp accepted from this peer before a restart (0 or absent: none). */
+  lastTimestamp?: number
 }
 
 export interface SecureEndpointOptions {
@@ -60,8 +62,15 @@ export interface SecureEndpointOptions {
   queueLimit?: number
   /** Largest datagram (header + ciphertext) handled, in bytes (default 65535). */
   maxPacketBytes?: number
-  /** Seed for the handshake timestamp counter (tests); default wall-clock microseconds. */
-  handshakeTimestampSeed?: number
+  /** Wall clock in microseconds for initiation timestamps (tests); default Date.now() * 1000. */
+  wallClockUs?: () => number
+  /**
+   * Called when an initiation from `peer` authenticated and its timestamp
+   * became the highest accepted from that peer: the caller persists it and
+   * passes it back as `EndpointPeer.lastTimestamp` after a restart, so a
+   * recorded initiation cannot be replayed then. Control path.
+   */
+  onTimestampAccepted?: (peer: number, timestamp: number) => void
   /**
    * Called whenever a peer's set of keypairs changes (new, rotated, expired),
    * with copies of the keys: how a multi-worker relay hands sessions to its

@@ -15,6 +15,7 @@ import { Relay } from '../dataplane/relay.js'
 import { createRouter } from '../route/index.js'
 import type { Router } from '../route/types.js'
 import { startControlServer } from './control-server.js'
+import { HandshakeState } from './handshake-state.js'
 import { openL3Tun } from './l3-tun.js'
 import { OriginProbes } from './origin-probes.js'
 import { RouterBridge } from './router-bridge.js'
@@ -106,6 +107,9 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
       : undefined
   // Throws TunUnavailableError (not root / no CAP_NET_ADMIN, no /dev/net/tun) or TunConfigError before anything else starts.
   const tun = config.l3 === undefined ? undefined : (opts.openTun ?? ((l3) => openL3Tun(l3, log)))(config.l3)
+  // Handshake timestamps survive a restart, so recorded initiations cannot be replayed to the new process.
+  const stateFile = config.relay.stateFile
+  const handshakes = stateFile === undefined ? undefined : HandshakeState.open(stateFile, { clock: monotonicClock, timers: realTimers, log })
   const relay = new Relay({
     config,
     udp: sockets.origin,
@@ -114,7 +118,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     clock: monotonicClock,
     timers: realTimers,
     log,
-    makeEndpoint: (o) => (endpoint = createSecureEndpoint({ ...o, onKeys: lanes && ((peer, keys) => lanes.keysChanged(peer, keys)) })),
+    makeEndpoint: (o) => (endpoint = createSecureEndpoint({ ...(handshakes?.wire(o) ?? o), onKeys: lanes && ((peer, keys) => lanes.keysChanged(peer, keys)) })),
     paths: opts.paths ?? { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
     cryptoBackend,
     tun,
@@ -130,6 +134,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   } catch (err) {
     relay.stop()
     tun?.close()
+    handshakes?.close()
     throw err
   }
   bridge.start()
@@ -150,6 +155,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
       lanes?.stop()
       relay.stop()
       tun?.close()
+      handshakes?.close()
       throw err
     }
     log.info('control socket ready', { path: config.relay.controlSocket })
@@ -164,6 +170,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     lanes?.stop()
     relay.stop()
     tun?.close()
+    handshakes?.close()
     log.info('stopped')
   }
   return { relay, router, bridge, status, stop: stopAll }

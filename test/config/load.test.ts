@@ -81,6 +81,18 @@ describe('a valid config', () => {
     expect(cfg.relay.controlSocket).toBe(join(dir, 'run/lax.sock'))
   })
 
+  it('keeps the state file next to the config file unless state_file names one', () => {
+    const dir = tempDir()
+    const raw = validRaw()
+    writeFileSync(join(dir, 'lax.yaml'), toYaml(raw), { mode: 0o600 })
+    expect(loadConfig(join(dir, 'lax.yaml')).relay.stateFile).toBe(join(dir, 'lax.state.json'))
+    raw.relay.state_file = 'state/lax.json'
+    writeFileSync(join(dir, 'lax.yaml'), toYaml(raw), { mode: 0o600 })
+    expect(loadConfig(join(dir, 'lax.yaml')).relay.stateFile).toBe(join(dir, 'state/lax.json'))
+    // Text that came from no file keeps no state unless it names a file.
+    expect(parseConfig(toYaml(validRaw())).relay.stateFile).toBeUndefined()
+  })
+
   it('accepts keygen output in a key file', () => {
     const dir = tempDir()
     writeFileSync(join(dir, 'lax.key'), `private_key: ${b64(LAX_PRIV)}\npublic_key: ${b64(LAX_PUB)}\n`, { mode: 0o600 })
