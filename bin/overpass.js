@@ -9,8 +9,11 @@ import v8 from 'node:v8'
 // must be set before the CLI loads, hence the dynamic import.
 if (process.argv[2] === 'up') v8.setFlagsFromString('--semi-space-growth-factor=1')
 const { main } = await import('../dist/src/cli/main.js')
+// The test bed's `overpass lab` lives in lab/ (lab/index.ts says why); it is
+// added here, at the entry point, so that src/ never imports lab/.
+const { register: lab } = await import('../dist/lab/commands.js')
 
-main(process.argv).catch((err) => {
+main(process.argv, [lab]).catch((err) => {
   console.error(err instanceof Error ? err.message : String(err))
   process.exit(1)
 })

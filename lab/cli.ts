@@ -1,9 +1,10 @@
 /**
  * Standalone entry for the lab commands (`node dist/lab/cli.js lab ...`),
- * used by test/lab; `overpass lab ...` is the same once registered.
+ * used by test/lab; `overpass lab ...` (bin/overpass.js) runs the same
+ * commands.ts.
  */
 import { Command } from 'commander'
-import { register } from '../src/cli/commands/lab.js'
+import { register } from './commands.js'
 
 const program = new Command().name('overpass')
 register(program)

@@ -1,5 +1,5 @@
 /** What run.ts hands a flow agent and gets back. */
-import type { FlowReport } from '../../src/traffic/index.js'
+import type { FlowReport } from '../traffic/index.js'
 
 export interface AgentFlow {
   /** Scenario flow name. */

@@ -5,7 +5,7 @@
  *
  *   node dist/lab/run/echo-agent.js --run-dir DIR --bind 198.18.100.2:9000 --bind 198.19.200.1:9000
  */
-import { startTimestampEcho } from '../../src/traffic/index.js'
+import { startTimestampEcho } from '../traffic/index.js'
 
 const binds = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--bind' ? [a] : []))
 const sockets = await Promise.all(binds.map((b) => {

@@ -6,7 +6,7 @@
  *   node dist/lab/run/flow-agent.js --spec DIR/flows-c-lax.json --out DIR/result-c-lax.json
  */
 import fs from 'node:fs'
-import { MeasuredFlow, PROFILES, monoMs, type FlowReport } from '../../src/traffic/index.js'
+import { MeasuredFlow, PROFILES, monoMs, type FlowReport } from '../traffic/index.js'
 import type { AgentFlow, AgentResult } from './agent-types.js'
 import { argValue } from '../topo/argv.js'
 

@@ -4,7 +4,7 @@
  * (reply path) every ~100 ms. Only changes are kept.
  */
 import { controlRequest } from '../../src/daemon/control-server.js'
-import { monoMs } from '../../src/traffic/index.js'
+import { monoMs } from '../traffic/index.js'
 import type { PathChoice } from '../../src/route/types.js'
 
 export interface PathSample {

@@ -1,5 +1,5 @@
 /** The result of `overpass lab run` (what --json prints, plus samples for reports). */
-import type { DirectionSummary } from '../../src/traffic/index.js'
+import type { DirectionSummary } from '../traffic/index.js'
 import type { EdgeView } from '../../src/route/types.js'
 import type { LinkEvent } from '../scenario/index.js'
 import type { Expected } from './expected.js'

@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { controlRequest } from '../../src/daemon/control-server.js'
-import { monoMs } from '../../src/traffic/index.js'
+import { monoMs } from '../traffic/index.js'
 import type { EdgeView } from '../../src/route/types.js'
 import { labDown } from '../topo/down.js'
 import { readLog, spawnInNs } from '../topo/procs.js'

@@ -7,7 +7,7 @@
  * (host-steal.ts) and how long that window was.
  */
 import { startControlServer } from '../../src/daemon/control-server.js'
-import { monoMs } from '../../src/traffic/index.js'
+import { monoMs } from '../traffic/index.js'
 import path from 'node:path'
 import type { LinkEvent } from '../scenario/index.js'
 import { hostStealMs } from './host-steal.js'

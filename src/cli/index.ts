@@ -4,4 +4,4 @@
  * exports `register(program)`; main.ts assembles them. Commands call into
  * config/, daemon/ and sim/; they hold no protocol logic.
  */
-export { buildProgram, main } from './main.js'
+export { buildProgram, main, type RegisterCommand } from './main.js'

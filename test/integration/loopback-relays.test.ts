@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderRelayYaml, type RenderService } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
-import { UdpLinkEmulator } from '../../src/linkemu/index.js'
+import { UdpLinkEmulator } from '../../lab/linkemu/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
 

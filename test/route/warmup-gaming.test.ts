@@ -3,7 +3,7 @@ import { seededRandom } from '../../src/route/seeded-random.js'
 import { FakeNet } from './helpers/fake-net.js'
 
 const HOUR = 3_600_000
-// The demo's topology (src/demo/topology.ts): lax -> bos is 48 ms direct and
+// The demo's topology (lab/demo/topology.ts): lax -> bos is 48 ms direct and
 // 48 via sea, 41 via dal, 40 via dal and atl, 39 via atl.
 const ONE_WAY: Record<string, Record<string, number>> = {
   lax: { sea: 12, dal: 17, atl: 27, bos: 48 },

@@ -1,6 +1,7 @@
 /**
  * `overpass lab up|down|exec|run`: the network-namespace lab (root only).
- * The implementation lives in lab/; this file only parses arguments.
+ * This file only parses arguments. bin/overpass.js adds it to the `overpass`
+ * program (src/cli does not import lab/); lab/cli.ts runs it alone.
  *
  *   overpass lab up lab/scenarios/us-sites.yaml     # prints the run id
  *   overpass lab exec c-lax -- ip route             # run a command in a node's namespace
@@ -9,12 +10,12 @@
  */
 import { spawnSync } from 'node:child_process'
 import type { Command } from 'commander'
-import { labDown } from '../../../lab/topo/down.js'
-import { nsName } from '../../../lab/topo/naming.js'
-import { listStates } from '../../../lab/topo/state.js'
-import { labUp } from '../../../lab/topo/up.js'
-import { labRun } from '../../../lab/run/run.js'
-import { parseWanChoice } from '../../../lab/wan/backend.js'
+import { labDown } from './topo/down.js'
+import { nsName } from './topo/naming.js'
+import { listStates } from './topo/state.js'
+import { labUp } from './topo/up.js'
+import { labRun } from './run/run.js'
+import { parseWanChoice } from './wan/backend.js'
 
 const WAN_HELP = 'WAN emulation: auto (tc netem where the kernel has it, else the user-space emulator), netem, emulator; env OVERPASS_LAB_WAN'
 
