@@ -14,5 +14,8 @@
  * bed is a user of the relay, not a part of it; a relay never loads it.
  * Imports run one way: lab/ imports src/, nothing in src/ imports lab/.
  * The `overpass lab` command is added by the entry point (bin/overpass.js).
+ * The WAN emulator and linkemu decide each packet's fate with the link
+ * model they share with the in-process fakes and the simulator
+ * (src/io/link-model.ts).
  */
 export * from './scenario/index.js'

@@ -1,13 +1,13 @@
 /**
  * Sans-IO core of the WAN emulator: the state of every directed PoP pair
- * and the decision for one packet (drop, or the time to release it).
- * Jitter is an exponential extra delay that never lets a packet overtake an
- * earlier one on the same direction (the WAN reorders rarely; FIFO keeps the
- * flows' reordering counters meaningful).
+ * and the decision for one packet (drop, or the time to release it), made
+ * by the shared link model (src/io/link-model.ts: exponential jitter, FIFO
+ * per direction, loss, cuts).
  */
+import { DROP, decideRelease } from '../../src/io/link-model.js'
 import type { DirectedLink, LinkEvent, LinkState } from '../scenario/index.js'
 
-export const DROP = -1
+export { DROP }
 
 export class LinkTable {
   private readonly base: LinkState[]
@@ -31,13 +31,11 @@ export class LinkTable {
   /** Release time for a packet from PoP `src` to PoP `dst` read at `nowMs`, or DROP. */
   decide(src: number, dst: number, nowMs: number): number {
     const k = src * this.pops.length + dst
-    const s = this.state[k]
-    if (s.down || (s.lossPct > 0 && this.random() * 100 < s.lossPct)) {
+    const due = decideRelease(this.state[k], nowMs, this.lastDueMs[k], this.random)
+    if (due === DROP) {
       this.dropped[k]++
       return DROP
     }
-    const extra = s.jitterMs > 0 ? -Math.log(1 - this.random()) * s.jitterMs : 0
-    const due = Math.max(nowMs + s.delayMs + extra, this.lastDueMs[k])
     this.lastDueMs[k] = due
     this.passed[k]++
     return due

@@ -4,5 +4,7 @@
  * loopback and applies one-way delay, jitter and loss per direction. The
  * demo and the loopback integration tests use it; it needs no root and no
  * netem. Tests can also tap a direction to drop, duplicate or alter packets.
+ * Delay, jitter, loss and FIFO order come from the shared link model
+ * (src/io/link-model.ts).
  */
 export { UdpLinkEmulator, type LinkSpec, type LinkEnds, type Tap } from './udp-link.js'

@@ -1,15 +1,8 @@
 import dgram from 'node:dgram'
+import { dropsPacket, releaseAtMs, type LinkParams } from '../../src/io/link-model.js'
 
-/** One direction of a link. */
-export interface LinkSpec {
-  delayMs: number
-  /** Mean of an exponential extra delay, ms (0: none). Packets stay in order. */
-  jitterMs?: number
-  /** Loss probability in percent. */
-  lossPct?: number
-  /** When true the direction drops everything (a cut). */
-  down?: boolean
-}
+/** One direction of a link: the shared link model's parameters (src/io/link-model.ts). */
+export type LinkSpec = LinkParams
 
 /** Lets a test see each datagram of a direction and return what to deliver instead. */
 export type Tap = (data: Buffer) => Buffer[]
@@ -120,16 +113,16 @@ export class UdpLinkEmulator {
 
   private accept(d: Direction, msg: Buffer): void {
     const spec = d.spec
-    if (spec.down || (spec.lossPct && this.random() * 100 < spec.lossPct)) {
+    // Loss is decided per datagram sent, before the tap: a tap that
+    // duplicates a packet duplicates a delivered one.
+    if (dropsPacket(spec, this.random)) {
       d.dropped++
       return
     }
     const packets = d.tap ? d.tap(msg) : [msg]
     const now = performance.now()
     for (const data of packets) {
-      const extra = spec.jitterMs ? -Math.log(1 - this.random()) * spec.jitterMs : 0
-      // FIFO: jitter delays a packet but never lets it overtake an earlier one.
-      const at = Math.max(now + spec.delayMs + extra, d.lastAt)
+      const at = releaseAtMs(spec, now, d.lastAt, this.random)
       d.lastAt = at
       d.queue.push({ at, data })
     }

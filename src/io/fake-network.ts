@@ -1,9 +1,12 @@
 /**
- * An in-memory UDP network for tests and the simulator: sockets keyed by
- * host:port, delivery through injected Timers after a per-link delay, with
- * optional loss. Datagrams are copied at send time, like a real kernel.
+ * An in-memory UDP network for tests: sockets keyed by host:port, delivery
+ * through injected Timers after a per-link delay, with optional loss, both
+ * decided by the shared link model (link-model.ts). Without FIFO: a
+ * datagram sent after a delay change may overtake an earlier one, as it
+ * always could here. Datagrams are copied at send time, like a real kernel.
  */
 import type { DatagramHandler, PacketSocket, PeerAddress, Timers, UdpSocketFactory } from './index.js'
+import { DROP, decideRelease } from './link-model.js'
 
 export interface LinkModel {
   /** One-way delay in ms from `from` to `to`; return undefined to use the default. */
@@ -46,13 +49,14 @@ export class FakeNetwork implements UdpSocketFactory {
   transmit(from: PeerAddress, data: Buffer, port: number, address: string): void {
     const to = { address, port }
     const loss = this.links.lossProbability?.(from, to) ?? 0
-    if (loss > 0 && (this.links.random ?? Math.random)() < loss) {
+    // Timers take a delay, so the model runs on relative time (now = 0).
+    const delay = decideRelease({ delayMs: this.links.delayMs?.(from, to) ?? 0, lossPct: loss * 100 }, 0, -Infinity, this.links.random ?? Math.random)
+    if (delay === DROP) {
       this.lost++
       return
     }
     const copy = Buffer.from(data)
     this.onTransmit?.(from, to, copy)
-    const delay = this.links.delayMs?.(from, to) ?? 0
     this.timers.setTimeout(() => {
       const target = this.sockets.get(key(address, port))
       if (!target) {

@@ -13,8 +13,13 @@
  *
  * Lean by design (~36M probes per minute for 246 relays): events live in a
  * typed-array heap, their fields in per-slot typed arrays, probe bytes are
- * copied into a per-slot line of one slab.
+ * copied into a per-slot line of one slab. The links are packed too (a
+ * delay and a last release time per directed pair in typed arrays), but
+ * each packet's fate is decided by the shared link model
+ * (io/link-model.ts), like every other emulated link;
+ * test/sim/link-model.test.ts checks the packed form against it.
  */
+import { DROP, decideRelease, type LinkParams } from '../io/link-model.js'
 import type { Router, RouterInit, RouterMessage } from '../route/types.js'
 import { PROBE_LEN } from '../probe/probe-codec.js'
 import { ORDER_SPAN } from './event-heap.js'
@@ -117,15 +122,15 @@ export class Partition {
   private nextSlot = 0
   /** Per sender: its next sequence number, its jitter and loss streams. */
   private readonly seq: Float64Array
-  private readonly jitterRng: (Rng | undefined)[]
-  private readonly lossRng: (Rng | undefined)[]
+  private readonly jitterDraw: (() => number)[]
+  private readonly lossDraw: (() => number)[]
+  /** The link-model parameters of the link being sent on: one object, its delay set per message. */
+  private readonly link: LinkParams
   /** Order = seq * srcSpan + sender; seq wraps at seqSpan (see orderOf). */
   private readonly srcSpan: number
   private readonly seqSpan: number
   private readonly lastAtMs: Float64Array
   private readonly tickMs: number
-  private readonly jitterMs: number
-  private readonly lossP: number
   private readonly freeze: boolean
   private out: Outbox = { f64: new Float64Array(1 << 16), length: 0, msgs: [] }
   private outBytes = new Uint8Array(this.out.f64.buffer)
@@ -145,16 +150,15 @@ export class Partition {
     this.part = init.part
     this.seed = init.seed
     this.tickMs = init.tickMs
-    this.jitterMs = init.jitterMs
-    this.lossP = init.lossPct / 100
+    this.link = { delayMs: 0, jitterMs: init.jitterMs, lossPct: init.lossPct, down: false }
     this.freeze = init.freezeMessages
     this.lastAtMs = new Float64Array(this.n * this.n)
     this.srcSpan = 2 ** Math.max(1, Math.ceil(Math.log2(this.n)))
     this.seqSpan = ORDER_SPAN / this.srcSpan
     this.seq = new Float64Array(this.n)
     const mine = (i: number): boolean => init.owner[i] === init.part
-    this.jitterRng = this.names.map((_, i) => (mine(i) ? streamRng(init.seed, `jitter:${i}`) : undefined))
-    this.lossRng = this.names.map((_, i) => (mine(i) ? streamRng(init.seed, `loss:${i}`) : undefined))
+    this.jitterDraw = this.names.map((_, i) => (mine(i) ? draws(streamRng(init.seed, `jitter:${i}`)) : notMine))
+    this.lossDraw = this.names.map((_, i) => (mine(i) ? draws(streamRng(init.seed, `loss:${i}`)) : notMine))
     this.routers = this.names.map((self, i) => {
       if (!mine(i)) return undefined
       const rng = streamRng(init.seed, `router:${i}`)
@@ -240,14 +244,13 @@ export class Partition {
         this.counters.dropped_no_link++
         continue
       }
-      if (this.lossP > 0 && this.lossRng[from]!.next() < this.lossP) {
+      this.link.delayMs = d
+      // One link is a FIFO: a late packet holds back the ones behind it.
+      const at = decideRelease(this.link, tMs, this.lastAtMs[link], this.lossDraw[from], this.jitterDraw[from])
+      if (at === DROP) {
         this.counters.lost++
         continue
       }
-      let at = tMs + d
-      if (this.jitterMs > 0) at += this.jitterRng[from]!.exponential(this.jitterMs)
-      // One link is a FIFO: a late packet holds back the ones behind it.
-      if (at < this.lastAtMs[link]) at = this.lastAtMs[link]
       this.lastAtMs[link] = at
       const order = this.orderOf(from)
       if (this.owner[to] !== this.part) this.post(at, order, to, from, m)
@@ -418,4 +421,14 @@ export class Partition {
     }
     return sum
   }
+}
+
+/** A stream's next() as the link model's random source. */
+function draws(rng: Rng): () => number {
+  return () => rng.next()
+}
+
+/** The random source of a relay another partition owns: this loop never sends for it. */
+function notMine(): number {
+  throw new Error('partition: a send for a relay this loop does not own')
 }

@@ -2,12 +2,16 @@
  * A tiny deterministic network for driving several routers in-process.
  * One FakeClock is "true time"; relay r sees nowMs = true time + offset[r]
  * (offsets of hours are the point). Every directed relay pair has a true
- * one-way delay, optional uniform jitter and loss, and can be cut. Control
+ * one-way delay and loss and can be cut, decided by the shared link model
+ * (src/io/link-model.ts, without FIFO, as before), plus optional uniform
+ * noise: the damping tests want noise with a known bound ("sub-millisecond"),
+ * which the model's exponential jitter has not. Control
  * messages go through msgpackr like the real transport. Exits get origin
  * samples (TWAMP with the origin's own clock offset, or ICMP RTT) every 100 ms.
  */
 import { pack, unpack } from 'msgpackr'
 import { FakeClock } from '../../../src/io/fake-clock.js'
+import { dropsPacket, releaseAtMs } from '../../../src/io/link-model.js'
 import { createRouter } from '../../../src/route/index.js'
 import type { Router, RouterInit, RouterMessage, RouterService } from '../../../src/route/index.js'
 import { seededRandom } from '../../../src/route/seeded-random.js'
@@ -132,9 +136,9 @@ export class FakeNet {
         m = t
       }
       const k = key(from, m.to)
-      if (this.cut.has(k)) continue
-      if (this.rnd() < (this.loss.get(k) ?? 0)) continue
-      const d = (this.delay.get(k) ?? 0) + (this.opts.jitterMs ?? 0) * this.rnd() + (this.noise.get(k) ?? 0) * this.rnd()
+      const link = { delayMs: this.delay.get(k) ?? 0, lossPct: 100 * (this.loss.get(k) ?? 0), down: this.cut.has(k) }
+      if (dropsPacket(link, this.rnd)) continue
+      const d = releaseAtMs(link, 0, -Infinity, this.rnd) + (this.opts.jitterMs ?? 0) * this.rnd() + (this.noise.get(k) ?? 0) * this.rnd()
       const to = m.to
       if (m.kind === 'probe') {
         // The router reuses its probe buffers next round: copy what is in flight.
