@@ -1,6 +1,12 @@
-/** zod issues → ScenarioIssues with plain messages, paths and fixes. */
+/**
+ * zod issues → ScenarioIssues with plain messages, paths and fixes. Paths,
+ * their patterns and the issue format are config's (src/config/errors.ts,
+ * fixes.ts); the messages and fixes are the scenario's own, since they name
+ * scenario fields and units.
+ */
 import type { z } from 'zod'
 import { formatPath, type PathSegment } from '../../src/config/errors.js'
+import { fieldPattern } from '../../src/config/fixes.js'
 import type { ScenarioIssue } from './errors.js'
 import { KNOWN } from './schema.js'
 
@@ -25,8 +31,7 @@ export function fromZod(issues: readonly z.core.$ZodIssue[]): ScenarioIssue[] {
     const segs = issue.path as PathSegment[]
     const path = formatPath(segs)
     if (issue.code === 'unrecognized_keys') {
-      const where = formatPath(segs.map((s) => (typeof s === 'number' ? '[]' : s))).replace(/\.\[\]/g, '[]')
-      const allowed = KNOWN[where]
+      const allowed = KNOWN[fieldPattern(path)]
       for (const key of issue.keys) {
         out.push({ path: formatPath([...segs, key]), message: `unknown field "${key}"`, fix: allowed ? `remove it; fields allowed here: ${allowed.join(', ')}` : 'remove it' })
       }
