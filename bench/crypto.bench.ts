@@ -7,6 +7,9 @@
 import { selectAead } from '../src/crypto/aead.js'
 import { createSecureEndpoint, generateKeyPair, type CryptoSecureEndpoint } from '../src/crypto/index.js'
 import { ReplayWindow } from '../src/crypto/replay.js'
+import { Ed25519ColumnAuth, signPublicKeyOf } from '../src/crypto/column-signing.js'
+import { canonicalColumn } from '../src/route/column-signature.js'
+import type { EdgeTuple, MapUpdate } from '../src/route/control-message.js'
 import { ratioSuite } from './lib.js'
 
 function sealOpenCase(backend: 'sodium' | 'tweetnacl', size: number): { name: string; fn: () => unknown } {
@@ -62,7 +65,35 @@ function roundTrip(backend: 'sodium' | 'tweetnacl', size: number): { name: strin
   return { name: `endpoint send->receive ${size} B (${backend})`, fn: () => a.send(0, nowMs, payload, size) }
 }
 
+/** A map column of `edges` edges (a settled delta holds a few; a whole column of a 246-relay network 245). */
+function column(edges: number): MapUpdate {
+  const e: EdgeTuple[] = Array.from({ length: edges }, (_, i) => [`relay-${i}`, 12.345 + i, 11.5 + i, -0.25, 24.5, 0.61, 0, true])
+  return { type: 'overpass.map', v: 1, origin: 'lax', boot: 0xdeadbeef, seq: 4242, full: edges > 8, edges: e, origins: [] }
+}
+
+/** Map-column signatures (docs/security.md, Control-plane messages): per column, per primitive. */
+async function columnSignatures(): Promise<void> {
+  const kp = generateKeyPair()
+  const keys = new Map([['lax', signPublicKeyOf(kp.privateKey)]])
+  const sodium = new Ed25519ColumnAuth(kp.privateKey, keys, 'sodium')
+  const node = new Ed25519ColumnAuth(kp.privateKey, keys, 'node')
+  for (const edges of [4, 245]) {
+    const u = column(edges)
+    const bytes = canonicalColumn(u)
+    const sig = sodium.sign(bytes)
+    await ratioSuite(`map column signature, ${edges} edges (${bytes.length} B canonical)`, [
+      { name: 'baseline: canonical encoding', fn: () => canonicalColumn(u) },
+      { name: 'sodium sign', fn: () => sodium.sign(bytes) },
+      { name: 'sodium verify', fn: () => { if (!sodium.verify('lax', bytes, sig)) throw new Error('verify failed') } },
+      { name: 'node:crypto sign', fn: () => node.sign(bytes) },
+      { name: 'node:crypto verify', fn: () => { if (!node.verify('lax', bytes, sig)) throw new Error('verify failed') } },
+    ], { maxTime: 0.5 })
+  }
+}
+
 export async function run(): Promise<void> {
+  await columnSignatures()
+
   for (const size of [64, 200, 1200]) {
     await ratioSuite(`secretbox seal+open ${size} B`, [sealOpenCase('tweetnacl', size), sealOpenCase('sodium', size)])
   }

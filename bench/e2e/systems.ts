@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { renderRelayYaml } from '../../src/config/render.js'
+import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import type { NetnsLine } from './netns.js'
 import { nsRun, nsSpawn, run, sleep, stopProcess, tryRun, type Started } from './shell.js'
@@ -181,7 +181,7 @@ export async function startOverpass(ctx: SystemContext, baseline = false): Promi
         privateKey: encodeKey(keys[id].privateKey),
         listen: `0.0.0.0:${OVERLAY_PORT}`,
         controlSocket: path.join(ctx.dir, `${tag}${id}.sock`),
-        peers: ids.filter((p) => p !== id).map((p) => ({ id: p, publicKey: encodeKey(keys[p].publicKey), endpoint: `${endpoint[`${id}>${p}`]}:${OVERLAY_PORT}` })),
+        peers: ids.filter((p) => p !== id).map((p) => ({ id: p, ...renderPeerKeys(keys[p].privateKey), endpoint: `${endpoint[`${id}>${p}`]}:${OVERLAY_PORT}` })),
         services: [service],
       }, 'overpass bench:e2e relay (generated; throwaway keys)'), { mode: 0o600 })
       const proc = nsSpawn(l.name(id), ctx.relayCpus, path.join(ctx.dir, `overpass-${tag}${id}.log`), process.execPath, [

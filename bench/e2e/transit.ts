@@ -19,7 +19,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { renderRelayYaml } from '../../src/config/render.js'
+import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { MAX_LOSS, round } from './measure.js'
 import type { NetnsLine } from './netns.js'
@@ -154,8 +154,8 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', work
     controlSocket: path.join(ctx.dir, `transit-${tag}.sock`),
     workers,
     peers: [
-      { id: 'ing', publicKey: encodeKey(keys.ing.publicKey), endpoint: `${peerHost}:${ING_PORT}` },
-      { id: 'ex', publicKey: encodeKey(keys.ex.publicKey), endpoint: `${peerHost}:${EX_PORT}` },
+      { id: 'ing', ...renderPeerKeys(keys.ing.privateKey), endpoint: `${peerHost}:${ING_PORT}` },
+      { id: 'ex', ...renderPeerKeys(keys.ex.privateKey), endpoint: `${peerHost}:${EX_PORT}` },
     ],
     services: [{
       name: 'game',

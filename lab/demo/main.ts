@@ -15,7 +15,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { renderRelayYaml } from '../../src/config/render.js'
+import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { controlRequest } from '../../src/daemon/control-server.js'
 import { formatMap, formatRoutes } from '../../src/cli/commands/map.js'
@@ -83,7 +83,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
         privateKey: encodeKey(keys[s].privateKey),
         listen: `${HOST}:${relayPort[s]}`,
         controlSocket: path.join(dir, `${s}.sock`),
-        peers: DEMO_SITES.filter((p) => p !== s).map((p) => ({ id: p, publicKey: encodeKey(keys[p].publicKey), endpoint: `${HOST}:${endpointFor.get(`${s}>${p}`)}` })),
+        peers: DEMO_SITES.filter((p) => p !== s).map((p) => ({ id: p, ...renderPeerKeys(keys[p].privateKey), endpoint: `${HOST}:${endpointFor.get(`${s}>${p}`)}` })),
         services: [service],
       }, `Overpass demo relay ${s} (generated; keys are throwaway)`)
       fs.writeFileSync(path.join(dir, `${s}.yaml`), yaml, { mode: 0o600 })

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { renderRelayYaml, type RenderService } from '../../src/config/render.js'
+import { renderPeerKeys, renderRelayYaml, type RenderService } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { controlRequest } from '../../src/daemon/control-server.js'
 import type { Scenario } from '../scenario/index.js'
@@ -56,7 +56,7 @@ export function writeRelayConfigs(lab: LabRun): Map<string, string> {
       privateKey: encodeKey(keys.get(p)!.privateKey),
       listen: `${plan.relayAddr.get(p)}:${RELAY_PORT}`,
       controlSocket: controlSocket(lab, p),
-      peers: s.pops.filter((q) => q !== p).map((q) => ({ id: q, publicKey: encodeKey(keys.get(q)!.publicKey), endpoint: `${plan.relayAddr.get(q)}:${RELAY_PORT}` })),
+      peers: s.pops.filter((q) => q !== p).map((q) => ({ id: q, ...renderPeerKeys(keys.get(q)!.privateKey), endpoint: `${plan.relayAddr.get(q)}:${RELAY_PORT}` })),
       services: l3 ? [...svcs, ...l3Services(s)] : svcs,
       ...(l3 ? { l3: l3Section(p) } : {}),
       ...(Object.keys(s.routing).length > 0 ? { extra: { routing: s.routing } } : {}),

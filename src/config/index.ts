@@ -42,4 +42,5 @@ export {
   parseHostPort,
   parsePercent,
   publicKeyOf,
+  signPublicKeyOf,
 } from './values.js'

@@ -169,13 +169,13 @@ function entry<S extends z.ZodType>(schema: S, input: unknown, at: [string, numb
 }
 
 function toPeer(p: RawPeer): PeerConfig {
-  return { id: p.id, publicKey: p.public_key, endpoint: p.endpoint }
+  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, endpoint: p.endpoint }
 }
 
 /** The fields of a broken peer entry that are valid on their own, for cross-field checks. */
 function partialPeer(raw: unknown): Partial<PeerConfig> {
   const p = partialOf(peerSchema, raw)
-  return { id: p.id, publicKey: p.public_key, endpoint: p.endpoint }
+  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, endpoint: p.endpoint }
 }
 
 function partialOf<S extends z.ZodObject>(schema: S, raw: unknown): Partial<z.output<S>> {

@@ -5,7 +5,7 @@
  */
 import type { ConfigIssue } from './errors.js'
 import type { RelayConfig, ServiceConfig } from './types.js'
-import { encodeKey, formatHostPort, isWildcardHost } from './values.js'
+import { encodeKey, formatHostPort, isWildcardHost, signPublicKeyOf } from './values.js'
 
 export interface NetworkIssue extends ConfigIssue {
   /** The file the path refers to. */
@@ -65,6 +65,14 @@ function checkPeerPair(a: RelayConfig, index: number, b: RelayConfig, report: Ne
   const where = { sourcePath: file(a) }
   if (encodeKey(peer.publicKey) !== encodeKey(b.relay.publicKey)) {
     report.errors.push({ ...where, path: `${at}.public_key`, message: `does not match the key of relay "${b.relay.id}" in ${file(b)}`, fix: `use ${encodeKey(b.relay.publicKey)}` })
+  }
+  const signKey = encodeKey(signPublicKeyOf(b.relay.privateKey))
+  if (encodeKey(peer.signKey) !== signKey) {
+    report.errors.push({
+      ...where, path: `${at}.sign_key`,
+      message: `does not match the signing key of relay "${b.relay.id}" in ${file(b)}: its map columns would be refused as forged`,
+      fix: `use ${signKey} (\`overpass pubkey --sign\` prints it from that relay's private key)`,
+    })
   }
   const listen = b.relay.listen
   const portOnly = isWildcardHost(listen.host)

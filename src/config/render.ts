@@ -4,11 +4,19 @@
  * YAML an operator would write by hand and passes `overpass check`.
  */
 import { stringify } from 'yaml'
+import { encodeKey, publicKeyOf, signPublicKeyOf } from './values.js'
 
 export interface RenderPeer {
   id: string
   publicKey: string
+  /** The peer's `sign_key` (renderPeerKeys fills both keys from its private key). */
+  signKey: string
   endpoint: string
+}
+
+/** The two keys a peer entry lists for the relay with this X25519 private key. */
+export function renderPeerKeys(privateKey: Uint8Array): { publicKey: string; signKey: string } {
+  return { publicKey: encodeKey(publicKeyOf(privateKey)), signKey: encodeKey(signPublicKeyOf(privateKey)) }
 }
 
 /** An L4 service (mode defaults to l4), or an L3 one with `mode: 'l3'` and `prefixes` instead of ingress/origin. */
@@ -60,7 +68,7 @@ export interface RenderL3 {
 export function renderRelayYaml(r: RenderRelay, header = ''): string {
   const doc: Record<string, unknown> = {
     relay: { id: r.id, private_key: r.privateKey, listen: r.listen, control_socket: r.controlSocket, ...(r.mtu ? { mtu: r.mtu } : {}), ...(r.workers !== undefined && r.workers !== 1 ? { workers: r.workers } : {}) },
-    peers: r.peers.map((p) => ({ id: p.id, public_key: p.publicKey, endpoint: p.endpoint })),
+    peers: r.peers.map((p) => ({ id: p.id, public_key: p.publicKey, sign_key: p.signKey, endpoint: p.endpoint })),
     services: r.services.map((s) => (s.mode === 'l3' ? { ...s } : { mode: 'l4', delivery: 'proxy', ...s })),
     ...(r.tuning ? { tuning: r.tuning } : {}),
     ...(r.l3 ? { l3: { ...r.l3 } } : {}),

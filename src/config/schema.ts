@@ -100,6 +100,8 @@ export const relaySchema = z.strictObject({
 export const peerSchema = z.strictObject({
   id,
   public_key: key,
+  /** The peer's Ed25519 key for map-column signatures (crypto/column-signing.ts). */
+  sign_key: key,
   endpoint: hostPort,
 })
 

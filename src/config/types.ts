@@ -72,6 +72,8 @@ export interface RelayIdentity {
 export interface PeerConfig {
   id: string
   publicKey: Uint8Array
+  /** 32-byte Ed25519 public key the peer signs its map columns with (`sign_key`, derived from its private key). */
+  signKey: Uint8Array
   endpoint: HostPort
 }
 

@@ -103,6 +103,7 @@ export function decodeKey(text: string): Parsed<Uint8Array> {
 }
 
 export { encodeKey, publicKeyFromPrivate as publicKeyOf } from '../crypto/keys.js'
+export { signPublicKeyOf } from '../crypto/column-signing.js'
 
 /** A fresh private key, clamped as X25519 expects so it is stored in canonical form. */
 export function generatePrivateKey(): Uint8Array {

@@ -2,7 +2,8 @@
  * crypto/ owns relay-to-relay confidentiality and authentication: X25519 key
  * handling, the 1-RTT handshake (Noise IK shape), XSalsa20-Poly1305 transport
  * sealing with a replay window, and the per-peer session state machine
- * (rekey, expiry, pre-session queue). Sans-IO: callers pass `nowMs` and a
+ * (rekey, expiry, pre-session queue), and the Ed25519 signatures of map
+ * columns (column-signing.ts). Sans-IO: callers pass `nowMs` and a
  * `transmit` sink. docs/security.md explains the protocol. A multi-worker
  * relay's extra workers use LaneEndpoint, fed keys by worker 0's endpoint.
  *
@@ -18,6 +19,7 @@ import type { CryptoStats, SecureEndpoint, SecureEndpointOptions } from './types
 export * from './types.js'
 export { KeyFormatError, EndpointConfigError } from './errors.js'
 export { generateKeyPair, publicKeyFromPrivate, encodeKey, decodeKey, KEY_LEN, type KeyPair } from './keys.js'
+export { Ed25519ColumnAuth, signingKeyPairOf, signPublicKeyOf, SIGN_SEED_INFO, SIGNATURE_LEN, type SigningKeyPair } from './column-signing.js'
 export { selectAead, BackendUnavailableError, type Aead, type AeadName } from './aead.js'
 export { ReplayWindow, WINDOW_SIZE } from './replay.js'
 export { INIT_LEN, RESP_LEN } from './handshake.js'

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
-import { createSecureEndpoint, type CryptoSecureEndpoint } from '../crypto/index.js'
+import { createSecureEndpoint, Ed25519ColumnAuth, type CryptoSecureEndpoint } from '../crypto/index.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
 import type { TunDevice } from '../io/index.js'
 import type { Logger } from '../io/log.js'
@@ -74,6 +74,8 @@ export function routerFor(config: RelayConfig): Router {
     // A fresh boot id per start, so peers accept our map again at once after a restart.
     bootId: randomBytes(4).readUInt32BE(0),
     random: Math.random,
+    // Our columns go out signed; a peer's column is applied or relayed only with its origin's valid signature.
+    columnAuth: new Ed25519ColumnAuth(config.relay.privateKey, new Map(config.peers.map((p) => [p.id, p.signKey]))),
   })
 }
 

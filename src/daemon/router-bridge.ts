@@ -4,25 +4,26 @@
  * - Ticks the router on injected timers and sends what it asks for: probes
  *   as kind-3 plaintexts, control messages as msgpack in kind-2 plaintexts,
  *   all sealed like data on the overlay.
- * - Hands inbound probes and control messages to the router.
+ * - Hands inbound probes and control messages to the router, decoding
+ *   control messages strictly (route/control-codec.ts). Every handler is
+ *   contained: an exception drops and counts the input
+ *   (`control_handler_error`), it never reaches the socket's receive loop.
  * - Serves paths to the data plane from an immutable snapshot rebuilt after
  *   each tick, so a packet costs one map lookup and never runs Dijkstra.
  *   Services with pinned `paths` keep their static paths.
  */
-import { Packr } from 'msgpackr'
 import { servesAsIngress } from '../config/l3.js'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import type { ControlPlaneSink, PeerState, Relay } from '../dataplane/relay.js'
 import { SnapshotPaths, pathRef, type PathProvider, type PathRef, type PathSnapshot } from '../dataplane/paths.js'
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
 import type { PathChoice, Router, RouterMessage } from '../route/types.js'
+import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from '../route/control-codec.js'
 import { KIND_CONTROL, KIND_PROBE } from '../wire/data.js'
 import { nameId } from '../wire/ids.js'
 
-// Plain maps and arrays only: records/structures would let a peer make us
-// allocate definitions, and the router validates every field anyway.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true })
-const MAX_CONTROL_BYTES = 60_000
+/** At most this many handler errors are logged (they are all counted). */
+const MAX_LOGGED_HANDLER_ERRORS = 10
 
 export interface RouteChange {
   service: string
@@ -43,6 +44,8 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
   /** Paths over time, newest last (bounded), for `overpass routes` and reports. */
   readonly history: (RouteChange & { atMs: number })[] = []
   controlMalformed = 0
+  handlerErrors = 0
+  private readonly limits: ControlLimits
 
   constructor(
     private readonly relay: Relay,
@@ -55,15 +58,21 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
   ) {
     this.paths = new SnapshotPaths(config.relay.id, config.services, config.l3 !== undefined)
     this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
+    this.limits = controlLimits(config.peers.length + 1, config.services.length)
   }
 
   start(): void {
     this.relay.attachControlPlane(this)
     const loop = (): void => {
-      const now = this.clock.nowMs()
-      this.send(this.router.tick(now))
-      this.refresh(now)
+      // Rescheduled first: a tick that throws must not stop the control plane.
       this.timer = this.timers.setTimeout(loop, this.tickMs)
+      const now = this.clock.nowMs()
+      try {
+        this.send(this.router.tick(now))
+        this.refresh(now)
+      } catch (err) {
+        this.handlerError('tick', err)
+      }
     }
     loop()
   }
@@ -76,19 +85,34 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
   // --- ControlPlaneSink --------------------------------------------------
 
   onProbe(peer: PeerState, body: Buffer, nowMs: number): void {
-    this.send(this.router.onProbe(nowMs, peer.id, body))
+    try {
+      this.send(this.router.onProbe(nowMs, peer.id, body))
+    } catch (err) {
+      this.handlerError('probe', err)
+    }
   }
 
   onControl(peer: PeerState, body: Buffer, nowMs: number): void {
-    let msg: unknown
-    try {
-      msg = packr.unpack(body)
-    } catch {
+    const d = decodeControl(body, this.limits)
+    if (!d.ok) {
       this.controlMalformed++
       this.relay.drops.add('control_malformed')
+      this.relay.drops.add(`control_malformed_${d.reason}`)
       return
     }
-    this.send(this.router.onControl(nowMs, peer.id, msg))
+    try {
+      this.send(this.router.onControl(nowMs, peer.id, d.value))
+    } catch (err) {
+      this.handlerError('control', err)
+    }
+  }
+
+  /** An exception from the router or the send path: the input is dropped and counted, the relay carries on. */
+  private handlerError(where: string, err: unknown): void {
+    this.relay.drops.add(`control_handler_error`)
+    if (++this.handlerErrors <= MAX_LOGGED_HANDLER_ERRORS) {
+      this.log.error('control-plane handler failed; input dropped', { where, error: err instanceof Error ? err.message : String(err) })
+    }
   }
 
   // --- PathProvider --------------------------------------------------------
@@ -118,7 +142,7 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
         this.out.set(m.bytes, 1)
         len = 1 + m.bytes.length
       } else {
-        const body = packr.pack(m.msg)
+        const body = encodeControl(m.msg)
         if (body.length + 1 > MAX_CONTROL_BYTES) {
           this.log.warn('control message too large; not sent', { to: m.to, bytes: body.length })
           continue

@@ -87,6 +87,8 @@ export class Relay implements RelayContext {
   readonly log: Logger
   readonly paths: PathProvider
   readonly drops = new DropCounts()
+  /** Datagram handler exceptions so far (each one dropped and counted; the first few logged). */
+  private handlerErrors = 0
   readonly ipv6Underlay: boolean
   readonly peers: PeerState[]
   readonly services: ServiceState[]
@@ -176,7 +178,7 @@ export class Relay implements RelayContext {
     const { host, port } = this.config.relay.listen
     const socket = this.overlayUdp.open(host, port)
     this.socket = socket
-    socket.onMessage((data, from) => this.onOverlayDatagram(data, from))
+    socket.onMessage((data, from) => this.onOverlayContained(data, from))
     socket.onError((err) => this.log.warn('overlay socket error', { error: err.message }))
     try {
       const bound = await socket.bound()
@@ -215,6 +217,20 @@ export class Relay implements RelayContext {
   }
 
   // --- the data path ---------------------------------------------------
+
+  /**
+   * The receive loop's entry: a datagram whose handling throws (a bug, or
+   * input no parser foresaw) is dropped and counted as `handler_error`
+   * instead of unwinding into the socket and killing the relay.
+   */
+  private onOverlayContained(data: Buffer, from: PeerAddress): void {
+    try {
+      this.onOverlayDatagram(data, from)
+    } catch (err) {
+      this.drops.add('handler_error')
+      if (++this.handlerErrors <= 10) this.log.error('overlay datagram handler failed; datagram dropped', { error: err instanceof Error ? err.message : String(err) })
+    }
+  }
 
   private onOverlayDatagram(data: Buffer, from: PeerAddress): void {
     const peer = this.peerBySource.get(from.address)?.get(from.port)

@@ -8,7 +8,14 @@
  *   { type: 'overpass.map', v: 1, origin, boot, seq, edges: EdgeTuple[], origins: OriginTuple[] }
  *
  * Anything arriving over the overlay is still validated field by field:
- * `parseMapUpdate` returns a reason string instead of throwing.
+ * `parseMapUpdate` returns a reason string instead of throwing. A message
+ * is never used as it arrived: the parsers rebuild it from the fields they
+ * checked (unknown keys are refused), so what the router stores and relays
+ * is an object it built itself, whatever the peer's decoder produced.
+ *
+ * With column signing on (RouterInit.columnAuth), `sig` carries the origin
+ * relay's Ed25519 signature of the column's canonical encoding
+ * (column-signature.ts); relays pass it on unchanged.
  */
 
 import type { NameIndex } from '../probe/relay-index.js'
@@ -70,7 +77,14 @@ export interface MapUpdate {
   full?: boolean
   edges: EdgeTuple[]
   origins: OriginTuple[]
+  /** The origin's signature of `canonicalColumn(this)` (64 bytes), when the network signs columns. */
+  sig?: Uint8Array
 }
+
+/** Every key a map update may have; any other key makes it malformed. */
+const MAP_KEYS = new Set(['type', 'v', 'origin', 'boot', 'seq', 'full', 'edges', 'origins', 'sig'])
+const RESYNC_KEYS = new Set(['type', 'v', 'origin'])
+export const SIGNATURE_BYTES = 64
 
 export interface MapSchema {
   /** A Set, or the router's RelayIndex (one shared lookup instead of a cold per-relay hash table). */
@@ -81,27 +95,51 @@ export interface MapSchema {
 
 const U32 = 0x1_0000_0000
 
-/** Returns the validated update, or a short reason it was rejected. Never throws. */
+/**
+ * Returns a new update built from the validated header fields and origin
+ * tuples of `msg`, or a short reason it was rejected. Never throws. The
+ * edge tuples are checked (and rebuilt) later by `checkEdges`, only when
+ * the update is going to be applied.
+ */
 export function parseMapUpdate(msg: unknown, schema: MapSchema): MapUpdate | string {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return 'not_object'
   const m = msg as Record<string, unknown>
   if (m.type !== MAP_MSG_TYPE) return 'type'
   if (m.v !== MAP_MSG_VERSION) return 'version'
+  for (const k in m) if (!MAP_KEYS.has(k)) return 'unknown_key'
   if (typeof m.origin !== 'string' || !schema.relays.has(m.origin)) return 'origin'
   if (!Number.isInteger(m.boot) || (m.boot as number) < 0 || (m.boot as number) >= U32) return 'boot'
   if (!Number.isSafeInteger(m.seq) || (m.seq as number) < 0) return 'seq'
   if (m.full !== undefined && typeof m.full !== 'boolean') return 'full'
   if (!Array.isArray(m.edges) || m.edges.length >= schema.relays.size) return 'edges'
   if (!Array.isArray(m.origins) || m.origins.length > schema.exits.size) return 'origins'
+  if (m.sig !== undefined && !(m.sig instanceof Uint8Array && m.sig.length === SIGNATURE_BYTES)) return 'sig'
+  const origins: OriginTuple[] = []
   const seen = new Set<string>()
   for (const o of m.origins) {
     const r = checkOrigin(o, m.origin, schema)
     if (r !== '') return r
-    const svc = (o as OriginTuple)[O_SERVICE]
-    if (seen.has(svc)) return 'origin_duplicate'
-    seen.add(svc)
+    const t = o as OriginTuple
+    if (seen.has(t[O_SERVICE])) return 'origin_duplicate'
+    seen.add(t[O_SERVICE])
+    origins.push([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8]])
   }
-  return m as unknown as MapUpdate
+  const u: MapUpdate = {
+    type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: m.origin, boot: m.boot as number, seq: m.seq as number,
+    // Edge tuples are replaced by checked copies in checkEdges.
+    edges: m.edges as EdgeTuple[], origins,
+  }
+  if (m.full !== undefined) u.full = m.full
+  // A copy: a decoder may hand out a view of the receive buffer, which the next datagram overwrites.
+  if (m.sig !== undefined) u.sig = new Uint8Array(m.sig as Uint8Array)
+  return u
+}
+
+/** A resync request rebuilt from its validated fields, or undefined when `msg` is not a well-formed one. */
+export function parseResync(msg: Record<string, unknown>): ResyncRequest | undefined {
+  if (msg.type !== RESYNC_MSG_TYPE || msg.v !== MAP_MSG_VERSION || typeof msg.origin !== 'string') return undefined
+  for (const k in msg) if (!RESYNC_KEYS.has(k)) return undefined
+  return { type: RESYNC_MSG_TYPE, v: MAP_MSG_VERSION, origin: msg.origin }
 }
 
 /**
@@ -111,15 +149,17 @@ export function parseMapUpdate(msg: unknown, schema: MapSchema): MapUpdate | str
  * the reason. `seen` is scratch indexed like the relays (length n): it is
  * stamped with `stamp` (unique per call) instead of being cleared.
  * `fromIdx[i]` receives the relay index of edge i, so applying the update
- * needs no second lookup.
+ * needs no second lookup. On success `u.edges` is replaced by copies of the
+ * checked tuples.
  */
 export function checkEdges(
   u: MapUpdate, index: NameIndex, seen: Uint32Array, stamp: number, fromIdx: Int32Array,
 ): string {
   const edges = u.edges as unknown[]
+  const copies: EdgeTuple[] = new Array(edges.length)
   const self = index.get(u.origin)
   for (let i = 0; i < edges.length; i++) {
-    const e = edges[i]
+    const e = edges[i] as unknown[]
     if (!Array.isArray(e) || e.length !== 8) return 'edge_shape'
     const from = typeof e[E_FROM] === 'string' ? index.get(e[E_FROM]) : undefined
     if (from === undefined || from === self) return 'edge_from'
@@ -128,7 +168,9 @@ export function checkEdges(
     if (seen[from] === stamp) return 'edge_duplicate'
     seen[from] = stamp
     fromIdx[i] = from
+    copies[i] = [e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]] as EdgeTuple
   }
+  u.edges = copies
   return ''
 }
 

@@ -60,7 +60,7 @@ export class OwnColumn {
   constructor(
     private readonly self: string,
     private readonly relays: readonly string[],
-    private readonly bootId: number,
+    private bootId: number,
     /** service index -> name, for the services this relay is an exit of. */
     private readonly exitServices: ReadonlyMap<number, string>,
     private readonly maxLossPct: number,
@@ -90,6 +90,28 @@ export class OwnColumn {
     this.sentLoss = new Float64Array(n)
     this.levelCount[ColumnChange.None] = n
     this.selfIdx = relays.indexOf(self)
+  }
+
+  /** The boot id our column is flooded with (fight-back may start a new one; probes keep theirs). */
+  get boot(): number {
+    return this.bootId
+  }
+
+  /** Whether we flooded an update with this boot and seq (e.g. one of ours relayed back to us). */
+  issued(boot: number, seq: number): boolean {
+    return boot === this.bootId && seq < this.seq
+  }
+
+  /**
+   * Fight-back against a forged or replayed column of ours: the next update
+   * gets at least `minSeq`, and `boot` when given starts a new column boot
+   * (seq from 0). The caller then floods the whole column to every relay.
+   */
+  restart(minSeq: number, boot?: number): void {
+    if (boot !== undefined) {
+      this.bootId = boot
+      this.seq = 0
+    } else if (Number.isSafeInteger(minSeq) && minSeq > this.seq) this.seq = minSeq
   }
 
   /**

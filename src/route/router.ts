@@ -2,8 +2,9 @@ import { OriginEdge } from '../probe/origin-edge.js'
 import { RelayIndex } from '../probe/relay-index.js'
 import { DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, Prober } from '../probe/prober.js'
 import { nameId } from '../wire/ids.js'
-import { checkEdges, MAP_MSG_VERSION, parseMapUpdate, RESYNC_MSG_TYPE } from './control-message.js'
+import { checkEdges, MAP_MSG_VERSION, parseMapUpdate, parseResync, RESYNC_MSG_TYPE } from './control-message.js'
 import type { MapSchema, MapUpdate, ResyncRequest } from './control-message.js'
+import { canonicalColumn } from './column-signature.js'
 import { DEFAULT_SWITCH_HOLD_MS } from './hysteresis.js'
 import { ApplyResult, EDGE_FIELDS, F_JITTER, F_LOSS, F_PRESENT, F_PSEUDO, F_THETA, LinkMap, Plan } from './link-map.js'
 import { ColumnChange, OwnColumn } from './own-column.js'
@@ -11,7 +12,7 @@ import { POTENTIAL_REFRESH_MS, profilesInUse, RouteTable } from './route-table.j
 import { PROFILES } from './profiles.js'
 import type { RouteEntry, ServiceInfo } from './route-table.js'
 import { edgeDelay } from './weights.js'
-import type { EdgeView, OriginSample, PathChoice, Router, RouterCounters, RouterInit, RouterMessage } from './types.js'
+import type { ColumnAuth, EdgeView, OriginSample, PathChoice, Router, RouterCounters, RouterInit, RouterMessage } from './types.js'
 import { validateInit } from './validate-init.js'
 import { seededRandom } from './seeded-random.js'
 
@@ -31,6 +32,18 @@ export const FULL_REFRESH_FLOODS = 5
 export const RESYNC_MIN_GAP_MS = 1000
 /** How many relays forward an update around one failed direct edge. */
 export const RELAYERS_PER_PAIR = 2
+/**
+ * Most deltas kept per origin after its whole column (for relaying). An
+ * origin sends its whole column every FULL_REFRESH_FLOODS floods, so a real
+ * chain holds at most that many; a peer streaming deltas without a whole
+ * column would otherwise grow it without bound. Past the cap the chain is
+ * dropped until the next whole column (relaying waits for it; nothing else
+ * reads the chain).
+ */
+export const MAX_CHAIN_DELTAS = 4 * FULL_REFRESH_FLOODS
+/** A relay fights back against a column claiming to be its own at most this often. */
+export const FIGHT_BACK_MIN_GAP_MS = 1000
+const U32 = 0x1_0000_0000
 
 /**
  * One relay's control plane: probes, its own measurements, the flooded map,
@@ -73,6 +86,10 @@ export class RouterCore implements Router {
   private readonly originStaleMs: number
   private readonly maxLossPct: number
   private readonly counts: RouterCounters = {}
+  private readonly auth: ColumnAuth | undefined
+  private lastFightBackMs = -Infinity
+  /** Our own column restarted (fight-back): our own map takes the next whole column. */
+  private ownRestarted = false
   private nextFloodMs = NaN
   private lastFloodMs = -Infinity
   private lastComputeMs = -Infinity
@@ -91,6 +108,7 @@ export class RouterCore implements Router {
     this.self = this.relayIndex.get(init.self)!
     this.relayIds = this.relays.map(nameId)
     this.random = init.random ?? seededRandom(nameId(init.self))
+    this.auth = init.columnAuth
     const bootId = init.bootId ?? Math.floor(this.random() * 0x1_0000_0000)
     this.floodIntervalMs = init.floodIntervalMs ?? DEFAULT_FLOOD_INTERVAL_MS
     this.staleAfterMs = init.staleAfterMs ?? 3.5 * this.floodIntervalMs
@@ -180,13 +198,14 @@ export class RouterCore implements Router {
 
   onControl(nowMs: number, from: string, msg: unknown): RouterMessage[] {
     this.lastNowMs = nowMs
-    if (isResync(msg)) return this.onResync(from, msg)
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return this.malformed('not_object')
+    if ((msg as { type?: unknown }).type === RESYNC_MSG_TYPE) {
+      const req = parseResync(msg as Record<string, unknown>)
+      return req === undefined ? this.malformed('resync') : this.onResync(from, req)
+    }
     const u = parseMapUpdate(msg, this.schema)
     if (typeof u === 'string') return this.malformed(u)
-    if (u.origin === this.relays[this.self]) {
-      this.count('control_own_update')
-      return []
-    }
+    if (u.origin === this.relays[this.self]) return this.onOwnColumn(nowMs, u)
     const v = this.relayIndex.get(u.origin)!
     // Safety net for an origin restarted without a fresh boot id (seq starts
     // over): once its column has gone stale, its updates are taken again.
@@ -203,15 +222,86 @@ export class RouterCore implements Router {
     if (plan === Plan.Gap) return this.onGap(nowMs, v)
     const bad = checkEdges(u, this.relayIndex, this.seen, ++this.seenStamp, this.fromIdx)
     if (bad !== '') return this.malformed(bad)
+    // Checked before anything of it is applied, stored or relayed.
+    if (this.auth !== undefined) {
+      if (u.sig === undefined) return this.forged('unsigned')
+      if (!this.auth.verify(u.origin, canonicalColumn(u), u.sig)) return this.forged('signature')
+    }
     const res = this.map.apply(nowMs, u, restarted, this.fromIdx)
     this.count('control_accepted')
     this.counts.control_edges_applied = (this.counts.control_edges_applied ?? 0) + u.edges.length
-    if (u.full !== false) this.sinceFull[v] = [u]
-    else this.sinceFull[v].push(u)
+    this.keepForRelaying(v, u)
     const fresher = this.markFresh(nowMs, v)
     if (this.refreshFreshness(nowMs) || fresher || res !== ApplyResult.Unchanged) this.dirty = true
     if (res === ApplyResult.Significant) this.maybeCompute(nowMs)
     return this.relayAround(nowMs, v, from, u)
+  }
+
+  /** Keeps origin v's newest whole column and the deltas since (bounded: MAX_CHAIN_DELTAS). */
+  private keepForRelaying(v: number, u: MapUpdate): void {
+    const chain = this.sinceFull[v]
+    if (u.full !== false) this.sinceFull[v] = [u]
+    else if (chain.length === 0) return // dropped: wait for the next whole column
+    else if (chain.length > MAX_CHAIN_DELTAS) {
+      this.sinceFull[v] = []
+      this.count('control_chain_dropped')
+    } else chain.push(u)
+  }
+
+  /**
+   * A column claiming to be ours. Our own updates relayed back are normal
+   * (ignored). Anything we never issued (another boot, or a seq beyond ours)
+   * is forged or replayed, and receivers that took it would refuse our real
+   * updates as stale: we fight back, at most once per FIGHT_BACK_MIN_GAP_MS,
+   * by flooding our whole column to every relay at once. When a receiver can
+   * have taken the claim (it is well-formed and, with signing on, carries
+   * our own valid signature: a replay of an old column of ours, or our key
+   * leaked), the column goes out newer than the claim: a higher seq in the
+   * same boot, else a new boot (receivers that took another boot treat ours
+   * as an old one). A claim no receiver can take only gets the refresh:
+   * re-booting for every unsigned forgery would let a peer churn our boots,
+   * then replay one of them once receivers forgot it (they remember 8).
+   */
+  private onOwnColumn(nowMs: number, u: MapUpdate): RouterMessage[] {
+    if (this.own.issued(u.boot, u.seq)) {
+      this.count('control_own_update')
+      return []
+    }
+    this.count('control_own_forged')
+    if (nowMs - this.lastFightBackMs < FIGHT_BACK_MIN_GAP_MS) return []
+    this.lastFightBackMs = nowMs
+    if (this.takeable(u)) {
+      // A higher seq wins within the claimed boot; against another boot (or a seq near the limit) only a new boot does.
+      if (u.boot === this.own.boot && u.seq < Number.MAX_SAFE_INTEGER / 2) this.own.restart(u.seq + 1)
+      else this.own.restart(0, this.freshBoot(u.boot))
+    }
+    this.ownRestarted = true
+    // The next tick floods the whole column to every relay.
+    this.floodsSinceFull = -1
+    this.nextFloodMs = NaN
+    this.count('control_fight_back')
+    return []
+  }
+
+  /** A boot id other than our current one and `avoid` (stepping past them: an injected random may repeat). */
+  private freshBoot(avoid: number): number {
+    let boot = Math.floor(this.random() * U32) >>> 0
+    while (boot === this.own.boot || boot === avoid) boot = (boot + 1) >>> 0
+    return boot
+  }
+
+  /** Whether a receiver could accept `u` (a column claiming to be ours): it validates, and verifies if we sign. */
+  private takeable(u: MapUpdate): boolean {
+    if (checkEdges(u, this.relayIndex, this.seen, ++this.seenStamp, this.fromIdx) !== '') return false
+    if (this.auth === undefined) return true
+    return u.sig !== undefined && this.auth.verify(u.origin, canonicalColumn(u), u.sig)
+  }
+
+  /** A column whose signature is missing or wrong: dropped, never applied, stored or relayed. */
+  private forged(reason: string): RouterMessage[] {
+    this.count('control_forged')
+    this.count(`control_forged_${reason}`)
+    return []
   }
 
   private malformed(reason: string): RouterMessage[] {
@@ -233,7 +323,7 @@ export class RouterCore implements Router {
   /** A peer missed one of our deltas: it gets the whole column with our next flood. */
   private onResync(from: string, msg: ResyncRequest): RouterMessage[] {
     const i = this.relayIndex.get(from)
-    if (msg.v !== MAP_MSG_VERSION || msg.origin !== from || i === undefined || i === this.self) return this.malformed('resync')
+    if (msg.origin !== from || i === undefined || i === this.self) return this.malformed('resync')
     this.pendingFull[i] = 1
     this.count('control_resync_received')
     return []
@@ -304,12 +394,19 @@ export class RouterCore implements Router {
     const refresh = this.floodsSinceFull + 1 >= FULL_REFRESH_FLOODS || this.floodsSinceFull < 0
     this.floodsSinceFull = refresh ? 0 : this.floodsSinceFull + 1
     // Our own map takes what receivers in sync hold.
-    const res = this.map.apply(nowMs, this.map.colSeq[this.self] < 0 ? full : delta)
+    const res = this.map.apply(nowMs, this.map.colSeq[this.self] < 0 || this.ownRestarted ? full : delta)
+    this.ownRestarted = false
     if (res !== ApplyResult.Stale && res !== ApplyResult.Unchanged) this.dirty = true
+    if (this.auth !== undefined) delta.sig = this.auth.sign(canonicalColumn(delta))
+    let fullSigned = this.auth === undefined
     for (let i = 0; i < this.relays.length; i++) {
       if (i === this.self) continue
       // The whole column goes first, then the delta of the same seq (see LinkMap.plan).
-      if (refresh || this.pendingFull[i] === 1) out.push({ to: this.relays[i], kind: 'control', msg: full })
+      if (refresh || this.pendingFull[i] === 1) {
+        if (!fullSigned) full.sig = this.auth!.sign(canonicalColumn(full))
+        fullSigned = true
+        out.push({ to: this.relays[i], kind: 'control', msg: full })
+      }
       this.pendingFull[i] = 0
       out.push({ to: this.relays[i], kind: 'control', msg: delta })
     }
@@ -450,10 +547,6 @@ export class RouterCore implements Router {
     if (r.backup !== undefined) choice.backup = r.backup.map((i) => this.relays[i])
     return choice
   }
-}
-
-function isResync(msg: unknown): msg is ResyncRequest {
-  return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === RESYNC_MSG_TYPE
 }
 
 /**

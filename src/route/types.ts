@@ -69,6 +69,26 @@ export interface RouterInit {
   staleAfterMs?: number
   /** An origin link with no good sample for this long is down (default 3000 ms). */
   originStaleMs?: number
+  /**
+   * Signs this relay's map columns and verifies other relays' columns
+   * (docs/security.md, "Control-plane messages"). The daemon always passes
+   * the Ed25519 one (crypto/column-signing.ts). Without it columns are
+   * neither signed nor checked: only for the simulator and tests, whose
+   * routers all trust each other (verifying ~70 k columns per simulated
+   * second of a 246-relay network would dominate its run time).
+   */
+  columnAuth?: ColumnAuth
+}
+
+/**
+ * Signing and verification of map columns, injected so the router stays
+ * pure and the simulator can run without the cost of Ed25519.
+ */
+export interface ColumnAuth {
+  /** This relay's signature of `bytes` (a column's canonical encoding). */
+  sign(bytes: Uint8Array): Uint8Array
+  /** True when `sig` is `origin`'s valid signature of `bytes`; false for an unknown origin. */
+  verify(origin: string, bytes: Uint8Array, sig: Uint8Array): boolean
 }
 
 /** Counters for `overpass status`: drops by reason and events. */

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loopbackExamplesIn, seaRaw, toYaml, validRaw, type Raw } from '../config/fixtures.js'
+import { SEA_SIGN, loopbackExamplesIn, seaRaw, toYaml, validRaw, type Raw } from '../config/fixtures.js'
 import { runCli } from './run-cli.js'
 
 const dirs: string[] = []
@@ -85,6 +85,23 @@ describe('overpass check', () => {
     const { err, exitCode } = await runCli(['check', '-c', writeConfig(lax, 'lax.yaml'), '-c', writeConfig(seaRaw(), 'sea.yaml')])
     expect(exitCode).toBe(2)
     expect(err.trim()).toMatch(/^\S*lax\.yaml: peers\[0\]\.public_key: does not match the key of relay "sea" in \S*sea\.yaml \(fix: use \S{44}\)/)
+  })
+
+  it("catches a peer sign_key that does not match the other relay's private key, with the key to use", async () => {
+    const lax = validRaw()
+    lax.peers[0].sign_key = Buffer.alloc(32, 9).toString('base64')
+    const { err, exitCode } = await runCli(['check', '-c', writeConfig(lax, 'lax.yaml'), '-c', writeConfig(seaRaw(), 'sea.yaml')])
+    expect(exitCode).toBe(2)
+    expect(err.trim()).toMatch(/^\S*lax\.yaml: peers\[0\]\.sign_key: does not match the signing key of relay "sea" in \S*sea\.yaml: its map columns would be refused as forged \(fix: use (\S{44}) /)
+    expect(err).toContain(SEA_SIGN)
+  })
+
+  it('explains a missing sign_key with its field path and where to get it', async () => {
+    const lax = validRaw()
+    delete lax.peers[1].sign_key
+    const { err, exitCode } = await runCli(['check', '-c', writeConfig(lax, 'lax.yaml')])
+    expect(exitCode).not.toBe(0)
+    expect(err).toMatch(/peers\[1\]\.sign_key: .*\(fix: paste that relay's sign_key \(`overpass keygen` prints it; `overpass pubkey --sign` prints it from its private key\)\)/)
   })
 
   it('catches a peering listed on one side only', async () => {

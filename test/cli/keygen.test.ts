@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl'
 import { describe, expect, it } from 'vitest'
+import { signPublicKeyOf } from '../../src/crypto/index.js'
 import { runCli } from './run-cli.js'
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'))
@@ -8,11 +9,12 @@ describe('overpass keygen', () => {
   it('prints a private key and the matching public key', async () => {
     const { out, exitCode } = await runCli(['keygen'])
     expect(exitCode).toBe(0)
-    const m = /^private_key: (\S{44})\npublic_key: (\S{44})\n$/.exec(out)
+    const m = /^private_key: (\S{44})\npublic_key: (\S{44})\nsign_key: (\S{44})\n$/.exec(out)
     expect(m).not.toBeNull()
-    const [priv, pub] = [b64(m![1]), b64(m![2])]
+    const [priv, pub, sign] = [b64(m![1]), b64(m![2]), b64(m![3])]
     expect(priv).toHaveLength(32)
     expect(Buffer.from(nacl.scalarMult.base(priv)).equals(Buffer.from(pub))).toBe(true)
+    expect(Buffer.from(signPublicKeyOf(priv)).equals(Buffer.from(sign))).toBe(true)
   })
 
   it('prints a different key each time', async () => {
@@ -34,6 +36,14 @@ describe('overpass pubkey', () => {
     const { out, exitCode } = await runCli(['pubkey'], pair.private_key + '\n')
     expect(exitCode).toBe(0)
     expect(out).toBe(pair.public_key + '\n')
+  })
+
+  it('prints the sign_key with --sign, matching keygen', async () => {
+    const gen = await runCli(['keygen', '--json'])
+    const pair = JSON.parse(gen.out) as { private_key: string; sign_key: string }
+    const { out, exitCode } = await runCli(['pubkey', '--sign'], pair.private_key + '\n')
+    expect(exitCode).toBe(0)
+    expect(out).toBe(pair.sign_key + '\n')
   })
 
   it('accepts keygen output piped in whole', async () => {

@@ -3,6 +3,7 @@ import { chmodSync, cpSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import nacl from 'tweetnacl'
 import { stringify } from 'yaml'
+import { signPublicKeyOf } from '../../src/crypto/column-signing.js'
 
 export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
 const keyOf = (fill: number) => new Uint8Array(32).fill(fill)
@@ -11,7 +12,12 @@ export const LAX_PRIV = keyOf(1)
 export const LAX_PUB = nacl.scalarMult.base(LAX_PRIV)
 export const SEA_PRIV = keyOf(2)
 export const SEA_PUB = nacl.scalarMult.base(SEA_PRIV)
-export const DAL_PUB = nacl.scalarMult.base(keyOf(3))
+export const DAL_PRIV = keyOf(3)
+export const DAL_PUB = nacl.scalarMult.base(DAL_PRIV)
+/** Each relay's sign_key (Ed25519, derived from its private key), base64 as configs list it. */
+export const LAX_SIGN = b64(signPublicKeyOf(LAX_PRIV))
+export const SEA_SIGN = b64(signPublicKeyOf(SEA_PRIV))
+export const DAL_SIGN = b64(signPublicKeyOf(DAL_PRIV))
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Raw = Record<string, any>
@@ -20,8 +26,8 @@ export function validRaw(): Raw {
   return {
     relay: { id: 'lax', private_key: b64(LAX_PRIV), listen: '127.0.0.1:7001' },
     peers: [
-      { id: 'sea', public_key: b64(SEA_PUB), endpoint: '127.0.0.1:7002' },
-      { id: 'dal', public_key: b64(DAL_PUB), endpoint: '127.0.0.1:7003' },
+      { id: 'sea', public_key: b64(SEA_PUB), sign_key: SEA_SIGN, endpoint: '127.0.0.1:7002' },
+      { id: 'dal', public_key: b64(DAL_PUB), sign_key: DAL_SIGN, endpoint: '127.0.0.1:7003' },
     ],
     services: [
       {
@@ -39,7 +45,7 @@ export function validRaw(): Raw {
 export function seaRaw(): Raw {
   const raw = validRaw()
   raw.relay = { id: 'sea', private_key: b64(SEA_PRIV), listen: '127.0.0.1:7002' }
-  raw.peers[0] = { id: 'lax', public_key: b64(LAX_PUB), endpoint: '127.0.0.1:7001' }
+  raw.peers[0] = { id: 'lax', public_key: b64(LAX_PUB), sign_key: LAX_SIGN, endpoint: '127.0.0.1:7001' }
   return raw
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig, type ConfigIssue } from '../../src/config/index.js'
 import { renderRelayYaml } from '../../src/config/render.js'
 import { formatPrefix } from '../../src/l3/prefix.js'
-import { DAL_PUB, LAX_PRIV, SEA_PUB, b64, toYaml, validRaw, type Raw } from './fixtures.js'
+import { DAL_PUB, DAL_SIGN, LAX_PRIV, SEA_PUB, SEA_SIGN, b64, toYaml, validRaw, type Raw } from './fixtures.js'
 
 /** lax with the contract's l3 section and services (lax exits site-lax). */
 function l3Raw(): Raw {
@@ -89,8 +89,8 @@ describe('L3 config', () => {
       listen: '127.0.0.1:7001',
       controlSocket: '/tmp/overpass-test-lax.sock',
       peers: [
-        { id: 'sea', publicKey: b64(SEA_PUB), endpoint: '127.0.0.1:7002' },
-        { id: 'dal', publicKey: b64(DAL_PUB), endpoint: '127.0.0.1:7003' },
+        { id: 'sea', publicKey: b64(SEA_PUB), signKey: SEA_SIGN, endpoint: '127.0.0.1:7002' },
+        { id: 'dal', publicKey: b64(DAL_PUB), signKey: DAL_SIGN, endpoint: '127.0.0.1:7003' },
       ],
       services: [
         { name: 'dc', mode: 'l3', prefixes: ['10.200.0.0/24', 'fd00:200::/64'], exits: ['dal'], profile: 'gaming' },

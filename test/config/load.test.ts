@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError, InsecureFileModeError, loadConfig, parseConfig } from '../../src/config/index.js'
-import { DAL_PUB, LAX_PRIV, LAX_PUB, b64, loopbackExamplesIn, toYaml, validRaw } from './fixtures.js'
+import { DAL_PUB, DAL_SIGN, LAX_PRIV, LAX_PUB, b64, loopbackExamplesIn, toYaml, validRaw } from './fixtures.js'
 
 const dirs: string[] = []
 function tempDir(): string {
@@ -27,7 +27,7 @@ describe('a valid config', () => {
     })
     expect(Buffer.from(cfg.relay.privateKey).equals(Buffer.from(LAX_PRIV))).toBe(true)
     expect(Buffer.from(cfg.relay.publicKey).equals(Buffer.from(LAX_PUB))).toBe(true)
-    expect(cfg.peers[1]).toEqual({ id: 'dal', publicKey: new Uint8Array(DAL_PUB), endpoint: { host: '127.0.0.1', port: 7003 } })
+    expect(cfg.peers[1]).toEqual({ id: 'dal', publicKey: new Uint8Array(DAL_PUB), signKey: new Uint8Array(Buffer.from(DAL_SIGN, 'base64')), endpoint: { host: '127.0.0.1', port: 7003 } })
     expect(cfg.services[0]).toEqual({
       name: 'game',
       mode: 'l4',

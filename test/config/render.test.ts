@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { renderRelayYaml } from '../../src/config/render.js'
-import { DAL_PUB, LAX_PRIV, SEA_PUB, b64 } from './fixtures.js'
+import { DAL_PUB, DAL_SIGN, LAX_PRIV, SEA_PUB, SEA_SIGN, b64 } from './fixtures.js'
 
 describe('renderRelayYaml', () => {
   it('writes a file the loader accepts unchanged', () => {
@@ -12,8 +12,8 @@ describe('renderRelayYaml', () => {
         listen: '127.0.0.1:7001',
         controlSocket: '/tmp/overpass-test-lax.sock',
         peers: [
-          { id: 'sea', publicKey: b64(SEA_PUB), endpoint: '127.0.0.1:7002' },
-          { id: 'dal', publicKey: b64(DAL_PUB), endpoint: '127.0.0.1:7003' },
+          { id: 'sea', publicKey: b64(SEA_PUB), signKey: SEA_SIGN, endpoint: '127.0.0.1:7002' },
+          { id: 'dal', publicKey: b64(DAL_PUB), signKey: DAL_SIGN, endpoint: '127.0.0.1:7003' },
         ],
         services: [{ name: 'game', ingress: [{ relay: 'lax', listen: '127.0.0.1:27015' }], origin: '127.0.0.1:9000', exits: ['dal'], paths: [['lax', 'sea', 'dal']] }],
         tuning: { rekey_after_packets: 200 },

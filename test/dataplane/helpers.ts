@@ -1,4 +1,4 @@
-import { generateKeyPair } from '../../src/crypto/index.js'
+import { generateKeyPair, signPublicKeyOf } from '../../src/crypto/index.js'
 import type { DeliveryMode, RelayConfig, ServiceConfig } from '../../src/config/types.js'
 
 export interface NetSpec {
@@ -31,7 +31,7 @@ export function buildConfigs(spec: NetSpec): Map<string, RelayConfig> {
       },
       peers: spec.relays
         .filter((p) => p !== r)
-        .map((p) => ({ id: p, publicKey: keys.get(p)!.publicKey, endpoint: { host, port: port.get(p)! } })),
+        .map((p) => ({ id: p, publicKey: keys.get(p)!.publicKey, signKey: signPublicKeyOf(keys.get(p)!.privateKey), endpoint: { host, port: port.get(p)! } })),
       services,
       tuning: { rekeyAfterMs: 120_000, rekeyAfterPackets: spec.rekeyAfterPackets ?? 2 ** 40, hopLimit: spec.hopLimit ?? 8 },
       routing: { probeIntervalMs: 100, lossDownAfter: 3, hopCostMs: 0, maxLossPct: 5, floodIntervalMs: 1000 },

@@ -11,7 +11,7 @@ import dgram from 'node:dgram'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderRelayYaml, type RenderService } from '../../src/config/render.js'
+import { renderPeerKeys, renderRelayYaml, type RenderService } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import { UdpLinkEmulator } from '../../lab/linkemu/index.js'
@@ -56,7 +56,7 @@ beforeAll(async () => {
       privateKey: encodeKey(keys[r].privateKey),
       listen: `127.0.0.1:${ports[r]}`,
       controlSocket: path.join(dir, `${r}.sock`),
-      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, publicKey: encodeKey(keys[x].publicKey), endpoint: endpoint(r, x) })),
+      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: endpoint(r, x) })),
       services,
       tuning: { rekey_after_packets: 200 },
     })

@@ -11,7 +11,7 @@ import dgram from 'node:dgram'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { renderRelayYaml } from '../../src/config/render.js'
+import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
@@ -52,7 +52,7 @@ beforeAll(async () => {
       listen: `127.0.0.1:${ports[r]}`,
       controlSocket: path.join(dir, `${r}.sock`),
       workers: 2,
-      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, publicKey: encodeKey(keys[x].publicKey), endpoint: `127.0.0.1:${ports[x]}` })),
+      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: `127.0.0.1:${ports[x]}` })),
       // Routed (no pinned path): the other workers must get worker 0's paths. Rekeys every 300 packets
       // of worker 0, so keys change hands while the other worker is sending.
       services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }],

@@ -43,8 +43,10 @@ describe('map updates', () => {
 
   it('ignores our own column coming back', () => {
     const r = router()
-    r.onControl(0, 'y', { ...update(1, 1), origin: 'x', edges: [['y', 1, 1, null, null, 0, 0, true]] })
+    const mine = r.tick(0).find((m) => m.kind === 'control')!
+    expect(r.onControl(1, 'y', mine.msg)).toEqual([])
     expect(r.counters!().control_own_update).toBe(1)
+    expect(r.counters!().control_own_forged).toBeUndefined()
   })
 
   it('applies a delta only right after the update it holds, and asks for a whole column after a gap', () => {
