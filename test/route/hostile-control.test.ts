@@ -3,6 +3,7 @@
  * points 1 and 2), at the router: the router must rebuild what it keeps,
  * bound what it stores, and apply a column only with its origin's signature.
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Ed25519ColumnAuth, generateKeyPair, signPublicKeyOf } from '../../src/crypto/index.js'
 import { canonicalColumn } from '../../src/route/column-signature.js'
@@ -132,5 +133,36 @@ describe('signed map columns', () => {
     first.edges.push(['z', 0.04, 0.04, null, null, 0, 0, true])
     routers.x.onControl(1, 'z', first)
     expect(routers.x.counters!().control_forged_signature).toBe(1)
+  })
+})
+
+describe('onControl on arbitrary input (fuzzed)', () => {
+  const valid = (): Record<string, unknown> => ({ ...update(10, 100), full: false, edges: [['x', 1, 1, null, 2, 0, 0, true], ['z', 3, 3, 0.5, null, 1, 2, false]] })
+
+  it('never throws on any value, and never applies one that is not a well-formed update', () => {
+    const r = createRouter({ self: 'x', relays, services, random: () => 0.5 })
+    fc.assert(
+      fc.property(fc.anything({ maxDepth: 4, withMap: true, withTypedArray: true, withNullPrototype: true }), (v) => {
+        r.onControl(0, 'y', v)
+      }),
+      { numRuns: 3000, seed: 14 },
+    )
+    expect(r.counters!().control_accepted).toBeUndefined()
+  })
+
+  it('never throws on real updates with one field replaced by anything', () => {
+    const keys = ['type', 'v', 'origin', 'boot', 'seq', 'full', 'edges', 'origins', 'sig', 'edge', 'cell']
+    fc.assert(
+      fc.property(fc.constantFrom(...keys), fc.nat(7), fc.anything({ maxDepth: 2 }), (key, cell, value) => {
+        const r = createRouter({ self: 'x', relays, services, random: () => 0.5 })
+        const m = valid()
+        if (key === 'edge') (m.edges as unknown[])[cell % 2] = value
+        else if (key === 'cell') ((m.edges as unknown[][])[0])[cell] = value
+        else m[key] = value
+        r.onControl(0, 'y', m)
+        r.tick(1)
+      }),
+      { numRuns: 2000, seed: 14 },
+    )
   })
 })
