@@ -274,8 +274,9 @@ export class RouterCore implements Router {
       // A higher seq wins within the claimed boot; against another boot (or a seq near the limit) only a new boot does.
       if (u.boot === this.own.boot && u.seq < Number.MAX_SAFE_INTEGER / 2) this.own.restart(u.seq + 1)
       else this.own.restart(0, this.freshBoot(u.boot))
+      // Not in sync with ourselves any more: our own map takes the whole column.
+      this.ownRestarted = true
     }
-    this.ownRestarted = true
     // The next tick floods the whole column to every relay.
     this.floodsSinceFull = -1
     this.nextFloodMs = NaN

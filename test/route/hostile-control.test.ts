@@ -101,6 +101,38 @@ function signedTrio() {
   return { keys, signKeys, routers }
 }
 
+describe('own column after a fight-back', () => {
+  /** What the router's own map holds for its own column, and what it last flooded. */
+  function ownState(r: Router, sent: MapUpdate[]): { held: [number, number]; sent: [number, number] } {
+    const map = (r as unknown as { map: { colSeq: Float64Array; colBoot: Float64Array } }).map
+    const last = sent[sent.length - 1]
+    return { held: [map.colBoot[0], map.colSeq[0]], sent: [last.boot, last.seq] }
+  }
+  const floods = (r: Router, t: number) => r.tick(t).filter((m) => m.kind === 'control').map((m) => (m as { msg: unknown }).msg as MapUpdate)
+
+  it('keeps our own map in step with what we flood, whether the claim restarted our column or only got a refresh', () => {
+    const { keys, signKeys } = signedTrio()
+    const plain = createRouter({ self: 'x', relays, services, random: () => 0.25, bootId: 5 })
+    const signed = createRouter({ self: 'x', relays, services, random: () => 0.25, bootId: 5, columnAuth: new Ed25519ColumnAuth(keys.x.privateKey, signKeys) })
+    const lastSent = new Map<Router, MapUpdate[]>()
+    for (const r of [plain, signed]) {
+      floods(r, 0)
+      r.onControl(10, 'y', { type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: 'x', boot: 5, seq: 40, edges: [], origins: [] })
+      let sent: MapUpdate[] = []
+      for (let t = 20; t < 5000; t += 10) {
+        const out = floods(r, t)
+        if (out.length > 0) sent = out
+      }
+      const s = ownState(r, sent)
+      expect(s.held).toEqual(s.sent)
+      lastSent.set(r, sent)
+    }
+    // Only the claim a receiver could take (no signing) moved our seq past it.
+    expect(ownState(plain, lastSent.get(plain)!).sent[1]).toBeGreaterThan(40)
+    expect(ownState(signed, lastSent.get(signed)!).sent[1]).toBeLessThan(40)
+  })
+})
+
 describe('signed map columns', () => {
   it('signs every column it floods, and applies a peer column only with its origin signature', () => {
     const { routers } = signedTrio()
