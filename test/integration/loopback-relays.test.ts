@@ -164,6 +164,9 @@ describe('four relay processes on loopback', () => {
     expect(stats.drops.replay).toBe(injected)
     expect(stats.drops.auth_failed).toBe(injected)
     expect(stats.peers.lax.session).toBe(true)
+    // Map columns between real daemons are signed and verify (sign_key rendered from each private key).
+    expect(stats.router.control_accepted).toBeGreaterThan(0)
+    expect(stats.router.control_forged).toBeUndefined()
     const text = await runCli(['status', '-c', path.join(dir, 'lax.yaml')])
     expect(text.stdout).toMatch(/game \(ingress\)/)
     expect(text.stdout).toMatch(/sea\s+127\.0\.0\.1:\d+\s+up/)
