@@ -126,7 +126,7 @@ export function parseMapUpdate(msg: unknown, schema: MapSchema): MapUpdate | str
   }
   const u: MapUpdate = {
     type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: m.origin, boot: m.boot as number, seq: m.seq as number,
-    // Edge tuples are replaced by checked copies in checkEdges.
+    // Checked by checkEdges, copied only if the update is relayed (relayCopy).
     edges: m.edges as EdgeTuple[], origins,
   }
   if (m.full !== undefined) u.full = m.full
@@ -149,14 +149,12 @@ export function parseResync(msg: Record<string, unknown>): ResyncRequest | undef
  * the reason. `seen` is scratch indexed like the relays (length n): it is
  * stamped with `stamp` (unique per call) instead of being cleared.
  * `fromIdx[i]` receives the relay index of edge i, so applying the update
- * needs no second lookup. On success `u.edges` is replaced by copies of the
- * checked tuples.
+ * needs no second lookup.
  */
 export function checkEdges(
   u: MapUpdate, index: NameIndex, seen: Uint32Array, stamp: number, fromIdx: Int32Array,
 ): string {
   const edges = u.edges as unknown[]
-  const copies: EdgeTuple[] = new Array(edges.length)
   const self = index.get(u.origin)
   for (let i = 0; i < edges.length; i++) {
     const e = edges[i] as unknown[]
@@ -168,10 +166,28 @@ export function checkEdges(
     if (seen[from] === stamp) return 'edge_duplicate'
     seen[from] = stamp
     fromIdx[i] = from
-    copies[i] = [e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]] as EdgeTuple
   }
-  u.edges = copies
   return ''
+}
+
+/**
+ * A copy of an update that passed parseMapUpdate and checkEdges, built from
+ * its checked fields only, for relaying: what a relay re-packs for another
+ * relay is never the peer's own decoded object. (Applying reads the checked
+ * tuples in place: copying every tuple on receipt cost the 60-relay
+ * simulation ~20% more CPU, for updates almost never relayed.)
+ */
+export function relayCopy(u: MapUpdate): MapUpdate {
+  const edges: EdgeTuple[] = new Array(u.edges.length)
+  for (let i = 0; i < edges.length; i++) {
+    const e = u.edges[i]
+    edges[i] = [e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]
+  }
+  const origins = u.origins.map((o): OriginTuple => [o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8]])
+  const c: MapUpdate = { type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: u.origin, boot: u.boot, seq: u.seq, edges, origins }
+  if (u.full !== undefined) c.full = u.full
+  if (u.sig !== undefined) c.sig = u.sig
+  return c
 }
 
 function checkEdgeValues(e: unknown[]): string {

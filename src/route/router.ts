@@ -2,7 +2,7 @@ import { OriginEdge } from '../probe/origin-edge.js'
 import { RelayIndex } from '../probe/relay-index.js'
 import { DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, Prober } from '../probe/prober.js'
 import { nameId } from '../wire/ids.js'
-import { checkEdges, MAP_MSG_VERSION, parseMapUpdate, parseResync, RESYNC_MSG_TYPE } from './control-message.js'
+import { checkEdges, MAP_MSG_VERSION, parseMapUpdate, parseResync, relayCopy, RESYNC_MSG_TYPE } from './control-message.js'
 import type { MapSchema, MapUpdate, ResyncRequest } from './control-message.js'
 import { canonicalColumn } from './column-signature.js'
 import { DEFAULT_SWITCH_HOLD_MS } from './hysteresis.js'
@@ -438,16 +438,18 @@ export class RouterCore implements Router {
     const out: RouterMessage[] = []
     const n = this.relays.length
     const f = this.relayIndex.get(from) ?? -1
+    // What we send on is rebuilt from checked fields, never the peer's decoded object.
+    let copy: MapUpdate | undefined
     for (let r = 0; r < n; r++) {
       if (r === this.self || r === v || r === f) continue
-      if (this.map.notUp(v, r, nowMs) && this.isRelayer(v, r)) out.push({ to: this.relays[r], kind: 'control', msg: u })
+      if (this.map.notUp(v, r, nowMs) && this.isRelayer(v, r)) out.push({ to: this.relays[r], kind: 'control', msg: (copy ??= relayCopy(u)) })
       // The whole column and the deltas since: a delta alone is useless to a relay that lacks the rest.
       if (!this.map.notUp(r, v, nowMs)) continue
       const chain = this.sinceFull[r]
       const m = chain[0]
       if (m === undefined || this.relayedTo.get(v * n + r) === m || !this.isRelayer(r, v)) continue
       this.relayedTo.set(v * n + r, m)
-      for (const c of chain) out.push({ to: u.origin, kind: 'control', msg: c })
+      for (const c of chain) out.push({ to: u.origin, kind: 'control', msg: relayCopy(c) })
     }
     if (out.length === 0) return NO_MESSAGES
     this.count('control_relayed')

@@ -10,6 +10,8 @@ import { canonicalColumn } from '../../src/route/column-signature.js'
 import { createRouter, MAP_MSG_TYPE, MAP_MSG_VERSION } from '../../src/route/index.js'
 import type { EdgeTuple, MapUpdate, Router, RouterMessage } from '../../src/route/index.js'
 import { MAX_CHAIN_DELTAS } from '../../src/route/router.js'
+import { relayCopy } from '../../src/route/control-message.js'
+import { encodeControl } from '../../src/route/control-codec.js'
 
 const relays = ['x', 'y', 'z']
 const services = [{ name: 'svc', ingress: ['x'], exits: ['z'] }]
@@ -36,18 +38,23 @@ describe('untrusted map updates', () => {
     expect(r.counters!().control_malformed_unknown_key).toBe(1)
   })
 
-  it('keeps only an object it built: a cyclic or shared structure hidden in a tuple never reaches the store', () => {
+  it('keeps a message it built, and relays only copies of checked fields: a cycle hidden in a tuple never goes out', () => {
     const r = createRouter({ self: 'x', relays, services, random: () => 0.5 })
     const u = update(10, 100)
     const tuple = u.edges[0] as unknown as Record<string, unknown>
     tuple.loop = u // an extra property on an array: cycles back to the message
+    ;(u as unknown as Record<string, unknown>).edges = Object.assign(u.edges, { extra: u })
     r.onControl(0, 'y', u)
     expect(edgeXY(r)).toBe(100)
     const stored = chainOf(r, 1)[0] as MapUpdate
     expect(stored).not.toBe(u)
-    expect(stored.edges[0]).not.toBe(u.edges[0])
-    expect(Object.keys(stored.edges[0])).toEqual(['0', '1', '2', '3', '4', '5', '6', '7'])
-    expect(() => JSON.stringify(stored)).not.toThrow()
+    expect(Object.keys(stored).sort()).toEqual(['boot', 'edges', 'origin', 'origins', 'seq', 'type', 'v'])
+    const out = relayCopy(stored)
+    expect(out.edges).not.toBe(u.edges)
+    expect(Object.keys(out.edges)).toEqual(['0'])
+    expect(Object.keys(out.edges[0])).toEqual(['0', '1', '2', '3', '4', '5', '6', '7'])
+    expect(() => encodeControl(out)).not.toThrow()
+    expect(() => JSON.stringify(out)).not.toThrow()
   })
 
   it('bounds the stored chain when a peer streams deltas without a whole column', () => {
