@@ -22,6 +22,7 @@ export { generateKeyPair, publicKeyFromPrivate, encodeKey, decodeKey, KEY_LEN, t
 export { Ed25519ColumnAuth, signingKeyPairOf, signPublicKeyOf, SIGN_SEED_INFO, SIGNATURE_LEN, type SigningKeyPair } from './column-signing.js'
 export { selectAead, BackendUnavailableError, type Aead, type AeadName } from './aead.js'
 export { ReplayWindow, WINDOW_SIZE } from './replay.js'
+export { sodiumDh, tweetnaclDh, type Dh } from './dh.js'
 export { INIT_LEN, RESP_LEN } from './handshake.js'
 export {
   DEFAULT_REKEY_AFTER_MS,

@@ -107,7 +107,7 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   constructor(opts: SecureEndpointOptions) {
     this.aead = selectAead(opts.backend ?? 'auto')
-    const dh: Dh = (this.aead.name === 'sodium' ? sodiumDh() : null) ?? tweetnaclDh
+    const dh: Dh = opts.dh ?? (this.aead.name === 'sodium' ? sodiumDh() : null) ?? tweetnaclDh
     this.hs = { aead: this.aead, dh }
     this.backendName = this.aead.name
     this.transmit = opts.transmit

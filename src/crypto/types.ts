@@ -3,6 +3,7 @@
  * simulator). crypto/ is sans-IO: it never touches sockets or clocks; callers
  * pass `nowMs` (monotonic) and an injected `transmit` sink.
  */
+import type { Dh } from './dh.js'
 
 /** Why crypto/ refused an inbound datagram. Negative so they never collide with a length. */
 export const enum CryptoDrop {
@@ -52,6 +53,11 @@ export interface SecureEndpointOptions {
   rekeyAfterPackets?: number
   /** 'sodium' | 'tweetnacl' | 'auto' (default auto: sodium-native when it loads). */
   backend?: 'sodium' | 'tweetnacl' | 'auto'
+  /**
+   * X25519, injectable so tests can count the Diffie-Hellman work an attacker
+   * can cause; default libsodium when it loads, else tweetnacl (crypto/dh.ts).
+   */
+  dh?: Dh
   /** Randomness source, injectable for deterministic tests. */
   randomBytes?: (n: number) => Uint8Array
   /** Keys are refused for sending and receiving after this age (default 180 s). */
