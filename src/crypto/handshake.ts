@@ -3,7 +3,7 @@
  * already knows the responder's static key). Pure functions over bytes: the
  * endpoint decides when to call them and what to do with the result.
  *
- *   initiation (I -> R, 128 bytes): e, es, s, ss, {timestamp}
+ *   initiation (I -> R, 144 bytes): e, es, s, ss, {timestamp}, mac1, mac2
  *   response   (R -> I,  76 bytes): e, ee, se, {}
  *
  * Every encrypted field is secretbox under a one-use key derived from the
@@ -15,7 +15,7 @@ import { CryptoDrop } from './types.js'
 import { WIRE_VERSION, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, OFF_VERSION, OFF_TYPE } from '../wire/outer.js'
 import type { Aead } from './aead.js'
 import type { Dh } from './dh.js'
-import { hash, hmac, kdf, mac1, mac1Key, mac1Valid, MAC1_LEN } from './kdf.js'
+import { hash, hmac, kdf, mac1, mac1Key, mac1Valid, MAC1_LEN, MAC2_LEN } from './kdf.js'
 
 // ---- Specification constants (wire layout) ----------------------------------
 
@@ -32,7 +32,9 @@ export const INIT_OFF_STATIC = INIT_OFF_EPHEMERAL + KEY // 40
 /** Timestamp (u64 BE), sealed: 8 + 16 bytes. */
 export const INIT_OFF_TIMESTAMP = INIT_OFF_STATIC + KEY + TAG // 88
 export const INIT_OFF_MAC1 = INIT_OFF_TIMESTAMP + TIMESTAMP_LEN + TAG // 112
-export const INIT_LEN = INIT_OFF_MAC1 + MAC1_LEN // 128
+/** Zero, or a MAC keyed by a cookie the responder gave us (crypto/cookie.ts); covers bytes 0..127. */
+export const INIT_OFF_MAC2 = INIT_OFF_MAC1 + MAC1_LEN // 128
+export const INIT_LEN = INIT_OFF_MAC2 + MAC2_LEN // 144
 
 export const RESP_OFF_RECEIVER = 8
 export const RESP_OFF_EPHEMERAL = 12

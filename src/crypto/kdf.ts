@@ -1,12 +1,13 @@
 /**
  * Hashing for the handshake (control path, so allocation is fine here):
  * SHA-256 as the transcript hash, HKDF-SHA256 as the chaining-key KDF, and
- * HMAC-SHA256 for mac1. All from node:crypto (OpenSSL).
+ * HMAC-SHA256 for mac1, mac2 and cookies. All from node:crypto (OpenSSL).
  */
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
 
 export const HASH_LEN = 32
 export const MAC1_LEN = 16
+export const MAC2_LEN = 16
 
 const EMPTY = Buffer.alloc(0)
 

@@ -22,6 +22,12 @@ export interface PendingHandshake {
   /** 1 for the first initiation, +1 per retry. */
   attempt: number
   nextRetryMs: number
+  /** mac1 of the initiation sent: a cookie reply for it is sealed under it (cookie.ts). */
+  mac1: Buffer
+  /** A response has been tried against this initiation: later ones are dropped before any DH. */
+  responseSpent: boolean
+  /** This initiation was sent at once because of a cookie reply: the next cookie reply waits for the timer. */
+  cookieResent: boolean
 }
 
 export class PeerState {
@@ -31,7 +37,11 @@ export class PeerState {
   handshake: PendingHandshake | null = null
   /** Highest initiation timestamp accepted from this peer (0: none yet). */
   lastTimestamp = 0
+  /** Spent only by initiations whose timestamp authenticated (the peer's own). */
   readonly limiter = new TokenBucket()
+  /** Last cookie this peer gave us (it was under load), for mac2 on our initiations. */
+  cookie: Buffer | null = null
+  cookieReceivedMs = 0
   readonly queue: Buffer[] = []
   /** Lane of each queued packet. */
   readonly queueLanes: number[] = []
@@ -42,5 +52,9 @@ export class PeerState {
     readonly remote: RemoteIdentity,
     /** Byte order of static keys decides simultaneous initiations: lower key keeps its initiation. */
     readonly weWinTies: boolean,
+    /** What cookies we give this peer are bound to: its source address (types.ts EndpointPeer.address). */
+    readonly source: Buffer,
+    /** cookieKey(its public key): opens the cookie replies it sends us. */
+    readonly cookieKey: Buffer,
   ) {}
 }

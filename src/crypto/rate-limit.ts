@@ -1,7 +1,8 @@
 /**
- * Token bucket for inbound handshake initiations, one per peer. Each accepted
- * initiation costs the responder three X25519 operations, so this caps the
- * CPU anyone who knows our public key can make us spend per peer address.
+ * Token bucket for inbound handshake initiations. One per peer, spent only
+ * once an initiation authenticated (its response costs three X25519
+ * operations), so a peer cannot make us spend more than this; handshake-load.ts
+ * uses the same bucket for the limits that apply before authentication.
  */
 
 export const INITIATIONS_PER_SECOND = 20

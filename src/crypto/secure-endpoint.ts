@@ -16,6 +16,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import {
   LANE_COUNTER_LIMIT,
+  MSG_COOKIE_REPLY,
   MSG_HANDSHAKE_INIT,
   MSG_HANDSHAKE_RESP,
   MSG_TRANSPORT,
@@ -25,6 +26,7 @@ import {
 } from '../wire/outer.js'
 import { selectAead, type Aead } from './aead.js'
 import { sodiumDh, tweetnaclDh, type Dh } from './dh.js'
+import { CookieChecker, cookieFresh, cookieKey, cookieReplyReceiver, openCookieReply, writeMac2, COOKIE_REPLY_LEN } from './cookie.js'
 import { EndpointConfigError } from './errors.js'
 import {
   consumeInitiation,
@@ -33,6 +35,7 @@ import {
   createResponse,
   initiationMac1Ok,
   INIT_LEN,
+  INIT_OFF_MAC1,
   localIdentity,
   remoteIdentity,
   RESP_LEN,
@@ -42,8 +45,10 @@ import {
   type LocalIdentity,
   type RemoteIdentity,
 } from './handshake.js'
+import { HandshakeLoad } from './handshake-load.js'
 import { Keypair } from './keypair.js'
 import { KEY_LEN } from './keys.js'
+import { MAC1_LEN } from './kdf.js'
 import { MAX_PREVIOUS, PeerState } from './peer-state.js'
 import { Count, Counters } from './stats.js'
 import { nextHandshakeTimestamp } from './timestamp.js'
@@ -103,6 +108,8 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   private readonly onKeys: SecureEndpointOptions['onKeys']
   private readonly codec: TransportCodec
+  private readonly cookies: CookieChecker
+  private readonly load = new HandshakeLoad()
   private lastNowMs = 0
 
   constructor(opts: SecureEndpointOptions) {
@@ -130,13 +137,14 @@ export class CryptoEndpoint implements SecureEndpoint {
 
     const privateKey = new Uint8Array(opts.privateKey)
     this.local = localIdentity(privateKey, dh.publicFromPrivate(privateKey))
+    this.cookies = new CookieChecker(this.local.publicKey, this.aead, this.random)
     for (const p of opts.peers) {
-      this.addPeer(dh, p.index, p.publicKey)
+      this.addPeer(dh, p.index, p.publicKey, p.address)
       this.peers[p.index].lastTimestamp = p.lastTimestamp ?? 0
     }
   }
 
-  private addPeer(dh: Dh, index: number, publicKey: Uint8Array): void {
+  private addPeer(dh: Dh, index: number, publicKey: Uint8Array, address: string | undefined): void {
     const field = `peers[${index}].publicKey`
     if (publicKey.length !== KEY_LEN) throw new EndpointConfigError(field, `expected ${KEY_LEN} bytes`)
     if (this.peers[index]) throw new EndpointConfigError(field, `peer index ${index} used twice`)
@@ -147,7 +155,8 @@ export class CryptoEndpoint implements SecureEndpoint {
     }
     const remote: RemoteIdentity = remoteIdentity(dh, this.local, new Uint8Array(publicKey))
     const weWin = Buffer.compare(Buffer.from(this.local.publicKey), Buffer.from(publicKey)) < 0
-    const state = new PeerState(index, remote, weWin)
+    const source = Buffer.from(address ?? `peer ${index}`, 'utf8')
+    const state = new PeerState(index, remote, weWin, source, cookieKey(publicKey))
     this.peers[index] = state
     this.byStaticKey.set(key, state)
   }
@@ -230,6 +239,7 @@ export class CryptoEndpoint implements SecureEndpoint {
     if (type === MSG_TRANSPORT) return this.receiveTransport(p, nowMs, data, length)
     if (type === MSG_HANDSHAKE_INIT) return this.receiveInitiation(p, nowMs, data, length)
     if (type === MSG_HANDSHAKE_RESP) return this.receiveResponse(p, nowMs, data, length)
+    if (type === MSG_COOKIE_REPLY) return this.receiveCookieReply(p, nowMs, data, length)
     return this.drop(p, CryptoDrop.Malformed)
   }
 
@@ -258,17 +268,24 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   // ---- Handshake: responder -------------------------------------------------------
 
+  /**
+   * Order matters for DoS (docs/security.md): mac1 (one HMAC); under load,
+   * mac2 or a cookie reply (HMACs); the global pre-authentication budget;
+   * then the first X25519. The per-peer limit is spent only once the
+   * timestamp authenticated the peer, so a forger cannot use it up.
+   */
   private receiveInitiation(p: PeerState, nowMs: number, data: Buffer, length: number): number {
-    // Order matters for DoS: mac1 (one hash) and the rate limit come before any X25519.
     if (!initiationMac1Ok(this.local, data, length)) return this.drop(p, CryptoDrop.HandshakeInvalid)
-    if (!p.limiter.take(nowMs)) return this.drop(p, CryptoDrop.HandshakeRateLimited)
     const msg = data.subarray(0, INIT_LEN)
+    if (this.load.arrive(nowMs) && !this.cookies.mac2Valid(msg, p.source, nowMs)) return this.sendCookie(p, nowMs, msg)
+    if (!this.load.takeBudget(nowMs)) return this.drop(p, CryptoDrop.HandshakeBusy)
     const init = consumeInitiation(this.hs, this.local, msg, (key) => this.byStaticKey.get(Buffer.from(key).toString('hex'))?.remote)
     if (typeof init === 'number') return this.drop(p, init)
     if (init.remote !== p.remote) return this.drop(p, CryptoDrop.WrongPeer)
     if (init.timestamp <= p.lastTimestamp) return this.drop(p, CryptoDrop.HandshakeReplay)
     p.lastTimestamp = init.timestamp
     this.onTimestampAccepted?.(p.index, init.timestamp)
+    if (!p.limiter.take(nowMs)) return this.drop(p, CryptoDrop.HandshakeRateLimited)
 
     if (p.handshake !== null) {
       // Both sides initiated. The side with the lower static key keeps its own
@@ -296,6 +313,14 @@ export class CryptoEndpoint implements SecureEndpoint {
     return CryptoDrop.HandshakeConsumed
   }
 
+  /** Under load, an initiation without a valid mac2 gets a cookie reply (64 bytes, smaller than it) and no DH. */
+  private sendCookie(p: PeerState, nowMs: number, msg: Buffer): number {
+    const reply = this.cookies.reply(msg, p.source, nowMs)
+    p.counters.counts[Count.CookieRepliesSent]++
+    this.transmit(p.index, reply, COOKIE_REPLY_LEN)
+    return this.drop(p, CryptoDrop.HandshakeUnderLoad)
+  }
+
   /**
    * Another worker saw the peer use our `next` keypair (its index is
    * `localIndex`): confirm it here, where sessions are decided.
@@ -315,13 +340,21 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   // ---- Handshake: initiator ---------------------------------------------------------
 
-  private initiate(p: PeerState, nowMs: number, attempt: number): void {
+  private initiate(p: PeerState, nowMs: number, attempt: number, cookieResent = false): void {
     const localIndex = this.newIndex()
     const ephemeral = this.randomKey()
     const timestamp = nextHandshakeTimestamp(this.wallClockUs?.())
     const init = createInitiation(this.hs, this.local, p.remote, localIndex, ephemeral, timestamp)
     if (init === null) return // the configured peer key is a low-order point: never usable
-    p.handshake = { state: init.state, attempt, nextRetryMs: nowMs + this.retryDelayMs() }
+    writeMac2(init.msg, p.cookie !== null && cookieFresh(p.cookieReceivedMs, nowMs) ? p.cookie : null)
+    p.handshake = {
+      state: init.state,
+      attempt,
+      nextRetryMs: nowMs + this.retryDelayMs(),
+      mac1: Buffer.from(init.msg.subarray(INIT_OFF_MAC1, INIT_OFF_MAC1 + MAC1_LEN)),
+      responseSpent: false,
+      cookieResent,
+    }
     this.pending.set(localIndex, p)
     p.counters.counts[Count.HandshakesInitiated]++
     this.transmit(p.index, init.msg, INIT_LEN)
@@ -333,14 +366,44 @@ export class CryptoEndpoint implements SecureEndpoint {
     const owner = this.pending.get(index)
     if (owner === undefined) return this.drop(p, CryptoDrop.UnknownReceiver)
     if (owner !== p || p.handshake === null) return this.drop(p, CryptoDrop.WrongPeer)
-    const done = consumeResponse(this.hs, this.local, p.remote, p.handshake.state, data.subarray(0, RESP_LEN))
-    // A bad response leaves the initiation pending: the real one may still come.
-    if (done === null) return this.drop(p, CryptoDrop.HandshakeInvalid)
+    // One response per initiation gets DH work. If it was forged, the initiation
+    // stays pending (spent) until its retry timer sends a fresh one.
+    const hs = p.handshake
+    if (hs.responseSpent) return this.drop(p, CryptoDrop.HandshakeSpent)
+    hs.responseSpent = true
+    const done = consumeResponse(this.hs, this.local, p.remote, hs.state, data.subarray(0, RESP_LEN))
+    if (done === null) {
+      hs.state.ephemeralPrivate.fill(0)
+      return this.drop(p, CryptoDrop.HandshakeInvalid)
+    }
     this.abandonHandshake(p)
     const kp = new Keypair(p.index, index, done.remoteIndex, done.keys.sendKey, done.keys.receiveKey, true, nowMs)
     this.keypairs.set(index, kp)
     this.rotateIn(p, kp)
     this.sessionUp(p, nowMs, true)
+    return CryptoDrop.HandshakeConsumed
+  }
+
+  /**
+   * The peer is under load and sent the cookie our next initiation must carry.
+   * It comes sealed under our initiation's mac1, so only a reply to that
+   * initiation opens (no DH). The first cookie for an initiation sends a new
+   * one at once; later ones wait for the retry timer, so forged cookie replies
+   * cannot make us initiate in a loop.
+   */
+  private receiveCookieReply(p: PeerState, nowMs: number, data: Buffer, length: number): number {
+    const hs = p.handshake
+    if (length !== COOKIE_REPLY_LEN || hs === null || hs.state.localIndex !== cookieReplyReceiver(data)) {
+      return this.drop(p, CryptoDrop.CookieInvalid)
+    }
+    const cookie = openCookieReply(this.aead, p.cookieKey, hs.mac1, data, length)
+    if (cookie === null) return this.drop(p, CryptoDrop.CookieInvalid)
+    p.cookie = cookie
+    p.cookieReceivedMs = nowMs
+    if (!hs.cookieResent && !hs.responseSpent) {
+      this.abandonHandshake(p)
+      this.initiate(p, nowMs, hs.attempt, true)
+    }
     return CryptoDrop.HandshakeConsumed
   }
 

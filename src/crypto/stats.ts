@@ -14,10 +14,11 @@ export const enum Count {
   HandshakeTimeouts,
   SimultaneousInitiations,
   QueueDrops,
+  CookieRepliesSent,
 }
-const COUNT_SLOTS = 8
+const COUNT_SLOTS = 9
 /** Drop codes are -1..-MAX_DROP. */
-const MAX_DROP = 10
+const MAX_DROP = 14
 
 export class Counters {
   readonly counts = new Float64Array(COUNT_SLOTS)
@@ -42,6 +43,7 @@ export class Counters {
       handshakeTimeouts: c[Count.HandshakeTimeouts],
       simultaneousInitiations: c[Count.SimultaneousInitiations],
       queueDrops: c[Count.QueueDrops],
+      cookieRepliesSent: c[Count.CookieRepliesSent],
       drops,
     }
   }

@@ -17,6 +17,14 @@ export const enum CryptoDrop {
   HandshakeReplay = -8,
   HandshakeRateLimited = -9,
   Expired = -10,
+  /** The pre-authentication DH budget is spent (crypto/handshake-load.ts). */
+  HandshakeBusy = -11,
+  /** A response to an initiation that already had one response tried: no second DH for it. */
+  HandshakeSpent = -12,
+  /** Under load and no valid mac2: answered with a cookie reply instead (crypto/cookie.ts). */
+  HandshakeUnderLoad = -13,
+  /** A cookie reply that is malformed or not for our pending initiation. */
+  CookieInvalid = -14,
   /** Not a drop: a handshake message was consumed (any reply was transmitted). */
   HandshakeConsumed = -100,
 }
@@ -32,6 +40,10 @@ export const CRYPTO_DROP_NAMES: Record<number, string> = {
   [-8]: 'handshake_replay',
   [-9]: 'handshake_rate_limited',
   [-10]: 'expired',
+  [-11]: 'handshake_busy',
+  [-12]: 'handshake_spent',
+  [-13]: 'handshake_under_load',
+  [-14]: 'cookie_invalid',
 }
 
 export interface EndpointPeer {
@@ -40,6 +52,12 @@ export interface EndpointPeer {
   publicKey: Uint8Array
   /** Highest initiation timestamp accepted from this peer before a restart (0 or absent: none). */
   lastTimestamp?: number
+  /**
+   * The source address the caller accepts this peer's datagrams from (e.g.
+   * "192.0.2.1:7200"): cookies are bound to it. Default: the peer index,
+   * which is the same thing when the caller maps one address to one peer.
+   */
+  address?: string
 }
 
 export interface SecureEndpointOptions {
@@ -116,6 +134,8 @@ export interface CryptoCounters {
   simultaneousInitiations: number
   /** Packets dropped because the pre-session queue was full or the handshake gave up. */
   queueDrops: number
+  /** Initiations answered with a cookie reply because we were under load. */
+  cookieRepliesSent: number
   /** Inbound drops by CRYPTO_DROP_NAMES name. */
   drops: Record<string, number>
 }

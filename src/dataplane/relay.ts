@@ -151,7 +151,8 @@ export class Relay implements RelayContext {
     this.ends = new PathEnds(this.services)
     this.endpoint = deps.makeEndpoint({
       privateKey: cfg.relay.privateKey,
-      peers: this.peers.map((p, i) => ({ index: i, publicKey: cfg.peers[i].publicKey })),
+      // The address is the one onOverlayDatagram matches the peer by: handshake cookies are bound to it.
+      peers: this.peers.map((p, i) => ({ index: i, publicKey: cfg.peers[i].publicKey, address: `${p.endpoint.address}:${p.endpoint.port}` })),
       transmit: (peer, data, length) => this.transmit(peer, data, length),
       onSessionUp: (peer) => this.log.info('session up', { peer: this.peers[peer].id }),
       rekeyAfterMs: cfg.tuning.rekeyAfterMs,

@@ -20,6 +20,8 @@ export const WIRE_VERSION = 1
 export const MSG_HANDSHAKE_INIT = 1
 export const MSG_HANDSHAKE_RESP = 2
 export const MSG_TRANSPORT = 3
+/** Sent instead of a response by a responder under load (crypto/cookie.ts). */
+export const MSG_COOKIE_REPLY = 4
 
 export const OFF_VERSION = 0
 export const OFF_TYPE = 1

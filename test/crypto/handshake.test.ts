@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CryptoDrop, generateKeyPair, INIT_LEN, RESP_LEN } from '../../src/crypto/index.js'
 import { MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, OFF_TYPE } from '../../src/wire/outer.js'
-import { INIT_OFF_EPHEMERAL, INIT_OFF_MAC1, INIT_OFF_STATIC, INIT_OFF_TIMESTAMP, RESP_OFF_EMPTY, RESP_OFF_EPHEMERAL, RESP_OFF_MAC1 } from '../../src/crypto/handshake.js'
+import { INIT_OFF_EPHEMERAL, INIT_OFF_MAC1, INIT_OFF_MAC2, INIT_OFF_STATIC, INIT_OFF_TIMESTAMP, RESP_OFF_EMPTY, RESP_OFF_EPHEMERAL, RESP_OFF_MAC1 } from '../../src/crypto/handshake.js'
 import { hash, mac1 } from '../../src/crypto/kdf.js'
 import { Net, payload, type Datagram } from './harness.js'
 
@@ -123,8 +123,9 @@ describe('handshake', () => {
       net.clock.advance(100) // stay under the rate limit
       expect({ at, r: net.deliver({ from: 0, to: 1, data: bad }) }).toEqual({ at, r: CryptoDrop.HandshakeInvalid })
     }
-    // Flipping any bit without fixing mac1 fails before any X25519 work.
-    for (let at = 0; at < INIT_LEN; at += 7) {
+    // Flipping any bit mac1 covers without fixing mac1 fails before any X25519 work.
+    // (mac2 is only checked under load: handshake-flood.test.ts, cookie.test.ts.)
+    for (let at = 0; at < INIT_OFF_MAC2; at += 7) {
       const bad = Buffer.from(init)
       bad[at] ^= 0x10
       expect(net.deliver({ from: 0, to: 1, data: bad })).toBeLessThan(0)
@@ -145,22 +146,41 @@ describe('handshake', () => {
     expect(net.deliver({ from: 0, to: 1, data: reindexed })).toBe(CryptoDrop.HandshakeReplay)
   })
 
-  it('rejects a tampered response and still accepts the genuine one', () => {
+  it('rejects tampered responses; one that reached the DH spends the initiation, and the retry completes', () => {
+    for (const at of [RESP_OFF_EPHEMERAL, RESP_OFF_EMPTY + 3, RESP_OFF_MAC1 - 1]) {
+      const net = new Net(2)
+      net.filter = (d) => (isType(d, MSG_HANDSHAKE_RESP) ? null : d)
+      net.send(0, 1, payload('x'))
+      net.run(30, 1)
+      const resp = net.wire.find((d) => isType(d, MSG_HANDSHAKE_RESP)) as Datagram
+      // Without a valid mac1 it is dropped before any DH and spends nothing.
+      const noMac = Buffer.from(resp.data)
+      noMac[RESP_OFF_MAC1] ^= 1
+      expect(net.deliver({ ...resp, data: noMac })).toBe(CryptoDrop.HandshakeInvalid)
+      const bad = Buffer.from(resp.data)
+      bad[at] ^= 0x01
+      remac(bad, RESP_OFF_MAC1, net.keys[0].publicKey)
+      expect(net.deliver({ ...resp, data: bad })).toBe(CryptoDrop.HandshakeInvalid)
+      expect(net.nodes[0].hasSession(1)).toBe(false)
+      // Only one response per initiation gets DH work, so even the genuine one is now refused...
+      expect(net.deliver(resp)).toBe(CryptoDrop.HandshakeSpent)
+      // ...and the retry timer's fresh initiation completes.
+      net.filter = (d) => d
+      net.run(1_500, 10)
+      expect(net.nodes[0].hasSession(1)).toBe(true)
+      expect(net.received(1, 0)).toEqual([payload('x')])
+    }
+  })
+
+  it('accepts the genuine response after a mac1-invalid forgery, and only once', () => {
     const net = new Net(2)
     net.filter = (d) => (isType(d, MSG_HANDSHAKE_RESP) ? null : d)
     net.send(0, 1, payload('x'))
     net.run(30, 1)
     const resp = net.wire.find((d) => isType(d, MSG_HANDSHAKE_RESP)) as Datagram
-    for (const at of [RESP_OFF_EPHEMERAL, RESP_OFF_EMPTY + 3, RESP_OFF_MAC1 - 1]) {
-      const bad = Buffer.from(resp.data)
-      bad[at] ^= 0x01
-      remac(bad, RESP_OFF_MAC1, net.keys[0].publicKey)
-      expect(net.deliver({ ...resp, data: bad })).toBe(CryptoDrop.HandshakeInvalid)
-    }
     const noMac = Buffer.from(resp.data)
-    noMac[RESP_OFF_MAC1] ^= 1
+    noMac[RESP_OFF_EPHEMERAL] ^= 1
     expect(net.deliver({ ...resp, data: noMac })).toBe(CryptoDrop.HandshakeInvalid)
-    expect(net.nodes[0].hasSession(1)).toBe(false)
     expect(net.deliver(resp)).toBe(CryptoDrop.HandshakeConsumed)
     expect(net.nodes[0].hasSession(1)).toBe(true)
     // A second copy of the response finds no pending initiation.
