@@ -171,6 +171,8 @@ export async function startOverpass(ctx: SystemContext, baseline = false): Promi
     origin: `${l.addr(3, 2)}:${ORIGIN_PORT}`,
     exits: ['ex'],
     paths: [['ing', 'tr', 'ex']],
+    // The flows check opens 10k flows from one load-generator address: lift the per-/24 cap.
+    max_flows_per_prefix: 65_536,
   }
   const relays: RelayProc[] = []
   try {

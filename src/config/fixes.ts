@@ -60,6 +60,7 @@ export const FIELD_FIXES: Record<string, string> = {
   'services[].reply_paths[][]': relayId,
   'services[].flow_idle_timeout': duration('30s'),
   'services[].max_flows': `use a whole number from 1 to ${MAX_MAX_FLOWS}, e.g. 65536`,
+  'services[].max_flows_per_prefix': `use a whole number from 1 to ${MAX_MAX_FLOWS}, e.g. 4096`,
   'services[].profile': 'use latency (delay only), gaming (delay + jitter) or rtc (delay + jitter + loss)',
   'services[].redundant': 'use true to send over two edge-disjoint paths, or false',
   'services[].origin_probe': 'use a mapping with method (twamp, icmp or none), or leave it out for method: none',

@@ -267,6 +267,7 @@ function normaliseService(s: RawService): ServiceConfig {
     prefixes: [],
     flowIdleTimeoutMs: s.flow_idle_timeout,
     maxFlows: s.max_flows,
+    maxFlowsPerPrefix: s.max_flows_per_prefix,
     profile: s.profile,
     redundant: s.redundant,
     originProbe: normaliseOriginProbe(s.origin_probe),

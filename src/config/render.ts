@@ -35,6 +35,7 @@ export interface RenderService {
   reply_paths?: string[][]
   flow_idle_timeout?: string
   max_flows?: number
+  max_flows_per_prefix?: number
   [extra: string]: unknown
 }
 

@@ -133,6 +133,8 @@ export const serviceSchema = z.strictObject({
   reply_paths: z.array(relayPath).optional(),
   flow_idle_timeout: duration.default(DEFAULT_FLOW_IDLE_TIMEOUT_MS),
   max_flows: int(1, MAX_MAX_FLOWS).default(DEFAULT_MAX_FLOWS),
+  // Default derived from max_flows in dataplane/flow-admission.ts (prefixFlowLimit).
+  max_flows_per_prefix: int(1, MAX_MAX_FLOWS).optional(),
   profile: z.enum(PROFILES).default('latency'),
   redundant: z.boolean().default(false),
   origin_probe: originProbeSchema.optional(),

@@ -111,6 +111,8 @@ export interface ServiceConfig {
   replyPaths: string[][]
   flowIdleTimeoutMs: number
   maxFlows: number
+  /** L4: flows one client /24 (IPv6 /56) may hold; undefined: derived from maxFlows (dataplane/flow-admission.ts). */
+  maxFlowsPerPrefix?: number
   /** Routing profile: how much jitter and loss cost on top of delay. */
   profile: 'latency' | 'gaming' | 'rtc'
   /** Send every packet over the two best edge-disjoint paths; the far end deduplicates. */

@@ -4,6 +4,8 @@
  * timers, the crypto endpoint and the control socket. Everything
  * it wires is injectable, so tests can run several daemons in one process.
  */
+import { exitSocketBudget } from '../dataplane/flow-admission.js'
+import { openFileLimit } from '../io/fd-limit.js'
 import { randomBytes } from 'node:crypto'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import { createSecureEndpoint, Ed25519ColumnAuth, type CryptoSecureEndpoint } from '../crypto/index.js'
@@ -125,6 +127,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     cryptoBackend,
     tun,
     worker: { index: 0, count: workers },
+    exitSocketBudget: exitSocketBudget(openFileLimit(), workers),
   })
   bridge = new RouterBridge(relay, router, config, monotonicClock, realTimers, log)
   const probes = new OriginProbes(config, router, monotonicClock, realTimers, log)

@@ -5,6 +5,8 @@
  * kernel steers to it, with a LaneEndpoint fed keys by worker 0 and paths
  * copied from worker 0's router. No probes, no router, no control socket.
  */
+import { exitSocketBudget } from '../dataplane/flow-admission.js'
+import { openFileLimit } from '../io/fd-limit.js'
 import { parentPort, workerData } from 'node:worker_threads'
 import { LaneEndpoint } from '../crypto/index.js'
 import { SnapshotPaths } from '../dataplane/paths.js'
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
     paths,
     cryptoBackend: data.cryptoBackend,
     worker: { index, count },
+    exitSocketBudget: exitSocketBudget(openFileLimit(), count),
     makeEndpoint: (o) =>
       (endpoint = new LaneEndpoint({
         peerCount: o.peers.length,

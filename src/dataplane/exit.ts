@@ -9,6 +9,10 @@
  * and a path view into a shared chunk; nothing else is allocated per flow.
  * 10k flows measured 3.2 KB of RSS each with Node's default young
  * generation and 1.6 KB with --max-semi-space-size=1 (docs/performance.md).
+ *
+ * Flows come from spoofable clients behind the ingress, so flows the origin
+ * has not answered expire early and make room first (flow-admission.ts), and
+ * origin sockets stay within a file-descriptor budget.
  */
 import { isIPv6 } from 'node:net'
 import type { PacketSocket, PeerAddress } from '../io/index.js'
@@ -17,6 +21,7 @@ import { DataHeader, FLAG_REDUNDANT, FLAG_REPLY, MAX_PATH_RELAYS, encodeDataHead
 import { ipToBytes, bytesToIp } from '../wire/ip-address.js'
 import { maxServicePayload } from '../wire/mtu.js'
 import { flowLimitPerWorker, type RelayContext, type ServiceState } from './context.js'
+import { DEFAULT_EXIT_SOCKET_BUDGET, FlowAdmission } from './flow-admission.js'
 import { buildProxyV2Header } from './proxy-protocol.js'
 import { isRedundantCopy, type SeqWindow } from './seq-window.js'
 
@@ -38,6 +43,10 @@ interface ExitFlow {
   proxyHeader: Buffer | undefined
   /** Sequence numbers already delivered, for redundant (two-path) services. */
   seen: SeqWindow | undefined
+  /** The origin has answered: the flow is established (flow-admission.ts). */
+  replied: boolean
+  /** Exit flows are not counted by source prefix (the ingress does that). */
+  prefix: undefined
 }
 
 /** Flows sharing one ArrayBuffer for their `arrived` paths. */
@@ -79,8 +88,14 @@ export class ExitSide {
   private readonly out = Buffer.allocUnsafe(4096)
   private readonly originHost = new Map<ServiceState, string>()
   private readonly maxPayload: number
+  private readonly admission = new Map<ServiceState, FlowAdmission<ExitFlow>>()
+  /** Origin sockets open now, against `socketBudget`. */
+  private openSockets = 0
 
-  constructor(private readonly ctx: RelayContext) {
+  constructor(
+    private readonly ctx: RelayContext,
+    private readonly socketBudget = DEFAULT_EXIT_SOCKET_BUDGET,
+  ) {
     this.maxPayload = maxServicePayload(ctx.config.relay.mtu, ctx.ipv6Underlay, 0)
   }
 
@@ -95,10 +110,7 @@ export class ExitSide {
     let byFlow = this.flows.get(ingressNode)
     let flow = byFlow?.get(hdr.flow)
     if (flow === undefined) {
-      if (service.exitFlows >= flowLimitPerWorker(service.cfg.maxFlows, this.ctx.laneCount)) {
-        service.drops.add('flow_limit')
-        return
-      }
+      if (!this.makeRoom(service)) return
       flow = this.newFlow(service, hdr, plain)
       if (byFlow === undefined) this.flows.set(ingressNode, (byFlow = new Map()))
       byFlow.set(hdr.flow, flow)
@@ -127,6 +139,45 @@ export class ExitSide {
     else service.drops.add('send_failed')
   }
 
+  /** Room for one more flow of `service` (its max_flows, then the socket budget); false: refused and counted. */
+  private makeRoom(service: ServiceState): boolean {
+    const admission = this.admissionOf(service)
+    const room = admission.admit(undefined)
+    if (typeof room !== 'number') {
+      service.drops.add(room)
+      return false
+    }
+    let gaveUp = room
+    if (this.openSockets >= this.socketBudget) {
+      if (!admission.giveUpOldest()) {
+        service.drops.add('exit_socket_budget')
+        return false
+      }
+      gaveUp++
+    }
+    if (gaveUp > 0) service.drops.add('flow_evicted', gaveUp)
+    return true
+  }
+
+  private admissionOf(service: ServiceState): FlowAdmission<ExitFlow> {
+    let a = this.admission.get(service)
+    if (a === undefined) {
+      a = new FlowAdmission<ExitFlow>(flowLimitPerWorker(service.cfg.maxFlows, this.ctx.laneCount), (f) => this.forget(f))
+      this.admission.set(service, a)
+    }
+    return a
+  }
+
+  /** Closes a flow and removes it from every table (idle, or given up for a new one). */
+  private forget(flow: ExitFlow): void {
+    this.closeFlow(flow)
+    const byFlow = this.flows.get(flow.ingressNode)
+    byFlow?.delete(flow.flowId)
+    if (byFlow?.size === 0) this.flows.delete(flow.ingressNode)
+    flow.service.exitFlows--
+    this.admissionOf(flow.service).removed(flow)
+  }
+
   private newFlow(service: ServiceState, hdr: DataHeader, plain: Buffer): ExitFlow {
     const origin = service.cfg.origin
     const any = isIPv6(origin.host) ? '::' : '0.0.0.0'
@@ -148,10 +199,14 @@ export class ExitSide {
           ? buildProxyV2Header(decodeClientAddr(plain, hdr.clientAddrOffset))
           : undefined,
       seen: undefined,
+      replied: false,
+      prefix: undefined,
     }
     socket.onMessage((data, from) => this.onOriginDatagram(flow, data, from))
     socket.onError(this.errorHandler(service))
     service.exitFlows++
+    this.openSockets++
+    this.admissionOf(service).added(flow)
     return flow
   }
 
@@ -181,6 +236,7 @@ export class ExitSide {
       return
     }
     flow.lastSeenMs = this.ctx.clock.nowMs()
+    if (!flow.replied) this.admissionOf(service).replied(flow)
     const path = this.ctx.paths.reply(service.cfg, flow.ingressNode, flow.arrived, flow.arrivedLen)
     if (path === undefined) {
       service.drops.add('no_route')
@@ -207,19 +263,19 @@ export class ExitSide {
     return host
   }
 
+  /** Closes flows idle for longer than their idle timeout (shorter until the origin answered). */
   sweep(nowMs: number): void {
-    for (const [ingress, byFlow] of this.flows) {
-      for (const [id, flow] of byFlow) {
-        if (nowMs - flow.lastSeenMs <= flow.service.cfg.flowIdleTimeoutMs) continue
-        this.closeFlow(flow)
-        byFlow.delete(id)
-        flow.service.exitFlows--
+    for (const byFlow of this.flows.values()) {
+      for (const flow of byFlow.values()) {
+        const idleMs = this.admissionOf(flow.service).idleTimeoutMs(flow, flow.service.cfg.flowIdleTimeoutMs)
+        if (nowMs - flow.lastSeenMs > idleMs) this.forget(flow)
       }
-      if (byFlow.size === 0) this.flows.delete(ingress)
     }
   }
 
   private closeFlow(flow: ExitFlow): void {
+    if (!flow.open) return
+    this.openSockets--
     flow.open = false
     const st = flow.socket.stats?.()
     if (st !== undefined) addCounters(this.closedSocketTotals, st)

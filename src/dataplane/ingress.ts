@@ -2,7 +2,8 @@
  * The ingress half of a relay: it owns the public service sockets, turns
  * each client (address, port) into a flow, writes the relay path into every
  * packet it sends into the overlay, and hands replies that come back to the
- * right client.
+ * right client. Client addresses can be spoofed: which flows the table takes
+ * in and gives up is flow-admission.ts.
  */
 import type { IngressConfig } from '../config/types.js'
 import type { PacketSocket, PeerAddress } from '../io/index.js'
@@ -11,6 +12,7 @@ import { DataHeader, FLAG_REDUNDANT, encodeDataHeader } from '../wire/data.js'
 import { maxServicePayload } from '../wire/mtu.js'
 import { isIPv6 } from 'node:net'
 import { flowLimitPerWorker, type RelayContext, type ServiceState } from './context.js'
+import { FlowAdmission, sourcePrefix } from './flow-admission.js'
 import { isRedundantCopy, type SeqWindow } from './seq-window.js'
 
 interface Listener {
@@ -34,6 +36,10 @@ export interface IngressFlow {
   clientAddr: Buffer | undefined
   /** Reply sequence numbers already delivered, once replies arrive on two paths. */
   seen: SeqWindow | undefined
+  /** A reply reached the client: the flow is established (flow-admission.ts). */
+  replied: boolean
+  /** The client's source prefix, counted against the per-prefix cap. */
+  prefix: string
 }
 
 /** Flow ids are u32 on the wire. */
@@ -44,8 +50,15 @@ export class IngressSide {
   private readonly flowsById = new Map<number, IngressFlow>()
   private nextFlowId = 1
   private readonly out = Buffer.allocUnsafe(4096)
+  private readonly admission = new Map<ServiceState, FlowAdmission<IngressFlow>>()
 
-  constructor(private readonly ctx: RelayContext, private readonly services: ServiceState[]) {}
+  constructor(private readonly ctx: RelayContext, private readonly services: ServiceState[]) {
+    for (const s of services) {
+      const limit = flowLimitPerWorker(s.cfg.maxFlows, ctx.laneCount)
+      const perPrefix = s.cfg.maxFlowsPerPrefix === undefined ? undefined : flowLimitPerWorker(s.cfg.maxFlowsPerPrefix, ctx.laneCount)
+      this.admission.set(s, new FlowAdmission<IngressFlow>(limit, (f) => this.forget(f), perPrefix))
+    }
+  }
 
   /** Counters of the service sockets that keep them (the batched native socket), by `service@host:port`; undefined on node:dgram. */
   socketStats(): Record<string, Record<string, number>> | undefined {
@@ -125,10 +138,14 @@ export class IngressSide {
 
   private newFlow(listener: Listener, from: PeerAddress, now: number): IngressFlow | undefined {
     const service = listener.service
-    if (service.ingressFlows >= flowLimitPerWorker(service.cfg.maxFlows, this.ctx.laneCount)) {
-      service.drops.add('flow_limit')
+    const admission = this.admissionOf(service)
+    const prefix = sourcePrefix(from.address)
+    const room = admission.admit(prefix)
+    if (typeof room !== 'number') {
+      service.drops.add(room)
       return undefined
     }
+    if (room > 0) service.drops.add('flow_evicted', room)
     // Several workers: ids are lane mod laneCount, so the exit (keyed by ingress and id) never mixes two workers' flows.
     const step = this.ctx.laneCount
     let id = this.nextFlowId
@@ -152,13 +169,31 @@ export class IngressSide {
             })
           : undefined,
       seen: undefined,
+      replied: false,
+      prefix,
     }
     let byPort = listener.flows.get(from.address)
     if (byPort === undefined) listener.flows.set(from.address, (byPort = new Map()))
     byPort.set(from.port, flow)
     this.flowsById.set(id, flow)
     service.ingressFlows++
+    admission.added(flow)
     return flow
+  }
+
+  private admissionOf(service: ServiceState): FlowAdmission<IngressFlow> {
+    return this.admission.get(service) as FlowAdmission<IngressFlow>
+  }
+
+  /** Removes a flow from every table (idle, or given up for a new one). */
+  private forget(flow: IngressFlow): void {
+    const service = flow.listener.service
+    this.flowsById.delete(flow.id)
+    const byPort = flow.listener.flows.get(flow.clientAddress)
+    byPort?.delete(flow.clientPort)
+    if (byPort?.size === 0) flow.listener.flows.delete(flow.clientAddress)
+    service.ingressFlows--
+    this.admissionOf(service).removed(flow)
   }
 
   /** A reply reached its ingress: hand the payload to the flow's client. */
@@ -174,21 +209,17 @@ export class IngressSide {
       return
     }
     flow.lastSeenMs = this.ctx.clock.nowMs()
+    if (!flow.replied) this.admissionOf(service).replied(flow)
     const n = length - hdr.payloadOffset
     if (flow.listener.socket.send(plain, hdr.payloadOffset, n, flow.clientPort, flow.clientAddress)) service.client.tx(n)
     else service.drops.add('send_failed')
   }
 
-  /** Forgets flows idle for longer than their service's idle timeout. */
+  /** Forgets flows idle for longer than their idle timeout (shorter until a reply was seen). */
   sweep(nowMs: number): void {
-    for (const [id, flow] of this.flowsById) {
+    for (const flow of this.flowsById.values()) {
       const service = flow.listener.service
-      if (nowMs - flow.lastSeenMs <= service.cfg.flowIdleTimeoutMs) continue
-      this.flowsById.delete(id)
-      const byPort = flow.listener.flows.get(flow.clientAddress)
-      byPort?.delete(flow.clientPort)
-      if (byPort?.size === 0) flow.listener.flows.delete(flow.clientAddress)
-      service.ingressFlows--
+      if (nowMs - flow.lastSeenMs > this.admissionOf(service).idleTimeoutMs(flow, service.cfg.flowIdleTimeoutMs)) this.forget(flow)
     }
   }
 

@@ -67,6 +67,8 @@ export interface RelayDeps {
   serviceUdp?: UdpSocketFactory
   /** Which worker this is, of how many (daemon/workers.ts); default the only one. */
   worker?: { index: number; count: number }
+  /** Origin sockets the exit may keep open (flow-admission.ts); default DEFAULT_EXIT_SOCKET_BUDGET. */
+  exitSocketBudget?: number
 }
 
 /** The L3 half of a relay: present when the config has `l3:`. */
@@ -160,7 +162,7 @@ export class Relay implements RelayContext {
       backend: deps.cryptoBackend ?? 'auto',
     })
     this.ingress = new IngressSide(this, this.services.filter((s) => s.isIngress && s.cfg.mode === 'l4'))
-    this.exit = new ExitSide(this)
+    this.exit = new ExitSide(this, deps.exitSocketBudget)
     if (cfg.l3 !== undefined) {
       if (deps.tun === undefined) throw new MissingTunError(cfg.relay.id)
       const l3Services = this.services.filter((s) => s.cfg.mode === 'l3')

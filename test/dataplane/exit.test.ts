@@ -188,12 +188,30 @@ describe('ExitSide', () => {
     expect(w.state.drops.get('proxy_no_client_addr')).toBe(2)
   })
 
-  it('refuses flows beyond max_flows and counts them', async () => {
+  it('refuses flows beyond max_flows once every flow has an answer from the origin, and counts them', async () => {
     const w = exitWorld({ maxFlows: 2 })
-    for (let f = 1; f <= 3; f++) w.forward(f, Buffer.from('p'))
+    for (let f = 1; f <= 2; f++) w.forward(f, Buffer.from('p'))
+    await w.run(20) // the echoing origin answers both
+    w.forward(3, Buffer.from('p'))
     await w.run(20)
     expect(w.exit.activeFlows()).toBe(2)
     expect(w.state.drops.get('flow_limit')).toBe(1)
+  })
+
+  it('gives up the oldest unanswered flow for a new one, never an answered one', async () => {
+    const w = exitWorld({ maxFlows: 2 })
+    w.forward(1, Buffer.from('p'))
+    await w.run(20) // answered
+    w.origin.send = () => true // the origin goes quiet
+    w.forward(2, Buffer.from('p'))
+    w.forward(3, Buffer.from('p'))
+    await w.run(20)
+    expect(w.exit.activeFlows()).toBe(2)
+    expect(w.state.drops.get('flow_evicted')).toBe(1)
+    expect(w.state.drops.get('flow_limit')).toBe(0)
+    w.forward(1, Buffer.from('q'))
+    await w.run(20)
+    expect(w.seen.at(-1)!.data.toString()).toBe('q')
   })
 
   it('logs an origin socket error with the service name through one handler shared by the flows', () => {

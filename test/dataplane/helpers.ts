@@ -53,6 +53,7 @@ export function fullService(s: Partial<ServiceConfig>): ServiceConfig {
     replyPaths: s.replyPaths ?? [],
     flowIdleTimeoutMs: s.flowIdleTimeoutMs ?? 30_000,
     maxFlows: s.maxFlows ?? 65536,
+    maxFlowsPerPrefix: s.maxFlowsPerPrefix,
     profile: s.profile ?? 'latency',
     redundant: s.redundant ?? false,
     originProbe: s.originProbe ?? { method: 'none', port: 862, intervalMs: 250, assumedRttMs: 1 },

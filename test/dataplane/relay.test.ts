@@ -281,9 +281,11 @@ describe('relay data plane (in-process, fake network)', () => {
     expect(w.relays.get('dal')!.stats().services.game.exit_flows).toBe(0)
   })
 
-  it('refuses new flows beyond max_flows and counts them', async () => {
+  it('refuses new flows beyond max_flows once every flow has seen a reply, and counts them', async () => {
     const w = await world(line({ maxFlows: 2 }))
-    for (let i = 0; i < 3; i++) send(w.client(50010 + i), Buffer.from('x'))
+    for (let i = 0; i < 2; i++) send(w.client(50010 + i), Buffer.from('x'))
+    await w.run(100) // both answered by the echoing origin
+    send(w.client(50012), Buffer.from('x'))
     await w.run(100)
     const s = w.relays.get('lax')!.stats().services.game
     expect(s.ingress_flows).toBe(2)
