@@ -6,7 +6,8 @@
  *   0  sequence number (u32)
  *   4  timestamp (NTP, 8)          sender tx time, sender's clock
  *   12 error estimate (u16)
- *   14 packet padding
+ *   14 packet padding; with symmetric size (RFC 6038 §4.2) the first 27
+ *      bytes of it are MBZ, so the request is as long as the reply header
  *
  * Session-Reflector test packet (41 bytes + padding):
  *   0  sequence number (u32)       stateless reflector: copy of the sender's
@@ -28,6 +29,9 @@ export const S_OFF_SEQ = 0
 export const S_OFF_TIMESTAMP = 4
 export const S_OFF_ERROR_EST = 12
 export const S_HEADER_BYTES = 14
+/** RFC 6038 §4.2 symmetric size, unauthenticated mode: 27 MBZ bytes after the error estimate. */
+export const S_OFF_MBZ = 14
+export const S_MBZ_BYTES = 27
 
 // Specification constants: RFC 5357 §4.2.1 (reflector packet).
 export const R_OFF_SEQ = 0

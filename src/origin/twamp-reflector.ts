@@ -2,8 +2,10 @@
  * The sans-IO core of a stateless TWAMP-Light Session-Reflector: one request
  * in, one reply of the same size out (or a counted drop). The caller stamps
  * the receive and send times from the reflector's own clock; nothing here
- * assumes that clock agrees with the sender's.
+ * assumes that clock agrees with the sender's. `handle` first asks the
+ * ReflectorGuard (reflector-guard.ts) whether the source may be answered.
  */
+import { ReflectorGuard, type GuardDrop } from './reflector-guard.js'
 import { encodeErrorEstimate, UNSYNCED_1MS } from './ntp.js'
 import {
   R_HEADER_BYTES,
@@ -15,7 +17,9 @@ import {
   R_OFF_SENDER_TTL,
   R_OFF_SEQ,
   R_OFF_TIMESTAMP,
+  S_MBZ_BYTES,
   S_OFF_ERROR_EST,
+  S_OFF_MBZ,
   S_OFF_SEQ,
   S_OFF_TIMESTAMP,
 } from './twamp-codec.js'
@@ -34,11 +38,33 @@ export interface ReflectorCounters {
   too_long: number
   /** Error estimate multiplier 0, which RFC 4656 forbids: not a TWAMP test packet. */
   bad_error_estimate: number
+  /** Bytes 14..40 not zero: not a symmetric-size sender packet (a reflector's reply, for one). */
+  mbz_nonzero: number
+  /** Source outside every --allow prefix. */
+  not_allowed: number
+  /** Source port below 1024 or our own port: another server, which could answer back. */
+  reflector_port: number
+  /** Over the per-source rate. */
+  rate_limited: number
 }
 
 export class TwampReflectorCore {
-  readonly counters: ReflectorCounters = { reflected: 0, too_short: 0, too_long: 0, bad_error_estimate: 0 }
+  readonly counters: ReflectorCounters = {
+    reflected: 0, too_short: 0, too_long: 0, bad_error_estimate: 0, mbz_nonzero: 0, not_allowed: 0, reflector_port: 0, rate_limited: 0,
+  }
   private readonly errorEstimate = encodeErrorEstimate(UNSYNCED_1MS)
+
+  constructor(private readonly guard?: ReflectorGuard) {}
+
+  /**
+   * A datagram from `address`:`port` at monotonic `nowMs`: the guard's
+   * checks, then `reflect`. Returns the reply length (the request's) or 0.
+   */
+  handle(address: string, port: number, nowMs: number, req: Uint8Array, length: number, rxNtpMs: number, txNtpMs: number, ttl: number, out: Uint8Array): number {
+    const refused: GuardDrop | null = this.guard?.check(address, port, nowMs) ?? null
+    if (refused !== null) return (this.counters[refused]++, 0)
+    return this.reflect(req, length, rxNtpMs, txNtpMs, ttl, out)
+  }
 
   /**
    * Writes the reply to req[0..length) into `out` and returns its length (equal
@@ -51,6 +77,9 @@ export class TwampReflectorCore {
     const rq = new DataView(req.buffer, req.byteOffset, length)
     const senderErr = rq.getUint16(S_OFF_ERROR_EST)
     if ((senderErr & 0xff) === 0) return (this.counters.bad_error_estimate++, 0)
+    // Symmetric size (RFC 6038): the sender's MBZ bytes are zero. A reflector's reply has time
+    // stamps there, so one reflector's reply is never taken for a request by another.
+    for (let i = S_OFF_MBZ; i < S_OFF_MBZ + S_MBZ_BYTES; i++) if (req[i] !== 0) return (this.counters.mbz_nonzero++, 0)
     const v = new DataView(out.buffer, out.byteOffset, length)
     out.fill(0, 0, length)
     const seq = rq.getUint32(S_OFF_SEQ)

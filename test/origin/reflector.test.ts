@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram'
 import { describe, expect, it } from 'vitest'
-import { startReflector, parseListen } from '../../src/cli/commands/reflector.js'
+import { startReflector, parseAllow, parseListen } from '../../src/cli/commands/reflector.js'
 import { TwampSender } from '../../src/origin/index.js'
 
 /** Sends `data` and resolves with the first reply, or undefined after `waitMs`. */
@@ -43,6 +43,26 @@ describe('overpass reflector', () => {
       expect(r.counters()).toMatchObject({ reflected: 1, too_short: 1 })
     } finally {
       await r.close()
+    }
+  })
+
+  it('parses --allow prefixes and single addresses, with a typed error for bad ones', () => {
+    expect(parseAllow(['192.0.2.0/24', '127.0.0.1', '::1']).map((p) => p.length)).toEqual([24, 32, 128])
+    expect(() => parseAllow(['192.0.2.1/24'])).toThrow(expect.objectContaining({ name: 'PrefixParseError', problem: 'host_bits_set' }))
+    expect(() => parseAllow(['exits'])).toThrow(expect.objectContaining({ name: 'PrefixParseError' }))
+  })
+
+  it('answers a loopback sender only when --allow covers it', async () => {
+    const pkt = Uint8Array.from(new TwampSender({ service: 'svc' }).tick(performance.now()).packet!)
+    const closed = await startReflector({ host: '127.0.0.1', port: 0, allow: parseAllow(['192.0.2.0/24']) })
+    const open = await startReflector({ host: '127.0.0.1', port: 0, allow: parseAllow(['127.0.0.0/8']) })
+    try {
+      expect(await exchange(closed.address().port, pkt, 200)).toBeUndefined()
+      expect(closed.counters()).toMatchObject({ reflected: 0, not_allowed: 1 })
+      expect((await exchange(open.address().port, pkt, 2000))?.length).toBe(pkt.length)
+    } finally {
+      await closed.close()
+      await open.close()
     }
   })
 })
