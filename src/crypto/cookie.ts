@@ -50,6 +50,10 @@ export function cookieKey(publicKey: Uint8Array): Buffer {
 export class CookieChecker {
   private secret: Uint8Array | null = null
   private secretCreatedMs = 0
+  /** Counts secrets drawn: a cached cookie is good while its epoch is current. */
+  private epoch = 0
+  /** Cookie per source (each peer's source is one long-lived Buffer), so a flood costs no HMAC for it. */
+  private readonly cache = new WeakMap<Uint8Array, { epoch: number; cookie: Buffer }>()
   private readonly sealKey: Buffer
 
   constructor(
@@ -66,8 +70,13 @@ export class CookieChecker {
       this.secret?.fill(0)
       this.secret = new Uint8Array(this.random(32))
       this.secretCreatedMs = nowMs
+      this.epoch++
     }
-    return hmac(this.secret, source).subarray(0, COOKIE_LEN)
+    const hit = this.cache.get(source)
+    if (hit !== undefined && hit.epoch === this.epoch) return hit.cookie
+    const cookie = hmac(this.secret, source).subarray(0, COOKIE_LEN)
+    this.cache.set(source, { epoch: this.epoch, cookie })
+    return cookie
   }
 
   /** True if the initiation's mac2 was made with the cookie `source` would get now. Length already checked. */
