@@ -10,7 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RelayConfig } from '../../src/config/types.js'
-import { CryptoDrop, createSecureEndpoint, generateKeyPair, type SecureEndpointOptions } from '../../src/crypto/index.js'
+import { CryptoDrop, INIT_LEN, createSecureEndpoint, generateKeyPair, type SecureEndpointOptions } from '../../src/crypto/index.js'
 import { HandshakeState, MIN_WRITE_INTERVAL_MS, parseState } from '../../src/daemon/handshake-state.js'
 import { startDaemon, type RunningDaemon } from '../../src/daemon/index.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
@@ -158,16 +158,16 @@ describe('HandshakeState', () => {
     const state = HandshakeState.open(file, { clock, timers: clock, log: silentLogger })
     const lax = createSecureEndpoint(state.wire(laxOpts(() => {})))
     const t0 = Date.now() * 1000 + 10_000_000
-    expect(lax.receive(0, 0, initiationFrom(t0), 128)).toBe(CryptoDrop.HandshakeConsumed)
+    expect(lax.receive(0, 0, initiationFrom(t0), INIT_LEN)).toBe(CryptoDrop.HandshakeConsumed)
     clock.advance(0)
     const key = Buffer.from(b.publicKey).toString('base64')
     expect(parseState(fs.readFileSync(file, 'utf8'))?.get(key)).toBe(t0)
-    expect(lax.receive(0, 0, initiationFrom(t0 + 5_000_000), 128)).toBe(CryptoDrop.HandshakeConsumed)
+    expect(lax.receive(0, 0, initiationFrom(t0 + 5_000_000), INIT_LEN)).toBe(CryptoDrop.HandshakeConsumed)
     clock.advance(MIN_WRITE_INTERVAL_MS / 2)
     expect(parseState(fs.readFileSync(file, 'utf8'))?.get(key)).toBe(t0)
     clock.advance(MIN_WRITE_INTERVAL_MS / 2)
     expect(parseState(fs.readFileSync(file, 'utf8'))?.get(key)).toBe(t0 + 5_000_000)
-    expect(lax.receive(0, 0, initiationFrom(t0 + 9_000_000), 128)).toBe(CryptoDrop.HandshakeConsumed)
+    expect(lax.receive(0, 0, initiationFrom(t0 + 9_000_000), INIT_LEN)).toBe(CryptoDrop.HandshakeConsumed)
     state.close()
     expect(parseState(fs.readFileSync(file, 'utf8'))?.get(key)).toBe(t0 + 9_000_000)
     expect(fs.statSync(file).mode & 0o777).toBe(0o600)
@@ -180,15 +180,15 @@ describe('HandshakeState', () => {
     const t0 = Date.now() * 1000 + 60_000_000
     const recorded = initiationFrom(t0)
     const first = HandshakeState.open(file, { clock, timers: clock, log: silentLogger })
-    expect(createSecureEndpoint(first.wire(laxOpts(() => {}))).receive(0, 0, recorded, 128)).toBe(CryptoDrop.HandshakeConsumed)
+    expect(createSecureEndpoint(first.wire(laxOpts(() => {}))).receive(0, 0, recorded, INIT_LEN)).toBe(CryptoDrop.HandshakeConsumed)
     first.close()
     const replies: number[] = []
     const second = HandshakeState.open(file, { clock, timers: clock, log: silentLogger })
     const restarted = createSecureEndpoint(second.wire(laxOpts((_p, _d, n) => void replies.push(n))))
-    expect(restarted.receive(0, 0, recorded, 128)).toBe(CryptoDrop.HandshakeReplay)
+    expect(restarted.receive(0, 0, recorded, INIT_LEN)).toBe(CryptoDrop.HandshakeReplay)
     expect(replies).toEqual([])
     // A genuinely newer initiation is still accepted.
-    expect(restarted.receive(0, 0, initiationFrom(t0 + 1), 128)).toBe(CryptoDrop.HandshakeConsumed)
+    expect(restarted.receive(0, 0, initiationFrom(t0 + 1), INIT_LEN)).toBe(CryptoDrop.HandshakeConsumed)
     expect(replies).toEqual([76])
   })
 
@@ -204,7 +204,7 @@ describe('HandshakeState', () => {
     const lax = createSecureEndpoint(state.wire(laxOpts(() => {})))
     fs.rmSync(dir, { recursive: true })
     for (let i = 1; i <= 3; i++) {
-      expect(lax.receive(0, 0, initiationFrom(Date.now() * 1000 + 120_000_000 + i), 128)).toBe(CryptoDrop.HandshakeConsumed)
+      expect(lax.receive(0, 0, initiationFrom(Date.now() * 1000 + 120_000_000 + i), INIT_LEN)).toBe(CryptoDrop.HandshakeConsumed)
       clock.advance(MIN_WRITE_INTERVAL_MS)
     }
     expect(warnings.slice(1)).toEqual(['cannot write the state file; handshake timestamps are kept in memory only'])
