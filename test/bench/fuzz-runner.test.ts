@@ -1,0 +1,51 @@
+/**
+ * Every `npm run fuzz` target, briefly: each feeds a whole relay input path
+ * (overlay socket, service socket, TUN, reflector, origin-probe sockets) with
+ * generated, mutated and raw inputs. None may crash, leave an uncaught error
+ * or break a property (no reply to strangers, no reply larger than its
+ * request, bounded ICMP errors, only valid packets into the TUN), and every
+ * refused input is counted under a known reason.
+ */
+import { describe, expect, it } from 'vitest'
+import { runTarget } from '../../bench/fuzz/main.js'
+import { TARGETS } from '../../bench/fuzz/targets.js'
+import { CRYPTO_DROP_NAMES } from '../../src/crypto/types.js'
+import { DROP } from '../../src/dataplane/counters.js'
+import { L3_PARSE_DROP } from '../../src/dataplane/l3-ingress.js'
+import { HEADER_ERROR_NAMES } from '../../src/wire/data.js'
+
+/** Inputs per target here; `npm run fuzz` runs 1,000,000. The handshake targets do X25519 per input. */
+const INPUTS: Record<string, number> = { handshake_init: 200, handshake_resp: 200, control: 600 }
+const DEFAULT_INPUTS = 1000
+
+const RELAY_REASONS = new Set<string>([
+  ...Object.keys(DROP),
+  ...Object.values(HEADER_ERROR_NAMES).map((n) => `header_${n}`),
+  ...Object.values(CRYPTO_DROP_NAMES),
+  ...Object.values(L3_PARSE_DROP),
+])
+
+function isKnownReason(target: string, reason: string): boolean {
+  if (reason.startsWith('router_')) return true // the router's own named counters (route/router.ts, probe/prober.ts)
+  if (['twamp_reflector', 'twamp_sender', 'icmp_echo', 'proxy_v2'].includes(target)) return /^[a-z_]+$/.test(reason)
+  return RELAY_REASONS.has(reason)
+}
+
+describe('fuzz targets (npm run fuzz), a few inputs each', () => {
+  for (const target of TARGETS) {
+    it(`${target.name}: no crash, no uncaught error, no broken property, every drop named`, async () => {
+      const r = await runTarget(target, INPUTS[target.name] ?? DEFAULT_INPUTS, 7)
+      expect(r.examples ?? []).toEqual([])
+      expect({ crashes: r.crashes, uncaught: r.uncaught, violations: r.violations }).toEqual({ crashes: 0, uncaught: 0, violations: 0 })
+      expect(Object.keys(r.drops_by_reason).filter((k) => !isKnownReason(target.name, k))).toEqual([])
+    })
+  }
+
+  it('reaches past the crypto: data packets from the peer are refused for data-plane reasons, not as unauthenticated', async () => {
+    const r = await runTarget(TARGETS.find((t) => t.name === 'data')!, 1000, 3)
+    const reasons = Object.keys(r.drops_by_reason)
+    expect(reasons.some((k) => k.startsWith('header_'))).toBe(true)
+    expect(reasons).toContain('not_for_me')
+    expect(r.drops_by_reason.auth_failed ?? 0).toBe(0)
+  })
+})
