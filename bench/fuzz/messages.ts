@@ -234,10 +234,17 @@ function hostileValue(rng: Rng, depth: number): unknown {
 }
 
 /** The kind-2 plaintext: msgpack of a control object (sometimes with ext types), byte-mutated by the caller. */
-export function controlPlain(rng: Rng): Buffer {
+export function controlPlain(rng: Rng, nextSeq?: () => number): Buffer {
   let body: Buffer
   try {
-    body = rng.chance(0.01) ? cyclic(rng) : (rng.chance(0.8) ? plainPackr : anyPackr).pack(controlObject(rng))
+    const obj = controlObject(rng)
+    // In sequence now and then, so updates are applied (and flooded on) rather than refused as stale.
+    if (nextSeq !== undefined && obj.type === MAP_MSG_TYPE && obj.origin === 'fuz' && rng.chance(0.5)) {
+      obj.boot = 5
+      obj.seq = nextSeq()
+      delete obj.full
+    }
+    body = rng.chance(0.02) ? cyclic(obj) : (rng.chance(0.8) ? plainPackr : anyPackr).pack(obj)
   } catch {
     // Some hostile objects (a Map as __proto__) cannot even be packed: send the bare type instead.
     body = plainPackr.pack({ type: MAP_MSG_TYPE })
@@ -254,11 +261,38 @@ export function controlPlain(rng: Rng): Buffer {
  * extensions as a hostile peer can: a decoder that honours the extensions
  * rebuilds the cycle, and re-packing it (to flood it on) recurses forever.
  */
-function cyclic(rng: Rng): Buffer {
-  const m = controlObject(rng)
-  if (Array.isArray(m.edges) && rng.chance(0.5)) m.edges.push(m)
-  else m.extra = [m, m]
+function cyclic(m: Record<string, unknown>): Buffer {
+  m.extra = [m, m]
   return anyPackr.pack(m)
+}
+
+/**
+ * What a peer sends to make lax relay its map updates on (route/router.ts,
+ * relayAround), so the fuzzed ones reach the re-packing code: in-order probes
+ * from fuz bring the edge fuz -> lax up, and a full column claimed for dal
+ * (columns are not authenticated yet, issue 14 item 2) says lax -> dal is up
+ * while fuz -> dal is not.
+ */
+export class RelayBait {
+  private probeSeq = 0
+  private dalSeq = 0
+
+  probe(nowMs: number): Buffer {
+    const f = emptyProbeFields()
+    f.senderId = nameId('fuz')
+    f.bootId = 7
+    f.seq = this.probeSeq++
+    f.txMs = nowMs
+    const out = Buffer.alloc(49)
+    out[0] = KIND_PROBE
+    encodeProbe(out.subarray(1), f)
+    return out
+  }
+
+  dalColumn(): Buffer {
+    const m = { type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: 'dal', boot: 9, seq: this.dalSeq++, full: true, edges: [['lax', 1, 1, 0, 2, 0.1, 0, true]], origins: [] }
+    return Buffer.concat([Buffer.from([KIND_CONTROL]), plainPackr.pack(m)])
+  }
 }
 
 /** A msgpack ext value of a random type (fixext 1..16 or ext 8), which a strict decoder refuses. */

@@ -22,7 +22,7 @@ import { MAX_TEST_PACKET_BYTES, TwampReflectorCore, UNKNOWN_TTL } from '../../sr
 import { TwampSender } from '../../src/origin/twamp-sender.js'
 import { KIND_CONTROL, KIND_DATA, KIND_PROBE } from '../../src/wire/data.js'
 import { MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, MSG_TRANSPORT, WIRE_VERSION } from '../../src/wire/outer.js'
-import { controlPlain, dataPlain, fixEchoChecksum, fixIpv4Checksum, icmpEcho, ipPacket, probePlain, proxyHeader } from './messages.js'
+import { RelayBait, controlPlain, dataPlain, fixEchoChecksum, fixIpv4Checksum, icmpEcho, ipPacket, probePlain, proxyHeader } from './messages.js'
 import { mutate, randomMutations, randomVariant } from './mutate.js'
 import type { Rng } from './rng.js'
 import { FuzzWorld, HOST, PORTS, SERVICE_PORTS } from './world.js'
@@ -250,8 +250,25 @@ const probe: Target = {
 
 const control: Target = {
   name: 'control',
-  path: 'kind-2 control messages: msgpack decode (RouterBridge.onControl), parseMapUpdate, map apply, and the floods that re-pack stored state on router ticks',
-  setup: () => sealedHarness(controlPlain, { timerEvery: 32 }),
+  path: 'kind-2 control messages: msgpack decode (RouterBridge.onControl), parseMapUpdate, map apply, relaying on to other relays and the floods that re-pack stored state on router ticks',
+  async setup() {
+    const bait = new RelayBait()
+    let fuzSeq = 0
+    let n = 0
+    return worldHarness((w, rng) => {
+      // Every 8th input is bait that makes lax a relayer for fuz's updates (messages.ts, RelayBait).
+      const turn = n++ % 8
+      const bites = turn === 0 || turn === 4
+      const plain = turn === 0 ? bait.probe(w.clock.nowMs()) : turn === 4 ? bait.dalColumn() : controlPlain(rng, () => ++fuzSeq)
+      const p = bites || rng.chance(0.5) ? plain : randomVariant(rng, plain)
+      const d = w.seal(p)
+      return () => {
+        if (d === undefined) w.pump()
+        else w.overlay(d)
+      }
+    // 1 ms a step: probes (every 8 ms) keep fuz -> lax up, and lax floods its own column every second.
+    }, { stepMs: 1, timerEvery: 32 })
+  },
 }
 
 // ---- service sockets and TUN ---------------------------------------------------------------
