@@ -68,8 +68,7 @@ export async function runTarget(target: Target, inputs: number, seed: number): P
     for (let i = 0; i < inputs; i++) {
       let feed: Feed
       try {
-        const next = harness.next(rng)
-        feed = next instanceof Promise ? await next : next
+        feed = harness.next(rng)
       } catch (err) {
         // A bug of the fuzzer itself, not of the relay: stop this target and say so.
         throw new Error(`fuzz target ${target.name} failed to generate input ${i}: ${describe(err)}`)

@@ -15,8 +15,8 @@ import { L3_PARSE_DROP } from '../../src/dataplane/l3-ingress.js'
 import { HEADER_ERROR_NAMES } from '../../src/wire/data.js'
 
 /** Inputs per target here; `npm run fuzz` runs 1,000,000. The handshake targets do X25519 per input. */
-const INPUTS: Record<string, number> = { handshake_init: 200, handshake_resp: 200, control: 600 }
-const DEFAULT_INPUTS = 1000
+const INPUTS: Record<string, number> = { handshake_init: 150, handshake_resp: 150, control: 600 }
+const DEFAULT_INPUTS = 800
 
 const RELAY_REASONS = new Set<string>([
   ...Object.keys(DROP),

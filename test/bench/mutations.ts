@@ -10,9 +10,9 @@ import { mutate, type Mutation } from '../../bench/fuzz/mutate.js'
 export { mutate }
 
 /** Cases per property in `npm test`; `npm run fuzz` runs a million inputs per input path. */
-export const RUNS = 400
+export const RUNS = 300
 /** For properties that do X25519 or run a whole relay per case. */
-export const SLOW_RUNS = 100
+export const SLOW_RUNS = 60
 
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('flip' as const), at: fc.nat(2000), bit: fc.nat(7) }) },
