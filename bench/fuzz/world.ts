@@ -179,8 +179,8 @@ export function fuzzConfigs(): { lax: RelayConfig; fuz: RelayConfig; keys: Recor
   return { lax: build('lax'), fuz: build('fuz'), keys }
 }
 
-/** Router counters that count a refused input (the rest count work done). */
-const ROUTER_DROP = /^(control_(malformed|stale|own_update|delta_gap|full_skipped)|probe(Malformed|WrongSender|UnknownPeer|Duplicate|TooOld)|origin_sample_)/
+/** Router counters that count a refused input, each once (control_malformed_<reason>, not also their total). */
+const ROUTER_DROP = /^(control_(malformed_|stale$|own_update$|delta_gap$|full_skipped$)|probe(Malformed|WrongSender|UnknownPeer|Duplicate|TooOld)$|origin_sample_)/
 
 /** The relay under test, wired as the daemon wires it, with the fuzzer's session up. */
 /** The relay's monotonic clock, moved by the runner; timers run on their own FakeClock (see runTimers). */
