@@ -18,7 +18,6 @@ export function sessionPair(nowMs = 1_000): Pair {
       privateKey: keys[me].privateKey,
       peers: [{ index: 0, publicKey: keys[other].publicKey }],
       transmit: (_peer, data, length) => out[me].push(Buffer.from(data.subarray(0, length))),
-      handshakeTimestampSeed: 1,
     })
   const a = make('a', 'b')
   const b = make('b', 'a')
