@@ -39,7 +39,11 @@ function relayId(rng: Rng): number {
 // ---- IP packets -------------------------------------------------------------------
 
 const V4_DST = [[10, 200, 0], [10, 101, 0], [10, 9, 9], [224, 0, 0], [255, 255, 255], [127, 0, 0], [0, 0, 0]]
-const V6_DST = ['fd000200', 'fd000101', 'ff020000', '00000000', '20010db8']
+/** The first 8 bytes (a /64) of IPv6 destinations: dc, site, multicast, unspecified, documentation. */
+const V6_DST = ['fd00020000000000', 'fd00010100000000', 'ff02000000000000', '0000000000000000', '20010db800000000']
+/** Site prefixes of lax (site) and fuz (dc): the L3 source checks accept only these, by sender. */
+const V4_SRC = [[10, 101, 0], [10, 200, 0]]
+const V6_SRC = ['fd00010100000000', 'fd00020000000000']
 
 /** An IPv4 or IPv6 packet with a correct header (and IPv4 checksum), to one of the fuzz services' prefixes mostly. */
 export function ipPacket(rng: Rng): Buffer {
@@ -62,8 +66,10 @@ export function ipv4Packet(rng: Rng): Buffer {
   b.writeUInt16BE((rng.chance(0.5) ? 0x4000 : 0) | (rng.chance(0.1) ? 0x2000 : 0) | fragBits, 6)
   b[8] = rng.chance(0.2) ? rng.int(0, 2) : rng.below(256)
   b[9] = rng.pick(PROTOCOLS)
-  const dst = rng.pick(V4_DST)
-  b.set([rng.chance(0.3) ? rng.below(256) : 10, rng.below(256), rng.below(256), rng.below(256)], 12)
+  const dst = rng.pick(rng.chance(0.6) ? V4_DST.slice(0, 2) : V4_DST)
+  // Sources: mostly in lax's site (what its TUN may send) or fuz's (what may arrive from fuz), else anything.
+  const src = rng.chance(0.8) ? rng.pick(V4_SRC) : [rng.below(256), rng.below(256), rng.below(256)]
+  b.set([...src, rng.below(256)], 12)
   b.set([...dst, rng.below(256)], 16)
   rng.fill(b, 20, total)
   if (b[9] === 6 && payloadLen >= 20 && rng.chance(0.5)) tcpSynWithMss(b, hl, payloadLen)
@@ -80,7 +86,8 @@ export function ipv6Packet(rng: Rng): Buffer {
   const proto = rng.pick(PROTOCOLS)
   b[7] = rng.chance(0.2) ? rng.int(0, 2) : rng.below(256)
   rng.fill(b, 8, b.length)
-  b.write(rng.pick(V6_DST), 24, 'hex')
+  if (rng.chance(0.8)) b.write(rng.pick(V6_SRC), 8, 'hex')
+  b.write(rng.pick(rng.chance(0.6) ? V6_DST.slice(0, 2) : V6_DST), 24, 'hex')
   if (extLen > 0) {
     // One extension header (hop-by-hop, routing, fragment or destination options) covering extLen bytes.
     const kind = rng.pick([0, 43, 44, 60])
