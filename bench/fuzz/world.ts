@@ -1,7 +1,8 @@
 /**
  * A relay under test with every input path reachable from the fuzzer, on
  * fakes: sockets that deliver synchronously (DirectUdp), a fake TUN, a
- * FakeClock, the real crypto endpoint, router and RouterBridge. A second
+ * manual clock (timers on a FakeClock run only when asked), and the real
+ * crypto endpoint, router and RouterBridge. A second
  * endpoint, the relay's peer "fuz", holds a real session with it, so fuzzed
  * plaintexts can be sealed and reach the data, probe and control handlers
  * behind the crypto, as a peer holding a valid key would send them.
