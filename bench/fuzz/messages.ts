@@ -9,7 +9,8 @@ import { encodeClientAddr } from '../../src/wire/client-addr.js'
 import { FLAG_CLIENT_ADDR, FLAG_REDUNDANT, FLAG_REPLY, KIND_CONTROL, KIND_PROBE, MAX_PATH_RELAYS, encodeDataHeader } from '../../src/wire/data.js'
 import { nameId } from '../../src/wire/ids.js'
 import { encodeProbe, emptyProbeFields } from '../../src/probe/probe-codec.js'
-import { MAP_MSG_TYPE, MAP_MSG_VERSION, RESYNC_MSG_TYPE } from '../../src/route/control-message.js'
+import { MAP_MSG_TYPE, MAP_MSG_VERSION, RESYNC_MSG_TYPE, type MapUpdate } from '../../src/route/control-message.js'
+import { canonicalColumn } from '../../src/route/column-signature.js'
 import { foldSum, sumWords } from '../../src/l3/checksum.js'
 import { buildEchoRequest, ICMP_ECHO_REPLY, internetChecksum } from '../../src/origin/icmp.js'
 import { buildProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
@@ -183,6 +184,20 @@ export function probePlain(rng: Rng): Buffer {
 
 // ---- control (msgpack) ------------------------------------------------------------------
 
+/** Signs a column's canonical bytes as its origin (crypto/column-signing.ts). */
+export interface Signer {
+  sign(bytes: Uint8Array): Uint8Array
+}
+
+/** Adds `sig` over the canonical column, when the object is shaped enough to have one. */
+function signed(m: Record<string, unknown>, signer: Signer): void {
+  try {
+    m.sig = signer.sign(canonicalColumn(m as unknown as MapUpdate))
+  } catch {
+    // A hostile field the canonical encoding cannot hold: sent unsigned.
+  }
+}
+
 /** Packs the way a peer could: any msgpack, ext types included (the decoder must not trust them). */
 const anyPackr = new Packr({ structuredClone: true, moreTypes: true })
 const plainPackr = new Packr({ useRecords: false, mapsAsObjects: true })
@@ -241,16 +256,18 @@ function hostileValue(rng: Rng, depth: number): unknown {
 }
 
 /** The kind-2 plaintext: msgpack of a control object (sometimes with ext types), byte-mutated by the caller. */
-export function controlPlain(rng: Rng, nextSeq?: () => number): Buffer {
+export function controlPlain(rng: Rng, nextSeq?: () => number, sign?: Signer): Buffer {
   let body: Buffer
   try {
     const obj = controlObject(rng)
-    // In sequence now and then, so updates are applied (and flooded on) rather than refused as stale.
+    // In sequence now and then, and signed with fuz's key as fuz would, so updates are applied
+    // (and flooded on) rather than refused as stale or forged.
     if (nextSeq !== undefined && obj.type === MAP_MSG_TYPE && obj.origin === 'fuz' && rng.chance(0.5)) {
       obj.boot = 5
       obj.seq = nextSeq()
       delete obj.full
     }
+    if (sign !== undefined && obj.type === MAP_MSG_TYPE && obj.origin === 'fuz' && rng.chance(0.9)) signed(obj, sign)
     body = rng.chance(0.02) ? cyclic(obj) : (rng.chance(0.8) ? plainPackr : anyPackr).pack(obj)
   } catch {
     // Some hostile objects (a Map as __proto__) cannot even be packed: send the bare type instead.
@@ -274,15 +291,17 @@ function cyclic(m: Record<string, unknown>): Buffer {
 }
 
 /**
- * What a peer sends to make lax relay its map updates on (route/router.ts,
- * relayAround), so the fuzzed ones reach the re-packing code: in-order probes
- * from fuz bring the edge fuz -> lax up, and a full column claimed for dal
- * (columns are not authenticated yet, issue 14 item 2) says lax -> dal is up
- * while fuz -> dal is not.
+ * What makes lax relay fuz's map updates on (route/router.ts, relayAround),
+ * so the fuzzed ones reach the relaying code: in-order probes from fuz bring
+ * the edge fuz -> lax up, and dal's column (signed with dal's key, as dal
+ * would flood it) says lax -> dal is up while fuz -> dal is not.
  */
 export class RelayBait {
   private probeSeq = 0
   private dalSeq = 0
+
+  /** `signDal` signs as dal: the bait is what an honest dal would flood, not a forgery. */
+  constructor(private readonly signDal: Signer) {}
 
   probe(nowMs: number): Buffer {
     const f = emptyProbeFields()
@@ -297,7 +316,8 @@ export class RelayBait {
   }
 
   dalColumn(): Buffer {
-    const m = { type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: 'dal', boot: 9, seq: this.dalSeq++, full: true, edges: [['lax', 1, 1, 0, 2, 0.1, 0, true]], origins: [] }
+    const m: Record<string, unknown> = { type: MAP_MSG_TYPE, v: MAP_MSG_VERSION, origin: 'dal', boot: 9, seq: this.dalSeq++, full: true, edges: [['lax', 1, 1, 0, 2, 0.1, 0, true]], origins: [] }
+    signed(m, this.signDal)
     return Buffer.concat([Buffer.from([KIND_CONTROL]), plainPackr.pack(m)])
   }
 }

@@ -22,7 +22,7 @@ import { MAX_TEST_PACKET_BYTES, TwampReflectorCore, UNKNOWN_TTL } from '../../sr
 import { TwampSender } from '../../src/origin/twamp-sender.js'
 import { KIND_CONTROL, KIND_DATA, KIND_PROBE } from '../../src/wire/data.js'
 import { MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, MSG_TRANSPORT, WIRE_VERSION } from '../../src/wire/outer.js'
-import { RelayBait, controlPlain, dataPlain, fixEchoChecksum, fixIpv4Checksum, icmpEcho, ipPacket, probePlain, proxyHeader } from './messages.js'
+import { RelayBait, controlPlain, dataPlain, type Signer, fixEchoChecksum, fixIpv4Checksum, icmpEcho, ipPacket, probePlain, proxyHeader } from './messages.js'
 import { mutate, randomMutations, randomVariant } from './mutate.js'
 import type { Rng } from './rng.js'
 import { FuzzWorld, HOST, PORTS, SERVICE_PORTS } from './world.js'
@@ -227,14 +227,17 @@ const control: Target = {
   name: 'control',
   path: 'kind-2 control messages: msgpack decode (RouterBridge.onControl), parseMapUpdate, map apply, relaying on to other relays and the floods that re-pack stored state on router ticks',
   async setup() {
-    const bait = new RelayBait()
+    let bait: RelayBait | undefined
+    let signFuz: Signer | undefined
     let fuzSeq = 0
     let n = 0
     return worldHarness((w, rng) => {
+      bait ??= new RelayBait(w.signer('dal'))
+      signFuz ??= w.signer('fuz')
       // Every 8th input is bait that makes lax a relayer for fuz's updates (messages.ts, RelayBait).
       const turn = n++ % 8
       const bites = turn === 0 || turn === 4
-      const plain = turn === 0 ? bait.probe(w.clock.nowMs()) : turn === 4 ? bait.dalColumn() : controlPlain(rng, () => ++fuzSeq)
+      const plain = turn === 0 ? bait.probe(w.clock.nowMs()) : turn === 4 ? bait.dalColumn() : controlPlain(rng, () => ++fuzSeq, signFuz)
       const p = bites || rng.chance(0.5) ? plain : randomVariant(rng, plain)
       const d = w.seal(p)
       return () => {

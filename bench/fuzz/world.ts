@@ -10,7 +10,7 @@
  *   [client] --service socket--> lax --overlay--> fuz (the fuzzer's peer)
  *                                 ^ TUN (l3)        dal, sea (no session)
  */
-import { createSecureEndpoint, generateKeyPair, type CryptoSecureEndpoint } from '../../src/crypto/index.js'
+import { createSecureEndpoint, Ed25519ColumnAuth, generateKeyPair, signPublicKeyOf, type CryptoSecureEndpoint } from '../../src/crypto/index.js'
 import type { L3Config, RelayConfig, ServiceConfig } from '../../src/config/types.js'
 import { routerFor } from '../../src/daemon/daemon.js'
 import { RouterBridge } from '../../src/daemon/router-bridge.js'
@@ -171,7 +171,7 @@ export function fuzzConfigs(): { lax: RelayConfig; fuz: RelayConfig; keys: Recor
       mtu: 1500,
       workers: 1,
     },
-    peers: ids.filter((p) => p !== self).map((p) => ({ id: p, publicKey: keys[p].publicKey, endpoint: { host: HOST, port: PORTS[p] } })),
+    peers: ids.filter((p) => p !== self).map((p) => ({ id: p, publicKey: keys[p].publicKey, signKey: signPublicKeyOf(keys[p].privateKey), endpoint: { host: HOST, port: PORTS[p] } })),
     services: fuzzServices(),
     tuning: { rekeyAfterMs: 120_000, rekeyAfterPackets: 2 ** 40, hopLimit: 8 },
     routing: { probeIntervalMs: 100, lossDownAfter: 3, hopCostMs: 0, maxLossPct: 5, floodIntervalMs: 1000 },
@@ -181,7 +181,7 @@ export function fuzzConfigs(): { lax: RelayConfig; fuz: RelayConfig; keys: Recor
 }
 
 /** Router counters that count a refused input, each once (control_malformed_<reason>, not also their total). */
-const ROUTER_DROP = /^(control_(malformed_|stale$|own_update$|delta_gap$|full_skipped$)|probe(Malformed|WrongSender|UnknownPeer|Duplicate|TooOld)$|origin_sample_)/
+const ROUTER_DROP = /^(control_(malformed_|forged_|stale$|own_update$|delta_gap$|full_skipped$|chain_dropped$)|probe(Malformed|WrongSender|UnknownPeer|Duplicate|TooOld)$|origin_sample_)/
 
 /** The relay under test, wired as the daemon wires it, with the fuzzer's session up. */
 /** The relay's monotonic clock, moved by the runner; timers run on their own FakeClock (see runTimers). */
@@ -280,6 +280,11 @@ export class FuzzWorld {
     this.dalResponse = undefined
     const lax = 0 // dal's peers are [lax, fuz, sea]
     this.dal.receive(lax, this.clock.nowMs(), init, init.length)
+  }
+
+  /** Signs map columns as `id` would (the fuzz world holds every relay's key): the fuzzer's own, and bait for dal. */
+  signer(id: 'fuz' | 'dal'): Ed25519ColumnAuth {
+    return new Ed25519ColumnAuth(this.configs.keys[id].privateKey, new Map())
   }
 
   /** Binds the sockets, starts the control plane and completes the fuzzer's handshake. */
