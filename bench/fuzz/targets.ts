@@ -9,7 +9,7 @@
 import { selectAead } from '../../src/crypto/aead.js'
 import { DEFAULT_REJECT_AFTER_MS } from '../../src/crypto/secure-endpoint.js'
 import { sodiumDh, tweetnaclDh } from '../../src/crypto/dh.js'
-import { createInitiation, INIT_LEN, INIT_OFF_MAC1, localIdentity, remoteIdentity, RESP_LEN, RESP_OFF_MAC1 } from '../../src/crypto/handshake.js'
+import { createInitiation, HS_OFF_SENDER, INIT_LEN, INIT_OFF_MAC1, localIdentity, remoteIdentity, RESP_LEN, RESP_OFF_MAC1 } from '../../src/crypto/handshake.js'
 import { mac1 } from '../../src/crypto/kdf.js'
 import { generateKeyPair } from '../../src/crypto/keys.js'
 import { nextHandshakeTimestamp } from '../../src/crypto/timestamp.js'
@@ -17,11 +17,13 @@ import { routerFor } from '../../src/daemon/daemon.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import { IpPacket, parseIpPacket } from '../../src/l3/ip-packet.js'
 import { ICMP_ECHO_REPLY, parseEcho } from '../../src/origin/icmp.js'
-import { encodeSenderPacket, S_HEADER_BYTES } from '../../src/origin/twamp-codec.js'
+import { encodeSenderPacket, S_HEADER_BYTES, TWAMP_LIGHT_PORT } from '../../src/origin/twamp-codec.js'
 import { MAX_TEST_PACKET_BYTES, TwampReflectorCore, UNKNOWN_TTL } from '../../src/origin/twamp-reflector.js'
+import { ReflectorGuard } from '../../src/origin/reflector-guard.js'
 import { TwampSender } from '../../src/origin/twamp-sender.js'
 import { KIND_CONTROL, KIND_DATA, KIND_PROBE } from '../../src/wire/data.js'
-import { MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, MSG_TRANSPORT, WIRE_VERSION } from '../../src/wire/outer.js'
+import { MSG_COOKIE_REPLY, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, MSG_TRANSPORT, WIRE_VERSION } from '../../src/wire/outer.js'
+import { COOKIE_OFF_RECEIVER, COOKIE_REPLY_LEN } from '../../src/crypto/cookie.js'
 import { RelayBait, controlPlain, dataPlain, type Signer, fixEchoChecksum, fixIpv4Checksum, icmpEcho, ipPacket, probePlain, proxyHeader } from './messages.js'
 import { mutate, randomMutations, randomVariant } from './mutate.js'
 import type { Rng } from './rng.js'
@@ -57,18 +59,47 @@ async function worldHarness(
   const w = new FuzzWorld()
   await w.start()
   let count = 0
+  let contained = 0
+  /** A handler exception the relay contained is a crash all the same: it throws here, so the runner counts it. */
+  const check = (): void => {
+    const now = w.containedErrors()
+    if (now === contained) return
+    contained = now
+    throw new ContainedError(w.errors.last)
+  }
   return {
     next(rng) {
-      if (++count % timerEvery === 0) w.runTimers(25)
+      // Timers (router ticks, floods, sweeps) run inside the thunk: what they throw counts as a crash too.
+      const timers = ++count % timerEvery === 0
       opts.before?.(w)
       w.advance(stepMs)
       w.sentBytes = 0
       w.sentCount = 0
       w.repliedBytes = 0
-      return gen(w, rng)
+      const feed = gen(w, rng)
+      return () => {
+        if (timers) {
+          w.runTimers(25)
+          // What the timers sent (probes, floods) is not a reply to this input.
+          w.sentBytes = 0
+          w.sentCount = 0
+          w.repliedBytes = 0
+        }
+        const broken = feed()
+        check()
+        return broken
+      }
     },
     dropsByReason: () => w.dropsByReason(),
     stop: () => w.stop(),
+  }
+}
+
+/** A handler threw and the relay caught it (relay.ts handler_error, router-bridge.ts control_handler_error). */
+export class ContainedError extends Error {
+  override readonly name = 'ContainedError'
+  constructor(logged: string) {
+    super(`the relay contained a handler exception: ${logged}`)
   }
 }
 
@@ -96,9 +127,9 @@ const outer: Target = {
         else recent[rng.below(64)] = sealed
         d = rng.chance(0.2) ? sealed : randomVariant(rng, sealed)
       } else if (r < 9) {
-        d = rng.bytes(rng.pick([INIT_LEN, RESP_LEN, 16, 32, 33, rng.int(8, 160)]))
+        d = rng.bytes(rng.pick([INIT_LEN, RESP_LEN, COOKIE_REPLY_LEN, 16, 32, 33, rng.int(8, 160)]))
         d[0] = rng.chance(0.9) ? WIRE_VERSION : rng.below(256)
-        d[1] = rng.pick([MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, MSG_TRANSPORT, 0, 4, 255])
+        d[1] = rng.pick([MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, MSG_TRANSPORT, MSG_COOKIE_REPLY, 0, 5, 255])
         if (rng.chance(0.8)) d[2] = d[3] = 0
       } else d = recent.length > 0 ? rng.pick(recent) : rng.bytes(40) // replays
       const from = rng.chance(0.9) ? w.fuzAddr : rng.chance(0.5) ? STRANGER : { address: HOST, port: PORTS.sea + 1 }
@@ -164,16 +195,27 @@ function laxMac1(w: FuzzWorld): Buffer {
 
 const handshakeResp: Target = {
   name: 'handshake_resp',
-  path: 'overlay socket handler with handshake responses to an initiation lax has in flight (to dal): mutated, mac1 recomputed on half',
+  path: 'overlay socket handler with handshake responses and cookie replies to an initiation lax has in flight (to dal): mutated, mac1 recomputed on half',
   async setup() {
     const dalIndex = (w: FuzzWorld): number => w.relay.peers.findIndex((p) => p.id === 'dal')
     const kick = Buffer.from([KIND_PROBE])
     return worldHarness(
       (w, rng) => {
         if (w.dalResponse === undefined) w.relay.sendPlain(w.relay.peers[dalIndex(w)], kick, 1)
-        const template = w.dalResponse ?? rng.bytes(RESP_LEN)
-        const d = mutate(template, randomMutations(rng, template.length))
-        if (d.length >= RESP_LEN && rng.chance(0.5)) mac1(laxMac1(w), d, RESP_OFF_MAC1).copy(d, RESP_OFF_MAC1)
+        let d: Buffer
+        if (rng.chance(0.3)) {
+          // A cookie reply (the third handshake message) naming lax's initiation in flight, with forged contents.
+          d = rng.bytes(COOKIE_REPLY_LEN)
+          d[0] = WIRE_VERSION
+          d[1] = MSG_COOKIE_REPLY
+          d[2] = d[3] = 0
+          if (w.laxInitToDal !== undefined && rng.chance(0.9)) w.laxInitToDal.copy(d, COOKIE_OFF_RECEIVER, HS_OFF_SENDER, HS_OFF_SENDER + 4)
+          if (rng.chance(0.3)) d = randomVariant(rng, d)
+        } else {
+          const template = w.dalResponse ?? rng.bytes(RESP_LEN)
+          d = mutate(template, randomMutations(rng, template.length))
+          if (d.length >= RESP_LEN && rng.chance(0.5)) mac1(laxMac1(w), d, RESP_OFF_MAC1).copy(d, RESP_OFF_MAC1)
+        }
         const from = rng.chance(0.95) ? w.dalAddr : STRANGER
         w.replyTo = from
         // No reply-size check: a response that completes the handshake flushes lax's queue to dal, by design.
@@ -322,18 +364,22 @@ const l3Exit: Target = {
 
 const reflector: Target = {
   name: 'twamp_reflector',
-  path: 'the reflector socket handler (TwampReflectorCore.reflect, as `overpass reflector` calls it)',
+  path: 'the reflector socket handler (TwampReflectorCore.handle with the ReflectorGuard `overpass reflector` builds): any source address and port, any size',
   async setup() {
-    const core = new TwampReflectorCore()
+    const core = new TwampReflectorCore(new ReflectorGuard({ listenPort: TWAMP_LIGHT_PORT }))
     const out = Buffer.alloc(MAX_TEST_PACKET_BYTES)
     const buf = Buffer.alloc(1600)
+    let nowMs = 0
     return {
       next(rng) {
+        nowMs += 0.1
+        const address = rng.chance(0.3) ? `2001:db8::${rng.below(64).toString(16)}` : `192.0.2.${rng.below(256)}`
+        const port = rng.chance(0.1) ? rng.pick([TWAMP_LIGHT_PORT, 0, 53, 1023]) : rng.int(1024, 65535)
         const len = rng.chance(0.1) ? rng.int(0, 1600) : rng.int(S_HEADER_BYTES, 200)
         const n = encodeSenderPacket(buf, { seq: rng.u32(), timestampMs: rng.float() * 4e12, errorEstimate: rng.below(0x10000) }, Math.max(S_HEADER_BYTES, Math.min(len, buf.length)))
         const req = randomVariant(rng, buf.subarray(0, n), 0.3)
         return () => {
-          const reply = core.reflect(req, req.length, 1e12, 1e12 + 0.01, UNKNOWN_TTL, out)
+          const reply = core.handle(address, port, nowMs, req, req.length, 1e12, 1e12 + 0.01, UNKNOWN_TTL, out)
           if (reply > req.length) return `reply of ${reply} bytes to a ${req.length}-byte request`
         }
       },

@@ -17,7 +17,7 @@ import { RouterBridge } from '../../src/daemon/router-bridge.js'
 import { Relay } from '../../src/dataplane/relay.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import type { DatagramHandler, PacketSocket, PeerAddress, TunDevice, UdpSocketFactory } from '../../src/io/index.js'
-import { silentLogger } from '../../src/io/log.js'
+import type { Logger } from '../../src/io/log.js'
 import { parsePrefix } from '../../src/l3/prefix.js'
 import type { Router } from '../../src/route/types.js'
 import { MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, MSG_TRANSPORT, OFF_TYPE } from '../../src/wire/outer.js'
@@ -180,6 +180,23 @@ export function fuzzConfigs(): { lax: RelayConfig; fuz: RelayConfig; keys: Recor
   return { lax: build('lax'), fuz: build('fuz'), keys }
 }
 
+/** Drop reasons under which the relay contains an exception a handler threw (relay.ts, router-bridge.ts). */
+export const CONTAINED_ERRORS = ['handler_error', 'control_handler_error'] as const
+
+/** A logger that keeps the last error messages: what a contained handler exception said. */
+class ErrorLog implements Logger {
+  last = ''
+  debug(): void {}
+  info(): void {}
+  warn(): void {}
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.last = `${msg}: ${String(fields?.error ?? '')}`
+  }
+  child(): Logger {
+    return this
+  }
+}
+
 /** Router counters that count a refused input, each once (control_malformed_<reason>, not also their total). */
 const ROUTER_DROP = /^(control_(malformed_|forged_|stale$|own_update$|delta_gap$|full_skipped$|chain_dropped$)|probe(Malformed|WrongSender|UnknownPeer|Duplicate|TooOld)$|origin_sample_)/
 
@@ -201,6 +218,8 @@ export class FuzzWorld {
   readonly tun = new FuzzTun()
   readonly configs = fuzzConfigs()
   readonly router: Router
+  /** What the relay and the bridge logged as errors (a contained handler exception). */
+  readonly errors = new ErrorLog()
   readonly relay: Relay
   readonly bridge: RouterBridge
   /** The fuzzer's own endpoint: seals plaintexts for lax with a real session key. */
@@ -234,13 +253,13 @@ export class FuzzWorld {
       udp: this.net,
       clock: this.clock,
       timers: this.timers,
-      log: silentLogger,
+      log: this.errors,
       makeEndpoint: createSecureEndpoint,
       paths: { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
       cryptoBackend: 'auto',
       tun: this.tun,
     })
-    this.bridge = bridge = new RouterBridge(this.relay, this.router, cfg, this.clock, this.timers, silentLogger)
+    this.bridge = bridge = new RouterBridge(this.relay, this.router, cfg, this.clock, this.timers, this.errors)
     this.net.onSend = (sent, data) => {
       this.sentBytes += sent.length
       this.sentCount++
@@ -342,6 +361,11 @@ export class FuzzWorld {
   runTimers(ms: number): void {
     this.timers.advance(ms)
     this.pump()
+  }
+
+  /** Handler exceptions the relay caught and counted so far (each one a crash the relay survived). */
+  containedErrors(): number {
+    return this.relay.drops.get(CONTAINED_ERRORS[0]) + this.relay.drops.get(CONTAINED_ERRORS[1])
   }
 
   /** Every drop counter of the relay (crypto drops included, by their own names) and the router's, by reason. */

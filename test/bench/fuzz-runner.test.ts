@@ -6,13 +6,14 @@
  * request, bounded ICMP errors, only valid packets into the TUN), and every
  * refused input is counted under a known reason.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { runTarget } from '../../bench/fuzz/main.js'
 import { TARGETS } from '../../bench/fuzz/targets.js'
 import { CRYPTO_DROP_NAMES } from '../../src/crypto/types.js'
 import { DROP } from '../../src/dataplane/counters.js'
 import { L3_PARSE_DROP } from '../../src/dataplane/l3-ingress.js'
 import { HEADER_ERROR_NAMES } from '../../src/wire/data.js'
+import { RouterCore } from '../../src/route/router.js'
 
 /** Inputs per target here; `npm run fuzz` runs 1,000,000. The handshake targets do X25519 per input. */
 const INPUTS: Record<string, number> = { handshake_init: 150, handshake_resp: 150, control: 600 }
@@ -26,7 +27,8 @@ const RELAY_REASONS = new Set<string>([
 ])
 
 function isKnownReason(target: string, reason: string): boolean {
-  if (reason.startsWith('router_')) return true // the router's own named counters (route/router.ts, probe/prober.ts)
+  // The router's own named counters (route/router.ts, probe/prober.ts), and the control decoder's reasons (route/control-codec.ts).
+  if (reason.startsWith('router_') || /^control_malformed_[a-z_]+$/.test(reason)) return true
   if (['twamp_reflector', 'twamp_sender', 'icmp_echo', 'proxy_v2'].includes(target)) return /^[a-z_]+$/.test(reason)
   return RELAY_REASONS.has(reason)
 }
@@ -40,6 +42,19 @@ describe('fuzz targets (npm run fuzz), a few inputs each', () => {
       expect(Object.keys(r.drops_by_reason).filter((k) => !isKnownReason(target.name, k))).toEqual([])
     })
   }
+
+  it('counts an exception the relay contains (handler_error, control_handler_error) as a crash', async () => {
+    const spy = vi.spyOn(RouterCore.prototype, 'onProbe').mockImplementation(() => {
+      throw new Error('planted')
+    })
+    try {
+      const r = await runTarget(TARGETS.find((t) => t.name === 'probe')!, 200, 1)
+      expect(r.crashes).toBeGreaterThan(0)
+      expect(r.examples?.[0]).toContain('planted')
+    } finally {
+      spy.mockRestore()
+    }
+  })
 
   it('reaches past the crypto: data packets from the peer are refused for data-plane reasons, not as unauthenticated', async () => {
     const r = await runTarget(TARGETS.find((t) => t.name === 'data')!, 1000, 3)

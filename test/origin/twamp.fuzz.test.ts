@@ -70,8 +70,7 @@ describe('TWAMP reflector under fuzzing', () => {
       }),
       { numRuns: RUNS },
     )
-    const c = core.counters
-    expect(c.reflected + c.too_short + c.too_long + c.bad_error_estimate).toBe(inputs)
+    expect(Object.values(core.counters).reduce((a, b) => a + b, 0)).toBe(inputs)
   })
 })
 
