@@ -113,7 +113,8 @@ export async function handshakeFlood(ctx: AttackContext, rate: number, seconds: 
 /**
  * Spoofed clients, each datagram from a new address and port across 4,096
  * /24s, into the game's service port: each would be a new flow. The game
- * flow is established first; a new real client arrives mid-flood.
+ * flow is established first; a new real client arrives once the table is
+ * full.
  */
 export async function flowFlood(ctx: AttackContext, rate: number, seconds: number): Promise<Record<string, unknown>> {
   const { world } = ctx
@@ -121,6 +122,7 @@ export async function flowFlood(ctx: AttackContext, rate: number, seconds: numbe
   writePayloads(file, Array.from({ length: 64 }, (_, i) => Buffer.alloc(GAME_SIZE, i + 1)))
   const before = await world.status('ing')
   const exBefore = await world.status('ex')
+  const kernelBefore = world.udpRcvbufErrors()
   const game = gameFlow(ctx, seconds + 2)
   await sleep(1000)
   const flood = ctx.dosgen.send({ dst: RELAYS.ing, dstPort: SERVICE_PORT, rate, count: rate * seconds, payloads: file, src: SPOOF_CLIENT_BASE, srcPort: 1024, spread: 1 << 20 })
@@ -132,14 +134,18 @@ export async function flowFlood(ctx: AttackContext, rate: number, seconds: numbe
       if (s !== undefined) peak = Math.max(peak, s.services.game.ingress_flows)
     }
   })()
-  await sleep((seconds * 1000) / 3)
+  // The new client arrives once the table is full (MAX_FLOWS / rate seconds into the flood).
+  await sleep(Math.min(seconds - 1.5, (MAX_FLOWS / rate) * 1.3) * 1000)
   const newClient = await gameFlow(ctx, 1)
   const sent = await flood
   await poll
   const g = await game
   const after = await world.status('ing')
   const exAfter = await world.status('ex')
-  const drops = { ...prefixed('ing_', deltas(before.services.game.drops, after.services.game.drops)), ...prefixed('ex_', deltas(exBefore.services.game.drops, exAfter.services.game.drops)) }
+  const drops = {
+    ...prefixed('ing_', { ...deltas(before.drops, after.drops), ...deltas(before.services.game.drops, after.services.game.drops) }),
+    ...prefixed('ex_', { ...deltas(exBefore.drops, exAfter.drops), ...deltas(exBefore.services.game.drops, exAfter.services.game.drops) }),
+  }
   return flowFloodFigures({
     rate,
     sent: sent.sent,
@@ -149,6 +155,7 @@ export async function flowFlood(ctx: AttackContext, rate: number, seconds: numbe
     drops,
     established: { sent: g.sent, received: g.received },
     newClient: { sent: newClient.sent, received: newClient.received },
+    kernelRcvbufDrops: world.udpRcvbufErrors() - kernelBefore,
     victimAlive: world.alive('ing'),
   })
 }

@@ -115,6 +115,8 @@ export interface FlowFloodInput {
   drops: Record<string, number>
   established: { sent: number; received: number }
   newClient: { sent: number; received: number }
+  /** Datagrams the namespace's kernel dropped for full socket buffers during the flood (any socket). */
+  kernelRcvbufDrops: number
   victimAlive: boolean
 }
 
@@ -129,6 +131,7 @@ export function flowFloodFigures(i: FlowFloodInput): Record<string, unknown> {
     established_loss: established,
     new_client_sent: i.newClient.sent,
     new_client_received: i.newClient.received,
+    kernel_rcvbuf_drops: i.kernelRcvbufDrops,
     victim_alive: i.victimAlive,
     pass: i.victimAlive && i.established.sent > 0 && established === 0 && i.newClient.received > 0,
   }

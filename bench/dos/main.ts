@@ -5,8 +5,8 @@
  * in turn (attacks.ts). Needs root; prints a skip line otherwise.
  *
  *   --json              print { machine, attacks: { <name>: { ...figures, pass } } } at the end
- *   --seconds N         length of each flood (default 4; the handshake floods at least 8, the junk one at most 3)
- *   --flow-rate N       spoofed clients per second for the flow-table flood (default 5000: fills the 4,096-flow table in under a second)
+ *   --seconds N         length of each flood (default 4; the handshake floods at least 8, the flow-table one at least 7, the junk one at most 3)
+ *   --flow-rate N       spoofed clients per second for the flow-table flood (default 2500: fills the 8,192-flow table in about 3 s)
  *   --only a,b          a subset of handshake_flood_10k, handshake_flood_50k, flow_table_flood, junk_datagrams_50k, crafted_control
  *
  * Processes are killed by PID and the namespace deleted on every exit path.
@@ -26,12 +26,14 @@ const ATTACKS = ['handshake_flood_10k', 'handshake_flood_50k', 'flow_table_flood
 type AttackName = (typeof ATTACKS)[number]
 /** A restarted relay takes a few seconds to start on a busy machine: the handshake floods last at least this long, so its handshake falls inside. */
 const HANDSHAKE_FLOOD_MIN_S = 8
+/** The flow-table flood needs about 3 s to fill the table (world.ts MAX_FLOWS), then a new client arrives. */
+const FLOW_FLOOD_MIN_S = 7
 
 function parseArgs(argv: string[]): { json: boolean; seconds: number; flowRate: number; only: AttackName[] } {
   const val = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined)
   const only = (val('--only')?.split(',') ?? [...ATTACKS]) as AttackName[]
   for (const a of only) if (!ATTACKS.includes(a)) throw new Error(`unknown attack "${a}"; use ${ATTACKS.join(',')}`)
-  return { json: argv.includes('--json'), seconds: Number(val('--seconds') ?? 4), flowRate: Number(val('--flow-rate') ?? 5_000), only }
+  return { json: argv.includes('--json'), seconds: Number(val('--seconds') ?? 4), flowRate: Number(val('--flow-rate') ?? 2_500), only }
 }
 
 async function main(): Promise<void> {
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
     const runs: Record<AttackName, () => Promise<Record<string, unknown>>> = {
       handshake_flood_10k: () => handshakeFlood(ctx, 10_000, Math.max(opts.seconds, HANDSHAKE_FLOOD_MIN_S)),
       handshake_flood_50k: () => handshakeFlood(ctx, 50_000, Math.max(opts.seconds, HANDSHAKE_FLOOD_MIN_S)),
-      flow_table_flood: () => flowFlood(ctx, opts.flowRate, opts.seconds),
+      flow_table_flood: () => flowFlood(ctx, opts.flowRate, Math.max(opts.seconds, FLOW_FLOOD_MIN_S)),
       junk_datagrams_50k: () => junkFlood(ctx, 50_000, Math.min(opts.seconds, 3)),
       crafted_control: () => craftedControl(ctx),
     }

@@ -29,8 +29,13 @@ export const CLIENT_ADDR = '127.0.0.1'
 export const ORIGIN_ADDR = '127.0.0.6'
 /** Spoofed clients come from here up (many /24s, so per-prefix caps do not stop them alone). */
 export const SPOOF_CLIENT_BASE = '127.16.0.0'
-/** The game service's flow table, small so a flood fills it in well under a second. */
-export const MAX_FLOWS = 4096
+/**
+ * The game service's flow table: an eighth of the default, so the flood
+ * (2,500 spoofed clients/s, each unanswered flow kept 5 s) fills it in about
+ * 3 s. A new client's flow then survives MAX_FLOWS / rate = 3.3 s before it
+ * must have seen a reply (docs/security.md, Flow table floods).
+ */
+export const MAX_FLOWS = 8_192
 
 export const RELAYS = { ing: '127.0.0.2', ex: '127.0.0.3', p3: '127.0.0.4', atl: '127.0.0.5' } as const
 export type RelayId = keyof typeof RELAYS

@@ -47,7 +47,7 @@ describe('bench:dos figures', () => {
   })
 
   it('fails a flow flood with any loss on the established flow or a new client shut out', () => {
-    const base = { rate: 5000, sent: 20_000, elapsedS: 4, maxFlows: 4096, peakIngressFlows: 4096, drops: {}, victimAlive: true }
+    const base = { rate: 5000, sent: 20_000, elapsedS: 4, maxFlows: 4096, peakIngressFlows: 4096, drops: {}, kernelRcvbufDrops: 0, victimAlive: true }
     expect(flowFloodFigures({ ...base, established: { sent: 384, received: 384 }, newClient: { sent: 64, received: 64 } }).pass).toBe(true)
     expect(flowFloodFigures({ ...base, established: { sent: 384, received: 383 }, newClient: { sent: 64, received: 64 } }).pass).toBe(false)
     expect(flowFloodFigures({ ...base, established: { sent: 384, received: 384 }, newClient: { sent: 64, received: 0 } }).pass).toBe(false)
