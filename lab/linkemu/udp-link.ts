@@ -1,5 +1,5 @@
 import dgram from 'node:dgram'
-import { dropsPacket, releaseAtMs, type LinkParams } from '../../src/io/link-model.js'
+import { dropsPacket, newLossChain, releaseAtMs, type LinkParams, type LossChain } from '../../src/io/link-model.js'
 
 /** One direction of a link: the shared link model's parameters (src/io/link-model.ts). */
 export type LinkSpec = LinkParams
@@ -25,6 +25,8 @@ interface Direction {
   timer: NodeJS.Timeout | undefined
   immediate: NodeJS.Immediate | undefined
   lastAt: number
+  /** Gilbert-Elliott state, used when the spec has `gilbertElliott`. */
+  chain: LossChain
   tap: Tap | undefined
   delivered: number
   dropped: number
@@ -108,14 +110,14 @@ export class UdpLinkEmulator {
   }
 
   private direction(spec: LinkSpec, inbound: dgram.Socket, outbound: dgram.Socket, srcPort: number, dst: { host: string; port: number }): Direction {
-    return { spec, inbound, outbound, srcPort, dst, queue: [], timer: undefined, immediate: undefined, lastAt: 0, tap: undefined, delivered: 0, dropped: 0 }
+    return { spec, inbound, outbound, srcPort, dst, queue: [], timer: undefined, immediate: undefined, lastAt: 0, chain: newLossChain(), tap: undefined, delivered: 0, dropped: 0 }
   }
 
   private accept(d: Direction, msg: Buffer): void {
     const spec = d.spec
     // Loss is decided per datagram sent, before the tap: a tap that
     // duplicates a packet duplicates a delivered one.
-    if (dropsPacket(spec, this.random)) {
+    if (dropsPacket(spec, this.random, d.chain)) {
       d.dropped++
       return
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DROP, decideRelease, dropsPacket, releaseAtMs, type LinkParams } from '../../src/io/link-model.js'
+import { DROP, decideRelease, dropsPacket, gilbertForLoss, gilbertLossPct, newLossChain, releaseAtMs, type GilbertElliott, type LinkParams } from '../../src/io/link-model.js'
 import { seededRandom } from '../../src/route/seeded-random.js'
 
 /** A random source that counts its draws and returns the given values in turn. */
@@ -86,5 +86,91 @@ describe('link model', () => {
     expect(dropsPacket({ delayMs: 1 }, () => 0)).toBe(false)
     expect(dropsPacket({ delayMs: 1, lossPct: 0 }, () => 0)).toBe(false)
     expect(dropsPacket({ delayMs: 1, lossPct: 100 }, () => 0.999)).toBe(true)
+  })
+})
+
+/** Drops a long seeded packet stream through a chain: the loss rate and the mean run of consecutive losses. */
+function lossRuns(ge: GilbertElliott, seed: number, n: number): { lossShare: number; meanRun: number; runs: number } {
+  const random = seededRandom(seed)
+  const chain = newLossChain()
+  const link: LinkParams = { delayMs: 1, gilbertElliott: ge }
+  let lost = 0
+  let runs = 0
+  let inRun = false
+  for (let i = 0; i < n; i++) {
+    const drop = decideRelease(link, i, -Infinity, random, random, chain) === DROP
+    if (drop) lost++
+    if (drop && !inRun) runs++
+    inRun = drop
+  }
+  return { lossShare: lost / n, meanRun: lost / Math.max(1, runs), runs }
+}
+
+describe('Gilbert-Elliott bursty loss', () => {
+  it('loses the stationary share toBad / (toBad + toGood) in runs of 1 / toGood packets on average (seeded)', () => {
+    // 5% loss in bursts of 4 packets: toGood = 0.25, toBad = 0.25 * 0.05 / 0.95.
+    const ge = gilbertForLoss(5, 4)
+    expect(ge.toGood).toBe(0.25)
+    expect(ge.toBad / (ge.toBad + ge.toGood)).toBeCloseTo(0.05, 12)
+    const r = lossRuns(ge, 21, 400_000)
+    expect(r.runs).toBeGreaterThan(4000)
+    expect(r.lossShare).toBeGreaterThan(0.047)
+    expect(r.lossShare).toBeLessThan(0.053)
+    expect(r.meanRun).toBeGreaterThan(3.8)
+    expect(r.meanRun).toBeLessThan(4.2)
+  })
+
+  it('matches theory across burst lengths and loss rates (seeded)', () => {
+    for (const [lossPct, burst, seed] of [[2, 1.5, 1], [10, 8, 2], [1, 20, 3]]) {
+      const r = lossRuns(gilbertForLoss(lossPct, burst), seed, 600_000)
+      expect(r.lossShare * 100, `${lossPct}% in bursts of ${burst}`).toBeGreaterThan(lossPct * 0.9)
+      expect(r.lossShare * 100, `${lossPct}% in bursts of ${burst}`).toBeLessThan(lossPct * 1.1)
+      expect(r.meanRun, `${lossPct}% in bursts of ${burst}`).toBeGreaterThan(burst * 0.92)
+      expect(r.meanRun, `${lossPct}% in bursts of ${burst}`).toBeLessThan(burst * 1.08)
+    }
+  })
+
+  it('loses the weighted share with partial loss in both states (Elliott) (seeded)', () => {
+    const ge: GilbertElliott = { toBad: 0.02, toGood: 0.1, lossGoodPct: 1, lossBadPct: 50 }
+    // Bad 1/6 of the time: 50% / 6 + 1% * 5 / 6 = 9.17%.
+    expect(gilbertLossPct(ge)).toBeCloseTo(50 / 6 + 5 / 6, 10)
+    const r = lossRuns(ge, 5, 400_000)
+    expect(r.lossShare * 100).toBeGreaterThan(gilbertLossPct(ge) * 0.93)
+    expect(r.lossShare * 100).toBeLessThan(gilbertLossPct(ge) * 1.07)
+    // The same share lost independently would give runs of 1 / (1 - 0.0917) = 1.1 packets; bursts are longer.
+    expect(r.meanRun).toBeGreaterThan(1.3)
+  })
+
+  it('reaches the target loss for a partial bad state too', () => {
+    expect(gilbertLossPct(gilbertForLoss(3, 5, 40))).toBeCloseTo(3, 10)
+  })
+
+  it('draws one number per packet for the transition, and a second only for partial loss', () => {
+    const whole = scripted(0.5)
+    dropsPacket({ delayMs: 1, gilbertElliott: { toBad: 0.1, toGood: 0.2 } }, whole.random, newLossChain())
+    expect(whole.draws()).toBe(1)
+    const partial = scripted(0.05, 0.5)
+    const chain = newLossChain()
+    expect(dropsPacket({ delayMs: 1, gilbertElliott: { toBad: 0.1, toGood: 0.2, lossBadPct: 40 } }, partial.random, chain)).toBe(false)
+    expect(chain.bad).toBe(true)
+    expect(partial.draws()).toBe(2)
+  })
+
+  it('leaves independent loss, and its random draws, unchanged when no chain is configured (seeded)', () => {
+    const plain: LinkParams = { delayMs: 3, lossPct: 7, jitterMs: 2 }
+    const a = seededRandom(9)
+    const b = seededRandom(9)
+    const chain = newLossChain()
+    let lastA = 0
+    let lastB = 0
+    for (let i = 0; i < 2000; i++) {
+      const x = decideRelease(plain, i, lastA, a)
+      const y = decideRelease(plain, i, lastB, b, b, chain)
+      expect(y).toBe(x)
+      if (x !== DROP) lastA = x
+      if (y !== DROP) lastB = y
+    }
+    // A chain configured but not passed (a caller without per-direction state) falls back to lossPct.
+    expect(dropsPacket({ delayMs: 1, lossPct: 100, gilbertElliott: { toBad: 0, toGood: 1 } }, () => 0.5)).toBe(true)
   })
 })
