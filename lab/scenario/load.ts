@@ -8,7 +8,8 @@ import { parse } from 'yaml'
 import { ScenarioError } from './errors.js'
 import { scenarioSchema, type RawEvent, type RawScenario } from './schema.js'
 import { checkScenario } from './semantic.js'
-import type { DirectedLink, LinkEvent, Scenario } from './types.js'
+import { RELAY_ACTIONS } from './schema.js'
+import type { DirectedLink, LinkEvent, RelayEvent, Scenario } from './types.js'
 import { fromZod } from './zod-issues.js'
 
 export function loadScenario(file: string): Scenario {
@@ -39,7 +40,8 @@ function normalise(s: RawScenario): Scenario {
   const links: DirectedLink[] = []
   for (const l of s.wan.links) {
     const dirs: [string, string][] = l.between ? [l.between, [l.between[1], l.between[0]]] : [[l.from!, l.to!]]
-    for (const [from, to] of dirs) links.push({ from, to, delayMs: l.delay, jitterMs: l.jitter ?? s.wan.jitter, lossPct: l.loss ?? s.wan.loss, down: false })
+    const burst = l.burst !== undefined ? { burstPackets: l.burst, ...(l.burst_loss !== undefined ? { burstLossPct: l.burst_loss } : {}) } : {}
+    for (const [from, to] of dirs) links.push({ from, to, delayMs: l.delay, jitterMs: l.jitter ?? s.wan.jitter, lossPct: l.loss ?? s.wan.loss, down: false, ...burst })
   }
   return {
     name: s.name,
@@ -48,13 +50,16 @@ function normalise(s: RawScenario): Scenario {
     clients: s.clients.map((c) => ({ name: c.name, pop: c.pop, ...(c.prefix ? { prefix: c.prefix } : {}), ...(c.prefix6 ? { prefix6: c.prefix6 } : {}) })),
     origins: s.origins.map((o) => ({ name: o.name, wanPop: o.wan_pop, exits: o.exits, port: o.port, ...(o.prefix ? { prefix: o.prefix } : {}), ...(o.prefix6 ? { prefix6: o.prefix6 } : {}) })),
     links,
-    events: s.events.flatMap(expandEvent).sort((a, b) => a.atMs - b.atMs),
+    events: s.events.filter((e) => !isRelayAction(e.action)).flatMap(expandEvent).sort((a, b) => a.atMs - b.atMs),
+    relayEvents: s.events.filter((e) => isRelayAction(e.action)).map((e): RelayEvent => ({ atMs: e.at, pop: e.pop!, action: e.action as RelayEvent['action'] })).sort((a, b) => a.atMs - b.atMs),
     warmupMs: s.traffic.warmup,
     flows: s.traffic.flows.map((f) => ({ name: f.name, client: f.client, origin: f.origin, profile: f.profile, startMs: f.start, durationMs: f.duration })),
     routing: s.relays.routing,
     originProbe: s.relays.origin_probe,
   }
 }
+
+const isRelayAction = (a: string): boolean => (RELAY_ACTIONS as readonly string[]).includes(a)
 
 function expandEvent(e: RawEvent): LinkEvent[] {
   const pairs: [string, string][] = e.between ? [e.between, [e.between[1], e.between[0]]] : [[e.from!, e.to!]]
@@ -69,8 +74,18 @@ function expandEvent(e: RawEvent): LinkEvent[] {
       }
       continue
     }
-    const set = e.action === 'degrade' ? { ...(e.delay !== undefined ? { delayMs: e.delay } : {}), ...(e.jitter !== undefined ? { jitterMs: e.jitter } : {}), ...(e.loss !== undefined ? { lossPct: e.loss } : {}) } : undefined
-    out.push({ atMs: e.at, from, to, action: e.action, ...(set ? { set } : {}) })
+    if (e.action === 'degrade') {
+      const set = {
+        ...(e.delay !== undefined ? { delayMs: e.delay } : {}),
+        ...(e.jitter !== undefined ? { jitterMs: e.jitter } : {}),
+        ...(e.loss !== undefined ? { lossPct: e.loss } : {}),
+        ...(e.burst !== undefined ? { burstPackets: e.burst } : {}),
+        ...(e.burst_loss !== undefined ? { burstLossPct: e.burst_loss } : {}),
+      }
+      out.push({ atMs: e.at, from, to, action: 'degrade', ...(Object.keys(set).length > 0 ? { set } : {}), ...(e.factor !== undefined ? { delayFactor: e.factor } : {}) })
+      continue
+    }
+    out.push({ atMs: e.at, from, to, action: e.action as 'cut' | 'restore' })
   }
   return out
 }

@@ -4,7 +4,7 @@
  * semantic.ts so every problem is reported with its own path.
  */
 import { z } from 'zod'
-import { duration, ipv4Prefix, ipv6Prefix, name, percent } from './values.js'
+import { burstPackets, duration, factor, ipv4Prefix, ipv6Prefix, name, percent } from './values.js'
 
 const pair = z.tuple([name, name])
 
@@ -16,17 +16,31 @@ export const linkSchema = z.strictObject({
   delay: duration,
   jitter: duration.optional(),
   loss: percent.optional(),
+  /** Bursty loss: the mean length of a loss burst in packets (Gilbert-Elliott); absent: independent loss. */
+  burst: burstPackets.optional(),
+  /** Loss inside a burst (default 100%). */
+  burst_loss: percent.optional(),
 })
+
+/** Link actions go to the WAN backend; relay actions (kill, start) to the runner. */
+export const LINK_ACTIONS = ['degrade', 'cut', 'restore', 'flap'] as const
+export const RELAY_ACTIONS = ['kill', 'start'] as const
 
 export const eventSchema = z.strictObject({
   at: duration,
-  action: z.enum(['degrade', 'cut', 'restore', 'flap']),
+  action: z.enum([...LINK_ACTIONS, ...RELAY_ACTIONS]),
   from: name.optional(),
   to: name.optional(),
   between: pair.optional(),
+  /** kill/start: the PoP whose relay process is killed or started again. */
+  pop: name.optional(),
   delay: duration.optional(),
+  /** degrade: multiply the delay in force by this (instead of setting `delay`). */
+  factor: factor.optional(),
   jitter: duration.optional(),
   loss: percent.optional(),
+  burst: burstPackets.optional(),
+  burst_loss: percent.optional(),
   /** flap: one cut-and-restore cycle lasts `period`; flapping lasts `for`. */
   period: duration.optional(),
   for: duration.optional(),

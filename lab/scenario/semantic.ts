@@ -4,7 +4,7 @@
  * a pair and carry the fields their action needs.
  */
 import type { ScenarioIssue } from './errors.js'
-import type { RawScenario } from './schema.js'
+import { RELAY_ACTIONS, type RawEvent, type RawScenario } from './schema.js'
 import { LAB_NET6, prefixesOverlap } from './values.js'
 
 /** Upper bound on the whole traffic phase, so a typo cannot run for hours. */
@@ -50,16 +50,27 @@ export function checkScenario(s: RawScenario): ScenarioIssue[] {
     add('wan.links', `no delay for ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ` and ${missing.length - 6} more` : ''}`, 'add "- { between: [a, b], delay: 20ms }" or from/to entries: the WAN is a full mesh')
   }
 
+  s.wan.links.forEach((l, i) => checkBurst(l.loss ?? s.wan.loss, l.burst, l.burst_loss, `wan.links[${i}]`, add))
+
+  const relayEvents: { e: RawScenario['events'][number]; at: string }[] = []
   s.events.forEach((e, i) => {
     const at = `events[${i}]`
+    if (isRelayAction(e.action)) {
+      relayEvents.push({ e, at })
+      return
+    }
+    if (e.pop !== undefined) add(`${at}.pop`, `${e.action} takes no pop`, 'name the link with from + to or between; pop is for kill and start')
     endpoints(e, at, add, popRef)
-    const values = e.delay !== undefined || e.jitter !== undefined || e.loss !== undefined
-    if (e.action === 'degrade' && !values) add(at, 'degrade changes nothing', 'set delay, jitter and/or loss')
-    if (e.action !== 'degrade' && values) add(at, `${e.action} takes no delay/jitter/loss`, 'remove them, or use action: degrade')
+    const values = e.delay !== undefined || e.factor !== undefined || e.jitter !== undefined || e.loss !== undefined || e.burst !== undefined || e.burst_loss !== undefined
+    if (e.action === 'degrade' && !values) add(at, 'degrade changes nothing', 'set delay or factor, jitter, loss and/or burst')
+    if (e.action !== 'degrade' && values) add(at, `${e.action} takes no delay/factor/jitter/loss/burst`, 'remove them, or use action: degrade')
+    if (e.delay !== undefined && e.factor !== undefined) add(`${at}.factor`, 'both delay and factor', 'use delay (a new value) or factor (scales the delay in force), not both')
+    if (e.action === 'degrade') checkBurst(e.loss, e.burst, e.burst_loss, at, add)
     const flapFields = e.period !== undefined || e.for !== undefined
     if (e.action === 'flap' && (e.period === undefined || e.for === undefined)) add(at, 'flap needs period and for', 'e.g. period: 400ms, for: 2s')
     if (e.action !== 'flap' && flapFields) add(at, 'period/for only apply to flap', 'remove them, or use action: flap')
   })
+  checkRelayEvents(relayEvents, add, popRef)
 
   const clients = new Set(s.clients.map((c) => c.name))
   const origins = new Set(s.origins.map((o) => o.name))
@@ -79,6 +90,47 @@ export function checkScenario(s: RawScenario): ScenarioIssue[] {
 }
 
 type Add = (path: string, message: string, fix: string) => void
+
+const isRelayAction = (a: string): boolean => (RELAY_ACTIONS as readonly string[]).includes(a)
+
+/**
+ * A bursty link needs a loss to spread into bursts, below the loss inside a
+ * burst (a chain that must always be bad is a cut). A degrade may set burst
+ * without loss (it keeps the loss in force), so `lossPct` may be undefined.
+ */
+function checkBurst(lossPct: number | undefined, burst: number | undefined, burstLossPct: number | undefined, at: string, add: Add): void {
+  if (burst === undefined) {
+    if (burstLossPct !== undefined) add(`${at}.burst_loss`, 'burst_loss without burst', 'add burst (the mean burst length in packets), or remove burst_loss')
+    return
+  }
+  if (lossPct === undefined) return
+  const inBurst = burstLossPct ?? 100
+  if (lossPct <= 0) add(`${at}.loss`, 'burst without loss', 'set loss (the long-run loss, e.g. 5%) next to burst')
+  else if (lossPct >= inBurst) add(`${at}.loss`, `loss ${lossPct}% is not below the loss inside a burst (${inBurst}%)`, 'lower loss, or raise burst_loss (default 100%)')
+}
+
+/**
+ * kill and start name a PoP and nothing else; in time order, a relay is
+ * killed only while it runs and started only after a kill.
+ */
+function checkRelayEvents(list: { e: RawEvent; at: string }[], add: Add, popRef: (n: string, p: string) => void): void {
+  const killedAt = new Map<string, string>()
+  const ordered = list.map((x, i) => ({ ...x, i })).sort((a, b) => a.e.at - b.e.at || a.i - b.i)
+  for (const { e, at } of ordered) {
+    const extra = (['from', 'to', 'between', 'delay', 'factor', 'jitter', 'loss', 'burst', 'burst_loss', 'period', 'for'] as const).filter((k) => e[k] !== undefined)
+    if (extra.length > 0) add(at, `${e.action} takes only at and pop, not ${extra.join(', ')}`, 'remove them; a link change is a separate degrade/cut/restore/flap event')
+    if (e.pop === undefined) {
+      add(at, `${e.action} needs pop`, 'name the PoP whose relay to kill or start, e.g. pop: dal')
+      continue
+    }
+    popRef(e.pop, `${at}.pop`)
+    const killed = killedAt.get(e.pop)
+    if (e.action === 'kill' && killed) add(at, `the relay of ${e.pop} is already killed by ${killed}`, `start it again first (action: start, pop: ${e.pop})`)
+    if (e.action === 'start' && !killed) add(at, `the relay of ${e.pop} is running at that time`, `kill it first (action: kill, pop: ${e.pop}) at an earlier time`)
+    if (e.action === 'kill') killedAt.set(e.pop, at)
+    else killedAt.delete(e.pop)
+  }
+}
 
 /** The lab's own address space: an L3 prefix inside it would be routed into the WAN. */
 const LAB_NET = '198.18.0.0/15'

@@ -9,6 +9,14 @@ export interface LinkState {
   lossPct: number
   /** true while the direction drops everything (a cut). */
   down: boolean
+  /**
+   * Bursty loss: the mean length of a loss burst in packets. Loss then
+   * follows a Gilbert-Elliott chain with long-run loss `lossPct` (see
+   * src/io/link-model.ts); 0 or absent: independent loss.
+   */
+  burstPackets?: number
+  /** Loss inside a burst, percent (default 100). */
+  burstLossPct?: number
 }
 
 export interface DirectedLink extends LinkState {
@@ -49,8 +57,22 @@ export interface LinkEvent {
   from: string
   to: string
   action: 'degrade' | 'cut' | 'restore'
-  /** For degrade: the values that replace the base ones. */
+  /** For degrade: the values that replace the ones in force. */
   set?: Partial<Omit<LinkState, 'down'>>
+  /** For degrade: multiplies the delay in force (after any earlier degrade). */
+  delayFactor?: number
+}
+
+/**
+ * A relay process event at `atMs` after the traffic starts, carried out by
+ * the runner: `kill` ends the PoP's relay with SIGKILL (a crash: nothing is
+ * flushed), `start` starts it again with the same config, keys and state
+ * file.
+ */
+export interface RelayEvent {
+  atMs: number
+  pop: string
+  action: 'kill' | 'start'
 }
 
 export interface FlowSpec {
@@ -71,6 +93,8 @@ export interface Scenario {
   /** Every directed PoP pair, exactly once. */
   links: DirectedLink[]
   events: LinkEvent[]
+  /** Relay kills and restarts, sorted by time. */
+  relayEvents: RelayEvent[]
   warmupMs: number
   flows: FlowSpec[]
   /** Passed through to every relay's `routing:` section (probe_interval, ...). */

@@ -37,6 +37,20 @@ export const percent = z.unknown().transform((value, ctx): number => {
   return z.NEVER
 })
 
+/** A positive number without unit (a delay factor). */
+export const factor = z.unknown().transform((value, ctx): number => {
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= 1000) return value
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a factor above 0 (at most 1000)`, input: value })
+  return z.NEVER
+})
+
+/** Mean length of a loss burst, in packets of that direction: a number >= 1 without unit. */
+export const burstPackets = z.unknown().transform((value, ctx): number => {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 1 && value <= 10_000) return value
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a burst length in packets (a number from 1 to 10000)`, input: value })
+  return z.NEVER
+})
+
 /**
  * An L3 site's prefix of one family, with room for the gateway (::1 / .1)
  * and the host (::2 / .2) the lab puts in it: IPv4 8..30 bits, IPv6 16..126.

@@ -19,6 +19,7 @@
  */
 import { subnetIndex, type AddressPlan } from '../topo/addressing.js'
 import type { LinkState } from '../scenario/index.js'
+import { linkParams } from '../emulator/link-table.js'
 
 export interface NetemIface {
   /** wan-namespace interface name (p<i> or o<m>). */
@@ -77,11 +78,18 @@ export function netemChange(layout: NetemLayout, from: number, to: number, state
     .map((i) => ['qdisc', 'change', 'dev', i.dev, 'parent', classId(from), 'handle', netemHandle(from), 'netem', ...netemArgs(state)])
 }
 
-/** netem parameters for one link state; a cut is 100% loss. */
+/**
+ * netem parameters for one link state; a cut is 100% loss. Bursty loss is
+ * netem's own Gilbert-Elliott model, `loss gemodel p r 1-h 1-k` (percent:
+ * good->bad, bad->good, loss in the bad state, loss in the good state),
+ * with the chain the emulator would use (emulator/link-table.ts).
+ */
 export function netemArgs(s: LinkState): string[] {
   const args = s.jitterMs > 0 ? ['delay', ms(s.delayMs + s.jitterMs), ms(s.jitterMs)] : ['delay', ms(s.delayMs)]
+  const ge = s.down ? undefined : linkParams(s).gilbertElliott
   const lossPct = s.down ? 100 : s.lossPct
-  if (lossPct > 0) args.push('loss', `${round(lossPct)}%`)
+  if (ge !== undefined) args.push('loss', 'gemodel', pct(ge.toBad * 100), pct(ge.toGood * 100), pct(ge.lossBadPct ?? 100), pct(ge.lossGoodPct ?? 0))
+  else if (lossPct > 0) args.push('loss', `${round(lossPct)}%`)
   // The default queue (1000 packets) would drop at high rate × long delay before the link does.
   args.push('limit', '100000')
   return args
@@ -92,6 +100,8 @@ const classId = (position: number): string => `1:${(position + 1).toString(16)}`
 const netemHandle = (position: number): string => `${(position + 0x100).toString(16)}:`
 const ms = (v: number): string => `${round(v)}ms`
 const round = (v: number): string => String(Math.round(v * 1000) / 1000)
+/** netem reads probabilities as 32-bit fractions; more than 4 decimals of a percent is noise. */
+const pct = (v: number): string => `${Math.round(v * 10_000) / 10_000}%`
 
 /** "198.18.3.1/24" → the address plan's /24 index (see subnetIndex). */
 function subnetOfCidr(cidr: string): number {

@@ -46,6 +46,52 @@ describe('emulator link table', () => {
   })
 })
 
+describe('emulator link events', () => {
+  it('scales the delay in force by a degrade factor, on top of an earlier degrade, until restore', () => {
+    const t = new LinkTable(['a', 'b'], [link('a', 'b', 10), link('b', 'a', 10)])
+    t.apply({ atMs: 0, from: 'a', to: 'b', action: 'degrade', delayFactor: 3 })
+    expect(t.decide(0, 1, 0)).toBe(30)
+    t.apply({ atMs: 0, from: 'a', to: 'b', action: 'degrade', delayFactor: 0.5, set: { lossPct: 0 } })
+    expect(t.get('a', 'b').delayMs).toBe(15)
+    t.apply({ atMs: 0, from: 'a', to: 'b', action: 'restore' })
+    expect(t.get('a', 'b').delayMs).toBe(10)
+    expect(t.get('b', 'a').delayMs).toBe(10)
+  })
+
+  it('loses in bursts on a bursty direction: the long-run loss, in runs of the burst length (seeded)', () => {
+    const t = new LinkTable(['a', 'b'], [{ ...link('a', 'b', 1, 0, 5), burstPackets: 4 }, link('b', 'a', 1, 0, 5)], seeded(4))
+    const runs = (src: number, dst: number): { loss: number; meanRun: number } => {
+      let lost = 0
+      let count = 0
+      let inRun = false
+      for (let i = 0; i < 100_000; i++) {
+        const drop = t.decide(src, dst, i) === DROP
+        if (drop) lost++
+        if (drop && !inRun) count++
+        inRun = drop
+      }
+      return { loss: lost / 100_000, meanRun: lost / count }
+    }
+    const bursty = runs(0, 1)
+    const independent = runs(1, 0)
+    expect(bursty.loss).toBeGreaterThan(0.044)
+    expect(bursty.loss).toBeLessThan(0.056)
+    expect(bursty.meanRun).toBeGreaterThan(3.6)
+    expect(bursty.meanRun).toBeLessThan(4.4)
+    // 5% independent loss: runs of 1 / 0.95 packets.
+    expect(independent.meanRun).toBeLessThan(1.1)
+  })
+
+  it('makes a direction bursty by a degrade and independent again by restore', () => {
+    const t = new LinkTable(['a', 'b'], [link('a', 'b', 1), link('b', 'a', 1)], seeded(8))
+    t.apply({ atMs: 0, from: 'a', to: 'b', action: 'degrade', set: { lossPct: 10, burstPackets: 10 } })
+    expect(t.get('a', 'b')).toMatchObject({ lossPct: 10, burstPackets: 10 })
+    t.apply({ atMs: 0, from: 'a', to: 'b', action: 'restore' })
+    expect(t.get('a', 'b').burstPackets).toBeUndefined()
+    for (let i = 0; i < 1000; i++) expect(t.decide(0, 1, i)).not.toBe(DROP)
+  })
+})
+
 describe('emulator packet queue', () => {
   it('pops in due order, matching a sort (seeded)', () => {
     const rnd = seeded(3)

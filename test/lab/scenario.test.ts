@@ -75,6 +75,52 @@ describe('scenario files', () => {
   })
 })
 
+describe('scenario events for live-routing tests', () => {
+  it('keeps a degrade factor, which scales the delay in force, and refuses it next to delay', () => {
+    const s = parseScenario(BASE + 'events:\n  - { at: 1s, action: degrade, between: [a, b], factor: 2.5 }\n')
+    expect(s.events.map((e) => [e.from, e.delayFactor, e.set])).toEqual([['a', 2.5, undefined], ['b', 2.5, undefined]])
+    expect(issuesOf(BASE + 'events:\n  - { at: 1s, action: degrade, from: a, to: b, factor: 2, delay: 5ms }\n')[0]).toMatchObject({ path: 'events[0].factor', message: 'both delay and factor' })
+    expect(issuesOf(BASE + 'events:\n  - { at: 2s, action: degrade, from: a, to: b, factor: -1 }\n')[0]).toMatchObject({ path: 'events[0].factor', fix: expect.stringContaining('plain number') })
+  })
+
+  it('keeps bursty loss on links and degrades, and checks its loss against the loss inside a burst', () => {
+    const s = parseScenario(BASE.replace('{ between: [a, b], delay: 10ms }', '{ between: [a, b], delay: 10ms, loss: 3%, burst: 4 }') + 'events:\n  - { at: 1s, action: degrade, from: b, to: c, loss: 5%, burst: 8, burst_loss: 50% }\n')
+    expect(s.links.find((l) => l.from === 'b' && l.to === 'a')).toMatchObject({ lossPct: 3, burstPackets: 4 })
+    expect(s.links.find((l) => l.from === 'b' && l.to === 'c')?.burstPackets).toBeUndefined()
+    expect(s.events[0].set).toEqual({ lossPct: 5, burstPackets: 8, burstLossPct: 50 })
+    const bad = BASE.replace('{ between: [a, b], delay: 10ms }', '{ between: [a, b], delay: 10ms, burst: 4 }')
+      .replace('{ between: [b, c], delay: 10ms }', '{ between: [b, c], delay: 10ms, loss: 60%, burst: 2, burst_loss: 50% }')
+    expect(issuesOf(bad).map((i) => i.path).sort()).toEqual(['wan.links[0].loss', 'wan.links[1].loss'])
+    expect(issuesOf(BASE.replace('{ from: a, to: c, delay: 30ms }', '{ from: a, to: c, delay: 30ms, loss: 1%, burst: 0.5 }'))[0]).toMatchObject({ path: 'wan.links[2].burst', fix: expect.stringContaining('packets') })
+  })
+
+  it('keeps relay kills and restarts apart from the link events, in time order', () => {
+    const s = parseScenario(BASE + 'events:\n  - { at: 6s, action: start, pop: b }\n  - { at: 3s, action: kill, pop: b }\n  - { at: 4s, action: cut, from: a, to: c }\n')
+    expect(s.relayEvents).toEqual([{ atMs: 3000, pop: 'b', action: 'kill' }, { atMs: 6000, pop: 'b', action: 'start' }])
+    expect(s.events.map((e) => e.action)).toEqual(['cut'])
+    expect(parseScenario(BASE).relayEvents).toEqual([])
+  })
+
+  it('refuses a start without an earlier kill, a second kill, a missing or unknown pop, and link fields on a relay event', () => {
+    const issues = issuesOf(BASE + `events:
+  - { at: 1s, action: start, pop: a }
+  - { at: 2s, action: kill, pop: b }
+  - { at: 3s, action: kill, pop: b }
+  - { at: 4s, action: kill }
+  - { at: 5s, action: kill, pop: z }
+  - { at: 6s, action: kill, pop: c, from: a, to: b }
+  - { at: 7s, action: cut, from: a, to: b, pop: a }
+`)
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]))
+    expect(byPath['events[0]']).toContain('running')
+    expect(byPath['events[2]']).toContain('already killed by events[1]')
+    expect(byPath['events[3]']).toContain('needs pop')
+    expect(byPath['events[4].pop']).toContain('not a PoP')
+    expect(byPath['events[5]']).toContain('not from, to')
+    expect(byPath['events[6].pop']).toContain('takes no pop')
+  })
+})
+
 const L3 = `
 name: t3
 pops: [a, b, c]

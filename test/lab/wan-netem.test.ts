@@ -52,6 +52,12 @@ describe('tc netem WAN plan', () => {
     expect(netemArgs({ delayMs: 20, jitterMs: 0, lossPct: 0, down: true })).toEqual(['delay', '20ms', 'loss', '100%', 'limit', '100000'])
   })
 
+  it('maps bursty loss to netem\'s Gilbert-Elliott model with the emulator\'s chain', () => {
+    // 5% in bursts of 4: p = 25 * 5/95 %, r = 25%, all lost in the bad state, none in the good one.
+    expect(netemArgs({ delayMs: 20, jitterMs: 0, lossPct: 5, down: false, burstPackets: 4 })).toEqual(['delay', '20ms', 'loss', 'gemodel', '1.3158%', '25%', '100%', '0%', 'limit', '100000'])
+    expect(netemArgs({ delayMs: 20, jitterMs: 0, lossPct: 5, down: true, burstPackets: 4 })).toEqual(['delay', '20ms', 'loss', '100%', 'limit', '100000'])
+  })
+
   it('changes only the qdiscs of the directed link an event touches', () => {
     table.apply({ atMs: 0, from: 'lax', to: 'nyc', action: 'degrade', set: { delayMs: 70 } })
     const cmds = netemChange(layout, pop('lax'), pop('nyc'), stateOf(pop('lax'), pop('nyc')))
