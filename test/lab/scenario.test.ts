@@ -17,7 +17,7 @@ traffic:
   flows: [{ name: f, client: ca, origin: oc, profile: voip, duration: 2s }]
 `
 
-function issuesOf(text: string): { path: string; fix: string }[] {
+function issuesOf(text: string): { path: string; message: string; fix: string }[] {
   try {
     parseScenario(text)
   } catch (err) {
