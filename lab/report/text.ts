@@ -20,11 +20,17 @@ function flowBlock(d: FlowResult | undefined, o: FlowResult | undefined): string
     row('reverse one-way p99', (r) => r.reverse.p99_ms),
     row('round trip p50', (r) => r.rtt.p50_ms),
     row('jitter (fwd, RFC 3550)', (r) => r.jitter_ms),
-    row('loss %', (r) => r.loss_pct),
+    row('loss % (round trip)', (r) => r.loss_pct),
+    row('loss % forward', (r) => r.forward_loss_pct),
+    row('loss % reverse', (r) => r.reverse_loss_pct),
     row('longest gap', (r) => r.max_gap_ms),
     `  scenario: direct ${f1(e.directForwardMs)} / ${f1(e.directReverseMs)}, best ${f1(e.bestForwardMs)} via ${pathText(e.bestForwardPath)} / ${f1(e.bestReverseMs)} via ${pathText(e.bestReversePath)}`,
   ]
   for (const p of o?.paths ?? []) lines.push(`  t=${(p.t_ms / 1000).toFixed(1).padStart(5)} s  forward ${pathText(p.forward)}  reply ${pathText(p.reply)}`)
+  if (o?.path_changes) lines.push(`  path changes since traffic start: forward ${o.path_changes.forward}, reply ${o.path_changes.reply}`)
+  for (const e of o?.around_events ?? []) {
+    lines.push(`  after ${(e.at_ms / 1000).toFixed(2)} s (${e.what}), until ${(e.window_ms[1] / 1000).toFixed(2)} s: gap ${f1(e.gap_ms)} ms (fwd ${f1(e.forward_gap_ms)}), lost ${e.lost_forward} fwd / ${e.lost_reverse} rev, p50 ${f1(e.forward.p50_ms)} / ${f1(e.reverse.p50_ms)} ms, p99 ${f1(e.forward.p99_ms)} / ${f1(e.reverse.p99_ms)} ms`)
+  }
   return lines
 }
 
@@ -34,11 +40,20 @@ export function formatSummary(r: LabResult): string {
     lines.push(...flowBlock(r.flows.find((f) => f.name === name && f.via === 'direct'), r.flows.find((f) => f.name === name && f.via === 'overpass')), '')
   }
   if (r.l3) lines.push(...l3Block(r.l3), '')
-  for (const e of r.events) lines.push(`event at ${(e.atMs / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s): ${e.action} ${e.from} -> ${e.to}`)
+  for (const e of r.events) lines.push(`event at ${(e.atMs / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s): ${e.action}${e.delayFactor !== undefined ? ` x${e.delayFactor}` : ''} ${e.from} -> ${e.to}`)
+  for (const e of r.relay_events ?? []) lines.push(relayEventLine(e))
   const m = r.emulator
   if (m.backend === 'netem') lines.push('WAN: tc netem (kernel qdiscs; no user-space delay error to report)')
   else lines.push(`WAN emulator delay error (release time vs scheduled, ${m.samples} packets): p50 ${m.delay_error_p50_ms.toFixed(3)} ms, p99 ${m.delay_error_p99_ms.toFixed(3)} ms, max ${m.delay_error_max_ms.toFixed(3)} ms${m.realtime ? ' (SCHED_RR)' : ''}; host steal ${m.host_steal_ms} ms in ${(m.window_ms / 1000).toFixed(1)} s`)
   return lines.join('\n')
+}
+
+function relayEventLine(e: LabResult['relay_events'][number]): string {
+  const head = `relay ${e.action} ${e.pop} at ${(e.at_ms / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s)`
+  if (e.error) return `${head}: FAILED: ${e.error}`
+  if (e.action === 'kill') return head
+  const accepted = Object.entries(e.map_accepted_ms ?? {}).map(([p, t]) => `${p} ${t === null ? 'never' : `${(t / 1000).toFixed(2)} s`}`).join(', ')
+  return `${head}: ready ${((e.ready_ms ?? NaN) / 1000).toFixed(2)} s, boot ${e.previous_boot_id ?? '?'} -> ${e.boot_id ?? '?'}, sessions with every peer ${e.sessions_ms == null ? 'never' : `${(e.sessions_ms / 1000).toFixed(2)} s`}, map took it at ${accepted || '-'}; replay drops ${e.replay_drops ?? 0}; state file ${e.state_file ? 'present' : 'absent'}`
 }
 
 /** L3 sites: ping and iperf3 per branch, and what the data centre's capture saw. */

@@ -21,8 +21,8 @@ async function runOne(f: AgentFlow, t0Ms: number): Promise<{ flow: AgentFlow; re
   await flow.run(Math.max(1, Math.round((f.durationMs / 1000) * profile.ratePerSec)))
   await new Promise((r) => setTimeout(r, DRAIN_MS))
   flow.close()
-  // Compact samples: [seq, send time since t0, forward one-way, reverse one-way] in ms.
-  const samples = flow.samples.map((s) => [s.seq, +(s.sentMs - t0Ms).toFixed(3), +s.forwardMs.toFixed(3), +s.reverseMs.toFixed(3)])
+  // Compact samples: [seq, send time since t0, forward one-way, reverse one-way, receive time since t0] in ms.
+  const samples = flow.samples.map((s) => [s.seq, +(s.sentMs - t0Ms).toFixed(3), +s.forwardMs.toFixed(3), +s.reverseMs.toFixed(3), +(s.receivedMs - t0Ms).toFixed(3)])
   return { flow: f, report: flow.report(), samples }
 }
 

@@ -7,6 +7,7 @@
  * services of l3-config.ts, and route the sites' prefixes into the TUNs
  * once the relays are up.
  */
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { renderPeerKeys, renderRelayYaml, type RenderService } from '../../src/config/render.js'
@@ -68,14 +69,44 @@ export function writeRelayConfigs(lab: LabRun): Map<string, string> {
   return files
 }
 
+/** The relay processes of a run: the live one per PoP (none while killed) and each PoP's config file. */
+export interface RelayProcs {
+  children: Map<string, ChildProcess | undefined>
+  files: Map<string, string>
+}
+
 /** Starts every relay and resolves once each answers `status` on its control socket. */
-export async function startRelays(lab: LabRun): Promise<void> {
+export async function startRelays(lab: LabRun): Promise<RelayProcs> {
   const files = writeRelayConfigs(lab)
-  const children = lab.scenario.pops.map((p) => ({ p, child: spawnInNs(lab.state, lab.ns(p), `relay-${p}`, withPriority(RELAY_RT, [process.execPath, BIN, 'up', '-c', files.get(p)!, '--log-format', 'json'])) }))
-  await Promise.all(children.map(({ p, child }) => waitFor(`relay ${p}`, async () => {
+  const procs: RelayProcs = { children: new Map(), files }
+  await Promise.all(lab.scenario.pops.map((p) => startRelay(lab, procs, p)))
+  return procs
+}
+
+/**
+ * Starts (or starts again) the relay of PoP `p` with its config file, so
+ * with the same keys and the same state file; resolves with its `status`
+ * once it answers on its control socket (a crashed relay's socket file is
+ * removed by the daemon).
+ */
+export async function startRelay(lab: LabRun, procs: RelayProcs, p: string): Promise<Record<string, unknown>> {
+  const child = spawnInNs(lab.state, lab.ns(p), `relay-${p}`, withPriority(RELAY_RT, [process.execPath, BIN, 'up', '-c', procs.files.get(p)!, '--log-format', 'json']))
+  procs.children.set(p, child)
+  return waitFor(`relay ${p}`, async () => {
     if (child.exitCode !== null) throw new Error(`relay ${p} exited: ${readLog(lab.state, `relay-${p}`).slice(-2000)}`)
-    return (await controlRequest(controlSocket(lab, p), { cmd: 'status' })) ?? undefined
-  }, 20_000, 100)))
+    return ((await controlRequest(controlSocket(lab, p), { cmd: 'status' })) as Record<string, unknown>) ?? undefined
+  }, 20_000, 50)
+}
+
+/** Kills the relay of PoP `p` with SIGKILL (a crash: nothing is flushed or said goodbye) and waits until it is gone. */
+export async function killRelay(procs: RelayProcs, p: string): Promise<void> {
+  const child = procs.children.get(p)
+  procs.children.set(p, undefined)
+  const gone = (): boolean => child === undefined || child.exitCode !== null || child.signalCode !== null
+  if (gone()) return
+  child!.kill('SIGKILL')
+  // Node reaps its children; until then kill(pid, 0) would still find the zombie.
+  await waitFor(`relay ${p} to die`, () => (gone() ? true : undefined), 5000, 10)
 }
 
 /**

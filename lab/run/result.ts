@@ -5,6 +5,9 @@ import type { LinkEvent } from '../scenario/index.js'
 import type { Expected } from './expected.js'
 import type { PathSample } from './paths.js'
 import type { WanKind } from '../wan/backend.js'
+import type { FlowSeries } from './series.js'
+import type { EventFigures } from './event-figures.js'
+import type { RelayEventResult } from './relay-events.js'
 
 export interface FlowResult {
   name: string
@@ -13,7 +16,16 @@ export interface FlowResult {
   origin: string
   sent: number
   received: number
+  /** Round-trip loss: sent packets whose echo never came back. */
   loss_pct: number
+  /** Sent packets that never reached the origin, percent. */
+  forward_loss_pct: number
+  /** Packets that reached the origin whose echo never came back, percent of those. */
+  reverse_loss_pct: number
+  /** Distinct packets the origin received. */
+  origin_received: number
+  /** Extra copies the origin received (redundant paths must keep this 0). */
+  origin_duplicates: number
   /** p50/p99/jitter are of the forward (client -> origin) one-way delay. */
   p50_ms: number
   p99_ms: number
@@ -24,6 +36,10 @@ export interface FlowResult {
   reverse: DirectionSummary
   rtt: DirectionSummary
   paths: PathSample[]
+  /** How often the forward and reply path changed from traffic start on (series.ts countPathChanges). */
+  path_changes: { forward: number; reply: number }
+  /** Per moment of the scenario's events: gap, loss each way and delay until the next moment. */
+  around_events: EventFigures[]
   expected: Expected
 }
 
@@ -51,6 +67,8 @@ export interface LabResult {
   emulator: EmulatorResult
   /** Events as the emulator applied them, ms since traffic t0. */
   events: (LinkEvent & { applied_ms: number })[]
+  /** Relay kills and restarts as the runner carried them out (relay-events.ts). */
+  relay_events: RelayEventResult[]
   /** The latency map as the first ingress relay measured it at the end. */
   map: EdgeView[]
   /** Scenario one-way delays, for the report's heatmap. */
@@ -129,5 +147,8 @@ export interface L3Result {
   capture_skipped?: string
 }
 
-/** Per flow key (`name/via`): [seq, send ms since t0, forward ms, reverse ms]. */
+/** Per flow key (`name/via`): [seq, send ms since t0, forward ms, reverse ms, receive ms since t0], echoed packets only. */
 export type FlowSamples = Map<string, number[][]>
+
+/** Per flow key (`name/via`): every packet that reached the origin (written to series.json). */
+export type SeriesByFlow = Map<string, FlowSeries>

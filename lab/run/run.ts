@@ -16,16 +16,20 @@ import { waitFor } from '../topo/sh.js'
 import { saveState } from '../topo/state.js'
 import { LAB_DIST, labUp, type LabRun } from '../topo/up.js'
 import type { WanChoice } from '../wan/backend.js'
+import type { LinkEvent } from '../scenario/index.js'
 import type { AgentFlow, AgentResult } from './agent-types.js'
 import { expectedFor } from './expected.js'
 import { PathRecorder } from './paths.js'
 import { AGENT_RT, rtUsable, withPriority } from './priority.js'
 import { addTunRoutes, BIN, controlSocket, servicePort, startRelays } from './relays.js'
+import { RelayEvents, type RelayEventResult } from './relay-events.js'
+import { buildSeries, countPathChanges, directionLoss, type ClientRecord, type FlowSeries, type OriginRecord } from './series.js'
+import { eventFigures, eventMoments } from './event-figures.js'
 import { hasL3, isL3Flow } from './l3-config.js'
 import { beginL3, endL3 } from './l3-run.js'
 import { writeReports } from '../report/write.js'
 import { formatSummary } from '../report/text.js'
-import type { FlowResult, FlowSamples, L3Result, LabResult } from './result.js'
+import type { FlowResult, FlowSamples, L3Result, LabResult, SeriesByFlow } from './result.js'
 
 export interface LabRunOptions {
   json: boolean
@@ -38,7 +42,7 @@ export interface LabRunOptions {
 /** Time for the agents' node processes to start before t0. */
 const AGENT_START_MS = 2000
 
-export async function labRun(file: string, opts: LabRunOptions): Promise<{ result: LabResult; samples: FlowSamples }> {
+export async function labRun(file: string, opts: LabRunOptions): Promise<{ result: LabResult; samples: FlowSamples; series: SeriesByFlow }> {
   // The handler goes in before anything is built: a signal while the
   // namespaces come up must tear down what exists so far too.
   let run: string | undefined
@@ -59,8 +63,8 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
   try {
     opts.log(`${run}: ${lab.state.namespaces.length} namespaces up, WAN ${lab.wan === 'netem' ? 'tc netem' : `emulator running${rtUsable() ? ' (SCHED_RR)' : ''}`}`)
     const started = monoMs()
-    await startOrigins(lab)
-    await startRelays(lab)
+    const origins = await startOrigins(lab)
+    const relays = await startRelays(lab)
     const l3 = hasL3(lab.scenario)
     if (l3) await addTunRoutes(lab)
     opts.log(`${run}: ${lab.scenario.pops.length} relays up; waiting for routes and the ${lab.scenario.warmupMs / 1000} s warm-up`)
@@ -83,18 +87,23 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     const agents = startClients(lab, t0Ms)
     const recorder = new PathRecorder(recorderFlows, (p) => controlSocket(lab, p), t0Ms)
     recorder.start()
+    const relayEvents = new RelayEvents(lab, relays, t0Ms)
+    relayEvents.start(lab.scenario.relayEvents)
     opts.log(`${run}: traffic for ${(endMs / 1000).toFixed(1)} s (${lab.scenario.flows.length} flows, each direct and through Overpass)`)
     await waitFor('the flow agents', () => (agents.every((a) => a.child.exitCode !== null) ? true : undefined), AGENT_START_MS + endMs + 15_000, 100)
     recorder.stop()
+    relayEvents.stop()
+    const relayResults = await relayEvents.done()
+    const originRecords = await stopOrigins(origins)
     const l3Result = l3Phase ? await endL3(lab, l3Phase) : undefined
     const emu = (await controlRequest(lab.emulatorSocket, { cmd: 'stats' })) as EmulatorStats
     const firstIngress = popOf(lab, lab.scenario.flows[0].client)
     const map = ((await controlRequest(controlSocket(lab, firstIngress), { cmd: 'map' })) as { edges: EdgeView[] }).edges
-    const { result, samples } = collect(lab, agents, recorder, emu, map, t0Ms, l3Result)
-    if (opts.outDir) writeReports(opts.outDir, result, samples)
+    const { result, samples, series } = collect(lab, agents, recorder, emu, map, t0Ms, originRecords, relayResults, l3Result)
+    if (opts.outDir) writeReports(opts.outDir, result, samples, series)
     if (opts.json) process.stdout.write(JSON.stringify(jsonView(result), null, 2) + '\n')
     else opts.log(formatSummary(result))
-    return { result, samples }
+    return { result, samples, series }
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -107,26 +116,49 @@ interface EmulatorStats {
   host_steal_ms: number
   window_ms: number
   waker?: string
-  applied: { atMs: number; from: string; to: string; action: 'degrade' | 'cut' | 'restore'; appliedAtMs: number }[]
+  applied: (LinkEvent & { appliedAtMs: number })[]
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const popOf = (lab: LabRun, client: string): string => lab.scenario.clients.find((c) => c.name === client)!.pop
 
-async function startOrigins(lab: LabRun): Promise<void> {
+interface OriginProc {
+  what: string
+  child: ReturnType<typeof spawnInNs>
+  /** Where the echo writes what it received when stopped. */
+  out: string
+}
+
+async function startOrigins(lab: LabRun): Promise<OriginProc[]> {
   const procs = lab.scenario.origins.map((o) => {
     // An L3 data centre answers overlay flows on its host address, not a service address.
     const overlayAddr = lab.plan.dcHostAddr.get(o.name) ?? lab.plan.originServiceAddr.get(o.name)
     const binds = [`${lab.plan.originWanAddr.get(o.name)}:${o.port}`, `${overlayAddr}:${o.port}`]
     const what = `echo-${o.name}`
-    const child = spawnInNs(lab.state, lab.ns(o.name), what, withPriority(AGENT_RT, [process.execPath, path.join(LAB_DIST, 'run', 'echo-agent.js'), '--run-dir', lab.state.dir, ...binds.flatMap((b) => ['--bind', b])]))
+    const out = path.join(lab.state.dir, `echo-${o.name}.json`)
+    const child = spawnInNs(lab.state, lab.ns(o.name), what, withPriority(AGENT_RT, [process.execPath, path.join(LAB_DIST, 'run', 'echo-agent.js'), '--run-dir', lab.state.dir, '--out', out, ...binds.flatMap((b) => ['--bind', b])]))
     if (lab.scenario.originProbe === 'twamp') spawnInNs(lab.state, lab.ns(o.name), `reflector-${o.name}`, [process.execPath, BIN, 'reflector', '--listen', `${lab.plan.originServiceAddr.get(o.name)}:862`])
-    return { what, child }
+    return { what, child, out }
   })
   await Promise.all(procs.map(({ what, child }) => waitFor(what, () => {
     if (child.exitCode !== null) throw new Error(`${what} exited: ${readLog(lab.state, what)}`)
     return readLog(lab.state, what).includes('echo ready') ? true : undefined
   }, 15_000)))
+  return procs
+}
+
+/** Stops the origins' echoes (SIGTERM: each writes what it received) and reads their records by flow id. */
+async function stopOrigins(origins: OriginProc[]): Promise<Map<number, OriginRecord[]>> {
+  const byFlow = new Map<number, OriginRecord[]>()
+  for (const o of origins) {
+    const gone = (): boolean => o.child.exitCode !== null || o.child.signalCode !== null
+    if (!gone()) o.child.kill('SIGTERM')
+    await waitFor(`${o.what} to write its records`, () => (gone() ? true : undefined), 10_000, 25).catch(() => undefined)
+    if (!fs.existsSync(o.out)) continue
+    const flows = (JSON.parse(fs.readFileSync(o.out, 'utf8')) as { flows: Record<string, OriginRecord[]> }).flows
+    for (const [id, list] of Object.entries(flows)) byFlow.set(Number(id), [...(byFlow.get(Number(id)) ?? []), ...list])
+  }
+  return byFlow
 }
 
 function startClients(lab: LabRun, t0Ms: number): { client: string; out: string; child: ReturnType<typeof spawnInNs> }[] {
@@ -150,10 +182,12 @@ function startClients(lab: LabRun, t0Ms: number): { client: string; out: string;
   })
 }
 
-function collect(lab: LabRun, agents: { client: string; out: string }[], recorder: PathRecorder, emu: EmulatorStats, map: EdgeView[], t0Ms: number, l3?: L3Result): { result: LabResult; samples: FlowSamples } {
+function collect(lab: LabRun, agents: { client: string; out: string }[], recorder: PathRecorder, emu: EmulatorStats, map: EdgeView[], t0Ms: number, origins: Map<number, OriginRecord[]>, relayEvents: RelayEventResult[], l3?: L3Result): { result: LabResult; samples: FlowSamples; series: SeriesByFlow } {
   const s = lab.scenario
   const flows: FlowResult[] = []
   const samples: FlowSamples = new Map()
+  const series: SeriesByFlow = new Map()
+  const moments = eventMoments(s)
   for (const a of agents) {
     if (!fs.existsSync(a.out)) throw new Error(`client ${a.client} wrote no result: ${readLog(lab.state, `client-${a.client}`)}`)
     const r = JSON.parse(fs.readFileSync(a.out, 'utf8')) as AgentResult
@@ -163,14 +197,20 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
       const origin = s.origins.find((o) => o.name === spec.origin)!
       const pop = popOf(lab, spec.client)
       const paths = flow.via === 'direct' ? [{ t_ms: 0, forward: [pop, origin.wanPop], reply: [origin.wanPop, pop] }] : recorder.series.get(flow.name) ?? []
+      const flowSeries: FlowSeries = buildSeries(report.sent, origins.get(flow.flowId) ?? [], sm as ClientRecord[], t0Ms)
       flows.push({
         name: flow.name, via: flow.via, client: spec.client, origin: spec.origin,
         sent: report.sent, received: report.received, loss_pct: report.loss_pct,
+        ...directionLoss(flowSeries),
         p50_ms: report.forward.p50_ms, p99_ms: report.forward.p99_ms, jitter_ms: report.forward.jitter_ms,
         max_gap_ms: report.max_gap_ms, reordered: report.reordered,
-        forward: report.forward, reverse: report.reverse, rtt: report.rtt, paths, expected,
+        forward: report.forward, reverse: report.reverse, rtt: report.rtt, paths,
+        path_changes: countPathChanges(paths),
+        around_events: eventFigures(flowSeries, moments, spec.startMs + spec.durationMs),
+        expected,
       })
       samples.set(`${flow.name}/${flow.via}`, sm)
+      series.set(`${flow.name}/${flow.via}`, flowSeries)
     }
   }
   const n = s.pops.length
@@ -180,15 +220,16 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
     run: lab.state.run,
     flows,
     emulator: { backend: lab.wan, delay_error_p50_ms: emu.delay_error.p50_ms, delay_error_p99_ms: emu.delay_error.p99_ms, delay_error_max_ms: emu.delay_error.max_ms, delay_error_over_ms: emu.delay_error.over_ms, samples: emu.delay_error.samples, realtime: rtUsable(), ...(emu.waker ? { waker: emu.waker } : {}), host_steal_ms: emu.host_steal_ms, window_ms: +emu.window_ms.toFixed(0) },
-    events: emu.applied.map((e) => ({ atMs: e.atMs, from: e.from, to: e.to, action: e.action, applied_ms: +(e.appliedAtMs - t0Ms).toFixed(2) })),
+    events: emu.applied.map(({ appliedAtMs, ...e }) => ({ ...e, applied_ms: +(appliedAtMs - t0Ms).toFixed(2) })),
+    relay_events: relayEvents,
     map,
     wan: { pops: s.pops, delayMs },
     ...(l3 ? { l3 } : {}),
   }
-  return { result, samples }
+  return { result, samples, series }
 }
 
 /** --json: the result without the bulky latency map. */
 function jsonView(r: LabResult): unknown {
-  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, ...(r.l3 ? { l3: r.l3 } : {}) }
+  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, relay_events: r.relay_events, ...(r.l3 ? { l3: r.l3 } : {}) }
 }

@@ -4,7 +4,7 @@
  * wrote) and the round trip. Bounded by a packet count.
  */
 import dgram from 'node:dgram'
-import { TP_HEADER_BYTES, readTestPacket, stampEcho, writeTestPacket } from './packet.js'
+import { TP_HEADER_BYTES, TP_OFF_FLOW, TP_OFF_SEQ, TP_OFF_SENT, TRAFFIC_MAGIC, readTestPacket, stampEcho, writeTestPacket } from './packet.js'
 import { monoMs, type TrafficProfile } from './profiles.js'
 import { summarise, type DirectionSummary } from './stats.js'
 
@@ -116,11 +116,19 @@ export class MeasuredFlow {
   }
 }
 
-/** The origin side: echoes test packets with its receive and send timestamps. */
-export async function startTimestampEcho(host: string, port: number): Promise<dgram.Socket> {
+/** What the origin saw of one test packet: its flow, seq, the client's send time and the receive time. */
+export type EchoRecorder = (flow: number, seq: number, sentMs: number, rxMs: number) => void
+
+/**
+ * The origin side: echoes test packets with its receive and send
+ * timestamps. `record` (the lab's origins) sees every test packet received,
+ * so loss on the way out can be told from loss on the way back.
+ */
+export async function startTimestampEcho(host: string, port: number, record?: EchoRecorder): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4')
   s.on('message', (msg, rinfo) => {
     const rx = monoMs()
+    if (record !== undefined && msg.length >= TP_HEADER_BYTES && msg.readUInt32BE(0) === TRAFFIC_MAGIC) record(msg.readUInt32BE(TP_OFF_FLOW), msg.readUInt32BE(TP_OFF_SEQ), msg.readDoubleBE(TP_OFF_SENT), rx)
     if (stampEcho(msg, rx, monoMs())) s.send(msg, rinfo.port, rinfo.address)
   })
   await new Promise<void>((resolve) => s.bind(port, host, () => resolve()))

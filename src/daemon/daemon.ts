@@ -60,7 +60,7 @@ export function routerIngress(config: RelayConfig, s: ServiceConfig): string[] {
 }
 
 /** The control plane for a config: every relay probes every peer; unpinned services are routed. */
-export function routerFor(config: RelayConfig): Router {
+export function routerFor(config: RelayConfig, bootId: number = newBootId()): Router {
   const r = config.routing
   return createRouter({
     self: config.relay.id,
@@ -73,12 +73,16 @@ export function routerFor(config: RelayConfig): Router {
     hopCostMs: r.hopCostMs,
     maxLossPct: r.maxLossPct,
     floodIntervalMs: r.floodIntervalMs,
-    // A fresh boot id per start, so peers accept our map again at once after a restart.
-    bootId: randomBytes(4).readUInt32BE(0),
+    bootId,
     random: Math.random,
     // Our columns go out signed; a peer's column is applied or relayed only with its origin's valid signature.
     columnAuth: new Ed25519ColumnAuth(config.relay.privateKey, new Map(config.peers.map((p) => [p.id, p.signKey]))),
   })
+}
+
+/** A fresh boot id per start, so peers accept our map again at once after a restart. */
+function newBootId(): number {
+  return randomBytes(4).readUInt32BE(0)
 }
 
 export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Promise<RunningDaemon> {
@@ -91,7 +95,8 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   const cryptoBackend = opts.cryptoBackend ?? 'auto'
   const sockets = dataPlaneSockets(config)
   log.info('overlay socket', { kind: sockets.kind, ...(workers > 1 ? { workers } : {}), ...(sockets.fallbackReason ? { fallback: sockets.fallbackReason } : {}) })
-  const router = routerFor(config)
+  const bootId = newBootId()
+  const router = routerFor(config, bootId)
   let bridge: RouterBridge | undefined
   let endpoint: CryptoSecureEndpoint | undefined
   let stopAll: () => void = () => {}
@@ -144,7 +149,8 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   }
   bridge.start()
   probes.start()
-  const status = (): unknown => ({ ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() })
+  // boot_id: the lab checks that a restarted relay comes back with a new one (docs/lab.md).
+  const status = (): unknown => ({ boot_id: bootId, ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() })
   let control: { close(): void } | undefined
   if (!opts.noControlSocket) {
     try {

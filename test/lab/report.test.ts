@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { renderHtml } from '../../lab/report/html.js'
 import { formatSummary } from '../../lab/report/text.js'
+import { seriesJson } from '../../lab/report/write.js'
 import type { L3Result, LabResult } from '../../lab/run/result.js'
 
 const pair = { site: 'br1', pop: 'lax', dc: 'dc', host: '10.1.0.2', target: '10.9.0.2', return_exit: 'dal', family: 4 as const }
@@ -16,7 +17,7 @@ function l3(foreign: { addr: string; packets: number }[]): L3Result {
 
 function result(l3Part?: L3Result): LabResult {
   return {
-    scenario: 'sites', run: 'optest', flows: [], events: [], map: [],
+    scenario: 'sites', run: 'optest', flows: [], events: [], relay_events: [], map: [],
     emulator: { backend: 'emulator', delay_error_p50_ms: 0.1, delay_error_p99_ms: 0.4, delay_error_max_ms: 3, delay_error_over_ms: { '0.5': 9, '1': 2, '2': 1, '5': 0 }, samples: 4000, realtime: true, host_steal_ms: 20, window_ms: 9500 },
     wan: { pops: ['lax', 'dal'], delayMs: [[0, 12], [12, 0]] },
     ...(l3Part ? { l3: l3Part } : {}),
@@ -44,5 +45,12 @@ describe('lab reports', () => {
     expect(html).not.toContain('L3 mode')
     expect(html).toContain('host steal 20 ms')
     expect(formatSummary(result())).toContain('host steal 20 ms in 9.5 s')
+  })
+
+  it('write every packet row of every flow to series.json as plain JSON', () => {
+    const series = new Map([['call/overpass', { sent: 3, originDuplicates: 1, rows: [[0, 0, 20.5, 30, 20.5, 50.5], [2, 40, 21, null, 61, null]] as [number, number, number, number | null, number, number | null][] }]])
+    const parsed = JSON.parse(seriesJson(result(), series))
+    expect(parsed.columns).toEqual(['seq', 'sent_ms', 'forward_ms', 'reverse_ms', 'origin_rx_ms', 'client_rx_ms'])
+    expect(parsed.flows['call/overpass']).toEqual({ sent: 3, origin_duplicates: 1, rows: [[0, 0, 20.5, 30, 20.5, 50.5], [2, 40, 21, null, 61, null]] })
   })
 })
