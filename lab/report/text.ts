@@ -42,6 +42,7 @@ export function formatSummary(r: LabResult): string {
   if (r.l3) lines.push(...l3Block(r.l3), '')
   for (const e of r.events) lines.push(`event at ${(e.atMs / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s): ${e.action}${e.delayFactor !== undefined ? ` x${e.delayFactor}` : ''} ${e.from} -> ${e.to}`)
   for (const e of r.relay_events ?? []) lines.push(relayEventLine(e))
+  for (const e of r.origin_events ?? []) lines.push(`origin leg ${e.exit} -> ${e.origin} ${e.action} at ${(e.at_ms / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s)${e.error ? `: FAILED: ${e.error}` : ''}`)
   const m = r.emulator
   if (m.backend === 'netem') lines.push('WAN: tc netem (kernel qdiscs; no user-space delay error to report)')
   else lines.push(`WAN emulator delay error (release time vs scheduled, ${m.samples} packets): p50 ${m.delay_error_p50_ms.toFixed(3)} ms, p99 ${m.delay_error_p99_ms.toFixed(3)} ms, max ${m.delay_error_max_ms.toFixed(3)} ms${m.realtime ? ' (SCHED_RR)' : ''}; host steal ${m.host_steal_ms} ms in ${(m.window_ms / 1000).toFixed(1)} s`)

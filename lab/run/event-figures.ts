@@ -37,6 +37,7 @@ export function eventMoments(s: Scenario): EventMoment[] {
   }
   for (const e of s.events) add(e.atMs, `${e.action}${e.delayFactor !== undefined ? ` x${e.delayFactor}` : ''} ${e.from}>${e.to}`)
   for (const e of s.relayEvents) add(e.atMs, `${e.action} ${e.pop}`)
+  for (const e of s.originEvents) add(e.atMs, `${e.action}-origin ${e.exit}>${e.origin}`)
   return [...byTime.entries()].sort((a, b) => a[0] - b[0]).map(([at, what]) => ({ at_ms: at, what: what.join(', ') }))
 }
 

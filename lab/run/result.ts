@@ -8,6 +8,7 @@ import type { WanKind } from '../wan/backend.js'
 import type { FlowSeries } from './series.js'
 import type { EventFigures } from './event-figures.js'
 import type { RelayEventResult } from './relay-events.js'
+import type { OriginEventResult } from './origin-events.js'
 
 export interface FlowResult {
   name: string
@@ -69,6 +70,8 @@ export interface LabResult {
   events: (LinkEvent & { applied_ms: number })[]
   /** Relay kills and restarts as the runner carried them out (relay-events.ts). */
   relay_events: RelayEventResult[]
+  /** Origin-leg cuts and repairs as the runner carried them out (origin-events.ts). */
+  origin_events: OriginEventResult[]
   /** The latency map as the first ingress relay measured it at the end. */
   map: EdgeView[]
   /** Scenario one-way delays, for the report's heatmap. */

@@ -23,6 +23,7 @@ import { PathRecorder } from './paths.js'
 import { AGENT_RT, rtUsable, withPriority } from './priority.js'
 import { addTunRoutes, BIN, controlSocket, servicePort, startRelays } from './relays.js'
 import { RelayEvents, type RelayEventResult } from './relay-events.js'
+import { OriginEvents, type OriginEventResult } from './origin-events.js'
 import { buildSeries, countPathChanges, directionLoss, type ClientRecord, type FlowSeries, type OriginRecord } from './series.js'
 import { eventFigures, eventMoments } from './event-figures.js'
 import { hasL3, isL3Flow } from './l3-config.js'
@@ -89,17 +90,20 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     recorder.start()
     const relayEvents = new RelayEvents(lab, relays, t0Ms)
     relayEvents.start(lab.scenario.relayEvents)
+    const originEvents = new OriginEvents(lab, t0Ms)
+    originEvents.start(lab.scenario.originEvents)
     opts.log(`${run}: traffic for ${(endMs / 1000).toFixed(1)} s (${lab.scenario.flows.length} flows, each direct and through Overpass)`)
     await waitFor('the flow agents', () => (agents.every((a) => a.child.exitCode !== null) ? true : undefined), AGENT_START_MS + endMs + 15_000, 100)
     recorder.stop()
     relayEvents.stop()
     const relayResults = await relayEvents.done()
+    const originResults = originEvents.stop()
     const originRecords = await stopOrigins(origins)
     const l3Result = l3Phase ? await endL3(lab, l3Phase) : undefined
     const emu = (await controlRequest(lab.emulatorSocket, { cmd: 'stats' })) as EmulatorStats
     const firstIngress = popOf(lab, lab.scenario.flows[0].client)
     const map = ((await controlRequest(controlSocket(lab, firstIngress), { cmd: 'map' })) as { edges: EdgeView[] }).edges
-    const { result, samples, series } = collect(lab, agents, recorder, emu, map, t0Ms, originRecords, relayResults, l3Result)
+    const { result, samples, series } = collect(lab, agents, recorder, emu, map, t0Ms, originRecords, relayResults, originResults, l3Result)
     if (opts.outDir) writeReports(opts.outDir, result, samples, series)
     if (opts.json) process.stdout.write(JSON.stringify(jsonView(result), null, 2) + '\n')
     else opts.log(formatSummary(result))
@@ -182,7 +186,7 @@ function startClients(lab: LabRun, t0Ms: number): { client: string; out: string;
   })
 }
 
-function collect(lab: LabRun, agents: { client: string; out: string }[], recorder: PathRecorder, emu: EmulatorStats, map: EdgeView[], t0Ms: number, origins: Map<number, OriginRecord[]>, relayEvents: RelayEventResult[], l3?: L3Result): { result: LabResult; samples: FlowSamples; series: SeriesByFlow } {
+function collect(lab: LabRun, agents: { client: string; out: string }[], recorder: PathRecorder, emu: EmulatorStats, map: EdgeView[], t0Ms: number, origins: Map<number, OriginRecord[]>, relayEvents: RelayEventResult[], originEvents: OriginEventResult[], l3?: L3Result): { result: LabResult; samples: FlowSamples; series: SeriesByFlow } {
   const s = lab.scenario
   const flows: FlowResult[] = []
   const samples: FlowSamples = new Map()
@@ -222,6 +226,7 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
     emulator: { backend: lab.wan, delay_error_p50_ms: emu.delay_error.p50_ms, delay_error_p99_ms: emu.delay_error.p99_ms, delay_error_max_ms: emu.delay_error.max_ms, delay_error_over_ms: emu.delay_error.over_ms, samples: emu.delay_error.samples, realtime: rtUsable(), ...(emu.waker ? { waker: emu.waker } : {}), host_steal_ms: emu.host_steal_ms, window_ms: +emu.window_ms.toFixed(0) },
     events: emu.applied.map(({ appliedAtMs, ...e }) => ({ ...e, applied_ms: +(appliedAtMs - t0Ms).toFixed(2) })),
     relay_events: relayEvents,
+    origin_events: originEvents,
     map,
     wan: { pops: s.pops, delayMs },
     ...(l3 ? { l3 } : {}),
@@ -231,5 +236,5 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
 
 /** --json: the result without the bulky latency map. */
 function jsonView(r: LabResult): unknown {
-  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, relay_events: r.relay_events, ...(r.l3 ? { l3: r.l3 } : {}) }
+  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, relay_events: r.relay_events, origin_events: r.origin_events, ...(r.l3 ? { l3: r.l3 } : {}) }
 }

@@ -182,3 +182,40 @@ export function countPathChanges(paths: readonly PathSample[], fromMs = 0): { fo
   }
   return { forward: count((p) => p.forward), reply: count((p) => p.reply) }
 }
+
+/** Whether `path` crosses one of the PoP pairs in `links`, in either direction. */
+export function crossesAny(path: readonly string[], links: readonly (readonly [string, string])[]): boolean {
+  for (let i = 1; i < path.length; i++) {
+    for (const [a, b] of links) if ((path[i - 1] === a && path[i] === b) || (path[i - 1] === b && path[i] === a)) return true
+  }
+  return false
+}
+
+/**
+ * When a direction's path stopped crossing `links` after `fromMs`: the
+ * first sample at or after `fromMs` whose path avoids them, or `fromMs`
+ * itself when the path in force then already did; null when it never left.
+ * Samples without a path are skipped.
+ */
+export function leftLinksAt(paths: readonly PathSample[], dir: 'forward' | 'reply', fromMs: number, links: readonly (readonly [string, string])[]): number | null {
+  const withPath = paths.filter((p) => p[dir].length > 0)
+  const before = withPath.filter((p) => p.t_ms <= fromMs).at(-1)
+  if (before && !crossesAny(before[dir], links)) return fromMs
+  return withPath.find((p) => p.t_ms > fromMs && !crossesAny(p[dir], links))?.t_ms ?? null
+}
+
+/**
+ * How often a direction's path went back onto `links` after `fromMs`
+ * (changes from a path avoiding them to one crossing them).
+ */
+export function reentries(paths: readonly PathSample[], dir: 'forward' | 'reply', fromMs: number, links: readonly (readonly [string, string])[]): number {
+  let on: boolean | undefined
+  let count = 0
+  for (const p of paths) {
+    if (p[dir].length === 0) continue
+    const crosses = crossesAny(p[dir], links)
+    if (p.t_ms > fromMs && on === false && crosses) count++
+    on = crosses
+  }
+  return count
+}

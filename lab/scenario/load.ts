@@ -8,8 +8,8 @@ import { parse } from 'yaml'
 import { ScenarioError } from './errors.js'
 import { scenarioSchema, type RawEvent, type RawScenario } from './schema.js'
 import { checkScenario } from './semantic.js'
-import { RELAY_ACTIONS } from './schema.js'
-import type { DirectedLink, LinkEvent, RelayEvent, Scenario } from './types.js'
+import { ORIGIN_ACTIONS, RELAY_ACTIONS } from './schema.js'
+import type { DirectedLink, LinkEvent, OriginEvent, RelayEvent, Scenario } from './types.js'
 import { fromZod } from './zod-issues.js'
 
 export function loadScenario(file: string): Scenario {
@@ -50,16 +50,20 @@ function normalise(s: RawScenario): Scenario {
     clients: s.clients.map((c) => ({ name: c.name, pop: c.pop, ...(c.prefix ? { prefix: c.prefix } : {}), ...(c.prefix6 ? { prefix6: c.prefix6 } : {}) })),
     origins: s.origins.map((o) => ({ name: o.name, wanPop: o.wan_pop, exits: o.exits, port: o.port, ...(o.prefix ? { prefix: o.prefix } : {}), ...(o.prefix6 ? { prefix6: o.prefix6 } : {}) })),
     links,
-    events: s.events.filter((e) => !isRelayAction(e.action)).flatMap(expandEvent).sort((a, b) => a.atMs - b.atMs),
+    events: s.events.filter((e) => isLinkAction(e.action)).flatMap(expandEvent).sort((a, b) => a.atMs - b.atMs),
     relayEvents: s.events.filter((e) => isRelayAction(e.action)).map((e): RelayEvent => ({ atMs: e.at, pop: e.pop!, action: e.action as RelayEvent['action'] })).sort((a, b) => a.atMs - b.atMs),
+    originEvents: s.events.filter((e) => isOriginAction(e.action)).map((e): OriginEvent => ({ atMs: e.at, origin: e.origin!, exit: e.exit!, action: e.action === 'cut-origin' ? 'cut' : 'restore' })).sort((a, b) => a.atMs - b.atMs),
     warmupMs: s.traffic.warmup,
     flows: s.traffic.flows.map((f) => ({ name: f.name, client: f.client, origin: f.origin, profile: f.profile, startMs: f.start, durationMs: f.duration })),
     routing: s.relays.routing,
     originProbe: s.relays.origin_probe,
+    ...(s.relays.origin_probe_interval !== undefined ? { originProbeIntervalMs: s.relays.origin_probe_interval } : {}),
   }
 }
 
 const isRelayAction = (a: string): boolean => (RELAY_ACTIONS as readonly string[]).includes(a)
+const isOriginAction = (a: string): boolean => (ORIGIN_ACTIONS as readonly string[]).includes(a)
+const isLinkAction = (a: string): boolean => !isRelayAction(a) && !isOriginAction(a)
 
 function expandEvent(e: RawEvent): LinkEvent[] {
   const pairs: [string, string][] = e.between ? [e.between, [e.between[1], e.between[0]]] : [[e.from!, e.to!]]

@@ -25,15 +25,20 @@ export const linkSchema = z.strictObject({
 /** Link actions go to the WAN backend; relay actions (kill, start) to the runner. */
 export const LINK_ACTIONS = ['degrade', 'cut', 'restore', 'flap'] as const
 export const RELAY_ACTIONS = ['kill', 'start'] as const
+/** An exit's origin leg (its CNI link to an origin): runner-side too. */
+export const ORIGIN_ACTIONS = ['cut-origin', 'restore-origin'] as const
 
 export const eventSchema = z.strictObject({
   at: duration,
-  action: z.enum([...LINK_ACTIONS, ...RELAY_ACTIONS]),
+  action: z.enum([...LINK_ACTIONS, ...RELAY_ACTIONS, ...ORIGIN_ACTIONS]),
   from: name.optional(),
   to: name.optional(),
   between: pair.optional(),
   /** kill/start: the PoP whose relay process is killed or started again. */
   pop: name.optional(),
+  /** cut-origin/restore-origin: the origin and the exit whose leg to it fails or comes back. */
+  origin: name.optional(),
+  exit: name.optional(),
   delay: duration.optional(),
   /** degrade: multiply the delay in force by this (instead of setting `delay`). */
   factor: factor.optional(),
@@ -76,6 +81,8 @@ const trafficSchema = z.strictObject({
 })
 const relaysSchema = z.strictObject({
   origin_probe: z.enum(['none', 'twamp']).default('none'),
+  /** The exits' origin probe interval (services[].origin_probe.interval); default the relay's. */
+  origin_probe_interval: duration.optional(),
   routing: z.record(z.string(), z.unknown()).default({}),
 })
 

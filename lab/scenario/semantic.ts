@@ -4,7 +4,7 @@
  * a pair and carry the fields their action needs.
  */
 import type { ScenarioIssue } from './errors.js'
-import { RELAY_ACTIONS, type RawEvent, type RawScenario } from './schema.js'
+import { ORIGIN_ACTIONS, RELAY_ACTIONS, type RawEvent, type RawScenario } from './schema.js'
 import { LAB_NET6, prefixesOverlap } from './values.js'
 
 /** Upper bound on the whole traffic phase, so a typo cannot run for hours. */
@@ -53,13 +53,19 @@ export function checkScenario(s: RawScenario): ScenarioIssue[] {
   s.wan.links.forEach((l, i) => checkBurst(l.loss ?? s.wan.loss, l.burst, l.burst_loss, `wan.links[${i}]`, add))
 
   const relayEvents: { e: RawScenario['events'][number]; at: string }[] = []
+  const originEvents: { e: RawScenario['events'][number]; at: string }[] = []
   s.events.forEach((e, i) => {
     const at = `events[${i}]`
     if (isRelayAction(e.action)) {
       relayEvents.push({ e, at })
       return
     }
+    if (isOriginAction(e.action)) {
+      originEvents.push({ e, at })
+      return
+    }
     if (e.pop !== undefined) add(`${at}.pop`, `${e.action} takes no pop`, 'name the link with from + to or between; pop is for kill and start')
+    if (e.origin !== undefined || e.exit !== undefined) add(at, `${e.action} takes no origin/exit`, 'name the link with from + to or between; origin and exit are for cut-origin and restore-origin')
     endpoints(e, at, add, popRef)
     const values = e.delay !== undefined || e.factor !== undefined || e.jitter !== undefined || e.loss !== undefined || e.burst !== undefined || e.burst_loss !== undefined
     if (e.action === 'degrade' && !values) add(at, 'degrade changes nothing', 'set delay or factor, jitter, loss and/or burst')
@@ -71,6 +77,7 @@ export function checkScenario(s: RawScenario): ScenarioIssue[] {
     if (e.action !== 'flap' && flapFields) add(at, 'period/for only apply to flap', 'remove them, or use action: flap')
   })
   checkRelayEvents(relayEvents, add, popRef)
+  checkOriginEvents(originEvents, s, add)
 
   const clients = new Set(s.clients.map((c) => c.name))
   const origins = new Set(s.origins.map((o) => o.name))
@@ -92,6 +99,41 @@ export function checkScenario(s: RawScenario): ScenarioIssue[] {
 type Add = (path: string, message: string, fix: string) => void
 
 const isRelayAction = (a: string): boolean => (RELAY_ACTIONS as readonly string[]).includes(a)
+const isOriginAction = (a: string): boolean => (ORIGIN_ACTIONS as readonly string[]).includes(a)
+
+/** Fields a runner-side event must not carry, besides its own. */
+const LINK_FIELDS = ['from', 'to', 'between', 'delay', 'factor', 'jitter', 'loss', 'burst', 'burst_loss', 'period', 'for'] as const
+
+/**
+ * cut-origin and restore-origin name an L4 origin and one of its exits and
+ * nothing else; in time order, a leg is cut only while up and restored only
+ * after a cut.
+ */
+function checkOriginEvents(list: { e: RawEvent; at: string }[], s: RawScenario, add: Add): void {
+  const cutAt = new Map<string, string>()
+  const ordered = list.map((x, i) => ({ ...x, i })).sort((a, b) => a.e.at - b.e.at || a.i - b.i)
+  for (const { e, at } of ordered) {
+    const extra = [...LINK_FIELDS, 'pop' as const].filter((k) => e[k] !== undefined)
+    if (extra.length > 0) add(at, `${e.action} takes only at, origin and exit, not ${extra.join(', ')}`, 'remove them')
+    if (e.origin === undefined || e.exit === undefined) {
+      add(at, `${e.action} needs origin and exit`, 'e.g. origin: o-bos, exit: bos (one of the origin\'s exits)')
+      continue
+    }
+    const o = s.origins.find((x) => x.name === e.origin)
+    if (!o) {
+      add(`${at}.origin`, `"${e.origin}" is not an origin`, `use one of: ${s.origins.map((x) => x.name).join(', ')}`)
+      continue
+    }
+    if (o.prefix !== undefined) add(`${at}.origin`, `"${e.origin}" is an L3 data centre`, 'cut-origin works on L4 origins (a service address) only')
+    if (!o.exits.includes(e.exit)) add(`${at}.exit`, `"${e.exit}" is not an exit of ${e.origin}`, `use one of: ${o.exits.join(', ')}`)
+    const key = `${e.origin}/${e.exit}`
+    const cut = cutAt.get(key)
+    if (e.action === 'cut-origin' && cut) add(at, `the leg ${e.exit} -> ${e.origin} is already cut by ${cut}`, 'restore it first (action: restore-origin)')
+    if (e.action === 'restore-origin' && !cut) add(at, `the leg ${e.exit} -> ${e.origin} is not cut at that time`, 'cut it first (action: cut-origin) at an earlier time')
+    if (e.action === 'cut-origin') cutAt.set(key, at)
+    else cutAt.delete(key)
+  }
+}
 
 /**
  * A bursty link needs a loss to spread into bursts, below the loss inside a
@@ -117,7 +159,7 @@ function checkRelayEvents(list: { e: RawEvent; at: string }[], add: Add, popRef:
   const killedAt = new Map<string, string>()
   const ordered = list.map((x, i) => ({ ...x, i })).sort((a, b) => a.e.at - b.e.at || a.i - b.i)
   for (const { e, at } of ordered) {
-    const extra = (['from', 'to', 'between', 'delay', 'factor', 'jitter', 'loss', 'burst', 'burst_loss', 'period', 'for'] as const).filter((k) => e[k] !== undefined)
+    const extra = [...LINK_FIELDS, 'origin' as const, 'exit' as const].filter((k) => e[k] !== undefined)
     if (extra.length > 0) add(at, `${e.action} takes only at and pop, not ${extra.join(', ')}`, 'remove them; a link change is a separate degrade/cut/restore/flap event')
     if (e.pop === undefined) {
       add(at, `${e.action} needs pop`, 'name the PoP whose relay to kill or start, e.g. pop: dal')

@@ -75,6 +75,18 @@ export interface RelayEvent {
   action: 'kill' | 'start'
 }
 
+/**
+ * An exit's origin leg failing (`cut`) or coming back (`restore`) at `atMs`,
+ * carried out by the runner: a blackhole route to the origin's service
+ * address in the exit's namespace drops data and origin probes alike.
+ */
+export interface OriginEvent {
+  atMs: number
+  origin: string
+  exit: string
+  action: 'cut' | 'restore'
+}
+
 export interface FlowSpec {
   name: string
   client: string
@@ -95,10 +107,14 @@ export interface Scenario {
   events: LinkEvent[]
   /** Relay kills and restarts, sorted by time. */
   relayEvents: RelayEvent[]
+  /** Origin-leg failures and repairs, sorted by time. */
+  originEvents: OriginEvent[]
   warmupMs: number
   flows: FlowSpec[]
   /** Passed through to every relay's `routing:` section (probe_interval, ...). */
   routing: Record<string, unknown>
   /** Relay service profile (route metric) per flow profile. */
   originProbe: 'none' | 'twamp'
+  /** The exits' origin probe interval, ms (absent: the relay's default). */
+  originProbeIntervalMs?: number
 }

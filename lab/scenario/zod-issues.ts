@@ -11,15 +11,15 @@ import type { ScenarioIssue } from './errors.js'
 import { KNOWN } from './schema.js'
 
 const FIXES: [RegExp, string][] = [
-  [/(delay|jitter|at|period|for|warmup|start|duration)$/, 'write a duration with a unit, e.g. 12ms or 2.5s'],
+  [/(delay|jitter|at|period|for|warmup|start|duration|origin_probe_interval)$/, 'write a duration with a unit, e.g. 12ms or 2.5s'],
   [/loss$/, 'write a percentage, e.g. 0.5%'],
   [/factor$/, 'write a plain number, e.g. 2 (doubles the delay in force) or 0.5'],
   [/burst$/, 'write the mean burst length in packets, e.g. 4'],
   [/profile$/, 'use game or voip'],
   [/prefix$/, 'write an IPv4 prefix with 8-30 bits, e.g. 10.101.0.0/24'],
-  [/action$/, 'use degrade, cut, restore, flap (links), or kill, start (a PoP\'s relay)'],
+  [/action$/, 'use degrade, cut, restore, flap (links), kill, start (a PoP\'s relay), or cut-origin, restore-origin (an exit\'s origin leg)'],
   [/between$/, 'list exactly two PoPs, e.g. between: [lax, sea]'],
-  [/(pop|wan_pop|client|origin|from|to|name)$|\]$/, 'use a short lowercase name like lax or c-lax'],
+  [/(pop|wan_pop|client|origin|exit|from|to|name)$|\]$/, 'use a short lowercase name like lax or c-lax'],
 ]
 
 function fixFor(path: string): string {

@@ -17,7 +17,7 @@ function l3(foreign: { addr: string; packets: number }[]): L3Result {
 
 function result(l3Part?: L3Result): LabResult {
   return {
-    scenario: 'sites', run: 'optest', flows: [], events: [], relay_events: [], map: [],
+    scenario: 'sites', run: 'optest', flows: [], events: [], relay_events: [], origin_events: [], map: [],
     emulator: { backend: 'emulator', delay_error_p50_ms: 0.1, delay_error_p99_ms: 0.4, delay_error_max_ms: 3, delay_error_over_ms: { '0.5': 9, '1': 2, '2': 1, '5': 0 }, samples: 4000, realtime: true, host_steal_ms: 20, window_ms: 9500 },
     wan: { pops: ['lax', 'dal'], delayMs: [[0, 12], [12, 0]] },
     ...(l3Part ? { l3: l3Part } : {}),

@@ -121,6 +121,36 @@ describe('scenario events for live-routing tests', () => {
   })
 })
 
+describe('origin-leg events', () => {
+  const TWO_EXITS = BASE.replace('exits: [c] }', 'exits: [b, c] }')
+
+  it('keeps cut-origin and restore-origin apart from the link events, and the origin probe interval', () => {
+    const s = parseScenario(TWO_EXITS + 'relays: { origin_probe: twamp, origin_probe_interval: 250ms }\nevents:\n  - { at: 5s, action: restore-origin, origin: oc, exit: b }\n  - { at: 2s, action: cut-origin, origin: oc, exit: b }\n')
+    expect(s.originEvents).toEqual([{ atMs: 2000, origin: 'oc', exit: 'b', action: 'cut' }, { atMs: 5000, origin: 'oc', exit: 'b', action: 'restore' }])
+    expect(s.events).toEqual([])
+    expect(s.relayEvents).toEqual([])
+    expect(s.originProbeIntervalMs).toBe(250)
+  })
+
+  it('refuses a leg that is not an exit of the origin, a restore without a cut, and link fields', () => {
+    const issues = issuesOf(TWO_EXITS + `events:
+  - { at: 1s, action: cut-origin, origin: oc, exit: a }
+  - { at: 2s, action: restore-origin, origin: oc, exit: c }
+  - { at: 3s, action: cut-origin, origin: oc, exit: b, loss: 1% }
+  - { at: 4s, action: cut-origin, origin: zz, exit: b }
+  - { at: 5s, action: cut-origin, exit: b }
+  - { at: 6s, action: cut, from: a, to: b, origin: oc }
+`)
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]))
+    expect(byPath['events[0].exit']).toContain('not an exit of oc')
+    expect(byPath['events[1]']).toContain('not cut at that time')
+    expect(byPath['events[2]']).toContain('not loss')
+    expect(byPath['events[3].origin']).toContain('not an origin')
+    expect(byPath['events[4]']).toContain('needs origin and exit')
+    expect(byPath['events[5]']).toContain('takes no origin/exit')
+  })
+})
+
 const L3 = `
 name: t3
 pops: [a, b, c]

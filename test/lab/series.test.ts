@@ -1,6 +1,6 @@
 /** The per-packet series of a lab flow and the figures read from them around an event. */
 import { describe, expect, it } from 'vitest'
-import { buildSeries, countPathChanges, delayInWindow, deliveries, directionLoss, lostInWindow, maxGapAround, type ClientRecord, type OriginRecord } from '../../lab/run/series.js'
+import { buildSeries, countPathChanges, crossesAny, leftLinksAt, reentries, delayInWindow, deliveries, directionLoss, lostInWindow, maxGapAround, type ClientRecord, type OriginRecord } from '../../lab/run/series.js'
 import type { PathSample } from '../../lab/run/paths.js'
 import { eventFigures, eventMoments } from '../../lab/run/event-figures.js'
 import { parseScenario } from '../../lab/scenario/index.js'
@@ -128,5 +128,30 @@ traffic:
     // Replies of seq 49 (sent 980) arrive at 1030, of seq 55 (1100) at 1170: 140 ms without a reply.
     expect(figures[0].gap_ms).toBe(140)
     expect(figures[1]).toMatchObject({ window_ms: [1500, 2000], lost_forward: 0, gap_ms: 20 })
+  })
+})
+
+describe('leaving and re-entering links', () => {
+  const p = (t: number, forward: string, reply: string): PathSample => ({ t_ms: t, forward: forward ? forward.split('>') : [], reply: reply ? reply.split('>') : [] })
+  const link = [['dal', 'bos']] as const
+
+  it('sees a link crossed in either direction', () => {
+    expect(crossesAny(['lax', 'dal', 'bos'], link)).toBe(true)
+    expect(crossesAny(['bos', 'dal', 'lax'], link)).toBe(true)
+    expect(crossesAny(['lax', 'bos'], link)).toBe(false)
+  })
+
+  it('finds when each direction left a link after an event, or that it never did', () => {
+    const paths = [p(-2000, 'lax>dal>bos', 'bos>dal>lax'), p(4500, 'lax>atl>bos', 'bos>dal>lax'), p(5000, '', ''), p(9000, 'lax>atl>bos', 'bos>dal>lax')]
+    expect(leftLinksAt(paths, 'forward', 3000, link)).toBe(4500)
+    expect(leftLinksAt(paths, 'reply', 3000, link)).toBeNull()
+    expect(leftLinksAt(paths, 'forward', 6000, link)).toBe(6000)
+  })
+
+  it('counts the returns onto a link after an event', () => {
+    const paths = [p(0, 'lax>dal>bos', 'bos>lax'), p(2500, 'lax>atl>bos', 'bos>lax'), p(4200, 'lax>dal>bos', 'bos>lax'), p(6300, 'lax>atl>bos', 'bos>lax'), p(6400, '', ''), p(8300, 'lax>dal>bos', 'bos>lax')]
+    expect(reentries(paths, 'forward', 2000, [['lax', 'dal']])).toBe(2)
+    expect(reentries(paths, 'forward', 5000, [['lax', 'dal']])).toBe(1)
+    expect(reentries(paths, 'reply', 0, [['lax', 'dal']])).toBe(0)
   })
 })
