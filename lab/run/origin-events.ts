@@ -2,10 +2,10 @@
  * An exit's origin leg failing and coming back during a lab run (scenario
  * events `cut-origin` and `restore-origin`). The exit reaches its origin
  * over a CNI veth that the WAN emulator never sees, so the runner cuts it
- * in the exit's namespace instead: a blackhole route for the origin's
- * service address (more specific than the route over the CNI link) drops
- * the exit's data and its TWAMP origin probes alike, as a failed link
- * would; deleting the route restores it.
+ * in the exit's namespace instead: its route to the origin's service
+ * address (over the CNI link, topo/addressing.ts) is replaced by a
+ * blackhole, which drops the exit's data and its TWAMP origin probes
+ * alike, as a failed link would; restore puts the saved route back.
  */
 import { monoMs } from '../traffic/index.js'
 import type { OriginEvent } from '../scenario/index.js'
@@ -25,6 +25,8 @@ export interface OriginEventResult {
 export class OriginEvents {
   readonly results: OriginEventResult[] = []
   private readonly timers: NodeJS.Timeout[] = []
+  /** The route each cut replaced, by exit/origin, to put back on restore. */
+  private readonly saved = new Map<string, string>()
 
   constructor(private readonly lab: LabRun, private readonly t0Ms: number) {}
 
@@ -40,8 +42,18 @@ export class OriginEvents {
 
   private apply(e: OriginEvent): void {
     const r: OriginEventResult = { at_ms: e.atMs, origin: e.origin, exit: e.exit, action: e.action, applied_ms: NaN }
+    const ns = this.lab.ns(e.exit)
+    const dst = `${this.lab.plan.originServiceAddr.get(e.origin)}/32`
+    const key = `${e.exit}/${e.origin}`
     try {
-      ip(this.lab.ns(e.exit), 'route', e.action === 'cut' ? 'add' : 'del', 'blackhole', `${this.lab.plan.originServiceAddr.get(e.origin)}/32`)
+      if (e.action === 'cut') {
+        this.saved.set(key, ip(ns, 'route', 'show', 'exact', dst).trim())
+        ip(ns, 'route', 'replace', 'blackhole', dst)
+      } else {
+        const before = this.saved.get(key) ?? ''
+        if (before === '') ip(ns, 'route', 'del', 'blackhole', dst)
+        else ip(ns, 'route', 'replace', ...before.split(/\s+/))
+      }
     } catch (err) {
       r.error = (err as Error).message
     }
