@@ -48,7 +48,11 @@ function eventMarkers(r: LabResult): { x: number; label: string }[] {
     } else g.pairs.add(`${e.from}>${e.to}`)
     groups.set(key, g)
   }
-  return [...groups.values()].map((g) => ({ x: g.x, label: `${g.action} ${[...g.pairs].join(', ')}` }))
+  const runner = [
+    ...(r.relay_events ?? []).map((e) => ({ x: e.applied_ms / 1000, label: `${e.action} relay ${e.pop}` })),
+    ...(r.origin_events ?? []).map((e) => ({ x: e.applied_ms / 1000, label: `${e.action} ${e.exit}>${e.origin}` })),
+  ].filter((m) => Number.isFinite(m.x))
+  return [...[...groups.values()].map((g) => ({ x: g.x, label: `${g.action} ${[...g.pairs].join(', ')}` })), ...runner]
 }
 
 function statsTable(flows: FlowResult[]): string {

@@ -20,6 +20,6 @@ export function writeReports(dir: string, r: LabResult, samples: FlowSamples, se
 
 /** One line per packet row keeps the file diffable and still plain JSON. */
 export function seriesJson(r: LabResult, series: SeriesByFlow): string {
-  const flows = [...series.entries()].map(([key, s]) => `    ${JSON.stringify(key)}: { "sent": ${s.sent}, "origin_duplicates": ${s.originDuplicates}, "rows": [\n${s.rows.map((row) => `      ${JSON.stringify(row)}`).join(',\n')}\n    ] }`)
+  const flows = [...series.entries()].map(([key, s]) => `    ${JSON.stringify(key)}: { "sent": ${s.sent}, "origin_duplicates": ${s.originDuplicates}, "client_duplicates": ${s.clientDuplicates}, "rows": [\n${s.rows.map((row) => `      ${JSON.stringify(row)}`).join(',\n')}\n    ] }`)
   return `{\n  "scenario": ${JSON.stringify(r.scenario)},\n  "run": ${JSON.stringify(r.run)},\n  "columns": ${JSON.stringify(SERIES_COLUMNS)},\n  "flows": {\n${flows.join(',\n')}\n  }\n}\n`
 }

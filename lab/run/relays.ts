@@ -40,6 +40,7 @@ export function services(s: Scenario, plan: AddressPlan): RenderService[] {
       origin: `${plan.originServiceAddr.get(o.name)}:${o.port}`,
       exits: o.exits,
       profile: flows.some((f) => f.profile === 'voip') ? 'rtc' : 'gaming',
+      ...(s.redundant ? { redundant: true } : {}),
       origin_probe: s.originProbe === 'twamp' ? { method: 'twamp', ...(s.originProbeIntervalMs !== undefined ? { interval: `${s.originProbeIntervalMs}ms` } : {}) } : { method: 'none', assumed_rtt: '0ms' },
     }
   }).filter((svc) => svc.ingress.length > 0)

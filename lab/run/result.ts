@@ -27,6 +27,8 @@ export interface FlowResult {
   origin_received: number
   /** Extra copies the origin received (redundant paths must keep this 0). */
   origin_duplicates: number
+  /** Extra echoes the client received (likewise). */
+  client_duplicates: number
   /** p50/p99/jitter are of the forward (client -> origin) one-way delay. */
   p50_ms: number
   p99_ms: number

@@ -27,6 +27,8 @@ export interface FlowSeries {
   rows: SeriesRow[]
   /** Copies the origin received beyond the first of a seq (redundant paths must make this 0). */
   originDuplicates: number
+  /** Echoes the client received beyond the first of a seq (likewise). */
+  clientDuplicates: number
 }
 
 /** The origin's record of one copy it received: [seq, client send time, origin receive time] (absolute ms). */
@@ -44,8 +46,10 @@ export function buildSeries(sent: number, origin: readonly OriginRecord[], clien
     }
     bySeq.set(seq, [seq, round3(sentAbs - t0Ms), round3(rxAbs - sentAbs), null, round3(rxAbs - t0Ms), null])
   }
+  let clientDup = 0
   for (const [seq, sentMs, fwd, rev, rx] of client) {
     let row = bySeq.get(seq)
+    if (row && row[5] !== null) clientDup++
     // An echo can only come from a copy the origin saw; keep it even if the origin's record is missing.
     if (!row) bySeq.set(seq, (row = [seq, sentMs, fwd, null, round3(sentMs + fwd), null]))
     if (row[5] === null) {
@@ -53,7 +57,7 @@ export function buildSeries(sent: number, origin: readonly OriginRecord[], clien
       row[5] = rx
     }
   }
-  return { sent, rows: [...bySeq.values()].sort((a, b) => a[0] - b[0]), originDuplicates: dup }
+  return { sent, rows: [...bySeq.values()].sort((a, b) => a[0] - b[0]), originDuplicates: dup, clientDuplicates: clientDup }
 }
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000
@@ -65,6 +69,7 @@ export interface DirectionLoss {
   reverse_loss_pct: number
   origin_received: number
   origin_duplicates: number
+  client_duplicates: number
 }
 
 export function directionLoss(s: FlowSeries): DirectionLoss {
@@ -75,6 +80,7 @@ export function directionLoss(s: FlowSeries): DirectionLoss {
     reverse_loss_pct: atOrigin > 0 ? round3((100 * (atOrigin - back)) / atOrigin) : 0,
     origin_received: atOrigin,
     origin_duplicates: s.originDuplicates,
+    client_duplicates: s.clientDuplicates,
   }
 }
 

@@ -57,6 +57,7 @@ function normalise(s: RawScenario): Scenario {
     flows: s.traffic.flows.map((f) => ({ name: f.name, client: f.client, origin: f.origin, profile: f.profile, startMs: f.start, durationMs: f.duration })),
     routing: s.relays.routing,
     originProbe: s.relays.origin_probe,
+    redundant: s.relays.redundant,
     ...(s.relays.origin_probe_interval !== undefined ? { originProbeIntervalMs: s.relays.origin_probe_interval } : {}),
   }
 }

@@ -81,6 +81,8 @@ const trafficSchema = z.strictObject({
 })
 const relaysSchema = z.strictObject({
   origin_probe: z.enum(['none', 'twamp']).default('none'),
+  /** Every service duplicates each datagram over two relay-disjoint paths (services[].redundant). */
+  redundant: z.boolean().default(false),
   /** The exits' origin probe interval (services[].origin_probe.interval); default the relay's. */
   origin_probe_interval: duration.optional(),
   routing: z.record(z.string(), z.unknown()).default({}),
@@ -95,7 +97,7 @@ export const scenarioSchema = z.strictObject({
   wan: wanSchema,
   events: z.array(eventSchema).default([]),
   traffic: trafficSchema,
-  relays: relaysSchema.default({ origin_probe: 'none', routing: {} }),
+  relays: relaysSchema.default({ origin_probe: 'none', redundant: false, routing: {} }),
 })
 
 export type RawScenario = z.output<typeof scenarioSchema>

@@ -115,6 +115,8 @@ export interface Scenario {
   routing: Record<string, unknown>
   /** Relay service profile (route metric) per flow profile. */
   originProbe: 'none' | 'twamp'
+  /** Every (L4) service is redundant: each datagram over two relay-disjoint paths. */
+  redundant: boolean
   /** The exits' origin probe interval, ms (absent: the relay's default). */
   originProbeIntervalMs?: number
 }

@@ -102,6 +102,18 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     report('transit-cut', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0 with redundancy (not configured here)', true)
   })
 
+  it('transit-cut-redundant: nothing lost and nothing delivered twice when the transit relay of a redundant service is cut off', async () => {
+    const r = await scenarioResult('transit-cut-redundant')
+    const o = flow(r, 'call', 'overpass')
+    describeFlow(r, o)
+    sane(r, o)
+    const e = o.around_events[0]
+    report('transit-cut-redundant', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0', e.lost_forward + e.lost_reverse === 0)
+    report('transit-cut-redundant', 'longest gap after the cut (ms)', e.gap_ms, 'informational', true)
+    report('transit-cut-redundant', 'copies the origin received twice', o.origin_duplicates, '0', o.origin_duplicates === 0)
+    report('transit-cut-redundant', 'echoes the client received twice', o.client_duplicates, '0', o.client_duplicates === 0)
+  })
+
   it('origin-leg: flows move to another exit within 500 ms of the active exit\'s origin leg failing', async () => {
     const r = await scenarioResult('origin-leg')
     const o = flow(r, 'call', 'overpass')

@@ -48,9 +48,9 @@ describe('lab reports', () => {
   })
 
   it('write every packet row of every flow to series.json as plain JSON', () => {
-    const series = new Map([['call/overpass', { sent: 3, originDuplicates: 1, rows: [[0, 0, 20.5, 30, 20.5, 50.5], [2, 40, 21, null, 61, null]] as [number, number, number, number | null, number, number | null][] }]])
+    const series = new Map([['call/overpass', { sent: 3, originDuplicates: 1, clientDuplicates: 0, rows: [[0, 0, 20.5, 30, 20.5, 50.5], [2, 40, 21, null, 61, null]] as [number, number, number, number | null, number, number | null][] }]])
     const parsed = JSON.parse(seriesJson(result(), series))
     expect(parsed.columns).toEqual(['seq', 'sent_ms', 'forward_ms', 'reverse_ms', 'origin_rx_ms', 'client_rx_ms'])
-    expect(parsed.flows['call/overpass']).toEqual({ sent: 3, origin_duplicates: 1, rows: [[0, 0, 20.5, 30, 20.5, 50.5], [2, 40, 21, null, 61, null]] })
+    expect(parsed.flows['call/overpass']).toEqual({ sent: 3, origin_duplicates: 1, client_duplicates: 0, rows: [[0, 0, 20.5, 30, 20.5, 50.5], [2, 40, 21, null, 61, null]] })
   })
 })

@@ -130,6 +130,8 @@ describe('origin-leg events', () => {
     expect(s.events).toEqual([])
     expect(s.relayEvents).toEqual([])
     expect(s.originProbeIntervalMs).toBe(250)
+    expect(s.redundant).toBe(false)
+    expect(parseScenario(BASE + 'relays: { redundant: true }\n').redundant).toBe(true)
   })
 
   it('refuses a leg that is not an exit of the origin, a restore without a cut, and link fields', () => {

@@ -27,15 +27,16 @@ function flow(n: number, lostOut: Set<number>, lostBack: Set<number>, twice = ne
 }
 
 describe('flow series', () => {
-  it('tells loss on the way out from loss on the way back, and counts duplicates at the origin', () => {
+  it('tells loss on the way out from loss on the way back, and counts duplicates at the origin and the client', () => {
     const lostOut = new Set([10, 11, 12, 13])
     const lostBack = new Set([50, 51])
     const { origin, client } = flow(100, lostOut, lostBack, new Set([70]))
+    client.push(client[client.length - 1])
     const s = buildSeries(100, origin, client, T0)
     expect(s.rows).toHaveLength(96)
     expect(s.rows.find((r) => r[0] === 50)).toEqual([50, 1000, 40, null, 1040, null])
     expect(s.rows.find((r) => r[0] === 60)).toEqual([60, 1200, 40, 30, 1240, 1270])
-    expect(directionLoss(s)).toEqual({ forward_loss_pct: 4, reverse_loss_pct: 2.083, origin_received: 96, origin_duplicates: 1 })
+    expect(directionLoss(s)).toEqual({ forward_loss_pct: 4, reverse_loss_pct: 2.083, origin_received: 96, origin_duplicates: 1, client_duplicates: 1 })
   })
 
   it('gives p50/p99 of the packets sent in a window, per direction', () => {
