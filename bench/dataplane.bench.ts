@@ -8,7 +8,7 @@
 import { parseConfig } from '../src/config/index.js'
 import type { RelayConfig } from '../src/config/types.js'
 import { createSecureEndpoint, encodeKey, generateKeyPair, type CryptoSecureEndpoint, type KeyPair } from '../src/crypto/index.js'
-import { RouterBridge } from '../src/daemon/router-bridge.js'
+import { RouterBridge } from '../src/control/router-bridge.js'
 import type { Relay } from '../src/dataplane/relay.js'
 import { StaticPaths } from '../src/dataplane/paths.js'
 import { FakeClock } from '../src/io/fake-clock.js'
