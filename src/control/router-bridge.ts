@@ -19,8 +19,8 @@ import { SnapshotPaths, pathRef, type PathProvider, type PathRef, type PathSnaps
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
 import type { PathChoice, Router, RouterMessage } from '../route/types.js'
 import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from '../route/control-codec.js'
-import { KIND_CONTROL, KIND_PROBE } from '../wire/data.js'
 import { nameId } from '../wire/ids.js'
+import { frameControl, frameProbe } from './control-codec.js'
 
 /** At most this many handler errors are logged (they are all counted). */
 const MAX_LOGGED_HANDLER_ERRORS = 10
@@ -137,19 +137,14 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
       const peer = this.relay.peerById(m.to)
       if (peer === undefined) continue
       let len: number
-      if (m.kind === 'probe') {
-        this.out[0] = KIND_PROBE
-        this.out.set(m.bytes, 1)
-        len = 1 + m.bytes.length
-      } else {
+      if (m.kind === 'probe') len = frameProbe(this.out, m.bytes)
+      else {
         const body = encodeControl(m.msg)
         if (body.length + 1 > MAX_CONTROL_BYTES) {
           this.log.warn('control message too large; not sent', { to: m.to, bytes: body.length })
           continue
         }
-        this.out[0] = KIND_CONTROL
-        body.copy(this.out, 1)
-        len = 1 + body.length
+        len = frameControl(this.out, body)
       }
       this.relay.sendPlain(peer, this.out, len)
     }
