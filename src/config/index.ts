@@ -34,7 +34,7 @@ export {
   MAX_PROBE_INTERVAL_MS,
 } from './schema.js'
 export {
-  decodeKey,
+  parseKey,
   encodeKey,
   formatHostPort,
   generatePrivateKey,
