@@ -1,4 +1,4 @@
-import type { RouterMessage } from '../route/types.js'
+import type { RouterMessage } from './types.js'
 import { INBOUND_EDGE_DOUBLES, InboundEdge, ProbeVerdict } from './inbound-edge.js'
 import { RelayIndex } from './relay-index.js'
 import { decodeProbe, emptyProbeFields, encodeProbeView, PROBE_LEN, ProbeDrop } from './probe-codec.js'
