@@ -18,4 +18,4 @@
  */
 export { RouterBridge, type RouteChange } from './router-bridge.js'
 export { OriginProbes } from './origin-probes.js'
-export { frameControl, frameProbe } from './control-codec.js'
+export { frameControl, frameProbe } from './framing.js'

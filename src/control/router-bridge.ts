@@ -21,7 +21,7 @@ import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
 import type { PathChoice, Router, RouterMessage } from '../route/types.js'
 import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from '../route/control-codec.js'
 import { nameId } from '../wire/ids.js'
-import { frameControl, frameProbe } from './control-codec.js'
+import { frameControl, frameProbe } from './framing.js'
 
 /** At most this many handler errors are logged (they are all counted). */
 const MAX_LOGGED_HANDLER_ERRORS = 10
