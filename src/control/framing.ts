@@ -2,7 +2,7 @@
  * The control framing of the overlay: a plaintext whose kind byte
  * (wire/data.ts) is KIND_PROBE carries a probe (probe/probe-codec.ts) as
  * is; one whose kind byte is KIND_CONTROL carries a router control message
- * encoded by the strict msgpack codec (route/control-codec.ts).
+ * encoded by the strict msgpack codec (control-codec.ts).
  */
 import { KIND_CONTROL, KIND_PROBE } from '../wire/data.js'
 

@@ -5,7 +5,7 @@
  *   as kind-3 plaintexts, control messages as msgpack in kind-2 plaintexts,
  *   all sealed like data on the overlay.
  * - Hands inbound probes and control messages to the router, decoding
- *   control messages strictly (route/control-codec.ts). Every handler is
+ *   control messages strictly (control-codec.ts). Every handler is
  *   contained: an exception drops and counts the input
  *   (`control_handler_error`), it never reaches the socket's receive loop.
  * - Publishes the paths the data plane reads: an immutable snapshot rebuilt
@@ -19,7 +19,7 @@ import type { ControlPlaneSink, OverlayPeer, Relay } from '../dataplane/relay.js
 import { pathRef, type PathRef, type PathSnapshot, type SnapshotPaths } from '../dataplane/paths.js'
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
 import type { PathChoice, Router, RouterMessage } from '../route/types.js'
-import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from '../route/control-codec.js'
+import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from './control-codec.js'
 import { nameId } from '../wire/ids.js'
 import { frameControl, frameProbe } from './framing.js'
 
