@@ -18,7 +18,7 @@ const ALLOWED: Record<string, string[]> = {
   l3: ['wire'],
   crypto: ['wire'],
   probe: ['wire'],
-  origin: ['l3', 'probe'],
+  origin: ['l3', 'probe', 'wire'],
   route: ['probe', 'wire'],
   config: ['crypto', 'l3', 'probe', 'route', 'wire'],
   dataplane: ['config', 'crypto', 'io', 'l3', 'wire'],
@@ -26,7 +26,7 @@ const ALLOWED: Record<string, string[]> = {
   node: ['config', 'control', 'crypto', 'dataplane', 'io', 'route'],
   daemon: ['config', 'control', 'crypto', 'dataplane', 'io', 'node', 'route'],
   sim: ['io', 'probe', 'route', 'wire'],
-  cli: ['config', 'daemon', 'dataplane', 'io', 'origin', 'route', 'sim'],
+  cli: ['config', 'daemon', 'dataplane', 'io', 'l3', 'origin', 'route', 'sim'],
 }
 
 /** Folders not checked (none now: the test bed moved to lab/, and nothing in src/ imports it). */
