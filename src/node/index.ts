@@ -16,5 +16,5 @@
  * Relay's peer/service tables, the router's relay list and the bridge's
  * roles, with the node's sockets, clock and TUN kept.
  */
-export { createRelayNode, sameSockets, type DataPlaneNode, type DataPlaneNodeInit, type NodeSockets, type RelayNode, type RelayNodeInit } from './relay-node.js'
+export { createRelayNode, routerFor, sameSockets, type DataPlaneNode, type DataPlaneNodeInit, type NodeSockets, type RelayNode, type RelayNodeInit } from './relay-node.js'
 export { routerIngress, routerInit } from './router-init.js'

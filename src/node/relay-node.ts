@@ -124,13 +124,18 @@ function dataPlaneNode(init: DataPlaneNodeInit): DataPlaneNode {
   return { relay, paths, start: () => relay.start(), stop: () => relay.stop() }
 }
 
+/** A config's router as a node builds it: signed map columns, a fresh boot id. */
+export function routerFor(config: RelayConfig, bootId = randomBytes(4).readUInt32BE(0), random: () => number = Math.random): Router {
+  // Our columns go out signed; a peer's column is applied or relayed only with its origin's valid signature.
+  const columnAuth = new Ed25519ColumnAuth(config.relay.privateKey, new Map(config.peers.map((p) => [p.id, p.signKey])))
+  return createRouter(routerInit(config, bootId, random, columnAuth))
+}
+
 function fullNode(init: RelayNodeInit): RelayNode {
   const { config, clock, timers, log } = init
   const plane = dataPlaneConfig(config)
   const paths = new SnapshotPaths(plane.self, plane.services)
-  // Our columns go out signed; a peer's column is applied or relayed only with its origin's valid signature.
-  const columnAuth = new Ed25519ColumnAuth(config.relay.privateKey, new Map(config.peers.map((p) => [p.id, p.signKey])))
-  const router = createRouter(routerInit(config, init.bootId ?? randomBytes(4).readUInt32BE(0), init.random ?? Math.random, columnAuth))
+  const router = routerFor(config, init.bootId, init.random)
   let endpoint: CryptoSecureEndpoint | undefined
   const wrap = init.wrapEndpoint ?? ((o: SecureEndpointOptions) => o)
   const relay = buildRelay(plane, init, paths, (o) => (endpoint = createSecureEndpoint({ ...wrap({ ...o, privateKey: config.relay.privateKey }), onKeys: init.onKeys })))
