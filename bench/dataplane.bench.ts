@@ -1,16 +1,17 @@
 /**
  * Per-packet data-plane steps without sockets: the route lookup the
  * ingress makes for every client datagram (PathProvider: the config's
- * StaticPaths and the router bridge's snapshot), and a whole transit step
+ * StaticPaths and the SnapshotPaths the router bridge publishes into), and a whole transit step
  * (open, replay check, header decode and checks, re-seal to the next hop),
  * which is what a transit relay does between its recv and send syscalls.
  */
 import { parseConfig } from '../src/config/index.js'
 import type { RelayConfig } from '../src/config/types.js'
 import { createSecureEndpoint, encodeKey, generateKeyPair, type CryptoSecureEndpoint, type KeyPair } from '../src/crypto/index.js'
-import { RouterBridge } from '../src/daemon/router-bridge.js'
+import { RouterBridge } from '../src/control/router-bridge.js'
 import type { Relay } from '../src/dataplane/relay.js'
-import { StaticPaths } from '../src/dataplane/paths.js'
+import { SnapshotPaths, StaticPaths } from '../src/dataplane/paths.js'
+import { resolveServiceRoles } from '../src/config/data-plane.js'
 import { FakeClock } from '../src/io/fake-clock.js'
 import type { Logger } from '../src/io/index.js'
 import type { PathChoice, Router } from '../src/route/types.js'
@@ -34,17 +35,18 @@ function relayConfig(pinned: boolean): RelayConfig {
   return parseConfig(JSON.stringify(doc))
 }
 
-/** A router bridge over a stub router, ticked once so its snapshot holds every service's path. */
-function snapshotBridge(cfg: RelayConfig): RouterBridge {
+/** The relay's path table after a router bridge over a stub router ticked once: every service has its path. */
+function snapshotPaths(cfg: RelayConfig): SnapshotPaths {
   const clock = new FakeClock()
   const choice = (service: string): PathChoice => ({ service, path: ['ing', 'tr', 'ex'], delayMs: 10, sinceMs: 0 })
   const router = { tick: () => [], forwardPath: choice, replyPath: choice } as unknown as Router
   const relay = { attachControlPlane: () => {} } as unknown as Relay
   const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Logger
-  const bridge = new RouterBridge(relay, router, cfg, clock, clock, quiet)
+  const paths = new SnapshotPaths('ing', resolveServiceRoles('ing', false, cfg.services))
+  const bridge = new RouterBridge(relay, router, cfg, paths, clock, clock, quiet)
   bridge.start()
   bridge.stop()
-  return bridge
+  return paths
 }
 
 /** Endpoints for ing, tr and ex with sessions up on ing<->tr and tr<->ex; `wire` routes transmits. */
@@ -88,9 +90,9 @@ function transitChain(): { ing: CryptoSecureEndpoint; tr: CryptoSecureEndpoint; 
 export async function run(): Promise<void> {
   const pinnedCfg = relayConfig(true)
   const routedCfg = relayConfig(false)
-  const statics = new StaticPaths('ing', pinnedCfg.services)
-  const pinnedBridge = snapshotBridge(pinnedCfg)
-  const routedBridge = snapshotBridge(routedCfg)
+  const statics = new StaticPaths('ing', resolveServiceRoles('ing', false, pinnedCfg.services))
+  const pinnedBridge = snapshotPaths(pinnedCfg)
+  const routedBridge = snapshotPaths(routedCfg)
   const byName = new Map(routedCfg.services.map((s) => [s.name, s]))
   const arrived = Uint32Array.from(['ex', 'tr', 'ing'].map(nameId))
   const ingId = nameId('ing')
@@ -98,10 +100,10 @@ export async function run(): Promise<void> {
   await ratioSuite('route lookup per packet (16 services)', [
     { name: 'baseline: Map.get(service name)', fn: () => byName.get(routedCfg.services[i++ & 15].name) },
     { name: 'StaticPaths.forward', fn: () => statics.forward(pinnedCfg.services[i++ & 15]) },
-    { name: 'RouterBridge.forward (pinned service)', fn: () => pinnedBridge.forward(pinnedCfg.services[i++ & 15]) },
-    { name: 'RouterBridge.forward (router snapshot)', fn: () => routedBridge.forward(routedCfg.services[i++ & 15]) },
+    { name: 'SnapshotPaths.forward (pinned service)', fn: () => pinnedBridge.forward(pinnedCfg.services[i++ & 15]) },
+    { name: 'SnapshotPaths.forward (router snapshot)', fn: () => routedBridge.forward(routedCfg.services[i++ & 15]) },
     { name: 'StaticPaths.reply (reverse arrived path)', fn: () => statics.reply(pinnedCfg.services[i++ & 15], ingId, arrived, 3) },
-    { name: 'RouterBridge.reply (router snapshot)', fn: () => routedBridge.reply(routedCfg.services[i++ & 15], ingId, arrived, 3) },
+    { name: 'SnapshotPaths.reply (router snapshot)', fn: () => routedBridge.reply(routedCfg.services[i++ & 15], ingId, arrived, 3) },
   ])
 
   // A 100-byte client payload behind a 3-relay data header, as the ingress sends it.

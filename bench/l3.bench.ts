@@ -19,6 +19,7 @@ import { DropCounts, L3Counters } from '../src/dataplane/counters.js'
 import { IngressSide } from '../src/dataplane/ingress.js'
 import { L3Ingress } from '../src/dataplane/l3-ingress.js'
 import { StaticPaths } from '../src/dataplane/paths.js'
+import { resolveServiceRoles } from '../src/config/data-plane.js'
 import { FakeClock } from '../src/io/fake-clock.js'
 import type { DatagramHandler, Logger, PacketSocket, TunDevice, UdpSocketFactory } from '../src/io/index.js'
 import { nameId } from '../src/wire/ids.js'
@@ -136,8 +137,8 @@ async function ingressSuite(): Promise<void> {
   const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {}, child: () => quiet } as unknown as Logger
   let sent = 0
   const ctx: RelayContext = {
-    selfNode: nameId('ing'), config: cfg, clock, udp, serviceUdp: udp, log: quiet, drops: new DropCounts(), ipv6Underlay: false, lane: 0, laneCount: 1, rxLane: 0,
-    paths: new StaticPaths('ing', cfg.services, true),
+    selfNode: nameId('ing'), selfId: 'ing', mtu: cfg.relay.mtu, hopLimit: cfg.tuning.hopLimit, clock, udp, serviceUdp: udp, log: quiet, drops: new DropCounts(), ipv6Underlay: false, lane: 0, laneCount: 1, rxLane: 0,
+    paths: new StaticPaths('ing', resolveServiceRoles('ing', true, cfg.services)),
     sendOnPath: (_b, len) => ((sent += len), true),
   }
   const states = cfg.services.map((s) => new ServiceState(s, nameId(s.name), true, false))

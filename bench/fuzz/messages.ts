@@ -12,7 +12,8 @@ import { encodeProbe, emptyProbeFields } from '../../src/probe/probe-codec.js'
 import { MAP_MSG_TYPE, MAP_MSG_VERSION, RESYNC_MSG_TYPE, type MapUpdate } from '../../src/route/control-message.js'
 import { canonicalColumn } from '../../src/route/column-signature.js'
 import { foldSum, sumWords } from '../../src/l3/checksum.js'
-import { buildEchoRequest, ICMP_ECHO_REPLY, internetChecksum } from '../../src/origin/icmp.js'
+import { internetChecksum } from '../../src/l3/checksum.js'
+import { buildEchoRequest, ICMP_ECHO_REPLY } from '../../src/origin/icmp.js'
 import { buildProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import type { Rng } from './rng.js'
 
@@ -341,7 +342,7 @@ export function icmpEcho(rng: Rng): Buffer {
     icmp[0] = ICMP_ECHO_REPLY
     icmp[2] = 0
     icmp[3] = 0
-    const c = internetChecksum(icmp)
+    const c = internetChecksum(icmp, 0, icmp.length)
     icmp[2] = c >> 8
     icmp[3] = c & 0xff
   }

@@ -13,7 +13,7 @@ import { createInitiation, HS_OFF_SENDER, INIT_LEN, INIT_OFF_MAC1, localIdentity
 import { mac1 } from '../../src/crypto/kdf.js'
 import { generateKeyPair } from '../../src/crypto/keys.js'
 import { nextHandshakeTimestamp } from '../../src/crypto/timestamp.js'
-import { routerFor } from '../../src/daemon/daemon.js'
+import { routerFor } from '../../src/node/index.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import { IpPacket, parseIpPacket } from '../../src/l3/ip-packet.js'
 import { ICMP_ECHO_REPLY, parseEcho } from '../../src/origin/icmp.js'

@@ -12,8 +12,8 @@
  */
 import { createSecureEndpoint, Ed25519ColumnAuth, generateKeyPair, signPublicKeyOf, type CryptoSecureEndpoint } from '../../src/crypto/index.js'
 import type { L3Config, RelayConfig, ServiceConfig } from '../../src/config/types.js'
-import { routerFor } from '../../src/daemon/daemon.js'
-import { RouterBridge } from '../../src/daemon/router-bridge.js'
+import type { RouterBridge } from '../../src/control/router-bridge.js'
+import { createRelayNode, sameSockets } from '../../src/node/index.js'
 import { Relay } from '../../src/dataplane/relay.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import type { DatagramHandler, PacketSocket, PeerAddress, TunDevice, UdpSocketFactory } from '../../src/io/index.js'
@@ -246,20 +246,11 @@ export class FuzzWorld {
 
   constructor() {
     const cfg = this.configs.lax
-    this.router = routerFor(cfg)
-    let bridge: RouterBridge | undefined
-    this.relay = new Relay({
-      config: cfg,
-      udp: this.net,
-      clock: this.clock,
-      timers: this.timers,
-      log: this.errors,
-      makeEndpoint: createSecureEndpoint,
-      paths: { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
-      cryptoBackend: 'auto',
-      tun: this.tun,
-    })
-    this.bridge = bridge = new RouterBridge(this.relay, this.router, cfg, this.clock, this.timers, this.errors)
+    // Built as the daemon builds a relay (node/createRelayNode); started below piece by piece.
+    const node = createRelayNode({ config: cfg, clock: this.clock, timers: this.timers, sockets: sameSockets(this.net), log: this.errors, cryptoBackend: 'auto', tun: this.tun })
+    this.router = node.router
+    this.relay = node.relay
+    this.bridge = node.bridge
     this.net.onSend = (sent, data) => {
       this.sentBytes += sent.length
       this.sentCount++

@@ -23,7 +23,7 @@ import { startRelayProcess } from '../../src/cli/relay-process.js'
 import { UdpLinkEmulator } from '../linkemu/index.js'
 import { freeUdpPorts } from '../../src/io/udp.js'
 import type { EdgeView, PathChoice } from '../../src/route/types.js'
-import { MeasuredFlow, PROFILES, startTimestampEcho, type FlowReport } from '../traffic/index.js'
+import { MeasuredFlow, TRAFFIC_PROFILES, startTimestampEcho, type FlowReport } from '../traffic/index.js'
 import { DEMO_EXIT, DEMO_INGRESS, DEMO_ONE_WAY_MS, DEMO_SITES, type DemoSite } from './topology.js'
 
 const HOST = '127.0.0.1'
@@ -93,8 +93,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
 
     const echo = await startTimestampEcho(HOST, originPort)
     closers.push(() => echo.close())
-    const overpass = new MeasuredFlow('overpass', PROFILES.game, { host: HOST, port: servicePort }, 1)
-    const direct = new MeasuredFlow('direct', PROFILES.game, { host: HOST, port: 0 }, 2)
+    const overpass = new MeasuredFlow('overpass', TRAFFIC_PROFILES.game, { host: HOST, port: servicePort }, 1)
+    const direct = new MeasuredFlow('direct', TRAFFIC_PROFILES.game, { host: HOST, port: 0 }, 2)
     await overpass.open(HOST)
     await direct.open(HOST)
     closers.push(() => overpass.close(), () => direct.close())
@@ -105,8 +105,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
     opts.log(`letting the relays probe each other (at least ${opts.warmupSeconds} s, until the route is steady) ...`)
     const steady = await waitForSteadyRoute(path.join(dir, `${DEMO_INGRESS}.sock`), opts.warmupSeconds * 1000, 3000, 20_000)
     opts.log(steady ? `route steady: ${steady}` : 'no steady route within 20 s; measuring anyway')
-    const count = Math.round(opts.seconds * PROFILES.game.ratePerSec)
-    opts.log(`sending a ${PROFILES.game.ratePerSec} Hz game flow for ${opts.seconds} s, direct and through Overpass at once ...`)
+    const count = Math.round(opts.seconds * TRAFFIC_PROFILES.game.ratePerSec)
+    opts.log(`sending a ${TRAFFIC_PROFILES.game.ratePerSec} Hz game flow for ${opts.seconds} s, direct and through Overpass at once ...`)
     await Promise.all([overpass.run(count), direct.run(count)])
     await sleep(500)
 

@@ -6,7 +6,7 @@
  *   node dist/lab/run/flow-agent.js --spec DIR/flows-c-lax.json --out DIR/result-c-lax.json
  */
 import fs from 'node:fs'
-import { MeasuredFlow, PROFILES, monoMs, type FlowReport } from '../traffic/index.js'
+import { MeasuredFlow, TRAFFIC_PROFILES, monoMs, type FlowReport } from '../traffic/index.js'
 import type { AgentFlow, AgentResult } from './agent-types.js'
 import { argValue } from '../topo/argv.js'
 
@@ -14,7 +14,7 @@ import { argValue } from '../topo/argv.js'
 const DRAIN_MS = 1500
 
 async function runOne(f: AgentFlow, t0Ms: number): Promise<{ flow: AgentFlow; report: FlowReport; samples: number[][] }> {
-  const profile = PROFILES[f.profile]
+  const profile = TRAFFIC_PROFILES[f.profile]
   const flow = new MeasuredFlow(f.name, profile, f.target, f.flowId)
   await flow.open('0.0.0.0')
   await new Promise((r) => setTimeout(r, Math.max(0, t0Ms + f.startMs - monoMs())))

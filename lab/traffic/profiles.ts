@@ -6,7 +6,7 @@ export interface TrafficProfile {
   maxBytes: number
 }
 
-export const PROFILES: Record<'game' | 'voip', TrafficProfile> = {
+export const TRAFFIC_PROFILES: Record<'game' | 'voip', TrafficProfile> = {
   /** A fast-paced game: 64 Hz ticks, 100-200 bytes each way. */
   game: { name: 'game', ratePerSec: 64, minBytes: 100, maxBytes: 200 },
   /** VoIP: 20 ms frames, 160-200 bytes (G.711-sized). */

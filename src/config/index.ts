@@ -14,6 +14,7 @@ export { ConfigError, formatIssue, type ConfigIssue } from './errors.js'
 export { InsecureFileModeError } from './file-mode.js'
 export { checkNetwork, type NetworkIssue, type NetworkReport } from './network.js'
 export { parseInterfaceAddress, servesAsIngress } from './l3.js'
+export { dataPlaneConfig, resolveServiceRoles, type DataPlaneConfig, type ServiceRoles } from './data-plane.js'
 export {
   DEFAULT_ASSUMED_RTT_MS,
   DEFAULT_FLOOD_INTERVAL_MS,
@@ -33,7 +34,7 @@ export {
   MAX_PROBE_INTERVAL_MS,
 } from './schema.js'
 export {
-  decodeKey,
+  parseKey,
   encodeKey,
   formatHostPort,
   generatePrivateKey,

@@ -37,7 +37,7 @@ import { checkL3, normaliseL3 } from './l3.js'
 import { fixFor } from './fixes.js'
 import { checkSemantics, type Indexed, type SemanticService } from './semantic.js'
 import type { OriginProbeConfig, PeerConfig, RelayConfig, RelayIdentity, RoutingConfig, ServiceConfig } from './types.js'
-import { decodeKey, extractPrivateKeyText, publicKeyOf } from './values.js'
+import { parseKey, extractPrivateKeyText, publicKeyOf } from './values.js'
 import { fromZodIssues } from './zod-issues.js'
 
 export interface ParseOptions {
@@ -231,7 +231,7 @@ function readKeyFile(file: string, issues: ConfigIssue[]): Uint8Array | undefine
     issues.push({ path, message: `cannot read ${file}: ${code}`, fix: 'check the path; relative paths start at the config file\'s folder' })
     return undefined
   }
-  const key = decodeKey(extractPrivateKeyText(text))
+  const key = parseKey(extractPrivateKeyText(text))
   if (!key.ok) {
     issues.push({ path, message: `${file}: ${key.error}`, fix: 'the file must hold the base64 private key from `overpass keygen`' })
     return undefined

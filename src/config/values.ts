@@ -88,12 +88,8 @@ export function parsePercent(value: unknown): Parsed<number> {
   return ok(pct)
 }
 
-/**
- * Standard padded base64 of exactly 32 bytes. Node's decoder silently skips
- * junk, so the result is re-encoded and compared to catch typos and truncation.
- */
-/** A base64 X25519 key from the config (crypto/keys.ts decodes; this turns its error into an issue). */
-export function decodeKey(text: string): Parsed<Uint8Array> {
+/** A base64 X25519 key from the config (crypto/keys.ts decodeKey decodes; this turns its error into an issue). */
+export function parseKey(text: string): Parsed<Uint8Array> {
   try {
     return ok(decodeCryptoKey(text, 'key'))
   } catch (err) {

@@ -57,7 +57,9 @@ import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type KeypairSnapsho
 
 // ---- Implementation constants -------------------------------------------------
 
+/** Rekey a session after this long (config `tuning.rekey_after` applies it). */
 export const DEFAULT_REKEY_AFTER_MS = 120_000
+/** 2^40 packets: far below the 2^64 counter space, frequent enough to bound key exposure. */
 export const DEFAULT_REKEY_AFTER_PACKETS = 2 ** 40
 export const DEFAULT_REJECT_AFTER_MS = 180_000
 /** Below LANE_COUNTER_LIMIT (2^48): a lane's counter has 48 bits. */

@@ -10,7 +10,7 @@
  * client stays with one ingress worker. With native sockets, the exit's
  * per-flow origin sockets are connected native ones too.
  */
-import type { RelayConfig } from '../config/types.js'
+import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { UdpSocketFactory } from '../io/index.js'
 import { chooseOverlayUdp, DEFAULT_MAX_DATAGRAM_BYTES, nativeUdpFactory, NativeUdpUnavailableError, udpModeFromEnv } from '../io/native-udp.js'
 import { NativeConnectedUdpSocket } from '../io/native-udp-connected.js'
@@ -39,14 +39,14 @@ export interface DataPlaneSockets {
 }
 
 /**
- * Socket factories for one worker of `config.relay.workers`. 2 KB slots (or
+ * Socket factories for one worker of `plane.workers`. 2 KB slots (or
  * the MTU if larger): an oversize client datagram still reaches the ingress
  * and is counted there; beyond the slot the socket counts it (rxTruncated).
  * Throws WorkersNeedNativeUdpError when several workers cannot share ports.
  */
-export function dataPlaneSockets(config: RelayConfig, env: NodeJS.ProcessEnv = process.env): DataPlaneSockets {
-  const workers = config.relay.workers
-  const maxDatagramBytes = Math.max(DEFAULT_MAX_DATAGRAM_BYTES, config.relay.mtu)
+export function dataPlaneSockets(plane: Pick<DataPlaneConfig, 'workers' | 'mtu'>, env: NodeJS.ProcessEnv = process.env): DataPlaneSockets {
+  const workers = plane.workers
+  const maxDatagramBytes = Math.max(DEFAULT_MAX_DATAGRAM_BYTES, plane.mtu)
   const base = { recvBufferBytes: OVERLAY_BUFFER_BYTES, sendBufferBytes: OVERLAY_BUFFER_BYTES, maxDatagramBytes }
   const mode = udpModeFromEnv(env)
   const origin = withConnectedOrigins(nodeUdp, maxDatagramBytes)

@@ -1,8 +1,9 @@
 /**
- * daemon/ owns process-level wiring: it builds a relay from a validated
- * config with real sockets, clock and timers, serves the local control
- * socket, opens the L3 TUN device when the config has `l3:`, and shuts down
- * cleanly. No protocol logic lives here.
+ * daemon/ owns process-level wiring only: it picks the real sockets (and the
+ * data-plane worker threads that share their ports), opens the L3 TUN device
+ * when the config has `l3:`, serves the local control socket, and shuts down
+ * cleanly. The relay itself is built by node/createRelayNode; no protocol
+ * logic lives here.
  */
 export { startDaemon, type DaemonOptions, type RunningDaemon } from './daemon.js'
 export { controlRequest, startControlServer, ControlSocketError } from './control-server.js'

@@ -4,14 +4,15 @@
  * control-path events cross: keys when a session changes, paths when a
  * route changes, stats once a second, logs. No packet ever crosses threads.
  */
-import type { RelayConfig } from '../config/types.js'
+import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { PeerKeys } from '../crypto/types.js'
 import type { PathSnapshot } from '../dataplane/paths.js'
 import type { RelayStats } from '../dataplane/relay.js'
 import type { LogLevel } from '../io/log.js'
 
+/** What a worker starts with: the data plane's share of the config, never the static private key. */
 export interface LaneWorkerData {
-  config: RelayConfig
+  plane: DataPlaneConfig
   /** This worker's index (1..count-1; worker 0 is the main thread) and lane. */
   index: number
   count: number

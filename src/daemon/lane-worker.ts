@@ -2,16 +2,17 @@
  * Entry of an extra data-plane worker thread (workers 1..N-1 of a relay;
  * workers.ts starts them). It runs the same Relay data plane as worker 0 on
  * its own members of the overlay and service port groups, for the lanes the
- * kernel steers to it, with a LaneEndpoint fed keys by worker 0 and paths
- * copied from worker 0's router. No probes, no router, no control socket.
+ * kernel steers to it, built by createRelayNode as a data-plane-only node:
+ * a LaneEndpoint fed keys by worker 0 and paths copied from worker 0's router.
+ * It never sees the static private key (lane-messages.ts). No probes, no
+ * router, no control socket.
  */
 import { exitSocketBudget } from '../dataplane/flow-admission.js'
 import { openFileLimit } from '../io/fd-limit.js'
 import { parentPort, workerData } from 'node:worker_threads'
 import { LaneEndpoint } from '../crypto/index.js'
-import { SnapshotPaths } from '../dataplane/paths.js'
-import { Relay } from '../dataplane/relay.js'
 import { monotonicClock, realTimers } from '../io/clock.js'
+import { createRelayNode } from '../node/relay-node.js'
 import type { Logger, LogLevel } from '../io/log.js'
 import type { FromLaneWorker, LaneWorkerData, ToLaneWorker } from './lane-messages.js'
 import { dataPlaneSockets } from './data-plane-sockets.js'
@@ -26,19 +27,14 @@ function logger(base: Record<string, unknown>): Logger {
 }
 
 async function main(): Promise<void> {
-  const { config, index, count } = data
-  const sockets = dataPlaneSockets(config)
-  const paths = new SnapshotPaths(config.relay.id, config.services, false)
+  const { plane, index, count } = data
   let endpoint: LaneEndpoint | undefined
-  const relay = new Relay({
-    config,
-    udp: sockets.origin,
-    overlayUdp: sockets.overlay,
-    serviceUdp: sockets.service,
+  const node = createRelayNode({
+    plane,
     clock: monotonicClock,
     timers: realTimers,
+    sockets: dataPlaneSockets(plane),
     log: logger({}),
-    paths,
     cryptoBackend: data.cryptoBackend,
     worker: { index, count },
     exitSocketBudget: exitSocketBudget(openFileLimit(), count),
@@ -51,6 +47,7 @@ async function main(): Promise<void> {
         maxPacketBytes: o.maxPacketBytes,
       })),
   })
+  const { relay, paths } = node
   let stats: NodeJS.Timeout | undefined
   port.on('message', (m: ToLaneWorker) => {
     if (m.t === 'keys') endpoint!.install(m.peer, m.keys)

@@ -8,7 +8,7 @@
  * its lanes would otherwise be silently lost.
  */
 import { Worker } from 'node:worker_threads'
-import type { RelayConfig } from '../config/types.js'
+import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { PeerKeys } from '../crypto/types.js'
 import type { PathSnapshot } from '../dataplane/paths.js'
 import type { RelayStats } from '../dataplane/relay.js'
@@ -24,7 +24,8 @@ export class LaneWorkerError extends Error {
 }
 
 export interface LaneWorkersOptions {
-  config: RelayConfig
+  /** The relay's data-plane config (no private key: workers get session keys from worker 0). */
+  plane: DataPlaneConfig
   log: Logger
   cryptoBackend: 'auto' | 'sodium' | 'tweetnacl'
   /** Worker 0's endpoint takes over a keypair another worker saw used first. */
@@ -32,6 +33,11 @@ export interface LaneWorkersOptions {
   /** Called once if a worker dies after start (the daemon stops). */
   onFailure: (err: LaneWorkerError) => void
   statsIntervalMs?: number
+}
+
+/** The `workerData` worker `index` of `count` starts with. */
+export function laneWorkerData(opts: Pick<LaneWorkersOptions, 'plane' | 'cryptoBackend' | 'statsIntervalMs'>, index: number, count: number): LaneWorkerData {
+  return { plane: opts.plane, index, count, cryptoBackend: opts.cryptoBackend, statsIntervalMs: opts.statsIntervalMs ?? 1000 }
 }
 
 export class LaneWorkers {
@@ -46,7 +52,7 @@ export class LaneWorkers {
 
   /** Starts workers 1..count-1 in order; rejects (with all stopped) if one cannot start. */
   async start(): Promise<void> {
-    const count = this.opts.config.relay.workers
+    const count = this.opts.plane.workers
     try {
       for (let i = 1; i < count; i++) await this.startOne(i, count)
     } catch (err) {
@@ -56,13 +62,7 @@ export class LaneWorkers {
   }
 
   private startOne(index: number, count: number): Promise<void> {
-    const data: LaneWorkerData = {
-      config: this.opts.config,
-      index,
-      count,
-      cryptoBackend: this.opts.cryptoBackend,
-      statsIntervalMs: this.opts.statsIntervalMs ?? 1000,
-    }
+    const data = laneWorkerData(this.opts, index, count)
     const w = new Worker(workerScriptUrl(import.meta.url, 'lane-worker.js'), { workerData: data })
     this.workers.push(w)
     for (const [peer, keys] of this.keys) w.postMessage({ t: 'keys', peer, keys } satisfies ToLaneWorker)

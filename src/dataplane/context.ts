@@ -1,9 +1,9 @@
 /**
  * What the ingress and exit halves of a relay share with the relay core:
- * configuration, counters and a way to hand a finished plaintext packet to
+ * resolved settings, counters and a way to hand a finished plaintext packet to
  * the next relay. Kept as an interface so each half can be tested alone.
  */
-import type { RelayConfig, ServiceConfig } from '../config/types.js'
+import type { ServiceConfig } from '../config/types.js'
 import type { Clock, Logger, UdpSocketFactory } from '../io/index.js'
 import { DropCounts, Traffic } from './counters.js'
 import type { PathProvider } from './paths.js'
@@ -27,7 +27,12 @@ export function flowLimitPerWorker(maxFlows: number, workers: number): number {
 
 export interface RelayContext {
   readonly selfNode: number
-  readonly config: RelayConfig
+  /** This relay's id (config `relay.id`). */
+  readonly selfId: string
+  /** Underlay path MTU, bytes. */
+  readonly mtu: number
+  /** Initial hop limit an ingress writes (resolved once from `tuning.hop_limit`). */
+  readonly hopLimit: number
   readonly clock: Clock
   readonly udp: UdpSocketFactory
   /** Opens the ingress service sockets (the daemon passes the batched native socket). */

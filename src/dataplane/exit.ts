@@ -96,7 +96,7 @@ export class ExitSide {
     private readonly ctx: RelayContext,
     private readonly socketBudget = DEFAULT_EXIT_SOCKET_BUDGET,
   ) {
-    this.maxPayload = maxServicePayload(ctx.config.relay.mtu, ctx.ipv6Underlay, 0)
+    this.maxPayload = maxServicePayload(ctx.mtu, ctx.ipv6Underlay, 0)
   }
 
   /** A forward packet reached its exit: deliver its payload to the origin. */
@@ -252,7 +252,7 @@ export class ExitSide {
   }
 
   private emit(service: ServiceState, flow: ExitFlow, nodes: Uint32Array, seq: number, flags: number, data: Buffer): void {
-    const hdrLen = encodeDataHeader(this.out, flags, this.ctx.config.tuning.hopLimit, service.id, flow.flowId, seq, nodes, nodes.length)
+    const hdrLen = encodeDataHeader(this.out, flags, this.ctx.hopLimit, service.id, flow.flowId, seq, nodes, nodes.length)
     data.copy(this.out, hdrLen)
     this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service, flow.lane)
   }

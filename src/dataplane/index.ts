@@ -7,7 +7,7 @@
  * It is written against io/ interfaces and a PathProvider, so the same code
  * runs on real sockets and on fakes.
  */
-export { Relay, type RelayDeps, type RelayStats, type PeerState, type ControlPlaneSink } from './relay.js'
+export { Relay, type RelayDeps, type RelayStats, type OverlayPeer, type RelayEndpointOptions, type ControlPlaneSink } from './relay.js'
 export { StaticPaths, pathRef, type PathProvider, type PathRef } from './paths.js'
 export { DROP, DropCounts, L3Counters, Traffic } from './counters.js'
 export { MissingTunError } from './l3-ingress.js'

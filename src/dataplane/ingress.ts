@@ -72,7 +72,7 @@ export class IngressSide {
 
   /** Opens every service socket this relay is an ingress for; rejects if one cannot bind. */
   async start(): Promise<void> {
-    const self = this.ctx.config.relay.id
+    const self = this.ctx.selfId
     for (const service of this.services) {
       for (const cfg of service.cfg.ingress) {
         if (cfg.relay !== self) continue
@@ -82,7 +82,7 @@ export class IngressSide {
           service,
           cfg,
           socket,
-          maxPayload: maxServicePayload(this.ctx.config.relay.mtu, this.ctx.ipv6Underlay, family),
+          maxPayload: maxServicePayload(this.ctx.mtu, this.ctx.ipv6Underlay, family),
           flows: new Map(),
         }
         socket.onMessage((data, from) => this.onClientDatagram(listener, data, from))
@@ -130,7 +130,7 @@ export class IngressSide {
 
   private emit(service: ServiceState, flow: IngressFlow, nodes: Uint32Array, seq: number, flags: number, data: Buffer): void {
     const hdrLen = encodeDataHeader(
-      this.out, flags, this.ctx.config.tuning.hopLimit, service.id, flow.id, seq, nodes, nodes.length, flow.clientAddr,
+      this.out, flags, this.ctx.hopLimit, service.id, flow.id, seq, nodes, nodes.length, flow.clientAddr,
     )
     data.copy(this.out, hdrLen)
     this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service, this.ctx.lane)

@@ -204,7 +204,7 @@ export class L3Ingress {
 
   private emit(flow: L3Flow, nodes: Uint32Array, seq: number, flags: number, data: Buffer, off: number, len: number): void {
     const service = flow.service
-    const hdrLen = encodeDataHeader(this.out, flags, this.ctx.config.tuning.hopLimit, service.id, flow.id, seq, nodes, nodes.length)
+    const hdrLen = encodeDataHeader(this.out, flags, this.ctx.hopLimit, service.id, flow.id, seq, nodes, nodes.length)
     data.copy(this.out, hdrLen, off, off + len)
     this.ctx.sendOnPath(this.out, hdrLen + len, nodes[1], service, 0)
   }

@@ -4,7 +4,7 @@
  * for reply paths. `StaticPaths` serves the paths written in the config;
  * the latency-driven router supplies its own implementation.
  */
-import { servesAsIngress } from '../config/l3.js'
+import type { ServiceRoles } from '../config/data-plane.js'
 import type { ServiceConfig } from '../config/types.js'
 import { nameId } from '../wire/ids.js'
 
@@ -37,10 +37,10 @@ export class StaticPaths implements PathProvider {
   private readonly reversed = new Uint32Array(8)
   private readonly reversedViews: PathRef[] = Array.from({ length: 9 }, (_, n) => ({ nodes: this.reversed.subarray(0, n) }))
 
-  /** `hasL3`: this relay has an `l3:` section, so it is an ingress of every l3 service. */
-  constructor(private readonly self: string, services: ServiceConfig[], hasL3 = false) {
-    for (const s of services) {
-      if (servesAsIngress(self, hasL3, s)) {
+  /** `services`: every service with its roles at relay `self` (config/data-plane.ts). */
+  constructor(self: string, services: ServiceRoles[]) {
+    for (const { cfg: s, isIngress } of services) {
+      if (isIngress) {
         const p = s.paths.find((p) => p[0] === self) ?? (s.exits.includes(self) ? [self, self] : [self, s.exits[0]])
         this.forwardBy.set(s.name, pathRef(p))
       }
@@ -80,9 +80,9 @@ export class SnapshotPaths implements PathProvider {
   private readonly statics: StaticPaths
   private readonly pinned: Set<string>
 
-  constructor(self: string, services: ServiceConfig[], hasL3: boolean) {
-    this.statics = new StaticPaths(self, services, hasL3)
-    this.pinned = new Set(services.filter((s) => s.paths.length > 0).map((s) => s.name))
+  constructor(self: string, services: ServiceRoles[]) {
+    this.statics = new StaticPaths(self, services)
+    this.pinned = new Set(services.filter((s) => s.pinned).map((s) => s.cfg.name))
   }
 
   /** Services with `paths` in the config: served as written, never routed. */

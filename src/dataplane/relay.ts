@@ -17,9 +17,8 @@
  *
  * Every rejection is a counted drop; nothing on this path throws or logs.
  */
-import type { RelayConfig } from '../config/types.js'
+import type { DataPlaneConfig } from '../config/data-plane.js'
 import { CryptoDrop, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
-import { servesAsIngress } from '../config/l3.js'
 import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { isIPv6 } from 'node:net'
 import { DataHeader, FLAG_REPLY, KIND_CONTROL, KIND_DATA, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
@@ -33,7 +32,8 @@ import { L3Ingress, MissingTunError } from './l3-ingress.js'
 import { PathEnds } from './path-ends.js'
 import { StaticPaths, type PathProvider } from './paths.js'
 
-export interface PeerState {
+/** A peer relay as the data plane sees it (crypto/ has its own per-peer session state). */
+export interface OverlayPeer {
   index: number
   id: string
   node: number
@@ -44,17 +44,22 @@ export interface PeerState {
 /** Receives the control-plane kinds of overlay packets (probes, map floods). */
 export interface ControlPlaneSink {
   /** `body` is the payload after the kind byte; valid only during the call. */
-  onProbe(peer: PeerState, body: Buffer, nowMs: number): void
-  onControl(peer: PeerState, body: Buffer, nowMs: number): void
+  onProbe(peer: OverlayPeer, body: Buffer, nowMs: number): void
+  onControl(peer: OverlayPeer, body: Buffer, nowMs: number): void
 }
 
+/** What the relay tells its crypto endpoint: the private key is the builder's (node/), never the data plane's. */
+export type RelayEndpointOptions = Omit<SecureEndpointOptions, 'privateKey'>
+
 export interface RelayDeps {
-  config: RelayConfig
+  /** The data plane's share of the config, resolved once (config/data-plane.ts). */
+  plane: DataPlaneConfig
   udp: UdpSocketFactory
   clock: Clock
   timers: Timers
   log: Logger
-  makeEndpoint: (opts: SecureEndpointOptions) => SecureEndpoint
+  makeEndpoint: (opts: RelayEndpointOptions) => SecureEndpoint
+  /** Where paths come from: the published snapshot (node/ builds it); default the config's static paths. */
   paths?: PathProvider
   cryptoBackend?: 'auto' | 'sodium' | 'tweetnacl'
   /** How often timers run (crypto retries/rekeys, flow expiry); default 100 ms. */
@@ -81,7 +86,10 @@ interface L3Side {
 
 export class Relay implements RelayContext {
   readonly selfNode: number
-  readonly config: RelayConfig
+  readonly selfId: string
+  readonly mtu: number
+  readonly hopLimit: number
+  readonly plane: DataPlaneConfig
   readonly clock: Clock
   readonly udp: UdpSocketFactory
   readonly serviceUdp: UdpSocketFactory
@@ -92,15 +100,15 @@ export class Relay implements RelayContext {
   /** Datagram handler exceptions so far (each one dropped and counted; the first few logged). */
   private handlerErrors = 0
   readonly ipv6Underlay: boolean
-  readonly peers: PeerState[]
+  readonly peers: OverlayPeer[]
   readonly services: ServiceState[]
   readonly endpoint: SecureEndpoint
   readonly lane: number
   readonly laneCount: number
   /** Lane of the overlay packet being handled (set per datagram, read by the exit for new flows). */
   rxLane = 0
-  private readonly peerBySource = new Map<string, Map<number, PeerState>>()
-  private readonly peerByNode = new Map<number, PeerState>()
+  private readonly peerBySource = new Map<string, Map<number, OverlayPeer>>()
+  private readonly peerByNode = new Map<number, OverlayPeer>()
   private readonly serviceById = new Map<number, ServiceState>()
   /** Which relays may start a forward packet or a reply of each L4 service. */
   private readonly ends: PathEnds
@@ -117,8 +125,11 @@ export class Relay implements RelayContext {
   private controlSink: ControlPlaneSink | undefined
 
   constructor(deps: RelayDeps) {
-    const cfg = deps.config
-    this.config = cfg
+    const cfg = deps.plane
+    this.plane = cfg
+    this.selfId = cfg.self
+    this.mtu = cfg.mtu
+    this.hopLimit = cfg.hopLimit
     this.clock = deps.clock
     this.timers = deps.timers
     this.udp = deps.udp
@@ -126,12 +137,12 @@ export class Relay implements RelayContext {
     this.serviceUdp = deps.serviceUdp ?? deps.udp
     this.log = deps.log
     this.tickMs = deps.tickMs ?? 100
-    this.selfNode = nameId(cfg.relay.id)
+    this.selfNode = nameId(cfg.self)
     this.lane = deps.worker?.index ?? 0
     this.laneCount = deps.worker?.count ?? 1
     this.startedMs = deps.clock.nowMs()
-    this.paths = deps.paths ?? new StaticPaths(cfg.relay.id, cfg.services, cfg.l3 !== undefined)
-    this.ipv6Underlay = isIPv6(cfg.relay.listen.host) || cfg.peers.some((p) => isIPv6(p.endpoint.host))
+    this.paths = deps.paths ?? new StaticPaths(cfg.self, cfg.services)
+    this.ipv6Underlay = isIPv6(cfg.listen.host) || cfg.peers.some((p) => isIPv6(p.endpoint.host))
     this.peers = cfg.peers.map((p, index) => ({
       index,
       id: p.id,
@@ -145,26 +156,22 @@ export class Relay implements RelayContext {
       byPort.set(p.endpoint.port, p)
       this.peerByNode.set(p.node, p)
     }
-    this.services = cfg.services.map(
-      (s) =>
-        new ServiceState(s, nameId(s.name), servesAsIngress(cfg.relay.id, cfg.l3 !== undefined, s), s.exits.includes(cfg.relay.id)),
-    )
+    this.services = cfg.services.map((s) => new ServiceState(s.cfg, nameId(s.cfg.name), s.isIngress, s.isExit))
     for (const s of this.services) this.serviceById.set(s.id, s)
     this.ends = new PathEnds(this.services)
     this.endpoint = deps.makeEndpoint({
-      privateKey: cfg.relay.privateKey,
       // The address is the one onOverlayDatagram matches the peer by: handshake cookies are bound to it.
       peers: this.peers.map((p, i) => ({ index: i, publicKey: cfg.peers[i].publicKey, address: `${p.endpoint.address}:${p.endpoint.port}` })),
       transmit: (peer, data, length) => this.transmit(peer, data, length),
       onSessionUp: (peer) => this.log.info('session up', { peer: this.peers[peer].id }),
-      rekeyAfterMs: cfg.tuning.rekeyAfterMs,
-      rekeyAfterPackets: cfg.tuning.rekeyAfterPackets,
+      rekeyAfterMs: cfg.rekeyAfterMs,
+      rekeyAfterPackets: cfg.rekeyAfterPackets,
       backend: deps.cryptoBackend ?? 'auto',
     })
     this.ingress = new IngressSide(this, this.services.filter((s) => s.isIngress && s.cfg.mode === 'l4'))
     this.exit = new ExitSide(this, deps.exitSocketBudget)
     if (cfg.l3 !== undefined) {
-      if (deps.tun === undefined) throw new MissingTunError(cfg.relay.id)
+      if (deps.tun === undefined) throw new MissingTunError(cfg.self)
       const l3Services = this.services.filter((s) => s.cfg.mode === 'l3')
       const counters = new L3Counters()
       this.l3 = {
@@ -178,7 +185,7 @@ export class Relay implements RelayContext {
 
   /** Binds the overlay and service sockets. Rejects (with everything closed) if any cannot bind. */
   async start(): Promise<void> {
-    const { host, port } = this.config.relay.listen
+    const { host, port } = this.plane.listen
     const socket = this.overlayUdp.open(host, port)
     this.socket = socket
     socket.onMessage((data, from) => this.onOverlayContained(data, from))
@@ -210,12 +217,12 @@ export class Relay implements RelayContext {
     this.controlSink = sink
   }
 
-  peerById(id: string): PeerState | undefined {
+  peerById(id: string): OverlayPeer | undefined {
     return this.peers.find((p) => p.id === id)
   }
 
   /** Seals and sends an already-built plaintext (control or probe) to a peer. */
-  sendPlain(peer: PeerState, plain: Buffer, length: number): boolean {
+  sendPlain(peer: OverlayPeer, plain: Buffer, length: number): boolean {
     return this.endpoint.send(peer.index, this.clock.nowMs(), plain, length)
   }
 
@@ -265,7 +272,7 @@ export class Relay implements RelayContext {
     else this.drops.add('bad_inner_kind')
   }
 
-  private onData(peer: PeerState, plain: Buffer, length: number): void {
+  private onData(peer: OverlayPeer, plain: Buffer, length: number): void {
     const hdr = this.hdr
     const r = decodeDataHeader(plain, length, hdr)
     if (r < 0) {
@@ -372,7 +379,7 @@ export class Relay implements RelayContext {
     const now = this.clock.nowMs()
     const cryptoStats = (this.endpoint as { stats?: () => unknown }).stats?.()
     return {
-      relay: this.config.relay.id,
+      relay: this.selfId,
       uptime_s: Math.round((now - this.startedMs) / 1000),
       crypto_backend: this.endpoint.backendName,
       peers: Object.fromEntries(
@@ -395,8 +402,8 @@ export class Relay implements RelayContext {
         ]),
       ),
       drops: this.drops.toJSON(),
-      ...(this.l3 !== undefined && this.config.l3 !== undefined
-        ? { l3: { tun: this.l3.tun.name, mtu: this.config.l3.mtu, flows: this.l3.ingress.activeFlows(), ...this.l3.counters.toJSON() } }
+      ...(this.l3 !== undefined && this.plane.l3 !== undefined
+        ? { l3: { tun: this.l3.tun.name, mtu: this.plane.l3.mtu, flows: this.l3.ingress.activeFlows(), ...this.l3.counters.toJSON() } }
         : {}),
       crypto: cryptoStats,
       ...optional('overlay_socket', this.socket?.stats?.()),

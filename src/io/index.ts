@@ -1,11 +1,14 @@
 /**
  * io/ owns the boundary between Overpass and the operating system: UDP sockets,
- * clocks and timers. Everything above it (crypto, probe, route, dataplane) is
- * written against these interfaces, so the daemon injects real sockets while
- * tests and the simulator inject fakes with latency, jitter and loss. What
- * an emulated link does to a packet is decided in one place, link-model.ts,
- * shared by those fakes, the simulator and the test bed's emulators (lab/).
+ * the raw ICMP socket of origin probes, clocks and timers. Everything above
+ * it (crypto, probe, route, dataplane, control) is written against these
+ * interfaces, so the daemon injects real sockets while tests and the
+ * simulator inject fakes with latency, jitter and loss. What an emulated
+ * link does to a packet is decided in one place, link-model.ts, shared by
+ * those fakes, the simulator and the test bed's emulators (lab/).
  */
+
+export type { RawIcmpSocket } from './raw-icmp.js'
 
 /** Where a datagram came from. Mirrors the fields of node:dgram's RemoteInfo we use. */
 export interface PeerAddress {

@@ -8,7 +8,7 @@
  *   4 identifier (u16)  6 sequence (u16)  8 payload
  */
 
-import { internetChecksum as ipChecksum } from '../l3/checksum.js'
+import { internetChecksum } from '../l3/checksum.js'
 
 export const ICMP_ECHO_REQUEST = 8
 export const ICMP_ECHO_REPLY = 0
@@ -19,11 +19,6 @@ export const ICMP_OFF_ID = 4
 export const ICMP_OFF_SEQ = 6
 export const ICMP_HEADER_BYTES = 8
 const IPV4_MIN_HEADER_BYTES = 20
-
-/** The Internet checksum (RFC 1071) of bytes[start..end); l3/checksum.ts holds the one implementation. */
-export function internetChecksum(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  return ipChecksum(bytes, start, end)
-}
 
 /** Writes an echo request into `buf` and returns its length (8 + payload length). */
 export function buildEchoRequest(buf: Uint8Array, id: number, seq: number, payload?: Uint8Array): number {

@@ -11,7 +11,7 @@
  * The offset cancels in forward + reverse and in any path sum that enters
  * and leaves the origin, which is how the router uses them.
  */
-import type { OriginSample } from '../route/types.js'
+import type { OriginSample } from '../probe/types.js'
 import { encodeErrorEstimate, ntpDiffMs, UNSYNCED_1MS, writeNtp } from './ntp.js'
 import { decodeReflectorPacket, DEFAULT_TEST_PACKET_BYTES, encodeSenderPacket, R_OFF_SENDER_TIMESTAMP } from './twamp-codec.js'
 

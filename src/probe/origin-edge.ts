@@ -1,4 +1,4 @@
-import type { OriginSample } from '../route/types.js'
+import type { OriginSample } from './types.js'
 import { DelayFilter } from './delay-filter.js'
 import { LossWindow } from './loss-window.js'
 import { OffsetFilter } from './offset-filter.js'

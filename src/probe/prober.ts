@@ -1,4 +1,4 @@
-import type { RouterMessage } from '../route/types.js'
+import type { RouterMessage } from './types.js'
 import { INBOUND_EDGE_DOUBLES, InboundEdge, ProbeVerdict } from './inbound-edge.js'
 import { RelayIndex } from './relay-index.js'
 import { decodeProbe, emptyProbeFields, encodeProbeView, PROBE_LEN, ProbeDrop } from './probe-codec.js'
@@ -15,6 +15,8 @@ export interface ProberInit {
   self: string
   selfId: number
   relays: string[]
+  /** The relay's one name index over `relays` (the router shares its own); default built here. */
+  index?: RelayIndex
   relayIds: number[]
   bootId: number
   probeIntervalMs: number
@@ -62,7 +64,7 @@ export class Prober {
   private nextSilenceMs = Infinity
 
   constructor(private readonly init: ProberInit) {
-    this.index = new RelayIndex(init.relays)
+    this.index = init.index ?? new RelayIndex(init.relays)
     this.relayIds = Uint32Array.from(init.relayIds)
     this.selfIdx = this.index.get(init.self) ?? -1
     // One block per peer in one array: a probe touches its edge's block only.

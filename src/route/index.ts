@@ -3,9 +3,10 @@
  * measured inbound edges (from probe/) to every relay, keeps the directed
  * map, and picks per service the fastest (exit, path) from an ingress and
  * the fastest reply path from an exit, with profile penalties, damping and
- * an edge-disjoint backup. It also owns the control messages' byte form
- * (control-codec.ts: strict msgpack) and the canonical encoding that map
- * columns are signed over (column-signature.ts; the signer is injected).
+ * an edge-disjoint backup. It also owns the control messages' fields
+ * (control-message.ts; their strict msgpack byte form is
+ * control/control-codec.ts) and the canonical encoding that map columns are
+ * signed over (column-signature.ts; the signer is injected).
  * Sans-IO: the caller passes nowMs and delivers the messages it returns.
  * docs/routing.md and docs/one-way-latency.md.
  *

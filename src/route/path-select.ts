@@ -1,10 +1,11 @@
+import { MAX_PATH_RELAYS } from '../wire/data.js'
 import { boundedPath, tracePath } from './dijkstra.js'
 import type { SpScratch } from './dijkstra.js'
 import { samePath } from './hysteresis.js'
 import type { Candidate } from './hysteresis.js'
 
-/** A path may visit at most this many relays (ingress and exit included). */
-export const MAX_PATH_RELAYS = 8
+/** A path may visit at most this many relays (ingress and exit included): the data header's path field (wire/data.ts). */
+export { MAX_PATH_RELAYS }
 
 /** Shortest-path tree from `self` over one weight matrix (after denseDijkstra). */
 export interface Tree {

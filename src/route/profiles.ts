@@ -25,7 +25,7 @@ export const PROFILES: Readonly<Record<RoutingProfileName, RoutingProfile>> = {
   rtc: { jitterWeight: 3, lossMsPerPct: 1 },
 }
 
-export const PROFILE_NAMES: readonly RoutingProfileName[] = ['latency', 'gaming', 'rtc']
+export const PROFILE_NAMES = ['latency', 'gaming', 'rtc'] as const satisfies readonly RoutingProfileName[]
 
 export function penaltyMs(p: RoutingProfile, jitterMs: number, lossPct: number): number {
   return p.jitterWeight * jitterMs + p.lossMsPerPct * lossPct

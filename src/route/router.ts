@@ -132,6 +132,7 @@ export class RouterCore implements Router {
       self: init.self,
       selfId: nameId(init.self),
       relays: this.relays,
+      index: this.relayIndex,
       relayIds: this.relays.map(nameId),
       bootId,
       probeIntervalMs: init.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,

@@ -13,16 +13,8 @@
  * synchronised: the offset between two relays can be hours.
  */
 
-/** Something the router wants sent to another relay over the encrypted overlay. */
-export type RouterMessage =
-  /**
-   * Fixed binary probe (hot enough to avoid msgpack). The router reuses the
-   * message and its bytes for its next probe round to the same peer (no
-   * allocation per probe): send or copy them before the next `tick`.
-   */
-  | { to: string; kind: 'probe'; bytes: Uint8Array }
-  /** Control message (map floods etc.), encoded with msgpackr by the transport. */
-  | { to: string; kind: 'control'; msg: unknown }
+export type { OriginSample, RouterMessage } from '../probe/types.js'
+import type { OriginSample, RouterMessage } from '../probe/types.js'
 
 export interface RouterService {
   name: string
@@ -94,20 +86,6 @@ export interface ColumnAuth {
 /** Counters for `overpass status`: drops by reason and events. */
 export type RouterCounters = Record<string, number>
 
-/** One origin health sample taken by this relay (an exit) across its CNI link. */
-export interface OriginSample {
-  service: string
-  /** 'twamp' gives one-way numbers; 'icmp' gives round trip only. */
-  method: 'twamp' | 'icmp'
-  /** Pseudo one-way exit->origin delay (twamp: origin rx time - exit tx time, offsets included). */
-  forwardPseudoMs?: number
-  /** Pseudo one-way origin->exit delay (twamp). */
-  reversePseudoMs?: number
-  /** Round trip, ms (icmp, or twamp). */
-  rttMs?: number
-  /** True when the probe was lost. */
-  lost?: boolean
-}
 
 /** A directed edge as the map shows it. */
 export interface EdgeView {

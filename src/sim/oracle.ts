@@ -4,8 +4,10 @@
  * relays per path as the routers use. Paths are scored with `pathCostMs`.
  */
 
-/** Relays per path the routers may use (first and last included). */
-export const MAX_PATH_RELAYS = 8
+import { MAX_PATH_RELAYS } from '../wire/data.js'
+
+/** Relays per path the routers may use (first and last included): the data header's limit. */
+export { MAX_PATH_RELAYS }
 
 /**
  * Hop-limited Bellman-Ford from every source: cost[s * n + t] is the least

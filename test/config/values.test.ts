@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeKey, extractPrivateKeyText, parseDurationMs, parseHostPort } from '../../src/config/values.js'
+import { parseKey, extractPrivateKeyText, parseDurationMs, parseHostPort } from '../../src/config/values.js'
 
 describe('parseHostPort', () => {
   const cases: [string, { host: string; port: number } | RegExp][] = [
@@ -44,20 +44,20 @@ describe('parseDurationMs', () => {
   })
 })
 
-describe('decodeKey', () => {
+describe('parseKey', () => {
   const good = Buffer.alloc(32, 7).toString('base64')
   it('accepts padded base64 of 32 bytes', () => {
-    const r = decodeKey(good)
+    const r = parseKey(good)
     expect(r.ok && Buffer.from(r.value).equals(Buffer.alloc(32, 7))).toBe(true)
   })
   it('rejects a key with a stray character, which Buffer alone would skip', () => {
-    expect(decodeKey(good.slice(0, 10) + '!' + good.slice(10))).toMatchObject({ ok: false, error: /not valid base64/ })
+    expect(parseKey(good.slice(0, 10) + '!' + good.slice(10))).toMatchObject({ ok: false, error: /not valid base64/ })
   })
   it('rejects the wrong length', () => {
-    expect(decodeKey(Buffer.alloc(31).toString('base64'))).toMatchObject({ ok: false, error: /31 bytes, expected 32/ })
+    expect(parseKey(Buffer.alloc(31).toString('base64'))).toMatchObject({ ok: false, error: /31 bytes, expected 32/ })
   })
   it('rejects missing padding', () => {
-    expect(decodeKey(good.replace(/=$/, ''))).toMatchObject({ ok: false })
+    expect(parseKey(good.replace(/=$/, ''))).toMatchObject({ ok: false })
   })
 })
 

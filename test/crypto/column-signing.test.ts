@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Ed25519ColumnAuth, generateKeyPair, signingKeyPairOf, signPublicKeyOf } from '../../src/crypto/index.js'
 import { canonicalColumn } from '../../src/route/column-signature.js'
-import { controlLimits, decodeControl, encodeControl } from '../../src/route/control-codec.js'
+import { controlLimits, decodeControl, encodeControl } from '../../src/control/control-codec.js'
 import { checkEdges, parseMapUpdate, type MapUpdate } from '../../src/route/control-message.js'
 import { RelayIndex } from '../../src/probe/relay-index.js'
 

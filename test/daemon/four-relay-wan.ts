@@ -1,19 +1,15 @@
 /**
  * The four-relay WAN of the routed daemon tests: lax, sea, dal, atl on an
  * in-memory network with fixed one-way delays per direction (lax>sea>dal
- * beats lax>dal) and directed cuts, on a fake clock; and relays started
- * on it the way the daemon starts them.
+ * beats lax>dal) and directed cuts, on a fake clock; and relays built on
+ * it by createRelayNode, as the daemon builds them.
  */
 import type { RelayConfig } from '../../src/config/types.js'
-import { createSecureEndpoint } from '../../src/crypto/index.js'
-import { routerFor } from '../../src/daemon/daemon.js'
-import { OriginProbes } from '../../src/daemon/origin-probes.js'
-import { RouterBridge } from '../../src/daemon/router-bridge.js'
-import { Relay } from '../../src/dataplane/relay.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
 import type { TunDevice } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
+import { createRelayNode, sameSockets, type RelayNode } from '../../src/node/index.js'
 
 export const WAN_RELAYS = ['lax', 'sea', 'dal', 'atl']
 
@@ -40,26 +36,11 @@ export function fourRelayWan(basePort: number): { clock: FakeClock; net: FakeNet
   return { clock, net, cut }
 }
 
-export interface RoutedRelay {
-  relay: Relay
-  bridge: RouterBridge
-  probes: OriginProbes
-  stop(): void
-}
+export type RoutedRelay = RelayNode
 
-/** One relay wired as the daemon wires it: data plane, latency router bridge and origin probes. */
+/** One relay built as the daemon builds it (createRelayNode) on the in-memory network and fake clock, started. */
 export async function startRoutedRelay(config: RelayConfig, net: FakeNetwork, clock: FakeClock, tun?: TunDevice): Promise<RoutedRelay> {
-  const router = routerFor(config)
-  let bridge: RouterBridge | undefined
-  const relay = new Relay({
-    config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl', tun,
-    paths: { forward: (s) => bridge!.forward(s), reply: (s, i, a, n) => bridge!.reply(s, i, a, n) },
-  })
-  bridge = new RouterBridge(relay, router, config, clock, clock, silentLogger)
-  const probes = new OriginProbes(config, router, clock, clock, silentLogger)
-  await relay.start()
-  bridge.start()
-  probes.start()
-  const b = bridge
-  return { relay, bridge: b, probes, stop: () => (probes.stop(), b.stop(), relay.stop()) }
+  const node = createRelayNode({ config, clock, timers: clock, sockets: sameSockets(net), log: silentLogger, cryptoBackend: 'tweetnacl', tun })
+  await node.start()
+  return node
 }

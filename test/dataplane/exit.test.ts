@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { resolveServiceRoles } from '../../src/config/data-plane.js'
 import type { ServiceConfig } from '../../src/config/types.js'
 import { ServiceState, type RelayContext } from '../../src/dataplane/context.js'
 import { DropCounts } from '../../src/dataplane/counters.js'
@@ -45,12 +46,14 @@ function exitWorld(svc: Partial<ServiceConfig> = {}) {
   const log: Logger = { ...silentLogger, warn: (_m, f) => void warnings.push(f ?? {}), child: () => log }
   const ctx: RelayContext = {
     selfNode: nameId('dal'),
-    config,
+    selfId: 'dal',
+    mtu: config.relay.mtu,
+    hopLimit: config.tuning.hopLimit,
     clock,
     udp,
     serviceUdp: udp,
     log,
-    paths: new StaticPaths('dal', [service]),
+    paths: new StaticPaths('dal', resolveServiceRoles('dal', false, [service])),
     drops: new DropCounts(),
     ipv6Underlay: false,
     lane: 0,

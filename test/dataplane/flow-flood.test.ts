@@ -6,15 +6,14 @@
  * ones do; spoofed datagrams are junk.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSecureEndpoint } from '../../src/crypto/index.js'
 import type { ServiceConfig } from '../../src/config/types.js'
 import { UNREPLIED_FLOW_IDLE_MS } from '../../src/dataplane/flow-admission.js'
-import { Relay } from '../../src/dataplane/relay.js'
+import type { Relay } from '../../src/dataplane/relay.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
-import { buildConfigs } from './helpers.js'
+import { buildConfigs, staticRelay } from './helpers.js'
 
 const ORIGIN = { address: '127.0.0.1', port: 9000 }
 const SERVICE = { address: '127.0.0.1', port: 27015 }
@@ -28,7 +27,7 @@ async function world(svc: Partial<ServiceConfig>, exitSocketBudget?: number) {
   const configs = buildConfigs({ relays: ['lax', 'sea', 'dal'], services: [{ paths: [['lax', 'sea', 'dal']], ...svc }] })
   const relays = new Map<string, Relay>()
   for (const [id, config] of configs) {
-    const relay = new Relay({ config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl', exitSocketBudget })
+    const relay = staticRelay(config, { udp: net, clock, timers: clock, log: silentLogger, cryptoBackend: 'tweetnacl', exitSocketBudget })
     await relay.start()
     relays.set(id, relay)
   }

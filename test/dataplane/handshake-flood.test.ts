@@ -5,15 +5,14 @@
  * initiations while a client's first packets need the lax-sea session.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSecureEndpoint, INIT_LEN } from '../../src/crypto/index.js'
+import { INIT_LEN } from '../../src/crypto/index.js'
 import { INIT_OFF_MAC1 } from '../../src/crypto/handshake.js'
 import { hash, mac1 } from '../../src/crypto/kdf.js'
-import { Relay } from '../../src/dataplane/relay.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
 import { silentLogger } from '../../src/io/log.js'
 import { MSG_HANDSHAKE_INIT } from '../../src/wire/outer.js'
-import { buildConfigs } from './helpers.js'
+import { buildConfigs, staticRelay } from './helpers.js'
 
 const SERVICE = { address: '127.0.0.1', port: 27015 }
 let stop: (() => void) | undefined
@@ -25,7 +24,7 @@ describe('relays under a spoofed handshake flood', () => {
     const net = new FakeNetwork(clock, { delayMs: () => 5 })
     const configs = buildConfigs({ relays: ['lax', 'sea', 'dal'], services: [{ paths: [['lax', 'sea', 'dal']] }] })
     const relays = [...configs.values()].map(
-      (config) => new Relay({ config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'auto' }),
+      (config) => staticRelay(config, { udp: net, clock, timers: clock, log: silentLogger, cryptoBackend: 'auto' }),
     )
     for (const r of relays) await r.start()
     const origin = net.open('127.0.0.1', 9000)

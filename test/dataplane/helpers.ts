@@ -1,4 +1,6 @@
-import { generateKeyPair, signPublicKeyOf } from '../../src/crypto/index.js'
+import { dataPlaneConfig } from '../../src/config/data-plane.js'
+import { createSecureEndpoint, generateKeyPair, signPublicKeyOf } from '../../src/crypto/index.js'
+import { Relay, type RelayDeps } from '../../src/dataplane/relay.js'
 import type { DeliveryMode, RelayConfig, ServiceConfig } from '../../src/config/types.js'
 
 export interface NetSpec {
@@ -58,4 +60,13 @@ export function fullService(s: Partial<ServiceConfig>): ServiceConfig {
     redundant: s.redundant ?? false,
     originProbe: s.originProbe ?? { method: 'none', port: 862, intervalMs: 250, assumedRttMs: 1 },
   }
+}
+
+/**
+ * A relay's data plane alone, on static paths (the config's, or direct to
+ * the first exit), with a real secure endpoint holding the config's key:
+ * the Relay under test without a router.
+ */
+export function staticRelay(config: RelayConfig, deps: Omit<RelayDeps, 'plane' | 'makeEndpoint'>): Relay {
+  return new Relay({ ...deps, plane: dataPlaneConfig(config), makeEndpoint: (o) => createSecureEndpoint({ ...o, privateKey: config.relay.privateKey }) })
 }

@@ -9,8 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { L3Config, RelayConfig, ServiceConfig } from '../../src/config/types.js'
-import { createSecureEndpoint } from '../../src/crypto/index.js'
-import { Relay } from '../../src/dataplane/relay.js'
+import type { Relay } from '../../src/dataplane/relay.js'
 import { MissingTunError } from '../../src/dataplane/l3-ingress.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
@@ -18,7 +17,7 @@ import { silentLogger } from '../../src/io/log.js'
 import { parsePrefix } from '../../src/l3/prefix.js'
 import { buildV4, buildV6, ip4, refChecksum, refIcmpv6Checksum } from '../l3/packets.js'
 import { FakeTun } from './fake-tun.js'
-import { buildConfigs } from './helpers.js'
+import { buildConfigs, staticRelay } from './helpers.js'
 
 const DC: Partial<ServiceConfig> = {
   name: 'dc',
@@ -58,7 +57,7 @@ async function world(opts: Options = {}) {
   if (opts.laxServices) configs.get('lax')!.services = opts.laxServices(configs.get('lax')!.services)
   const relays = new Map<string, Relay>()
   for (const [id, config] of configs) {
-    const relay = new Relay({ config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl', tun: tuns.get(id) })
+    const relay = staticRelay(config, { udp: net, clock, timers: clock, log: silentLogger, cryptoBackend: 'tweetnacl', tun: tuns.get(id) })
     await relay.start()
     relays.set(id, relay)
   }
@@ -311,6 +310,6 @@ describe('L3 data plane', () => {
     const config = buildConfigs({ relays: ['lax', 'dal'], services: [DC] }).get('lax') as RelayConfig
     config.l3 = l3('op3lax')
     const clock = new FakeClock(0)
-    expect(() => new Relay({ config, udp: new FakeNetwork(clock), clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl' })).toThrow(MissingTunError)
+    expect(() => staticRelay(config, { udp: new FakeNetwork(clock), clock, timers: clock, log: silentLogger, cryptoBackend: 'tweetnacl' })).toThrow(MissingTunError)
   })
 })

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSecureEndpoint } from '../../src/crypto/index.js'
 import type { RelayConfig, ServiceConfig } from '../../src/config/types.js'
-import { Relay } from '../../src/dataplane/relay.js'
+import type { Relay } from '../../src/dataplane/relay.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
@@ -9,7 +8,7 @@ import type { PacketSocket, PeerAddress } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
 import { FLAG_REPLY, encodeDataHeader } from '../../src/wire/data.js'
 import { nameId } from '../../src/wire/ids.js'
-import { buildConfigs, type NetSpec } from './helpers.js'
+import { buildConfigs, staticRelay, type NetSpec } from './helpers.js'
 
 const ORIGIN = { address: '127.0.0.1', port: 9000 }
 const SERVICE = { address: '127.0.0.1', port: 27015 }
@@ -34,7 +33,7 @@ async function world(spec: NetSpec, echo: (data: Buffer) => Buffer = (d) => d, w
   const configs = buildConfigs(spec)
   const relays = new Map<string, Relay>()
   for (const [id, config] of configs) {
-    const relay = new Relay({ config, udp: net, clock, timers: clock, log: silentLogger, makeEndpoint: createSecureEndpoint, cryptoBackend: 'tweetnacl', worker: workerOf[id] })
+    const relay = staticRelay(config, { udp: net, clock, timers: clock, log: silentLogger, cryptoBackend: 'tweetnacl', worker: workerOf[id] })
     await relay.start()
     relays.set(id, relay)
   }

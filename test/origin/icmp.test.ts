@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { buildEchoRequest, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, internetChecksum, isEchoReplyTo, parseEcho } from '../../src/origin/icmp.js'
+import { internetChecksum } from '../../src/l3/checksum.js'
+import { buildEchoRequest, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, isEchoReplyTo, parseEcho } from '../../src/origin/icmp.js'
 
 /** What a Linux raw socket hands back for a reply: 20-byte IPv4 header + ICMP. */
 function replyFor(request: Uint8Array, withIpHeader = true): Uint8Array {
   const icmp = Uint8Array.from(request)
   icmp[0] = ICMP_ECHO_REPLY
   icmp[2] = icmp[3] = 0
-  const c = internetChecksum(icmp)
+  const c = internetChecksum(icmp, 0, icmp.length)
   icmp[2] = c >> 8
   icmp[3] = c & 0xff
   if (!withIpHeader) return icmp
@@ -19,7 +20,8 @@ function replyFor(request: Uint8Array, withIpHeader = true): Uint8Array {
 describe('ICMP echo codec', () => {
   it('computes the RFC 1071 example checksum', () => {
     // RFC 1071 §3: words 0001 f203 f4f5 f6f7 sum to ddf2, checksum is its complement.
-    expect(internetChecksum(Uint8Array.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]))).toBe(~0xddf2 & 0xffff)
+    const words = Uint8Array.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7])
+    expect(internetChecksum(words, 0, words.length)).toBe(~0xddf2 & 0xffff)
   })
 
   it('builds a request whose checksum verifies, odd payloads included', () => {

@@ -11,7 +11,7 @@ import { createRouter, MAP_MSG_TYPE, MAP_MSG_VERSION } from '../../src/route/ind
 import type { EdgeTuple, MapUpdate, Router, RouterMessage } from '../../src/route/index.js'
 import { MAX_CHAIN_DELTAS } from '../../src/route/router.js'
 import { relayCopy } from '../../src/route/control-message.js'
-import { encodeControl } from '../../src/route/control-codec.js'
+import { encodeControl } from '../../src/control/control-codec.js'
 
 const relays = ['x', 'y', 'z']
 const services = [{ name: 'svc', ingress: ['x'], exits: ['z'] }]

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander'
 import { outputOf, type Output } from '../output.js'
-import { decodeKey, encodeKey, extractPrivateKeyText, generatePrivateKey, publicKeyOf, signPublicKeyOf } from '../../config/index.js'
+import { parseKey, encodeKey, extractPrivateKeyText, generatePrivateKey, publicKeyOf, signPublicKeyOf } from '../../config/index.js'
 
 
 export const EXIT_BAD_KEY = 2
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .action(async (opts: { sign?: boolean }, cmd: Command) => {
       const out = outputOf(cmd)
       const text = await readStdin(MAX_STDIN_BYTES)
-      const key = decodeKey(extractPrivateKeyText(text ?? ''))
+      const key = parseKey(extractPrivateKeyText(text ?? ''))
       if (text === undefined || !key.ok) {
         const why = text === undefined ? `input is larger than ${MAX_STDIN_BYTES} bytes` : key.ok ? '' : key.error
         out.writeErr(`error: stdin is not a private key: ${why} (fix: pipe in the private_key printed by \`overpass keygen\`, e.g. \`overpass pubkey < lax.key\`)\n`)

@@ -6,10 +6,10 @@
  * (src/io/link-model.ts, without FIFO, as before), plus optional uniform
  * noise: the damping tests want noise with a known bound ("sub-millisecond"),
  * which the model's exponential jitter has not. Control
- * messages go through msgpackr like the real transport. Exits get origin
+ * messages go through the relay's strict codec (control/control-codec.ts). Exits get origin
  * samples (TWAMP with the origin's own clock offset, or ICMP RTT) every 100 ms.
  */
-import { pack, unpack } from 'msgpackr'
+import { controlLimits, decodeControl, encodeControl } from '../../../src/control/control-codec.js'
 import { FakeClock } from '../../../src/io/fake-clock.js'
 import { dropsPacket, releaseAtMs } from '../../../src/io/link-model.js'
 import { createRouter } from '../../../src/route/index.js'
@@ -148,10 +148,11 @@ export class FakeNet {
           this.send(to, this.router(to).onProbe(this.local(to), from, bytes))
         }, d)
       } else {
-        const wire = pack(m.msg)
+        const wire = encodeControl(m.msg)
+        const limits = controlLimits(this.opts.relays.length, this.opts.services.length)
         this.clock.setTimeout(() => {
           this.delivered.control++
-          this.send(to, this.router(to).onControl(this.local(to), from, unpack(wire)))
+          this.send(to, this.router(to).onControl(this.local(to), from, decoded(decodeControl(wire, limits))))
         }, d)
       }
     }
@@ -187,4 +188,10 @@ function key(a: string, b: string): string {
 /** A delay matrix from a table of undirected or directed entries, with a default for the rest. */
 export function delays(table: Record<string, number>, defaultMs: number): (from: string, to: string) => number {
   return (a, b) => table[`${a}>${b}`] ?? table[`${a}-${b}`] ?? table[`${b}-${a}`] ?? defaultMs
+}
+
+/** A router's own message must decode as the real relay decodes it; a refusal is a bug under test. */
+function decoded(d: ReturnType<typeof decodeControl>): unknown {
+  if (!d.ok) throw new Error(`control message refused by the relay's codec: ${d.reason}`)
+  return d.value
 }

@@ -10,16 +10,15 @@
  * - none: no packets; reports the configured round trip as if measured, so
  *   the exit is always considered up.
  */
-import { createRequire } from 'node:module'
 import { isIPv6 } from 'node:net'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
+import { openRawIcmpSocket, type RawIcmpSocket } from '../io/raw-icmp.js'
 import { createLiteralSocket } from '../io/udp.js'
 import { TwampSender } from '../origin/index.js'
 import { buildEchoRequest, parseEcho, ICMP_ECHO_REPLY } from '../origin/icmp.js'
 import type { OriginSample, Router } from '../route/types.js'
 
-const require = createRequire(import.meta.url)
 const ICMP_LOSS_TIMEOUT_MS = 1000
 
 interface Prober {
@@ -104,11 +103,9 @@ export class OriginProbes {
 
   private icmp(s: ServiceConfig): Prober | undefined {
     if (isIPv6(s.origin.host)) return undefined
-    let raw: RawSocketModule
-    let socket: RawSocket
+    let socket: RawIcmpSocket
     try {
-      raw = require('raw-socket') as RawSocketModule
-      socket = raw.createSocket({ protocol: raw.Protocol.ICMP })
+      socket = openRawIcmpSocket()
     } catch (err) {
       this.log.warn('cannot open ICMP raw socket (needs root or CAP_NET_RAW)', { service: s.name, error: (err as Error).message })
       return undefined
@@ -145,14 +142,4 @@ export class OriginProbes {
       close: () => socket.close(),
     }
   }
-}
-
-interface RawSocket {
-  on(event: string, fn: (...args: never[]) => void): void
-  send(buf: Buffer, offset: number, length: number, address: string, cb: (err?: Error) => void): void
-  close(): void
-}
-interface RawSocketModule {
-  createSocket(opts: { protocol: number }): RawSocket
-  Protocol: { ICMP: number }
 }

@@ -7,7 +7,7 @@ import { Packr } from 'msgpackr'
 import { describe, expect, it } from 'vitest'
 import {
   controlLimits, decodeControl, encodeControl, MAX_CONTROL_DEPTH, scanControl, type ControlLimits,
-} from '../../src/route/control-codec.js'
+} from '../../src/control/control-codec.js'
 
 const limits: ControlLimits = controlLimits(8, 2)
 const column = {

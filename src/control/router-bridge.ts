@@ -5,22 +5,23 @@
  *   as kind-3 plaintexts, control messages as msgpack in kind-2 plaintexts,
  *   all sealed like data on the overlay.
  * - Hands inbound probes and control messages to the router, decoding
- *   control messages strictly (route/control-codec.ts). Every handler is
+ *   control messages strictly (control-codec.ts). Every handler is
  *   contained: an exception drops and counts the input
  *   (`control_handler_error`), it never reaches the socket's receive loop.
- * - Serves paths to the data plane from an immutable snapshot rebuilt after
- *   each tick, so a packet costs one map lookup and never runs Dijkstra.
- *   Services with pinned `paths` keep their static paths.
+ * - Publishes the paths the data plane reads: an immutable snapshot rebuilt
+ *   after each tick and set into the relay's SnapshotPaths (the same object
+ *   the relay was built with), so a packet costs one map lookup and never
+ *   runs Dijkstra. Services with pinned `paths` keep their static paths.
  */
-import { servesAsIngress } from '../config/l3.js'
-import type { RelayConfig, ServiceConfig } from '../config/types.js'
-import type { ControlPlaneSink, PeerState, Relay } from '../dataplane/relay.js'
-import { SnapshotPaths, pathRef, type PathProvider, type PathRef, type PathSnapshot } from '../dataplane/paths.js'
+import { resolveServiceRoles, type ServiceRoles } from '../config/data-plane.js'
+import type { RelayConfig } from '../config/types.js'
+import type { ControlPlaneSink, OverlayPeer, Relay } from '../dataplane/relay.js'
+import { pathRef, type PathRef, type PathSnapshot, type SnapshotPaths } from '../dataplane/paths.js'
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
 import type { PathChoice, Router, RouterMessage } from '../route/types.js'
-import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from '../route/control-codec.js'
-import { KIND_CONTROL, KIND_PROBE } from '../wire/data.js'
+import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from './control-codec.js'
 import { nameId } from '../wire/ids.js'
+import { frameControl, frameProbe } from './framing.js'
 
 /** At most this many handler errors are logged (they are all counted). */
 const MAX_LOGGED_HANDLER_ERRORS = 10
@@ -33,8 +34,11 @@ export interface RouteChange {
   previous?: string[]
 }
 
-export class RouterBridge implements PathProvider, ControlPlaneSink {
-  private readonly paths: SnapshotPaths
+/** What the bridge uses of the data plane: send sealed plaintexts to peers, count malformed control messages. */
+export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | 'sendPlain' | 'drops'>
+
+export class RouterBridge implements ControlPlaneSink {
+  private readonly roles: ServiceRoles[]
   /** Called with the new snapshot whenever a path changed (a multi-worker relay copies it to the other workers). */
   onPathsChanged: ((snap: PathSnapshot) => void) | undefined
   private changed = false
@@ -48,15 +52,17 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
   private readonly limits: ControlLimits
 
   constructor(
-    private readonly relay: Relay,
+    private readonly relay: ControlTransport,
     readonly router: Router,
     private readonly config: RelayConfig,
+    /** The relay's path table: this bridge is its only writer on this thread. */
+    private readonly paths: SnapshotPaths,
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly log: Logger,
     private readonly tickMs = 20,
   ) {
-    this.paths = new SnapshotPaths(config.relay.id, config.services, config.l3 !== undefined)
+    this.roles = resolveServiceRoles(config.relay.id, config.l3 !== undefined, config.services)
     this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
     this.limits = controlLimits(config.peers.length + 1, config.services.length)
   }
@@ -84,7 +90,7 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
 
   // --- ControlPlaneSink --------------------------------------------------
 
-  onProbe(peer: PeerState, body: Buffer, nowMs: number): void {
+  onProbe(peer: OverlayPeer, body: Buffer, nowMs: number): void {
     try {
       this.send(this.router.onProbe(nowMs, peer.id, body))
     } catch (err) {
@@ -92,7 +98,7 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     }
   }
 
-  onControl(peer: PeerState, body: Buffer, nowMs: number): void {
+  onControl(peer: OverlayPeer, body: Buffer, nowMs: number): void {
     const d = decodeControl(body, this.limits)
     if (!d.ok) {
       this.controlMalformed++
@@ -115,16 +121,6 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     }
   }
 
-  // --- PathProvider --------------------------------------------------------
-
-  forward(service: ServiceConfig): PathRef | undefined {
-    return this.paths.forward(service)
-  }
-
-  reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined {
-    return this.paths.reply(service, ingressNode, arrived, arrivedLen)
-  }
-
   /** The routed (unpinned) paths now in use. */
   snapshot(): PathSnapshot {
     return this.paths.current
@@ -137,19 +133,14 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
       const peer = this.relay.peerById(m.to)
       if (peer === undefined) continue
       let len: number
-      if (m.kind === 'probe') {
-        this.out[0] = KIND_PROBE
-        this.out.set(m.bytes, 1)
-        len = 1 + m.bytes.length
-      } else {
+      if (m.kind === 'probe') len = frameProbe(this.out, m.bytes)
+      else {
         const body = encodeControl(m.msg)
         if (body.length + 1 > MAX_CONTROL_BYTES) {
           this.log.warn('control message too large; not sent', { to: m.to, bytes: body.length })
           continue
         }
-        this.out[0] = KIND_CONTROL
-        body.copy(this.out, 1)
-        len = 1 + body.length
+        len = frameControl(this.out, body)
       }
       this.relay.sendPlain(peer, this.out, len)
     }
@@ -161,14 +152,14 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
     const forward = new Map<string, PathRef>()
     const reply = new Map<string, Map<number, PathRef>>()
     const prev = this.paths.current
-    for (const s of this.config.services) {
-      if (this.paths.isPinned(s.name)) continue
-      if (servesAsIngress(self, this.config.l3 !== undefined, s)) {
+    for (const { cfg: s, isIngress, isExit, pinned } of this.roles) {
+      if (pinned) continue
+      if (isIngress) {
         const ref = this.refFor(prev.forward.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
         if (ref) forward.set(s.name, ref)
       }
       // L3 has no reply paths: the exit's answer is a new packet read from its TUN, routed forward.
-      if (s.exits.includes(self) && s.mode === 'l4') {
+      if (isExit && s.mode === 'l4') {
         const byIngress = new Map<number, PathRef>()
         for (const ing of new Set(s.ingress.map((i) => i.relay))) {
           const node = nameId(ing)
