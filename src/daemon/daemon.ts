@@ -23,7 +23,8 @@ import { OriginProbes } from './origin-probes.js'
 import { RouterBridge } from './router-bridge.js'
 import { LaneWorkers, type LaneWorkerError } from './workers.js'
 import { dataPlaneSockets } from './data-plane-sockets.js'
-import { statsWithWorkers } from './worker-stats.js'
+import { answerControl, relayViews } from './relay-views.js'
+import { startMetricsServer, type MetricsServer } from '../metrics/index.js'
 
 export interface DaemonOptions {
   log: Logger
@@ -144,17 +145,15 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   }
   bridge.start()
   probes.start()
-  const status = (): unknown => ({ ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() })
+  const views = relayViews(config, relay, router, bridge, lanes)
   let control: { close(): void } | undefined
+  let metrics: MetricsServer | undefined
   if (!opts.noControlSocket) {
     try {
-      control = await startControlServer(config.relay.controlSocket, (req) => {
-        if (req.cmd === 'status') return status()
-        if (req.cmd === 'map') return { relay: config.relay.id, edges: router.edges() }
-        if (req.cmd === 'routes') return { relay: config.relay.id, ...router.routes(), history: bridge!.history.slice(-50) }
-        throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
-      })
+      control = await startControlServer(config.relay.controlSocket, (req) => answerControl(views, req))
+      if (config.metrics) metrics = await startMetricsServer(config.metrics, views, log)
     } catch (err) {
+      control?.close()
       probes.stop()
       bridge.stop()
       lanes?.stop()
@@ -170,6 +169,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     if (stopped) return
     stopped = true
     control?.close()
+    void metrics?.close()
     probes.stop()
     bridge!.stop()
     lanes?.stop()
@@ -178,5 +178,5 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     handshakes?.close()
     log.info('stopped')
   }
-  return { relay, router, bridge, status, stop: stopAll }
+  return { relay, router, bridge, status: views.status, stop: stopAll }
 }

@@ -21,6 +21,7 @@ import type { PathChoice, Router, RouterMessage } from '../route/types.js'
 import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from '../route/control-codec.js'
 import { KIND_CONTROL, KIND_PROBE } from '../wire/data.js'
 import { nameId } from '../wire/ids.js'
+import { routeChangeKey } from '../metrics/views.js'
 
 /** At most this many handler errors are logged (they are all counted). */
 const MAX_LOGGED_HANDLER_ERRORS = 10
@@ -46,6 +47,8 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
   controlMalformed = 0
   handlerErrors = 0
   private readonly limits: ControlLimits
+  /** Route changes since start by `service/direction` (metrics/views.ts routeChangeKey); history is bounded, this is not. */
+  readonly changeCounts = new Map<string, number>()
 
   constructor(
     private readonly relay: Relay,
@@ -205,6 +208,8 @@ export class RouterBridge implements PathProvider, ControlPlaneSink {
   private record(change: RouteChange, nowMs: number): void {
     this.changed = true
     this.history.push({ ...change, atMs: nowMs })
+    const key = routeChangeKey(change.service, change.direction)
+    this.changeCounts.set(key, (this.changeCounts.get(key) ?? 0) + 1)
     if (this.history.length > 1000) this.history.splice(0, this.history.length - 1000)
     this.log.info('route changed', { ...change })
   }
