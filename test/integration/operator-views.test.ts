@@ -8,8 +8,9 @@
  * routed lax > sea > dal instead of direct. Checked here: `overpass status`,
  * `map` and `routes` in text and --json; the Prometheus endpoint (content,
  * promtool, the same edge delays as `overpass map --json`); the status page
- * in headless chromium; SIGHUP leaves the relay running.
+ * in headless chromium; `status --watch`; SIGHUP leaves the relay running.
  */
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -21,7 +22,7 @@ import type { EdgeView } from '../../src/route/types.js'
 import { promtoolProblems } from '../support/promtool.js'
 import { dumpDom } from '../support/chromium.js'
 import { itIf, needsTools } from '../support/requirements.js'
-import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { BIN, echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
 type Id = (typeof RELAYS)[number]
@@ -217,6 +218,19 @@ describe('operator views of three relays on loopback', () => {
     expect(dom).toMatch(/<tr data-peer="sea">.*<td class="name up">up<\/td>/s)
     expect(dom).toMatch(/<tr data-peer="dal">/)
   }, 90_000)
+
+  it('overpass status --watch redraws until interrupted (appending snapshots when not a terminal)', async () => {
+    const child = spawn(process.execPath, [BIN, 'status', '-c', config('lax'), '--watch', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const frames = () => (out.match(/^Every 0\.2s: overpass status/gm) ?? []).length
+    expect(await waitFor(() => frames() >= 2, 15_000)).toBe(true)
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(out).not.toContain('\x1b')
+    expect(out.match(/^relay lax {2}up/gm)!.length).toBeGreaterThanOrEqual(2)
+  }, 30_000)
 
   it('keeps running on SIGHUP and says reload is not supported yet', async () => {
     const sea = relays.get('sea')!
