@@ -5,7 +5,7 @@ import { toYaml, validRaw, type Raw } from './fixtures.js'
 
 function issuesOf(raw: Raw): ConfigIssue[] {
   try {
-    parseConfig(toYaml(raw), { sourcePath: 'test.yaml', baseDir: '/nonexistent', onWarning: () => {} })
+    parseConfig(toYaml(raw), { sourcePath: 'test.yaml', baseDir: '/nonexistent' })
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError)
     return (err as ConfigError).issues
