@@ -15,7 +15,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderRelayYaml, type RenderService } from '../../src/config/render.js'
+import { renderPeerKeys, renderRelayYaml, type RenderService } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { UdpLinkEmulator } from '../../lab/linkemu/index.js'
 import type { EdgeView } from '../../src/route/types.js'
@@ -79,7 +79,7 @@ beforeAll(async () => {
       privateKey: encodeKey(keys[r].privateKey),
       listen: `127.0.0.1:${ports[r]}`,
       controlSocket: path.join(dir, `${r}.sock`),
-      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, publicKey: encodeKey(keys[x].publicKey), endpoint: endpoint(r, x) })),
+      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: endpoint(r, x) })),
       services,
       // sea keeps the status page off: its listener serves /metrics only.
       extra: { metrics: { listen: `127.0.0.1:${metricsPort[r]}`, status_page: r !== 'sea' } },

@@ -72,7 +72,8 @@ describe('systemd units', () => {
     expect(k.get('User')).toBe('overpass')
     expect(k.get('AmbientCapabilities')).toBe('CAP_NET_BIND_SERVICE')
     expect(k.get('CapabilityBoundingSet')).toBe('CAP_NET_BIND_SERVICE')
-    expect(k.get('ExecStart')).toMatch(/^\/usr\/local\/bin\/overpass reflector --listen \S+:862$/)
+    expect(k.get('ExecStart')).toMatch(/^\/usr\/local\/bin\/overpass reflector --listen \S+:862 \$REFLECTOR_ALLOW$/)
+    expect(k.get('EnvironmentFile')).toBe('-/etc/overpass/reflector.env')
   })
 
   it('ships a sysusers.d entry for the overpass user', () => {
