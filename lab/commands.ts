@@ -3,19 +3,20 @@
  * This file only parses arguments. bin/overpass.js adds it to the `overpass`
  * program (src/cli does not import lab/); lab/cli.ts runs it alone.
  *
- *   overpass lab up lab/scenarios/us-sites.yaml     # prints the run id
+ *   overpass lab up us-sites                        # a shipped scenario by name, or a path; prints the run id
  *   overpass lab exec c-lax -- ip route             # run a command in a node's namespace
  *   overpass lab run lab/scenarios/failover.yaml --json --out report/
  *   overpass lab down                               # every run, idempotent
  */
 import { spawnSync } from 'node:child_process'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { labDown } from './topo/down.js'
 import { nsName } from './topo/naming.js'
 import { listStates } from './topo/state.js'
 import { labUp } from './topo/up.js'
 import { labRun } from './run/run.js'
-import { parseWanChoice } from './wan/backend.js'
+import { WAN_CHOICES, parseWanChoice } from './wan/backend.js'
+import { resolveScenario } from './scenario-name.js'
 
 const WAN_HELP = 'WAN emulation: auto (tc netem where the kernel has it, else the user-space emulator), netem, emulator; env OVERPASS_LAB_WAN'
 
@@ -46,9 +47,9 @@ export function register(program: Command): void {
   const lab = program.command('lab').description('network-namespace lab: relays behind an emulated WAN (root only)')
   lab.command('up <scenario>')
     .description('build the namespaces and start the WAN backend; prints the run id')
-    .option('--wan <backend>', WAN_HELP, 'auto')
+    .addOption(new Option('--wan <backend>', WAN_HELP).choices(WAN_CHOICES).default('auto'))
     .action((scenario: string, opts: { wan: string }) => guarded(async () => {
-      const r = await labUp(scenario, undefined, { wan: parseWanChoice(opts.wan) })
+      const r = await labUp(resolveScenario(scenario), undefined, { wan: parseWanChoice(opts.wan) })
       process.stdout.write(`${r.state.run}\n`)
     }))
   lab.command('down')
@@ -69,8 +70,8 @@ export function register(program: Command): void {
     .description('up, relays, traffic direct vs. overpass, events, report, down')
     .option('--json', 'print the result as JSON')
     .option('--out <dir>', 'write summary.txt and report.html here')
-    .option('--wan <backend>', WAN_HELP, 'auto')
+    .addOption(new Option('--wan <backend>', WAN_HELP).choices(WAN_CHOICES).default('auto'))
     .action((scenario: string, opts: { json?: boolean; out?: string; wan: string }) => guarded(async () => {
-      await labRun(scenario, { json: opts.json ?? false, outDir: opts.out, wan: parseWanChoice(opts.wan), log: (l) => process.stderr.write(`${l}\n`) })
+      await labRun(resolveScenario(scenario), { json: opts.json ?? false, outDir: opts.out, wan: parseWanChoice(opts.wan), log: (l) => process.stderr.write(`${l}\n`) })
     }))
 }

@@ -6,7 +6,7 @@
  * lab/commands.ts) are passed in by the entry point, bin/overpass.js, so
  * nothing in src/ imports lab/.
  */
-import { Command } from 'commander'
+import { Command, type CommanderError } from 'commander'
 import { register as keygen } from './commands/keygen.js'
 import { register as check } from './commands/check.js'
 import { register as up } from './commands/up.js'
@@ -18,9 +18,19 @@ import { register as reflector } from './commands/reflector.js'
 /** Adds one subcommand (or a group) to the program. */
 export type RegisterCommand = (program: Command) => void
 
+/** Exit status of a usage error (unknown option, a value outside an option's choices, a missing argument). */
+export const EXIT_USAGE = 2
+
+/** Commander exits 1 on usage errors; Overpass uses 2 for bad input everywhere (as `check` does). Help and --version exit 0. */
+function exitOnUsageError(err: CommanderError): never {
+  process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE)
+}
+
 export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
   const program = new Command()
   program
+    // Set before the subcommands are added: they copy it when created.
+    .exitOverride(exitOnUsageError)
     .name('overpass')
     .description('Latency-aware encrypted packet relay network')
     .version('0.1.0')

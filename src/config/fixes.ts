@@ -15,7 +15,7 @@ const path = `use a list of relay ids from ingress to exit, at most ${MAX_PATH_R
 const replyPath = `use a list of relay ids from exit to ingress, at most ${MAX_PATH_RELAYS}, e.g. [dal, sea, lax]`
 
 export const FIELD_FIXES: Record<string, string> = {
-  '': 'write a YAML mapping with `relay:`, `peers:`, `services:` and optionally `tuning:`, `routing:` and `l3:`',
+  '': 'write a YAML mapping with `relay:`, `peers:`, `services:` and optionally `tuning:`, `routing:`, `l3:` and `metrics:`',
   relay: 'add a `relay:` section with id, listen and private_key (or private_key_file)',
   'relay.id': idFix('lax'),
   'relay.private_key': 'paste the private_key line printed by `overpass keygen`',
@@ -38,6 +38,9 @@ export const FIELD_FIXES: Record<string, string> = {
   'services[].prefixes': 'list the destination prefixes this l3 service carries, e.g. [10.200.0.0/24, "fd00:200::/64"]',
   'services[].prefixes[]': 'use address/length with the host bits zero, e.g. 10.200.0.0/24 or "fd00:200::/64"',
   l3: 'use a mapping with tun (and optionally mtu, oversize_without_df, clamp_mss, address), or leave it out',
+  metrics: 'use a mapping with listen (and optionally status_page), or leave it out',
+  'metrics.listen': 'use host:port with an IP address for the HTTP listener, e.g. 127.0.0.1:9469 (quote IPv6: "[::1]:9469")',
+  'metrics.status_page': 'use true to also serve the status page at / on the same listener, or false (the default)',
   'l3.tun': 'use an interface name of 1-15 characters, e.g. op3lax',
   'l3.mtu': 'use auto, or a whole number of bytes no larger than the derived maximum (docs/l3-mode.md)',
   'l3.oversize_without_df': 'use fragment or drop',

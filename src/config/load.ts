@@ -17,6 +17,7 @@ import {
   stateFileFor,
   l3Schema,
   l3ServiceSchema,
+  metricsSchema,
   peerSchema,
   relaySchema,
   routingSchema,
@@ -92,6 +93,9 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   // Unlike tuning/routing, an absent l3 section means "no TUN", not "all defaults".
   const l3Present = top.l3 != null
   const l3 = l3Present ? optionalSection(l3Schema, top.l3, 'l3', issues) : undefined
+  // Like l3: absent means no HTTP listener.
+  const metricsPresent = top.metrics != null
+  const metrics = metricsPresent ? optionalSection(metricsSchema, top.metrics, 'metrics', issues) : undefined
 
   const okPeers = peers.filter(isIndexed).map(({ index, value }) => ({ index, value: toPeer(value) }))
   const peerParts = peerList.map((p, i) => ({ index: i, value: peers[i] ? toPeer(peers[i].value) : partialPeer(p) }))
@@ -126,7 +130,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
     issues.push({ path: 'relay.workers', message: `${relay.workers} workers with an l3: section (the TUN device has one queue, read by one worker)`, fix: fixFor('relay.workers') })
   }
 
-  if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning || !routing || (l3Present && !l3)) {
+  if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning || !routing || (l3Present && !l3) || (metricsPresent && !metrics)) {
     throw new ConfigError(issues.map((i) => withLine(i, doc, lines)), sourcePath)
   }
   return {
@@ -136,6 +140,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
     tuning: normaliseTuning(tuning),
     routing: normaliseRouting(routing),
     ...(l3 ? { l3: normaliseL3(l3, relay.mtu, ipv6Underlay) } : {}),
+    ...(metrics ? { metrics: { listen: metrics.listen, statusPage: metrics.status_page } } : {}),
     sourcePath,
   }
 }

@@ -81,6 +81,7 @@ export const topSchema = z.strictObject({
   tuning: z.record(z.string(), z.unknown()).nullish(),
   routing: z.record(z.string(), z.unknown()).nullish(),
   l3: z.record(z.string(), z.unknown()).nullish(),
+  metrics: z.record(z.string(), z.unknown()).nullish(),
 })
 
 export const relaySchema = z.strictObject({
@@ -193,6 +194,16 @@ export const routingSchema = z.strictObject({
   flood_interval: boundedDuration(100, 60_000).default(DEFAULT_FLOOD_INTERVAL_MS),
 })
 
+/**
+ * The relay's `metrics:` section: one HTTP listener serving Prometheus text at
+ * /metrics and, with status_page, a read-only status page (src/metrics/).
+ * Absent means no listener.
+ */
+export const metricsSchema = z.strictObject({
+  listen: hostPort,
+  status_page: z.boolean().default(false),
+})
+
 export type RawRelay = z.output<typeof relaySchema>
 export type RawPeer = z.output<typeof peerSchema>
 export type RawService = z.output<typeof serviceSchema>
@@ -201,6 +212,7 @@ export type RawRouting = z.output<typeof routingSchema>
 export type RawOriginProbe = z.output<typeof originProbeSchema>
 export type RawL3 = z.output<typeof l3Schema>
 export type RawL3Service = z.output<typeof l3ServiceSchema>
+export type RawMetrics = z.output<typeof metricsSchema>
 
 /** Field names allowed at each (index-free) path, for "did you mean" on typos. */
 export const KNOWN_FIELDS: Record<string, readonly string[]> = {
@@ -213,4 +225,5 @@ export const KNOWN_FIELDS: Record<string, readonly string[]> = {
   tuning: Object.keys(tuningSchema.shape),
   routing: Object.keys(routingSchema.shape),
   l3: Object.keys(l3Schema.shape),
+  metrics: Object.keys(metricsSchema.shape),
 }

@@ -156,6 +156,14 @@ export interface TuningConfig {
   hopLimit: number
 }
 
+/** The relay's `metrics:` section: an HTTP listener for Prometheus (and the status page). */
+export interface MetricsConfig {
+  /** TCP address of the HTTP listener, e.g. 127.0.0.1:9469. */
+  listen: HostPort
+  /** Also serve the read-only status page at / and its JSON at /status.json. */
+  statusPage: boolean
+}
+
 export interface RelayConfig {
   relay: RelayIdentity
   peers: PeerConfig[]
@@ -164,6 +172,8 @@ export interface RelayConfig {
   routing: RoutingConfig
   /** Present when this relay owns a TUN device for L3 services. */
   l3?: L3Config
+  /** Present when the relay serves metrics over HTTP (docs/operating.md, Metrics). */
+  metrics?: MetricsConfig
   /** Path of the file this came from, for messages. */
   sourcePath?: string
 }

@@ -26,6 +26,9 @@ import { frameControl, frameProbe } from './framing.js'
 /** At most this many handler errors are logged (they are all counted). */
 const MAX_LOGGED_HANDLER_ERRORS = 10
 
+/** The key of `RouterBridge.changeCounts` (and of the route-change metrics): `service/direction`. */
+export const routeChangeKey = (service: string, direction: 'forward' | 'reply'): string => `${service}/${direction}`
+
 export interface RouteChange {
   service: string
   direction: 'forward' | 'reply'
@@ -50,6 +53,8 @@ export class RouterBridge implements ControlPlaneSink {
   controlMalformed = 0
   handlerErrors = 0
   private readonly limits: ControlLimits
+  /** Route changes since start by `service/direction` (routeChangeKey); history is bounded, this is not. */
+  readonly changeCounts = new Map<string, number>()
 
   constructor(
     private readonly relay: ControlTransport,
@@ -196,6 +201,8 @@ export class RouterBridge implements ControlPlaneSink {
   private record(change: RouteChange, nowMs: number): void {
     this.changed = true
     this.history.push({ ...change, atMs: nowMs })
+    const key = routeChangeKey(change.service, change.direction)
+    this.changeCounts.set(key, (this.changeCounts.get(key) ?? 0) + 1)
     if (this.history.length > 1000) this.history.splice(0, this.history.length - 1000)
     this.log.info('route changed', { ...change })
   }

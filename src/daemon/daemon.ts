@@ -23,7 +23,8 @@ import { HandshakeState } from './handshake-state.js'
 import { openL3Tun } from './l3-tun.js'
 import { LaneWorkers, type LaneWorkerError } from './workers.js'
 import { dataPlaneSockets } from './data-plane-sockets.js'
-import { statsWithWorkers } from './worker-stats.js'
+import { answerControl, relayViews } from './relay-views.js'
+import { startMetricsServer, type MetricsServer } from '../metrics/index.js'
 
 export interface DaemonOptions {
   log: Logger
@@ -118,18 +119,15 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     handshakes?.close()
     throw err
   }
-  // boot_id: the lab checks that a restarted relay comes back with a new one (docs/lab.md).
-  const status = (): unknown => ({ boot_id: bootId, ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() })
+  const views = relayViews(config, relay, router, bridge, lanes, bootId)
   let control: { close(): void } | undefined
+  let metrics: MetricsServer | undefined
   if (!opts.noControlSocket) {
     try {
-      control = await startControlServer(config.relay.controlSocket, (req) => {
-        if (req.cmd === 'status') return status()
-        if (req.cmd === 'map') return { relay: config.relay.id, edges: router.edges() }
-        if (req.cmd === 'routes') return { relay: config.relay.id, ...router.routes(), history: bridge.history.slice(-50) }
-        throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
-      })
+      control = await startControlServer(config.relay.controlSocket, (req) => answerControl(views, req))
+      if (config.metrics) metrics = await startMetricsServer(config.metrics, views, log)
     } catch (err) {
+      control?.close()
       lanes?.stop()
       node.stop()
       tun?.close()
@@ -143,11 +141,12 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     if (stopped) return
     stopped = true
     control?.close()
+    void metrics?.close()
     lanes?.stop()
     node!.stop()
     tun?.close()
     handshakes?.close()
     log.info('stopped')
   }
-  return { relay, router, bridge, status, stop: stopAll }
+  return { relay, router, bridge, status: views.status, stop: stopAll }
 }

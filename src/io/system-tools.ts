@@ -23,6 +23,9 @@ export const DEBIAN_PACKAGE_OF = {
   wg: 'wireguard-tools',
   nebula: 'nebula',
   sockperf: 'sockperf',
+  promtool: 'prometheus',
+  chromium: 'chromium',
+  'systemd-analyze': 'systemd',
 } as const
 
 export type SystemTool = keyof typeof DEBIAN_PACKAGE_OF

@@ -29,6 +29,8 @@ export interface SimCliOptions {
   /** commander's --no-freeze */
   freeze?: boolean
   workers?: string
+  /** commander's --no-progress: false turns the progress display off (the CLI's default is on). */
+  progress?: boolean
 }
 
 export function simInitFromOptions(o: SimCliOptions): Omit<SimInit, 'createRouter'> & { asymmetry: number } {

@@ -65,7 +65,16 @@ export interface SimInit {
    * (functions cannot cross threads); without it both run in this thread.
    */
   routerModule?: string
+  /**
+   * Called every PROGRESS_EVERY_MS of simulated time with the simulated time
+   * reached and the run's duration (progress bars). The result is the same
+   * with or without it: the loops only pause at those instants.
+   */
+  onProgress?: (simMs: number, durationMs: number) => void
 }
+
+/** Simulated time between two onProgress calls. */
+export const PROGRESS_EVERY_MS = 1000
 
 export interface EventReport {
   at_s: number
@@ -286,6 +295,16 @@ export class Simulation {
 
   /** Processes every event due before `endMs` (sim time), in windows of at most the lookahead. */
   private advance(endMs: number): void {
+    const report = this.init.onProgress
+    if (report === undefined) return this.advanceTo(endMs)
+    const durationMs = (this.init.durationS ?? 60) * 1000
+    while (this.simNowMs < endMs) {
+      this.advanceTo(Math.min(endMs, (Math.floor(this.simNowMs / PROGRESS_EVERY_MS) + 1) * PROGRESS_EVERY_MS))
+      report(this.simNowMs, durationMs)
+    }
+  }
+
+  private advanceTo(endMs: number): void {
     if (this.thread !== undefined) {
       if (this.simNowMs >= endMs) return
       const delays = this.pendingDelays

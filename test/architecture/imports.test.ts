@@ -24,7 +24,8 @@ const ALLOWED: Record<string, string[]> = {
   dataplane: ['config', 'crypto', 'io', 'l3', 'wire'],
   control: ['config', 'dataplane', 'io', 'origin', 'route', 'wire'],
   node: ['config', 'control', 'crypto', 'dataplane', 'io', 'route'],
-  daemon: ['config', 'control', 'crypto', 'dataplane', 'io', 'node', 'route'],
+  metrics: ['config', 'control', 'dataplane', 'io', 'route'],
+  daemon: ['config', 'control', 'crypto', 'dataplane', 'io', 'metrics', 'node', 'route'],
   sim: ['io', 'probe', 'route', 'wire'],
   cli: ['config', 'daemon', 'dataplane', 'io', 'l3', 'origin', 'route', 'sim'],
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { controlRequest } from '../../daemon/index.js'
 import type { EdgeView, PathChoice } from '../../route/types.js'
 import { resolveSocket } from './status.js'
+import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
 
 /** `overpass map` and `overpass routes`: the running relay's view of the network. */
 export function register(program: Command): void {
@@ -11,11 +12,14 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'relay config file (to find its control socket)')
     .option('-s, --socket <path>', 'control socket path (instead of -c)')
     .option('--json', 'print raw JSON')
-    .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
-      const result = await ask(opts, 'map')
-      if (result === undefined) return
-      const m = result as { relay: string; edges: EdgeView[] }
-      process.stdout.write(opts.json ? JSON.stringify(m, null, 2) + '\n' : formatMap(m.edges))
+    .option('-w, --watch [seconds]', `refresh in place every few seconds (default ${DEFAULT_WATCH_INTERVAL_S}) until Ctrl-C`, parseWatchInterval)
+    .action(async (opts: WatchableOptions) => {
+      const socketPath = resolveSocket(opts)
+      if (socketPath === undefined) return
+      await renderOrWatch('map', opts.watch, async () => {
+        const m = (await ask(socketPath, 'map')) as { relay: string; edges: EdgeView[] } | undefined
+        return m && (opts.json ? JSON.stringify(m, null, 2) + '\n' : formatMap(m.edges))
+      })
     })
   program
     .command('routes')
@@ -23,19 +27,29 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'relay config file (to find its control socket)')
     .option('-s, --socket <path>', 'control socket path (instead of -c)')
     .option('--json', 'print raw JSON')
-    .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
-      const result = await ask(opts, 'routes')
-      if (result === undefined) return
-      const r = result as { relay: string; forward: PathChoice[]; reply: PathChoice[] }
-      process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + '\n' : formatRoutes(r))
+    .option('-w, --watch [seconds]', `refresh in place every few seconds (default ${DEFAULT_WATCH_INTERVAL_S}) until Ctrl-C`, parseWatchInterval)
+    .action(async (opts: WatchableOptions) => {
+      const socketPath = resolveSocket(opts)
+      if (socketPath === undefined) return
+      await renderOrWatch('routes', opts.watch, async () => {
+        const r = (await ask(socketPath, 'routes')) as { relay: string; forward: PathChoice[]; reply: PathChoice[] } | undefined
+        return r && (opts.json ? JSON.stringify(r, null, 2) + '\n' : formatRoutes(r))
+      })
     })
 }
 
-async function ask(opts: { config?: string; socket?: string }, cmd: string): Promise<unknown> {
-  const socketPath = resolveSocket(opts)
-  if (socketPath === undefined) return undefined
+interface WatchableOptions {
+  config?: string
+  socket?: string
+  json?: boolean
+  watch?: number | boolean
+}
+
+async function ask(socketPath: string, cmd: string): Promise<unknown> {
   try {
-    return await controlRequest(socketPath, { cmd })
+    const result = await controlRequest(socketPath, { cmd })
+    process.exitCode = 0
+    return result
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`)
     process.exitCode = 1

@@ -5,6 +5,7 @@
  * See docs/simulator.md. Exit code 2 on bad input.
  */
 import type { Command } from 'commander'
+import { createProgress } from '../progress.js'
 import { createRouter } from '../../route/index.js'
 import type { RouterInit, Router } from '../../route/types.js'
 import { formatSummary, Simulation, simInitFromOptions, type SimCliOptions, type SimResult } from '../../sim/index.js'
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'event loops the relays are split over: 1, or 2 (a worker thread; default when 2 cores); same result')
     .option('--no-freeze', 'do not deep-freeze control messages (faster; routers are trusted not to mutate them)')
     .option('--json', 'print one JSON object instead of the summary')
+    .option('--no-progress', 'no progress display on stderr (a bar on a terminal, a line per 10% otherwise)')
     .action((opts: SimCliOptions) => {
       process.exitCode = runSim(opts, createRouter, (s) => process.stdout.write(s), (s) => process.stderr.write(s), ROUTER_MODULE)
     })
@@ -58,8 +60,15 @@ export function runSim(
     const init = simInitFromOptions(opts)
     asymmetry = init.asymmetry
     if (!opts.json && init.matrix.missingPairs > 0) err(`note: ${init.matrix.missingPairs} site pairs have no row either way: no link between them\n`)
-    const sim = new Simulation({ ...init, createRouter: factory, routerModule })
-    result = sim.run()
+    const progress = opts.progress === true ? createProgress('sim', (init.durationS ?? 60) * 1000, (done, total) => `${(done / 1000).toFixed(0)}/${(total / 1000).toFixed(0)} s simulated`) : undefined
+    const sim = new Simulation({ ...init, createRouter: factory, routerModule, onProgress: progress && ((simMs) => progress.update(simMs)) })
+    let completed = false
+    try {
+      result = sim.run()
+      completed = true
+    } finally {
+      progress?.finish(completed)
+    }
     loops =
       sim.loops === 1
         ? '1 loop'

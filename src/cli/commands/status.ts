@@ -2,7 +2,8 @@ import type { Command } from 'commander'
 import { ConfigError, loadConfig } from '../../config/index.js'
 import { controlRequest } from '../../daemon/index.js'
 import type { RelayStats } from '../../dataplane/index.js'
-import type { WorkerSummary } from '../../daemon/worker-stats.js'
+import type { WorkerSummary } from '../../dataplane/worker-stats.js'
+import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
 
 /** `overpass status`: per-peer and per-service counters from a running daemon. */
 export function register(program: Command): void {
@@ -12,16 +13,21 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'relay config file (to find its control socket)')
     .option('-s, --socket <path>', 'control socket path (instead of -c)')
     .option('--json', 'print raw JSON')
-    .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
+    .option('-w, --watch [seconds]', `refresh in place every few seconds (default ${DEFAULT_WATCH_INTERVAL_S}) until Ctrl-C`, parseWatchInterval)
+    .action(async (opts: { config?: string; socket?: string; json?: boolean; watch?: number | boolean }) => {
       const socketPath = resolveSocket(opts)
       if (socketPath === undefined) return
-      try {
-        const stats = (await controlRequest(socketPath, { cmd: 'status' })) as RelayStats
-        process.stdout.write(opts.json ? JSON.stringify(stats, null, 2) + '\n' : formatStatus(stats))
-      } catch (err) {
-        process.stderr.write(`${(err as Error).message}\n`)
-        process.exitCode = 1
-      }
+      await renderOrWatch('status', opts.watch, async () => {
+        try {
+          const stats = (await controlRequest(socketPath, { cmd: 'status' })) as RelayStats
+          process.exitCode = 0
+          return opts.json ? JSON.stringify(stats, null, 2) + '\n' : formatStatus(stats)
+        } catch (err) {
+          process.stderr.write(`${(err as Error).message}\n`)
+          process.exitCode = 1
+          return undefined
+        }
+      })
     })
 }
 

@@ -1,7 +1,9 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { ConfigError, loadConfig } from '../../config/index.js'
 import { startDaemon } from '../../daemon/index.js'
-import { createLogger, type LogLevel } from '../../io/log.js'
+import { LOG_FORMATS, LOG_LEVELS, createLogger, type Logger, type LogLevel } from '../../io/log.js'
+
+const CRYPTO_BACKENDS = ['auto', 'sodium', 'tweetnacl'] as const
 
 /** `overpass up -c relay.yaml`: run a relay in the foreground until SIGTERM/SIGINT. */
 export function register(program: Command): void {
@@ -9,11 +11,11 @@ export function register(program: Command): void {
     .command('up')
     .description('run a relay daemon in the foreground (structured logs on stderr; SIGTERM stops it cleanly)')
     .requiredOption('-c, --config <file>', 'relay config file (YAML)')
-    .option('--log-format <format>', 'json or text', 'json')
-    .option('--log-level <level>', 'debug, info, warn or error', 'info')
-    .option('--crypto <backend>', 'auto, sodium or tweetnacl', 'auto')
-    .action(async (opts: { config: string; logFormat: string; logLevel: string; crypto: string }) => {
-      const log = createLogger({ format: opts.logFormat === 'text' ? 'text' : 'json', level: opts.logLevel as LogLevel })
+    .addOption(new Option('--log-format <format>', 'log line format').choices(LOG_FORMATS).default('json'))
+    .addOption(new Option('--log-level <level>', 'lowest level logged').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--crypto <backend>', 'AEAD implementation').choices(CRYPTO_BACKENDS).default('auto'))
+    .action(async (opts: { config: string; logFormat: (typeof LOG_FORMATS)[number]; logLevel: LogLevel; crypto: (typeof CRYPTO_BACKENDS)[number] }) => {
+      const log = createLogger({ format: opts.logFormat, level: opts.logLevel })
       let config
       try {
         config = loadConfig(opts.config)
@@ -28,7 +30,7 @@ export function register(program: Command): void {
       let fatal: (() => void) | undefined
       const daemon = await startDaemon(config, {
         log,
-        cryptoBackend: opts.crypto as 'auto' | 'sodium' | 'tweetnacl',
+        cryptoBackend: opts.crypto,
         // A data-plane worker died: the daemon stopped itself; exit non-zero so a supervisor restarts it.
         onFatal: () => {
           process.exitCode = 1
@@ -36,6 +38,8 @@ export function register(program: Command): void {
         },
       })
       log.info('relay up', { relay: config.relay.id, peers: config.peers.length, services: config.services.length, workers: config.relay.workers, pid: process.pid })
+      const hup = reloadNotSupported(log, opts.config)
+      process.on('SIGHUP', hup)
       await new Promise<void>((resolve) => {
         fatal = resolve
         const shutdown = (signal: string): void => {
@@ -46,5 +50,15 @@ export function register(program: Command): void {
         process.once('SIGTERM', () => shutdown('SIGTERM'))
         process.once('SIGINT', () => shutdown('SIGINT'))
       })
+      process.off('SIGHUP', hup)
     })
+}
+
+/**
+ * `systemctl reload` sends SIGHUP, which would kill a Node process by default.
+ * Reloading the config in place is not implemented yet: the relay says so and
+ * keeps running with the config it started with (restart to apply changes).
+ */
+function reloadNotSupported(log: Logger, configFile: string): () => void {
+  return () => log.warn('SIGHUP: config reload is not supported yet; still running with the config loaded at start (restart to apply changes)', { config: configFile })
 }

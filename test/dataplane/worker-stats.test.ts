@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RelayStats } from '../../src/dataplane/relay.js'
-import { addCounters, statsWithWorkers } from '../../src/daemon/worker-stats.js'
+import { addCounters, statsWithWorkers } from '../../src/dataplane/worker-stats.js'
 
 function stats(ingress: number, tx: number, drops: Record<string, number>): RelayStats {
   return {

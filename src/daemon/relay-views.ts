@@ -1,0 +1,33 @@
+/**
+ * The three read-only views of a running relay, built in one place so the
+ * control socket (`overpass status|map|routes`), the Prometheus endpoint and
+ * the status page (src/metrics/) all read the same numbers.
+ */
+import type { RelayConfig } from '../config/types.js'
+import type { Relay } from '../dataplane/relay.js'
+import type { RelayViews, StatusView } from '../metrics/views.js'
+import type { Router } from '../route/types.js'
+import type { RouterBridge } from '../control/router-bridge.js'
+import { statsWithWorkers } from '../dataplane/worker-stats.js'
+import type { LaneWorkers } from './workers.js'
+
+/** Route changes `overpass routes` lists (the bridge keeps up to 1000). */
+const ROUTES_HISTORY_SHOWN = 50
+
+/** `bootId` is shown in status: the lab checks that a restarted relay comes back with a new one (docs/lab.md). */
+export function relayViews(config: RelayConfig, relay: Relay, router: Router, bridge: RouterBridge, lanes: LaneWorkers | undefined, bootId: number): RelayViews {
+  const workers = config.relay.workers
+  return {
+    status: (): StatusView => ({ boot_id: bootId, ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() }),
+    map: () => ({ relay: config.relay.id, edges: router.edges() }),
+    routes: () => ({ relay: config.relay.id, ...router.routes(), history: bridge.history.slice(-ROUTES_HISTORY_SHOWN), changes: Object.fromEntries(bridge.changeCounts) }),
+  }
+}
+
+/** The control socket's commands. */
+export function answerControl(views: RelayViews, req: { cmd: string }): unknown {
+  if (req.cmd === 'status') return views.status()
+  if (req.cmd === 'map') return views.map()
+  if (req.cmd === 'routes') return views.routes()
+  throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
+}

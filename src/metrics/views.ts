@@ -1,0 +1,51 @@
+/**
+ * What the metrics endpoint and the status page read: the same three views
+ * the control socket answers for `overpass status`, `map` and `routes`
+ * (daemon/relay-views.ts builds them), so every number an operator scrapes or
+ * sees in a browser is the number the CLI prints.
+ */
+import type { RelayStats } from '../dataplane/relay.js'
+import type { WorkerSummary } from '../dataplane/worker-stats.js'
+import { routeChangeKey, type RouteChange } from '../control/router-bridge.js'
+import type { EdgeView, PathChoice, RouterCounters } from '../route/types.js'
+
+/** `overpass status --json`: the relay's counters summed over its workers, plus the router's. */
+export type StatusView = RelayStats & { boot_id?: number; worker_count?: number; workers?: WorkerSummary[]; router?: RouterCounters }
+
+/** `overpass map --json`. */
+export interface MapView {
+  relay: string
+  edges: EdgeView[]
+}
+
+/** `overpass routes --json`; `changes` counts route changes since start by `service/direction`. */
+export interface RoutesView {
+  relay: string
+  forward: PathChoice[]
+  reply: PathChoice[]
+  history: (RouteChange & { atMs: number })[]
+  changes: Record<string, number>
+}
+
+export interface RelayViews {
+  status(): StatusView
+  map(): MapView
+  routes(): RoutesView
+}
+
+/** One moment's views, taken once per scrape so every metric in it agrees. */
+export interface ViewSnapshot {
+  status: StatusView
+  map: MapView
+  routes: RoutesView
+}
+
+export function snapshotOf(views: RelayViews): ViewSnapshot {
+  return { status: views.status(), map: views.map(), routes: views.routes() }
+}
+
+/** The key of RoutesView.changes. */
+export { routeChangeKey }
+
+/** Origin legs appear in the map as edges to `origin:<service>`. */
+export const ORIGIN_PREFIX = 'origin:'

@@ -1,0 +1,23 @@
+/** Options with a fixed set of values reject anything else, name the allowed values, and exit 2 (the real CLI). */
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../integration/harness.js'
+
+describe('option values', () => {
+  it.each([
+    [['up', '-c', 'x.yaml', '--log-level', 'verbose'], /'verbose' is invalid\. Allowed choices are debug, info, warn, error\./],
+    [['up', '-c', 'x.yaml', '--log-format', 'txt'], /'txt' is invalid\. Allowed choices are json, text\./],
+    [['up', '-c', 'x.yaml', '--crypto', 'openssl'], /'openssl' is invalid\. Allowed choices are auto, sodium, tweetnacl\./],
+    [['status', '-s', '/nonexistent.sock', '--watch', 'fast'], /use a number of seconds/],
+    [['lab', 'run', 'us-sites', '--wan', 'carrier'], /'carrier' is invalid\. Allowed choices are auto, emulator, netem\./],
+    [['up', '-c', 'x.yaml', '--no-such-option'], /unknown option '--no-such-option'/],
+  ])('overpass %j exits 2 naming what is allowed', async (args, message) => {
+    const r = await runCli(args)
+    expect(r.stderr).toMatch(message)
+    expect(r.code).toBe(2)
+  })
+
+  it('still exits 0 for --help and --version', async () => {
+    expect((await runCli(['--version'])).code).toBe(0)
+    expect((await runCli(['up', '--help'])).code).toBe(0)
+  })
+})
