@@ -15,6 +15,7 @@ import { register as sim } from './commands/sim.js'
 import { register as map } from './commands/map.js'
 import { register as reflector } from './commands/reflector.js'
 import { register as network } from './commands/network.js'
+import { register as init } from './commands/init.js'
 
 /** Adds one subcommand (or a group) to the program. */
 export type RegisterCommand = (program: Command) => void
@@ -26,7 +27,7 @@ export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
     .description('Latency-aware encrypted packet relay network')
     .version('0.1.0')
     .showHelpAfterError()
-  for (const add of [keygen, check, up, status, map, sim, reflector, network, ...extra]) add(program)
+  for (const add of [keygen, check, up, status, map, sim, reflector, network, init, ...extra]) add(program)
   return program
 }
 
