@@ -39,7 +39,7 @@ import { checkSemantics, type Indexed, type SemanticService } from './semantic.j
 import type { OriginProbeConfig, PeerConfig, RelayConfig, RelayIdentity, RoutingConfig, ServiceConfig } from './types.js'
 import { decodeKey, extractPrivateKeyText, publicKeyOf } from './values.js'
 import { fromZodIssues } from './zod-issues.js'
-import { isLocalFile, loadLocal } from './local-file.js'
+import { NETWORK_FILE_GIVEN, isLocalFile, isNetworkFile, loadLocal } from './local-file.js'
 
 export interface ParseOptions {
   /** Shown in messages and stored in RelayConfig.sourcePath. */
@@ -76,6 +76,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   const raw: unknown = doc.toJS({ maxAliasCount: 100 })
   // A local file names a signed network file (local-file.ts); the two compose into this same shape.
   if (isLocalFile(raw)) return loadLocal(raw, doc, lines, { ...options, baseDir })
+  if (isNetworkFile(raw)) throw new ConfigError([NETWORK_FILE_GIVEN], sourcePath)
   try {
     return validateRaw(raw, { ...options, baseDir })
   } catch (err) {

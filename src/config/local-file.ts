@@ -43,6 +43,17 @@ export function isLocalFile(raw: unknown): raw is Record<string, unknown> {
   return raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'network' in raw
 }
 
+/** A network file given where a relay's file is expected (`check -c network.yaml`). */
+export function isNetworkFile(raw: unknown): boolean {
+  return isMapping(raw) && 'relays' in raw && !('relay' in raw)
+}
+
+export const NETWORK_FILE_GIVEN: ConfigIssue = {
+  path: '',
+  message: 'this is a network file (it has relays:), not a relay\'s file; it is checked, signature first, through the local files that name it',
+  fix: 'pass the local files instead: overpass check -c lax.yaml -c sea.yaml ...',
+}
+
 export interface SignedNetwork {
   network: NetworkDocument
   version: number

@@ -42,8 +42,10 @@ export function isValidVersion(v: unknown): v is number {
 
 /**
  * Whether to accept `candidate` while running `currentVersion` (undefined:
- * none yet). Checked in order of cost, and content last so unsigned bytes are
- * never parsed: version format, signature, newer than current, content.
+ * none yet). Checked in this order: version format; signature (before the
+ * version comparison, so a forged or altered version is always reported as
+ * such, whatever number it claims); newer than current; content last, so
+ * bytes nobody signed are never parsed.
  * `validate` returns the content's problems (empty when valid).
  */
 export function judgeVersion(input: {
@@ -81,5 +83,7 @@ export function parseSignatureFile(text: string): ParsedSignature {
   if (signature.length !== OPERATOR_SIGNATURE_LEN || Buffer.from(signature).toString('base64') !== sig[1]) {
     return { ok: false, error: `the signature is not base64 of ${OPERATOR_SIGNATURE_LEN} bytes` }
   }
-  return { ok: true, version: Number(version[1]), signature }
+  const v = Number(version[1])
+  if (!isValidVersion(v)) return { ok: false, error: `version ${version[1]} is not a whole number from ${MIN_VERSION} to ${Number.MAX_SAFE_INTEGER}` }
+  return { ok: true, version: v, signature }
 }

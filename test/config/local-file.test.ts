@@ -132,3 +132,13 @@ describe('a local file with a signed network file', () => {
     expect(loadConfig(k.local('lax')).peers[1].endpoint).toEqual({ host: '127.0.0.1', port: 7009 })
   })
 })
+
+describe('a network file given as a relay file', () => {
+  it('says it is a network file and to check the local files', () => {
+    const k = kit()
+    const issues = issuesOf(() => loadConfig(k.network))
+    expect(issues).toHaveLength(1)
+    expect(issues[0].message).toMatch(/this is a network file/)
+    expect(issues[0].fix).toMatch(/overpass check -c lax\.yaml/)
+  })
+})

@@ -62,7 +62,25 @@ describe('the signature file', () => {
     ['no version', 'signature: ' + Buffer.alloc(64).toString('base64')],
     ['no signature', 'version: 3'],
     ['short signature', 'version: 3\nsignature: ' + Buffer.alloc(63).toString('base64')],
+    ['version 0', 'version: 0\nsignature: ' + Buffer.alloc(64).toString('base64')],
+    ['a version beyond 2^53', 'version: 9999999999999999\nsignature: ' + Buffer.alloc(64).toString('base64')],
   ])('refuses a file with %s', (_n, text) => {
     expect(parseSignatureFile(text).ok).toBe(false)
+  })
+})
+
+describe('parseSignatureFile on arbitrary text', () => {
+  it('never throws, and accepts only whole versions with 64-byte signatures', async () => {
+    const fc = (await import('fast-check')).default
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `version: ${s}\nsignature: ${s}`), fc.uint8Array({ maxLength: 80 }).map((b) => `version: 7\nsignature: ${Buffer.from(b).toString('base64')}`)), (text) => {
+        const p = parseSignatureFile(text)
+        if (p.ok) {
+          expect(Number.isSafeInteger(p.version)).toBe(true)
+          expect(p.signature.length).toBe(64)
+        }
+      }),
+      { numRuns: 2000 },
+    )
   })
 })

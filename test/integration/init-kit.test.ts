@@ -68,4 +68,17 @@ describe('a loopback kit from overpass init', () => {
     expect(seen).toEqual(expected)
     expect(up).toBe(true)
   }, 60_000)
+
+  it('refuses to start a relay whose network file was altered after signing, naming the signature', async () => {
+    const tampered = path.join(dir, 'tampered')
+    // The running relays' control sockets stay behind: they cannot be copied.
+    fs.cpSync(kit, tampered, { recursive: true, filter: (src) => !src.endsWith('.sock') })
+    const network = path.join(tampered, 'network.yaml')
+    // The attack: point dal's endpoint elsewhere without the operator key.
+    fs.writeFileSync(network, fs.readFileSync(network, 'utf8').replace(/endpoint: 127\.0\.0\.1:(\d+)\n(?![\s\S]*endpoint)/, 'endpoint: 127.0.0.1:9\n'))
+    expect(fs.readFileSync(network, 'utf8')).toContain('127.0.0.1:9\n')
+    const res = await runCli(['up', '-c', path.join(tampered, 'lax.yaml')])
+    expect(res.code).toBe(2)
+    expect(res.stderr).toMatch(/network\.yaml\.sig: signature: the signature does not match version 1/)
+  }, 30_000)
 })
