@@ -53,6 +53,15 @@ describe('overpass network sign', () => {
     expect(readFileSync(k.network + '.sig', 'utf8')).toMatch(/^version: 10$/m)
   })
 
+  it('refuses to guess the version when the current .sig is unreadable', async () => {
+    const k = kit()
+    writeFileSync(k.network + '.sig', 'garbage')
+    const r = await runCli(['network', 'sign', '--key', k.operatorKeyFile, k.network])
+    expect(r.exitCode).toBe(2)
+    expect(r.err).toMatch(/cannot read the current version .*\(fix: pass --version N/)
+    expect((await runCli(['network', 'sign', '--key', k.operatorKeyFile, '--version', '5', k.network])).exitCode).toBe(0)
+  })
+
   it('refuses an operator key that group or others can read', async () => {
     const k = kit()
     chmodSync(k.operatorKeyFile, 0o644)

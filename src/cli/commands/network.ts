@@ -6,7 +6,7 @@
  * Versions only grow: by default the next one after FILE.sig's, and a
  * --version not above it is refused.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { outputOf } from '../output.js'
 import { assertOwnerOnly, readFileWithMode } from '../../config/file-mode.js'
@@ -80,6 +80,8 @@ export function signNetworkFile(file: string, keyFile: string, version?: number)
   if (existsSync(sigPath)) {
     const sig = parseSignatureFile(readFileSync(sigPath, 'utf8'))
     if (sig.ok) previous = sig.version
+    // Guessing 1 could sign a version below the one the relays run.
+    else if (version === undefined) throw new SignError(`cannot read the current version in ${sigPath}: ${sig.error}`, 'pass --version N above the last version you signed')
   }
   const next = version ?? (previous ?? 0) + 1
   if (!isValidVersion(next)) throw new SignError(`version ${String(version)} is not a whole number >= 1`, 'pass --version N with N >= 1')
@@ -96,6 +98,9 @@ export function signNetworkFile(file: string, keyFile: string, version?: number)
   const signature = signDetached(signedMessage(next, new Uint8Array(bytes)), secretKey)
   secretKey.fill(0)
   seed.fill(0)
-  writeFileSync(sigPath, formatSignatureFile(next, signature))
+  // Replaced atomically: a relay starting meanwhile reads the old or the new signature, never half of one.
+  const tmp = `${sigPath}.${process.pid}.tmp`
+  writeFileSync(tmp, formatSignatureFile(next, signature))
+  renameSync(tmp, sigPath)
   return next
 }
