@@ -92,7 +92,7 @@ export function loadLocal(raw: Record<string, unknown>, doc: Document, lines: Li
   }
   if (selfIndex >= 0) selfIssues.push(...checkSelfEntry(relays[selfIndex], selfIndex, config, network))
   if (selfIssues.length > 0) throw local(selfIssues)
-  return config
+  return { ...config, network: { file: network.path, version: signed.value.version } }
 }
 
 /** The network file after its signature checked out against the operator key; issues name the file or its .sig. */

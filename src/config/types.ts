@@ -166,4 +166,6 @@ export interface RelayConfig {
   l3?: L3Config
   /** Path of the file this came from, for messages. */
   sourcePath?: string
+  /** Set when loaded from a local file: the signed network file it named, and its version (config/local-file.ts). */
+  network?: { file: string; version: number }
 }

@@ -26,7 +26,7 @@ describe('overpass init', () => {
     const check = await runCli(['check', '-c', join(out, 'lax.yaml'), '-c', join(out, 'sea.yaml'), '-c', join(out, 'dal.yaml')])
     expect(check.err).toBe('')
     expect(check.exitCode).toBe(0)
-    expect(check.out.trim().split('\n')).toEqual(['relay lax: 2 peers, 0 services; ok', 'relay sea: 2 peers, 0 services; ok', 'relay dal: 2 peers, 0 services; ok'])
+    expect(check.out.trim().split('\n')).toEqual(['relay lax: 2 peers, 0 services, network version 1; ok', 'relay sea: 2 peers, 0 services, network version 1; ok', 'relay dal: 2 peers, 0 services, network version 1; ok'])
     const sea = loadConfig(join(out, 'sea.yaml'))
     expect(sea.relay.listen).toEqual({ host: '127.0.0.1', port: 17002 })
     expect(sea.peers.map((p) => `${p.id}@${p.endpoint.port}`)).toEqual(['lax@17001', 'dal@17003'])

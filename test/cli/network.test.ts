@@ -19,7 +19,7 @@ describe('overpass check with local files and a signed network file', () => {
     const r = await runCli(['check', '-c', k.local('lax'), '-c', k.local('sea'), '-c', k.local('dal')])
     expect(r.err).toBe('')
     expect(r.exitCode).toBe(0)
-    expect(r.out).toBe('relay lax: 2 peers, 1 service; ok\nrelay sea: 2 peers, 1 service; ok\nrelay dal: 2 peers, 1 service; ok\n')
+    expect(r.out).toBe('relay lax: 2 peers, 1 service, network version 1; ok\nrelay sea: 2 peers, 1 service, network version 1; ok\nrelay dal: 2 peers, 1 service, network version 1; ok\n')
   })
 
   it('exits 2 and names the signature when the signed content was altered', async () => {

@@ -26,7 +26,7 @@ function issuesOf(fn: () => unknown): ConfigError['issues'] {
   throw new Error('expected a ConfigError')
 }
 
-const withoutSource = (c: RelayConfig) => ({ ...c, sourcePath: undefined })
+const withoutSource = (c: RelayConfig) => ({ ...c, sourcePath: undefined, network: undefined })
 
 describe('a local file with a signed network file', () => {
   it('loads as exactly the RelayConfig of the equivalent one-file config', () => {
@@ -37,6 +37,7 @@ describe('a local file with a signed network file', () => {
     writeFileSync(oneFile, toYaml(one))
     const composed = loadConfig(k.local('lax'))
     expect(composed.sourcePath).toBe(k.local('lax'))
+    expect(composed.network).toEqual({ file: k.network, version: 1 })
     expect(withoutSource(composed)).toEqual(withoutSource(loadConfig(oneFile)))
   })
 
