@@ -14,6 +14,8 @@ import { register as status } from './commands/status.js'
 import { register as sim } from './commands/sim.js'
 import { register as map } from './commands/map.js'
 import { register as reflector } from './commands/reflector.js'
+import { register as network } from './commands/network.js'
+import { register as init } from './commands/init.js'
 
 /** Adds one subcommand (or a group) to the program. */
 export type RegisterCommand = (program: Command) => void
@@ -35,7 +37,7 @@ export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
     .description('Latency-aware encrypted packet relay network')
     .version('0.1.0')
     .showHelpAfterError()
-  for (const add of [keygen, check, up, status, map, sim, reflector, ...extra]) add(program)
+  for (const add of [keygen, check, up, status, map, sim, reflector, network, init, ...extra]) add(program)
   return program
 }
 

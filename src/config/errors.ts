@@ -14,6 +14,8 @@ export interface ConfigIssue {
   line?: number
   /** 1-based column, when known (syntax errors). */
   col?: number
+  /** The file the path is in, when it is not the file being loaded (the network file or its signature, local-file.ts). */
+  file?: string
 }
 
 export class ConfigError extends Error {
@@ -37,7 +39,8 @@ export function formatIssue(issue: ConfigIssue): string {
   // Syntax errors already say "at line L, column C" in the message.
   const known = issue.line === undefined || issue.message.includes(`line ${issue.line}`)
   const at = known ? '' : ` [line ${issue.line}]`
-  return `${path}: ${issue.message} (fix: ${issue.fix})${at}`
+  const file = issue.file === undefined ? '' : `${issue.file}: `
+  return `${file}${path}: ${issue.message} (fix: ${issue.fix})${at}`
 }
 
 export type PathSegment = string | number

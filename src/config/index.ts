@@ -4,6 +4,9 @@
  * Overpass reads. Problems are thrown as one ConfigError listing every issue
  * with its field path and a fix; a private key in a file that group or others
  * can read is refused at once (InsecureFileModeError, file-mode.ts).
+ * A relay may instead have a local file naming a shared, operator-signed
+ * network file (local-file.ts, network-file.ts, signed-version.ts); the two
+ * load into the same RelayConfig.
  *
  *   const cfg = loadConfig('/etc/overpass/lax.yaml')  // throws ConfigError
  *   cfg.relay.listen  // { host: '127.0.0.1', port: 7001 }

@@ -40,6 +40,7 @@ import { checkSemantics, type Indexed, type SemanticService } from './semantic.j
 import type { OriginProbeConfig, PeerConfig, RelayConfig, RelayIdentity, RoutingConfig, ServiceConfig } from './types.js'
 import { parseKey, extractPrivateKeyText, publicKeyOf } from './values.js'
 import { fromZodIssues } from './zod-issues.js'
+import { NETWORK_FILE_GIVEN, isLocalFile, isNetworkFile, loadLocal } from './local-file.js'
 
 export interface ParseOptions {
   /** Shown in messages and stored in RelayConfig.sourcePath. */
@@ -74,6 +75,24 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   if (doc.errors.length > 0) throw new ConfigError(doc.errors.map(syntaxIssue), sourcePath)
 
   const raw: unknown = doc.toJS({ maxAliasCount: 100 })
+  // A local file names a signed network file (local-file.ts); the two compose into this same shape.
+  if (isLocalFile(raw)) return loadLocal(raw, doc, lines, { ...options, baseDir })
+  if (isNetworkFile(raw)) throw new ConfigError([NETWORK_FILE_GIVEN], sourcePath)
+  try {
+    return validateRaw(raw, { ...options, baseDir })
+  } catch (err) {
+    if (!(err instanceof ConfigError) || err.name !== 'ConfigError') throw err
+    throw new ConfigError(err.issues.map((i) => withLine(i, doc, lines)), sourcePath)
+  }
+}
+
+/**
+ * The one-file shape as a plain object → RelayConfig, or a ConfigError
+ * without line numbers (the caller knows the documents: parseConfig, or
+ * local-file.ts, which composes this shape from a local and a network file).
+ */
+export function validateRaw(raw: unknown, options: ParseOptions & { baseDir: string }): RelayConfig {
+  const { sourcePath, baseDir } = options
   const issues: ConfigIssue[] = []
   // The top-level check reports shape problems; sections are then validated
   // from the raw values anyway, so a typo in one key does not hide the rest.
@@ -131,7 +150,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): RelayConf
   }
 
   if (issues.length > 0 || !relay || !privateKey || !publicKey || !tuning || !routing || (l3Present && !l3) || (metricsPresent && !metrics)) {
-    throw new ConfigError(issues.map((i) => withLine(i, doc, lines)), sourcePath)
+    throw new ConfigError(issues, sourcePath)
   }
   return {
     relay: identity(relay, privateKey, publicKey, baseDir, sourcePath !== undefined),
@@ -322,7 +341,7 @@ function normaliseTuning(t: RawTuning): RelayConfig['tuning'] {
   return { rekeyAfterMs: t.rekey_after, rekeyAfterPackets: t.rekey_after_packets, hopLimit: t.hop_limit }
 }
 
-function syntaxIssue(err: { message: string; code: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): ConfigIssue {
+export function syntaxIssue(err: { message: string; code: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): ConfigIssue {
   const pos = err.linePos?.[0]
   const where = pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position'
   const detail = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
@@ -336,7 +355,7 @@ function yamlFix(code: string): string {
 }
 
 /** Point an issue at the nearest YAML node that exists on its path. */
-function withLine(issue: ConfigIssue, doc: Document, lines: LineCounter): ConfigIssue {
+export function withLine(issue: ConfigIssue, doc: Document, lines: LineCounter): ConfigIssue {
   if (issue.line !== undefined || issue.path === '') return issue
   const segments = parsePath(issue.path)
   for (let n = segments.length; n > 0; n--) {

@@ -176,4 +176,6 @@ export interface RelayConfig {
   metrics?: MetricsConfig
   /** Path of the file this came from, for messages. */
   sourcePath?: string
+  /** Set when loaded from a local file: the signed network file it named, and its version (config/local-file.ts). */
+  network?: { file: string; version: number }
 }

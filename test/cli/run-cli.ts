@@ -1,5 +1,5 @@
 /**
- * Runs `overpass check|keygen|pubkey` in-process with captured output and exit
+ * Runs `overpass check|keygen|pubkey|network|init` in-process with captured output and exit
  * code. The program is assembled like buildProgram() (src/cli/main.ts) but with
  * only these commands, so the tests do not depend on other commands' modules.
  */
@@ -8,6 +8,8 @@ import { Command } from 'commander'
 import { vi } from 'vitest'
 import { register as registerCheck } from '../../src/cli/commands/check.js'
 import { register as registerKeygen } from '../../src/cli/commands/keygen.js'
+import { register as registerNetwork } from '../../src/cli/commands/network.js'
+import { register as registerInit } from '../../src/cli/commands/init.js'
 
 function buildProgram(): Command {
   const program = new Command().name('overpass')
@@ -15,6 +17,8 @@ function buildProgram(): Command {
   program.exitOverride()
   registerKeygen(program)
   registerCheck(program)
+  registerNetwork(program)
+  registerInit(program)
   return program
 }
 

@@ -50,5 +50,6 @@ export function runCheck(paths: string[], out: Output): number {
 
 function summary(c: RelayConfig): string {
   const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
-  return `relay ${c.relay.id}: ${n(c.peers.length, 'peer')}, ${n(c.services.length, 'service')}; ok`
+  const network = c.network === undefined ? '' : `, network version ${c.network.version}`
+  return `relay ${c.relay.id}: ${n(c.peers.length, 'peer')}, ${n(c.services.length, 'service')}${network}; ok`
 }

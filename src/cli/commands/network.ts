@@ -1,0 +1,106 @@
+/**
+ * `overpass network keygen` prints a new operator key (Ed25519; the private
+ * half signs network files, the public half is every local file's
+ * network.operator_key). `overpass network sign --key OPERATOR_KEY FILE`
+ * signs a version of the network file into FILE.sig (config/signed-version.ts).
+ * Versions only grow: by default the next one after FILE.sig's, and a
+ * --version not above it is refused.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import { outputOf } from '../output.js'
+import { assertOwnerOnly, readFileWithMode } from '../../config/file-mode.js'
+import { SIGNATURE_SUFFIX } from '../../config/local-file.js'
+import { formatSignatureFile, isValidVersion, parseSignatureFile, signedMessage } from '../../config/signed-version.js'
+import { generateOperatorSeed, operatorKeyPairOf, signDetached } from '../../crypto/operator-signing.js'
+import { ConfigError } from '../../config/index.js'
+
+export const EXIT_SIGN_ERROR = 2
+
+export function register(program: Command): void {
+  const network = program.command('network').description('the signed network file shared by all relays')
+  network
+    .command('keygen')
+    .description('print a new operator key: operator_private_key (keep it off the relays) and operator_key (for local files)')
+    .action((_opts: unknown, cmd: Command) => {
+      outputOf(cmd).writeOut(operatorKeyText(generateOperatorSeed()))
+    })
+  network
+    .command('sign')
+    .description('sign a version of the network file with the operator key, writing FILE.sig')
+    .requiredOption('--key <file>', 'operator key file (from `overpass network keygen`), mode 0600')
+    .option('--version <n>', 'the version to sign; default: one more than FILE.sig, or 1')
+    .argument('<file>', 'the network file')
+    .action((file: string, opts: { key: string; version?: string }, cmd: Command) => {
+      const out = outputOf(cmd)
+      try {
+        const version = signNetworkFile(file, opts.key, opts.version === undefined ? undefined : Number(opts.version))
+        out.writeOut(`signed ${file} version ${version} into ${file}${SIGNATURE_SUFFIX}\n`)
+      } catch (err) {
+        if (!(err instanceof SignError) && !(err instanceof ConfigError)) throw err
+        out.writeErr(`error: ${err.message}\n`)
+        process.exitCode = EXIT_SIGN_ERROR
+      }
+    })
+}
+
+export class SignError extends Error {
+  override readonly name = 'SignError'
+  constructor(message: string, readonly fix: string) {
+    super(`${message} (fix: ${fix})`)
+  }
+}
+
+export function operatorKeyText(seed: Uint8Array): string {
+  const { publicKey } = operatorKeyPairOf(seed)
+  return `operator_private_key: ${Buffer.from(seed).toString('base64')}\noperator_key: ${Buffer.from(publicKey).toString('base64')}\n`
+}
+
+/** Reads an operator key file (mode 0600 or stricter): the seed from its operator_private_key line, or a bare base64 seed. */
+export function readOperatorSeed(keyFile: string): Uint8Array {
+  let read: { text: string; mode: number }
+  try {
+    read = readFileWithMode(keyFile)
+  } catch (err) {
+    throw new SignError(`cannot read the operator key ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'create one with `overpass network keygen > operator.key && chmod 600 operator.key`')
+  }
+  assertOwnerOnly(keyFile, read.mode, '--key')
+  const m = /^\s*operator_private_key:\s*"?([^"\s]+)"?\s*$/m.exec(read.text)
+  const text = m ? m[1] : read.text.trim()
+  const seed = Buffer.from(text, 'base64')
+  if (seed.length !== 32 || seed.toString('base64') !== text) throw new SignError(`${keyFile} holds no operator private key`, 'pass the file written by `overpass network keygen`')
+  return new Uint8Array(seed)
+}
+
+/** Signs `file` as `version` (default: the next after its current .sig) and returns the version written. */
+export function signNetworkFile(file: string, keyFile: string, version?: number): number {
+  const seed = readOperatorSeed(keyFile)
+  const sigPath = file + SIGNATURE_SUFFIX
+  let previous: number | undefined
+  if (existsSync(sigPath)) {
+    const sig = parseSignatureFile(readFileSync(sigPath, 'utf8'))
+    if (sig.ok) previous = sig.version
+    // Guessing 1 could sign a version below the one the relays run.
+    else if (version === undefined) throw new SignError(`cannot read the current version in ${sigPath}: ${sig.error}`, 'pass --version N above the last version you signed')
+  }
+  const next = version ?? (previous ?? 0) + 1
+  if (!isValidVersion(next)) throw new SignError(`version ${String(version)} is not a whole number >= 1`, 'pass --version N with N >= 1')
+  if (previous !== undefined && next <= previous) {
+    throw new SignError(`version ${next} is not above the signed version ${previous} in ${sigPath}; relays refuse a version that does not grow`, `use --version ${previous + 1} or leave --version out`)
+  }
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(file)
+  } catch (err) {
+    throw new SignError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'pass the path of network.yaml')
+  }
+  const { secretKey } = operatorKeyPairOf(seed)
+  const signature = signDetached(signedMessage(next, new Uint8Array(bytes)), secretKey)
+  secretKey.fill(0)
+  seed.fill(0)
+  // Replaced atomically: a relay starting meanwhile reads the old or the new signature, never half of one.
+  const tmp = `${sigPath}.${process.pid}.tmp`
+  writeFileSync(tmp, formatSignatureFile(next, signature))
+  renameSync(tmp, sigPath)
+  return next
+}

@@ -1,0 +1,156 @@
+/**
+ * A relay's local file: what belongs to one machine (relay: id, key, listen,
+ * control socket, state file, MTU, workers; l3: its TUN; metrics: its HTTP
+ * listener) and a `network:`
+ * section naming the shared network file and the operator's public key that
+ * must have signed it. Loading composes the one-file shape from both files
+ * (this relay's entry in `relays` leaves out, the others become `peers`) and
+ * validates it with the same rules (load.ts validateRaw), so the result is the
+ * RelayConfig the one-file format gives. Issues name the file they are in.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Document, LineCounter } from 'yaml'
+import { z } from 'zod'
+import { ConfigError, parsePath, type ConfigIssue } from './errors.js'
+import { validateRaw, withLine, type ParseOptions } from './load.js'
+import { readNetworkFile, SHARED_SECTIONS, type NetworkDocument } from './network-file.js'
+import { peerSchema } from './schema.js'
+import { judgeVersion, parseSignatureFile } from './signed-version.js'
+import type { RelayConfig } from './types.js'
+import { parseKey, encodeKey, signPublicKeyOf } from './values.js'
+import { fromZodIssues } from './zod-issues.js'
+
+export const SIGNATURE_SUFFIX = '.sig'
+
+const localTopSchema = z.strictObject({
+  relay: z.record(z.string(), z.unknown()),
+  l3: z.record(z.string(), z.unknown()).nullish(),
+  metrics: z.record(z.string(), z.unknown()).nullish(),
+  network: z.record(z.string(), z.unknown()),
+})
+
+const networkRefSchema = z.strictObject({
+  file: z.string().min(1),
+  operator_key: z.string().transform((text, ctx) => {
+    const r = parseKey(text)
+    if (r.ok) return r.value
+    ctx.addIssue({ code: 'custom', message: r.error.replace('key ', 'operator key '), input: text })
+    return z.NEVER
+  }),
+})
+
+/** True when a parsed YAML document is a local file (it has a `network:` section). */
+export function isLocalFile(raw: unknown): raw is Record<string, unknown> {
+  return raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'network' in raw
+}
+
+/** A network file given where a relay's file is expected (`check -c network.yaml`). */
+export function isNetworkFile(raw: unknown): boolean {
+  return isMapping(raw) && 'relays' in raw && !('relay' in raw)
+}
+
+export const NETWORK_FILE_GIVEN: ConfigIssue = {
+  path: '',
+  message: 'this is a network file (it has relays:), not a relay\'s file; it is checked, signature first, through the local files that name it',
+  fix: 'pass the local files instead: overpass check -c lax.yaml -c sea.yaml ...',
+}
+
+export interface SignedNetwork {
+  network: NetworkDocument
+  version: number
+}
+
+export function loadLocal(raw: Record<string, unknown>, doc: Document, lines: LineCounter, options: ParseOptions & { baseDir: string }): RelayConfig {
+  const local = (issues: ConfigIssue[]) => new ConfigError(issues.map((i) => (i.file === undefined ? withLine(i, doc, lines) : i)), options.sourcePath)
+  const top = localTopSchema.safeParse(raw)
+  const ref = networkRefSchema.safeParse(raw.network)
+  const issues: ConfigIssue[] = []
+  if (!top.success) issues.push(...fromZodIssues(top.error.issues, [], raw))
+  if (!ref.success) issues.push(...fromZodIssues(ref.error.issues, ['network'], raw.network))
+  if (issues.length > 0 || !ref.success) throw local(issues)
+
+  const signed = readSignedNetwork(resolve(options.baseDir, ref.data.file), ref.data.operator_key)
+  if (!signed.ok) throw local(signed.issues)
+  const { network } = signed.value
+  const relays = network.raw.relays as unknown[]
+  const rawRelay = raw.relay as Record<string, unknown>
+  const selfIndex = relays.findIndex((r) => isMapping(r) && r.id === rawRelay.id)
+  const peerIndex = relays.map((_, i) => i).filter((i) => i !== selfIndex)
+  const composed: Record<string, unknown> = { relay: rawRelay, peers: peerIndex.map((i) => relays[i]) }
+  for (const s of SHARED_SECTIONS) if (network.raw[s] != null) composed[s] = network.raw[s]
+  if (raw.l3 != null) composed.l3 = raw.l3
+  if (raw.metrics != null) composed.metrics = raw.metrics
+
+  const selfIssues: ConfigIssue[] = []
+  if (selfIndex < 0) {
+    selfIssues.push({ path: 'relay.id', message: `relay ${JSON.stringify(rawRelay.id)} is not listed in ${network.path}`, fix: `add it to relays: in ${network.path} (id, public_key, sign_key, endpoint) and sign a new version, or correct the id` })
+  }
+  let config: RelayConfig | undefined
+  try {
+    config = validateRaw(composed, options)
+  } catch (err) {
+    if (!(err instanceof ConfigError) || err.name !== 'ConfigError') throw err
+    throw local([...selfIssues, ...err.issues.map((i) => relocate(i, network, peerIndex))])
+  }
+  if (selfIndex >= 0) selfIssues.push(...checkSelfEntry(relays[selfIndex], selfIndex, config, network))
+  if (selfIssues.length > 0) throw local(selfIssues)
+  return { ...config, network: { file: network.path, version: signed.value.version } }
+}
+
+/** The network file after its signature checked out against the operator key; issues name the file or its .sig. */
+export function readSignedNetwork(path: string, operatorKey: Uint8Array): { ok: true; value: SignedNetwork } | { ok: false; issues: ConfigIssue[] } {
+  const read = readNetworkFile(path)
+  if (!read.ok && read.bytes === undefined) return read
+  const sigPath = path + SIGNATURE_SUFFIX
+  let sigText: string
+  try {
+    sigText = readFileSync(sigPath, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    return { ok: false, issues: [{ file: sigPath, path: 'signature', message: `cannot read the network file's signature: ${code}`, fix: `sign it: overpass network sign --key OPERATOR_KEY ${path}` }] }
+  }
+  const sig = parseSignatureFile(sigText)
+  if (!sig.ok) return { ok: false, issues: [{ file: sigPath, path: 'signature', message: sig.error, fix: `sign again: overpass network sign --key OPERATOR_KEY ${path}` }] }
+  const bytes = read.ok ? read.network.bytes : read.bytes!
+  const verdict = judgeVersion({ currentVersion: undefined, candidate: { version: sig.version, bytes, signature: sig.signature }, operatorKey, validate: () => [] })
+  if (!verdict.accept) {
+    return { ok: false, issues: [{ file: sigPath, path: 'signature', message: verdict.detail, fix: `restore the signed file, or (as the operator) sign the new content: overpass network sign --key OPERATOR_KEY ${path}` }] }
+  }
+  if (!read.ok) return { ok: false, issues: read.issues }
+  return { ok: true, value: { network: read.network, version: verdict.version } }
+}
+
+/** Paths of the composed shape → the file and path the operator must edit, with the line there. */
+function relocate(issue: ConfigIssue, network: NetworkDocument, peerIndex: number[]): ConfigIssue {
+  const segments = parsePath(issue.path)
+  const head = segments[0]
+  let path: string
+  if (head === 'peers') {
+    const i = segments[1]
+    path = typeof i === 'number' ? issue.path.replace(/^peers\[\d+\]/, `relays[${peerIndex[i]}]`) : issue.path.replace(/^peers/, 'relays')
+  } else if ((SHARED_SECTIONS as readonly unknown[]).includes(head)) path = issue.path
+  else return issue
+  const { line: _line, ...rest } = issue
+  return { ...withLine({ ...rest, path }, network.doc, network.lines), file: network.path }
+}
+
+/** This relay's own entry in the network file must carry the keys its private key gives. */
+function checkSelfEntry(entry: unknown, index: number, config: RelayConfig, network: NetworkDocument): ConfigIssue[] {
+  const at = `relays[${index}]`
+  const r = peerSchema.safeParse(entry)
+  const issues: ConfigIssue[] = []
+  if (!r.success) {
+    issues.push(...fromZodIssues(r.error.issues, ['relays', index], entry))
+  } else {
+    const pub = encodeKey(config.relay.publicKey)
+    const sign = encodeKey(signPublicKeyOf(config.relay.privateKey))
+    if (encodeKey(r.data.public_key) !== pub) issues.push({ path: `${at}.public_key`, message: `is not the public key of relay "${config.relay.id}"'s private key`, fix: `use ${pub}` })
+    if (encodeKey(r.data.sign_key) !== sign) issues.push({ path: `${at}.sign_key`, message: `is not the signing key of relay "${config.relay.id}"'s private key`, fix: `use ${sign}` })
+  }
+  return issues.map((i) => ({ ...withLine(i, network.doc, network.lines), file: network.path }))
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
