@@ -50,7 +50,7 @@ const FWD_PORT = 7100
 const WG_PORT = 51820
 const NEBULA_PORT = 4242
 
-export const HOP_SYSTEMS = ['kernel', 'node_forwarder', 'overpass', 'wireguard_go', 'wireguard_go_direct', 'nebula', 'nebula_direct'] as const
+export const HOP_SYSTEMS = ['kernel', 'node_forwarder', 'overpass', 'wireguard_go', 'wireguard_go_direct', 'nebula', 'nebula_direct', 'overpass_baseline'] as const
 export type HopSystem = (typeof HOP_SYSTEMS)[number]
 
 export interface HopContext {
@@ -62,6 +62,8 @@ export interface HopContext {
   log: (line: string) => void
   relayCpus: string
   loadCpus: string
+  /** Another built checkout whose transit runs as `overpass_baseline` (--baseline). */
+  baselineDir?: string
 }
 
 /** One system ready for load: where the sender sends, what it sends, which processes are the relay. */
@@ -105,19 +107,26 @@ export interface HopResult {
   /** What the hop alone adds in the tunnelled systems: tunnelled minus direct (same round), median. */
   hop_only: Partial<Record<'wireguard_go' | 'nebula', Record<number, HopFigures>>>
   rounds: Partial<Record<HopSystem, HopRun[]>>[]
+  /**
+   * CPU the relay's processes use per second with no traffic (µs/s, median
+   * over rounds): timers and housekeeping, paid on top of every datagram.
+   */
+  idle_cpu_us_per_s: Partial<Record<HopSystem, number>>
   skipped: Partial<Record<HopSystem, string>>
 }
 
 const haveCmd = (cmd: string): boolean => tryRun('sh', ['-c', `command -v ${cmd}`])
 
 export async function measureHop(ctx: HopContext, systems: HopSystem[], rounds: number): Promise<HopResult> {
-  const out: HopResult = { hop: {}, hop_only: {}, rounds: [], skipped: {} }
+  const out: HopResult = { hop: {}, hop_only: {}, rounds: [], idle_cpu_us_per_s: {}, skipped: {} }
+  const idle: Partial<Record<HopSystem, number[]>> = {}
   if (!haveCmd('wireguard-go') || !haveCmd('wg')) {
     for (const s of ['wireguard_go', 'wireguard_go_direct'] as const) out.skipped[s] = 'wireguard-go or wg not installed (apt-get install wireguard-go wireguard-tools)'
   }
   if (!haveCmd('nebula') || !haveCmd('nebula-cert')) {
     for (const s of ['nebula', 'nebula_direct'] as const) out.skipped[s] = 'nebula or nebula-cert not installed (apt-get install nebula)'
   }
+  if (ctx.baselineDir === undefined) out.skipped.overpass_baseline = 'no --baseline DIR'
   const todo = systems.filter((s) => out.skipped[s] === undefined)
   if (!todo.includes('kernel')) todo.unshift('kernel')
   for (let r = 0; r < rounds; r++) {
@@ -128,7 +137,9 @@ export async function measureHop(ctx: HopContext, systems: HopSystem[], rounds: 
       if (out.skipped[name] !== undefined) continue
       ctx.log(`  round ${r + 1}: ${name}`)
       try {
-        results[name] = await runSystem(ctx, name, r)
+        const res = await runSystem(ctx, name, r)
+        results[name] = res.runs
+        if (res.idleCpuUsPerS !== null) (idle[name] ??= []).push(res.idleCpuUsPerS)
       } catch (err) {
         const reason = (err as Error).message.split('\n').slice(0, 3).join(' | ').slice(0, 3000)
         out.skipped[name] = `failed in round ${r + 1}: ${reason}`
@@ -152,6 +163,7 @@ export async function measureHop(ctx: HopContext, systems: HopSystem[], rounds: 
       cpu_us_per_packet: cpus.length > 0 ? round(median(cpus)!, 2) : null,
     }
   }
+  for (const [sys, xs] of Object.entries(idle)) out.idle_cpu_us_per_s[sys as HopSystem] = Math.round(median(xs!)!)
   for (const sys of HOP_SYSTEMS) {
     for (const rate of HOP_RATES) {
       const f = added(sys, 'kernel', rate)
@@ -167,11 +179,14 @@ export async function measureHop(ctx: HopContext, systems: HopSystem[], rounds: 
   return out
 }
 
-async function runSystem(ctx: HopContext, name: HopSystem, r: number): Promise<HopRun[]> {
+const IDLE_MS = 2_000
+
+async function runSystem(ctx: HopContext, name: HopSystem, r: number): Promise<{ runs: HopRun[]; idleCpuUsPerS: number | null }> {
   const tag = `${name}-r${r}`
   const budget = READY_COUNT * READY_TRIES + HOP_RATES.reduce((a, rate) => a + COUNT[rate], 0)
   const target = await START[name](ctx, tag, budget)
   const runs: HopRun[] = []
+  let idleCpuUsPerS: number | null = null
   try {
     let offset = 0
     const one = async (rate: number, count: number): Promise<HopRun> => {
@@ -188,6 +203,14 @@ async function runSystem(ctx: HopContext, name: HopSystem, r: number): Promise<H
       if (!ready) await sleep(300)
     }
     if (!ready) throw new Error(`${name}: no datagrams through the relay after ${READY_TRIES} tries${target.logTail ? `; logs: ${target.logTail()}` : ''}`)
+    if (target.relayPids.length > 0) {
+      await sleep(300)
+      const before = target.relayPids.reduce((a, p) => a + cpuUsFine(p), 0)
+      const t0 = performance.now()
+      await sleep(IDLE_MS)
+      idleCpuUsPerS = Math.round(((target.relayPids.reduce((a, p) => a + cpuUsFine(p), 0) - before) * 1000) / (performance.now() - t0))
+      ctx.log(`    ${name} idle: ${idleCpuUsPerS} us of relay CPU per second`)
+    }
     for (const rate of HOP_RATES) {
       await sleep(200)
       const res = await one(rate, COUNT[rate])
@@ -197,7 +220,7 @@ async function runSystem(ctx: HopContext, name: HopSystem, r: number): Promise<H
   } finally {
     await target.stop()
   }
-  return runs
+  return { runs, idleCpuUsPerS }
 }
 
 async function loadgenHop(ctx: HopContext, t: HopTarget, first: number, count: number, rate: number): Promise<Omit<HopRun, 'rate' | 'cpu_us_per_packet'>> {
@@ -213,7 +236,8 @@ async function loadgenHop(ctx: HopContext, t: HopTarget, first: number, count: n
 const START: Record<HopSystem, (ctx: HopContext, tag: string, budget: number) => Promise<HopTarget>> = {
   kernel: async (ctx) => ({ dst: { host: ctx.line.addr(2, 2), port: SINK_PORT }, records: '-', sinkHost: ctx.line.addr(2, 2), relayPids: [], stop: async () => {} }),
   node_forwarder: startForwarder,
-  overpass: startOverpassHop,
+  overpass: (ctx, tag, budget) => startOverpassHop(ctx, tag, budget, ctx.bin),
+  overpass_baseline: (ctx, tag, budget) => startOverpassHop(ctx, tag, budget, path.resolve(ctx.baselineDir ?? '.', 'bin/overpass.js')),
   wireguard_go: (ctx, tag) => startWireguardHop(ctx, tag, false),
   wireguard_go_direct: (ctx, tag) => startWireguardHop(ctx, tag, true),
   nebula: (ctx, tag) => startNebula(ctx, tag, false),
@@ -229,13 +253,13 @@ async function startForwarder(ctx: HopContext, tag: string): Promise<HopTarget> 
   return { dst: { host: l.addr(1, 2), port: FWD_PORT }, records: '-', sinkHost: l.addr(2, 2), relayPids: [p.pid], stop: () => stopProcess(p) }
 }
 
-async function startOverpassHop(ctx: HopContext, tag: string, budget: number): Promise<HopTarget> {
+async function startOverpassHop(ctx: HopContext, tag: string, budget: number, bin: string): Promise<HopTarget> {
   const l = ctx.line
   const keys = { ing: generateKeyPair(), tr: generateKeyPair(), ex: generateKeyPair() }
   const file = path.join(ctx.dir, `hop-${tag}.yaml`)
   writeTransitConfig(file, l, path.join(ctx.dir, `hop-${tag}.sock`), keys, `${l.addr(1, 1)}:${ING_PORT}`, `${l.addr(2, 2)}:${EX_PORT}`)
   const relay = nsSpawn(l.name('tr'), ctx.relayCpus, path.join(ctx.dir, `hop-${tag}.log`), process.execPath, [
-    ...ctx.nodeFlags, ctx.bin, 'up', '-c', file, '--log-format', 'json',
+    ...ctx.nodeFlags, bin, 'up', '-c', file, '--log-format', 'json',
   ])
   const drivers: Started[] = []
   const stop = async (): Promise<void> => {
@@ -387,5 +411,6 @@ export function printHop(r: HopResult, log: (line: string) => void): void {
   for (const [name, rates] of Object.entries(r.hop_only)) {
     for (const [rate, f] of Object.entries(rates!)) log(`${(name + ' hop only').padEnd(22)}${rate.padStart(7)}${String(f.added_p50_us ?? '-').padStart(9)}${String(f.added_p99_us ?? '-').padStart(9)}${String(f.added_p999_us ?? '-').padStart(10)}   (relayed - direct)`)
   }
+  log('relay CPU with no traffic, us per second: ' + Object.entries(r.idle_cpu_us_per_s).map(([n, v]) => `${n} ${v}`).join(', '))
   for (const [name, why] of Object.entries(r.skipped)) log(`${name}: skipped (${why})`)
 }

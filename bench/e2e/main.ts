@@ -25,7 +25,8 @@
  *                       relay CPU per datagram for kernel, node_forwarder, overpass, wireguard_go, nebula;
  *                       --json prints { hop: { <system>: { <rate>: {...} } }, ... }
  *   --hop-rounds N      rounds of the hop comparison (default 3; the median is reported)
- *   --hop-systems a,b   subset of the hop systems (kernel always runs: it is the floor)
+ *   --hop-systems a,b   subset of the hop systems (kernel always runs: it is the floor);
+ *                       with --baseline DIR the other checkout's transit runs as overpass_baseline
  *   --workers-curve 1,2 with overpass_transit: the transit's ladder again with each of these
  *                       relay.workers counts, all on CPUs 0-1 (transit.ts measureTransitWorkers)
  */
@@ -75,6 +76,7 @@ function parseArgs(argv: string[]): Options {
   const baselineDir = val('--baseline')
   if (baselineDir && !systems.includes('overpass_baseline')) systems.push('overpass_baseline')
   const hopSystems = (val('--hop-systems')?.split(',') ?? [...HOP_SYSTEMS]) as HopSystem[]
+  if (val('--baseline') && !hopSystems.includes('overpass_baseline')) hopSystems.push('overpass_baseline')
   for (const s of hopSystems) if (!HOP_SYSTEMS.includes(s)) throw new Error(`unknown hop system "${s}"; use ${HOP_SYSTEMS.join(',')}`)
   return {
     hop: argv.includes('--hop'),
@@ -143,9 +145,9 @@ async function main(): Promise<void> {
     if (opts.hop) {
       log(`one relay in tr at ${opts.hopRounds} round(s); load average ${os.loadavg().map((x) => round(x)).join(' ')} (figures are only comparable within this run)`)
       const hop = await measureHop({
-        line, dir, bin: BIN, loadgen: bin, nodeFlags: [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])], log, relayCpus: PLACEMENTS.split.relayCpus, loadCpus: PLACEMENTS.split.clientCpus,
+        line, dir, bin: BIN, loadgen: bin, baselineDir: opts.baselineDir, nodeFlags: [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])], log, relayCpus: PLACEMENTS.split.relayCpus, loadCpus: PLACEMENTS.split.clientCpus,
       }, opts.hopSystems, opts.hopRounds)
-      const out = { hop: hop.hop, hop_only: hop.hop_only, skipped: hop.skipped, rounds: hop.rounds, machine: machine(loadAtStart), duration_s: Math.round((Date.now() - startedMs) / 1000) }
+      const out = { hop: hop.hop, hop_only: hop.hop_only, idle_cpu_us_per_s: hop.idle_cpu_us_per_s, skipped: hop.skipped, rounds: hop.rounds, machine: machine(loadAtStart), duration_s: Math.round((Date.now() - startedMs) / 1000) }
       if (opts.json) console.log(JSON.stringify(out, null, 2))
       else printHop(hop, log)
       return
