@@ -148,14 +148,26 @@ export async function measureHop(ctx: HopContext, systems: HopSystem[], rounds: 
     }
     out.rounds.push(results)
   }
+  Object.assign(out, summariseHop(out.rounds, idle))
+  return out
+}
+
+/**
+ * The issue's figures from the rounds: per system and rate, the median over
+ * rounds of (system percentile - kernel percentile of the same round), and
+ * of the relay's CPU per datagram; hop_only the same against the tunnelled
+ * system's direct run. Rounds where either side matched nothing are left out.
+ */
+export function summariseHop(rounds: HopResult['rounds'], idle: Partial<Record<HopSystem, number[]>>): Pick<HopResult, 'hop' | 'hop_only' | 'idle_cpu_us_per_s'> {
+  const out: Pick<HopResult, 'hop' | 'hop_only' | 'idle_cpu_us_per_s'> = { hop: {}, hop_only: {}, idle_cpu_us_per_s: {} }
   const added = (sys: HopSystem, base: HopSystem, rate: number): HopFigures | undefined => {
-    const per = out.rounds.map((rd) => ({ s: rd[sys]?.find((x) => x.rate === rate), b: rd[base]?.find((x) => x.rate === rate) })).filter((x) => x.s && x.b && x.s.matched > 0 && x.b.matched > 0)
+    const per = rounds.map((rd) => ({ s: rd[sys]?.find((x) => x.rate === rate), b: rd[base]?.find((x) => x.rate === rate) })).filter((x) => x.s && x.b && x.s.matched > 0 && x.b.matched > 0)
     if (per.length === 0) return undefined
     const med = (f: (p: { s: HopRun; b: HopRun }) => number): number | null => {
       const m = median(per.map((p) => f(p as { s: HopRun; b: HopRun })))
       return m === null ? null : round(m, 1)
     }
-    const cpus = out.rounds.map((rd) => rd[sys]?.find((x) => x.rate === rate)?.cpu_us_per_packet).filter((x): x is number => typeof x === 'number')
+    const cpus = rounds.map((rd) => rd[sys]?.find((x) => x.rate === rate)?.cpu_us_per_packet).filter((x): x is number => typeof x === 'number')
     return {
       added_p50_us: med((p) => p.s.p50_us - p.b.p50_us),
       added_p99_us: med((p) => p.s.p99_us - p.b.p99_us),
