@@ -22,6 +22,15 @@
  *       to DSTHOST:DSTPORT at RATE per second, and count datagrams of the
  *       record size that arrive on SINKPORT (the relay's re-sealed output).
  *       Stops at COUNT sent plus a 1 s drain. Prints one JSON line.
+ *   loadgen hop FILE FIRST COUNT SRCHOST SRCPORT DSTHOST DSTPORT SINKNS SINKHOST SINKPORT RATE
+ *       One-way latency through one relay (bench:e2e --hop): like relay,
+ *       but the sink socket is opened in network namespace SINKNS (setns),
+ *       so the relay's output crosses a real link, and every arrival gets
+ *       the kernel's receive timestamp (SO_TIMESTAMPNS), so the sink's own
+ *       wake-up is not measured. FILE "-" sends plain 100-byte datagrams
+ *       carrying their index (matched by index); sealed records are matched
+ *       in arrival order (one relay thread, one link: FIFO), valid when
+ *       nothing was lost. Prints one JSON line with one-way percentiles in us.
  *
  * Payload layout (load): u32 magic, u32 seq, u64 send time (CLOCK_MONOTONIC ns).
  */
@@ -34,6 +43,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -317,6 +328,124 @@ static int run_relay(const char *file, uint32_t first, uint32_t count, const cha
   return 0;
 }
 
+static uint64_t realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts); /* SO_TIMESTAMPNS stamps CLOCK_REALTIME */
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int run_hop(const char *file, uint32_t first, uint32_t count, const char *src, int sport, const char *dst, int dport,
+                   const char *sinkns, const char *sinkhost, int sinkport, double rate) {
+  uint32_t rec = 100;
+  int plain = strcmp(file, "-") == 0;
+  char *pkts;
+  if (plain) {
+    pkts = calloc(count, rec);
+    for (uint32_t i = 0; i < count; i++) { uint32_t w[2] = { MAGIC, i }; memcpy(pkts + (size_t)rec * i, w, 8); }
+  } else {
+    FILE *f = fopen(file, "rb");
+    if (!f || fread(&rec, 4, 1, f) != 1 || rec == 0 || rec > MAX_SIZE) { fprintf(stderr, "bad record file %s\n", file); return 2; }
+    pkts = malloc((size_t)rec * count);
+    if (fseek(f, 4 + (long)rec * first, SEEK_SET) != 0 || fread(pkts, rec, count, f) != count) { fprintf(stderr, "file %s has fewer than %u records after %u\n", file, count, first); return 2; }
+    fclose(f);
+  }
+  int out = bound_socket(src, sport);
+  struct sockaddr_in to = addr_of(dst, dport);
+  if (connect(out, (struct sockaddr *)&to, sizeof to) < 0) { perror("connect"); return 2; }
+  char nspath[256];
+  snprintf(nspath, sizeof nspath, "/var/run/netns/%s", sinkns);
+  int nsfd = open(nspath, O_RDONLY);
+  if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) { perror("setns"); return 2; }
+  close(nsfd);
+  int sink = bound_socket(sinkhost, sinkport);
+  int one = 1;
+  if (setsockopt(sink, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) { perror("SO_TIMESTAMPNS"); return 2; }
+  uint64_t *sent_at = calloc(count, sizeof *sent_at), *arrived_at = calloc(count, sizeof *arrived_at);
+  uint32_t *lat = calloc(count, sizeof *lat);
+  static char rbuf[BATCH][MAX_SIZE];
+  static char cbuf[BATCH][CMSG_SPACE(sizeof(struct timespec))];
+  static struct iovec siov[BATCH], riov[BATCH];
+  static struct mmsghdr smsg[BATCH], rmsg[BATCH];
+  uint64_t start = now_ns(), last_send = start, interval = (uint64_t)(1e9 / rate);
+  uint32_t sent = 0, received = 0, other = 0, untimed = 0;
+  struct pollfd pfd = { sink, POLLIN, 0 };
+  for (;;) {
+    uint64_t t = now_ns();
+    if (sent < count) {
+      uint64_t due = (t - start) / interval + 1;
+      if (due > count) due = count;
+      while (sent < due) {
+        uint32_t n = due - sent > BATCH ? BATCH : (uint32_t)(due - sent);
+        for (uint32_t i = 0; i < n; i++) {
+          siov[i] = (struct iovec){ pkts + (size_t)rec * (sent + i), rec };
+          smsg[i].msg_hdr = (struct msghdr){ .msg_iov = &siov[i], .msg_iovlen = 1 };
+        }
+        uint64_t ts = realtime_ns();
+        int k = sendmmsg(out, smsg, n, 0);
+        for (uint32_t i = 0; i < n; i++) sent_at[sent + i] = ts;
+        sent += k > 0 ? (uint32_t)k : n; /* a failed batch counts as sent and lost */
+        last_send = now_ns();
+      }
+    } else if (received >= count || t - last_send > DRAIN_NS) {
+      break;
+    }
+    for (int i = 0; i < BATCH; i++) {
+      riov[i] = (struct iovec){ rbuf[i], MAX_SIZE };
+      rmsg[i].msg_hdr = (struct msghdr){ .msg_iov = &riov[i], .msg_iovlen = 1, .msg_control = cbuf[i], .msg_controllen = sizeof cbuf[i] };
+    }
+    int r = recvmmsg(sink, rmsg, BATCH, MSG_DONTWAIT, NULL);
+    if (r > 0) {
+      uint64_t fallback = realtime_ns();
+      for (int i = 0; i < r; i++) {
+        if (rmsg[i].msg_len != rec) { other++; continue; } /* the relay's probes and keepalives */
+        uint64_t at = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&rmsg[i].msg_hdr); c; c = CMSG_NXTHDR(&rmsg[i].msg_hdr, c)) {
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            at = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+          }
+        }
+        if (at == 0) { at = fallback; untimed++; }
+        uint32_t idx = received;
+        if (plain) {
+          uint32_t w[2];
+          memcpy(w, rbuf[i], 8);
+          if (w[0] != MAGIC || w[1] >= count || arrived_at[w[1]] != 0) { other++; continue; }
+          idx = w[1];
+        }
+        if (idx < count) arrived_at[idx] = at;
+        received++;
+      }
+      continue;
+    }
+    uint64_t wake = sent < count ? start + (uint64_t)sent * interval : last_send + DRAIN_NS;
+    t = now_ns();
+    if (wake > t) {
+      uint64_t w = wake - t;
+      struct timespec ts = { (time_t)(w / 1000000000ull), (long)(w % 1000000000ull) };
+      ppoll(&pfd, 1, &ts, NULL);
+    }
+  }
+  while (recv(out, rbuf[0], MAX_SIZE, MSG_DONTWAIT) > 0) {}
+  /* Order matching is only sound without loss: then every arrival is its send. */
+  uint32_t n = 0;
+  int matched = plain || received == sent;
+  if (matched) {
+    for (uint32_t i = 0; i < count; i++) {
+      if (arrived_at[i] == 0 || sent_at[i] == 0) continue;
+      uint64_t d = arrived_at[i] > sent_at[i] ? arrived_at[i] - sent_at[i] : 0;
+      lat[n++] = d > 0xffffffffull ? 0xffffffffu : (uint32_t)d;
+    }
+  }
+  qsort(lat, n, sizeof *lat, cmp_u32);
+  printf("{\"sent\":%u,\"received\":%u,\"other\":%u,\"matched\":%u,\"matched_by\":\"%s\",\"untimed\":%u,\"record_bytes\":%u,\"send_s\":%.3f,"
+         "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f}\n",
+         sent, received, other, n, plain ? "index" : "order", untimed, rec, (double)(last_send - start) / 1e9,
+         pct(lat, n, 0.5), pct(lat, n, 0.9), pct(lat, n, 0.99), pct(lat, n, 0.999), n ? lat[n - 1] / 1000.0 : -1.0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   prctl(PR_SET_TIMERSLACK, 1UL); /* wake-ups on time, not 50 us late */
   if (argc >= 4 && strcmp(argv[1], "echo") == 0) return run_echo(atoi(argv[2]), atof(argv[3]));
@@ -326,6 +455,9 @@ int main(int argc, char **argv) {
     return run_flows(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
   if (argc >= 11 && strcmp(argv[1], "relay") == 0)
     return run_relay(argv[2], (uint32_t)strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10), argv[5], atoi(argv[6]), argv[7], atoi(argv[8]), atoi(argv[9]), atof(argv[10]));
+  if (argc >= 13 && strcmp(argv[1], "hop") == 0)
+    return run_hop(argv[2], (uint32_t)strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10), argv[5], atoi(argv[6]), argv[7], atoi(argv[8]),
+                   argv[9], argv[10], atoi(argv[11]), atof(argv[12]));
   fprintf(stderr, "usage: loadgen echo PORT SECONDS | load HOST PORT RATE COUNT SIZE MAXSECONDS | flows HOST PORT NFLOWS ROUNDS SIZE\n");
   return 2;
 }

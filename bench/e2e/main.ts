@@ -21,6 +21,12 @@
  *                       overpass[, baseline] started in turn each round; default 3, 0 skips;
  *                       interleaved.ts)
  *   --interleaved-only  only those rounds (with --baseline: a quick before/after per relay role)
+ *   --hop               only the one-relay hop at game rates (hop.ts): added one-way latency and
+ *                       relay CPU per datagram for kernel, node_forwarder, overpass, wireguard_go, nebula;
+ *                       --json prints { hop: { <system>: { <rate>: {...} } }, ... }
+ *   --hop-rounds N      rounds of the hop comparison (default 3; the median is reported)
+ *   --hop-systems a,b   subset of the hop systems (kernel always runs: it is the floor);
+ *                       with --baseline DIR the other checkout's transit runs as overpass_baseline
  *   --workers-curve 1,2 with overpass_transit: the transit's ladder again with each of these
  *                       relay.workers counts, all on CPUs 0-1 (transit.ts measureTransitWorkers)
  */
@@ -36,6 +42,7 @@ import { BIN, ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type S
 import { measureTransit, measureTransitWorkers, type TransitResult } from './transit.js'
 import { printTable, summarise, type SystemResult } from './report.js'
 import { interleavedP99, type InterleavedResult } from './interleaved.js'
+import { HOP_SYSTEMS, measureHop, printHop, type HopSystem } from './hop.js'
 import { missingToolsReason } from '../../src/io/system-tools.js'
 
 const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass', 'overpass_transit']
@@ -57,6 +64,9 @@ interface Options {
   rounds: number
   interleavedOnly: boolean
   workersCurve: number[]
+  hop: boolean
+  hopRounds: number
+  hopSystems: HopSystem[]
 }
 
 function parseArgs(argv: string[]): Options {
@@ -65,7 +75,13 @@ function parseArgs(argv: string[]): Options {
   for (const s of systems) if (!KNOWN.includes(s)) throw new Error(`unknown system "${s}"; use ${KNOWN.join(',')}`)
   const baselineDir = val('--baseline')
   if (baselineDir && !systems.includes('overpass_baseline')) systems.push('overpass_baseline')
+  const hopSystems = (val('--hop-systems')?.split(',') ?? [...HOP_SYSTEMS]) as HopSystem[]
+  if (val('--baseline') && !hopSystems.includes('overpass_baseline')) hopSystems.push('overpass_baseline')
+  for (const s of hopSystems) if (!HOP_SYSTEMS.includes(s)) throw new Error(`unknown hop system "${s}"; use ${HOP_SYSTEMS.join(',')}`)
   return {
+    hop: argv.includes('--hop'),
+    hopRounds: Number(val('--hop-rounds') ?? 3),
+    hopSystems,
     baselineDir,
     heapSnapshot: argv.includes('--heap-snapshot'),
     rounds: Number(val('--rounds') ?? 3),
@@ -126,6 +142,16 @@ async function main(): Promise<void> {
     const bin = compileLoadgen(dir)
     line.create()
     log(`namespace line opb${line.tag}-{cli,ing,tr,ex,org}, links 198.18.${line.base}-${line.base + 3}.0/24`)
+    if (opts.hop) {
+      log(`one relay in tr at ${opts.hopRounds} round(s); load average ${os.loadavg().map((x) => round(x)).join(' ')} (figures are only comparable within this run)`)
+      const hop = await measureHop({
+        line, dir, bin: BIN, loadgen: bin, baselineDir: opts.baselineDir, nodeFlags: [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])], log, relayCpus: PLACEMENTS.split.relayCpus, loadCpus: PLACEMENTS.split.clientCpus,
+      }, opts.hopSystems, opts.hopRounds)
+      const out = { hop: hop.hop, hop_only: hop.hop_only, idle_cpu_us_per_s: hop.idle_cpu_us_per_s, skipped: hop.skipped, rounds: hop.rounds, machine: machine(loadAtStart), duration_s: Math.round((Date.now() - startedMs) / 1000) }
+      if (opts.json) console.log(JSON.stringify(out, null, 2))
+      else printHop(hop, log)
+      return
+    }
     const lg = new Loadgen(bin, line.name('cli'))
     const m = new Measurer(lg, log)
     const echo = lg.startEcho(line.name('org'), PLACEMENTS.split.clientCpus, ORIGIN_PORT, 900, path.join(dir, 'echo.log'))

@@ -56,3 +56,25 @@ export function openFds(pid: number): number {
     return -1
   }
 }
+
+/**
+ * CPU time of every thread of `pid` from /proc/PID/task/TID/schedstat, in
+ * µs, nanosecond resolution (the 10 ms ticks of /proc/PID/stat cannot
+ * resolve a few µs per packet at 1k packets/s). Sound for processes that
+ * sleep between packets, as relays at game rates do; 0 if it is gone.
+ */
+export function cpuUsFine(pid: number): number {
+  let ns = 0
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      } catch {
+        // the thread exited between the listing and the read
+      }
+    }
+  } catch {
+    return 0
+  }
+  return ns / 1000
+}

@@ -26,10 +26,10 @@ import type { NetnsLine } from './netns.js'
 import { cpuUs } from './proc.js'
 import { nsRun, nsSpawn, runAsync, sleep, stopProcess, type Started } from './shell.js'
 
-const RELAY_PORT = 7200
-const ING_PORT = 7200
-const EX_PORT = 7201
-const PAYLOAD_BYTES = 100
+export const RELAY_PORT = 7200
+export const ING_PORT = 7200
+export const EX_PORT = 7201
+export const PAYLOAD_BYTES = 100
 /** Rates tried in order (one-way datagrams/s through the transit), 1 s each; a failing rate is retried once. */
 export const TRANSIT_RATES = [30_000, 50_000, 70_000, 100_000, 140_000]
 const TRANSIT_TARGET_PPS = 50_000
@@ -70,8 +70,8 @@ export interface TransitResult {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const DRIVER = path.join(here, 'transit-driver.js')
-const FORWARDER = path.join(here, 'node-forwarder.js')
+export const DRIVER = path.join(here, 'transit-driver.js')
+export const FORWARDER = path.join(here, 'node-forwarder.js')
 
 export interface TransitContext {
   line: NetnsLine
@@ -147,24 +147,7 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', work
   const peerHost = l.addr(1, 1)
   const tag = workers === 1 ? mode : `${mode}-w${workers}`
   const file = path.join(ctx.dir, `transit-${tag}.yaml`)
-  fs.writeFileSync(file, renderRelayYaml({
-    id: 'tr',
-    privateKey: encodeKey(keys.tr.privateKey),
-    listen: `0.0.0.0:${RELAY_PORT}`,
-    controlSocket: path.join(ctx.dir, `transit-${tag}.sock`),
-    workers,
-    peers: [
-      { id: 'ing', ...renderPeerKeys(keys.ing.privateKey), endpoint: `${peerHost}:${ING_PORT}` },
-      { id: 'ex', ...renderPeerKeys(keys.ex.privateKey), endpoint: `${peerHost}:${EX_PORT}` },
-    ],
-    services: [{
-      name: 'game',
-      ingress: [{ relay: 'ing', listen: `${l.addr(0, 2)}:27015` }],
-      origin: `${l.addr(3, 2)}:9000`,
-      exits: ['ex'],
-      paths: [['ing', 'tr', 'ex']],
-    }],
-  }, 'overpass bench:e2e transit relay (generated; throwaway keys)'), { mode: 0o600 })
+  writeTransitConfig(file, l, path.join(ctx.dir, `transit-${tag}.sock`), keys, `${peerHost}:${ING_PORT}`, `${peerHost}:${EX_PORT}`, workers)
   const logFile = path.join(ctx.dir, `overpass-transit-alone-${tag}.log`)
   const relay = nsSpawn(l.name('tr'), ctx.transitCpus, logFile, process.execPath, [
     ...ctx.nodeFlags, ctx.bin, 'up', '-c', file, '--log-format', 'json',
@@ -193,6 +176,30 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', work
     if (driver) await stopProcess(driver)
     await stopProcess(relay)
   }
+}
+
+export type TransitKeys = Record<'ing' | 'tr' | 'ex', ReturnType<typeof generateKeyPair>>
+
+/** The transit relay's config: peers "ing" and "ex" at the given endpoints, one service pinned to ing > tr > ex. */
+export function writeTransitConfig(file: string, l: NetnsLine, controlSocket: string, keys: TransitKeys, ingEndpoint: string, exEndpoint: string, workers = 1): void {
+  fs.writeFileSync(file, renderRelayYaml({
+    id: 'tr',
+    privateKey: encodeKey(keys.tr.privateKey),
+    listen: `0.0.0.0:${RELAY_PORT}`,
+    controlSocket,
+    workers,
+    peers: [
+      { id: 'ing', ...renderPeerKeys(keys.ing.privateKey), endpoint: ingEndpoint },
+      { id: 'ex', ...renderPeerKeys(keys.ex.privateKey), endpoint: exEndpoint },
+    ],
+    services: [{
+      name: 'game',
+      ingress: [{ relay: 'ing', listen: `${l.addr(0, 2)}:27015` }],
+      origin: `${l.addr(3, 2)}:9000`,
+      exits: ['ex'],
+      paths: [['ing', 'tr', 'ex']],
+    }],
+  }, 'overpass bench:e2e transit relay (generated; throwaway keys)'), { mode: 0o600 })
 }
 
 async function search(ctx: TransitContext, pid: number, records: string, what: string): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram' | 'udp' | 'relay_counters'>> {
@@ -254,7 +261,7 @@ function rcvbufErrors(ns: string): number {
   return Number(values[names.indexOf('RcvbufErrors')] ?? 0)
 }
 
-async function waitFor(p: Started, text: string, what: string, timeoutMs = 15_000): Promise<void> {
+export async function waitFor(p: Started, text: string, what: string, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
     if (p.log().includes(text)) return

@@ -394,7 +394,7 @@ const reflector: Target = {
 
 const twampSender: Target = {
   name: 'twamp_sender',
-  path: 'replies on an exit\'s TWAMP socket (TwampSender.onReply, then Router.onOriginSample), as daemon/origin-probes.ts handles them',
+  path: 'replies on an exit\'s TWAMP socket (TwampSender.onReply, then Router.onOriginSample), as control/origin-probes.ts handles them',
   async setup() {
     const w = new FuzzWorld()
     const router = routerFor(w.configs.lax)
@@ -433,7 +433,7 @@ const twampSender: Target = {
 
 const icmpEchoTarget: Target = {
   name: 'icmp_echo',
-  path: 'replies on an exit\'s raw ICMP socket (parseEcho and the matching in daemon/origin-probes.ts)',
+  path: 'replies on an exit\'s raw ICMP socket (parseEcho and the matching in control/origin-probes.ts)',
   async setup() {
     const drops: Record<string, number> = {}
     const count = (k: string): void => {

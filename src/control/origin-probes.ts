@@ -44,6 +44,9 @@ export class OriginProbes {
       const p = this.create(s)
       if (p) this.probers.push(p)
     }
+    // No services exit here (a transit, an ingress): no 10 ms wake-ups. Each one costs the relay
+    // CPU and, when a datagram arrives during it, latency (issue 18's profile: 8% of a transit's CPU at 5k/s).
+    if (this.probers.length === 0) return
     const loop = (): void => {
       const now = this.clock.nowMs()
       for (const p of this.probers) p.tick(now)

@@ -108,7 +108,7 @@ export class LaneEndpoint implements SecureEndpoint {
       p.counters.counts[Count.QueueDrops]++
       return false
     }
-    const n = this.codec.seal(kp, lane, length === plain.length ? plain : plain.subarray(0, length))
+    const n = this.codec.seal(kp, lane, length === plain.length ? plain : plain === this.codec.plain ? this.codec.plainView(length) : plain.subarray(0, length))
     p.counters.counts[Count.TxPackets]++
     this.opts.transmit(peer, this.codec.out, n)
     return true

@@ -184,7 +184,7 @@ export class CryptoEndpoint implements SecureEndpoint {
     if (p === undefined || !this.codec.fits(plain, length, lane)) return false
     const kp = p.current
     if (kp !== null && this.usable(kp, nowMs)) {
-      this.seal(p, kp, length === plain.length ? plain : plain.subarray(0, length), lane)
+      this.seal(p, kp, length === plain.length ? plain : plain === this.codec.plain ? this.codec.plainView(length) : plain.subarray(0, length), lane)
       if (this.wantsRekey(kp, nowMs)) this.startRekey(p, nowMs)
       return true
     }

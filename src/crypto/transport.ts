@@ -38,12 +38,46 @@ export class TransportCodec {
   private readonly sealViews: ViewCache
   private readonly plainViews: ViewCache
   private readonly nonce = Buffer.alloc(24)
+  /** Ciphertext views into the receive buffer last seen twice in a row (see cipherView). */
+  private cipherBase: ArrayBufferLike | undefined
+  private cipherOffset = -1
+  private cipherViews: ViewCache | undefined
+  private seenBase: ArrayBufferLike | undefined
+  private seenOffset = -1
 
   constructor(private readonly aead: Aead, maxPacketBytes: number) {
     this.out = Buffer.alloc(maxPacketBytes)
     this.plain = Buffer.alloc(maxPacketBytes - TRANSPORT_OVERHEAD)
     this.sealViews = new ViewCache(this.out, OUTER_HEADER_LEN)
     this.plainViews = new ViewCache(this.plain, 0)
+  }
+
+  /** plain[0, length): a cached view, so forwarding `plain` itself allocates nothing. */
+  plainView(length: number): Buffer {
+    return this.plainViews.get(length)
+  }
+
+  /**
+   * data[OUTER_HEADER_LEN, length) without a new view per packet: the
+   * batched socket delivers every datagram at the same place of one receive
+   * buffer, so once a base (ArrayBuffer and offset) shows up twice in a row
+   * its views are cached per length. A socket that hands out a fresh Buffer
+   * per datagram (node:dgram) never repeats a base and just gets subarray.
+   * Same bytes either way: the caller checked length <= data.length.
+   */
+  private cipherView(data: Buffer, length: number): Buffer {
+    const base = data.buffer
+    const offset = data.byteOffset
+    if (base === this.cipherBase && offset === this.cipherOffset) return this.cipherViews!.get(length - OUTER_HEADER_LEN)
+    if (base === this.seenBase && offset === this.seenOffset) {
+      this.cipherBase = base
+      this.cipherOffset = offset
+      this.cipherViews = new ViewCache(Buffer.from(base, offset, base.byteLength - offset), OUTER_HEADER_LEN)
+      return this.cipherViews.get(length - OUTER_HEADER_LEN)
+    }
+    this.seenBase = base
+    this.seenOffset = offset
+    return data.subarray(OUTER_HEADER_LEN, length)
   }
 
   /** True if `length` bytes of `plain` can be sealed on `lane`. */
@@ -85,7 +119,7 @@ export class TransportCodec {
     const replay = kp.replayFor(lane)
     if (!replay.check(n)) return CryptoDrop.Replay
     for (let i = 0; i < OUTER_HEADER_LEN; i++) this.nonce[i] = data[i]
-    if (!this.aead.open(this.plainViews.get(plainLen), data.subarray(OUTER_HEADER_LEN, length), this.nonce, kp.receiveKey)) {
+    if (!this.aead.open(this.plainViews.get(plainLen), this.cipherView(data, length), this.nonce, kp.receiveKey)) {
       return CryptoDrop.AuthFailed
     }
     if (!replay.update(n)) return CryptoDrop.Replay

@@ -41,6 +41,31 @@ describe('transport packets', () => {
     expect(b.data.readUInt32BE(8) * 2 ** 32 + b.data.readUInt32BE(12)).toBe(counterA + 1)
   })
 
+  it('opens datagrams that arrive in one reused receive buffer (as the batched socket delivers them), and fails a tampered one there', () => {
+    const net = connected()
+    const slot = Buffer.alloc(2048)
+    const texts = ['first', 'a longer second one', 'x', 'fourth at a new length', 'first again']
+    const sealed = texts.map((t) => capture(net, t))
+    // Every datagram is copied to the start of the same buffer and handed over as a view of its length.
+    const inSlot = (d: Datagram, data = d.data): Datagram => {
+      data.copy(slot, 0)
+      return { ...d, data: slot.subarray(0, data.length) }
+    }
+    for (let i = 0; i < 3; i++) {
+      expect(net.deliver(inSlot(sealed[i]))).toBe(texts[i].length)
+      expect(net.nodes[1].plaintext().subarray(0, texts[i].length).toString()).toBe(texts[i])
+    }
+    // The views are cached by now: a flipped tag bit in the reused buffer still fails, and the window does not move.
+    const bad = Buffer.from(sealed[3].data)
+    bad[bad.length - 1] ^= 1
+    expect(net.deliver(inSlot(sealed[3], bad))).toBe(CryptoDrop.AuthFailed)
+    expect(net.deliver(inSlot(sealed[3]))).toBe(texts[3].length)
+    expect(net.nodes[1].plaintext().subarray(0, texts[3].length).toString()).toBe(texts[3])
+    // A fresh Buffer per datagram (node:dgram) opens the same way.
+    expect(net.deliver({ ...sealed[4], data: Buffer.from(sealed[4].data) })).toBe(texts[4].length)
+    expect(net.deliver(inSlot(sealed[4]))).toBe(CryptoDrop.Replay)
+  })
+
   it('fails on a flipped bit anywhere in the packet, header or body', () => {
     const net = connected()
     const d = capture(net, 'the quick brown fox')

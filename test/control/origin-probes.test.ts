@@ -1,0 +1,42 @@
+/**
+ * Origin probes run only where a service exits: a transit or an ingress
+ * arms no timer, so it does not wake up every 10 ms for nothing (issue 18).
+ */
+import { describe, expect, it } from 'vitest'
+import { OriginProbes } from '../../src/control/origin-probes.js'
+import { FakeClock } from '../../src/io/fake-clock.js'
+import { silentLogger } from '../../src/io/log.js'
+import type { Router } from '../../src/route/types.js'
+import { buildConfigs } from '../dataplane/helpers.js'
+
+function probesOn(relay: string): { clock: FakeClock; samples: number; probes: OriginProbes } {
+  const configs = buildConfigs({ relays: ['lax', 'mid', 'dal'], services: [{ exits: ['dal'], paths: [['lax', 'mid', 'dal']] }] })
+  const clock = new FakeClock(1000)
+  const out = { clock, samples: 0, probes: undefined as unknown as OriginProbes }
+  const router = { onOriginSample: () => out.samples++ } as unknown as Router
+  out.probes = new OriginProbes(configs.get(relay)!, router, clock, clock, silentLogger)
+  return out
+}
+
+describe('origin probes', () => {
+  it('arm no timer on a relay where no service exits', () => {
+    for (const relay of ['lax', 'mid']) {
+      const p = probesOn(relay)
+      p.probes.start()
+      expect(p.clock.pendingTimers()).toBe(0)
+      p.clock.advance(1000)
+      expect(p.samples).toBe(0)
+      p.probes.stop()
+    }
+  })
+
+  it('keep sampling the origin at an exit', () => {
+    const p = probesOn('dal')
+    p.probes.start()
+    expect(p.clock.pendingTimers()).toBe(1)
+    p.clock.advance(1000)
+    expect(p.samples).toBeGreaterThan(0)
+    p.probes.stop()
+    expect(p.clock.pendingTimers()).toBe(0)
+  })
+})
