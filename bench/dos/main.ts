@@ -21,6 +21,7 @@ import { craftedControl, flowFlood, gameFlow, handshakeFlood, junkFlood, type At
 import { Dosgen, killRuns } from './dosgen.js'
 import { round } from './figures.js'
 import { DosWorld, ORIGIN_ADDR, ORIGIN_PORT } from './world.js'
+import { cleanUpOnExit } from '../../src/io/exit-cleanup.js'
 
 const ATTACKS = ['handshake_flood_10k', 'handshake_flood_50k', 'flow_table_flood', 'junk_datagrams_50k', 'crafted_control'] as const
 type AttackName = (typeof ATTACKS)[number]
@@ -56,13 +57,7 @@ async function main(): Promise<void> {
     world.destroy()
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  const onSignal = (): void => {
-    cleanup()
-    process.exit(130)
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  process.once('exit', () => {
+  const releaseSignals = cleanUpOnExit(cleanup, () => {
     killRuns()
     killAllChildren()
     world.destroy()
@@ -119,8 +114,7 @@ async function main(): Promise<void> {
     if (opts.json) console.log(JSON.stringify(out, null, 2))
     else for (const [name, r] of Object.entries(attacks)) console.log(`${name}: ${r.pass ? 'pass' : 'FAIL'}`)
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    releaseSignals()
     cleanup()
   }
 }

@@ -44,6 +44,7 @@ import { printTable, summarise, type SystemResult } from './report.js'
 import { interleavedP99, type InterleavedResult } from './interleaved.js'
 import { HOP_SYSTEMS, measureHop, printHop, type HopSystem } from './hop.js'
 import { missingToolsReason } from '../../src/io/system-tools.js'
+import { cleanUpOnExit } from '../../src/io/exit-cleanup.js'
 
 const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass', 'overpass_transit']
 const KNOWN: SystemName[] = [...ALL, 'overpass_baseline']
@@ -126,13 +127,7 @@ async function main(): Promise<void> {
     line.destroy()
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  const onSignal = (): void => {
-    cleanup()
-    process.exit(130)
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  process.once('exit', () => {
+  const releaseSignals = cleanUpOnExit(cleanup, () => {
     killAllChildren()
     line.destroy()
   })
@@ -224,8 +219,7 @@ async function main(): Promise<void> {
     else printTable(out, log)
   } finally {
     for (const s of running) await s.stop().catch(() => {})
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    releaseSignals()
     cleanup()
   }
 }

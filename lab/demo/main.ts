@@ -25,6 +25,7 @@ import { freeUdpPorts } from '../../src/io/udp.js'
 import type { EdgeView, PathChoice } from '../../src/route/types.js'
 import { MeasuredFlow, TRAFFIC_PROFILES, startTimestampEcho, type FlowReport } from '../traffic/index.js'
 import { DEMO_EXIT, DEMO_INGRESS, DEMO_ONE_WAY_MS, DEMO_SITES, type DemoSite } from './topology.js'
+import { cleanUpOnExit } from '../../src/io/exit-cleanup.js'
 
 const HOST = '127.0.0.1'
 
@@ -46,12 +47,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
     emu.close()
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  const onSignal = (): void => {
-    cleanup()
-    process.exit(130)
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const releaseSignals = cleanUpOnExit(cleanup)
   try {
     const ports = await freeUdpPorts(DEMO_SITES.length + 2, HOST)
     const relayPort = Object.fromEntries(DEMO_SITES.map((s, i) => [s, ports[i]])) as Record<DemoSite, number>
@@ -125,8 +121,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
     }
     return result
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    releaseSignals()
     cleanup()
   }
 }
