@@ -171,7 +171,7 @@ export class InboundEdge {
     if (s[b + UP] !== 1 && s[b + CONSECUTIVE] >= UP_AFTER_PROBES) {
       s[b + UP] = 1
       restartLossAt(this.loss, p.seq)
-      this.fastLoss.reset()
+      this.fastLoss.reset(false)
     }
     return ProbeVerdict.Accepted
   }
@@ -183,7 +183,7 @@ export class InboundEdge {
     if (s[b + UP] !== 1 || nowMs - s[b + LAST_RX] <= downAfterMs) return false
     s[b + UP] = 0
     s[b + CONSECUTIVE] = 0
-    this.fastLoss.reset()
+    this.fastLoss.reset(false)
     return true
   }
 }

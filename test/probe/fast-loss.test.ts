@@ -43,6 +43,22 @@ describe('fast loss detector', () => {
     expect(cleared).toBe(21 + FAST_LOSS_CLEAR_PROBES + 1)
   })
 
+  it('asks for a third loss within the window on an edge that has been losing ~1% all along', () => {
+    // 1% background: one loss every 100 numbers for 2000 numbers, then two 20 apart.
+    const bgLost = Array.from({ length: 20 }, (_, i) => 50 + i * 100)
+    const list = receivedExcept(2200, [...bgLost, 2100, 2120, 2125])
+    const f = new FastLoss()
+    let hi = list[0]
+    let tripAt = -1
+    for (const seq of list.slice(1)) {
+      f.advance(hi, seq)
+      hi = seq
+      if (f.tripped && tripAt < 0) tripAt = seq
+    }
+    expect(f.background).toBeGreaterThan(0.005)
+    expect(tripAt).toBe(2126)
+  })
+
   it('stays tripped under sustained 10% loss', () => {
     const lost = Array.from({ length: 30 }, (_, i) => 5 + i * 10)
     const states = run(receivedExcept(300, lost))
