@@ -38,8 +38,6 @@ export interface NetOptions {
   tickMs?: number
   origins?: Record<string, OriginLink>
   routerInit?: Partial<RouterInit>
-  /** How often exits sample their origin links (default 100 ms, jittered +-10% when set). */
-  originIntervalMs?: number
 }
 
 export class FakeNet {
@@ -53,8 +51,8 @@ export class FakeNet {
   private readonly rnd: () => number
   private readonly offsets: Record<string, number>
   private readonly origins: Record<string, OriginLink>
-  /** Decides per origin sample whether it is taken, reported lost, or never answered ('silent'). */
-  tamperOrigin: ((exit: string, service: string) => 'ok' | 'lost' | 'silent') | undefined
+  /** Decides per origin sample whether it is taken or reported lost. */
+  tamperOrigin: ((exit: string, service: string) => 'ok' | 'lost') | undefined
   /** Applied to every message before delivery; returning undefined drops it. */
   tamper: ((from: string, m: RouterMessage) => RouterMessage | undefined) | undefined
 
@@ -75,14 +73,7 @@ export class FakeNet {
     })
     const tickMs = opts.tickMs ?? 10
     for (const name of opts.relays) this.every(tickMs, () => this.send(name, this.router(name).tick(this.local(name))))
-    if (opts.originIntervalMs === undefined) this.every(100, () => this.sampleOrigins())
-    else {
-      const loop = (): void => {
-        this.sampleOrigins()
-        this.clock.setTimeout(loop, opts.originIntervalMs! * (0.9 + 0.2 * this.rnd()))
-      }
-      this.clock.setTimeout(loop, opts.originIntervalMs)
-    }
+    this.every(100, () => this.sampleOrigins())
   }
 
   router(name: string): Router {
@@ -171,9 +162,7 @@ export class FakeNet {
     for (const [service, link] of Object.entries(this.origins)) {
       for (const exit of Object.keys(link.fwdMs)) {
         const r = this.router(exit)
-        const fate = this.tamperOrigin?.(exit, service)
-        if (fate === 'silent') continue
-        if (fate === 'lost') {
+        if (this.tamperOrigin?.(exit, service) === 'lost') {
           r.onOriginSample(this.local(exit), { service, method: link.method, lost: true })
           continue
         }
