@@ -71,7 +71,8 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('--out <dir>', 'write summary.txt and report.html here')
     .addOption(new Option('--wan <backend>', WAN_HELP).choices(WAN_CHOICES).default('auto'))
-    .action((scenario: string, opts: { json?: boolean; out?: string; wan: string }) => guarded(async () => {
-      await labRun(resolveScenario(scenario), { json: opts.json ?? false, outDir: opts.out, wan: parseWanChoice(opts.wan), log: (l) => process.stderr.write(`${l}\n`) })
+    .option('--no-progress', 'no progress display on stderr (a bar on a terminal, a line per 10% otherwise)')
+    .action((scenario: string, opts: { json?: boolean; out?: string; wan: string; progress: boolean }) => guarded(async () => {
+      await labRun(resolveScenario(scenario), { json: opts.json ?? false, outDir: opts.out, wan: parseWanChoice(opts.wan), progress: opts.progress, log: (l) => process.stderr.write(`${l}\n`) })
     }))
 }

@@ -64,6 +64,8 @@ export interface HopContext {
   loadCpus: string
   /** Another built checkout whose transit runs as `overpass_baseline` (--baseline). */
   baselineDir?: string
+  /** Told when each system's run in a round begins and ends (main.ts's progress display). */
+  progress?: { begin(what: string): void; done(): void }
 }
 
 /** One system ready for load: where the sender sends, what it sends, which processes are the relay. */
@@ -136,6 +138,7 @@ export async function measureHop(ctx: HopContext, systems: HopSystem[], rounds: 
     for (const name of turn) {
       if (out.skipped[name] !== undefined) continue
       ctx.log(`  round ${r + 1}: ${name}`)
+      ctx.progress?.begin(`round ${r + 1}/${rounds}: ${name}`)
       try {
         const res = await runSystem(ctx, name, r)
         results[name] = res.runs
@@ -145,6 +148,7 @@ export async function measureHop(ctx: HopContext, systems: HopSystem[], rounds: 
         out.skipped[name] = `failed in round ${r + 1}: ${reason}`
         ctx.log(`    ${name} skipped: ${reason}`)
       }
+      ctx.progress?.done()
     }
     out.rounds.push(results)
   }

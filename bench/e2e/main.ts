@@ -29,6 +29,8 @@
  *                       with --baseline DIR the other checkout's transit runs as overpass_baseline
  *   --workers-curve 1,2 with overpass_transit: the transit's ladder again with each of these
  *                       relay.workers counts, all on CPUs 0-1 (transit.ts measureTransitWorkers)
+ *   --no-progress       no progress on stderr (by default: a bar on a terminal, a line per 10%
+ *                       of the planned steps otherwise; progress-plan.ts)
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -45,6 +47,7 @@ import { interleavedP99, type InterleavedResult } from './interleaved.js'
 import { HOP_SYSTEMS, measureHop, printHop, type HopSystem } from './hop.js'
 import { missingToolsReason } from '../../src/io/system-tools.js'
 import { cleanUpOnExit } from '../../src/io/exit-cleanup.js'
+import { createBenchProgress, interleavedRuns, plannedSteps, type BenchProgress } from './progress-plan.js'
 
 const ALL: SystemName[] = ['kernel', 'node_forwarder', 'wireguard_go', 'overpass', 'overpass_transit']
 const KNOWN: SystemName[] = [...ALL, 'overpass_baseline']
@@ -68,6 +71,7 @@ interface Options {
   hop: boolean
   hopRounds: number
   hopSystems: HopSystem[]
+  progress: boolean
 }
 
 function parseArgs(argv: string[]): Options {
@@ -81,6 +85,7 @@ function parseArgs(argv: string[]): Options {
   for (const s of hopSystems) if (!HOP_SYSTEMS.includes(s)) throw new Error(`unknown hop system "${s}"; use ${HOP_SYSTEMS.join(',')}`)
   return {
     hop: argv.includes('--hop'),
+    progress: !argv.includes('--no-progress'),
     hopRounds: Number(val('--hop-rounds') ?? 3),
     hopSystems,
     baselineDir,
@@ -106,10 +111,12 @@ function machine(loadAtStart: number[]): Record<string, unknown> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2))
-  const log = (line: string): void => {
+  const print = (line: string): void => {
     if (opts.json) console.error(line)
     else console.log(line)
   }
+  let progress: BenchProgress | undefined
+  const log = (line: string): void => (progress ? progress.log(line) : print(line))
   if (process.getuid?.() !== 0) {
     console.log('bench:e2e: skipped (needs root to create network namespaces; run it as root)')
     return
@@ -133,6 +140,14 @@ async function main(): Promise<void> {
   })
   const startedMs = Date.now()
   const loadAtStart = os.loadavg()
+  if (opts.progress) progress = createBenchProgress(plannedSteps(opts), print)
+  const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    progress?.begin(what)
+    const r = await run()
+    progress?.done()
+    return r
+  }
+  let completed = false
   try {
     const bin = compileLoadgen(dir)
     line.create()
@@ -140,8 +155,10 @@ async function main(): Promise<void> {
     if (opts.hop) {
       log(`one relay in tr at ${opts.hopRounds} round(s); load average ${os.loadavg().map((x) => round(x)).join(' ')} (figures are only comparable within this run)`)
       const hop = await measureHop({
-        line, dir, bin: BIN, loadgen: bin, baselineDir: opts.baselineDir, nodeFlags: [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])], log, relayCpus: PLACEMENTS.split.relayCpus, loadCpus: PLACEMENTS.split.clientCpus,
+        line, dir, bin: BIN, loadgen: bin, baselineDir: opts.baselineDir, nodeFlags: [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])], log, relayCpus: PLACEMENTS.split.relayCpus, loadCpus: PLACEMENTS.split.clientCpus, progress,
       }, opts.hopSystems, opts.hopRounds)
+      completed = true
+      progress?.finish(true)
       const out = { hop: hop.hop, hop_only: hop.hop_only, idle_cpu_us_per_s: hop.idle_cpu_us_per_s, skipped: hop.skipped, rounds: hop.rounds, machine: machine(loadAtStart), duration_s: Math.round((Date.now() - startedMs) / 1000) }
       if (opts.json) console.log(JSON.stringify(out, null, 2))
       else printHop(hop, log)
@@ -156,15 +173,15 @@ async function main(): Promise<void> {
     for (const name of opts.interleavedOnly ? [] : opts.systems) {
       if (name === 'overpass_transit') {
         log('\noverpass_transit: one transit relay alone on CPU 1, sealed datagrams from CPU 0')
-        transitAlone = await measureTransit({
+        transitAlone = await step('overpass_transit ladder', () => measureTransit({
           line, dir, bin: BIN, loadgen: bin, nodeFlags, transitCpus: PLACEMENTS.transit.transitCpus!, loadCpus: PLACEMENTS.transit.clientCpus, log,
-        })
+        }))
         log(`  max one-way pps with < 0.1% loss: ${transitAlone.max_pps} (${transitAlone.udp} overlay socket), ${transitAlone.dgram.max_pps} (dgram)`)
         if (opts.workersCurve.length > 0) {
           log(`\noverpass_transit with ${opts.workersCurve.join(', ')} workers, all on CPUs 0-1 (the load shares CPU 0):`)
-          transitAlone.workers_curve = await measureTransitWorkers({
+          transitAlone.workers_curve = await step('overpass_transit workers curve', () => measureTransitWorkers({
             line, dir, bin: BIN, loadgen: bin, nodeFlags, transitCpus: PLACEMENTS.transit.transitCpus!, loadCpus: PLACEMENTS.transit.clientCpus, log,
-          }, opts.workersCurve, '0,1')
+          }, opts.workersCurve, '0,1'))
         }
         continue
       }
@@ -183,7 +200,7 @@ async function main(): Promise<void> {
           const p = PLACEMENTS[key]
           m.place(sys, echo.pid, p)
           for (const rate of FIXED_RATES) {
-            const r: RateResult = await m.atRate(sys, p, rate)
+            const r: RateResult = await step(`${name} ${p.name} ${rate} pps`, () => m.atRate(sys, p, rate))
             res[key][rate] = r
             log(`  ${p.name} ${rate} pps: rtt p50 ${r.p50_us} us, p99 ${r.p99_us} us, p99.9 ${r.p999_us} us, loss ${(r.loss * 100).toFixed(2)}%, relay cpu ${r.cpu_us_per_packet ?? '-'} us/pkt`)
           }
@@ -191,17 +208,17 @@ async function main(): Promise<void> {
         m.place(sys, echo.pid, PLACEMENTS.split)
         if (!opts.fixedOnly) {
           log('  max pps search (split placement):')
-          res.max_pps = await m.maxPps(sys, PLACEMENTS.split, res.search)
+          res.max_pps = await step(`${name} max pps search`, () => m.maxPps(sys, PLACEMENTS.split, res.search))
           log(`  max pps with < 0.1% loss: ${res.max_pps}`)
           if (sys.relays.some((r) => r.role === 'transit') && opts.transit) {
             log('  max pps search (transit alone on CPU 1):')
             m.place(sys, echo.pid, PLACEMENTS.transit)
-            res.transit_max_pps = await m.maxPps(sys, PLACEMENTS.transit, res.transit_search)
+            res.transit_max_pps = await step(`${name} transit max pps search`, () => m.maxPps(sys, PLACEMENTS.transit, res.transit_search))
             m.place(sys, echo.pid, PLACEMENTS.split)
             log(`  max pps with < 0.1% loss: ${res.transit_max_pps}`)
           }
         }
-        if (name.startsWith('overpass') && opts.flows > 0) res.flows = await flowsCheck(sys, lg, opts.flows, log, opts.heapSnapshot)
+        if (name.startsWith('overpass') && opts.flows > 0) res.flows = await step(`${name} ${opts.flows} flows`, () => flowsCheck(sys, lg, opts.flows, log, opts.heapSnapshot))
         results[name] = res
       } finally {
         await sys.stop()
@@ -209,15 +226,18 @@ async function main(): Promise<void> {
       }
     }
     let interleaved: InterleavedResult | undefined
-    if (opts.rounds > 0 && opts.systems.includes('node_forwarder') && opts.systems.includes('overpass') && (!opts.fixedOnly || opts.interleavedOnly)) {
+    if (interleavedRuns(opts)) {
       log(`\np99 at 10k pps, ${opts.rounds} interleaved rounds (split placement):`)
-      interleaved = await interleavedP99(opts.rounds, opts.systems, { line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags, baselineDir: opts.baselineDir }, m, echo.pid, log)
+      interleaved = await step('interleaved p99 rounds', () => interleavedP99(opts.rounds, opts.systems, { line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags, baselineDir: opts.baselineDir }, m, echo.pid, log))
       log(`  median overpass / node forwarder p99: ${interleaved.median_overpass_vs_node_p99}`)
     }
     const out = summarise(machine(loadAtStart), results, transitAlone, Date.now() - startedMs, interleaved)
+    completed = true
+    progress?.finish(true)
     if (opts.json) console.log(JSON.stringify(out, null, 2))
     else printTable(out, log)
   } finally {
+    if (!completed) progress?.finish(false)
     for (const s of running) await s.stop().catch(() => {})
     releaseSignals()
     cleanup()

@@ -29,6 +29,8 @@ import { eventFigures, eventMoments } from './event-figures.js'
 import { hasL3, isL3Flow } from './l3-config.js'
 import { beginL3, endL3 } from './l3-run.js'
 import { writeReports } from '../report/write.js'
+import { trackElapsed, type Progress } from '../../src/cli/progress.js'
+import { phaseProgress } from './progress.js'
 import { formatSummary } from '../report/text.js'
 import type { FlowResult, FlowSamples, L3Result, LabResult, SeriesByFlow } from './result.js'
 
@@ -38,6 +40,8 @@ export interface LabRunOptions {
   log: (line: string) => void
   /** WAN backend; default OVERPASS_LAB_WAN, else auto (netem where the kernel has it). */
   wan?: WanChoice
+  /** Progress of the warm-up and traffic phases on stderr (a bar on a terminal, plain lines otherwise); default off. */
+  progress?: boolean
 }
 
 /** Time for the agents' node processes to start before t0. */
@@ -61,14 +65,22 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     process.off('SIGTERM', onSignal)
     throw err
   }
+  let progress: Progress | undefined
+  let stopProgress = (): void => {}
+  const log = (line: string): void => (progress ? progress.log(line, opts.log) : opts.log(line))
   try {
     opts.log(`${run}: ${lab.state.namespaces.length} namespaces up, WAN ${lab.wan === 'netem' ? 'tc netem' : `emulator running${rtUsable() ? ' (SCHED_RR)' : ''}`}`)
     const started = monoMs()
+    const endMs = Math.max(...lab.scenario.flows.map((f) => f.startMs + f.durationMs))
+    if (opts.progress) {
+      progress = phaseProgress(lab.scenario.warmupMs, AGENT_START_MS + endMs)
+      stopProgress = trackElapsed(progress, started, monoMs)
+    }
     const origins = await startOrigins(lab)
     const relays = await startRelays(lab)
     const l3 = hasL3(lab.scenario)
     if (l3) await addTunRoutes(lab)
-    opts.log(`${run}: ${lab.scenario.pops.length} relays up; waiting for routes and the ${lab.scenario.warmupMs / 1000} s warm-up`)
+    log(`${run}: ${lab.scenario.pops.length} relays up; waiting for routes and the ${lab.scenario.warmupMs / 1000} s warm-up`)
     // An L3 flow's replies are an L3 ingress at the exit, for the branch's own service.
     const recorderFlows = lab.scenario.flows.map((f) => ({ key: f.name, service: f.origin, ingress: popOf(lab, f.client), ...(isL3Flow(lab.scenario, f.client, f.origin) ? { replyService: f.client, replyFrom: lab.plan.returnExit.get(f.origin)!.get(f.client)! } : {}) }))
     const probe = new PathRecorder(recorderFlows, (p) => controlSocket(lab, p), 0)
@@ -77,8 +89,7 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
       return [...cur.values()].every((p) => p.forward.length > 0 && p.reply.length > 0) ? true : undefined
     }, 30_000, 200)
     await sleep(Math.max(0, started + lab.scenario.warmupMs - monoMs()))
-    const endMs = Math.max(...lab.scenario.flows.map((f) => f.startMs + f.durationMs))
-    const l3Phase = l3 ? await beginL3(lab, AGENT_START_MS + endMs + 20_000, opts.log) : undefined
+    const l3Phase = l3 ? await beginL3(lab, AGENT_START_MS + endMs + 20_000, log) : undefined
 
     const t0Ms = monoMs() + AGENT_START_MS
     lab.state.t0Ms = t0Ms
@@ -92,8 +103,11 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     relayEvents.start(lab.scenario.relayEvents)
     const originEvents = new OriginEvents(lab, t0Ms)
     originEvents.start(lab.scenario.originEvents)
-    opts.log(`${run}: traffic for ${(endMs / 1000).toFixed(1)} s (${lab.scenario.flows.length} flows, each direct and through Overpass)`)
+    log(`${run}: traffic for ${(endMs / 1000).toFixed(1)} s (${lab.scenario.flows.length} flows, each direct and through Overpass)`)
     await waitFor('the flow agents', () => (agents.every((a) => a.child.exitCode !== null) ? true : undefined), AGENT_START_MS + endMs + 15_000, 100)
+    stopProgress()
+    progress?.finish()
+    progress = undefined
     recorder.stop()
     relayEvents.stop()
     const relayResults = await relayEvents.done()
@@ -109,6 +123,8 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     else opts.log(formatSummary(result))
     return { result, samples, series }
   } finally {
+    stopProgress()
+    progress?.finish(false)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await labDown(lab.state.run)

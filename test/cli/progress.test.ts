@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { createProgress } from '../../src/cli/progress.js'
+import { describe, expect, it, vi } from 'vitest'
+import { createProgress, trackElapsed } from '../../src/cli/progress.js'
 
 const describeSecs = (done: number, total: number) => `${done}/${total} s`
 
@@ -50,6 +50,50 @@ describe('progress display', () => {
       now = 4000
       q.update(60)
       expect(out.join('')).toContain('60%')
+    }
+  })
+
+  it('lifts the bar off a logged line on a terminal and redraws it below; prints the line alone otherwise', () => {
+    const out: string[] = []
+    let now = 0
+    const p = createProgress('sim', 60, describeSecs, { write: (t) => out.push(t), isTTY: true }, () => now, 0)
+    p.log('before the bar')
+    p.update(30)
+    p.log('a step ended', (l) => out.push(`<stdout>${l}\n`))
+    p.finish()
+    p.log('after')
+    expect(out).toEqual([
+      'before the bar\n',
+      `\r\x1b[Ksim [###############...............]  50% 30/60 s`,
+      '\r\x1b[K',
+      '<stdout>a step ended\n',
+      `\r\x1b[Ksim [###############...............]  50% 30/60 s`,
+      '\r\x1b[K',
+      'after\n',
+    ])
+    const plain: string[] = []
+    const q = createProgress('sim', 60, describeSecs, { write: (t) => plain.push(t), isTTY: false }, () => now, 0)
+    q.update(30)
+    q.log('a step ended')
+    expect(plain).toEqual(['sim: 50% 30/60 s\n', 'a step ended\n'])
+  })
+
+  it('feeds a known-length phase its elapsed time until stopped', () => {
+    vi.useFakeTimers()
+    try {
+      const seen: number[] = []
+      let now = 1000
+      const stop = trackElapsed({ update: (d) => seen.push(d), finish: () => {}, log: () => {} }, 1000, () => now, 100)
+      now = 1100
+      vi.advanceTimersByTime(100)
+      now = 1250
+      vi.advanceTimersByTime(100)
+      stop()
+      now = 5000
+      vi.advanceTimersByTime(1000)
+      expect(seen).toEqual([100, 250])
+    } finally {
+      vi.useRealTimers()
     }
   })
 })
