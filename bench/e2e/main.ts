@@ -74,26 +74,36 @@ interface Options {
   progress: boolean
 }
 
+/** A bad flag value: main() prints it and exits 2, as the overpass CLI does. */
+class BenchUsageError extends Error {
+  override readonly name = 'BenchUsageError'
+}
+
 function parseArgs(argv: string[]): Options {
   const val = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined)
+  const count = (flag: string, dflt: number, min: number, text = val(flag)): number => {
+    const n = text === undefined ? dflt : Number(text)
+    if (!Number.isInteger(n) || n < min) throw new BenchUsageError(`${flag}: "${text}" is not a whole number of at least ${min}`)
+    return n
+  }
   const systems = (val('--systems')?.split(',') ?? ALL) as SystemName[]
-  for (const s of systems) if (!KNOWN.includes(s)) throw new Error(`unknown system "${s}"; use ${KNOWN.join(',')}`)
+  for (const s of systems) if (!KNOWN.includes(s)) throw new BenchUsageError(`unknown system "${s}"; use ${KNOWN.join(',')}`)
   const baselineDir = val('--baseline')
   if (baselineDir && !systems.includes('overpass_baseline')) systems.push('overpass_baseline')
   const hopSystems = (val('--hop-systems')?.split(',') ?? [...HOP_SYSTEMS]) as HopSystem[]
   if (val('--baseline') && !hopSystems.includes('overpass_baseline')) hopSystems.push('overpass_baseline')
-  for (const s of hopSystems) if (!HOP_SYSTEMS.includes(s)) throw new Error(`unknown hop system "${s}"; use ${HOP_SYSTEMS.join(',')}`)
+  for (const s of hopSystems) if (!HOP_SYSTEMS.includes(s)) throw new BenchUsageError(`unknown hop system "${s}"; use ${HOP_SYSTEMS.join(',')}`)
   return {
     hop: argv.includes('--hop'),
     progress: !argv.includes('--no-progress'),
-    hopRounds: Number(val('--hop-rounds') ?? 3),
+    hopRounds: count('--hop-rounds', 3, 1),
     hopSystems,
     baselineDir,
     heapSnapshot: argv.includes('--heap-snapshot'),
-    rounds: Number(val('--rounds') ?? 3),
-    workersCurve: (val('--workers-curve') ?? '').split(',').filter(Boolean).map(Number),
+    rounds: count('--rounds', 3, 0),
+    workersCurve: (val('--workers-curve') ?? '').split(',').filter(Boolean).map((w) => count('--workers-curve', 1, 1, w)),
     interleavedOnly: argv.includes('--interleaved-only'),
-    nodeFlags: val('--node-flags')?.split(' ').filter(Boolean) ?? [], json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: Number(val('--flows') ?? 10_000), profileDir: val('--profile') }
+    nodeFlags: val('--node-flags')?.split(' ').filter(Boolean) ?? [], json: argv.includes('--json'), systems, same: !argv.includes('--no-same'), transit: !argv.includes('--no-transit'), fixedOnly: argv.includes('--fixed-only'), flows: count('--flows', 10_000, 0), profileDir: val('--profile') }
 }
 
 function machine(loadAtStart: number[]): Record<string, unknown> {
@@ -284,6 +294,11 @@ async function flowsCheck(sys: RunningSystem, lg: Loadgen, flows: number, log: (
 }
 
 main().catch((err) => {
+  if (err instanceof BenchUsageError) {
+    console.error(`bench:e2e: ${err.message}`)
+    process.exitCode = 2
+    return
+  }
   console.error(err instanceof Error ? err.stack ?? err.message : err)
   process.exitCode = 1
 })

@@ -10,6 +10,10 @@ describe('option values', () => {
     [['status', '-s', '/nonexistent.sock', '--watch', 'fast'], /use a number of seconds/],
     [['lab', 'run', 'us-sites', '--wan', 'carrier'], /'carrier' is invalid\. Allowed choices are auto, emulator, netem\./],
     [['up', '-c', 'x.yaml', '--no-such-option'], /unknown option '--no-such-option'/],
+    [['reflector', '--listen', 'nonsense'], /argument 'nonsense' is invalid\. --listen: "nonsense" is not HOST:PORT/],
+    [['reflector', '--listen', '127.0.0.1:0', '--allow', '10.0.0.0/8', '10.0.0.0/33'], /argument '10\.0\.0\.0\/33' is invalid\. invalid prefix "10\.0\.0\.0\/33".*fix: use a length from 0 to 32/],
+    [['map', '-s', '/nonexistent.sock', '--watch', '0'], /use a number of seconds, at least 0\.1/],
+    [['routes', '-s', '/nonexistent.sock', '--watch', 'x'], /use a number of seconds, at least 0\.1/],
   ])('overpass %j exits 2 naming what is allowed', async (args, message) => {
     const r = await runCli(args)
     expect(r.stderr).toMatch(message)

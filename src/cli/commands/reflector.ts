@@ -13,7 +13,7 @@
  */
 import type { Socket } from 'node:dgram'
 import { createLiteralSocket } from '../../io/udp.js'
-import type { Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import { parsePrefix, type Prefix } from '../../l3/prefix.js'
 import { MAX_TEST_PACKET_BYTES, NTP_UNIX_OFFSET_MS, ReflectorGuard, TWAMP_LIGHT_PORT, TwampReflectorCore, UNKNOWN_TTL, type ReflectorCounters } from '../../origin/index.js'
 
@@ -80,12 +80,23 @@ export function startReflector(opts: { host: string; port: number; allow?: Prefi
   })
 }
 
+/** Runs a value check, turning its error into commander's usage error (exit 2) with the same message. */
+function usage<T>(check: () => T): T {
+  try {
+    return check()
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err))
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('reflector')
     .description('run a stateless TWAMP-Light reflector next to an origin')
-    .option('--listen <host:port>', 'address to listen on', `0.0.0.0:${TWAMP_LIGHT_PORT}`)
-    .option('--allow <cidr...>', 'answer only these sources, e.g. the exits: 192.0.2.0/24 2001:db8::7 (default: any source)')
+    // Checked while parsing: a bad value is a usage error (exit 2, with the fix), like every other option's.
+    .addOption(new Option('--listen <host:port>', 'address to listen on').default(`0.0.0.0:${TWAMP_LIGHT_PORT}`).argParser((v) => usage(() => (parseListen(v), v))))
+    .addOption(new Option('--allow <cidr...>', 'answer only these sources, e.g. the exits: 192.0.2.0/24 2001:db8::7 (default: any source)')
+      .argParser((v, previous: string[] | undefined) => usage(() => (parseAllow([v]), [...(previous ?? []), v]))))
     .action(async (opts: { listen: string; allow?: string[] }) => {
       const allow = parseAllow(opts.allow ?? [])
       const r = await startReflector({ ...parseListen(opts.listen), allow })
