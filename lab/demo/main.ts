@@ -34,6 +34,11 @@ export interface DemoOptions {
   warmupSeconds: number
   json: boolean
   log: (line: string) => void
+  /**
+   * Serve the ingress relay's status page on this loopback TCP port, and run
+   * `duringTraffic` with its URL while the game flow runs (docs:screenshot).
+   */
+  statusPage?: { port: number; duringTraffic: (url: string) => Promise<void> }
 }
 
 export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; overpass: FlowReport; routes: unknown }> {
@@ -81,6 +86,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
         controlSocket: path.join(dir, `${s}.sock`),
         peers: DEMO_SITES.filter((p) => p !== s).map((p) => ({ id: p, ...renderPeerKeys(keys[p].privateKey), endpoint: `${HOST}:${endpointFor.get(`${s}>${p}`)}` })),
         services: [service],
+        ...(opts.statusPage && s === DEMO_INGRESS ? { extra: { metrics: { listen: `${HOST}:${opts.statusPage.port}`, status_page: true } } } : {}),
       }, `Overpass demo relay ${s} (generated; keys are throwaway)`)
       fs.writeFileSync(path.join(dir, `${s}.yaml`), yaml, { mode: 0o600 })
     }
@@ -103,7 +109,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
     opts.log(steady ? `route steady: ${steady}` : 'no steady route within 20 s; measuring anyway')
     const count = Math.round(opts.seconds * TRAFFIC_PROFILES.game.ratePerSec)
     opts.log(`sending a ${TRAFFIC_PROFILES.game.ratePerSec} Hz game flow for ${opts.seconds} s, direct and through Overpass at once ...`)
-    await Promise.all([overpass.run(count), direct.run(count)])
+    await Promise.all([overpass.run(count), direct.run(count), opts.statusPage?.duringTraffic(`http://${HOST}:${opts.statusPage.port}/`)])
     await sleep(500)
 
     const map = (await controlRequest(path.join(dir, `${DEMO_INGRESS}.sock`), { cmd: 'map' })) as { edges: EdgeView[] }
