@@ -36,6 +36,9 @@ export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
     .name('overpass')
     .description('Latency-aware encrypted packet relay network')
     .version('0.1.0')
+    // The program's own options (--version, --help) only before the subcommand:
+    // otherwise its --version swallows `network sign --version N` (prints 0.1.0, signs nothing).
+    .enablePositionalOptions()
     .showHelpAfterError()
   for (const add of [keygen, check, up, status, map, sim, reflector, network, init, ...extra]) add(program)
   return program

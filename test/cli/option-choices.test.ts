@@ -1,6 +1,8 @@
 /** Options with a fixed set of values reject anything else, name the allowed values, and exit 2 (the real CLI). */
+import { readFileSync, rmSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { runCli } from '../integration/harness.js'
+import { writeKit } from '../config/network-kit.js'
 
 describe('option values', () => {
   it.each([
@@ -23,5 +25,17 @@ describe('option values', () => {
   it('still exits 0 for --help and --version', async () => {
     expect((await runCli(['--version'])).code).toBe(0)
     expect((await runCli(['up', '--help'])).code).toBe(0)
+  })
+
+  it('gives a subcommand its own --version: network sign --version N signs N instead of printing the program version', async () => {
+    const k = writeKit()
+    try {
+      const r = await runCli(['network', 'sign', '--key', k.operatorKeyFile, '--version', '5', k.network])
+      expect(r.stdout).toBe(`signed ${k.network} version 5 into ${k.network}.sig\n`)
+      expect(r.code).toBe(0)
+      expect(readFileSync(`${k.network}.sig`, 'utf8')).toMatch(/^version: 5$/m)
+    } finally {
+      rmSync(k.dir, { recursive: true, force: true })
+    }
   })
 })
