@@ -50,6 +50,9 @@ function sane(r: LabResult, o: FlowResult): void {
   expect([...r.relay_events, ...r.origin_events].filter((e) => e.error !== undefined)).toEqual([])
 }
 
+/** Bytes all relays sent on the overlay over the run (data, probes, control), kB: the cost of duplication, compared across scenarios. */
+const overlayKb = (r: LabResult): number => Object.values(r.overlay_traffic ?? {}).reduce((a, t) => a + t.bytes_out, 0) / 1000
+
 const ms = (left: number | null, eventMs: number): number | null => (left === null ? null : left - eventMs)
 
 describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
@@ -100,6 +103,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     const e = o.around_events[0]
     report('transit-cut', 'longest gap after the cut (ms)', e.gap_ms, '<= 300 (without redundancy)', e.gap_ms <= 300)
     report('transit-cut', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0 with redundancy (not configured here)', true)
+    report('transit-cut', 'overlay bytes sent by all relays (kB)', overlayKb(r), 'informational (vs transit-cut-redundant)', true)
   })
 
   it('transit-cut-redundant: nothing lost and nothing delivered twice when the transit relay of a redundant service is cut off', async () => {
@@ -112,6 +116,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     report('transit-cut-redundant', 'longest gap after the cut (ms)', e.gap_ms, 'informational', true)
     report('transit-cut-redundant', 'copies the origin received twice', o.origin_duplicates, '0', o.origin_duplicates === 0)
     report('transit-cut-redundant', 'echoes the client received twice', o.client_duplicates, '0', o.client_duplicates === 0)
+    report('transit-cut-redundant', 'overlay bytes sent by all relays (kB)', overlayKb(r), 'informational (vs transit-cut)', true)
   })
 
   it('origin-leg: flows move to another exit within 500 ms of the active exit\'s origin leg failing', async () => {
