@@ -18,6 +18,9 @@ import { FakeNetwork } from '../../src/io/fake-network.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
 import { nameId } from '../../src/wire/ids.js'
+import { parsePrefix } from '../../src/l3/prefix.js'
+import { buildV4 } from '../l3/packets.js'
+import { FakeTun } from './fake-tun.js'
 import { buildConfigs, fullService, staticRelay } from './helpers.js'
 
 const SERVICE = { address: '127.0.0.1', port: 27015 }
@@ -226,5 +229,57 @@ describe('redundant delivery', () => {
     expect(w.stats('dal').drops.duplicate).toBe(1200)
     expect(w.stats('bos').drops.duplicate).toBe(100)
     expect(w.stats('lax').drops.duplicate).toBe(n)
+  })
+})
+
+describe('sticky exits in L3 mode', () => {
+  it('an IP flow keeps its exit across a route change, a new one takes the best, and a withdrawn exit moves it', async () => {
+    const clock = new FakeClock(1000)
+    const net = new FakeNetwork(clock, { delayMs: () => 5 })
+    const dc: Partial<ServiceConfig> = { name: 'dc', mode: 'l3', prefixes: [parsePrefix('10.200.0.0/24')], exits: ['dal', 'bos'] }
+    const site: Partial<ServiceConfig> = { name: 'site-lax', mode: 'l3', prefixes: [parsePrefix('10.101.0.0/24')], exits: ['lax'], paths: [['dal', 'lax'], ['bos', 'lax']] }
+    const configs = buildConfigs({ relays: ['lax', 'dal', 'bos'], services: [dc, site] })
+    const tuns = new Map(['lax', 'dal', 'bos'].map((r) => [r, new FakeTun(`op3${r}`)]))
+    const relays: Relay[] = []
+    let laxPaths: SnapshotPaths | undefined
+    for (const [id, config] of configs) {
+      config.l3 = { tun: `op3${id}`, mtu: 1388, maxMtu: 1388, oversizeWithoutDf: 'fragment', clampMss: true, addresses: [] }
+      const paths = new SnapshotPaths(id, resolveServiceRoles(id, true, config.services))
+      if (id === 'lax') laxPaths = paths
+      const relay = staticRelay(config, { udp: net, clock, timers: clock, log: silentLogger, cryptoBackend: 'tweetnacl', tun: tuns.get(id), paths })
+      await relay.start()
+      relays.push(relay)
+    }
+    stopAll = () => {
+      for (const r of relays) r.stop()
+    }
+    const snap = (best: string, byExit: Record<string, PathRef>): PathSnapshot => ({
+      forward: new Map([['dc', ref(best)]]),
+      reply: new Map(),
+      forwardByExit: new Map([['dc', new Map(Object.entries(byExit).map(([e, p]) => [nameId(e), p]))]]),
+    })
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 10) {
+        clock.advance(10)
+        await Promise.resolve()
+      }
+    }
+    const a = () => tuns.get('lax')!.inject(buildV4({ src: '10.101.0.5', dst: '10.200.0.7' }))
+    const b = () => tuns.get('lax')!.inject(buildV4({ src: '10.101.0.6', dst: '10.200.0.7' }))
+    const at = (r: string) => tuns.get(r)!.written.map((p) => p[15])
+    laxPaths!.set(snap('lax>dal', { dal: ref('lax>dal'), bos: ref('lax>bos') }))
+    a()
+    await run(100)
+    laxPaths!.set(snap('lax>bos', { dal: ref('lax>dal'), bos: ref('lax>bos') }))
+    a()
+    b()
+    await run(100)
+    expect(at('dal')).toEqual([5, 5])
+    expect(at('bos')).toEqual([6])
+    laxPaths!.set(snap('lax>bos', { bos: ref('lax>bos') }))
+    a()
+    await run(100)
+    expect(at('bos')).toEqual([6, 5])
+    expect(relays[0].stats().services.dc.flow_exit_moves).toBe(1)
   })
 })
