@@ -263,9 +263,9 @@ export class RouteTable {
    * must survive a relay failure, not just a link's. A forward backup ends at
    * the primary's exit, so both copies of a datagram reach the same exit,
    * whose sequence window delivers one (dataplane/flow-exits.ts; docs/routing.md).
-   * The current backup is
-   * kept while it still works and the new one is not significantly better, so
-   * the second copy of each packet does not hop around either. Each backup
+   * The current backup is kept while it still works and the new one is not
+   * significantly better, so the second copy of each packet does not hop
+   * around either. Each backup
    * costs a Dijkstra of its own, so a working one is only re-examined after
    * BACKUP_REFRESH_MS, a few per computation; a changed primary or a broken
    * backup is handled at once.
