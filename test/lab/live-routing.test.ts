@@ -119,6 +119,21 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     report('transit-cut-redundant', 'overlay bytes sent by all relays (kB)', overlayKb(r), 'informational (vs transit-cut)', true)
   })
 
+  it('transit-cut-redundant-exits: with two exits, both copies go to the call\'s exit: nothing lost, nothing delivered twice', async () => {
+    const r = await scenarioResult('transit-cut-redundant-exits')
+    const o = flow(r, 'call', 'overpass')
+    describeFlow(r, o)
+    sane(r, o)
+    const e = o.around_events[0]
+    report('transit-cut-redundant-exits', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0', e.lost_forward + e.lost_reverse === 0)
+    report('transit-cut-redundant-exits', 'copies the origin received twice', o.origin_duplicates, '0', o.origin_duplicates === 0)
+    report('transit-cut-redundant-exits', 'echoes the client received twice', o.client_duplicates, '0', o.client_duplicates === 0)
+    // The call's exit, Boston, drops the second copy of every datagram; Atlanta, the best exit after the cut, none.
+    report('transit-cut-redundant-exits', 'redundant copies dropped at the bos exit', r.overlay_traffic?.bos?.duplicates_dropped ?? null, 'informational (about one per datagram)', true)
+    report('transit-cut-redundant-exits', 'redundant copies dropped at the atl exit', r.overlay_traffic?.atl?.duplicates_dropped ?? null, '0 (the call keeps its exit)', r.overlay_traffic?.atl?.duplicates_dropped === 0)
+    report('transit-cut-redundant-exits', 'overlay bytes sent by all relays (kB)', overlayKb(r), 'informational', true)
+  })
+
   it('origin-leg: flows move to another exit within 500 ms of the active exit\'s origin leg failing', async () => {
     const r = await scenarioResult('origin-leg')
     const o = flow(r, 'call', 'overpass')
