@@ -6,6 +6,7 @@
  * test/route/exit-paths.test.ts); new flows take the best exit; redundant
  * copies are delivered once, also when a flow's replies change exits.
  */
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { resolveServiceRoles } from '../../src/config/data-plane.js'
 import type { ServiceConfig } from '../../src/config/types.js'
@@ -92,6 +93,60 @@ describe('ReplyWindows', () => {
     expect(w.accept(dal, 4998)).toBe(false)
     expect(w.accept(dal, 5000)).toBe(true)
     expect(w.accept(bos, 1)).toBe(true)
+  })
+})
+
+describe('ReplyWindows against a set of delivered (exit, seq)', () => {
+  it('delivers each reply of a flow that moves between exits exactly once, whatever the copies\' order (seeded)', () => {
+    // A flow moves from exit 1 to exit 2 (and maybe back): each exit numbers its
+    // replies from 0; every reply comes twice, copies reordered by a few places
+    // and the two exits' streams interleaved around the move.
+    const stream = fc.record({
+      lengths: fc.array(fc.integer({ min: 1, max: 1200 }), { minLength: 1, maxLength: 3 }),
+      shuffle: fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 64, maxLength: 64 }),
+      overlap: fc.integer({ min: 0, max: 40 }),
+    })
+    fc.assert(
+      fc.property(stream, ({ lengths, shuffle, overlap }) => {
+        const exits = [nameId('dal'), nameId('bos')]
+        // Each stint at an exit: replies 0..n-1 from it (an exit returned to resumes its numbering).
+        const next = new Map<number, number>()
+        const stints = lengths.map((n, i) => {
+          const exit = exits[i % 2]
+          const from = next.get(exit) ?? 0
+          next.set(exit, from + n)
+          const out: [number, number][] = []
+          for (let k = from; k < from + n; k++) out.push([exit, k], [exit, k])
+          return out
+        })
+        // Interleave the end of each stint with the start of the next (replies still in flight), then reorder locally.
+        const arrivals: [number, number][] = []
+        for (const st of stints) {
+          const tail = arrivals.splice(Math.max(0, arrivals.length - overlap))
+          for (let i = 0; i < Math.max(tail.length, st.length); i++) {
+            if (i < st.length) arrivals.push(st[i])
+            if (i < tail.length) arrivals.push(tail[i])
+          }
+        }
+        for (let i = 0; i + 1 < arrivals.length; i++) {
+          const j = Math.min(arrivals.length - 1, i + shuffle[i % shuffle.length])
+          ;[arrivals[i], arrivals[j]] = [arrivals[j], arrivals[i]]
+        }
+        const w = new ReplyWindows()
+        const delivered = new Set<string>()
+        let twice = 0
+        for (const [exit, seq] of arrivals) {
+          if (!w.accept(exit, seq)) continue
+          const key = `${exit}/${seq}`
+          if (delivered.has(key)) twice++
+          delivered.add(key)
+        }
+        expect(twice).toBe(0)
+        // Every reply got through once (copies never lag more than the window behind).
+        expect(delivered.size).toBe(lengths.reduce((a, n) => a + n, 0))
+      }),
+      { seed: 15, numRuns: 60 },
+    )
   })
 })
 
