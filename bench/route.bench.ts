@@ -2,8 +2,8 @@
  * Route computation on dense maps. Baseline: one plain single-source dense
  * Dijkstra on a prebuilt 330-relay matrix. The full computation adds the
  * potentials (min-RTT tree + repair), one weight matrix + Dijkstra per
- * profile in use (3), every forward/reply route with damping, and
- * edge-disjoint backups. Budget: <= 20 ms for 330 relays.
+ * profile in use (3), every forward/reply route with damping (and a route
+ * per exit for the 3-exit services), and relay-disjoint backups. Budget: <= 20 ms for 330 relays.
  */
 import { ratioSuite } from './lib.js'
 import { MAP_MSG_TYPE, MAP_MSG_VERSION } from '../src/route/control-message.js'

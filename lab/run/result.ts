@@ -9,6 +9,7 @@ import type { FlowSeries } from './series.js'
 import type { EventFigures } from './event-figures.js'
 import type { RelayEventResult } from './relay-events.js'
 import type { OriginEventResult } from './origin-events.js'
+import type { OverlayTraffic } from './overlay-traffic.js'
 
 export interface FlowResult {
   name: string
@@ -74,6 +75,8 @@ export interface LabResult {
   relay_events: RelayEventResult[]
   /** Origin-leg cuts and repairs as the runner carried them out (origin-events.ts). */
   origin_events: OriginEventResult[]
+  /** Per PoP: what its relay sent on the overlay over the whole run (overlay-traffic.ts). */
+  overlay_traffic?: Record<string, OverlayTraffic>
   /** The latency map as the first ingress relay measured it at the end. */
   map: EdgeView[]
   /** Scenario one-way delays, for the report's heatmap. */

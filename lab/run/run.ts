@@ -24,6 +24,7 @@ import { AGENT_RT, rtUsable, withPriority } from './priority.js'
 import { addTunRoutes, BIN, controlSocket, servicePort, startRelays } from './relays.js'
 import { RelayEvents, type RelayEventResult } from './relay-events.js'
 import { OriginEvents, type OriginEventResult } from './origin-events.js'
+import { overlayTraffic } from './overlay-traffic.js'
 import { buildSeries, countPathChanges, directionLoss, type ClientRecord, type FlowSeries, type OriginRecord } from './series.js'
 import { eventFigures, eventMoments } from './event-figures.js'
 import { hasL3, isL3Flow } from './l3-config.js'
@@ -118,6 +119,7 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     const firstIngress = popOf(lab, lab.scenario.flows[0].client)
     const map = ((await controlRequest(controlSocket(lab, firstIngress), { cmd: 'map' })) as { edges: EdgeView[] }).edges
     const { result, samples, series } = collect(lab, agents, recorder, emu, map, t0Ms, originRecords, relayResults, originResults, l3Result)
+    result.overlay_traffic = await overlayTraffic(lab)
     if (opts.outDir) writeReports(opts.outDir, result, samples, series)
     if (opts.json) process.stdout.write(JSON.stringify(jsonView(result), null, 2) + '\n')
     else opts.log(formatSummary(result))
@@ -252,5 +254,5 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
 
 /** --json: the result without the bulky latency map. */
 function jsonView(r: LabResult): unknown {
-  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, relay_events: r.relay_events, origin_events: r.origin_events, ...(r.l3 ? { l3: r.l3 } : {}) }
+  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, relay_events: r.relay_events, origin_events: r.origin_events, ...(r.overlay_traffic ? { overlay_traffic: r.overlay_traffic } : {}), ...(r.l3 ? { l3: r.l3 } : {}) }
 }

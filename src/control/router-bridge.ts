@@ -12,6 +12,8 @@
  *   after each tick and set into the relay's SnapshotPaths (the same object
  *   the relay was built with), so a packet costs one map lookup and never
  *   runs Dijkstra. Services with pinned `paths` keep their static paths.
+ *   Services with several exits also get a path to each usable exit, for
+ *   flows that keep their exit (dataplane/flow-exits.ts).
  */
 import { resolveServiceRoles, type ServiceRoles } from '../config/data-plane.js'
 import type { RelayConfig } from '../config/types.js'
@@ -156,12 +158,14 @@ export class RouterBridge implements ControlPlaneSink {
     const self = this.config.relay.id
     const forward = new Map<string, PathRef>()
     const reply = new Map<string, Map<number, PathRef>>()
+    const forwardByExit = new Map<string, Map<number, PathRef>>()
     const prev = this.paths.current
     for (const { cfg: s, isIngress, isExit, pinned } of this.roles) {
       if (pinned) continue
       if (isIngress) {
         const ref = this.refFor(prev.forward.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
         if (ref) forward.set(s.name, ref)
+        if (s.exits.length > 1) forwardByExit.set(s.name, this.exitRefs(prev.forwardByExit?.get(s.name), s.name, s.exits))
       }
       // L3 has no reply paths: the exit's answer is a new packet read from its TUN, routed forward.
       if (isExit && s.mode === 'l4') {
@@ -175,7 +179,7 @@ export class RouterBridge implements ControlPlaneSink {
         reply.set(s.name, byIngress)
       }
     }
-    this.paths.set({ forward, reply })
+    this.paths.set({ forward, reply, forwardByExit })
     if (this.changed) {
       this.changed = false
       this.onPathsChanged?.(this.paths.current)
@@ -196,6 +200,34 @@ export class RouterBridge implements ControlPlaneSink {
     if (backup) ref.backup = pathRef(backup)
     this.record({ service, direction, to, path: choice.path, previous: old ? this.names(old) : undefined }, nowMs)
     return ref
+  }
+
+  /**
+   * Paths to each usable exit of a service. Not logged or counted as route
+   * changes: only flows whose exit is not the best one ride them.
+   */
+  private exitRefs(old: Map<number, PathRef> | undefined, service: string, exits: string[]): Map<number, PathRef> {
+    const out = new Map<number, PathRef>()
+    for (const exit of exits) {
+      const node = nameId(exit)
+      let choice = this.router.forwardPathVia?.(service, exit)
+      if (choice?.path.length === 1) choice = { ...choice, path: [choice.path[0], choice.path[0]] } // ingress is the exit
+      const prev = old?.get(node)
+      if (choice === undefined || choice.path.length < 2) {
+        if (prev !== undefined) this.changed = true
+        continue
+      }
+      const backup = choice.backup && choice.backup.length >= 2 ? choice.backup : undefined
+      if (prev !== undefined && sameNodes(prev, choice.path) && sameNodes(prev.backup, backup)) {
+        out.set(node, prev)
+        continue
+      }
+      const ref = pathRef(choice.path)
+      if (backup) ref.backup = pathRef(backup)
+      out.set(node, ref)
+      this.changed = true
+    }
+    return out
   }
 
   private record(change: RouteChange, nowMs: number): void {

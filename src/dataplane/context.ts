@@ -16,6 +16,8 @@ export class ServiceState {
   readonly origin = new Traffic()
   ingressFlows = 0
   exitFlows = 0
+  /** Flows moved to another exit because theirs failed (flow-exits.ts). */
+  flowExitMoves = 0
 
   constructor(readonly cfg: ServiceConfig, readonly id: number, readonly isIngress: boolean, readonly isExit: boolean) {}
 }

@@ -3,7 +3,8 @@
  * (relay.ts), the client-facing ingress half (ingress.ts), the origin-facing
  * exit half (exit.ts), the L3 halves that read IP packets from the relay's
  * TUN (l3-ingress.ts) and write them into the exit's TUN (l3-exit.ts),
- * PROXY protocol headers, dedup of redundant copies and the drop counters.
+ * PROXY protocol headers, the exit each flow keeps (flow-exits.ts), dedup
+ * of redundant copies and the drop counters.
  * It is written against io/ interfaces and a PathProvider, so the same code
  * runs on real sockets and on fakes.
  */

@@ -13,7 +13,7 @@ import { maxServicePayload } from '../wire/mtu.js'
 import { isIPv6 } from 'node:net'
 import { flowLimitPerWorker, type RelayContext, type ServiceState } from './context.js'
 import { FlowAdmission, sourcePrefix } from './flow-admission.js'
-import { isRedundantCopy, type SeqWindow } from './seq-window.js'
+import { NO_EXIT, isRedundantReply, stickyPath, type ReplyWindows } from './flow-exits.js'
 
 interface Listener {
   service: ServiceState
@@ -34,8 +34,10 @@ export interface IngressFlow {
   seq: number
   /** Client-address extension, for services delivered with PROXY protocol. */
   clientAddr: Buffer | undefined
-  /** Reply sequence numbers already delivered, once replies arrive on two paths. */
-  seen: SeqWindow | undefined
+  /** Reply sequence numbers already delivered per exit, once replies arrive on two paths. */
+  seen: ReplyWindows | undefined
+  /** The exit this flow keeps for its lifetime unless it fails (flow-exits.ts); NO_EXIT before its first routed packet. */
+  exit: number
   /** A reply reached the client: the flow is established (flow-admission.ts). */
   replied: boolean
   /** The client's source prefix, counted against the per-prefix cap. */
@@ -113,7 +115,8 @@ export class IngressSide {
       if (flow === undefined) return
     }
     flow.lastSeenMs = now
-    const path = this.ctx.paths.forward(service.cfg)
+    // The flow's exit while it works, the best one otherwise (flow-exits.ts).
+    const path = stickyPath(this.ctx.paths, service, flow)
     if (path === undefined) {
       service.drops.add('no_route')
       return
@@ -169,6 +172,7 @@ export class IngressSide {
             })
           : undefined,
       seen: undefined,
+      exit: NO_EXIT,
       replied: false,
       prefix,
     }
@@ -204,7 +208,7 @@ export class IngressSide {
       this.ctx.drops.add('unknown_flow')
       return
     }
-    if (isRedundantCopy(flow, hdr)) {
+    if (isRedundantReply(flow, hdr)) {
       service.drops.add('duplicate')
       return
     }

@@ -12,7 +12,8 @@
  *   4. TTL - 1        -> expired: ICMP Time Exceeded back into the TUN
  *      MSS clamp      -> a TCP SYN's MSS option lowered to fit the TUN MTU (l3/mss.ts)
  *   5. size vs MTU    -> DF / IPv6: ICMP too big into the TUN; no DF: fragment or drop
- *   6. flow key       -> flow id and sequence numbers (dedup of redundant copies)
+ *   6. flow key       -> flow id and sequence numbers (dedup of redundant copies);
+ *                        the flow keeps its exit while it works (flow-exits.ts)
  *   7. encapsulate    -> data header (service id = "this payload is an IP packet
  *                        of service S"), sealed towards path[1]; twice for redundant services
  *
@@ -51,6 +52,7 @@ import { FLAG_REDUNDANT, MAX_PATH_RELAYS, dataHeaderLen, encodeDataHeader } from
 import type { RelayContext, ServiceState } from './context.js'
 import type { L3Counters } from './counters.js'
 import type { PathRef } from './paths.js'
+import { NO_EXIT, stickyPath } from './flow-exits.js'
 import { SourceOwners } from './source-check.js'
 
 /** Drop names for parse failures, built once: `l3_` + IP_ERROR_NAMES. */
@@ -76,6 +78,8 @@ interface L3Flow {
   readonly service: ServiceState
   seq: number
   lastSeenMs: number
+  /** The exit this flow keeps while it works (flow-exits.ts). */
+  exit: number
   /** Next flow in the same hash bucket. */
   next: L3Flow | undefined
 }
@@ -148,12 +152,12 @@ export class L3Ingress {
       service.drops.add('l3_src_not_local')
       return
     }
-    const path = this.ctx.paths.forward(service.cfg)
-    if (path === undefined) {
+    const best = this.ctx.paths.forward(service.cfg)
+    if (best === undefined) {
       service.drops.add('no_route')
       return
     }
-    if (path.nodes[path.nodes.length - 1] === this.ctx.selfNode) {
+    if (best.nodes[best.nodes.length - 1] === this.ctx.selfNode) {
       // The kernel sent us a packet for a prefix this relay delivers itself: a route points the wrong way.
       service.drops.add('l3_local_destination')
       return
@@ -177,6 +181,8 @@ export class L3Ingress {
     }
     const flow = this.flowFor(buf, service)
     if (flow === undefined) return
+    // The flow's own exit while it works, else the best (then its new exit).
+    const path = stickyPath(this.ctx.paths, service, flow) ?? best
     if (action === OversizeAction.Forward) {
       this.send(flow, path, buf, 0, n)
       return
@@ -221,7 +227,7 @@ export class L3Ingress {
         service.drops.add('flow_limit')
         return undefined
       }
-      flow = { key: copyFlowKey(this.key, new FlowKey()), id: this.newFlowId(), service, seq: 0, lastSeenMs: now, next: head }
+      flow = { key: copyFlowKey(this.key, new FlowKey()), id: this.newFlowId(), service, seq: 0, lastSeenMs: now, exit: NO_EXIT, next: head }
       this.flows.set(hash, flow)
       service.ingressFlows++
     }

@@ -19,6 +19,12 @@ export interface PathProvider {
   /** Path from this relay (an ingress of `service`) to an exit, or undefined when none is known. */
   forward(service: ServiceConfig): PathRef | undefined
   /**
+   * Path from this relay to one exit of `service` (a flow's sticky exit,
+   * flow-exits.ts), or undefined when that exit is unreachable or its origin
+   * leg is down. Without it, a flow keeps its exit only while it is the best one.
+   */
+  forwardVia?(service: ServiceConfig, exitNode: number): PathRef | undefined
+  /**
    * Path from this relay (an exit) back to `ingressNode`. `arrived` is the
    * path the forward packet took (ingress first), for providers that reverse it.
    */
@@ -54,6 +60,12 @@ export class StaticPaths implements PathProvider {
     return this.forwardBy.get(service.name)
   }
 
+  /** A static path has one exit: the path is there for that exit only. */
+  forwardVia(service: ServiceConfig, exitNode: number): PathRef | undefined {
+    const p = this.forwardBy.get(service.name)
+    return p !== undefined && p.nodes[p.nodes.length - 1] === exitNode ? p : undefined
+  }
+
   reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined {
     const configured = this.replyBy.get(service.name)?.get(ingressNode)
     if (configured) return configured
@@ -68,6 +80,13 @@ export class StaticPaths implements PathProvider {
 export interface PathSnapshot {
   forward: Map<string, PathRef>
   reply: Map<string, Map<number, PathRef>>
+  /**
+   * Services with several exits: a path to each usable exit by exit node
+   * (the best one's is `forward`), for flows that keep their exit
+   * (flow-exits.ts). An exit that is unreachable or whose origin leg is
+   * down is absent.
+   */
+  forwardByExit?: Map<string, Map<number, PathRef>>
 }
 
 /**
@@ -101,6 +120,13 @@ export class SnapshotPaths implements PathProvider {
   forward(service: ServiceConfig): PathRef | undefined {
     if (this.isPinned(service.name)) return this.statics.forward(service)
     return this.snap.forward.get(service.name)
+  }
+
+  forwardVia(service: ServiceConfig, exitNode: number): PathRef | undefined {
+    if (this.isPinned(service.name)) return this.statics.forwardVia(service, exitNode)
+    const best = this.snap.forward.get(service.name)
+    if (best !== undefined && best.nodes[best.nodes.length - 1] === exitNode) return best
+    return this.snap.forwardByExit?.get(service.name)?.get(exitNode)
   }
 
   reply(service: ServiceConfig, ingressNode: number, arrived: Uint32Array, arrivedLen: number): PathRef | undefined {

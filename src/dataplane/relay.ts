@@ -395,6 +395,7 @@ export class Relay implements RelayContext {
             roles: [s.isIngress ? 'ingress' : '', s.isExit ? 'exit' : ''].filter(Boolean),
             ingress_flows: s.ingressFlows,
             exit_flows: s.exitFlows,
+            flow_exit_moves: s.flowExitMoves,
             client: s.client.toJSON(),
             origin: s.origin.toJSON(),
             drops: s.drops.toJSON(),
@@ -418,7 +419,7 @@ export interface RelayStats {
   uptime_s: number
   crypto_backend: string
   peers: Record<string, Record<string, unknown>>
-  services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number> }>
+  services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; flow_exit_moves?: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number> }>
   drops: Record<string, number>
   /** TUN and ICMP counters, when the relay has an `l3:` section (L3 drops are in `drops` and per service). */
   l3?: { tun: string; mtu: number; flows: number } & Record<string, number | string>

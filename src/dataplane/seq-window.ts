@@ -36,6 +36,12 @@ export class SeqWindow {
     return true
   }
 
+  /** Forgets every sequence number seen: the window is as new (reused when a flow's replies start coming from another exit). */
+  reset(): void {
+    this.bits.fill(0)
+    this.highest = -1
+  }
+
   private has(seq: number): boolean {
     const slot = seq % WINDOW
     return (this.bits[slot >>> 5] & (1 << (slot & 31))) !== 0

@@ -64,26 +64,38 @@ export function edgeDisjoint(a: readonly number[], b: readonly number[]): boolea
   return true
 }
 
+/** True when `a` and `b` share no relay but their first and last (a redundant pair's common ingress and exit). */
+export function relayDisjoint(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 1; i + 1 < a.length; i++) if (b.includes(a[i])) return false
+  for (let i = 1; i + 1 < b.length; i++) if (a.includes(b[i])) return false
+  return edgeDisjoint(a, b)
+}
+
 /**
  * Runs `fn` on a tree over `t.w` with the primary path's edges removed, for
- * the best edge-disjoint second path. The removed weights are put back
+ * the best edge-disjoint second path; with `relays`, every edge into the
+ * primary's intermediate relays too, for a relay-disjoint one. The removed weights are put back
  * afterwards (cheaper than copying a V x V matrix); `t`'s own shortest-path
  * arrays are left untouched (the search uses `scratchSp`). `t.sp` must be
  * the tree of `t.w` as it is (see replacementTree). `targets` are the relays
  * `fn` will read: the search may stop once they are final.
  */
-export function withoutPath<T>(t: Tree, primary: readonly number[], scratchSp: SpScratch, targets: readonly number[], fn: (t2: Tree) => T): T {
+export function withoutPath<T>(t: Tree, primary: readonly number[], scratchSp: SpScratch, targets: readonly number[], fn: (t2: Tree) => T, relays = false): T {
+  const keys: number[] = []
   const saved: number[] = []
-  for (let i = 0; i + 1 < primary.length; i++) {
-    const k = primary[i] * t.n + primary[i + 1]
+  const remove = (k: number): void => {
+    keys.push(k)
     saved.push(t.w[k])
     t.w[k] = Infinity
   }
+  for (let i = 0; i + 1 < primary.length; i++) remove(primary[i] * t.n + primary[i + 1])
+  if (relays) for (let i = 1; i + 1 < primary.length; i++) for (let u = 0; u < t.n; u++) remove(u * t.n + primary[i])
   try {
     replacementTree(t, scratchSp, targets)
     return fn({ n: t.n, self: t.self, w: t.w, sp: scratchSp })
   } finally {
-    for (let i = 0; i + 1 < primary.length; i++) t.w[primary[i] * t.n + primary[i + 1]] = saved[i]
+    // Backwards: a weight removed twice gets its original value last.
+    for (let i = keys.length - 1; i >= 0; i--) t.w[keys[i]] = saved[i]
   }
 }
 

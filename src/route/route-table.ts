@@ -3,7 +3,7 @@ import type { SpScratch } from './dijkstra.js'
 import { RouteSlot, samePath, significantlyBetter } from './hysteresis.js'
 import type { Candidate } from './hysteresis.js'
 import type { LinkMap } from './link-map.js'
-import { bestForward, bestTo, edgeDisjoint, pathCost, withoutPath } from './path-select.js'
+import { bestForward, bestTo, edgeDisjoint, pathCost, relayDisjoint, withoutPath } from './path-select.js'
 import type { Tree } from './path-select.js'
 import { computePotentials, originPotential, repairPotentials } from './potentials.js'
 import { PROFILES } from './profiles.js'
@@ -24,6 +24,8 @@ export interface RouteEntry {
   service: ServiceInfo
   /** Forward: -1. Reply: the ingress this route goes back to. */
   dst: number
+  /** Forward routes held for one exit only (RouteTable.byExit): that exit. Default: any of the service's exits. */
+  exits?: readonly number[]
   slot: RouteSlot
   backup: number[] | undefined
   /** The primary `backup` was computed against, and when. */
@@ -69,6 +71,12 @@ export interface TableParams {
 export class RouteTable {
   readonly forward: RouteEntry[] = []
   readonly reply: RouteEntry[] = []
+  /**
+   * Services with several exits: one forward route per exit, for flows that
+   * keep their exit while it works (dataplane/flow-exits.ts). An entry holds
+   * nothing while its exit is unreachable or its origin leg is unusable.
+   */
+  readonly byExit: RouteEntry[] = []
   /** Relay-to-relay paths asked for with pathTo, created on first use. */
   readonly relayPaths = new Map<number, RouteEntry>()
   readonly h: Float64Array
@@ -116,6 +124,9 @@ export class RouteTable {
       if (!isIngress && !isExit) continue
       if (!this.trees.has(s.profile)) this.trees.set(s.profile, { n, self: p.self, w: new Float64Array(n * n), sp: spScratch(n) })
       if (isIngress) this.forward.push({ service: s, dst: -1, slot: new RouteSlot(p.holdMs), backup: undefined })
+      if (isIngress && s.exits.length > 1) {
+        for (const e of s.exits) this.byExit.push({ service: s, dst: -1, exits: [e], slot: new RouteSlot(p.holdMs), backup: undefined })
+      }
       if (isExit) for (const ing of s.ingress) this.reply.push({ service: s, dst: ing, slot: new RouteSlot(p.holdMs), backup: undefined })
       redundant ||= s.redundant
     }
@@ -166,6 +177,7 @@ export class RouteTable {
     }
     for (const r of this.forward) this.updateEntry(nowMs, r, fresh)
     for (const r of this.reply) this.updateEntry(nowMs, r, fresh)
+    for (const r of this.byExit) this.updateEntry(nowMs, r, fresh)
     for (const r of this.relayPaths.values()) this.updateEntry(nowMs, r, fresh)
   }
 
@@ -182,7 +194,7 @@ export class RouteTable {
 
   /** True when some held route (primary or backup) has an edge that is no longer usable. */
   anyBroken(fresh: Uint8Array): boolean {
-    for (const list of [this.forward, this.reply, this.relayPaths.values()]) {
+    for (const list of [this.forward, this.reply, this.byExit, this.relayPaths.values()]) {
       for (const r of list) {
         const a = r.slot.active
         if (a !== undefined && this.costOf(r, a.path, fresh) === Infinity) return true
@@ -209,7 +221,7 @@ export class RouteTable {
   private updateEntry(nowMs: number, r: RouteEntry, fresh: Uint8Array): void {
     const t = this.trees.get(r.service.profile)!
     const oc = r.dst < 0 ? (e: number) => this.originCost(r.service, e, fresh) : undefined
-    const best = r.dst < 0 ? bestForward(t, r.service.exits, oc!) : bestTo(t, r.dst)
+    const best = r.dst < 0 ? bestForward(t, r.exits ?? r.service.exits, oc!) : bestTo(t, r.dst)
     const active = r.slot.active
     const activeCost = active === undefined ? Infinity : pathCost(t.w, this.n, active.path, oc)
     const base = active === undefined ? activeCost : this.marginBase(r, active.path, activeCost)
@@ -246,9 +258,14 @@ export class RouteTable {
   }
 
   /**
-   * Best path edge-disjoint from the active primary. The current backup is
-   * kept while it still works and the new one is not significantly better, so
-   * the second copy of each packet does not hop around either. Each backup
+   * Best path relay-disjoint from the active primary (no relay in common but
+   * its two ends), else edge-disjoint: a redundant service's second copy
+   * must survive a relay failure, not just a link's. A forward backup ends at
+   * the primary's exit, so both copies of a datagram reach the same exit,
+   * whose sequence window delivers one (dataplane/flow-exits.ts; docs/routing.md).
+   * The current backup is kept while it still works and the new one is not
+   * significantly better, so the second copy of each packet does not hop
+   * around either. Each backup
    * costs a Dijkstra of its own, so a working one is only re-examined after
    * BACKUP_REFRESH_MS, a few per computation; a changed primary or a broken
    * backup is handled at once.
@@ -265,13 +282,19 @@ export class RouteTable {
     }
     r.backupFor = primary
     r.backupAtMs = nowMs
-    const targets = r.dst < 0 ? r.service.exits : [r.dst]
-    const cand: Candidate | undefined = withoutPath(t, primary, this.backupSp, targets, (t2) => {
-      if (r.dst < 0) return bestForward(t2, r.service.exits, oc!, primary)
-      return primary.length > 1 ? bestTo(t2, r.dst) : undefined
-    })
-    if (old !== undefined && !samePath(old, primary) && edgeDisjoint(old, primary) && Number.isFinite(oldCost)) {
-      if (cand === undefined || !significantlyBetter(cand.costMs, oldCost)) return old
+    const last = primary[primary.length - 1]
+    const targets = r.dst < 0 ? [last] : [r.dst]
+    const search = (relays: boolean): Candidate | undefined =>
+      withoutPath(t, primary, this.backupSp, targets, (t2) => {
+        if (r.dst < 0) return bestForward(t2, targets, oc!, primary)
+        return primary.length > 1 ? bestTo(t2, r.dst) : undefined
+      }, relays)
+    const cand = search(true) ?? search(false)
+    const candRelayDisjoint = cand !== undefined && relayDisjoint(cand.path, primary)
+    if (old !== undefined && !samePath(old, primary) && old[old.length - 1] === last && Number.isFinite(oldCost)) {
+      // An edge-disjoint backup gives way to a relay-disjoint one even when it is not cheaper.
+      const oldOk = relayDisjoint(old, primary) || (edgeDisjoint(old, primary) && !candRelayDisjoint)
+      if (oldOk && (cand === undefined || !significantlyBetter(cand.costMs, oldCost))) return old
     }
     return cand?.path
   }

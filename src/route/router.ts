@@ -347,6 +347,12 @@ export class RouterCore implements Router {
     return r && this.choices.get(r)
   }
 
+  forwardPathVia(service: string, exit: string): PathChoice | undefined {
+    const e = this.relayIndex.get(exit)
+    const r = this.table.byExit.find((x) => x.service.name === service && x.exits?.[0] === e)
+    return r && this.choices.get(r)
+  }
+
   replyPath(service: string, ingress: string): PathChoice | undefined {
     const ing = this.relayIndex.get(ingress)
     const r = this.table.reply.find((e) => e.service.name === service && e.dst === ing)
@@ -525,7 +531,7 @@ export class RouterCore implements Router {
   private publish(nowMs: number): void {
     void nowMs
     const next = new Map<RouteEntry, PathChoice>()
-    for (const r of [...this.table.forward, ...this.table.reply]) {
+    for (const r of [...this.table.forward, ...this.table.reply, ...this.table.byExit]) {
       const c = this.choiceOf(r)
       if (c !== undefined) next.set(r, c)
     }

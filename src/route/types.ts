@@ -128,6 +128,13 @@ export interface Router {
   onOriginSample(nowMs: number, sample: OriginSample): void
   /** Best (exit, path) from this relay (an ingress) for the service; undefined when no exit is reachable. */
   forwardPath(service: string): PathChoice | undefined
+  /**
+   * Best path from this relay (an ingress) to one `exit` of the service, for
+   * flows that keep their exit (dataplane/flow-exits.ts); undefined when that
+   * exit is unreachable or its origin leg is unusable. Held only for
+   * services with several exits.
+   */
+  forwardPathVia?(service: string, exit: string): PathChoice | undefined
   /** Best path from this relay (an exit) back to `ingress`. */
   replyPath(service: string, ingress: string): PathChoice | undefined
   /**

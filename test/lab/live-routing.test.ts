@@ -50,6 +50,9 @@ function sane(r: LabResult, o: FlowResult): void {
   expect([...r.relay_events, ...r.origin_events].filter((e) => e.error !== undefined)).toEqual([])
 }
 
+/** Bytes all relays sent on the overlay over the run (data, probes, control), kB: the cost of duplication, compared across scenarios. */
+const overlayKb = (r: LabResult): number => Object.values(r.overlay_traffic ?? {}).reduce((a, t) => a + t.bytes_out, 0) / 1000
+
 const ms = (left: number | null, eventMs: number): number | null => (left === null ? null : left - eventMs)
 
 describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
@@ -100,6 +103,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     const e = o.around_events[0]
     report('transit-cut', 'longest gap after the cut (ms)', e.gap_ms, '<= 300 (without redundancy)', e.gap_ms <= 300)
     report('transit-cut', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0 with redundancy (not configured here)', true)
+    report('transit-cut', 'overlay bytes sent by all relays (kB)', overlayKb(r), 'informational (vs transit-cut-redundant)', true)
   })
 
   it('transit-cut-redundant: nothing lost and nothing delivered twice when the transit relay of a redundant service is cut off', async () => {
@@ -112,6 +116,22 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     report('transit-cut-redundant', 'longest gap after the cut (ms)', e.gap_ms, 'informational', true)
     report('transit-cut-redundant', 'copies the origin received twice', o.origin_duplicates, '0', o.origin_duplicates === 0)
     report('transit-cut-redundant', 'echoes the client received twice', o.client_duplicates, '0', o.client_duplicates === 0)
+    report('transit-cut-redundant', 'overlay bytes sent by all relays (kB)', overlayKb(r), 'informational (vs transit-cut)', true)
+  })
+
+  it('transit-cut-redundant-exits: with two exits, both copies go to the call\'s exit: nothing lost, nothing delivered twice', async () => {
+    const r = await scenarioResult('transit-cut-redundant-exits')
+    const o = flow(r, 'call', 'overpass')
+    describeFlow(r, o)
+    sane(r, o)
+    const e = o.around_events[0]
+    report('transit-cut-redundant-exits', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0', e.lost_forward + e.lost_reverse === 0)
+    report('transit-cut-redundant-exits', 'copies the origin received twice', o.origin_duplicates, '0', o.origin_duplicates === 0)
+    report('transit-cut-redundant-exits', 'echoes the client received twice', o.client_duplicates, '0', o.client_duplicates === 0)
+    // The call's exit, Boston, drops the second copy of every datagram; Atlanta, the best exit after the cut, none.
+    report('transit-cut-redundant-exits', 'redundant copies dropped at the bos exit', r.overlay_traffic?.bos?.duplicates_dropped ?? null, 'informational (about one per datagram)', true)
+    report('transit-cut-redundant-exits', 'redundant copies dropped at the atl exit', r.overlay_traffic?.atl?.duplicates_dropped ?? null, '0 (the call keeps its exit)', r.overlay_traffic?.atl?.duplicates_dropped === 0)
+    report('transit-cut-redundant-exits', 'overlay bytes sent by all relays (kB)', overlayKb(r), 'informational', true)
   })
 
   it('origin-leg: flows move to another exit within 500 ms of the active exit\'s origin leg failing', async () => {
