@@ -9,12 +9,13 @@
  * RelayConfig the one-file format gives. Issues name the file they are in.
  */
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
-import type { Document, LineCounter } from 'yaml'
+import { dirname, resolve } from 'node:path'
+import { LineCounter, parseDocument, type Document } from 'yaml'
 import { z } from 'zod'
 import { ConfigError, parsePath, type ConfigIssue } from './errors.js'
-import { validateRaw, withLine, type ParseOptions } from './load.js'
-import { readNetworkFile, SHARED_SECTIONS, type NetworkDocument } from './network-file.js'
+import { syntaxIssue, validateRaw, withLine, type ParseOptions } from './load.js'
+import { parseNetworkBytes, readNetworkFile, SHARED_SECTIONS, type NetworkDocument } from './network-file.js'
+import { rolloutPolicy } from './rollout-policy.js'
 import { peerSchema } from './schema.js'
 import { judgeVersion, parseSignatureFile } from './signed-version.js'
 import type { RelayConfig } from './types.js'
@@ -61,7 +62,12 @@ export interface SignedNetwork {
   version: number
 }
 
-export function loadLocal(raw: Record<string, unknown>, doc: Document, lines: LineCounter, options: ParseOptions & { baseDir: string }): RelayConfig {
+/**
+ * `network`: use these signed bytes (their signature already checked by the
+ * caller) instead of reading the file the local file names. A relay judges
+ * a version it received this way (rollout/), by the same rules as a start.
+ */
+export function loadLocal(raw: Record<string, unknown>, doc: Document, lines: LineCounter, options: ParseOptions & { baseDir: string }, network?: { bytes: Uint8Array; version: number }): RelayConfig {
   const local = (issues: ConfigIssue[]) => new ConfigError(issues.map((i) => (i.file === undefined ? withLine(i, doc, lines) : i)), options.sourcePath)
   const top = localTopSchema.safeParse(raw)
   const ref = networkRefSchema.safeParse(raw.network)
@@ -70,9 +76,14 @@ export function loadLocal(raw: Record<string, unknown>, doc: Document, lines: Li
   if (!ref.success) issues.push(...fromZodIssues(ref.error.issues, ['network'], raw.network))
   if (issues.length > 0 || !ref.success) throw local(issues)
 
-  const signed = readSignedNetwork(resolve(options.baseDir, ref.data.file), ref.data.operator_key)
+  const networkPath = resolve(options.baseDir, ref.data.file)
+  const signed = network === undefined ? readSignedNetwork(networkPath, ref.data.operator_key) : receivedNetwork(networkPath, network)
   if (!signed.ok) throw local(signed.issues)
-  const { network } = signed.value
+  return composeLocal(raw, signed.value, local, options)
+}
+
+function composeLocal(raw: Record<string, unknown>, signed: SignedNetwork, local: (issues: ConfigIssue[]) => ConfigError, options: ParseOptions & { baseDir: string }): RelayConfig {
+  const { network } = signed
   const relays = network.raw.relays as unknown[]
   const rawRelay = raw.relay as Record<string, unknown>
   const selfIndex = relays.findIndex((r) => isMapping(r) && r.id === rawRelay.id)
@@ -86,6 +97,10 @@ export function loadLocal(raw: Record<string, unknown>, doc: Document, lines: Li
   if (selfIndex < 0) {
     selfIssues.push({ path: 'relay.id', message: `relay ${JSON.stringify(rawRelay.id)} is not listed in ${network.path}`, fix: `add it to relays: in ${network.path} (id, public_key, sign_key, endpoint) and sign a new version, or correct the id` })
   }
+  const ids = relays.map((r) => (isMapping(r) ? r.id : undefined)).filter((id): id is string => typeof id === 'string')
+  for (const p of rolloutPolicy(network.raw, ids).problems) {
+    selfIssues.push({ ...withLine({ path: p.path, message: p.message, fix: 'rollout has canaries (relay ids of this file) and hold_s (seconds); see docs/operating.md' }, network.doc, network.lines), file: network.path })
+  }
   let config: RelayConfig | undefined
   try {
     config = validateRaw(composed, options)
@@ -95,7 +110,23 @@ export function loadLocal(raw: Record<string, unknown>, doc: Document, lines: Li
   }
   if (selfIndex >= 0) selfIssues.push(...checkSelfEntry(relays[selfIndex], selfIndex, config, network))
   if (selfIssues.length > 0) throw local(selfIssues)
-  return { ...config, network: { file: network.path, version: signed.value.version } }
+  return { ...config, network: { file: network.path, version: signed.version } }
+}
+
+function receivedNetwork(path: string, network: { bytes: Uint8Array; version: number }): { ok: true; value: SignedNetwork } | { ok: false; issues: ConfigIssue[] } {
+  const read = parseNetworkBytes(path, network.bytes)
+  return read.ok ? { ok: true, value: { network: read.network, version: network.version } } : { ok: false, issues: read.issues }
+}
+
+/** The local file at `localPath` composed with received network bytes (see loadLocal); throws ConfigError. */
+export function loadLocalWithNetwork(localPath: string, network: { bytes: Uint8Array; version: number }): RelayConfig {
+  const text = readFileSync(localPath, 'utf8')
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines })
+  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map(syntaxIssue), localPath)
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 })
+  if (!isLocalFile(raw)) throw new ConfigError([{ path: 'network', message: 'is not a local file (it has no network: section)', fix: 'pass the relay\'s local file' }], localPath)
+  return loadLocal(raw, doc, lines, { sourcePath: localPath, baseDir: dirname(resolve(localPath)) }, network)
 }
 
 /** The network file after its signature checked out against the operator key; issues name the file or its .sig. */

@@ -16,6 +16,8 @@ export const networkTopSchema = z.strictObject({
   services: z.array(z.unknown()).nullish(),
   tuning: z.record(z.string(), z.unknown()).nullish(),
   routing: z.record(z.string(), z.unknown()).nullish(),
+  /** Canaries and their hold (rollout-policy.ts), checked where the relays are known. */
+  rollout: z.unknown().optional(),
 })
 
 /** The sections of the one-file format that come from the network file, under the same names. */
@@ -58,7 +60,7 @@ export function parseNetworkBytes(path: string, bytes: Uint8Array): NetworkRead 
         file: path,
         path: i.path.map(String).join('.'),
         message: i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : i.message,
-        fix: `the network file has relays, services, tuning and routing; relay, l3 and network go in each relay's local file`,
+        fix: `the network file has relays, services, tuning, routing and rollout; relay, l3 and network go in each relay's local file`,
       })),
     }
   }

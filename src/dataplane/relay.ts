@@ -21,7 +21,7 @@ import type { DataPlaneConfig } from '../config/data-plane.js'
 import { CryptoDrop, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
 import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { isIPv6 } from 'node:net'
-import { DataHeader, FLAG_REPLY, KIND_CONTROL, KIND_DATA, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
+import { DataHeader, FLAG_REPLY, KIND_CONTROL, KIND_DATA, KIND_NETWORK_VERSION, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
 import { nameId } from '../wire/ids.js'
 import { DropCounts, L3Counters, Traffic, cryptoDropName, headerDropName } from './counters.js'
 import { ServiceState, type RelayContext } from './context.js'
@@ -46,6 +46,12 @@ export interface ControlPlaneSink {
   /** `body` is the payload after the kind byte; valid only during the call. */
   onProbe(peer: OverlayPeer, body: Buffer, nowMs: number): void
   onControl(peer: OverlayPeer, body: Buffer, nowMs: number): void
+}
+
+/** Receives network-version messages (kind 4; control/version-bridge.ts). */
+export interface VersionSink {
+  /** `body` is the payload after the kind byte; valid only during the call. */
+  onNetworkVersion(peer: OverlayPeer, body: Buffer, nowMs: number): void
 }
 
 /** What the relay tells its crypto endpoint: the private key is the builder's (node/), never the data plane's. */
@@ -123,6 +129,7 @@ export class Relay implements RelayContext {
   private lastSweepMs = 0
   private readonly startedMs: number
   private controlSink: ControlPlaneSink | undefined
+  private versionSink: VersionSink | undefined
 
   constructor(deps: RelayDeps) {
     const cfg = deps.plane
@@ -217,6 +224,10 @@ export class Relay implements RelayContext {
     this.controlSink = sink
   }
 
+  attachVersionSink(sink: VersionSink): void {
+    this.versionSink = sink
+  }
+
   peerById(id: string): OverlayPeer | undefined {
     return this.peers.find((p) => p.id === id)
   }
@@ -269,6 +280,7 @@ export class Relay implements RelayContext {
     if (kind === KIND_DATA) this.onData(peer, plain, n)
     else if (kind === KIND_PROBE) this.controlSink?.onProbe(peer, plain.subarray(1, n), now)
     else if (kind === KIND_CONTROL) this.controlSink?.onControl(peer, plain.subarray(1, n), now)
+    else if (kind === KIND_NETWORK_VERSION && this.versionSink !== undefined) this.versionSink.onNetworkVersion(peer, plain.subarray(1, n), now)
     else this.drops.add('bad_inner_kind')
   }
 

@@ -36,6 +36,12 @@ import type {
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 5_000
 /** Loss of every peer this soon after applying a version rolls it back. */
 export const DEFAULT_ROLLBACK_WINDOW_MS = 60_000
+/**
+ * Peers must all stay down this long to count as lost: a blip (one probe
+ * interval with no answer) is not a cut, and a relay that just started
+ * needs a moment to bring its sessions up.
+ */
+export const DEFAULT_LOSS_CONFIRM_MS = 10_000
 /** Chunk requests in flight at once. */
 export const FETCH_WINDOW = 8
 /** A chunk not answered within this is asked for again. */
@@ -58,6 +64,9 @@ export interface NetworkVersionsInit {
   inspect: (bytes: Uint8Array) => VersionInspection
   announceIntervalMs?: number
   rollbackWindowMs?: number
+  lossConfirmMs?: number
+  /** Now, at start: a start that takes a version saved as `needs_restart` is watched like a live apply. */
+  startMs?: number
   random?: () => number
 }
 
@@ -110,6 +119,7 @@ export class NetworkVersions {
   private readonly inspect: (bytes: Uint8Array) => VersionInspection
   private readonly announceIntervalMs: number
   private readonly rollbackWindowMs: number
+  private readonly lossConfirmMs: number
   private readonly random: () => number
 
   private running: Held
@@ -124,7 +134,7 @@ export class NetworkVersions {
   private knownPeers: Set<string>
   private readonly badOffers = new Set<string>()
   private healthySinceMs: number | undefined
-  private watch: { version: number; untilMs: number; appliedAtMs: number; sawPeers: boolean } | undefined
+  private watch: { version: number; untilMs: number; appliedAtMs: number; hadPeers: boolean; noPeersSinceMs?: number } | undefined
   private lastRollback: RollbackRecord | undefined
   private nextAnnounceMs = 0
   private announceNow = true
@@ -137,6 +147,7 @@ export class NetworkVersions {
     this.inspect = init.inspect
     this.announceIntervalMs = init.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS
     this.rollbackWindowMs = init.rollbackWindowMs ?? DEFAULT_ROLLBACK_WINDOW_MS
+    this.lossConfirmMs = init.lossConfirmMs ?? DEFAULT_LOSS_CONFIRM_MS
     this.random = init.random ?? Math.random
     this.running = this.heldOf(init.running)
     this.knownPeers = this.peersOf(this.running.info)
@@ -147,6 +158,11 @@ export class NetworkVersions {
     if (p?.newest !== undefined && p.newest.version > init.running.version) this.newest = this.heldOf(p.newest)
     // A reason that depends on this process (waiting, needs restart) is judged again; the rest stand.
     if (p?.held !== undefined && this.newest?.file.version === p.held.version && p.held.reason !== 'waiting_canaries' && p.held.reason !== 'needs_restart') this.held = p.held
+    // This start takes a version that needed a restart: it had peers before, so losing them all now is the version's doing.
+    if (p?.held?.reason === 'needs_restart' && p.held.version === init.running.version && this.previous !== undefined) {
+      const at = init.startMs ?? 0
+      this.watch = { version: init.running.version, appliedAtMs: at, untilMs: at + this.rollbackWindowMs, hadPeers: true }
+    }
   }
 
   /** The bundle a peer fetches: signature, then the file's exact bytes. */
@@ -205,7 +221,7 @@ export class NetworkVersions {
     const a = this.applying
     if (a === undefined || a.file.version !== version) return out
     this.applying = undefined
-    if (a.why === 'rollback') this.rolledBack(nowMs, a, result, out)
+    if (a.why === 'rollback') this.rolledBack(a, result, out)
     else if (result.outcome === 'applied') {
       this.previous = a.from
       this.running = this.newest !== undefined && this.newest.file.version === version ? this.newest : this.heldOf(a.file)
@@ -213,7 +229,7 @@ export class NetworkVersions {
       this.onDisk = a.file
       this.held = undefined
       this.healthySinceMs = undefined
-      this.watch = { version, appliedAtMs: nowMs, untilMs: nowMs + this.rollbackWindowMs, sawPeers: this.lastHealth.peersUp > 0 }
+      this.watch = { version, appliedAtMs: nowMs, untilMs: nowMs + this.rollbackWindowMs, hadPeers: this.lastHealth.peersUp > 0 }
       log(out, 'info', 'network version applied', { version, previous: a.from.version })
     } else if (result.outcome === 'needs_restart') {
       this.previous = a.from
@@ -367,24 +383,29 @@ export class NetworkVersions {
   private checkRollback(nowMs: number, health: RelayHealth, out: VersionAction[]): void {
     const w = this.watch
     if (w === undefined) return
-    if (nowMs > w.untilMs || w.version !== this.running.file.version) {
+    if (w.version !== this.running.file.version || (nowMs > w.untilMs && w.noPeersSinceMs === undefined)) {
       this.watch = undefined
       return
     }
     if (health.peersUp > 0) {
-      w.sawPeers = true
+      w.hadPeers = true
+      w.noPeersSinceMs = undefined
+      if (nowMs > w.untilMs) this.watch = undefined
       return
     }
-    if (!w.sawPeers || this.previous === undefined || this.applying !== undefined) return
+    if (!w.hadPeers || this.previous === undefined || this.applying !== undefined) return
+    w.noPeersSinceMs ??= nowMs
+    if (nowMs - w.noPeersSinceMs < this.lossConfirmMs) return
     this.watch = undefined
-    log(out, 'error', 'lost every peer after applying a network version; rolling back', { version: w.version, to: this.previous.version, after_ms: nowMs - w.appliedAtMs })
-    this.lastRollback = { from: w.version, to: this.previous.version, afterMs: nowMs - w.appliedAtMs }
+    const afterMs = w.noPeersSinceMs - w.appliedAtMs
+    log(out, 'error', 'lost every peer after applying a network version; rolling back', { version: w.version, to: this.previous.version, lost_after_ms: afterMs })
+    this.lastRollback = { from: w.version, to: this.previous.version, afterMs }
     this.count('version_rollbacks')
     this.applying = { file: this.previous, why: 'rollback', from: this.running.file }
     out.push({ kind: 'apply', file: this.previous, why: 'rollback' })
   }
 
-  private rolledBack(nowMs: number, a: { file: SignedNetworkFile; from: SignedNetworkFile }, result: ApplyResult, out: VersionAction[]): void {
+  private rolledBack(a: { file: SignedNetworkFile; from: SignedNetworkFile }, result: ApplyResult, out: VersionAction[]): void {
     const bad = a.from.version
     if (result.outcome === 'failed') {
       log(out, 'error', 'rollback failed; still running the version that lost every peer', { version: bad, to: a.file.version, detail: result.detail })
@@ -400,7 +421,6 @@ export class NetworkVersions {
     const when = this.lastRollback !== undefined ? ` ${(this.lastRollback.afterMs / 1000).toFixed(1)} s after applying it` : ''
     const restart = result.outcome === 'needs_restart' ? `; ${result.detail}, restart to run version ${a.file.version}` : ''
     this.hold(out, { version: bad, reason: 'rolled_back', detail: `rolled back to version ${a.file.version}: every peer was lost${when}${restart}` })
-    void nowMs
   }
 
   // --- sending ---------------------------------------------------------------

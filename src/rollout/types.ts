@@ -4,7 +4,10 @@
  * record and sending messages are actions its driver carries out
  * (control/version-bridge.ts in a relay, plain loops in tests).
  */
+import type { RolloutPolicy } from '../config/rollout-policy.js'
 import type { SignedNetworkFile } from '../config/signed-version.js'
+
+export type { RolloutPolicy }
 
 /** What a relay learns of a signed file's content before adopting it (the same rules as `overpass check`). */
 export interface VersionInspection {
@@ -15,13 +18,6 @@ export interface VersionInspection {
   rollout: RolloutPolicy
 }
 
-/** The network file's optional `rollout:` section (rollout/policy.ts). */
-export interface RolloutPolicy {
-  /** Relays that apply the version first; empty: everyone applies at once. */
-  canaries: readonly string[]
-  /** How long every canary must have run the version healthily before the rest follow. */
-  holdMs: number
-}
 
 /**
  * How a version goes live. The state machine asks for an apply with an

@@ -24,6 +24,8 @@
 export const KIND_DATA = 1
 export const KIND_CONTROL = 2
 export const KIND_PROBE = 3
+/** A network-version message (rollout/messages.ts): announcements and chunks of the signed network file. */
+export const KIND_NETWORK_VERSION = 4
 
 export const FLAG_REPLY = 0x01
 export const FLAG_CLIENT_ADDR = 0x02

@@ -8,7 +8,7 @@
 import { operatorKeyPairOf, signDetached } from '../../src/crypto/operator-signing.js'
 import { signedMessage, type SignedNetworkFile } from '../../src/config/signed-version.js'
 import { NetworkVersions } from '../../src/rollout/network-versions.js'
-import { rolloutPolicy } from '../../src/rollout/policy.js'
+import { rolloutPolicy } from '../../src/config/rollout-policy.js'
 import type { ApplyResult, PersistedVersions, RelayHealth, VersionAction, VersionInspection } from '../../src/rollout/types.js'
 
 export const operator = operatorKeyPairOf(new Uint8Array(32).fill(7))
@@ -29,7 +29,8 @@ export function signed(version: number, content: Content, secretKey = operator.s
 export function inspectFor(self: string): (bytes: Uint8Array) => VersionInspection {
   return (bytes) => {
     const c = JSON.parse(Buffer.from(bytes).toString('utf8')) as Content
-    const { policy, problems } = rolloutPolicy(c as unknown as Record<string, unknown>, c.relays)
+    const { policy, problems: issues } = rolloutPolicy(c as unknown as Record<string, unknown>, c.relays)
+    const problems = issues.map((p) => `${p.path}: ${p.message}`)
     if (c.badFor?.includes(self)) problems.push(`relays: not valid for ${self}`)
     return { problems, relays: c.relays, rollout: policy }
   }
@@ -54,10 +55,10 @@ export class Lab {
   /** Everything sent, for the tests that count bytes. */
   readonly sent: { from: string; to: string; bytes: Uint8Array }[] = []
 
-  add(id: string, running: SignedNetworkFile, opts: { persisted?: PersistedVersions; rollbackWindowMs?: number } = {}): Node {
+  add(id: string, running: SignedNetworkFile, opts: { persisted?: PersistedVersions; rollbackWindowMs?: number; lossConfirmMs?: number } = {}): Node {
     const node: Node = {
       id,
-      m: new NetworkVersions({ self: id, operatorKey: operator.publicKey, running, persisted: opts.persisted, inspect: inspectFor(id), random: () => 0.5, rollbackWindowMs: opts.rollbackWindowMs }),
+      m: new NetworkVersions({ self: id, operatorKey: operator.publicKey, running, persisted: opts.persisted, inspect: inspectFor(id), random: () => 0.5, rollbackWindowMs: opts.rollbackWindowMs, lossConfirmMs: opts.lossConfirmMs ?? 1000, startMs: this.nowMs }),
       health: { peersUp: 2, mapFresh: true },
       answer: () => ({ outcome: 'applied' }),
       applied: [],

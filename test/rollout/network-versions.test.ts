@@ -229,7 +229,9 @@ describe('rollback after losing every peer', () => {
     lab.advance(2000)
     const dal = lab.nodes.get('dal')!
     dal.health = { peersUp: 0, mapFresh: false }
-    lab.advance(200)
+    lab.advance(500)
+    expect(dal.applied).toEqual([{ version: 2, why: 'adopt' }]) // a blip is not a cut
+    lab.advance(600)
     expect(dal.applied).toEqual([{ version: 2, why: 'adopt' }, { version: 1, why: 'rollback' }])
     expect(dal.m.runningVersion).toBe(1)
     const s = dal.m.status(lab.nowMs)
@@ -263,8 +265,26 @@ describe('rollback after losing every peer', () => {
     const dal = lab.nodes.get('dal')!
     dal.answer = (_v, why) => (why === 'rollback' ? { outcome: 'needs_restart', detail: 'live apply is not available' } : { outcome: 'applied' })
     dal.health = { peersUp: 0, mapFresh: false }
-    lab.advance(200)
+    lab.advance(1200)
     expect(dal.m.status(lab.nowMs)).toMatchObject({ on_disk: 1, held: { version: 2, reason: 'rolled_back' } })
     expect(dal.m.status(lab.nowMs).held?.detail).toContain('restart to run version 1')
+  })
+
+  it('a start that takes a version saved for a restart is watched too: no peer within the window rolls it back', () => {
+    const lab = lab3()
+    const sea = lab.nodes.get('sea')!
+    sea.answer = () => ({ outcome: 'needs_restart', detail: 'live apply is not available' })
+    lab.offer('lax', signed(2, base))
+    lab.advance(1000)
+    const record = sea.persisted!
+    expect(record).toMatchObject({ onDisk: { version: 2 }, previous: { version: 1 }, held: { reason: 'needs_restart' } })
+    const restarted = new Lab()
+    restarted.nowMs = 50_000
+    const again = restarted.add('sea', record.onDisk, { persisted: record })
+    again.health = { peersUp: 0, mapFresh: false }
+    again.answer = () => ({ outcome: 'needs_restart', detail: 'live apply is not available' })
+    restarted.advance(1500)
+    expect(again.applied).toEqual([{ version: 1, why: 'rollback' }])
+    expect(again.persisted).toMatchObject({ onDisk: { version: 1 }, floor: 2, held: { version: 2, reason: 'rolled_back' } })
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_HOLD_S, rolloutPolicy } from '../../src/rollout/policy.js'
+import { DEFAULT_HOLD_S, rolloutPolicy } from '../../src/config/rollout-policy.js'
 
 const relays = ['lax', 'sea', 'dal']
 
@@ -20,6 +20,6 @@ describe('rollout: section', () => {
     [{ canary: ['sea'] }, 'rollout.canary: unknown field (rollout has canaries and hold_s)'],
     [['sea'], 'rollout: must be a mapping with canaries and hold_s'],
   ])('refuses %j', (rollout, problem) => {
-    expect(rolloutPolicy({ rollout }, relays).problems).toEqual([problem])
+    expect(rolloutPolicy({ rollout }, relays).problems.map((p) => `${p.path}: ${p.message}`)).toEqual([problem])
   })
 })
