@@ -79,10 +79,10 @@ export function loadLocal(raw: Record<string, unknown>, doc: Document, lines: Li
   const networkPath = resolve(options.baseDir, ref.data.file)
   const signed = network === undefined ? readSignedNetwork(networkPath, ref.data.operator_key) : receivedNetwork(networkPath, network)
   if (!signed.ok) throw local(signed.issues)
-  return composeLocal(raw, signed.value, local, options)
+  return composeLocal(raw, signed.value, ref.data.operator_key, local, options)
 }
 
-function composeLocal(raw: Record<string, unknown>, signed: SignedNetwork, local: (issues: ConfigIssue[]) => ConfigError, options: ParseOptions & { baseDir: string }): RelayConfig {
+function composeLocal(raw: Record<string, unknown>, signed: SignedNetwork, operatorKey: Uint8Array, local: (issues: ConfigIssue[]) => ConfigError, options: ParseOptions & { baseDir: string }): RelayConfig {
   const { network } = signed
   const relays = network.raw.relays as unknown[]
   const rawRelay = raw.relay as Record<string, unknown>
@@ -110,7 +110,7 @@ function composeLocal(raw: Record<string, unknown>, signed: SignedNetwork, local
   }
   if (selfIndex >= 0) selfIssues.push(...checkSelfEntry(relays[selfIndex], selfIndex, config, network))
   if (selfIssues.length > 0) throw local(selfIssues)
-  return { ...config, network: { file: network.path, version: signed.version } }
+  return { ...config, network: { file: network.path, version: signed.version, operatorKey } }
 }
 
 function receivedNetwork(path: string, network: { bytes: Uint8Array; version: number }): { ok: true; value: SignedNetwork } | { ok: false; issues: ConfigIssue[] } {

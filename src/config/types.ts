@@ -177,5 +177,5 @@ export interface RelayConfig {
   /** Path of the file this came from, for messages. */
   sourcePath?: string
   /** Set when loaded from a local file: the signed network file it named, and its version (config/local-file.ts). */
-  network?: { file: string; version: number }
+  network?: { file: string; version: number; /** The operator's public key, the trust anchor for later versions (rollout/). */ operatorKey: Uint8Array }
 }

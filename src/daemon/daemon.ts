@@ -25,6 +25,10 @@ import { LaneWorkers, type LaneWorkerError } from './workers.js'
 import { dataPlaneSockets } from './data-plane-sockets.js'
 import { answerControl, relayViews } from './relay-views.js'
 import { startMetricsServer, type MetricsServer } from '../metrics/index.js'
+import type { RelayViews } from '../metrics/views.js'
+import type { VersionBridge } from '../control/version-bridge.js'
+import type { NetworkApplier } from '../rollout/types.js'
+import { offerFromFile, startNetworkVersions } from './network-version.js'
 
 export interface DaemonOptions {
   log: Logger
@@ -41,12 +45,19 @@ export interface DaemonOptions {
   timers?: Timers
   /** Default the real sockets for `relay.workers` (data-plane-sockets.ts). Several workers need the real ones. */
   sockets?: NodeSockets
+  /**
+   * How a newer signed network version goes live (rollout/types.ts). Default
+   * restartApplier: saved to disk, held aside as `needs_restart` in status.
+   */
+  networkApplier?: NetworkApplier
 }
 
 export interface RunningDaemon {
   relay: Relay
   router: Router
   bridge: RouterBridge
+  /** Network-version spreading; undefined for a relay started from a one-file config. */
+  versions: VersionBridge | undefined
   /** What `overpass status` shows: the relay's counters (summed over its workers) and the router's. */
   status(): unknown
   stop(): void
@@ -119,15 +130,26 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     handshakes?.close()
     throw err
   }
-  const views = relayViews(config, relay, router, bridge, lanes, bootId)
+  let versions: VersionBridge | undefined
+  try {
+    versions = startNetworkVersions(config, relay, router, { clock, timers, log, applier: opts.networkApplier })
+  } catch (err) {
+    lanes?.stop()
+    node.stop()
+    tun?.close()
+    handshakes?.close()
+    throw err
+  }
+  const views = withNetworkVersion(relayViews(config, relay, router, bridge, lanes, bootId), versions)
   let control: { close(): void } | undefined
   let metrics: MetricsServer | undefined
   if (!opts.noControlSocket) {
     try {
-      control = await startControlServer(config.relay.controlSocket, (req) => answerControl(views, req))
+      control = await startControlServer(config.relay.controlSocket, (req) => (req.cmd === 'network-offer' ? offerFromFile(versions, req) : answerControl(views, req)))
       if (config.metrics) metrics = await startMetricsServer(config.metrics, views, log)
     } catch (err) {
       control?.close()
+      versions?.stop()
       lanes?.stop()
       node.stop()
       tun?.close()
@@ -142,11 +164,18 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     stopped = true
     control?.close()
     void metrics?.close()
+    versions?.stop()
     lanes?.stop()
     node!.stop()
     tun?.close()
     handshakes?.close()
     log.info('stopped')
   }
-  return { relay, router, bridge, status: views.status, stop: stopAll }
+  return { relay, router, bridge, versions, status: views.status, stop: stopAll }
+}
+
+/** `overpass status` shows the network version (running, on disk, held aside, last rollback) when there is one. */
+function withNetworkVersion(views: RelayViews, versions: VersionBridge | undefined): RelayViews {
+  if (versions === undefined) return views
+  return { ...views, status: () => ({ ...views.status(), network_version: versions.status() }) }
 }

@@ -23,8 +23,8 @@
  *    of applying a version goes back to the previous one by itself, says so,
  *    and never adopts that version again (it stays below the floor).
  */
-import { judgeVersion, type SignedNetworkFile } from '../config/signed-version.js'
-import { OPERATOR_SIGNATURE_LEN } from '../crypto/operator-signing.js'
+import { judgeVersion, signedMessage, type SignedNetworkFile } from '../config/signed-version.js'
+import { OPERATOR_SIGNATURE_LEN, verifyDetached } from '../crypto/operator-signing.js'
 import {
   chunkCount, decodeVersionMessage, encodeAnnounce, encodeChunk, encodeRequest, MAX_BUNDLE_BYTES,
   type Announce, type Chunk, type ChunkRequest,
@@ -151,7 +151,7 @@ export class NetworkVersions {
     this.random = init.random ?? Math.random
     this.running = this.heldOf(init.running)
     this.knownPeers = this.peersOf(this.running.info)
-    const p = init.persisted
+    const p = init.persisted === undefined ? undefined : this.verified(init.persisted)
     this.onDisk = init.running
     this.floor = Math.max(init.running.version, p?.floor ?? 0)
     if (p?.previous !== undefined && p.previous.version < init.running.version) this.previous = p.previous
@@ -457,6 +457,16 @@ export class NetworkVersions {
   }
 
   // --- helpers ---------------------------------------------------------------
+
+  /** The record without any version whose signature does not hold (a record edited on disk gains nothing). */
+  private verified(p: PersistedVersions): PersistedVersions {
+    const ok = (f: SignedNetworkFile | undefined): boolean => f !== undefined && verifyDetached(f.signature, signedMessage(f.version, f.bytes), this.operatorKey)
+    const out: PersistedVersions = { onDisk: p.onDisk, floor: p.floor }
+    if (ok(p.previous)) out.previous = p.previous
+    if (ok(p.newest)) out.newest = p.newest
+    if (p.held !== undefined) out.held = p.held
+    return out
+  }
 
   /** The highest version this relay knows of: nothing at or below it is fetched or adopted. */
   private top(): number {

@@ -37,7 +37,7 @@ describe('a local file with a signed network file', () => {
     writeFileSync(oneFile, toYaml(one))
     const composed = loadConfig(k.local('lax'))
     expect(composed.sourcePath).toBe(k.local('lax'))
-    expect(composed.network).toEqual({ file: k.network, version: 1 })
+    expect(composed.network).toMatchObject({ file: k.network, version: 1 })
     expect(withoutSource(composed)).toEqual(withoutSource(loadConfig(oneFile)))
   })
 

@@ -1,0 +1,105 @@
+/**
+ * Network versions on real daemons over loopback: a version handed to one
+ * relay reaches the others over their authenticated sessions. A relay with
+ * a live applier runs it; one with the default applier (no live apply yet)
+ * saves it as its network file, which then passes `overpass check`, and
+ * reports it as needing a restart. A forged version is refused where it is
+ * handed in and never reaches a peer.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { kitFiles } from '../../src/cli/commands/init.js'
+import { signNetworkFile } from '../../src/cli/commands/network.js'
+import { loadConfig } from '../../src/config/index.js'
+import { generatePrivateKey } from '../../src/config/index.js'
+import { startDaemon, type RunningDaemon } from '../../src/daemon/index.js'
+import { readRunningVersion } from '../../src/daemon/network-version.js'
+import { silentLogger } from '../../src/io/log.js'
+import type { VersionStatus } from '../../src/rollout/index.js'
+import { freePorts, runCli, waitFor } from '../integration/harness.js'
+
+const RELAYS = ['lax', 'sea', 'dal']
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'overpass-netver-'))
+const daemons: RunningDaemon[] = []
+afterAll(() => {
+  for (const d of daemons) d.stop()
+  fs.rmSync(root, { recursive: true, force: true })
+})
+
+/** The operator's folder (operator.key, network.yaml) and one folder per relay with its own copy of the signed file. */
+function writeKit(ports: number[]): { operator: string; relayDir: (id: string) => string } {
+  const operator = path.join(root, 'operator')
+  fs.mkdirSync(operator)
+  const files = kitFiles({ relays: RELAYS, loopback: true, basePort: 0 }, { relays: RELAYS.map(() => generatePrivateKey()), operatorSeed: new Uint8Array(32).fill(3) })
+  for (const f of files) {
+    // Loopback kit with base port 0: relay i's endpoint and listen address end in ":i", set to its free port here.
+    const text = f.name.endsWith('.yaml') ? RELAYS.reduce((t, _id, i) => t.replace(`127.0.0.1:${i}\n`, `127.0.0.1:${ports[i]}\n`), f.text) : f.text
+    fs.writeFileSync(path.join(operator, f.name), text, { mode: f.mode })
+  }
+  signNetworkFile(path.join(operator, 'network.yaml'), path.join(operator, 'operator.key'), 1)
+  for (const id of RELAYS) {
+    const dir = path.join(root, id)
+    fs.mkdirSync(dir)
+    for (const f of ['network.yaml', 'network.yaml.sig', `${id}.yaml`, `${id}.key`]) fs.copyFileSync(path.join(operator, f), path.join(dir, f))
+  }
+  return { operator, relayDir: (id) => path.join(root, id) }
+}
+
+describe('network versions between running daemons', () => {
+  it('spreads a signed version: applied live where an applier can, saved and reported as needing a restart elsewhere', async () => {
+    const ports = await freePorts(3)
+    const kit = writeKit(ports)
+    const appliedOnDal: number[] = []
+    for (const id of RELAYS) {
+      const config = loadConfig(path.join(kit.relayDir(id), `${id}.yaml`))
+      const networkApplier = id === 'dal' ? { apply: (f: { version: number }) => (appliedOnDal.push(f.version), { outcome: 'applied' as const }) } : undefined
+      daemons.push(await startDaemon(config, { log: silentLogger, noControlSocket: true, networkApplier }))
+    }
+    const [lax, sea, dal] = daemons
+    const netStatus = (d: RunningDaemon): VersionStatus => d.versions!.status()
+
+    // The operator edits and signs version 2, and hands it to lax.
+    const master = path.join(kit.operator, 'network.yaml')
+    const v1 = { yaml: fs.readFileSync(master), sig: fs.readFileSync(master + '.sig') }
+    fs.appendFileSync(master, '# version 2: a comment is a change too\n')
+    signNetworkFile(master, path.join(kit.operator, 'operator.key'))
+    expect(lax.versions!.offer(readRunningVersion(master))).toEqual({ accepted: true, version: 2 })
+
+    const spread = await waitFor(() => netStatus(sea).newest === 2 && netStatus(dal).running === 2, 20_000, 50)
+    expect({ sea: netStatus(sea), dal: netStatus(dal) }).toMatchObject({
+      sea: { running: 1, on_disk: 2, newest: 2, held: { version: 2, reason: 'needs_restart' } },
+      dal: { running: 2, on_disk: 2, newest: 2 },
+    })
+    expect(spread).toBe(true)
+    expect(appliedOnDal).toEqual([2])
+    // sea rewrote its network file and signature: a restart loads version 2, and check agrees.
+    expect(fs.readFileSync(path.join(kit.relayDir('sea'), 'network.yaml'), 'utf8')).toBe(fs.readFileSync(master, 'utf8'))
+    const check = await runCli(['check', '-c', path.join(kit.relayDir('sea'), 'sea.yaml')])
+    expect(check.stderr).toBe('')
+    expect(check.stdout).toContain('network version 2; ok')
+    expect((sea.status() as { network_version: VersionStatus }).network_version.held?.reason).toBe('needs_restart')
+
+    // A version signed with another key is refused at lax and never spreads.
+    const forged = { ...readRunningVersion(master), version: 3 }
+    expect(lax.versions!.offer(forged)).toMatchObject({ accepted: false, reason: 'bad_signature' })
+    await new Promise((r) => setTimeout(r, 500))
+    expect(netStatus(sea).newest).toBe(2)
+    expect(netStatus(lax).counters.version_rejected_bad_signature).toBe(1)
+
+    // Anti-rollback across a restart: with the validly signed version 1 put back on disk, sea refuses to start.
+    sea.stop()
+    const seaFile = path.join(kit.relayDir('sea'), 'network.yaml')
+    fs.writeFileSync(seaFile, v1.yaml)
+    fs.writeFileSync(seaFile + '.sig', v1.sig)
+    const seaConfig = loadConfig(path.join(kit.relayDir('sea'), 'sea.yaml'))
+    expect(seaConfig.network?.version).toBe(1)
+    const refused = await startDaemon(seaConfig, { log: silentLogger, noControlSocket: true }).then(
+      (d) => (daemons.push(d), undefined),
+      (err: Error) => err,
+    )
+    expect(refused?.name).toBe('VersionRecordError')
+    expect(refused?.message).toContain('is version 1, older than version 2 this relay adopted')
+  }, 60_000)
+})
