@@ -55,7 +55,7 @@ describe('network versions between running daemons', () => {
     for (const id of RELAYS) {
       const config = loadConfig(path.join(kit.relayDir(id), `${id}.yaml`))
       const networkApplier = id === 'dal' ? { apply: (f: { version: number }) => (appliedOnDal.push(f.version), { outcome: 'applied' as const }) } : undefined
-      daemons.push(await startDaemon(config, { log: silentLogger, noControlSocket: true, networkApplier }))
+      daemons.push(await startDaemon(config, { log: silentLogger, noControlSocket: id !== 'lax', networkApplier }))
     }
     const [lax, sea, dal] = daemons
     const netStatus = (d: RunningDaemon): VersionStatus => d.versions!.status()
@@ -65,7 +65,9 @@ describe('network versions between running daemons', () => {
     const v1 = { yaml: fs.readFileSync(master), sig: fs.readFileSync(master + '.sig') }
     fs.appendFileSync(master, '# version 2: a comment is a change too\n')
     signNetworkFile(master, path.join(kit.operator, 'operator.key'))
-    expect(lax.versions!.offer(readRunningVersion(master))).toEqual({ accepted: true, version: 2 })
+    const push = await runCli(['network', 'push', '-c', path.join(kit.relayDir('lax'), 'lax.yaml'), master])
+    expect(push.stderr).toBe('')
+    expect(push.stdout).toBe('version 2 accepted; the relay applies it (see overpass status) and passes it on\n')
 
     const spread = await waitFor(() => netStatus(sea).newest === 2 && netStatus(dal).running === 2, 20_000, 50)
     expect({ sea: netStatus(sea), dal: netStatus(dal) }).toMatchObject({
@@ -81,12 +83,20 @@ describe('network versions between running daemons', () => {
     expect(check.stdout).toContain('network version 2; ok')
     expect((sea.status() as { network_version: VersionStatus }).network_version.held?.reason).toBe('needs_restart')
 
-    // A version signed with another key is refused at lax and never spreads.
-    const forged = { ...readRunningVersion(master), version: 3 }
-    expect(lax.versions!.offer(forged)).toMatchObject({ accepted: false, reason: 'bad_signature' })
+    // A version altered after signing is refused at lax (exit 2, naming the signature) and never spreads.
+    const forgedFile = path.join(kit.operator, 'forged.yaml')
+    fs.writeFileSync(forgedFile, fs.readFileSync(master, 'utf8') + '# added after signing\n')
+    fs.copyFileSync(master + '.sig', forgedFile + '.sig')
+    const forged = await runCli(['network', 'push', '-c', path.join(kit.relayDir('lax'), 'lax.yaml'), forgedFile])
+    expect(forged.code).toBe(2)
+    expect(forged.stderr).toContain('error: refused (bad_signature): the signature does not match version 2')
+    expect(lax.versions!.offer({ ...readRunningVersion(master), version: 3 })).toMatchObject({ accepted: false, reason: 'bad_signature' })
+    const status = await runCli(['status', '-c', path.join(kit.relayDir('lax'), 'lax.yaml')])
+    expect(status.stdout).toContain('network version 1 (version 2 on disk, runs after a restart)')
+    expect(status.stdout).toContain('held aside: version 2, needs restart: this relay cannot apply a network version while running yet')
     await new Promise((r) => setTimeout(r, 500))
     expect(netStatus(sea).newest).toBe(2)
-    expect(netStatus(lax).counters.version_rejected_bad_signature).toBe(1)
+    expect(netStatus(lax).counters.version_rejected_bad_signature).toBe(2)
 
     // Anti-rollback across a restart: with the validly signed version 1 put back on disk, sea refuses to start.
     sea.stop()

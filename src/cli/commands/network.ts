@@ -13,7 +13,10 @@ import { assertOwnerOnly, readFileWithMode } from '../../config/file-mode.js'
 import { SIGNATURE_SUFFIX } from '../../config/local-file.js'
 import { formatSignatureFile, isValidVersion, parseSignatureFile, signedMessage } from '../../config/signed-version.js'
 import { generateOperatorSeed, operatorKeyPairOf, signDetached } from '../../crypto/operator-signing.js'
+import { resolve } from 'node:path'
 import { ConfigError } from '../../config/index.js'
+import { controlRequest } from '../../daemon/index.js'
+import { resolveSocket } from './status.js'
 
 export const EXIT_SIGN_ERROR = 2
 
@@ -40,6 +43,28 @@ export function register(program: Command): void {
         if (!(err instanceof SignError) && !(err instanceof ConfigError)) throw err
         out.writeErr(`error: ${err.message}\n`)
         process.exitCode = EXIT_SIGN_ERROR
+      }
+    })
+  network
+    .command('push')
+    .description('hand a signed version (FILE and FILE.sig) to a running relay; it checks it and spreads it to the others')
+    .option('-c, --config <file>', "the relay's local file (to find its control socket)")
+    .option('-s, --socket <path>', 'control socket path (instead of -c)')
+    .argument('<file>', 'the signed network file')
+    .action(async (file: string, opts: { config?: string; socket?: string }, cmd: Command) => {
+      const out = outputOf(cmd)
+      const socketPath = resolveSocket(opts)
+      if (socketPath === undefined) return
+      try {
+        const v = (await controlRequest(socketPath, { cmd: 'network-offer', file: resolve(file) })) as { accepted: boolean; version?: number; reason?: string; detail?: string }
+        if (v.accepted) out.writeOut(`version ${v.version} accepted; the relay applies it (see overpass status) and passes it on\n`)
+        else {
+          out.writeErr(`error: refused (${v.reason}): ${v.detail}\n`)
+          process.exitCode = EXIT_SIGN_ERROR
+        }
+      } catch (err) {
+        out.writeErr(`error: ${(err as Error).message}\n`)
+        process.exitCode = 1
       }
     })
 }

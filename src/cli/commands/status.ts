@@ -53,10 +53,31 @@ function socketLine(o: Record<string, number>): string {
   return `rx ${o.rxPackets} pkts in ${o.rxBatches} batches (${perBatch(o.rxPackets, o.rxBatches)}/batch), truncated ${o.rxTruncated}, errors ${o.rxErrors}; tx ${o.txPackets} pkts in ${o.txBatches} sendmmsg batches, dropped ${o.txDropped}, errors ${o.txErrors}`
 }
 
+/** The network_version part of status (rollout/network-versions.ts VersionStatus). */
+interface NetworkVersionView {
+  running: number
+  on_disk: number
+  newest?: number
+  held?: { version: number; reason: string; detail: string }
+  waiting_for?: string[]
+  fetching?: { version: number; from: string; chunks: number; of: number }
+  last_rollback?: { from: number; to: number; afterMs: number }
+}
+
+function networkVersionLines(v: NetworkVersionView | undefined): string[] {
+  if (v === undefined) return []
+  const lines = [`network version ${v.running}${v.on_disk !== v.running ? ` (version ${v.on_disk} on disk, runs after a restart)` : ''}`]
+  if (v.held !== undefined) lines.push(`  held aside: version ${v.held.version}, ${v.held.reason.replace('_', ' ')}: ${v.held.detail}${v.waiting_for?.length ? ` (waiting for ${v.waiting_for.join(', ')})` : ''}`)
+  if (v.fetching !== undefined) lines.push(`  fetching version ${v.fetching.version} from ${v.fetching.from}: ${v.fetching.chunks}/${v.fetching.of} chunks`)
+  if (v.last_rollback !== undefined) lines.push(`  rolled back from version ${v.last_rollback.from} to ${v.last_rollback.to}: every peer was lost ${(v.last_rollback.afterMs / 1000).toFixed(1)} s after applying it`)
+  return lines
+}
+
 export function formatStatus(s: RelayStats & { worker_count?: number; workers?: WorkerSummary[] }): string {
   const lines: string[] = []
   const several = s.workers !== undefined
   lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}${several ? `  workers ${s.worker_count}` : ''}`)
+  lines.push(...networkVersionLines((s as { network_version?: NetworkVersionView }).network_version))
   if (s.overlay_socket !== undefined) lines.push(`overlay socket (batched${several ? ', worker 0' : ''}): ${socketLine(s.overlay_socket)}`)
   for (const [name, st] of Object.entries(s.service_sockets ?? {})) lines.push(`service socket ${name} (batched): ${socketLine(st)}`)
   const o = s.origin_sockets
