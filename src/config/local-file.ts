@@ -39,6 +39,8 @@ const networkRefSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', message: r.error.replace('key ', 'operator key '), input: text })
     return z.NEVER
   }),
+  /** One member's entry as in the network file (id, public_key, sign_key, endpoint): `overpass network fetch` gets the file from it. */
+  bootstrap: z.unknown().optional(),
 })
 
 /** True when a parsed YAML document is a local file (it has a `network:` section). */
@@ -150,6 +152,43 @@ export function readSignedNetwork(path: string, operatorKey: Uint8Array): { ok: 
   }
   if (!read.ok) return { ok: false, issues: read.issues }
   return { ok: true, value: { network: read.network, version: verdict.version } }
+}
+
+/**
+ * A new relay with no network file yet: its local file composed with the one
+ * member named in `network.bootstrap` as its only peer and no services,
+ * enough to open a session to that member and fetch the signed network file
+ * (`overpass network fetch`, docs/operating.md). `running` stands for "no
+ * version yet": version 0, listing the member, with no signature.
+ */
+export function loadBootstrap(localPath: string): { config: RelayConfig; running: { version: number; bytes: Uint8Array; signature: Uint8Array } } {
+  const text = readFileSync(localPath, 'utf8')
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines })
+  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map(syntaxIssue), localPath)
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 })
+  const fail = (issues: ConfigIssue[]): ConfigError => new ConfigError(issues.map((i) => withLine(i, doc, lines)), localPath)
+  if (!isLocalFile(raw)) throw fail([{ path: 'network', message: 'is missing: this is not a local file', fix: 'pass the relay\'s local file, with network: file, operator_key and bootstrap' }])
+  const ref = networkRefSchema.safeParse(raw.network)
+  if (!ref.success) throw fail(fromZodIssues(ref.error.issues, ['network'], raw.network))
+  const member = peerSchema.safeParse(ref.data.bootstrap)
+  if (ref.data.bootstrap === undefined || !member.success) {
+    const issues = member.success || ref.data.bootstrap === undefined ? [] : fromZodIssues(member.error.issues, ['network', 'bootstrap'], ref.data.bootstrap)
+    throw fail(issues.length > 0 ? issues : [{ path: 'network.bootstrap', message: 'is missing', fix: 'copy one member\'s entry from the network file: id, public_key, sign_key, endpoint' }])
+  }
+  const baseDir = dirname(resolve(localPath))
+  const composed: Record<string, unknown> = { relay: raw.relay, peers: [ref.data.bootstrap] }
+  if (raw.l3 != null) composed.l3 = raw.l3
+  let config: RelayConfig
+  try {
+    config = validateRaw(composed, { sourcePath: localPath, baseDir })
+  } catch (err) {
+    if (!(err instanceof ConfigError) || err.name !== 'ConfigError') throw err
+    throw fail(err.issues.map((i) => (i.path.startsWith('peers[0]') ? { ...i, path: i.path.replace('peers[0]', 'network.bootstrap') } : i)))
+  }
+  const networkPath = resolve(baseDir, ref.data.file)
+  const bytes = new Uint8Array(Buffer.from(`# bootstrap: no network file yet\nrelays:\n  - id: ${JSON.stringify(member.data.id)}\n`))
+  return { config: { ...config, network: { file: networkPath, version: 0, operatorKey: ref.data.operator_key } }, running: { version: 0, bytes, signature: new Uint8Array(64) } }
 }
 
 /** Paths of the composed shape → the file and path the operator must edit, with the line there. */

@@ -28,6 +28,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/index.js'
 import type { RelayViews } from '../metrics/views.js'
 import type { VersionBridge } from '../control/version-bridge.js'
 import type { NetworkApplier } from '../rollout/types.js'
+import type { SignedNetworkFile } from '../config/signed-version.js'
 import { offerFromFile, startNetworkVersions } from './network-version.js'
 
 export interface DaemonOptions {
@@ -50,6 +51,8 @@ export interface DaemonOptions {
    * restartApplier: saved to disk, held aside as `needs_restart` in status.
    */
   networkApplier?: NetworkApplier
+  /** Bootstrapping (`overpass network fetch`): the placeholder version 0 from config/loadBootstrap. */
+  bootstrapVersion?: SignedNetworkFile
 }
 
 export interface RunningDaemon {
@@ -132,7 +135,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   }
   let versions: VersionBridge | undefined
   try {
-    versions = startNetworkVersions(config, relay, router, { clock, timers, log, applier: opts.networkApplier })
+    versions = startNetworkVersions(config, relay, router, { clock, timers, log, applier: opts.networkApplier, running: opts.bootstrapVersion })
   } catch (err) {
     lanes?.stop()
     node.stop()

@@ -155,6 +155,8 @@ export interface NetworkVersionIo {
   log: Logger
   /** Default restartApplier (see the header: this is where live apply plugs in). */
   applier?: NetworkApplier
+  /** The version running instead of the network file on disk (bootstrapping: version 0, config/loadBootstrap). */
+  running?: SignedNetworkFile
 }
 
 /**
@@ -167,7 +169,7 @@ export function startNetworkVersions(config: RelayConfig, relay: Relay, router: 
   const net = config.network
   if (net === undefined || config.sourcePath === undefined) return undefined
   const self = config.relay.id
-  const running = readRunningVersion(net.file)
+  const running = io.running ?? readRunningVersion(net.file)
   const recordFile = recordPathFor(config)
   const store: VersionStore & { load(): PersistedVersions | undefined } =
     recordFile !== undefined ? new FileVersionStore(recordFile, net.file, running.version, io.log) : { load: () => undefined, save: () => {} }

@@ -56,7 +56,7 @@ const MAX_BAD_OFFERS = 1024
 export interface NetworkVersionsInit {
   self: string
   operatorKey: Uint8Array
-  /** The version the relay started with (its network file). */
+  /** The version the relay started with (its network file); version 0 when bootstrapping (config/loadBootstrap). */
   running: SignedNetworkFile
   /** The record from the last run, if any. */
   persisted?: PersistedVersions
@@ -446,9 +446,11 @@ export class NetworkVersions {
     this.announceNow = false
     this.nextAnnounceMs = nowMs + this.announceIntervalMs * (0.9 + 0.2 * this.random())
     const healthy = this.healthySinceMs !== undefined
+    // Version 0 is a bootstrapping relay's "none yet": nothing to offer.
+    const offered = this.newest ?? (this.running.file.version > 0 ? this.running : undefined)
     const bytes = encodeAnnounce({
-      newest: this.newest?.file.version ?? this.running.file.version,
-      newestBytes: (this.newest ?? this.running).bundle.length,
+      newest: offered?.file.version ?? 0,
+      newestBytes: offered?.bundle.length ?? 0,
       running: this.running.file.version,
       healthy,
       healthyMs: healthy ? nowMs - this.healthySinceMs! : 0,

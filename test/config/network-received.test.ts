@@ -3,13 +3,13 @@
  * check`: the local file composed with the received bytes (loadLocalWithNetwork),
  * and the `rollout:` section is checked there too.
  */
-import { readFileSync, rmSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/config/errors.js'
-import { loadLocalWithNetwork } from '../../src/config/local-file.js'
+import { loadBootstrap, loadLocalWithNetwork } from '../../src/config/local-file.js'
 import { runCli } from '../cli/run-cli.js'
 import { toYaml } from './fixtures.js'
-import { networkRaw, writeKit, type Kit } from './network-kit.js'
+import { localRaw, networkRaw, writeKit, type Kit } from './network-kit.js'
 
 const kits: Kit[] = []
 afterEach(() => {
@@ -43,6 +43,28 @@ describe('a received network version, checked for this relay', () => {
     }
     expect((err as ConfigError).name).toBe('ConfigError')
     expect((err as ConfigError).message).toContain('relay "lax" is not listed')
+  })
+})
+
+describe('bootstrapping a new relay (loadBootstrap)', () => {
+  it('builds a config with the bootstrap member as the only peer and version 0 running', () => {
+    const k = kit()
+    const sea = networkRaw().relays[1]
+    const local = { relay: { id: 'lax', private_key_file: 'lax.key', listen: '127.0.0.1:7001' }, network: { file: 'fresh.yaml', operator_key: localRaw().network.operator_key, bootstrap: sea } }
+    writeFileSync(k.local('lax'), toYaml(local))
+    const { config, running } = loadBootstrap(k.local('lax'))
+    expect(config.peers.map((p) => p.id)).toEqual(['sea'])
+    expect(config.services).toEqual([])
+    expect(config.network).toMatchObject({ version: 0 })
+    expect(running.version).toBe(0)
+  })
+
+  it('names network.bootstrap when it is missing or malformed', () => {
+    const k = kit()
+    expect(() => loadBootstrap(k.local('lax'))).toThrow(/network\.bootstrap: is missing/)
+    const local = localRaw()
+    writeFileSync(k.local('lax'), toYaml({ ...local, network: { ...local.network, bootstrap: { id: 'sea', endpoint: '127.0.0.1:7002' } } }))
+    expect(() => loadBootstrap(k.local('lax'))).toThrow(/network\.bootstrap\.public_key/)
   })
 })
 

@@ -10,8 +10,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { parse, stringify } from 'yaml'
 import { kitFiles } from '../../src/cli/commands/init.js'
-import { signNetworkFile } from '../../src/cli/commands/network.js'
+import { fetchNetwork, signNetworkFile } from '../../src/cli/commands/network.js'
 import { loadConfig } from '../../src/config/index.js'
 import { generatePrivateKey } from '../../src/config/index.js'
 import { startDaemon, type RunningDaemon } from '../../src/daemon/index.js'
@@ -21,6 +22,8 @@ import type { VersionStatus } from '../../src/rollout/index.js'
 import { freePorts, runCli, waitFor } from '../integration/harness.js'
 
 const RELAYS = ['lax', 'sea', 'dal']
+/** Listed in the network file from version 1, but started only later, from its local file alone. */
+const NEW = 'nyc'
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'overpass-netver-'))
 const daemons: RunningDaemon[] = []
 afterAll(() => {
@@ -32,10 +35,11 @@ afterAll(() => {
 function writeKit(ports: number[]): { operator: string; relayDir: (id: string) => string } {
   const operator = path.join(root, 'operator')
   fs.mkdirSync(operator)
-  const files = kitFiles({ relays: RELAYS, loopback: true, basePort: 0 }, { relays: RELAYS.map(() => generatePrivateKey()), operatorSeed: new Uint8Array(32).fill(3) })
+  const all = [...RELAYS, NEW]
+  const files = kitFiles({ relays: all, loopback: true, basePort: 0 }, { relays: all.map(() => generatePrivateKey()), operatorSeed: new Uint8Array(32).fill(3) })
   for (const f of files) {
     // Loopback kit with base port 0: relay i's endpoint and listen address end in ":i", set to its free port here.
-    const text = f.name.endsWith('.yaml') ? RELAYS.reduce((t, _id, i) => t.replace(`127.0.0.1:${i}\n`, `127.0.0.1:${ports[i]}\n`), f.text) : f.text
+    const text = f.name.endsWith('.yaml') ? all.reduce((t, _id, i) => t.replace(`127.0.0.1:${i}\n`, `127.0.0.1:${ports[i]}\n`), f.text) : f.text
     fs.writeFileSync(path.join(operator, f.name), text, { mode: f.mode })
   }
   signNetworkFile(path.join(operator, 'network.yaml'), path.join(operator, 'operator.key'), 1)
@@ -44,12 +48,20 @@ function writeKit(ports: number[]): { operator: string; relayDir: (id: string) =
     fs.mkdirSync(dir)
     for (const f of ['network.yaml', 'network.yaml.sig', `${id}.yaml`, `${id}.key`]) fs.copyFileSync(path.join(operator, f), path.join(dir, f))
   }
+  // The new relay gets its key and a local file naming one member (sea, as listed in the network file), nothing else.
+  const dir = path.join(root, NEW)
+  fs.mkdirSync(dir)
+  fs.copyFileSync(path.join(operator, `${NEW}.key`), path.join(dir, `${NEW}.key`))
+  const sea = (parse(fs.readFileSync(path.join(operator, 'network.yaml'), 'utf8')) as { relays: { id: string }[] }).relays.find((r) => r.id === 'sea')
+  const local = parse(fs.readFileSync(path.join(operator, `${NEW}.yaml`), 'utf8')) as { network: Record<string, unknown> }
+  local.network.bootstrap = sea
+  fs.writeFileSync(path.join(dir, `${NEW}.yaml`), stringify(local))
   return { operator, relayDir: (id) => path.join(root, id) }
 }
 
 describe('network versions between running daemons', () => {
   it('spreads a signed version: applied live where an applier can, saved and reported as needing a restart elsewhere', async () => {
-    const ports = await freePorts(3)
+    const ports = await freePorts(4)
     const kit = writeKit(ports)
     const appliedOnDal: number[] = []
     for (const id of RELAYS) {
@@ -97,6 +109,13 @@ describe('network versions between running daemons', () => {
     await new Promise((r) => setTimeout(r, 500))
     expect(netStatus(sea).newest).toBe(2)
     expect(netStatus(lax).counters.version_rejected_bad_signature).toBe(2)
+
+    // A new relay with only its local file fetches the network file from the member it names.
+    const fetched = await fetchNetwork(path.join(kit.relayDir(NEW), `${NEW}.yaml`), { timeoutMs: 20_000, log: silentLogger })
+    expect(fetched).toEqual({ version: 2, file: path.join(kit.relayDir(NEW), 'network.yaml') })
+    const newCheck = await runCli(['check', '-c', path.join(kit.relayDir(NEW), `${NEW}.yaml`)])
+    expect(newCheck.stderr).toBe('')
+    expect(newCheck.stdout).toContain('network version 2; ok')
 
     // Anti-rollback across a restart: with the validly signed version 1 put back on disk, sea refuses to start.
     sea.stop()

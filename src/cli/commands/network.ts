@@ -10,12 +10,13 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { outputOf } from '../output.js'
 import { assertOwnerOnly, readFileWithMode } from '../../config/file-mode.js'
-import { SIGNATURE_SUFFIX } from '../../config/local-file.js'
+import { loadBootstrap, SIGNATURE_SUFFIX } from '../../config/local-file.js'
 import { formatSignatureFile, isValidVersion, parseSignatureFile, signedMessage } from '../../config/signed-version.js'
 import { generateOperatorSeed, operatorKeyPairOf, signDetached } from '../../crypto/operator-signing.js'
 import { resolve } from 'node:path'
+import { createLogger, type Logger } from '../../io/log.js'
 import { ConfigError } from '../../config/index.js'
-import { controlRequest } from '../../daemon/index.js'
+import { controlRequest, startDaemon } from '../../daemon/index.js'
 import { resolveSocket } from './status.js'
 
 export const EXIT_SIGN_ERROR = 2
@@ -46,6 +47,22 @@ export function register(program: Command): void {
       }
     })
   network
+    .command('fetch')
+    .description("a new relay: fetch the signed network file from the member named in its local file's network.bootstrap, then exit")
+    .requiredOption('-c, --config <file>', "the new relay's local file (network: file, operator_key, bootstrap)")
+    .option('--timeout <seconds>', 'give up after this long', String(DEFAULT_FETCH_TIMEOUT_S))
+    .action(async (opts: { config: string; timeout: string }, cmd: Command) => {
+      const out = outputOf(cmd)
+      try {
+        const r = await fetchNetwork(opts.config, { timeoutMs: Number(opts.timeout) * 1000, log: createLogger({ level: 'warn' }) })
+        out.writeOut(`fetched version ${r.version} of the network file into ${r.file}; start the relay now\n`)
+      } catch (err) {
+        if (!(err instanceof SignError) && !(err instanceof ConfigError)) throw err
+        out.writeErr(`error: ${err.message}\n`)
+        process.exitCode = EXIT_SIGN_ERROR
+      }
+    })
+  network
     .command('push')
     .description('hand a signed version (FILE and FILE.sig) to a running relay; it checks it and spreads it to the others')
     .option('-c, --config <file>', "the relay's local file (to find its control socket)")
@@ -67,6 +84,36 @@ export function register(program: Command): void {
         process.exitCode = 1
       }
     })
+}
+
+export const DEFAULT_FETCH_TIMEOUT_S = 60
+const FETCH_POLL_MS = 100
+
+/**
+ * Bootstrapping: runs the new relay with the bootstrap member as its only
+ * peer until the member's signed network file has been fetched, checked
+ * (signature against operator_key, the rules of `overpass check`) and
+ * written beside the local file. The member must already list this relay
+ * (the operator added it in a version the member runs), or it ignores our
+ * handshake. Throws SignError on a timeout or a version invalid for us.
+ */
+export async function fetchNetwork(localPath: string, opts: { timeoutMs: number; log: Logger }): Promise<{ version: number; file: string }> {
+  const { config, running } = loadBootstrap(localPath)
+  const file = config.network!.file
+  if (existsSync(file)) throw new SignError(`${file} exists already`, 'start the relay (overpass up); fetch is only for a relay that has no network file yet')
+  const daemon = await startDaemon(config, { log: opts.log, noControlSocket: true, bootstrapVersion: running })
+  try {
+    const member = config.peers[0].id
+    for (let waited = 0; waited < opts.timeoutMs; waited += FETCH_POLL_MS) {
+      const s = daemon.versions!.status()
+      if (s.on_disk > 0) return { version: s.on_disk, file }
+      if (s.held !== undefined && s.held.reason !== 'needs_restart') throw new SignError(`version ${s.held.version} from ${member} cannot run here: ${s.held.detail}`, 'fix the local file, or ask the operator to sign a version that lists this relay correctly')
+      await new Promise((r) => setTimeout(r, FETCH_POLL_MS))
+    }
+    throw new SignError(`no network file from ${member} (${config.peers[0].endpoint}) within ${opts.timeoutMs / 1000} s`, `check that ${member} runs a version that lists this relay with its current keys, and that its endpoint is reachable`)
+  } finally {
+    daemon.stop()
+  }
 }
 
 export class SignError extends Error {
