@@ -32,9 +32,10 @@ afterAll(() => {
 })
 
 /** The operator's folder (operator.key, network.yaml) and one folder per relay with its own copy of the signed file. */
-function writeKit(ports: number[]): { operator: string; relayDir: (id: string) => string } {
-  const operator = path.join(root, 'operator')
-  fs.mkdirSync(operator)
+function writeKit(ports: number[], sub = 'spread'): { operator: string; relayDir: (id: string) => string } {
+  const base = path.join(root, sub)
+  const operator = path.join(base, 'operator')
+  fs.mkdirSync(operator, { recursive: true })
   const all = [...RELAYS, NEW]
   const files = kitFiles({ relays: all, loopback: true, basePort: 0 }, { relays: all.map(() => generatePrivateKey()), operatorSeed: new Uint8Array(32).fill(3) })
   for (const f of files) {
@@ -44,19 +45,19 @@ function writeKit(ports: number[]): { operator: string; relayDir: (id: string) =
   }
   signNetworkFile(path.join(operator, 'network.yaml'), path.join(operator, 'operator.key'), 1)
   for (const id of RELAYS) {
-    const dir = path.join(root, id)
+    const dir = path.join(base, id)
     fs.mkdirSync(dir)
     for (const f of ['network.yaml', 'network.yaml.sig', `${id}.yaml`, `${id}.key`]) fs.copyFileSync(path.join(operator, f), path.join(dir, f))
   }
   // The new relay gets its key and a local file naming one member (sea, as listed in the network file), nothing else.
-  const dir = path.join(root, NEW)
+  const dir = path.join(base, NEW)
   fs.mkdirSync(dir)
   fs.copyFileSync(path.join(operator, `${NEW}.key`), path.join(dir, `${NEW}.key`))
   const sea = (parse(fs.readFileSync(path.join(operator, 'network.yaml'), 'utf8')) as { relays: { id: string }[] }).relays.find((r) => r.id === 'sea')
   const local = parse(fs.readFileSync(path.join(operator, `${NEW}.yaml`), 'utf8')) as { network: Record<string, unknown> }
   local.network.bootstrap = sea
   fs.writeFileSync(path.join(dir, `${NEW}.yaml`), stringify(local))
-  return { operator, relayDir: (id) => path.join(root, id) }
+  return { operator, relayDir: (id) => path.join(base, id) }
 }
 
 describe('network versions between running daemons', () => {
@@ -130,5 +131,46 @@ describe('network versions between running daemons', () => {
     )
     expect(refused?.name).toBe('VersionRecordError')
     expect(refused?.message).toContain('is version 1, older than version 2 this relay adopted')
+  }, 60_000)
+
+  it('canary: the others follow once the canary has run the version with sessions up and a fresh map for hold_s; a version the canary refuses holds them back', async () => {
+    const ports = await freePorts(4)
+    const kit = writeKit(ports, 'canary')
+    const running: RunningDaemon[] = []
+    const applied: Record<string, number[]> = { lax: [], sea: [], dal: [] }
+    for (const id of RELAYS) {
+      const config = loadConfig(path.join(kit.relayDir(id), `${id}.yaml`))
+      // A stand-in for live apply: it records the version and reports it applied.
+      const networkApplier = { apply: (f: { version: number }) => (applied[id].push(f.version), { outcome: 'applied' as const }) }
+      const d = await startDaemon(config, { log: silentLogger, noControlSocket: true, networkApplier })
+      running.push(d)
+      daemons.push(d)
+    }
+    const [lax, sea, dal] = running
+    const master = path.join(kit.operator, 'network.yaml')
+    const v1 = fs.readFileSync(master, 'utf8')
+    const sign = (text: string): ReturnType<typeof readRunningVersion> => {
+      fs.writeFileSync(master, text)
+      signNetworkFile(master, path.join(kit.operator, 'operator.key'))
+      return readRunningVersion(master)
+    }
+    // Sessions and map first: a canary's health is sessions up and a fresh map.
+    expect(await waitFor(() => (sea.status() as { peers: Record<string, { session?: boolean }> }).peers.lax?.session === true, 10_000, 50)).toBe(true)
+
+    expect(lax.versions!.offer(sign(v1 + 'rollout: { canaries: [sea], hold_s: 1 }\n'))).toEqual({ accepted: true, version: 2 })
+    expect(await waitFor(() => applied.sea.includes(2), 10_000, 20)).toBe(true)
+    // Right after the canary applied it, the others wait for it.
+    expect(dal.versions!.status()).toMatchObject({ running: 1, held: { version: 2, reason: 'waiting_canaries' }, waiting_for: ['sea'] })
+    expect(await waitFor(() => applied.lax.includes(2) && applied.dal.includes(2), 15_000, 50)).toBe(true)
+
+    // Version 3 is invalid for the canary (its own sign_key is wrong there): it refuses it, so nobody applies it.
+    const seaEntry = /(- id: sea\n(?:.*\n)*?\s+sign_key: )(\S+)/
+    const bad = v1.replace(seaEntry, (_m, head: string) => head + Buffer.alloc(32, 5).toString('base64'))
+    expect(bad).not.toBe(v1)
+    expect(lax.versions!.offer(sign(bad + 'rollout: { canaries: [sea], hold_s: 1 }\n'))).toEqual({ accepted: true, version: 3 })
+    expect(await waitFor(() => sea.versions!.status().held?.reason === 'invalid', 10_000, 20)).toBe(true)
+    await new Promise((r) => setTimeout(r, 2500))
+    expect(applied).toEqual({ lax: [2], sea: [2], dal: [2] })
+    expect(dal.versions!.status()).toMatchObject({ running: 2, newest: 3, held: { version: 3, reason: 'waiting_canaries' }, waiting_for: ['sea'] })
   }, 60_000)
 })
