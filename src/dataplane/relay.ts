@@ -280,7 +280,7 @@ export class Relay implements RelayContext {
     if (kind === KIND_DATA) this.onData(peer, plain, n)
     else if (kind === KIND_PROBE) this.controlSink?.onProbe(peer, plain.subarray(1, n), now)
     else if (kind === KIND_CONTROL) this.controlSink?.onControl(peer, plain.subarray(1, n), now)
-    else if (kind === KIND_NETWORK_VERSION && this.versionSink !== undefined) this.versionSink.onNetworkVersion(peer, plain.subarray(1, n), now)
+    else if (kind === KIND_NETWORK_VERSION) this.versionSink?.onNetworkVersion(peer, plain.subarray(1, n), now)
     else this.drops.add('bad_inner_kind')
   }
 
