@@ -1,10 +1,14 @@
 /**
- * Network versions on real daemons over loopback: a version handed to one
- * relay reaches the others over their authenticated sessions. A relay with
- * a live applier runs it; one with the default applier (no live apply yet)
- * saves it as its network file, which then passes `overpass check`, and
- * reports it as needing a restart. A forged version is refused where it is
- * handed in and never reaches a peer.
+ * Network versions on real daemons over loopback (in-process, real sockets
+ * and sessions):
+ * - spreading: a version pushed to one relay reaches the others; a relay
+ *   with a live applier runs it, one with the default applier (no live
+ *   apply yet) saves it as its network file, which passes `overpass check`,
+ *   and reports it as needing a restart; a forged one is refused and never
+ *   spreads; a new relay fetches the file from one member (bootstrap); an
+ *   older file put back on disk is refused at start (anti-rollback);
+ * - canary hold-back, with the canary's real sessions and map as its health;
+ * - rollback: a relay that takes a version cutting it off goes back by itself.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -173,4 +177,41 @@ describe('network versions between running daemons', () => {
     expect(applied).toEqual({ lax: [2], sea: [2], dal: [2] })
     expect(dal.versions!.status()).toMatchObject({ running: 2, newest: 3, held: { version: 3, reason: 'waiting_canaries' }, waiting_for: ['sea'] })
   }, 60_000)
+
+  it('rollback: a version that cuts a relay off (its peers\' endpoints wrong) is rolled back by that relay on its own after it takes it', async () => {
+    const ports = await freePorts(6)
+    const kit = writeKit(ports, 'rollback')
+    const start = async (id: string): Promise<RunningDaemon> => {
+      const d = await startDaemon(loadConfig(path.join(kit.relayDir(id), `${id}.yaml`)), { log: silentLogger, noControlSocket: true })
+      daemons.push(d)
+      return d
+    }
+    const sessionUp = (d: RunningDaemon, peer: string): boolean => (d.status() as { peers: Record<string, { session?: boolean }> }).peers[peer]?.session === true
+    const [lax] = [await start('lax'), await start('sea')]
+    let dal = await start('dal')
+    expect(await waitFor(() => sessionUp(dal, 'lax'), 10_000, 50)).toBe(true)
+
+    // Version 2 gives lax and sea endpoints nobody listens on: a relay running it reaches no one.
+    const master = path.join(kit.operator, 'network.yaml')
+    const v1 = fs.readFileSync(master, 'utf8')
+    fs.writeFileSync(master, v1.replace(`127.0.0.1:${ports[0]}\n`, `127.0.0.1:${ports[4]}\n`).replace(`127.0.0.1:${ports[1]}\n`, `127.0.0.1:${ports[5]}\n`))
+    signNetworkFile(master, path.join(kit.operator, 'operator.key'))
+    expect(lax.versions!.offer(readRunningVersion(master))).toEqual({ accepted: true, version: 2 })
+    expect(await waitFor(() => dal.versions!.status().on_disk === 2, 10_000, 50)).toBe(true)
+
+    // dal takes it by restarting (no live apply yet), loses every peer, and goes back by itself.
+    dal.stop()
+    dal = await start('dal')
+    expect(dal.versions!.status().running).toBe(2)
+    expect(await waitFor(() => dal.versions!.status().last_rollback !== undefined, 25_000, 100)).toBe(true)
+    expect(dal.versions!.status()).toMatchObject({ on_disk: 1, floor: 2, held: { version: 2, reason: 'rolled_back' }, last_rollback: { from: 2, to: 1 }, counters: { version_rollbacks: 1 } })
+    expect(fs.readFileSync(path.join(kit.relayDir('dal'), 'network.yaml'), 'utf8')).toBe(v1)
+
+    // Restarted, it runs version 1 with its peers again, and does not take version 2 back although they announce it.
+    dal.stop()
+    dal = await start('dal')
+    expect(await waitFor(() => sessionUp(dal, 'lax'), 10_000, 50)).toBe(true)
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(dal.versions!.status()).toMatchObject({ running: 1, on_disk: 1, floor: 2 })
+  }, 90_000)
 })
