@@ -15,6 +15,23 @@ describe('overpass status text', () => {
     expect(text).toContain('icmp errors sent 1, packets fragmented 4, tcp mss clamped 3')
   })
 
+  it('shows the network version, what is held aside and why, and a rollback', () => {
+    const text = formatStatus({
+      ...base,
+      network_version: {
+        running: 4, on_disk: 5, newest: 6, floor: 6,
+        held: { version: 6, reason: 'waiting_canaries', detail: 'waiting until canaries sea have run it healthily for 300 s' },
+        waiting_for: ['sea'],
+        last_rollback: { from: 3, to: 2, afterMs: 4200 },
+        counters: {},
+      },
+    } as RelayStats)
+    expect(text).toContain('network version 4 (version 5 on disk, runs after a restart)')
+    expect(text).toContain('  held aside: version 6, waiting canaries: waiting until canaries sea have run it healthily for 300 s (waiting for sea)')
+    expect(text).toContain('  rolled back from version 3 to 2: every peer was lost 4.2 s after applying it')
+    expect(formatStatus(base)).not.toContain('network version')
+  })
+
   it('has no l3 block for an L4-only relay', () => {
     expect(formatStatus(base)).not.toContain('l3  tun')
   })
