@@ -153,6 +153,7 @@ ${ids.map((id) => `| \`${id}.yaml\`, \`${id}.key\` | ${id}'s local file and priv
 4. Start each relay: ${ids.map((id) => `\`overpass up -c ${id}.yaml\``).join(', ')}
 5. Watch sessions come up: \`overpass status -c ${ids[0]}.yaml\`
 
-A relay reads network.yaml at start: restart relays after signing a new version.
+Later versions spread by themselves: sign, then hand the new version to any one running relay
+with \`overpass network push -c <relay>.yaml network.yaml\` (docs/operating.md, Rolling out a version).
 `
 }
