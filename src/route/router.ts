@@ -171,6 +171,9 @@ export class RouterCore implements Router {
     this.lastNowMs = nowMs
     const out: RouterMessage[] = []
     let reach = this.prober.tick(nowMs, out) > 0
+    // Edges that went silent are failures for flap damping.
+    if (reach) for (let i = 0; i < this.relays.length; i++) this.own.touch(i, this.prober.inbound[i], nowMs)
+    this.own.release(nowMs)
     for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
     if (this.refreshFreshness(nowMs)) this.dirty = true
     // Thetas and RTTs alone never make routes recompute, but the potentials
@@ -193,7 +196,7 @@ export class RouterCore implements Router {
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[] {
     this.lastNowMs = nowMs
     const i = this.prober.onProbe(nowMs, from, bytes)
-    if (i >= 0) this.own.touch(i, this.prober.inbound[i])
+    if (i >= 0) this.own.touch(i, this.prober.inbound[i], nowMs)
     return NO_MESSAGES
   }
 
@@ -375,6 +378,9 @@ export class RouterCore implements Router {
     const c: RouterCounters = { ...this.counts, ...this.prober.counters }
     c.route_computations = this.table.computations
     c.route_clamped_edges = this.table.clampedEdges
+    // Like the event counters above, these appear once they are nonzero.
+    if (this.own.lossTrips > 0) c.edge_loss_trips = this.own.lossTrips
+    if (this.own.damping.suppressions > 0) c.edge_flap_suppressions = this.own.damping.suppressions
     c.route_switches = [...this.table.forward, ...this.table.reply].reduce((a, r) => a + r.slot.switches, 0)
     return c
   }
