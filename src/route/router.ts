@@ -219,10 +219,6 @@ export class RouterCore implements Router {
       this.count('control_stale')
       return []
     }
-    if (plan === Plan.Skip) {
-      this.count('control_full_skipped')
-      return []
-    }
     if (plan === Plan.Gap) return this.onGap(nowMs, v)
     const bad = checkEdges(u, this.relayIndex, this.seen, ++this.seenStamp, this.fromIdx)
     if (bad !== '') return this.malformed(bad)
@@ -230,6 +226,18 @@ export class RouterCore implements Router {
     if (this.auth !== undefined) {
       if (u.sig === undefined) return this.forged('unsigned')
       if (!this.auth.verify(u.origin, canonicalColumn(u), u.sig)) return this.forged('signature')
+    }
+    if (plan === Plan.Skip) {
+      // Nothing to apply (the delta of the same seq follows), but it starts
+      // the chain we relay: were it dropped, a relay in sync would keep
+      // growing its chain from the last whole column it applied, drop it at
+      // MAX_CHAIN_DELTAS and then have nothing to relay around a cut until
+      // it fell out of sync - the far end of a cut link then learnt the cut
+      // only when the column went stale (3.5 s). Relayed around failed
+      // edges too, so that a relay cut off from the origin resyncs from it.
+      this.count('control_full_skipped')
+      this.keepForRelaying(v, u)
+      return this.relayAround(nowMs, v, from, u)
     }
     const res = this.map.apply(nowMs, u, restarted, this.fromIdx)
     this.count('control_accepted')
