@@ -12,7 +12,7 @@
  *
  * The run: `needed` lost probes within FAST_LOSS_WINDOW (30, 3 s) sequence
  * numbers, or two lost in a row. `needed` is 2 on an edge whose background
- * loss (an EWMA over ~FAST_LOSS_BACKGROUND_PROBES numbers, 30 s, of the
+ * loss (an EWMA over ~FAST_LOSS_BACKGROUND_PROBES numbers, 100 s, of the
  * losses before the run) is under 0.5%, 3 under 2%, else 4 (two in a row
  * then no longer trip).
  *
@@ -35,8 +35,22 @@
  */
 export const FAST_LOSS_WINDOW = 30
 export const FAST_LOSS_CLEAR_PROBES = 30
-/** Time constant, in sequence numbers, of the background loss estimate. */
-export const FAST_LOSS_BACKGROUND_PROBES = 300
+/**
+ * Time constant, in sequence numbers, of the background loss estimate
+ * (1000: 100 s). Long, so that the first losses of a new sustained loss do
+ * not count as background: at 300 (30 s) two losses more than a window
+ * apart lifted it over 0.5% and the edge then needed three losses within a
+ * window, which 5% loss gives only one window in five (reply paths stayed
+ * on a 5%-lossy link for 10 s and more).
+ */
+export const FAST_LOSS_BACKGROUND_PROBES = 1000
+/**
+ * A new edge's background starts as this many clean numbers: its estimate
+ * is (losses) / (numbers seen + prior) until the EWMA takes over, so an edge
+ * that has lost ~1% from the start needs three losses after ~30 s (as with
+ * a 30 s EWMA), while one early loss reads as 0.3%, not as a high background.
+ */
+export const FAST_LOSS_BACKGROUND_PRIOR = 300
 
 // State offsets in doubles from the detector's base (see DelayFilter).
 const TRIPPED = 0
@@ -46,8 +60,10 @@ const LOST2 = 2
 const LOST3 = 3
 /** Background loss: EWMA of the lost fraction per sequence number. */
 const BACKGROUND = 4
+/** Sequence numbers the background has seen, up to FAST_LOSS_BACKGROUND_PROBES. */
+const SEEN = 5
 /** Doubles one FastLoss takes in a shared store. */
-export const FAST_LOSS_DOUBLES = 5
+export const FAST_LOSS_DOUBLES = 6
 
 /** Losses within FAST_LOSS_WINDOW that trip an edge with background loss `bg` (a fraction). */
 export function lossesToTrip(bg: number): number {
@@ -72,7 +88,10 @@ export class FastLoss {
     s[b + LOST1] = -Infinity
     s[b + LOST2] = -Infinity
     s[b + LOST3] = -Infinity
-    if (all) s[b + BACKGROUND] = 0
+    if (all) {
+      s[b + BACKGROUND] = 0
+      s[b + SEEN] = 0
+    }
   }
 
   get tripped(): boolean {
@@ -94,13 +113,16 @@ export class FastLoss {
     const was = s[b + TRIPPED]
     const lost = seq - prevHi - 1
     const bg = s[b + BACKGROUND]
-    // EWMA per sequence number over the lost + 1 numbers this step covers.
-    // It starts at 0, not at a plain mean of the first numbers: one loss
-    // early on would read as a high background and blunt the detector. A
-    // new edge on a lossy link therefore trips more often in its first
-    // ~30 s (and flap damping then keeps it out for a while).
-    const keep = (1 - 1 / FAST_LOSS_BACKGROUND_PROBES) ** (lost + 1)
+    // EWMA per sequence number over the lost + 1 numbers this step covers,
+    // gain 1 / (numbers seen + prior) until that reaches the time constant
+    // (see FAST_LOSS_BACKGROUND_PRIOR). A new edge on a lossy link still
+    // trips more often in its first ~30 s (and flap damping then keeps it
+    // out for a while).
+    const seen = s[b + SEEN]
+    const gain = 1 / Math.min(FAST_LOSS_BACKGROUND_PROBES, seen + FAST_LOSS_BACKGROUND_PRIOR)
+    const keep = (1 - gain) ** (lost + 1)
     s[b + BACKGROUND] = bg * keep + (lost / (lost + 1)) * (1 - keep)
+    s[b + SEEN] = Math.min(FAST_LOSS_BACKGROUND_PROBES, seen + lost + 1)
     if (lost > 0) {
       // Record up to the newest three lost numbers (prevHi+1 .. seq-1).
       for (let q = Math.max(prevHi + 1, seq - 3); q < seq; q++) {
@@ -108,9 +130,12 @@ export class FastLoss {
         s[b + LOST2] = s[b + LOST1]
         s[b + LOST1] = q
       }
-      const needed = lossesToTrip(bg)
       const from = seq - FAST_LOSS_WINDOW
       const recent = (s[b + LOST1] >= from ? 1 : 0) + (s[b + LOST2] >= from ? 1 : 0) + (s[b + LOST3] >= from ? 1 : 0)
+      // The background is what the edge did before this run: the run's
+      // earlier losses (each added about `gain`) must not raise the bar
+      // they are measured against.
+      const needed = lossesToTrip(Math.max(0, bg - (recent - Math.min(recent, lost)) * gain))
       if (recent >= needed || (lost >= 2 && needed <= 3)) s[b + TRIPPED] = 1
     } else if (was === 1 && seq - s[b + LOST1] > FAST_LOSS_CLEAR_PROBES) {
       s[b + TRIPPED] = 0

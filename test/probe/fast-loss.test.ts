@@ -59,6 +59,15 @@ describe('fast loss detector', () => {
     expect(tripAt).toBe(2126)
   })
 
+  // The first losses of a new sustained loss are not background: when they
+  // counted (a 30 s EWMA), two losses more than a window apart lifted it
+  // over 0.5% and 5% loss then needed three within a window to trip.
+  it('trips at two losses within the window on a clean edge whose earlier losses were the same new loss', () => {
+    const list = receivedExcept(200, [10, 10 + FAST_LOSS_WINDOW + 10, 100, 110])
+    const states = run(list)
+    expect(list.slice(1)[states.indexOf(true)]).toBe(111)
+  })
+
   it('stays tripped under sustained 10% loss', () => {
     const lost = Array.from({ length: 30 }, (_, i) => 5 + i * 10)
     const states = run(receivedExcept(300, lost))
