@@ -78,7 +78,7 @@ export class RouterCore implements Router {
   private seenStamp = 0
   /** Floods since the last whole-column refresh; -1 before the first flood. */
   private floodsSinceFull = -1
-  /** to * n + origin -> the whole-column update of `origin` this relay last relayed to `to` (only pairs we relay for). */
+  /** to * n + origin -> the newest update of `origin`'s chain this relay relayed to `to` (only pairs we relay for). */
   private readonly relayedTo = new Map<number, MapUpdate>()
   private readonly random: () => number
   private readonly floodIntervalMs: number
@@ -438,7 +438,7 @@ export class RouterCore implements Router {
    * never came up, or the pair has no link at all). So: relay the new update
    * of `v` to each r whose edge v->r is not up, and, since v's column just
    * told us which edges x->v are not up, relay x's latest whole column and
-   * the deltas since to v (once per whole column: `relayedTo` remembers what
+   * the deltas since to v (each once: `relayedTo` remembers what
    * v already got from us; later deltas reach v by the first rule). Only the
    * RELAYERS_PER_PAIR relays that rank first (by a hash of the pair) among
    * those with working edges around the gap do it, so a relay hears a
@@ -461,10 +461,17 @@ export class RouterCore implements Router {
       // The whole column and the deltas since: a delta alone is useless to a relay that lacks the rest.
       if (!this.map.notUp(r, v, nowMs)) continue
       const chain = this.sinceFull[r]
-      const m = chain[0]
-      if (m === undefined || this.relayedTo.get(v * n + r) === m || !this.isRelayer(r, v)) continue
-      this.relayedTo.set(v * n + r, m)
-      for (const c of chain) out.push({ to: u.origin, kind: 'control', msg: relayCopy(c) })
+      const last = chain[chain.length - 1]
+      const sent = this.relayedTo.get(v * n + r)
+      if (last === undefined || sent === last || !this.isRelayer(r, v)) continue
+      this.relayedTo.set(v * n + r, last)
+      // The chain past what this rule last relayed to v, or all of it (a
+      // delta the first rule relayed may have reached v out of sync: it
+      // may come again, stale). Once per whole column was not enough: a
+      // link cut again before r's next whole column left r's new 'down'
+      // delta (which often reaches us before v's own 'down') unrelayed.
+      const from = sent === undefined ? 0 : chain.indexOf(sent) + 1
+      for (let k = from; k < chain.length; k++) out.push({ to: u.origin, kind: 'control', msg: relayCopy(chain[k]) })
     }
     if (out.length === 0) return NO_MESSAGES
     this.count('control_relayed')

@@ -38,4 +38,34 @@ describe('a cut link on the active path', () => {
       expect(elapsed).toBeLessThan(700)
     })
   }
+
+  // Relayers relay the far end's chain to the cut-off relay once per whole
+  // column. Cut again before the far end sent a new whole column, and its
+  // new 'down' delta (which usually reaches the relayers before the cut-off
+  // relay's own 'down') was not relayed: in the lab's flap scenario the
+  // second cut left the call on the cut link for 1.5 s.
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    it(`moves the forward path off a link cut again 4 s after the first cut (seed ${seed})`, () => {
+      const net = failover(seed)
+      const fwd = () => net.router('lax').forwardPath('call')?.path.join('>')
+      net.run(30_000 + seed * 37)
+      expect(fwd()).toBe('lax>dal>bos')
+      const cut = () => {
+        net.cutEdge('lax', 'dal')
+        net.cutEdge('dal', 'lax')
+      }
+      // The lab's flap: 2 s down, 2 s up, down again.
+      cut()
+      expect(net.runUntil(() => fwd() === 'lax>atl>bos', 2000, 1)).toBeLessThan(700)
+      net.run(2000 - 700)
+      net.restoreEdge('lax', 'dal')
+      net.restoreEdge('dal', 'lax')
+      const back = net.runUntil(() => fwd() === 'lax>dal>bos', 2000, 1)
+      expect(back).toBeLessThan(2000)
+      net.run(2000 - back)
+      cut()
+      const second = net.runUntil(() => fwd() !== 'lax>dal>bos', 5000, 1)
+      expect(second).toBeLessThan(700)
+    })
+  }
 })
