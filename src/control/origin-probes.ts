@@ -5,8 +5,9 @@
  *
  * - twamp: TWAMP-Light test packets to a reflector on the origin host; gives
  *   one-way pseudo delays in both directions.
- * - icmp: echo requests on a raw socket (needs root or CAP_NET_RAW); gives a
- *   round trip only, so the router assumes a symmetric CNI link (rtt/2).
+ * - icmp: echo requests on a raw socket (needs root or CAP_NET_RAW), ICMP
+ *   for an IPv4 origin and ICMPv6 for an IPv6 one; gives a round trip only,
+ *   so the router assumes a symmetric CNI link (rtt/2).
  * - none: no packets; reports the configured round trip as if measured, so
  *   the exit is always considered up.
  */
@@ -16,10 +17,19 @@ import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
 import { openRawIcmpSocket, type RawIcmpSocket } from '../io/raw-icmp.js'
 import { createLiteralSocket } from '../io/udp.js'
 import { TwampSender } from '../origin/index.js'
-import { buildEchoRequest, parseEcho, ICMP_ECHO_REPLY } from '../origin/icmp.js'
+import { buildEcho6Request, buildEchoRequest, parseEcho, parseEcho6Reply, ICMP_ECHO_REPLY } from '../origin/icmp.js'
 import type { OriginSample, Router } from '../route/types.js'
 
 const ICMP_LOSS_TIMEOUT_MS = 1000
+
+/** One spelling per IPv6 address (the addon and the config may write it differently, e.g. zeros or case). */
+function canonicalV6(host: string): string {
+  try {
+    return new URL(`http://[${host}]/`).hostname
+  } catch {
+    return host
+  }
+}
 
 interface Prober {
   tick(nowMs: number): void
@@ -105,10 +115,10 @@ export class OriginProbes {
   }
 
   private icmp(s: ServiceConfig): Prober | undefined {
-    if (isIPv6(s.origin.host)) return undefined
+    const v6 = isIPv6(s.origin.host)
     let socket: RawIcmpSocket
     try {
-      socket = openRawIcmpSocket()
+      socket = openRawIcmpSocket(v6 ? 6 : 4)
     } catch (err) {
       this.log.warn('cannot open ICMP raw socket (needs root or CAP_NET_RAW)', { service: s.name, error: (err as Error).message })
       return undefined
@@ -119,10 +129,11 @@ export class OriginProbes {
     let seq = 0
     let next = 0
     socket.on('error', (err: Error) => this.log.warn('ICMP socket error', { service: s.name, error: err.message }))
+    const origin = v6 ? canonicalV6(s.origin.host) : s.origin.host
     socket.on('message', (msg: Buffer, source: string) => {
-      if (source !== s.origin.host) return
-      const m = parseEcho(msg)
-      if (!m || m.type !== ICMP_ECHO_REPLY || m.id !== id) return
+      if ((v6 ? canonicalV6(source) : source) !== origin) return
+      const m = v6 ? parseEcho6Reply(msg) : parseEcho(msg)
+      if (!m || (!v6 && m.type !== ICMP_ECHO_REPLY) || m.id !== id) return
       const sent = pending.get(m.seq)
       if (sent === undefined) return
       pending.delete(m.seq)
@@ -138,7 +149,7 @@ export class OriginProbes {
         if (now < next) return
         next = now + s.originProbe.intervalMs
         seq = (seq + 1) & 0xffff
-        const len = buildEchoRequest(buf, id, seq)
+        const len = v6 ? buildEcho6Request(buf, id, seq) : buildEchoRequest(buf, id, seq)
         pending.set(seq, now)
         socket.send(buf, 0, len, s.origin.host, () => {})
       },

@@ -79,3 +79,43 @@ export function isEchoReplyTo(bytes: Uint8Array, id: number, seq: number, length
   const m = parseEcho(bytes, length)
   return m !== undefined && m.type === ICMP_ECHO_REPLY && m.code === 0 && m.id === (id & 0xffff) && m.seq === (seq & 0xffff)
 }
+
+/** ICMPv6 echo types (RFC 4443, section 4): same layout as ICMP's echo, checksum by the kernel. */
+export const ICMP6_ECHO_REQUEST = 128
+export const ICMP6_ECHO_REPLY = 129
+
+/**
+ * Writes an ICMPv6 echo request into `buf` and returns its length. The
+ * checksum is left 0: on a raw ICMPv6 socket the kernel fills it in.
+ */
+export function buildEcho6Request(buf: Uint8Array, id: number, seq: number): number {
+  if (ICMP_HEADER_BYTES > buf.length) throw new RangeError(`echo request of ${ICMP_HEADER_BYTES} bytes does not fit a ${buf.length}-byte buffer`)
+  buf[ICMP_OFF_TYPE] = ICMP6_ECHO_REQUEST
+  buf[ICMP_OFF_CODE] = 0
+  buf[ICMP_OFF_CHECKSUM] = 0
+  buf[ICMP_OFF_CHECKSUM + 1] = 0
+  buf[ICMP_OFF_ID] = (id >>> 8) & 0xff
+  buf[ICMP_OFF_ID + 1] = id & 0xff
+  buf[ICMP_OFF_SEQ] = (seq >>> 8) & 0xff
+  buf[ICMP_OFF_SEQ + 1] = seq & 0xff
+  return ICMP_HEADER_BYTES
+}
+
+/**
+ * Parses an ICMPv6 echo reply as a raw ICMPv6 socket returns it (no IPv6
+ * header; the kernel has checked the checksum). Undefined when truncated or
+ * anything else (a raw ICMPv6 socket also sees neighbour discovery, errors
+ * and other hosts' echoes).
+ */
+export function parseEcho6Reply(bytes: Uint8Array, length = bytes.length): EchoMessage | undefined {
+  if (length > bytes.length || length < ICMP_HEADER_BYTES) return undefined
+  if (bytes[ICMP_OFF_TYPE] !== ICMP6_ECHO_REPLY || bytes[ICMP_OFF_CODE] !== 0) return undefined
+  return {
+    type: ICMP6_ECHO_REPLY,
+    code: 0,
+    id: (bytes[ICMP_OFF_ID] << 8) | bytes[ICMP_OFF_ID + 1],
+    seq: (bytes[ICMP_OFF_SEQ] << 8) | bytes[ICMP_OFF_SEQ + 1],
+    payloadOffset: ICMP_HEADER_BYTES,
+    payloadLength: length - ICMP_HEADER_BYTES,
+  }
+}

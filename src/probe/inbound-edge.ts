@@ -1,4 +1,5 @@
 import { DELAY_FILTER_DOUBLES, DelayFilter } from './delay-filter.js'
+import { FAST_LOSS_DOUBLES, FastLoss } from './fast-loss.js'
 import { LOSS_WINDOW, LOSS_WINDOW_DOUBLES, LossRecord, LossWindow } from './loss-window.js'
 import { OFFSET_FILTER_DOUBLES, OffsetFilter } from './offset-filter.js'
 import type { ProbeFields } from './probe-codec.js'
@@ -37,7 +38,8 @@ const OWNER_AT = 7
 export const INBOUND_OWNER_DOUBLES = 4
 // Then its estimators: the small, every-probe parts first (see DelayFilter).
 const LOSS_AT = OWNER_AT + INBOUND_OWNER_DOUBLES
-const DELAY_AT = LOSS_AT + LOSS_WINDOW_DOUBLES
+const FAST_AT = LOSS_AT + LOSS_WINDOW_DOUBLES
+const DELAY_AT = FAST_AT + FAST_LOSS_DOUBLES
 const OFFSET_AT = DELAY_AT + DELAY_FILTER_DOUBLES
 /** Doubles one InboundEdge takes in a shared store, rounded up to whole 64-byte lines. */
 export const INBOUND_EDGE_DOUBLES = (OFFSET_AT + OFFSET_FILTER_DOUBLES + 7) & ~7
@@ -62,6 +64,8 @@ export const INBOUND_EDGE_DOUBLES = (OFFSET_AT + OFFSET_FILTER_DOUBLES + 7) & ~7
 export class InboundEdge {
   readonly delay: DelayFilter
   readonly loss: LossWindow
+  /** Runs of lost probes while up (see fast-loss.ts); reset with the loss window. */
+  readonly fastLoss: FastLoss
   readonly offset: OffsetFilter
   private readonly s: Float64Array
   private readonly b: number
@@ -78,6 +82,7 @@ export class InboundEdge {
     this.b = base
     this.ownerAt = base + OWNER_AT
     this.loss = new LossWindow(s, base + LOSS_AT)
+    this.fastLoss = new FastLoss(s, base + FAST_AT)
     this.delay = new DelayFilter(s, base + DELAY_AT)
     this.offset = new OffsetFilter(s, base + OFFSET_AT)
     s[base + PEER_BOOT] = -1
@@ -120,6 +125,7 @@ export class InboundEdge {
   reset(): void {
     this.delay.reset()
     this.loss.reset()
+    this.fastLoss.reset()
     this.offset.reset()
     this.clear()
   }
@@ -154,6 +160,7 @@ export class InboundEdge {
     if (rec === LossRecord.TooOld) return ProbeVerdict.TooOld
     this.delay.add(nowMs - p.txMs)
     if (p.seq > prevHi) {
+      if (s[b + UP] === 1) this.fastLoss.advance(prevHi, p.seq)
       s[b + CONSECUTIVE] = p.seq === prevHi + 1 ? s[b + CONSECUTIVE] + 1 : 1
       s[b + ECHO_SEQ] = p.seq
       s[b + ECHO_TX] = p.txMs
@@ -164,6 +171,7 @@ export class InboundEdge {
     if (s[b + UP] !== 1 && s[b + CONSECUTIVE] >= UP_AFTER_PROBES) {
       s[b + UP] = 1
       restartLossAt(this.loss, p.seq)
+      this.fastLoss.reset(false)
     }
     return ProbeVerdict.Accepted
   }
@@ -175,6 +183,7 @@ export class InboundEdge {
     if (s[b + UP] !== 1 || nowMs - s[b + LAST_RX] <= downAfterMs) return false
     s[b + UP] = 0
     s[b + CONSECUTIVE] = 0
+    this.fastLoss.reset(false)
     return true
   }
 }

@@ -3,6 +3,20 @@ import { DelayFilter } from './delay-filter.js'
 import { LossWindow } from './loss-window.js'
 import { OffsetFilter } from './offset-filter.js'
 import { restartLossAt, UP_AFTER_PROBES } from './inbound-edge.js'
+import { DOWN_SLACK_MS, PROBE_JITTER } from './prober.js'
+
+/**
+ * Origin probes missed in a row that take an origin leg down. Missed means
+ * their replies did not arrive when due (the learned interval after the
+ * last good one), not that a per-probe timeout expired: the drivers time a
+ * probe out after 1 s, and 3 of those took ~1.5 s at a 250 ms interval.
+ * Two missed replies: 2 x 275 + 20 = 570 ms after the last good one, so an
+ * origin that fails is noticed 320-570 ms later (one missed reply, 295 ms,
+ * would take an origin down for a single lost probe pair).
+ */
+export const ORIGIN_DOWN_AFTER_MISSED = 2
+/** Weight of a new gap in the interval estimate (see OriginEdge.learnInterval). */
+const INTERVAL_GAIN = 0.25
 
 /**
  * The CNI link between this relay (an exit) and one service's origin, from
@@ -27,6 +41,8 @@ export class OriginEdge {
   method: 'twamp' | 'icmp' = 'icmp'
   up = false
   lastGoodMs = NaN
+  /** Learned mean interval between good samples (the origin probe interval); NaN before two. */
+  intervalMs = NaN
   private seq = 0
   private consecutiveGood = 0
   private consecutiveLost = 0
@@ -49,6 +65,8 @@ export class OriginEdge {
     }
     this.loss.record(seq)
     this.consecutiveLost = 0
+    // Only gaps between good samples in a row (not across an outage or a reported loss).
+    if (this.consecutiveGood > 0) this.learnInterval(nowMs)
     this.lastGoodMs = nowMs
     if (++this.consecutiveGood >= UP_AFTER_PROBES && !this.up) {
       // Loss counts only while up (see InboundEdge): forget the outage.
@@ -88,8 +106,32 @@ export class OriginEdge {
     this.offset.reset()
   }
 
+  /**
+   * The probe interval, from the gaps between good samples. A gap is clamped
+   * to [half, double] the estimate before it is averaged in, so a lost probe
+   * (a double gap) or two replies close together move it by at most a
+   * quarter, and a bad first gap is outgrown in a few samples.
+   */
+  private learnInterval(nowMs: number): void {
+    const gap = nowMs - this.lastGoodMs
+    if (!(gap > 0)) return
+    const est = this.intervalMs
+    if (Number.isNaN(est)) {
+      this.intervalMs = gap
+      return
+    }
+    this.intervalMs = est + INTERVAL_GAIN * (Math.min(2 * est, Math.max(est / 2, gap)) - est)
+  }
+
+  /** How long without a good sample takes the leg down: ORIGIN_DOWN_AFTER_MISSED intervals, at most `staleMs`. */
+  silentAfterMs(staleMs: number): number {
+    const i = this.intervalMs
+    if (Number.isNaN(i)) return staleMs
+    return Math.min(staleMs, ORIGIN_DOWN_AFTER_MISSED * i * (1 + PROBE_JITTER) + DOWN_SLACK_MS)
+  }
+
   checkSilence(nowMs: number, staleMs: number): boolean {
-    if (!this.up || nowMs - this.lastGoodMs <= staleMs) return false
+    if (!this.up || nowMs - this.lastGoodMs <= this.silentAfterMs(staleMs)) return false
     this.up = false
     this.consecutiveGood = 0
     return true

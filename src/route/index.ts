@@ -2,12 +2,12 @@
  * route/ owns the latency map and path choice: it floods each relay's
  * measured inbound edges (from probe/) to every relay, keeps the directed
  * map, and picks per service the fastest (exit, path) from an ingress and
- * the fastest reply path from an exit, with profile penalties, damping and
- * an edge-disjoint backup. It also owns the control messages' fields
- * (control-message.ts; their strict msgpack byte form is
- * control/control-codec.ts) and the canonical encoding that map columns are
- * signed over (column-signature.ts; the signer is injected).
- * Sans-IO: the caller passes nowMs and delivers the messages it returns.
+ * the fastest reply path from an exit, with profile penalties, damping,
+ * flap damping of the edges it measures, and an edge-disjoint backup. It
+ * also owns the control messages' fields (control-message.ts; their strict
+ * msgpack byte form is control/control-codec.ts) and the canonical encoding
+ * that map columns are signed over (column-signature.ts; the signer is
+ * injected). Sans-IO: the caller passes nowMs and delivers the messages it returns.
  * docs/routing.md and docs/one-way-latency.md.
  *
  *   const router = createRouter({ self: 'lax', relays, services })

@@ -4,6 +4,7 @@ import type { Prober } from '../probe/prober.js'
 import { E_JITTER, E_LOSS, E_MIN_PSEUDO, E_PSEUDO, E_RTT, E_THETA, E_UP, MAP_MSG_TYPE, MAP_MSG_VERSION } from './control-message.js'
 import type { EdgeTuple, MapUpdate, OriginTuple } from './control-message.js'
 import { significantDelta } from './link-map.js'
+import { FlapDamping } from './flap-damping.js'
 
 /** Delta thresholds (see OwnColumn.deltaWorthy). */
 export const DELTA_DELAY_MS = 0.05
@@ -53,6 +54,12 @@ export class OwnColumn {
   private readonly sentRtt: Float64Array
   private readonly sentJitter: Float64Array
   private readonly sentLoss: Float64Array
+  /** Per edge: usable as measured (up, fast loss detector not tripped) at its last evaluation. */
+  private readonly usableNow: Uint8Array
+  /** Penalties of the edges that keep failing: suppressed ones are flooded as down. */
+  readonly damping: FlapDamping
+  /** Times the fast loss detector took an up edge out. */
+  lossTrips = 0
   /** levelCount[l] = edges whose level (see `last`) is l. */
   private readonly levelCount = new Int32Array(4)
   private readonly selfIdx: number
@@ -90,6 +97,36 @@ export class OwnColumn {
     this.sentLoss = new Float64Array(n)
     this.levelCount[ColumnChange.None] = n
     this.selfIdx = relays.indexOf(self)
+    this.usableNow = new Uint8Array(n)
+    this.damping = new FlapDamping(n)
+  }
+
+  /**
+   * What we flood as edge i's `up`: up, not tripped by the fast loss
+   * detector, and not suppressed by flap damping.
+   */
+  floodedUp(i: number, e: InboundEdge): boolean {
+    return e.up && !e.fastLoss.tripped && !this.damping.suppressed(i)
+  }
+
+  /** Charges edge i a flap when it just stopped being usable (see FlapDamping). */
+  private noteFailures(i: number, e: InboundEdge, nowMs: number): void {
+    const usable = e.up && !e.fastLoss.tripped ? 1 : 0
+    if (this.usableNow[i] === 1 && usable === 0) {
+      if (e.up) this.lossTrips++
+      this.damping.onFailure(i, nowMs)
+    }
+    this.usableNow[i] = usable
+  }
+
+  /**
+   * Lifts flap suppressions that have decayed (see FlapDamping.release) and
+   * re-evaluates every edge when one did, so the next flood announces it.
+   */
+  release(nowMs: number): boolean {
+    if (this.damping.release(nowMs) === 0) return false
+    for (let i = 0; i < this.edges.length; i++) this.touch(i, this.edges[i], nowMs)
+    return true
   }
 
   /** The boot id our column is flooded with (fight-back may start a new one; probes keep theirs). */
@@ -118,7 +155,8 @@ export class OwnColumn {
    * Peer i's inbound edge took a probe: re-evaluates its change level now,
    * while its estimators are still in cache (`changed` reads the counts).
    */
-  touch(i: number, e: InboundEdge): void {
+  touch(i: number, e: InboundEdge, nowMs: number): void {
+    this.noteFailures(i, e, nowMs)
     const l = this.edgeLevel(i, e)
     const at = e.ownerAt + L_LEVEL
     const old = e.store[at]
@@ -157,7 +195,7 @@ export class OwnColumn {
   /** Change of edge i since the last flood: gone down, come up, or moved by more than max(1 ms, 5%) / across the loss limit. */
   private edgeLevel(i: number, e: InboundEdge): ColumnChange {
     if (i === this.selfIdx || !e.heard) return ColumnChange.None
-    const up = e.up ? 1 : 0
+    const up = this.floodedUp(i, e) ? 1 : 0
     const s = e.store
     const at = e.ownerAt
     const lastUp = s[at + L_UP]
@@ -193,12 +231,20 @@ export class OwnColumn {
         continue
       }
       const t: EdgeTuple = e.heard
-        ? [this.relays[i], e.delay.smoothedMs, e.delay.minMs, orNull(e.offset.thetaMs), orNull(e.offset.rttMs), e.delay.jitterMs, e.loss.lossPct(), e.up]
+        ? [this.relays[i], e.delay.smoothedMs, e.delay.minMs, orNull(e.offset.thetaMs), orNull(e.offset.rttMs), e.delay.jitterMs, e.loss.lossPct(), this.floodedUp(i, e)]
         : [this.relays[i], this.sentPseudo[i], this.sentMin[i], orNull(this.sentTheta[i]), orNull(this.sentRtt[i]), this.sentJitter[i], this.sentLoss[i], false]
-      all.push(t)
       if (this.deltaWorthy(i, t, e.heard && e.delay.warmingUp)) {
         changed.push(t)
         this.remember(i, t)
+        all.push(t)
+      } else {
+        // The whole column carries what receivers in sync hold (the values
+        // last put in a delta), not the live estimate: a receiver that
+        // resyncs from it would otherwise keep a value off by up to a delta
+        // threshold, possibly on the other side of the loss limit, until the
+        // edge moves by a threshold from what was sent - for a loss that
+        // hovers at the limit, forever (the reply path that never left).
+        all.push(this.sentTuple(i))
       }
       e.store[e.ownerAt + L_PSEUDO] = t[E_PSEUDO]
       e.store[e.ownerAt + L_UP] = t[E_UP] ? 1 : 0
@@ -244,6 +290,14 @@ export class OwnColumn {
     if (warming) return false
     const j = this.sentJitter[i]
     return Math.abs(j - t[E_JITTER]) > Math.max(DELTA_JITTER_MS, DELTA_JITTER_REL * j)
+  }
+
+  /** Edge i as receivers in sync hold it. */
+  private sentTuple(i: number): EdgeTuple {
+    return [
+      this.relays[i], this.sentPseudo[i], this.sentMin[i], orNull(this.sentTheta[i]), orNull(this.sentRtt[i]),
+      this.sentJitter[i], this.sentLoss[i], this.sentUp[i] === 1,
+    ]
   }
 
   private remember(i: number, t: EdgeTuple): void {

@@ -78,7 +78,7 @@ export class RouterCore implements Router {
   private seenStamp = 0
   /** Floods since the last whole-column refresh; -1 before the first flood. */
   private floodsSinceFull = -1
-  /** to * n + origin -> the whole-column update of `origin` this relay last relayed to `to` (only pairs we relay for). */
+  /** to * n + origin -> the newest update of `origin`'s chain this relay relayed to `to` (only pairs we relay for). */
   private readonly relayedTo = new Map<number, MapUpdate>()
   private readonly random: () => number
   private readonly floodIntervalMs: number
@@ -171,6 +171,9 @@ export class RouterCore implements Router {
     this.lastNowMs = nowMs
     const out: RouterMessage[] = []
     let reach = this.prober.tick(nowMs, out) > 0
+    // Edges that went silent are failures for flap damping.
+    if (reach) for (let i = 0; i < this.relays.length; i++) this.own.touch(i, this.prober.inbound[i], nowMs)
+    this.own.release(nowMs)
     for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
     if (this.refreshFreshness(nowMs)) this.dirty = true
     // Thetas and RTTs alone never make routes recompute, but the potentials
@@ -193,7 +196,7 @@ export class RouterCore implements Router {
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[] {
     this.lastNowMs = nowMs
     const i = this.prober.onProbe(nowMs, from, bytes)
-    if (i >= 0) this.own.touch(i, this.prober.inbound[i])
+    if (i >= 0) this.own.touch(i, this.prober.inbound[i], nowMs)
     return NO_MESSAGES
   }
 
@@ -216,10 +219,6 @@ export class RouterCore implements Router {
       this.count('control_stale')
       return []
     }
-    if (plan === Plan.Skip) {
-      this.count('control_full_skipped')
-      return []
-    }
     if (plan === Plan.Gap) return this.onGap(nowMs, v)
     const bad = checkEdges(u, this.relayIndex, this.seen, ++this.seenStamp, this.fromIdx)
     if (bad !== '') return this.malformed(bad)
@@ -227,6 +226,18 @@ export class RouterCore implements Router {
     if (this.auth !== undefined) {
       if (u.sig === undefined) return this.forged('unsigned')
       if (!this.auth.verify(u.origin, canonicalColumn(u), u.sig)) return this.forged('signature')
+    }
+    if (plan === Plan.Skip) {
+      // Nothing to apply (the delta of the same seq follows), but it starts
+      // the chain we relay: were it dropped, a relay in sync would keep
+      // growing its chain from the last whole column it applied, drop it at
+      // MAX_CHAIN_DELTAS and then have nothing to relay around a cut until
+      // it fell out of sync - the far end of a cut link then learnt the cut
+      // only when the column went stale (3.5 s). Relayed around failed
+      // edges too, so that a relay cut off from the origin resyncs from it.
+      this.count('control_full_skipped')
+      this.keepForRelaying(v, u)
+      return this.relayAround(nowMs, v, from, u)
     }
     const res = this.map.apply(nowMs, u, restarted, this.fromIdx)
     this.count('control_accepted')
@@ -381,6 +392,9 @@ export class RouterCore implements Router {
     const c: RouterCounters = { ...this.counts, ...this.prober.counters }
     c.route_computations = this.table.computations
     c.route_clamped_edges = this.table.clampedEdges
+    // Like the event counters above, these appear once they are nonzero.
+    if (this.own.lossTrips > 0) c.edge_loss_trips = this.own.lossTrips
+    if (this.own.damping.suppressions > 0) c.edge_flap_suppressions = this.own.damping.suppressions
     c.route_switches = [...this.table.forward, ...this.table.reply].reduce((a, r) => a + r.slot.switches, 0)
     return c
   }
@@ -430,7 +444,7 @@ export class RouterCore implements Router {
    * never came up, or the pair has no link at all). So: relay the new update
    * of `v` to each r whose edge v->r is not up, and, since v's column just
    * told us which edges x->v are not up, relay x's latest whole column and
-   * the deltas since to v (once per whole column: `relayedTo` remembers what
+   * the deltas since to v (each once: `relayedTo` remembers what
    * v already got from us; later deltas reach v by the first rule). Only the
    * RELAYERS_PER_PAIR relays that rank first (by a hash of the pair) among
    * those with working edges around the gap do it, so a relay hears a
@@ -453,10 +467,17 @@ export class RouterCore implements Router {
       // The whole column and the deltas since: a delta alone is useless to a relay that lacks the rest.
       if (!this.map.notUp(r, v, nowMs)) continue
       const chain = this.sinceFull[r]
-      const m = chain[0]
-      if (m === undefined || this.relayedTo.get(v * n + r) === m || !this.isRelayer(r, v)) continue
-      this.relayedTo.set(v * n + r, m)
-      for (const c of chain) out.push({ to: u.origin, kind: 'control', msg: relayCopy(c) })
+      const last = chain[chain.length - 1]
+      const sent = this.relayedTo.get(v * n + r)
+      if (last === undefined || sent === last || !this.isRelayer(r, v)) continue
+      this.relayedTo.set(v * n + r, last)
+      // The chain past what this rule last relayed to v, or all of it (a
+      // delta the first rule relayed may have reached v out of sync: it
+      // may come again, stale). Once per whole column was not enough: a
+      // link cut again before r's next whole column left r's new 'down'
+      // delta (which often reaches us before v's own 'down') unrelayed.
+      const from = sent === undefined ? 0 : chain.indexOf(sent) + 1
+      for (let k = from; k < chain.length; k++) out.push({ to: u.origin, kind: 'control', msg: relayCopy(chain[k]) })
     }
     if (out.length === 0) return NO_MESSAGES
     this.count('control_relayed')

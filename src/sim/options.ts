@@ -25,6 +25,7 @@ export interface SimCliOptions {
   lossPct?: string
   tickMs?: string
   maxOffsetMs?: string
+  driftPpm?: string
   json?: boolean
   /** commander's --no-freeze */
   freeze?: boolean
@@ -51,6 +52,7 @@ export function simInitFromOptions(o: SimCliOptions): Omit<SimInit, 'createRoute
     lossPct: num('--loss-pct', o.lossPct, 0, { min: 0, max: 100 }),
     tickMs: num('--tick-ms', o.tickMs, 20, { min: 1, max: 1000 }),
     maxClockOffsetMs: num('--max-offset-ms', o.maxOffsetMs, 3_600_000, { min: 0 }),
+    driftPpm: num('--drift-ppm', o.driftPpm, 0, { min: 0, max: 10_000 }),
     freezeMessages: o.freeze ?? true,
     // Two loops only pay off with two cores; the result is the same either way.
     workers: num('--workers', o.workers, availableParallelism() >= 2 ? 2 : 1, { integer: true, min: 1, max: 2 }),

@@ -32,8 +32,10 @@ export interface PartitionInit {
   names: string[]
   /** Current true delay per directed link (NaN = no link, Infinity = cut); copied. */
   delayMs: Float64Array
-  /** Each relay's clock offset: it sees nowMs = simTime + offsetMs[r]. */
+  /** Each relay's clock offset: it sees nowMs = simTime x rate[r] + offsetMs[r]. */
   offsetMs: Float64Array
+  /** Each relay's clock rate, 1 + its drift (default 1): its timers run on its own clock too. */
+  rate?: Float64Array
   /** Partition of each relay; this loop runs the relays with owner[r] === part. */
   owner: Uint8Array
   part: number
@@ -98,6 +100,7 @@ export class Partition {
 
   private readonly delayMs: Float64Array
   private readonly offsetMs: Float64Array
+  private readonly rate: Float64Array
   private readonly owner: Uint8Array
   private readonly part: number
   private readonly index = new Map<string, number>()
@@ -146,6 +149,7 @@ export class Partition {
     this.names.forEach((s, i) => this.index.set(s, i))
     this.delayMs = Float64Array.from(init.delayMs)
     this.offsetMs = init.offsetMs
+    this.rate = init.rate ?? new Float64Array(init.names.length).fill(1)
     this.owner = init.owner
     this.part = init.part
     this.seed = init.seed
@@ -188,6 +192,11 @@ export class Partition {
     return s * this.srcSpan + r
   }
 
+  /** Relay r's own clock at sim time tMs (t x 1 + offset is exact: no drift, no change). */
+  private localMs(r: number, tMs: number): number {
+    return tMs * this.rate[r] + this.offsetMs[r]
+  }
+
   setDelay(link: number, delayMs: number): void {
     this.delayMs[link] = delayMs
   }
@@ -204,8 +213,9 @@ export class Partition {
       const to = slab[line + SLOT_DST]
       const router = this.routers[to]!
       if (k === K_TICK) {
-        this.send(to, router.tick(t + this.offsetMs[to]), t)
-        this.heap.push(t + this.tickMs, slot, this.orderOf(to))
+        this.send(to, router.tick(this.localMs(to, t)), t)
+        // tickMs of the relay's own clock (x 1 exactly without drift).
+        this.heap.push(t + this.tickMs / this.rate[to], slot, this.orderOf(to))
         continue
       }
       if (k === K_PROBE || k === K_PROBE_OTHER) {
@@ -215,14 +225,14 @@ export class Partition {
           for (let j = 0; j < SLAB_PROBE_BYTES >> 2; j++) this.probeIn32[j] = slab[line + j]
           bytes = this.probeIn
         } else bytes = this.buf[slot]!
-        const out = router.onProbe(t + this.offsetMs[to], this.names[slab[line + SLOT_SRC]], bytes)
+        const out = router.onProbe(this.localMs(to, t), this.names[slab[line + SLOT_SRC]], bytes)
         this.free.push(slot)
         if (out.length > 0) this.send(to, out, t)
       } else if (k === K_CONTROL) {
         this.counters.control++
         const msg = this.payload[slot]
         this.payload[slot] = undefined
-        const out = router.onControl(t + this.offsetMs[to], this.names[slab[line + SLOT_SRC]], msg)
+        const out = router.onControl(this.localMs(to, t), this.names[slab[line + SLOT_SRC]], msg)
         this.free.push(slot)
         if (out.length > 0) this.send(to, out, t)
       }
@@ -394,7 +404,7 @@ export class Partition {
       const t = p % n
       const r = this.routers[s]
       if (r === undefined || s === t) continue
-      const c = r.pathTo(tMs + this.offsetMs[s], this.names[t])
+      const c = r.pathTo(this.localMs(s, tMs), this.names[t])
       out.push(p)
       const at = out.length
       out.push(-1)

@@ -6,7 +6,7 @@ const pct = (x: number): string => `${x.toFixed(1)}%`
 export function formatSummary(r: SimResult, extra: { wallMs?: number; source?: string; asymmetry?: number; loops?: string } = {}): string {
   const lines = [
     `Simulated ${r.relays} relays for ${r.duration_s} s (seed ${r.seed}, hop cost ${r.hop_cost_ms} ms, jitter ${r.jitter_ms} ms, loss ${r.loss_pct}%` +
-      `${extra.asymmetry ? `, asymmetry ${extra.asymmetry}` : ''})${extra.source ? ` on ${extra.source}` : ''}`,
+      `${extra.asymmetry ? `, asymmetry ${extra.asymmetry}` : ''}${r.drift_ppm ? `, drift ±${r.drift_ppm} ppm` : ''})${extra.source ? ` on ${extra.source}` : ''}`,
     `  links missing both ways: ${r.missing_links}; unreachable ordered pairs: ${r.unreachable_pairs}; pairs without a path: ${r.no_path_pairs}`,
     `  within tolerance of the oracle (max(0.5 ms, 2%)): ${pct(100 * r.within_tolerance)} of ${r.pairs} ordered pairs`,
     `  improvement over the direct edge: mean ${pct(r.mean_improvement_pct)}, median ${pct(r.median_improvement_pct)}, p90 ${pct(r.p90_improvement_pct)}` +

@@ -16,7 +16,8 @@
  * result is the same, byte for byte, with one loop or two.
  *
  * Each relay sees nowMs = simTime + its own clock offset (up to +-1 h by
- * default), so routers cannot lean on synchronised clocks.
+ * default), so routers cannot lean on synchronised clocks; with `driftPpm`
+ * its clock also runs at its own rate (simTime x (1 + e) + offset).
  */
 import type { Router, RouterInit } from '../route/types.js'
 import type { SimEvent } from './events.js'
@@ -44,6 +45,12 @@ export interface SimInit {
   tickMs?: number
   /** Clock offsets are uniform in [-max, +max], ms; 0 turns them off. */
   maxClockOffsetMs?: number
+  /**
+   * Clock drift: each relay's clock runs at 1 + e of true time, e uniform in
+   * [-D, +D] ppm (seeded); its timers and timestamps all use its own clock.
+   * 0 (default): no drift.
+   */
+  driftPpm?: number
   events?: SimEvent[]
   /** Sampling interval after an event, sim ms. */
   sampleMs?: number
@@ -112,6 +119,8 @@ export interface SimResult extends PairScore {
   duration_s: number
   jitter_ms: number
   loss_pct: number
+  /** Present only when the run had clock drift (--drift-ppm > 0). */
+  drift_ppm?: number
   missing_links: number
   messages: { probes: number; control: number; dropped_no_link: number; lost: number; bad_destination: number }
   /** Sum over relays of Router.counters() (floods sent, stale updates, switches...), when routers have it. */
@@ -171,6 +180,8 @@ export class Simulation {
   /** Current true delay per directed link (NaN = no link, Infinity = cut). */
   readonly delayMs: Float64Array
   readonly offsetMs: Float64Array
+  /** Each relay's clock rate (1 + drift). */
+  readonly rate: Float64Array
   oracle: Float64Array
   simNowMs = 0
   readonly hopCostMs: number
@@ -226,6 +237,10 @@ export class Simulation {
     const offRng = streamRng(seed, 'clock-offset')
     // Shifted up by max so every relay's clock reads >= 0, like a real monotonic clock.
     this.offsetMs = Float64Array.from(this.names, () => maxOff + offRng.uniform(-maxOff, maxOff))
+    // Its own stream: drawing it leaves every other random choice as it was.
+    const drift = (init.driftPpm ?? 0) * 1e-6
+    const driftRng = streamRng(seed, 'clock-drift')
+    this.rate = Float64Array.from(this.names, () => (drift > 0 ? 1 + driftRng.uniform(-drift, drift) : 1))
     this.oracle = oracleCosts(this.n, this.delayMs, this.hopCostMs)
 
     const workers = init.workers ?? 1
@@ -246,6 +261,7 @@ export class Simulation {
       names: this.names,
       delayMs: this.delayMs,
       offsetMs: this.offsetMs,
+      rate: this.rate,
       owner,
       part,
       seed,
@@ -508,6 +524,7 @@ export class Simulation {
       duration_s: durationMs / 1000,
       jitter_ms: this.jitterMs,
       loss_pct: this.lossP * 100,
+      ...((this.init.driftPpm ?? 0) > 0 ? { drift_ppm: this.init.driftPpm } : {}),
       missing_links: this.init.matrix.missingPairs,
       messages,
       // Sorted keys keep the JSON identical from run to run.

@@ -30,11 +30,15 @@ interface Figure {
 }
 const figures: Figure[] = []
 
-/** Records a figure against its target, prints it, and checks it when targets are enforced. */
-function report(scenario: string, figure: string, value: number | null, target: string, met: boolean): void {
+/**
+ * Records a figure against its target, prints it, and checks it when
+ * targets are enforced, or always for `enforced` ones (targets the relays
+ * have met in 3 of 3 runs).
+ */
+function report(scenario: string, figure: string, value: number | null, target: string, met: boolean, enforced = false): void {
   figures.push({ scenario, figure, value, target, met })
   process.stderr.write(`[live-routing] ${scenario}: ${figure} = ${value === null ? 'never' : +value.toFixed(1)} (target ${target}: ${met ? 'met' : 'MISSED'})\n`)
-  if (ENFORCE) expect(met, `${scenario}: ${figure} = ${value} (target ${target})`).toBe(true)
+  if (ENFORCE || enforced) expect(met, `${scenario}: ${figure} = ${value} (target ${target})`).toBe(true)
 }
 
 function describeFlow(r: LabResult, o: FlowResult): void {
@@ -88,7 +92,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     const link = [['lax', 'dal']] as const
     const secondCut = 6000
     const after = reentries(o.paths, 'forward', secondCut, link)
-    report('flap', 're-entries onto the flapping link after the second cut (forward)', after, '<= 1', after <= 1)
+    report('flap', 're-entries onto the flapping link after the second cut (forward)', after, '<= 1', after <= 1, true)
     report('flap', 're-entries onto the flapping link over all cuts (forward)', reentries(o.paths, 'forward', 2000, link), 'informational', true)
     report('flap', 're-entries onto the flapping link over all cuts (reply)', reentries(o.paths, 'reply', 2000, link), 'informational', true)
     report('flap', 'packets lost', o.sent - o.received, 'informational', true)
@@ -144,8 +148,12 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     expect(o.paths.filter((p) => p.t_ms <= at).at(-1)?.forward.at(-1)).toBe('atl')
     const moved = o.paths.find((p) => p.t_ms > at && p.forward.length > 0 && p.forward.at(-1) !== 'atl')
     const movedMs = moved ? moved.t_ms - at : null
-    report('origin-leg', 'forward path moved to another exit after (ms)', movedMs, '<= 500', movedMs !== null && movedMs <= 500)
     const e = o.around_events[0]
+    // The flow moved when the origin got datagrams again: the longest time it
+    // got nothing bounds the move from above (datagrams every 20 ms). The
+    // path is polled every 100 ms, which adds up to 100 ms to its figure.
+    report('origin-leg', 'the origin got nothing from the flow for (ms)', e.forward_gap_ms, '<= 500', e.forward_gap_ms <= 500)
+    report('origin-leg', 'forward path seen on another exit after (ms, 100 ms polls)', movedMs, 'informational', movedMs !== null)
     report('origin-leg', 'longest gap after the failure (ms)', e.gap_ms, 'informational', true)
     report('origin-leg', 'packets lost after the failure', e.lost_forward + e.lost_reverse, 'informational', true)
   })

@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fixEchoChecksum } from '../../bench/fuzz/messages.js'
-import { buildEchoRequest, ICMP_ECHO_REQUEST, parseEcho } from '../../src/origin/icmp.js'
+import { buildEchoRequest, ICMP_ECHO_REQUEST, parseEcho, parseEcho6Reply } from '../../src/origin/icmp.js'
 import { bytes, mutate, mutations, RUNS } from '../bench/mutations.js'
 
 const echo = fc.record({ id: fc.nat(0xffff), seq: fc.nat(0xffff), payload: bytes(64) }).map(({ id, seq, payload }) => {
@@ -16,6 +16,16 @@ describe('ICMP echo parser under fuzzing', () => {
     fc.assert(
       fc.property(bytes(200), (b) => {
         const m = parseEcho(b)
+        if (m) expect(m.payloadOffset + m.payloadLength).toBeLessThanOrEqual(b.length)
+      }),
+      { numRuns: RUNS },
+    )
+  })
+
+  it('never throws on any bytes as an ICMPv6 reply either, and keeps the payload inside them', () => {
+    fc.assert(
+      fc.property(bytes(200), (b) => {
+        const m = parseEcho6Reply(b)
         if (m) expect(m.payloadOffset + m.payloadLength).toBeLessThanOrEqual(b.length)
       }),
       { numRuns: RUNS },

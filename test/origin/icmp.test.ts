@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { internetChecksum } from '../../src/l3/checksum.js'
-import { buildEchoRequest, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, isEchoReplyTo, parseEcho } from '../../src/origin/icmp.js'
+import { buildEcho6Request, buildEchoRequest, ICMP6_ECHO_REPLY, ICMP6_ECHO_REQUEST, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, isEchoReplyTo, parseEcho, parseEcho6Reply } from '../../src/origin/icmp.js'
 
 /** What a Linux raw socket hands back for a reply: 20-byte IPv4 header + ICMP. */
 function replyFor(request: Uint8Array, withIpHeader = true): Uint8Array {
@@ -57,5 +57,34 @@ describe('ICMP echo codec', () => {
     expect(parseEcho(unreachable)).toBeUndefined()
     expect(parseEcho(new Uint8Array(0))).toBeUndefined()
     expect(parseEcho(reply, reply.length + 1)).toBeUndefined()
+  })
+})
+
+describe('ICMPv6 echo codec', () => {
+  // Table: what a raw ICMPv6 socket may hand over (no IPv6 header; the kernel checked the checksum).
+  const reply = (id: number, seq: number, extra: number[] = []): Uint8Array => Uint8Array.from([ICMP6_ECHO_REPLY, 0, 0xab, 0xcd, id >> 8, id & 0xff, seq >> 8, seq & 0xff, ...extra])
+  const cases: [string, Uint8Array, boolean][] = [
+    ['1: an echo reply', reply(0x1234, 7), true],
+    ['2: an echo reply with payload', reply(1, 2, [9, 9, 9]), true],
+    ['3: truncated to 7 bytes', reply(1, 2).subarray(0, 7), false],
+    ['4: an echo request (ours, looped back)', Uint8Array.from([ICMP6_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 2]), false],
+    ['5: neighbour solicitation', Uint8Array.from([135, 0, 0, 0, 0, 0, 0, 0, ...new Array(16).fill(0)]), false],
+    ['6: a reply with a nonzero code', Uint8Array.from([ICMP6_ECHO_REPLY, 1, 0, 0, 0, 1, 0, 2]), false],
+    ['7: empty', new Uint8Array(0), false],
+  ]
+  for (const [name, bytes, ok] of cases) {
+    it(`parses ${name}: ${ok ? 'accepted' : 'refused'}`, () => {
+      const m = parseEcho6Reply(bytes)
+      expect(m !== undefined).toBe(ok)
+      if (m) expect(m.payloadOffset + m.payloadLength).toBe(bytes.length)
+    })
+  }
+
+  it('builds an echo request the kernel completes (checksum 0) with our id and seq', () => {
+    const b = new Uint8Array(8)
+    expect(buildEcho6Request(b, 0xbeef, 0x0102)).toBe(8)
+    expect([...b]).toEqual([ICMP6_ECHO_REQUEST, 0, 0, 0, 0xbe, 0xef, 0x01, 0x02])
+    const r = parseEcho6Reply(reply(0xbeef, 0x0102))!
+    expect([r.id, r.seq]).toEqual([0xbeef, 0x0102])
   })
 })

@@ -106,7 +106,10 @@ describe('route dynamics', () => {
     net.run(6000)
     expect(fwd(net)).toBe('i>b>e')
     const ia = net.router('i').edges().find((e) => e.from === 'i' && e.to === 'a')!
-    expect(ia.lossPct).toBeGreaterThan(5)
+    // Out by the fast detector or the mean's 5% limit, whichever first. The
+    // mean itself restarts whenever three lost in a row take the edge down
+    // (20% loss: every ~12 s), so its value depends on the draw.
+    expect(ia.lossPct).toBeGreaterThan(0)
     expect(ia.up).toBe(false)
   })
 

@@ -164,6 +164,35 @@ describe('signed map columns', () => {
     expect(routers.x.counters!().control_forged_signature).toBe(1)
   })
 
+  // A whole column that arrives in sync is not applied (the delta of the
+  // same seq is), but it is kept as the start of the chain we relay and
+  // relayed around failed edges: it must pass the same checks first.
+  it('keeps an in-sync whole column for relaying only with its origin signature', () => {
+    const { keys, signKeys, routers } = signedTrio()
+    const toX = (t: number) => routers.y.tick(t).filter((m) => m.kind === 'control' && m.to === 'x').map((m) => (m as { msg: unknown }).msg as MapUpdate)
+    for (const m of toX(0)) routers.x.onControl(1, 'y', m)
+    const held = (routers.x as unknown as { map: { colSeq: Float64Array } }).map.colSeq[1]
+    const zAuth = new Ed25519ColumnAuth(keys.z.privateKey, signKeys)
+    const forged = update(held + 1, 0.04, { origin: 'y', boot: (routers.y as unknown as { own: { boot: number } }).own.boot, full: true })
+    forged.sig = zAuth.sign(canonicalColumn(forged))
+    routers.x.onControl(2, 'z', forged)
+    expect(routers.x.counters!().control_forged_signature).toBe(1)
+    expect(chainOf(routers.x, 1).map((u) => (u as MapUpdate).seq)).not.toContain(held + 1)
+    // y's own next whole column, arriving in sync, is skipped and starts the chain.
+    let genuine: MapUpdate | undefined
+    for (let t = 1000; genuine === undefined && t < 20_000; t += 100) {
+      for (const m of toX(t)) {
+        routers.x.onControl(t + 1, 'y', m)
+        if (m.full === true && genuine === undefined) {
+          genuine = m
+          expect(routers.x.counters!().control_full_skipped).toBe(1)
+          expect(chainOf(routers.x, 1)[0]).toMatchObject({ seq: m.seq, full: true })
+        }
+      }
+    }
+    expect(genuine).toBeDefined()
+  })
+
   it('refuses a genuine column whose values were changed in transit by a relaying peer', () => {
     const { routers } = signedTrio()
     const fromY = routers.y.tick(0).filter((m) => m.kind === 'control' && m.to === 'x').map((m) => (m as { msg: unknown }).msg as MapUpdate)

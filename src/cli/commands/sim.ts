@@ -28,6 +28,7 @@ export function register(program: Command): void {
     .option('--loss-pct <pct>', 'loss per packet on every link (default 0)')
     .option('--tick-ms <ms>', 'router tick cadence (default 20)')
     .option('--max-offset-ms <ms>', 'relay clock offsets are uniform in +-this (default 3600000)')
+    .option('--drift-ppm <ppm>', 'each relay clock runs at 1+e of true time, e uniform in +-this many ppm (default 0)')
     .option('--workers <n>', 'event loops the relays are split over: 1, or 2 (a worker thread; default when 2 cores); same result')
     .option('--no-freeze', 'do not deep-freeze control messages (faster; routers are trusted not to mutate them)')
     .option('--json', 'print one JSON object instead of the summary')

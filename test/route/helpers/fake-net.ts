@@ -38,6 +38,8 @@ export interface NetOptions {
   tickMs?: number
   origins?: Record<string, OriginLink>
   routerInit?: Partial<RouterInit>
+  /** How often exits sample their origin links (default 100 ms, jittered +-10% when set). */
+  originIntervalMs?: number
 }
 
 export class FakeNet {
@@ -51,8 +53,8 @@ export class FakeNet {
   private readonly rnd: () => number
   private readonly offsets: Record<string, number>
   private readonly origins: Record<string, OriginLink>
-  /** Decides per origin sample whether it is taken or reported lost. */
-  tamperOrigin: ((exit: string, service: string) => 'ok' | 'lost') | undefined
+  /** Decides per origin sample whether it is taken, reported lost, or never answered ('silent'). */
+  tamperOrigin: ((exit: string, service: string) => 'ok' | 'lost' | 'silent') | undefined
   /** Applied to every message before delivery; returning undefined drops it. */
   tamper: ((from: string, m: RouterMessage) => RouterMessage | undefined) | undefined
 
@@ -73,7 +75,14 @@ export class FakeNet {
     })
     const tickMs = opts.tickMs ?? 10
     for (const name of opts.relays) this.every(tickMs, () => this.send(name, this.router(name).tick(this.local(name))))
-    this.every(100, () => this.sampleOrigins())
+    if (opts.originIntervalMs === undefined) this.every(100, () => this.sampleOrigins())
+    else {
+      const loop = (): void => {
+        this.sampleOrigins()
+        this.clock.setTimeout(loop, opts.originIntervalMs! * (0.9 + 0.2 * this.rnd()))
+      }
+      this.clock.setTimeout(loop, opts.originIntervalMs)
+    }
   }
 
   router(name: string): Router {
@@ -162,7 +171,9 @@ export class FakeNet {
     for (const [service, link] of Object.entries(this.origins)) {
       for (const exit of Object.keys(link.fwdMs)) {
         const r = this.router(exit)
-        if (this.tamperOrigin?.(exit, service) === 'lost') {
+        const fate = this.tamperOrigin?.(exit, service)
+        if (fate === 'silent') continue
+        if (fate === 'lost') {
           r.onOriginSample(this.local(exit), { service, method: link.method, lost: true })
           continue
         }
