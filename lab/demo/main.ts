@@ -12,6 +12,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +26,7 @@ import { freeUdpPorts } from '../../src/io/udp.js'
 import type { EdgeView, PathChoice } from '../../src/route/types.js'
 import { MeasuredFlow, TRAFFIC_PROFILES, startTimestampEcho, type FlowReport } from '../traffic/index.js'
 import { DEMO_EXIT, DEMO_INGRESS, DEMO_ONE_WAY_MS, DEMO_SITES, type DemoSite } from './topology.js'
+import { LOOP_DELAY_RESOLUTION_MS, tailBreakdown, type TailBreakdown } from './tails.js'
 import { cleanUpOnExit } from '../../src/io/exit-cleanup.js'
 
 const HOST = '127.0.0.1'
@@ -41,7 +43,7 @@ export interface DemoOptions {
   statusPage?: { port: number; duringTraffic: (url: string) => Promise<void> }
 }
 
-export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; overpass: FlowReport; routes: unknown }> {
+export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; overpass: FlowReport; routes: unknown; tails: TailBreakdown }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overpass-demo-'))
   const children: ChildProcess[] = []
   const emu = new UdpLinkEmulator(HOST)
@@ -109,13 +111,27 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
     opts.log(steady ? `route steady: ${steady}` : 'no steady route within 20 s; measuring anyway')
     const count = Math.round(opts.seconds * TRAFFIC_PROFILES.game.ratePerSec)
     opts.log(`sending a ${TRAFFIC_PROFILES.game.ratePerSec} Hz game flow for ${opts.seconds} s, direct and through Overpass at once ...`)
+    // The emulator shares this process's loop with both flows and the origin: its lateness and the loop's delay are measured over the flows' run only.
+    const fwdBefore = (await controlRequest(path.join(dir, `${DEMO_INGRESS}.sock`), { cmd: 'routes' })) as { forward: PathChoice[] }
+    emu.resetDelayError()
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
+    loopDelay.enable()
+    const cpuBefore = process.cpuUsage()
+    const wallBefore = performance.now()
     await Promise.all([overpass.run(count), direct.run(count), opts.statusPage?.duringTraffic(`http://${HOST}:${opts.statusPage.port}/`)])
+    loopDelay.disable()
+    const cpu = process.cpuUsage(cpuBefore)
+    const cpuShare = (cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore)
     await sleep(500)
 
     const map = (await controlRequest(path.join(dir, `${DEMO_INGRESS}.sock`), { cmd: 'map' })) as { edges: EdgeView[] }
     const fwd = (await controlRequest(path.join(dir, `${DEMO_INGRESS}.sock`), { cmd: 'routes' })) as { relay: string; forward: PathChoice[]; reply: PathChoice[] }
     const rev = (await controlRequest(path.join(dir, `${DEMO_EXIT}.sock`), { cmd: 'routes' })) as { relay: string; forward: PathChoice[]; reply: PathChoice[] }
-    const result = { direct: direct.report(), overpass: overpass.report(), routes: { forward: fwd.forward, reply: rev.reply } }
+    const forwardPath = (fwdBefore.forward[0]?.path ?? fwd.forward[0]?.path ?? []) as DemoSite[]
+    const directReport = direct.report()
+    const overpassReport = overpass.report()
+    const tails = tailBreakdown({ direct: directReport, overpass: overpassReport, forwardPath, emu, loopDelay, linkName, cpuShare })
+    const result = { direct: directReport, overpass: overpassReport, routes: { forward: fwd.forward, reply: rev.reply }, tails }
     if (opts.json) opts.log(JSON.stringify({ map: map.edges, ...result }, null, 2))
     else {
       opts.log('')
@@ -124,6 +140,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ direct: FlowReport; 
       opts.log(formatRoutes(fwd))
       opts.log(formatRoutes(rev))
       opts.log(comparison(result.direct, result.overpass))
+      opts.log('')
+      opts.log(formatTails(tails))
     }
     return result
   } finally {
@@ -150,6 +168,25 @@ function comparison(d: FlowReport, o: FlowReport): string {
     `which here is the direct one: on that same path the two relays cost ${(o.reverse.p50_ms - d.reverse.p50_ms).toFixed(1)} ms at p50`,
     '(two extra user-space hops on a shared 2-core machine). One-way numbers in the map are',
     'estimates (clock offsets are estimated); path choices use exact offset-free path sums.',
+  ].join('\n')
+}
+
+/** The emulator's name for the link between two sites (addLink above, in DEMO_SITES order). */
+function linkName(a: DemoSite, b: DemoSite): string {
+  return DEMO_SITES.indexOf(a) < DEMO_SITES.indexOf(b) ? `${a}-${b}` : `${b}-${a}`
+}
+
+function formatTails(t: TailBreakdown): string {
+  const f = (x: number): string => x.toFixed(2).padStart(6)
+  const row = (label: string, p50: number, p99: number): string => `  ${label.padEnd(52)} ${f(p50)} ${f(p99)}`
+  return [
+    `where the tail comes from (ms above the configured link delays)    p50    p99`,
+    row('direct forward (1 emulated link)', t.added_ms.direct_forward.p50, t.added_ms.direct_forward.p99),
+    row(`overpass forward (${t.emulated_links.overpass_forward} emulated links, ${t.relays.overpass_forward} relays)`, t.added_ms.overpass_forward.p50, t.added_ms.overpass_forward.p99),
+    row('emulator lateness per link traversal', t.emulator.delay_error.p50_ms, t.emulator.delay_error.p99_ms),
+    row('event-loop delay of the emulator process', t.emulator.loop_delay_p50_ms, t.emulator.loop_delay_p99_ms),
+    `  emulator process (emulator, both flows, origin): ${(t.emulator.cpu_share * 100).toFixed(0)}% of a CPU; releases wake on ${t.emulator.waker}`,
+    `  gain over direct: p50 ${t.gain_pct.forward_p50.toFixed(1)}%, p99 ${t.gain_pct.forward_p99.toFixed(1)}% (forward); round trip p50 ${t.gain_pct.rtt_p50.toFixed(1)}%, p99 ${t.gain_pct.rtt_p99.toFixed(1)}%`,
   ].join('\n')
 }
 

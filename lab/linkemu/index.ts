@@ -5,6 +5,8 @@
  * demo and the loopback integration tests use it; it needs no root and no
  * netem. Tests can also tap a direction to drop, duplicate or alter packets.
  * Delay, jitter, loss and FIFO order come from the shared link model
- * (src/io/link-model.ts).
+ * (src/io/link-model.ts). Releases wake on a timerfd when the native addon
+ * is built, and the emulator records its own delay error (release time
+ * minus scheduled time) per link, which the demo reports next to the flows.
  */
 export { UdpLinkEmulator, type LinkSpec, type LinkEnds, type Tap } from './udp-link.js'
