@@ -7,8 +7,9 @@
  * Memory: a flow is one dgram socket (about 1.5 KB of heap and native
  * memory, the bulk of it node:dgram's own), one closure, the flow record
  * and a path view into a shared chunk; nothing else is allocated per flow.
- * 10k flows measured 3.2 KB of RSS each with Node's default young
- * generation and 1.6 KB with --max-semi-space-size=1 (docs/performance.md).
+ * `npm run bench:memory` measures about 1.8 KB of RSS per flow with the
+ * young generation capped as `overpass up` caps it, about 1 KB of that
+ * outside the JS heap (docs/performance.md, "Memory at 10k and 100k flows").
  *
  * Flows come from spoofable clients behind the ingress, so flows the origin
  * has not answered expire early and make room first (flow-admission.ts), and
