@@ -11,6 +11,9 @@
  *   the router.
  * - framing.ts is the control framing: the kind byte in front of a probe or
  *   of a control message.
+ * - path-reports.ts sends an exit's path reports to its ingresses and, at
+ *   an ingress, checks them against the map (path-check.ts, sans-IO) and
+ *   demotes paths whose data fares clearly worse (docs/routing.md).
  * - control-codec.ts is the strict msgpack codec of control messages (a
  *   peer's bytes are hostile input), used by the bridge and the test fakes.
  *
@@ -19,5 +22,7 @@
  */
 export { RouterBridge, type RouteChange } from './router-bridge.js'
 export { OriginProbes } from './origin-probes.js'
+export { PathReports, REPORT_INTERVAL_MS, type PathChecksView } from './path-reports.js'
+export { PathCheck } from './path-check.js'
 export { frameControl, frameProbe } from './framing.js'
 export { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from './control-codec.js'

@@ -24,6 +24,7 @@ import type { PathChoice, Router, RouterMessage } from '../route/types.js'
 import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from './control-codec.js'
 import { nameId } from '../wire/ids.js'
 import { frameControl, frameProbe } from './framing.js'
+import { PathReports, type PathChecksView, type PathReportTransport } from './path-reports.js'
 
 /** At most this many handler errors are logged (they are all counted). */
 const MAX_LOGGED_HANDLER_ERRORS = 10
@@ -40,7 +41,7 @@ export interface RouteChange {
 }
 
 /** What the bridge uses of the data plane: send sealed plaintexts to peers, count malformed control messages. */
-export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | 'sendPlain' | 'drops'>
+export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | 'sendPlain' | 'drops'> & Partial<Pick<Relay, 'pathMeter'>>
 
 export class RouterBridge implements ControlPlaneSink {
   private readonly roles: ServiceRoles[]
@@ -57,6 +58,8 @@ export class RouterBridge implements ControlPlaneSink {
   private readonly limits: ControlLimits
   /** Route changes since start by `service/direction` (routeChangeKey); history is bounded, this is not. */
   readonly changeCounts = new Map<string, number>()
+  /** Path reports and the check of the map against the traffic (path-reports.ts); absent without a path meter. */
+  readonly pathReports: PathReports | undefined
 
   constructor(
     private readonly relay: ControlTransport,
@@ -72,6 +75,10 @@ export class RouterBridge implements ControlPlaneSink {
     this.roles = resolveServiceRoles(config.relay.id, config.l3 !== undefined, config.services)
     this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
     this.limits = controlLimits(config.peers.length + 1, config.services.length)
+    const meter = relay.pathMeter
+    if (meter !== undefined) {
+      this.pathReports = new PathReports({ ...pick(relay), pathMeter: meter }, router, config, (nodes) => [...nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16)))
+    }
   }
 
   start(): void {
@@ -82,6 +89,7 @@ export class RouterBridge implements ControlPlaneSink {
       const now = this.clock.nowMs()
       try {
         this.send(this.router.tick(now))
+        this.pathReports?.tick(now)
         this.refresh(now)
       } catch (err) {
         this.handlerError('tick', err)
@@ -120,12 +128,29 @@ export class RouterBridge implements ControlPlaneSink {
     }
   }
 
+  onPathReport(peer: OverlayPeer, body: Buffer, nowMs: number): void {
+    if (this.pathReports === undefined) {
+      this.relay.drops.add('bad_inner_kind')
+      return
+    }
+    try {
+      this.pathReports.onReport(peer, body, nowMs)
+    } catch (err) {
+      this.handlerError('path_report', err)
+    }
+  }
+
   /** An exception from the router or the send path: the input is dropped and counted, the relay carries on. */
   private handlerError(where: string, err: unknown): void {
     this.relay.drops.add(`control_handler_error`)
     if (++this.handlerErrors <= MAX_LOGGED_HANDLER_ERRORS) {
       this.log.error('control-plane handler failed; input dropped', { where, error: err instanceof Error ? err.message : String(err) })
     }
+  }
+
+  /** Path-report demotions for `overpass routes`; undefined without a path meter. */
+  pathChecks(): PathChecksView | undefined {
+    return this.pathReports?.view(this.clock.nowMs())
   }
 
   /** The routed (unpinned) paths now in use. */
@@ -241,6 +266,15 @@ export class RouterBridge implements ControlPlaneSink {
 
   private names(ref: PathRef): string[] {
     return [...ref.nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16))
+  }
+}
+
+/** The transport calls path reports need, bound to the relay (its methods use `this`). */
+function pick(relay: ControlTransport): Omit<PathReportTransport, 'pathMeter'> {
+  return {
+    peerById: (id) => relay.peerById(id),
+    sendPlain: (peer, plain, length) => relay.sendPlain(peer, plain, length),
+    drops: relay.drops,
   }
 }
 

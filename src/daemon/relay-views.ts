@@ -20,7 +20,7 @@ export function relayViews(config: RelayConfig, relay: Relay, router: Router, br
   return {
     status: (): StatusView => ({ boot_id: bootId, ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers), router: router.counters?.() }),
     map: () => ({ relay: config.relay.id, edges: router.edges() }),
-    routes: () => ({ relay: config.relay.id, ...router.routes(), history: bridge.history.slice(-ROUTES_HISTORY_SHOWN), changes: Object.fromEntries(bridge.changeCounts) }),
+    routes: () => ({ relay: config.relay.id, ...router.routes(), history: bridge.history.slice(-ROUTES_HISTORY_SHOWN), changes: Object.fromEntries(bridge.changeCounts), path_checks: bridge.pathChecks() }),
   }
 }
 

@@ -6,6 +6,7 @@
 import type { ServiceConfig } from '../config/types.js'
 import type { Clock, Logger, UdpSocketFactory } from '../io/index.js'
 import { DropCounts, Traffic } from './counters.js'
+import type { PathMeter } from './path-meter.js'
 import type { PathProvider } from './paths.js'
 
 export class ServiceState {
@@ -50,6 +51,8 @@ export interface RelayContext {
   readonly laneCount: number
   /** Lane of the overlay packet being handled (an exit's new flow keeps it for its replies). */
   readonly rxLane: number
+  /** Per-path counters and send stamps for path reports (path-meter.ts); absent in some unit tests. */
+  readonly pathMeter?: PathMeter
   /**
    * Sends plaintext buf[0, length) (a data packet whose path index already
    * names the next relay) to that relay on `lane`. Handles a next relay of

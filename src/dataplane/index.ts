@@ -4,12 +4,14 @@
  * exit half (exit.ts), the L3 halves that read IP packets from the relay's
  * TUN (l3-ingress.ts) and write them into the exit's TUN (l3-exit.ts),
  * PROXY protocol headers, the exit each flow keeps (flow-exits.ts), dedup
- * of redundant copies and the drop counters.
+ * of redundant copies, the drop counters and the per-path counters behind
+ * path reports (path-meter.ts).
  * It is written against io/ interfaces and a PathProvider, so the same code
  * runs on real sockets and on fakes.
  */
 export { Relay, type RelayDeps, type RelayStats, type OverlayPeer, type RelayEndpointOptions, type ControlPlaneSink } from './relay.js'
 export { StaticPaths, pathRef, type PathProvider, type PathRef } from './paths.js'
 export { DROP, DropCounts, L3Counters, Traffic } from './counters.js'
+export { PathMeter } from './path-meter.js'
 export { MissingTunError } from './l3-ingress.js'
 export { buildProxyV2Header, parseProxyV2Header } from './proxy-protocol.js'

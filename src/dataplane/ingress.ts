@@ -135,6 +135,7 @@ export class IngressSide {
     const hdrLen = encodeDataHeader(
       this.out, flags, this.ctx.hopLimit, service.id, flow.id, seq, nodes, nodes.length, flow.clientAddr,
     )
+    this.ctx.pathMeter?.onSend(this.out, nodes, this.ctx.clock.nowMs())
     data.copy(this.out, hdrLen)
     this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service, this.ctx.lane)
   }

@@ -21,8 +21,9 @@ import type { DataPlaneConfig } from '../config/data-plane.js'
 import { CryptoDrop, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
 import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { isIPv6 } from 'node:net'
-import { DataHeader, FLAG_REPLY, KIND_CONTROL, KIND_DATA, KIND_NETWORK_VERSION, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
+import { DataHeader, FLAG_REPLY, FLAG_STAMPED, KIND_CONTROL, KIND_DATA, KIND_NETWORK_VERSION, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
 import { nameId } from '../wire/ids.js'
+import { KIND_PATH_REPORT } from '../wire/path-report.js'
 import { DropCounts, L3Counters, Traffic, cryptoDropName, headerDropName } from './counters.js'
 import { ServiceState, type RelayContext } from './context.js'
 import { ExitSide } from './exit.js'
@@ -30,6 +31,7 @@ import { IngressSide } from './ingress.js'
 import { L3Exit } from './l3-exit.js'
 import { L3Ingress, MissingTunError } from './l3-ingress.js'
 import { PathEnds } from './path-ends.js'
+import { PathMeter } from './path-meter.js'
 import { StaticPaths, type PathProvider } from './paths.js'
 
 /** A peer relay as the data plane sees it (crypto/ has its own per-peer session state). */
@@ -46,6 +48,8 @@ export interface ControlPlaneSink {
   /** `body` is the payload after the kind byte; valid only during the call. */
   onProbe(peer: OverlayPeer, body: Buffer, nowMs: number): void
   onControl(peer: OverlayPeer, body: Buffer, nowMs: number): void
+  /** A path report (wire/path-report.ts) from an exit; without this handler it counts as bad_inner_kind. */
+  onPathReport?(peer: OverlayPeer, body: Buffer, nowMs: number): void
 }
 
 /** Receives network-version messages (kind 4; control/version-bridge.ts). */
@@ -103,6 +107,8 @@ export class Relay implements RelayContext {
   readonly log: Logger
   readonly paths: PathProvider
   readonly drops = new DropCounts()
+  /** Per-path data counters for path reports (path-meter.ts). */
+  readonly pathMeter = new PathMeter()
   /** Datagram handler exceptions so far (each one dropped and counted; the first few logged). */
   private handlerErrors = 0
   readonly ipv6Underlay: boolean
@@ -281,6 +287,7 @@ export class Relay implements RelayContext {
     else if (kind === KIND_PROBE) this.controlSink?.onProbe(peer, plain.subarray(1, n), now)
     else if (kind === KIND_CONTROL) this.controlSink?.onControl(peer, plain.subarray(1, n), now)
     else if (kind === KIND_NETWORK_VERSION) this.versionSink?.onNetworkVersion(peer, plain.subarray(1, n), now)
+    else if (kind === KIND_PATH_REPORT && this.controlSink?.onPathReport !== undefined) this.controlSink.onPathReport(peer, plain.subarray(1, n), now)
     else this.drops.add('bad_inner_kind')
   }
 
@@ -314,7 +321,10 @@ export class Relay implements RelayContext {
       if (!service.isExit) service.drops.add('not_exit')
       else if (service.cfg.mode === 'l3') this.deliverL3(service, plain, length)
       else if (!this.ends.isIngress(service, hdr.path[0])) service.drops.add('not_from_ingress')
-      else this.exit.deliverForward(service, hdr, plain, length)
+      else {
+        this.pathMeter.onArrival(hdr, (hdr.flags & FLAG_STAMPED) !== 0, this.clock.nowMs())
+        this.exit.deliverForward(service, hdr, plain, length)
+      }
     } else if (service.cfg.mode === 'l3') service.drops.add('l3_reply_flag')
     else if (!service.isIngress) service.drops.add('not_ingress')
     else if (!this.ends.isExit(service, hdr.path[0])) service.drops.add('not_from_exit')
@@ -380,6 +390,7 @@ export class Relay implements RelayContext {
         this.exit.sweep(now)
         this.l3?.ingress.sweep(now)
         this.l3?.exit.sweep(now)
+        this.pathMeter.sweep(now)
       }
       this.scheduleTick()
     }, this.tickMs)

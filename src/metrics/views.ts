@@ -7,7 +7,7 @@
 import type { RelayStats } from '../dataplane/relay.js'
 import type { WorkerSummary } from '../dataplane/worker-stats.js'
 import { routeChangeKey, type RouteChange } from '../control/router-bridge.js'
-import type { EdgeView, PathChoice, RouterCounters } from '../route/types.js'
+import type { EdgeView, PathChecksView, PathChoice, RouterCounters } from '../route/types.js'
 
 /** `overpass status --json`: the relay's counters summed over its workers, plus the router's. */
 export type StatusView = RelayStats & { boot_id?: number; worker_count?: number; workers?: WorkerSummary[]; router?: RouterCounters }
@@ -25,6 +25,8 @@ export interface RoutesView {
   reply: PathChoice[]
   history: (RouteChange & { atMs: number })[]
   changes: Record<string, number>
+  /** Paths demoted because the data fared worse than the map predicted (control/path-reports.ts). */
+  path_checks?: PathChecksView
 }
 
 export interface RelayViews {

@@ -3,7 +3,8 @@
  * measured inbound edges (from probe/) to every relay, keeps the directed
  * map, and picks per service the fastest (exit, path) from an ingress and
  * the fastest reply path from an exit, with profile penalties, damping,
- * flap damping of the edges it measures, and an edge-disjoint backup. It
+ * flap damping of the edges it measures, an edge-disjoint backup, and local
+ * demotions of edges its own traffic found bad (demotions.ts). It
  * also owns the control messages' fields (control-message.ts; their strict
  * msgpack byte form is control/control-codec.ts) and the canonical encoding
  * that map columns are signed over (column-signature.ts; the signer is

@@ -3,6 +3,7 @@ import type { SpScratch } from './dijkstra.js'
 import { RouteSlot, samePath, significantlyBetter } from './hysteresis.js'
 import type { Candidate } from './hysteresis.js'
 import type { LinkMap } from './link-map.js'
+import { EdgeDemotions } from './demotions.js'
 import { bestForward, bestTo, edgeDisjoint, pathCost, relayDisjoint, withoutPath } from './path-select.js'
 import type { Tree } from './path-select.js'
 import { computePotentials, originPotential, repairPotentials } from './potentials.js'
@@ -85,6 +86,8 @@ export class RouteTable {
   private readonly h0: Float64Array
   private readonly hOrigin0: Float64Array
   clampedEdges = 0
+  /** Edges this relay demoted from its own traffic (demotions.ts): penalised in every tree. */
+  readonly demotions: EdgeDemotions
   /** Potentials lowered by the last repair (-1: repair gave up and weights were clamped). */
   repairedPotentials = 0
   computations = 0
@@ -108,6 +111,7 @@ export class RouteTable {
   ) {
     const n = (this.n = map.n)
     this.h = new Float64Array(n)
+    this.demotions = new EdgeDemotions(n)
     this.hOrigin = new Float64Array(services.length).fill(NaN)
     this.h0 = new Float64Array(n)
     this.hOrigin0 = new Float64Array(services.length).fill(NaN)
@@ -173,6 +177,7 @@ export class RouteTable {
     for (const [name, t] of this.trees) {
       const params = { self: this.p.self, profile: PROFILES[name], hopCostMs: this.p.hopCostMs, maxLossPct: this.p.maxLossPct }
       this.clampedEdges += buildWeights(this.map, this.h, this.usable, params, t.w)
+      this.demotions.apply(t.w)
       denseDijkstra(t.w, this.n, this.p.self, t.sp)
     }
     for (const r of this.forward) this.updateEntry(nowMs, r, fresh)
@@ -223,7 +228,9 @@ export class RouteTable {
     const oc = r.dst < 0 ? (e: number) => this.originCost(r.service, e, fresh) : undefined
     const best = r.dst < 0 ? bestForward(t, r.exits ?? r.service.exits, oc!) : bestTo(t, r.dst)
     const active = r.slot.active
-    const activeCost = active === undefined ? Infinity : pathCost(t.w, this.n, active.path, oc)
+    let activeCost = active === undefined ? Infinity : pathCost(t.w, this.n, active.path, oc)
+    // A held path through a demoted edge is left at once (like a broken one) when a path without one exists.
+    if (active !== undefined && best !== undefined && this.demotions.onPath(active.path) && !this.demotions.onPath(best.path)) activeCost = Infinity
     const base = active === undefined ? activeCost : this.marginBase(r, active.path, activeCost)
     r.slot.update(nowMs, best, activeCost, base)
     r.backup = r.service.redundant ? this.pickBackup(nowMs, r, t, oc) : undefined

@@ -12,7 +12,7 @@ import { POTENTIAL_REFRESH_MS, profilesInUse, RouteTable } from './route-table.j
 import { PROFILES } from './profiles.js'
 import type { RouteEntry, ServiceInfo } from './route-table.js'
 import { edgeDelay } from './weights.js'
-import type { ColumnAuth, EdgeView, OriginSample, PathChoice, Router, RouterCounters, RouterInit, RouterMessage } from './types.js'
+import type { ColumnAuth, EdgeView, OriginSample, PathChoice, PathPrediction, Router, RouterCounters, RouterInit, RouterMessage } from './types.js'
 import { validateInit } from './validate-init.js'
 import { seededRandom } from './seeded-random.js'
 
@@ -176,6 +176,7 @@ export class RouterCore implements Router {
     this.own.release(nowMs)
     for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
     if (this.refreshFreshness(nowMs)) this.dirty = true
+    if (this.table.demotions.expire(nowMs)) this.dirty = true
     // Thetas and RTTs alone never make routes recompute, but the potentials
     // (displayed delays, the base of the switching margin) are estimated
     // from them, only when routes are computed: on a settled map they were
@@ -386,6 +387,39 @@ export class RouterCore implements Router {
   routes(): { forward: PathChoice[]; reply: PathChoice[] } {
     const pick = (list: RouteEntry[]) => list.map((r) => this.choices.get(r)).filter((c): c is PathChoice => c !== undefined)
     return { forward: pick(this.table.forward), reply: pick(this.table.reply) }
+  }
+
+  predictPath(path: readonly string[]): PathPrediction | undefined {
+    const n = this.relays.length
+    const p: PathPrediction = { pseudoMs: 0, delayMs: 0, lossPct: 0, jitterMs: 0 }
+    for (let i = 0; i + 1 < path.length; i++) {
+      const u = this.relayIndex.get(path[i])
+      const v = this.relayIndex.get(path[i + 1])
+      if (u === undefined || v === undefined) return undefined
+      const o = EDGE_FIELDS * (u * n + v)
+      if (this.map.edge[o + F_PRESENT] !== 1) return undefined
+      p.pseudoMs += this.map.edge[o + F_PSEUDO]
+      p.delayMs += edgeDelay(this.map, u, v, this.table.h, this.fresh, Infinity)
+      p.lossPct += this.map.edge[o + F_LOSS]
+      p.jitterMs += this.map.edge[o + F_JITTER]
+    }
+    return p
+  }
+
+  demotePath(nowMs: number, path: readonly string[], untilMs: number): boolean {
+    const idx = path.map((r) => this.relayIndex.get(r))
+    if (idx.some((i) => i === undefined)) return false
+    for (let i = 0; i + 1 < idx.length; i++) this.table.demotions.demote(idx[i]!, idx[i + 1]!, untilMs)
+    this.count('path_demoted')
+    // Recompute at the next tick, not after RECOMPUTE_MIN_INTERVAL_MS: traffic is being lost.
+    this.dirty = true
+    this.lastComputeMs = -Infinity
+    this.lastNowMs = nowMs
+    return true
+  }
+
+  demotedEdges(): { from: string; to: string; untilMs: number }[] {
+    return this.table.demotions.list().map(([u, v, untilMs]) => ({ from: this.relays[u], to: this.relays[v], untilMs }))
   }
 
   counters(): RouterCounters {

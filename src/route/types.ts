@@ -149,4 +149,38 @@ export interface Router {
   routes(): { forward: PathChoice[]; reply: PathChoice[] }
   /** Drop and event counters (malformed probes/control messages by reason, stale updates, switches...). */
   counters?(): RouterCounters
+  /**
+   * What the map predicts for a relay path (ids, first to last): summed
+   * pseudo one-way delays (exact against a data packet's receive - send
+   * stamps, docs/one-way-latency.md), the estimated true delay, summed loss
+   * and jitter. Undefined when an edge is not in the map.
+   */
+  predictPath?(path: readonly string[]): PathPrediction | undefined
+  /**
+   * Demotes every edge of `path` for this relay's own route choices until
+   * untilMs (route/demotions.ts); routes through them move at the next
+   * computation. False when the path names an unknown relay.
+   */
+  demotePath?(nowMs: number, path: readonly string[], untilMs: number): boolean
+  /** The edges demoted now, for `overpass routes`. */
+  demotedEdges?(): { from: string; to: string; untilMs: number }[]
+}
+
+export interface PathPrediction {
+  pseudoMs: number
+  /** Estimated true one-way delay (reweighted by the potentials). */
+  delayMs: number
+  lossPct: number
+  jitterMs: number
+}
+
+/** `path_checks` in `overpass routes --json`: paths demoted because their data fared worse than the map predicted (control/path-reports.ts). */
+export interface PathChecksView {
+  demotions: number
+  by_reason: { loss: number; delay: number }
+  reports_sent: number
+  reports_received: number
+  demoted_edges: { from: string; to: string; remaining_ms: number }[]
+  /** The latest verdicts: measured loss (%) or delay over the map (ms), the limit it crossed, the hold. */
+  recent: { atMs: number; path: string[]; reason: 'loss' | 'delay'; measured: number; limit: number; holdMs: number; ago_ms: number }[]
 }

@@ -5,7 +5,7 @@
  *
  *   0      1      2      3      4      5..7      8            12          16          20
  *   +------+------+------+------+------+---------+------------+-----------+-----------+----------+
- *   | kind | flags| hops | plen | pidx | rsvd(0) | service id | flow id   | sequence  | path ... |
+ *   | kind | flags| hops | plen | pidx | stamp/0 | service id | flow id   | sequence  | path ... |
  *   +------+------+------+------+------+---------+------------+-----------+-----------+----------+
  *
  * path: `plen` relay ids (u32), first = the relay that wrote the packet
@@ -14,6 +14,12 @@
  * relay that receives a packet checks path[pidx] is itself, and forwards to
  * path[pidx + 1] with no route lookup. The index only moves forward, so
  * disagreeing routing state can never loop a packet.
+ *
+ * With FLAG_STAMPED, bytes 5..7 (otherwise reserved, zero) hold the writer's
+ * send time: its monotonic clock in STAMP_UNIT_US units, modulo 2^24 (wraps
+ * every ~168 s). Only differences against the receiver's clock, compared with
+ * the map's summed pseudo delays, are ever used (docs/one-way-latency.md), so
+ * the clocks need no sync and the wrap needs only modular arithmetic.
  *
  * With FLAG_CLIENT_ADDR, a client-address extension follows the path:
  *   family (4|6) | rsvd | client port u16 | service port u16 | client addr (4|16) | service addr (4|16)
@@ -30,13 +36,20 @@ export const KIND_NETWORK_VERSION = 4
 export const FLAG_REPLY = 0x01
 export const FLAG_CLIENT_ADDR = 0x02
 export const FLAG_REDUNDANT = 0x04
-const KNOWN_FLAGS = FLAG_REPLY | FLAG_CLIENT_ADDR | FLAG_REDUNDANT
+/** Bytes 5..7 carry the writer's send stamp (path reports, docs/routing.md). */
+export const FLAG_STAMPED = 0x08
+const KNOWN_FLAGS = FLAG_REPLY | FLAG_CLIENT_ADDR | FLAG_REDUNDANT | FLAG_STAMPED
 
 export const OFF_KIND = 0
 export const OFF_FLAGS = 1
 export const OFF_HOPS = 2
 export const OFF_PATH_LEN = 3
 export const OFF_PATH_INDEX = 4
+/** The 24-bit send stamp (with FLAG_STAMPED). */
+export const OFF_STAMP = 5
+/** One stamp unit: 10 us, so 24 bits span ~168 s, far more than any path delay. */
+export const STAMP_UNIT_US = 10
+export const STAMP_MODULUS = 0x1000000
 export const OFF_SERVICE = 8
 export const OFF_FLOW = 12
 export const OFF_SEQ = 16
@@ -82,6 +95,8 @@ export class DataHeader {
   service = 0
   flow = 0
   seq = 0
+  /** The send stamp (FLAG_STAMPED), else 0. */
+  stamp = 0
   readonly path = new Uint32Array(MAX_PATH_RELAYS)
   /** Offset of the client-address extension, or -1. */
   clientAddrOffset = -1
@@ -98,7 +113,8 @@ export function decodeDataHeader(buf: Buffer, length: number, out: DataHeader): 
   if (buf[OFF_KIND] !== KIND_DATA) return HeaderError.BadKind
   const flags = buf[OFF_FLAGS]
   if ((flags & ~KNOWN_FLAGS) !== 0) return HeaderError.BadFlags
-  if (buf[5] !== 0 || buf[6] !== 0 || buf[7] !== 0) return HeaderError.BadReserved
+  const stamp = (buf[OFF_STAMP] << 16) | (buf[OFF_STAMP + 1] << 8) | buf[OFF_STAMP + 2]
+  if ((flags & FLAG_STAMPED) === 0 && stamp !== 0) return HeaderError.BadReserved
   const pathLen = buf[OFF_PATH_LEN]
   if (pathLen < MIN_PATH_RELAYS || pathLen > MAX_PATH_RELAYS) return HeaderError.BadPathLength
   const pathIndex = buf[OFF_PATH_INDEX]
@@ -123,6 +139,7 @@ export function decodeDataHeader(buf: Buffer, length: number, out: DataHeader): 
   out.service = buf.readUInt32BE(OFF_SERVICE)
   out.flow = buf.readUInt32BE(OFF_FLOW)
   out.seq = buf.readUInt32BE(OFF_SEQ)
+  out.stamp = stamp
   out.payloadOffset = off
   return off
 }
@@ -144,7 +161,7 @@ export function encodeDataHeader(
   clientAddr?: Buffer,
 ): number {
   buf[OFF_KIND] = KIND_DATA
-  buf[OFF_FLAGS] = clientAddr ? flags | FLAG_CLIENT_ADDR : flags & ~FLAG_CLIENT_ADDR
+  buf[OFF_FLAGS] = (clientAddr ? flags | FLAG_CLIENT_ADDR : flags & ~FLAG_CLIENT_ADDR) & ~FLAG_STAMPED
   buf[OFF_HOPS] = hops
   buf[OFF_PATH_LEN] = pathLen
   buf[OFF_PATH_INDEX] = 1
@@ -163,4 +180,23 @@ export function encodeDataHeader(
 /** Length of the data header for a path of `pathLen` relays and an optional extension. */
 export function dataHeaderLen(pathLen: number, clientAddrLen = 0): number {
   return DATA_FIXED_LEN + 4 * pathLen + clientAddrLen
+}
+
+/** The send stamp of a clock reading (ms): STAMP_UNIT_US units modulo 2^24. */
+export function sendStamp(nowMs: number): number {
+  return Math.floor((nowMs * 1000) / STAMP_UNIT_US) & (STAMP_MODULUS - 1)
+}
+
+/** Sets FLAG_STAMPED and writes `stamp` (from sendStamp) into a header encodeDataHeader wrote. */
+export function writeSendStamp(buf: Buffer, stamp: number): void {
+  buf[OFF_FLAGS] |= FLAG_STAMPED
+  buf[OFF_STAMP] = (stamp >>> 16) & 0xff
+  buf[OFF_STAMP + 1] = (stamp >>> 8) & 0xff
+  buf[OFF_STAMP + 2] = stamp & 0xff
+}
+
+/** a - b modulo 2^24 as a signed number of stamp units in [-2^23, 2^23). */
+export function stampDiff(a: number, b: number): number {
+  const d = (a - b) & (STAMP_MODULUS - 1)
+  return d >= STAMP_MODULUS / 2 ? d - STAMP_MODULUS : d
 }

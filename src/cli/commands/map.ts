@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { controlRequest } from '../../daemon/index.js'
-import type { EdgeView, PathChoice } from '../../route/types.js'
+import type { EdgeView, PathChecksView, PathChoice } from '../../route/types.js'
 import { resolveSocket } from './status.js'
 import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
 
@@ -32,7 +32,7 @@ export function register(program: Command): void {
       const socketPath = resolveSocket(opts)
       if (socketPath === undefined) return
       await renderOrWatch('routes', opts.watch, async () => {
-        const r = (await ask(socketPath, 'routes')) as { relay: string; forward: PathChoice[]; reply: PathChoice[] } | undefined
+        const r = (await ask(socketPath, 'routes')) as RoutesAnswer | undefined
         return r && (opts.json ? JSON.stringify(r, null, 2) + '\n' : formatRoutes(r))
       })
     })
@@ -81,7 +81,10 @@ export function formatMap(edges: EdgeView[]): string {
   return lines.join('\n') + '\n'
 }
 
-export function formatRoutes(r: { relay: string; forward: PathChoice[]; reply: PathChoice[] }): string {
+/** What `routes` answers (daemon/relay-views.ts); `path_checks` is absent on a relay without path reports. */
+type RoutesAnswer = { relay: string; forward: PathChoice[]; reply: PathChoice[]; path_checks?: PathChecksView }
+
+export function formatRoutes(r: RoutesAnswer): string {
   const lines: string[] = [`routes at relay ${r.relay}`]
   const row = (dir: string, p: PathChoice): string => {
     const direct = p.directDelayMs
@@ -92,5 +95,18 @@ export function formatRoutes(r: { relay: string; forward: PathChoice[]; reply: P
   if (r.forward.length + r.reply.length === 0) lines.push('  no routed services here (pinned services use their configured paths)')
   for (const p of r.forward) lines.push(row('forward', p))
   for (const p of r.reply) lines.push(row('reply', p))
+  lines.push(...formatPathChecks(r.path_checks))
   return lines.join('\n') + '\n'
+}
+
+/** The demotions of paths whose data fared worse than the map predicted (docs/routing.md, "Path reports"). */
+function formatPathChecks(c: PathChecksView | undefined): string[] {
+  if (c === undefined) return []
+  const unit = (reason: string): string => (reason === 'loss' ? '% loss' : ' ms over the map')
+  const lines = [`path checks: ${c.demotions} demotion${c.demotions === 1 ? '' : 's'} (loss ${c.by_reason.loss}, delay ${c.by_reason.delay}), ${c.reports_received} reports in, ${c.reports_sent} out`]
+  for (const e of c.demoted_edges) lines.push(`  demoted ${`${e.from} > ${e.to}`.padEnd(24)} for ${(e.remaining_ms / 1000).toFixed(0)} s more`)
+  for (const d of c.recent.slice(-5)) {
+    lines.push(`  ${(d.ago_ms / 1000).toFixed(0).padStart(5)} s ago  ${d.path.join(' > ').padEnd(30)} ${d.reason}: ${d.measured}${unit(d.reason)} (limit ${d.limit}), held ${(d.holdMs / 1000).toFixed(0)} s`)
+  }
+  return lines
 }

@@ -1,0 +1,152 @@
+/**
+ * Counters that let an ingress check the map against its own traffic
+ * (docs/routing.md, "Path reports"):
+ *
+ * - sending side (the ingress): packets sent per relay path, and a send
+ *   stamp in every forward data packet (wire/data.ts, FLAG_STAMPED);
+ * - receiving side (the exit): packets received per (ingress, path) and,
+ *   per report interval, the minimum and mean of (receive stamp - send
+ *   stamp). That difference is the path's pseudo one-way delay: true delay
+ *   plus the clock offset between the two ends, the very quantity the map's
+ *   summed pseudo delays predict (docs/one-way-latency.md, telescoping), so
+ *   the comparison needs no clock sync.
+ *
+ * Hot path: one map lookup and a few integer operations per packet; slots
+ * are made only when a path is first seen. Reports are built and judged off
+ * the data path (control/path-reports.ts).
+ */
+import { sendStamp, stampDiff, writeSendStamp, STAMP_MODULUS, type DataHeader } from '../wire/data.js'
+import { NO_DIFF, pathKey, type ReportEntry } from '../wire/path-report.js'
+
+/** A path's slot is forgotten after this long without a packet (either side). */
+export const PATH_SLOT_IDLE_MS = 10_000
+/** Receive slots an exit keeps (paths are authenticated hop by hop, but a hostile peer could invent many). */
+export const MAX_RECEIVE_SLOTS = 256
+/** Send slots an ingress keeps (a primary and a backup per service, plus recent ones). */
+export const MAX_SEND_SLOTS = 256
+
+export class SentSlot {
+  sent = 0
+  lastMs: number
+  constructor(readonly key: number, readonly nodes: Uint32Array, nowMs: number) {
+    this.lastMs = nowMs
+  }
+}
+
+class ReceiveSlot {
+  received = 0
+  lastMs: number
+  /** Delay aggregates of the current interval, relative to `ref` (stamp units). */
+  samples = 0
+  ref = 0
+  minRel = 0
+  sumRel = 0
+  constructor(readonly key: number, readonly id: number, readonly nodes: Uint32Array, nowMs: number) {
+    this.lastMs = nowMs
+  }
+}
+
+export class PathMeter {
+  private readonly sentByNodes = new Map<Uint32Array, SentSlot>()
+  private readonly sentByKey = new Map<number, SentSlot>()
+  private readonly received = new Map<number, ReceiveSlot>()
+  private nextSlotId = 1
+  /** Forward packets not counted: receive slots full, or a path-key collision. */
+  uncounted = 0
+
+  // --- sending side (hot path) -------------------------------------------
+
+  /** Stamps the header encodeDataHeader wrote in buf and counts the packet on `nodes` (a snapshot's array). */
+  onSend(buf: Buffer, nodes: Uint32Array, nowMs: number): void {
+    writeSendStamp(buf, sendStamp(nowMs))
+    let slot = this.sentByNodes.get(nodes)
+    if (slot === undefined) slot = this.sendSlot(nodes, nowMs)
+    slot.sent = (slot.sent + 1) >>> 0
+    slot.lastMs = nowMs
+  }
+
+  private sendSlot(nodes: Uint32Array, nowMs: number): SentSlot {
+    const key = pathKey(nodes, nodes.length)
+    let slot = this.sentByKey.get(key)
+    if (slot === undefined) {
+      // Full: forget what has been idle for a second (a slot is made only when a path changes).
+      if (this.sentByKey.size >= MAX_SEND_SLOTS) this.sweep(nowMs, 1000)
+      slot = new SentSlot(key, Uint32Array.from(nodes), nowMs)
+      this.sentByKey.set(key, slot)
+    }
+    this.sentByNodes.set(nodes, slot)
+    return slot
+  }
+
+  /** Paths this relay sent on in the last PATH_SLOT_IDLE_MS. */
+  sendSlots(): IterableIterator<SentSlot> {
+    return this.sentByKey.values()
+  }
+
+  // --- receiving side (hot path) -----------------------------------------
+
+  /** A forward data packet reached this relay as its exit (header in hdr). */
+  onArrival(hdr: DataHeader, stamped: boolean, nowMs: number): void {
+    const key = pathKey(hdr.path, hdr.pathLen)
+    let slot = this.received.get(key)
+    if (slot === undefined) {
+      if (this.received.size >= MAX_RECEIVE_SLOTS) {
+        this.uncounted++
+        return
+      }
+      slot = new ReceiveSlot(key, this.nextSlotId, hdr.path.slice(0, hdr.pathLen), nowMs)
+      this.nextSlotId = (this.nextSlotId + 1) >>> 0 || 1
+      this.received.set(key, slot)
+    } else if (!sameNodes(slot.nodes, hdr.path, hdr.pathLen)) {
+      this.uncounted++
+      return
+    }
+    slot.received = (slot.received + 1) >>> 0
+    slot.lastMs = nowMs
+    if (!stamped) return
+    const diff = (sendStamp(nowMs) - hdr.stamp) & (STAMP_MODULUS - 1)
+    if (slot.samples === 0) {
+      slot.ref = diff
+      slot.minRel = 0
+      slot.sumRel = 0
+    } else {
+      const rel = stampDiff(diff, slot.ref)
+      if (rel < slot.minRel) slot.minRel = rel
+      slot.sumRel += rel
+    }
+    slot.samples++
+  }
+
+  /**
+   * The report entries for paths that start at `ingressNode`, and a new
+   * delay interval for each of them. At most `max` entries, most recently
+   * used first.
+   */
+  takeEntries(ingressNode: number, max: number): ReportEntry[] {
+    const out: ReceiveSlot[] = []
+    for (const s of this.received.values()) if (s.nodes[0] === ingressNode) out.push(s)
+    out.sort((a, b) => b.lastMs - a.lastMs)
+    return out.slice(0, max).map((s) => {
+      const e: ReportEntry = { pathKey: s.key, slotId: s.id, received: s.received, samples: s.samples, minDiff: NO_DIFF, meanDiff: NO_DIFF }
+      if (s.samples > 0) {
+        e.minDiff = (s.ref + s.minRel) & (STAMP_MODULUS - 1)
+        e.meanDiff = (s.ref + Math.round(s.sumRel / s.samples)) & (STAMP_MODULUS - 1)
+      }
+      s.samples = 0
+      return e
+    })
+  }
+
+  /** Forgets slots idle for longer than idleMs (both sides). */
+  sweep(nowMs: number, idleMs = PATH_SLOT_IDLE_MS): void {
+    for (const [k, s] of this.sentByKey) if (nowMs - s.lastMs > idleMs) this.sentByKey.delete(k)
+    for (const [n, s] of this.sentByNodes) if (this.sentByKey.get(s.key) !== s) this.sentByNodes.delete(n)
+    for (const [k, s] of this.received) if (nowMs - s.lastMs > idleMs) this.received.delete(k)
+  }
+}
+
+function sameNodes(a: Uint32Array, b: Uint32Array, len: number): boolean {
+  if (a.length !== len) return false
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false
+  return true
+}

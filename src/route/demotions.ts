@@ -1,0 +1,68 @@
+/**
+ * Local demotions: directed edges this relay has stopped trusting for its
+ * own route choices because its traffic on a path through them fared clearly
+ * worse than the map predicted (control/path-check.ts decides; docs/routing.md,
+ * "Path reports"). The evidence is this relay's own data, so a demotion is
+ * never flooded: it changes only this relay's weights.
+ *
+ * A demoted edge costs DEMOTED_EDGE_PENALTY_MS more, so a route avoids it
+ * whenever any other way exists, and still uses it when none does (a
+ * penalty, not an exclusion: a wrong verdict can never cut a service off).
+ */
+
+/**
+ * Added to a demoted edge's weight: more than any real path delay (a path
+ * has at most 7 edges and every edge delay is far below a second), so one
+ * demoted edge loses against every path without one.
+ */
+export const DEMOTED_EDGE_PENALTY_MS = 10_000
+
+export class EdgeDemotions {
+  /** untilMs by edge index u * n + v. */
+  private readonly until = new Map<number, number>()
+
+  constructor(private readonly n: number) {}
+
+  get size(): number {
+    return this.until.size
+  }
+
+  /** Demotes u->v until untilMs (a later deadline wins). */
+  demote(u: number, v: number, untilMs: number): void {
+    const k = u * this.n + v
+    if (!((this.until.get(k) ?? -Infinity) >= untilMs)) this.until.set(k, untilMs)
+  }
+
+  has(u: number, v: number): boolean {
+    return this.until.has(u * this.n + v)
+  }
+
+  /** True when some path edge is demoted. */
+  onPath(path: readonly number[]): boolean {
+    if (this.until.size === 0) return false
+    for (let i = 0; i + 1 < path.length; i++) if (this.has(path[i], path[i + 1])) return true
+    return false
+  }
+
+  /** Drops demotions whose time is up; true when any did (routes must be recomputed). */
+  expire(nowMs: number): boolean {
+    let any = false
+    for (const [k, t] of this.until) {
+      if (nowMs >= t) {
+        this.until.delete(k)
+        any = true
+      }
+    }
+    return any
+  }
+
+  /** Adds the penalty to every demoted edge's (finite) weight in w (V x V). */
+  apply(w: Float64Array): void {
+    for (const k of this.until.keys()) if (Number.isFinite(w[k])) w[k] += DEMOTED_EDGE_PENALTY_MS
+  }
+
+  /** [u, v, untilMs] of every demoted edge. */
+  list(): [number, number, number][] {
+    return [...this.until].map(([k, t]) => [Math.floor(k / this.n), k % this.n, t])
+  }
+}
