@@ -1,5 +1,6 @@
 /**
- * The ingress's check of the map against its own traffic (docs/routing.md,
+ * A relay's check of the map against its own traffic (the ingress's
+ * forward paths, the exit's reply paths) (docs/routing.md,
  * "Path reports"). Probes can look fine on a path that drops or delays data:
  * a broken relay, or a hostile one that answers probes and drops the rest.
  * So for every path this relay sends data on, it compares what the exit
@@ -83,7 +84,7 @@ export class PathCheck {
   readonly demotions = { loss: 0, delay: 0 }
 
   /**
-   * A report from the exit `exitNode`. `slots`: this relay's send counters
+   * A report from `exitNode`, the far end of the paths it covers. `slots`: this relay's send counters
    * (dataplane/path-meter.ts); `predict`: the map's view of a path, or
    * undefined when it has none (then no delay verdict).
    */

@@ -1,11 +1,13 @@
 /**
- * Path reports at run time (docs/routing.md, "Path reports"): the exit
- * half sends each ingress of its services what it received from it, every
- * REPORT_INTERVAL_MS; the ingress half decodes reports strictly, checks
- * them against its own send counters and the map (path-check.ts), and
- * demotes paths in the router. Reports go only to configured peers, straight
- * from exit to ingress (not through the relays being judged), and a
- * malformed or unexpected report is dropped and counted by reason.
+ * Path reports at run time (docs/routing.md, "Path reports"): every
+ * REPORT_INTERVAL_MS a relay tells each far end of its L4 paths (an exit
+ * tells its ingresses about forward data, an ingress its exits about
+ * replies) what it received from it; the sender of that data decodes the
+ * report strictly, checks it against its own send counters and the map
+ * (path-check.ts), and demotes paths in its router. Reports go only to
+ * configured peers, straight between the two ends (not through the relays
+ * being judged), and a malformed or unexpected report is dropped and counted
+ * by reason.
  *
  * With `relay.workers` > 1 only worker 0's flows are measured (on the same
  * lane at both ends, so the counts still match): a sample of the traffic.
@@ -31,9 +33,8 @@ export type PathReportTransport = Pick<Relay, 'peerById' | 'sendPlain' | 'drops'
 export class PathReports {
   private readonly check = new PathCheck()
   private readonly out = Buffer.allocUnsafe(1 + MAX_REPORT_LEN)
-  /** Ingresses this relay reports to (it is an exit of one of their services), by relay id. */
+  /** The far ends of this relay's paths that are peers: it reports to them and takes reports from them. */
   private readonly reportTo: { id: string; node: number; seq: number }[]
-  /** Exits this relay accepts reports from (it is an ingress of one of their services), by node id. */
   private readonly acceptFrom: Set<number>
   private readonly selfNode: number
   private nextReportMs = -Infinity
@@ -49,16 +50,18 @@ export class PathReports {
     const self = config.relay.id
     this.selfNode = nameId(self)
     const peers = new Set(config.peers.map((p) => p.id))
-    const to = new Set<string>()
-    const from = new Set<number>()
+    // The far ends of this relay's L4 paths: its services' exits (forward) and, where it is an exit, their ingresses (reply).
+    const ends = new Set<string>()
     for (const s of config.services) {
       if (s.mode === 'l3') continue
       const ingresses = s.ingress.map((i) => i.relay)
-      if (s.exits.includes(self)) for (const i of ingresses) if (peers.has(i)) to.add(i)
-      if (ingresses.includes(self)) for (const e of s.exits) if (peers.has(e)) from.add(nameId(e))
+      if (s.exits.includes(self)) for (const i of ingresses) ends.add(i)
+      if (ingresses.includes(self)) for (const e of s.exits) ends.add(e)
     }
-    this.reportTo = [...to].map((id) => ({ id, node: nameId(id), seq: 0 }))
-    this.acceptFrom = from
+    ends.delete(self)
+    const peerEnds = [...ends].filter((id) => peers.has(id))
+    this.reportTo = peerEnds.map((id) => ({ id, node: nameId(id), seq: 0 }))
+    this.acceptFrom = new Set(peerEnds.map(nameId))
   }
 
   /** Called on every bridge tick: sends the reports when due. */

@@ -32,7 +32,7 @@ export const DROP = {
   control_malformed: 'control message that does not decode',
   path_report_malformed: 'path report that does not parse (also counted as path_report_malformed_<reason>)',
   path_report_wrong_sender: 'path report whose reporter id is not the peer that sent it',
-  path_report_unexpected: 'path report from a relay that is not an exit of a service this relay is an ingress of',
+  path_report_unexpected: 'path report from a relay that is not the far end (exit or ingress) of one of the service paths of this relay',
   duplicate: 'redundant copy already delivered',
   // L3 mode (l3-ingress.ts, l3-exit.ts). IP parse failures count as l3_<IP_ERROR_NAMES>, e.g. l3_bad_checksum.
   l3_no_route: 'TUN packet whose destination is in no l3 service prefix',

@@ -254,6 +254,7 @@ export class ExitSide {
 
   private emit(service: ServiceState, flow: ExitFlow, nodes: Uint32Array, seq: number, flags: number, data: Buffer): void {
     const hdrLen = encodeDataHeader(this.out, flags, this.ctx.hopLimit, service.id, flow.flowId, seq, nodes, nodes.length)
+    this.ctx.pathMeter?.onSend(this.out, nodes, this.ctx.clock.nowMs())
     data.copy(this.out, hdrLen)
     this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service, flow.lane)
   }

@@ -2,9 +2,10 @@
  * Counters that let an ingress check the map against its own traffic
  * (docs/routing.md, "Path reports"):
  *
- * - sending side (the ingress): packets sent per relay path, and a send
- *   stamp in every forward data packet (wire/data.ts, FLAG_STAMPED);
- * - receiving side (the exit): packets received per (ingress, path) and,
+ * - sending side (the ingress for forward packets, the exit for replies):
+ *   packets sent per relay path, and a send stamp in every data packet
+ *   (wire/data.ts, FLAG_STAMPED);
+ * - receiving side (the path's last relay): packets received per path and,
  *   per report interval, the minimum and mean of (receive stamp - send
  *   stamp). That difference is the path's pseudo one-way delay: true delay
  *   plus the clock offset between the two ends, the very quantity the map's
@@ -85,7 +86,7 @@ export class PathMeter {
 
   // --- receiving side (hot path) -----------------------------------------
 
-  /** A forward data packet reached this relay as its exit (header in hdr). */
+  /** An L4 data packet reached this relay as the end of its path (header in hdr). */
   onArrival(hdr: DataHeader, stamped: boolean, nowMs: number): void {
     const key = pathKey(hdr.path, hdr.pathLen)
     let slot = this.received.get(key)
@@ -118,7 +119,8 @@ export class PathMeter {
   }
 
   /**
-   * The report entries for paths that start at `ingressNode`, and a new
+   * The report entries for paths that start at `ingressNode` (the relay the
+   * report goes to: an ingress, or an exit for its replies), and a new
    * delay interval for each of them. At most `max` entries, most recently
    * used first.
    */

@@ -328,7 +328,10 @@ export class Relay implements RelayContext {
     } else if (service.cfg.mode === 'l3') service.drops.add('l3_reply_flag')
     else if (!service.isIngress) service.drops.add('not_ingress')
     else if (!this.ends.isExit(service, hdr.path[0])) service.drops.add('not_from_exit')
-    else this.ingress.deliverReply(hdr, plain, length)
+    else {
+      this.pathMeter.onArrival(hdr, (hdr.flags & FLAG_STAMPED) !== 0, this.clock.nowMs())
+      this.ingress.deliverReply(hdr, plain, length)
+    }
   }
 
   private deliverL3(service: ServiceState, plain: Buffer, length: number): void {

@@ -11,6 +11,7 @@ import { formatRoutes } from '../../src/cli/commands/map.js'
 import type { RelayConfig } from '../../src/config/types.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { DataHeader, decodeDataHeader } from '../../src/wire/data.js'
+import { nameId } from '../../src/wire/ids.js'
 import { buildConfigs } from '../dataplane/helpers.js'
 import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from '../daemon/four-relay-wan.js'
 
@@ -25,20 +26,32 @@ async function world() {
   for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
   const origin = net.open('127.0.0.1', 9000)
   let atOrigin = 0
-  origin.onMessage(() => atOrigin++)
+  origin.onMessage((d, from) => {
+    atOrigin++
+    origin.send(d, 0, d.length, from.port, from.address)
+  })
   const client = net.open('127.0.0.1', 50000)
+  let atClient = 0
+  client.onMessage(() => atClient++)
   const sockets: PacketSocket[] = [origin, client]
   cleanup = () => {
     for (const p of parts) p.stop()
     for (const s of sockets) s.close()
   }
   const byName = (n: string) => parts[WAN_RELAYS.indexOf(n)]
-  return { clock, client, byName, atOrigin: () => atOrigin }
+  return { clock, client, byName, atOrigin: () => atOrigin, atClient: () => atClient }
 }
 
 /** Makes a relay drop every data packet it should forward as a transit (test-only: replaces a private method). */
 function dropTransitData(node: RoutedRelay): void {
   ;(node.relay as unknown as { forward: () => void }).forward = () => {}
+}
+
+/** Makes the exit's replies to `to` vanish on the direct edge, while its probes still cross it (test-only). */
+function dropRepliesTo(node: RoutedRelay, to: string): void {
+  const relay = node.relay as unknown as { sendOnPath: (...a: unknown[]) => boolean }
+  const send = relay.sendOnPath.bind(relay)
+  relay.sendOnPath = (...a: unknown[]) => (a[2] === nameId(to) ? true : send(...a))
 }
 
 /** Makes a relay hold every data packet it forwards for `ms` more (test-only, like dropTransitData). */
@@ -120,6 +133,31 @@ describe('a relay that answers probes but drops data', () => {
     expect(w.byName('lax').bridge.router.forwardPath('game')?.path).toEqual(['lax', 'sea', 'dal'])
     expect(w.byName('lax').bridge.pathChecks()?.demotions).toBe(0)
     expect(w.byName('lax').bridge.pathChecks()?.reports_received).toBeGreaterThan(20)
+    // Nor the reply path, judged by the exit from the ingress's reports.
+    expect(w.byName('dal').bridge.pathChecks()?.demotions).toBe(0)
+    expect(w.byName('dal').bridge.pathChecks()?.reports_received).toBeGreaterThan(20)
+  })
+
+  it('the reply direction reacts the same way: the exit leaves a reply path that drops data', async () => {
+    const w = await world()
+    w.clock.advance(5000)
+    const reply = () => w.byName('dal').bridge.router.replyPath('game', 'lax')?.path.join('>')
+    expect(reply()).toBe('dal>lax')
+    dropRepliesTo(w.byName('dal'), 'lax')
+    const start = w.clock.nowMs()
+    let movedAt: number | undefined
+    for (let t = 0; t < 6000 && movedAt === undefined; t += 20) {
+      w.client.send(Buffer.from('tick'), 0, 4, 27015, '127.0.0.1')
+      w.clock.advance(20)
+      if (reply() !== 'dal>lax') movedAt = w.clock.nowMs() - start
+    }
+    console.log(`reply attack: dal left its reply path ${movedAt} ms after its data began vanishing`)
+    expect(movedAt).toBeDefined()
+    expect(movedAt!).toBeLessThan(3000)
+    const before = w.atClient()
+    runFlow(w, 1000)
+    expect(w.atClient() - before).toBeGreaterThan(40)
+    expect(w.byName('dal').bridge.pathChecks()?.recent[0]).toMatchObject({ path: ['dal', 'lax'], reason: 'loss' })
   })
 
   it('is not avoided without path reports (the check switched off)', async () => {
@@ -129,5 +167,10 @@ describe('a relay that answers probes but drops data', () => {
     dropTransitData(w.byName('sea'))
     expect(runFlow(w, 6000)).toBeUndefined()
     expect(w.byName('lax').bridge.router.forwardPath('game')?.path).toEqual(['lax', 'sea', 'dal'])
+    // Likewise the exit keeps a reply path whose data vanishes.
+    ;(w.byName('dal').bridge as unknown as { pathReports: undefined }).pathReports = undefined
+    dropRepliesTo(w.byName('dal'), 'lax')
+    runFlow(w, 6000)
+    expect(w.byName('dal').bridge.router.replyPath('game', 'lax')?.path).toEqual(['dal', 'lax'])
   })
 })
