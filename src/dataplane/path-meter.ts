@@ -57,11 +57,15 @@ export class PathMeter {
 
   // --- sending side (hot path) -------------------------------------------
 
-  /** Stamps the header encodeDataHeader wrote in buf and counts the packet on `nodes` (a snapshot's array). */
+  /**
+   * Stamps the header encodeDataHeader wrote in buf and counts the packet on
+   * `nodes`: usually a snapshot's array, found by identity; its contents are
+   * compared too, because static reply paths reuse one scratch array.
+   */
   onSend(buf: Buffer, nodes: Uint32Array, nowMs: number): void {
     writeSendStamp(buf, sendStamp(nowMs))
     let slot = this.sentByNodes.get(nodes)
-    if (slot === undefined) slot = this.sendSlot(nodes, nowMs)
+    if (slot === undefined || !sameNodes(slot.nodes, nodes, nodes.length)) slot = this.sendSlot(nodes, nowMs)
     slot.sent = (slot.sent + 1) >>> 0
     slot.lastMs = nowMs
   }

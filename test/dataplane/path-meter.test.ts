@@ -46,6 +46,18 @@ describe('path meter', () => {
     expect([...ingress.sendSlots()].map((s) => s.sent)).toEqual([100])
   })
 
+  it('counts a reused scratch array under the path it holds at each send', () => {
+    const ingress = new PathMeter()
+    const b = Buffer.alloc(64)
+    const scratch = Uint32Array.of(E, B, A)
+    encodeDataHeader(b, 0, 8, 1, 2, 3, scratch, 3)
+    ingress.onSend(b, scratch, 0)
+    scratch[1] = 0xc
+    ingress.onSend(b, scratch, 1)
+    ingress.onSend(b, scratch, 2)
+    expect([...ingress.sendSlots()].map((s) => [[...s.nodes], s.sent])).toEqual([[[E, B, A], 1], [[E, 0xc, A], 2]])
+  })
+
   it('forgets idle paths and caps the receive slots (a peer inventing paths)', () => {
     const ingress = new PathMeter()
     const exit = new PathMeter()
