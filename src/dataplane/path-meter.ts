@@ -26,6 +26,13 @@ export const MAX_RECEIVE_SLOTS = 256
 /** Send slots an ingress keeps (a primary and a backup per service, plus recent ones). */
 export const MAX_SEND_SLOTS = 256
 
+/**
+ * Map keys are the path key's low 30 bits: a small integer, which V8 hashes
+ * several times faster than a u32 above 2^30 (a heap number). The slot
+ * keeps the whole key and its path, so a clash is found and not counted.
+ */
+const SMI_MASK = 0x3fffffff
+
 export class SentSlot {
   sent = 0
   lastMs: number
@@ -72,12 +79,17 @@ export class PathMeter {
 
   private sendSlot(nodes: Uint32Array, nowMs: number): SentSlot {
     const key = pathKey(nodes, nodes.length)
-    let slot = this.sentByKey.get(key)
+    let slot = this.sentByKey.get(key & SMI_MASK)
+    if (slot !== undefined && !sameNodes(slot.nodes, nodes, nodes.length)) {
+      // Two paths whose keys share 30 bits: the newer one takes the slot over.
+      this.sentByKey.delete(key & SMI_MASK)
+      slot = undefined
+    }
     if (slot === undefined) {
       // Full: forget what has been idle for a second (a slot is made only when a path changes).
       if (this.sentByKey.size >= MAX_SEND_SLOTS) this.sweep(nowMs, 1000)
       slot = new SentSlot(key, Uint32Array.from(nodes), nowMs)
-      this.sentByKey.set(key, slot)
+      this.sentByKey.set(key & SMI_MASK, slot)
     }
     this.sentByNodes.set(nodes, slot)
     return slot
@@ -93,7 +105,7 @@ export class PathMeter {
   /** An L4 data packet reached this relay as the end of its path (header in hdr). */
   onArrival(hdr: DataHeader, stamped: boolean, nowMs: number): void {
     const key = pathKey(hdr.path, hdr.pathLen)
-    let slot = this.received.get(key)
+    let slot = this.received.get(key & SMI_MASK)
     if (slot === undefined) {
       if (this.received.size >= MAX_RECEIVE_SLOTS) {
         this.uncounted++
@@ -101,7 +113,7 @@ export class PathMeter {
       }
       slot = new ReceiveSlot(key, this.nextSlotId, hdr.path.slice(0, hdr.pathLen), nowMs)
       this.nextSlotId = (this.nextSlotId + 1) >>> 0 || 1
-      this.received.set(key, slot)
+      this.received.set(key & SMI_MASK, slot)
     } else if (!sameNodes(slot.nodes, hdr.path, hdr.pathLen)) {
       this.uncounted++
       return
@@ -146,7 +158,7 @@ export class PathMeter {
   /** Forgets slots idle for longer than idleMs (both sides). */
   sweep(nowMs: number, idleMs = PATH_SLOT_IDLE_MS): void {
     for (const [k, s] of this.sentByKey) if (nowMs - s.lastMs > idleMs) this.sentByKey.delete(k)
-    for (const [n, s] of this.sentByNodes) if (this.sentByKey.get(s.key) !== s) this.sentByNodes.delete(n)
+    for (const [n, s] of this.sentByNodes) if (this.sentByKey.get(s.key & SMI_MASK) !== s) this.sentByNodes.delete(n)
     for (const [k, s] of this.received) if (nowMs - s.lastMs > idleMs) this.received.delete(k)
   }
 }
