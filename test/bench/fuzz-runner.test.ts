@@ -13,6 +13,7 @@ import { CRYPTO_DROP_NAMES } from '../../src/crypto/types.js'
 import { DROP } from '../../src/dataplane/counters.js'
 import { L3_PARSE_DROP } from '../../src/dataplane/l3-ingress.js'
 import { HEADER_ERROR_NAMES } from '../../src/wire/data.js'
+import { REPORT_ERROR_NAMES } from '../../src/wire/path-report.js'
 import { RouterCore } from '../../src/route/router.js'
 
 /** Inputs per target here; `npm run fuzz` runs 1,000,000. The handshake targets do X25519 per input. */
@@ -24,6 +25,8 @@ const RELAY_REASONS = new Set<string>([
   ...Object.values(HEADER_ERROR_NAMES).map((n) => `header_${n}`),
   ...Object.values(CRYPTO_DROP_NAMES),
   ...Object.values(L3_PARSE_DROP),
+  // Path reports (kind 4) that do not parse (control/path-reports.ts).
+  ...Object.values(REPORT_ERROR_NAMES).map((n) => `path_report_malformed_${n}`),
 ])
 
 function isKnownReason(target: string, reason: string): boolean {
