@@ -15,6 +15,13 @@
  * - `replay_drops`: initiations the peers refused as replays meanwhile (the
  *   restarted relay's handshakes must not look like replays).
  *
+ * `drop-data` tells the PoP's running relay to drop the data it forwards as
+ * a transit while it keeps answering probes (daemon/test-faults.ts; the lab
+ * starts relays with OVERPASS_TEST_FAULTS=1), and follows the other relays'
+ * `routes` until one has demoted a path from its path reports:
+ * `demoted_ms` and `demotions` (per PoP, from `path_checks`).
+ * `forward-data` ends the fault.
+ *
  * All times are ms since traffic t0. Polls are bounded (FOLLOW_MS).
  */
 import fs from 'node:fs'
@@ -33,8 +40,8 @@ const POLL_MS = 100
 export interface RelayEventResult {
   at_ms: number
   pop: string
-  action: 'kill' | 'start'
-  /** kill: when the process was gone; start: when it was spawned. */
+  action: RelayEvent['action']
+  /** kill: when the process was gone; start: when it was spawned; drop-data/forward-data: when the relay took the fault. */
   applied_ms: number
   /** start: when its control socket answered. */
   ready_ms?: number
@@ -46,6 +53,10 @@ export interface RelayEventResult {
   sessions_ms?: number | null
   map_accepted_ms?: Record<string, number | null>
   replay_drops?: number
+  /** drop-data: when another relay's routes first showed a demotion (null: not within FOLLOW_MS). */
+  demoted_ms?: number | null
+  /** drop-data: demotions per PoP at that time (`overpass routes`, path_checks). */
+  demotions?: Record<string, number>
   error?: string
 }
 
@@ -109,6 +120,7 @@ export class RelayEvents {
 
   private async run(e: RelayEvent): Promise<void> {
     await sleep(this.t0Ms + e.atMs - monoMs())
+    if (e.action === 'drop-data' || e.action === 'forward-data') return this.fault(e)
     if (e.action === 'kill') {
       const before = await this.status(e.pop)
       if (before?.boot_id !== undefined) this.bootBefore.set(e.pop, before.boot_id)
@@ -125,6 +137,30 @@ export class RelayEvents {
     r.boot_id = status.boot_id
     if (this.bootBefore.has(e.pop)) r.previous_boot_id = this.bootBefore.get(e.pop)
     await this.follow(e.pop, r)
+  }
+
+  /** Sets the test fault, and after drop-data follows the other relays' demotions. */
+  private async fault(e: RelayEvent): Promise<void> {
+    const drop = e.action === 'drop-data'
+    await controlRequest(controlSocket(this.lab, e.pop), { cmd: 'test-fault', drop_transit_data: drop }, 1000)
+    const r: RelayEventResult = { at_ms: e.atMs, pop: e.pop, action: e.action, applied_ms: this.now() }
+    this.results.push(r)
+    if (!drop) return
+    r.demoted_ms = null
+    const deadline = monoMs() + FOLLOW_MS
+    while (!this.stopped && monoMs() < deadline) {
+      const counts: Record<string, number> = {}
+      for (const p of this.peersOf(e.pop)) {
+        const routes = await controlRequest(controlSocket(this.lab, p), { cmd: 'routes' }, 1000).catch(() => undefined)
+        counts[p] = (routes as { path_checks?: { demotions?: number } } | undefined)?.path_checks?.demotions ?? 0
+      }
+      if (Object.values(counts).some((n) => n > 0)) {
+        r.demoted_ms = this.now()
+        r.demotions = counts
+        return
+      }
+      await sleep(POLL_MS)
+    }
   }
 
   /** Polls the restarted relay and its peers until it has every session and every peer's map took its column. */

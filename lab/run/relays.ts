@@ -91,7 +91,9 @@ export async function startRelays(lab: LabRun): Promise<RelayProcs> {
  * removed by the daemon).
  */
 export async function startRelay(lab: LabRun, procs: RelayProcs, p: string): Promise<Record<string, unknown>> {
-  const child = spawnInNs(lab.state, lab.ns(p), `relay-${p}`, withPriority(RELAY_RT, [process.execPath, BIN, 'up', '-c', procs.files.get(p)!, '--log-format', 'json']))
+  // OVERPASS_TEST_FAULTS: the lab may tell its relays to misbehave (scenario action drop-data, daemon/test-faults.ts).
+  const argv = ['env', 'OVERPASS_TEST_FAULTS=1', process.execPath, BIN, 'up', '-c', procs.files.get(p)!, '--log-format', 'json']
+  const child = spawnInNs(lab.state, lab.ns(p), `relay-${p}`, withPriority(RELAY_RT, argv))
   procs.children.set(p, child)
   return waitFor(`relay ${p}`, async () => {
     if (child.exitCode !== null) throw new Error(`relay ${p} exited: ${readLog(lab.state, `relay-${p}`).slice(-2000)}`)

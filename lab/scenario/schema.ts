@@ -24,7 +24,8 @@ export const linkSchema = z.strictObject({
 
 /** Link actions go to the WAN backend; relay actions (kill, start) to the runner. */
 export const LINK_ACTIONS = ['degrade', 'cut', 'restore', 'flap'] as const
-export const RELAY_ACTIONS = ['kill', 'start'] as const
+/** drop-data / forward-data: the PoP's relay drops (again forwards) the data it carries as a transit, still answering probes. */
+export const RELAY_ACTIONS = ['kill', 'start', 'drop-data', 'forward-data'] as const
 /** An exit's origin leg (its CNI link to an origin): runner-side too. */
 export const ORIGIN_ACTIONS = ['cut-origin', 'restore-origin'] as const
 

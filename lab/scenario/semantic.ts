@@ -166,6 +166,7 @@ function checkRelayEvents(list: { e: RawEvent; at: string }[], add: Add, popRef:
       continue
     }
     popRef(e.pop, `${at}.pop`)
+    if (e.action === 'drop-data' || e.action === 'forward-data') continue
     const killed = killedAt.get(e.pop)
     if (e.action === 'kill' && killed) add(at, `the relay of ${e.pop} is already killed by ${killed}`, `start it again first (action: start, pop: ${e.pop})`)
     if (e.action === 'start' && !killed) add(at, `the relay of ${e.pop} is running at that time`, `kill it first (action: kill, pop: ${e.pop}) at an earlier time`)

@@ -72,7 +72,7 @@ export interface LinkEvent {
 export interface RelayEvent {
   atMs: number
   pop: string
-  action: 'kill' | 'start'
+  action: 'kill' | 'start' | 'drop-data' | 'forward-data'
 }
 
 /**

@@ -24,6 +24,7 @@ import { openL3Tun } from './l3-tun.js'
 import { LaneWorkers, type LaneWorkerError } from './workers.js'
 import { dataPlaneSockets } from './data-plane-sockets.js'
 import { answerControl, relayViews } from './relay-views.js'
+import { withTestFaults } from './test-faults.js'
 import { startMetricsServer, type MetricsServer } from '../metrics/index.js'
 import type { RelayViews } from '../metrics/views.js'
 import type { VersionBridge } from '../control/version-bridge.js'
@@ -148,7 +149,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   let metrics: MetricsServer | undefined
   if (!opts.noControlSocket) {
     try {
-      control = await startControlServer(config.relay.controlSocket, (req) => (req.cmd === 'network-offer' ? offerFromFile(versions, req) : answerControl(views, req)))
+      control = await startControlServer(config.relay.controlSocket, withTestFaults(relay, (req) => (req.cmd === 'network-offer' ? offerFromFile(versions, req) : answerControl(views, req))))
       if (config.metrics) metrics = await startMetricsServer(config.metrics, views, log)
     } catch (err) {
       control?.close()

@@ -30,6 +30,7 @@ export const DROP = {
   origin_unexpected_source: 'datagram on a flow socket not from the origin',
   bad_inner_kind: 'decrypted payload of an unknown kind',
   control_malformed: 'control message that does not decode',
+  test_fault_dropped: 'transit data dropped on purpose: the lab told this relay to play one that drops data (OVERPASS_TEST_FAULTS)',
   path_report_malformed: 'path report that does not parse (also counted as path_report_malformed_<reason>)',
   path_report_wrong_sender: 'path report whose reporter id is not the peer that sent it',
   path_report_unexpected: 'path report from a relay that is not the far end (exit or ingress) of one of the service paths of this relay',

@@ -107,6 +107,13 @@ export class Relay implements RelayContext {
   readonly log: Logger
   readonly paths: PathProvider
   readonly drops = new DropCounts()
+  /**
+   * Test bed only: faults a relay can be told to play (daemon/test-faults.ts,
+   * honoured only with OVERPASS_TEST_FAULTS=1 in its environment).
+   * dropTransitData: drop every data packet this relay should forward as a
+   * transit while still answering probes and flooding its column (docs/lab.md).
+   */
+  readonly testFaults = { dropTransitData: false }
   /** Per-path data counters for path reports (path-meter.ts). */
   readonly pathMeter = new PathMeter()
   /** Datagram handler exceptions so far (each one dropped and counted; the first few logged). */
@@ -344,6 +351,10 @@ export class Relay implements RelayContext {
     const hdr = this.hdr
     if (hdr.hops === 0) {
       this.drops.add('hop_limit')
+      return
+    }
+    if (this.testFaults.dropTransitData) {
+      this.drops.add('test_fault_dropped')
       return
     }
     const next = this.peerByNode.get(hdr.path[hdr.pathIndex + 1])
