@@ -48,7 +48,7 @@ export interface ControlPlaneSink {
   /** `body` is the payload after the kind byte; valid only during the call. */
   onProbe(peer: OverlayPeer, body: Buffer, nowMs: number): void
   onControl(peer: OverlayPeer, body: Buffer, nowMs: number): void
-  /** A path report (wire/path-report.ts) from an exit; without this handler it counts as bad_inner_kind. */
+  /** A path report (wire/path-report.ts) from the far end of a service path; without this handler it counts as bad_inner_kind. */
   onPathReport?(peer: OverlayPeer, body: Buffer, nowMs: number): void
 }
 
