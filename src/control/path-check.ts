@@ -14,17 +14,19 @@ import { STAMP_MODULUS, STAMP_UNIT_US, stampDiff } from '../wire/data.js'
 import type { PathReport, ReportEntry } from '../wire/path-report.js'
 
 /**
- * Loss is judged over the last 3 reports (~1.5 s at the 500 ms interval):
- * long enough to hold 20+ packets of a game or call flow, short enough to
- * act within the 3 s target.
+ * Loss is judged per bucket of at least 10 packets: one report interval
+ * (500 ms) of a game or call flow, several of a thin one. At 10 packets one
+ * loss is 10%, so a single loss never crosses the margin below.
  */
-export const LOSS_WINDOW_REPORTS = 3
+export const MIN_SENT_FOR_LOSS = 10
 /**
- * No loss verdict on fewer packets: at 20 packets one lost packet is 5%,
- * and a thin flow must not be demoted by one or two losses (false positives
- * at low rates). Below this the path is left to the probes.
+ * Consecutive bad buckets before a loss verdict. A relay that drops data
+ * does so in every bucket while the sender keeps using the path; an outage
+ * the probes catch (a cut, a crashed relay) spoils one bucket, and then the
+ * sender has left the path (a bucket with no packet sent starts over) or
+ * the map shows it broken (not judged).
  */
-export const MIN_SENT_FOR_LOSS = 20
+export const LOSS_BAD_BUCKETS = 2
 /**
  * Data loss must exceed the map's predicted loss (summed edge loss) by this
  * many percentage points. Packets in flight when a report is built blur a
@@ -45,7 +47,7 @@ export const MIN_DELAY_SAMPLES = 10
  */
 export const DELAY_EXCESS_ABS_MS = 15
 export const DELAY_EXCESS_REL = 0.5
-/** Consecutive bad intervals (~1 s) before a delay verdict: one slow interval is not a pattern. */
+/** Consecutive bad intervals (~1 s) before a delay verdict: one slow interval is not a pattern (an outage is not judged either, see judge). */
 export const DELAY_BAD_REPORTS = 2
 /** A demoted path's edges stay penalised this long; a path demoted again soon after doubles it. */
 export const DEMOTION_HOLD_MS = 20_000
@@ -68,11 +70,10 @@ interface PathState {
   sentAt: number
   recvAt: number
   slotId: number
-  /** Ring of the last LOSS_WINDOW_REPORTS intervals: packets sent, packets received. */
-  sent: Float64Array
-  recv: Float64Array
-  filled: number
-  next: number
+  /** The open loss bucket: packets sent and received since it began. */
+  sent: number
+  recv: number
+  badLoss: number
   badDelay: number
   holdMs: number
   /** When the last demotion ends (-Infinity: none). */
@@ -108,8 +109,7 @@ export class PathCheck {
       // has no slot for has received nothing (from 0), whatever it was sent.
       st = {
         sentAt: slot.sent, recvAt: e?.received ?? 0, slotId: e?.slotId ?? 0,
-        sent: new Float64Array(LOSS_WINDOW_REPORTS), recv: new Float64Array(LOSS_WINDOW_REPORTS), filled: 0, next: 0,
-        badDelay: 0, holdMs: DEMOTION_HOLD_MS, demotedUntilMs: -Infinity,
+        sent: 0, recv: 0, badLoss: 0, badDelay: 0, holdMs: DEMOTION_HOLD_MS, demotedUntilMs: -Infinity,
       }
       this.states.set(slot.key, st)
       return undefined
@@ -120,26 +120,28 @@ export class PathCheck {
     st.sentAt = slot.sent
     st.recvAt = e?.received ?? 0
     st.slotId = e?.slotId ?? 0
-    st.sent[st.next] = dSent
-    st.recv[st.next] = dRecv
-    st.next = (st.next + 1) % LOSS_WINDOW_REPORTS
-    st.filled = Math.min(st.filled + 1, LOSS_WINDOW_REPORTS)
-    if (nowMs < st.demotedUntilMs) return undefined
     const pred = predict(slot.nodes)
+    if (dSent === 0 || pred?.up === false || nowMs < st.demotedUntilMs) {
+      // Not in use, already broken on the map (the probes handle it), or held: start over.
+      reset(st)
+      return undefined
+    }
+    st.sent += dSent
+    st.recv += dRecv
     return this.lossVerdict(nowMs, slot, st, pred) ?? this.delayVerdict(nowMs, slot, st, e, pred)
   }
 
   private lossVerdict(nowMs: number, slot: SentSlot, st: PathState, pred: PathPrediction | undefined): Verdict | undefined {
-    let sent = 0
-    let recv = 0
-    for (let i = 0; i < st.filled; i++) {
-      sent += st.sent[i]
-      recv += st.recv[i]
-    }
-    if (sent < MIN_SENT_FOR_LOSS) return undefined
-    const lossPct = Math.max(0, 100 * (1 - recv / sent))
+    if (st.sent < MIN_SENT_FOR_LOSS) return undefined
+    const lossPct = Math.max(0, 100 * (1 - st.recv / st.sent))
+    st.sent = 0
+    st.recv = 0
     const limit = (pred?.lossPct ?? 0) + LOSS_EXCESS_PCT
-    if (!(lossPct > limit)) return undefined
+    if (!(lossPct > limit)) {
+      st.badLoss = 0
+      return undefined
+    }
+    if (++st.badLoss < LOSS_BAD_BUCKETS) return undefined
     return this.demote(nowMs, slot, st, 'loss', lossPct, limit)
   }
 
@@ -161,9 +163,7 @@ export class PathCheck {
     if (nowMs - st.demotedUntilMs < st.holdMs) st.holdMs = Math.min(2 * st.holdMs, MAX_DEMOTION_HOLD_MS)
     else st.holdMs = DEMOTION_HOLD_MS
     st.demotedUntilMs = nowMs + st.holdMs
-    st.filled = 0
-    st.next = 0
-    st.badDelay = 0
+    reset(st)
     this.demotions[reason]++
     return { nodes: slot.nodes, reason, measured, limit, holdMs: st.holdMs }
   }
@@ -172,4 +172,11 @@ export class PathCheck {
   retain(live: Set<number>): void {
     for (const k of this.states.keys()) if (!live.has(k)) this.states.delete(k)
   }
+}
+
+function reset(st: PathState): void {
+  st.sent = 0
+  st.recv = 0
+  st.badLoss = 0
+  st.badDelay = 0
 }

@@ -391,13 +391,14 @@ export class RouterCore implements Router {
 
   predictPath(path: readonly string[]): PathPrediction | undefined {
     const n = this.relays.length
-    const p: PathPrediction = { pseudoMs: 0, delayMs: 0, lossPct: 0, jitterMs: 0 }
+    const p: PathPrediction = { up: true, pseudoMs: 0, delayMs: 0, lossPct: 0, jitterMs: 0 }
     for (let i = 0; i + 1 < path.length; i++) {
       const u = this.relayIndex.get(path[i])
       const v = this.relayIndex.get(path[i + 1])
       if (u === undefined || v === undefined) return undefined
       const o = EDGE_FIELDS * (u * n + v)
       if (this.map.edge[o + F_PRESENT] !== 1) return undefined
+      if (this.fresh[v] !== 1 || !this.map.usable(u * n + v, this.maxLossPct)) p.up = false
       p.pseudoMs += this.map.edge[o + F_PSEUDO]
       p.delayMs += edgeDelay(this.map, u, v, this.table.h, this.fresh, Infinity)
       p.lossPct += this.map.edge[o + F_LOSS]

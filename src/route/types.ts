@@ -167,6 +167,8 @@ export interface Router {
 }
 
 export interface PathPrediction {
+  /** Every edge usable now (up, fresh, within the loss limit): false when the probes already see the path broken. */
+  up: boolean
   pseudoMs: number
   /** Estimated true one-way delay (reweighted by the potentials). */
   delayMs: number
