@@ -15,6 +15,8 @@
 
 export type { OriginSample, RouterMessage } from '../probe/types.js'
 import type { OriginSample, RouterMessage } from '../probe/types.js'
+import type { ControlPlaneHealth } from './column-hold.js'
+export type { ControlPlaneHealth } from './column-hold.js'
 
 export interface RouterService {
   name: string
@@ -149,4 +151,9 @@ export interface Router {
   routes(): { forward: PathChoice[]; reply: PathChoice[] }
   /** Drop and event counters (malformed probes/control messages by reason, stale updates, switches...). */
   counters?(): RouterCounters
+  /**
+   * Whether the map is being kept from stale columns (degraded mode: their
+   * relays are still heard but their updates are not; route/column-hold.ts).
+   */
+  controlPlane?(): ControlPlaneHealth
 }
