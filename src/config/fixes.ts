@@ -66,6 +66,7 @@ export const FIELD_FIXES: Record<string, string> = {
   'services[].max_flows_per_prefix': `use a whole number from 1 to ${MAX_MAX_FLOWS}, e.g. 4096`,
   'services[].profile': 'use latency (delay only), gaming (delay + jitter) or rtc (delay + jitter + loss)',
   'services[].redundant': 'use true to send over two edge-disjoint paths, or false',
+  'services[].fallback': 'use direct (with no overlay path, the ingress sends straight to the origin) or none',
   'services[].origin_probe': 'use a mapping with method (twamp, icmp or none), or leave it out for method: none',
   'services[].origin_probe.method': 'use twamp (needs a reflector on the origin host), icmp (needs CAP_NET_RAW) or none',
   'services[].origin_probe.port': 'use the TWAMP reflector\'s UDP port, e.g. 862',

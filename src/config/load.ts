@@ -295,6 +295,7 @@ function normaliseService(s: RawService): ServiceConfig {
     profile: s.profile,
     redundant: s.redundant,
     originProbe: normaliseOriginProbe(s.origin_probe),
+    ...(s.fallback === 'direct' ? { fallback: 'direct' as const } : {}),
   }
 }
 

@@ -25,6 +25,7 @@ export const MAX_MAX_FLOWS = 1 << 24
 export const DEFAULT_HOP_LIMIT = 8
 export const DEFAULT_HOP_COST_MS = 0
 export const ORIGIN_PROBE_METHODS = ['twamp', 'icmp', 'none'] as const
+export const FALLBACK_MODES = ['none', 'direct'] as const
 /** TWAMP-Light's well-known port (RFC 5357). */
 export const DEFAULT_TWAMP_PORT = 862
 export const DEFAULT_ORIGIN_PROBE_INTERVAL_MS = 250
@@ -136,6 +137,8 @@ export const serviceSchema = z.strictObject({
   profile: z.enum(PROFILE_NAMES).default('latency'),
   redundant: z.boolean().default(false),
   origin_probe: originProbeSchema.optional(),
+  // With no overlay path to any exit, the ingress sends the flow straight to the origin (dataplane/direct-fallback.ts).
+  fallback: z.enum(FALLBACK_MODES).default('none'),
 })
 
 /** Longest Linux interface name (IFNAMSIZ 16 with the NUL). */

@@ -119,6 +119,13 @@ export interface ServiceConfig {
   redundant: boolean
   /** How exits of this service measure their CNI link to the origin. */
   originProbe: OriginProbeConfig
+  /**
+   * L4 only. 'direct': while the ingress has no overlay path to any exit,
+   * it sends the flow straight to the origin from its own socket (the origin
+   * then sees the ingress relay's address; docs/operating.md, Direct
+   * fallback). Absent: such packets are dropped (`no_route`).
+   */
+  fallback?: 'direct'
 }
 
 export interface OriginProbeConfig {

@@ -411,6 +411,7 @@ export class Relay implements RelayContext {
             client: s.client.toJSON(),
             origin: s.origin.toJSON(),
             drops: s.drops.toJSON(),
+            ...(s.cfg.fallback === 'direct' && s.isIngress ? { direct: { flows: s.directFlows, ...s.direct.toJSON() } } : {}),
           },
         ]),
       ),
@@ -431,7 +432,7 @@ export interface RelayStats {
   uptime_s: number
   crypto_backend: string
   peers: Record<string, Record<string, unknown>>
-  services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; flow_exit_moves?: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number> }>
+  services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; flow_exit_moves?: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number>; direct?: Record<string, number> }>
   drops: Record<string, number>
   /** TUN and ICMP counters, when the relay has an `l3:` section (L3 drops are in `drops` and per service). */
   l3?: { tun: string; mtu: number; flows: number } & Record<string, number | string>

@@ -105,6 +105,8 @@ export function formatStatus(s: RelayStats & { worker_count?: number; workers?: 
     lines.push(`  ${name} (${v.roles.join(', ') || 'no role here'})  flows: ingress ${v.ingress_flows}, exit ${v.exit_flows}`)
     lines.push(`    clients: in ${v.client.packets_in} pkts / ${v.client.bytes_in} B, out ${v.client.packets_out} pkts / ${v.client.bytes_out} B`)
     lines.push(`    origin:  out ${v.origin.packets_out} pkts / ${v.origin.bytes_out} B, in ${v.origin.packets_in} pkts / ${v.origin.bytes_in} B`)
+    const d = v.direct
+    if (d !== undefined) lines.push(`    direct:  ${d.flows} flow${d.flows === 1 ? '' : 's'} now straight to the origin (no overlay path); out ${d.packets_out} pkts / ${d.bytes_out} B, in ${d.packets_in} pkts / ${d.bytes_in} B`)
     const drops = Object.entries(v.drops)
     if (drops.length > 0) lines.push(`    drops:   ${drops.map(([k, n]) => `${k}=${n}`).join(' ')}`)
   }
