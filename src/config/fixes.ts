@@ -31,6 +31,7 @@ export const FIELD_FIXES: Record<string, string> = {
   'peers[].public_key': "paste that relay's public key (`overpass pubkey` prints it from its private key)",
   'peers[].sign_key': "paste that relay's sign_key (`overpass keygen` prints it; `overpass pubkey --sign` prints it from its private key)",
   'peers[].endpoint': hostPort('127.0.0.1:7002'),
+  'peers[].endpoints': 'use a list of 1 to 4 addresses, e.g. [203.0.113.7:7002, "[2001:db8::7]:7002"]',
   services: 'use a list of services, each with name, ingress, origin and exits',
   'services[]': 'write each service as a mapping with name, ingress, origin and exits',
   'services[].name': idFix('game'),

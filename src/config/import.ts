@@ -10,7 +10,7 @@
  * fails with every disagreement named.
  */
 import { isAbsolute, resolve } from 'node:path'
-import type { RelayConfig } from './types.js'
+import type { PeerConfig, RelayConfig } from './types.js'
 import { encodeKey, formatHostPort, isWildcardHost, signPublicKeyOf } from './values.js'
 
 /** One old file: its path, its parsed YAML and what loadConfig made of it. */
@@ -43,7 +43,7 @@ export interface ImportedRelay {
 }
 
 export interface ImportedNetwork {
-  network: { relays: Record<string, string>[]; services?: unknown[]; tuning?: unknown; routing?: unknown }
+  network: { relays: Record<string, string | string[]>[]; services?: unknown[]; tuning?: unknown; routing?: unknown }
   relays: ImportedRelay[]
 }
 
@@ -54,7 +54,10 @@ interface RelayEntry {
   id: string
   public_key: string
   sign_key: string
+  /** The address(es) as one text, for comparing. */
   endpoint: string
+  /** What the network file gets: endpoint or endpoints. */
+  written: Record<string, string | string[]>
   /** File that gave the entry, for messages. */
   from: string
 }
@@ -73,18 +76,18 @@ export function importRelayFiles(files: readonly OldRelayFile[]): ImportedNetwor
     if (distinct.length > 1) {
       problems.push({ file: seen[0].from, message: `peers reach relay "${c.relay.id}" at different endpoints: ${seen.map((s) => `${s.endpoint} (${s.from})`).join(', ')}`, fix: 'make the peer entries agree on one endpoint, then import again' })
     } else if (distinct.length === 1) {
-      entries.set(c.relay.id, { ...entry, endpoint: distinct[0] })
+      entries.set(c.relay.id, { ...entry, endpoint: distinct[0], written: seen[0].written })
     } else if (isWildcardHost(c.relay.listen.host)) {
       problems.push({ file: f.path, message: `no other file names relay "${c.relay.id}"'s endpoint, and it listens on ${formatHostPort(c.relay.listen)}`, fix: `import it together with a relay that lists it as a peer, or set relay.listen to the address its peers reach` })
     } else {
-      entries.set(c.relay.id, { ...entry, endpoint: formatHostPort(c.relay.listen) })
+      entries.set(c.relay.id, { ...entry, endpoint: formatHostPort(c.relay.listen), written: { endpoint: formatHostPort(c.relay.listen) } })
     }
   }
   // Relays that are only peers here keep the entry their peers agree on.
   for (const f of files) {
     for (const p of f.config.peers) {
       if (imported.has(p.id)) continue
-      const entry = { id: p.id, public_key: encodeKey(p.publicKey), sign_key: encodeKey(p.signKey), endpoint: formatHostPort(p.endpoint), from: f.path }
+      const entry = { id: p.id, public_key: encodeKey(p.publicKey), sign_key: encodeKey(p.signKey), endpoint: endpointText(p), written: endpointField(p), from: f.path }
       const other = entries.get(p.id)
       if (other === undefined) entries.set(p.id, entry)
       else {
@@ -99,20 +102,30 @@ export function importRelayFiles(files: readonly OldRelayFile[]): ImportedNetwor
   const routing = sharedSection(files, 'routing', problems)
   if (problems.length > 0) throw new ImportError(problems)
 
-  const network: ImportedNetwork['network'] = { relays: [...entries.values()].map(({ from: _from, ...e }) => e) }
+  const network: ImportedNetwork['network'] = { relays: [...entries.values()].map(({ id, public_key, sign_key, written }) => ({ id, public_key, sign_key, ...written })) }
   if (services.length > 0) network.services = services
   if (tuning !== undefined) network.tuning = tuning
   if (routing !== undefined) network.routing = routing
   return { network, relays: files.map(localOf) }
 }
 
+/** A peer's address(es) as one comparable text. */
+function endpointText(p: PeerConfig): string {
+  return (p.endpoints ?? [p.endpoint]).map(formatHostPort).join(', ')
+}
+
+/** The entry's address field as the network file writes it: endpoint, or endpoints when there are several. */
+function endpointField(p: PeerConfig): { endpoint: string } | { endpoints: string[] } {
+  return p.endpoints === undefined ? { endpoint: formatHostPort(p.endpoint) } : { endpoints: p.endpoints.map(formatHostPort) }
+}
+
 /** Every endpoint the files' peer entries give each relay id. */
-function peerEndpoints(files: readonly OldRelayFile[]): Map<string, { endpoint: string; from: string }[]> {
-  const out = new Map<string, { endpoint: string; from: string }[]>()
+function peerEndpoints(files: readonly OldRelayFile[]): Map<string, { endpoint: string; written: Record<string, string | string[]>; from: string }[]> {
+  const out = new Map<string, { endpoint: string; written: Record<string, string | string[]>; from: string }[]>()
   for (const f of files) {
     for (const p of f.config.peers) {
       const list = out.get(p.id) ?? []
-      list.push({ endpoint: formatHostPort(p.endpoint), from: f.path })
+      list.push({ endpoint: endpointText(p), written: endpointField(p), from: f.path })
       out.set(p.id, list)
     }
   }

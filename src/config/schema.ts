@@ -19,6 +19,8 @@ export { DEFAULT_FLOOD_INTERVAL_MS, DEFAULT_MAX_LOSS_PCT, MAX_PATH_RELAYS }
 export const DEFAULT_MTU = 1500
 /** Workers per relay: one lane each, and the wire has 32 lanes (wire/outer.ts). */
 export const MAX_WORKERS = 32
+/** Addresses one relay may list (`endpoints:`). */
+export const MAX_PEER_ENDPOINTS = 4
 export const DEFAULT_FLOW_IDLE_TIMEOUT_MS = 30_000
 export const DEFAULT_MAX_FLOWS = 65_536
 export const MAX_MAX_FLOWS = 1 << 24
@@ -101,7 +103,10 @@ export const peerSchema = z.strictObject({
   public_key: key,
   /** The peer's Ed25519 key for map-column signatures (crypto/column-signing.ts). */
   sign_key: key,
-  endpoint: hostPort,
+  /** Exactly one of endpoint and endpoints (load.ts checks it: a refinement here would hide the shape). */
+  endpoint: hostPort.optional(),
+  /** Several addresses (two providers, IPv4 and IPv6): peers use one and fail over (dataplane/peer-endpoints.ts). */
+  endpoints: z.array(hostPort).min(1).max(MAX_PEER_ENDPOINTS).optional(),
 })
 
 export const ingressSchema = z.strictObject({

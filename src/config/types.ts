@@ -74,7 +74,10 @@ export interface PeerConfig {
   publicKey: Uint8Array
   /** 32-byte Ed25519 public key the peer signs its map columns with (`sign_key`, derived from its private key). */
   signKey: Uint8Array
+  /** Where the peer is reached: the first of `endpoints` when it has several. */
   endpoint: HostPort
+  /** Set when the peer lists several addresses (`endpoints:`): tried in order, with failover (dataplane/peer-endpoints.ts). */
+  endpoints?: HostPort[]
 }
 
 export interface IngressConfig {

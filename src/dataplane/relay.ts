@@ -31,14 +31,18 @@ import { L3Exit } from './l3-exit.js'
 import { L3Ingress, MissingTunError } from './l3-ingress.js'
 import { PathEnds } from './path-ends.js'
 import { StaticPaths, type PathProvider } from './paths.js'
+import { PeerEndpoints } from './peer-endpoints.js'
 
 /** A peer relay as the data plane sees it (crypto/ has its own per-peer session state). */
 export interface OverlayPeer {
   index: number
   id: string
   node: number
+  /** Where packets to the peer go: with several endpoints, the active one (peer-endpoints.ts). */
   endpoint: PeerAddress
   traffic: Traffic
+  /** Set when the peer has several endpoints. */
+  candidates?: PeerEndpoints
 }
 
 /** Receives the control-plane kinds of overlay packets (probes, map floods). */
@@ -149,18 +153,22 @@ export class Relay implements RelayContext {
     this.laneCount = deps.worker?.count ?? 1
     this.startedMs = deps.clock.nowMs()
     this.paths = deps.paths ?? new StaticPaths(cfg.self, cfg.services)
-    this.ipv6Underlay = isIPv6(cfg.listen.host) || cfg.peers.some((p) => isIPv6(p.endpoint.host))
+    this.ipv6Underlay = isIPv6(cfg.listen.host) || cfg.peers.some((p) => (p.endpoints ?? [p.endpoint]).some((e) => isIPv6(e.host)))
     this.peers = cfg.peers.map((p, index) => ({
       index,
       id: p.id,
       node: nameId(p.id),
       endpoint: { address: p.endpoint.host, port: p.endpoint.port },
       traffic: new Traffic(),
+      ...(p.endpoints !== undefined ? { candidates: new PeerEndpoints(p.endpoints.map((e) => ({ address: e.host, port: e.port }))) } : {}),
     }))
     for (const p of this.peers) {
-      let byPort = this.peerBySource.get(p.endpoint.address)
-      if (byPort === undefined) this.peerBySource.set(p.endpoint.address, (byPort = new Map()))
-      byPort.set(p.endpoint.port, p)
+      // Datagrams from any of a peer's endpoints are the peer's.
+      for (const e of p.candidates?.candidates ?? [p.endpoint]) {
+        let byPort = this.peerBySource.get(e.address)
+        if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
+        byPort.set(e.port, p)
+      }
       this.peerByNode.set(p.node, p)
     }
     this.services = cfg.services.map((s) => new ServiceState(s.cfg, nameId(s.cfg.name), s.isIngress, s.isExit))
@@ -230,6 +238,23 @@ export class Relay implements RelayContext {
 
   peerById(id: string): OverlayPeer | undefined {
     return this.peers.find((p) => p.id === id)
+  }
+
+  /**
+   * Peers with several endpoints: moves each whose active endpoint does not
+   * work to the next (peer-endpoints.ts). `outboundUp` is the control plane's
+   * word on our edge to a peer (undefined: no news). Control path, ~1/s.
+   */
+  checkEndpoints(nowMs: number, outboundUp: (peer: string) => boolean | undefined): void {
+    for (const p of this.peers) {
+      const c = p.candidates
+      if (c === undefined) continue
+      const works = this.endpoint.hasSession(p.index) ? outboundUp(p.id) : false
+      if (!c.observe(nowMs, works)) continue
+      const from = `${p.endpoint.address}:${p.endpoint.port}`
+      p.endpoint = c.active
+      this.log.info('peer endpoint failover', { peer: p.id, from, to: `${p.endpoint.address}:${p.endpoint.port}` })
+    }
   }
 
   /** Seals and sends an already-built plaintext (control or probe) to a peer. */

@@ -392,6 +392,12 @@ export class RouterCore implements Router {
     return { forward: pick(this.table.forward), reply: pick(this.table.reply) }
   }
 
+  outboundUp(peer: string): boolean | undefined {
+    const v = this.relayIndex.get(peer)
+    if (v === undefined || v === this.self || this.fresh[v] !== 1) return undefined
+    return this.map.isUp(this.self, v)
+  }
+
   controlPlane(): ControlPlaneHealth {
     return this.hold.health(this.relays, this.lastNowMs)
   }

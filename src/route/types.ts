@@ -156,4 +156,10 @@ export interface Router {
    * relays are still heard but their updates are not; route/column-hold.ts).
    */
   controlPlane?(): ControlPlaneHealth
+  /**
+   * Whether `peer`'s fresh column shows our edge to it up; undefined when its
+   * column is not fresh (no news). The data plane fails over between a peer's
+   * endpoints on it (dataplane/peer-endpoints.ts).
+   */
+  outboundUp?(peer: string): boolean | undefined
 }

@@ -31,7 +31,7 @@ function describeRelay(c: RelayConfig) {
     controlSocket: c.relay.controlSocket,
     mtu: c.relay.mtu,
     workers: c.relay.workers,
-    peers: c.peers.map((p) => ({ id: p.id, key: encodeKey(p.publicKey), sign: encodeKey(p.signKey), endpoint: p.endpoint })).sort((a, b) => a.id.localeCompare(b.id)),
+    peers: c.peers.map((p) => ({ id: p.id, key: encodeKey(p.publicKey), sign: encodeKey(p.signKey), endpoint: p.endpoint, endpoints: p.endpoints })).sort((a, b) => a.id.localeCompare(b.id)),
     services: c.services,
     tuning: c.tuning,
     routing: c.routing,
@@ -159,5 +159,23 @@ describe('overpass network import', () => {
     const full = await runCli(['network', 'import', ...files(d), '--out', out])
     expect(full.exitCode).toBe(2)
     expect(full.err).toContain('exists and is not empty')
+  })
+
+  it('writes endpoints: for a relay its peers know at several addresses', async () => {
+    const d = example()
+    for (const id of ['sea', 'dal']) {
+      editYaml(join(d, `${id}.yaml`), (raw) => {
+        const lax = raw.peers.find((p: { id: string }) => p.id === 'lax')
+        delete lax.endpoint
+        lax.endpoints = ['127.0.0.1:7001', '[::1]:7001']
+      })
+    }
+    const out = join(d, 'kit')
+    const r = await runCli(['network', 'import', ...files(d), '--out', out])
+    expect(r.err).toBe('')
+    const network = parse(readFileSync(join(out, 'network.yaml'), 'utf8')) as Record<string, any>
+    expect(network.relays[0]).toMatchObject({ id: 'lax', endpoints: ['127.0.0.1:7001', '[::1]:7001'] })
+    expect(network.relays[0].endpoint).toBeUndefined()
+    expect(describeRelay(loadConfig(join(out, 'sea.yaml')))).toEqual(describeRelay(loadConfig(join(d, 'sea.yaml'))))
   })
 })
