@@ -10,7 +10,7 @@ import { DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, MAX_PROBE_INTERVAL_
 import { PROFILE_NAMES } from '../route/profiles.js'
 import { DEFAULT_FLOOD_INTERVAL_MS, DEFAULT_MAX_LOSS_PCT } from '../route/router.js'
 import { MAX_PATH_RELAYS } from '../wire/data.js'
-import { ID_PATTERN, parseKey, formatDurationMs, parseDurationMs, parseHostPort, parsePercent, type Parsed } from './values.js'
+import { ID_PATTERN, parseKey, formatDurationMs, parseDurationMs, parseEndpoint, parseHostPort, parsePercent, type Parsed } from './values.js'
 
 // Defaults and limits of behaviour owned elsewhere are defined there, once; the file format only applies them.
 export { DEFAULT_REKEY_AFTER_MS, DEFAULT_REKEY_AFTER_PACKETS, DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, MAX_PROBE_INTERVAL_MS }
@@ -52,6 +52,8 @@ function parsedString<T>(parse: (s: string) => Parsed<T>, echoInput = true, numb
 const id = z.string().refine((v) => ID_PATTERN.test(v), { message: 'is not a valid id' })
 const NO_UNIT = 'has no unit; a bare number could mean ms or s'
 const hostPort = parsedString(parseHostPort)
+/** A peer's address: an IP literal or a DNS name, with a port. */
+const endpointAddress = parsedString(parseEndpoint)
 const duration = parsedString(parseDurationMs, true, NO_UNIT)
 const key = parsedString(parseKey, false)
 
@@ -104,9 +106,9 @@ export const peerSchema = z.strictObject({
   /** The peer's Ed25519 key for map-column signatures (crypto/column-signing.ts). */
   sign_key: key,
   /** Exactly one of endpoint and endpoints (load.ts checks it: a refinement here would hide the shape). */
-  endpoint: hostPort.optional(),
+  endpoint: endpointAddress.optional(),
   /** Several addresses (two providers, IPv4 and IPv6): peers use one and fail over (dataplane/peer-endpoints.ts). */
-  endpoints: z.array(hostPort).min(1).max(MAX_PEER_ENDPOINTS).optional(),
+  endpoints: z.array(endpointAddress).min(1).max(MAX_PEER_ENDPOINTS).optional(),
 })
 
 export const ingressSchema = z.strictObject({

@@ -32,6 +32,7 @@ import { L3Ingress, MissingTunError } from './l3-ingress.js'
 import { PathEnds } from './path-ends.js'
 import { StaticPaths, type PathProvider } from './paths.js'
 import { PeerEndpoints } from './peer-endpoints.js'
+import type { HostPort } from '../config/types.js'
 
 /** A peer relay as the data plane sees it (crypto/ has its own per-peer session state). */
 export interface OverlayPeer {
@@ -254,6 +255,32 @@ export class Relay implements RelayContext {
       const from = `${p.endpoint.address}:${p.endpoint.port}`
       p.endpoint = c.active
       this.log.info('peer endpoint failover', { peer: p.id, from, to: `${p.endpoint.address}:${p.endpoint.port}` })
+    }
+  }
+
+  /**
+   * Gives a peer a new set of addresses (its DNS name now resolves to
+   * others: node/endpoint-names.ts). The endpoint in use stays if it is
+   * still among them; sessions are kept (they are bound to keys, not addresses).
+   */
+  setPeerEndpoints(id: string, addresses: readonly HostPort[]): void {
+    const p = this.peerById(id)
+    if (p === undefined || addresses.length === 0) return
+    for (const e of p.candidates?.candidates ?? [p.endpoint]) {
+      const byPort = this.peerBySource.get(e.address)
+      if (byPort?.get(e.port) === p) byPort.delete(e.port)
+      if (byPort?.size === 0) this.peerBySource.delete(e.address)
+    }
+    const next = addresses.map((a) => ({ address: a.host, port: a.port }))
+    const kept = next.findIndex((e) => e.address === p.endpoint.address && e.port === p.endpoint.port)
+    // The one in use goes first, so the change does not move the peer off a working address.
+    if (kept > 0) next.unshift(...next.splice(kept, 1))
+    p.candidates = next.length > 1 ? new PeerEndpoints(next) : undefined
+    p.endpoint = next[0]
+    for (const e of next) {
+      let byPort = this.peerBySource.get(e.address)
+      if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
+      byPort.set(e.port, p)
     }
   }
 

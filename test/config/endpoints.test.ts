@@ -51,4 +51,25 @@ describe('peers[].endpoints', () => {
     bad.peers[0].endpoints = ['127.0.0.1:7002', 'nowhere']
     expect(issues(bad).join('\n')).toMatch(/peers\[0\]\.endpoints\[1\]/)
   })
+
+  it('takes DNS names for peers, kept as written (resolved when the relay starts), but not for listen addresses', () => {
+    const raw = validRaw()
+    delete raw.peers[0].endpoint
+    raw.peers[0].endpoints = ['Sea.Example.NET:7002', '127.0.0.1:7002']
+    raw.peers[1].endpoint = 'dal-1.example.net.:7003'
+    const c = parseConfig(toYaml(raw))
+    expect(c.peers[0].endpoints![0]).toEqual({ host: 'sea.example.net', port: 7002 })
+    expect(c.peers[1].endpoint).toEqual({ host: 'dal-1.example.net', port: 7003 })
+    const listen = validRaw()
+    listen.relay.listen = 'lax.example.net:7001'
+    expect(issues(listen).join('\n')).toContain('host names are not resolved')
+  })
+
+  for (const bad of ['-sea.example.net:7002', 'sea..example.net:7002', 'sea_x.example.net:7002', 'sea.example.net:0', '1.2.3:7002', 'sea.example.net']) {
+    it(`refuses the peer endpoint ${JSON.stringify(bad)}`, () => {
+      const raw = validRaw()
+      raw.peers[0].endpoint = bad
+      expect(issues(raw).join('\n')).toMatch(/peers\[0\]\.endpoint/)
+    })
+  }
 })
