@@ -6,6 +6,8 @@
 import type { RelayConfig } from '../config/types.js'
 import type { Relay } from '../dataplane/relay.js'
 import type { ControlPlaneView, RelayViews, StatusView } from '../metrics/views.js'
+
+export type { ControlPlaneView }
 import type { Router } from '../route/types.js'
 import type { RouterBridge } from '../control/router-bridge.js'
 import { statsWithWorkers } from '../dataplane/worker-stats.js'

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../config/index.js'
 import { controlRequest } from '../../daemon/index.js'
 import type { RelayStats } from '../../dataplane/index.js'
 import type { WorkerSummary } from '../../dataplane/worker-stats.js'
-import type { ControlPlaneView } from '../../metrics/views.js'
+import type { ControlPlaneView } from '../../daemon/relay-views.js'
 import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
 
 /** `overpass status`: per-peer and per-service counters from a running daemon. */
