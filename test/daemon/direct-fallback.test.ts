@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RelayConfig, ServiceConfig } from '../../src/config/types.js'
 import { LINGER_MS } from '../../src/dataplane/direct-fallback.js'
+import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import { buildConfigs } from '../dataplane/helpers.js'
 import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from './four-relay-wan.js'
 
@@ -120,6 +121,21 @@ describe('fallback: direct', () => {
     stranger.close()
     expect(w.received).toEqual(['d'])
     expect(w.byName('lax').relay.stats().services.game.drops.origin_unexpected_source).toBe(1)
+  })
+
+  it('puts the PROXY v2 header naming the real client in front of direct datagrams of a proxy-protocol service', async () => {
+    const w = await world({ fallback: 'direct', delivery: 'proxy-protocol' })
+    const headers: string[] = []
+    w.origin.onMessage((d) => {
+      const h = parseProxyV2Header(d)
+      headers.push(h === undefined ? 'none' : `${h.client.clientAddress}:${h.client.clientPort} ${d.subarray(h.headerLen).toString()}`)
+    })
+    w.clock.advance(5000)
+    w.isolate()
+    w.clock.advance(2000)
+    w.send('d')
+    w.clock.advance(100)
+    expect(headers.at(-1)).toBe('127.0.0.1:50000 d')
   })
 
   it('without fallback drops the same packets as no_route', async () => {
