@@ -164,11 +164,11 @@ export class Relay implements RelayContext {
       ...(p.endpoints !== undefined ? { candidates: new PeerEndpoints(p.endpoints.map((e) => ({ address: e.host, port: e.port }))) } : {}),
     }))
     for (const p of this.peers) {
-      // Datagrams from any of a peer's endpoints are the peer's.
+      // Datagrams from any of a peer's endpoints are the peer's; an address two peers list stays the first one's.
       for (const e of p.candidates?.candidates ?? [p.endpoint]) {
         let byPort = this.peerBySource.get(e.address)
         if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
-        byPort.set(e.port, p)
+        if (!byPort.has(e.port)) byPort.set(e.port, p)
       }
       this.peerByNode.set(p.node, p)
     }
@@ -265,13 +265,20 @@ export class Relay implements RelayContext {
    */
   setPeerEndpoints(id: string, addresses: readonly HostPort[]): void {
     const p = this.peerById(id)
-    if (p === undefined || addresses.length === 0) return
+    if (p === undefined) return
+    // An address another peer owns is never taken over: a name pointed at it (a bad or forged DNS answer)
+    // would otherwise hand that peer's datagrams to this one, which cannot decrypt them.
+    const next = addresses.map((a) => ({ address: a.host, port: a.port })).filter((e) => {
+      const owner = this.peerBySource.get(e.address)?.get(e.port)
+      return owner === undefined || owner === p
+    })
+    if (next.length < addresses.length) this.log.warn('peer endpoint refused: another peer has that address', { peer: id, addresses: addresses.length, kept: next.length })
+    if (next.length === 0) return
     for (const e of p.candidates?.candidates ?? [p.endpoint]) {
       const byPort = this.peerBySource.get(e.address)
       if (byPort?.get(e.port) === p) byPort.delete(e.port)
       if (byPort?.size === 0) this.peerBySource.delete(e.address)
     }
-    const next = addresses.map((a) => ({ address: a.host, port: a.port }))
     const kept = next.findIndex((e) => e.address === p.endpoint.address && e.port === p.endpoint.port)
     // The one in use goes first, so the change does not move the peer off a working address.
     if (kept > 0) next.unshift(...next.splice(kept, 1))

@@ -55,4 +55,33 @@ describe('peer endpoints given as DNS names', () => {
     expect(received).toEqual(['hi'])
     expect(dns.lookups.filter((n) => n === 'dal.example.net').length).toBeGreaterThanOrEqual(6)
   })
+
+  it('never lets a name take over another peer\'s address (a bad or forged DNS answer)', async () => {
+    const { clock, net } = fourRelayWan(BASE + 20)
+    const dalPort = BASE + 20 + WAN_RELAYS.indexOf('dal')
+    const seaPort = BASE + 20 + WAN_RELAYS.indexOf('sea')
+    const dns = new FakeDnsResolver()
+    dns.records.set('dal.example.net', [{ address: '127.0.0.1', ttlS: 30 }])
+    const configs = buildConfigs({ relays: WAN_RELAYS, basePort: BASE + 20, services: [{ exits: ['dal'], paths: [] }] })
+    const lax = configs.get('lax')!
+    lax.peers.find((p) => p.id === 'dal')!.endpoint = { host: 'dal.example.net', port: dalPort }
+    const daemons: RunningDaemon[] = []
+    for (const config of configs.values()) {
+      daemons.push(await startDaemon(config as RelayConfig, { log: silentLogger, noControlSocket: true, clock, timers: clock, sockets: sameSockets(net), resolver: dns, cryptoBackend: 'tweetnacl' }))
+    }
+    cleanup = () => {
+      for (const d of daemons) d.stop()
+    }
+    const laxDaemon = daemons[WAN_RELAYS.indexOf('lax')]
+    clock.advance(5000)
+    expect(laxDaemon.relay.stats().peers.sea.session).toBe(true)
+    // dal's name now points at sea's address (here all relays share 127.0.0.1, so the port tells them
+    // apart and the refresher cannot produce sea's port: the update is handed over as it would hand it).
+    laxDaemon.relay.setPeerEndpoints('dal', [{ host: '127.0.0.1', port: seaPort }])
+    expect(laxDaemon.relay.stats().peers.dal.endpoint).toBe(`127.0.0.1:${dalPort}`)
+    const before = laxDaemon.relay.stats().peers.sea.packets_in as number
+    clock.advance(3000)
+    expect(laxDaemon.relay.stats().peers.sea.packets_in as number).toBeGreaterThan(before + 10)
+    expect(laxDaemon.relay.stats().drops.unknown_source).toBeUndefined()
+  })
 })
