@@ -102,7 +102,7 @@ export function validateRaw(raw: unknown, options: ParseOptions & { baseDir: str
   const relay = rawRelay && section(relaySchema, rawRelay, ['relay'], issues)
   const privateKey = rawRelay && resolvePrivateKey(rawRelay, relay, baseDir, issues, options)
   const peerList = Array.isArray(top.peers) ? top.peers : []
-  const peers = peerList.map((p, i) => entry(peerSchema, p, ['peers', i], issues))
+  const peers = peerList.map((p, i) => oneEndpointField(entry(peerSchema, p, ['peers', i], issues), issues))
   const serviceList = Array.isArray(top.services) ? top.services : []
   const services: (Indexed<RawService | RawL3Service> | undefined)[] = serviceList.map((s, i) =>
     isL3(s) ? entry(l3ServiceSchema, s, ['services', i], issues) : entry(serviceSchema, s, ['services', i], issues),
@@ -193,13 +193,27 @@ function entry<S extends z.ZodType>(schema: S, input: unknown, at: [string, numb
 }
 
 function toPeer(p: RawPeer): PeerConfig {
-  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, endpoint: p.endpoint }
+  const endpoints = p.endpoints ?? [p.endpoint!]
+  // `endpoints` only when there is a choice: every reader of `endpoint` keeps working, with the first.
+  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, endpoint: endpoints[0], ...(endpoints.length > 1 ? { endpoints } : {}) }
+}
+
+/** A peer entry names its address with exactly one of endpoint and endpoints. */
+function oneEndpointField(peer: Indexed<RawPeer> | undefined, issues: ConfigIssue[]): Indexed<RawPeer> | undefined {
+  if (peer === undefined || (peer.value.endpoint === undefined) !== (peer.value.endpoints === undefined)) return peer
+  const both = peer.value.endpoint !== undefined
+  issues.push({
+    path: `peers[${peer.index}].${both ? 'endpoints' : 'endpoint'}`,
+    message: both ? 'endpoint and endpoints are both set' : 'no address: set endpoint (or endpoints)',
+    fix: 'set endpoint: HOST:PORT, or endpoints: [HOST:PORT, ...] for a relay reachable at several addresses',
+  })
+  return undefined
 }
 
 /** The fields of a broken peer entry that are valid on their own, for cross-field checks. */
 function partialPeer(raw: unknown): Partial<PeerConfig> {
   const p = partialOf(peerSchema, raw)
-  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, endpoint: p.endpoint }
+  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, endpoint: p.endpoint ?? p.endpoints?.[0] }
 }
 
 function partialOf<S extends z.ZodObject>(schema: S, raw: unknown): Partial<z.output<S>> {
@@ -295,6 +309,7 @@ function normaliseService(s: RawService): ServiceConfig {
     profile: s.profile,
     redundant: s.redundant,
     originProbe: normaliseOriginProbe(s.origin_probe),
+    ...(s.fallback === 'direct' ? { fallback: 'direct' as const } : {}),
   }
 }
 

@@ -10,7 +10,7 @@ import { DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, MAX_PROBE_INTERVAL_
 import { PROFILE_NAMES } from '../route/profiles.js'
 import { DEFAULT_FLOOD_INTERVAL_MS, DEFAULT_MAX_LOSS_PCT } from '../route/router.js'
 import { MAX_PATH_RELAYS } from '../wire/data.js'
-import { ID_PATTERN, parseKey, formatDurationMs, parseDurationMs, parseHostPort, parsePercent, type Parsed } from './values.js'
+import { ID_PATTERN, parseKey, formatDurationMs, parseDurationMs, parseEndpoint, parseHostPort, parsePercent, type Parsed } from './values.js'
 
 // Defaults and limits of behaviour owned elsewhere are defined there, once; the file format only applies them.
 export { DEFAULT_REKEY_AFTER_MS, DEFAULT_REKEY_AFTER_PACKETS, DEFAULT_LOSS_DOWN_AFTER, DEFAULT_PROBE_INTERVAL_MS, MAX_PROBE_INTERVAL_MS }
@@ -19,12 +19,15 @@ export { DEFAULT_FLOOD_INTERVAL_MS, DEFAULT_MAX_LOSS_PCT, MAX_PATH_RELAYS }
 export const DEFAULT_MTU = 1500
 /** Workers per relay: one lane each, and the wire has 32 lanes (wire/outer.ts). */
 export const MAX_WORKERS = 32
+/** Addresses one relay may list (`endpoints:`). */
+export const MAX_PEER_ENDPOINTS = 4
 export const DEFAULT_FLOW_IDLE_TIMEOUT_MS = 30_000
 export const DEFAULT_MAX_FLOWS = 65_536
 export const MAX_MAX_FLOWS = 1 << 24
 export const DEFAULT_HOP_LIMIT = 8
 export const DEFAULT_HOP_COST_MS = 0
 export const ORIGIN_PROBE_METHODS = ['twamp', 'icmp', 'none'] as const
+export const FALLBACK_MODES = ['none', 'direct'] as const
 /** TWAMP-Light's well-known port (RFC 5357). */
 export const DEFAULT_TWAMP_PORT = 862
 export const DEFAULT_ORIGIN_PROBE_INTERVAL_MS = 250
@@ -49,6 +52,8 @@ function parsedString<T>(parse: (s: string) => Parsed<T>, echoInput = true, numb
 const id = z.string().refine((v) => ID_PATTERN.test(v), { message: 'is not a valid id' })
 const NO_UNIT = 'has no unit; a bare number could mean ms or s'
 const hostPort = parsedString(parseHostPort)
+/** A peer's address: an IP literal or a DNS name, with a port. */
+const endpointAddress = parsedString(parseEndpoint)
 const duration = parsedString(parseDurationMs, true, NO_UNIT)
 const key = parsedString(parseKey, false)
 
@@ -100,7 +105,10 @@ export const peerSchema = z.strictObject({
   public_key: key,
   /** The peer's Ed25519 key for map-column signatures (crypto/column-signing.ts). */
   sign_key: key,
-  endpoint: hostPort,
+  /** Exactly one of endpoint and endpoints (load.ts checks it: a refinement here would hide the shape). */
+  endpoint: endpointAddress.optional(),
+  /** Several addresses (two providers, IPv4 and IPv6): peers use one and fail over (dataplane/peer-endpoints.ts). */
+  endpoints: z.array(endpointAddress).min(1).max(MAX_PEER_ENDPOINTS).optional(),
 })
 
 export const ingressSchema = z.strictObject({
@@ -136,6 +144,8 @@ export const serviceSchema = z.strictObject({
   profile: z.enum(PROFILE_NAMES).default('latency'),
   redundant: z.boolean().default(false),
   origin_probe: originProbeSchema.optional(),
+  // With no overlay path to any exit, the ingress sends the flow straight to the origin (dataplane/direct-fallback.ts).
+  fallback: z.enum(FALLBACK_MODES).default('none'),
 })
 
 /** Longest Linux interface name (IFNAMSIZ 16 with the NUL). */

@@ -173,6 +173,9 @@ function checkRoutingChoice(at: string, svc: SemanticService, issues: ConfigIssu
       'remove paths to let Overpass choose, or set redundant: false',
     )
   }
+  if (svc.fallback === 'direct' && pinned) {
+    add(issues, `${at}.fallback`, 'is direct but the service has pinned paths, which are used whatever the map says, so it would never fall back', 'remove paths to let Overpass route (and fall back), or remove fallback')
+  }
   if (svc.paths !== undefined && !pinned && svc.reply_paths !== undefined && svc.reply_paths.length > 0) {
     add(issues, `${at}.reply_paths`, 'would be ignored: without paths the service is routed by latency in both directions', 'add paths to pin the service to static paths, or remove reply_paths')
   }

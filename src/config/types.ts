@@ -74,7 +74,10 @@ export interface PeerConfig {
   publicKey: Uint8Array
   /** 32-byte Ed25519 public key the peer signs its map columns with (`sign_key`, derived from its private key). */
   signKey: Uint8Array
+  /** Where the peer is reached: the first of `endpoints` when it has several. */
   endpoint: HostPort
+  /** Set when the peer lists several addresses (`endpoints:`): tried in order, with failover (dataplane/peer-endpoints.ts). */
+  endpoints?: HostPort[]
 }
 
 export interface IngressConfig {
@@ -119,6 +122,13 @@ export interface ServiceConfig {
   redundant: boolean
   /** How exits of this service measure their CNI link to the origin. */
   originProbe: OriginProbeConfig
+  /**
+   * L4 only. 'direct': while the ingress has no overlay path to any exit,
+   * it sends the flow straight to the origin from its own socket (the origin
+   * then sees the ingress relay's address; docs/operating.md, Direct
+   * fallback). Absent: such packets are dropped (`no_route`).
+   */
+  fallback?: 'direct'
 }
 
 export interface OriginProbeConfig {

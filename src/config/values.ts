@@ -17,6 +17,30 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string }
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value })
 const fail = <T>(error: string): Parsed<T> => ({ ok: false, error })
 
+/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens, with at least one letter. */
+const HOST_NAME = /^(?=.{1,253}$)(?!.*\.\.)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?$/i
+
+/** True for a host that is a DNS name rather than an IP literal. */
+export function isHostName(host: string): boolean {
+  return !isIPv4(host) && !isIPv6(host)
+}
+
+/**
+ * A peer's endpoint: "1.2.3.4:80", "[::1]:80" or "relay.example.net:80".
+ * Names are resolved when the relay starts and again on their TTL
+ * (node/endpoint-names.ts); everything else must be an IP literal.
+ */
+export function parseEndpoint(text: string): Parsed<HostPort> {
+  const literal = parseHostPort(text)
+  if (literal.ok || text.startsWith('[')) return literal
+  const colon = text.lastIndexOf(':')
+  if (colon < 0) return literal
+  const host = text.slice(0, colon)
+  if (!HOST_NAME.test(host) || !/[a-z]/i.test(host)) return literal
+  const port = parseHostPort(`127.0.0.1:${text.slice(colon + 1)}`)
+  return port.ok ? ok({ host: host.toLowerCase().replace(/\.$/, ''), port: port.value.port }) : port
+}
+
 /**
  * "1.2.3.4:80" or "[::1]:80". Hosts must be IP literals: the daemon binds and
  * sends without DNS, so a name here would fail later and less clearly.

@@ -41,7 +41,10 @@ export interface RouteChange {
 }
 
 /** What the bridge uses of the data plane: send sealed plaintexts to peers, count malformed control messages. */
-export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | 'sendPlain' | 'drops'> & Partial<Pick<Relay, 'pathMeter'>>
+export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | 'sendPlain' | 'drops'> & Partial<Pick<Relay, 'pathMeter' | 'checkEndpoints'>>
+
+/** How often peers with several endpoints are checked for failover (dataplane/peer-endpoints.ts). */
+export const ENDPOINT_CHECK_MS = 500
 
 export class RouterBridge implements ControlPlaneSink {
   private readonly roles: ServiceRoles[]
@@ -51,6 +54,8 @@ export class RouterBridge implements ControlPlaneSink {
   private readonly nameByNode: Map<number, string>
   private readonly out = Buffer.allocUnsafe(65_536)
   private timer: TimerHandle | undefined
+  private lastEndpointCheckMs = -Infinity
+  private readonly outboundUp = (peer: string): boolean | undefined => this.router.outboundUp?.(peer)
   /** Paths over time, newest last (bounded), for `overpass routes` and reports. */
   readonly history: (RouteChange & { atMs: number })[] = []
   controlMalformed = 0
@@ -91,6 +96,10 @@ export class RouterBridge implements ControlPlaneSink {
         this.send(this.router.tick(now))
         this.pathReports?.tick(now)
         this.refresh(now)
+        if (now - this.lastEndpointCheckMs >= ENDPOINT_CHECK_MS) {
+          this.lastEndpointCheckMs = now
+          this.relay.checkEndpoints?.(now, this.outboundUp)
+        }
       } catch (err) {
         this.handlerError('tick', err)
       }

@@ -17,6 +17,8 @@ import type { Logger } from '../io/log.js'
 import type { Relay } from '../dataplane/relay.js'
 import type { RouterBridge } from '../control/router-bridge.js'
 import { createRelayNode, type NodeSockets, type RelayNode } from '../node/index.js'
+import { EndpointNameRefresher, resolveEndpointNames } from '../node/endpoint-names.js'
+import { nodeDnsResolver, type DnsResolver } from '../io/dns.js'
 import type { Router } from '../route/types.js'
 import { startControlServer } from './control-server.js'
 import { HandshakeState } from './handshake-state.js'
@@ -54,6 +56,8 @@ export interface DaemonOptions {
   networkApplier?: NetworkApplier
   /** Bootstrapping (`overpass network fetch`): the placeholder version 0 from config/loadBootstrap. */
   bootstrapVersion?: SignedNetworkFile
+  /** Resolves peer endpoints given as DNS names; default the system's DNS (io/dns.ts). */
+  resolver?: DnsResolver
 }
 
 export interface RunningDaemon {
@@ -67,10 +71,14 @@ export interface RunningDaemon {
   stop(): void
 }
 
-export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Promise<RunningDaemon> {
-  const log = opts.log.child({ relay: config.relay.id })
+export async function startDaemon(written: RelayConfig, opts: DaemonOptions): Promise<RunningDaemon> {
+  const log = opts.log.child({ relay: written.relay.id })
   const clock = opts.clock ?? monotonicClock
   const timers = opts.timers ?? realTimers
+  // Peer endpoints that are DNS names: resolved now (throws EndpointResolveError), then on their TTL.
+  const resolver = opts.resolver ?? nodeDnsResolver
+  const names = await resolveEndpointNames(written, resolver)
+  const config = names.config
   // OVERPASS_UDP=auto|native|dgram: the overlay and the ingress service sockets batch with
   // recvmmsg/sendmmsg when the addon loads; a client batch read on a service socket becomes one
   // sendmmsg on the overlay socket (native/udp.c batches sends across its sockets). Several workers
@@ -144,6 +152,8 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
     handshakes?.close()
     throw err
   }
+  const refresher = new EndpointNameRefresher(names.named, resolver, timers, log, (peer, addresses) => relay.setPeerEndpoints(peer, addresses))
+  refresher.start(names.refreshS)
   const views = withNetworkVersion(relayViews(config, relay, router, bridge, lanes, bootId), versions)
   let control: { close(): void } | undefined
   let metrics: MetricsServer | undefined
@@ -152,6 +162,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
       control = await startControlServer(config.relay.controlSocket, withTestFaults(relay, (req) => (req.cmd === 'network-offer' ? offerFromFile(versions, req) : answerControl(views, req))))
       if (config.metrics) metrics = await startMetricsServer(config.metrics, views, log)
     } catch (err) {
+      refresher.stop()
       control?.close()
       versions?.stop()
       lanes?.stop()
@@ -166,6 +177,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   stopAll = () => {
     if (stopped) return
     stopped = true
+    refresher.stop()
     control?.close()
     void metrics?.close()
     versions?.stop()

@@ -19,6 +19,9 @@ export class ServiceState {
   exitFlows = 0
   /** Flows moved to another exit because theirs failed (flow-exits.ts). */
   flowExitMoves = 0
+  /** `fallback: direct` (direct-fallback.ts): flows now sent straight to the origin, and that traffic (out: to the origin). */
+  directFlows = 0
+  readonly direct = new Traffic()
 
   constructor(readonly cfg: ServiceConfig, readonly id: number, readonly isIngress: boolean, readonly isExit: boolean) {}
 }

@@ -4,8 +4,9 @@
  * exit half (exit.ts), the L3 halves that read IP packets from the relay's
  * TUN (l3-ingress.ts) and write them into the exit's TUN (l3-exit.ts),
  * PROXY protocol headers, the exit each flow keeps (flow-exits.ts), dedup
- * of redundant copies, the drop counters and the per-path counters behind
- * path reports (path-meter.ts).
+ * of redundant copies, the direct fallback to the origin when no overlay
+ * path exists (direct-fallback.ts), the drop counters and the per-path
+ * counters behind path reports (path-meter.ts).
  * It is written against io/ interfaces and a PathProvider, so the same code
  * runs on real sockets and on fakes.
  */

@@ -14,6 +14,7 @@ import { isIPv6 } from 'node:net'
 import { flowLimitPerWorker, type RelayContext, type ServiceState } from './context.js'
 import { FlowAdmission, sourcePrefix } from './flow-admission.js'
 import { NO_EXIT, isRedundantReply, stickyPath, type ReplyWindows } from './flow-exits.js'
+import { DirectFallback, type DirectLeg } from './direct-fallback.js'
 
 interface Listener {
   service: ServiceState
@@ -42,6 +43,8 @@ export interface IngressFlow {
   replied: boolean
   /** The client's source prefix, counted against the per-prefix cap. */
   prefix: string
+  /** Set while (and shortly after) the flow goes straight to the origin (`fallback: direct`). */
+  direct?: DirectLeg
 }
 
 /** Flow ids are u32 on the wire. */
@@ -53,6 +56,7 @@ export class IngressSide {
   private nextFlowId = 1
   private readonly out = Buffer.allocUnsafe(4096)
   private readonly admission = new Map<ServiceState, FlowAdmission<IngressFlow>>()
+  private readonly direct: DirectFallback
 
   constructor(private readonly ctx: RelayContext, private readonly services: ServiceState[]) {
     for (const s of services) {
@@ -60,6 +64,7 @@ export class IngressSide {
       const perPrefix = s.cfg.maxFlowsPerPrefix === undefined ? undefined : flowLimitPerWorker(s.cfg.maxFlowsPerPrefix, ctx.laneCount)
       this.admission.set(s, new FlowAdmission<IngressFlow>(limit, (f) => this.forget(f), perPrefix))
     }
+    this.direct = new DirectFallback(ctx, (f) => this.answered(f as IngressFlow))
   }
 
   /** Counters of the service sockets that keep them (the batched native socket), by `service@host:port`; undefined on node:dgram. */
@@ -118,9 +123,11 @@ export class IngressSide {
     // The flow's exit while it works, the best one otherwise (flow-exits.ts).
     const path = stickyPath(this.ctx.paths, service, flow)
     if (path === undefined) {
-      service.drops.add('no_route')
+      if (service.cfg.fallback === 'direct') this.direct.send(flow, data)
+      else service.drops.add('no_route')
       return
     }
+    if (flow.direct !== undefined) this.direct.leave(flow, now)
     const seq = flow.seq
     flow.seq = (seq + 1) >>> 0
     if (path.backup === undefined) this.emit(service, flow, path.nodes, seq, 0, data)
@@ -199,6 +206,11 @@ export class IngressSide {
     if (byPort?.size === 0) flow.listener.flows.delete(flow.clientAddress)
     service.ingressFlows--
     this.admissionOf(service).removed(flow)
+    this.direct.forget(flow)
+  }
+
+  private answered(flow: IngressFlow): void {
+    if (!flow.replied) this.admissionOf(flow.listener.service).replied(flow)
   }
 
   /** A reply reached its ingress: hand the payload to the flow's client. */
@@ -222,6 +234,7 @@ export class IngressSide {
 
   /** Forgets flows idle for longer than their idle timeout (shorter until a reply was seen). */
   sweep(nowMs: number): void {
+    this.direct.sweep(nowMs)
     for (const flow of this.flowsById.values()) {
       const service = flow.listener.service
       if (nowMs - flow.lastSeenMs > this.admissionOf(service).idleTimeoutMs(flow, service.cfg.flowIdleTimeoutMs)) this.forget(flow)
@@ -233,6 +246,7 @@ export class IngressSide {
   }
 
   close(): void {
+    this.direct.close()
     for (const l of this.listeners) l.socket.close()
   }
 }

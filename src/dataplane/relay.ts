@@ -33,14 +33,19 @@ import { L3Ingress, MissingTunError } from './l3-ingress.js'
 import { PathEnds } from './path-ends.js'
 import { PathMeter } from './path-meter.js'
 import { StaticPaths, type PathProvider } from './paths.js'
+import { PeerEndpoints } from './peer-endpoints.js'
+import type { HostPort } from '../config/types.js'
 
 /** A peer relay as the data plane sees it (crypto/ has its own per-peer session state). */
 export interface OverlayPeer {
   index: number
   id: string
   node: number
+  /** Where packets to the peer go: with several endpoints, the active one (peer-endpoints.ts). */
   endpoint: PeerAddress
   traffic: Traffic
+  /** Set when the peer has several endpoints. */
+  candidates?: PeerEndpoints
 }
 
 /** Receives the control-plane kinds of overlay packets (probes, map floods). */
@@ -162,18 +167,22 @@ export class Relay implements RelayContext {
     this.laneCount = deps.worker?.count ?? 1
     this.startedMs = deps.clock.nowMs()
     this.paths = deps.paths ?? new StaticPaths(cfg.self, cfg.services)
-    this.ipv6Underlay = isIPv6(cfg.listen.host) || cfg.peers.some((p) => isIPv6(p.endpoint.host))
+    this.ipv6Underlay = isIPv6(cfg.listen.host) || cfg.peers.some((p) => (p.endpoints ?? [p.endpoint]).some((e) => isIPv6(e.host)))
     this.peers = cfg.peers.map((p, index) => ({
       index,
       id: p.id,
       node: nameId(p.id),
       endpoint: { address: p.endpoint.host, port: p.endpoint.port },
       traffic: new Traffic(),
+      ...(p.endpoints !== undefined ? { candidates: new PeerEndpoints(p.endpoints.map((e) => ({ address: e.host, port: e.port }))) } : {}),
     }))
     for (const p of this.peers) {
-      let byPort = this.peerBySource.get(p.endpoint.address)
-      if (byPort === undefined) this.peerBySource.set(p.endpoint.address, (byPort = new Map()))
-      byPort.set(p.endpoint.port, p)
+      // Datagrams from any of a peer's endpoints are the peer's; an address two peers list stays the first one's.
+      for (const e of p.candidates?.candidates ?? [p.endpoint]) {
+        let byPort = this.peerBySource.get(e.address)
+        if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
+        if (!byPort.has(e.port)) byPort.set(e.port, p)
+      }
       this.peerByNode.set(p.node, p)
     }
     this.services = cfg.services.map((s) => new ServiceState(s.cfg, nameId(s.cfg.name), s.isIngress, s.isExit))
@@ -243,6 +252,56 @@ export class Relay implements RelayContext {
 
   peerById(id: string): OverlayPeer | undefined {
     return this.peers.find((p) => p.id === id)
+  }
+
+  /**
+   * Peers with several endpoints: moves each whose active endpoint does not
+   * work to the next (peer-endpoints.ts). `outboundUp` is the control plane's
+   * word on our edge to a peer (undefined: no news). Control path, ~1/s.
+   */
+  checkEndpoints(nowMs: number, outboundUp: (peer: string) => boolean | undefined): void {
+    for (const p of this.peers) {
+      const c = p.candidates
+      if (c === undefined) continue
+      const works = this.endpoint.hasSession(p.index) ? outboundUp(p.id) : false
+      if (!c.observe(nowMs, works)) continue
+      const from = `${p.endpoint.address}:${p.endpoint.port}`
+      p.endpoint = c.active
+      this.log.info('peer endpoint failover', { peer: p.id, from, to: `${p.endpoint.address}:${p.endpoint.port}` })
+    }
+  }
+
+  /**
+   * Gives a peer a new set of addresses (its DNS name now resolves to
+   * others: node/endpoint-names.ts). The endpoint in use stays if it is
+   * still among them; sessions are kept (they are bound to keys, not addresses).
+   */
+  setPeerEndpoints(id: string, addresses: readonly HostPort[]): void {
+    const p = this.peerById(id)
+    if (p === undefined) return
+    // An address another peer owns is never taken over: a name pointed at it (a bad or forged DNS answer)
+    // would otherwise hand that peer's datagrams to this one, which cannot decrypt them.
+    const next = addresses.map((a) => ({ address: a.host, port: a.port })).filter((e) => {
+      const owner = this.peerBySource.get(e.address)?.get(e.port)
+      return owner === undefined || owner === p
+    })
+    if (next.length < addresses.length) this.log.warn('peer endpoint refused: another peer has that address', { peer: id, addresses: addresses.length, kept: next.length })
+    if (next.length === 0) return
+    for (const e of p.candidates?.candidates ?? [p.endpoint]) {
+      const byPort = this.peerBySource.get(e.address)
+      if (byPort?.get(e.port) === p) byPort.delete(e.port)
+      if (byPort?.size === 0) this.peerBySource.delete(e.address)
+    }
+    const kept = next.findIndex((e) => e.address === p.endpoint.address && e.port === p.endpoint.port)
+    // The one in use goes first, so the change does not move the peer off a working address.
+    if (kept > 0) next.unshift(...next.splice(kept, 1))
+    p.candidates = next.length > 1 ? new PeerEndpoints(next) : undefined
+    p.endpoint = next[0]
+    for (const e of next) {
+      let byPort = this.peerBySource.get(e.address)
+      if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
+      byPort.set(e.port, p)
+    }
   }
 
   /** Seals and sends an already-built plaintext (control or probe) to a peer. */
@@ -436,6 +495,7 @@ export class Relay implements RelayContext {
             client: s.client.toJSON(),
             origin: s.origin.toJSON(),
             drops: s.drops.toJSON(),
+            ...(s.cfg.fallback === 'direct' && s.isIngress ? { direct: { flows: s.directFlows, ...s.direct.toJSON() } } : {}),
           },
         ]),
       ),
@@ -456,7 +516,7 @@ export interface RelayStats {
   uptime_s: number
   crypto_backend: string
   peers: Record<string, Record<string, unknown>>
-  services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; flow_exit_moves?: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number> }>
+  services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; flow_exit_moves?: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number>; direct?: Record<string, number> }>
   drops: Record<string, number>
   /** TUN and ICMP counters, when the relay has an `l3:` section (L3 drops are in `drops` and per service). */
   l3?: { tun: string; mtu: number; flows: number } & Record<string, number | string>

@@ -2,7 +2,7 @@
  * io/ owns the boundary between Overpass and the operating system: UDP sockets,
  * the raw ICMP socket of origin probes, clocks and timers. Everything above
  * it (crypto, probe, route, dataplane, control) is written against these
- * interfaces, so the daemon injects real sockets while tests and the
+ * interfaces (and DNS, dns.ts, for peer endpoints given as names), so the daemon injects real sockets while tests and the
  * simulator inject fakes with latency, jitter and loss. What an emulated
  * link does to a packet is decided in one place, link-model.ts, shared by
  * those fakes, the simulator and the test bed's emulators (lab/).

@@ -27,6 +27,22 @@ export function defineFamilies(d: FamilyDefiner, build: BuildInfo): void {
   defineRoutes(d)
   defineWorkers(d)
   defineL3(d)
+  defineDegraded(d)
+}
+
+/** Degraded control plane (docs/routing.md) and direct fallback (docs/operating.md). */
+function defineDegraded(d: FamilyDefiner): void {
+  d.gauge('overpass_control_plane_degraded', '1 while stale map columns are kept because their relays are still heard (map updates lost), else 0.', [], (set, s) => {
+    const cp = s.status.control_plane
+    if (cp !== undefined) set({}, cp.degraded ? 1 : 0)
+  })
+  d.gauge('overpass_control_plane_held_columns', 'Map columns kept stale in degraded mode.', [], (set, s) => {
+    const cp = s.status.control_plane
+    if (cp !== undefined) set({}, cp.held.length)
+  })
+  d.gauge('overpass_service_direct_flows', 'Flows the ingress sends straight to the origin (fallback: direct, no overlay path).', ['service'], (set, s) => {
+    for (const [service, v] of Object.entries(s.status.services)) if (v.direct !== undefined) set({ service }, num(v.direct.flows))
+  })
 }
 
 function definePeers(d: FamilyDefiner): void {

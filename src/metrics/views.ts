@@ -10,7 +10,18 @@ import { routeChangeKey, type RouteChange } from '../control/router-bridge.js'
 import type { EdgeView, PathChecksView, PathChoice, RouterCounters } from '../route/types.js'
 
 /** `overpass status --json`: the relay's counters summed over its workers, plus the router's. */
-export type StatusView = RelayStats & { boot_id?: number; worker_count?: number; workers?: WorkerSummary[]; router?: RouterCounters }
+export type StatusView = RelayStats & { boot_id?: number; worker_count?: number; workers?: WorkerSummary[]; router?: RouterCounters; control_plane?: ControlPlaneView }
+
+/** Degraded mode in `status` (route/column-hold.ts): map columns kept stale because their relays are still heard. */
+export interface ControlPlaneView {
+  degraded: boolean
+  /** Seconds since the spell began (one decimal); only while degraded. */
+  degraded_for_s?: number
+  /** When it began, wall clock (ISO 8601), for display. */
+  degraded_since?: string
+  /** Relays whose stale columns are kept. */
+  held: string[]
+}
 
 /** `overpass map --json`. */
 export interface MapView {

@@ -10,6 +10,9 @@
  *   const node = createRelayNode({ config, clock, timers, sockets, log })
  *   await node.start(); ...; node.stop()
  *
+ * Peer endpoints given as DNS names are resolved (and re-resolved on their
+ * TTL) in endpoint-names.ts, before the config reaches createRelayNode.
+ *
  * The seam for live reload (not built yet): everything a node derives from
  * its config is derived here, once (dataPlaneConfig, routerInit), so a
  * reload is "derive again, then swap the node's peers and services" in the

@@ -14,6 +14,7 @@ import type { RouteEntry, ServiceInfo } from './route-table.js'
 import { edgeDelay } from './weights.js'
 import type { ColumnAuth, EdgeView, OriginSample, PathChoice, PathPrediction, Router, RouterCounters, RouterInit, RouterMessage } from './types.js'
 import { validateInit } from './validate-init.js'
+import { ColumnHold, type ControlPlaneHealth } from './column-hold.js'
 import { seededRandom } from './seeded-random.js'
 
 export const DEFAULT_FLOOD_INTERVAL_MS = 1000
@@ -63,6 +64,8 @@ export class RouterCore implements Router {
   private readonly own: OwnColumn
   private readonly table: RouteTable
   private readonly fresh: Uint8Array
+  /** Stale columns kept because their relays are still heard (degraded mode, column-hold.ts). */
+  private readonly hold: ColumnHold
   /**
    * Per origin: its newest whole-column update and the deltas accepted since
    * (consecutive seqs), enough to bring another relay in sync.
@@ -160,6 +163,7 @@ export class RouterCore implements Router {
     })
     this.fresh = new Uint8Array(this.relays.length)
     this.fresh[this.self] = 1
+    this.hold = new ColumnHold(this.relays.length)
     this.sinceFull = this.relays.map(() => [])
     this.pendingFull = new Uint8Array(this.relays.length)
     this.lastResyncMs = new Float64Array(this.relays.length).fill(-Infinity)
@@ -423,8 +427,19 @@ export class RouterCore implements Router {
     return this.table.demotions.list().map(([u, v, untilMs]) => ({ from: this.relays[u], to: this.relays[v], untilMs }))
   }
 
+  outboundUp(peer: string): boolean | undefined {
+    const v = this.relayIndex.get(peer)
+    if (v === undefined || v === this.self || this.fresh[v] !== 1) return undefined
+    return this.map.isUp(this.self, v)
+  }
+
+  controlPlane(): ControlPlaneHealth {
+    return this.hold.health(this.relays, this.lastNowMs)
+  }
+
   counters(): RouterCounters {
     const c: RouterCounters = { ...this.counts, ...this.prober.counters }
+    c.control_columns_held = this.hold.holdsStarted
     c.route_computations = this.table.computations
     c.route_clamped_edges = this.table.clampedEdges
     // Like the event counters above, these appear once they are nonzero.
@@ -537,22 +552,29 @@ export class RouterCore implements Router {
    * turns fresh when an update of it is applied (`markFresh`), and only goes
    * stale with time, so the scan runs only once the earliest deadline found
    * by the last one has passed (receive times only grow, so it is a lower bound).
+   * Degraded mode (column-hold.ts): a column that goes stale while its relay's
+   * probes still reach us is kept (held) instead; held columns are checked
+   * every tick and dropped as soon as those probes stop.
    */
   private refreshFreshness(nowMs: number): boolean {
-    if (!(nowMs > this.nextStaleMs)) return false
+    if (!(nowMs > this.nextStaleMs) && !this.hold.any) return false
     let changed = false
     let next = Infinity
     for (let v = 0; v < this.relays.length; v++) {
       if (v === this.self) continue
       const rx = this.map.colRxMs[v]
-      const f = nowMs - rx <= this.staleAfterMs ? 1 : 0
+      let f = nowMs - rx <= this.staleAfterMs ? 1 : 0
+      if (f === 0 && this.fresh[v] === 1 && this.prober.inbound[v].up) {
+        f = 1
+        this.hold.hold(v, nowMs)
+      } else this.hold.release(v)
       if (f !== this.fresh[v]) {
         // Only ever 1 -> 0 here: columns turn fresh in markFresh.
         this.fresh[v] = f
         changed = true
         this.suspect = true
       }
-      if (f === 1 && rx + this.staleAfterMs < next) next = rx + this.staleAfterMs
+      if (f === 1 && !this.hold.isHeld(v) && rx + this.staleAfterMs < next) next = rx + this.staleAfterMs
     }
     this.nextStaleMs = next
     return changed
@@ -561,6 +583,12 @@ export class RouterCore implements Router {
   /** Column v was just refreshed: returns true when it was stale before. */
   private markFresh(nowMs: number, v: number): boolean {
     const rx = this.map.colRxMs[v]
+    if (this.hold.isHeld(v)) {
+      // Held, now refreshed: fresh all along for routing, but it has a deadline again.
+      this.hold.release(v)
+      if (rx + this.staleAfterMs < this.nextStaleMs) this.nextStaleMs = rx + this.staleAfterMs
+      return false
+    }
     if (this.fresh[v] === 1 || !(nowMs - rx <= this.staleAfterMs)) return false
     this.fresh[v] = 1
     if (rx + this.staleAfterMs < this.nextStaleMs) this.nextStaleMs = rx + this.staleAfterMs

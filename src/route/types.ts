@@ -15,6 +15,8 @@
 
 export type { OriginSample, RouterMessage } from '../probe/types.js'
 import type { OriginSample, RouterMessage } from '../probe/types.js'
+import type { ControlPlaneHealth } from './column-hold.js'
+export type { ControlPlaneHealth } from './column-hold.js'
 
 export interface RouterService {
   name: string
@@ -164,6 +166,17 @@ export interface Router {
   demotePath?(nowMs: number, path: readonly string[], untilMs: number): boolean
   /** The edges demoted now, for `overpass routes`. */
   demotedEdges?(): { from: string; to: string; untilMs: number }[]
+  /**
+   * Whether the map is being kept from stale columns (degraded mode: their
+   * relays are still heard but their updates are not; route/column-hold.ts).
+   */
+  controlPlane?(): ControlPlaneHealth
+  /**
+   * Whether `peer`'s fresh column shows our edge to it up; undefined when its
+   * column is not fresh (no news). The data plane fails over between a peer's
+   * endpoints on it (dataplane/peer-endpoints.ts).
+   */
+  outboundUp?(peer: string): boolean | undefined
 }
 
 export interface PathPrediction {

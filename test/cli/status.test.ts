@@ -50,4 +50,15 @@ describe('overpass status text', () => {
     expect(text).toContain('origin sockets (all exit flows): rx 50 pkts, truncated 0, errors 2; tx 60 pkts, dropped 0, errors 3 (last errno 111)')
     expect(formatStatus(base)).not.toContain('origin sockets')
   })
+
+  it('says when the control plane is degraded, since when, and whose updates are missing', () => {
+    const text = formatStatus({ ...base, control_plane: { degraded: true, degraded_for_s: 42.5, degraded_since: '2026-12-07T06:30:00.000Z', held: ['sea', 'dal'] } })
+    expect(text).toContain('control plane degraded since 2026-12-07T06:30:00.000Z (42.5 s): no map updates from sea, dal, still heard; forwarding on their last columns')
+    expect(formatStatus({ ...base, control_plane: { degraded: false, held: [] } })).toContain('control plane ok')
+  })
+
+  it('shows the direct fallback of a service that has it', () => {
+    const svc = { roles: ['ingress'], ingress_flows: 2, exit_flows: 0, client: {}, origin: {}, drops: {}, direct: { flows: 1, packets_out: 5, bytes_out: 50, packets_in: 4, bytes_in: 40 } }
+    expect(formatStatus({ ...base, services: { game: svc } })).toContain('    direct:  1 flow now straight to the origin (no overlay path); out 5 pkts / 50 B, in 4 pkts / 40 B')
+  })
 })

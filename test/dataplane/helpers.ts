@@ -59,6 +59,7 @@ export function fullService(s: Partial<ServiceConfig>): ServiceConfig {
     profile: s.profile ?? 'latency',
     redundant: s.redundant ?? false,
     originProbe: s.originProbe ?? { method: 'none', port: 862, intervalMs: 250, assumedRttMs: 1 },
+    ...(s.fallback !== undefined ? { fallback: s.fallback } : {}),
   }
 }
 

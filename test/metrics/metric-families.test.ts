@@ -58,6 +58,16 @@ describe('Prometheus metric families', () => {
     expect(text).toContain('overpass_router_events_total{event="route_computations"} 9')
   })
 
+  it('exports degraded mode and direct-fallback flows', async () => {
+    const snap = fakeSnapshot()
+    snap.status.control_plane = { degraded: true, degraded_for_s: 12.5, degraded_since: '2026-12-07T06:30:00.000Z', held: ['sea', 'dal'] }
+    snap.status.services.game.direct = { flows: 3, packets_out: 9, bytes_out: 90, packets_in: 8, bytes_in: 80 }
+    const text = await render(snap)
+    expect(text).toContain('overpass_control_plane_degraded 1')
+    expect(text).toContain('overpass_control_plane_held_columns 2')
+    expect(text).toContain('overpass_service_direct_flows{service="game"} 3')
+  })
+
   it('stops exporting a peer or edge that is gone from the views', async () => {
     const scrape = createScrapeRegistry((d) => defineFamilies(d, { version: '1' }), { defaultMetrics: false })
     const snap = fakeSnapshot()

@@ -4,7 +4,8 @@
  * network.operator_key). `overpass network sign --key OPERATOR_KEY FILE`
  * signs a version of the network file into FILE.sig (config/signed-version.ts).
  * Versions only grow: by default the next one after FILE.sig's, and a
- * --version not above it is refused.
+ * --version not above it is refused. `overpass network import` converts
+ * one-file-per-relay configs (network-import.ts).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
@@ -18,6 +19,7 @@ import { createLogger, type Logger } from '../../io/log.js'
 import { ConfigError } from '../../config/index.js'
 import { controlRequest, startDaemon } from '../../daemon/index.js'
 import { resolveSocket } from './status.js'
+import { registerImport } from './network-import.js'
 
 export const EXIT_SIGN_ERROR = 2
 
@@ -46,6 +48,7 @@ export function register(program: Command): void {
         process.exitCode = EXIT_SIGN_ERROR
       }
     })
+  registerImport(network)
   network
     .command('fetch')
     .description("a new relay: fetch the signed network file from the member named in its local file's network.bootstrap, then exit")

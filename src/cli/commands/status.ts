@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../../config/index.js'
 import { controlRequest } from '../../daemon/index.js'
 import type { RelayStats } from '../../dataplane/index.js'
 import type { WorkerSummary } from '../../dataplane/worker-stats.js'
+import type { ControlPlaneView } from '../../daemon/relay-views.js'
 import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
 
 /** `overpass status`: per-peer and per-service counters from a running daemon. */
@@ -73,11 +74,19 @@ function networkVersionLines(v: NetworkVersionView | undefined): string[] {
   return lines
 }
 
-export function formatStatus(s: RelayStats & { worker_count?: number; workers?: WorkerSummary[] }): string {
+/** Degraded mode (docs/routing.md, "Degraded control plane"). */
+export function controlPlaneLine(cp: ControlPlaneView): string {
+  if (!cp.degraded) return 'control plane ok'
+  return `control plane degraded since ${cp.degraded_since} (${cp.degraded_for_s} s): no map updates from ${cp.held.join(', ')}, still heard; forwarding on their last columns`
+}
+
+export function formatStatus(s: RelayStats & { worker_count?: number; workers?: WorkerSummary[]; control_plane?: ControlPlaneView }): string {
   const lines: string[] = []
   const several = s.workers !== undefined
   lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}${several ? `  workers ${s.worker_count}` : ''}`)
   lines.push(...networkVersionLines((s as { network_version?: NetworkVersionView }).network_version))
+  const cp = s.control_plane
+  if (cp !== undefined) lines.push(controlPlaneLine(cp))
   if (s.overlay_socket !== undefined) lines.push(`overlay socket (batched${several ? ', worker 0' : ''}): ${socketLine(s.overlay_socket)}`)
   for (const [name, st] of Object.entries(s.service_sockets ?? {})) lines.push(`service socket ${name} (batched): ${socketLine(st)}`)
   const o = s.origin_sockets
@@ -96,6 +105,8 @@ export function formatStatus(s: RelayStats & { worker_count?: number; workers?: 
     lines.push(`  ${name} (${v.roles.join(', ') || 'no role here'})  flows: ingress ${v.ingress_flows}, exit ${v.exit_flows}`)
     lines.push(`    clients: in ${v.client.packets_in} pkts / ${v.client.bytes_in} B, out ${v.client.packets_out} pkts / ${v.client.bytes_out} B`)
     lines.push(`    origin:  out ${v.origin.packets_out} pkts / ${v.origin.bytes_out} B, in ${v.origin.packets_in} pkts / ${v.origin.bytes_in} B`)
+    const d = v.direct
+    if (d !== undefined) lines.push(`    direct:  ${d.flows} flow${d.flows === 1 ? '' : 's'} now straight to the origin (no overlay path); out ${d.packets_out} pkts / ${d.bytes_out} B, in ${d.packets_in} pkts / ${d.bytes_in} B`)
     const drops = Object.entries(v.drops)
     if (drops.length > 0) lines.push(`    drops:   ${drops.map(([k, n]) => `${k}=${n}`).join(' ')}`)
   }
