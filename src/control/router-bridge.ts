@@ -14,16 +14,30 @@
  *   runs Dijkstra. Services with pinned `paths` keep their static paths.
  *   Services with several exits also get a path to each usable exit, for
  *   flows that keep their exit (dataplane/flow-exits.ts).
+ * - Hands over to a new router after a live config change (`handOver`,
+ *   node/live-apply.ts): the new one runs in the shadow, fed the same
+ *   probes, control messages and origin samples but sending nothing except
+ *   resync requests (it must learn the peers' columns), while the old one
+ *   keeps routing. It takes over once it has a route wherever the old one
+ *   had one (or after HANDOVER_MAX_MS), carrying on the old one's boot ids
+ *   and sequence numbers (Router.continueFrom), so peers see one run and
+ *   flows see no gap.
  */
 import { resolveServiceRoles, type ServiceRoles } from '../config/data-plane.js'
 import type { RelayConfig } from '../config/types.js'
 import type { ControlPlaneSink, OverlayPeer, Relay } from '../dataplane/relay.js'
 import { pathRef, type PathRef, type PathSnapshot, type SnapshotPaths } from '../dataplane/paths.js'
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
-import type { PathChoice, Router, RouterMessage } from '../route/types.js'
+import type { OriginSample, PathChoice, Router, RouterMessage } from '../route/types.js'
+import { RESYNC_MSG_TYPE } from '../route/control-message.js'
 import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from './control-codec.js'
 import { nameId } from '../wire/ids.js'
 import { frameControl, frameProbe } from './framing.js'
+
+/** A hand-over never takes longer than this: a route the new router still lacks then is one the new config does not give. */
+export const HANDOVER_MAX_MS = 5_000
+/** Probe rounds the new router hears before it may take over: its inbound edges need UP_AFTER_PROBES (3) to come up. */
+const HANDOVER_MIN_PROBE_ROUNDS = 5
 
 /** At most this many handler errors are logged (they are all counted). */
 const MAX_LOGGED_HANDLER_ERRORS = 10
@@ -42,26 +56,38 @@ export interface RouteChange {
 /** What the bridge uses of the data plane: send sealed plaintexts to peers, count malformed control messages. */
 export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | 'sendPlain' | 'drops'>
 
+/** A router waiting to take over (RouterBridge.handOver). */
+interface Shadow {
+  router: Router
+  config: RelayConfig
+  roles: ServiceRoles[]
+  startedMs: number
+  minMs: number
+  /** Called once the shadow took over (the caller then drops what the new config removed). */
+  onTakeOver: () => void
+}
+
 export class RouterBridge implements ControlPlaneSink {
-  private readonly roles: ServiceRoles[]
+  private roles: ServiceRoles[]
+  private shadow: Shadow | undefined
   /** Called with the new snapshot whenever a path changed (a multi-worker relay copies it to the other workers). */
   onPathsChanged: ((snap: PathSnapshot) => void) | undefined
   private changed = false
-  private readonly nameByNode: Map<number, string>
+  private nameByNode: Map<number, string>
   private readonly out = Buffer.allocUnsafe(65_536)
   private timer: TimerHandle | undefined
   /** Paths over time, newest last (bounded), for `overpass routes` and reports. */
   readonly history: (RouteChange & { atMs: number })[] = []
   controlMalformed = 0
   handlerErrors = 0
-  private readonly limits: ControlLimits
+  private limits: ControlLimits
   /** Route changes since start by `service/direction` (routeChangeKey); history is bounded, this is not. */
   readonly changeCounts = new Map<string, number>()
 
   constructor(
     private readonly relay: ControlTransport,
-    readonly router: Router,
-    private readonly config: RelayConfig,
+    private current: Router,
+    private config: RelayConfig,
     /** The relay's path table: this bridge is its only writer on this thread. */
     private readonly paths: SnapshotPaths,
     private readonly clock: Clock,
@@ -69,9 +95,42 @@ export class RouterBridge implements ControlPlaneSink {
     private readonly log: Logger,
     private readonly tickMs = 20,
   ) {
-    this.roles = resolveServiceRoles(config.relay.id, config.l3 !== undefined, config.services)
-    this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
+    this.roles = rolesOf(config)
+    this.nameByNode = namesOf(config)
     this.limits = controlLimits(config.peers.length + 1, config.services.length)
+  }
+
+  /** The router that routes now. */
+  get router(): Router {
+    return this.current
+  }
+
+  /** The config the current router was built from. */
+  get routedConfig(): RelayConfig {
+    return this.config
+  }
+
+  /** True while a new router waits in the shadow. */
+  get handingOver(): boolean {
+    return this.shadow !== undefined
+  }
+
+  /**
+   * Starts handing over to `next` (built from `config`); a hand-over still
+   * under way is dropped for this one (its config is older). `onTakeOver`
+   * runs once `next` routes.
+   */
+  handOver(next: Router, config: RelayConfig, onTakeOver: () => void): void {
+    const probeMs = Math.max(config.routing.probeIntervalMs, this.config.routing.probeIntervalMs)
+    this.shadow = { router: next, config, roles: rolesOf(config), startedMs: this.clock.nowMs(), minMs: HANDOVER_MIN_PROBE_ROUNDS * probeMs, onTakeOver }
+    // Either router's messages must decode while both listen.
+    this.limits = controlLimits(Math.max(config.peers.length, this.config.peers.length) + 1, Math.max(config.services.length, this.config.services.length))
+  }
+
+  /** An origin sample from this exit's probes (control/origin-probes.ts): both routers take it during a hand-over. */
+  onOriginSample(nowMs: number, sample: OriginSample): void {
+    this.current.onOriginSample(nowMs, sample)
+    this.shadow?.router.onOriginSample(nowMs, sample)
   }
 
   start(): void {
@@ -81,7 +140,8 @@ export class RouterBridge implements ControlPlaneSink {
       this.timer = this.timers.setTimeout(loop, this.tickMs)
       const now = this.clock.nowMs()
       try {
-        this.send(this.router.tick(now))
+        this.send(this.current.tick(now))
+        if (this.shadow !== undefined) this.tickShadow(now, this.shadow)
         this.refresh(now)
       } catch (err) {
         this.handlerError('tick', err)
@@ -99,7 +159,8 @@ export class RouterBridge implements ControlPlaneSink {
 
   onProbe(peer: OverlayPeer, body: Buffer, nowMs: number): void {
     try {
-      this.send(this.router.onProbe(nowMs, peer.id, body))
+      this.send(this.current.onProbe(nowMs, peer.id, body))
+      this.shadow?.router.onProbe(nowMs, peer.id, body)
     } catch (err) {
       this.handlerError('probe', err)
     }
@@ -114,10 +175,46 @@ export class RouterBridge implements ControlPlaneSink {
       return
     }
     try {
-      this.send(this.router.onControl(nowMs, peer.id, d.value))
+      this.send(this.current.onControl(nowMs, peer.id, d.value))
+      if (this.shadow !== undefined) this.sendResyncs(this.shadow.router.onControl(nowMs, peer.id, d.value))
     } catch (err) {
       this.handlerError('control', err)
     }
+  }
+
+  private tickShadow(nowMs: number, shadow: Shadow): void {
+    this.sendResyncs(shadow.router.tick(nowMs))
+    const ageMs = nowMs - shadow.startedMs
+    if (ageMs < shadow.minMs || (ageMs < HANDOVER_MAX_MS && !this.shadowReady(shadow))) return
+    const point = this.current.resumePoint?.()
+    if (point !== undefined) shadow.router.continueFrom?.(point)
+    this.shadow = undefined
+    this.current = shadow.router
+    this.config = shadow.config
+    this.roles = shadow.roles
+    this.nameByNode = namesOf(shadow.config)
+    this.limits = controlLimits(shadow.config.peers.length + 1, shadow.config.services.length)
+    this.log.info('new router took over', { after_ms: Math.round(ageMs), ready: this.shadowReady(shadow) })
+    shadow.onTakeOver()
+  }
+
+  /** The shadow has a route wherever the current router has one that the new config still needs. */
+  private shadowReady(shadow: Shadow): boolean {
+    const self = shadow.config.relay.id
+    for (const { cfg: s, isIngress, isExit, pinned } of shadow.roles) {
+      if (pinned) continue
+      if (isIngress && this.current.forwardPath(s.name) !== undefined && shadow.router.forwardPath(s.name) === undefined) return false
+      if (!isExit || s.mode !== 'l4') continue
+      for (const ing of new Set(s.ingress.map((i) => i.relay))) {
+        if (ing !== self && this.current.replyPath(s.name, ing) !== undefined && shadow.router.replyPath(s.name, ing) === undefined) return false
+      }
+    }
+    return true
+  }
+
+  /** What a shadow router may send: only its requests for whole columns (it must learn the map). */
+  private sendResyncs(messages: RouterMessage[]): void {
+    for (const m of messages) if (m.kind === 'control' && (m.msg as { type?: unknown }).type === RESYNC_MSG_TYPE) this.send([m])
   }
 
   /** An exception from the router or the send path: the input is dropped and counted, the relay carries on. */
@@ -163,7 +260,7 @@ export class RouterBridge implements ControlPlaneSink {
     for (const { cfg: s, isIngress, isExit, pinned } of this.roles) {
       if (pinned) continue
       if (isIngress) {
-        const ref = this.refFor(prev.forward.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
+        const ref = this.refFor(prev.forward.get(s.name), this.current.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
         if (ref) forward.set(s.name, ref)
         if (s.exits.length > 1) forwardByExit.set(s.name, this.exitRefs(prev.forwardByExit?.get(s.name), s.name, s.exits))
       }
@@ -173,7 +270,7 @@ export class RouterBridge implements ControlPlaneSink {
         for (const ing of new Set(s.ingress.map((i) => i.relay))) {
           const node = nameId(ing)
           const old = prev.reply.get(s.name)?.get(node)
-          const ref = this.refFor(old, ing === self ? LOCAL : this.router.replyPath(s.name, ing), s.name, 'reply', ing, nowMs)
+          const ref = this.refFor(old, ing === self ? LOCAL : this.current.replyPath(s.name, ing), s.name, 'reply', ing, nowMs)
           if (ref) byIngress.set(node, ref)
         }
         reply.set(s.name, byIngress)
@@ -210,7 +307,7 @@ export class RouterBridge implements ControlPlaneSink {
     const out = new Map<number, PathRef>()
     for (const exit of exits) {
       const node = nameId(exit)
-      let choice = this.router.forwardPathVia?.(service, exit)
+      let choice = this.current.forwardPathVia?.(service, exit)
       if (choice?.path.length === 1) choice = { ...choice, path: [choice.path[0], choice.path[0]] } // ingress is the exit
       const prev = old?.get(node)
       if (choice === undefined || choice.path.length < 2) {
@@ -242,6 +339,14 @@ export class RouterBridge implements ControlPlaneSink {
   private names(ref: PathRef): string[] {
     return [...ref.nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16))
   }
+}
+
+function rolesOf(config: RelayConfig): ServiceRoles[] {
+  return resolveServiceRoles(config.relay.id, config.l3 !== undefined, config.services)
+}
+
+function namesOf(config: RelayConfig): Map<number, string> {
+  return new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
 }
 
 /** Marker for "ingress and exit are this relay": the data plane delivers locally. */

@@ -53,7 +53,7 @@ import { MAX_PREVIOUS, PeerState } from './peer-state.js'
 import { Count, Counters } from './stats.js'
 import { nextHandshakeTimestamp } from './timestamp.js'
 import { TransportCodec, keyUsable, outerHeaderDrop, type KeyLimits } from './transport.js'
-import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type KeypairSnapshot, type PeerKeys, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
+import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type EndpointPeer, type KeypairSnapshot, type PeerKeys, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
 
 // ---- Implementation constants -------------------------------------------------
 
@@ -148,19 +148,72 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   private addPeer(dh: Dh, index: number, publicKey: Uint8Array, address: string | undefined): void {
     const field = `peers[${index}].publicKey`
-    if (publicKey.length !== KEY_LEN) throw new EndpointConfigError(field, `expected ${KEY_LEN} bytes`)
     if (this.peers[index]) throw new EndpointConfigError(field, `peer index ${index} used twice`)
-    const key = Buffer.from(publicKey).toString('hex')
+    const key = this.checkPeerKey(index, publicKey)
     if (this.byStaticKey.has(key)) throw new EndpointConfigError(field, 'the same public key is configured twice')
+    const state = new PeerState(index, remoteIdentity(dh, this.local, new Uint8Array(publicKey)), this.weWinAgainst(publicKey), peerSource(index, address), cookieKey(publicKey))
+    this.peers[index] = state
+    this.byStaticKey.set(key, state)
+  }
+
+  /** The key as byStaticKey spells it; throws when it cannot be a peer's. */
+  private checkPeerKey(index: number, publicKey: Uint8Array): string {
+    const field = `peers[${index}].publicKey`
+    if (publicKey.length !== KEY_LEN) throw new EndpointConfigError(field, `expected ${KEY_LEN} bytes`)
     if (Buffer.compare(Buffer.from(publicKey), Buffer.from(this.local.publicKey)) === 0) {
       throw new EndpointConfigError(field, 'a peer cannot have our own public key')
     }
-    const remote: RemoteIdentity = remoteIdentity(dh, this.local, new Uint8Array(publicKey))
-    const weWin = Buffer.compare(Buffer.from(this.local.publicKey), Buffer.from(publicKey)) < 0
-    const source = Buffer.from(address ?? `peer ${index}`, 'utf8')
-    const state = new PeerState(index, remote, weWin, source, cookieKey(publicKey))
-    this.peers[index] = state
-    this.byStaticKey.set(key, state)
+    return Buffer.from(publicKey).toString('hex')
+  }
+
+  private weWinAgainst(publicKey: Uint8Array): boolean {
+    return Buffer.compare(Buffer.from(this.local.publicKey), Buffer.from(publicKey)) < 0
+  }
+
+  setPeers(peers: EndpointPeer[]): void {
+    // Checked whole before anything changes: a bad table leaves the endpoint as it was.
+    const seenIndex = new Set<number>()
+    const seenKey = new Set<string>()
+    for (const p of peers) {
+      const key = this.checkPeerKey(p.index, p.publicKey)
+      if (!Number.isSafeInteger(p.index) || p.index < 0 || seenIndex.has(p.index)) throw new EndpointConfigError(`peers[${p.index}].index`, 'peer index used twice or invalid')
+      if (seenKey.has(key)) throw new EndpointConfigError(`peers[${p.index}].publicKey`, 'the same public key is configured twice')
+      seenIndex.add(p.index)
+      seenKey.add(key)
+    }
+    for (const p of this.peers) if (p !== undefined && !seenIndex.has(p.index)) this.removePeer(p)
+    for (const p of peers) {
+      const have = this.peers[p.index]
+      if (have === undefined) {
+        this.addPeer(this.hs.dh, p.index, p.publicKey, p.address)
+        this.peers[p.index].lastTimestamp = p.lastTimestamp ?? 0
+        continue
+      }
+      have.source = peerSource(p.index, p.address)
+      if (Buffer.compare(Buffer.from(have.remote.publicKey), Buffer.from(p.publicKey)) === 0) continue
+      // A new static key for the same peer: sessions stay (their keys do not depend on it), the next handshake uses it.
+      this.byStaticKey.delete(Buffer.from(have.remote.publicKey).toString('hex'))
+      have.remote = remoteIdentity(this.hs.dh, this.local, new Uint8Array(p.publicKey))
+      have.weWinTies = this.weWinAgainst(p.publicKey)
+      have.cookieKey = cookieKey(p.publicKey)
+      have.cookie = null
+      this.abandonHandshake(have)
+      this.byStaticKey.set(Buffer.from(p.publicKey).toString('hex'), have)
+    }
+  }
+
+  /** A peer left the config: its keys are wiped and the other workers told (empty keys). */
+  private removePeer(p: PeerState): void {
+    this.abandonHandshake(p)
+    for (const kp of [p.current, p.next, ...p.previous]) if (kp !== null) this.forget(kp)
+    p.current = null
+    p.next = null
+    p.previous = []
+    p.queue.length = 0
+    p.queueLanes.length = 0
+    this.byStaticKey.delete(Buffer.from(p.remote.publicKey).toString('hex'))
+    delete this.peers[p.index]
+    this.onKeys?.(p.index, { current: null, next: null, previous: [] })
   }
 
   plaintext(): Buffer {
@@ -556,6 +609,11 @@ export class CryptoEndpoint implements SecureEndpoint {
     }
     return { total: total.snapshot(), peers }
   }
+}
+
+/** What cookies for a peer are bound to (types.ts EndpointPeer.address). */
+function peerSource(index: number, address: string | undefined): Buffer {
+  return Buffer.from(address ?? `peer ${index}`, 'utf8')
 }
 
 function validateOptions(opts: SecureEndpointOptions, rejectAfterPackets: number, rekeyAfterPackets: number, maxPacket: number): void {

@@ -182,4 +182,12 @@ export interface SecureEndpoint {
   readonly backendName: string
   /** Counters by peer and in total (control path; allocates). */
   stats?(): CryptoStats
+  /**
+   * A live config change (node/live-apply.ts): the peer table becomes
+   * `peers`. An index no longer listed is removed (its keypairs wiped, its
+   * handshake and queue dropped); a new index is added; a listed index keeps
+   * its sessions while its address or public key change. Control path.
+   * Throws EndpointConfigError, changing nothing, when the table is invalid.
+   */
+  setPeers?(peers: EndpointPeer[]): void
 }

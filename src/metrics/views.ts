@@ -10,7 +10,7 @@ import { routeChangeKey, type RouteChange } from '../control/router-bridge.js'
 import type { EdgeView, PathChoice, RouterCounters } from '../route/types.js'
 
 /** `overpass status --json`: the relay's counters summed over its workers, plus the router's. */
-export type StatusView = RelayStats & { boot_id?: number; worker_count?: number; workers?: WorkerSummary[]; router?: RouterCounters }
+export type StatusView = RelayStats & { boot_id?: number; worker_count?: number; workers?: WorkerSummary[]; router?: RouterCounters; config?: unknown }
 
 /** `overpass map --json`. */
 export interface MapView {
