@@ -193,7 +193,8 @@ function entry<S extends z.ZodType>(schema: S, input: unknown, at: [string, numb
 }
 
 function toPeer(p: RawPeer): PeerConfig {
-  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, endpoint: p.endpoint }
+  const next = p.next_public_key !== undefined && p.next_sign_key !== undefined ? { next: { publicKey: p.next_public_key, signKey: p.next_sign_key } } : {}
+  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, ...next, endpoint: p.endpoint }
 }
 
 /** The fields of a broken peer entry that are valid on their own, for cross-field checks. */

@@ -95,13 +95,21 @@ export const relaySchema = z.strictObject({
   workers: int(1, MAX_WORKERS).default(1),
 })
 
-export const peerSchema = z.strictObject({
-  id,
-  public_key: key,
-  /** The peer's Ed25519 key for map-column signatures (crypto/column-signing.ts). */
-  sign_key: key,
-  endpoint: hostPort,
-})
+export const peerSchema = z
+  .strictObject({
+    id,
+    public_key: key,
+    /** The peer's Ed25519 key for map-column signatures (crypto/column-signing.ts). */
+    sign_key: key,
+    /** Key rotation (docs/operating.md, Rotating a relay's key): the new key pair's keys, accepted as well as the current ones. */
+    next_public_key: key.optional(),
+    next_sign_key: key.optional(),
+    endpoint: hostPort,
+  })
+  .refine((p) => (p.next_public_key === undefined) === (p.next_sign_key === undefined), {
+    message: 'next_public_key and next_sign_key go together (both from the new key pair: overpass keygen)',
+    path: ['next_sign_key'],
+  })
 
 export const ingressSchema = z.strictObject({
   relay: z.string(),

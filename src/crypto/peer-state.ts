@@ -46,6 +46,12 @@ export class PeerState {
   /** Lane of each queued packet. */
   readonly queueLanes: number[] = []
   readonly counters = new Counters()
+  /**
+   * The peer's other listed key during a key rotation (EndpointPeer.nextPublicKey),
+   * or null. Initiations from either are accepted; ours alternate between the
+   * two on retries until one is answered, which then stays `remote`.
+   */
+  alt: RemoteIdentity | null = null
 
   constructor(
     readonly index: number,

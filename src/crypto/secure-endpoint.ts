@@ -88,7 +88,7 @@ export class CryptoEndpoint implements SecureEndpoint {
   readonly backendName: string
   private readonly aead: Aead
   private readonly hs: HandshakeCrypto
-  private readonly local: LocalIdentity
+  private local: LocalIdentity
   private readonly peers: PeerState[] = []
   private readonly byStaticKey = new Map<string, PeerState>()
   /** Receiver index -> keypair (current, next and previous of every peer). */
@@ -110,7 +110,7 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   private readonly onKeys: SecureEndpointOptions['onKeys']
   private readonly codec: TransportCodec
-  private readonly cookies: CookieChecker
+  private cookies: CookieChecker
   private readonly load = new HandshakeLoad()
   private lastNowMs = 0
 
@@ -141,12 +141,12 @@ export class CryptoEndpoint implements SecureEndpoint {
     this.local = localIdentity(privateKey, dh.publicFromPrivate(privateKey))
     this.cookies = new CookieChecker(this.local.publicKey, this.aead, this.random)
     for (const p of opts.peers) {
-      this.addPeer(dh, p.index, p.publicKey, p.address)
+      this.addPeer(dh, p.index, p.publicKey, p.address, p.nextPublicKey)
       this.peers[p.index].lastTimestamp = p.lastTimestamp ?? 0
     }
   }
 
-  private addPeer(dh: Dh, index: number, publicKey: Uint8Array, address: string | undefined): void {
+  private addPeer(dh: Dh, index: number, publicKey: Uint8Array, address: string | undefined, nextKey?: Uint8Array): void {
     const field = `peers[${index}].publicKey`
     if (this.peers[index]) throw new EndpointConfigError(field, `peer index ${index} used twice`)
     const key = this.checkPeerKey(index, publicKey)
@@ -154,6 +154,7 @@ export class CryptoEndpoint implements SecureEndpoint {
     const state = new PeerState(index, remoteIdentity(dh, this.local, new Uint8Array(publicKey)), this.weWinAgainst(publicKey), peerSource(index, address), cookieKey(publicKey))
     this.peers[index] = state
     this.byStaticKey.set(key, state)
+    if (nextKey !== undefined) this.setAlt(state, nextKey)
   }
 
   /** The key as byStaticKey spells it; throws when it cannot be a peer's. */
@@ -170,35 +171,67 @@ export class CryptoEndpoint implements SecureEndpoint {
     return Buffer.compare(Buffer.from(this.local.publicKey), Buffer.from(publicKey)) < 0
   }
 
+  private setAlt(p: PeerState, nextKey: Uint8Array | undefined): void {
+    if (p.alt !== null) this.byStaticKey.delete(hexKey(p.alt.publicKey))
+    p.alt = nextKey === undefined ? null : remoteIdentity(this.hs.dh, this.local, new Uint8Array(nextKey))
+    if (p.alt !== null) this.byStaticKey.set(hexKey(nextKey!), p)
+  }
+
   setPeers(peers: EndpointPeer[]): void {
     // Checked whole before anything changes: a bad table leaves the endpoint as it was.
     const seenIndex = new Set<number>()
     const seenKey = new Set<string>()
     for (const p of peers) {
-      const key = this.checkPeerKey(p.index, p.publicKey)
       if (!Number.isSafeInteger(p.index) || p.index < 0 || seenIndex.has(p.index)) throw new EndpointConfigError(`peers[${p.index}].index`, 'peer index used twice or invalid')
-      if (seenKey.has(key)) throw new EndpointConfigError(`peers[${p.index}].publicKey`, 'the same public key is configured twice')
       seenIndex.add(p.index)
-      seenKey.add(key)
+      for (const k of p.nextPublicKey === undefined ? [p.publicKey] : [p.publicKey, p.nextPublicKey]) {
+        const key = this.checkPeerKey(p.index, k)
+        if (seenKey.has(key)) throw new EndpointConfigError(`peers[${p.index}].publicKey`, 'the same public key is configured twice')
+        seenKey.add(key)
+      }
     }
     for (const p of this.peers) if (p !== undefined && !seenIndex.has(p.index)) this.removePeer(p)
     for (const p of peers) {
       const have = this.peers[p.index]
       if (have === undefined) {
-        this.addPeer(this.hs.dh, p.index, p.publicKey, p.address)
+        this.addPeer(this.hs.dh, p.index, p.publicKey, p.address, p.nextPublicKey)
         this.peers[p.index].lastTimestamp = p.lastTimestamp ?? 0
         continue
       }
       have.source = peerSource(p.index, p.address)
-      if (Buffer.compare(Buffer.from(have.remote.publicKey), Buffer.from(p.publicKey)) === 0) continue
-      // A new static key for the same peer: sessions stay (their keys do not depend on it), the next handshake uses it.
-      this.byStaticKey.delete(Buffer.from(have.remote.publicKey).toString('hex'))
-      have.remote = remoteIdentity(this.hs.dh, this.local, new Uint8Array(p.publicKey))
-      have.weWinTies = this.weWinAgainst(p.publicKey)
-      have.cookieKey = cookieKey(p.publicKey)
-      have.cookie = null
-      this.abandonHandshake(have)
-      this.byStaticKey.set(Buffer.from(p.publicKey).toString('hex'), have)
+      const keys = (q: { publicKey: Uint8Array; nextPublicKey?: Uint8Array }): string => `${hexKey(q.publicKey)}/${q.nextPublicKey ? hexKey(q.nextPublicKey) : ''}`
+      if (keys({ publicKey: have.remote.publicKey, nextPublicKey: have.alt?.publicKey }) === keys(p)) continue
+      // New static keys for the same peer (a rotation): sessions stay (their keys do not depend on them), the next handshake uses them.
+      this.byStaticKey.delete(hexKey(have.remote.publicKey))
+      this.setAlt(have, undefined)
+      this.identify(have, p.publicKey)
+      this.setAlt(have, p.nextPublicKey)
+      this.byStaticKey.set(hexKey(p.publicKey), have)
+    }
+  }
+
+  /** (Re)computes what we know of a peer's key `publicKey` with our current static key; its sessions stay. */
+  private identify(p: PeerState, publicKey: Uint8Array): void {
+    p.remote = remoteIdentity(this.hs.dh, this.local, new Uint8Array(publicKey))
+    p.weWinTies = this.weWinAgainst(publicKey)
+    p.cookieKey = cookieKey(publicKey)
+    p.cookie = null
+    this.abandonHandshake(p)
+  }
+
+  setPrivateKey(privateKey: Uint8Array): void {
+    if (privateKey.length !== KEY_LEN) throw new EndpointConfigError('privateKey', `expected ${KEY_LEN} bytes`)
+    const publicKey = this.hs.dh.publicFromPrivate(privateKey)
+    if (Buffer.compare(Buffer.from(publicKey), Buffer.from(this.local.publicKey)) === 0) return
+    if (this.byStaticKey.has(hexKey(publicKey))) throw new EndpointConfigError('privateKey', 'its public key is a peer\'s')
+    this.local.privateKey.fill(0)
+    this.local = localIdentity(new Uint8Array(privateKey), publicKey)
+    this.cookies = new CookieChecker(this.local.publicKey, this.aead, this.random)
+    for (const p of this.peers) {
+      if (p === undefined) continue
+      const alt = p.alt?.publicKey
+      this.identify(p, p.remote.publicKey)
+      if (alt !== undefined) p.alt = remoteIdentity(this.hs.dh, this.local, alt)
     }
   }
 
@@ -211,7 +244,8 @@ export class CryptoEndpoint implements SecureEndpoint {
     p.previous = []
     p.queue.length = 0
     p.queueLanes.length = 0
-    this.byStaticKey.delete(Buffer.from(p.remote.publicKey).toString('hex'))
+    this.byStaticKey.delete(hexKey(p.remote.publicKey))
+    this.setAlt(p, undefined)
     delete this.peers[p.index]
     this.onKeys?.(p.index, { current: null, next: null, previous: [] })
   }
@@ -334,9 +368,9 @@ export class CryptoEndpoint implements SecureEndpoint {
     const msg = data.subarray(0, INIT_LEN)
     if (this.load.arrive(nowMs) && !this.cookies.mac2Valid(msg, p.source, nowMs)) return this.sendCookie(p, nowMs, msg)
     if (!this.load.takeBudget(nowMs)) return this.drop(p, CryptoDrop.HandshakeBusy)
-    const init = consumeInitiation(this.hs, this.local, msg, (key) => this.byStaticKey.get(Buffer.from(key).toString('hex'))?.remote)
+    const init = consumeInitiation(this.hs, this.local, msg, (key) => this.identityOf(key))
     if (typeof init === 'number') return this.drop(p, init)
-    if (init.remote !== p.remote) return this.drop(p, CryptoDrop.WrongPeer)
+    if (init.remote !== p.remote && init.remote !== p.alt) return this.drop(p, CryptoDrop.WrongPeer)
     if (init.timestamp <= p.lastTimestamp) return this.drop(p, CryptoDrop.HandshakeReplay)
     p.lastTimestamp = init.timestamp
     this.onTimestampAccepted?.(p.index, init.timestamp)
@@ -346,7 +380,8 @@ export class CryptoEndpoint implements SecureEndpoint {
       // Both sides initiated. The side with the lower static key keeps its own
       // initiation and ignores the peer's; the other abandons its own and
       // answers. Both sides agree on who is who, so exactly one completes.
-      if (p.weWinTies) {
+      // Decided on the key the initiation carries: during a rotation it may be the peer's other listed one.
+      if (init.remote === p.remote ? p.weWinTies : this.weWinAgainst(init.remote.publicKey)) {
         p.counters.counts[Count.SimultaneousInitiations]++
         return CryptoDrop.HandshakeConsumed
       }
@@ -366,6 +401,13 @@ export class CryptoEndpoint implements SecureEndpoint {
     p.counters.counts[Count.HandshakeResponsesSent]++
     this.transmit(p.index, resp.msg, RESP_LEN)
     return CryptoDrop.HandshakeConsumed
+  }
+
+  /** What we know of a configured peer key (either of a rotating peer's two), or undefined. */
+  private identityOf(key: Uint8Array): RemoteIdentity | undefined {
+    const p = this.byStaticKey.get(hexKey(key))
+    if (p === undefined) return undefined
+    return p.alt !== null && Buffer.compare(Buffer.from(p.alt.publicKey), Buffer.from(key)) === 0 ? p.alt : p.remote
   }
 
   /** Under load, an initiation without a valid mac2 gets a cookie reply (64 bytes, smaller than it) and no DH. */
@@ -557,6 +599,7 @@ export class CryptoEndpoint implements SecureEndpoint {
     const hs = p.handshake
     if (hs === null || nowMs < hs.nextRetryMs) return
     this.abandonHandshake(p)
+    if (p.alt !== null) this.swapKeys(p)
     if (hs.attempt < MAX_HANDSHAKE_ATTEMPTS) {
       this.initiate(p, nowMs, hs.attempt + 1)
       return
@@ -566,6 +609,19 @@ export class CryptoEndpoint implements SecureEndpoint {
     p.counters.counts[Count.QueueDrops] += p.queue.length
     p.queue.length = 0
     p.queueLanes.length = 0
+  }
+
+  /**
+   * A rotating peer (two listed keys) did not answer: the next initiation
+   * goes to its other key. The one that gets answered stays first.
+   */
+  private swapKeys(p: PeerState): void {
+    const alt = p.alt as RemoteIdentity
+    p.alt = p.remote
+    p.remote = alt
+    p.weWinTies = this.weWinAgainst(alt.publicKey)
+    p.cookieKey = cookieKey(alt.publicKey)
+    p.cookie = null
   }
 
   private retryDelayMs(): number {
@@ -609,6 +665,10 @@ export class CryptoEndpoint implements SecureEndpoint {
     }
     return { total: total.snapshot(), peers }
   }
+}
+
+function hexKey(key: Uint8Array): string {
+  return Buffer.from(key).toString('hex')
 }
 
 /** What cookies for a peer are bound to (types.ts EndpointPeer.address). */

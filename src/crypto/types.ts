@@ -50,6 +50,12 @@ export interface EndpointPeer {
   /** Dense index 0..n-1 chosen by the caller; used in every call below. */
   index: number
   publicKey: Uint8Array
+  /**
+   * During a key rotation: the peer's next public key, accepted as well as
+   * `publicKey`; our initiations try it when `publicKey` gets no answer
+   * (docs/security.md, Key rotation).
+   */
+  nextPublicKey?: Uint8Array
   /** Highest initiation timestamp accepted from this peer before a restart (0 or absent: none). */
   lastTimestamp?: number
   /**
@@ -190,4 +196,9 @@ export interface SecureEndpoint {
    * Throws EndpointConfigError, changing nothing, when the table is invalid.
    */
   setPeers?(peers: EndpointPeer[]): void
+  /**
+   * Our own static key changed (a rotation, node/live-apply.ts): sessions
+   * stay, the next handshakes use the new key. Control path.
+   */
+  setPrivateKey?(privateKey: Uint8Array): void
 }

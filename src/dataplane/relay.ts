@@ -490,7 +490,7 @@ function overlayPeer(index: number, p: PeerConfig): OverlayPeer {
 
 /** The address is the one onOverlayDatagram matches the peer by: handshake cookies are bound to it. */
 function endpointPeer({ index, peer }: IndexedPeer): EndpointPeer {
-  return { index, publicKey: peer.publicKey, address: `${peer.endpoint.host}:${peer.endpoint.port}` }
+  return { index, publicKey: peer.publicKey, ...(peer.next ? { nextPublicKey: peer.next.publicKey } : {}), address: `${peer.endpoint.host}:${peer.endpoint.port}` }
 }
 
 /** `{ [key]: value }`, or nothing when there is no value: optional sections of the stats. */

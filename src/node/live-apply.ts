@@ -58,6 +58,8 @@ export interface LiveNodeControl {
   readonly handingOver: boolean
   /** Sets the peer table on this worker and every other one. Throws (changing nothing) when the crypto endpoint refuses it. */
   setPeers(table: IndexedPeer[]): void
+  /** This relay's own static key changed (a rotation): new handshakes use it, sessions stay. */
+  setPrivateKey(privateKey: Uint8Array): void
   /** A new router for `config`, handed over to; `onTakeOver` runs once it routes. */
   handOver(config: RelayConfig, onTakeOver: () => void): void
   /** Records `config` as applied. */
@@ -87,7 +89,9 @@ export async function applyNetworkChange(node: { live: LiveNodeControl }, next: 
     if (!(err instanceof Error) || err.name !== 'EndpointConfigError') throw err
     return { status: 'invalid', version, reasons: [{ path: 'peers', message: err.message, fix: 'correct the relays\' keys in the network file' }] }
   }
-  const handOver = diff.peersAdded.length > 0 || diff.peersRemoved.length > 0 || diff.keysChanged.length > 0 || diff.routingChanged
+  if (diff.ownKeyChanged) live.setPrivateKey(next.relay.privateKey)
+  // The router signs our map columns and checks the peers' with their keys: a key change builds a new one too.
+  const handOver = diff.peersAdded.length > 0 || diff.peersRemoved.length > 0 || diff.keysChanged.length > 0 || diff.ownKeyChanged || diff.routingChanged
   // `during` is `after` plus removed peers, which only a hand-over's take-over (and a linger) drops.
   if (handOver) live.handOver(next, () => live.later(REMOVED_PEER_LINGER_MS, () => dropRemovedPeers(live)))
   live.commit(next)

@@ -3,8 +3,8 @@
  * running relay can take it (node/live-apply.ts applies it). Pure: two
  * validated RelayConfigs in, a typed diff out.
  *
- * Live: peers added, removed, moved (endpoint) or re-keyed; services added
- * or removed; the routing settings. Everything else a relay reads once at
+ * Live: peers added, removed, moved (endpoint) or re-keyed; this relay's
+ * own key (a rotation); the routing settings. Everything else a relay reads once at
  * start (its sockets, threads, TUN, control socket, state file, tuning) is
  * named in `restart` and refuses the whole change: a config is applied
  * whole or not at all.
@@ -24,8 +24,10 @@ export interface ConfigDiff {
   peersRemoved: string[]
   /** Same id, new endpoint. */
   endpointsMoved: string[]
-  /** Same id, new public or signing key. */
+  /** Same id, new public or signing keys (a rotation's next keys included). */
   keysChanged: string[]
+  /** This relay's own private key changed (the second step of a rotation, docs/operating.md). */
+  ownKeyChanged: boolean
   servicesAdded: string[]
   servicesRemoved: string[]
   routingChanged: boolean
@@ -48,6 +50,7 @@ export function diffConfigs(old: RelayConfig, next: RelayConfig): ConfigDiff {
     servicesAdded: next.services.filter((s) => !oldServices.has(s.name)).map((s) => s.name),
     servicesRemoved: old.services.filter((s) => !nextServices.has(s.name)).map((s) => s.name),
     routingChanged: !sameJson(old.routing, next.routing),
+    ownKeyChanged: hex(old.relay.privateKey) !== hex(next.relay.privateKey),
     restart: [...restartFields(old, next), ...keptServices.filter((s) => !sameService(s, oldServices.get(s.name)!)).map(changedService)],
   }
 }
@@ -57,6 +60,7 @@ export function isEmptyDiff(d: ConfigDiff): boolean {
   return (
     d.restart.length === 0 &&
     !d.routingChanged &&
+    !d.ownKeyChanged &&
     [d.peersAdded, d.peersRemoved, d.endpointsMoved, d.keysChanged, d.servicesAdded, d.servicesRemoved].every((l) => l.length === 0)
   )
 }
@@ -73,6 +77,7 @@ export function describeDiff(d: ConfigDiff): string[] {
   list('keys changed', d.keysChanged)
   list('services added', d.servicesAdded)
   list('services removed', d.servicesRemoved)
+  if (d.ownKeyChanged) out.push("this relay's own key changed")
   if (d.routingChanged) out.push('routing settings changed')
   return out
 }
@@ -93,7 +98,6 @@ function restartFields(old: RelayConfig, next: RelayConfig): RestartField[] {
   check('relay.mtu', r.mtu, n.mtu)
   check('relay.control_socket', r.controlSocket, n.controlSocket)
   check('relay.state_file', r.stateFile, n.stateFile)
-  check('relay.private_key', hex(r.privateKey), hex(n.privateKey))
   check('tuning', old.tuning, next.tuning)
   check('l3', old.l3, next.l3, `${RESTART} (the TUN device is set up once)`)
   check('metrics', old.metrics, next.metrics, `${RESTART} (its HTTP listener is bound once)`)
@@ -115,7 +119,8 @@ function sameService(a: ServiceConfig, b: ServiceConfig): boolean {
 }
 
 function sameKeys(a: PeerConfig, b: PeerConfig): boolean {
-  return hex(a.publicKey) === hex(b.publicKey) && hex(a.signKey) === hex(b.signKey)
+  const keys = (p: PeerConfig): string => [p.publicKey, p.signKey, p.next?.publicKey, p.next?.signKey].map((k) => (k ? hex(k) : '')).join('/')
+  return keys(a) === keys(b)
 }
 
 function sameHostPort(a: HostPort, b: HostPort): boolean {

@@ -133,7 +133,8 @@ function dataPlaneNode(init: DataPlaneNodeInit): DataPlaneNode {
 /** A config's router as a node builds it: signed map columns, a fresh boot id. */
 export function routerFor(config: RelayConfig, bootId = randomBytes(4).readUInt32BE(0), random: () => number = Math.random): Router {
   // Our columns go out signed; a peer's column is applied or relayed only with its origin's valid signature.
-  const columnAuth = new Ed25519ColumnAuth(config.relay.privateKey, new Map(config.peers.map((p) => [p.id, p.signKey])))
+  // During a peer's key rotation either of its signing keys verifies.
+  const columnAuth = new Ed25519ColumnAuth(config.relay.privateKey, new Map(config.peers.map((p) => [p.id, p.next ? [p.signKey, p.next.signKey] : [p.signKey]])))
   return createRouter(routerInit(config, bootId, random, columnAuth))
 }
 
@@ -163,6 +164,7 @@ function fullNode(init: RelayNodeInit): RelayNode {
       relay.setPeers(table)
       init.onPeerTable?.(table)
     },
+    setPrivateKey: (key) => endpoint!.setPrivateKey?.(key),
     handOver: (next, onTakeOver) => bridge.handOver(routerFor(next, undefined, init.random), next, onTakeOver),
     commit(next) {
       applied = next

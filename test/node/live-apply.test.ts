@@ -5,7 +5,9 @@
  * and re-tuned; every packet of it must arrive.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RelayConfig } from '../../src/config/types.js'
+import type { PeerConfig, RelayConfig } from '../../src/config/types.js'
+import { generateKeyPair, signPublicKeyOf } from '../../src/crypto/index.js'
+import type { CryptoStats } from '../../src/crypto/types.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { applyNetworkChange, REMOVED_PEER_LINGER_MS } from '../../src/node/index.js'
 import { buildConfigs } from '../dataplane/helpers.js'
@@ -20,9 +22,10 @@ function without(config: RelayConfig, ...gone: string[]): RelayConfig {
   return { ...config, peers: config.peers.filter((p) => !gone.includes(p.id)) }
 }
 
-async function world() {
+async function world(rekeyAfterMs = 120_000) {
   const { clock, net, cut } = fourRelayWan(BASE)
   const full = buildConfigs({ relays: WAN_RELAYS, basePort: BASE, services: [{ exits: ['dal'], paths: [] }] })
+  for (const c of full.values()) c.tuning.rekeyAfterMs = rekeyAfterMs
   const relays = new Map<string, RoutedRelay>()
   // The network starts without atl.
   for (const id of ['lax', 'sea', 'dal']) relays.set(id, await startRoutedRelay(without(full.get(id)!, 'atl'), net, clock))
@@ -111,6 +114,45 @@ describe('live config changes', () => {
     // Every edge stayed up across the hand-over (no reset, no down-marking).
     expect(w.relays.get('lax')!.router.edges().filter((e) => e.from !== e.to && !e.to.startsWith('origin:')).every((e) => e.up)).toBe(true)
     expect(before).toBeDefined()
+  })
+
+  it('rotates a relay\'s key in three steps while flows run through it: no packet lost, handshakes work with either key', async () => {
+    // Rekeys every 5 s, so handshakes happen at every step of the rotation.
+    const w = await world(5000)
+    w.warmUp(5000)
+    const sea = w.relays.get('sea')!
+    const fresh = generateKeyPair()
+    const next = { publicKey: fresh.publicKey, signKey: signPublicKeyOf(fresh.privateKey) }
+    /** Sessions relay `id` made with sea (first handshake and rekeys). */
+    const sessionsUp = (id: string): number => {
+      const r = w.relays.get(id)!.relay
+      return (r.stats().crypto as CryptoStats).peers.find((p) => p.peer === r.peerById('sea')!.index)!.sessionsUp
+    }
+    const withSeaKeys = (id: string, keys: (p: PeerConfig) => PeerConfig): RelayConfig => {
+      const c = w.relays.get(id)!.live.config
+      return { ...c, peers: c.peers.map((p) => (p.id === 'sea' ? keys(p) : p)) }
+    }
+    // 1. The network lists sea's next key pair too: accepted, not used yet.
+    for (const id of ['lax', 'dal']) expect((await applyNetworkChange(w.relays.get(id)!, withSeaKeys(id, (p) => ({ ...p, next })))).status).toBe('applied')
+    w.flow(12_000)
+    // 2. sea switches to its new private key (its local file, `overpass reload`).
+    const r = await applyNetworkChange(sea, { ...sea.live.config, relay: { ...sea.live.config.relay, privateKey: fresh.privateKey, publicKey: fresh.publicKey } })
+    expect(r.status).toBe('applied')
+    const before = sessionsUp('lax')
+    w.flow(12_000)
+    // Sessions were made again since, under sea's new key (lax tried its old one first, then the next one).
+    expect(sessionsUp('lax')).toBeGreaterThan(before + 1)
+    expect(sessionsUp('dal')).toBeGreaterThan(before + 1)
+    // 3. A later version retires the old key.
+    for (const id of ['lax', 'dal']) expect((await applyNetworkChange(w.relays.get(id)!, withSeaKeys(id, (p) => ({ ...p, publicKey: next.publicKey, signKey: next.signKey, next: undefined })))).status).toBe('applied')
+    const retired = sessionsUp('lax')
+    w.flow(12_000)
+    expect(sessionsUp('lax')).toBeGreaterThan(retired + 1)
+    expect(w.path()).toBe('lax>sea>dal')
+    expect(w.lost()).toBe(0)
+    // sea's map columns, signed with its new key, are taken.
+    expect(w.relays.get('lax')!.router.edges().some((e) => e.from === 'lax' && e.to === 'sea' && e.up)).toBe(true)
+    expect(w.relays.get('lax')!.router.counters?.().control_forged ?? 0).toBe(0)
   })
 
   it('refuses a change that needs a restart, naming the field, and changes nothing', async () => {
