@@ -70,6 +70,12 @@ interface Shadow {
 export class RouterBridge implements ControlPlaneSink {
   private roles: ServiceRoles[]
   private shadow: Shadow | undefined
+  /**
+   * Until then a route the new router still lacks keeps its old path, when
+   * every relay on it is still configured (a take-over forced by
+   * HANDOVER_MAX_MS on a slow machine must not cut flows the old router served).
+   */
+  private holdOldPathsUntilMs = -Infinity
   /** Called with the new snapshot whenever a path changed (a multi-worker relay copies it to the other workers). */
   onPathsChanged: ((snap: PathSnapshot) => void) | undefined
   private changed = false
@@ -186,6 +192,8 @@ export class RouterBridge implements ControlPlaneSink {
     this.sendResyncs(shadow.router.tick(nowMs))
     const ageMs = nowMs - shadow.startedMs
     if (ageMs < shadow.minMs || (ageMs < HANDOVER_MAX_MS && !this.shadowReady(shadow))) return
+    const ready = this.shadowReady(shadow)
+    if (!ready) this.holdOldPathsUntilMs = nowMs + HANDOVER_MAX_MS
     const point = this.current.resumePoint?.()
     if (point !== undefined) shadow.router.continueFrom?.(point)
     this.shadow = undefined
@@ -194,14 +202,25 @@ export class RouterBridge implements ControlPlaneSink {
     this.roles = shadow.roles
     this.nameByNode = namesOf(shadow.config)
     this.limits = controlLimits(shadow.config.peers.length + 1, shadow.config.services.length)
-    this.log.info('new router took over', { after_ms: Math.round(ageMs), ready: this.shadowReady(shadow) })
+    this.log.info('new router took over', { after_ms: Math.round(ageMs), ready })
     shadow.onTakeOver()
   }
 
-  /** The shadow has a route wherever the current router has one that the new config still needs. */
+  /**
+   * The shadow has a route wherever the current router has one that the new
+   * config still needs, and, at an exit, the origin link up wherever the
+   * current one has it up (the ingresses' routes to us depend on it).
+   */
   private shadowReady(shadow: Shadow): boolean {
     const self = shadow.config.relay.id
+    let originsUp: ((r: Router) => Set<string>) | undefined
     for (const { cfg: s, isIngress, isExit, pinned } of shadow.roles) {
+      if (isExit) {
+        originsUp ??= (r) => new Set(r.edges().filter((e) => e.from === self && e.up && e.to.startsWith('origin:')).map((e) => e.to))
+        const now = originsUp(this.current)
+        const next = originsUp(shadow.router)
+        for (const o of now) if (o === `origin:${s.name}` && !next.has(o)) return false
+      }
       if (pinned) continue
       if (isIngress && this.current.forwardPath(s.name) !== undefined && shadow.router.forwardPath(s.name) === undefined) return false
       if (!isExit || s.mode !== 'l4') continue
@@ -287,6 +306,7 @@ export class RouterBridge implements ControlPlaneSink {
   private refFor(old: PathRef | undefined, choice: PathChoice | undefined, service: string, direction: 'forward' | 'reply', to: string | undefined, nowMs: number): PathRef | undefined {
     if (choice === LOCAL) choice = { ...LOCAL, path: [this.config.relay.id, this.config.relay.id] }
     else if (choice?.path.length === 1) choice = { ...choice, path: [choice.path[0], choice.path[0]] } // ingress is the exit
+    if (choice === undefined && old !== undefined && nowMs < this.holdOldPathsUntilMs && this.allConfigured(old)) return old
     if (choice === undefined || choice.path.length < 2) {
       if (old !== undefined) this.record({ service, direction, to, path: [], previous: this.names(old) }, nowMs)
       return undefined
@@ -334,6 +354,11 @@ export class RouterBridge implements ControlPlaneSink {
     this.changeCounts.set(key, (this.changeCounts.get(key) ?? 0) + 1)
     if (this.history.length > 1000) this.history.splice(0, this.history.length - 1000)
     this.log.info('route changed', { ...change })
+  }
+
+  private allConfigured(ref: PathRef): boolean {
+    for (const n of ref.nodes) if (!this.nameByNode.has(n)) return false
+    return true
   }
 
   private names(ref: PathRef): string[] {

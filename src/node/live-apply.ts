@@ -76,7 +76,7 @@ export async function applyNetworkChange(node: { live: LiveNodeControl }, next: 
   if (diff.restart.length > 0) return { status: 'needs-restart', version, fields: diff.restart }
   if (diff.servicesAdded.length > 0 || diff.servicesRemoved.length > 0) {
     const names = [...diff.servicesAdded, ...diff.servicesRemoved]
-    return { status: 'needs-restart', version, fields: names.map((n) => ({ field: `services.${n}`, message: `adding or removing service ${n} needs a restart in this version` })) }
+    return { status: 'needs-restart', version, fields: names.map((n) => ({ field: `services.${n}`, message: `services.${n}: adding or removing a service needs a restart in this version (docs/operating.md, Live changes)` })) }
   }
   if (isEmptyDiff(diff)) {
     live.commit(next)
