@@ -1,6 +1,7 @@
 /**
  * The three read-only views of a running relay, built in one place so the
- * control socket (`overpass status|map|routes`), the Prometheus endpoint and
+ * control socket (`overpass status|map|routes`; `reload` applies a changed
+ * config, daemon/reload.ts), the Prometheus endpoint and
  * the status page (src/metrics/) all read the same numbers.
  */
 import type { RelayConfig } from '../config/types.js'
