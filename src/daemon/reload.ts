@@ -5,6 +5,7 @@
  * runs waits for it. Each outcome is logged and kept for `overpass status`
  * (`config.last_change`).
  */
+import { ConfigError } from '../config/errors.js'
 import { loadConfig } from '../config/load.js'
 import type { RelayConfig } from '../config/types.js'
 import type { Logger } from '../io/log.js'
@@ -37,7 +38,21 @@ export class ConfigReloader {
     if (path === undefined) {
       return this.run(trigger, async () => ({ status: 'invalid', reasons: [{ path: '', message: 'this relay was not started from a config file; there is nothing to re-read', fix: 'start it with overpass up -c FILE' }] }))
     }
-    return this.run(trigger, () => applyLoaded(this.node, () => loadConfig(path)))
+    return this.run(trigger, async () => {
+      const result = await applyLoaded(this.node, () => this.notOlder(loadConfig(path)))
+      return result
+    })
+  }
+
+  /** A reload never goes back to an older signed network version (a rollback is an explicit `apply`). */
+  private notOlder(next: RelayConfig): RelayConfig {
+    const running = this.node.live.config.network?.version
+    const loaded = next.network?.version
+    if (running === undefined || loaded === undefined || loaded >= running) return next
+    throw new ConfigError(
+      [{ file: next.network!.file, path: 'version', message: `network version ${loaded} is older than version ${running}, which this relay runs; versions only grow`, fix: 'sign the file again to give it a new version: overpass network sign --key OPERATOR_KEY network.yaml' }],
+      next.sourcePath,
+    )
   }
 
   /** Applies a config someone else loaded and validated (an adopted signed network version). */

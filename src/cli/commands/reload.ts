@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
-import { controlRequest } from '../../daemon/index.js'
-import type { ApplyResult } from '../../node/index.js'
+import { controlRequest, type ApplyResult } from '../../daemon/index.js'
 import { resolveSocket } from './status.js'
 
 /** How long `overpass reload` waits for the daemon: reading, validating and applying take well under a second. */
