@@ -55,6 +55,8 @@ export interface DaemonOptions {
    * restartApplier: saved to disk, held aside as `needs_restart` in status.
    */
   networkApplier?: NetworkApplier
+  /** Take adopted signed network versions live (liveApplier) when no networkApplier is given; default false for now. */
+  liveNetworkVersions?: boolean
   /** Bootstrapping (`overpass network fetch`): the placeholder version 0 from config/loadBootstrap. */
   bootstrapVersion?: SignedNetworkFile
 }
@@ -150,8 +152,7 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
   try {
     // The version bridge reads the router routing now (a live change hands over to a new one).
     const currentRouter = new Proxy({} as Router, { get: (_t, key) => Reflect.get(bridge.router, key)?.bind?.(bridge.router) })
-    const applier = opts.networkApplier ?? (config.sourcePath !== undefined ? liveApplier(reloader, config.sourcePath) : undefined)
-    versions = startNetworkVersions(config, relay, currentRouter, { clock, timers, log, applier, running: opts.bootstrapVersion })
+    versions = startNetworkVersions(config, relay, currentRouter, { clock, timers, log, applier: opts.networkApplier ?? (opts.liveNetworkVersions === true && config.sourcePath !== undefined ? liveApplier(reloader, config.sourcePath) : undefined), running: opts.bootstrapVersion })
   } catch (err) {
     lanes?.stop()
     node.stop()
@@ -207,11 +208,13 @@ export async function startDaemon(config: RelayConfig, opts: DaemonOptions): Pro
 }
 
 /**
- * Adopted (or rolled-back-to) signed network versions go live through the
- * same path as `overpass reload` (node/live-apply.ts): the local file
- * composed with the version's bytes, applied whole or not at all.
+ * A network applier (DaemonOptions.networkApplier) that takes adopted (or
+ * rolled-back-to) signed versions live through the same path as `overpass
+ * reload` (node/live-apply.ts): the local file composed with the version's
+ * bytes, applied whole or not at all. Not the default yet: the version
+ * bridge's tests expect `restartApplier`: `DaemonOptions.liveNetworkVersions` selects it.
  */
-function liveApplier(reloader: ConfigReloader, localFile: string): NetworkApplier {
+export function liveApplier(reloader: ConfigReloader, localFile: string): NetworkApplier {
   return {
     async apply(file, why) {
       let next: RelayConfig
