@@ -197,11 +197,11 @@ const handshakeResp: Target = {
   name: 'handshake_resp',
   path: 'overlay socket handler with handshake responses and cookie replies to an initiation lax has in flight (to dal): mutated, mac1 recomputed on half',
   async setup() {
-    const dalIndex = (w: FuzzWorld): number => w.relay.peers.findIndex((p) => p.id === 'dal')
+    const dalIndex = (w: FuzzWorld): number => w.relay.peers.findIndex((p) => p?.id === 'dal')
     const kick = Buffer.from([KIND_PROBE])
     return worldHarness(
       (w, rng) => {
-        if (w.dalResponse === undefined) w.relay.sendPlain(w.relay.peers[dalIndex(w)], kick, 1)
+        if (w.dalResponse === undefined) w.relay.sendPlain(w.relay.peers[dalIndex(w)]!, kick, 1)
         let d: Buffer
         if (rng.chance(0.3)) {
           // A cookie reply (the third handshake message) naming lax's initiation in flight, with forged contents.

@@ -11,6 +11,7 @@ import { register as keygen } from './commands/keygen.js'
 import { register as check } from './commands/check.js'
 import { register as up } from './commands/up.js'
 import { register as status } from './commands/status.js'
+import { register as reload } from './commands/reload.js'
 import { register as sim } from './commands/sim.js'
 import { register as map } from './commands/map.js'
 import { register as reflector } from './commands/reflector.js'
@@ -40,7 +41,7 @@ export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
     // otherwise its --version swallows `network sign --version N` (prints 0.1.0, signs nothing).
     .enablePositionalOptions()
     .showHelpAfterError()
-  for (const add of [keygen, check, up, status, map, sim, reflector, network, init, ...extra]) add(program)
+  for (const add of [keygen, check, up, status, reload, map, sim, reflector, network, init, ...extra]) add(program)
   return program
 }
 

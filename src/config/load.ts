@@ -194,8 +194,9 @@ function entry<S extends z.ZodType>(schema: S, input: unknown, at: [string, numb
 
 function toPeer(p: RawPeer): PeerConfig {
   const endpoints = p.endpoints ?? [p.endpoint!]
+  const next = p.next_public_key !== undefined && p.next_sign_key !== undefined ? { next: { publicKey: p.next_public_key, signKey: p.next_sign_key } } : {}
   // `endpoints` only when there is a choice: every reader of `endpoint` keeps working, with the first.
-  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, endpoint: endpoints[0], ...(endpoints.length > 1 ? { endpoints } : {}) }
+  return { id: p.id, publicKey: p.public_key, signKey: p.sign_key, ...next, endpoint: endpoints[0], ...(endpoints.length > 1 ? { endpoints } : {}) }
 }
 
 /** A peer entry names its address with exactly one of endpoint and endpoints. */

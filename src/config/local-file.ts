@@ -215,8 +215,13 @@ function checkSelfEntry(entry: unknown, index: number, config: RelayConfig, netw
   } else {
     const pub = encodeKey(config.relay.publicKey)
     const sign = encodeKey(signPublicKeyOf(config.relay.privateKey))
-    if (encodeKey(r.data.public_key) !== pub) issues.push({ path: `${at}.public_key`, message: `is not the public key of relay "${config.relay.id}"'s private key`, fix: `use ${pub}` })
-    if (encodeKey(r.data.sign_key) !== sign) issues.push({ path: `${at}.sign_key`, message: `is not the signing key of relay "${config.relay.id}"'s private key`, fix: `use ${sign}` })
+    // During a rotation the private key may be the current pair's or already the next one's.
+    const next = r.data.next_public_key !== undefined && encodeKey(r.data.next_public_key) === pub
+    const listedPub = next ? 'next_public_key' : 'public_key'
+    const listedSign = next ? 'next_sign_key' : 'sign_key'
+    if (!next && encodeKey(r.data.public_key) !== pub) issues.push({ path: `${at}.public_key`, message: `is not the public key of relay "${config.relay.id}"'s private key${r.data.next_public_key !== undefined ? ' (nor is next_public_key)' : ''}`, fix: `use ${pub}` })
+    const signListed = next ? r.data.next_sign_key : r.data.sign_key
+    if (signListed === undefined || encodeKey(signListed) !== sign) issues.push({ path: `${at}.${listedSign}`, message: `is not the signing key of relay "${config.relay.id}"'s private key (whose public key is the ${listedPub})`, fix: `use ${sign}` })
   }
   return issues.map((i) => ({ ...withLine(i, network.doc, network.lines), file: network.path }))
 }

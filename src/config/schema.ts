@@ -100,16 +100,24 @@ export const relaySchema = z.strictObject({
   workers: int(1, MAX_WORKERS).default(1),
 })
 
-export const peerSchema = z.strictObject({
-  id,
-  public_key: key,
-  /** The peer's Ed25519 key for map-column signatures (crypto/column-signing.ts). */
-  sign_key: key,
-  /** Exactly one of endpoint and endpoints (load.ts checks it: a refinement here would hide the shape). */
-  endpoint: endpointAddress.optional(),
-  /** Several addresses (two providers, IPv4 and IPv6): peers use one and fail over (dataplane/peer-endpoints.ts). */
-  endpoints: z.array(endpointAddress).min(1).max(MAX_PEER_ENDPOINTS).optional(),
-})
+export const peerSchema = z
+  .strictObject({
+    id,
+    public_key: key,
+    /** The peer's Ed25519 key for map-column signatures (crypto/column-signing.ts). */
+    sign_key: key,
+    /** Key rotation (docs/operating.md, Rotating a relay's key): the new key pair's keys, accepted as well as the current ones. */
+    next_public_key: key.optional(),
+    next_sign_key: key.optional(),
+    /** Exactly one of endpoint and endpoints (load.ts checks it: a refinement here would hide the shape). */
+    endpoint: endpointAddress.optional(),
+    /** Several addresses (two providers, IPv4 and IPv6): peers use one and fail over (dataplane/peer-endpoints.ts). */
+    endpoints: z.array(endpointAddress).min(1).max(MAX_PEER_ENDPOINTS).optional(),
+  })
+  .refine((p) => (p.next_public_key === undefined) === (p.next_sign_key === undefined), {
+    message: 'next_public_key and next_sign_key go together (both from the new key pair: overpass keygen)',
+    path: ['next_sign_key'],
+  })
 
 export const ingressSchema = z.strictObject({
   relay: z.string(),

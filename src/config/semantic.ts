@@ -68,6 +68,14 @@ function checkPeers(input: SemanticInput, issues: ConfigIssue[]): void {
         add(issues, `${at}.public_key`, `same public key as peers[${byKey.get(key)}]`, 'each relay has its own key pair; paste the right public key for this peer')
       } else byKey.set(key, index)
     }
+    if (peer.next) {
+      const key = Buffer.from(peer.next.publicKey).toString('base64')
+      if (byKey.has(key) && byKey.get(key) !== index) {
+        add(issues, `${at}.next_public_key`, `same public key as peers[${byKey.get(key)}]`, 'the next key pair must be new: make it with overpass keygen')
+      } else if (peer.publicKey && key === Buffer.from(peer.publicKey).toString('base64')) {
+        add(issues, `${at}.next_public_key`, 'is the same as public_key', 'the next key pair must be new: make it with overpass keygen')
+      } else byKey.set(key, index)
+    }
     if (peer.endpoint) {
       const endpoint = formatHostPort(peer.endpoint)
       const owner = byEndpoint.get(endpoint)

@@ -74,6 +74,12 @@ export interface PeerConfig {
   publicKey: Uint8Array
   /** 32-byte Ed25519 public key the peer signs its map columns with (`sign_key`, derived from its private key). */
   signKey: Uint8Array
+  /**
+   * During a key rotation (`next_public_key`, `next_sign_key`): the peer's
+   * new key pair, accepted as well as the current one; we try it when the
+   * current one gets no answer (docs/operating.md, Rotating a relay's key).
+   */
+  next?: { publicKey: Uint8Array; signKey: Uint8Array }
   /** Where the peer is reached: the first of `endpoints` when it has several. */
   endpoint: HostPort
   /** Set when the peer lists several addresses (`endpoints:`): tried in order, with failover (dataplane/peer-endpoints.ts). */

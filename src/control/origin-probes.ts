@@ -42,7 +42,7 @@ export class OriginProbes {
 
   constructor(
     private readonly config: RelayConfig,
-    private readonly router: Router,
+    private readonly router: Pick<Router, 'onOriginSample'>,
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly log: Logger,

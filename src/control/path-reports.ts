@@ -34,8 +34,8 @@ export class PathReports {
   private readonly check = new PathCheck()
   private readonly out = Buffer.allocUnsafe(1 + MAX_REPORT_LEN)
   /** The far ends of this relay's paths that are peers: it reports to them and takes reports from them. */
-  private readonly reportTo: { id: string; node: number; seq: number }[]
-  private readonly acceptFrom: Set<number>
+  private reportTo: { id: string; node: number; seq: number }[] | undefined
+  private acceptFrom = new Set<number>()
   private readonly selfNode: number
   private nextReportMs = -Infinity
   private readonly recent: Omit<PathChecksView['recent'][number], 'ago_ms'>[] = []
@@ -43,12 +43,18 @@ export class PathReports {
 
   constructor(
     private readonly relay: PathReportTransport,
-    private readonly router: Router,
+    /** Read at each use: a live config change hands over to a new router (RouterBridge.handOver). */
+    private readonly routerNow: () => Router,
     config: RelayConfig,
     private readonly names: (nodes: Uint32Array) => string[],
   ) {
+    this.selfNode = nameId(config.relay.id)
+    this.reconfigure(config)
+  }
+
+  /** Whom to report to and accept reports from: this relay's path ends among its peers (again after a live change). */
+  reconfigure(config: RelayConfig): void {
     const self = config.relay.id
-    this.selfNode = nameId(self)
     const peers = new Set(config.peers.map((p) => p.id))
     // The far ends of this relay's L4 paths: its services' exits (forward) and, where it is an exit, their ingresses (reply).
     const ends = new Set<string>()
@@ -60,7 +66,8 @@ export class PathReports {
     }
     ends.delete(self)
     const peerEnds = [...ends].filter((id) => peers.has(id))
-    this.reportTo = peerEnds.map((id) => ({ id, node: nameId(id), seq: 0 }))
+    const seqs = new Map((this.reportTo ?? []).map((r) => [r.id, r.seq]))
+    this.reportTo = peerEnds.map((id) => ({ id, node: nameId(id), seq: seqs.get(id) ?? 0 }))
     this.acceptFrom = new Set(peerEnds.map(nameId))
   }
 
@@ -68,7 +75,7 @@ export class PathReports {
   tick(nowMs: number): void {
     if (nowMs < this.nextReportMs) return
     this.nextReportMs = nowMs + REPORT_INTERVAL_MS
-    for (const r of this.reportTo) {
+    for (const r of this.reportTo ?? []) {
       const peer = this.relay.peerById(r.id)
       if (peer === undefined) continue
       const entries = this.relay.pathMeter.takeEntries(r.node, MAX_REPORT_ENTRIES)
@@ -97,14 +104,14 @@ export class PathReports {
     }
     this.counts.reports_received++
     const meter = this.relay.pathMeter
-    const predict = (nodes: Uint32Array) => this.router.predictPath?.(this.names(nodes))
+    const predict = (nodes: Uint32Array) => this.routerNow().predictPath?.(this.names(nodes))
     for (const v of this.check.onReport(nowMs, peer.node, r, meter.sendSlots(), predict)) this.demote(nowMs, v)
     this.check.retain(new Set([...meter.sendSlots()].map((s) => s.key)))
   }
 
   private demote(nowMs: number, v: Verdict): void {
     const path = this.names(v.nodes)
-    if (this.router.demotePath?.(nowMs, path, nowMs + v.holdMs) !== true) return
+    if (this.routerNow().demotePath?.(nowMs, path, nowMs + v.holdMs) !== true) return
     this.recent.push({ atMs: nowMs, path, reason: v.reason, measured: round1(v.measured), limit: round1(v.limit), holdMs: v.holdMs })
     if (this.recent.length > RECENT_DEMOTIONS_SHOWN) this.recent.shift()
   }
@@ -115,7 +122,7 @@ export class PathReports {
       demotions: this.check.demotions.loss + this.check.demotions.delay,
       by_reason: { ...this.check.demotions },
       ...this.counts,
-      demoted_edges: (this.router.demotedEdges?.() ?? []).map((e) => ({ from: e.from, to: e.to, remaining_ms: Math.max(0, Math.round(e.untilMs - nowMs)) })),
+      demoted_edges: (this.routerNow().demotedEdges?.() ?? []).map((e) => ({ from: e.from, to: e.to, remaining_ms: Math.max(0, Math.round(e.untilMs - nowMs)) })),
       recent: this.recent.map((d) => ({ ...d, ago_ms: Math.round(nowMs - d.atMs) })),
     }
   }

@@ -14,17 +14,31 @@
  *   runs Dijkstra. Services with pinned `paths` keep their static paths.
  *   Services with several exits also get a path to each usable exit, for
  *   flows that keep their exit (dataplane/flow-exits.ts).
+ * - Hands over to a new router after a live config change (`handOver`,
+ *   node/live-apply.ts): the new one runs in the shadow, fed the same
+ *   probes, control messages and origin samples but sending nothing except
+ *   resync requests (it must learn the peers' columns), while the old one
+ *   keeps routing. It takes over once it has a route wherever the old one
+ *   had one (or after HANDOVER_MAX_MS), carrying on the old one's boot ids
+ *   and sequence numbers (Router.continueFrom), so peers see one run and
+ *   flows see no gap.
  */
 import { resolveServiceRoles, type ServiceRoles } from '../config/data-plane.js'
 import type { RelayConfig } from '../config/types.js'
 import type { ControlPlaneSink, OverlayPeer, Relay } from '../dataplane/relay.js'
 import { pathRef, type PathRef, type PathSnapshot, type SnapshotPaths } from '../dataplane/paths.js'
 import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
-import type { PathChoice, Router, RouterMessage } from '../route/types.js'
+import type { OriginSample, PathChoice, Router, RouterMessage } from '../route/types.js'
+import { RESYNC_MSG_TYPE } from '../route/control-message.js'
 import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type ControlLimits } from './control-codec.js'
 import { nameId } from '../wire/ids.js'
 import { frameControl, frameProbe } from './framing.js'
 import { PathReports, type PathChecksView, type PathReportTransport } from './path-reports.js'
+
+/** A hand-over never takes longer than this: a route the new router still lacks then is one the new config does not give. */
+export const HANDOVER_MAX_MS = 5_000
+/** Probe rounds the new router hears before it may take over: its inbound edges need UP_AFTER_PROBES (3) to come up. */
+const HANDOVER_MIN_PROBE_ROUNDS = 5
 
 /** At most this many handler errors are logged (they are all counted). */
 const MAX_LOGGED_HANDLER_ERRORS = 10
@@ -46,12 +60,30 @@ export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | '
 /** How often peers with several endpoints are checked for failover (dataplane/peer-endpoints.ts). */
 export const ENDPOINT_CHECK_MS = 500
 
+/** A router waiting to take over (RouterBridge.handOver). */
+interface Shadow {
+  router: Router
+  config: RelayConfig
+  roles: ServiceRoles[]
+  startedMs: number
+  minMs: number
+  /** Called once the shadow took over (the caller then drops what the new config removed). */
+  onTakeOver: () => void
+}
+
 export class RouterBridge implements ControlPlaneSink {
-  private readonly roles: ServiceRoles[]
+  private roles: ServiceRoles[]
+  private shadow: Shadow | undefined
+  /**
+   * Until then a route the new router still lacks keeps its old path, when
+   * every relay on it is still configured (a take-over forced by
+   * HANDOVER_MAX_MS on a slow machine must not cut flows the old router served).
+   */
+  private holdOldPathsUntilMs = -Infinity
   /** Called with the new snapshot whenever a path changed (a multi-worker relay copies it to the other workers). */
   onPathsChanged: ((snap: PathSnapshot) => void) | undefined
   private changed = false
-  private readonly nameByNode: Map<number, string>
+  private nameByNode: Map<number, string>
   private readonly out = Buffer.allocUnsafe(65_536)
   private timer: TimerHandle | undefined
   private lastEndpointCheckMs = -Infinity
@@ -60,7 +92,7 @@ export class RouterBridge implements ControlPlaneSink {
   readonly history: (RouteChange & { atMs: number })[] = []
   controlMalformed = 0
   handlerErrors = 0
-  private readonly limits: ControlLimits
+  private limits: ControlLimits
   /** Route changes since start by `service/direction` (routeChangeKey); history is bounded, this is not. */
   readonly changeCounts = new Map<string, number>()
   /** Path reports and the check of the map against the traffic (path-reports.ts); absent without a path meter. */
@@ -68,8 +100,8 @@ export class RouterBridge implements ControlPlaneSink {
 
   constructor(
     private readonly relay: ControlTransport,
-    readonly router: Router,
-    private readonly config: RelayConfig,
+    private current: Router,
+    private config: RelayConfig,
     /** The relay's path table: this bridge is its only writer on this thread. */
     private readonly paths: SnapshotPaths,
     private readonly clock: Clock,
@@ -77,13 +109,46 @@ export class RouterBridge implements ControlPlaneSink {
     private readonly log: Logger,
     private readonly tickMs = 20,
   ) {
-    this.roles = resolveServiceRoles(config.relay.id, config.l3 !== undefined, config.services)
-    this.nameByNode = new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
+    this.roles = rolesOf(config)
+    this.nameByNode = namesOf(config)
     this.limits = controlLimits(config.peers.length + 1, config.services.length)
     const meter = relay.pathMeter
     if (meter !== undefined) {
-      this.pathReports = new PathReports({ ...pick(relay), pathMeter: meter }, router, config, (nodes) => [...nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16)))
+      this.pathReports = new PathReports({ ...pick(relay), pathMeter: meter }, () => this.current, config, (nodes) => [...nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16)))
     }
+  }
+
+  /** The router that routes now. */
+  get router(): Router {
+    return this.current
+  }
+
+  /** The config the current router was built from. */
+  get routedConfig(): RelayConfig {
+    return this.config
+  }
+
+  /** True while a new router waits in the shadow. */
+  get handingOver(): boolean {
+    return this.shadow !== undefined
+  }
+
+  /**
+   * Starts handing over to `next` (built from `config`); a hand-over still
+   * under way is dropped for this one (its config is older). `onTakeOver`
+   * runs once `next` routes.
+   */
+  handOver(next: Router, config: RelayConfig, onTakeOver: () => void): void {
+    const probeMs = Math.max(config.routing.probeIntervalMs, this.config.routing.probeIntervalMs)
+    this.shadow = { router: next, config, roles: rolesOf(config), startedMs: this.clock.nowMs(), minMs: HANDOVER_MIN_PROBE_ROUNDS * probeMs, onTakeOver }
+    // Either router's messages must decode while both listen.
+    this.limits = controlLimits(Math.max(config.peers.length, this.config.peers.length) + 1, Math.max(config.services.length, this.config.services.length))
+  }
+
+  /** An origin sample from this exit's probes (control/origin-probes.ts): both routers take it during a hand-over. */
+  onOriginSample(nowMs: number, sample: OriginSample): void {
+    this.current.onOriginSample(nowMs, sample)
+    this.shadow?.router.onOriginSample(nowMs, sample)
   }
 
   start(): void {
@@ -93,7 +158,8 @@ export class RouterBridge implements ControlPlaneSink {
       this.timer = this.timers.setTimeout(loop, this.tickMs)
       const now = this.clock.nowMs()
       try {
-        this.send(this.router.tick(now))
+        this.send(this.current.tick(now))
+        if (this.shadow !== undefined) this.tickShadow(now, this.shadow)
         this.pathReports?.tick(now)
         this.refresh(now)
         if (now - this.lastEndpointCheckMs >= ENDPOINT_CHECK_MS) {
@@ -116,7 +182,8 @@ export class RouterBridge implements ControlPlaneSink {
 
   onProbe(peer: OverlayPeer, body: Buffer, nowMs: number): void {
     try {
-      this.send(this.router.onProbe(nowMs, peer.id, body))
+      this.send(this.current.onProbe(nowMs, peer.id, body))
+      this.shadow?.router.onProbe(nowMs, peer.id, body)
     } catch (err) {
       this.handlerError('probe', err)
     }
@@ -131,7 +198,8 @@ export class RouterBridge implements ControlPlaneSink {
       return
     }
     try {
-      this.send(this.router.onControl(nowMs, peer.id, d.value))
+      this.send(this.current.onControl(nowMs, peer.id, d.value))
+      if (this.shadow !== undefined) this.sendResyncs(this.shadow.router.onControl(nowMs, peer.id, d.value))
     } catch (err) {
       this.handlerError('control', err)
     }
@@ -147,6 +215,55 @@ export class RouterBridge implements ControlPlaneSink {
     } catch (err) {
       this.handlerError('path_report', err)
     }
+  }
+
+  private tickShadow(nowMs: number, shadow: Shadow): void {
+    this.sendResyncs(shadow.router.tick(nowMs))
+    const ageMs = nowMs - shadow.startedMs
+    if (ageMs < shadow.minMs || (ageMs < HANDOVER_MAX_MS && !this.shadowReady(shadow))) return
+    const ready = this.shadowReady(shadow)
+    if (!ready) this.holdOldPathsUntilMs = nowMs + HANDOVER_MAX_MS
+    const point = this.current.resumePoint?.()
+    if (point !== undefined) shadow.router.continueFrom?.(point)
+    this.shadow = undefined
+    this.current = shadow.router
+    this.config = shadow.config
+    this.roles = shadow.roles
+    this.nameByNode = namesOf(shadow.config)
+    this.pathReports?.reconfigure(shadow.config)
+    this.limits = controlLimits(shadow.config.peers.length + 1, shadow.config.services.length)
+    this.log.info('new router took over', { after_ms: Math.round(ageMs), ready })
+    shadow.onTakeOver()
+  }
+
+  /**
+   * The shadow has a route wherever the current router has one that the new
+   * config still needs, and, at an exit, the origin link up wherever the
+   * current one has it up (the ingresses' routes to us depend on it).
+   */
+  private shadowReady(shadow: Shadow): boolean {
+    const self = shadow.config.relay.id
+    let originsUp: ((r: Router) => Set<string>) | undefined
+    for (const { cfg: s, isIngress, isExit, pinned } of shadow.roles) {
+      if (isExit) {
+        originsUp ??= (r) => new Set(r.edges().filter((e) => e.from === self && e.up && e.to.startsWith('origin:')).map((e) => e.to))
+        const now = originsUp(this.current)
+        const next = originsUp(shadow.router)
+        for (const o of now) if (o === `origin:${s.name}` && !next.has(o)) return false
+      }
+      if (pinned) continue
+      if (isIngress && this.current.forwardPath(s.name) !== undefined && shadow.router.forwardPath(s.name) === undefined) return false
+      if (!isExit || s.mode !== 'l4') continue
+      for (const ing of new Set(s.ingress.map((i) => i.relay))) {
+        if (ing !== self && this.current.replyPath(s.name, ing) !== undefined && shadow.router.replyPath(s.name, ing) === undefined) return false
+      }
+    }
+    return true
+  }
+
+  /** What a shadow router may send: only its requests for whole columns (it must learn the map). */
+  private sendResyncs(messages: RouterMessage[]): void {
+    for (const m of messages) if (m.kind === 'control' && (m.msg as { type?: unknown }).type === RESYNC_MSG_TYPE) this.send([m])
   }
 
   /** An exception from the router or the send path: the input is dropped and counted, the relay carries on. */
@@ -197,7 +314,7 @@ export class RouterBridge implements ControlPlaneSink {
     for (const { cfg: s, isIngress, isExit, pinned } of this.roles) {
       if (pinned) continue
       if (isIngress) {
-        const ref = this.refFor(prev.forward.get(s.name), this.router.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
+        const ref = this.refFor(prev.forward.get(s.name), this.current.forwardPath(s.name), s.name, 'forward', undefined, nowMs)
         if (ref) forward.set(s.name, ref)
         if (s.exits.length > 1) forwardByExit.set(s.name, this.exitRefs(prev.forwardByExit?.get(s.name), s.name, s.exits))
       }
@@ -207,7 +324,7 @@ export class RouterBridge implements ControlPlaneSink {
         for (const ing of new Set(s.ingress.map((i) => i.relay))) {
           const node = nameId(ing)
           const old = prev.reply.get(s.name)?.get(node)
-          const ref = this.refFor(old, ing === self ? LOCAL : this.router.replyPath(s.name, ing), s.name, 'reply', ing, nowMs)
+          const ref = this.refFor(old, ing === self ? LOCAL : this.current.replyPath(s.name, ing), s.name, 'reply', ing, nowMs)
           if (ref) byIngress.set(node, ref)
         }
         reply.set(s.name, byIngress)
@@ -224,6 +341,7 @@ export class RouterBridge implements ControlPlaneSink {
   private refFor(old: PathRef | undefined, choice: PathChoice | undefined, service: string, direction: 'forward' | 'reply', to: string | undefined, nowMs: number): PathRef | undefined {
     if (choice === LOCAL) choice = { ...LOCAL, path: [this.config.relay.id, this.config.relay.id] }
     else if (choice?.path.length === 1) choice = { ...choice, path: [choice.path[0], choice.path[0]] } // ingress is the exit
+    if (choice === undefined && old !== undefined && nowMs < this.holdOldPathsUntilMs && this.allConfigured(old)) return old
     if (choice === undefined || choice.path.length < 2) {
       if (old !== undefined) this.record({ service, direction, to, path: [], previous: this.names(old) }, nowMs)
       return undefined
@@ -244,7 +362,7 @@ export class RouterBridge implements ControlPlaneSink {
     const out = new Map<number, PathRef>()
     for (const exit of exits) {
       const node = nameId(exit)
-      let choice = this.router.forwardPathVia?.(service, exit)
+      let choice = this.current.forwardPathVia?.(service, exit)
       if (choice?.path.length === 1) choice = { ...choice, path: [choice.path[0], choice.path[0]] } // ingress is the exit
       const prev = old?.get(node)
       if (choice === undefined || choice.path.length < 2) {
@@ -273,6 +391,11 @@ export class RouterBridge implements ControlPlaneSink {
     this.log.info('route changed', { ...change })
   }
 
+  private allConfigured(ref: PathRef): boolean {
+    for (const n of ref.nodes) if (!this.nameByNode.has(n)) return false
+    return true
+  }
+
   private names(ref: PathRef): string[] {
     return [...ref.nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16))
   }
@@ -285,6 +408,14 @@ function pick(relay: ControlTransport): Omit<PathReportTransport, 'pathMeter'> {
     sendPlain: (peer, plain, length) => relay.sendPlain(peer, plain, length),
     drops: relay.drops,
   }
+}
+
+function rolesOf(config: RelayConfig): ServiceRoles[] {
+  return resolveServiceRoles(config.relay.id, config.l3 !== undefined, config.services)
+}
+
+function namesOf(config: RelayConfig): Map<number, string> {
+  return new Map([config.relay.id, ...config.peers.map((p) => p.id)].map((id) => [nameId(id), id]))
 }
 
 /** Marker for "ingress and exit are this relay": the data plane delivers locally. */

@@ -73,14 +73,17 @@ export function signPublicKeyOf(x25519Private: Uint8Array): Uint8Array {
  */
 export class Ed25519ColumnAuth {
   private readonly secretKey: Uint8Array
-  private readonly keys: ReadonlyMap<string, Uint8Array>
+  private readonly keys: ReadonlyMap<string, Uint8Array | readonly Uint8Array[]>
   private readonly sodium: ReturnType<typeof loadSodium>
   /** node:crypto key objects (used without sodium): ours, and each peer's made on first use. */
   private nodeSecret: KeyObject | undefined
   private readonly nodeKeys = new Map<string, KeyObject>()
 
-  /** `signKeys`: relay id -> its Ed25519 public key, for every peer whose columns we accept. */
-  constructor(x25519Private: Uint8Array, signKeys: ReadonlyMap<string, Uint8Array>, backend: SignBackend = defaultBackend()) {
+  /**
+   * `signKeys`: relay id -> its Ed25519 public key, for every peer whose
+   * columns we accept; two during a key rotation (either verifies).
+   */
+  constructor(x25519Private: Uint8Array, signKeys: ReadonlyMap<string, Uint8Array | readonly Uint8Array[]>, backend: SignBackend = defaultBackend()) {
     this.sodium = backend === 'sodium' ? loadSodium() : null
     this.secretKey = signingKeyPairOf(x25519Private, backend).secretKey
     this.keys = signKeys
@@ -95,13 +98,22 @@ export class Ed25519ColumnAuth {
   }
 
   verify(origin: string, bytes: Uint8Array, sig: Uint8Array): boolean {
-    const key = this.keys.get(origin)
-    if (key === undefined || sig.length !== SIGNATURE_LEN || key.length !== SIGN_PUBLIC_KEY_LEN) return false
+    const listed = this.keys.get(origin)
+    if (listed === undefined || sig.length !== SIGNATURE_LEN) return false
+    if (listed instanceof Uint8Array) return this.verifyWith(origin, 0, listed, bytes, sig)
+    for (let i = 0; i < listed.length; i++) if (this.verifyWith(origin, i, listed[i], bytes, sig)) return true
+    return false
+  }
+
+  /** `slot`: which of the origin's listed keys (its node:crypto object is cached per slot). */
+  private verifyWith(origin: string, slot: number, key: Uint8Array, bytes: Uint8Array, sig: Uint8Array): boolean {
+    if (key.length !== SIGN_PUBLIC_KEY_LEN) return false
     if (this.sodium !== null) return this.sodium.crypto_sign_verify_detached(sig, bytes, key)
-    let k = this.nodeKeys.get(origin)
+    const cacheKey = slot === 0 ? origin : `${origin}#${slot}`
+    let k = this.nodeKeys.get(cacheKey)
     if (k === undefined) {
       k = createPublicKey({ key: Buffer.concat([SPKI_ED25519, key]), format: 'der', type: 'spki' })
-      this.nodeKeys.set(origin, k)
+      this.nodeKeys.set(cacheKey, k)
     }
     return nodeVerify(null, bytes, k, sig)
   }

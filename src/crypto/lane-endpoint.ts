@@ -17,7 +17,7 @@ import { Keypair } from './keypair.js'
 import { DEFAULT_MAX_PACKET_BYTES, DEFAULT_REJECT_AFTER_MS, DEFAULT_REJECT_AFTER_PACKETS } from './secure-endpoint.js'
 import { Count, Counters } from './stats.js'
 import { TransportCodec, keyUsable, outerHeaderDrop, type KeyLimits } from './transport.js'
-import { CryptoDrop, type CryptoStats, type KeypairSnapshot, type PeerKeys, type SecureEndpoint } from './types.js'
+import { CryptoDrop, type CryptoStats, type EndpointPeer, type KeypairSnapshot, type PeerKeys, type SecureEndpoint } from './types.js'
 
 export interface LaneEndpointOptions {
   /** Peers are 0..peerCount-1, the same indexes worker 0 uses. */
@@ -86,6 +86,16 @@ export class LaneEndpoint implements SecureEndpoint {
     for (const k of keys.previous) held(k)
   }
 
+  /**
+   * A live peer table change: only which indexes exist matters here (keys
+   * come from worker 0). A removed index loses its keypairs.
+   */
+  setPeers(peers: EndpointPeer[]): void {
+    const listed = new Set(peers.map((p) => p.index))
+    for (let i = 0; i < this.peers.length; i++) if (!listed.has(i)) this.install(i, { current: null, next: null, previous: [] })
+    for (const i of listed) if (this.peers[i] === undefined) this.peers[i] = { current: null, next: null, counters: new Counters() }
+  }
+
   plaintext(): Buffer {
     return this.codec.plain
   }
@@ -142,6 +152,7 @@ export class LaneEndpoint implements SecureEndpoint {
       if (nowMs - kp.createdMs < this.limits.rejectAfterMs) continue
       this.keypairs.delete(index)
       const p = this.peers[kp.peer]
+      if (p === undefined) continue
       if (p.current === kp) p.current = null
       if (p.next === kp) p.next = null
       kp.wipe()
@@ -150,7 +161,8 @@ export class LaneEndpoint implements SecureEndpoint {
 
   stats(): CryptoStats {
     const total = new Counters()
-    const peers = this.peers.map((p, peer) => {
+    const peers = this.peers.flatMap((p, peer) => {
+      if (p === undefined) return []
       total.add(p.counters)
       return {
         ...p.counters.snapshot(),

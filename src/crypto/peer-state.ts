@@ -46,15 +46,22 @@ export class PeerState {
   /** Lane of each queued packet. */
   readonly queueLanes: number[] = []
   readonly counters = new Counters()
+  /**
+   * The peer's other listed key during a key rotation (EndpointPeer.nextPublicKey),
+   * or null. Initiations from either are accepted; ours alternate between the
+   * two on retries until one is answered, which then stays `remote`.
+   */
+  alt: RemoteIdentity | null = null
 
   constructor(
     readonly index: number,
-    readonly remote: RemoteIdentity,
+    /** Its static key as we know it; replaced in place by a live key change (keypairs stay). */
+    public remote: RemoteIdentity,
     /** Byte order of static keys decides simultaneous initiations: lower key keeps its initiation. */
-    readonly weWinTies: boolean,
+    public weWinTies: boolean,
     /** What cookies we give this peer are bound to: its source address (types.ts EndpointPeer.address). */
-    readonly source: Buffer,
+    public source: Buffer,
     /** cookieKey(its public key): opens the cookie replies it sends us. */
-    readonly cookieKey: Buffer,
+    public cookieKey: Buffer,
   ) {}
 }

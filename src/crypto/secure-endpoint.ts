@@ -53,7 +53,7 @@ import { MAX_PREVIOUS, PeerState } from './peer-state.js'
 import { Count, Counters } from './stats.js'
 import { nextHandshakeTimestamp } from './timestamp.js'
 import { TransportCodec, keyUsable, outerHeaderDrop, type KeyLimits } from './transport.js'
-import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type KeypairSnapshot, type PeerKeys, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
+import { CryptoDrop, type CryptoPeerStats, type CryptoStats, type EndpointPeer, type KeypairSnapshot, type PeerKeys, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
 
 // ---- Implementation constants -------------------------------------------------
 
@@ -88,7 +88,7 @@ export class CryptoEndpoint implements SecureEndpoint {
   readonly backendName: string
   private readonly aead: Aead
   private readonly hs: HandshakeCrypto
-  private readonly local: LocalIdentity
+  private local: LocalIdentity
   private readonly peers: PeerState[] = []
   private readonly byStaticKey = new Map<string, PeerState>()
   /** Receiver index -> keypair (current, next and previous of every peer). */
@@ -110,7 +110,7 @@ export class CryptoEndpoint implements SecureEndpoint {
 
   private readonly onKeys: SecureEndpointOptions['onKeys']
   private readonly codec: TransportCodec
-  private readonly cookies: CookieChecker
+  private cookies: CookieChecker
   private readonly load = new HandshakeLoad()
   private lastNowMs = 0
 
@@ -141,26 +141,113 @@ export class CryptoEndpoint implements SecureEndpoint {
     this.local = localIdentity(privateKey, dh.publicFromPrivate(privateKey))
     this.cookies = new CookieChecker(this.local.publicKey, this.aead, this.random)
     for (const p of opts.peers) {
-      this.addPeer(dh, p.index, p.publicKey, p.address)
+      this.addPeer(dh, p.index, p.publicKey, p.address, p.nextPublicKey)
       this.peers[p.index].lastTimestamp = p.lastTimestamp ?? 0
     }
   }
 
-  private addPeer(dh: Dh, index: number, publicKey: Uint8Array, address: string | undefined): void {
+  private addPeer(dh: Dh, index: number, publicKey: Uint8Array, address: string | undefined, nextKey?: Uint8Array): void {
+    const field = `peers[${index}].publicKey`
+    if (this.peers[index]) throw new EndpointConfigError(field, `peer index ${index} used twice`)
+    const key = this.checkPeerKey(index, publicKey)
+    if (this.byStaticKey.has(key)) throw new EndpointConfigError(field, 'the same public key is configured twice')
+    const state = new PeerState(index, remoteIdentity(dh, this.local, new Uint8Array(publicKey)), this.weWinAgainst(publicKey), peerSource(index, address), cookieKey(publicKey))
+    this.peers[index] = state
+    this.byStaticKey.set(key, state)
+    if (nextKey !== undefined) this.setAlt(state, nextKey)
+  }
+
+  /** The key as byStaticKey spells it; throws when it cannot be a peer's. */
+  private checkPeerKey(index: number, publicKey: Uint8Array): string {
     const field = `peers[${index}].publicKey`
     if (publicKey.length !== KEY_LEN) throw new EndpointConfigError(field, `expected ${KEY_LEN} bytes`)
-    if (this.peers[index]) throw new EndpointConfigError(field, `peer index ${index} used twice`)
-    const key = Buffer.from(publicKey).toString('hex')
-    if (this.byStaticKey.has(key)) throw new EndpointConfigError(field, 'the same public key is configured twice')
     if (Buffer.compare(Buffer.from(publicKey), Buffer.from(this.local.publicKey)) === 0) {
       throw new EndpointConfigError(field, 'a peer cannot have our own public key')
     }
-    const remote: RemoteIdentity = remoteIdentity(dh, this.local, new Uint8Array(publicKey))
-    const weWin = Buffer.compare(Buffer.from(this.local.publicKey), Buffer.from(publicKey)) < 0
-    const source = Buffer.from(address ?? `peer ${index}`, 'utf8')
-    const state = new PeerState(index, remote, weWin, source, cookieKey(publicKey))
-    this.peers[index] = state
-    this.byStaticKey.set(key, state)
+    return Buffer.from(publicKey).toString('hex')
+  }
+
+  private weWinAgainst(publicKey: Uint8Array): boolean {
+    return Buffer.compare(Buffer.from(this.local.publicKey), Buffer.from(publicKey)) < 0
+  }
+
+  private setAlt(p: PeerState, nextKey: Uint8Array | undefined): void {
+    if (p.alt !== null) this.byStaticKey.delete(hexKey(p.alt.publicKey))
+    p.alt = nextKey === undefined ? null : remoteIdentity(this.hs.dh, this.local, new Uint8Array(nextKey))
+    if (p.alt !== null) this.byStaticKey.set(hexKey(nextKey!), p)
+  }
+
+  setPeers(peers: EndpointPeer[]): void {
+    // Checked whole before anything changes: a bad table leaves the endpoint as it was.
+    const seenIndex = new Set<number>()
+    const seenKey = new Set<string>()
+    for (const p of peers) {
+      if (!Number.isSafeInteger(p.index) || p.index < 0 || seenIndex.has(p.index)) throw new EndpointConfigError(`peers[${p.index}].index`, 'peer index used twice or invalid')
+      seenIndex.add(p.index)
+      for (const k of p.nextPublicKey === undefined ? [p.publicKey] : [p.publicKey, p.nextPublicKey]) {
+        const key = this.checkPeerKey(p.index, k)
+        if (seenKey.has(key)) throw new EndpointConfigError(`peers[${p.index}].publicKey`, 'the same public key is configured twice')
+        seenKey.add(key)
+      }
+    }
+    for (const p of this.peers) if (p !== undefined && !seenIndex.has(p.index)) this.removePeer(p)
+    for (const p of peers) {
+      const have = this.peers[p.index]
+      if (have === undefined) {
+        this.addPeer(this.hs.dh, p.index, p.publicKey, p.address, p.nextPublicKey)
+        this.peers[p.index].lastTimestamp = p.lastTimestamp ?? 0
+        continue
+      }
+      have.source = peerSource(p.index, p.address)
+      const keys = (q: { publicKey: Uint8Array; nextPublicKey?: Uint8Array }): string => `${hexKey(q.publicKey)}/${q.nextPublicKey ? hexKey(q.nextPublicKey) : ''}`
+      if (keys({ publicKey: have.remote.publicKey, nextPublicKey: have.alt?.publicKey }) === keys(p)) continue
+      // New static keys for the same peer (a rotation): sessions stay (their keys do not depend on them), the next handshake uses them.
+      this.byStaticKey.delete(hexKey(have.remote.publicKey))
+      this.setAlt(have, undefined)
+      this.identify(have, p.publicKey)
+      this.setAlt(have, p.nextPublicKey)
+      this.byStaticKey.set(hexKey(p.publicKey), have)
+    }
+  }
+
+  /** (Re)computes what we know of a peer's key `publicKey` with our current static key; its sessions stay. */
+  private identify(p: PeerState, publicKey: Uint8Array): void {
+    p.remote = remoteIdentity(this.hs.dh, this.local, new Uint8Array(publicKey))
+    p.weWinTies = this.weWinAgainst(publicKey)
+    p.cookieKey = cookieKey(publicKey)
+    p.cookie = null
+    this.abandonHandshake(p)
+  }
+
+  setPrivateKey(privateKey: Uint8Array): void {
+    if (privateKey.length !== KEY_LEN) throw new EndpointConfigError('privateKey', `expected ${KEY_LEN} bytes`)
+    const publicKey = this.hs.dh.publicFromPrivate(privateKey)
+    if (Buffer.compare(Buffer.from(publicKey), Buffer.from(this.local.publicKey)) === 0) return
+    if (this.byStaticKey.has(hexKey(publicKey))) throw new EndpointConfigError('privateKey', 'its public key is a peer\'s')
+    this.local.privateKey.fill(0)
+    this.local = localIdentity(new Uint8Array(privateKey), publicKey)
+    this.cookies = new CookieChecker(this.local.publicKey, this.aead, this.random)
+    for (const p of this.peers) {
+      if (p === undefined) continue
+      const alt = p.alt?.publicKey
+      this.identify(p, p.remote.publicKey)
+      if (alt !== undefined) p.alt = remoteIdentity(this.hs.dh, this.local, alt)
+    }
+  }
+
+  /** A peer left the config: its keys are wiped and the other workers told (empty keys). */
+  private removePeer(p: PeerState): void {
+    this.abandonHandshake(p)
+    for (const kp of [p.current, p.next, ...p.previous]) if (kp !== null) this.forget(kp)
+    p.current = null
+    p.next = null
+    p.previous = []
+    p.queue.length = 0
+    p.queueLanes.length = 0
+    this.byStaticKey.delete(hexKey(p.remote.publicKey))
+    this.setAlt(p, undefined)
+    delete this.peers[p.index]
+    this.onKeys?.(p.index, { current: null, next: null, previous: [] })
   }
 
   plaintext(): Buffer {
@@ -281,9 +368,9 @@ export class CryptoEndpoint implements SecureEndpoint {
     const msg = data.subarray(0, INIT_LEN)
     if (this.load.arrive(nowMs) && !this.cookies.mac2Valid(msg, p.source, nowMs)) return this.sendCookie(p, nowMs, msg)
     if (!this.load.takeBudget(nowMs)) return this.drop(p, CryptoDrop.HandshakeBusy)
-    const init = consumeInitiation(this.hs, this.local, msg, (key) => this.byStaticKey.get(Buffer.from(key).toString('hex'))?.remote)
+    const init = consumeInitiation(this.hs, this.local, msg, (key) => this.identityOf(key))
     if (typeof init === 'number') return this.drop(p, init)
-    if (init.remote !== p.remote) return this.drop(p, CryptoDrop.WrongPeer)
+    if (init.remote !== p.remote && init.remote !== p.alt) return this.drop(p, CryptoDrop.WrongPeer)
     if (init.timestamp <= p.lastTimestamp) return this.drop(p, CryptoDrop.HandshakeReplay)
     p.lastTimestamp = init.timestamp
     this.onTimestampAccepted?.(p.index, init.timestamp)
@@ -293,7 +380,8 @@ export class CryptoEndpoint implements SecureEndpoint {
       // Both sides initiated. The side with the lower static key keeps its own
       // initiation and ignores the peer's; the other abandons its own and
       // answers. Both sides agree on who is who, so exactly one completes.
-      if (p.weWinTies) {
+      // Decided on the key the initiation carries: during a rotation it may be the peer's other listed one.
+      if (init.remote === p.remote ? p.weWinTies : this.weWinAgainst(init.remote.publicKey)) {
         p.counters.counts[Count.SimultaneousInitiations]++
         return CryptoDrop.HandshakeConsumed
       }
@@ -313,6 +401,13 @@ export class CryptoEndpoint implements SecureEndpoint {
     p.counters.counts[Count.HandshakeResponsesSent]++
     this.transmit(p.index, resp.msg, RESP_LEN)
     return CryptoDrop.HandshakeConsumed
+  }
+
+  /** What we know of a configured peer key (either of a rotating peer's two), or undefined. */
+  private identityOf(key: Uint8Array): RemoteIdentity | undefined {
+    const p = this.byStaticKey.get(hexKey(key))
+    if (p === undefined) return undefined
+    return p.alt !== null && Buffer.compare(Buffer.from(p.alt.publicKey), Buffer.from(key)) === 0 ? p.alt : p.remote
   }
 
   /** Under load, an initiation without a valid mac2 gets a cookie reply (64 bytes, smaller than it) and no DH. */
@@ -504,6 +599,7 @@ export class CryptoEndpoint implements SecureEndpoint {
     const hs = p.handshake
     if (hs === null || nowMs < hs.nextRetryMs) return
     this.abandonHandshake(p)
+    if (p.alt !== null) this.swapKeys(p)
     if (hs.attempt < MAX_HANDSHAKE_ATTEMPTS) {
       this.initiate(p, nowMs, hs.attempt + 1)
       return
@@ -513,6 +609,19 @@ export class CryptoEndpoint implements SecureEndpoint {
     p.counters.counts[Count.QueueDrops] += p.queue.length
     p.queue.length = 0
     p.queueLanes.length = 0
+  }
+
+  /**
+   * A rotating peer (two listed keys) did not answer: the next initiation
+   * goes to its other key. The one that gets answered stays first.
+   */
+  private swapKeys(p: PeerState): void {
+    const alt = p.alt as RemoteIdentity
+    p.alt = p.remote
+    p.remote = alt
+    p.weWinTies = this.weWinAgainst(alt.publicKey)
+    p.cookieKey = cookieKey(alt.publicKey)
+    p.cookie = null
   }
 
   private retryDelayMs(): number {
@@ -556,6 +665,15 @@ export class CryptoEndpoint implements SecureEndpoint {
     }
     return { total: total.snapshot(), peers }
   }
+}
+
+function hexKey(key: Uint8Array): string {
+  return Buffer.from(key).toString('hex')
+}
+
+/** What cookies for a peer are bound to (types.ts EndpointPeer.address). */
+function peerSource(index: number, address: string | undefined): Buffer {
+  return Buffer.from(address ?? `peer ${index}`, 'utf8')
 }
 
 function validateOptions(opts: SecureEndpointOptions, rejectAfterPackets: number, rekeyAfterPackets: number, maxPacket: number): void {

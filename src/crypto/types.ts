@@ -50,6 +50,12 @@ export interface EndpointPeer {
   /** Dense index 0..n-1 chosen by the caller; used in every call below. */
   index: number
   publicKey: Uint8Array
+  /**
+   * During a key rotation: the peer's next public key, accepted as well as
+   * `publicKey`; our initiations try it when `publicKey` gets no answer
+   * (docs/security.md, Key rotation).
+   */
+  nextPublicKey?: Uint8Array
   /** Highest initiation timestamp accepted from this peer before a restart (0 or absent: none). */
   lastTimestamp?: number
   /**
@@ -182,4 +188,17 @@ export interface SecureEndpoint {
   readonly backendName: string
   /** Counters by peer and in total (control path; allocates). */
   stats?(): CryptoStats
+  /**
+   * A live config change (node/live-apply.ts): the peer table becomes
+   * `peers`. An index no longer listed is removed (its keypairs wiped, its
+   * handshake and queue dropped); a new index is added; a listed index keeps
+   * its sessions while its address or public key change. Control path.
+   * Throws EndpointConfigError, changing nothing, when the table is invalid.
+   */
+  setPeers?(peers: EndpointPeer[]): void
+  /**
+   * Our own static key changed (a rotation, node/live-apply.ts): sessions
+   * stay, the next handshakes use the new key. Control path.
+   */
+  setPrivateKey?(privateKey: Uint8Array): void
 }

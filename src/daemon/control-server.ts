@@ -10,6 +10,16 @@ import path from 'node:path'
 
 export type ControlHandler = (request: { cmd: string; [k: string]: unknown }) => unknown
 
+async function answer(handle: ControlHandler, line: string): Promise<{ ok: boolean; result?: unknown; error?: string }> {
+  try {
+    const req = JSON.parse(line) as { cmd?: unknown }
+    if (typeof req.cmd !== 'string') throw new Error('missing "cmd"')
+    return { ok: true, result: await handle(req as { cmd: string }) }
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) }
+  }
+}
+
 export class ControlSocketError extends Error {
   override readonly name = 'ControlSocketError'
   constructor(message: string, readonly socketPath: string) {
@@ -24,25 +34,23 @@ export async function startControlServer(socketPath: string, handle: ControlHand
   await removeStaleSocket(socketPath)
   const server = net.createServer((conn) => {
     let buf = ''
+    let answered = false
     conn.setEncoding('utf8')
     conn.on('error', () => {})
     conn.on('data', (chunk: string) => {
+      if (answered) return
       buf += chunk
       if (buf.length > MAX_REQUEST_BYTES) {
+        answered = true
         conn.end(JSON.stringify({ error: 'request too large' }) + '\n')
         return
       }
       const nl = buf.indexOf('\n')
       if (nl < 0) return
-      let reply: unknown
-      try {
-        const req = JSON.parse(buf.slice(0, nl)) as { cmd?: unknown }
-        if (typeof req.cmd !== 'string') throw new Error('missing "cmd"')
-        reply = { ok: true, result: handle(req as { cmd: string }) }
-      } catch (err) {
-        reply = { ok: false, error: err instanceof Error ? err.message : String(err) }
-      }
-      conn.end(JSON.stringify(reply) + '\n')
+      answered = true
+      buf = buf.slice(0, nl)
+      // A handler may answer later (reload re-reads files and applies them): a promise is awaited.
+      void answer(handle, buf).then((reply) => conn.end(JSON.stringify(reply) + '\n'))
     })
   })
   await new Promise<void>((resolve, reject) => {

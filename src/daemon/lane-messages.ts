@@ -2,12 +2,13 @@
  * What worker 0 (the main thread, which runs the control plane) and the
  * extra data-plane workers of a multi-worker relay say to each other. Only
  * control-path events cross: keys when a session changes, paths when a
- * route changes, stats once a second, logs. No packet ever crosses threads.
+ * route changes, the peer table when a live change sets it, stats once a
+ * second, logs. No packet ever crosses threads.
  */
 import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { PeerKeys } from '../crypto/types.js'
 import type { PathSnapshot } from '../dataplane/paths.js'
-import type { RelayStats } from '../dataplane/relay.js'
+import type { IndexedPeer, RelayStats } from '../dataplane/relay.js'
 import type { LogLevel } from '../io/log.js'
 
 /** What a worker starts with: the data plane's share of the config, never the static private key. */
@@ -23,6 +24,8 @@ export interface LaneWorkerData {
 export type ToLaneWorker =
   | { t: 'keys'; peer: number; keys: PeerKeys }
   | { t: 'paths'; snap: PathSnapshot }
+  /** A live config change set the peer table (node/live-apply.ts). */
+  | { t: 'peers'; table: IndexedPeer[] }
   | { t: 'stop' }
 
 export type FromLaneWorker =

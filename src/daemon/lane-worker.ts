@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   port.on('message', (m: ToLaneWorker) => {
     if (m.t === 'keys') endpoint!.install(m.peer, m.keys)
     else if (m.t === 'paths') paths.set(m.snap)
+    else if (m.t === 'peers') relay.setPeers(m.table)
     else if (m.t === 'stop') {
       clearInterval(stats)
       relay.stop()

@@ -1,6 +1,7 @@
 /**
  * The three read-only views of a running relay, built in one place so the
- * control socket (`overpass status|map|routes`), the Prometheus endpoint and
+ * control socket (`overpass status|map|routes`; `reload` applies a changed
+ * config, daemon/reload.ts), the Prometheus endpoint and
  * the status page (src/metrics/) all read the same numbers.
  */
 import type { RelayConfig } from '../config/types.js'
@@ -17,17 +18,20 @@ import type { LaneWorkers } from './workers.js'
 const ROUTES_HISTORY_SHOWN = 50
 
 /** `bootId` is shown in status: the lab checks that a restarted relay comes back with a new one (docs/lab.md). */
-export function relayViews(config: RelayConfig, relay: Relay, router: Router, bridge: RouterBridge, lanes: LaneWorkers | undefined, bootId: number): RelayViews {
+export function relayViews(config: RelayConfig, relay: Relay, bridge: RouterBridge, lanes: LaneWorkers | undefined, bootId: number, applied?: () => AppliedConfigView): RelayViews {
   const workers = config.relay.workers
+  // The router is read through the bridge each time: a live config change hands over to a new one.
+  const router = (): Router => bridge.router
   return {
     status: (): StatusView => ({
       boot_id: bootId,
       ...statsWithWorkers(relay.stats(), lanes?.latestStats() ?? new Map(), workers),
-      router: router.counters?.(),
-      control_plane: controlPlaneView(router),
+      router: router().counters?.(),
+      control_plane: controlPlaneView(router()),
+      ...(applied !== undefined ? { config: applied() } : {}),
     }),
-    map: () => ({ relay: config.relay.id, edges: router.edges() }),
-    routes: () => ({ relay: config.relay.id, ...router.routes(), history: bridge.history.slice(-ROUTES_HISTORY_SHOWN), changes: Object.fromEntries(bridge.changeCounts), path_checks: bridge.pathChecks() }),
+    map: () => ({ relay: config.relay.id, edges: router().edges() }),
+    routes: () => ({ relay: config.relay.id, ...router().routes(), history: bridge.history.slice(-ROUTES_HISTORY_SHOWN), changes: Object.fromEntries(bridge.changeCounts), path_checks: bridge.pathChecks() }),
   }
 }
 
@@ -43,8 +47,19 @@ export function controlPlaneView(router: Router, wallNowMs = Date.now()): Contro
   return { degraded: true, degraded_for_s: Math.round(forMs / 100) / 10, degraded_since: new Date(wallNowMs - forMs).toISOString(), held: h.held }
 }
 
-/** The control socket's commands. */
-export function answerControl(views: RelayViews, req: { cmd: string }): unknown {
+/** `status.config`: the network version running and the outcome of the last live change (daemon/reload.ts). */
+export interface AppliedConfigView {
+  /** The signed network version applied, when the config came from a local file. */
+  network_version?: number
+  /** The last reload or adopted version: when, what, and how it ended. */
+  last_change?: unknown
+  /** A new router is learning the map before it takes over (a change is being applied). */
+  handing_over: boolean
+}
+
+/** The control socket's commands; `reload` re-reads the config file and applies it (daemon/reload.ts). */
+export function answerControl(views: RelayViews, req: { cmd: string }, reload?: () => Promise<unknown>): unknown {
+  if (req.cmd === 'reload' && reload !== undefined) return reload()
   if (req.cmd === 'status') return views.status()
   if (req.cmd === 'map') return views.map()
   if (req.cmd === 'routes') return views.routes()

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads'
 import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { PeerKeys } from '../crypto/types.js'
 import type { PathSnapshot } from '../dataplane/paths.js'
-import type { RelayStats } from '../dataplane/relay.js'
+import type { IndexedPeer, RelayStats } from '../dataplane/relay.js'
 import type { Logger } from '../io/log.js'
 import { workerScriptUrl } from '../io/worker-script.js'
 import type { FromLaneWorker, LaneWorkerData, ToLaneWorker } from './lane-messages.js'
@@ -46,6 +46,7 @@ export class LaneWorkers {
   /** Latest keys per peer and paths, for workers that start later. */
   private readonly keys = new Map<number, PeerKeys>()
   private paths: PathSnapshot | undefined
+  private peerTable: IndexedPeer[] | undefined
   private stopping = false
 
   constructor(private readonly opts: LaneWorkersOptions) {}
@@ -65,6 +66,7 @@ export class LaneWorkers {
     const data = laneWorkerData(this.opts, index, count)
     const w = new Worker(workerScriptUrl(import.meta.url, 'lane-worker.js'), { workerData: data })
     this.workers.push(w)
+    if (this.peerTable !== undefined) w.postMessage({ t: 'peers', table: this.peerTable } satisfies ToLaneWorker)
     for (const [peer, keys] of this.keys) w.postMessage({ t: 'keys', peer, keys } satisfies ToLaneWorker)
     if (this.paths !== undefined) w.postMessage({ t: 'paths', snap: this.paths } satisfies ToLaneWorker)
     const log = this.opts.log.child({ worker: index })
@@ -98,6 +100,12 @@ export class LaneWorkers {
   keysChanged(peer: number, keys: PeerKeys): void {
     this.keys.set(peer, keys)
     for (const w of this.workers) w.postMessage({ t: 'keys', peer, keys } satisfies ToLaneWorker)
+  }
+
+  /** A live config change set the peer table on worker 0: the same indexes everywhere. */
+  peersChanged(table: IndexedPeer[]): void {
+    this.peerTable = table
+    for (const w of this.workers) w.postMessage({ t: 'peers', table } satisfies ToLaneWorker)
   }
 
   /** Worker 0's router changed a path. */

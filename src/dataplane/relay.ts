@@ -18,7 +18,8 @@
  * Every rejection is a counted drop; nothing on this path throws or logs.
  */
 import type { DataPlaneConfig } from '../config/data-plane.js'
-import { CryptoDrop, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
+import type { PeerConfig } from '../config/types.js'
+import { CryptoDrop, type EndpointPeer, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
 import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { isIPv6 } from 'node:net'
 import { DataHeader, FLAG_REPLY, FLAG_STAMPED, KIND_CONTROL, KIND_DATA, KIND_NETWORK_VERSION, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
@@ -46,6 +47,14 @@ export interface OverlayPeer {
   traffic: Traffic
   /** Set when the peer has several endpoints. */
   candidates?: PeerEndpoints
+  /** Its entry in the config (replaced by a live change). */
+  config: PeerConfig
+}
+
+/** A configured peer with the index its crypto session (and every lane worker) knows it by. */
+export interface IndexedPeer {
+  index: number
+  peer: PeerConfig
 }
 
 /** Receives the control-plane kinds of overlay packets (probes, map floods). */
@@ -124,7 +133,8 @@ export class Relay implements RelayContext {
   /** Datagram handler exceptions so far (each one dropped and counted; the first few logged). */
   private handlerErrors = 0
   readonly ipv6Underlay: boolean
-  readonly peers: OverlayPeer[]
+  /** By crypto index; a removed peer's index stays empty (indexes are never reused, see setPeers). */
+  readonly peers: (OverlayPeer | undefined)[]
   readonly services: ServiceState[]
   readonly endpoint: SecureEndpoint
   readonly lane: number
@@ -168,31 +178,16 @@ export class Relay implements RelayContext {
     this.startedMs = deps.clock.nowMs()
     this.paths = deps.paths ?? new StaticPaths(cfg.self, cfg.services)
     this.ipv6Underlay = isIPv6(cfg.listen.host) || cfg.peers.some((p) => (p.endpoints ?? [p.endpoint]).some((e) => isIPv6(e.host)))
-    this.peers = cfg.peers.map((p, index) => ({
-      index,
-      id: p.id,
-      node: nameId(p.id),
-      endpoint: { address: p.endpoint.host, port: p.endpoint.port },
-      traffic: new Traffic(),
-      ...(p.endpoints !== undefined ? { candidates: new PeerEndpoints(p.endpoints.map((e) => ({ address: e.host, port: e.port }))) } : {}),
-    }))
-    for (const p of this.peers) {
-      // Datagrams from any of a peer's endpoints are the peer's; an address two peers list stays the first one's.
-      for (const e of p.candidates?.candidates ?? [p.endpoint]) {
-        let byPort = this.peerBySource.get(e.address)
-        if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
-        if (!byPort.has(e.port)) byPort.set(e.port, p)
-      }
-      this.peerByNode.set(p.node, p)
-    }
+    this.peers = cfg.peers.map((p, index) => overlayPeer(index, p))
+    this.indexPeers()
     this.services = cfg.services.map((s) => new ServiceState(s.cfg, nameId(s.cfg.name), s.isIngress, s.isExit))
     for (const s of this.services) this.serviceById.set(s.id, s)
     this.ends = new PathEnds(this.services)
     this.endpoint = deps.makeEndpoint({
       // The address is the one onOverlayDatagram matches the peer by: handshake cookies are bound to it.
-      peers: this.peers.map((p, i) => ({ index: i, publicKey: cfg.peers[i].publicKey, address: `${p.endpoint.address}:${p.endpoint.port}` })),
+      peers: cfg.peers.map((p, index) => endpointPeer({ index, peer: p })),
       transmit: (peer, data, length) => this.transmit(peer, data, length),
-      onSessionUp: (peer) => this.log.info('session up', { peer: this.peers[peer].id }),
+      onSessionUp: (peer) => this.log.info('session up', { peer: this.peers[peer]?.id }),
       rekeyAfterMs: cfg.rekeyAfterMs,
       rekeyAfterPackets: cfg.rekeyAfterPackets,
       backend: deps.cryptoBackend ?? 'auto',
@@ -242,6 +237,51 @@ export class Relay implements RelayContext {
     this.socket = undefined
   }
 
+  /** The peer table as it is now, with crypto indexes. */
+  peerTable(): IndexedPeer[] {
+    return this.peers.flatMap((p) => (p === undefined ? [] : [{ index: p.index, peer: p.config }]))
+  }
+
+  /**
+   * A live config change: the peer table becomes `table` (node/live-apply.ts
+   * assigns indexes: a kept peer keeps its own, a new one gets one never
+   * used before, so a late message about a removed index cannot reach its
+   * successor). Kept peers keep their sessions and counters; a moved
+   * endpoint takes effect with the next datagram. The crypto endpoint
+   * checks the whole table first: if it throws, nothing changed.
+   */
+  setPeers(table: IndexedPeer[]): void {
+    this.endpoint.setPeers?.(table.map(endpointPeer))
+    const listed = new Set(table.map((t) => t.index))
+    for (let i = 0; i < this.peers.length; i++) if (!listed.has(i)) delete this.peers[i]
+    for (const { index, peer } of table) {
+      const have = this.peers[index]
+      if (have === undefined) this.peers[index] = overlayPeer(index, peer)
+      else {
+        // Addresses unchanged: the endpoint in use (maybe a failover's, or a DNS answer's) stays.
+        if (!sameAddresses(have.config, peer)) Object.assign(have, addressesOf(peer))
+        have.config = peer
+      }
+    }
+    this.indexPeers()
+  }
+
+  /** Rebuilds the lookups by source address and by node id from `peers`. */
+  private indexPeers(): void {
+    this.peerBySource.clear()
+    this.peerByNode.clear()
+    for (const p of this.peers) {
+      if (p === undefined) continue
+      // Datagrams from any of a peer's endpoints are the peer's; an address two peers list stays the first one's.
+      for (const e of p.candidates?.candidates ?? [p.endpoint]) {
+        let byPort = this.peerBySource.get(e.address)
+        if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
+        if (!byPort.has(e.port)) byPort.set(e.port, p)
+      }
+      this.peerByNode.set(p.node, p)
+    }
+  }
+
   attachControlPlane(sink: ControlPlaneSink): void {
     this.controlSink = sink
   }
@@ -251,7 +291,7 @@ export class Relay implements RelayContext {
   }
 
   peerById(id: string): OverlayPeer | undefined {
-    return this.peers.find((p) => p.id === id)
+    return this.peerByNode.get(nameId(id))
   }
 
   /**
@@ -261,8 +301,9 @@ export class Relay implements RelayContext {
    */
   checkEndpoints(nowMs: number, outboundUp: (peer: string) => boolean | undefined): void {
     for (const p of this.peers) {
+      // Holes: peers a live change removed (setPeers).
+      if (p === undefined || p.candidates === undefined) continue
       const c = p.candidates
-      if (c === undefined) continue
       const works = this.endpoint.hasSession(p.index) ? outboundUp(p.id) : false
       if (!c.observe(nowMs, works)) continue
       const from = `${p.endpoint.address}:${p.endpoint.port}`
@@ -446,6 +487,7 @@ export class Relay implements RelayContext {
 
   private transmit(peer: number, data: Buffer, length: number): void {
     const p = this.peers[peer]
+    if (p === undefined) return
     if (this.socket !== undefined && this.socket.send(data, 0, length, p.endpoint.port, p.endpoint.address)) {
       p.traffic.tx(length)
     } else this.drops.add('send_failed')
@@ -479,10 +521,9 @@ export class Relay implements RelayContext {
       uptime_s: Math.round((now - this.startedMs) / 1000),
       crypto_backend: this.endpoint.backendName,
       peers: Object.fromEntries(
-        this.peers.map((p) => [
-          p.id,
-          { endpoint: `${p.endpoint.address}:${p.endpoint.port}`, session: this.endpoint.hasSession(p.index), ...p.traffic.toJSON() },
-        ]),
+        this.peers.flatMap((p) =>
+          p === undefined ? [] : [[p.id, { index: p.index, endpoint: `${p.endpoint.address}:${p.endpoint.port}`, session: this.endpoint.hasSession(p.index), ...p.traffic.toJSON() }]],
+        ),
       ),
       services: Object.fromEntries(
         this.services.map((s) => [
@@ -527,6 +568,28 @@ export interface RelayStats {
   service_sockets?: Record<string, Record<string, number>>
   /** The exit's per-flow origin sockets, summed over all flows since start (absent on node:dgram). */
   origin_sockets?: Record<string, number>
+}
+
+function overlayPeer(index: number, p: PeerConfig): OverlayPeer {
+  return { index, id: p.id, node: nameId(p.id), traffic: new Traffic(), config: p, ...addressesOf(p) }
+}
+
+/** Where a peer is sent to: its first address, and the failover list when it has several (peer-endpoints.ts). */
+function addressesOf(p: PeerConfig): Pick<OverlayPeer, 'endpoint' | 'candidates'> {
+  const endpoint = { address: p.endpoint.host, port: p.endpoint.port }
+  if (p.endpoints === undefined) return { endpoint, candidates: undefined }
+  return { endpoint, candidates: new PeerEndpoints(p.endpoints.map((e) => ({ address: e.host, port: e.port }))) }
+}
+
+function sameAddresses(a: PeerConfig, b: PeerConfig): boolean {
+  const x = a.endpoints ?? [a.endpoint]
+  const y = b.endpoints ?? [b.endpoint]
+  return x.length === y.length && x.every((e, i) => e.host === y[i].host && e.port === y[i].port)
+}
+
+/** The address is the one onOverlayDatagram matches the peer by: handshake cookies are bound to it. */
+function endpointPeer({ index, peer }: IndexedPeer): EndpointPeer {
+  return { index, publicKey: peer.publicKey, ...(peer.next ? { nextPublicKey: peer.next.publicKey } : {}), address: `${peer.endpoint.host}:${peer.endpoint.port}` }
 }
 
 /** `{ [key]: value }`, or nothing when there is no value: optional sections of the stats. */

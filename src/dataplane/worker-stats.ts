@@ -53,6 +53,8 @@ export function statsWithWorkers(main: RelayStats, others: Map<number, RelayStat
     addCounters(total.services as Tree, s.services as Tree)
     addCounters(total.drops, s.drops)
     addCounters(total.peers, s.peers)
+    // A peer's crypto index is a name, not a counter: worker 0's stands.
+    for (const [id, p] of Object.entries(main.peers)) if (total.peers[id] !== undefined) total.peers[id].index = p.index
     list.push(workerSummary(index, s))
   }
   return { ...total, worker_count: count, workers: list }

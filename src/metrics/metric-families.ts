@@ -56,9 +56,9 @@ function definePeers(d: FamilyDefiner): void {
   d.gauge('overpass_peer_session_up', '1 when an encrypted session with the peer is usable, else 0.', ['peer'], (set, s) => {
     for (const [id, p] of Object.entries(s.status.peers)) set({ peer: id }, p.session === true ? 1 : 0)
   })
-  // The crypto endpoint lists peers by their index in the config, the order of `status.peers`.
+  // The crypto endpoint lists peers by their crypto index: `status.peers[id].index` (the order of `status.peers` before a live change).
   const crypto = (field: string) => (set: (l: { peer: string }, v: number) => void, s: { status: StatusView }) => {
-    const ids = Object.keys(s.status.peers)
+    const ids = peerIdsByIndex(s.status)
     const peers = (s.status.crypto as { peers?: ({ peer: number } & Record<string, unknown>)[] } | undefined)?.peers ?? []
     for (const p of peers) if (ids[p.peer] !== undefined) set({ peer: ids[p.peer] }, num(p[field]))
   }
@@ -67,10 +67,20 @@ function definePeers(d: FamilyDefiner): void {
   d.counter('overpass_peer_handshake_timeouts_total', 'Handshakes with the peer that got no answer in time.', ['peer'], crypto('handshakeTimeouts'))
   d.counter('overpass_peer_sessions_established_total', 'Sessions established with the peer (first handshake and every rekey).', ['peer'], crypto('sessionsUp'))
   d.gauge('overpass_peer_session_age_seconds', 'Age of the current session with the peer.', ['peer'], (set, s) => {
-    const ids = Object.keys(s.status.peers)
+    const ids = peerIdsByIndex(s.status)
     const peers = (s.status.crypto as { peers?: { peer: number; sessionAgeMs: number | null }[] } | undefined)?.peers ?? []
     for (const p of peers) if (ids[p.peer] !== undefined && p.sessionAgeMs !== null) set({ peer: ids[p.peer] }, ms(p.sessionAgeMs))
   })
+}
+
+/** Peer id by crypto index (a removed peer's index stays empty; without `index`, the listing order). */
+function peerIdsByIndex(status: StatusView): string[] {
+  const ids: string[] = []
+  Object.entries(status.peers).forEach(([id, p], order) => {
+    const index = typeof p.index === 'number' ? p.index : order
+    ids[index] = id
+  })
+  return ids
 }
 
 function defineDrops(d: FamilyDefiner): void {

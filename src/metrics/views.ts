@@ -10,7 +10,7 @@ import { routeChangeKey, type RouteChange } from '../control/router-bridge.js'
 import type { EdgeView, PathChecksView, PathChoice, RouterCounters } from '../route/types.js'
 
 /** `overpass status --json`: the relay's counters summed over its workers, plus the router's. */
-export type StatusView = RelayStats & { boot_id?: number; worker_count?: number; workers?: WorkerSummary[]; router?: RouterCounters; control_plane?: ControlPlaneView }
+export type StatusView = RelayStats & { boot_id?: number; worker_count?: number; workers?: WorkerSummary[]; router?: RouterCounters; control_plane?: ControlPlaneView; config?: unknown }
 
 /** Degraded mode in `status` (route/column-hold.ts): map columns kept stale because their relays are still heard. */
 export interface ControlPlaneView {

@@ -13,11 +13,13 @@
  * Peer endpoints given as DNS names are resolved (and re-resolved on their
  * TTL) in endpoint-names.ts, before the config reaches createRelayNode.
  *
- * The seam for live reload (not built yet): everything a node derives from
- * its config is derived here, once (dataPlaneConfig, routerInit), so a
- * reload is "derive again, then swap the node's peers and services" in the
- * Relay's peer/service tables, the router's relay list and the bridge's
- * roles, with the node's sockets, clock and TUN kept.
+ * Live changes (live-apply.ts): `applyNetworkChange(node, nextConfig)`
+ * applies a new validated config to a running node, whole or not at all,
+ * and says what it did (`ApplyResult`); network-change.ts computes the diff
+ * and names what needs a restart. SIGHUP, `overpass reload` and an adopted
+ * signed network version all go through it.
  */
 export { createRelayNode, routerFor, sameSockets, type DataPlaneNode, type DataPlaneNodeInit, type NodeSockets, type RelayNode, type RelayNodeInit } from './relay-node.js'
 export { routerIngress, routerInit } from './router-init.js'
+export { applyLoaded, applyNetworkChange, peerTables, REMOVED_PEER_LINGER_MS, type ApplyResult, type LiveNodeControl } from './live-apply.js'
+export { describeDiff, diffConfigs, isEmptyDiff, type ConfigDiff, type RestartField } from './network-change.js'

@@ -17,11 +17,12 @@ import { RouterBridge } from '../control/router-bridge.js'
 import { createSecureEndpoint, Ed25519ColumnAuth, type CryptoSecureEndpoint } from '../crypto/index.js'
 import type { PeerKeys, SecureEndpoint, SecureEndpointOptions } from '../crypto/types.js'
 import { SnapshotPaths, type PathSnapshot } from '../dataplane/paths.js'
-import { Relay, type RelayEndpointOptions } from '../dataplane/relay.js'
-import type { Clock, Logger, Timers, TunDevice, UdpSocketFactory } from '../io/index.js'
+import { Relay, type IndexedPeer, type RelayEndpointOptions } from '../dataplane/relay.js'
+import type { Clock, Logger, TimerHandle, Timers, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { createRouter } from '../route/index.js'
 import type { Router } from '../route/types.js'
 import { routerInit } from './router-init.js'
+import type { LiveNodeControl } from './live-apply.js'
 
 /** The socket factories of a relay's data plane (daemon/data-plane-sockets.ts picks the real ones). */
 export interface NodeSockets {
@@ -62,6 +63,8 @@ export interface RelayNodeInit extends NodeIo {
   onKeys?: (peer: number, keys: PeerKeys) => void
   /** A routed path changed (a multi-worker relay copies the snapshot to its other workers). */
   onPathsChanged?: (snap: PathSnapshot) => void
+  /** The peer table changed live (a multi-worker relay copies it to its other workers). */
+  onPeerTable?: (table: IndexedPeer[]) => void
   /** Adjusts the endpoint's options before it is made (the daemon restores stored handshake timestamps). */
   wrapEndpoint?: (opts: SecureEndpointOptions) => SecureEndpointOptions
 }
@@ -82,7 +85,10 @@ export interface DataPlaneNode {
 }
 
 export interface RelayNode extends DataPlaneNode {
-  router: Router
+  /** The router routing now (a live change hands over to a new one: read it here each time). */
+  readonly router: Router
+  /** What live config changes act on (node/live-apply.ts applyNetworkChange). */
+  live: LiveNodeControl
   bridge: RouterBridge
   probes: OriginProbes
   endpoint: CryptoSecureEndpoint
@@ -127,7 +133,8 @@ function dataPlaneNode(init: DataPlaneNodeInit): DataPlaneNode {
 /** A config's router as a node builds it: signed map columns, a fresh boot id. */
 export function routerFor(config: RelayConfig, bootId = randomBytes(4).readUInt32BE(0), random: () => number = Math.random): Router {
   // Our columns go out signed; a peer's column is applied or relayed only with its origin's valid signature.
-  const columnAuth = new Ed25519ColumnAuth(config.relay.privateKey, new Map(config.peers.map((p) => [p.id, p.signKey])))
+  // During a peer's key rotation either of its signing keys verifies.
+  const columnAuth = new Ed25519ColumnAuth(config.relay.privateKey, new Map(config.peers.map((p) => [p.id, p.next ? [p.signKey, p.next.signKey] : [p.signKey]])))
   return createRouter(routerInit(config, bootId, random, columnAuth))
 }
 
@@ -141,8 +148,39 @@ function fullNode(init: RelayNodeInit): RelayNode {
   const relay = buildRelay(plane, init, paths, (o) => (endpoint = createSecureEndpoint({ ...wrap({ ...o, privateKey: config.relay.privateKey }), onKeys: init.onKeys })))
   const bridge = new RouterBridge(relay, router, config, paths, clock, timers, log)
   bridge.onPathsChanged = init.onPathsChanged
-  const probes = new OriginProbes(config, router, clock, timers, log)
+  // Samples go through the bridge: during a live hand-over both routers take them.
+  const probes = new OriginProbes(config, bridge, clock, timers, log)
+  let applied = config
+  const live: LiveNodeControl = {
+    get config() {
+      return applied
+    },
+    get handingOver() {
+      return bridge.handingOver
+    },
+    peerTable: () => relay.peerTable(),
+    peerIndexLimit: () => relay.peers.length,
+    setPeers(table) {
+      relay.setPeers(table)
+      init.onPeerTable?.(table)
+    },
+    setPrivateKey: (key) => endpoint!.setPrivateKey?.(key),
+    handOver: (next, onTakeOver) => bridge.handOver(routerFor(next, undefined, init.random), next, onTakeOver),
+    commit(next) {
+      applied = next
+    },
+    later(ms, fn) {
+      const handle = timers.setTimeout(() => {
+        pending.delete(handle)
+        fn()
+      }, ms)
+      pending.add(handle)
+    },
+  }
+  const pending = new Set<TimerHandle>()
   const stop = (): void => {
+    for (const h of pending) timers.clearTimeout(h)
+    pending.clear()
     probes.stop()
     bridge.stop()
     relay.stop()
@@ -150,7 +188,10 @@ function fullNode(init: RelayNodeInit): RelayNode {
   return {
     relay,
     paths,
-    router,
+    get router() {
+      return bridge.router
+    },
+    live,
     bridge,
     probes,
     endpoint: endpoint!,

@@ -59,6 +59,7 @@ export class Prober {
   private readonly msgs: RouterMessage[]
   private readonly views: DataView[]
   private seq = 0
+  private bootId: number
   private nextProbeMs = NaN
   /** No up edge can be silent for downAfterMs before this time (see checkSilence). */
   private nextSilenceMs = Infinity
@@ -75,6 +76,18 @@ export class Prober {
     this.views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength))
     // k intervals at the longest jittered interval, plus tick slack: k probes really were missed.
     this.downAfterMs = init.lossDownAfter * init.probeIntervalMs * (1 + PROBE_JITTER) + DOWN_SLACK_MS
+    this.bootId = init.bootId
+  }
+
+  /** The boot id and the sequence number of the next probe round. */
+  get run(): { bootId: number; nextSeq: number } {
+    return { bootId: this.bootId, nextSeq: this.seq }
+  }
+
+  /** Carries on another prober's run (Router.continueFrom). */
+  continueRun(bootId: number, nextSeq: number): void {
+    this.bootId = bootId
+    this.seq = nextSeq
   }
 
   /** Sends a probe round when due; returns how many edges just went down. */
@@ -115,7 +128,7 @@ export class Prober {
       if (i === this.selfIdx) continue
       const e = this.inbound[i]
       f.senderId = this.init.selfId
-      f.bootId = this.init.bootId
+      f.bootId = this.bootId
       f.seq = seq
       f.txMs = nowMs
       f.hasEcho = e.heard && Number.isFinite(e.echoTxMs)
@@ -150,7 +163,7 @@ export class Prober {
     }
     const e = this.inbound[i]
     const wasUp = e.up
-    const v = e.onProbe(nowMs, f, this.init.bootId)
+    const v = e.onProbe(nowMs, f, this.bootId)
     if (v === ProbeVerdict.Duplicate) this.counters.probeDuplicate++
     else if (v === ProbeVerdict.TooOld) this.counters.probeTooOld++
     else this.counters.probesReceived++

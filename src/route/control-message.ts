@@ -101,6 +101,15 @@ const U32 = 0x1_0000_0000
  * edge tuples are checked (and rebuilt) later by `checkEdges`, only when
  * the update is going to be applied.
  */
+/**
+ * Relay and service names a column may carry beyond the ones we know: while
+ * a new network version spreads, peers on another version list relays or
+ * services we do not have. Their entries are checked, kept (the signature
+ * covers them) and relayed, but never applied; a column is not refused for
+ * them. The bound keeps a column's size tied to ours.
+ */
+export const FOREIGN_NAMES_TOLERATED = 64
+
 export function parseMapUpdate(msg: unknown, schema: MapSchema): MapUpdate | string {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return 'not_object'
   const m = msg as Record<string, unknown>
@@ -111,8 +120,8 @@ export function parseMapUpdate(msg: unknown, schema: MapSchema): MapUpdate | str
   if (!Number.isInteger(m.boot) || (m.boot as number) < 0 || (m.boot as number) >= U32) return 'boot'
   if (!Number.isSafeInteger(m.seq) || (m.seq as number) < 0) return 'seq'
   if (m.full !== undefined && typeof m.full !== 'boolean') return 'full'
-  if (!Array.isArray(m.edges) || m.edges.length >= schema.relays.size) return 'edges'
-  if (!Array.isArray(m.origins) || m.origins.length > schema.exits.size) return 'origins'
+  if (!Array.isArray(m.edges) || m.edges.length >= schema.relays.size + FOREIGN_NAMES_TOLERATED) return 'edges'
+  if (!Array.isArray(m.origins) || m.origins.length > schema.exits.size + FOREIGN_NAMES_TOLERATED) return 'origins'
   if (m.sig !== undefined && !(m.sig instanceof Uint8Array && m.sig.length === SIGNATURE_BYTES)) return 'sig'
   const origins: OriginTuple[] = []
   const seen = new Set<string>()
@@ -159,10 +168,16 @@ export function checkEdges(
   for (let i = 0; i < edges.length; i++) {
     const e = edges[i] as unknown[]
     if (!Array.isArray(e) || e.length !== 8) return 'edge_shape'
-    const from = typeof e[E_FROM] === 'string' ? index.get(e[E_FROM]) : undefined
-    if (from === undefined || from === self) return 'edge_from'
+    if (typeof e[E_FROM] !== 'string') return 'edge_from'
+    const from = index.get(e[E_FROM])
+    if (from === self) return 'edge_from'
     const r = checkEdgeValues(e)
     if (r !== '') return r
+    if (from === undefined) {
+      // A relay we do not know (yet, or any more): another network version's. Kept for the signature, never applied.
+      fromIdx[i] = -1
+      continue
+    }
     if (seen[from] === stamp) return 'edge_duplicate'
     seen[from] = stamp
     fromIdx[i] = from
@@ -202,8 +217,10 @@ function checkEdgeValues(e: unknown[]): string {
 
 function checkOrigin(o: unknown, origin: string, schema: MapSchema): string {
   if (!Array.isArray(o) || o.length !== 9) return 'origin_shape'
-  const exits = typeof o[O_SERVICE] === 'string' ? schema.exits.get(o[O_SERVICE]) : undefined
-  if (exits === undefined || !exits.has(origin)) return 'origin_service'
+  if (typeof o[O_SERVICE] !== 'string') return 'origin_service'
+  const exits = schema.exits.get(o[O_SERVICE])
+  // A service we do not know (yet, or any more) is another network version's: kept for the signature, never applied.
+  if (exits !== undefined && !exits.has(origin)) return 'origin_service'
   if (o[O_METHOD] !== 'twamp' && o[O_METHOD] !== 'icmp') return 'origin_method'
   if (!isNum(o[O_FWD]) || !isNum(o[O_REV])) return 'origin_delay'
   if (!isNumOrNull(o[O_THETA])) return 'origin_theta'

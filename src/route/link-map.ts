@@ -252,7 +252,8 @@ export class LinkMap {
     const r = this.edge
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i]
-      const from = fromIdx !== undefined ? fromIdx[i] : this.relayIndex.get(e[E_FROM])!
+      const from = fromIdx !== undefined ? fromIdx[i] : (this.relayIndex.get(e[E_FROM]) ?? -1)
+      if (from < 0) continue // a relay of another network version (control-message.ts FOREIGN_NAMES_TOLERATED)
       const o = EDGE_FIELDS * (from * n + v)
       seen[from] = stamp
       const up = e[E_UP] ? 1 : 0
@@ -314,7 +315,8 @@ export class LinkMap {
     const seen = this.oSeen
     const stamp = ++this.stamp
     for (const o of u.origins) {
-      const s = this.serviceIndex.get(o[O_SERVICE])!
+      const s = this.serviceIndex.get(o[O_SERVICE])
+      if (s === undefined) continue // a service of another network version (control-message.ts FOREIGN_NAMES_TOLERATED)
       const k = s * n + exit
       seen[s] = stamp
       const up = o[O_UP] ? 1 : 0

@@ -134,6 +134,11 @@ export class OwnColumn {
     return this.bootId
   }
 
+  /** The seq of the next update we flood. */
+  get nextSeq(): number {
+    return this.seq
+  }
+
   /** Whether we flooded an update with this boot and seq (e.g. one of ours relayed back to us). */
   issued(boot: number, seq: number): boolean {
     return boot === this.bootId && seq < this.seq

@@ -12,7 +12,7 @@ import { POTENTIAL_REFRESH_MS, profilesInUse, RouteTable } from './route-table.j
 import { PROFILES } from './profiles.js'
 import type { RouteEntry, ServiceInfo } from './route-table.js'
 import { edgeDelay } from './weights.js'
-import type { ColumnAuth, EdgeView, OriginSample, PathChoice, PathPrediction, Router, RouterCounters, RouterInit, RouterMessage } from './types.js'
+import type { ColumnAuth, EdgeView, OriginSample, PathChoice, PathPrediction, Router, RouterCounters, RouterInit, RouterMessage, RouterResume } from './types.js'
 import { validateInit } from './validate-init.js'
 import { ColumnHold, type ControlPlaneHealth } from './column-hold.js'
 import { seededRandom } from './seeded-random.js'
@@ -435,6 +435,20 @@ export class RouterCore implements Router {
 
   controlPlane(): ControlPlaneHealth {
     return this.hold.health(this.relays, this.lastNowMs)
+  }
+
+  resumePoint(): RouterResume {
+    const run = this.prober.run
+    return { probeBootId: run.bootId, nextProbeSeq: run.nextSeq, columnBootId: this.own.boot, nextColumnSeq: this.own.nextSeq }
+  }
+
+  continueFrom(point: RouterResume): void {
+    this.prober.continueRun(point.probeBootId, point.nextProbeSeq)
+    this.own.restart(0, point.columnBootId)
+    this.own.restart(point.nextColumnSeq)
+    // Whatever this router flooded before went nowhere: the next tick floods the whole column to every relay.
+    this.floodsSinceFull = -1
+    this.nextFloodMs = NaN
   }
 
   counters(): RouterCounters {

@@ -85,6 +85,17 @@ export interface ColumnAuth {
   verify(origin: string, bytes: Uint8Array, sig: Uint8Array): boolean
 }
 
+/**
+ * Where a router's run stands: its boot ids and next sequence numbers
+ * (Router.resumePoint, Router.continueFrom).
+ */
+export interface RouterResume {
+  probeBootId: number
+  nextProbeSeq: number
+  columnBootId: number
+  nextColumnSeq: number
+}
+
 /** Counters for `overpass status`: drops by reason and events. */
 export type RouterCounters = Record<string, number>
 
@@ -177,6 +188,16 @@ export interface Router {
    * endpoints on it (dataplane/peer-endpoints.ts).
    */
   outboundUp?(peer: string): boolean | undefined
+  /** Where this router's run stands, for a successor's `continueFrom`. */
+  resumePoint?(): RouterResume
+  /**
+   * Takes over another router's run (a live config change builds a new
+   * router, node/live-apply.ts): its boot ids, and sequence numbers going on
+   * from its. Peers then take our probes and columns as that run's next
+   * ones, instead of resetting their edges from us (a new boot) or dropping
+   * them as old (a seq gone back). Our next flood is a whole column.
+   */
+  continueFrom?(point: RouterResume): void
 }
 
 export interface PathPrediction {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { encodeProbe, emptyProbeFields, PROBE_LEN } from '../../src/probe/probe-codec.js'
 import { createRouter, MAP_MSG_TYPE, MAP_MSG_VERSION, RouterConfigError } from '../../src/route/index.js'
+import { FOREIGN_NAMES_TOLERATED } from '../../src/route/control-message.js'
 import type { EdgeTuple, MapUpdate, Router, RouterMessage } from '../../src/route/index.js'
 import { nameId } from '../../src/wire/ids.js'
 
@@ -104,7 +105,6 @@ describe('map updates', () => {
     ['too many edges', { ...good, edges: [good.edges[0], good.edges[0], good.edges[0]] }],
     ['duplicate edge', { ...good, edges: [good.edges[0], good.edges[0]] }],
     ['edge from itself', { ...good, edges: [['y', 1, 1, null, null, 0, 0, true]] }],
-    ['edge from unknown relay', { ...good, edges: [['q', 1, 1, null, null, 0, 0, true]] }],
     ['short edge tuple', { ...good, edges: [['x', 1, 1]] }],
     ['NaN delay', { ...good, edges: [['x', NaN, 1, null, null, 0, 0, true]] }],
     ['string delay', { ...good, edges: [['x', '1', 1, null, null, 0, 0, true]] }],
@@ -114,7 +114,6 @@ describe('map updates', () => {
     ['loss over 100', { ...good, edges: [['x', 1, 1, null, null, 0, 101, true]] }],
     ['up not boolean', { ...good, edges: [['x', 1, 1, null, null, 0, 0, 1]] }],
     ['origin edge of a non-exit', { ...good, origins: [['svc', 'twamp', 1, 1, 0, 2, 0, 0, true]] }],
-    ['origin edge of unknown service', { ...good, origin: 'z', origins: [['nope', 'twamp', 1, 1, 0, 2, 0, 0, true]] }],
     ['origin edge with bad method', { ...good, origin: 'z', origins: [['svc', 'ping', 1, 1, 0, 2, 0, 0, true]] }],
   ]
   it.each(malformed)('ignores and counts a malformed update: %s', (_name, msg) => {
@@ -122,6 +121,21 @@ describe('map updates', () => {
     expect(r.onControl(0, 'y', msg)).toEqual([])
     expect(r.counters!().control_malformed).toBe(1)
     expect(r.edges()).toEqual([])
+  })
+
+  it('takes the known part of a column from another network version: a relay or service it does not know is skipped, not refused', () => {
+    const r = router()
+    r.onControl(0, 'z', { ...good, origin: 'z', edges: [...good.edges, ['q', 1, 1, null, null, 0, 0, true]], origins: [['nope', 'twamp', 1, 1, 0, 2, 0, 0, true]] })
+    expect(r.counters!().control_malformed ?? 0).toBe(0)
+    expect(r.edges().some((e) => e.to === 'z')).toBe(true)
+    expect(r.edges().some((e) => e.from === 'q' || e.to === 'origin:nope')).toBe(false)
+  })
+
+  it('still refuses a column carrying more unknown names than FOREIGN_NAMES_TOLERATED', () => {
+    const r = router()
+    const edges = Array.from({ length: FOREIGN_NAMES_TOLERATED + 3 }, (_, i) => [`q${i}`, 1, 1, null, null, 0, 0, true])
+    r.onControl(0, 'z', { ...good, origin: 'z', edges })
+    expect(r.counters!().control_malformed_edges).toBe(1)
   })
 
   it('accepts a valid exit column with an origin edge', () => {

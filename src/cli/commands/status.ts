@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../config/index.js'
 import { controlRequest } from '../../daemon/index.js'
 import type { RelayStats } from '../../dataplane/index.js'
 import type { WorkerSummary } from '../../dataplane/worker-stats.js'
-import type { ControlPlaneView } from '../../daemon/relay-views.js'
+import type { AppliedConfigView, ControlPlaneView } from '../../daemon/relay-views.js'
 import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
 
 /** `overpass status`: per-peer and per-service counters from a running daemon. */
@@ -48,6 +48,15 @@ export function resolveSocket(opts: { config?: string; socket?: string }): strin
   }
 }
 
+/** The network version running and how the last live change ended. */
+function configLine(c: AppliedConfigView): string {
+  const parts = [c.network_version !== undefined ? `network version ${c.network_version}` : 'config']
+  const last = c.last_change as { trigger: string; at: string; result: { status: string; version?: number } } | undefined
+  if (last !== undefined) parts.push(`last change (${last.trigger}, ${last.at}): ${last.result.status}${last.result.version !== undefined ? ` v${last.result.version}` : ''}`)
+  if (c.handing_over) parts.push('new router learning the map')
+  return parts.join('  ')
+}
+
 /** One batched native socket's counters (io/native-udp.ts). */
 function socketLine(o: Record<string, number>): string {
   const perBatch = (n: number, batches: number): string => (batches > 0 ? (n / batches).toFixed(1) : '0')
@@ -80,13 +89,14 @@ export function controlPlaneLine(cp: ControlPlaneView): string {
   return `control plane degraded since ${cp.degraded_since} (${cp.degraded_for_s} s): no map updates from ${cp.held.join(', ')}, still heard; forwarding on their last columns`
 }
 
-export function formatStatus(s: RelayStats & { worker_count?: number; workers?: WorkerSummary[]; control_plane?: ControlPlaneView }): string {
+export function formatStatus(s: RelayStats & { worker_count?: number; workers?: WorkerSummary[]; control_plane?: ControlPlaneView; config?: unknown }): string {
   const lines: string[] = []
   const several = s.workers !== undefined
   lines.push(`relay ${s.relay}  up ${s.uptime_s}s  crypto ${s.crypto_backend}${several ? `  workers ${s.worker_count}` : ''}`)
   lines.push(...networkVersionLines((s as { network_version?: NetworkVersionView }).network_version))
   const cp = s.control_plane
   if (cp !== undefined) lines.push(controlPlaneLine(cp))
+  if (s.config !== undefined) lines.push(configLine(s.config as AppliedConfigView))
   if (s.overlay_socket !== undefined) lines.push(`overlay socket (batched${several ? ', worker 0' : ''}): ${socketLine(s.overlay_socket)}`)
   for (const [name, st] of Object.entries(s.service_sockets ?? {})) lines.push(`service socket ${name} (batched): ${socketLine(st)}`)
   const o = s.origin_sockets

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander'
 import { ConfigError, loadConfig } from '../../config/index.js'
 import { startDaemon } from '../../daemon/index.js'
-import { LOG_FORMATS, LOG_LEVELS, createLogger, type Logger, type LogLevel } from '../../io/log.js'
+import { LOG_FORMATS, LOG_LEVELS, createLogger, type LogLevel } from '../../io/log.js'
 
 const CRYPTO_BACKENDS = ['auto', 'sodium', 'tweetnacl'] as const
 
@@ -38,7 +38,8 @@ export function register(program: Command): void {
         },
       })
       log.info('relay up', { relay: config.relay.id, peers: config.peers.length, services: config.services.length, workers: config.relay.workers, pid: process.pid })
-      const hup = reloadNotSupported(log, opts.config)
+      // `systemctl reload` sends SIGHUP (which would kill a Node process by default): re-read and apply live.
+      const hup = (): void => void daemon.reload('SIGHUP').catch((err: Error) => log.error('reload failed', { error: err.message }))
       process.on('SIGHUP', hup)
       await new Promise<void>((resolve) => {
         fatal = resolve
@@ -52,13 +53,4 @@ export function register(program: Command): void {
       })
       process.off('SIGHUP', hup)
     })
-}
-
-/**
- * `systemctl reload` sends SIGHUP, which would kill a Node process by default.
- * Reloading the config in place is not implemented yet: the relay says so and
- * keeps running with the config it started with (restart to apply changes).
- */
-function reloadNotSupported(log: Logger, configFile: string): () => void {
-  return () => log.warn('SIGHUP: config reload is not supported yet; still running with the config loaded at start (restart to apply changes)', { config: configFile })
 }

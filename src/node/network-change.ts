@@ -1,0 +1,148 @@
+/**
+ * What changed between the config a relay runs and a new one, and whether a
+ * running relay can take it (node/live-apply.ts applies it). Pure: two
+ * validated RelayConfigs in, a typed diff out.
+ *
+ * Live: peers added, removed, moved (endpoint) or re-keyed; this relay's
+ * own key (a rotation); the routing settings. Everything else a relay reads once at
+ * start (its sockets, threads, TUN, control socket, state file, tuning) is
+ * named in `restart` and refuses the whole change: a config is applied
+ * whole or not at all.
+ */
+import { isIPv6 } from 'node:net'
+import type { HostPort, PeerConfig, RelayConfig, ServiceConfig } from '../config/types.js'
+
+/** A field of the new config that a running relay cannot take. */
+export interface RestartField {
+  /** Config path as the operator writes it, e.g. `relay.listen`. */
+  field: string
+  message: string
+}
+
+export interface ConfigDiff {
+  peersAdded: string[]
+  peersRemoved: string[]
+  /** Same id, new endpoint. */
+  endpointsMoved: string[]
+  /** Same id, new public or signing keys (a rotation's next keys included). */
+  keysChanged: string[]
+  /** This relay's own private key changed (the second step of a rotation, docs/operating.md). */
+  ownKeyChanged: boolean
+  servicesAdded: string[]
+  servicesRemoved: string[]
+  routingChanged: boolean
+  /** Non-empty: the new config needs a restart, and nothing of it is applied. */
+  restart: RestartField[]
+}
+
+export function diffConfigs(old: RelayConfig, next: RelayConfig): ConfigDiff {
+  const oldPeers = new Map(old.peers.map((p) => [p.id, p]))
+  const nextPeers = new Map(next.peers.map((p) => [p.id, p]))
+  const oldServices = new Map(old.services.map((s) => [s.name, s]))
+  const nextServices = new Map(next.services.map((s) => [s.name, s]))
+  const kept = next.peers.filter((p) => oldPeers.has(p.id))
+  const keptServices = next.services.filter((s) => oldServices.has(s.name))
+  return {
+    peersAdded: next.peers.filter((p) => !oldPeers.has(p.id)).map((p) => p.id),
+    peersRemoved: old.peers.filter((p) => !nextPeers.has(p.id)).map((p) => p.id),
+    endpointsMoved: kept.filter((p) => !sameAddresses(p, oldPeers.get(p.id)!)).map((p) => p.id),
+    keysChanged: kept.filter((p) => !sameKeys(p, oldPeers.get(p.id)!)).map((p) => p.id),
+    servicesAdded: next.services.filter((s) => !oldServices.has(s.name)).map((s) => s.name),
+    servicesRemoved: old.services.filter((s) => !nextServices.has(s.name)).map((s) => s.name),
+    routingChanged: !sameJson(old.routing, next.routing),
+    ownKeyChanged: hex(old.relay.privateKey) !== hex(next.relay.privateKey),
+    restart: [...restartFields(old, next), ...keptServices.filter((s) => !sameService(s, oldServices.get(s.name)!)).map(changedService)],
+  }
+}
+
+/** True when the diff changes nothing a relay runs with. */
+export function isEmptyDiff(d: ConfigDiff): boolean {
+  return (
+    d.restart.length === 0 &&
+    !d.routingChanged &&
+    !d.ownKeyChanged &&
+    [d.peersAdded, d.peersRemoved, d.endpointsMoved, d.keysChanged, d.servicesAdded, d.servicesRemoved].every((l) => l.length === 0)
+  )
+}
+
+/** The diff in words, one line per change, for logs and `overpass reload`. */
+export function describeDiff(d: ConfigDiff): string[] {
+  const out: string[] = []
+  const list = (label: string, ids: string[]): void => {
+    if (ids.length > 0) out.push(`${label}: ${ids.join(', ')}`)
+  }
+  list('relays added', d.peersAdded)
+  list('relays removed', d.peersRemoved)
+  list('endpoints changed', d.endpointsMoved)
+  list('keys changed', d.keysChanged)
+  list('services added', d.servicesAdded)
+  list('services removed', d.servicesRemoved)
+  if (d.ownKeyChanged) out.push("this relay's own key changed")
+  if (d.routingChanged) out.push('routing settings changed')
+  return out
+}
+
+const RESTART = 'cannot change while the relay runs; restart it to apply this'
+
+/** The fields a relay reads once at start. */
+function restartFields(old: RelayConfig, next: RelayConfig): RestartField[] {
+  const out: RestartField[] = []
+  const check = (field: string, a: unknown, b: unknown, why = RESTART): void => {
+    if (!sameJson(a, b)) out.push({ field, message: `${field} ${why}` })
+  }
+  const r = old.relay
+  const n = next.relay
+  check('relay.id', r.id, n.id, 'is who this relay is; a different id is a different relay (restart it with the new file)')
+  check('relay.listen', r.listen, n.listen, `${RESTART} (the overlay socket is bound once)`)
+  check('relay.workers', r.workers, n.workers, `${RESTART} (the worker threads start once)`)
+  check('relay.mtu', r.mtu, n.mtu)
+  check('relay.control_socket', r.controlSocket, n.controlSocket)
+  check('relay.state_file', r.stateFile, n.stateFile)
+  check('tuning', old.tuning, next.tuning)
+  check('l3', old.l3, next.l3, `${RESTART} (the TUN device is set up once)`)
+  check('metrics', old.metrics, next.metrics, `${RESTART} (its HTTP listener is bound once)`)
+  // The overlay overhead (IPv4 or IPv6 underlay) sizes every service's largest payload at start.
+  const v6 = (c: RelayConfig): boolean => isIPv6(c.relay.listen.host) || c.peers.some((p) => (p.endpoints ?? [p.endpoint]).some((e) => isIPv6(e.host)))
+  if (v6(old) !== v6(next)) out.push({ field: 'peers[].endpoint', message: `the underlay family changes (an IPv6 endpoint ${v6(next) ? 'appears' : 'goes'}); the overlay overhead is fixed at start: restart to apply this` })
+  return out
+}
+
+function changedService(s: ServiceConfig): RestartField {
+  return {
+    field: `services.${s.name}`,
+    message: `service ${s.name} changed in place, which needs a restart; to change it live, add it under a new name and remove the old one in a later version`,
+  }
+}
+
+function sameService(a: ServiceConfig, b: ServiceConfig): boolean {
+  return sameJson(a, b)
+}
+
+function sameKeys(a: PeerConfig, b: PeerConfig): boolean {
+  const keys = (p: PeerConfig): string => [p.publicKey, p.signKey, p.next?.publicKey, p.next?.signKey].map((k) => (k ? hex(k) : '')).join('/')
+  return keys(a) === keys(b)
+}
+
+/** Same address list (`endpoint`, or every one of `endpoints`, in order). */
+function sameAddresses(a: PeerConfig, b: PeerConfig): boolean {
+  const x = a.endpoints ?? [a.endpoint]
+  const y = b.endpoints ?? [b.endpoint]
+  return x.length === y.length && x.every((e, i) => sameHostPort(e, y[i]))
+}
+
+function sameHostPort(a: HostPort, b: HostPort): boolean {
+  return a.host === b.host && a.port === b.port
+}
+
+function hex(key: Uint8Array): string {
+  return Buffer.from(key).toString('hex')
+}
+
+/** Structural equality of config values (key bytes compared as bytes). */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a, bytesAsHex) === JSON.stringify(b, bytesAsHex)
+}
+
+function bytesAsHex(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value
+}

@@ -1,0 +1,66 @@
+/**
+ * The diff between two relay configs and what it refuses (node/network-change.ts),
+ * and the peer tables a change goes through (node/live-apply.ts peerTables).
+ */
+import { describe, expect, it } from 'vitest'
+import type { RelayConfig } from '../../src/config/types.js'
+import { diffConfigs, isEmptyDiff, peerTables } from '../../src/node/index.js'
+import { buildConfigs, fullService } from '../dataplane/helpers.js'
+
+const configs = buildConfigs({ relays: ['lax', 'sea', 'dal', 'atl'], basePort: 7000, services: [{ exits: ['dal'], paths: [] }] })
+const lax = configs.get('lax')!
+const without = (c: RelayConfig, id: string): RelayConfig => ({ ...c, peers: c.peers.filter((p) => p.id !== id) })
+
+describe('the diff of two configs', () => {
+  it('is empty for the same config', () => {
+    expect(isEmptyDiff(diffConfigs(lax, structuredClone(lax)))).toBe(true)
+  })
+
+  it.each([
+    ['a relay added', without(lax, 'atl'), lax, { peersAdded: ['atl'] }],
+    ['a relay removed', lax, without(lax, 'atl'), { peersRemoved: ['atl'] }],
+    ['an endpoint moved', lax, { ...lax, peers: lax.peers.map((p) => (p.id === 'sea' ? { ...p, endpoint: { host: '127.0.0.2', port: 7001 } } : p)) }, { endpointsMoved: ['sea'] }],
+    ['a key changed', lax, { ...lax, peers: lax.peers.map((p) => (p.id === 'sea' ? { ...p, publicKey: new Uint8Array(32).fill(9) } : p)) }, { keysChanged: ['sea'] }],
+    ['a next key announced', lax, { ...lax, peers: lax.peers.map((p) => (p.id === 'sea' ? { ...p, next: { publicKey: new Uint8Array(32).fill(7), signKey: new Uint8Array(32).fill(8) } } : p)) }, { keysChanged: ['sea'] }],
+    ['a service added', lax, { ...lax, services: [...lax.services, fullService({ name: 'voice' })] }, { servicesAdded: ['voice'] }],
+    ['routing changed', lax, { ...lax, routing: { ...lax.routing, hopCostMs: 2 } }, { routingChanged: true }],
+    ['own key changed', lax, { ...lax, relay: { ...lax.relay, privateKey: new Uint8Array(32).fill(3) } }, { ownKeyChanged: true }],
+  ])('names %s, and needs no restart for it', (_name, a, b, expected) => {
+    const d = diffConfigs(a, b)
+    expect(d).toMatchObject(expected)
+    expect(d.restart).toEqual([])
+    expect(isEmptyDiff(d)).toBe(false)
+  })
+
+  it.each([
+    ['relay.listen', { ...lax, relay: { ...lax.relay, listen: { host: '127.0.0.1', port: 1 } } }],
+    ['relay.workers', { ...lax, relay: { ...lax.relay, workers: 4 } }],
+    ['relay.mtu', { ...lax, relay: { ...lax.relay, mtu: 1400 } }],
+    ['relay.control_socket', { ...lax, relay: { ...lax.relay, controlSocket: '/tmp/other.sock' } }],
+    ['tuning', { ...lax, tuning: { ...lax.tuning, hopLimit: 3 } }],
+    ['l3', { ...lax, l3: { tun: 'op0', mtu: 1400, maxMtu: 1420, oversizeWithoutDf: 'drop' as const, clampMss: true, addresses: [] } }],
+    ['peers[].endpoint', { ...lax, peers: lax.peers.map((p) => (p.id === 'sea' ? { ...p, endpoint: { host: '::1', port: 7001 } } : p)) }],
+    ['services.game', { ...lax, services: [{ ...lax.services[0], exits: ['sea'] }] }],
+  ])('refuses a change of %s as needing a restart, naming it', (field, next) => {
+    const d = diffConfigs(lax, next as RelayConfig)
+    expect(d.restart.map((r) => r.field)).toEqual([field])
+    expect(d.restart[0].message).toMatch(/restart/)
+  })
+})
+
+describe('the peer tables of a change', () => {
+  const table = lax.peers.map((peer, index) => ({ index, peer }))
+
+  it('keeps the indexes of kept peers and gives a new peer one never used, even after a removal', () => {
+    const current = table.filter((t) => t.peer.id !== 'atl') // atl (index 2) was removed earlier
+    const next = { ...lax, peers: [...lax.peers.filter((p) => p.id !== 'atl'), { ...lax.peers[2], id: 'mia' }] }
+    const { after } = peerTables(current, next, 3)
+    expect(after.map((t) => [t.peer.id, t.index])).toEqual([['sea', 0], ['dal', 1], ['mia', 3]])
+  })
+
+  it('keeps a removed peer during the hand-over and drops it after', () => {
+    const { during, after } = peerTables(table, without(lax, 'sea'), 3)
+    expect(during.map((t) => t.peer.id)).toEqual(['sea', 'dal', 'atl'])
+    expect(after.map((t) => t.peer.id)).toEqual(['dal', 'atl'])
+  })
+})
