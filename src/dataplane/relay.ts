@@ -18,7 +18,9 @@
  * Every rejection is a counted drop; nothing on this path throws or logs.
  */
 import type { DataPlaneConfig } from '../config/data-plane.js'
-import { CryptoDrop, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
+import { CryptoDrop, type LiveKeys, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
+import { DEFAULT_REJECT_AFTER_PACKETS } from '../crypto/secure-endpoint.js'
+import { nativeTransitWanted } from '../io/native-transit.js'
 import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { isIPv6 } from 'node:net'
 import { DataHeader, FLAG_REPLY, KIND_CONTROL, KIND_DATA, KIND_NETWORK_VERSION, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
@@ -31,6 +33,7 @@ import { L3Exit } from './l3-exit.js'
 import { L3Ingress, MissingTunError } from './l3-ingress.js'
 import { PathEnds } from './path-ends.js'
 import { StaticPaths, type PathProvider } from './paths.js'
+import { TransitOffload } from './transit-offload.js'
 
 /** A peer relay as the data plane sees it (crypto/ has its own per-peer session state). */
 export interface OverlayPeer {
@@ -80,6 +83,11 @@ export interface RelayDeps {
   worker?: { index: number; count: number }
   /** Origin sockets the exit may keep open (flow-admission.ts); default DEFAULT_EXIT_SOCKET_BUDGET. */
   exitSocketBudget?: number
+  /**
+   * Forward pure transit datagrams natively when the overlay socket can
+   * (transit-offload.ts; one worker only); default true unless OVERPASS_TRANSIT=off.
+   */
+  nativeTransit?: boolean
 }
 
 /** The L3 half of a relay: present when the config has `l3:`. */
@@ -130,6 +138,10 @@ export class Relay implements RelayContext {
   private readonly startedMs: number
   private controlSink: ControlPlaneSink | undefined
   private versionSink: VersionSink | undefined
+  private readonly nativeTransit: boolean
+  /** The live keypairs of each peer, as the endpoint last handed them (for a transit table made later). */
+  private readonly liveKeys: (LiveKeys | undefined)[] = []
+  private transit: TransitOffload | undefined
 
   constructor(deps: RelayDeps) {
     const cfg = deps.plane
@@ -148,6 +160,7 @@ export class Relay implements RelayContext {
     this.lane = deps.worker?.index ?? 0
     this.laneCount = deps.worker?.count ?? 1
     this.startedMs = deps.clock.nowMs()
+    this.nativeTransit = deps.nativeTransit ?? nativeTransitWanted()
     this.paths = deps.paths ?? new StaticPaths(cfg.self, cfg.services)
     this.ipv6Underlay = isIPv6(cfg.listen.host) || cfg.peers.some((p) => isIPv6(p.endpoint.host))
     this.peers = cfg.peers.map((p, index) => ({
@@ -174,6 +187,10 @@ export class Relay implements RelayContext {
       rekeyAfterMs: cfg.rekeyAfterMs,
       rekeyAfterPackets: cfg.rekeyAfterPackets,
       backend: deps.cryptoBackend ?? 'auto',
+      onLiveKeys: (peer, keys) => {
+        this.liveKeys[peer] = keys
+        this.transit?.keysChanged(peer, keys)
+      },
     })
     this.ingress = new IngressSide(this, this.services.filter((s) => s.isIngress && s.cfg.mode === 'l4'))
     this.exit = new ExitSide(this, deps.exitSocketBudget)
@@ -200,6 +217,7 @@ export class Relay implements RelayContext {
     try {
       const bound = await socket.bound()
       this.log.info('overlay listening', { listen: `${bound.address}:${bound.port}`, crypto: this.endpoint.backendName })
+      this.startTransit(socket)
       await this.ingress.start()
       const l3 = this.l3
       if (l3 !== undefined) l3.tun.onPacket((pkt) => l3.ingress.onTunPacket(pkt))
@@ -213,11 +231,41 @@ export class Relay implements RelayContext {
   stop(): void {
     if (this.tickTimer !== undefined) this.timers.clearTimeout(this.tickTimer)
     this.tickTimer = undefined
+    this.transit?.drain()
+    this.socket?.attachTransit?.(null)
+    this.transit = undefined
     this.ingress.close()
     this.exit.close()
     this.l3?.tun.onPacket(() => {})
     this.socket?.close()
     this.socket = undefined
+  }
+
+  /**
+   * The native transit fast path, when the overlay socket has one and this
+   * is the only worker (with several, lanes other than a worker's own are
+   * not its to seal on; the table seals on lane 0 only).
+   */
+  private startTransit(socket: PacketSocket): void {
+    if (!this.nativeTransit || socket.attachTransit === undefined || this.laneCount !== 1) return
+    const transit = TransitOffload.create({
+      selfNode: this.selfNode,
+      family: isIPv6(this.plane.listen.host) ? 6 : 4,
+      peers: this.peers.map((p) => ({
+        node: p.node,
+        endpoint: p.endpoint,
+        traffic: p.traffic,
+        matchedBySource: this.peerBySource.get(p.endpoint.address)?.get(p.endpoint.port) === p,
+      })),
+      endpoint: this.endpoint,
+      rekeyAfterPackets: this.plane.rekeyAfterPackets,
+      rejectAfterPackets: DEFAULT_REJECT_AFTER_PACKETS,
+      nowMs: this.clock.nowMs(),
+    })
+    if (transit === undefined) return
+    this.transit = transit
+    this.liveKeys.forEach((keys, peer) => keys !== undefined && transit.keysChanged(peer, keys))
+    socket.attachTransit(transit.table)
   }
 
   attachControlPlane(sink: ControlPlaneSink): void {
@@ -373,6 +421,7 @@ export class Relay implements RelayContext {
   private scheduleTick(): void {
     this.tickTimer = this.timers.setTimeout(() => {
       const now = this.clock.nowMs()
+      this.transit?.drain()
       this.endpoint.tick(now)
       if (now - this.lastSweepMs >= 1000) {
         this.lastSweepMs = now
@@ -388,6 +437,7 @@ export class Relay implements RelayContext {
   // --- status ----------------------------------------------------------
 
   stats(): RelayStats {
+    this.transit?.drain()
     const now = this.clock.nowMs()
     const cryptoStats = (this.endpoint as { stats?: () => unknown }).stats?.()
     return {
@@ -420,6 +470,7 @@ export class Relay implements RelayContext {
         : {}),
       crypto: cryptoStats,
       ...optional('overlay_socket', this.socket?.stats?.()),
+      ...optional('native_transit', this.transit && { forwarded: this.transit.forwarded, peers_matched: this.transit.peersMatched() }),
       ...optional('service_sockets', this.ingress.socketStats()),
       ...optional('origin_sockets', this.exit.originSocketStats()),
     }
@@ -438,6 +489,8 @@ export interface RelayStats {
   crypto?: unknown
   /** The overlay socket's own counters (the batched native socket keeps them). */
   overlay_socket?: Record<string, number>
+  /** Datagrams the native transit fast path forwarded (already counted in peers and crypto too), when it runs. */
+  native_transit?: { forwarded: number; peers_matched: number }
   /** The same for each ingress service socket, by `service@host:port` (absent on node:dgram). */
   service_sockets?: Record<string, Record<string, number>>
   /** The exit's per-flow origin sockets, summed over all flows since start (absent on node:dgram). */
