@@ -282,21 +282,25 @@ static int receive_batch(sock_t *s) {
 
 
 /* Calls JS once per batch inside one callback scope per wake, so microtasks
- * and nextTicks queued by the handler run once, after the wake. */
+ * and nextTicks queued by the handler run once, after the wake. The scope
+ * is opened only when a batch has something for JS: a wake whose datagrams
+ * the transit fast path forwarded all of never enters JS at all. */
 static void on_readable(uv_poll_t *handle, int status, int events) {
   sock_t *s = (sock_t *)handle;
   napi_env env = s->ph.env;
   js_scope_t sc;
+  bool in_js = false;
   (void)events;
   s->ph.in_call = true;
   s->ue->batch_depth++;
-  js_scope_open(env, &s->ph.cb, &sc);
   if (status < 0) uv_poll_stop(&s->ph.poll); /* the fd is broken: tell JS once, stop watching */
   for (int round = 0; round < ROUNDS_PER_WAKE && !s->ph.closing; round++) {
     int n = status < 0 ? status : receive_batch(s);
     if (n == -EAGAIN || n == -EWOULDBLOCK) break;
     if (n < 0) s->stats[ST_RX_ERRORS]++;
     if (n < 0 || s->meta[META_COUNT] > 0) {
+      if (!in_js) js_scope_open(env, &s->ph.cb, &sc);
+      in_js = true;
       if (!js_scope_call_int(env, &sc, n < 0 ? n : s->meta[META_COUNT])) n = -1;
       flush_pending(s->ue);
     }
@@ -305,7 +309,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   }
   s->queued = 0;
   s->ue->batch_depth--;
-  js_scope_close(env, &sc);
+  if (in_js) js_scope_close(env, &sc);
   s->ph.in_call = false;
   if (s->ph.closing) ph_release(&s->ph);
 }
