@@ -55,6 +55,7 @@
 #include "udp-addr.h"
 #include "udp-connected.h"
 #include "poll-handle.h"
+#include "transit.h"
 
 #define BATCH 64
 #define ROUNDS_PER_WAKE 4
@@ -102,6 +103,8 @@ typedef struct udp_sock {
   int16_t buckets[ADDR_BUCKETS]; /* id + 1, 0 = empty */
   int naddrs;
   napi_ref rbuf_ref, meta_ref, stats_ref;
+  transit_t *transit; /* the native transit fast path (transit.c), when JS attached one */
+  napi_ref transit_ref;
   bool is_pending; /* in ue->pending: queued sends during another socket's batch */
 } sock_t;
 
@@ -230,6 +233,22 @@ static void prepare_receive(sock_t *s) {
   }
 }
 
+/* Pure transit (transit.c): re-sealed straight into this socket's send
+ * batch, never seen by JS. False: the datagram goes to JS as usual. */
+static bool transit_forward(sock_t *s, int i, double now_ms) {
+  if (s->queued == BATCH) flush(s);
+  int q = s->queued, to = -1;
+  size_t w = transit_try(s->transit, s->riov[i].iov_base, s->rmsgs[i].msg_len, &s->rname[i], now_ms,
+                         s->sbuf + (size_t)q * s->slot_bytes, s->slot_bytes, &to);
+  if (w == 0) return false;
+  const addr_t *a = transit_peer_addr(s->transit, to);
+  s->siov[q].iov_len = w;
+  s->smsgs[q].msg_hdr.msg_name = (void *)&a->u;
+  s->smsgs[q].msg_hdr.msg_namelen = a->len;
+  s->queued++;
+  return true;
+}
+
 /* One recvmmsg; fills the meta table. Returns datagrams received (truncated
  * ones included, so the caller knows whether the queue may hold more) or -errno. */
 static int receive_batch(sock_t *s) {
@@ -238,10 +257,15 @@ static int receive_batch(sock_t *s) {
   for (int i = 0; i < BATCH; i++) s->rmsgs[i].msg_hdr.msg_namelen = sizeof s->rname[i].u;
   do n = recvmmsg(s->ph.fd, s->rmsgs, BATCH, MSG_DONTWAIT, NULL); while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
-  int k = 0;
+  int k = 0, forwarded = 0;
+  double now_ms = s->transit ? transit_now_ms(s->transit) : 0;
   for (int i = 0; i < n; i++) {
     if (s->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
       s->stats[ST_RX_TRUNCATED]++;
+      continue;
+    }
+    if (s->transit && transit_forward(s, i, now_ms)) {
+      forwarded++;
       continue;
     }
     int id = addr_id(s, &s->rname[i]); /* never -1: at least ADDR_CAP/4 > BATCH ids are free */
@@ -251,37 +275,41 @@ static int receive_batch(sock_t *s) {
     row[1] = (int32_t)s->rmsgs[i].msg_len;
     row[2] = id;
   }
-  s->stats[ST_RX] += k;
+  s->stats[ST_RX] += k + forwarded;
   s->meta[META_COUNT] = k;
   return n;
 }
 
 
 /* Calls JS once per batch inside one callback scope per wake, so microtasks
- * and nextTicks queued by the handler run once, after the wake. */
+ * and nextTicks queued by the handler run once, after the wake. The scope
+ * is opened only when a batch has something for JS: a wake whose datagrams
+ * the transit fast path forwarded all of never enters JS at all. */
 static void on_readable(uv_poll_t *handle, int status, int events) {
   sock_t *s = (sock_t *)handle;
   napi_env env = s->ph.env;
   js_scope_t sc;
+  bool in_js = false;
   (void)events;
   s->ph.in_call = true;
   s->ue->batch_depth++;
-  js_scope_open(env, &s->ph.cb, &sc);
   if (status < 0) uv_poll_stop(&s->ph.poll); /* the fd is broken: tell JS once, stop watching */
   for (int round = 0; round < ROUNDS_PER_WAKE && !s->ph.closing; round++) {
     int n = status < 0 ? status : receive_batch(s);
     if (n == -EAGAIN || n == -EWOULDBLOCK) break;
     if (n < 0) s->stats[ST_RX_ERRORS]++;
     if (n < 0 || s->meta[META_COUNT] > 0) {
+      if (!in_js) js_scope_open(env, &s->ph.cb, &sc);
+      in_js = true;
       if (!js_scope_call_int(env, &sc, n < 0 ? n : s->meta[META_COUNT])) n = -1;
-      if (!s->ph.closing) flush(s);
       flush_pending(s->ue);
     }
+    if (!s->ph.closing) flush(s); /* what JS sent, and what the transit fast path forwarded */
     if (n < BATCH) break;
   }
   s->queued = 0;
   s->ue->batch_depth--;
-  js_scope_close(env, &sc);
+  if (in_js) js_scope_close(env, &sc);
   s->ph.in_call = false;
   if (s->ph.closing) ph_release(&s->ph);
 }
@@ -300,6 +328,9 @@ static void sock_drop_refs(poll_handle_t *ph) {
   napi_delete_reference(ph->env, s->rbuf_ref);
   napi_delete_reference(ph->env, s->meta_ref);
   napi_delete_reference(ph->env, s->stats_ref);
+  if (s->transit_ref) napi_delete_reference(ph->env, s->transit_ref);
+  s->transit_ref = NULL;
+  s->transit = NULL;
 }
 
 /* The env is going away: the socket must not stay in its pending list. */
@@ -542,6 +573,25 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   return int_value(env, is_full_errno(err) ? 0 : -err);
 }
 
+/* transitAttach(external, table | null): run the transit fast path on this
+ * socket's batches (null detaches). The socket keeps the table alive. */
+static napi_value udp_transit_attach(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = argc == 2 ? get_sock(env, argv[0]) : NULL;
+  if (!s || s->ph.closing) return throw_errno(env, "transitAttach", EBADF);
+  transit_t *t = transit_from_value(env, argv[1]);
+  if (s->transit_ref) napi_delete_reference(env, s->transit_ref);
+  s->transit_ref = NULL;
+  s->transit = NULL;
+  if (t) {
+    CHECK(napi_create_reference(env, argv[1], 1, &s->transit_ref));
+    s->transit = t;
+  }
+  return NULL;
+}
+
 /* The env is torn down; its sockets may still hold the state until their handles close. */
 static void env_finalize(napi_env env, void *data, void *hint) {
   (void)env;
@@ -565,11 +615,13 @@ static napi_value init(napi_env env, napi_value exports) {
     {"peer", NULL, udp_peer, NULL, NULL, NULL, napi_enumerable, NULL},
     {"local", NULL, udp_local, NULL, NULL, NULL, napi_enumerable, NULL},
     {"send", NULL, udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"transitAttach", NULL, udp_transit_attach, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   CHECK(napi_create_int32(env, BATCH, &batch));
   CHECK(napi_set_named_property(env, exports, "batch", batch));
   CHECK(udp_connected_register(env, exports));
+  CHECK(transit_register(env, exports));
   return exports;
 }
 

@@ -186,7 +186,7 @@ async function main(): Promise<void> {
         transitAlone = await step('overpass_transit ladder', () => measureTransit({
           line, dir, bin: BIN, loadgen: bin, nodeFlags, transitCpus: PLACEMENTS.transit.transitCpus!, loadCpus: PLACEMENTS.transit.clientCpus, log,
         }))
-        log(`  max one-way pps with < 0.1% loss: ${transitAlone.max_pps} (${transitAlone.udp} overlay socket), ${transitAlone.dgram.max_pps} (dgram)`)
+        log(`  max one-way pps with < 0.1% loss: ${transitAlone.max_pps} (${transitAlone.udp} overlay socket), ${transitAlone.dgram.max_pps} (dgram), ${transitAlone.ts_transit.max_pps} (native transit fast path off)`)
         if (opts.workersCurve.length > 0) {
           log(`\noverpass_transit with ${opts.workersCurve.join(', ')} workers, all on CPUs 0-1 (the load shares CPU 0):`)
           transitAlone.workers_curve = await step('overpass_transit workers curve', () => measureTransitWorkers({

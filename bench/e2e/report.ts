@@ -135,7 +135,7 @@ export function summarise(machine: Record<string, unknown>, results: Partial<Rec
       max_pps: 'highest paced rate (1 s runs) with < 0.1% round-trip loss, split placement; a failing rate is retried once',
       transit_max_pps: 'the same search with only the transit relay on CPU 1 (client, origin, ingress, exit on CPU 0)',
       interleaved: 'p99 at 10k pps, split: node forwarder, overpass (and baseline) started in turn within each round, the ratio taken per round, the median reported',
-      overpass_transit: 'one transit relay alone on CPU 1; datagrams sealed in advance replayed from CPU 0 at 30k..140k/s (1 s each), its re-sealed output counted; pass < 0.1% loss. Top level: the default overlay socket (udp says which); dgram: the same with OVERPASS_UDP=dgram',
+      overpass_transit: 'one transit relay alone on CPU 1; datagrams sealed in advance replayed from CPU 0 at 30k..140k/s (1 s each), its re-sealed output counted; pass < 0.1% loss. Top level: the default overlay socket (udp says which); dgram: the same with OVERPASS_UDP=dgram; ts_transit: the default socket with the native transit fast path off (OVERPASS_TRANSIT=off)',
     },
     systems,
     ratios,
@@ -179,6 +179,7 @@ export function printTable(s: Summary, log: (line: string) => void): void {
   if (alone) {
     log(`overpass transit relay alone (sealed load, ${alone.udp} overlay socket): max one-way pps with < 0.1% loss ${alone.max_pps}; at 50k: ${at(alone.at_target)}`)
     log(`the same with OVERPASS_UDP=dgram: max ${alone.dgram.max_pps}; at 50k: ${at(alone.dgram.at_target)}`)
+    log(`the same with the native transit fast path off (OVERPASS_TRANSIT=off): max ${alone.ts_transit.max_pps}; at 50k: ${at(alone.ts_transit.at_target)}`)
     log(`bare Node forwarder in its place: max ${alone.node_forwarder.max_pps}; at 50k: ${at(alone.node_forwarder.at_target)}`)
   }
   log('ratios (this run): ' + JSON.stringify(s.ratios))

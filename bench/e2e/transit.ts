@@ -12,7 +12,9 @@
  * the sender and the sink share CPU 0. A rate passes with < 0.1% loss.
  * The transit runs twice: with the overlay socket the daemon picks by default
  * (the batched native socket when its addon loads) and with node:dgram
- * forced (OVERPASS_UDP=dgram), each with fresh sessions and records. The
+ * forced (OVERPASS_UDP=dgram), and on the native socket with the native
+ * transit fast path off (OVERPASS_TRANSIT=off: the TypeScript transit, the
+ * before of the fast path in the same run), each with fresh sessions and records. The
  * records then go through a bare Node forwarder in tr (no crypto, no
  * header), so the transit's CPU per datagram has a same-run baseline.
  */
@@ -59,6 +61,8 @@ export interface TransitResult {
   relay_counters: Record<string, unknown>
   /** The same ladder with the overlay socket forced to node:dgram (OVERPASS_UDP=dgram), same run. */
   dgram: { udp: string; max_pps: number; at_target: TransitStep | null; steps: TransitStep[]; relay_counters: Record<string, unknown> }
+  /** The same ladder on the native socket with the native transit fast path off (OVERPASS_TRANSIT=off), same run. */
+  ts_transit: { udp: string; max_pps: number; at_target: TransitStep | null; steps: TransitStep[]; relay_counters: Record<string, unknown> }
   /** With --workers-curve: the native ladder again per worker count, on all CPUs (measureTransitWorkers). */
   workers_curve?: WorkersCurvePoint[]
   /** The same ladder through a bare Node forwarder in tr. */
@@ -97,6 +101,7 @@ export async function measureTransit(ctx: TransitContext): Promise<TransitResult
   // The overlay socket the daemon picks by default (native when the addon loads), then node:dgram forced.
   const overpass = await measureOverpass(ctx, 'auto')
   const dgramRun = await measureOverpass(ctx, 'dgram')
+  const tsRun = await measureOverpass(ctx, 'ts')
   const fwd = nsSpawn(l.name('tr'), ctx.transitCpus, path.join(ctx.dir, 'fwd-transit-alone.log'), process.execPath, [
     ...ctx.nodeFlags, FORWARDER, '0.0.0.0', String(RELAY_PORT), peerHost, String(EX_PORT),
   ])
@@ -107,6 +112,7 @@ export async function measureTransit(ctx: TransitContext): Promise<TransitResult
     return {
       ...rest,
       dgram: { udp: dgramRun.udp, max_pps: dgramRun.max_pps, at_target: dgramRun.at_target, steps: dgramRun.steps, relay_counters: dgramRun.relay_counters },
+      ts_transit: { udp: tsRun.udp, max_pps: tsRun.max_pps, at_target: tsRun.at_target, steps: tsRun.steps, relay_counters: tsRun.relay_counters },
       node_forwarder: { max_pps: base.max_pps, at_target: base.at_target, steps: base.steps },
     }
   } finally {
@@ -140,8 +146,11 @@ export async function measureTransitWorkers(ctx: TransitContext, counts: number[
   return out
 }
 
-/** One Overpass transit with OVERPASS_UDP=`mode`: fresh keys and sessions, records sealed for them, the rate ladder. */
-async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', workers = 1): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram'> & { records: string }> {
+/**
+ * One Overpass transit with OVERPASS_UDP=`mode` ('ts': the default socket
+ * with OVERPASS_TRANSIT=off): fresh keys and sessions, records sealed for them, the rate ladder.
+ */
+async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram' | 'ts', workers = 1): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram' | 'ts_transit'> & { records: string }> {
   const l = ctx.line
   const keys = { ing: generateKeyPair(), tr: generateKeyPair(), ex: generateKeyPair() }
   const peerHost = l.addr(1, 1)
@@ -151,7 +160,7 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', work
   const logFile = path.join(ctx.dir, `overpass-transit-alone-${tag}.log`)
   const relay = nsSpawn(l.name('tr'), ctx.transitCpus, logFile, process.execPath, [
     ...ctx.nodeFlags, ctx.bin, 'up', '-c', file, '--log-format', 'json',
-  ], { OVERPASS_UDP: mode })
+  ], mode === 'ts' ? { OVERPASS_UDP: 'auto', OVERPASS_TRANSIT: 'off' } : { OVERPASS_UDP: mode })
   let driver: Started | undefined
   try {
     await waitFor(relay, '"relay up"', 'transit relay')
@@ -167,7 +176,7 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram', work
     driver = nsSpawn(l.name('ing'), ctx.loadCpus, path.join(ctx.dir, `transit-driver-${tag}.log`), process.execPath, [DRIVER, specFile])
     await waitFor(driver, 'sealed ', 'transit driver', 60_000)
     await new Promise<void>((resolve) => (driver!.child.exitCode !== null ? resolve() : driver!.child.once('exit', () => resolve())))
-    const name = (udp === 'native' ? 'overpass' : 'overpass_dgram') + (workers > 1 ? `_${workers}_workers` : '')
+    const name = (mode === 'ts' ? 'overpass_ts_transit' : udp === 'native' ? 'overpass' : 'overpass_dgram') + (workers > 1 ? `_${workers}_workers` : '')
     const result = await search(ctx, relay.pid, records, name)
     const counters = await relayCounters(ctx.bin, file)
     ctx.log(`    ${name} relay counters: ${JSON.stringify(counters)}`)
@@ -202,7 +211,7 @@ export function writeTransitConfig(file: string, l: NetnsLine, controlSocket: st
   }, 'overpass bench:e2e transit relay (generated; throwaway keys)'), { mode: 0o600 })
 }
 
-async function search(ctx: TransitContext, pid: number, records: string, what: string): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram' | 'udp' | 'relay_counters'>> {
+async function search(ctx: TransitContext, pid: number, records: string, what: string): Promise<Omit<TransitResult, 'node_forwarder' | 'dgram' | 'ts_transit' | 'udp' | 'relay_counters'>> {
   const steps: TransitStep[] = []
   let next = 0
   let recordBytes = 0

@@ -24,9 +24,22 @@ export const WINDOW_SIZE = (RING_WORDS - 1) * WORD_BITS
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER
 
 export class ReplayWindow {
-  private readonly ring = new Uint32Array(RING_WORDS)
-  /** Highest counter accepted so far; with nothing accepted, 0 and the ring is empty. */
-  private last = 0
+  /**
+   * The ring, and head[0]: the highest counter accepted so far (with nothing
+   * accepted, 0 and the ring is empty). Typed arrays rather than fields so
+   * the native transit fast path (native/transit.c) advances the very same
+   * window: one state, never two that a replay could slip between.
+   */
+  readonly ring = new Uint32Array(RING_WORDS)
+  readonly head = new Float64Array(1)
+
+  private get last(): number {
+    return this.head[0]
+  }
+
+  private set last(counter: number) {
+    this.head[0] = counter
+  }
 
   /** Forget everything, as for a fresh keypair. */
   reset(): void {

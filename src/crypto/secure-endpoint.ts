@@ -81,6 +81,13 @@ export const RESPONDER_REKEY_DELAY_MS = 10_000
  * peer started is completing: we do not start one of our own.
  */
 export const NEXT_SETTLE_MS = 3_000
+/**
+ * The transit fast path (onLiveKeys) hands a keypair back to the endpoint
+ * this long before any age limit, so the two clocks' skew (the same
+ * monotonic clock, read at different moments) can never let it use a key
+ * the endpoint would refuse.
+ */
+export const LIVE_KEY_MARGIN_MS = 1_000
 
 const EMPTY = Buffer.alloc(0)
 
@@ -109,6 +116,7 @@ export class CryptoEndpoint implements SecureEndpoint {
   private readonly onTimestampAccepted: SecureEndpointOptions['onTimestampAccepted']
 
   private readonly onKeys: SecureEndpointOptions['onKeys']
+  private readonly onLiveKeys: SecureEndpointOptions['onLiveKeys']
   private readonly codec: TransportCodec
   private cookies: CookieChecker
   private readonly load = new HandshakeLoad()
@@ -135,6 +143,7 @@ export class CryptoEndpoint implements SecureEndpoint {
     validateOptions(opts, this.limits.rejectAfterPackets, this.rekeyAfterPackets, maxPacket)
 
     this.onKeys = opts.onKeys
+    this.onLiveKeys = opts.onLiveKeys
     this.codec = new TransportCodec(this.aead, maxPacket)
 
     const privateKey = new Uint8Array(opts.privateKey)
@@ -522,8 +531,9 @@ export class CryptoEndpoint implements SecureEndpoint {
     this.keysChanged(p)
   }
 
-  /** Tell the other workers (onKeys) which keypairs `p` now has. Control path: copies the keys. */
+  /** Tell the other workers (onKeys) and the transit fast path (onLiveKeys) which keypairs `p` now has. Control path. */
   private keysChanged(p: PeerState): void {
+    this.liveKeysChanged(p)
     if (this.onKeys === undefined) return
     const snap = (kp: Keypair | null): KeypairSnapshot | null =>
       kp === null
@@ -538,6 +548,29 @@ export class CryptoEndpoint implements SecureEndpoint {
           }
     const keys: PeerKeys = { current: snap(p.current), next: snap(p.next), previous: p.previous.map((kp) => snap(kp) as KeypairSnapshot) }
     this.onKeys(p.index, keys)
+  }
+
+  /**
+   * The keypairs receiveTransport accepts without more than the replay
+   * window (current, previous; never `next`, whose first packet confirms
+   * it), and the one send seals with (current), each until the first age
+   * limit at which the endpoint would refuse it, rekey or expire it.
+   */
+  private liveKeysChanged(p: PeerState): void {
+    if (this.onLiveKeys === undefined) return
+    const rejectMs = this.limits.rejectAfterMs
+    const receive = [p.current, ...p.previous].filter((kp): kp is Keypair => kp !== null).map((kp) => ({ kp, untilMs: kp.createdMs + rejectMs - LIVE_KEY_MARGIN_MS }))
+    const kp = p.current
+    const rekeyMs = kp === null ? 0 : kp.isInitiator ? this.rekeyAfterMs : this.rekeyAfterMs + RESPONDER_REKEY_DELAY_MS
+    const send = kp === null ? null : { kp, untilMs: kp.createdMs + Math.min(rejectMs, rekeyMs) - LIVE_KEY_MARGIN_MS }
+    this.onLiveKeys(p.index, { receive, send, rekeyAfterPackets: this.rekeyAfterPackets, rejectAfterPackets: this.limits.rejectAfterPackets })
+  }
+
+  addTransitCounts(peer: number, rxPackets: number, txPackets: number): void {
+    const p = this.peers[peer]
+    if (p === undefined) return
+    p.counters.counts[Count.RxPackets] += rxPackets
+    p.counters.counts[Count.TxPackets] += txPackets
   }
 
   /**

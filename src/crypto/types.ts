@@ -3,6 +3,7 @@
  * simulator). crypto/ is sans-IO: it never touches sockets or clocks; callers
  * pass `nowMs` (monotonic) and an injected `transmit` sink.
  */
+import type { Keypair } from './keypair.js'
 import type { Dh } from './dh.js'
 
 /** Why crypto/ refused an inbound datagram. Negative so they never collide with a length. */
@@ -107,6 +108,29 @@ export interface SecureEndpointOptions {
    * other workers (crypto/lane-endpoint.ts). Control path.
    */
   onKeys?: (peer: number, keys: PeerKeys) => void
+  /**
+   * Called whenever a peer's keypairs change, with the live keypairs (not
+   * copies) the endpoint accepts transport packets on and seals with, each
+   * with the time (this endpoint's clock) from which the endpoint, not a
+   * fast path, must decide about it: how the native transit fast path
+   * (dataplane/transit-offload.ts) is kept in step. Control path.
+   */
+  onLiveKeys?: (peer: number, keys: LiveKeys) => void
+}
+
+/** A keypair handed to the transit fast path, and until when it may use it alone. */
+export interface LiveKeypair {
+  kp: Keypair
+  untilMs: number
+}
+
+/** What a peer's keypairs allow without the endpoint: receive on current and previous, send on current. */
+export interface LiveKeys {
+  receive: LiveKeypair[]
+  send: LiveKeypair | null
+  /** The endpoint's limits, for the fast path's packet-count checks. */
+  rekeyAfterPackets: number
+  rejectAfterPackets: number
 }
 
 /** One keypair as handed to another worker. */
@@ -201,4 +225,6 @@ export interface SecureEndpoint {
    * stay, the next handshakes use the new key. Control path.
    */
   setPrivateKey?(privateKey: Uint8Array): void
+  /** Adds what the native transit fast path received from and sealed to `peer` (its counters are drained into these). */
+  addTransitCounts?(peer: number, rxPackets: number, txPackets: number): void
 }

@@ -19,7 +19,9 @@
  */
 import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { PeerConfig } from '../config/types.js'
-import { CryptoDrop, type EndpointPeer, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
+import { CryptoDrop, type EndpointPeer, type LiveKeys, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
+import { DEFAULT_REJECT_AFTER_PACKETS } from '../crypto/secure-endpoint.js'
+import { nativeTransitWanted } from '../io/native-transit.js'
 import type { Clock, Logger, PacketSocket, PeerAddress, Timers, TimerHandle, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { isIPv6 } from 'node:net'
 import { DataHeader, FLAG_REPLY, FLAG_STAMPED, KIND_CONTROL, KIND_DATA, KIND_NETWORK_VERSION, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
@@ -36,6 +38,7 @@ import { PathMeter } from './path-meter.js'
 import { StaticPaths, type PathProvider } from './paths.js'
 import { PeerEndpoints } from './peer-endpoints.js'
 import type { HostPort } from '../config/types.js'
+import { TransitOffload } from './transit-offload.js'
 
 /** A peer relay as the data plane sees it (crypto/ has its own per-peer session state). */
 export interface OverlayPeer {
@@ -98,6 +101,11 @@ export interface RelayDeps {
   worker?: { index: number; count: number }
   /** Origin sockets the exit may keep open (flow-admission.ts); default DEFAULT_EXIT_SOCKET_BUDGET. */
   exitSocketBudget?: number
+  /**
+   * Forward pure transit datagrams natively when the overlay socket can
+   * (transit-offload.ts; one worker only); default true unless OVERPASS_TRANSIT=off.
+   */
+  nativeTransit?: boolean
 }
 
 /** The L3 half of a relay: present when the config has `l3:`. */
@@ -158,6 +166,10 @@ export class Relay implements RelayContext {
   private readonly startedMs: number
   private controlSink: ControlPlaneSink | undefined
   private versionSink: VersionSink | undefined
+  private readonly nativeTransit: boolean
+  /** The live keypairs of each peer, as the endpoint last handed them (for a transit table made later). */
+  private readonly liveKeys: (LiveKeys | undefined)[] = []
+  private transit: TransitOffload | undefined
 
   constructor(deps: RelayDeps) {
     const cfg = deps.plane
@@ -176,6 +188,7 @@ export class Relay implements RelayContext {
     this.lane = deps.worker?.index ?? 0
     this.laneCount = deps.worker?.count ?? 1
     this.startedMs = deps.clock.nowMs()
+    this.nativeTransit = deps.nativeTransit ?? nativeTransitWanted()
     this.paths = deps.paths ?? new StaticPaths(cfg.self, cfg.services)
     this.ipv6Underlay = isIPv6(cfg.listen.host) || cfg.peers.some((p) => (p.endpoints ?? [p.endpoint]).some((e) => isIPv6(e.host)))
     this.peers = cfg.peers.map((p, index) => overlayPeer(index, p))
@@ -191,6 +204,10 @@ export class Relay implements RelayContext {
       rekeyAfterMs: cfg.rekeyAfterMs,
       rekeyAfterPackets: cfg.rekeyAfterPackets,
       backend: deps.cryptoBackend ?? 'auto',
+      onLiveKeys: (peer, keys) => {
+        this.liveKeys[peer] = keys
+        this.transit?.keysChanged(peer, keys)
+      },
     })
     this.ingress = new IngressSide(this, this.services.filter((s) => s.isIngress && s.cfg.mode === 'l4'))
     this.exit = new ExitSide(this, deps.exitSocketBudget)
@@ -217,6 +234,7 @@ export class Relay implements RelayContext {
     try {
       const bound = await socket.bound()
       this.log.info('overlay listening', { listen: `${bound.address}:${bound.port}`, crypto: this.endpoint.backendName })
+      this.startTransit(socket)
       await this.ingress.start()
       const l3 = this.l3
       if (l3 !== undefined) l3.tun.onPacket((pkt) => l3.ingress.onTunPacket(pkt))
@@ -230,6 +248,9 @@ export class Relay implements RelayContext {
   stop(): void {
     if (this.tickTimer !== undefined) this.timers.clearTimeout(this.tickTimer)
     this.tickTimer = undefined
+    this.transit?.drain()
+    this.socket?.attachTransit?.(null)
+    this.transit = undefined
     this.ingress.close()
     this.exit.close()
     this.l3?.tun.onPacket(() => {})
@@ -264,6 +285,7 @@ export class Relay implements RelayContext {
       }
     }
     this.indexPeers()
+    this.restartTransit()
   }
 
   /** Rebuilds the lookups by source address and by node id from `peers`. */
@@ -280,6 +302,47 @@ export class Relay implements RelayContext {
       }
       this.peerByNode.set(p.node, p)
     }
+  }
+
+  /**
+   * The native transit fast path, when the overlay socket has one and this
+   * is the only worker (with several, lanes other than a worker's own are
+   * not its to seal on; the table seals on lane 0 only).
+   */
+  private startTransit(socket: PacketSocket): void {
+    if (!this.nativeTransit || socket.attachTransit === undefined || this.laneCount !== 1) return
+    const transit = TransitOffload.create({
+      selfNode: this.selfNode,
+      family: isIPv6(this.plane.listen.host) ? 6 : 4,
+      // A slot a live change emptied (setPeers) is never given to the table.
+      peers: Array.from(this.peers, (p) =>
+        p === undefined
+          ? { node: 0, endpoint: { address: '', port: 0 }, traffic: new Traffic(), matchedBySource: false }
+          : { node: p.node, endpoint: p.endpoint, traffic: p.traffic, matchedBySource: this.peerBySource.get(p.endpoint.address)?.get(p.endpoint.port) === p },
+      ),
+      endpoint: this.endpoint,
+      rekeyAfterPackets: this.plane.rekeyAfterPackets,
+      rejectAfterPackets: DEFAULT_REJECT_AFTER_PACKETS,
+      nowMs: this.clock.nowMs(),
+    })
+    if (transit === undefined) return
+    this.transit = transit
+    this.liveKeys.forEach((keys, peer) => keys !== undefined && transit.keysChanged(peer, keys))
+    socket.attachTransit(transit.table)
+  }
+
+  /**
+   * The native table knows each peer's address and slot from when it was
+   * built: after a peer table change, an endpoint failover or a DNS change it
+   * is built again (control path), or it would send to the old address.
+   */
+  private restartTransit(): void {
+    const socket = this.socket
+    if (socket === undefined || this.transit === undefined) return
+    this.transit.drain()
+    socket.attachTransit?.(null)
+    this.transit = undefined
+    this.startTransit(socket)
   }
 
   attachControlPlane(sink: ControlPlaneSink): void {
@@ -309,6 +372,7 @@ export class Relay implements RelayContext {
       const from = `${p.endpoint.address}:${p.endpoint.port}`
       p.endpoint = c.active
       this.log.info('peer endpoint failover', { peer: p.id, from, to: `${p.endpoint.address}:${p.endpoint.port}` })
+      this.restartTransit()
     }
   }
 
@@ -343,6 +407,7 @@ export class Relay implements RelayContext {
       if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
       byPort.set(e.port, p)
     }
+    this.restartTransit()
   }
 
   /** Seals and sends an already-built plaintext (control or probe) to a peer. */
@@ -498,6 +563,7 @@ export class Relay implements RelayContext {
   private scheduleTick(): void {
     this.tickTimer = this.timers.setTimeout(() => {
       const now = this.clock.nowMs()
+      this.transit?.drain()
       this.endpoint.tick(now)
       if (now - this.lastSweepMs >= 1000) {
         this.lastSweepMs = now
@@ -514,6 +580,7 @@ export class Relay implements RelayContext {
   // --- status ----------------------------------------------------------
 
   stats(): RelayStats {
+    this.transit?.drain()
     const now = this.clock.nowMs()
     const cryptoStats = (this.endpoint as { stats?: () => unknown }).stats?.()
     return {
@@ -546,6 +613,7 @@ export class Relay implements RelayContext {
         : {}),
       crypto: cryptoStats,
       ...optional('overlay_socket', this.socket?.stats?.()),
+      ...optional('native_transit', this.transit && { forwarded: this.transit.forwarded, peers_matched: this.transit.peersMatched() }),
       ...optional('service_sockets', this.ingress.socketStats()),
       ...optional('origin_sockets', this.exit.originSocketStats()),
     }
@@ -564,6 +632,8 @@ export interface RelayStats {
   crypto?: unknown
   /** The overlay socket's own counters (the batched native socket keeps them). */
   overlay_socket?: Record<string, number>
+  /** Datagrams the native transit fast path forwarded (already counted in peers and crypto too), when it runs. */
+  native_transit?: { forwarded: number; peers_matched: number }
   /** The same for each ingress service socket, by `service@host:port` (absent on node:dgram). */
   service_sockets?: Record<string, Record<string, number>>
   /** The exit's per-flow origin sockets, summed over all flows since start (absent on node:dgram). */

@@ -8,6 +8,7 @@
  * those fakes, the simulator and the test bed's emulators (lab/).
  */
 
+import type { NativeTransitTable } from './native-transit.js'
 export type { RawIcmpSocket } from './raw-icmp.js'
 
 /** Where a datagram came from. Mirrors the fields of node:dgram's RemoteInfo we use. */
@@ -40,6 +41,11 @@ export interface PacketSocket {
   readonly batched?: boolean
   /** Socket-level counters (drops the kernel or the socket counted), when the implementation keeps any. */
   stats?(): Record<string, number>
+  /**
+   * Run the native transit fast path on this socket's receive batches (null
+   * stops it); only the batched native socket has it (io/native-transit.ts).
+   */
+  attachTransit?(table: NativeTransitTable | null): void
 }
 
 /** Opens UDP sockets. The daemon uses node:dgram; tests and the simulator use fakes. */

@@ -30,6 +30,7 @@ import { isIPv6 } from 'node:net'
 import type { PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
 import { loadNativeAddon, REBUILD_FIX, type AddonLoad } from './native-addon.js'
 import { NativeSocketBase, SOCKET_COUNTERS } from './native-socket-base.js'
+import type { NativeTransitTable } from './native-transit.js'
 
 /** Default slot size: fits any overlay datagram of a relay.mtu up to 2048. */
 export const DEFAULT_MAX_DATAGRAM_BYTES = 2048
@@ -50,6 +51,7 @@ interface NativeUdp {
   peer(handle: object, id: number): [string, number]
   local(handle: object): [string, number]
   send(handle: object, buffer: Buffer, offset: number, length: number, id: number): number
+  transitAttach(handle: object, table: object | null): void
 }
 
 /** open() flags, as native/udp.c reads them. */
@@ -197,6 +199,11 @@ export class NativeUdpSocket extends NativeSocketBase<object> implements PacketS
     if (this.closed) return
     this.closed = true
     this.native.close(this.handle!)
+  }
+
+  /** Forward pure transit datagrams natively before a batch reaches JS (native/transit.c); null stops it. */
+  attachTransit(table: NativeTransitTable | null): void {
+    if (!this.closed) this.native.transitAttach(this.handle!, table === null ? null : table.handle)
   }
 
   /**

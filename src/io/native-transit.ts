@@ -1,0 +1,101 @@
+/**
+ * The native transit table (native/transit.c, in the overpass_udp addon,
+ * linked with the system libsodium): the sessions a batched overlay socket
+ * uses to forward pure transit datagrams without calling JS. This file is
+ * only the typed boundary; what goes into the table, and when, is
+ * dataplane/transit-offload.ts.
+ *
+ * Unavailable (and the TypeScript path does everything) when the addon is
+ * not built, was built without libsodium-dev, or OVERPASS_TRANSIT=off.
+ */
+import { loadNativeAddon } from './native-addon.js'
+
+/** Per-peer counter slots after the totals, as native/transit.c keeps them. */
+export const TRANSIT_TOTALS = 1
+export const TRANSIT_PEER_SLOTS = 4
+export const enum TransitPeerStat {
+  RxPackets = 0,
+  RxBytes = 1,
+  TxPackets = 2,
+  TxBytes = 3,
+}
+
+interface TransitAddon {
+  readonly transitAvailable: boolean
+  transitCreate(selfNode: number, peerCount: number, family: 4 | 6, rekeyAfterPackets: number, rejectAfterPackets: number, jsNowMs: number, stats: Float64Array): object
+  transitPeer(table: object, slot: number, node: number, host: string, port: number): boolean
+  transitClearPeer(table: object, slot: number): void
+  transitReceiveKey(table: object, slot: number, localIndex: number, key: Buffer, ring: Uint32Array, head: Float64Array, untilMs: number): boolean
+  transitSendKey(table: object, slot: number, remoteIndex: number, key: Buffer, counts: Float64Array, untilMs: number): boolean
+  transitTry(table: object, data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): [number, number] | null
+}
+
+/** OVERPASS_TRANSIT: `native` (default: when available) or `off` (the TypeScript path only, e.g. for A/B runs). */
+export function nativeTransitWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.OVERPASS_TRANSIT ?? '').trim() !== 'off'
+}
+
+function addon(): TransitAddon | undefined {
+  const load = loadNativeAddon<TransitAddon>('overpass_udp', 'OVERPASS_UDP_ADDON')
+  return load.addon?.transitAvailable === true ? load.addon : undefined
+}
+
+/** Why there is no native transit table here, or undefined if there can be one. */
+export function nativeTransitUnavailable(): string | undefined {
+  const load = loadNativeAddon<TransitAddon>('overpass_udp', 'OVERPASS_UDP_ADDON')
+  if (load.error !== undefined) return load.error
+  if (load.addon.transitAvailable !== true) return 'the overpass_udp addon was built without libsodium (apt-get install libsodium-dev, then npm rebuild)'
+  return undefined
+}
+
+export interface TransitTableInit {
+  selfNode: number
+  peerCount: number
+  family: 4 | 6
+  rekeyAfterPackets: number
+  rejectAfterPackets: number
+  /** The relay clock's now, so the table's clock reads the same milliseconds. */
+  nowMs: number
+}
+
+/** One table; a socket's `attachTransit` runs it on every receive batch. */
+export class NativeTransitTable {
+  readonly handle: object
+  /** Totals, then TRANSIT_PEER_SLOTS per peer; deltas since the last drain. */
+  readonly counters: Float64Array
+  private readonly native: TransitAddon
+
+  private constructor(native: TransitAddon, init: TransitTableInit) {
+    this.native = native
+    this.counters = new Float64Array(TRANSIT_TOTALS + TRANSIT_PEER_SLOTS * init.peerCount)
+    this.handle = native.transitCreate(init.selfNode, init.peerCount, init.family, init.rekeyAfterPackets, init.rejectAfterPackets, init.nowMs, this.counters)
+  }
+
+  /** A table, or undefined where the native path is not available. */
+  static create(init: TransitTableInit): NativeTransitTable | undefined {
+    const native = addon()
+    return native ? new NativeTransitTable(native, init) : undefined
+  }
+
+  /** False: datagrams from host:port would not be matched to this peer natively (JS keeps it). */
+  setPeer(slot: number, node: number, host: string, port: number): boolean {
+    return this.native.transitPeer(this.handle, slot, node, host, port)
+  }
+
+  clearPeer(slot: number): void {
+    this.native.transitClearPeer(this.handle, slot)
+  }
+
+  receiveKey(slot: number, localIndex: number, key: Buffer, ring: Uint32Array, head: Float64Array, untilMs: number): boolean {
+    return this.native.transitReceiveKey(this.handle, slot, localIndex, key, ring, head, untilMs)
+  }
+
+  sendKey(slot: number, remoteIndex: number, key: Buffer, counts: Float64Array, untilMs: number): boolean {
+    return this.native.transitSendKey(this.handle, slot, remoteIndex, key, counts, untilMs)
+  }
+
+  /** What the socket runs per datagram, without a socket (tests): [length written to out, peer slot] or null. */
+  tryForward(data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): [number, number] | null {
+    return this.native.transitTry(this.handle, data, length, host, port, nowMs, out)
+  }
+}

@@ -1,0 +1,419 @@
+/**
+ * The native transit fast path against its oracle, the TypeScript path.
+ *
+ * Two transit relays "tr" are built identically (same keys, same seeded
+ * randomness, same clock): one with the native table in front of its
+ * socket (as native/udp.c runs it: try the table, hand JS what it declines),
+ * one without. Endpoints "ing" and "ex" talk to both: every datagram they
+ * send goes to both relays, and only the TypeScript relay's answers are
+ * delivered back. fast-check generates the traffic: valid transit packets,
+ * and every way of breaking one (truncated, bad tag, replayed, reordered,
+ * unknown index, wrong source, other lanes, bad version/type/reserved,
+ * every data header error, not for us, last hop, no hops left, unknown
+ * next hop, path too long, keepalives, probes), with time jumps across the
+ * rekey and reject limits. Both relays must send identical bytes to
+ * identical addresses after every input, and end with identical drop,
+ * crypto and traffic counters.
+ */
+import fc from 'fast-check'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { dataPlaneConfig } from '../../src/config/data-plane.js'
+import { createSecureEndpoint, type SecureEndpoint } from '../../src/crypto/index.js'
+import { LIVE_KEY_MARGIN_MS, RESPONDER_REKEY_DELAY_MS } from '../../src/crypto/secure-endpoint.js'
+import { Relay } from '../../src/dataplane/relay.js'
+import { FakeClock } from '../../src/io/fake-clock.js'
+import type { DatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from '../../src/io/index.js'
+import { silentLogger } from '../../src/io/log.js'
+import { nativeTransitUnavailable, type NativeTransitTable } from '../../src/io/native-transit.js'
+import { nameId } from '../../src/wire/ids.js'
+import { describeIf, needsAvailable } from '../support/requirements.js'
+import { buildConfigs } from './helpers.js'
+
+// Initiation timestamps are kept increasing per process (crypto/timestamp.ts), so the second of
+// two relays in one process would write a different one: here each endpoint's own clock decides.
+vi.mock('../../src/crypto/timestamp.js', () => ({ nextHandshakeTimestamp: (wallUs: number) => Math.floor(wallUs) }))
+
+/** Strictly increasing per endpoint, the same sequence for the two relays. */
+function wallClock(clock: FakeClock): () => number {
+  let n = 0
+  return () => clock.nowMs() * 1000 + n++
+}
+
+const unavailable = nativeTransitUnavailable()
+const REKEY_AFTER_MS = 120_000
+const REJECT_AFTER_MS = 180_000
+
+interface Sent {
+  to: string
+  bytes: string
+}
+
+/** A socket the test drives; with a table, it runs the table first, as native/udp.c does per datagram. */
+class ScriptedSocket implements PacketSocket {
+  readonly batched = true
+  handler: DatagramHandler = () => {}
+  table: NativeTransitTable | null = null
+  readonly sent: Sent[] = []
+  private readonly out = Buffer.alloc(4096)
+
+  constructor(private readonly local: PeerAddress, private readonly clock: FakeClock, private readonly peerAddrs: PeerAddress[]) {}
+
+  send(data: Buffer, offset: number, length: number, port: number, address: string): boolean {
+    this.sent.push({ to: `${address}:${port}`, bytes: data.subarray(offset, offset + length).toString('hex') })
+    return true
+  }
+  onMessage(handler: DatagramHandler): void {
+    this.handler = handler
+  }
+  onError(): void {}
+  bound(): Promise<PeerAddress> {
+    return Promise.resolve(this.local)
+  }
+  close(): void {}
+  attachTransit(table: NativeTransitTable | null): void {
+    this.table = table
+  }
+
+  deliver(data: Buffer, from: PeerAddress): void {
+    const copy = Buffer.from(data) // the relay may open in place; each relay gets its own bytes
+    if (this.table !== null) {
+      const r = this.table.tryForward(copy, copy.length, from.address, from.port, this.clock.nowMs(), this.out)
+      if (r !== null) {
+        const to = this.peerAddrs[r[1]]
+        this.send(this.out, 0, r[0], to.port, to.address)
+        return
+      }
+    }
+    this.handler(copy, from)
+  }
+}
+
+/** splitmix32: the same seed gives both relays the same "random" indexes and ephemeral keys. */
+function seededBytes(seed: number): (n: number) => Uint8Array {
+  let s = seed >>> 0
+  return (n) => {
+    const out = new Uint8Array(n)
+    for (let i = 0; i < n; i++) {
+      s = (s + 0x9e3779b9) >>> 0
+      let z = s
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0
+      out[i] = (z ^ (z >>> 16)) & 0xff
+    }
+    return out
+  }
+}
+
+/** A rekey after this many packets is reached in a test (the default, 2^40, never is). */
+const SMALL_REKEY_PACKETS = 12
+const spec = { relays: ['ing', 'tr', 'ex'], services: [{ ingress: [{ relay: 'ing', listen: { host: '127.0.0.1', port: 27015 } }], exits: ['ex'] }], basePort: 7300 }
+const baseConfigs = buildConfigs(spec)
+const smallRekeyConfigs = buildConfigs({ ...spec, rekeyAfterPackets: SMALL_REKEY_PACKETS })
+const addrOf = (id: string): PeerAddress => ({ address: '127.0.0.1', port: baseConfigs.get(id)!.relay.listen.port })
+const NODE = { ing: nameId('ing'), tr: nameId('tr'), ex: nameId('ex'), stranger: nameId('stranger') }
+
+interface Side {
+  relay: Relay
+  socket: ScriptedSocket
+}
+
+interface World {
+  clock: FakeClock
+  ts: Side
+  native: Side
+  ends: Record<'ing' | 'ex', SecureEndpoint>
+  /** Datagrams the ends sent (to tr), waiting to be delivered to both relays. */
+  inbox: { data: Buffer; from: PeerAddress }[]
+  stop(): void
+}
+
+async function buildWorld(seed: number, smallRekey = false): Promise<World> {
+  const clock = new FakeClock(10_000)
+  const configs = smallRekey ? smallRekeyConfigs : baseConfigs
+  const tr = configs.get('tr')!
+  const peerAddrs = tr.peers.map((p) => ({ address: p.endpoint.host, port: p.endpoint.port }))
+  const side = async (nativeTransit: boolean): Promise<Side> => {
+    const socket = new ScriptedSocket(addrOf('tr'), clock, peerAddrs)
+    const udp: UdpSocketFactory = { open: () => socket }
+    const random = seededBytes(seed)
+    const relay = new Relay({
+      plane: dataPlaneConfig(tr),
+      udp,
+      clock,
+      timers: clock,
+      log: silentLogger,
+      nativeTransit,
+      makeEndpoint: (o) => createSecureEndpoint({ ...o, privateKey: tr.relay.privateKey, randomBytes: random, wallClockUs: wallClock(clock), backend: 'sodium' }),
+    })
+    await relay.start()
+    return { relay, socket }
+  }
+  const ts = await side(false)
+  const native = await side(true)
+  const inbox: World['inbox'] = []
+  const end = (id: 'ing' | 'ex'): SecureEndpoint =>
+    createSecureEndpoint({
+      privateKey: configs.get(id)!.relay.privateKey,
+      peers: [{ index: 0, publicKey: tr.relay.publicKey }],
+      transmit: (_peer, data, length) => inbox.push({ data: Buffer.from(data.subarray(0, length)), from: addrOf(id) }),
+      randomBytes: seededBytes(seed ^ id.length),
+      wallClockUs: wallClock(clock),
+      rekeyAfterMs: REKEY_AFTER_MS,
+      backend: 'sodium',
+    })
+  return { clock, ts, native, ends: { ing: end('ing'), ex: end('ex') }, inbox, stop: () => (ts.relay.stop(), native.relay.stop()) }
+}
+
+/**
+ * Delivers everything in flight: the ends' datagrams to both relays (their
+ * outputs must match), the TypeScript relay's outputs to the ends. Bounded.
+ */
+function pump(w: World): void {
+  for (let round = 0; round < 20; round++) {
+    const inbox = w.inbox.splice(0)
+    if (inbox.length === 0) return
+    for (const { data, from } of inbox) feed(w, data, from)
+  }
+  throw new Error('the ends and the relay keep talking')
+}
+
+/** One datagram to both relays; their outputs are compared, the TypeScript one's reach the ends. */
+function feed(w: World, data: Buffer, from: PeerAddress): void {
+  const a = w.ts.socket.sent.length
+  const b = w.native.socket.sent.length
+  w.ts.socket.deliver(data, from)
+  w.native.socket.deliver(data, from)
+  const tsOut = w.ts.socket.sent.slice(a)
+  expect(w.native.socket.sent.slice(b)).toEqual(tsOut)
+  for (const s of tsOut) {
+    const id = s.to === `127.0.0.1:${addrOf('ing').port}` ? 'ing' : s.to === `127.0.0.1:${addrOf('ex').port}` ? 'ex' : undefined
+    if (id !== undefined) w.ends[id].receive(0, w.clock.nowMs(), Buffer.from(s.bytes, 'hex'), s.bytes.length / 2)
+  }
+}
+
+/** Sessions ing <-> tr and ex <-> tr, both confirmed (a probe each way would do; an empty plaintext is a keepalive). */
+function connect(w: World): void {
+  const probe = Buffer.from([3, 0])
+  for (const id of ['ing', 'ex'] as const) {
+    w.ends[id].send(0, w.clock.nowMs(), probe, probe.length)
+    pump(w)
+    w.ends[id].send(0, w.clock.nowMs(), probe, probe.length)
+    pump(w)
+  }
+}
+
+/** A data plaintext: fixed header, path, optional client-address extension, payload. */
+function dataPlain(o: { kind: number; flags: number; hops: number; plen: number; pidx: number; reserved: number; path: number[]; ext: number; payload: number; headerCut: number }): Buffer {
+  const ext = o.ext === 0 ? [] : o.ext === 4 ? [4, 0, ...new Array(12).fill(7)] : o.ext === 6 ? [6, 0, ...new Array(36).fill(7)] : [9]
+  const head = Buffer.alloc(20 + 4 * o.path.length)
+  head[0] = o.kind
+  head[1] = o.flags
+  head[2] = o.hops
+  head[3] = o.plen
+  head[4] = o.pidx
+  head[6] = o.reserved
+  head.writeUInt32BE(0x01020304, 8)
+  o.path.forEach((n, i) => head.writeUInt32BE(n >>> 0, 20 + 4 * i))
+  const full = Buffer.concat([head, Buffer.from(ext), Buffer.alloc(o.payload, 0x5a)])
+  return full.subarray(0, Math.max(0, full.length - o.headerCut))
+}
+
+const nodeArb = fc.constantFrom(NODE.ing, NODE.tr, NODE.ex, NODE.stranger)
+/** Mostly well-formed transit packets ing -> tr -> ex (or ex -> tr -> ing), with every header field sometimes wrong. */
+const plainArb = fc.record({
+  kind: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(0, 2, 3, 9) }),
+  flags: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(0, 1, 4, 5) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
+  hops: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 8 }) }, { weight: 1, arbitrary: fc.constant(0) }),
+  route: fc.oneof(
+    { weight: 8, arbitrary: fc.constant('ing>ex') },
+    { weight: 3, arbitrary: fc.constant('ex>ing') },
+    { weight: 3, arbitrary: fc.array(nodeArb, { minLength: 0, maxLength: 10 }) },
+  ),
+  pidxShift: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 9 }) }),
+  plenShift: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -3, max: 8 }) }),
+  reserved: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 255 }) }),
+  ext: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(4, 6, 9) }),
+  payload: fc.integer({ min: 0, max: 300 }),
+  headerCut: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 80 }) }),
+})
+
+const opArb = fc.oneof(
+  { weight: 10, arbitrary: fc.record({ op: fc.constant('send' as const), plain: plainArb, lane: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 31 }) }), mutate: fc.oneof(
+    { weight: 10, arbitrary: fc.constant({ how: 'none' as const }) },
+    { weight: 1, arbitrary: fc.record({ how: fc.constant('truncate' as const), keep: fc.integer({ min: 0, max: 400 }) }) },
+    { weight: 1, arbitrary: fc.record({ how: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
+    { weight: 1, arbitrary: fc.record({ how: fc.constant('receiver' as const), index: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ how: fc.constant('source' as const), who: fc.constantFrom('other-end', 'stranger', 'other-port') }) },
+    { weight: 1, arbitrary: fc.record({ how: fc.constant('hold' as const) }) },
+  ) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('replay' as const), back: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 1, max: 500 }), fc.constantFrom(REKEY_AFTER_MS - LIVE_KEY_MARGIN_MS, LIVE_KEY_MARGIN_MS, 30_000, REJECT_AFTER_MS)) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('garbage' as const), bytes: fc.uint8Array({ minLength: 0, maxLength: 80 }) }) },
+)
+
+type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never
+
+function pathFor(route: string | number[], shift: { plen: number; pidx: number }): { path: number[]; plen: number; pidx: number } {
+  const path = route === 'ing>ex' ? [NODE.ing, NODE.tr, NODE.ex] : route === 'ex>ing' ? [NODE.ex, NODE.tr, NODE.ing] : (route as number[])
+  return { path, plen: (path.length + shift.plen) & 0xff, pidx: (1 + shift.pidx) & 0xff }
+}
+
+/** Runs the ops; returns how many datagrams the native table forwarded. */
+function run(w: World, ops: Op[]): void {
+  const history: { data: Buffer; from: PeerAddress }[] = []
+  const held: { data: Buffer; from: PeerAddress }[] = []
+  for (const op of ops) {
+    if (op.op === 'advance') {
+      w.clock.advance(op.ms) // both relays tick (rekeys, expiry) on the shared clock
+      w.ends.ing.tick(w.clock.nowMs())
+      w.ends.ex.tick(w.clock.nowMs())
+      pump(w)
+      continue
+    }
+    if (op.op === 'garbage') {
+      feed(w, Buffer.from(op.bytes), addrOf('ing'))
+      continue
+    }
+    if (op.op === 'replay') {
+      if (history.length > 0) feed(w, history[history.length - 1 - (op.back % history.length)].data, history[history.length - 1 - (op.back % history.length)].from)
+      continue
+    }
+    if (op.op === 'release') {
+      for (const h of held.splice(0).reverse()) feed(w, h.data, h.from) // reordered
+      continue
+    }
+    const p = op.plain
+    const from = p.route === 'ex>ing' ? 'ex' : 'ing'
+    const shape = pathFor(p.route, { plen: p.plenShift, pidx: p.pidxShift })
+    const plain = dataPlain({ ...p, path: shape.path, plen: shape.plen, pidx: shape.pidx })
+    w.ends[from].send(0, w.clock.nowMs(), plain, plain.length, op.lane)
+    const sealed = w.inbox.splice(0)
+    for (const s of sealed) {
+      let data = s.data
+      let src = s.from
+      const m = op.mutate
+      if (m.how === 'truncate') data = data.subarray(0, Math.min(m.keep, data.length))
+      else if (m.how === 'flip' && data.length > 0) data[m.at % data.length] ^= 1 << m.bit
+      else if (m.how === 'receiver' && data.length >= 8) data.writeUInt32BE(m.index >>> 0, 4)
+      else if (m.how === 'source') src = m.who === 'other-end' ? addrOf(from === 'ing' ? 'ex' : 'ing') : m.who === 'stranger' ? { address: '127.0.0.9', port: src.port } : { address: src.address, port: src.port + 100 }
+      if (m.how === 'hold') held.push({ data, from: src })
+      else feed(w, data, src)
+      history.push({ data, from: src })
+    }
+    pump(w)
+  }
+}
+
+/** What must be identical between the two relays at the end. */
+function counters(relay: Relay): unknown {
+  const { drops, peers, crypto } = relay.stats()
+  const c = crypto as { total: unknown; peers: { peer: number; txPackets: number; rxPackets: number; drops: unknown; hasSession: boolean }[] }
+  return { drops, peers, total: c.total, perPeer: c.peers.map((p) => ({ peer: p.peer, tx: p.txPackets, rx: p.rxPackets, drops: p.drops })) }
+}
+
+let current: World | undefined
+afterEach(() => current?.stop())
+
+describeIf(needsAvailable('the native transit fast path', { ok: unavailable === undefined, reason: unavailable }), 'native transit fast path (differential against the TypeScript path)', () => {
+  it('forwards valid transit packets natively, with the bytes and counters of the TypeScript path', async () => {
+    const w = (current = await buildWorld(1))
+    connect(w)
+    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 100, headerCut: 0 })
+    for (let i = 0; i < 50; i++) {
+      w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+      pump(w)
+    }
+    expect(w.native.relay.stats().native_transit?.forwarded).toBe(50)
+    expect(w.ts.relay.stats().native_transit).toBeUndefined()
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('declines a replay of a packet it forwarded, and the TypeScript path drops and counts it', async () => {
+    const w = (current = await buildWorld(2))
+    connect(w)
+    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 10, headerCut: 0 })
+    w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+    const [first] = w.inbox.splice(0)
+    feed(w, first.data, first.from)
+    feed(w, first.data, first.from)
+    expect(w.native.relay.stats().native_transit?.forwarded).toBe(1)
+    expect(w.native.relay.stats().drops.replay).toBe(1)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('leaves keys near their age limit to the TypeScript path (rekey and reject behave as without it)', async () => {
+    const w = (current = await buildWorld(3))
+    connect(w)
+    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 10, headerCut: 0 })
+    const before = w.native.relay.stats().native_transit!.forwarded
+    // ex started its session with tr, so tr rekeys it on age RESPONDER_REKEY_DELAY_MS after an initiator would.
+    w.clock.advance(REKEY_AFTER_MS + RESPONDER_REKEY_DELAY_MS - 2 * LIVE_KEY_MARGIN_MS)
+    w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+    pump(w)
+    expect(w.native.relay.stats().native_transit!.forwarded).toBe(before + 1)
+    w.clock.advance(1.5 * LIVE_KEY_MARGIN_MS)
+    w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+    pump(w)
+    // tr's send key to ex is within the margin of its rekey age: JS sealed it (and started the rekey).
+    expect(w.native.relay.stats().native_transit!.forwarded).toBe(before + 1)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('leaves packets on other lanes to the TypeScript path (nonces and replay windows are per lane)', async () => {
+    const w = (current = await buildWorld(4))
+    connect(w)
+    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 10, headerCut: 0 })
+    w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+    pump(w)
+    const before = w.native.relay.stats().native_transit!.forwarded
+    // More packets on lane 7 than lane 0 ever had: their counters pass lane 0's window.
+    for (let i = 0; i < 20; i++) {
+      w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length, 7)
+      pump(w)
+    }
+    expect(w.native.relay.stats().native_transit!.forwarded).toBe(before)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('leaves the packet that reaches rekey_after_packets to the TypeScript path, which starts the rekey', async () => {
+    const w = (current = await buildWorld(5, true))
+    connect(w)
+    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 10, headerCut: 0 })
+    for (let i = 0; i < 3 * SMALL_REKEY_PACKETS; i++) {
+      w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+      pump(w)
+    }
+    const stats = w.native.relay.stats()
+    expect(stats.native_transit!.forwarded).toBeGreaterThan(SMALL_REKEY_PACKETS)
+    expect(stats.native_transit!.forwarded).toBeLessThan(3 * SMALL_REKEY_PACKETS)
+    expect((stats.crypto as { total: { handshakesInitiated: number } }).total.handshakesInitiated).toBeGreaterThan(0)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('matches the TypeScript path byte for byte on generated traffic, malformed cases included', async () => {
+    let forwarded = 0
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.boolean(), fc.array(opArb, { minLength: 1, maxLength: 40 }), async (seed, smallRekey, ops) => {
+        const w = (current = await buildWorld(seed, smallRekey))
+        try {
+          connect(w)
+          run(w, ops)
+          expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+          forwarded += w.native.relay.stats().native_transit!.forwarded
+        } finally {
+          w.stop()
+          current = undefined
+        }
+      }),
+      { numRuns: 60 },
+    )
+    expect(forwarded).toBeGreaterThan(0)
+  })
+})
+
+describe('native transit fast path availability', () => {
+  it('says why it is unavailable, or is available', () => {
+    expect(unavailable === undefined || unavailable.length > 0).toBe(true)
+  })
+})
