@@ -6,10 +6,8 @@
  * the best forward path, dal>lax the best reply).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RelayConfig } from '../../src/config/types.js'
 import { controlPlaneView } from '../../src/daemon/relay-views.js'
-import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from './four-relay-wan.js'
+import { WAN_RELAYS, echoOriginAndClient, fourRelayWan, startWanRelays } from './four-relay-wan.js'
 
 const BASE = 7600
 let cleanup: (() => void) | undefined
@@ -17,25 +15,17 @@ afterEach(() => cleanup?.())
 
 async function world() {
   const { clock, net, cut } = fourRelayWan(BASE)
-  const configs = buildConfigs({ relays: WAN_RELAYS, basePort: BASE, services: [{ exits: ['dal'], paths: [] }] })
-  const parts: RoutedRelay[] = []
-  for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
-  const origin = net.open('127.0.0.1', 9000)
-  origin.onMessage((d, from) => origin.send(d, 0, d.length, from.port, from.address))
-  const client = net.open('127.0.0.1', 50000)
-  const received: string[] = []
-  client.onMessage((d) => received.push(String(d)))
+  const { parts, byName, stop } = await startWanRelays(BASE, net, clock)
+  const { received, send, close } = echoOriginAndClient(net)
   cleanup = () => {
-    for (const p of parts) p.stop()
-    origin.close()
-    client.close()
+    stop()
+    close()
   }
-  const byName = (n: string) => parts[WAN_RELAYS.indexOf(n)]
   /** Every control message a relay receives from now on is lost before its router sees it. */
   const loseControl = () => {
     for (const p of parts) p.bridge.onControl = () => {}
   }
-  return { clock, cut, client, received, byName, loseControl }
+  return { clock, cut, send, received, byName, loseControl }
 }
 
 describe('degraded control plane on the data plane', () => {
@@ -47,7 +37,7 @@ describe('degraded control plane on the data plane', () => {
     expect(controlPlaneView(lax.router)).toEqual({ degraded: false, held: [] })
     w.loseControl()
     for (let s = 0; s < 30; s++) {
-      w.client.send(Buffer.from(`p${s}`), 0, s < 10 ? 2 : 3, 27015, '127.0.0.1')
+      w.send(`p${s}`)
       w.clock.advance(1000)
     }
     expect(w.received).toEqual(Array.from({ length: 30 }, (_, s) => `p${s}`))
@@ -70,7 +60,7 @@ describe('degraded control plane on the data plane', () => {
     const path = w.byName('lax').router.forwardPath('game')?.path
     expect(path).toBeDefined()
     expect(path).not.toContain('sea')
-    w.client.send(Buffer.from('after'), 0, 5, 27015, '127.0.0.1')
+    w.send('after')
     w.clock.advance(300)
     expect(w.received).toContain('after')
   })

@@ -5,11 +5,10 @@
  * is back. A service without the fallback drops the same packets (no_route).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RelayConfig, ServiceConfig } from '../../src/config/types.js'
+import type { ServiceConfig } from '../../src/config/types.js'
 import { LINGER_MS } from '../../src/dataplane/direct-fallback.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
-import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from './four-relay-wan.js'
+import { WAN_RELAYS, echoOriginAndClient, fourRelayWan, startWanRelays } from './four-relay-wan.js'
 
 const BASE = 7700
 let cleanup: (() => void) | undefined
@@ -17,33 +16,32 @@ afterEach(() => cleanup?.())
 
 async function world(service: Partial<ServiceConfig>) {
   const { clock, net, cut } = fourRelayWan(BASE)
-  const configs = buildConfigs({ relays: WAN_RELAYS, basePort: BASE, services: [{ exits: ['dal'], paths: [], ...service }] })
-  const parts: RoutedRelay[] = []
-  for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
-  const origin = net.open('127.0.0.1', 9000)
+  const { byName, stop } = await startWanRelays(BASE, net, clock, service)
+  const { origin, received, send, close } = echoOriginAndClient(net)
   /** Source port of every datagram the origin got, in order. */
   const seenFrom: number[] = []
   let lastAddress = ''
-  origin.onMessage((d, from) => {
+  origin.onMessage((_d, from) => {
     seenFrom.push(from.port)
     lastAddress = from.address
-    origin.send(d, 0, d.length, from.port, from.address)
   })
-  const client = net.open('127.0.0.1', 50000)
-  const received: string[] = []
-  client.onMessage((d) => received.push(String(d)))
   cleanup = () => {
-    for (const p of parts) p.stop()
-    origin.close()
-    client.close()
+    stop()
+    close()
   }
-  const byName = (n: string) => parts[WAN_RELAYS.indexOf(n)]
-  const send = (text: string) => client.send(Buffer.from(text), 0, text.length, 27015, '127.0.0.1')
   /** lax can send to no other relay: it has no overlay path (it still hears them). */
   const isolate = () => {
     for (const r of WAN_RELAYS) if (r !== 'lax') cut.add(`lax>${r}`)
   }
-  return { clock, net, cut, send, received, seenFrom, byName, isolate, origin, lastAddress: () => lastAddress }
+  /** Lets the paths settle, isolates lax, and sends one datagram that lax then has no overlay path for. */
+  const sendIsolated = (text: string) => {
+    clock.advance(5000)
+    isolate()
+    clock.advance(2000)
+    send(text)
+    clock.advance(100)
+  }
+  return { clock, net, cut, send, received, seenFrom, byName, isolate, sendIsolated, origin, lastAddress: () => lastAddress }
 }
 
 describe('fallback: direct', () => {
@@ -84,11 +82,7 @@ describe('fallback: direct', () => {
 
   it('keeps the direct socket open for late answers a little after the flow went back, then closes it', async () => {
     const w = await world({ fallback: 'direct' })
-    w.clock.advance(5000)
-    w.isolate()
-    w.clock.advance(2000)
-    w.send('d')
-    w.clock.advance(100)
+    w.sendIsolated('d')
     const directPort = w.seenFrom.at(-1)!
     const directAddress = w.lastAddress()
     w.cut.clear()
@@ -109,11 +103,7 @@ describe('fallback: direct', () => {
 
   it('refuses answers to the direct socket from anyone but the origin', async () => {
     const w = await world({ fallback: 'direct' })
-    w.clock.advance(5000)
-    w.isolate()
-    w.clock.advance(2000)
-    w.send('d')
-    w.clock.advance(100)
+    w.sendIsolated('d')
     const directPort = w.seenFrom.at(-1)!
     const stranger = w.net.open('127.0.0.1', 9001)
     stranger.send(Buffer.from('spoof'), 0, 5, directPort, w.lastAddress())
@@ -130,21 +120,14 @@ describe('fallback: direct', () => {
       const h = parseProxyV2Header(d)
       headers.push(h === undefined ? 'none' : `${h.client.clientAddress}:${h.client.clientPort} ${d.subarray(h.headerLen).toString()}`)
     })
-    w.clock.advance(5000)
-    w.isolate()
-    w.clock.advance(2000)
-    w.send('d')
-    w.clock.advance(100)
+    w.sendIsolated('d')
     expect(headers.at(-1)).toBe('127.0.0.1:50000 d')
   })
 
   it('without fallback drops the same packets as no_route', async () => {
     const w = await world({})
-    w.clock.advance(5000)
-    w.isolate()
-    w.clock.advance(2000)
-    w.send('d')
-    w.clock.advance(300)
+    w.sendIsolated('d')
+    w.clock.advance(200)
     expect(w.received).toEqual([])
     expect(w.byName('lax').relay.stats().services.game.drops.no_route).toBe(1)
     expect(w.byName('lax').relay.stats().services.game.direct).toBeUndefined()

@@ -11,7 +11,7 @@ import { FakeDnsResolver } from '../../src/io/fake-dns.js'
 import { silentLogger } from '../../src/io/log.js'
 import { sameSockets } from '../../src/node/index.js'
 import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan } from './four-relay-wan.js'
+import { WAN_RELAYS, echoOriginAndClient, fourRelayWan } from './four-relay-wan.js'
 
 const BASE = 7900
 const DAL_PORT = BASE + WAN_RELAYS.indexOf('dal')
@@ -29,15 +29,10 @@ describe('peer endpoints given as DNS names', () => {
     for (const config of configs.values()) {
       daemons.push(await startDaemon(config as RelayConfig, { log: silentLogger, noControlSocket: true, clock, timers: clock, sockets: sameSockets(net), resolver: dns, cryptoBackend: 'tweetnacl' }))
     }
-    const origin = net.open('127.0.0.1', 9000)
-    origin.onMessage((d, from) => origin.send(d, 0, d.length, from.port, from.address))
-    const client = net.open('127.0.0.1', 50000)
-    const received: string[] = []
-    client.onMessage((d) => received.push(String(d)))
+    const { received, send, close } = echoOriginAndClient(net)
     cleanup = () => {
       for (const d of daemons) d.stop()
-      origin.close()
-      client.close()
+      close()
     }
     const lax = daemons[WAN_RELAYS.indexOf('lax')]
     clock.advance(10_000)
@@ -50,7 +45,7 @@ describe('peer endpoints given as DNS names', () => {
     clock.advance(5000)
     expect(lax.relay.stats().peers.dal.session).toBe(true)
     expect(lax.router.forwardPath('game')).toBeDefined()
-    client.send(Buffer.from('hi'), 0, 2, 27015, '127.0.0.1')
+    send('hi')
     clock.advance(300)
     expect(received).toEqual(['hi'])
     expect(dns.lookups.filter((n) => n === 'dal.example.net').length).toBeGreaterThanOrEqual(6)

@@ -4,12 +4,13 @@
  * beats lax>dal) and directed cuts, on a fake clock; and relays built on
  * it by createRelayNode, as the daemon builds them.
  */
-import type { RelayConfig } from '../../src/config/types.js'
+import type { RelayConfig, ServiceConfig } from '../../src/config/types.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
 import type { TunDevice } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
 import { createRelayNode, sameSockets, type RelayNode } from '../../src/node/index.js'
+import { buildConfigs } from '../dataplane/helpers.js'
 
 export const WAN_RELAYS = ['lax', 'sea', 'dal', 'atl']
 
@@ -43,4 +44,35 @@ export async function startRoutedRelay(config: RelayConfig, net: FakeNetwork, cl
   const node = createRelayNode({ config, clock, timers: clock, sockets: sameSockets(net), log: silentLogger, cryptoBackend: 'tweetnacl', tun })
   await node.start()
   return node
+}
+
+/** All four relays of the WAN started (startRoutedRelay), sharing the one service `game` exiting at dal; `service` overrides its fields. */
+export async function startWanRelays(basePort: number, net: FakeNetwork, clock: FakeClock, service: Partial<ServiceConfig> = {}) {
+  const configs = buildConfigs({ relays: WAN_RELAYS, basePort, services: [{ exits: ['dal'], paths: [], ...service }] })
+  const parts: RoutedRelay[] = []
+  for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
+  const byName = (n: string): RoutedRelay => parts[WAN_RELAYS.indexOf(n)]
+  const stop = () => {
+    for (const p of parts) p.stop()
+  }
+  return { parts, byName, stop }
+}
+
+/**
+ * An origin at 127.0.0.1:9000 that echoes every datagram back, and a client
+ * at 127.0.0.1:50000 that keeps each datagram it gets back as text; `send`
+ * sends from the client to the ingress listen address 127.0.0.1:27015.
+ */
+export function echoOriginAndClient(net: FakeNetwork) {
+  const origin = net.open('127.0.0.1', 9000)
+  origin.onMessage((d, from) => origin.send(d, 0, d.length, from.port, from.address))
+  const client = net.open('127.0.0.1', 50000)
+  const received: string[] = []
+  client.onMessage((d) => received.push(String(d)))
+  const send = (text: string) => client.send(Buffer.from(text), 0, text.length, 27015, '127.0.0.1')
+  const close = () => {
+    origin.close()
+    client.close()
+  }
+  return { origin, client, received, send, close }
 }

@@ -11,7 +11,7 @@ import type { PacketSocket, UdpSocketFactory } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
 import { createRelayNode, type RelayNode } from '../../src/node/index.js'
 import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan } from './four-relay-wan.js'
+import { WAN_RELAYS, echoOriginAndClient, fourRelayWan } from './four-relay-wan.js'
 
 const BASE = 7800
 const DAL_PORT = BASE + WAN_RELAYS.indexOf('dal')
@@ -48,18 +48,12 @@ async function world(aDownAtStart: boolean) {
     await node.start()
     nodes.push(node)
   }
-  const origin = net.open('127.0.0.1', 9000)
-  origin.onMessage((d, from) => origin.send(d, 0, d.length, from.port, from.address))
-  const client = net.open('127.0.0.1', 50000)
-  const received: string[] = []
-  client.onMessage((d) => received.push(String(d)))
+  const { received, send, close } = echoOriginAndClient(net)
   cleanup = () => {
     for (const n of nodes) n.stop()
-    origin.close()
-    client.close()
+    close()
   }
   const byName = (n: string) => nodes[WAN_RELAYS.indexOf(n)]
-  const send = (text: string) => client.send(Buffer.from(text), 0, text.length, 27015, '127.0.0.1')
   const dalSeenBy = (n: string) => byName(n).relay.stats().peers.dal.endpoint
   return { clock, a, received, byName, send, dalSeenBy }
 }
