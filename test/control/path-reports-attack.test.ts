@@ -8,12 +8,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { formatRoutes } from '../../src/cli/commands/map.js'
-import type { RelayConfig } from '../../src/config/types.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { DataHeader, decodeDataHeader } from '../../src/wire/data.js'
 import { nameId } from '../../src/wire/ids.js'
-import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from '../daemon/four-relay-wan.js'
+import { fourRelayWan, startWanRelays, type RoutedRelay } from '../daemon/four-relay-wan.js'
 
 const BASE = 7300
 let cleanup: (() => void) | undefined
@@ -21,9 +19,7 @@ afterEach(() => cleanup?.())
 
 async function world() {
   const { clock, net } = fourRelayWan(BASE)
-  const configs = buildConfigs({ relays: WAN_RELAYS, basePort: BASE, services: [{ exits: ['dal'], paths: [] }] })
-  const parts: RoutedRelay[] = []
-  for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
+  const { byName, stop } = await startWanRelays(BASE, net, clock)
   const origin = net.open('127.0.0.1', 9000)
   let atOrigin = 0
   origin.onMessage((d, from) => {
@@ -35,10 +31,9 @@ async function world() {
   client.onMessage(() => atClient++)
   const sockets: PacketSocket[] = [origin, client]
   cleanup = () => {
-    for (const p of parts) p.stop()
+    stop()
     for (const s of sockets) s.close()
   }
-  const byName = (n: string) => parts[WAN_RELAYS.indexOf(n)]
   return { clock, client, byName, atOrigin: () => atOrigin, atClient: () => atClient }
 }
 

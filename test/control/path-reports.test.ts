@@ -1,10 +1,8 @@
 /** Path reports at run time (control/path-reports.ts): who gets them, and what a bad one costs (a counted drop). */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RelayConfig } from '../../src/config/types.js'
 import { nameId } from '../../src/wire/ids.js'
 import { encodePathReport, MAX_REPORT_LEN } from '../../src/wire/path-report.js'
-import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from '../daemon/four-relay-wan.js'
+import { WAN_RELAYS, fourRelayWan, startWanRelays } from '../daemon/four-relay-wan.js'
 
 const BASE = 7400
 let cleanup: (() => void) | undefined
@@ -12,11 +10,9 @@ afterEach(() => cleanup?.())
 
 async function world() {
   const { clock, net } = fourRelayWan(BASE)
-  const configs = buildConfigs({ relays: WAN_RELAYS, basePort: BASE, services: [{ exits: ['dal'], paths: [] }] })
-  const parts: RoutedRelay[] = []
-  for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
-  cleanup = () => parts.forEach((p) => p.stop())
-  return { clock, byName: (n: string) => parts[WAN_RELAYS.indexOf(n)] }
+  const { byName, stop } = await startWanRelays(BASE, net, clock)
+  cleanup = stop
+  return { clock, byName }
 }
 
 function report(reporter: string): Buffer {

@@ -8,10 +8,8 @@
  */
 import { Packr } from 'msgpackr'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RelayConfig } from '../../src/config/types.js'
 import { KIND_CONTROL } from '../../src/wire/data.js'
-import { buildConfigs } from '../dataplane/helpers.js'
-import { WAN_RELAYS, fourRelayWan, startRoutedRelay, type RoutedRelay } from './four-relay-wan.js'
+import { fourRelayWan, startWanRelays } from './four-relay-wan.js'
 
 const BASE = 7400
 let cleanup: (() => void) | undefined
@@ -19,11 +17,8 @@ afterEach(() => cleanup?.())
 
 async function world() {
   const { clock, net } = fourRelayWan(BASE)
-  const configs = buildConfigs({ relays: WAN_RELAYS, basePort: BASE, services: [{ exits: ['dal'], paths: [] }] })
-  const parts: RoutedRelay[] = []
-  for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
-  cleanup = () => parts.forEach((p) => p.stop())
-  const byName = (n: string) => parts[WAN_RELAYS.indexOf(n)]
+  const { byName, stop } = await startWanRelays(BASE, net, clock)
+  cleanup = stop
   const lax = byName('lax')
   const atl = byName('atl')
   /** atl seals `body` as a control plaintext to lax. */
