@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig } from '../../src/config/index.js'
-import { toYaml, validRaw } from './fixtures.js'
-
-function issues(raw: Record<string, unknown>): string[] {
-  try {
-    parseConfig(toYaml(raw))
-    return []
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    return err.issues.map((i) => `${i.path}: ${i.message}`)
-  }
-}
+import { parseConfig } from '../../src/config/index.js'
+import { issueLines, toYaml, validRaw } from './fixtures.js'
 
 describe('peers[].endpoints', () => {
   it('takes several addresses, the first as endpoint', () => {
@@ -38,18 +28,18 @@ describe('peers[].endpoints', () => {
   it('refuses both fields, neither, an empty list and a bad address in the list', () => {
     const both = validRaw()
     both.peers[0].endpoints = ['127.0.0.1:7002']
-    expect(issues(both)).toEqual(['peers[0].endpoints: endpoint and endpoints are both set'])
+    expect(issueLines(both)).toEqual(['peers[0].endpoints: endpoint and endpoints are both set'])
     const neither = validRaw()
     delete neither.peers[0].endpoint
-    expect(issues(neither)).toEqual(['peers[0].endpoint: no address: set endpoint (or endpoints)'])
+    expect(issueLines(neither)).toEqual(['peers[0].endpoint: no address: set endpoint (or endpoints)'])
     const empty = validRaw()
     delete empty.peers[0].endpoint
     empty.peers[0].endpoints = []
-    expect(issues(empty).join('\n')).toMatch(/peers\[0\]\.endpoints/)
+    expect(issueLines(empty).join('\n')).toMatch(/peers\[0\]\.endpoints/)
     const bad = validRaw()
     delete bad.peers[0].endpoint
     bad.peers[0].endpoints = ['127.0.0.1:7002', 'nowhere']
-    expect(issues(bad).join('\n')).toMatch(/peers\[0\]\.endpoints\[1\]/)
+    expect(issueLines(bad).join('\n')).toMatch(/peers\[0\]\.endpoints\[1\]/)
   })
 
   it('takes DNS names for peers, kept as written (resolved when the relay starts), but not for listen addresses', () => {
@@ -62,14 +52,14 @@ describe('peers[].endpoints', () => {
     expect(c.peers[1].endpoint).toEqual({ host: 'dal-1.example.net', port: 7003 })
     const listen = validRaw()
     listen.relay.listen = 'lax.example.net:7001'
-    expect(issues(listen).join('\n')).toContain('host names are not resolved')
+    expect(issueLines(listen).join('\n')).toContain('host names are not resolved')
   })
 
   for (const bad of ['-sea.example.net:7002', 'sea..example.net:7002', 'sea_x.example.net:7002', 'sea.example.net:0', '1.2.3:7002', 'sea.example.net']) {
     it(`refuses the peer endpoint ${JSON.stringify(bad)}`, () => {
       const raw = validRaw()
       raw.peers[0].endpoint = bad
-      expect(issues(raw).join('\n')).toMatch(/peers\[0\]\.endpoint/)
+      expect(issueLines(raw).join('\n')).toMatch(/peers\[0\]\.endpoint/)
     })
   }
 })

@@ -3,6 +3,7 @@ import { chmodSync, cpSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import nacl from 'tweetnacl'
 import { stringify } from 'yaml'
+import { ConfigError, parseConfig } from '../../src/config/index.js'
 import { signPublicKeyOf } from '../../src/crypto/column-signing.js'
 
 export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
@@ -51,6 +52,17 @@ export function seaRaw(): Raw {
 
 export function toYaml(raw: Raw): string {
   return stringify(raw)
+}
+
+/** The issues parseConfig finds in `raw` as `path: message` lines; none when it parses. */
+export function issueLines(raw: Raw): string[] {
+  try {
+    parseConfig(toYaml(raw))
+    return []
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    return err.issues.map((i) => `${i.path}: ${i.message}`)
+  }
 }
 
 /**
