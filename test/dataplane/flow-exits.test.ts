@@ -22,7 +22,7 @@ import { nameId } from '../../src/wire/ids.js'
 import { parsePrefix } from '../../src/l3/prefix.js'
 import { buildV4 } from '../l3/packets.js'
 import { FakeTun } from './fake-tun.js'
-import { buildConfigs, fullService, staticRelay } from './helpers.js'
+import { buildConfigs, fullService, runInSteps, staticRelay, textClients } from './helpers.js'
 
 const SERVICE = { address: '127.0.0.1', port: 27015 }
 const RELAYS = ['lax', 'sea', 'dal', 'bos']
@@ -184,20 +184,8 @@ async function world(svc: Partial<ServiceConfig>) {
     for (const r of relays.values()) r.stop()
     for (const s of sockets) s.close()
   }
-  const client = (port: number) => {
-    const socket = net.open('127.0.0.1', port)
-    sockets.push(socket)
-    const received: string[] = []
-    socket.onMessage((d) => received.push(d.toString()))
-    return { received, send: (text: string) => socket.send(Buffer.from(text), 0, text.length, SERVICE.port, SERVICE.address) }
-  }
-  const run = async (ms: number, each?: () => void) => {
-    for (let t = 0; t < ms; t += 10) {
-      each?.()
-      clock.advance(10)
-      await Promise.resolve()
-    }
-  }
+  const client = textClients(net, SERVICE, sockets)
+  const run = (ms: number, each?: () => void) => runInSteps(clock, ms, each)
   const stats = (relay: string) => relays.get(relay)!.stats().services.game
   const setLax = (snap: PathSnapshot) => paths.get('lax')!.set(snap)
   return { net, relays, client, run, stats, setLax, atOrigin }
@@ -313,12 +301,7 @@ describe('sticky exits in L3 mode', () => {
       reply: new Map(),
       forwardByExit: new Map([['dc', new Map(Object.entries(byExit).map(([e, p]) => [nameId(e), p]))]]),
     })
-    const run = async (ms: number) => {
-      for (let t = 0; t < ms; t += 10) {
-        clock.advance(10)
-        await Promise.resolve()
-      }
-    }
+    const run = (ms: number) => runInSteps(clock, ms)
     const a = () => tuns.get('lax')!.inject(buildV4({ src: '10.101.0.5', dst: '10.200.0.7' }))
     const b = () => tuns.get('lax')!.inject(buildV4({ src: '10.101.0.6', dst: '10.200.0.7' }))
     const at = (r: string) => tuns.get(r)!.written.map((p) => p[15])

@@ -13,7 +13,7 @@ import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeNetwork } from '../../src/io/fake-network.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
-import { buildConfigs, staticRelay } from './helpers.js'
+import { buildConfigs, runInSteps, staticRelay, textClients } from './helpers.js'
 
 const ORIGIN = { address: '127.0.0.1', port: 9000 }
 const SERVICE = { address: '127.0.0.1', port: 27015 }
@@ -40,13 +40,7 @@ async function world(svc: Partial<ServiceConfig>, exitSocketBudget?: number) {
     for (const r of relays.values()) r.stop()
     for (const s of sockets) s.close()
   }
-  const client = (port: number) => {
-    const socket = net.open('127.0.0.1', port)
-    sockets.push(socket)
-    const received: string[] = []
-    socket.onMessage((d) => received.push(d.toString()))
-    return { received, send: (text: string) => socket.send(Buffer.from(text), 0, text.length, SERVICE.port, SERVICE.address) }
-  }
+  const client = textClients(net, SERVICE, sockets)
   let spoofed = 0
   /** One junk datagram from a never-used spoofed source, spread over many /24s. */
   const spoof = (): void => {
@@ -54,13 +48,7 @@ async function world(svc: Partial<ServiceConfig>, exitSocketBudget?: number) {
     const from = { address: `127.${(i >> 8) & 255}.${i & 255}.${(i >> 16) & 255}`, port: 40000 + (i % 1000) }
     net.inject(from, SERVICE, Buffer.from('junk'))
   }
-  const run = async (ms: number, each?: () => void) => {
-    for (let t = 0; t < ms; t += 10) {
-      each?.()
-      clock.advance(10)
-      await Promise.resolve()
-    }
-  }
+  const run = (ms: number, each?: () => void) => runInSteps(clock, ms, each)
   const stats = (relay: string) => relays.get(relay)!.stats().services.game
   return { net, clock, relays, client, spoof, run, stats, spoofedCount: () => spoofed }
 }

@@ -2,6 +2,9 @@ import { dataPlaneConfig } from '../../src/config/data-plane.js'
 import { createSecureEndpoint, generateKeyPair, signPublicKeyOf } from '../../src/crypto/index.js'
 import { Relay, type RelayDeps } from '../../src/dataplane/relay.js'
 import type { DeliveryMode, RelayConfig, ServiceConfig } from '../../src/config/types.js'
+import type { FakeClock } from '../../src/io/fake-clock.js'
+import type { FakeNetwork } from '../../src/io/fake-network.js'
+import type { PacketSocket, PeerAddress } from '../../src/io/index.js'
 
 export interface NetSpec {
   relays: string[]
@@ -70,4 +73,28 @@ export function fullService(s: Partial<ServiceConfig>): ServiceConfig {
  */
 export function staticRelay(config: RelayConfig, deps: Omit<RelayDeps, 'plane' | 'makeEndpoint'>): Relay {
   return new Relay({ ...deps, plane: dataPlaneConfig(config), makeEndpoint: (o) => createSecureEndpoint({ ...o, privateKey: config.relay.privateKey }) })
+}
+
+/**
+ * Opens clients on 127.0.0.1 that keep each datagram they get as text and
+ * `send` text to `service`; each socket is pushed onto `sockets` so the
+ * test's cleanup closes it.
+ */
+export function textClients(net: FakeNetwork, service: PeerAddress, sockets: PacketSocket[]) {
+  return (port: number) => {
+    const socket = net.open('127.0.0.1', port)
+    sockets.push(socket)
+    const received: string[] = []
+    socket.onMessage((d) => received.push(d.toString()))
+    return { received, send: (text: string) => socket.send(Buffer.from(text), 0, text.length, service.port, service.address) }
+  }
+}
+
+/** Advances `clock` by `ms` in 10 ms steps, calling `each` before each step and letting pending promises run after it. */
+export async function runInSteps(clock: FakeClock, ms: number, each?: () => void): Promise<void> {
+  for (let t = 0; t < ms; t += 10) {
+    each?.()
+    clock.advance(10)
+    await Promise.resolve()
+  }
 }
