@@ -218,6 +218,11 @@ function dataPlain(o: { kind: number; flags: number; hops: number; plen: number;
   return full.subarray(0, Math.max(0, full.length - o.headerCut))
 }
 
+/** A well-formed data plaintext ing -> tr -> ex, at tr, carrying `payload` bytes. */
+function transitPlain(payload: number): Buffer {
+  return dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload, headerCut: 0 })
+}
+
 const nodeArb = fc.constantFrom(NODE.ing, NODE.tr, NODE.ex, NODE.stranger)
 /** Mostly well-formed transit packets ing -> tr -> ex (or ex -> tr -> ing), with every header field sometimes wrong. */
 const plainArb = fc.record({
@@ -315,11 +320,17 @@ function counters(relay: Relay): unknown {
 let current: World | undefined
 afterEach(() => current?.stop())
 
+/** A world as buildWorld makes it, with both sessions up (connect), stopped after the test. */
+async function connectedWorld(seed: number, smallRekey = false): Promise<World> {
+  const w = (current = await buildWorld(seed, smallRekey))
+  connect(w)
+  return w
+}
+
 describeIf(needsAvailable('the native transit fast path', { ok: unavailable === undefined, reason: unavailable }), 'native transit fast path (differential against the TypeScript path)', () => {
   it('forwards valid transit packets natively, with the bytes and counters of the TypeScript path', async () => {
-    const w = (current = await buildWorld(1))
-    connect(w)
-    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 100, headerCut: 0 })
+    const w = await connectedWorld(1)
+    const plain = transitPlain(100)
     for (let i = 0; i < 50; i++) {
       w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
       pump(w)
@@ -330,9 +341,8 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
   })
 
   it('declines a replay of a packet it forwarded, and the TypeScript path drops and counts it', async () => {
-    const w = (current = await buildWorld(2))
-    connect(w)
-    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 10, headerCut: 0 })
+    const w = await connectedWorld(2)
+    const plain = transitPlain(10)
     w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
     const [first] = w.inbox.splice(0)
     feed(w, first.data, first.from)
@@ -343,9 +353,8 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
   })
 
   it('leaves keys near their age limit to the TypeScript path (rekey and reject behave as without it)', async () => {
-    const w = (current = await buildWorld(3))
-    connect(w)
-    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 10, headerCut: 0 })
+    const w = await connectedWorld(3)
+    const plain = transitPlain(10)
     const before = w.native.relay.stats().native_transit!.forwarded
     // ex started its session with tr, so tr rekeys it on age RESPONDER_REKEY_DELAY_MS after an initiator would.
     w.clock.advance(REKEY_AFTER_MS + RESPONDER_REKEY_DELAY_MS - 2 * LIVE_KEY_MARGIN_MS)
@@ -361,9 +370,8 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
   })
 
   it('leaves packets on other lanes to the TypeScript path (nonces and replay windows are per lane)', async () => {
-    const w = (current = await buildWorld(4))
-    connect(w)
-    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 10, headerCut: 0 })
+    const w = await connectedWorld(4)
+    const plain = transitPlain(10)
     w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
     pump(w)
     const before = w.native.relay.stats().native_transit!.forwarded
@@ -377,9 +385,8 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
   })
 
   it('leaves the packet that reaches rekey_after_packets to the TypeScript path, which starts the rekey', async () => {
-    const w = (current = await buildWorld(5, true))
-    connect(w)
-    const plain = dataPlain({ kind: 1, flags: 0, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 10, headerCut: 0 })
+    const w = await connectedWorld(5, true)
+    const plain = transitPlain(10)
     for (let i = 0; i < 3 * SMALL_REKEY_PACKETS; i++) {
       w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
       pump(w)
