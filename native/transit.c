@@ -331,6 +331,16 @@ transit_t *transit_from_value(napi_env env, napi_value v) {
   return t;
 }
 
+/* The arguments of a call on a table: exactly `want` of them, into argv, the first a table from
+ * transitCreate. NULL, with a JS exception (`arguments_error`) pending, when the count or the table is wrong. */
+static transit_t *table_call(napi_env env, napi_callback_info info, napi_value *argv, size_t want, const char *arguments_error) {
+  size_t argc = want;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  transit_t *t = argc == want ? transit_from_value(env, argv[0]) : NULL;
+  if (!t) throw_errno(env, arguments_error, EINVAL);
+  return t;
+}
+
 static bool get_u32(napi_env env, napi_value v, uint32_t *out) {
   double d;
   if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) return false;
@@ -402,16 +412,15 @@ static napi_value transit_create(napi_env env, napi_callback_info info) {
 /* transitPeer(table, slot, node, host, port) -> true if datagrams from host:port will be matched to it.
  * The host must be the text the socket reports for that source (inet_ntop's), as relay.ts matches by text. */
 static napi_value transit_peer(napi_env env, napi_callback_info info) {
-  size_t argc = 5, len;
+  size_t len;
   napi_value argv[5];
   char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], text[INET6_ADDRSTRLEN];
   int32_t slot, port;
   uint32_t node;
   addr_t a;
   napi_value result;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  transit_t *t = argc == 5 ? transit_from_value(env, argv[0]) : NULL;
-  if (!t) return throw_errno(env, "transitPeer: arguments", EINVAL);
+  transit_t *t = table_call(env, info, argv, 5, "transitPeer: arguments");
+  if (!t) return NULL;
   CHECK(napi_get_value_int32(env, argv[1], &slot));
   CHECK(napi_get_value_int32(env, argv[4], &port));
   if (slot < 0 || slot >= t->npeers || !get_u32(env, argv[2], &node)) return throw_errno(env, "transitPeer: slot", EINVAL);
@@ -436,12 +445,10 @@ static napi_value transit_peer(napi_env env, napi_callback_info info) {
 
 /* transitClearPeer(table, slot): forget every keypair of the peer (before it is handed the new set). */
 static napi_value transit_clear_peer(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
   int32_t slot;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  transit_t *t = argc == 2 ? transit_from_value(env, argv[0]) : NULL;
-  if (!t) return throw_errno(env, "transitClearPeer: arguments", EINVAL);
+  transit_t *t = table_call(env, info, argv, 2, "transitClearPeer: arguments");
+  if (!t) return NULL;
   CHECK(napi_get_value_int32(env, argv[1], &slot));
   if (slot < 0 || slot >= t->npeers) return throw_errno(env, "transitClearPeer: slot", EINVAL);
   forget_tx(t, &t->peers[slot]);
@@ -452,14 +459,12 @@ static napi_value transit_clear_peer(napi_env env, napi_callback_info info) {
 
 /* transitReceiveKey(table, slot, localIndex, key Buffer(32), ring Uint32Array(256), head Float64Array(1), untilMs) -> bool */
 static napi_value transit_receive_key(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7], result;
   int32_t slot;
   uint32_t index;
   double until;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  transit_t *t = argc == 7 ? transit_from_value(env, argv[0]) : NULL;
-  if (!t) return throw_errno(env, "transitReceiveKey: arguments", EINVAL);
+  transit_t *t = table_call(env, info, argv, 7, "transitReceiveKey: arguments");
+  if (!t) return NULL;
   CHECK(napi_get_value_int32(env, argv[1], &slot));
   CHECK(napi_get_value_double(env, argv[6], &until));
   uint32_t *ring = typed_array_data(env, argv[4], napi_uint32_array, RING_WORDS);
@@ -486,14 +491,12 @@ static napi_value transit_receive_key(napi_env env, napi_callback_info info) {
 
 /* transitSendKey(table, slot, remoteIndex, key Buffer(32), counts Float64Array(2), untilMs) -> bool */
 static napi_value transit_send_key(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6], result;
   int32_t slot;
   uint32_t index;
   double until;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  transit_t *t = argc == 6 ? transit_from_value(env, argv[0]) : NULL;
-  if (!t) return throw_errno(env, "transitSendKey: arguments", EINVAL);
+  transit_t *t = table_call(env, info, argv, 6, "transitSendKey: arguments");
+  if (!t) return NULL;
   CHECK(napi_get_value_int32(env, argv[1], &slot));
   CHECK(napi_get_value_double(env, argv[5], &until));
   double *counts = typed_array_data(env, argv[4], napi_float64_array, 2);
@@ -515,16 +518,15 @@ static napi_value transit_send_key(napi_env env, napi_callback_info info) {
 /* transitTry(table, data Buffer, length, host, port, nowMs, out Buffer) -> [length, slot] or null.
  * What udp.c runs per datagram, without a socket: for tests. */
 static napi_value transit_try_js(napi_env env, napi_callback_info info) {
-  size_t argc = 7, dlen, olen, hlen;
+  size_t dlen, olen, hlen;
   napi_value argv[7], result;
   int32_t length, port;
   double now;
   void *data, *out;
   char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   addr_t src;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  transit_t *t = argc == 7 ? transit_from_value(env, argv[0]) : NULL;
-  if (!t) return throw_errno(env, "transitTry: arguments", EINVAL);
+  transit_t *t = table_call(env, info, argv, 7, "transitTry: arguments");
+  if (!t) return NULL;
   CHECK(napi_get_buffer_info(env, argv[1], &data, &dlen));
   CHECK(napi_get_value_int32(env, argv[2], &length));
   CHECK(napi_get_value_string_utf8(env, argv[3], host, sizeof host, &hlen));
