@@ -20,11 +20,13 @@ export const ICMP_OFF_SEQ = 6
 export const ICMP_HEADER_BYTES = 8
 const IPV4_MIN_HEADER_BYTES = 20
 
-/** Writes an echo request into `buf` and returns its length (8 + payload length). */
-export function buildEchoRequest(buf: Uint8Array, id: number, seq: number, payload?: Uint8Array): number {
-  const len = ICMP_HEADER_BYTES + (payload?.length ?? 0)
+/**
+ * Writes the echo header (ICMP and ICMPv6 share it) with a zero checksum at
+ * the start of `buf`, once sure the whole `len`-byte message fits.
+ */
+function writeEchoHeader(buf: Uint8Array, len: number, type: number, id: number, seq: number): void {
   if (len > buf.length) throw new RangeError(`echo request of ${len} bytes does not fit a ${buf.length}-byte buffer`)
-  buf[ICMP_OFF_TYPE] = ICMP_ECHO_REQUEST
+  buf[ICMP_OFF_TYPE] = type
   buf[ICMP_OFF_CODE] = 0
   buf[ICMP_OFF_CHECKSUM] = 0
   buf[ICMP_OFF_CHECKSUM + 1] = 0
@@ -32,6 +34,12 @@ export function buildEchoRequest(buf: Uint8Array, id: number, seq: number, paylo
   buf[ICMP_OFF_ID + 1] = id & 0xff
   buf[ICMP_OFF_SEQ] = (seq >>> 8) & 0xff
   buf[ICMP_OFF_SEQ + 1] = seq & 0xff
+}
+
+/** Writes an echo request into `buf` and returns its length (8 + payload length). */
+export function buildEchoRequest(buf: Uint8Array, id: number, seq: number, payload?: Uint8Array): number {
+  const len = ICMP_HEADER_BYTES + (payload?.length ?? 0)
+  writeEchoHeader(buf, len, ICMP_ECHO_REQUEST, id, seq)
   if (payload) buf.set(payload, ICMP_HEADER_BYTES)
   const c = internetChecksum(buf, 0, len)
   buf[ICMP_OFF_CHECKSUM] = c >>> 8
@@ -89,15 +97,7 @@ export const ICMP6_ECHO_REPLY = 129
  * checksum is left 0: on a raw ICMPv6 socket the kernel fills it in.
  */
 export function buildEcho6Request(buf: Uint8Array, id: number, seq: number): number {
-  if (ICMP_HEADER_BYTES > buf.length) throw new RangeError(`echo request of ${ICMP_HEADER_BYTES} bytes does not fit a ${buf.length}-byte buffer`)
-  buf[ICMP_OFF_TYPE] = ICMP6_ECHO_REQUEST
-  buf[ICMP_OFF_CODE] = 0
-  buf[ICMP_OFF_CHECKSUM] = 0
-  buf[ICMP_OFF_CHECKSUM + 1] = 0
-  buf[ICMP_OFF_ID] = (id >>> 8) & 0xff
-  buf[ICMP_OFF_ID + 1] = id & 0xff
-  buf[ICMP_OFF_SEQ] = (seq >>> 8) & 0xff
-  buf[ICMP_OFF_SEQ + 1] = seq & 0xff
+  writeEchoHeader(buf, ICMP_HEADER_BYTES, ICMP6_ECHO_REQUEST, id, seq)
   return ICMP_HEADER_BYTES
 }
 
