@@ -54,6 +54,15 @@ function sane(r: LabResult, o: FlowResult): void {
   expect([...r.relay_events, ...r.origin_events].filter((e) => e.error !== undefined)).toEqual([])
 }
 
+/** A scenario's run and the overpass flow of `service` in it, logged (describeFlow) and checked sane. */
+async function saneFlow(scenario: string, service = 'call'): Promise<{ r: LabResult; o: FlowResult }> {
+  const r = await scenarioResult(scenario)
+  const o = flow(r, service, 'overpass')
+  describeFlow(r, o)
+  sane(r, o)
+  return { r, o }
+}
+
 /** Bytes all relays sent on the overlay over the run (data, probes, control), kB: the cost of duplication, compared across scenarios. */
 const overlayKb = (r: LabResult): number => Object.values(r.overlay_traffic ?? {}).reduce((a, t) => a + t.bytes_out, 0) / 1000
 
@@ -67,10 +76,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
 
   for (const name of ['detour-loss', 'detour-loss-bursty']) {
     it(`${name}: both directions leave a link of the active detour within 3 s of 5% loss appearing on it`, async () => {
-      const r = await scenarioResult(name)
-      const o = flow(r, 'call', 'overpass')
-      describeFlow(r, o)
-      sane(r, o)
+      const { r, o } = await saneFlow(name)
       const at = 3000
       const link = [['dal', 'bos']] as const
       // The call rode the lossy link when the loss appeared.
@@ -84,10 +90,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
   }
 
   it('flap: after the second cut the flow avoids a flapping link, at most one re-entry', async () => {
-    const r = await scenarioResult('flap')
-    const o = flow(r, 'game', 'overpass')
-    describeFlow(r, o)
-    sane(r, o)
+    const { r, o } = await saneFlow('flap', 'game')
     expect(r.events.filter((e) => e.action === 'cut')).toHaveLength(10)
     const link = [['lax', 'dal']] as const
     const secondCut = 6000
@@ -99,10 +102,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
   })
 
   it('transit-cut: a gap of at most 300 ms when the transit relay is cut off from everyone', async () => {
-    const r = await scenarioResult('transit-cut')
-    const o = flow(r, 'call', 'overpass')
-    describeFlow(r, o)
-    sane(r, o)
+    const { r, o } = await saneFlow('transit-cut')
     expect(o.paths.filter((p) => p.t_ms <= 3000).at(-1)?.forward).toContain('dal')
     const e = o.around_events[0]
     report('transit-cut', 'longest gap after the cut (ms)', e.gap_ms, '<= 300 (without redundancy)', e.gap_ms <= 300)
@@ -111,10 +111,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
   })
 
   it('transit-cut-redundant: nothing lost and nothing delivered twice when the transit relay of a redundant service is cut off', async () => {
-    const r = await scenarioResult('transit-cut-redundant')
-    const o = flow(r, 'call', 'overpass')
-    describeFlow(r, o)
-    sane(r, o)
+    const { r, o } = await saneFlow('transit-cut-redundant')
     const e = o.around_events[0]
     report('transit-cut-redundant', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0', e.lost_forward + e.lost_reverse === 0)
     report('transit-cut-redundant', 'longest gap after the cut (ms)', e.gap_ms, 'informational', true)
@@ -124,10 +121,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
   })
 
   it('transit-cut-redundant-exits: with two exits, both copies go to the call\'s exit: nothing lost, nothing delivered twice', async () => {
-    const r = await scenarioResult('transit-cut-redundant-exits')
-    const o = flow(r, 'call', 'overpass')
-    describeFlow(r, o)
-    sane(r, o)
+    const { r, o } = await saneFlow('transit-cut-redundant-exits')
     const e = o.around_events[0]
     report('transit-cut-redundant-exits', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0', e.lost_forward + e.lost_reverse === 0)
     report('transit-cut-redundant-exits', 'copies the origin received twice', o.origin_duplicates, '0', o.origin_duplicates === 0)
@@ -139,10 +133,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
   })
 
   it('origin-leg: flows move to another exit within 500 ms of the active exit\'s origin leg failing', async () => {
-    const r = await scenarioResult('origin-leg')
-    const o = flow(r, 'call', 'overpass')
-    describeFlow(r, o)
-    sane(r, o)
+    const { r, o } = await saneFlow('origin-leg')
     expect(r.origin_events.map((e) => e.action)).toEqual(['cut', 'restore'])
     const at = 3000
     expect(o.paths.filter((p) => p.t_ms <= at).at(-1)?.forward.at(-1)).toBe('atl')
