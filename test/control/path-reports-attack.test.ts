@@ -11,15 +11,14 @@ import { formatRoutes } from '../../src/cli/commands/map.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { DataHeader, decodeDataHeader } from '../../src/wire/data.js'
 import { nameId } from '../../src/wire/ids.js'
-import { fourRelayWan, startWanRelays, type RoutedRelay } from '../daemon/four-relay-wan.js'
+import { startWanRelays, type RoutedRelay } from '../daemon/four-relay-wan.js'
 
 const BASE = 7300
 let cleanup: (() => void) | undefined
 afterEach(() => cleanup?.())
 
 async function world() {
-  const { clock, net } = fourRelayWan(BASE)
-  const { byName, stop } = await startWanRelays(BASE, net, clock)
+  const { clock, net, byName, stop } = await startWanRelays(BASE)
   const origin = net.open('127.0.0.1', 9000)
   let atOrigin = 0
   origin.onMessage((d, from) => {

@@ -2,15 +2,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { nameId } from '../../src/wire/ids.js'
 import { encodePathReport, MAX_REPORT_LEN } from '../../src/wire/path-report.js'
-import { WAN_RELAYS, fourRelayWan, startWanRelays } from '../daemon/four-relay-wan.js'
+import { WAN_RELAYS, startWanRelays } from '../daemon/four-relay-wan.js'
 
 const BASE = 7400
 let cleanup: (() => void) | undefined
 afterEach(() => cleanup?.())
 
 async function world() {
-  const { clock, net } = fourRelayWan(BASE)
-  const { byName, stop } = await startWanRelays(BASE, net, clock)
+  const { clock, byName, stop } = await startWanRelays(BASE)
   cleanup = stop
   return { clock, byName }
 }

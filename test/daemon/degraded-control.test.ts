@@ -7,15 +7,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { controlPlaneView } from '../../src/daemon/relay-views.js'
-import { WAN_RELAYS, echoOriginAndClient, fourRelayWan, startWanRelays } from './four-relay-wan.js'
+import { WAN_RELAYS, echoOriginAndClient, startWanRelays } from './four-relay-wan.js'
 
 const BASE = 7600
 let cleanup: (() => void) | undefined
 afterEach(() => cleanup?.())
 
 async function world() {
-  const { clock, net, cut } = fourRelayWan(BASE)
-  const { parts, byName, stop } = await startWanRelays(BASE, net, clock)
+  const { clock, net, cut, parts, byName, stop } = await startWanRelays(BASE)
   const { received, send, close } = echoOriginAndClient(net)
   cleanup = () => {
     stop()

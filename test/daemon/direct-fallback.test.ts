@@ -8,15 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { ServiceConfig } from '../../src/config/types.js'
 import { LINGER_MS } from '../../src/dataplane/direct-fallback.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
-import { WAN_RELAYS, echoOriginAndClient, fourRelayWan, startWanRelays } from './four-relay-wan.js'
+import { WAN_RELAYS, echoOriginAndClient, startWanRelays } from './four-relay-wan.js'
 
 const BASE = 7700
 let cleanup: (() => void) | undefined
 afterEach(() => cleanup?.())
 
 async function world(service: Partial<ServiceConfig>) {
-  const { clock, net, cut } = fourRelayWan(BASE)
-  const { byName, stop } = await startWanRelays(BASE, net, clock, service)
+  const { clock, net, cut, byName, stop } = await startWanRelays(BASE, service)
   const { origin, received, send, close } = echoOriginAndClient(net)
   /** Source port of every datagram the origin got, in order. */
   const seenFrom: number[] = []

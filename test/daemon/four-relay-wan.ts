@@ -46,8 +46,12 @@ export async function startRoutedRelay(config: RelayConfig, net: FakeNetwork, cl
   return node
 }
 
-/** All four relays of the WAN started (startRoutedRelay), sharing the one service `game` exiting at dal; `service` overrides its fields. */
-export async function startWanRelays(basePort: number, net: FakeNetwork, clock: FakeClock, service: Partial<ServiceConfig> = {}) {
+/**
+ * A fourRelayWan with all four relays started on it (startRoutedRelay),
+ * sharing the one service `game` exiting at dal; `service` overrides its fields.
+ */
+export async function startWanRelays(basePort: number, service: Partial<ServiceConfig> = {}) {
+  const { clock, net, cut } = fourRelayWan(basePort)
   const configs = buildConfigs({ relays: WAN_RELAYS, basePort, services: [{ exits: ['dal'], paths: [], ...service }] })
   const parts: RoutedRelay[] = []
   for (const config of configs.values()) parts.push(await startRoutedRelay(config as RelayConfig, net, clock))
@@ -55,7 +59,7 @@ export async function startWanRelays(basePort: number, net: FakeNetwork, clock: 
   const stop = () => {
     for (const p of parts) p.stop()
   }
-  return { parts, byName, stop }
+  return { clock, net, cut, parts, byName, stop }
 }
 
 /**

@@ -9,15 +9,14 @@
 import { Packr } from 'msgpackr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { KIND_CONTROL } from '../../src/wire/data.js'
-import { fourRelayWan, startWanRelays } from './four-relay-wan.js'
+import { startWanRelays } from './four-relay-wan.js'
 
 const BASE = 7400
 let cleanup: (() => void) | undefined
 afterEach(() => cleanup?.())
 
 async function world() {
-  const { clock, net } = fourRelayWan(BASE)
-  const { byName, stop } = await startWanRelays(BASE, net, clock)
+  const { clock, byName, stop } = await startWanRelays(BASE)
   cleanup = stop
   const lax = byName('lax')
   const atl = byName('atl')

@@ -14,7 +14,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ServiceConfig } from '../../src/config/types.js'
-import { echoOriginAndClient, fourRelayWan, startWanRelays } from './four-relay-wan.js'
+import { echoOriginAndClient, startWanRelays } from './four-relay-wan.js'
 
 const BASE = 7000
 
@@ -22,8 +22,7 @@ let cleanup: (() => void) | undefined
 afterEach(() => cleanup?.())
 
 async function routedWorld(service: Partial<ServiceConfig> = {}) {
-  const { clock, net, cut } = fourRelayWan(BASE)
-  const { byName, stop } = await startWanRelays(BASE, net, clock, service)
+  const { clock, net, cut, byName, stop } = await startWanRelays(BASE, service)
   const { received, send, close } = echoOriginAndClient(net)
   cleanup = () => {
     stop()
