@@ -106,6 +106,9 @@ function defineServices(d: FamilyDefiner): void {
     }
   }
   d.counter('overpass_service_packets_total', 'Service datagrams exchanged with clients (side=client) or the origin (side=origin), by direction seen from this relay.', ['service', 'side', 'direction'], traffic('packets'))
+  d.counter('overpass_flow_exit_moves_total', 'Live flows of the service moved to another exit because theirs failed or lost its origin leg (sticky exits, dataplane/flow-exits.ts).', ['service'], (set, s) => {
+    for (const [service, v] of Object.entries(s.status.services)) if (v.flow_exit_moves !== undefined) set({ service }, v.flow_exit_moves)
+  })
   d.counter('overpass_service_bytes_total', 'Service payload bytes exchanged with clients or the origin, by direction seen from this relay.', ['service', 'side', 'direction'], traffic('bytes'))
 }
 
@@ -166,6 +169,20 @@ function defineRoutes(d: FamilyDefiner): void {
     eachRoute(s, (l) => {
       if (s.routes.changes[routeChangeKey(l.service, l.direction as 'forward' | 'reply')] === undefined) set({ service: l.service, direction: l.direction }, 0)
     })
+  })
+  // Path reports (control/path-reports.ts): absent on a relay without a path meter.
+  d.counter('overpass_path_demotions_total', 'Paths demoted because their data fared worse than the map predicted, by reason (loss or delay).', ['reason'], (set, s) => {
+    const c = s.routes.path_checks
+    if (c === undefined) return
+    set({ reason: 'loss' }, c.by_reason.loss)
+    set({ reason: 'delay' }, c.by_reason.delay)
+  })
+  // One family with a direction label: a labelled family without series is absent, where a bare one would show a misleading 0.
+  d.counter('overpass_path_reports_total', 'Path reports (data counters and timestamps the exit echoes to the ingress) this relay sent as an exit or received as an ingress.', ['direction'], (set, s) => {
+    const c = s.routes.path_checks
+    if (c === undefined) return
+    set({ direction: 'sent' }, c.reports_sent)
+    set({ direction: 'received' }, c.reports_received)
   })
   d.counter('overpass_router_events_total', 'Control-plane events and rejects by kind (route computations, malformed probes or map updates, ...).', ['event'], (set, s) => {
     for (const [event, n] of Object.entries(s.status.router ?? {})) set({ event }, n)

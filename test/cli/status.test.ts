@@ -57,6 +57,12 @@ describe('overpass status text', () => {
     expect(formatStatus({ ...base, control_plane: { degraded: false, held: [] } })).toContain('control plane ok')
   })
 
+  it('shows how many live flows an ingress moved to another exit', () => {
+    const svc = { roles: ['ingress'], ingress_flows: 2, exit_flows: 0, flow_exit_moves: 3, client: {}, origin: {}, drops: {} }
+    expect(formatStatus({ ...base, services: { game: svc } })).toContain('  game (ingress)  flows: ingress 2, exit 0  exit moves 3')
+    expect(formatStatus({ ...base, services: { game: { ...svc, roles: ['exit'] } } })).not.toContain('exit moves')
+  })
+
   it('shows the direct fallback of a service that has it', () => {
     const svc = { roles: ['ingress'], ingress_flows: 2, exit_flows: 0, client: {}, origin: {}, drops: {}, direct: { flows: 1, packets_out: 5, bytes_out: 50, packets_in: 4, bytes_in: 40 } }
     expect(formatStatus({ ...base, services: { game: svc } })).toContain('    direct:  1 flow now straight to the origin (no overlay path); out 5 pkts / 50 B, in 4 pkts / 40 B')

@@ -46,6 +46,24 @@ describe('Prometheus metric families', () => {
     expect(text).toContain('overpass_route_changes_total{service="game",direction="forward"} 3')
   })
 
+  it('exports sticky-exit moves per service and path-check demotions and reports', async () => {
+    const snap = fakeSnapshot()
+    snap.status.services.game.flow_exit_moves = 4
+    snap.routes.path_checks = { demotions: 3, by_reason: { loss: 2, delay: 1 }, reports_sent: 0, reports_received: 17, demoted_edges: [], recent: [] }
+    const text = await render(snap)
+    expect(text).toContain('overpass_flow_exit_moves_total{service="game"} 4')
+    expect(text).toContain('overpass_path_demotions_total{reason="loss"} 2')
+    expect(text).toContain('overpass_path_demotions_total{reason="delay"} 1')
+    expect(text).toContain('overpass_path_reports_total{direction="sent"} 0')
+    expect(text).toContain('overpass_path_reports_total{direction="received"} 17')
+  })
+
+  it('exports no path-check series on a relay without path reports', async () => {
+    const text = await render()
+    expect(text).not.toMatch(/^overpass_path_demotions_total/m)
+    expect(text).not.toMatch(/^overpass_path_reports_total/m)
+  })
+
   it('exports flows, sockets, workers and build info', async () => {
     const text = await render()
     expect(text).toContain('overpass_service_flows{service="game",role="ingress"} 5')
@@ -90,6 +108,9 @@ describe('Prometheus metric families', () => {
   })
 
   itIf(needsTools('promtool'), 'passes promtool check metrics', async () => {
-    expect(promtoolProblems(await createScrapeRegistry((d) => defineFamilies(d, { version: '1' })).render(fakeSnapshot()))).toBe('')
+    const snap = fakeSnapshot()
+    snap.status.services.game.flow_exit_moves = 1
+    snap.routes.path_checks = { demotions: 1, by_reason: { loss: 1, delay: 0 }, reports_sent: 2, reports_received: 3, demoted_edges: [], recent: [] }
+    expect(promtoolProblems(await createScrapeRegistry((d) => defineFamilies(d, { version: '1' })).render(snap))).toBe('')
   })
 })
