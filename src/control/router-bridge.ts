@@ -279,6 +279,21 @@ export class RouterBridge implements ControlPlaneSink {
     return this.pathReports?.view(this.clock.nowMs())
   }
 
+  /**
+   * The path to each usable exit of a multi-exit service, as the data plane
+   * holds it: a sticky flow whose exit is not the best one rides these.
+   */
+  forwardByExit(): Record<string, ExitPathView[]> {
+    const out: Record<string, ExitPathView[]> = {}
+    for (const [service, byExit] of this.paths.current.forwardByExit ?? []) {
+      out[service] = [...byExit.values()].map((ref) => {
+        const path = this.names(ref)
+        return { exit: path[path.length - 1], path, ...(ref.backup ? { backup: this.names(ref.backup) } : {}) }
+      })
+    }
+    return out
+  }
+
   /** The routed (unpinned) paths now in use. */
   snapshot(): PathSnapshot {
     return this.paths.current
@@ -426,4 +441,11 @@ function sameNodes(ref: PathRef | undefined, names: string[] | undefined): boole
   if (ref.nodes.length !== names.length) return false
   for (let i = 0; i < names.length; i++) if (ref.nodes[i] !== nameId(names[i])) return false
   return true
+}
+
+/** One exit's path in `overpass routes` (`by_exit`): relay names, ingress first, exit last. */
+export interface ExitPathView {
+  exit: string
+  path: string[]
+  backup?: string[]
 }

@@ -31,7 +31,7 @@ export function relayViews(config: RelayConfig, relay: Relay, bridge: RouterBrid
       ...(applied !== undefined ? { config: applied() } : {}),
     }),
     map: () => ({ relay: config.relay.id, edges: router().edges() }),
-    routes: () => ({ relay: config.relay.id, ...router().routes(), history: bridge.history.slice(-ROUTES_HISTORY_SHOWN), changes: Object.fromEntries(bridge.changeCounts), path_checks: bridge.pathChecks() }),
+    routes: () => ({ relay: config.relay.id, ...router().routes(), history: bridge.history.slice(-ROUTES_HISTORY_SHOWN), changes: Object.fromEntries(bridge.changeCounts), path_checks: bridge.pathChecks(), by_exit: bridge.forwardByExit() }),
   }
 }
 

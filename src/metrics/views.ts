@@ -6,7 +6,7 @@
  */
 import type { RelayStats } from '../dataplane/relay.js'
 import type { WorkerSummary } from '../dataplane/worker-stats.js'
-import { routeChangeKey, type RouteChange } from '../control/router-bridge.js'
+import { routeChangeKey, type ExitPathView, type RouteChange } from '../control/router-bridge.js'
 import type { EdgeView, PathChecksView, PathChoice, RouterCounters } from '../route/types.js'
 
 /** `overpass status --json`: the relay's counters summed over its workers, plus the router's. */
@@ -38,6 +38,8 @@ export interface RoutesView {
   changes: Record<string, number>
   /** Paths demoted because the data fared worse than the map predicted (control/path-reports.ts). */
   path_checks?: PathChecksView
+  /** Per service with several exits: the path to each usable exit, which sticky flows ride (dataplane/flow-exits.ts). */
+  by_exit?: Record<string, ExitPathView[]>
 }
 
 export interface RelayViews {

@@ -65,4 +65,20 @@ describe('router bridge: paths to each exit', () => {
     expect(w.bridge.history.length).toBe(historyBefore)
     w.bridge.stop()
   })
+
+  it('shows the path to each exit by relay name, as the data plane holds it (overpass routes by_exit)', () => {
+    const w = setup()
+    w.state.via.bos = ['lax', 'sea', 'bos']
+    w.clock.advance(100)
+    expect(w.bridge.forwardByExit()).toEqual({
+      game: [
+        { exit: 'dal', path: ['lax', 'dal'] },
+        { exit: 'bos', path: ['lax', 'sea', 'bos'] },
+      ],
+    })
+    w.state.via.bos = undefined
+    w.clock.advance(100)
+    expect(w.bridge.forwardByExit()).toEqual({ game: [{ exit: 'dal', path: ['lax', 'dal'] }] })
+    w.bridge.stop()
+  })
 })

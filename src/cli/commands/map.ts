@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { controlRequest } from '../../daemon/index.js'
+import type { ExitPathView } from '../../control/router-bridge.js'
 import type { EdgeView, PathChecksView, PathChoice } from '../../route/types.js'
 import { resolveSocket } from './status.js'
 import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
@@ -82,7 +83,7 @@ export function formatMap(edges: EdgeView[]): string {
 }
 
 /** What `routes` answers (daemon/relay-views.ts); `path_checks` is absent on a relay without path reports. */
-type RoutesAnswer = { relay: string; forward: PathChoice[]; reply: PathChoice[]; path_checks?: PathChecksView }
+type RoutesAnswer = { relay: string; forward: PathChoice[]; reply: PathChoice[]; path_checks?: PathChecksView; by_exit?: Record<string, ExitPathView[]> }
 
 export function formatRoutes(r: RoutesAnswer): string {
   const lines: string[] = [`routes at relay ${r.relay}`]
@@ -95,8 +96,21 @@ export function formatRoutes(r: RoutesAnswer): string {
   if (r.forward.length + r.reply.length === 0) lines.push('  no routed services here (pinned services use their configured paths)')
   for (const p of r.forward) lines.push(row('forward', p))
   for (const p of r.reply) lines.push(row('reply', p))
+  lines.push(...formatExitPaths(r.by_exit))
   lines.push(...formatPathChecks(r.path_checks))
   return lines.join('\n') + '\n'
+}
+
+/** Where sticky flows go: a flow keeps its exit, so one not on the best exit rides that exit's path (dataplane/flow-exits.ts). */
+function formatExitPaths(byExit: Record<string, ExitPathView[]> | undefined): string[] {
+  const services = Object.entries(byExit ?? {})
+  if (services.length === 0) return []
+  const lines = ['paths per exit (flows keep their exit; those not on the best one ride these)']
+  for (const [service, paths] of services) {
+    if (paths.length === 0) lines.push(`  ${service.padEnd(12)} no usable exit`)
+    for (const p of paths) lines.push(`  ${service.padEnd(12)} exit ${p.exit.padEnd(8)} ${p.path.join(' > ')}${p.backup ? `  backup ${p.backup.join(' > ')}` : ''}`)
+  }
+  return lines
 }
 
 /** The demotions of paths whose data fared worse than the map predicted (docs/routing.md, "Path reports"). */
