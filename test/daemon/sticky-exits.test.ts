@@ -7,6 +7,7 @@
  * off from everyone does the flow move.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { formatStatus } from '../../src/cli/commands/status.js'
 import type { RelayConfig } from '../../src/config/types.js'
 import type { PacketSocket } from '../../src/io/index.js'
 import { buildConfigs } from '../dataplane/helpers.js'
@@ -80,6 +81,8 @@ describe('sticky exits with the real control plane', () => {
     expect(exitFlows('dal')).toBe(1)
     expect(exitFlows('atl')).toBe(1)
     expect(lax.relay.stats().services.game.flow_exit_moves).toBe(0)
+    // What `overpass routes` shows: the path a flow on each exit rides now.
+    expect(lax.bridge.forwardByExit().game).toEqual(expect.arrayContaining([{ exit: 'dal', path: ['lax', 'dal'] }, { exit: 'atl', path: ['lax', 'atl'] }]))
     // dal is cut off from everyone: a moves to atl once dal's column is stale (3.5 flood intervals), as the best route does.
     for (const r of WAN_RELAYS) {
       cut.add(`${r}>dal`)
@@ -88,6 +91,8 @@ describe('sticky exits with the real control plane', () => {
     run(5000, a.send)
     expect(seen.get('a')).toHaveLength(2)
     expect(lax.relay.stats().services.game.flow_exit_moves).toBe(1)
+    expect(formatStatus(lax.relay.stats())).toMatch(/game \(ingress\)  flows: .*  exit moves 1/)
+    expect(lax.bridge.forwardByExit().game.map((p) => p.exit)).toEqual(['atl'])
     // On the new exit, nothing is lost.
     const from = a.sent.length
     run(500, a.send)
