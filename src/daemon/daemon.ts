@@ -55,10 +55,11 @@ export interface DaemonOptions {
   sockets?: NodeSockets
   /**
    * How a newer signed network version goes live (rollout/types.ts). Default
-   * restartApplier: saved to disk, held aside as `needs_restart` in status.
+   * liveApplier (below): applied while running; what needs a restart is held
+   * aside as `needs_restart` in status (and saved to disk for the next start).
    */
   networkApplier?: NetworkApplier
-  /** Take adopted signed network versions live (liveApplier) when no networkApplier is given; default false for now. */
+  /** false: never apply adopted versions live (restartApplier: saved, held as `needs_restart`). Default true. */
   liveNetworkVersions?: boolean
   /** Bootstrapping (`overpass network fetch`): the placeholder version 0 from config/loadBootstrap. */
   bootstrapVersion?: SignedNetworkFile
@@ -161,7 +162,7 @@ export async function startDaemon(written: RelayConfig, opts: DaemonOptions): Pr
   try {
     // The version bridge reads the router routing now (a live change hands over to a new one).
     const currentRouter = new Proxy({} as Router, { get: (_t, key) => Reflect.get(bridge.router, key)?.bind?.(bridge.router) })
-    versions = startNetworkVersions(config, relay, currentRouter, { clock, timers, log, applier: opts.networkApplier ?? (opts.liveNetworkVersions === true && config.sourcePath !== undefined ? liveApplier(reloader, config.sourcePath) : undefined), running: opts.bootstrapVersion })
+    versions = startNetworkVersions(config, relay, currentRouter, { clock, timers, log, applier: opts.networkApplier ?? (opts.liveNetworkVersions !== false && config.sourcePath !== undefined ? liveApplier(reloader, config.sourcePath) : undefined), running: opts.bootstrapVersion })
   } catch (err) {
     lanes?.stop()
     node.stop()
@@ -227,8 +228,8 @@ export async function startDaemon(written: RelayConfig, opts: DaemonOptions): Pr
  * A network applier (DaemonOptions.networkApplier) that takes adopted (or
  * rolled-back-to) signed versions live through the same path as `overpass
  * reload` (node/live-apply.ts): the local file composed with the version's
- * bytes, applied whole or not at all. Not the default yet: the version
- * bridge's tests expect `restartApplier`: `DaemonOptions.liveNetworkVersions` selects it.
+ * bytes, applied whole or not at all. The default for a relay started from a
+ * local file; `DaemonOptions.liveNetworkVersions: false` selects restartApplier.
  */
 export function liveApplier(reloader: ConfigReloader, localFile: string): NetworkApplier {
   return {

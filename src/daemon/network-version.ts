@@ -6,10 +6,11 @@
  *   (`<id>.network.json`), and the network file plus its `.sig`, rewritten
  *   whenever the version a restart should load changes. Both are written to
  *   a temporary file and renamed, so a crash leaves the old or the new file;
- * - the applier. THE HOOK: `DaemonOptions.networkApplier`. Until live apply
- *   is wired in (node/, issue 16 §3), `restartApplier` answers
- *   `needs_restart`: the version is saved as the network file, held aside
- *   in status, and runs after the next restart;
+ * - the applier (`DaemonOptions.networkApplier`). The daemon passes its
+ *   liveApplier (daemon.ts: applied live, as `overpass reload` would);
+ *   `restartApplier`, used when none is passed, answers `needs_restart`:
+ *   the version is saved as the network file, held aside in status, and
+ *   runs after the next restart;
  * - `inspect`: the local file composed with the received bytes and checked
  *   by the same rules as `overpass check` (config/loadLocalWithNetwork).
  */
@@ -36,9 +37,9 @@ export class VersionRecordError extends Error {
   }
 }
 
-/** Until live apply is wired in: every version needs a restart (it is saved to disk meanwhile). */
+/** Where live apply is off (DaemonOptions.liveNetworkVersions: false): every version needs a restart (it is saved to disk meanwhile). */
 export const restartApplier: NetworkApplier = {
-  apply: () => ({ outcome: 'needs_restart', detail: 'this relay cannot apply a network version while running yet' }),
+  apply: () => ({ outcome: 'needs_restart', detail: 'this relay does not apply network versions while running (live network versions are off)' }),
 }
 
 export function recordPathFor(config: RelayConfig): string | undefined {
@@ -153,7 +154,7 @@ export interface NetworkVersionIo {
   clock: Clock
   timers: Timers
   log: Logger
-  /** Default restartApplier (see the header: this is where live apply plugs in). */
+  /** Default restartApplier; the daemon passes its liveApplier (see the header). */
   applier?: NetworkApplier
   /** The version running instead of the network file on disk (bootstrapping: version 0, config/loadBootstrap). */
   running?: SignedNetworkFile

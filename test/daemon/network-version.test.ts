@@ -1,10 +1,9 @@
 /**
  * Network versions on real daemons over loopback (in-process, real sockets
  * and sessions):
- * - spreading: a version pushed to one relay reaches the others; a relay
- *   with a live applier runs it, one with the default applier (no live
- *   apply yet) saves it as its network file, which passes `overpass check`,
- *   and reports it as needing a restart; a forged one is refused and never
+ * - spreading: a version pushed to one relay reaches the others, which
+ *   apply it live (the default applier, no restart) and save it as their
+ *   network file, which passes `overpass check`; a forged one is refused and never
  *   spreads; a new relay fetches the file from one member (bootstrap); an
  *   older file put back on disk is refused at start (anti-rollback);
  * - canary hold-back, with the canary's real sessions and map as its health;
@@ -65,8 +64,8 @@ function writeKit(ports: number[], sub = 'spread'): { operator: string; relayDir
 }
 
 describe('network versions between running daemons', () => {
-  it('spreads a signed version: applied live where an applier can, saved and reported as needing a restart elsewhere', async () => {
-    const ports = await freePorts(4)
+  it('spreads a signed version: every relay applies it live, without a restart, and saves it for the next start', async () => {
+    const ports = await freePorts(6)
     const kit = writeKit(ports)
     const appliedOnDal: number[] = []
     for (const id of RELAYS) {
@@ -77,28 +76,35 @@ describe('network versions between running daemons', () => {
     const [lax, sea, dal] = daemons
     const netStatus = (d: RunningDaemon): VersionStatus => d.versions!.status()
 
-    // The operator edits and signs version 2, and hands it to lax.
+    // The operator moves nyc (not running yet) to another port, signs version 2, and hands it to lax.
     const master = path.join(kit.operator, 'network.yaml')
     const v1 = { yaml: fs.readFileSync(master), sig: fs.readFileSync(master + '.sig') }
-    fs.appendFileSync(master, '# version 2: a comment is a change too\n')
+    const moved = v1.yaml.toString('utf8').replace(`127.0.0.1:${ports[3]}\n`, `127.0.0.1:${ports[4]}\n`)
+    expect(moved).not.toBe(v1.yaml.toString('utf8'))
+    fs.writeFileSync(master, moved)
     signNetworkFile(master, path.join(kit.operator, 'operator.key'))
     const push = await runCli(['network', 'push', '-c', path.join(kit.relayDir('lax'), 'lax.yaml'), master])
     expect(push.stderr).toBe('')
     expect(push.stdout).toBe('version 2 accepted; the relay applies it (see overpass status) and passes it on\n')
 
-    const spread = await waitFor(() => netStatus(sea).newest === 2 && netStatus(dal).running === 2, 20_000, 50)
-    expect({ sea: netStatus(sea), dal: netStatus(dal) }).toMatchObject({
-      sea: { running: 1, on_disk: 2, newest: 2, held: { version: 2, reason: 'needs_restart' } },
+    const spread = await waitFor(() => netStatus(sea).running === 2 && netStatus(dal).running === 2 && netStatus(lax).running === 2, 20_000, 50)
+    expect({ lax: netStatus(lax), sea: netStatus(sea), dal: netStatus(dal) }).toMatchObject({
+      lax: { running: 2, on_disk: 2, newest: 2 },
+      sea: { running: 2, on_disk: 2, newest: 2 },
       dal: { running: 2, on_disk: 2, newest: 2 },
     })
     expect(spread).toBe(true)
+    expect(netStatus(sea).held).toBeUndefined()
     expect(appliedOnDal).toEqual([2])
-    // sea rewrote its network file and signature: a restart loads version 2, and check agrees.
+    // sea took it live: the same process now sends to nyc's new endpoint, and status names the change.
+    expect(sea.node.live.config.network?.version).toBe(2)
+    expect(sea.node.live.config.peers.find((p) => p.id === NEW)?.endpoint.port).toBe(ports[4])
+    expect(sea.status()).toMatchObject({ config: { network_version: 2, last_change: { trigger: 'network version 2 (adopt)', result: { status: 'applied', version: 2 } } } })
+    // sea rewrote its network file and signature too: a restart loads version 2, and check agrees.
     expect(fs.readFileSync(path.join(kit.relayDir('sea'), 'network.yaml'), 'utf8')).toBe(fs.readFileSync(master, 'utf8'))
     const check = await runCli(['check', '-c', path.join(kit.relayDir('sea'), 'sea.yaml')])
     expect(check.stderr).toBe('')
     expect(check.stdout).toContain('network version 2; ok')
-    expect((sea.status() as { network_version: VersionStatus }).network_version.held?.reason).toBe('needs_restart')
 
     // A version altered after signing is refused at lax (exit 2, naming the signature) and never spreads.
     const forgedFile = path.join(kit.operator, 'forged.yaml')
@@ -109,18 +115,36 @@ describe('network versions between running daemons', () => {
     expect(forged.stderr).toContain('error: refused (bad_signature): the signature does not match version 2')
     expect(lax.versions!.offer({ ...readRunningVersion(master), version: 3 })).toMatchObject({ accepted: false, reason: 'bad_signature' })
     const status = await runCli(['status', '-c', path.join(kit.relayDir('lax'), 'lax.yaml')])
-    expect(status.stdout).toContain('network version 1 (version 2 on disk, runs after a restart)')
-    expect(status.stdout).toContain('held aside: version 2, needs restart: this relay cannot apply a network version while running yet')
+    expect(status.stdout).toContain('network version 2\n')
+    expect(status.stdout).not.toContain('held aside')
     await new Promise((r) => setTimeout(r, 500))
     expect(netStatus(sea).newest).toBe(2)
     expect(netStatus(lax).counters.version_rejected_bad_signature).toBe(2)
 
-    // A new relay with only its local file fetches the network file from the member it names.
+    // A new relay with only its local file fetches the network file from the member it names (listening where version 2 says).
+    const newLocal = path.join(kit.relayDir(NEW), `${NEW}.yaml`)
+    fs.writeFileSync(newLocal, fs.readFileSync(newLocal, 'utf8').replace(`127.0.0.1:${ports[3]}`, `127.0.0.1:${ports[4]}`))
     const fetched = await fetchNetwork(path.join(kit.relayDir(NEW), `${NEW}.yaml`), { timeoutMs: 20_000, log: silentLogger })
     expect(fetched).toEqual({ version: 2, file: path.join(kit.relayDir(NEW), 'network.yaml') })
     const newCheck = await runCli(['check', '-c', path.join(kit.relayDir(NEW), `${NEW}.yaml`)])
     expect(newCheck.stderr).toBe('')
     expect(newCheck.stdout).toContain('network version 2; ok')
+
+    // Version 3 adds a service, which needs a restart: it is saved for the next start and held aside, never half-applied.
+    const withService = fs.readFileSync(master, 'utf8').replace('services: []\n', `services:\n  - name: game\n    mode: l4\n    ingress:\n      - relay: lax\n        listen: 127.0.0.1:${ports[5]}\n    origin: 127.0.0.1:9\n    exits: [dal]\n`)
+    expect(withService).toContain('name: game')
+    fs.writeFileSync(master, withService)
+    signNetworkFile(master, path.join(kit.operator, 'operator.key'))
+    expect(lax.versions!.offer(readRunningVersion(master))).toEqual({ accepted: true, version: 3 })
+    expect(await waitFor(() => netStatus(sea).held?.version === 3, 20_000, 50)).toBe(true)
+    expect(netStatus(sea)).toMatchObject({ running: 2, on_disk: 3, held: { version: 3, reason: 'needs_restart' } })
+    expect(netStatus(sea).held?.detail).toContain('services.game')
+    expect(sea.node.live.config.network?.version).toBe(2)
+    expect(sea.node.live.config.services).toEqual([])
+    expect(fs.readFileSync(path.join(kit.relayDir('sea'), 'network.yaml'), 'utf8')).toBe(withService)
+    const held = await runCli(['status', '-c', path.join(kit.relayDir('lax'), 'lax.yaml')])
+    expect(held.stdout).toContain('network version 2 (version 3 on disk, runs after a restart)')
+    expect(held.stdout).toContain('held aside: version 3, needs restart: services.game')
 
     // Anti-rollback across a restart: with the validly signed version 1 put back on disk, sea refuses to start.
     sea.stop()
@@ -134,7 +158,7 @@ describe('network versions between running daemons', () => {
       (err: Error) => err,
     )
     expect(refused?.name).toBe('VersionRecordError')
-    expect(refused?.message).toContain('is version 1, older than version 2 this relay adopted')
+    expect(refused?.message).toContain('is version 1, older than version 3 this relay adopted')
   }, 60_000)
 
   it('canary: the others follow once the canary has run the version with sessions up and a fresh map for hold_s; a version the canary refuses holds them back', async () => {
@@ -188,30 +212,30 @@ describe('network versions between running daemons', () => {
     }
     const sessionUp = (d: RunningDaemon, peer: string): boolean => (d.status() as { peers: Record<string, { session?: boolean }> }).peers[peer]?.session === true
     const [lax] = [await start('lax'), await start('sea')]
-    let dal = await start('dal')
+    const dal = await start('dal')
     expect(await waitFor(() => sessionUp(dal, 'lax'), 10_000, 50)).toBe(true)
 
     // Version 2 gives lax and sea endpoints nobody listens on: a relay running it reaches no one.
+    // dal is its canary, so it takes it first (live) while lax and sea wait for it.
     const master = path.join(kit.operator, 'network.yaml')
     const v1 = fs.readFileSync(master, 'utf8')
-    fs.writeFileSync(master, v1.replace(`127.0.0.1:${ports[0]}\n`, `127.0.0.1:${ports[4]}\n`).replace(`127.0.0.1:${ports[1]}\n`, `127.0.0.1:${ports[5]}\n`))
+    const cutting = v1.replace(`127.0.0.1:${ports[0]}\n`, `127.0.0.1:${ports[4]}\n`).replace(`127.0.0.1:${ports[1]}\n`, `127.0.0.1:${ports[5]}\n`)
+    fs.writeFileSync(master, cutting + 'rollout: { canaries: [dal], hold_s: 60 }\n')
     signNetworkFile(master, path.join(kit.operator, 'operator.key'))
     expect(lax.versions!.offer(readRunningVersion(master))).toEqual({ accepted: true, version: 2 })
-    expect(await waitFor(() => dal.versions!.status().on_disk === 2, 10_000, 50)).toBe(true)
 
-    // dal takes it by restarting (no live apply yet), loses every peer, and goes back by itself.
-    dal.stop()
-    dal = await start('dal')
-    expect(dal.versions!.status().running).toBe(2)
+    // dal applies it live (no restart), loses every peer, and goes back by itself, live again.
+    expect(await waitFor(() => dal.versions!.status().running === 2, 10_000, 20)).toBe(true)
     expect(await waitFor(() => dal.versions!.status().last_rollback !== undefined, 25_000, 100)).toBe(true)
-    expect(dal.versions!.status()).toMatchObject({ on_disk: 1, floor: 2, held: { version: 2, reason: 'rolled_back' }, last_rollback: { from: 2, to: 1 }, counters: { version_rollbacks: 1 } })
+    expect(dal.versions!.status()).toMatchObject({ running: 1, on_disk: 1, floor: 2, held: { version: 2, reason: 'rolled_back' }, last_rollback: { from: 2, to: 1 }, counters: { version_rollbacks: 1 } })
+    expect(dal.node.live.config.network?.version).toBe(1)
+    expect(dal.status()).toMatchObject({ config: { network_version: 1, last_change: { trigger: 'network version 1 (rollback)', result: { version: 1 } } } })
     expect(fs.readFileSync(path.join(kit.relayDir('dal'), 'network.yaml'), 'utf8')).toBe(v1)
 
-    // Restarted, it runs version 1 with its peers again, and does not take version 2 back although they announce it.
-    dal.stop()
-    dal = await start('dal')
-    expect(await waitFor(() => sessionUp(dal, 'lax'), 10_000, 50)).toBe(true)
+    // The same process runs version 1 with its peers again, and does not take version 2 back although they announce it.
+    expect(await waitFor(() => sessionUp(dal, 'lax'), 15_000, 50)).toBe(true)
     await new Promise((r) => setTimeout(r, 1000))
     expect(dal.versions!.status()).toMatchObject({ running: 1, on_disk: 1, floor: 2 })
+    expect(lax.versions!.status()).toMatchObject({ running: 1, held: { version: 2, reason: 'waiting_canaries' } })
   }, 90_000)
 })

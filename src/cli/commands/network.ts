@@ -104,7 +104,8 @@ export async function fetchNetwork(localPath: string, opts: { timeoutMs: number;
   const { config, running } = loadBootstrap(localPath)
   const file = config.network!.file
   if (existsSync(file)) throw new SignError(`${file} exists already`, 'start the relay (overpass up); fetch is only for a relay that has no network file yet')
-  const daemon = await startDaemon(config, { log: opts.log, noControlSocket: true, bootstrapVersion: running })
+  // Not live: this process only fetches and saves the version, which `overpass up` runs next.
+  const daemon = await startDaemon(config, { log: opts.log, noControlSocket: true, bootstrapVersion: running, liveNetworkVersions: false })
   try {
     const member = config.peers[0].id
     for (let waited = 0; waited < opts.timeoutMs; waited += FETCH_POLL_MS) {
