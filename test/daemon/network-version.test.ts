@@ -123,7 +123,9 @@ describe('network versions between running daemons', () => {
 
     // A new relay with only its local file fetches the network file from the member it names (listening where version 2 says).
     const newLocal = path.join(kit.relayDir(NEW), `${NEW}.yaml`)
-    fs.writeFileSync(newLocal, fs.readFileSync(newLocal, 'utf8').replace(`127.0.0.1:${ports[3]}`, `127.0.0.1:${ports[4]}`))
+    const newText = fs.readFileSync(newLocal, 'utf8')
+    expect(newText).toContain(`127.0.0.1:${ports[3]}`)
+    fs.writeFileSync(newLocal, newText.replace(`127.0.0.1:${ports[3]}`, `127.0.0.1:${ports[4]}`))
     const fetched = await fetchNetwork(path.join(kit.relayDir(NEW), `${NEW}.yaml`), { timeoutMs: 20_000, log: silentLogger })
     expect(fetched).toEqual({ version: 2, file: path.join(kit.relayDir(NEW), 'network.yaml') })
     const newCheck = await runCli(['check', '-c', path.join(kit.relayDir(NEW), `${NEW}.yaml`)])
