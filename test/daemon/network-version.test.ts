@@ -187,11 +187,14 @@ describe('network versions between running daemons', () => {
     // Sessions and map first: a canary's health is sessions up and a fresh map.
     expect(await waitFor(() => (sea.status() as { peers: Record<string, { session?: boolean }> }).peers.lax?.session === true, 10_000, 50)).toBe(true)
 
-    expect(lax.versions!.offer(sign(v1 + 'rollout: { canaries: [sea], hold_s: 1 }\n'))).toEqual({ accepted: true, version: 2 })
+    // hold_s 4: long enough that dal has fetched the version (maybe after the canary applied it, on a loaded machine) before it may follow.
+    expect(lax.versions!.offer(sign(v1 + 'rollout: { canaries: [sea], hold_s: 4 }\n'))).toEqual({ accepted: true, version: 2 })
     expect(await waitFor(() => applied.sea.includes(2), 10_000, 20)).toBe(true)
-    // Right after the canary applied it, the others wait for it.
+    // Once dal has the version, it waits for the canary instead of applying it.
+    expect(await waitFor(() => dal.versions!.status().held?.version === 2 || applied.dal.includes(2), 10_000, 20)).toBe(true)
+    expect(applied.dal).not.toContain(2)
     expect(dal.versions!.status()).toMatchObject({ running: 1, held: { version: 2, reason: 'waiting_canaries' }, waiting_for: ['sea'] })
-    expect(await waitFor(() => applied.lax.includes(2) && applied.dal.includes(2), 15_000, 50)).toBe(true)
+    expect(await waitFor(() => applied.lax.includes(2) && applied.dal.includes(2), 20_000, 50)).toBe(true)
 
     // Version 3 is invalid for the canary (its own sign_key is wrong there): it refuses it, so nobody applies it.
     const seaEntry = /(- id: sea\n(?:.*\n)*?\s+sign_key: )(\S+)/
