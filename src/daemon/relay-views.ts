@@ -65,3 +65,6 @@ export function answerControl(views: RelayViews, req: { cmd: string }, reload?: 
   if (req.cmd === 'routes') return views.routes()
   throw new Error(`unknown command ${JSON.stringify(req.cmd)}`)
 }
+
+/** The per-exit paths in `overpass routes` (`by_exit`), for the CLI, which reads views through daemon/. */
+export type { ExitPathView } from '../control/router-bridge.js'

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { controlRequest } from '../../daemon/index.js'
-import type { ExitPathView } from '../../control/router-bridge.js'
+import type { ExitPathView } from '../../daemon/relay-views.js'
 import type { EdgeView, PathChecksView, PathChoice } from '../../route/types.js'
 import { resolveSocket } from './status.js'
 import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
