@@ -231,16 +231,17 @@ describe('network versions between running daemons', () => {
 
     // dal applies it live (no restart), loses every peer, and goes back by itself, live again.
     expect(await waitFor(() => dal.versions!.status().running === 2, 10_000, 20)).toBe(true)
-    expect(await waitFor(() => dal.versions!.status().last_rollback !== undefined, 25_000, 100)).toBe(true)
+    // At least the 10 s loss confirmation after the take-over and the stale map; a loaded CI machine needs the margin.
+    expect(await waitFor(() => dal.versions!.status().last_rollback !== undefined, 50_000, 100)).toBe(true)
     expect(dal.versions!.status()).toMatchObject({ running: 1, on_disk: 1, floor: 2, held: { version: 2, reason: 'rolled_back' }, last_rollback: { from: 2, to: 1 }, counters: { version_rollbacks: 1 } })
     expect(dal.node.live.config.network?.version).toBe(1)
     expect(dal.status()).toMatchObject({ config: { network_version: 1, last_change: { trigger: 'network version 1 (rollback)', result: { version: 1 } } } })
     expect(fs.readFileSync(path.join(kit.relayDir('dal'), 'network.yaml'), 'utf8')).toBe(v1)
 
     // The same process runs version 1 with its peers again, and does not take version 2 back although they announce it.
-    expect(await waitFor(() => sessionUp(dal, 'lax'), 15_000, 50)).toBe(true)
+    expect(await waitFor(() => sessionUp(dal, 'lax'), 25_000, 50)).toBe(true)
     await new Promise((r) => setTimeout(r, 1000))
     expect(dal.versions!.status()).toMatchObject({ running: 1, on_disk: 1, floor: 2 })
     expect(lax.versions!.status()).toMatchObject({ running: 1, held: { version: 2, reason: 'waiting_canaries' } })
-  }, 90_000)
+  }, 120_000)
 })
