@@ -260,6 +260,39 @@ static int run_flows(const char *host, int port, int nflows, int rounds, int siz
   return 0;
 }
 
+static uint64_t realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts); /* SO_TIMESTAMPNS stamps CLOCK_REALTIME */
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Paced replay of recorded datagrams, shared by the relay and hop modes:
+ * sends every record that is due at time t (one every `interval` ns from
+ * `start`), in sendmmsg batches. With sent_at, each record's send time
+ * (CLOCK_REALTIME, the clock of SO_TIMESTAMPNS) is noted for the hop's
+ * one-way delays.
+ */
+static void send_due(int out, char *pkts, uint32_t rec, uint32_t count, uint64_t start, uint64_t interval, uint64_t t,
+                     uint32_t *sent, uint64_t *last_send, uint64_t *sent_at) {
+  static struct iovec siov[BATCH];
+  static struct mmsghdr smsg[BATCH];
+  uint64_t due = (t - start) / interval + 1;
+  if (due > count) due = count;
+  while (*sent < due) {
+    uint32_t n = due - *sent > BATCH ? BATCH : (uint32_t)(due - *sent);
+    for (uint32_t i = 0; i < n; i++) {
+      siov[i] = (struct iovec){ pkts + (size_t)rec * (*sent + i), rec };
+      smsg[i].msg_hdr = (struct msghdr){ .msg_iov = &siov[i], .msg_iovlen = 1 };
+    }
+    uint64_t ts = sent_at != NULL ? realtime_ns() : 0;
+    int k = sendmmsg(out, smsg, n, 0);
+    if (sent_at != NULL) for (uint32_t i = 0; i < n; i++) sent_at[*sent + i] = ts;
+    *sent += k > 0 ? (uint32_t)k : n; /* a failed batch counts as sent and lost */
+    *last_send = now_ns();
+  }
+}
+
 static int bound_socket(const char *host, int port) {
   int fd = udp_socket(8 << 20);
   struct sockaddr_in a = addr_of(host, port);
@@ -281,26 +314,15 @@ static int run_relay(const char *file, uint32_t first, uint32_t count, const cha
   struct sockaddr_in to = addr_of(dst, dport);
   if (connect(out, (struct sockaddr *)&to, sizeof to) < 0) { perror("connect"); return 2; }
   static char rbuf[BATCH][MAX_SIZE];
-  static struct iovec siov[BATCH], riov[BATCH];
-  static struct mmsghdr smsg[BATCH], rmsg[BATCH];
+  static struct iovec riov[BATCH];
+  static struct mmsghdr rmsg[BATCH];
   uint64_t start = now_ns(), last_send = start, interval = (uint64_t)(1e9 / rate);
   uint32_t sent = 0, received = 0, other = 0;
   struct pollfd pfd = { sink, POLLIN, 0 };
   for (;;) {
     uint64_t t = now_ns();
     if (sent < count) {
-      uint64_t due = (t - start) / interval + 1;
-      if (due > count) due = count;
-      while (sent < due) {
-        uint32_t n = due - sent > BATCH ? BATCH : (uint32_t)(due - sent);
-        for (uint32_t i = 0; i < n; i++) {
-          siov[i] = (struct iovec){ pkts + (size_t)rec * (sent + i), rec };
-          smsg[i].msg_hdr = (struct msghdr){ .msg_iov = &siov[i], .msg_iovlen = 1 };
-        }
-        int k = sendmmsg(out, smsg, n, 0);
-        sent += k > 0 ? (uint32_t)k : n; /* a failed batch counts as sent and lost */
-        last_send = now_ns();
-      }
+      send_due(out, pkts, rec, count, start, interval, t, &sent, &last_send, NULL);
     } else if (received >= count || t - last_send > DRAIN_NS) {
       break;
     }
@@ -328,11 +350,6 @@ static int run_relay(const char *file, uint32_t first, uint32_t count, const cha
   return 0;
 }
 
-static uint64_t realtime_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts); /* SO_TIMESTAMPNS stamps CLOCK_REALTIME */
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int run_hop(const char *file, uint32_t first, uint32_t count, const char *src, int sport, const char *dst, int dport,
                    const char *sinkns, const char *sinkhost, int sinkport, double rate) {
@@ -364,28 +381,15 @@ static int run_hop(const char *file, uint32_t first, uint32_t count, const char 
   uint32_t *lat = calloc(count, sizeof *lat);
   static char rbuf[BATCH][MAX_SIZE];
   static char cbuf[BATCH][CMSG_SPACE(sizeof(struct timespec))];
-  static struct iovec siov[BATCH], riov[BATCH];
-  static struct mmsghdr smsg[BATCH], rmsg[BATCH];
+  static struct iovec riov[BATCH];
+  static struct mmsghdr rmsg[BATCH];
   uint64_t start = now_ns(), last_send = start, interval = (uint64_t)(1e9 / rate);
   uint32_t sent = 0, received = 0, other = 0, untimed = 0;
   struct pollfd pfd = { sink, POLLIN, 0 };
   for (;;) {
     uint64_t t = now_ns();
     if (sent < count) {
-      uint64_t due = (t - start) / interval + 1;
-      if (due > count) due = count;
-      while (sent < due) {
-        uint32_t n = due - sent > BATCH ? BATCH : (uint32_t)(due - sent);
-        for (uint32_t i = 0; i < n; i++) {
-          siov[i] = (struct iovec){ pkts + (size_t)rec * (sent + i), rec };
-          smsg[i].msg_hdr = (struct msghdr){ .msg_iov = &siov[i], .msg_iovlen = 1 };
-        }
-        uint64_t ts = realtime_ns();
-        int k = sendmmsg(out, smsg, n, 0);
-        for (uint32_t i = 0; i < n; i++) sent_at[sent + i] = ts;
-        sent += k > 0 ? (uint32_t)k : n; /* a failed batch counts as sent and lost */
-        last_send = now_ns();
-      }
+      send_due(out, pkts, rec, count, start, interval, t, &sent, &last_send, sent_at);
     } else if (received >= count || t - last_send > DRAIN_NS) {
       break;
     }
