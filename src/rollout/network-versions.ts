@@ -107,6 +107,8 @@ export interface VersionStatus {
   fetching?: { version: number; from: string; chunks: number; of: number }
   rollback_watch_ms_left?: number
   last_rollback?: RollbackRecord
+  /** Peers whose edge from this relay is up, as the rollback watch last saw it. */
+  peers_up: number
   counters: Record<string, number>
 }
 
@@ -139,6 +141,8 @@ export class NetworkVersions {
   private nextAnnounceMs = 0
   private announceNow = true
   private lastHealth: RelayHealth = { peersUp: 0, mapFresh: false }
+  /** When the map last showed a peer up: an apply during a blip of the map still counts as having had peers. */
+  private peersLastUpMs: number | undefined
   readonly counters: Record<string, number> = {}
 
   constructor(init: NetworkVersionsInit) {
@@ -181,6 +185,7 @@ export class NetworkVersions {
   tick(nowMs: number, health: RelayHealth): VersionAction[] {
     const out: VersionAction[] = []
     this.lastHealth = health
+    if (health.peersUp > 0) this.peersLastUpMs = nowMs
     this.trackHealth(nowMs, health)
     this.checkRollback(nowMs, health, out)
     this.pumpFetch(nowMs, out)
@@ -229,7 +234,7 @@ export class NetworkVersions {
       this.onDisk = a.file
       this.held = undefined
       this.healthySinceMs = undefined
-      this.watch = { version, appliedAtMs: nowMs, untilMs: nowMs + this.rollbackWindowMs, hadPeers: this.lastHealth.peersUp > 0 }
+      this.watch = { version, appliedAtMs: nowMs, untilMs: nowMs + this.rollbackWindowMs, hadPeers: this.hadPeersRecently(nowMs) }
       log(out, 'info', 'network version applied', { version, previous: a.from.version })
     } else if (result.outcome === 'needs_restart') {
       this.previous = a.from
@@ -244,7 +249,7 @@ export class NetworkVersions {
   }
 
   status(nowMs: number): VersionStatus {
-    const s: VersionStatus = { running: this.running.file.version, on_disk: this.onDisk.version, floor: this.floor, counters: { ...this.counters } }
+    const s: VersionStatus = { running: this.running.file.version, on_disk: this.onDisk.version, floor: this.floor, peers_up: this.lastHealth.peersUp, counters: { ...this.counters } }
     if (this.newest !== undefined) s.newest = this.newest.file.version
     if (this.held !== undefined) s.held = { ...this.held }
     if (this.held?.reason === 'waiting_canaries' && this.newest !== undefined) s.waiting_for = this.canariesNotReady(nowMs, this.newest)
@@ -365,6 +370,17 @@ export class NetworkVersions {
       const p = this.peers.get(c)
       return p === undefined || nowMs - p.heardAtMs > freshMs || p.announce.running < h.file.version || !p.announce.healthy || p.announce.healthyMs < holdMs
     })
+  }
+
+  /**
+   * Whether this relay had peers just before an apply. Counting only the last
+   * tick would disarm the rollback watch whenever the map blinks (an edge
+   * between two probe results, a busy machine) at the moment of the apply; a
+   * relay whose peers have been gone longer than a loss confirmation did not
+   * lose them to this version, so that does not count.
+   */
+  private hadPeersRecently(nowMs: number): boolean {
+    return this.peersLastUpMs !== undefined && nowMs - this.peersLastUpMs <= this.lossConfirmMs
   }
 
   private trackHealth(nowMs: number, health: RelayHealth): void {

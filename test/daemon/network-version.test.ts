@@ -219,6 +219,8 @@ describe('network versions between running daemons', () => {
     const [lax] = [await start('lax'), await start('sea')]
     const dal = await start('dal')
     expect(await waitFor(() => sessionUp(dal, 'lax'), 10_000, 50)).toBe(true)
+    // The rollback watch counts peers from the map (edges from dal up), which lags the sessions on a busy machine.
+    expect(await waitFor(() => dal.versions!.status().peers_up > 0, 20_000, 50)).toBe(true)
 
     // Version 2 gives lax and sea endpoints nobody listens on: a relay running it reaches no one.
     // dal is its canary, so it takes it first (live) while lax and sea wait for it.

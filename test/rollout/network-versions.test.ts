@@ -246,6 +246,34 @@ describe('rollback after losing every peer', () => {
     expect(lab.running()).toEqual({ lax: 3, sea: 3, dal: 3 })
   })
 
+  it('a version applied while the map blinks (no edge up at that tick, peers up just before) is still watched and rolled back', () => {
+    const lab = new Lab()
+    for (const id of RELAYS) lab.add(id, signed(1, base), { rollbackWindowMs: 30_000 })
+    lab.advance(500)
+    const dal = lab.nodes.get('dal')!
+    dal.health = { peersUp: 0, mapFresh: false }
+    lab.advance(200)
+    lab.offer('lax', signed(2, base))
+    lab.advance(300)
+    expect(dal.applied).toEqual([{ version: 2, why: 'adopt' }])
+    lab.advance(2000)
+    expect(dal.applied).toEqual([{ version: 2, why: 'adopt' }, { version: 1, why: 'rollback' }])
+    expect(dal.m.status(lab.nowMs)).toMatchObject({ running: 1, peers_up: 0, last_rollback: { from: 2, to: 1 } })
+  })
+
+  it('a relay whose peers were gone long before the apply does not blame the version', () => {
+    const lab = new Lab()
+    for (const id of RELAYS) lab.add(id, signed(1, base), { rollbackWindowMs: 30_000 })
+    lab.advance(500)
+    const dal = lab.nodes.get('dal')!
+    dal.health = { peersUp: 0, mapFresh: false }
+    lab.advance(5000)
+    lab.offer('lax', signed(2, base))
+    lab.advance(5000)
+    expect(dal.applied).toEqual([{ version: 2, why: 'adopt' }])
+    expect(dal.m.status(lab.nowMs).last_rollback).toBeUndefined()
+  })
+
   it('losing peers after the window is not blamed on the version', () => {
     const lab = new Lab()
     for (const id of RELAYS) lab.add(id, signed(1, base), { rollbackWindowMs: 30_000 })
