@@ -56,6 +56,14 @@ async function mapJson(r: Id): Promise<EdgeView[]> {
   return (JSON.parse(res.stdout) as { edges: EdgeView[] }).edges
 }
 
+/** The game service's forward path as `overpass routes --json` shows it now (relays joined by ">"). */
+async function forwardPath(r: Id): Promise<string> {
+  const res = await runCli(['routes', '-c', config(r), '--json'])
+  expect(res.code).toBe(0)
+  const json = JSON.parse(res.stdout) as { forward: { service: string; path: string[] }[] }
+  return json.forward.find((x) => x.service === 'game')?.path.join('>') ?? 'none'
+}
+
 beforeAll(async () => {
   const [lax, sea, dal, game, gameOrigin] = await freePorts(5)
   const ports: Record<Id, number> = { lax, sea, dal }
@@ -150,28 +158,45 @@ describe('operator views of three relays on loopback', () => {
   it('serves Prometheus metrics with the edge delays overpass map --json shows', async () => {
     // The estimates move a little between two reads: the scrape must lie between
     // (or within a tolerance of) the map read just before it and the one just after.
-    const before = await mapJson('lax')
-    const res = await fetch(url('lax', '/metrics'))
-    const edges = await mapJson('lax')
-    expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
-    const text = await res.text()
-    const scraped = new Map([...text.matchAll(/^overpass_edge_delay_seconds\{from="(\w+)",to="(\w+)"\} (\S+)$/gm)].map((m) => [`${m[1]}>${m[2]}`, Number(m[3]) * 1000]))
-    const relayEdges = edges.filter((e) => !e.to.startsWith('origin:'))
-    expect([...scraped.keys()].sort()).toEqual(relayEdges.map((e) => `${e.from}>${e.to}`).sort())
-    for (const e of relayEdges) {
-      const b = before.find((x) => x.from === e.from && x.to === e.to)!
-      const got = scraped.get(`${e.from}>${e.to}`)!
-      expect(got).toBeGreaterThanOrEqual(Math.min(b.delayMs, e.delayMs) - SAME_DELAY_TOLERANCE_MS)
-      expect(got).toBeLessThanOrEqual(Math.max(b.delayMs, e.delayMs) + SAME_DELAY_TOLERANCE_MS)
+    // On a loaded machine one CLI read takes seconds and an estimate can move
+    // further meanwhile, so a few rounds are allowed; a wrong metric (unit,
+    // direction, another edge) misses in every round.
+    let text = ''
+    let misses: string[] = []
+    let routesRead: string[] = []
+    for (let round = 0; round < 4; round++) {
+      const routeBefore = await forwardPath('lax')
+      const before = await mapJson('lax')
+      const res = await fetch(url('lax', '/metrics'))
+      const edges = await mapJson('lax')
+      routesRead = [routeBefore, await forwardPath('lax')]
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+      text = await res.text()
+      const scraped = new Map([...text.matchAll(/^overpass_edge_delay_seconds\{from="(\w+)",to="(\w+)"\} (\S+)$/gm)].map((m) => [`${m[1]}>${m[2]}`, Number(m[3]) * 1000]))
+      const relayEdges = edges.filter((e) => !e.to.startsWith('origin:'))
+      expect([...scraped.keys()].sort()).toEqual(relayEdges.map((e) => `${e.from}>${e.to}`).sort())
+      misses = []
+      for (const e of relayEdges) {
+        const b = before.find((x) => x.from === e.from && x.to === e.to)!
+        const got = scraped.get(`${e.from}>${e.to}`)!
+        const lo = Math.min(b.delayMs, e.delayMs) - SAME_DELAY_TOLERANCE_MS
+        const hi = Math.max(b.delayMs, e.delayMs) + SAME_DELAY_TOLERANCE_MS
+        if (!(got >= lo && got <= hi)) misses.push(`${e.from}>${e.to}: scraped ${got.toFixed(2)} ms, map ${b.delayMs.toFixed(2)} then ${e.delayMs.toFixed(2)} ms`)
+      }
+      if (misses.length === 0) break
     }
+    expect(misses).toEqual([])
     expect(text).toMatch(/^overpass_peer_session_up\{peer="sea"\} 1$/m)
     expect(text).toMatch(/^overpass_peer_received_packets_total\{peer="dal"\} [1-9]\d*$/m)
-    expect(text).toContain('overpass_route_info{service="game",direction="forward",ingress="lax",exit="dal",path="lax>sea>dal"} 1')
+    // The route the scrape shows is the one `overpass routes` shows (on an idle machine lax>sea>dal, as the
+    // routes test checks; a starved machine may have damped the lax-sea edges meanwhile).
+    const routeInfo = /^overpass_route_info\{service="game",direction="forward",ingress="lax",exit="dal",path="([\w>]+)"\} 1$/m.exec(text)
+    expect(routesRead).toContain(routeInfo?.[1])
     expect(text).toMatch(/^overpass_route_changes_total\{service="game",direction="forward"\} [1-9]/m)
     expect(text).toMatch(/^overpass_build_info\{version="\d+\.\d+\.\d+",.*relay="lax".*\} 1$/m)
     expect(text).toMatch(/^process_cpu_seconds_total /m)
-  })
+  }, 90_000)
 
   it('reports the origin leg at the exit', async () => {
     const text = await (await fetch(url('dal', '/metrics'))).text()
@@ -193,6 +218,7 @@ describe('operator views of three relays on loopback', () => {
   })
 
   itIf(needsTools('chromium'), 'renders the status page in headless chromium: every relay, and the delays of overpass map --json', async () => {
+    const routeBefore = await forwardPath('lax')
     const before = await mapJson('lax')
     const dom = await dumpDom(url('lax', '/'))
     const edges = await mapJson('lax')
@@ -214,7 +240,9 @@ describe('operator views of three relays on loopback', () => {
       expect(up).toBe(String(e.up))
     }
     // Routes with the gain over direct, peers with their sessions.
-    expect(dom).toMatch(/<tr data-service="game" data-direction="forward">.*lax › sea › dal.*\d+\.\d%<\/td>/s)
+    const shown = /<tr data-service="game" data-direction="forward">.*?<\/tr>/s.exec(dom)?.[0] ?? ''
+    expect([routeBefore, await forwardPath('lax')].map((p) => p.replaceAll('>', ' › '))).toContain(/<td[^>]*>((?:\w+ › )+\w+)<\/td>/.exec(shown)?.[1])
+    expect(shown).toMatch(/-?\d+\.\d%<\/td>/)
     expect(dom).toMatch(/<tr data-peer="sea">.*<td class="name up">up<\/td>/s)
     expect(dom).toMatch(/<tr data-peer="dal">/)
   }, 90_000)
