@@ -37,7 +37,10 @@ interface Prober {
 }
 
 export class OriginProbes {
-  private readonly probers: Prober[] = []
+  /** One prober per service this relay is an exit of, by name, with the config it probes. */
+  private readonly probers = new Map<string, { cfg: ServiceConfig; prober: Prober }>()
+  private services: ServiceConfig[]
+  private started = false
   private timer: TimerHandle | undefined
 
   constructor(
@@ -46,29 +49,56 @@ export class OriginProbes {
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.services = config.services
+  }
 
   start(): void {
-    for (const s of this.config.services) {
-      if (!s.exits.includes(this.config.relay.id)) continue
+    this.started = true
+    this.sync()
+  }
+
+  /**
+   * The services changed live (node/live-apply.ts): a new service this
+   * relay exits gets a prober, a removed one's stops, and one whose origin
+   * or probe settings changed starts again with them.
+   */
+  setServices(services: ServiceConfig[]): void {
+    this.services = services
+    if (this.started) this.sync()
+  }
+
+  private sync(): void {
+    const self = this.config.relay.id
+    const wanted = new Map(this.services.filter((s) => s.exits.includes(self)).map((s) => [s.name, s]))
+    for (const [name, p] of this.probers) {
+      const next = wanted.get(name)
+      if (next !== undefined && sameProbe(p.cfg, next)) continue
+      p.prober.close()
+      this.probers.delete(name)
+    }
+    for (const [name, s] of wanted) {
+      if (this.probers.has(name)) continue
       const p = this.create(s)
-      if (p) this.probers.push(p)
+      if (p) this.probers.set(name, { cfg: s, prober: p })
     }
     // No services exit here (a transit, an ingress): no 10 ms wake-ups. Each one costs the relay
     // CPU and, when a datagram arrives during it, latency (issue 18's profile: 8% of a transit's CPU at 5k/s).
-    if (this.probers.length === 0) return
+    if (this.probers.size === 0 || this.timer !== undefined) return
     const loop = (): void => {
       const now = this.clock.nowMs()
-      for (const p of this.probers) p.tick(now)
-      this.timer = this.timers.setTimeout(loop, 10)
+      for (const p of this.probers.values()) p.prober.tick(now)
+      this.timer = this.probers.size > 0 ? this.timers.setTimeout(loop, 10) : undefined
     }
     loop()
   }
 
   stop(): void {
+    this.started = false
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer)
-    for (const p of this.probers) p.close()
-    this.probers.length = 0
+    this.timer = undefined
+    for (const p of this.probers.values()) p.prober.close()
+    this.probers.clear()
   }
 
   private sample(s: OriginSample): void {
@@ -156,4 +186,9 @@ export class OriginProbes {
       close: () => socket.close(),
     }
   }
+}
+
+/** Same origin and probe settings: the prober carries on. */
+function sameProbe(a: ServiceConfig, b: ServiceConfig): boolean {
+  return a.origin.host === b.origin.host && a.origin.port === b.origin.port && JSON.stringify(a.originProbe) === JSON.stringify(b.originProbe)
 }

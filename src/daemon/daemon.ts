@@ -65,6 +65,16 @@ export interface DaemonOptions {
   bootstrapVersion?: SignedNetworkFile
   /** Resolves peer endpoints given as DNS names; default the system's DNS (io/dns.ts). */
   resolver?: DnsResolver
+  /** How long a service removed live drains; default $OVERPASS_SERVICE_DRAIN_MS, else node/SERVICE_DRAIN_MS. */
+  serviceDrainMs?: number
+}
+
+/** Overrides the drain of services removed live, in ms (tests, and operators who want another; docs/operating.md). */
+export const SERVICE_DRAIN_ENV = 'OVERPASS_SERVICE_DRAIN_MS'
+
+function drainFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const ms = Number(env[SERVICE_DRAIN_ENV])
+  return env[SERVICE_DRAIN_ENV] !== undefined && Number.isInteger(ms) && ms >= 0 ? ms : undefined
 }
 
 export interface RunningDaemon {
@@ -144,6 +154,8 @@ export async function startDaemon(written: RelayConfig, opts: DaemonOptions): Pr
     onKeys: lanes && ((peer, keys) => lanes.keysChanged(peer, keys)),
     onPathsChanged: lanes && ((snap) => lanes.pathsChanged(snap)),
     onPeerTable: lanes && ((table) => lanes.peersChanged(table)),
+    onServices: lanes && ((services) => lanes.servicesChanged(services)),
+    serviceDrainMs: opts.serviceDrainMs ?? drainFromEnv(),
     wrapEndpoint: handshakes && ((o) => handshakes.wire(o)),
   })
   const { relay, bridge } = node

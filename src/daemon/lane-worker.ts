@@ -53,6 +53,15 @@ async function main(): Promise<void> {
     if (m.t === 'keys') endpoint!.install(m.peer, m.keys)
     else if (m.t === 'paths') paths.set(m.snap)
     else if (m.t === 'peers') relay.setPeers(m.table)
+    else if (m.t === 'services') {
+      relay.setServices(m.services).then(
+        () => {
+          paths.setServices(m.services)
+          post({ t: 'services-done', id: m.id })
+        },
+        (err: Error) => post({ t: 'services-done', id: m.id, error: err.message }),
+      )
+    }
     else if (m.t === 'stop') {
       clearInterval(stats)
       relay.stop()

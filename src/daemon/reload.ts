@@ -81,6 +81,7 @@ export class ConfigReloader {
     if (r.status === 'applied') this.log.info('config change applied', { ...base, changes: r.changes, hand_over: r.handOver })
     else if (r.status === 'unchanged') this.log.info('config re-read: nothing changed', base)
     else if (r.status === 'needs-restart') this.log.warn('config change NOT applied: it needs a restart; still running the previous config', { ...base, fields: r.fields.map((f) => f.message) })
+    else if (r.status === 'failed') this.log.warn('config change NOT applied: the relay could not carry it out; still running the previous config', { ...base, reasons: r.reasons.map((i) => `${i.path}: ${i.message}`) })
     else this.log.warn('config change NOT applied: the new config is invalid; still running the previous config', { ...base, reasons: r.reasons.map((i) => `${i.file ?? ''}${i.file ? ': ' : ''}${i.path}: ${i.message}`) })
   }
 }

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads'
 import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { PeerKeys } from '../crypto/types.js'
 import type { PathSnapshot } from '../dataplane/paths.js'
-import type { IndexedPeer, RelayStats } from '../dataplane/relay.js'
+import type { IndexedPeer, LiveService, RelayStats } from '../dataplane/relay.js'
 import type { Logger } from '../io/log.js'
 import { workerScriptUrl } from '../io/worker-script.js'
 import type { FromLaneWorker, LaneWorkerData, ToLaneWorker } from './lane-messages.js'
@@ -48,6 +48,9 @@ export class LaneWorkers {
   private paths: PathSnapshot | undefined
   private peerTable: IndexedPeer[] | undefined
   private stopping = false
+  /** Live service changes waiting for every worker's answer, by id. */
+  private readonly serviceChanges = new Map<number, { waiting: number; errors: string[]; done: (errors: string[]) => void }>()
+  private nextChangeId = 1
 
   constructor(private readonly opts: LaneWorkersOptions) {}
 
@@ -87,6 +90,7 @@ export class LaneWorkers {
         } else if (m.t === 'failed') fail(`${m.name}: ${m.error}`)
         else if (m.t === 'confirm') this.opts.confirm(m.peer, m.localIndex)
         else if (m.t === 'stats') this.stats.set(index, m.stats)
+        else if (m.t === 'services-done') this.serviceAnswer(m.id, index, m.error)
         else if (m.t === 'log') log[m.level](m.msg, m.fields)
       })
       w.on('error', (err) => fail(err.message))
@@ -106,6 +110,29 @@ export class LaneWorkers {
   peersChanged(table: IndexedPeer[]): void {
     this.peerTable = table
     for (const w of this.workers) w.postMessage({ t: 'peers', table } satisfies ToLaneWorker)
+  }
+
+  /**
+   * A live change of the services (worker 0 applied it first): every other
+   * worker opens the new ports and takes the change. Rejects, naming the
+   * worker and its reason, when one could not (that one changed nothing).
+   */
+  servicesChanged(services: LiveService[]): Promise<void> {
+    if (this.workers.length === 0) return Promise.resolve()
+    const id = this.nextChangeId++
+    return new Promise((resolve, reject) => {
+      this.serviceChanges.set(id, { waiting: this.workers.length, errors: [], done: (errors) => (errors.length === 0 ? resolve() : reject(new Error(errors.join('; ')))) })
+      for (const w of this.workers) w.postMessage({ t: 'services', id, services } satisfies ToLaneWorker)
+    })
+  }
+
+  private serviceAnswer(id: number, worker: number, error: string | undefined): void {
+    const change = this.serviceChanges.get(id)
+    if (change === undefined) return
+    if (error !== undefined) change.errors.push(`worker ${worker}: ${error}`)
+    if (--change.waiting > 0) return
+    this.serviceChanges.delete(id)
+    change.done(change.errors)
   }
 
   /** Worker 0's router changed a path. */

@@ -22,8 +22,15 @@ export class ServiceState {
   /** `fallback: direct` (direct-fallback.ts): flows now sent straight to the origin, and that traffic (out: to the origin). */
   directFlows = 0
   readonly direct = new Traffic()
+  /**
+   * Removed by a live change and draining (relay.ts setServices): flows it
+   * has keep going, new ones are refused (`service_draining`) until the
+   * service goes for good.
+   */
+  draining = false
 
-  constructor(readonly cfg: ServiceConfig, readonly id: number, readonly isIngress: boolean, readonly isExit: boolean) {}
+  /** `cfg` is replaced by a live change of the settings that may change in place (node/network-change.ts). */
+  constructor(public cfg: ServiceConfig, readonly id: number, readonly isIngress: boolean, readonly isExit: boolean) {}
 }
 
 /** A service's `maxFlows` is for the relay: each of its workers takes its share. */

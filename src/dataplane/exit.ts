@@ -111,6 +111,10 @@ export class ExitSide {
     let byFlow = this.flows.get(ingressNode)
     let flow = byFlow?.get(hdr.flow)
     if (flow === undefined) {
+      if (service.draining) {
+        service.drops.add('service_draining')
+        return
+      }
       if (!this.makeRoom(service)) return
       flow = this.newFlow(service, hdr, plain)
       if (byFlow === undefined) this.flows.set(ingressNode, (byFlow = new Map()))
@@ -263,6 +267,14 @@ export class ExitSide {
     let host = this.originHost.get(service)
     if (host === undefined) this.originHost.set(service, (host = normalise(service.cfg.origin.host)))
     return host
+  }
+
+  /** A service that went (after its drain): its flows close and every table forgets it. */
+  remove(service: ServiceState): void {
+    for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) if (flow.service === service) this.forget(flow)
+    this.admission.delete(service)
+    this.errorHandlers.delete(service)
+    this.originHost.delete(service)
   }
 
   /** Closes flows idle for longer than their idle timeout (shorter until the origin answered). */

@@ -5,7 +5,7 @@
  * right client. Client addresses can be spoofed: which flows the table takes
  * in and gives up is flow-admission.ts.
  */
-import type { IngressConfig } from '../config/types.js'
+import type { HostPort, IngressConfig } from '../config/types.js'
 import type { PacketSocket, PeerAddress } from '../io/index.js'
 import { encodeClientAddr } from '../wire/client-addr.js'
 import { DataHeader, FLAG_REDUNDANT, encodeDataHeader } from '../wire/data.js'
@@ -16,7 +16,18 @@ import { FlowAdmission, sourcePrefix } from './flow-admission.js'
 import { NO_EXIT, isRedundantReply, stickyPath, type ReplyWindows } from './flow-exits.js'
 import { DirectFallback, type DirectLeg } from './direct-fallback.js'
 
-interface Listener {
+/** An ingress port of a service that a live change could not open (EADDRINUSE, EACCES...). */
+export class ServicePortError extends Error {
+  override readonly name = 'ServicePortError'
+  readonly reason: string
+  constructor(readonly service: string, readonly listen: HostPort, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    super(`service ${service}: cannot open ${listen.host}:${listen.port}: ${reason}`)
+    this.reason = reason
+  }
+}
+
+export interface Listener {
   service: ServiceState
   cfg: IngressConfig
   socket: PacketSocket
@@ -59,12 +70,14 @@ export class IngressSide {
   private readonly direct: DirectFallback
 
   constructor(private readonly ctx: RelayContext, private readonly services: ServiceState[]) {
-    for (const s of services) {
-      const limit = flowLimitPerWorker(s.cfg.maxFlows, ctx.laneCount)
-      const perPrefix = s.cfg.maxFlowsPerPrefix === undefined ? undefined : flowLimitPerWorker(s.cfg.maxFlowsPerPrefix, ctx.laneCount)
-      this.admission.set(s, new FlowAdmission<IngressFlow>(limit, (f) => this.forget(f), perPrefix))
-    }
+    for (const s of services) this.admit(s)
     this.direct = new DirectFallback(ctx, (f) => this.answered(f as IngressFlow))
+  }
+
+  private admit(s: ServiceState): void {
+    const limit = flowLimitPerWorker(s.cfg.maxFlows, this.ctx.laneCount)
+    const perPrefix = s.cfg.maxFlowsPerPrefix === undefined ? undefined : flowLimitPerWorker(s.cfg.maxFlowsPerPrefix, this.ctx.laneCount)
+    this.admission.set(s, new FlowAdmission<IngressFlow>(limit, (f) => this.forget(f), perPrefix))
   }
 
   /** Counters of the service sockets that keep them (the batched native socket), by `service@host:port`; undefined on node:dgram. */
@@ -79,30 +92,51 @@ export class IngressSide {
 
   /** Opens every service socket this relay is an ingress for; rejects if one cannot bind. */
   async start(): Promise<void> {
-    const self = this.ctx.selfId
-    for (const service of this.services) {
-      for (const cfg of service.cfg.ingress) {
-        if (cfg.relay !== self) continue
-        const socket = this.ctx.serviceUdp.open(cfg.listen.host, cfg.listen.port)
-        const family = service.cfg.delivery === 'proxy-protocol' ? (isIPv6(cfg.listen.host) ? 6 : 4) : 0
-        const listener: Listener = {
-          service,
-          cfg,
-          socket,
-          maxPayload: maxServicePayload(this.ctx.mtu, this.ctx.ipv6Underlay, family),
-          flows: new Map(),
-        }
-        socket.onMessage((data, from) => this.onClientDatagram(listener, data, from))
-        socket.onError((err) => this.ctx.log.warn('service socket error', { service: service.cfg.name, error: err.message }))
-        this.listeners.push(listener)
-        const bound = await socket.bound()
-        this.ctx.log.info('service listening', {
-          service: service.cfg.name,
-          listen: `${bound.address}:${bound.port}`,
-          max_payload: listener.maxPayload,
-        })
+    for (const service of this.services) this.listeners.push(...(await this.open(service)))
+  }
+
+  /**
+   * Opens the sockets of a service this relay is an ingress of, without
+   * taking any datagram in until `add` (a live change opens every new port
+   * before it changes anything). Rejects with ServicePortError, every
+   * socket it opened closed, when one cannot bind.
+   */
+  async open(service: ServiceState): Promise<Listener[]> {
+    const out: Listener[] = []
+    for (const cfg of service.cfg.ingress) {
+      if (cfg.relay !== this.ctx.selfId) continue
+      const socket = this.ctx.serviceUdp.open(cfg.listen.host, cfg.listen.port)
+      const family = service.cfg.delivery === 'proxy-protocol' ? (isIPv6(cfg.listen.host) ? 6 : 4) : 0
+      const listener: Listener = { service, cfg, socket, maxPayload: maxServicePayload(this.ctx.mtu, this.ctx.ipv6Underlay, family), flows: new Map() }
+      out.push(listener)
+      socket.onMessage((data, from) => this.onClientDatagram(listener, data, from))
+      socket.onError((err) => this.ctx.log.warn('service socket error', { service: service.cfg.name, error: err.message }))
+      let bound: PeerAddress
+      try {
+        bound = await socket.bound()
+      } catch (err) {
+        for (const l of out) l.socket.close()
+        throw new ServicePortError(service.cfg.name, cfg.listen, err)
       }
+      this.ctx.log.info('service listening', { service: service.cfg.name, listen: `${bound.address}:${bound.port}`, max_payload: listener.maxPayload })
     }
+    return out
+  }
+
+  /** A service added live: its listeners (from `open`) take clients from now on. */
+  add(service: ServiceState, listeners: Listener[]): void {
+    this.services.push(service)
+    this.admit(service)
+    this.listeners.push(...listeners)
+  }
+
+  /** A service that went (after its drain): its sockets close and its flows are forgotten. */
+  remove(service: ServiceState): void {
+    for (const flow of this.flowsById.values()) if (flow.listener.service === service) this.forget(flow)
+    for (const l of this.listeners) if (l.service === service) l.socket.close()
+    this.listeners.splice(0, this.listeners.length, ...this.listeners.filter((l) => l.service !== service))
+    this.services.splice(0, this.services.length, ...this.services.filter((s) => s !== service))
+    this.admission.delete(service)
   }
 
   /** The hot path for client traffic: one map lookup, one header write, one copy, one seal. */
@@ -149,6 +183,10 @@ export class IngressSide {
 
   private newFlow(listener: Listener, from: PeerAddress, now: number): IngressFlow | undefined {
     const service = listener.service
+    if (service.draining) {
+      service.drops.add('service_draining')
+      return undefined
+    }
     const admission = this.admissionOf(service)
     const prefix = sourcePrefix(from.address)
     const room = admission.admit(prefix)

@@ -96,11 +96,17 @@ export interface PathSnapshot {
  */
 export class SnapshotPaths implements PathProvider {
   private snap: PathSnapshot = { forward: new Map(), reply: new Map() }
-  private readonly statics: StaticPaths
-  private readonly pinned: Set<string>
+  private statics: StaticPaths
+  private pinned: Set<string>
 
-  constructor(self: string, services: ServiceRoles[]) {
+  constructor(private readonly self: string, services: ServiceRoles[]) {
     this.statics = new StaticPaths(self, services)
+    this.pinned = new Set(services.filter((s) => s.pinned).map((s) => s.cfg.name))
+  }
+
+  /** The services changed live (node/live-apply.ts): pinned ones are served from their new static paths. */
+  setServices(services: ServiceRoles[]): void {
+    this.statics = new StaticPaths(this.self, services)
     this.pinned = new Set(services.filter((s) => s.pinned).map((s) => s.cfg.name))
   }
 

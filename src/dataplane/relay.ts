@@ -17,7 +17,7 @@
  *
  * Every rejection is a counted drop; nothing on this path throws or logs.
  */
-import type { DataPlaneConfig } from '../config/data-plane.js'
+import type { DataPlaneConfig, ServiceRoles } from '../config/data-plane.js'
 import type { PeerConfig } from '../config/types.js'
 import { CryptoDrop, type EndpointPeer, type LiveKeys, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
 import { DEFAULT_REJECT_AFTER_PACKETS } from '../crypto/secure-endpoint.js'
@@ -30,7 +30,7 @@ import { KIND_PATH_REPORT } from '../wire/path-report.js'
 import { DropCounts, L3Counters, Traffic, cryptoDropName, headerDropName } from './counters.js'
 import { ServiceState, type RelayContext } from './context.js'
 import { ExitSide } from './exit.js'
-import { IngressSide } from './ingress.js'
+import { IngressSide, type Listener } from './ingress.js'
 import { L3Exit } from './l3-exit.js'
 import { L3Ingress, MissingTunError } from './l3-ingress.js'
 import { PathEnds } from './path-ends.js'
@@ -52,6 +52,12 @@ export interface OverlayPeer {
   candidates?: PeerEndpoints
   /** Its entry in the config (replaced by a live change). */
   config: PeerConfig
+}
+
+/** A service as a live change gives it to the data plane: its roles here, and whether it is draining. */
+export interface LiveService extends ServiceRoles {
+  /** Removed, and draining: existing flows carry on, new ones are refused. */
+  draining?: boolean
 }
 
 /** A configured peer with the index its crypto session (and every lane worker) knows it by. */
@@ -143,6 +149,7 @@ export class Relay implements RelayContext {
   readonly ipv6Underlay: boolean
   /** By crypto index; a removed peer's index stays empty (indexes are never reused, see setPeers). */
   readonly peers: (OverlayPeer | undefined)[]
+  /** Every service this relay knows, draining ones included (setServices changes it live). */
   readonly services: ServiceState[]
   readonly endpoint: SecureEndpoint
   readonly lane: number
@@ -153,7 +160,7 @@ export class Relay implements RelayContext {
   private readonly peerByNode = new Map<number, OverlayPeer>()
   private readonly serviceById = new Map<number, ServiceState>()
   /** Which relays may start a forward packet or a reply of each L4 service. */
-  private readonly ends: PathEnds
+  private ends: PathEnds
   private readonly ingress: IngressSide
   private readonly exit: ExitSide
   private readonly l3: L3Side | undefined
@@ -286,6 +293,53 @@ export class Relay implements RelayContext {
     }
     this.indexPeers()
     this.restartTransit()
+  }
+
+  /**
+   * A live change of the services (node/live-apply.ts): afterwards the
+   * relay serves exactly `desired`. New services' ports are all opened
+   * first: if one cannot bind, the ones opened are closed and this rejects
+   * with ServicePortError, nothing changed. Then, at once: new services take
+   * clients, kept ones take their new settings (only those that may change
+   * in place reach here) and their `draining` flag (no new flows, existing
+   * ones carry on), and services not in `desired` go: their ports close
+   * and their flows are forgotten. L3 services are set at start only
+   * (their prefixes are on the TUN); they are left as they are.
+   */
+  async setServices(desired: readonly LiveService[]): Promise<void> {
+    const have = new Map(this.services.map((s) => [s.cfg.name, s]))
+    const fresh = desired.filter((d) => !have.has(d.cfg.name) && d.cfg.mode === 'l4').map((d) => new ServiceState(d.cfg, nameId(d.cfg.name), d.isIngress, d.isExit))
+    const opened: Listener[][] = []
+    try {
+      for (const s of fresh) opened.push(s.isIngress ? await this.ingress.open(s) : [])
+    } catch (err) {
+      for (const ls of opened) for (const l of ls) l.socket.close()
+      throw err
+    }
+    const wanted = new Map(desired.map((d) => [d.cfg.name, d]))
+    for (const s of [...this.services]) {
+      const d = wanted.get(s.cfg.name)
+      if (s.cfg.mode !== 'l4') continue
+      if (d === undefined) this.dropService(s)
+      else {
+        s.cfg = d.cfg
+        s.draining = d.draining === true
+      }
+    }
+    fresh.forEach((s, i) => {
+      this.services.push(s)
+      this.serviceById.set(s.id, s)
+      if (s.isIngress) this.ingress.add(s, opened[i])
+    })
+    this.ends = new PathEnds(this.services)
+  }
+
+  private dropService(s: ServiceState): void {
+    this.ingress.remove(s)
+    this.exit.remove(s)
+    this.services.splice(this.services.indexOf(s), 1)
+    if (this.serviceById.get(s.id) === s) this.serviceById.delete(s.id)
+    this.log.info('service closed', { service: s.cfg.name })
   }
 
   /** Rebuilds the lookups by source address and by node id from `peers`. */
@@ -597,6 +651,7 @@ export class Relay implements RelayContext {
           s.cfg.name,
           {
             roles: [s.isIngress ? 'ingress' : '', s.isExit ? 'exit' : ''].filter(Boolean),
+            ...(s.draining ? { draining: true } : {}),
             ingress_flows: s.ingressFlows,
             exit_flows: s.exitFlows,
             flow_exit_moves: s.flowExitMoves,
@@ -625,7 +680,7 @@ export interface RelayStats {
   uptime_s: number
   crypto_backend: string
   peers: Record<string, Record<string, unknown>>
-  services: Record<string, { roles: string[]; ingress_flows: number; exit_flows: number; flow_exit_moves?: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number>; direct?: Record<string, number> }>
+  services: Record<string, { roles: string[]; draining?: boolean; ingress_flows: number; exit_flows: number; flow_exit_moves?: number; client: Record<string, number>; origin: Record<string, number>; drops: Record<string, number>; direct?: Record<string, number> }>
   drops: Record<string, number>
   /** TUN and ICMP counters, when the relay has an `l3:` section (L3 drops are in `drops` and per service). */
   l3?: { tun: string; mtu: number; flows: number } & Record<string, number | string>

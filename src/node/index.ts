@@ -21,5 +21,5 @@
  */
 export { createRelayNode, routerFor, sameSockets, type DataPlaneNode, type DataPlaneNodeInit, type NodeSockets, type RelayNode, type RelayNodeInit } from './relay-node.js'
 export { routerIngress, routerInit } from './router-init.js'
-export { applyLoaded, applyNetworkChange, peerTables, REMOVED_PEER_LINGER_MS, type ApplyResult, type LiveNodeControl } from './live-apply.js'
-export { describeDiff, diffConfigs, isEmptyDiff, type ConfigDiff, type RestartField } from './network-change.js'
+export { applyLoaded, applyNetworkChange, peerTables, REMOVED_PEER_LINGER_MS, routedConfig, SERVICE_DRAIN_MS, type ApplyResult, type LiveNodeControl } from './live-apply.js'
+export { describeDiff, diffConfigs, isEmptyDiff, LIVE_SERVICE_FIELDS, routerServicesOf, type ConfigDiff, type RestartField } from './network-change.js'

@@ -14,6 +14,14 @@
  * endpoint checks the new peer table before anything changes.
  *
  * Order, so flows that do not touch the change lose nothing:
+ *   0. services: every port of a new service is opened first, on every
+ *      worker; one that cannot bind refuses the whole change (`failed`,
+ *      naming the service, the address and the reason) with nothing
+ *      changed. Then new services take clients, kept ones take their new
+ *      settings, and removed ones drain: they refuse new flows at once, and
+ *      their flows carry on (the router keeps their routes, the exit its
+ *      origin probe) for SERVICE_DRAIN_MS; then their ports close and their
+ *      flows are forgotten, and a router without them takes over;
  *   1. peers added, moved or re-keyed take effect at once (their sessions,
  *      on every worker, keep their keys); removed peers stay for now;
  *   2. when relays, routing settings or keys changed, a new router is built
@@ -27,9 +35,10 @@
  *      loss: the old route works until the new router takes over.
  */
 import { ConfigError, type ConfigIssue } from '../config/errors.js'
-import type { RelayConfig } from '../config/types.js'
+import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import type { IndexedPeer } from '../dataplane/relay.js'
-import { describeDiff, diffConfigs, isEmptyDiff, type ConfigDiff, type RestartField } from './network-change.js'
+import type { Logger } from '../io/index.js'
+import { describeDiff, diffConfigs, isEmptyDiff, routerServicesOf, type ConfigDiff, type RestartField } from './network-change.js'
 
 /**
  * How long a removed relay's session outlives our last route through it:
@@ -39,12 +48,24 @@ import { describeDiff, diffConfigs, isEmptyDiff, type ConfigDiff, type RestartFi
  */
 export const REMOVED_PEER_LINGER_MS = 30_000
 
+/**
+ * How long a removed service's flows carry on before its ports close. Long
+ * enough for a round of a game or a short call to end, and for clients to
+ * have been pointed elsewhere (the operator removed the service for a
+ * reason); short enough that the port is free again within the minute, and
+ * beyond the 30 s a flow idles out by default (config DEFAULT_FLOW_IDLE_TIMEOUT_MS),
+ * so a client that stopped sending is gone before it ends.
+ */
+export const SERVICE_DRAIN_MS = 60_000
+
 /** What applying a config did. Never partial: `applied` is all of it, anything else none of it. */
 export type ApplyResult =
   | { status: 'applied'; version?: number; changes: string[]; diff: ConfigDiff; handOver: boolean }
   | { status: 'unchanged'; version?: number }
   | { status: 'needs-restart'; version?: number; fields: RestartField[] }
   | { status: 'invalid'; version?: number; reasons: ConfigIssue[] }
+  /** Valid, but the relay could not do it (a new service's port would not open): nothing applied. */
+  | { status: 'failed'; version?: number; reasons: ConfigIssue[] }
 
 /** What a relay node exposes to live changes (node/relay-node.ts builds it). */
 export interface LiveNodeControl {
@@ -66,6 +87,17 @@ export interface LiveNodeControl {
   commit(config: RelayConfig): void
   /** Runs `fn` after `ms` on the node's timers (cancelled when the node stops). */
   later(ms: number, fn: () => void): void
+  /** Services removed live and still draining, by name, with their last config (live-apply.ts keeps it). */
+  readonly draining: Map<string, ServiceConfig>
+  /** SERVICE_DRAIN_MS unless the node was built with another. */
+  readonly serviceDrainMs: number
+  readonly log: Logger
+  /**
+   * Serves the services of `routed` (`draining`: those of them that drain)
+   * on every worker, with their origin probes and pinned paths. Rejects
+   * with ServicePortError, nothing changed, when a new port cannot open.
+   */
+  setServices(routed: RelayConfig, draining: ReadonlySet<string>): Promise<void>
 }
 
 /** Applies `next` to a running node (see the module comment). */
@@ -74,28 +106,98 @@ export async function applyNetworkChange(node: { live: LiveNodeControl }, next: 
   const version = next.network?.version
   const diff = diffConfigs(live.config, next)
   if (diff.restart.length > 0) return { status: 'needs-restart', version, fields: diff.restart }
-  if (diff.servicesAdded.length > 0 || diff.servicesRemoved.length > 0) {
-    const names = [...diff.servicesAdded, ...diff.servicesRemoved]
-    return { status: 'needs-restart', version, fields: names.map((n) => ({ field: `services.${n}`, message: `services.${n}: adding or removing a service needs a restart in this version (docs/operating.md, Live changes)` })) }
-  }
+  const conflicts = drainConflicts(live, next, diff)
+  if (conflicts.length > 0) return { status: 'failed', version, reasons: conflicts }
   if (isEmptyDiff(diff)) {
     live.commit(next)
     return { status: 'unchanged', version }
+  }
+  const draining = new Map(live.draining)
+  for (const name of diff.servicesAdded) draining.delete(name) // re-added as it was: its drain ends here
+  for (const name of diff.servicesRemoved) draining.set(name, live.config.services.find((s) => s.name === name)!)
+  const servicesChange = diff.servicesAdded.length + diff.servicesRemoved.length + diff.servicesChanged.length > 0
+  if (servicesChange) {
+    try {
+      await live.setServices(routedConfig(next, draining), new Set(draining.keys()))
+    } catch (err) {
+      if (!(err instanceof Error)) throw err
+      const e = err as Error & { service?: string }
+      // A port another data-plane worker could not open comes back as a plain error with its reason.
+      const where = err.name === 'ServicePortError' ? `services.${e.service}.ingress` : 'services'
+      return { status: 'failed', version, reasons: [{ path: where, message: err.message, fix: 'free that port (or allow the relay to bind it), or give the service another one' }] }
+    }
   }
   const { during } = peerTables(live.peerTable(), next, live.peerIndexLimit())
   try {
     live.setPeers(during)
   } catch (err) {
     if (!(err instanceof Error) || err.name !== 'EndpointConfigError') throw err
+    if (servicesChange) await live.setServices(routedConfig(live.config, live.draining), new Set(live.draining.keys()))
     return { status: 'invalid', version, reasons: [{ path: 'peers', message: err.message, fix: 'correct the relays\' keys in the network file' }] }
   }
   if (diff.ownKeyChanged) live.setPrivateKey(next.relay.privateKey)
+  const before = routedConfig(live.config, live.draining)
+  const after = routedConfig(next, draining)
   // The router signs our map columns and checks the peers' with their keys: a key change builds a new one too.
-  const handOver = diff.peersAdded.length > 0 || diff.peersRemoved.length > 0 || diff.keysChanged.length > 0 || diff.ownKeyChanged || diff.routingChanged
+  // It plans routes for a fixed set of services: one added (or gone after its drain) or re-profiled builds one as well.
+  const handOver =
+    diff.peersAdded.length > 0 || diff.peersRemoved.length > 0 || diff.keysChanged.length > 0 || diff.ownKeyChanged || diff.routingChanged || routerServicesOf(before) !== routerServicesOf(after)
   // `during` is `after` plus removed peers, which only a hand-over's take-over (and a linger) drops.
-  if (handOver) live.handOver(next, () => live.later(REMOVED_PEER_LINGER_MS, () => dropRemovedPeers(live)))
+  if (handOver) live.handOver(after, () => live.later(REMOVED_PEER_LINGER_MS, () => dropRemovedPeers(live)))
+  live.draining.clear()
+  for (const [name, cfg] of draining) live.draining.set(name, cfg)
+  for (const name of diff.servicesRemoved) {
+    live.log.info('service draining: new flows refused, existing flows carry on', { service: name, drain_s: live.serviceDrainMs / 1000 })
+    const cfg = draining.get(name)!
+    live.later(live.serviceDrainMs, () => void endDrain(live, name, cfg))
+  }
   live.commit(next)
   return { status: 'applied', version, changes: describeDiff(diff), diff, handOver }
+}
+
+/** `config` with the services still draining: what the router plans for and the data plane serves. */
+export function routedConfig(config: RelayConfig, draining: ReadonlyMap<string, ServiceConfig>): RelayConfig {
+  if (draining.size === 0) return config
+  return { ...config, services: [...config.services, ...[...draining.values()].filter((d) => !config.services.some((s) => s.name === d.name))] }
+}
+
+/**
+ * A service added under the name of one still draining is the same
+ * service back (its drain ends) only when nothing else about it changed;
+ * otherwise its flows and the new one's would share one service id.
+ */
+function drainConflicts(live: LiveNodeControl, next: RelayConfig, diff: ConfigDiff): ConfigIssue[] {
+  return diff.servicesAdded.flatMap((name) => {
+    const old = live.draining.get(name)
+    const now = next.services.find((s) => s.name === name)!
+    if (old === undefined || sameJson(old, now)) return []
+    return [{ path: `services.${name}`, message: `service ${name} was removed and is still draining (up to ${live.serviceDrainMs / 1000} s); it can come back only as it was`, fix: 'apply this again once the drain is over, or give the new service another name' }]
+  })
+}
+
+/**
+ * The end of a removed service's drain: its ports close and its flows go on
+ * every worker, and a router without it takes over. Nothing, when it came
+ * back meanwhile (or was removed again: a later drain ends it).
+ */
+async function endDrain(live: LiveNodeControl, name: string, cfg: ServiceConfig): Promise<void> {
+  if (live.draining.get(name) !== cfg) return
+  live.draining.delete(name)
+  const routed = routedConfig(live.config, live.draining)
+  try {
+    await live.setServices(routed, new Set(live.draining.keys()))
+  } catch (err) {
+    // Closing opens nothing, so this is not a port: say so and carry on.
+    live.log.error('service drain end failed', { service: name, error: err instanceof Error ? err.message : String(err) })
+    return
+  }
+  live.log.info('service removed: drain over, ports closed', { service: name })
+  live.handOver(routed, () => live.later(REMOVED_PEER_LINGER_MS, () => dropRemovedPeers(live)))
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  const hex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)
+  return JSON.stringify(a, hex) === JSON.stringify(b, hex)
 }
 
 /**

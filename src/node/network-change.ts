@@ -4,10 +4,11 @@
  * validated RelayConfigs in, a typed diff out.
  *
  * Live: peers added, removed, moved (endpoint) or re-keyed; this relay's
- * own key (a rotation); the routing settings. Everything else a relay reads once at
- * start (its sockets, threads, TUN, control socket, state file, tuning) is
- * named in `restart` and refuses the whole change: a config is applied
- * whole or not at all.
+ * own key (a rotation); the routing settings; L4 services added or removed,
+ * and a kept service's settings that may change in place (LIVE_SERVICE_FIELDS).
+ * Everything else a relay reads once at start (its sockets, threads, TUN,
+ * control socket, state file, tuning, L3 services) is named in `restart`
+ * and refuses the whole change: a config is applied whole or not at all.
  */
 import { isIPv6 } from 'node:net'
 import type { HostPort, PeerConfig, RelayConfig, ServiceConfig } from '../config/types.js'
@@ -30,6 +31,8 @@ export interface ConfigDiff {
   ownKeyChanged: boolean
   servicesAdded: string[]
   servicesRemoved: string[]
+  /** Kept services whose settings changed, all of them in LIVE_SERVICE_FIELDS. */
+  servicesChanged: string[]
   routingChanged: boolean
   /** Non-empty: the new config needs a restart, and nothing of it is applied. */
   restart: RestartField[]
@@ -42,6 +45,8 @@ export function diffConfigs(old: RelayConfig, next: RelayConfig): ConfigDiff {
   const nextServices = new Map(next.services.map((s) => [s.name, s]))
   const kept = next.peers.filter((p) => oldPeers.has(p.id))
   const keptServices = next.services.filter((s) => oldServices.has(s.name))
+  const changed = keptServices.filter((s) => !sameJson(s, oldServices.get(s.name)!))
+  const l3Services = [...next.services.filter((s) => !oldServices.has(s.name)), ...old.services.filter((s) => !nextServices.has(s.name))].filter((s) => s.mode === 'l3')
   return {
     peersAdded: next.peers.filter((p) => !oldPeers.has(p.id)).map((p) => p.id),
     peersRemoved: old.peers.filter((p) => !nextPeers.has(p.id)).map((p) => p.id),
@@ -49,9 +54,10 @@ export function diffConfigs(old: RelayConfig, next: RelayConfig): ConfigDiff {
     keysChanged: kept.filter((p) => !sameKeys(p, oldPeers.get(p.id)!)).map((p) => p.id),
     servicesAdded: next.services.filter((s) => !oldServices.has(s.name)).map((s) => s.name),
     servicesRemoved: old.services.filter((s) => !nextServices.has(s.name)).map((s) => s.name),
+    servicesChanged: changed.filter((s) => restartServiceFields(oldServices.get(s.name)!, s).length === 0).map((s) => s.name),
     routingChanged: !sameJson(old.routing, next.routing),
     ownKeyChanged: hex(old.relay.privateKey) !== hex(next.relay.privateKey),
-    restart: [...restartFields(old, next), ...keptServices.filter((s) => !sameService(s, oldServices.get(s.name)!)).map(changedService)],
+    restart: [...restartFields(old, next), ...changed.flatMap((s) => changedService(oldServices.get(s.name)!, s)), ...l3Services.map(l3Service)],
   }
 }
 
@@ -61,7 +67,7 @@ export function isEmptyDiff(d: ConfigDiff): boolean {
     d.restart.length === 0 &&
     !d.routingChanged &&
     !d.ownKeyChanged &&
-    [d.peersAdded, d.peersRemoved, d.endpointsMoved, d.keysChanged, d.servicesAdded, d.servicesRemoved].every((l) => l.length === 0)
+    [d.peersAdded, d.peersRemoved, d.endpointsMoved, d.keysChanged, d.servicesAdded, d.servicesRemoved, d.servicesChanged].every((l) => l.length === 0)
   )
 }
 
@@ -76,7 +82,8 @@ export function describeDiff(d: ConfigDiff): string[] {
   list('endpoints changed', d.endpointsMoved)
   list('keys changed', d.keysChanged)
   list('services added', d.servicesAdded)
-  list('services removed', d.servicesRemoved)
+  list('services removed (draining)', d.servicesRemoved)
+  list('services changed', d.servicesChanged)
   if (d.ownKeyChanged) out.push("this relay's own key changed")
   if (d.routingChanged) out.push('routing settings changed')
   return out
@@ -107,15 +114,50 @@ function restartFields(old: RelayConfig, next: RelayConfig): RestartField[] {
   return out
 }
 
-function changedService(s: ServiceConfig): RestartField {
-  return {
-    field: `services.${s.name}`,
-    message: `service ${s.name} changed in place, which needs a restart; to change it live, add it under a new name and remove the old one in a later version`,
-  }
+/**
+ * A kept service's settings a running relay takes in place: the router's
+ * (redundant, profile: a new router plans with them), the ingress's
+ * (fallback, read per packet; the idle timeout, read per sweep) and the
+ * exit's origin probe (its prober starts again). Every other field is the
+ * identity of its ports, origin sockets, flows or paths: changing one is a
+ * new service (operating.md, Live changes).
+ */
+export const LIVE_SERVICE_FIELDS = ['redundant', 'profile', 'fallback', 'flowIdleTimeoutMs', 'originProbe'] as const
+
+/** The config spelling of a ServiceConfig field, for messages. */
+const SERVICE_FIELD_NAMES: Partial<Record<keyof ServiceConfig, string>> = { replyPaths: 'reply_paths', maxFlows: 'max_flows', maxFlowsPerPrefix: 'max_flows_per_prefix' }
+
+/** Fields of a kept service that changed and cannot change in place. */
+function restartServiceFields(a: ServiceConfig, b: ServiceConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof ServiceConfig)[])
+  return [...keys].filter((k) => !(LIVE_SERVICE_FIELDS as readonly string[]).includes(k) && !sameJson(a[k], b[k])).map((k) => SERVICE_FIELD_NAMES[k] ?? k)
 }
 
-function sameService(a: ServiceConfig, b: ServiceConfig): boolean {
-  return sameJson(a, b)
+function changedService(a: ServiceConfig, b: ServiceConfig): RestartField[] {
+  const fields = restartServiceFields(a, b)
+  if (fields.length === 0) return []
+  return [{
+    field: `services.${b.name}`,
+    message: `service ${b.name}: ${fields.join(', ')} changed in place, which needs a restart; to change it live, add it under a new name (on a new port) and remove the old one, which then drains`,
+  }]
+}
+
+function l3Service(s: ServiceConfig): RestartField {
+  return { field: `services.${s.name}`, message: `service ${s.name} is an l3 service: adding or removing one needs a restart (its prefixes are routed into the TUN at start)` }
+}
+
+/**
+ * What the router plans for (node/router-init.ts): the routed services with
+ * their ends, profile and redundancy, in name order. Two configs with the
+ * same string route alike; a different one needs a new router.
+ */
+export function routerServicesOf(config: RelayConfig): string {
+  return JSON.stringify(
+    config.services
+      .filter((s) => s.paths.length === 0)
+      .map((s) => [s.name, s.mode, s.ingress.map((i) => i.relay), s.exits, s.profile, s.redundant])
+      .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+  )
 }
 
 function sameKeys(a: PeerConfig, b: PeerConfig): boolean {

@@ -10,19 +10,19 @@
  *                     (a lane worker: worker 0 posts every path change)
  */
 import { randomBytes } from 'node:crypto'
-import { dataPlaneConfig, type DataPlaneConfig } from '../config/data-plane.js'
+import { dataPlaneConfig, resolveServiceRoles, type DataPlaneConfig } from '../config/data-plane.js'
 import type { RelayConfig } from '../config/types.js'
 import { OriginProbes } from '../control/origin-probes.js'
 import { RouterBridge } from '../control/router-bridge.js'
 import { createSecureEndpoint, Ed25519ColumnAuth, type CryptoSecureEndpoint } from '../crypto/index.js'
 import type { PeerKeys, SecureEndpoint, SecureEndpointOptions } from '../crypto/types.js'
 import { SnapshotPaths, type PathSnapshot } from '../dataplane/paths.js'
-import { Relay, type IndexedPeer, type RelayEndpointOptions } from '../dataplane/relay.js'
+import { Relay, type IndexedPeer, type LiveService, type RelayEndpointOptions } from '../dataplane/relay.js'
 import type { Clock, Logger, TimerHandle, Timers, TunDevice, UdpSocketFactory } from '../io/index.js'
 import { createRouter } from '../route/index.js'
 import type { Router } from '../route/types.js'
 import { routerInit } from './router-init.js'
-import type { LiveNodeControl } from './live-apply.js'
+import { SERVICE_DRAIN_MS, type LiveNodeControl } from './live-apply.js'
 
 /** The socket factories of a relay's data plane (daemon/data-plane-sockets.ts picks the real ones). */
 export interface NodeSockets {
@@ -65,6 +65,10 @@ export interface RelayNodeInit extends NodeIo {
   onPathsChanged?: (snap: PathSnapshot) => void
   /** The peer table changed live (a multi-worker relay copies it to its other workers). */
   onPeerTable?: (table: IndexedPeer[]) => void
+  /** The services changed live (a multi-worker relay applies them on its other workers; rejects if one cannot open a port). */
+  onServices?: (services: LiveService[]) => Promise<void>
+  /** How long a removed service drains before its ports close; default SERVICE_DRAIN_MS (node/live-apply.ts). */
+  serviceDrainMs?: number
   /** Adjusts the endpoint's options before it is made (the daemon restores stored handshake timestamps). */
   wrapEndpoint?: (opts: SecureEndpointOptions) => SecureEndpointOptions
 }
@@ -151,7 +155,29 @@ function fullNode(init: RelayNodeInit): RelayNode {
   // Samples go through the bridge: during a live hand-over both routers take them.
   const probes = new OriginProbes(config, bridge, clock, timers, log)
   let applied = config
+  let services: LiveService[] = plane.services
+  /** Applies a service set on this worker, then the others; a failure anywhere puts every worker back. */
+  const setServices = async (next: LiveService[]): Promise<void> => {
+    const before = services
+    await relay.setServices(next)
+    try {
+      await init.onServices?.(next)
+    } catch (err) {
+      await relay.setServices(before)
+      await init.onServices?.(before).catch(() => undefined)
+      throw err
+    }
+    services = next
+    paths.setServices(next)
+    probes.setServices(next.map((s) => s.cfg))
+  }
   const live: LiveNodeControl = {
+    draining: new Map(),
+    serviceDrainMs: init.serviceDrainMs ?? SERVICE_DRAIN_MS,
+    log,
+    setServices(routed, draining) {
+      return setServices(resolveServiceRoles(routed.relay.id, routed.l3 !== undefined, routed.services).map((r) => (draining.has(r.cfg.name) ? { ...r, draining: true } : r)))
+    },
     get config() {
       return applied
     },

@@ -40,6 +40,10 @@ function fakeNode(config: RelayConfig): { live: LiveNodeControl; calls: string[]
         calls.push('commit')
       },
       later: () => {},
+      draining: new Map(),
+      serviceDrainMs: 1000,
+      log: silentLogger,
+      setServices: async () => void calls.push('setServices'),
     },
   }
 }

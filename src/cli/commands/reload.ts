@@ -42,5 +42,6 @@ export function formatApplyResult(r: ApplyResult): string {
   if (r.status === 'applied') return [`applied${v}${r.handOver ? '; a new router takes over once it has learned the map' : ''}`, ...r.changes.map((c) => `  ${c}`)].join('\n') + '\n'
   if (r.status === 'unchanged') return `nothing changed${v}\n`
   if (r.status === 'needs-restart') return [`NOT applied${v}: needs a restart; the relay keeps running its current config`, ...r.fields.map((f) => `  ${f.message}`)].join('\n') + '\n'
+  if (r.status === 'failed') return [`NOT applied${v}: the relay could not carry it out; it keeps running its current config`, ...r.reasons.map((i) => `  ${i.path}: ${i.message}${i.fix ? ` (fix: ${i.fix})` : ''}`)].join('\n') + '\n'
   return [`NOT applied${v}: the config is invalid; the relay keeps running its current config`, ...r.reasons.map((i) => `  ${i.file ? `${i.file}: ` : ''}${i.path || '(file)'}: ${i.message}${i.fix ? ` (fix: ${i.fix})` : ''}`)].join('\n') + '\n'
 }
