@@ -9,6 +9,7 @@
  * - canary hold-back, with the canary's real sessions and map as its health;
  * - rollback: a relay that takes a version cutting it off goes back by itself.
  */
+import dgram from 'node:dgram'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -61,6 +62,15 @@ function writeKit(ports: number[], sub = 'spread'): { operator: string; relayDir
   local.network.bootstrap = sea
   fs.writeFileSync(path.join(dir, `${NEW}.yaml`), stringify(local))
   return { operator, relayDir: (id) => path.join(base, id) }
+}
+
+/** True when a UDP port on 127.0.0.1 is bound by someone (a relay's service socket). */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4')
+    s.once('error', () => resolve(true))
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)))
+  })
 }
 
 describe('network versions between running daemons', () => {
@@ -132,21 +142,42 @@ describe('network versions between running daemons', () => {
     expect(newCheck.stderr).toBe('')
     expect(newCheck.stdout).toContain('network version 2; ok')
 
-    // Version 3 adds a service, which needs a restart: it is saved for the next start and held aside, never half-applied.
+    // Version 3 adds a service: applied live, its port opens at lax (its ingress), no restart.
     const withService = fs.readFileSync(master, 'utf8').replace('services: []\n', `services:\n  - name: game\n    mode: l4\n    ingress:\n      - relay: lax\n        listen: 127.0.0.1:${ports[5]}\n    origin: 127.0.0.1:9\n    exits: [dal]\n`)
     expect(withService).toContain('name: game')
     fs.writeFileSync(master, withService)
     signNetworkFile(master, path.join(kit.operator, 'operator.key'))
     expect(lax.versions!.offer(readRunningVersion(master))).toEqual({ accepted: true, version: 3 })
-    expect(await waitFor(() => netStatus(sea).held?.version === 3, 20_000, 50)).toBe(true)
-    expect(netStatus(sea)).toMatchObject({ running: 2, on_disk: 3, held: { version: 3, reason: 'needs_restart' } })
-    expect(netStatus(sea).held?.detail).toContain('services.game')
-    expect(sea.node.live.config.network?.version).toBe(2)
-    expect(sea.node.live.config.services).toEqual([])
-    expect(fs.readFileSync(path.join(kit.relayDir('sea'), 'network.yaml'), 'utf8')).toBe(withService)
+    expect(await waitFor(() => netStatus(sea).running === 3 && netStatus(lax).running === 3, 20_000, 50)).toBe(true)
+    expect(netStatus(sea).held).toBeUndefined()
+    expect(sea.node.live.config.services.map((s) => s.name)).toEqual(['game'])
+    expect(lax.status()).toMatchObject({ config: { network_version: 3, last_change: { result: { status: 'applied', changes: ['services added: game'] } } } })
+    expect(lax.relay.stats().services.game.roles).toEqual(['ingress'])
+    expect(await portTaken(ports[5])).toBe(true)
+
+    // Version 4 moves the service's origin in place, which needs a restart: saved for the next start and held aside, never half-applied.
+    const moved4 = withService.replace('origin: 127.0.0.1:9\n', 'origin: 127.0.0.1:7\n')
+    fs.writeFileSync(master, moved4)
+    signNetworkFile(master, path.join(kit.operator, 'operator.key'))
+    expect(lax.versions!.offer(readRunningVersion(master))).toEqual({ accepted: true, version: 4 })
+    expect(await waitFor(() => netStatus(sea).held?.version === 4, 20_000, 50)).toBe(true)
+    expect(netStatus(sea)).toMatchObject({ running: 3, on_disk: 4, held: { version: 4, reason: 'needs_restart' } })
+    expect(netStatus(sea).held?.detail).toContain('service game: origin changed in place')
+    expect(sea.node.live.config.network?.version).toBe(3)
+    expect(sea.node.live.config.services[0].origin.port).toBe(9)
+    expect(fs.readFileSync(path.join(kit.relayDir('sea'), 'network.yaml'), 'utf8')).toBe(moved4)
     const held = await runCli(['status', '-c', path.join(kit.relayDir('lax'), 'lax.yaml')])
-    expect(held.stdout).toContain('network version 2 (version 3 on disk, runs after a restart)')
-    expect(held.stdout).toContain('held aside: version 3, needs restart: services.game')
+    expect(held.stdout).toContain('network version 3 (version 4 on disk, runs after a restart)')
+    expect(held.stdout).toContain('held aside: version 4, needs restart: service game: origin changed in place')
+
+    // The relay's own listen address (its local file) stays restart-only: `overpass reload` names the field.
+    const laxFile = path.join(kit.relayDir('lax'), 'lax.yaml')
+    const laxText = fs.readFileSync(laxFile, 'utf8')
+    fs.writeFileSync(laxFile, laxText.replace(`127.0.0.1:${ports[0]}\n`, `127.0.0.1:${ports[5] + 1}\n`))
+    const listen = await runCli(['reload', '-c', laxFile])
+    expect(listen.code).toBe(1)
+    expect(listen.stdout).toContain('relay.listen cannot change while the relay runs')
+    fs.writeFileSync(laxFile, laxText)
 
     // Anti-rollback across a restart: with the validly signed version 1 put back on disk, sea refuses to start.
     sea.stop()
@@ -160,7 +191,7 @@ describe('network versions between running daemons', () => {
       (err: Error) => err,
     )
     expect(refused?.name).toBe('VersionRecordError')
-    expect(refused?.message).toContain('is version 1, older than version 3 this relay adopted')
+    expect(refused?.message).toContain('is version 1, older than version 4 this relay adopted')
   }, 60_000)
 
   it('canary: the others follow once the canary has run the version with sessions up and a fresh map for hold_s; a version the canary refuses holds them back', async () => {

@@ -1,10 +1,11 @@
 /**
  * The diff between two relay configs and what it refuses (node/network-change.ts),
+ * which service changes apply live,
  * and the peer tables a change goes through (node/live-apply.ts peerTables).
  */
 import { describe, expect, it } from 'vitest'
 import type { RelayConfig } from '../../src/config/types.js'
-import { diffConfigs, isEmptyDiff, peerTables } from '../../src/node/index.js'
+import { diffConfigs, isEmptyDiff, peerTables, routerServicesOf } from '../../src/node/index.js'
 import { buildConfigs, fullService } from '../dataplane/helpers.js'
 
 const configs = buildConfigs({ relays: ['lax', 'sea', 'dal', 'atl'], basePort: 7000, services: [{ exits: ['dal'], paths: [] }] })
@@ -23,6 +24,12 @@ describe('the diff of two configs', () => {
     ['a key changed', lax, { ...lax, peers: lax.peers.map((p) => (p.id === 'sea' ? { ...p, publicKey: new Uint8Array(32).fill(9) } : p)) }, { keysChanged: ['sea'] }],
     ['a next key announced', lax, { ...lax, peers: lax.peers.map((p) => (p.id === 'sea' ? { ...p, next: { publicKey: new Uint8Array(32).fill(7), signKey: new Uint8Array(32).fill(8) } } : p)) }, { keysChanged: ['sea'] }],
     ['a service added', lax, { ...lax, services: [...lax.services, fullService({ name: 'voice' })] }, { servicesAdded: ['voice'] }],
+    ['a service removed', { ...lax, services: [...lax.services, fullService({ name: 'voice' })] }, lax, { servicesRemoved: ['voice'] }],
+    ['a service made redundant', lax, { ...lax, services: [{ ...lax.services[0], redundant: true }] }, { servicesChanged: ['game'] }],
+    ['a service given direct fallback', lax, { ...lax, services: [{ ...lax.services[0], fallback: 'direct' as const }] }, { servicesChanged: ['game'] }],
+    ['a service re-profiled', lax, { ...lax, services: [{ ...lax.services[0], profile: 'gaming' as const }] }, { servicesChanged: ['game'] }],
+    ['a service\'s idle timeout', lax, { ...lax, services: [{ ...lax.services[0], flowIdleTimeoutMs: 5000 }] }, { servicesChanged: ['game'] }],
+    ['a service\'s origin probe', lax, { ...lax, services: [{ ...lax.services[0], originProbe: { ...lax.services[0].originProbe, intervalMs: 100 } }] }, { servicesChanged: ['game'] }],
     ['routing changed', lax, { ...lax, routing: { ...lax.routing, hopCostMs: 2 } }, { routingChanged: true }],
     ['own key changed', lax, { ...lax, relay: { ...lax.relay, privateKey: new Uint8Array(32).fill(3) } }, { ownKeyChanged: true }],
   ])('names %s, and needs no restart for it', (_name, a, b, expected) => {
@@ -45,6 +52,42 @@ describe('the diff of two configs', () => {
     const d = diffConfigs(lax, next as RelayConfig)
     expect(d.restart.map((r) => r.field)).toEqual([field])
     expect(d.restart[0].message).toMatch(/restart/)
+  })
+
+  it.each([
+    ['its port', { ingress: [{ relay: 'lax', listen: { host: '127.0.0.1', port: 27999 } }] }, 'ingress'],
+    ['its origin', { origin: { host: '127.0.0.1', port: 9999 } }, 'origin'],
+    ['its delivery', { delivery: 'proxy-protocol' as const }, 'delivery'],
+    ['its flow limit', { maxFlows: 10 }, 'max_flows'],
+    ['its pinned paths', { paths: [['lax', 'dal']] }, 'paths'],
+  ])('refuses a change of a service\'s %s in place, naming the field and the way to do it live', (_name, change, field) => {
+    const d = diffConfigs(lax, { ...lax, services: [{ ...lax.services[0], ...change, redundant: true }] })
+    expect(d.restart.map((r) => r.field)).toEqual(['services.game'])
+    expect(d.restart[0].message).toContain(`: ${field} changed in place`)
+    expect(d.restart[0].message).toContain('under a new name')
+    // A mixed change is refused whole: its live part is not listed as applied.
+    expect(d.servicesChanged).toEqual([])
+  })
+
+  it('refuses adding or removing an l3 service as needing a restart', () => {
+    const net = fullService({ name: 'net', mode: 'l3', exits: ['dal'] })
+    expect(diffConfigs(lax, { ...lax, services: [...lax.services, net] }).restart).toMatchObject([{ field: 'services.net', message: expect.stringContaining('l3') }])
+    expect(diffConfigs({ ...lax, services: [...lax.services, net] }, lax).restart).toMatchObject([{ field: 'services.net' }])
+  })
+})
+
+describe('what the router plans for', () => {
+  const voice = fullService({ name: 'voice' })
+  it('is the same whatever the order of the services, and for settings only the data plane reads', () => {
+    expect(routerServicesOf({ ...lax, services: [voice, ...lax.services] })).toBe(routerServicesOf({ ...lax, services: [...lax.services, voice] }))
+    expect(routerServicesOf({ ...lax, services: [{ ...lax.services[0], fallback: 'direct' }] })).toBe(routerServicesOf(lax))
+  })
+
+  it('differs for an added service, a redundant one, or a new profile; not for a pinned one', () => {
+    expect(routerServicesOf({ ...lax, services: [...lax.services, voice] })).not.toBe(routerServicesOf(lax))
+    expect(routerServicesOf({ ...lax, services: [{ ...lax.services[0], redundant: true }] })).not.toBe(routerServicesOf(lax))
+    expect(routerServicesOf({ ...lax, services: [{ ...lax.services[0], profile: 'rtc' }] })).not.toBe(routerServicesOf(lax))
+    expect(routerServicesOf({ ...lax, services: [...lax.services, { ...voice, paths: [['lax', 'dal']] }] })).toBe(routerServicesOf(lax))
   })
 })
 
