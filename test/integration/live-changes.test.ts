@@ -4,10 +4,13 @@
  * `overpass reload` every relay. A game flow (client -> lax -> ... -> dal ->
  * origin and back) runs throughout and must lose nothing while a relay is
  * added, a relay's key is rotated (announce, switch, retire), a service is
- * added (refused: it needs a restart), and a relay is removed.
+ * added (its port opens; a client of it gets through) and removed (it
+ * drains: its flow carries on, a new client is refused, then the port
+ * closes), and a relay is removed.
  *
  * Topology (all 127.0.0.1): relays lax, sea, dal (+ atl added later), one
- * service `game` with ingress lax and exit dal, an echo origin.
+ * service `game` with ingress lax and exit dal (+ `voice`, added and removed
+ * later, on the next port), an echo origin.
  */
 import dgram from 'node:dgram'
 import fs from 'node:fs'
@@ -24,6 +27,8 @@ const IDS = ['lax', 'sea', 'dal', 'atl']
 /** The flow: one datagram every FLOW_INTERVAL_MS, at most FLOW_MAX packets (bounded). */
 const FLOW_INTERVAL_MS = 10
 const FLOW_MAX = 20_000
+/** The drain of a service removed live, shortened for the test (daemon SERVICE_DRAIN_ENV; 60 s by default). */
+const DRAIN_MS = 15_000
 
 let dir: string
 let base: number
@@ -71,8 +76,8 @@ async function reload(id: string): Promise<{ code: number | null; stdout: string
   return { code: r.code, stdout: r.stdout + r.stderr }
 }
 
-/** A running flow through lax; `lost()` counts the packets without a reply so far (after a drain). */
-function startFlow(): { stop(): Promise<{ sent: number; lost: number; missing: number[] }>; sent(): number } {
+/** A running flow to `port` at lax; `stop()` counts the packets without a reply (after a drain). */
+function startFlow(port = servicePort): { stop(): Promise<{ sent: number; lost: number; missing: number[] }>; sent(): number; received(): number; missingBetween(from: number, to: number): number } {
   const client = dgram.createSocket('udp4')
   const seen = new Set<number>()
   let sent = 0
@@ -81,10 +86,16 @@ function startFlow(): { stop(): Promise<{ sent: number; lost: number; missing: n
     if (sent >= FLOW_MAX) return
     const b = Buffer.alloc(32)
     b.writeUInt32BE(sent++, 0)
-    client.send(b, servicePort, '127.0.0.1')
+    client.send(b, port, '127.0.0.1')
   }, FLOW_INTERVAL_MS)
   return {
     sent: () => sent,
+    received: () => seen.size,
+    missingBetween: (from, to) => {
+      let n = 0
+      for (let i = from; i < to; i++) if (!seen.has(i)) n++
+      return n
+    },
     async stop() {
       clearInterval(timer)
       await new Promise((r) => setTimeout(r, 500))
@@ -96,7 +107,20 @@ function startFlow(): { stop(): Promise<{ sent: number; lost: number; missing: n
   }
 }
 
+/** True when nobody holds the UDP port on 127.0.0.1. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4')
+    s.once('error', () => resolve(false))
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
 beforeAll(async () => {
+  // Inherited by the relay processes this file starts (and only by them: vitest gives each file its own worker).
+  process.env.OVERPASS_SERVICE_DRAIN_MS = String(DRAIN_MS)
   dir = tempDir('overpass-live-')
   // Four consecutive free ports for the relays, then the service and the origin.
   const ports = await freePorts(8)
@@ -111,13 +135,14 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
+  delete process.env.OVERPASS_SERVICE_DRAIN_MS
   for (const r of relays.values()) await stopRelay(r)
   origin?.close()
   if (dir) fs.rmSync(dir, { recursive: true, force: true })
 })
 
 describe('live changes on running relays', () => {
-  it('adds a relay, rotates a key, refuses a service change needing a restart and removes a relay; the flow loses nothing', async () => {
+  it('adds a relay, rotates a key, adds and removes a service, and removes a relay; the flow loses nothing', async () => {
     // Warm up: sessions and routes.
     const warm = startFlow()
     await new Promise((r) => setTimeout(r, 3000))
@@ -170,16 +195,46 @@ describe('live changes on running relays', () => {
     await new Promise((r) => setTimeout(r, 4000))
 
     mark('service')
-    // 3. A new service needs a restart in this version: refused by name, nothing applied.
+    // 3. Add a service `voice` on the next port: applied live everywhere, a client of it gets through.
     publish({ relays: ['lax', 'sea', 'dal', 'atl'], extraService: true })
-    const refused = await reload('lax')
-    expect(refused.code).toBe(1)
-    expect(refused.stdout).toContain('services.voice')
-    publish({ relays: ['lax', 'sea', 'dal', 'atl'] })
     await reloadAll()
+    const voice = startFlow(servicePort + 1)
+    let through = false
+    for (let i = 0; i < 50 && !through; i++) {
+      through = voice.received() > 0
+      if (!through) await sleep(200)
+    }
+    expect(through).toBe(true)
+    await sleep(1000)
+
+    mark('service removed')
+    // 4. Remove it: it drains. Its flow carries on, a new client is refused, then its port closes.
+    const removedAt = voice.sent()
+    publish({ relays: ['lax', 'sea', 'dal', 'atl'] })
+    // All at once, as a spreading version reaches them: each relay drains from its own apply on.
+    const startedMs = Date.now()
+    for (const r of await Promise.all(all().map((id) => reload(id)))) expect(r.stdout).toMatch(/^applied[\s\S]*services removed \(draining\): voice/)
+    const late = startFlow(servicePort + 1)
+    await sleep(1500)
+    const drainedTo = voice.sent()
+    const lateResult = await late.stop()
+    expect(lateResult.sent).toBeGreaterThan(50)
+    expect(lateResult.lost).toBe(lateResult.sent)
+    await sleep(500) // the last replies of the drain window
+    expect(Date.now() - startedMs).toBeLessThan(DRAIN_MS) // still inside every relay's drain
+    expect(voice.missingBetween(removedAt, drainedTo)).toBe(0)
+    let closed = false
+    for (let i = 0; i < (DRAIN_MS + 10_000) / 250 && !closed; i++) {
+      closed = await portFree(servicePort + 1)
+      if (!closed) await sleep(250)
+    }
+    expect(closed).toBe(true)
+    await voice.stop()
+    const laxServices = (JSON.parse((await runCli(['status', '-c', path.join(dir, 'lax.yaml'), '--json'])).stdout) as { services: Record<string, unknown> }).services
+    expect(Object.keys(laxServices)).toEqual(['game'])
 
     mark('remove')
-    // 4. Remove atl; stop it once every relay applied the change.
+    // 5. Remove atl; stop it once every relay applied the change.
     publish({ relays: ['lax', 'sea', 'dal'] })
     await reloadAll(['lax', 'sea', 'dal'])
     await new Promise((r) => setTimeout(r, 2000))

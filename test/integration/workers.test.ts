@@ -40,11 +40,10 @@ async function status(r: string): Promise<Status> {
   return JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, `${r}.yaml`)])).stdout) as Status
 }
 
-beforeAll(async () => {
-  if (noNative) return
-  const p = await freePorts(5)
-  ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4] }
-  const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
+let keys: Record<string, ReturnType<typeof generateKeyPair>>
+
+/** Every relay's config file, with the service `voice` (on the next port) too when `voice`. */
+function writeConfigs(voice = false): void {
   for (const r of RELAYS) {
     const yaml = renderRelayYaml({
       id: r,
@@ -55,13 +54,27 @@ beforeAll(async () => {
       peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: `127.0.0.1:${ports[x]}` })),
       // Routed (no pinned path): the other workers must get worker 0's paths. Rekeys every 300 packets
       // of worker 0, so keys change hands while the other worker is sending.
-      services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }],
+      services: [
+        { name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] },
+        ...(voice ? [{ name: 'voice', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.voice}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }] : []),
+      ],
       tuning: { rekey_after_packets: 300 },
     })
     fs.writeFileSync(path.join(dir, `${r}.yaml`), yaml, { mode: 0o600 })
   }
+}
+
+beforeAll(async () => {
+  if (noNative) return
+  const p = await freePorts(6)
+  ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4], voice: p[5] }
+  keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
+  writeConfigs()
+  // A service removed live drains this long in these relays (daemon SERVICE_DRAIN_ENV).
+  process.env.OVERPASS_SERVICE_DRAIN_MS = '3000'
   origin = await echoServer(ports.origin)
   for (const r of RELAYS) relays.push(await startRelay(r, path.join(dir, `${r}.yaml`)))
+  delete process.env.OVERPASS_SERVICE_DRAIN_MS
 }, 60_000)
 
 afterAll(async () => {
@@ -123,6 +136,57 @@ describeIf(noNative, 'relays with two workers each', () => {
       expect(text).toMatch(/workers 2/)
       expect(text).toMatch(new RegExp(`\\n  0 +flows \\(ingress/exit\\): game ${ingressFlows[0]}/0`))
       expect(text).toMatch(new RegExp(`\\n  1 +flows \\(ingress/exit\\): game ${ingressFlows[1]}/0`))
+    } finally {
+      for (const c of clients) c.socket.close()
+    }
+  }, 90_000)
+
+  it('adds a service live on both workers (clients hashed to either get through), then removes it: drained, then its port closed on both', async () => {
+    writeConfigs(true)
+    for (const r of RELAYS) expect((await runCli(['reload', '-c', path.join(dir, `${r}.yaml`)])).stdout, r).toMatch(/^applied/)
+    const clients = await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        const socket = dgram.createSocket('udp4')
+        let received = 0
+        socket.on('message', () => received++)
+        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+        return { socket, received: () => received }
+      }),
+    )
+    try {
+      // Until the new router has voice's route, packets are dropped (no_route): send until each client got a reply.
+      const allThrough = async (): Promise<boolean> => {
+        for (let i = 0; i < 100; i++) {
+          for (const c of clients) if (c.received() === 0) c.socket.send(Buffer.from('hello voice'), ports.voice, '127.0.0.1')
+          if (await waitFor(() => clients.every((c) => c.received() > 0), 200)) return true
+        }
+        return false
+      }
+      expect(await allThrough()).toBe(true)
+      await new Promise((r) => setTimeout(r, 1200)) // the workers' stats
+      const lax = await status('lax')
+      const voiceFlows = lax.workers!.map((w) => w.services.voice?.ingress_flows ?? 0)
+      expect(voiceFlows.every((n) => n > 0)).toBe(true)
+      expect(voiceFlows[0] + voiceFlows[1]).toBe(32)
+
+      // Removed: draining on both workers, then gone, its port free again.
+      writeConfigs(false)
+      for (const r of RELAYS) expect((await runCli(['reload', '-c', path.join(dir, `${r}.yaml`)])).stdout, r).toMatch(/^applied[\s\S]*services removed \(draining\): voice/)
+      await new Promise((r) => setTimeout(r, 1200))
+      const draining = await status('lax')
+      expect(draining.workers!.map((w) => (w.services.voice as { draining?: boolean } | undefined)?.draining)).toEqual([true, true])
+      let gone = false
+      for (let i = 0; i < 40 && !gone; i++) {
+        gone = (await status('lax')).workers!.every((w) => w.services.voice === undefined)
+        if (!gone) await new Promise((r) => setTimeout(r, 250))
+      }
+      expect(gone).toBe(true)
+      const probe = dgram.createSocket('udp4')
+      await expect(new Promise<void>((resolve, reject) => {
+        probe.once('error', reject)
+        probe.bind(ports.voice, '127.0.0.1', () => resolve())
+      })).resolves.toBeUndefined()
+      probe.close()
     } finally {
       for (const c of clients) c.socket.close()
     }
