@@ -43,6 +43,9 @@ function defineDegraded(d: FamilyDefiner): void {
   d.gauge('overpass_service_direct_flows', 'Flows the ingress sends straight to the origin (fallback: direct, no overlay path).', ['service'], (set, s) => {
     for (const [service, v] of Object.entries(s.status.services)) if (v.direct !== undefined) set({ service }, num(v.direct.flows))
   })
+  d.gauge('overpass_service_draining', 'Services removed by a live change and still draining (1): new flows refused, existing ones carry on until the drain ends.', ['service'], (set, s) => {
+    for (const [service, v] of Object.entries(s.status.services)) if (v.draining === true) set({ service }, 1)
+  })
 }
 
 function definePeers(d: FamilyDefiner): void {

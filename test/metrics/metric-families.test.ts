@@ -86,6 +86,16 @@ describe('Prometheus metric families', () => {
     expect(text).toContain('overpass_service_direct_flows{service="game"} 3')
   })
 
+  it('exports a draining service, and stops exporting it once it is gone', async () => {
+    const scrape = createScrapeRegistry((d) => defineFamilies(d, { version: '1' }), { defaultMetrics: false })
+    const snap = fakeSnapshot()
+    expect(await scrape.render(snap)).not.toContain('overpass_service_draining{')
+    snap.status.services.game.draining = true
+    expect(await scrape.render(snap)).toContain('overpass_service_draining{service="game"} 1')
+    delete (snap.status.services as Record<string, unknown>).game
+    expect(await scrape.render(snap)).not.toMatch(/overpass_service_\w+\{service="game"/)
+  })
+
   it('stops exporting a peer or edge that is gone from the views', async () => {
     const scrape = createScrapeRegistry((d) => defineFamilies(d, { version: '1' }), { defaultMetrics: false })
     const snap = fakeSnapshot()

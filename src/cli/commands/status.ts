@@ -114,7 +114,8 @@ export function formatStatus(s: RelayStats & { worker_count?: number; workers?: 
   for (const [name, v] of Object.entries(s.services)) {
     // Sticky exits (dataplane/flow-exits.ts): live flows moved to another exit because theirs failed.
     const moves = v.flow_exit_moves !== undefined && v.roles.includes('ingress') ? `  exit moves ${v.flow_exit_moves}` : ''
-    lines.push(`  ${name} (${v.roles.join(', ') || 'no role here'})  flows: ingress ${v.ingress_flows}, exit ${v.exit_flows}${moves}`)
+    const draining = v.draining === true ? '  DRAINING (removed: no new flows; closes when the drain ends)' : ''
+    lines.push(`  ${name} (${v.roles.join(', ') || 'no role here'})  flows: ingress ${v.ingress_flows}, exit ${v.exit_flows}${moves}${draining}`)
     lines.push(`    clients: in ${v.client.packets_in} pkts / ${v.client.bytes_in} B, out ${v.client.packets_out} pkts / ${v.client.bytes_out} B`)
     lines.push(`    origin:  out ${v.origin.packets_out} pkts / ${v.origin.bytes_out} B, in ${v.origin.packets_in} pkts / ${v.origin.bytes_in} B`)
     const d = v.direct
