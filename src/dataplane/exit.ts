@@ -16,6 +16,7 @@
  * origin sockets stay within a file-descriptor budget.
  */
 import { isIPv6 } from 'node:net'
+import type { HostPort } from '../config/types.js'
 import type { PacketSocket, PeerAddress } from '../io/index.js'
 import { decodeClientAddr } from '../wire/client-addr.js'
 import { DataHeader, FLAG_REDUNDANT, FLAG_REPLY, MAX_PATH_RELAYS, encodeDataHeader } from '../wire/data.js'
@@ -28,6 +29,8 @@ import { isRedundantCopy, type SeqWindow } from './seq-window.js'
 
 interface ExitFlow {
   service: ServiceState
+  /** The origin the flow was opened to: it keeps it when a live change moves the service's origin (it drains). */
+  origin: HostPort
   ingressNode: number
   flowId: number
   /** The lane the flow arrived on; its replies go back on it (wire/outer.ts, lanes). */
@@ -87,7 +90,8 @@ export class ExitSide {
   private readonly errorHandlers = new Map<ServiceState, (err: Error) => void>()
   private readonly toOrigin = Buffer.allocUnsafe(4096)
   private readonly out = Buffer.allocUnsafe(4096)
-  private readonly originHost = new Map<ServiceState, string>()
+  /** Each origin's address in one spelling, by the config's HostPort object (a live change brings a new one). */
+  private readonly originHost = new WeakMap<HostPort, string>()
   private readonly maxPayload: number
   private readonly admission = new Map<ServiceState, FlowAdmission<ExitFlow>>()
   /** Origin sockets open now, against `socketBudget`. */
@@ -130,7 +134,7 @@ export class ExitSide {
     flow.lastSeenMs = this.ctx.clock.nowMs()
     flow.arrived.set(hdr.path.subarray(0, hdr.pathLen))
     flow.arrivedLen = hdr.pathLen
-    const origin = service.cfg.origin
+    const origin = flow.origin
     const n = length - hdr.payloadOffset
     let ok: boolean
     if (flow.proxyHeader === undefined) {
@@ -190,6 +194,7 @@ export class ExitSide {
     const socket = this.ctx.udp.openConnected?.(any, 0, origin.host, origin.port) ?? this.ctx.udp.open(any, 0)
     const flow: ExitFlow = {
       service,
+      origin,
       ingressNode: hdr.path[0],
       flowId: hdr.flow,
       lane: this.ctx.rxLane,
@@ -229,8 +234,8 @@ export class ExitSide {
     const service = flow.service
     if (!flow.open) return
     if (
-      from.port !== service.cfg.origin.port ||
-      (from.address !== service.cfg.origin.host && normalise(from.address) !== this.originAddress(service))
+      from.port !== flow.origin.port ||
+      (from.address !== flow.origin.host && normalise(from.address) !== this.originAddress(flow.origin))
     ) {
       service.drops.add('origin_unexpected_source')
       return
@@ -263,9 +268,9 @@ export class ExitSide {
     this.ctx.sendOnPath(this.out, hdrLen + data.length, nodes[1], service, flow.lane)
   }
 
-  private originAddress(service: ServiceState): string {
-    let host = this.originHost.get(service)
-    if (host === undefined) this.originHost.set(service, (host = normalise(service.cfg.origin.host)))
+  private originAddress(origin: HostPort): string {
+    let host = this.originHost.get(origin)
+    if (host === undefined) this.originHost.set(origin, (host = normalise(origin.host)))
     return host
   }
 
@@ -274,7 +279,14 @@ export class ExitSide {
     for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) if (flow.service === service) this.forget(flow)
     this.admission.delete(service)
     this.errorHandlers.delete(service)
-    this.originHost.delete(service)
+  }
+
+  /** The end of a moved origin's drain: flows still sending to an origin other than the service's now close. */
+  dropOtherOrigins(service: ServiceState): void {
+    const now = service.cfg.origin
+    for (const byFlow of this.flows.values()) {
+      for (const flow of byFlow.values()) if (flow.service === service && (flow.origin.host !== now.host || flow.origin.port !== now.port)) this.forget(flow)
+    }
   }
 
   /** Closes flows idle for longer than their idle timeout (shorter until the origin answered). */

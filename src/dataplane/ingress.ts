@@ -5,7 +5,7 @@
  * right client. Client addresses can be spoofed: which flows the table takes
  * in and gives up is flow-admission.ts.
  */
-import type { HostPort, IngressConfig } from '../config/types.js'
+import type { HostPort, IngressConfig, ServiceConfig } from '../config/types.js'
 import type { PacketSocket, PeerAddress } from '../io/index.js'
 import { encodeClientAddr } from '../wire/client-addr.js'
 import { DataHeader, FLAG_REDUNDANT, encodeDataHeader } from '../wire/data.js'
@@ -33,6 +33,8 @@ export interface Listener {
   socket: PacketSocket
   /** Largest client datagram this listener forwards. */
   maxPayload: number
+  /** Its port left the service in a live change and drains: no new flows, existing ones carry on. */
+  draining: boolean
   /** Flows by client address then port: no string is built per packet. */
   flows: Map<string, Map<number, IngressFlow>>
 }
@@ -56,6 +58,10 @@ export interface IngressFlow {
   prefix: string
   /** Set while (and shortly after) the flow goes straight to the origin (`fallback: direct`). */
   direct?: DirectLeg
+}
+
+function listenKey(a: HostPort): string {
+  return `${a.host}:${a.port}`
 }
 
 /** Flow ids are u32 on the wire. */
@@ -96,18 +102,20 @@ export class IngressSide {
   }
 
   /**
-   * Opens the sockets of a service this relay is an ingress of, without
-   * taking any datagram in until `add` (a live change opens every new port
-   * before it changes anything). Rejects with ServicePortError, every
-   * socket it opened closed, when one cannot bind.
+   * Opens the sockets of a service this relay is an ingress of (those of
+   * `next`, the service's new config in a live change, that it does not
+   * listen on yet), taking no client in until `add` (a live change opens
+   * every new port before it changes anything). Rejects with
+   * ServicePortError, every socket it opened closed, when one cannot bind.
    */
-  async open(service: ServiceState): Promise<Listener[]> {
+  async open(service: ServiceState, next: ServiceConfig = service.cfg): Promise<Listener[]> {
     const out: Listener[] = []
-    for (const cfg of service.cfg.ingress) {
-      if (cfg.relay !== this.ctx.selfId) continue
+    const open = new Set(this.listeners.filter((l) => l.service === service).map((l) => listenKey(l.cfg.listen)))
+    for (const cfg of next.ingress) {
+      if (cfg.relay !== this.ctx.selfId || open.has(listenKey(cfg.listen))) continue
       const socket = this.ctx.serviceUdp.open(cfg.listen.host, cfg.listen.port)
       const family = service.cfg.delivery === 'proxy-protocol' ? (isIPv6(cfg.listen.host) ? 6 : 4) : 0
-      const listener: Listener = { service, cfg, socket, maxPayload: maxServicePayload(this.ctx.mtu, this.ctx.ipv6Underlay, family), flows: new Map() }
+      const listener: Listener = { service, cfg, socket, maxPayload: maxServicePayload(this.ctx.mtu, this.ctx.ipv6Underlay, family), flows: new Map(), draining: false }
       out.push(listener)
       socket.onMessage((data, from) => this.onClientDatagram(listener, data, from))
       socket.onError((err) => this.ctx.log.warn('service socket error', { service: service.cfg.name, error: err.message }))
@@ -128,6 +136,31 @@ export class IngressSide {
     this.services.push(service)
     this.admit(service)
     this.listeners.push(...listeners)
+  }
+
+  /**
+   * A kept service's ports after a live change: `opened` (from `open`) take
+   * clients from now on; a port no longer in its config drains while
+   * `draining` (no new flows), or else closes with its flows.
+   */
+  relisten(service: ServiceState, opened: Listener[], draining: boolean): void {
+    const wanted = new Set(service.cfg.ingress.filter((i) => i.relay === this.ctx.selfId).map((i) => listenKey(i.listen)))
+    const gone: Listener[] = []
+    for (const l of this.listeners) {
+      if (l.service !== service) continue
+      // A port that came back (a move undone within its drain) takes new flows again.
+      if (wanted.has(listenKey(l.cfg.listen))) l.draining = false
+      else if (draining) l.draining = true
+      else gone.push(l)
+    }
+    for (const l of gone) this.closeListener(l)
+    this.listeners.push(...opened)
+  }
+
+  private closeListener(l: Listener): void {
+    for (const byPort of l.flows.values()) for (const flow of byPort.values()) this.forget(flow)
+    l.socket.close()
+    this.listeners.splice(this.listeners.indexOf(l), 1)
   }
 
   /** A service that went (after its drain): its sockets close and its flows are forgotten. */
@@ -183,7 +216,7 @@ export class IngressSide {
 
   private newFlow(listener: Listener, from: PeerAddress, now: number): IngressFlow | undefined {
     const service = listener.service
-    if (service.draining) {
+    if (service.draining || listener.draining) {
       service.drops.add('service_draining')
       return undefined
     }

@@ -18,7 +18,7 @@
  * Every rejection is a counted drop; nothing on this path throws or logs.
  */
 import type { DataPlaneConfig, ServiceRoles } from '../config/data-plane.js'
-import type { PeerConfig } from '../config/types.js'
+import type { PeerConfig, ServiceConfig } from '../config/types.js'
 import { CryptoDrop, type EndpointPeer, type LiveKeys, type SecureEndpoint, type SecureEndpointOptions } from '../crypto/types.js'
 import { DEFAULT_REJECT_AFTER_PACKETS } from '../crypto/secure-endpoint.js'
 import { nativeTransitWanted } from '../io/native-transit.js'
@@ -58,6 +58,8 @@ export interface OverlayPeer {
 export interface LiveService extends ServiceRoles {
   /** Removed, and draining: existing flows carry on, new ones are refused. */
   draining?: boolean
+  /** Its ports or origin moved, from this config: the old ports and origin drain (no new flows) until a change without it. */
+  previous?: ServiceConfig
 }
 
 /** A configured peer with the index its crypto session (and every lane worker) knows it by. */
@@ -302,35 +304,41 @@ export class Relay implements RelayContext {
    * with ServicePortError, nothing changed. Then, at once: new services take
    * clients, kept ones take their new settings (only those that may change
    * in place reach here) and their `draining` flag (no new flows, existing
-   * ones carry on), and services not in `desired` go: their ports close
-   * and their flows are forgotten. L3 services are set at start only
+   * ones carry on), a kept service whose ports or origin moved (`previous`)
+   * drains its old ones (their end: the same service without `previous`),
+   * and services not in `desired` go: their ports close and their flows
+   * are forgotten. L3 services are set at start only
    * (their prefixes are on the TUN); they are left as they are.
    */
   async setServices(desired: readonly LiveService[]): Promise<void> {
     const have = new Map(this.services.map((s) => [s.cfg.name, s]))
     const fresh = desired.filter((d) => !have.has(d.cfg.name) && d.cfg.mode === 'l4').map((d) => new ServiceState(d.cfg, nameId(d.cfg.name), d.isIngress, d.isExit))
-    const opened: Listener[][] = []
+    const kept = desired.flatMap((d) => {
+      const s = have.get(d.cfg.name)
+      return s !== undefined && s.cfg.mode === 'l4' ? [{ s, d }] : []
+    })
+    const opened = new Map<ServiceState, Listener[]>()
     try {
-      for (const s of fresh) opened.push(s.isIngress ? await this.ingress.open(s) : [])
+      for (const s of fresh) opened.set(s, s.isIngress ? await this.ingress.open(s) : [])
+      for (const { s, d } of kept) if (s.isIngress) opened.set(s, await this.ingress.open(s, d.cfg))
     } catch (err) {
-      for (const ls of opened) for (const l of ls) l.socket.close()
+      for (const ls of opened.values()) for (const l of ls) l.socket.close()
       throw err
     }
-    const wanted = new Map(desired.map((d) => [d.cfg.name, d]))
-    for (const s of [...this.services]) {
-      const d = wanted.get(s.cfg.name)
-      if (s.cfg.mode !== 'l4') continue
-      if (d === undefined) this.dropService(s)
-      else {
-        s.cfg = d.cfg
-        s.draining = d.draining === true
-      }
+    const wanted = new Set(desired.map((d) => d.cfg.name))
+    for (const s of [...this.services]) if (s.cfg.mode === 'l4' && !wanted.has(s.cfg.name)) this.dropService(s)
+    for (const { s, d } of kept) {
+      s.cfg = d.cfg
+      s.draining = d.draining === true
+      // A moved port or origin: the old one drains while `previous` is given, and goes when it no longer is.
+      if (s.isIngress) this.ingress.relisten(s, opened.get(s) ?? [], d.previous !== undefined)
+      if (s.isExit && d.previous === undefined) this.exit.dropOtherOrigins(s)
     }
-    fresh.forEach((s, i) => {
+    for (const s of fresh) {
       this.services.push(s)
       this.serviceById.set(s.id, s)
-      if (s.isIngress) this.ingress.add(s, opened[i])
-    })
+      if (s.isIngress) this.ingress.add(s, opened.get(s)!)
+    }
     this.ends = new PathEnds(this.services)
   }
 

@@ -21,7 +21,10 @@
  *      settings, and removed ones drain: they refuse new flows at once, and
  *      their flows carry on (the router keeps their routes, the exit its
  *      origin probe) for SERVICE_DRAIN_MS; then their ports close and their
- *      flows are forgotten, and a router without them takes over;
+ *      flows are forgotten, and a router without them takes over. A kept
+ *      service whose ports or origin moved is a removal and an addition
+ *      under one name: its new ports open first, its old ones (and exit
+ *      flows to the old origin) drain the same way;
  *   1. peers added, moved or re-keyed take effect at once (their sessions,
  *      on every worker, keep their keys); removed peers stay for now;
  *   2. when relays, routing settings or keys changed, a new router is built
@@ -87,22 +90,40 @@ export interface LiveNodeControl {
   commit(config: RelayConfig): void
   /** Runs `fn` after `ms` on the node's timers (cancelled when the node stops). */
   later(ms: number, fn: () => void): void
-  /** Services removed live and still draining, by name, with their last config (live-apply.ts keeps it). */
+  /** Services removed live, or whose ports or origin moved, still draining, by name, with the config that drains (live-apply.ts keeps it). */
   readonly draining: Map<string, ServiceConfig>
   /** SERVICE_DRAIN_MS unless the node was built with another. */
   readonly serviceDrainMs: number
   readonly log: Logger
   /**
-   * Serves the services of `routed` (`draining`: those of them that drain)
-   * on every worker, with their origin probes and pinned paths. Rejects
-   * with ServicePortError, nothing changed, when a new port cannot open.
+   * Serves the services of `routed` (routedConfig) on every worker, with
+   * their origin probes and pinned paths. `draining`: the entries of
+   * `live.draining` to keep draining (a removed service, or the old ports
+   * and origin of a moved one). Rejects with ServicePortError, nothing
+   * changed, when a new port cannot open.
    */
-  setServices(routed: RelayConfig, draining: ReadonlySet<string>): Promise<void>
+  setServices(routed: RelayConfig, draining: ReadonlyMap<string, ServiceConfig>): Promise<void>
+}
+
+/**
+ * One change at a time per node: an apply and a drain's end both await the
+ * workers, and each must see the other's result (the services and the
+ * draining set), never its middle.
+ */
+const queues = new WeakMap<LiveNodeControl, Promise<unknown>>()
+
+function serialized<T>(live: LiveNodeControl, fn: () => Promise<T>): Promise<T> {
+  const run = (queues.get(live) ?? Promise.resolve()).then(fn)
+  queues.set(live, run.catch(() => undefined))
+  return run
 }
 
 /** Applies `next` to a running node (see the module comment). */
-export async function applyNetworkChange(node: { live: LiveNodeControl }, next: RelayConfig): Promise<ApplyResult> {
-  const live = node.live
+export function applyNetworkChange(node: { live: LiveNodeControl }, next: RelayConfig): Promise<ApplyResult> {
+  return serialized(node.live, () => applyNow(node.live, next))
+}
+
+async function applyNow(live: LiveNodeControl, next: RelayConfig): Promise<ApplyResult> {
   const version = next.network?.version
   const diff = diffConfigs(live.config, next)
   if (diff.restart.length > 0) return { status: 'needs-restart', version, fields: diff.restart }
@@ -114,11 +135,11 @@ export async function applyNetworkChange(node: { live: LiveNodeControl }, next: 
   }
   const draining = new Map(live.draining)
   for (const name of diff.servicesAdded) draining.delete(name) // re-added as it was: its drain ends here
-  for (const name of diff.servicesRemoved) draining.set(name, live.config.services.find((s) => s.name === name)!)
+  for (const name of [...diff.servicesRemoved, ...diff.servicesMoved]) draining.set(name, live.config.services.find((s) => s.name === name)!)
   const servicesChange = diff.servicesAdded.length + diff.servicesRemoved.length + diff.servicesChanged.length > 0
   if (servicesChange) {
     try {
-      await live.setServices(routedConfig(next, draining), new Set(draining.keys()))
+      await live.setServices(routedConfig(next, draining), draining)
     } catch (err) {
       if (!(err instanceof Error)) throw err
       const e = err as Error & { service?: string }
@@ -132,7 +153,7 @@ export async function applyNetworkChange(node: { live: LiveNodeControl }, next: 
     live.setPeers(during)
   } catch (err) {
     if (!(err instanceof Error) || err.name !== 'EndpointConfigError') throw err
-    if (servicesChange) await live.setServices(routedConfig(live.config, live.draining), new Set(live.draining.keys()))
+    if (servicesChange) await live.setServices(routedConfig(live.config, live.draining), live.draining)
     return { status: 'invalid', version, reasons: [{ path: 'peers', message: err.message, fix: 'correct the relays\' keys in the network file' }] }
   }
   if (diff.ownKeyChanged) live.setPrivateKey(next.relay.privateKey)
@@ -146,10 +167,11 @@ export async function applyNetworkChange(node: { live: LiveNodeControl }, next: 
   if (handOver) live.handOver(after, () => live.later(REMOVED_PEER_LINGER_MS, () => dropRemovedPeers(live)))
   live.draining.clear()
   for (const [name, cfg] of draining) live.draining.set(name, cfg)
-  for (const name of diff.servicesRemoved) {
-    live.log.info('service draining: new flows refused, existing flows carry on', { service: name, drain_s: live.serviceDrainMs / 1000 })
+  for (const name of [...diff.servicesRemoved, ...diff.servicesMoved]) {
+    const what = diff.servicesMoved.includes(name) ? 'service moved: its old ports and origin drain (new flows take the new ones)' : 'service draining: new flows refused, existing flows carry on'
+    live.log.info(what, { service: name, drain_s: live.serviceDrainMs / 1000 })
     const cfg = draining.get(name)!
-    live.later(live.serviceDrainMs, () => void endDrain(live, name, cfg))
+    live.later(live.serviceDrainMs, () => void serialized(live, () => endDrain(live, name, cfg)))
   }
   live.commit(next)
   return { status: 'applied', version, changes: describeDiff(diff), diff, handOver }
@@ -167,12 +189,14 @@ export function routedConfig(config: RelayConfig, draining: ReadonlyMap<string, 
  * otherwise its flows and the new one's would share one service id.
  */
 function drainConflicts(live: LiveNodeControl, next: RelayConfig, diff: ConfigDiff): ConfigIssue[] {
-  return diff.servicesAdded.flatMap((name) => {
+  const moving = diff.servicesMoved.filter((name) => live.draining.has(name))
+  const again = moving.map((name) => ({ path: `services.${name}`, message: `service ${name} moved its ports or origin less than ${live.serviceDrainMs / 1000} s ago and the old ones still drain`, fix: 'apply this again once the drain is over' }))
+  return [...again, ...diff.servicesAdded.flatMap((name) => {
     const old = live.draining.get(name)
     const now = next.services.find((s) => s.name === name)!
     if (old === undefined || sameJson(old, now)) return []
     return [{ path: `services.${name}`, message: `service ${name} was removed and is still draining (up to ${live.serviceDrainMs / 1000} s); it can come back only as it was`, fix: 'apply this again once the drain is over, or give the new service another name' }]
-  })
+  })]
 }
 
 /**
@@ -182,17 +206,19 @@ function drainConflicts(live: LiveNodeControl, next: RelayConfig, diff: ConfigDi
  */
 async function endDrain(live: LiveNodeControl, name: string, cfg: ServiceConfig): Promise<void> {
   if (live.draining.get(name) !== cfg) return
+  const before = routedConfig(live.config, live.draining)
   live.draining.delete(name)
   const routed = routedConfig(live.config, live.draining)
   try {
-    await live.setServices(routed, new Set(live.draining.keys()))
+    await live.setServices(routed, live.draining)
   } catch (err) {
     // Closing opens nothing, so this is not a port: say so and carry on.
     live.log.error('service drain end failed', { service: name, error: err instanceof Error ? err.message : String(err) })
     return
   }
-  live.log.info('service removed: drain over, ports closed', { service: name })
-  live.handOver(routed, () => live.later(REMOVED_PEER_LINGER_MS, () => dropRemovedPeers(live)))
+  live.log.info('service drain over: its old ports closed, their flows dropped', { service: name })
+  // A removed service leaves the router; a moved one (same relays) routes as before.
+  if (routerServicesOf(before) !== routerServicesOf(routed)) live.handOver(routed, () => live.later(REMOVED_PEER_LINGER_MS, () => dropRemovedPeers(live)))
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -5,7 +5,8 @@
  *
  * Live: peers added, removed, moved (endpoint) or re-keyed; this relay's
  * own key (a rotation); the routing settings; L4 services added or removed,
- * and a kept service's settings that may change in place (LIVE_SERVICE_FIELDS).
+ * a kept service's settings that may change in place (LIVE_SERVICE_FIELDS),
+ * and an L4 service's ports (at the same ingress relays) or origin moved.
  * Everything else a relay reads once at start (its sockets, threads, TUN,
  * control socket, state file, tuning, L3 services) is named in `restart`
  * and refuses the whole change: a config is applied whole or not at all.
@@ -31,8 +32,10 @@ export interface ConfigDiff {
   ownKeyChanged: boolean
   servicesAdded: string[]
   servicesRemoved: string[]
-  /** Kept services whose settings changed, all of them in LIVE_SERVICE_FIELDS. */
+  /** Kept services whose settings changed, all of them in LIVE_SERVICE_FIELDS or moves (below). */
   servicesChanged: string[]
+  /** Of those, the ones whose ingress ports (same relays) or origin moved: the old ones drain (node/live-apply.ts). */
+  servicesMoved: string[]
   routingChanged: boolean
   /** Non-empty: the new config needs a restart, and nothing of it is applied. */
   restart: RestartField[]
@@ -55,6 +58,7 @@ export function diffConfigs(old: RelayConfig, next: RelayConfig): ConfigDiff {
     servicesAdded: next.services.filter((s) => !oldServices.has(s.name)).map((s) => s.name),
     servicesRemoved: old.services.filter((s) => !nextServices.has(s.name)).map((s) => s.name),
     servicesChanged: changed.filter((s) => restartServiceFields(oldServices.get(s.name)!, s).length === 0).map((s) => s.name),
+    servicesMoved: changed.filter((s) => restartServiceFields(oldServices.get(s.name)!, s).length === 0 && isMove(oldServices.get(s.name)!, s)).map((s) => s.name),
     routingChanged: !sameJson(old.routing, next.routing),
     ownKeyChanged: hex(old.relay.privateKey) !== hex(next.relay.privateKey),
     restart: [...restartFields(old, next), ...changed.flatMap((s) => changedService(oldServices.get(s.name)!, s)), ...l3Services.map(l3Service)],
@@ -83,7 +87,8 @@ export function describeDiff(d: ConfigDiff): string[] {
   list('keys changed', d.keysChanged)
   list('services added', d.servicesAdded)
   list('services removed (draining)', d.servicesRemoved)
-  list('services changed', d.servicesChanged)
+  list('services changed', d.servicesChanged.filter((n) => !d.servicesMoved.includes(n)))
+  list('services moved (old ports and origin draining)', d.servicesMoved)
   if (d.ownKeyChanged) out.push("this relay's own key changed")
   if (d.routingChanged) out.push('routing settings changed')
   return out
@@ -127,10 +132,24 @@ export const LIVE_SERVICE_FIELDS = ['redundant', 'profile', 'fallback', 'flowIdl
 /** The config spelling of a ServiceConfig field, for messages. */
 const SERVICE_FIELD_NAMES: Partial<Record<keyof ServiceConfig, string>> = { replyPaths: 'reply_paths', maxFlows: 'max_flows', maxFlowsPerPrefix: 'max_flows_per_prefix' }
 
-/** Fields of a kept service that changed and cannot change in place. */
+/** Fields of a kept service that changed and cannot change live. */
 function restartServiceFields(a: ServiceConfig, b: ServiceConfig): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof ServiceConfig)[])
-  return [...keys].filter((k) => !(LIVE_SERVICE_FIELDS as readonly string[]).includes(k) && !sameJson(a[k], b[k])).map((k) => SERVICE_FIELD_NAMES[k] ?? k)
+  const moves = a.mode === 'l4' && b.mode === 'l4' && sameJson(ingressRelays(a), ingressRelays(b)) ? ['ingress', 'origin'] : []
+  return [...keys].filter((k) => !(LIVE_SERVICE_FIELDS as readonly string[]).includes(k) && !moves.includes(k) && !sameJson(a[k], b[k])).map((k) => SERVICE_FIELD_NAMES[k] ?? k)
+}
+
+/**
+ * An L4 service's ports (at the same ingress relays) or its origin moved:
+ * a removal and an addition under one name. New ports open first, the old
+ * ones drain, as do exit flows to the old origin (node/live-apply.ts).
+ */
+function isMove(a: ServiceConfig, b: ServiceConfig): boolean {
+  return !sameJson(a.ingress, b.ingress) || !sameJson(a.origin, b.origin)
+}
+
+function ingressRelays(s: ServiceConfig): string[] {
+  return [...new Set(s.ingress.map((i) => i.relay))].sort()
 }
 
 function changedService(a: ServiceConfig, b: ServiceConfig): RestartField[] {
@@ -138,7 +157,7 @@ function changedService(a: ServiceConfig, b: ServiceConfig): RestartField[] {
   if (fields.length === 0) return []
   return [{
     field: `services.${b.name}`,
-    message: `service ${b.name}: ${fields.join(', ')} changed in place, which needs a restart; to change it live, add it under a new name (on a new port) and remove the old one, which then drains`,
+    message: `service ${b.name}: ${fields.join(', ')} changed in place, which needs a restart; to change it live, add it under a new name and remove the old one, which then drains`,
   }]
 }
 

@@ -176,7 +176,13 @@ function fullNode(init: RelayNodeInit): RelayNode {
     serviceDrainMs: init.serviceDrainMs ?? SERVICE_DRAIN_MS,
     log,
     setServices(routed, draining) {
-      return setServices(resolveServiceRoles(routed.relay.id, routed.l3 !== undefined, routed.services).map((r) => (draining.has(r.cfg.name) ? { ...r, draining: true } : r)))
+      const roles = resolveServiceRoles(routed.relay.id, routed.l3 !== undefined, routed.services)
+      // routedConfig lists a removed service by its draining config itself; a moved one by its new config.
+      return setServices(roles.map((r) => {
+        const old = draining.get(r.cfg.name)
+        if (old === undefined) return r
+        return old === r.cfg ? { ...r, draining: true } : { ...r, previous: old }
+      }))
     },
     get config() {
       return applied

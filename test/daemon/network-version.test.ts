@@ -155,20 +155,20 @@ describe('network versions between running daemons', () => {
     expect(lax.relay.stats().services.game.roles).toEqual(['ingress'])
     expect(await portTaken(ports[5])).toBe(true)
 
-    // Version 4 moves the service's origin in place, which needs a restart: saved for the next start and held aside, never half-applied.
-    const moved4 = withService.replace('origin: 127.0.0.1:9\n', 'origin: 127.0.0.1:7\n')
+    // Version 4 moves the service's exit in place, which needs a restart: saved for the next start and held aside, never half-applied.
+    const moved4 = withService.replace('exits: [dal]\n', 'exits: [sea]\n')
     fs.writeFileSync(master, moved4)
     signNetworkFile(master, path.join(kit.operator, 'operator.key'))
     expect(lax.versions!.offer(readRunningVersion(master))).toEqual({ accepted: true, version: 4 })
     expect(await waitFor(() => netStatus(sea).held?.version === 4, 20_000, 50)).toBe(true)
     expect(netStatus(sea)).toMatchObject({ running: 3, on_disk: 4, held: { version: 4, reason: 'needs_restart' } })
-    expect(netStatus(sea).held?.detail).toContain('service game: origin changed in place')
+    expect(netStatus(sea).held?.detail).toContain('service game: exits changed in place')
     expect(sea.node.live.config.network?.version).toBe(3)
-    expect(sea.node.live.config.services[0].origin.port).toBe(9)
+    expect(sea.node.live.config.services[0].exits).toEqual(['dal'])
     expect(fs.readFileSync(path.join(kit.relayDir('sea'), 'network.yaml'), 'utf8')).toBe(moved4)
     const held = await runCli(['status', '-c', path.join(kit.relayDir('lax'), 'lax.yaml')])
     expect(held.stdout).toContain('network version 3 (version 4 on disk, runs after a restart)')
-    expect(held.stdout).toContain('held aside: version 4, needs restart: service game: origin changed in place')
+    expect(held.stdout).toContain('held aside: version 4, needs restart: service game: exits changed in place')
 
     // The relay's own listen address (its local file) stays restart-only: `overpass reload` names the field.
     const laxFile = path.join(kit.relayDir('lax'), 'lax.yaml')

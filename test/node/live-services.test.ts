@@ -187,6 +187,51 @@ describe('services changed live', () => {
     expect(lax.router.forwardPath('game')?.backup).toBeDefined()
   })
 
+  it('moves a service to another port and origin: new clients take the new ones, the old flow drains on the old ones, then they close', async () => {
+    const w = await warmWorld()
+    await addVoice(w)
+    const old = w.client(VOICE_PORT, 50001)
+    w.run(5000, old)
+    expect(old.received).toBeGreaterThan(0)
+    // What reaches the old origin (9001) from now on: only the old flow's packets may.
+    let atOldOrigin = 0
+    w.sockets[1].onMessage(() => atOldOrigin++)
+    w.game.sent = w.game.received = 0
+    old.sent = old.received = 0
+    const moved = { ...VOICE, ingress: [{ relay: 'lax', listen: { host: '127.0.0.1', port: VOICE_PORT + 1 } }], origin: { host: '127.0.0.1', port: 9000 } }
+    for (const id of IDS) {
+      const r = await applyNetworkChange(w.relays.get(id)!, w.withServices(id, [...w.relays.get(id)!.live.config.services.filter((s) => s.name !== 'voice'), moved]))
+      expect(r.status).toBe('applied')
+      if (r.status === 'applied') expect(r.changes).toEqual(['services moved (old ports and origin draining): voice'])
+    }
+    const fresh = w.client(VOICE_PORT + 1, 50002)
+    const late = w.client(VOICE_PORT, 50003)
+    w.run(SERVICE_DRAIN_MS - 2000, old, fresh, late)
+    // The old flow kept its port and origin all through the drain; the new port works at once; the old port takes no one new.
+    expect(old.received).toBe(old.sent)
+    expect(fresh.received).toBe(fresh.sent)
+    expect(late.received).toBe(0)
+    const lax = w.relays.get('lax')!
+    expect(lax.relay.stats().services.voice.drops.service_draining).toBe(late.sent)
+    expect(lax.relay.stats().services.voice.ingress_flows).toBe(2)
+    // The new flow went to the new origin (game's, 9000, which echoes it too), the old one to the old origin.
+    expect(atOldOrigin).toBe(old.sent)
+    // The drain ends: the old port closes and the old flow goes, at the ingress and at the exit; the new one carries on.
+    w.run(3000, fresh)
+    await new Promise((r) => setImmediate(r))
+    old.sent = old.received = fresh.sent = fresh.received = 0
+    w.run(2000, old, fresh)
+    expect(old.received).toBe(0)
+    expect(fresh.received).toBe(fresh.sent)
+    expect(lax.relay.stats().services.voice.ingress_flows).toBe(1)
+    expect(w.relays.get('dal')!.relay.stats().services.voice.exit_flows).toBe(1)
+    expect(lax.live.draining.size).toBe(0)
+    const port = w.net.open('127.0.0.1', VOICE_PORT)
+    w.sockets.push(port)
+    await expect(port.bound()).resolves.toMatchObject({ port: VOICE_PORT })
+    expect(w.game.received).toBe(w.game.sent)
+  })
+
   it('takes back a draining service only as it was', async () => {
     const w = await warmWorld()
     await addVoice(w)

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { RelayConfig } from '../../src/config/types.js'
-import { diffConfigs, isEmptyDiff, peerTables, routerServicesOf } from '../../src/node/index.js'
+import { describeDiff, diffConfigs, isEmptyDiff, peerTables, routerServicesOf } from '../../src/node/index.js'
 import { buildConfigs, fullService } from '../dataplane/helpers.js'
 
 const configs = buildConfigs({ relays: ['lax', 'sea', 'dal', 'atl'], basePort: 7000, services: [{ exits: ['dal'], paths: [] }] })
@@ -55,8 +55,18 @@ describe('the diff of two configs', () => {
   })
 
   it.each([
-    ['its port', { ingress: [{ relay: 'lax', listen: { host: '127.0.0.1', port: 27999 } }] }, 'ingress'],
-    ['its origin', { origin: { host: '127.0.0.1', port: 9999 } }, 'origin'],
+    ['its port', { ingress: [{ relay: 'lax', listen: { host: '127.0.0.1', port: 27999 } }] }],
+    ['its origin', { origin: { host: '127.0.0.1', port: 9999 } }],
+    ['its port and origin, and its redundancy', { ingress: [{ relay: 'lax', listen: { host: '127.0.0.1', port: 27999 } }], origin: { host: '127.0.0.1', port: 9999 }, redundant: true }],
+  ])("takes a move of a service's %s live, as a move (the old ones drain)", (_name, change) => {
+    const d = diffConfigs(lax, { ...lax, services: [{ ...lax.services[0], ...change }] })
+    expect(d.restart).toEqual([])
+    expect(d).toMatchObject({ servicesChanged: ['game'], servicesMoved: ['game'] })
+    expect(describeDiff(d)).toEqual(['services moved (old ports and origin draining): game'])
+  })
+
+  it.each([
+    ['its ingress relays', { ingress: [{ relay: 'sea', listen: { host: '127.0.0.1', port: 27015 } }] }, 'ingress'],
     ['its delivery', { delivery: 'proxy-protocol' as const }, 'delivery'],
     ['its flow limit', { maxFlows: 10 }, 'max_flows'],
     ['its pinned paths', { paths: [['lax', 'dal']] }, 'paths'],
