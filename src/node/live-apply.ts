@@ -41,7 +41,7 @@ import { ConfigError, type ConfigIssue } from '../config/errors.js'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
 import type { IndexedPeer } from '../dataplane/relay.js'
 import type { Logger } from '../io/index.js'
-import { describeDiff, diffConfigs, isEmptyDiff, routerServicesOf, type ConfigDiff, type RestartField } from './network-change.js'
+import { describeDiff, diffConfigs, isEmptyDiff, routerServicesOf, sameJson, type ConfigDiff, type RestartField } from './network-change.js'
 
 /**
  * How long a removed relay's session outlives our last route through it:
@@ -219,11 +219,6 @@ async function endDrain(live: LiveNodeControl, name: string, cfg: ServiceConfig)
   live.log.info('service drain over: its old ports closed, their flows dropped', { service: name })
   // A removed service leaves the router; a moved one (same relays) routes as before.
   if (routerServicesOf(before) !== routerServicesOf(routed)) live.handOver(routed, () => live.later(REMOVED_PEER_LINGER_MS, () => dropRemovedPeers(live)))
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  const hex = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)
-  return JSON.stringify(a, hex) === JSON.stringify(b, hex)
 }
 
 /**

@@ -200,7 +200,7 @@ function hex(key: Uint8Array): string {
 }
 
 /** Structural equality of config values (key bytes compared as bytes). */
-function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a, bytesAsHex) === JSON.stringify(b, bytesAsHex)
 }
 
