@@ -16,7 +16,9 @@
  * Live changes (live-apply.ts): `applyNetworkChange(node, nextConfig)`
  * applies a new validated config to a running node, whole or not at all,
  * and says what it did (`ApplyResult`); network-change.ts computes the diff
- * and names what needs a restart. SIGHUP, `overpass reload` and an adopted
+ * and names what needs a restart. Services added open their ports first
+ * (a port that will not open refuses the change); removed or moved ones
+ * drain for SERVICE_DRAIN_MS. SIGHUP, `overpass reload` and an adopted
  * signed network version all go through it.
  */
 export { createRelayNode, routerFor, sameSockets, type DataPlaneNode, type DataPlaneNodeInit, type NodeSockets, type RelayNode, type RelayNodeInit } from './relay-node.js'

@@ -153,6 +153,24 @@ describe('services changed live', () => {
     expect(w.game.received).toBe(w.game.sent)
   })
 
+  it('an exit that drains a service refuses new flows of it from an ingress that has not applied the removal yet, and keeps the old ones', async () => {
+    const w = await warmWorld()
+    await addVoice(w)
+    const voice = w.client(VOICE_PORT, 50001)
+    w.run(5000, voice)
+    const dal = w.relays.get('dal')!
+    expect((await applyNetworkChange(dal, w.withServices('dal', dal.live.config.services.filter((s) => s.name !== 'voice')))).status).toBe('applied')
+    voice.sent = voice.received = 0
+    const late = w.client(VOICE_PORT, 50002)
+    w.run(3000, voice, late)
+    expect(voice.received).toBe(voice.sent)
+    expect(late.received).toBe(0)
+    // lax (still serving voice) opened the flow; dal refused it, and counted it.
+    expect(w.relays.get('lax')!.relay.stats().services.voice.ingress_flows).toBe(2)
+    expect(dal.relay.stats().services.voice.drops.service_draining).toBe(late.sent)
+    expect(dal.relay.stats().services.voice.exit_flows).toBe(1)
+  })
+
   it('refuses the whole change when a new port cannot be opened, naming the port and the reason, and changes nothing', async () => {
     const w = await warmWorld()
     const squatter = w.net.open('127.0.0.1', VOICE_PORT)
