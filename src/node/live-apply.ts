@@ -4,7 +4,7 @@
  * network version.
  *
  *   const result = await applyNetworkChange(node, nextConfig)
- *   // result.status: 'applied' | 'unchanged' | 'needs-restart' | 'invalid'
+ *   // result.status: 'applied' | 'unchanged' | 'needs-restart' | 'invalid' | 'failed'
  *
  * The new config must be a validated RelayConfig (config/loadConfig, the
  * same validation as `overpass check`); `applyLoaded` takes a loader and
