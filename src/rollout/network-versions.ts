@@ -23,7 +23,7 @@
  *    of applying a version goes back to the previous one by itself, says so,
  *    and never adopts that version again (it stays below the floor).
  */
-import { judgeVersion, signedMessage, type SignedNetworkFile } from '../config/signed-version.js'
+import { isValidVersion, judgeVersion, signedMessage, type SignedNetworkFile } from '../config/signed-version.js'
 import { OPERATOR_SIGNATURE_LEN, verifyDetached } from '../crypto/operator-signing.js'
 import {
   chunkCount, decodeVersionMessage, encodeAnnounce, encodeChunk, encodeRequest, MAX_BUNDLE_BYTES,
@@ -228,7 +228,7 @@ export class NetworkVersions {
     this.applying = undefined
     if (a.why === 'rollback') this.rolledBack(a, result, out)
     else if (result.outcome === 'applied') {
-      this.previous = a.from
+      this.previous = previousOf(a.from)
       this.running = this.newest !== undefined && this.newest.file.version === version ? this.newest : this.heldOf(a.file)
       this.knownPeers = this.peersOf(this.running.info)
       this.onDisk = a.file
@@ -237,7 +237,7 @@ export class NetworkVersions {
       this.watch = { version, appliedAtMs: nowMs, untilMs: nowMs + this.rollbackWindowMs, hadPeers: this.hadPeersRecently(nowMs) }
       log(out, 'info', 'network version applied', { version, previous: a.from.version })
     } else if (result.outcome === 'needs_restart') {
-      this.previous = a.from
+      this.previous = previousOf(a.from)
       this.onDisk = a.file
       this.hold(out, { version, reason: 'needs_restart', detail: `${result.detail}; version ${version} is saved and runs after a restart` })
     } else {
@@ -533,4 +533,14 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
     p += c.length
   }
   return out
+}
+
+/**
+ * What a relay may go back to from `from`: nothing when `from` is the
+ * version-0 stand-in of a bootstrapping relay (config/loadBootstrap), which
+ * is no network file. Recorded as `previous` it made the record unreadable,
+ * so the relay that `overpass network fetch` had just set up refused to start.
+ */
+function previousOf(from: SignedNetworkFile): SignedNetworkFile | undefined {
+  return isValidVersion(from.version) ? from : undefined
 }

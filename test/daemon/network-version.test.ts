@@ -141,6 +141,11 @@ describe('network versions between running daemons', () => {
     const newCheck = await runCli(['check', '-c', path.join(kit.relayDir(NEW), `${NEW}.yaml`)])
     expect(newCheck.stderr).toBe('')
     expect(newCheck.stdout).toContain('network version 2; ok')
+    // ... and starts from what fetch left (docs/operating.md, "Adding a relay", step 4): the record
+    // the fetch wrote must not name the bootstrap's version-0 stand-in as a version to go back to.
+    const started = await startDaemon(loadConfig(newLocal), { log: silentLogger, noControlSocket: true })
+    daemons.push(started)
+    expect(started.versions!.status()).toMatchObject({ running: 2, on_disk: 2 })
 
     // Version 3 adds a service: applied live, its port opens at lax (its ingress), no restart.
     const withService = fs.readFileSync(master, 'utf8').replace('services: []\n', `services:\n  - name: game\n    mode: l4\n    ingress:\n      - relay: lax\n        listen: 127.0.0.1:${ports[5]}\n    origin: 127.0.0.1:9\n    exits: [dal]\n`)
