@@ -53,8 +53,17 @@ function relayEventLine(e: LabResult['relay_events'][number]): string {
   const head = `relay ${e.action} ${e.pop} at ${(e.at_ms / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s)`
   if (e.error) return `${head}: FAILED: ${e.error}`
   if (e.action === 'kill') return head
+  if (e.steps !== undefined) return `${head}: ${networkSteps(e)}`
   const accepted = Object.entries(e.map_accepted_ms ?? {}).map(([p, t]) => `${p} ${t === null ? 'never' : `${(t / 1000).toFixed(2)} s`}`).join(', ')
   return `${head}: ready ${((e.ready_ms ?? NaN) / 1000).toFixed(2)} s, boot ${e.previous_boot_id ?? '?'} -> ${e.boot_id ?? '?'}, sessions with every peer ${e.sessions_ms == null ? 'never' : `${(e.sessions_ms / 1000).toFixed(2)} s`}, map took it at ${accepted || '-'}; replay drops ${e.replay_drops ?? 0}; state file ${e.state_file ? 'present' : 'absent'}`
+}
+
+/** A network change (run/network-changes.ts): its steps with their times and versions. */
+function networkSteps(e: LabResult['relay_events'][number]): string {
+  const steps = e.steps!.map((s) => `${s.step}${s.version !== undefined ? ` (v${s.version})` : ''} ${(s.at_ms / 1000).toFixed(2)} s`)
+  if (e.sessions_ms !== undefined) steps.push(`sessions with every peer ${e.sessions_ms === null ? 'never' : `${(e.sessions_ms / 1000).toFixed(2)} s`}`)
+  if (e.held_elsewhere) steps.push(`the others: ${Object.entries(e.held_elsewhere).map(([p, h]) => `${p} ${h}`).join('; ')}`)
+  return steps.join('; ')
 }
 
 /** L3 sites: ping and iperf3 per branch, and what the data centre's capture saw. */

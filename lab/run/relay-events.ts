@@ -32,6 +32,11 @@ import { monoMs } from '../traffic/index.js'
 import type { RelayEvent } from '../scenario/index.js'
 import type { LabRun } from '../topo/up.js'
 import { controlSocket, killRelay, startRelay, type RelayProcs } from './relays.js'
+import { NetworkChanges, type NetworkStep } from './network-changes.js'
+import { NETWORK_ACTIONS } from '../scenario/schema.js'
+import type { NetworkAction } from '../scenario/types.js'
+
+const isNetworkAction = (a: string): a is NetworkAction => (NETWORK_ACTIONS as readonly string[]).includes(a)
 
 /** How long to follow a restarted relay before giving up on what has not happened. */
 export const FOLLOW_MS = 15_000
@@ -57,6 +62,11 @@ export interface RelayEventResult {
   demoted_ms?: number | null
   /** drop-data: demotions per PoP at that time (`overpass routes`, path_checks). */
   demotions?: Record<string, number>
+  /** Network changes (network-changes.ts): each step of the change, when it happened, the version it published. */
+  steps?: NetworkStep[]
+  /** rotate-key ... canary-cut: the rest of what the change measured. */
+  rolled_back?: { from: number; to: number }
+  held_elsewhere?: Record<string, string>
   error?: string
 }
 
@@ -73,15 +83,21 @@ export class RelayEvents {
 
   constructor(private readonly lab: LabRun, private readonly procs: RelayProcs, private readonly t0Ms: number) {}
 
-  /** Schedules every event; events of one PoP run one after the other. */
+  /**
+   * Schedules every event; events of one PoP run one after the other, and
+   * so do all network changes (each builds on the version before it): a
+   * change that is due while the one before is still under way starts when
+   * that one is done.
+   */
   start(events: readonly RelayEvent[]): void {
     const chains = new Map<string, Promise<void>>()
     for (const e of events) {
-      const prev = chains.get(e.pop) ?? Promise.resolve()
+      const chain = isNetworkAction(e.action) ? 'network changes' : e.pop
+      const prev = chains.get(chain) ?? Promise.resolve()
       const next = prev.then(() => this.run(e)).catch((err: unknown) => {
         this.results.push({ at_ms: e.atMs, pop: e.pop, action: e.action, applied_ms: NaN, error: (err as Error).message })
       })
-      chains.set(e.pop, next)
+      chains.set(chain, next)
       this.tasks.push(next)
     }
   }
@@ -120,6 +136,7 @@ export class RelayEvents {
 
   private async run(e: RelayEvent): Promise<void> {
     await sleep(this.t0Ms + e.atMs - monoMs())
+    if (isNetworkAction(e.action)) return this.networkChange(e, e.action)
     if (e.action === 'drop-data' || e.action === 'forward-data') return this.fault(e)
     if (e.action === 'kill') {
       const before = await this.status(e.pop)
@@ -137,6 +154,18 @@ export class RelayEvents {
     r.boot_id = status.boot_id
     if (this.bootBefore.has(e.pop)) r.previous_boot_id = this.bootBefore.get(e.pop)
     await this.follow(e.pop, r)
+  }
+
+  private async networkChange(e: RelayEvent, action: NetworkAction): Promise<void> {
+    if (this.procs.kit === undefined) throw new Error(`${action} needs relays.network: signed`)
+    const r: RelayEventResult = { at_ms: e.atMs, pop: e.pop, action, applied_ms: this.now() }
+    this.results.push(r)
+    const changes = new NetworkChanges(this.lab, this.procs, this.procs.kit, this.t0Ms)
+    try {
+      Object.assign(r, await changes.run(action, e.pop))
+    } catch (err) {
+      r.error = (err as Error).message
+    }
   }
 
   /** Sets the test fault, and after drop-data follows the other relays' demotions. */

@@ -20,6 +20,7 @@ import { ip, waitFor } from '../topo/sh.js'
 import type { LabRun } from '../topo/up.js'
 import { LAB_DIST } from '../topo/up.js'
 import { hasL3, l3Section, l3Services } from './l3-config.js'
+import { NetworkKit } from './network-kit.js'
 import { RELAY_RT, withPriority } from './priority.js'
 
 export const RELAY_PORT = 7000
@@ -74,10 +75,21 @@ export function writeRelayConfigs(lab: LabRun): Map<string, string> {
 export interface RelayProcs {
   children: Map<string, ChildProcess | undefined>
   files: Map<string, string>
+  /** relays.network: signed: the operator's kit (network-kit.ts); `files` are then the local files. */
+  kit?: NetworkKit
 }
 
-/** Starts every relay and resolves once each answers `status` on its control socket. */
+/**
+ * Starts every relay and resolves once each answers `status` on its control
+ * socket. With a signed network, a PoP that joins later is not started.
+ */
 export async function startRelays(lab: LabRun): Promise<RelayProcs> {
+  if (lab.scenario.network === 'signed') {
+    const kit = new NetworkKit(lab)
+    const procs: RelayProcs = { children: new Map(), files: new Map(lab.scenario.pops.map((p) => [p, kit.localFile(p)])), kit }
+    await Promise.all([...kit.members].map((p) => startRelay(lab, procs, p)))
+    return procs
+  }
   const files = writeRelayConfigs(lab)
   const procs: RelayProcs = { children: new Map(), files }
   await Promise.all(lab.scenario.pops.map((p) => startRelay(lab, procs, p)))

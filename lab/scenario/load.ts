@@ -58,6 +58,8 @@ function normalise(s: RawScenario): Scenario {
     routing: s.relays.routing,
     originProbe: s.relays.origin_probe,
     redundant: s.relays.redundant,
+    network: s.relays.network,
+    tuning: s.relays.tuning,
     ...(s.relays.origin_probe_interval !== undefined ? { originProbeIntervalMs: s.relays.origin_probe_interval } : {}),
   }
 }

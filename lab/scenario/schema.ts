@@ -25,7 +25,15 @@ export const linkSchema = z.strictObject({
 /** Link actions go to the WAN backend; relay actions (kill, start) to the runner. */
 export const LINK_ACTIONS = ['degrade', 'cut', 'restore', 'flap'] as const
 /** drop-data / forward-data: the PoP's relay drops (again forwards) the data it carries as a transit, still answering probes. */
-export const RELAY_ACTIONS = ['kill', 'start', 'drop-data', 'forward-data'] as const
+/**
+ * Network changes (relays.network: signed; run/network-changes.ts), each made
+ * only through signed versions of the network file pushed to one member:
+ * join (a new PoP bootstraps and is added), rotate-key, move-endpoint,
+ * remove (then the PoP's relay is stopped), canary-cut (a version that cuts
+ * its canary off, which must roll it back by itself).
+ */
+export const NETWORK_ACTIONS = ['join', 'rotate-key', 'move-endpoint', 'remove', 'canary-cut'] as const
+export const RELAY_ACTIONS = ['kill', 'start', 'drop-data', 'forward-data', ...NETWORK_ACTIONS] as const
 /** An exit's origin leg (its CNI link to an origin): runner-side too. */
 export const ORIGIN_ACTIONS = ['cut-origin', 'restore-origin'] as const
 
@@ -87,6 +95,14 @@ const relaysSchema = z.strictObject({
   /** The exits' origin probe interval (services[].origin_probe.interval); default the relay's. */
   origin_probe_interval: duration.optional(),
   routing: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * per-relay: one config file per relay (the default). signed: one network
+   * file signed by an operator key plus a local file per relay, as
+   * `overpass init` writes; needed by the network-change actions.
+   */
+  network: z.enum(['per-relay', 'signed']).default('per-relay'),
+  /** signed: passed through to the network file's `tuning:` section (e.g. rekey_after). */
+  tuning: z.record(z.string(), z.unknown()).default({}),
 })
 
 export const scenarioSchema = z.strictObject({
@@ -98,7 +114,7 @@ export const scenarioSchema = z.strictObject({
   wan: wanSchema,
   events: z.array(eventSchema).default([]),
   traffic: trafficSchema,
-  relays: relaysSchema.default({ origin_probe: 'none', redundant: false, routing: {} }),
+  relays: relaysSchema.default({ origin_probe: 'none', redundant: false, routing: {}, network: 'per-relay', tuning: {} }),
 })
 
 export type RawScenario = z.output<typeof scenarioSchema>

@@ -4,7 +4,7 @@
  * a pair and carry the fields their action needs.
  */
 import type { ScenarioIssue } from './errors.js'
-import { ORIGIN_ACTIONS, RELAY_ACTIONS, type RawEvent, type RawScenario } from './schema.js'
+import { NETWORK_ACTIONS, ORIGIN_ACTIONS, RELAY_ACTIONS, type RawEvent, type RawScenario } from './schema.js'
 import { LAB_NET6, prefixesOverlap } from './values.js'
 
 /** Upper bound on the whole traffic phase, so a typo cannot run for hours. */
@@ -76,7 +76,7 @@ export function checkScenario(s: RawScenario): ScenarioIssue[] {
     if (e.action === 'flap' && (e.period === undefined || e.for === undefined)) add(at, 'flap needs period and for', 'e.g. period: 400ms, for: 2s')
     if (e.action !== 'flap' && flapFields) add(at, 'period/for only apply to flap', 'remove them, or use action: flap')
   })
-  checkRelayEvents(relayEvents, add, popRef)
+  checkRelayEvents(relayEvents, add, popRef, s.relays.network === 'signed')
   checkOriginEvents(originEvents, s, add)
 
   const clients = new Set(s.clients.map((c) => c.name))
@@ -153,11 +153,15 @@ function checkBurst(lossPct: number | undefined, burst: number | undefined, burs
 
 /**
  * kill and start name a PoP and nothing else; in time order, a relay is
- * killed only while it runs and started only after a kill.
+ * killed only while it runs and started only after a kill. The network
+ * changes need `relays.network: signed`; a PoP that joins runs no relay
+ * before its join, and one that is removed none after it.
  */
-function checkRelayEvents(list: { e: RawEvent; at: string }[], add: Add, popRef: (n: string, p: string) => void): void {
+function checkRelayEvents(list: { e: RawEvent; at: string }[], add: Add, popRef: (n: string, p: string) => void, signed: boolean): void {
   const killedAt = new Map<string, string>()
   const ordered = list.map((x, i) => ({ ...x, i })).sort((a, b) => a.e.at - b.e.at || a.i - b.i)
+  // A joining PoP is outside the network (no relay running) until its join.
+  for (const { e, at } of ordered) if (e.action === 'join' && e.pop !== undefined && !killedAt.has(e.pop)) killedAt.set(e.pop, `${at} (not yet joined)`)
   for (const { e, at } of ordered) {
     const extra = [...LINK_FIELDS, 'origin' as const, 'exit' as const].filter((k) => e[k] !== undefined)
     if (extra.length > 0) add(at, `${e.action} takes only at and pop, not ${extra.join(', ')}`, 'remove them; a link change is a separate degrade/cut/restore/flap event')
@@ -166,8 +170,22 @@ function checkRelayEvents(list: { e: RawEvent; at: string }[], add: Add, popRef:
       continue
     }
     popRef(e.pop, `${at}.pop`)
+    const network = (NETWORK_ACTIONS as readonly string[]).includes(e.action)
+    if (network && !signed) add(`${at}.action`, `${e.action} is a signed network version`, 'set relays.network: signed')
     if (e.action === 'drop-data' || e.action === 'forward-data') continue
     const killed = killedAt.get(e.pop)
+    if (e.action === 'join') {
+      if (!killed?.endsWith('(not yet joined)')) add(at, `${e.pop} is already in the network at that time`, 'a PoP joins once, before any other event of its relay')
+      killedAt.delete(e.pop)
+      continue
+    }
+    if (network && e.action !== 'remove' && killed) add(at, `the relay of ${e.pop} is not running at that time (${killed})`, `move the ${e.action} to a time when it runs`)
+    if (e.action === 'remove') {
+      if (killed) add(at, `the relay of ${e.pop} is not running at that time (${killed})`, 'remove a running PoP')
+      killedAt.set(e.pop, `${at} (removed)`)
+      continue
+    }
+    if (network) continue
     if (e.action === 'kill' && killed) add(at, `the relay of ${e.pop} is already killed by ${killed}`, `start it again first (action: start, pop: ${e.pop})`)
     if (e.action === 'start' && !killed) add(at, `the relay of ${e.pop} is running at that time`, `kill it first (action: kill, pop: ${e.pop}) at an earlier time`)
     if (e.action === 'kill') killedAt.set(e.pop, at)

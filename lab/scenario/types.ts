@@ -72,8 +72,11 @@ export interface LinkEvent {
 export interface RelayEvent {
   atMs: number
   pop: string
-  action: 'kill' | 'start' | 'drop-data' | 'forward-data'
+  action: 'kill' | 'start' | 'drop-data' | 'forward-data' | NetworkAction
 }
+
+/** Changes made through signed network versions (schema.ts NETWORK_ACTIONS, run/network-changes.ts). */
+export type NetworkAction = 'join' | 'rotate-key' | 'move-endpoint' | 'remove' | 'canary-cut'
 
 /**
  * An exit's origin leg failing (`cut`) or coming back (`restore`) at `atMs`,
@@ -119,4 +122,8 @@ export interface Scenario {
   redundant: boolean
   /** The exits' origin probe interval, ms (absent: the relay's default). */
   originProbeIntervalMs?: number
+  /** How the relays are configured: a file each, or a signed network file and local files. */
+  network: 'per-relay' | 'signed'
+  /** signed: the network file's `tuning:` section. */
+  tuning: Record<string, unknown>
 }
