@@ -143,7 +143,7 @@ async function statusJson(vm: Vm): Promise<{ peers: Record<string, { session?: b
 
 /** The client: datagrams of these sizes to lax's public service address; resolves with the sizes echoed back. */
 async function roundTrips(sizes: number[]): Promise<number[]> {
-  const code = `const s=require('dgram').createSocket('udp4');const got=[];s.on('message',m=>got.push(m.length));s.bind(()=>{for(const n of ${JSON.stringify(sizes)})s.send(Buffer.alloc(n,1),4000,'${publicAddr('lax')}');setTimeout(()=>{console.log(JSON.stringify(got));s.close()},1500)})`
+  const code = `const s=require('dgram').createSocket('udp4');const got=[];s.on('message',m=>got.push(m.length));s.bind(()=>{for(const n of ${JSON.stringify(sizes)})s.send(Buffer.alloc(n,1),4000,'${publicAddr('lax')}');setTimeout(()=>{console.log(JSON.stringify(got));s.close()},3000)})`
   const child = nodeIn(ns('client'), code)
   let out = ''
   let err = ''
@@ -202,8 +202,8 @@ describeIf(LAB_SKIP_REASON, 'the three-VM guide of docs/operating.md, on namespa
 
     // 6. Check with status, map and routes, and a client through the service: the largest datagram the MTU allows, and one byte more.
     await waitFor('a route for game', async () => {
-      const routes = (await controlRequest('/run/overpass/lax.sock', { cmd: 'routes' }, 1000).catch(() => undefined)) as { services?: { name: string; forward?: string[] }[] } | undefined
-      return JSON.stringify(routes ?? {}).includes('sin') ? true : undefined
+      const routes = (await controlRequest('/run/overpass/lax.sock', { cmd: 'routes' }, 1000).catch(() => undefined)) as { forward?: { service: string; path: string[] }[] } | undefined
+      return routes?.forward?.some((c) => c.service === 'game' && c.path.at(-1) === 'sin') ? true : undefined
     }, 20_000)
     const checkOut = sh(check.text, { vm: 'lax', cwd: etc('lax') })
     expect(checkOut).toContain('network version 2')
