@@ -6,6 +6,9 @@
  * Runs with L3 sites also give every relay a TUN and the `mode: l3`
  * services of l3-config.ts, and route the sites' prefixes into the TUNs
  * once the relays are up.
+ * With `relays.network: signed` the relays run from an operator-signed
+ * network file and a local file each instead (network-kit.ts), and a PoP
+ * that joins later is not started with the others.
  */
 import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'

@@ -121,6 +121,36 @@ describe('scenario events for live-routing tests', () => {
   })
 })
 
+describe('network-change events', () => {
+  it('keeps them as relay events with a signed network and its tuning', () => {
+    const s = parseScenario(BASE + 'relays: { network: signed, tuning: { rekey_after: 3s } }\nevents:\n  - { at: 1s, action: join, pop: b }\n  - { at: 3s, action: rotate-key, pop: b }\n  - { at: 5s, action: remove, pop: b }\n  - { at: 6s, action: canary-cut, pop: a }\n')
+    expect(s.network).toBe('signed')
+    expect(s.tuning).toEqual({ rekey_after: '3s' })
+    expect(s.relayEvents.map((e) => `${e.action} ${e.pop}`)).toEqual(['join b', 'rotate-key b', 'remove b', 'canary-cut a'])
+    expect(parseScenario(BASE).network).toBe('per-relay')
+  })
+
+  it('refuses them without a signed network, a change to a PoP not yet joined or already removed, and a second join', () => {
+    expect(issuesOf(BASE + 'events:\n  - { at: 1s, action: move-endpoint, pop: a }\n')[0]).toMatchObject({ path: 'events[0].action', fix: 'set relays.network: signed' })
+    const issues = issuesOf(BASE + `relays: { network: signed }
+events:
+  - { at: 1s, action: rotate-key, pop: b }
+  - { at: 2s, action: join, pop: b }
+  - { at: 3s, action: remove, pop: b }
+  - { at: 4s, action: move-endpoint, pop: b }
+  - { at: 5s, action: remove, pop: b }
+  - { at: 6s, action: join, pop: c }
+  - { at: 7s, action: join, pop: c }
+`)
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]))
+    expect(byPath['events[0]']).toContain('not running at that time')
+    expect(byPath['events[3]']).toContain('not running at that time')
+    expect(byPath['events[4]']).toContain('not running at that time')
+    expect(byPath['events[6]']).toContain('already in the network')
+    for (const ok of ['events[1]', 'events[2]', 'events[5]']) expect(byPath[ok], ok).toBeUndefined()
+  })
+})
+
 describe('origin-leg events', () => {
   const TWO_EXITS = BASE.replace('exits: [c] }', 'exits: [b, c] }')
 
