@@ -22,6 +22,10 @@
  * `demoted_ms` and `demotions` (per PoP, from `path_checks`).
  * `forward-data` ends the fault.
  *
+ * The network changes (join, rotate-key, move-endpoint, remove,
+ * canary-cut; relays.network: signed) are carried out by
+ * network-changes.ts, one after another; their results list each step.
+ *
  * All times are ms since traffic t0. Polls are bounded (FOLLOW_MS).
  */
 import fs from 'node:fs'
