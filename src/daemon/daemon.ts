@@ -159,6 +159,8 @@ export async function startDaemon(written: RelayConfig, opts: DaemonOptions): Pr
     wrapEndpoint: handshakes && ((o) => handshakes.wire(o)),
   })
   const { relay, bridge } = node
+  // Every lane sends a peer's packets where worker 0 does (failover, DNS, live changes).
+  if (lanes !== undefined) relay.onEndpointsChanged = (state) => lanes.endpointsChanged(state)
   const reloader = new ConfigReloader(node, config.sourcePath, log)
   try {
     // Worker 0 joins the port groups first: the overlay group steers lane L to its (L mod N)-th member.

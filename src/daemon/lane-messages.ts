@@ -2,13 +2,14 @@
  * What worker 0 (the main thread, which runs the control plane) and the
  * extra data-plane workers of a multi-worker relay say to each other. Only
  * control-path events cross: keys when a session changes, paths when a
- * route changes, the peer table and the services when a live change sets them, stats once a
- * second, logs. No packet ever crosses threads.
+ * route changes, the peer table and the services when a live change sets them, where each
+ * peer's packets go when that changes (failover, DNS, live change), stats
+ * once a second, logs. No packet ever crosses threads.
  */
 import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { PeerKeys } from '../crypto/types.js'
 import type { PathSnapshot } from '../dataplane/paths.js'
-import type { IndexedPeer, LiveService, RelayStats } from '../dataplane/relay.js'
+import type { IndexedPeer, LiveService, PeerEndpointState, RelayStats } from '../dataplane/relay.js'
 import type { LogLevel } from '../io/log.js'
 
 /** What a worker starts with: the data plane's share of the config, never the static private key. */
@@ -28,6 +29,8 @@ export type ToLaneWorker =
   | { t: 'peers'; table: IndexedPeer[] }
   /** A live config change set the services (new ports opened, draining flags, removed ones closed); answered by `services-done`. */
   | { t: 'services'; id: number; services: LiveService[] }
+  /** Worker 0's addresses and active endpoint of every peer (Relay.endpointState); sent after every change. */
+  | { t: 'endpoints'; state: PeerEndpointState[] }
   | { t: 'stop' }
 
 export type FromLaneWorker =

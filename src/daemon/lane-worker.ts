@@ -3,7 +3,8 @@
  * workers.ts starts them). It runs the same Relay data plane as worker 0 on
  * its own members of the overlay and service port groups, for the lanes the
  * kernel steers to it, built by createRelayNode as a data-plane-only node:
- * a LaneEndpoint fed keys by worker 0 and paths copied from worker 0's router.
+ * a LaneEndpoint fed keys by worker 0, paths copied from worker 0's router
+ * and each peer's endpoint as worker 0 chose it (failover, DNS).
  * It never sees the static private key (lane-messages.ts). No probes, no
  * router, no control socket.
  */
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
         },
         (err: Error) => post({ t: 'services-done', id: m.id, error: err.message }),
       )
-    }
+    } else if (m.t === 'endpoints') relay.adoptEndpoints(m.state)
     else if (m.t === 'stop') {
       clearInterval(stats)
       relay.stop()

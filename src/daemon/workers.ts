@@ -2,7 +2,8 @@
  * Worker 0's side of a multi-worker relay (`relay.workers` > 1). Starts the
  * extra data-plane workers one after another (each must join the port
  * groups in order: the overlay group steers lane L to its (L mod N)-th
- * member), hands them every session's keys and every path change, confirms
+ * member), hands them every session's keys, every path change and every
+ * change of where a peer's packets go (its active endpoint), confirms
  * the keypairs they see used first, and keeps their latest stats for
  * `overpass status`. A worker that fails or exits takes the relay down:
  * its lanes would otherwise be silently lost.
@@ -11,7 +12,7 @@ import { Worker } from 'node:worker_threads'
 import type { DataPlaneConfig } from '../config/data-plane.js'
 import type { PeerKeys } from '../crypto/types.js'
 import type { PathSnapshot } from '../dataplane/paths.js'
-import type { IndexedPeer, LiveService, RelayStats } from '../dataplane/relay.js'
+import type { IndexedPeer, LiveService, PeerEndpointState, RelayStats } from '../dataplane/relay.js'
 import type { Logger } from '../io/log.js'
 import { workerScriptUrl } from '../io/worker-script.js'
 import type { FromLaneWorker, LaneWorkerData, ToLaneWorker } from './lane-messages.js'
@@ -47,6 +48,7 @@ export class LaneWorkers {
   private readonly keys = new Map<number, PeerKeys>()
   private paths: PathSnapshot | undefined
   private peerTable: IndexedPeer[] | undefined
+  private endpoints: PeerEndpointState[] | undefined
   private stopping = false
   /** Live service changes waiting for every worker's answer, by id. */
   private readonly serviceChanges = new Map<number, { waiting: number; errors: string[]; done: (errors: string[]) => void }>()
@@ -70,6 +72,7 @@ export class LaneWorkers {
     const w = new Worker(workerScriptUrl(import.meta.url, 'lane-worker.js'), { workerData: data })
     this.workers.push(w)
     if (this.peerTable !== undefined) w.postMessage({ t: 'peers', table: this.peerTable } satisfies ToLaneWorker)
+    if (this.endpoints !== undefined) w.postMessage({ t: 'endpoints', state: this.endpoints } satisfies ToLaneWorker)
     for (const [peer, keys] of this.keys) w.postMessage({ t: 'keys', peer, keys } satisfies ToLaneWorker)
     if (this.paths !== undefined) w.postMessage({ t: 'paths', snap: this.paths } satisfies ToLaneWorker)
     const log = this.opts.log.child({ worker: index })
@@ -106,10 +109,23 @@ export class LaneWorkers {
     for (const w of this.workers) w.postMessage({ t: 'keys', peer, keys } satisfies ToLaneWorker)
   }
 
-  /** A live config change set the peer table on worker 0: the same indexes everywhere. */
+  /**
+   * A live config change set the peer table on worker 0: the same indexes
+   * everywhere. Worker 0's endpoints follow it (a worker's setPeers starts a
+   * moved peer on its first address; worker 0's may already be elsewhere).
+   */
   peersChanged(table: IndexedPeer[]): void {
     this.peerTable = table
-    for (const w of this.workers) w.postMessage({ t: 'peers', table } satisfies ToLaneWorker)
+    for (const w of this.workers) {
+      w.postMessage({ t: 'peers', table } satisfies ToLaneWorker)
+      if (this.endpoints !== undefined) w.postMessage({ t: 'endpoints', state: this.endpoints } satisfies ToLaneWorker)
+    }
+  }
+
+  /** Worker 0 moved a peer to another endpoint or gave it new addresses (Relay.onEndpointsChanged). */
+  endpointsChanged(state: PeerEndpointState[]): void {
+    this.endpoints = state
+    for (const w of this.workers) w.postMessage({ t: 'endpoints', state } satisfies ToLaneWorker)
   }
 
   /**

@@ -34,6 +34,8 @@ export const DROP = {
   path_report_malformed: 'path report that does not parse (also counted as path_report_malformed_<reason>)',
   path_report_wrong_sender: 'path report whose reporter id is not the peer that sent it',
   path_report_unexpected: 'path report from a relay that is not the far end (exit or ingress) of one of the service paths of this relay',
+  endpoint_probe_malformed: 'endpoint probe that does not parse (also counted as endpoint_probe_malformed_<reason>)',
+  endpoint_probe_unexpected: 'endpoint probe reply for no probe of a spare endpoint in flight (late, or not asked for)',
   duplicate: 'redundant copy already delivered',
   // L3 mode (l3-ingress.ts, l3-exit.ts). IP parse failures count as l3_<IP_ERROR_NAMES>, e.g. l3_bad_checksum.
   l3_no_route: 'TUN packet whose destination is in no l3 service prefix',

@@ -1,49 +1,170 @@
 /**
  * A peer relay reachable at several addresses (`endpoints:` in the network
  * file: IPv4 and IPv6, or two providers). The relay sends to one, the active
- * endpoint, and moves to the next when that one evidently does not work, so a
+ * endpoint, and moves to another when that one evidently does not work, so a
  * route leak or an outage at one provider does not cut the peer off:
  *
  * - no session with the peer (handshakes sent there get no answer), or
  * - the peer's own fresh map column reports our edge to it down or never up
  *   (it measures the probes we send to the active endpoint; route/).
  *
+ * The others are spares. Each spare is probed every SPARE_PROBE_INTERVAL_MS
+ * (an endpoint probe, wire/endpoint-probe.ts, sealed and sent to the spare's
+ * address; the peer echoes it back along its usual way to us), so a move
+ * goes to a spare that answered its last probe when there is one, not
+ * blindly to the next address. Without a session nothing can be sealed:
+ * spares are then unknown and the move is round robin.
+ *
  * After a move the new endpoint gets TRY_MS to prove itself (a handshake
  * retries every ~1 s; an edge comes up after a few probes and one flood)
- * before the next move, round robin; the first endpoint is tried first.
- * Packets from any of the peer's endpoints are accepted (the relay maps every
- * one to the peer). Sans-IO: time comes in as nowMs.
+ * before the next move; the first endpoint is tried first. Packets from any
+ * of the peer's endpoints are accepted (the relay maps every one to the
+ * peer). Sans-IO: time comes in as nowMs, randomness (probe jitter) is injected.
  */
 import type { PeerAddress } from '../io/index.js'
 
 /** How long an endpoint is given to work before the next is tried. */
 export const TRY_MS = 3000
+/**
+ * How often each spare endpoint is probed (±20 % jitter). A probe is one
+ * small sealed datagram each way, so a spare costs ~20 B/s per peer; at this
+ * rate a spare that broke is known to be down (SPARE_DOWN_AFTER_LOST probes)
+ * within ~10 s, while a failover itself takes TRY_MS after the active
+ * endpoint stops working: the choice it makes rests on news at most a few
+ * seconds old without the spares adding measurable load.
+ */
+export const SPARE_PROBE_INTERVAL_MS = 5000
+/** A spare whose probes went unanswered this many times in a row is down (one lost datagram is not enough). */
+export const SPARE_DOWN_AFTER_LOST = 2
+
+/** What is known of one endpoint: `unknown` until a probe (or, for the active one, the edge) says. */
+export type EndpointHealth = 'unknown' | 'up' | 'down'
+
+/** One endpoint as `overpass status` shows it. */
+export interface EndpointView {
+  endpoint: string
+  active: boolean
+  health: EndpointHealth
+  /** Round-trip time of the last answered probe (spares only). */
+  rtt_ms?: number
+}
+
+interface Candidate {
+  readonly address: PeerAddress
+  health: EndpointHealth
+  /** Probes lost in a row. */
+  lost: number
+  rttMs: number | undefined
+  nextProbeMs: number | undefined
+  /** The probe in flight: its token and when it left. */
+  pending: { token: number; sentMs: number } | undefined
+}
+
+export interface PeerEndpointsOptions {
+  tryMs?: number
+  /** The endpoint in use at first (a lane worker copies worker 0's); default 0. */
+  active?: number
+  /** In [0, 1): probe jitter; default Math.random. */
+  random?: () => number
+}
 
 export class PeerEndpoints {
-  private index = 0
+  private index: number
   private sinceMs: number | undefined
+  private readonly entries: Candidate[]
+  private readonly tryMs: number
+  private readonly random: () => number
+  private nextToken: number
   /** Moves made, for status. */
   failovers = 0
 
-  constructor(readonly candidates: readonly PeerAddress[], private readonly tryMs = TRY_MS) {
+  constructor(readonly candidates: readonly PeerAddress[], opts: PeerEndpointsOptions = {}) {
     if (candidates.length === 0) throw new RangeError('a peer needs at least one endpoint')
+    this.tryMs = opts.tryMs ?? TRY_MS
+    this.random = opts.random ?? Math.random
+    this.index = Math.min(Math.max(opts.active ?? 0, 0), candidates.length - 1)
+    this.entries = candidates.map((address) => ({ address, health: 'unknown', lost: 0, rttMs: undefined, nextProbeMs: undefined, pending: undefined }))
+    this.nextToken = Math.floor(this.random() * 0x1_0000_0000) >>> 0
   }
 
   get active(): PeerAddress {
     return this.candidates[this.index]
   }
 
+  get activeIndex(): number {
+    return this.index
+  }
+
   /**
    * Called periodically with whether the active endpoint works (`undefined`:
    * no news, e.g. the peer's column is not fresh). Returns true when it moved
-   * to the next endpoint.
+   * to another endpoint: the first spare after it that answered its probes,
+   * else the first not known to be down, else simply the next.
    */
   observe(nowMs: number, works: boolean | undefined): boolean {
     this.sinceMs ??= nowMs
+    const current = this.entries[this.index]
+    if (works !== undefined) current.health = works ? 'up' : 'down'
     if (works !== false || this.candidates.length < 2 || nowMs - this.sinceMs < this.tryMs) return false
-    this.index = (this.index + 1) % this.candidates.length
+    const n = this.candidates.length
+    const order = Array.from({ length: n - 1 }, (_, k) => (this.index + 1 + k) % n)
+    const next = order.find((i) => this.entries[i].health === 'up') ?? order.find((i) => this.entries[i].health === 'unknown') ?? order[0]
+    // The one left is a spare now, known down until a probe says otherwise.
+    current.lost = SPARE_DOWN_AFTER_LOST
+    current.nextProbeMs = undefined
+    current.pending = undefined
+    this.index = next
+    this.entries[next].pending = undefined
     this.sinceMs = nowMs
     this.failovers++
     return true
   }
+
+  /**
+   * Spares whose probe is due now, each with the token its probe carries.
+   * A probe still unanswered when the next is due counts as lost. The first
+   * probe of a spare goes out within one interval, at a random point.
+   */
+  dueProbes(nowMs: number): { index: number; address: PeerAddress; token: number }[] {
+    const out: { index: number; address: PeerAddress; token: number }[] = []
+    for (let i = 0; i < this.entries.length; i++) {
+      if (i === this.index) continue
+      const e = this.entries[i]
+      if (e.nextProbeMs === undefined) {
+        e.nextProbeMs = nowMs + this.random() * SPARE_PROBE_INTERVAL_MS
+        continue
+      }
+      if (nowMs < e.nextProbeMs) continue
+      if (e.pending !== undefined && ++e.lost >= SPARE_DOWN_AFTER_LOST) e.health = 'down'
+      const token = this.nextToken
+      this.nextToken = (this.nextToken + 1) >>> 0
+      e.pending = { token, sentMs: nowMs }
+      e.nextProbeMs = nowMs + SPARE_PROBE_INTERVAL_MS * (0.8 + 0.4 * this.random())
+      out.push({ index: i, address: e.address, token })
+    }
+    return out
+  }
+
+  /** A probe reply came back (authenticated, from this peer). False: no spare's probe in flight has that token. */
+  probeAnswered(nowMs: number, token: number): boolean {
+    const e = this.entries.find((c) => c.pending?.token === token)
+    if (e === undefined) return false
+    e.rttMs = nowMs - e.pending!.sentMs
+    e.pending = undefined
+    e.lost = 0
+    e.health = 'up'
+    return true
+  }
+
+  /** Every endpoint, the active one marked, with what is known of it. */
+  view(): EndpointView[] {
+    return this.entries.map((e, i) => ({
+      endpoint: addressText(e.address),
+      active: i === this.index,
+      health: e.health,
+      ...(i !== this.index && e.rttMs !== undefined ? { rtt_ms: Math.round(e.rttMs * 10) / 10 } : {}),
+    }))
+  }
 }
+
+export const addressText = (a: PeerAddress): string => (a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)

@@ -27,6 +27,7 @@ import { isIPv6 } from 'node:net'
 import { DataHeader, FLAG_REPLY, FLAG_STAMPED, KIND_CONTROL, KIND_DATA, KIND_NETWORK_VERSION, KIND_PROBE, OFF_HOPS, OFF_PATH_INDEX, decodeDataHeader } from '../wire/data.js'
 import { nameId } from '../wire/ids.js'
 import { KIND_PATH_REPORT } from '../wire/path-report.js'
+import { ENDPOINT_PROBE_LEN, ENDPOINT_PROBE_REPLY, ENDPOINT_PROBE_REQUEST, KIND_ENDPOINT_PROBE, endpointProbeToken, endpointProbeType, probeErrorName, writeEndpointProbe } from '../wire/endpoint-probe.js'
 import { DropCounts, L3Counters, Traffic, cryptoDropName, headerDropName } from './counters.js'
 import { ServiceState, type RelayContext } from './context.js'
 import { ExitSide } from './exit.js'
@@ -60,6 +61,17 @@ export interface LiveService extends ServiceRoles {
   draining?: boolean
   /** Its ports or origin moved, from this config: the old ports and origin drain (no new flows) until a change without it. */
   previous?: ServiceConfig
+}
+
+/**
+ * Where a peer's packets go, as worker 0 decided it (failover, DNS, a live
+ * change): every lane worker takes the same (Relay.adoptEndpoints).
+ */
+export interface PeerEndpointState {
+  index: number
+  addresses: PeerAddress[]
+  /** Which of `addresses` is in use. */
+  active: number
 }
 
 /** A configured peer with the index its crypto session (and every lane worker) knows it by. */
@@ -179,6 +191,14 @@ export class Relay implements RelayContext {
   /** The live keypairs of each peer, as the endpoint last handed them (for a transit table made later). */
   private readonly liveKeys: (LiveKeys | undefined)[] = []
   private transit: TransitOffload | undefined
+  /** Set only while an endpoint probe is sealed: transmit sends it there, not to the active endpoint. */
+  private sendTo: PeerAddress | undefined
+  private readonly probeBuf = Buffer.alloc(1 + ENDPOINT_PROBE_LEN)
+  /**
+   * Called after any peer's addresses or active endpoint changed here (a
+   * multi-worker relay copies endpointState() to its other workers).
+   */
+  onEndpointsChanged: ((state: PeerEndpointState[]) => void) | undefined
 
   constructor(deps: RelayDeps) {
     const cfg = deps.plane
@@ -294,7 +314,7 @@ export class Relay implements RelayContext {
       }
     }
     this.indexPeers()
-    this.restartTransit()
+    this.endpointsChanged()
   }
 
   /**
@@ -421,21 +441,90 @@ export class Relay implements RelayContext {
 
   /**
    * Peers with several endpoints: moves each whose active endpoint does not
-   * work to the next (peer-endpoints.ts). `outboundUp` is the control plane's
-   * word on our edge to a peer (undefined: no news). Control path, ~1/s.
+   * work to another (peer-endpoints.ts), and probes the spares that are due.
+   * `outboundUp` is the control plane's word on our edge to a peer
+   * (undefined: no news). Control path, every ENDPOINT_CHECK_MS (control/).
    */
   checkEndpoints(nowMs: number, outboundUp: (peer: string) => boolean | undefined): void {
+    let moved = false
     for (const p of this.peers) {
       // Holes: peers a live change removed (setPeers).
       if (p === undefined || p.candidates === undefined) continue
       const c = p.candidates
       const works = this.endpoint.hasSession(p.index) ? outboundUp(p.id) : false
-      if (!c.observe(nowMs, works)) continue
-      const from = `${p.endpoint.address}:${p.endpoint.port}`
-      p.endpoint = c.active
-      this.log.info('peer endpoint failover', { peer: p.id, from, to: `${p.endpoint.address}:${p.endpoint.port}` })
-      this.restartTransit()
+      if (c.observe(nowMs, works)) {
+        const from = `${p.endpoint.address}:${p.endpoint.port}`
+        p.endpoint = c.active
+        this.log.info('peer endpoint failover', { peer: p.id, from, to: `${p.endpoint.address}:${p.endpoint.port}` })
+        moved = true
+      }
+      // Spares are probed over the session: without one nothing can be sealed (they stay as they are).
+      if (this.endpoint.hasSession(p.index)) for (const probe of c.dueProbes(nowMs)) this.sendEndpointProbe(p, probe.address, probe.token)
     }
+    if (moved) this.endpointsChanged()
+  }
+
+  /** Seals an endpoint probe request to the peer's session and sends it to `to` (one of its spares). */
+  private sendEndpointProbe(p: OverlayPeer, to: PeerAddress, token: number): void {
+    const buf = this.probeBuf
+    buf[0] = KIND_ENDPOINT_PROBE
+    writeEndpointProbe(buf, 1, ENDPOINT_PROBE_REQUEST, token)
+    this.sendTo = to
+    try {
+      this.endpoint.send(p.index, this.clock.nowMs(), buf, buf.length, this.lane)
+    } finally {
+      this.sendTo = undefined
+    }
+  }
+
+  /**
+   * An endpoint probe from an authenticated peer: a request is echoed back
+   * as a reply of the same length (sealed to the peer as usual, on the lane
+   * it came on); a reply tells the peer's spare endpoints it worked.
+   */
+  private onEndpointProbe(peer: OverlayPeer, plain: Buffer, length: number, nowMs: number): void {
+    const body = plain.subarray(1, length)
+    const type = endpointProbeType(body)
+    if (type < 0) {
+      this.drops.add('endpoint_probe_malformed')
+      this.drops.add(`endpoint_probe_malformed_${probeErrorName(type)}`)
+    } else if (type === ENDPOINT_PROBE_REQUEST) {
+      plain[1] = ENDPOINT_PROBE_REPLY
+      if (!this.endpoint.send(peer.index, nowMs, plain, length, this.rxLane)) this.drops.add('session_queue_full')
+    } else if (peer.candidates?.probeAnswered(nowMs, endpointProbeToken(body)) !== true) this.drops.add('endpoint_probe_unexpected')
+  }
+
+  /** Each peer's addresses and the one in use (worker 0's, for the other workers). */
+  endpointState(): PeerEndpointState[] {
+    return this.peers.flatMap((p) =>
+      p === undefined ? [] : [{ index: p.index, addresses: [...(p.candidates?.candidates ?? [p.endpoint])], active: p.candidates?.activeIndex ?? 0 }],
+    )
+  }
+
+  /**
+   * A lane worker takes worker 0's endpoints (failover, DNS, live change):
+   * every lane sends a peer's packets to the same address, and datagrams
+   * from any of them are the peer's. Peers this worker does not hold (yet)
+   * are skipped; the next state covers them.
+   */
+  adoptEndpoints(state: readonly PeerEndpointState[]): void {
+    for (const { index, addresses, active } of state) {
+      const p = this.peers[index]
+      if (p === undefined || addresses.length === 0) continue
+      const same = p.endpoint.address === addresses[active]?.address && p.endpoint.port === addresses[active]?.port
+      const list = p.candidates?.candidates ?? [p.endpoint]
+      if (same && list.length === addresses.length && list.every((e, i) => e.address === addresses[i].address && e.port === addresses[i].port)) continue
+      p.candidates = addresses.length > 1 ? new PeerEndpoints(addresses, { active }) : undefined
+      p.endpoint = addresses[Math.min(active, addresses.length - 1)]
+    }
+    this.indexPeers()
+    this.restartTransit()
+  }
+
+  /** After a change of endpoints: the native table is rebuilt and the other workers told. */
+  private endpointsChanged(): void {
+    this.restartTransit()
+    this.onEndpointsChanged?.(this.endpointState())
   }
 
   /**
@@ -464,12 +553,14 @@ export class Relay implements RelayContext {
     if (kept > 0) next.unshift(...next.splice(kept, 1))
     p.candidates = next.length > 1 ? new PeerEndpoints(next) : undefined
     p.endpoint = next[0]
+    // A later live change that keeps these addresses keeps the endpoint in use (setPeers compares with config).
+    p.config = withAddresses(p.config, next)
     for (const e of next) {
       let byPort = this.peerBySource.get(e.address)
       if (byPort === undefined) this.peerBySource.set(e.address, (byPort = new Map()))
       byPort.set(e.port, p)
     }
-    this.restartTransit()
+    this.endpointsChanged()
   }
 
   /** Seals and sends an already-built plaintext (control or probe) to a peer. */
@@ -521,6 +612,7 @@ export class Relay implements RelayContext {
     else if (kind === KIND_PROBE) this.controlSink?.onProbe(peer, plain.subarray(1, n), now)
     else if (kind === KIND_CONTROL) this.controlSink?.onControl(peer, plain.subarray(1, n), now)
     else if (kind === KIND_NETWORK_VERSION) this.versionSink?.onNetworkVersion(peer, plain.subarray(1, n), now)
+    else if (kind === KIND_ENDPOINT_PROBE) this.onEndpointProbe(peer, plain, n, now)
     else if (kind === KIND_PATH_REPORT && this.controlSink?.onPathReport !== undefined) this.controlSink.onPathReport(peer, plain.subarray(1, n), now)
     else this.drops.add('bad_inner_kind')
   }
@@ -615,7 +707,8 @@ export class Relay implements RelayContext {
   private transmit(peer: number, data: Buffer, length: number): void {
     const p = this.peers[peer]
     if (p === undefined) return
-    if (this.socket !== undefined && this.socket.send(data, 0, length, p.endpoint.port, p.endpoint.address)) {
+    const to = this.sendTo ?? p.endpoint
+    if (this.socket !== undefined && this.socket.send(data, 0, length, to.port, to.address)) {
       p.traffic.tx(length)
     } else this.drops.add('send_failed')
   }
@@ -651,7 +744,9 @@ export class Relay implements RelayContext {
       crypto_backend: this.endpoint.backendName,
       peers: Object.fromEntries(
         this.peers.flatMap((p) =>
-          p === undefined ? [] : [[p.id, { index: p.index, endpoint: `${p.endpoint.address}:${p.endpoint.port}`, session: this.endpoint.hasSession(p.index), ...p.traffic.toJSON() }]],
+          p === undefined
+            ? []
+            : [[p.id, { index: p.index, endpoint: `${p.endpoint.address}:${p.endpoint.port}`, session: this.endpoint.hasSession(p.index), ...p.traffic.toJSON(), ...optional('endpoints', p.candidates?.view()) }]],
         ),
       ),
       services: Object.fromEntries(
@@ -712,6 +807,13 @@ function addressesOf(p: PeerConfig): Pick<OverlayPeer, 'endpoint' | 'candidates'
   const endpoint = { address: p.endpoint.host, port: p.endpoint.port }
   if (p.endpoints === undefined) return { endpoint, candidates: undefined }
   return { endpoint, candidates: new PeerEndpoints(p.endpoints.map((e) => ({ address: e.host, port: e.port }))) }
+}
+
+/** `p` sent to `addresses` (the first as `endpoint`, all as `endpoints` when there are several). */
+function withAddresses(p: PeerConfig, addresses: readonly PeerAddress[]): PeerConfig {
+  const { endpoints: _old, ...rest } = p
+  const list = addresses.map((a) => ({ host: a.address, port: a.port }))
+  return { ...rest, endpoint: list[0], ...(list.length > 1 ? { endpoints: list } : {}) }
 }
 
 function sameAddresses(a: PeerConfig, b: PeerConfig): boolean {

@@ -32,6 +32,26 @@ describe('overpass status text', () => {
     expect(formatStatus(base)).not.toContain('network version')
   })
 
+  it('lists the endpoints of a peer that has several, in use or spare, with their health', () => {
+    const peer = { index: 0, endpoint: '198.51.100.1:7001', session: true, packets_in: 1, bytes_in: 2, packets_out: 3, bytes_out: 4 }
+    const text = formatStatus({
+      ...base,
+      peers: {
+        dal: {
+          ...peer,
+          endpoints: [
+            { endpoint: '192.0.2.1:7001', active: false, health: 'down' },
+            { endpoint: '198.51.100.1:7001', active: true, health: 'up' },
+            { endpoint: '[2001:db8::1]:7001', active: false, health: 'up', rtt_ms: 41.5 },
+          ],
+        },
+        sea: peer,
+      },
+    })
+    expect(text).toContain('endpoints: 192.0.2.1:7001 (spare, down), 198.51.100.1:7001 (in use, up), [2001:db8::1]:7001 (spare, up 41.5 ms)')
+    expect(text.match(/endpoints:/g)).toHaveLength(1)
+  })
+
   it('has no l3 block for an L4-only relay', () => {
     expect(formatStatus(base)).not.toContain('l3  tun')
   })

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { ConfigError, loadConfig } from '../../config/index.js'
 import { controlRequest } from '../../daemon/index.js'
-import type { RelayStats } from '../../dataplane/index.js'
+import type { EndpointView, RelayStats } from '../../dataplane/index.js'
 import type { WorkerSummary } from '../../dataplane/worker-stats.js'
 import type { AppliedConfigView, ControlPlaneView } from '../../daemon/relay-views.js'
 import { DEFAULT_WATCH_INTERVAL_S, parseWatchInterval, renderOrWatch } from '../watch.js'
@@ -108,6 +108,8 @@ export function formatStatus(s: RelayStats & { worker_count?: number; workers?: 
     lines.push(
       `  ${id.padEnd(12)} ${String(p.endpoint).padEnd(22)} ${(p.session ? 'up' : 'down').padEnd(8)} ${num(p.packets_in, 10)} ${num(p.bytes_in, 12)} ${num(p.packets_out, 10)} ${num(p.bytes_out, 12)}`,
     )
+    const endpoints = p.endpoints as EndpointView[] | undefined
+    if (endpoints !== undefined) lines.push(`  ${''.padEnd(12)} endpoints: ${endpoints.map(endpointText).join(', ')}`)
   }
   lines.push('')
   lines.push('services')
@@ -149,4 +151,9 @@ export function formatStatus(s: RelayStats & { worker_count?: number; workers?: 
 
 function num(v: unknown, width: number): string {
   return String(v ?? 0).padStart(width)
+}
+
+/** One endpoint of a peer with several (dataplane/peer-endpoints.ts): in use or spare, and its health. */
+function endpointText(e: EndpointView): string {
+  return `${e.endpoint} (${e.active ? 'in use' : 'spare'}, ${e.health}${e.rtt_ms !== undefined ? ` ${e.rtt_ms} ms` : ''})`
 }

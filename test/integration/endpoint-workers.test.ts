@@ -1,0 +1,136 @@
+/**
+ * Three relay processes on loopback, two data-plane workers each; lax and
+ * sea know dal at two endpoints, the first a port where nothing listens
+ * (a provider that is down), the second dal's real one:
+ *
+ *   clients --> lax --> (router's choice) --> dal --> origin
+ *
+ * Worker 0 of lax (and sea) finds the first endpoint dead and moves to the
+ * second. Every lane must follow: flows the kernel steers to worker 1 are
+ * sealed and sent by worker 1, to the endpoint worker 0 chose, or they are
+ * lost. Each client flow gets every reply, and both workers carry flows.
+ */
+import dgram from 'node:dgram'
+import fs from 'node:fs'
+import path from 'node:path'
+import { parse, stringify } from 'yaml'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
+import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import { nativeUdpAvailable } from '../../src/io/native-udp.js'
+import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { describeIf, needsAvailable } from '../support/requirements.js'
+
+const RELAYS = ['lax', 'sea', 'dal'] as const
+const FLOWS = 32
+const noNative = needsAvailable('the native UDP addon', nativeUdpAvailable())
+const dir = tempDir('overpass-endpoint-workers-')
+const relays: RelayProcess[] = []
+let origin: dgram.Socket | undefined
+let ports: Record<string, number>
+
+interface PeerStatus {
+  endpoint: string
+  session: boolean
+  endpoints?: { endpoint: string; active: boolean; health: string }[]
+}
+interface Status {
+  workers?: { worker: number; services: Record<string, { ingress_flows: number; exit_flows: number }>; crypto?: { rxPackets: number; txPackets: number } }[]
+  peers: Record<string, PeerStatus>
+  drops: Record<string, number>
+}
+
+async function status(r: string): Promise<Status> {
+  return JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, `${r}.yaml`)])).stdout) as Status
+}
+
+beforeAll(async () => {
+  if (noNative) return
+  const p = await freePorts(6)
+  ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4], dead: p[5] }
+  const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
+  for (const r of RELAYS) {
+    const doc = parse(
+      renderRelayYaml({
+        id: r,
+        privateKey: encodeKey(keys[r].privateKey),
+        listen: `127.0.0.1:${ports[r]}`,
+        controlSocket: path.join(dir, `${r}.sock`),
+        workers: 2,
+        peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: `127.0.0.1:${ports[x]}` })),
+        services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }],
+      }),
+    ) as { peers: { id: string; endpoint?: string; endpoints?: string[] }[] }
+    for (const peer of doc.peers) {
+      if (peer.id !== 'dal') continue
+      delete peer.endpoint
+      peer.endpoints = [`127.0.0.1:${ports.dead}`, `127.0.0.1:${ports.dal}`]
+    }
+    fs.writeFileSync(path.join(dir, `${r}.yaml`), stringify(doc), { mode: 0o600 })
+  }
+  origin = await echoServer(ports.origin)
+  for (const r of RELAYS) relays.push(await startRelay(r, path.join(dir, `${r}.yaml`)))
+}, 60_000)
+
+afterAll(async () => {
+  for (const r of relays) await stopRelay(r)
+  origin?.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+describeIf(noNative, 'a peer endpoint failover on relays with two workers', () => {
+  it('moves every lane to the endpoint worker 0 chose: flows on both workers get all their replies', async () => {
+    // Worker 0 gives the dead endpoint TRY_MS (3 s) before it moves.
+    let moved = false
+    for (let i = 0; i < 100 && !moved; i++) {
+      const [lax, sea] = await Promise.all([status('lax'), status('sea')])
+      moved = [lax, sea].every((s) => s.peers.dal.endpoint === `127.0.0.1:${ports.dal}` && s.peers.dal.session)
+      if (!moved) await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(moved).toBe(true)
+    const clients = await Promise.all(
+      Array.from({ length: FLOWS }, async () => {
+        const socket = dgram.createSocket('udp4')
+        const received: string[] = []
+        socket.on('message', (m) => received.push(m.toString()))
+        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+        return { socket, received, sent: [] as string[] }
+      }),
+    )
+    try {
+      let up = false
+      for (let i = 0; i < 100 && !up; i++) {
+        clients[0].socket.send(Buffer.from('hello'), ports.game, '127.0.0.1')
+        up = await waitFor(() => clients[0].received.length > 0, 200)
+      }
+      expect(up).toBe(true)
+      clients[0].received.length = 0
+      for (let round = 0; round < 5; round++) {
+        for (const [i, c] of clients.entries()) {
+          const payload = `flow ${i} round ${round}`
+          c.sent.push(payload)
+          c.socket.send(Buffer.from(payload), ports.game, '127.0.0.1')
+        }
+        await waitFor(() => clients.every((c) => c.received.length > round), 3000)
+      }
+      expect(await waitFor(() => clients.every((c) => c.received.length === 5), 10_000)).toBe(true)
+      for (const c of clients) expect(c.received).toEqual(c.sent)
+
+      // Workers report stats once a second.
+      await new Promise((r) => setTimeout(r, 1200))
+      const lax = await status('lax')
+      const dal = await status('dal')
+      const ingressFlows = lax.workers!.map((w) => w.services.game.ingress_flows)
+      expect(ingressFlows.every((n) => n > 0)).toBe(true)
+      expect(dal.workers!.map((w) => w.services.game.exit_flows)).toEqual(ingressFlows)
+      for (const w of lax.workers!) expect(w.crypto!.txPackets).toBeGreaterThan(0)
+      // Per-endpoint health: the one in use, and the dead spare known down.
+      expect(lax.peers.dal.endpoints).toEqual([
+        { endpoint: `127.0.0.1:${ports.dead}`, active: false, health: 'down' },
+        { endpoint: `127.0.0.1:${ports.dal}`, active: true, health: 'up' },
+      ])
+    } finally {
+      for (const c of clients) c.socket.close()
+    }
+  }, 90_000)
+})
