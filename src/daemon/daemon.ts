@@ -17,7 +17,8 @@ import type { Logger } from '../io/log.js'
 import type { Relay } from '../dataplane/relay.js'
 import type { RouterBridge } from '../control/router-bridge.js'
 import { createRelayNode, type NodeSockets, type RelayNode } from '../node/index.js'
-import { EndpointNameRefresher, resolveEndpointNames } from '../node/endpoint-names.js'
+import { resolveEndpointNames } from '../node/endpoint-names.js'
+import { EndpointNameRefresher } from '../node/endpoint-name-refresher.js'
 import { nodeDnsResolver, type DnsResolver } from '../io/dns.js'
 import type { Router } from '../route/types.js'
 import { startControlServer } from './control-server.js'
@@ -161,7 +162,9 @@ export async function startDaemon(written: RelayConfig, opts: DaemonOptions): Pr
   const { relay, bridge } = node
   // Every lane sends a peer's packets where worker 0 does (failover, DNS, live changes).
   if (lanes !== undefined) relay.onEndpointsChanged = (state) => lanes.endpointsChanged(state)
-  const reloader = new ConfigReloader(node, config.sourcePath, log)
+  // Names are looked up again on their TTL, and those a live change brings are resolved before it applies.
+  const refresher = new EndpointNameRefresher(names, { resolver, clock, timers, log, apply: (peer, addresses) => relay.setPeerEndpoints(peer, addresses) })
+  const reloader = new ConfigReloader({ live: refresher.liveControl(node.live, written) }, config.sourcePath, log)
   try {
     // Worker 0 joins the port groups first: the overlay group steers lane L to its (L mod N)-th member.
     await node.start(async () => {
@@ -184,8 +187,7 @@ export async function startDaemon(written: RelayConfig, opts: DaemonOptions): Pr
     handshakes?.close()
     throw err
   }
-  const refresher = new EndpointNameRefresher(names.named, resolver, timers, log, (peer, addresses) => relay.setPeerEndpoints(peer, addresses))
-  refresher.start(names.refreshS)
+  refresher.start()
   const views = withNetworkVersion(relayViews(config, relay, bridge, lanes, bootId, () => reloader.view()), versions)
   let control: { close(): void } | undefined
   let metrics: MetricsServer | undefined

@@ -3,16 +3,17 @@
  * `resolveEndpointNames` resolves them once before the relay is built: a
  * name stands for every address it has (A then AAAA), each an endpoint the
  * relay can fail over between (dataplane/peer-endpoints.ts), so the data
- * plane only ever sees IP literals. `EndpointNameRefresher` then looks the
- * names up again when their TTL runs out (clamped to MIN/MAX_REFRESH_S) and
- * hands a peer its new addresses when they changed. A lookup that fails or
- * comes back empty keeps the addresses the relay has and is retried after
- * MIN_REFRESH_S: a DNS outage never takes a working peer away.
+ * plane only ever sees IP literals. `EndpointNameRefresher`
+ * (endpoint-name-refresher.ts) then looks each peer's names up again when
+ * their TTL runs out (clamped to MIN/MAX_REFRESH_S) and hands the peer its
+ * new addresses when they changed, and resolves the names of peers a live
+ * change adds. A lookup that fails or comes back empty keeps the addresses
+ * the relay has and is retried after MIN_REFRESH_S: a DNS outage never
+ * takes a working peer away.
  */
 import type { HostPort, PeerConfig, RelayConfig } from '../config/types.js'
 import { isHostName } from '../config/values.js'
 import type { DnsResolver } from '../io/dns.js'
-import type { Logger, TimerHandle, Timers } from '../io/index.js'
 
 /** Re-resolve at most this often, whatever the TTL says (a TTL of 0 would otherwise spin). */
 export const MIN_REFRESH_S = 30
@@ -27,10 +28,12 @@ export class EndpointResolveError extends Error {
 }
 
 /** What a peer's endpoints were written as, kept for refreshing. */
-interface NamedPeer {
+export interface NamedPeer {
   id: string
   written: HostPort[]
   current: HostPort[]
+  /** Seconds until its names are looked up again (their smallest TTL, clamped). */
+  ttlS: number
 }
 
 export interface ResolvedNames {
@@ -42,6 +45,11 @@ export interface ResolvedNames {
   refreshS: number | undefined
 }
 
+/** True when any of a peer's written endpoints is a name. */
+export function hasNames(written: readonly HostPort[]): boolean {
+  return written.some((e) => isHostName(e.host))
+}
+
 /** Resolves every peer endpoint that is a name; throws EndpointResolveError when one has no address. */
 export async function resolveEndpointNames(config: RelayConfig, resolver: DnsResolver): Promise<ResolvedNames> {
   const named: NamedPeer[] = []
@@ -49,83 +57,21 @@ export async function resolveEndpointNames(config: RelayConfig, resolver: DnsRes
   const peers: PeerConfig[] = []
   for (const p of config.peers) {
     const written = p.endpoints ?? [p.endpoint]
-    if (!written.some((e) => isHostName(e.host))) {
+    if (!hasNames(written)) {
       peers.push(p)
       continue
     }
     const r = await addressesOf(written, resolver)
     if (typeof r === 'string') throw new EndpointResolveError(p.id, r.split('\n')[0], r.split('\n')[1])
     ttl = Math.min(ttl, r.ttlS)
-    named.push({ id: p.id, written, current: r.addresses })
+    named.push({ id: p.id, written, current: r.addresses, ttlS: clampTtl(r.ttlS) })
     peers.push(withEndpoints(p, r.addresses))
   }
   return { config: { ...config, peers }, named, refreshS: named.length === 0 ? undefined : clampTtl(ttl) }
 }
 
-/** Keeps peers' addresses current with their names' TTLs. */
-export class EndpointNameRefresher {
-  private timer: TimerHandle | undefined
-  private stopped = false
-
-  constructor(
-    private readonly named: NamedPeer[],
-    private readonly resolver: DnsResolver,
-    private readonly timers: Timers,
-    private readonly log: Logger,
-    /** Gives a peer its new addresses (the relay's setPeerEndpoints). */
-    private readonly apply: (peer: string, addresses: HostPort[]) => void,
-  ) {}
-
-  start(firstRefreshS: number | undefined): void {
-    if (firstRefreshS !== undefined && this.named.length > 0) this.schedule(firstRefreshS)
-  }
-
-  /** No refresh is scheduled after this, even from one in flight. */
-  stop(): void {
-    this.stopped = true
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer)
-    this.timer = undefined
-  }
-
-  /** Looks every name up again; returns when done (tests await it). */
-  async refresh(): Promise<number> {
-    let ttl = Infinity
-    for (const p of this.named) {
-      const r = await addressesOf(p.written, this.resolver)
-      if (typeof r === 'string') {
-        this.log.warn('endpoint name does not resolve; keeping the addresses in use', { peer: p.id, error: r.replace('\n', ': ') })
-        ttl = Math.min(ttl, MIN_REFRESH_S)
-        continue
-      }
-      ttl = Math.min(ttl, r.ttlS)
-      if (sameAddresses(p.current, r.addresses)) continue
-      this.log.info('peer endpoints changed by DNS', { peer: p.id, from: p.current.map(text), to: r.addresses.map(text) })
-      p.current = r.addresses
-      this.apply(p.id, r.addresses)
-    }
-    return clampTtl(ttl)
-  }
-
-  private schedule(seconds: number): void {
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined
-      void this.refresh().then(
-        (next) => {
-          if (this.stopped) return
-          this.schedule(next)
-        },
-        (err: unknown) => {
-          this.log.warn('endpoint refresh failed', { error: err instanceof Error ? err.message : String(err) })
-          if (!this.stopped) this.schedule(MIN_REFRESH_S)
-        },
-      )
-    }, seconds * 1000)
-  }
-
-}
-
 /** Every address of the written endpoints, names expanded in place; or "host\nwhy" when a name has none. */
-async function addressesOf(written: HostPort[], resolver: DnsResolver): Promise<{ addresses: HostPort[]; ttlS: number } | string> {
+export async function addressesOf(written: HostPort[], resolver: DnsResolver): Promise<{ addresses: HostPort[]; ttlS: number } | string> {
   const addresses: HostPort[] = []
   let ttlS = Infinity
   for (const e of written) {
@@ -148,17 +94,17 @@ async function addressesOf(written: HostPort[], resolver: DnsResolver): Promise<
   return { addresses, ttlS }
 }
 
-function withEndpoints(p: PeerConfig, addresses: HostPort[]): PeerConfig {
+export function withEndpoints(p: PeerConfig, addresses: HostPort[]): PeerConfig {
   const { endpoints: _old, ...rest } = p
   return { ...rest, endpoint: addresses[0], ...(addresses.length > 1 ? { endpoints: addresses } : {}) }
 }
 
-function clampTtl(ttlS: number): number {
+export function clampTtl(ttlS: number): number {
   return Math.min(MAX_REFRESH_S, Math.max(MIN_REFRESH_S, Number.isFinite(ttlS) ? ttlS : MAX_REFRESH_S))
 }
 
-function sameAddresses(a: HostPort[], b: HostPort[]): boolean {
+export function sameAddresses(a: HostPort[], b: HostPort[]): boolean {
   return a.length === b.length && a.every((x, i) => x.host === b[i].host && x.port === b[i].port)
 }
 
-const text = (e: HostPort): string => (e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`)
+export const text = (e: HostPort): string => (e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`)

@@ -10,8 +10,10 @@
  *   const node = createRelayNode({ config, clock, timers, sockets, log })
  *   await node.start(); ...; node.stop()
  *
- * Peer endpoints given as DNS names are resolved (and re-resolved on their
- * TTL) in endpoint-names.ts, before the config reaches createRelayNode.
+ * Peer endpoints given as DNS names are resolved in endpoint-names.ts, before
+ * the config reaches createRelayNode, and re-resolved on their TTL in
+ * endpoint-name-refresher.ts, which also resolves the names a live change
+ * brings before it applies (its liveControl wraps the node's).
  *
  * Live changes (live-apply.ts): `applyNetworkChange(node, nextConfig)`
  * applies a new validated config to a running node, whole or not at all,

@@ -103,6 +103,8 @@ export interface LiveNodeControl {
    * changed, when a new port cannot open.
    */
   setServices(routed: RelayConfig, draining: ReadonlyMap<string, ServiceConfig>): Promise<void>
+  /** Readies what `next` needs before any of it is applied (DNS names: endpoint-name-refresher.ts); issues make it invalid. */
+  prepare?(next: RelayConfig): Promise<ConfigIssue[]>
 }
 
 /**
@@ -133,6 +135,8 @@ async function applyNow(live: LiveNodeControl, next: RelayConfig): Promise<Apply
     live.commit(next)
     return { status: 'unchanged', version }
   }
+  const unready = (await live.prepare?.(next)) ?? []
+  if (unready.length > 0) return { status: 'invalid', version, reasons: unready }
   const draining = new Map(live.draining)
   for (const name of diff.servicesAdded) draining.delete(name) // re-added as it was: its drain ends here
   for (const name of [...diff.servicesRemoved, ...diff.servicesMoved]) draining.set(name, live.config.services.find((s) => s.name === name)!)

@@ -79,4 +79,47 @@ describe('peer endpoints given as DNS names', () => {
     expect(laxDaemon.relay.stats().peers.sea.packets_in as number).toBeGreaterThan(before + 10)
     expect(laxDaemon.relay.stats().drops.unknown_source).toBeUndefined()
   })
+
+  it('resolves a relay added live by name, follows its name on the TTL, and stops when it is removed', async () => {
+    const base = BASE + 40
+    const { clock, net } = fourRelayWan(base)
+    const atlPort = base + WAN_RELAYS.indexOf('atl')
+    const dns = new FakeDnsResolver()
+    dns.records.set('atl.example.net', [{ address: '127.0.0.9', ttlS: 30 }])
+    const configs = buildConfigs({ relays: WAN_RELAYS, basePort: base, services: [{ exits: ['dal'], paths: [] }] })
+    const full = configs.get('lax')! as RelayConfig
+    const byName = { ...full, peers: full.peers.map((p) => (p.id === 'atl' ? { ...p, endpoint: { host: 'atl.example.net', port: atlPort } } : p)) }
+    const withoutAtl = { ...full, peers: full.peers.filter((p) => p.id !== 'atl') }
+    const daemons: RunningDaemon[] = []
+    for (const [id, config] of configs) {
+      daemons.push(await startDaemon(id === 'lax' ? withoutAtl : (config as RelayConfig), { log: silentLogger, noControlSocket: true, clock, timers: clock, sockets: sameSockets(net), resolver: dns, cryptoBackend: 'tweetnacl' }))
+    }
+    cleanup = () => {
+      for (const d of daemons) d.stop()
+    }
+    const lax = daemons[WAN_RELAYS.indexOf('lax')]
+    clock.advance(3000)
+    expect(lax.relay.stats().peers.atl).toBeUndefined()
+
+    expect(await lax.apply(byName, 'test')).toMatchObject({ status: 'applied', changes: ['relays added: atl'] })
+    clock.advance(5000)
+    expect(lax.relay.stats().peers.atl).toMatchObject({ endpoint: `127.0.0.9:${atlPort}`, session: false })
+    dns.records.set('atl.example.net', [{ address: '127.0.0.1', ttlS: 30 }])
+    for (let t = 0; t < 30_000; t += 1000) {
+      clock.advance(1000)
+      await new Promise((r) => setImmediate(r))
+    }
+    expect(lax.relay.stats().peers.atl.endpoint).toBe(`127.0.0.1:${atlPort}`)
+    clock.advance(3000)
+    expect(lax.relay.stats().peers.atl.session).toBe(true)
+    expect(dns.lookups.filter((n) => n === 'atl.example.net').length).toBe(2)
+
+    expect(await lax.apply(withoutAtl, 'test')).toMatchObject({ status: 'applied', changes: ['relays removed: atl'] })
+    for (let t = 0; t < 120_000; t += 1000) {
+      clock.advance(1000)
+      await new Promise((r) => setImmediate(r))
+    }
+    expect(dns.lookups.filter((n) => n === 'atl.example.net').length).toBe(2)
+    expect(lax.relay.stats().peers.atl).toBeUndefined()
+  })
 })

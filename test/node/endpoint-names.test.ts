@@ -3,7 +3,8 @@ import type { RelayConfig } from '../../src/config/types.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { FakeDnsResolver } from '../../src/io/fake-dns.js'
 import { silentLogger } from '../../src/io/log.js'
-import { EndpointNameRefresher, MIN_REFRESH_S, resolveEndpointNames } from '../../src/node/endpoint-names.js'
+import { MIN_REFRESH_S, resolveEndpointNames } from '../../src/node/endpoint-names.js'
+import { EndpointNameRefresher } from '../../src/node/endpoint-name-refresher.js'
 import { buildConfigs } from '../dataplane/helpers.js'
 
 function laxConfig(): RelayConfig {
@@ -48,8 +49,8 @@ describe('peer endpoints given as DNS names', () => {
     const r = await resolveEndpointNames(laxConfig(), dns)
     const clock = new FakeClock(0)
     const applied: string[] = []
-    const refresher = new EndpointNameRefresher(r.named, dns, clock, silentLogger, (peer, a) => applied.push(`${peer}=${a.map((e) => e.host).join(',')}`))
-    refresher.start(r.refreshS)
+    const refresher = new EndpointNameRefresher(r, { resolver: dns, clock, timers: clock, log: silentLogger, apply: (peer, a) => applied.push(`${peer}=${a.map((e) => e.host).join(',')}`) })
+    refresher.start()
     clock.advance(59_000)
     await settle()
     expect(dns.lookups).toHaveLength(1)
@@ -73,8 +74,8 @@ describe('peer endpoints given as DNS names', () => {
     const r = await resolveEndpointNames(laxConfig(), dns)
     const clock = new FakeClock(0)
     const applied: string[] = []
-    const refresher = new EndpointNameRefresher(r.named, dns, clock, silentLogger, (peer) => applied.push(peer))
-    refresher.start(r.refreshS)
+    const refresher = new EndpointNameRefresher(r, { resolver: dns, clock, timers: clock, log: silentLogger, apply: (peer) => applied.push(peer) })
+    refresher.start()
     dns.records.set('sea.example.net', [])
     clock.advance(600_000)
     await settle()
