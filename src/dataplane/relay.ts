@@ -191,7 +191,7 @@ export class Relay implements RelayContext {
   /** The live keypairs of each peer, as the endpoint last handed them (for a transit table made later). */
   private readonly liveKeys: (LiveKeys | undefined)[] = []
   private transit: TransitOffload | undefined
-  /** Set only while an endpoint probe is sealed: transmit sends it there, not to the active endpoint. */
+  /** Set only while an endpoint probe is sealed: its transmit goes there, not to the active endpoint. */
   private sendTo: PeerAddress | undefined
   private readonly probeBuf = Buffer.alloc(1 + ENDPOINT_PROBE_LEN)
   /**
@@ -707,7 +707,9 @@ export class Relay implements RelayContext {
   private transmit(peer: number, data: Buffer, length: number): void {
     const p = this.peers[peer]
     if (p === undefined) return
+    // The override is for the sealed probe alone: a handshake the same send starts (a rekey) goes to the endpoint in use.
     const to = this.sendTo ?? p.endpoint
+    this.sendTo = undefined
     if (this.socket !== undefined && this.socket.send(data, 0, length, to.port, to.address)) {
       p.traffic.tx(length)
     } else this.drops.add('send_failed')
