@@ -12,8 +12,10 @@
  * (an endpoint probe, wire/endpoint-probe.ts, sealed and sent to the spare's
  * address; the peer echoes it back along its usual way to us), so a move
  * goes to a spare that answered its last probe when there is one, not
- * blindly to the next address. Without a session nothing can be sealed:
- * spares are then unknown and the move is round robin.
+ * blindly to the next address, and never to one known down: when every
+ * spare is, the relay stays where it is (moving would not help). What a
+ * probe said holds for SPARE_FRESH_MS; without a session nothing can be
+ * sealed, so spares turn unknown and the move is round robin again.
  *
  * After a move the new endpoint gets TRY_MS to prove itself (a handshake
  * retries every ~1 s; an edge comes up after a few probes and one flood)
@@ -36,6 +38,8 @@ export const TRY_MS = 3000
 export const SPARE_PROBE_INTERVAL_MS = 5000
 /** A spare whose probes went unanswered this many times in a row is down (one lost datagram is not enough). */
 export const SPARE_DOWN_AFTER_LOST = 2
+/** What the last probe said of a spare is trusted this long (three probes' worth); after that it is unknown. */
+export const SPARE_FRESH_MS = 3 * SPARE_PROBE_INTERVAL_MS
 
 /** What is known of one endpoint: `unknown` until a probe (or, for the active one, the edge) says. */
 export type EndpointHealth = 'unknown' | 'up' | 'down'
@@ -54,6 +58,8 @@ interface Candidate {
   health: EndpointHealth
   /** Probes lost in a row. */
   lost: number
+  /** When `health` was last learned. */
+  heardMs: number | undefined
   rttMs: number | undefined
   nextProbeMs: number | undefined
   /** The probe in flight: its token and when it left. */
@@ -83,7 +89,7 @@ export class PeerEndpoints {
     this.tryMs = opts.tryMs ?? TRY_MS
     this.random = opts.random ?? Math.random
     this.index = Math.min(Math.max(opts.active ?? 0, 0), candidates.length - 1)
-    this.entries = candidates.map((address) => ({ address, health: 'unknown', lost: 0, rttMs: undefined, nextProbeMs: undefined, pending: undefined }))
+    this.entries = candidates.map((address) => ({ address, health: 'unknown', lost: 0, heardMs: undefined, rttMs: undefined, nextProbeMs: undefined, pending: undefined }))
     this.nextToken = Math.floor(this.random() * 0x1_0000_0000) >>> 0
   }
 
@@ -99,18 +105,24 @@ export class PeerEndpoints {
    * Called periodically with whether the active endpoint works (`undefined`:
    * no news, e.g. the peer's column is not fresh). Returns true when it moved
    * to another endpoint: the first spare after it that answered its probes,
-   * else the first not known to be down, else simply the next.
+   * else the first not known to be down; none when every spare is known down.
    */
   observe(nowMs: number, works: boolean | undefined): boolean {
     this.sinceMs ??= nowMs
     const current = this.entries[this.index]
-    if (works !== undefined) current.health = works ? 'up' : 'down'
+    if (works !== undefined) {
+      current.health = works ? 'up' : 'down'
+      current.heardMs = nowMs
+    }
     if (works !== false || this.candidates.length < 2 || nowMs - this.sinceMs < this.tryMs) return false
     const n = this.candidates.length
     const order = Array.from({ length: n - 1 }, (_, k) => (this.index + 1 + k) % n)
-    const next = order.find((i) => this.entries[i].health === 'up') ?? order.find((i) => this.entries[i].health === 'unknown') ?? order[0]
-    // The one left is a spare now, known down until a probe says otherwise.
+    const next = order.find((i) => this.healthOf(i, nowMs) === 'up') ?? order.find((i) => this.healthOf(i, nowMs) === 'unknown')
+    if (next === undefined) return false
+    // The one left is a spare now: its first unanswered probe marks it down. Until a probe says, it is
+    // unknown, so two endpoints that both fail without a session (no probes) still alternate every TRY_MS.
     current.lost = SPARE_DOWN_AFTER_LOST
+    current.heardMs = undefined
     current.nextProbeMs = undefined
     current.pending = undefined
     this.index = next
@@ -135,7 +147,10 @@ export class PeerEndpoints {
         continue
       }
       if (nowMs < e.nextProbeMs) continue
-      if (e.pending !== undefined && ++e.lost >= SPARE_DOWN_AFTER_LOST) e.health = 'down'
+      if (e.pending !== undefined && ++e.lost >= SPARE_DOWN_AFTER_LOST) {
+        e.health = 'down'
+        e.heardMs = nowMs
+      }
       const token = this.nextToken
       this.nextToken = (this.nextToken + 1) >>> 0
       e.pending = { token, sentMs: nowMs }
@@ -153,15 +168,22 @@ export class PeerEndpoints {
     e.pending = undefined
     e.lost = 0
     e.health = 'up'
+    e.heardMs = nowMs
     return true
   }
 
-  /** Every endpoint, the active one marked, with what is known of it. */
-  view(): EndpointView[] {
+  /** What is known of endpoint `i` now: its last health while fresh (SPARE_FRESH_MS), else unknown. */
+  private healthOf(i: number, nowMs: number): EndpointHealth {
+    const e = this.entries[i]
+    return e.heardMs !== undefined && nowMs - e.heardMs <= SPARE_FRESH_MS ? e.health : 'unknown'
+  }
+
+  /** Every endpoint, the active one marked, with what is known of it at `nowMs`. */
+  view(nowMs: number): EndpointView[] {
     return this.entries.map((e, i) => ({
       endpoint: addressText(e.address),
       active: i === this.index,
-      health: e.health,
+      health: this.healthOf(i, nowMs),
       ...(i !== this.index && e.rttMs !== undefined ? { rtt_ms: Math.round(e.rttMs * 10) / 10 } : {}),
     }))
   }

@@ -748,7 +748,7 @@ export class Relay implements RelayContext {
         this.peers.flatMap((p) =>
           p === undefined
             ? []
-            : [[p.id, { index: p.index, endpoint: `${p.endpoint.address}:${p.endpoint.port}`, session: this.endpoint.hasSession(p.index), ...p.traffic.toJSON(), ...optional('endpoints', p.candidates?.view()) }]],
+            : [[p.id, { index: p.index, endpoint: `${p.endpoint.address}:${p.endpoint.port}`, session: this.endpoint.hasSession(p.index), ...p.traffic.toJSON(), ...optional('endpoints', p.candidates?.view(now)) }]],
         ),
       ),
       services: Object.fromEntries(

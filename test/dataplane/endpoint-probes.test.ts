@@ -110,7 +110,7 @@ describe('probing spare endpoints', () => {
     await runInSteps(w.clock, TRY_MS + 1000, w.check)
     expect(w.lax.stats().peers.dal.endpoint).toBe(B)
     expect(w.view().map((e) => [e.endpoint, e.active, e.health])).toEqual([
-      [A, false, 'down'],
+      [A, false, 'unknown'],
       [C, false, 'down'],
       [B, true, 'up'],
     ])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PeerEndpoints, SPARE_DOWN_AFTER_LOST, SPARE_PROBE_INTERVAL_MS, TRY_MS } from '../../src/dataplane/peer-endpoints.js'
+import { PeerEndpoints, SPARE_DOWN_AFTER_LOST, SPARE_FRESH_MS, SPARE_PROBE_INTERVAL_MS, TRY_MS } from '../../src/dataplane/peer-endpoints.js'
 
 const A = { address: '192.0.2.1', port: 7001 }
 const B = { address: '198.51.100.1', port: 7001 }
@@ -40,7 +40,7 @@ describe('PeerEndpoints', () => {
   it('starts on the endpoint it is told (a lane worker copying worker 0)', () => {
     const e = new PeerEndpoints([A, B, C], { active: 2 })
     expect(e.active).toBe(C)
-    expect(e.view().map((v) => v.active)).toEqual([false, false, true])
+    expect(e.view(0).map((v) => v.active)).toEqual([false, false, true])
   })
 
   it('probes each spare once per interval, never the active one', () => {
@@ -64,14 +64,14 @@ describe('PeerEndpoints', () => {
       expect(e.probeAnswered(t + 13, toB.token)).toBe(false)
       expect(e.probeAnswered(t + 13, (toB.token + 7) >>> 0)).toBe(false)
     }
-    expect(e.view()).toEqual([
+    expect(e.view(0)).toEqual([
       { endpoint: '192.0.2.1:7001', active: true, health: 'unknown' },
       { endpoint: '198.51.100.1:7001', active: false, health: 'up', rtt_ms: 12 },
       { endpoint: '[2001:db8::1]:7001', active: false, health: 'down' },
     ])
   })
 
-  it('fails over to a spare that answered its probe, past one not heard from; with every spare down, to the next', () => {
+  it('fails over to a spare that answered its probe, past one not heard from; with every spare known down, nowhere', () => {
     const answered = new PeerEndpoints([A, B, C], { random: half })
     answered.dueProbes(0)
     const t = SPARE_PROBE_INTERVAL_MS / 2
@@ -81,15 +81,19 @@ describe('PeerEndpoints', () => {
     expect(answered.observe(t + TRY_MS, false)).toBe(true)
     expect(answered.active).toBe(C)
 
-    // Every spare known down: round robin.
+    // Every spare known down: the relay stays (moving would not help) until that news is stale.
     const e = new PeerEndpoints([A, B, C], { random: half })
     e.dueProbes(0)
-    for (let i = 0; i <= SPARE_DOWN_AFTER_LOST; i++) e.dueProbes(SPARE_PROBE_INTERVAL_MS / 2 + i * SPARE_PROBE_INTERVAL_MS)
-    expect(e.view().map((v) => v.health)).toEqual(['unknown', 'down', 'down'])
-    e.observe(20_000, false)
-    expect(e.observe(20_000 + TRY_MS, false)).toBe(true)
+    let at = SPARE_PROBE_INTERVAL_MS / 2
+    for (let i = 0; i <= SPARE_DOWN_AFTER_LOST; i++, at += SPARE_PROBE_INTERVAL_MS) e.dueProbes(at)
+    const heard = at - SPARE_PROBE_INTERVAL_MS
+    expect(e.view(heard).map((v) => v.health)).toEqual(['unknown', 'down', 'down'])
+    e.observe(heard, false)
+    expect(e.observe(heard + TRY_MS, false)).toBe(false)
+    expect(e.active).toBe(A)
+    expect(e.observe(heard + SPARE_FRESH_MS + 1, false)).toBe(true)
     expect(e.active).toBe(B)
-    // The endpoint left behind is a spare known down until a probe answers.
-    expect(e.view()[0]).toEqual({ endpoint: '192.0.2.1:7001', active: false, health: 'down' })
+    // The endpoint left behind is a spare, unknown until a probe answers or is lost.
+    expect(e.view(heard + SPARE_FRESH_MS + 1)[0]).toEqual({ endpoint: '192.0.2.1:7001', active: false, health: 'unknown' })
   })
 })
