@@ -50,6 +50,10 @@ function fakeNode(resolvedAtStart: RelayConfig) {
       config = next
     },
     later() {},
+    draining: new Map(),
+    serviceDrainMs: 0,
+    log: silentLogger,
+    async setServices() {},
   }
   return { live, handed, get config() { return config } }
 }
