@@ -34,6 +34,7 @@ import { controlLimits, decodeControl, encodeControl, MAX_CONTROL_BYTES, type Co
 import { nameId } from '../wire/ids.js'
 import { frameControl, frameProbe } from './framing.js'
 import { PathReports, type PathChecksView, type PathReportTransport } from './path-reports.js'
+import { DataActivity, type ActivityPeer } from './data-activity.js'
 
 /** A hand-over never takes longer than this: a route the new router still lacks then is one the new config does not give. */
 export const HANDOVER_MAX_MS = 5_000
@@ -87,6 +88,8 @@ export class RouterBridge implements ControlPlaneSink {
   private readonly out = Buffer.allocUnsafe(65_536)
   private timer: TimerHandle | undefined
   private lastEndpointCheckMs = -Infinity
+  /** Peers we send data to, probed at the fast interval (data-activity.ts). */
+  private readonly activity = new DataActivity()
   private readonly outboundUp = (peer: string): boolean | undefined => this.router.outboundUp?.(peer)
   /** Paths over time, newest last (bounded), for `overpass routes` and reports. */
   readonly history: (RouteChange & { atMs: number })[] = []
@@ -159,6 +162,10 @@ export class RouterBridge implements ControlPlaneSink {
       const now = this.clock.nowMs()
       try {
         this.send(this.current.tick(now))
+        this.activity.sample(now, this.activityPeers(), (peer) => {
+          this.current.markActivePeer?.(peer, now)
+          this.shadow?.router.markActivePeer?.(peer, now)
+        })
         if (this.shadow !== undefined) this.tickShadow(now, this.shadow)
         this.pathReports?.tick(now)
         this.refresh(now)
@@ -316,6 +323,14 @@ export class RouterBridge implements ControlPlaneSink {
         len = frameControl(this.out, body)
       }
       this.relay.sendPlain(peer, this.out, len)
+      this.activity.controlSent(peer.id)
+    }
+  }
+
+  private *activityPeers(): Iterable<ActivityPeer> {
+    for (const p of this.config.peers) {
+      const peer = this.relay.peerById(p.id)
+      if (peer !== undefined) yield peer
     }
   }
 

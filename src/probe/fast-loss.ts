@@ -10,64 +10,73 @@
  * as down at once (route/own-column.ts), and each trip counts as a failure
  * for flap damping.
  *
- * The run: `needed` lost probes within FAST_LOSS_WINDOW (30, 3 s) sequence
- * numbers, or two lost in a row. `needed` is 2 on an edge whose background
- * loss (an EWMA over ~FAST_LOSS_BACKGROUND_PROBES numbers, 100 s, of the
- * losses before the run) is under 0.5%, 3 under 2%, else 4 (two in a row
- * then no longer trip).
+ * The run: `needed` lost probes within FAST_LOSS_WINDOW (30) sequence
+ * numbers, or, on a clean edge, two lost in a row. `needed` is 2 on a clean
+ * edge (background loss under FAST_LOSS_CLEAN_BACKGROUND, 0.1%) and 4 on
+ * any other. The background is what the edge lost before the current
+ * episode: losses are counted in blocks of FAST_LOSS_BLOCK (200) numbers,
+ * and a block is folded into the background (exponentially, a time
+ * constant of FAST_LOSS_BACKGROUND_BLOCKS blocks, ~1000 numbers) only once
+ * the block after it is complete too. So losses of the last 200-400
+ * numbers are never background: the first losses of a new sustained loss
+ * do not raise the bar for the next ones (with a plain EWMA they did, and
+ * 5% loss then needed more losses than it gives within 3 s).
  *
  * Why: a single lost probe is what healthy links do now and then, so one
  * loss never trips. At 10 probes a second nothing can tell 5% from 1% loss
- * in 3 s (the likelihood ratio needs ~70 probes), so the detector uses what
- * the edge did before: on a clean edge two losses within 3 s are ~7% and
- * trip (sustained 5% loss: ~2.6 s after its onset on average, ~1.3 s at
- * 10%, ~11 s at 2%); on an edge that has been losing ~1% all along, two
- * within 3 s happen every ~40 s by chance, so it takes three (every ~250 s
- * at 1%; flap damping keeps a repeating one out). Nothing sampling 10
- * probes a second can tell 2% from 0% in 2 s (0.4 lost probes): low
- * sustained loss is left to the mean's limit and the profiles' penalty.
- * Clearing needs 3 s clean: sustained 5% loss rarely gives that
- * (P(30 clean) = 21%), and a one-off burst costs the edge 3 s, close to a
- * one-off outage.
+ * in 3 s (the likelihood ratio needs ~70 probes), which is why edges that
+ * carry data are probed 4 times as often (probe-rate.ts), and why the
+ * detector uses what the edge did before: on a clean edge two losses
+ * within 30 numbers are ~7% and trip (sustained 5% loss: ~0.8 s after its
+ * onset at the fast interval, median; ~2.6 s p95); an edge that has been
+ * losing 0.5% all along needs four within 30 numbers, which chance gives
+ * about once in 3 days at 40 probes a second (two would trip it every
+ * minute). Low sustained loss (< 2%) on a lossy edge is left to the mean's
+ * limit and the profiles' penalty. Clearing needs 3 s clean (the caller
+ * passes the clearing run in numbers: FAST_LOSS_CLEAR_PROBES at the normal
+ * interval): sustained 5% loss rarely gives that, and a one-off burst
+ * costs the edge 3 s, close to a one-off outage.
  *
  * Losses are seen when a newer number arrives past missing ones (a late,
  * reordered probe does not un-trip it: pessimistic by one probe).
  */
 export const FAST_LOSS_WINDOW = 30
 export const FAST_LOSS_CLEAR_PROBES = 30
+/** Background loss under which an edge is clean: fewer than one loss in ~1000 numbers before the episode. */
+export const FAST_LOSS_CLEAN_BACKGROUND = 0.0015
+/** Losses within the window that trip a clean edge, and any other. */
+export const FAST_LOSS_NEEDED_CLEAN = 2
+export const FAST_LOSS_NEEDED_LOSSY = 4
+/** Sequence numbers per background block. */
+export const FAST_LOSS_BLOCK = 200
+/** Time constant of the background, in blocks (5: ~1000 numbers, 100 s at the normal interval, 25 s at the fast one). */
+export const FAST_LOSS_BACKGROUND_BLOCKS = 10
 /**
- * Time constant, in sequence numbers, of the background loss estimate
- * (1000: 100 s). Long, so that the first losses of a new sustained loss do
- * not count as background: at 300 (30 s) two losses more than a window
- * apart lifted it over 0.5% and the edge then needed three losses within a
- * window, which 5% loss gives only one window in five (reply paths stayed
- * on a 5%-lossy link for 10 s and more).
- */
-export const FAST_LOSS_BACKGROUND_PROBES = 1000
-/**
- * A new edge's background starts as this many clean numbers: its estimate
- * is (losses) / (numbers seen + prior) until the EWMA takes over, so an edge
- * that has lost ~1% from the start needs three losses after ~30 s (as with
- * a 30 s EWMA), while one early loss reads as 0.3%, not as a high background.
+ * A new edge's background counts this many clean numbers more until it has
+ * seen as many: one early loss then reads as 0.3%, not as a high background
+ * (and an edge losing ~1% from the start needs four losses after ~30 s).
  */
 export const FAST_LOSS_BACKGROUND_PRIOR = 300
 
 // State offsets in doubles from the detector's base (see DelayFilter).
 const TRIPPED = 0
-/** Sequence numbers of the newest three numbers seen lost, newest first; -Infinity when none. */
+/** Sequence numbers of the newest four numbers seen lost, newest first; -Infinity when none. */
 const LOST1 = 1
-const LOST2 = 2
-const LOST3 = 3
-/** Background loss: EWMA of the lost fraction per sequence number. */
-const BACKGROUND = 4
-/** Sequence numbers the background has seen, up to FAST_LOSS_BACKGROUND_PROBES. */
-const SEEN = 5
+const LOST_SLOTS = 4
+/** Background: decayed losses and numbers of the folded blocks. */
+const BG_LOSSES = 5
+const BG_NUMBERS = 6
+/** The open block: its first number and losses; the complete block waiting to be folded. */
+const BLOCK_START = 7
+const BLOCK_LOSSES = 8
+const PENDING_LOSSES = 9
+const PENDING_NUMBERS = 10
 /** Doubles one FastLoss takes in a shared store. */
-export const FAST_LOSS_DOUBLES = 6
+export const FAST_LOSS_DOUBLES = 11
 
 /** Losses within FAST_LOSS_WINDOW that trip an edge with background loss `bg` (a fraction). */
 export function lossesToTrip(bg: number): number {
-  return bg < 0.005 ? 2 : bg < 0.02 ? 3 : 4
+  return bg < FAST_LOSS_CLEAN_BACKGROUND ? FAST_LOSS_NEEDED_CLEAN : FAST_LOSS_NEEDED_LOSSY
 }
 
 export class FastLoss {
@@ -85,12 +94,14 @@ export class FastLoss {
     const s = this.s
     const b = this.b
     s[b + TRIPPED] = 0
-    s[b + LOST1] = -Infinity
-    s[b + LOST2] = -Infinity
-    s[b + LOST3] = -Infinity
+    for (let k = 0; k < LOST_SLOTS; k++) s[b + LOST1 + k] = -Infinity
     if (all) {
-      s[b + BACKGROUND] = 0
-      s[b + SEEN] = 0
+      s[b + BG_LOSSES] = 0
+      s[b + BG_NUMBERS] = 0
+      s[b + BLOCK_START] = NaN
+      s[b + BLOCK_LOSSES] = 0
+      s[b + PENDING_LOSSES] = 0
+      s[b + PENDING_NUMBERS] = 0
     }
   }
 
@@ -98,48 +109,57 @@ export class FastLoss {
     return this.s[this.b + TRIPPED] === 1
   }
 
-  /** Background loss estimate, a fraction. */
+  /** Background loss estimate (a fraction): the folded blocks, before the last 200-400 numbers. */
   get background(): number {
-    return this.s[this.b + BACKGROUND]
+    const s = this.s
+    const b = this.b
+    const n = s[b + BG_NUMBERS]
+    return s[b + BG_LOSSES] / Math.max(n, FAST_LOSS_BACKGROUND_PRIOR)
   }
 
   /**
    * The highest sequence number moved from `prevHi` to `seq` (> prevHi):
-   * the numbers in between were lost. Returns true when `tripped` changed.
+   * the numbers in between were lost. A tripped detector clears after
+   * `clearProbes` clean numbers (more on an edge probed at the fast interval,
+   * so that clearing still takes ~3 s). Returns true when `tripped` changed.
    */
-  advance(prevHi: number, seq: number): boolean {
+  advance(prevHi: number, seq: number, clearProbes = FAST_LOSS_CLEAR_PROBES): boolean {
     const s = this.s
     const b = this.b
     const was = s[b + TRIPPED]
     const lost = seq - prevHi - 1
-    const bg = s[b + BACKGROUND]
-    // EWMA per sequence number over the lost + 1 numbers this step covers,
-    // gain 1 / (numbers seen + prior) until that reaches the time constant
-    // (see FAST_LOSS_BACKGROUND_PRIOR). A new edge on a lossy link still
-    // trips more often in its first ~30 s (and flap damping then keeps it
-    // out for a while).
-    const seen = s[b + SEEN]
-    const gain = 1 / Math.min(FAST_LOSS_BACKGROUND_PROBES, seen + FAST_LOSS_BACKGROUND_PRIOR)
-    const keep = (1 - gain) ** (lost + 1)
-    s[b + BACKGROUND] = bg * keep + (lost / (lost + 1)) * (1 - keep)
-    s[b + SEEN] = Math.min(FAST_LOSS_BACKGROUND_PROBES, seen + lost + 1)
+    this.count(seq, lost)
     if (lost > 0) {
-      // Record up to the newest three lost numbers (prevHi+1 .. seq-1).
-      for (let q = Math.max(prevHi + 1, seq - 3); q < seq; q++) {
-        s[b + LOST3] = s[b + LOST2]
-        s[b + LOST2] = s[b + LOST1]
+      // Record up to the newest LOST_SLOTS lost numbers (prevHi+1 .. seq-1).
+      for (let q = Math.max(prevHi + 1, seq - LOST_SLOTS); q < seq; q++) {
+        for (let k = LOST_SLOTS - 1; k > 0; k--) s[b + LOST1 + k] = s[b + LOST1 + k - 1]
         s[b + LOST1] = q
       }
+      const needed = lossesToTrip(this.background)
       const from = seq - FAST_LOSS_WINDOW
-      const recent = (s[b + LOST1] >= from ? 1 : 0) + (s[b + LOST2] >= from ? 1 : 0) + (s[b + LOST3] >= from ? 1 : 0)
-      // The background is what the edge did before this run: the run's
-      // earlier losses (each added about `gain`) must not raise the bar
-      // they are measured against.
-      const needed = lossesToTrip(Math.max(0, bg - (recent - Math.min(recent, lost)) * gain))
-      if (recent >= needed || (lost >= 2 && needed <= 3)) s[b + TRIPPED] = 1
-    } else if (was === 1 && seq - s[b + LOST1] > FAST_LOSS_CLEAR_PROBES) {
+      let recent = 0
+      for (let k = 0; k < LOST_SLOTS; k++) if (s[b + LOST1 + k] >= from) recent++
+      if (recent >= needed || (lost >= 2 && needed === FAST_LOSS_NEEDED_CLEAN)) s[b + TRIPPED] = 1
+    } else if (was === 1 && seq - s[b + LOST1] > clearProbes) {
       s[b + TRIPPED] = 0
     }
     return s[b + TRIPPED] !== was
+  }
+
+  /** Counts `lost` losses up to `seq` into the open block; folds the pending block once the open one is complete. */
+  private count(seq: number, lost: number): void {
+    const s = this.s
+    const b = this.b
+    if (s[b + BLOCK_START] !== s[b + BLOCK_START]) s[b + BLOCK_START] = seq - lost - 1
+    s[b + BLOCK_LOSSES] += lost
+    const numbers = seq - s[b + BLOCK_START]
+    if (numbers < FAST_LOSS_BLOCK) return
+    const keep = 1 - 1 / FAST_LOSS_BACKGROUND_BLOCKS
+    s[b + BG_LOSSES] = s[b + BG_LOSSES] * keep + s[b + PENDING_LOSSES]
+    s[b + BG_NUMBERS] = s[b + BG_NUMBERS] * keep + s[b + PENDING_NUMBERS]
+    s[b + PENDING_LOSSES] = s[b + BLOCK_LOSSES]
+    s[b + PENDING_NUMBERS] = numbers
+    s[b + BLOCK_LOSSES] = 0
+    s[b + BLOCK_START] = seq
   }
 }

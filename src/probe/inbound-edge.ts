@@ -1,5 +1,5 @@
 import { DELAY_FILTER_DOUBLES, DelayFilter } from './delay-filter.js'
-import { FAST_LOSS_DOUBLES, FastLoss } from './fast-loss.js'
+import { FAST_LOSS_CLEAR_PROBES, FAST_LOSS_DOUBLES, FastLoss } from './fast-loss.js'
 import { LOSS_WINDOW, LOSS_WINDOW_DOUBLES, LossRecord, LossWindow } from './loss-window.js'
 import { OFFSET_FILTER_DOUBLES, OffsetFilter } from './offset-filter.js'
 import type { ProbeFields } from './probe-codec.js'
@@ -32,8 +32,12 @@ const CONSECUTIVE = 3
 const ECHO_SEQ = 4
 const ECHO_TX = 5
 const ECHO_RX = 6
+/** 1 when the newest probe had the FAST flag (the sender probes us at its fast interval). */
+const SENDER_FAST = 7
+/** Our clock at the last probe that fed the delay and offset filters. */
+const LAST_DELAY_RX = 8
 /** Where the owner's doubles start (see `ownerAt`). */
-const OWNER_AT = 7
+const OWNER_AT = 9
 /** Doubles kept for the edge's owner (the router's per-edge flood bookkeeping) next to the hot state. */
 export const INBOUND_OWNER_DOUBLES = 4
 // Then its estimators: the small, every-probe parts first (see DelayFilter).
@@ -116,6 +120,11 @@ export class InboundEdge {
     return this.s[this.b + ECHO_RX]
   }
 
+  /** The sender probes us at its fast interval (it sends us data; probe-rate.ts): silence counts after FAST_DOWN_AFTER_MS. */
+  get senderFast(): boolean {
+    return this.s[this.b + SENDER_FAST] === 1
+  }
+
   get heard(): boolean {
     const t = this.s[this.b + LAST_RX]
     return t === t
@@ -138,13 +147,19 @@ export class InboundEdge {
     s[b + CONSECUTIVE] = 0
     s[b + ECHO_TX] = NaN
     s[b + ECHO_RX] = NaN
+    s[b + SENDER_FAST] = 0
+    s[b + LAST_DELAY_RX] = -Infinity
   }
 
   /**
    * Takes one decoded probe received at `nowMs`. `myBootId` checks that the
-   * echo refers to a probe of ours from this boot.
+   * echo refers to a probe of ours from this boot. A probe sent at the fast
+   * interval (p.fast) feeds the delay and offset filters only when
+   * `delaySpacingMs` passed since the last one that did, and its losses
+   * clear the fast loss detector after `fastClearProbes` clean numbers
+   * (the same time as FAST_LOSS_CLEAR_PROBES at the normal interval).
    */
-  onProbe(nowMs: number, p: ProbeFields, myBootId: number): ProbeVerdict {
+  onProbe(nowMs: number, p: ProbeFields, myBootId: number, delaySpacingMs = 0, fastClearProbes = FAST_LOSS_CLEAR_PROBES): ProbeVerdict {
     const s = this.s
     const b = this.b
     if (p.bootId !== s[b + PEER_BOOT]) {
@@ -158,14 +173,19 @@ export class InboundEdge {
     const rec = this.loss.record(p.seq)
     if (rec === LossRecord.Duplicate) return ProbeVerdict.Duplicate
     if (rec === LossRecord.TooOld) return ProbeVerdict.TooOld
-    this.delay.add(nowMs - p.txMs)
+    const sample = !p.fast || !(nowMs - s[b + LAST_DELAY_RX] < delaySpacingMs)
+    if (sample) {
+      this.delay.add(nowMs - p.txMs)
+      s[b + LAST_DELAY_RX] = nowMs
+    }
     if (p.seq > prevHi) {
-      if (s[b + UP] === 1) this.fastLoss.advance(prevHi, p.seq)
+      if (s[b + UP] === 1) this.fastLoss.advance(prevHi, p.seq, p.fast ? fastClearProbes : FAST_LOSS_CLEAR_PROBES)
+      s[b + SENDER_FAST] = p.fast ? 1 : 0
       s[b + CONSECUTIVE] = p.seq === prevHi + 1 ? s[b + CONSECUTIVE] + 1 : 1
       s[b + ECHO_SEQ] = p.seq
       s[b + ECHO_TX] = p.txMs
       s[b + ECHO_RX] = nowMs
-      if (p.hasEcho && p.echoBootId === myBootId) this.offset.add(p.echoTxMs, p.echoRxMs, p.txMs, nowMs)
+      if (sample && p.hasEcho && p.echoBootId === myBootId) this.offset.add(p.echoTxMs, p.echoRxMs, p.txMs, nowMs)
     }
     s[b + LAST_RX] = nowMs
     if (s[b + UP] !== 1 && s[b + CONSECUTIVE] >= UP_AFTER_PROBES) {

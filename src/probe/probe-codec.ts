@@ -24,6 +24,12 @@ export const PROBE_VERSION = 1
 export const PROBE_TYPE = 1
 /** Bit 0 of the flags byte: the echo fields are valid (S has heard from R). */
 export const PROBE_FLAG_ECHO = 0x01
+/**
+ * Bit 1: S probes R at its fast interval (S sends R data; probe-rate.ts), so
+ * R holds the edge S -> R to the fast silence deadline.
+ */
+export const PROBE_FLAG_FAST = 0x02
+const PROBE_FLAGS_KNOWN = PROBE_FLAG_ECHO | PROBE_FLAG_FAST
 
 export const PROBE_OFF_VERSION = 0
 export const PROBE_OFF_TYPE = 1
@@ -46,6 +52,8 @@ export interface ProbeFields {
   seq: number
   txMs: number
   hasEcho: boolean
+  /** The sender probes us at its fast interval (PROBE_FLAG_FAST). */
+  fast: boolean
   echoSeq: number
   echoBootId: number
   echoTxMs: number
@@ -53,7 +61,7 @@ export interface ProbeFields {
 }
 
 export function emptyProbeFields(): ProbeFields {
-  return { senderId: 0, bootId: 0, seq: 0, txMs: 0, hasEcho: false, echoSeq: 0, echoBootId: 0, echoTxMs: 0, echoRxMs: 0 }
+  return { senderId: 0, bootId: 0, seq: 0, txMs: 0, hasEcho: false, fast: false, echoSeq: 0, echoBootId: 0, echoTxMs: 0, echoRxMs: 0 }
 }
 
 // One scratch buffer and view for the codec: probes are encoded into it and
@@ -72,7 +80,7 @@ export function encodeProbe(out: Uint8Array, f: ProbeFields): void {
 export function encodeProbeView(dv: DataView, f: ProbeFields): void {
   dv.setUint8(PROBE_OFF_VERSION, PROBE_VERSION)
   dv.setUint8(PROBE_OFF_TYPE, PROBE_TYPE)
-  dv.setUint8(PROBE_OFF_FLAGS, f.hasEcho ? PROBE_FLAG_ECHO : 0)
+  dv.setUint8(PROBE_OFF_FLAGS, (f.hasEcho ? PROBE_FLAG_ECHO : 0) | (f.fast ? PROBE_FLAG_FAST : 0))
   dv.setUint8(PROBE_OFF_RESERVED, 0)
   dv.setUint32(PROBE_OFF_SENDER_ID, f.senderId >>> 0)
   dv.setUint32(PROBE_OFF_BOOT_ID, f.bootId >>> 0)
@@ -104,12 +112,13 @@ export function decodeProbe(bytes: Uint8Array, out: ProbeFields): ProbeDrop {
   const dv = SCRATCH_VIEW
   if (dv.getUint8(PROBE_OFF_VERSION) !== PROBE_VERSION || dv.getUint8(PROBE_OFF_TYPE) !== PROBE_TYPE) return ProbeDrop.Version
   const flags = dv.getUint8(PROBE_OFF_FLAGS)
-  if ((flags & ~PROBE_FLAG_ECHO) !== 0 || dv.getUint8(PROBE_OFF_RESERVED) !== 0) return ProbeDrop.Reserved
+  if ((flags & ~PROBE_FLAGS_KNOWN) !== 0 || dv.getUint8(PROBE_OFF_RESERVED) !== 0) return ProbeDrop.Reserved
   out.senderId = dv.getUint32(PROBE_OFF_SENDER_ID)
   out.bootId = dv.getUint32(PROBE_OFF_BOOT_ID)
   out.seq = dv.getUint32(PROBE_OFF_SEQ)
   out.txMs = dv.getFloat64(PROBE_OFF_TX_MS)
   out.hasEcho = (flags & PROBE_FLAG_ECHO) !== 0
+  out.fast = (flags & PROBE_FLAG_FAST) !== 0
   out.echoSeq = dv.getUint32(PROBE_OFF_ECHO_SEQ)
   out.echoBootId = dv.getUint32(PROBE_OFF_ECHO_BOOT_ID)
   out.echoTxMs = dv.getFloat64(PROBE_OFF_ECHO_TX_MS)

@@ -2,8 +2,10 @@ import type { RouterMessage } from './types.js'
 import { INBOUND_EDGE_DOUBLES, InboundEdge, ProbeVerdict } from './inbound-edge.js'
 import { RelayIndex } from './relay-index.js'
 import { decodeProbe, emptyProbeFields, encodeProbeView, PROBE_LEN, ProbeDrop } from './probe-codec.js'
+import { DELAY_SAMPLE_SPACING, FAST_DOWN_AFTER_MS, FAST_PROBE_HOLD_MS, FAST_PROBE_INTERVAL_MS, MAX_FAST_PEERS, SLOW_ANNOUNCE_PROBES } from './probe-rate.js'
+import { FAST_LOSS_CLEAR_PROBES } from './fast-loss.js'
 
-export const DEFAULT_PROBE_INTERVAL_MS = 100
+export { DEFAULT_PROBE_INTERVAL_MS } from './probe-rate.js'
 export const MAX_PROBE_INTERVAL_MS = 250
 /** Probe timers are jittered by +-10% so relays do not synchronise (babeld's habit). */
 export const PROBE_JITTER = 0.1
@@ -34,13 +36,29 @@ export interface ProbeCounters {
   probeTooOld: number
 }
 
+/** How a peer is probed (probe-rate.ts). */
+const enum Rate {
+  Normal = 0,
+  Fast = 1,
+  /** Still at the fast interval, without the FAST flag, for SLOW_ANNOUNCE_PROBES probes. */
+  Slowing = 2,
+}
+
 /**
  * Sends probes to every other relay and keeps the inbound edge estimators
  * (one per peer, indexed like `relays`). Sans-IO: time comes in as `nowMs`.
+ *
+ * Peers we send data to (markActive) are probed at the fast interval
+ * (probe-rate.ts), the others in one round per normal interval. Each peer
+ * has its own sequence numbers, so a fast peer's extra probes leave no gap
+ * in another's.
  */
 export class Prober {
   readonly inbound: InboundEdge[]
   readonly downAfterMs: number
+  /** Silence after which an edge whose sender probes us fast is down. */
+  readonly fastDownAfterMs: number
+  readonly fastIntervalMs: number
   readonly counters: ProbeCounters = {
     probesSent: 0,
     probesReceived: 0,
@@ -58,9 +76,19 @@ export class Prober {
   /** Per peer: the probe message we send it, its bytes, and a view to encode into them. */
   private readonly msgs: RouterMessage[]
   private readonly views: DataView[]
-  private seq = 0
+  /** Per peer: the sequence number of its next probe. */
+  private readonly seqs: Float64Array
+  /** Per peer: its Rate, until when it stays fast, and the Slowing probes left. */
+  private readonly rate: Uint8Array
+  private readonly fastUntilMs: Float64Array
+  private readonly announceLeft: Uint8Array
+  private fastPeers = 0
   private bootId: number
   private nextProbeMs = NaN
+  private nextFastMs = NaN
+  /** InboundEdge.onProbe's fast-interval parameters. */
+  private readonly delaySpacingMs: number
+  private readonly fastClearProbes: number
   /** No up edge can be silent for downAfterMs before this time (see checkSilence). */
   private nextSilenceMs = Infinity
 
@@ -76,30 +104,81 @@ export class Prober {
     this.views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength))
     // k intervals at the longest jittered interval, plus tick slack: k probes really were missed.
     this.downAfterMs = init.lossDownAfter * init.probeIntervalMs * (1 + PROBE_JITTER) + DOWN_SLACK_MS
+    this.fastIntervalMs = Math.min(FAST_PROBE_INTERVAL_MS, init.probeIntervalMs)
+    this.fastDownAfterMs = Math.min(FAST_DOWN_AFTER_MS, this.downAfterMs)
+    this.delaySpacingMs = DELAY_SAMPLE_SPACING * init.probeIntervalMs
+    this.fastClearProbes = Math.round((FAST_LOSS_CLEAR_PROBES * init.probeIntervalMs) / this.fastIntervalMs)
+    const n = init.relays.length
+    this.seqs = new Float64Array(n)
+    this.rate = new Uint8Array(n)
+    this.fastUntilMs = new Float64Array(n)
+    this.announceLeft = new Uint8Array(n)
     this.bootId = init.bootId
   }
 
-  /** The boot id and the sequence number of the next probe round. */
-  get run(): { bootId: number; nextSeq: number } {
-    return { bootId: this.bootId, nextSeq: this.seq }
+  /** The boot id and the sequence number of each peer's next probe (nextSeq: the highest). */
+  get run(): { bootId: number; nextSeq: number; seqs: Record<string, number> } {
+    const seqs: Record<string, number> = {}
+    let nextSeq = 0
+    for (let i = 0; i < this.seqs.length; i++) {
+      if (i === this.selfIdx) continue
+      seqs[this.init.relays[i]] = this.seqs[i]
+      if (this.seqs[i] > nextSeq) nextSeq = this.seqs[i]
+    }
+    return { bootId: this.bootId, nextSeq, seqs }
   }
 
-  /** Carries on another prober's run (Router.continueFrom). */
-  continueRun(bootId: number, nextSeq: number): void {
+  /** Carries on another prober's run (Router.continueFrom): each peer's numbers go on from `seqs`, or from nextSeq for a peer it lacks. */
+  continueRun(bootId: number, nextSeq: number, seqs?: Readonly<Record<string, number>>): void {
     this.bootId = bootId
-    this.seq = nextSeq
+    for (let i = 0; i < this.seqs.length; i++) this.seqs[i] = seqs?.[this.init.relays[i]] ?? nextSeq
   }
 
-  /** Sends a probe round when due; returns how many edges just went down. */
+  /** How many peers are probed at the fast interval now. */
+  get fastCount(): number {
+    return this.fastPeers
+  }
+
+  /** Whether peer i is probed at the fast interval (with the FAST flag). */
+  isFast(i: number): boolean {
+    return this.rate[i] === Rate.Fast
+  }
+
+  /**
+   * We just sent peer i data (the caller samples its traffic counters): probe
+   * it at the fast interval until FAST_PROBE_HOLD_MS after the last call,
+   * unless MAX_FAST_PEERS others already are.
+   */
+  markActive(i: number, nowMs: number): void {
+    if (i < 0 || i >= this.rate.length || i === this.selfIdx) return
+    if (this.rate[i] === Rate.Normal) {
+      if (this.fastPeers >= MAX_FAST_PEERS) return
+      this.fastPeers++
+      if (Number.isNaN(this.nextFastMs)) this.nextFastMs = nowMs
+    }
+    this.rate[i] = Rate.Fast
+    this.fastUntilMs[i] = nowMs + FAST_PROBE_HOLD_MS
+  }
+
+  /** Sends the probes that are due; returns how many edges just went down. */
   tick(nowMs: number, out: RouterMessage[]): number {
     if (Number.isNaN(this.nextProbeMs) || nowMs >= this.nextProbeMs) {
-      this.sendRound(nowMs, out)
-      const jitter = 1 + PROBE_JITTER * (2 * this.init.random() - 1)
-      const next = (Number.isNaN(this.nextProbeMs) ? nowMs : this.nextProbeMs) + this.init.probeIntervalMs * jitter
-      // After a long stall, restart the schedule from now instead of bursting to catch up.
-      this.nextProbeMs = next <= nowMs ? nowMs + this.init.probeIntervalMs * jitter : next
+      this.sendRound(nowMs, out, false)
+      this.nextProbeMs = this.schedule(this.nextProbeMs, nowMs, this.init.probeIntervalMs)
+    }
+    if (this.fastPeers > 0 && nowMs >= this.nextFastMs) {
+      this.sendRound(nowMs, out, true)
+      this.nextFastMs = this.fastPeers > 0 ? this.schedule(this.nextFastMs, nowMs, this.fastIntervalMs) : NaN
     }
     return nowMs > this.nextSilenceMs ? this.checkSilence(nowMs) : 0
+  }
+
+  /** The next jittered send time after one due at `dueMs` (NaN: none yet). */
+  private schedule(dueMs: number, nowMs: number, intervalMs: number): number {
+    const jitter = 1 + PROBE_JITTER * (2 * this.init.random() - 1)
+    const next = (Number.isNaN(dueMs) ? nowMs : dueMs) + intervalMs * jitter
+    // After a long stall, restart the schedule from now instead of bursting to catch up.
+    return next <= nowMs ? nowMs + intervalMs * jitter : next
   }
 
   /**
@@ -114,22 +193,34 @@ export class Prober {
     for (let i = 0; i < this.inbound.length; i++) {
       if (i === this.selfIdx) continue
       const e = this.inbound[i]
-      if (e.checkSilence(nowMs, this.downAfterMs)) down++
-      else if (e.up && e.lastRxMs + this.downAfterMs < next) next = e.lastRxMs + this.downAfterMs
+      const after = e.senderFast ? this.fastDownAfterMs : this.downAfterMs
+      if (e.checkSilence(nowMs, after)) down++
+      else if (e.up && e.lastRxMs + after < next) next = e.lastRxMs + after
     }
     this.nextSilenceMs = next
     return down
   }
 
-  private sendRound(nowMs: number, out: RouterMessage[]): void {
+  /** Probes every peer at the normal interval (`fast` false) or every fast and slowing one. */
+  private sendRound(nowMs: number, out: RouterMessage[], fast: boolean): void {
     const f = this.fields
-    const seq = this.seq++
     for (let i = 0; i < this.init.relays.length; i++) {
       if (i === this.selfIdx) continue
+      const r = this.rate[i]
+      if (fast ? r === Rate.Normal : r !== Rate.Normal) continue
+      if (r === Rate.Fast && nowMs > this.fastUntilMs[i]) {
+        this.rate[i] = Rate.Slowing
+        this.announceLeft[i] = SLOW_ANNOUNCE_PROBES
+      }
+      f.fast = this.rate[i] === Rate.Fast
+      if (this.rate[i] === Rate.Slowing && --this.announceLeft[i] === 0) {
+        this.rate[i] = Rate.Normal
+        this.fastPeers--
+      }
       const e = this.inbound[i]
       f.senderId = this.init.selfId
       f.bootId = this.bootId
-      f.seq = seq
+      f.seq = this.seqs[i]++
       f.txMs = nowMs
       f.hasEcho = e.heard && Number.isFinite(e.echoTxMs)
       f.echoSeq = e.echoSeq
@@ -162,12 +253,13 @@ export class Prober {
       return -1
     }
     const e = this.inbound[i]
-    const wasUp = e.up
-    const v = e.onProbe(nowMs, f, this.bootId)
+    const v = e.onProbe(nowMs, f, this.bootId, this.delaySpacingMs, this.fastClearProbes)
     if (v === ProbeVerdict.Duplicate) this.counters.probeDuplicate++
     else if (v === ProbeVerdict.TooOld) this.counters.probeTooOld++
     else this.counters.probesReceived++
-    if (!wasUp && e.up && nowMs + this.downAfterMs < this.nextSilenceMs) this.nextSilenceMs = nowMs + this.downAfterMs
+    // A deadline moves earlier when the edge comes up or its sender turns fast.
+    const deadline = nowMs + (e.senderFast ? this.fastDownAfterMs : this.downAfterMs)
+    if (e.up && deadline < this.nextSilenceMs) this.nextSilenceMs = deadline
     return i
   }
 }

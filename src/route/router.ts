@@ -439,11 +439,16 @@ export class RouterCore implements Router {
 
   resumePoint(): RouterResume {
     const run = this.prober.run
-    return { probeBootId: run.bootId, nextProbeSeq: run.nextSeq, columnBootId: this.own.boot, nextColumnSeq: this.own.nextSeq }
+    return { probeBootId: run.bootId, nextProbeSeq: run.nextSeq, nextProbeSeqs: run.seqs, columnBootId: this.own.boot, nextColumnSeq: this.own.nextSeq }
+  }
+
+  markActivePeer(peer: string, nowMs: number): void {
+    const i = this.relayIndex.get(peer)
+    if (i !== undefined) this.prober.markActive(i, nowMs)
   }
 
   continueFrom(point: RouterResume): void {
-    this.prober.continueRun(point.probeBootId, point.nextProbeSeq)
+    this.prober.continueRun(point.probeBootId, point.nextProbeSeq, point.nextProbeSeqs)
     this.own.restart(0, point.columnBootId)
     this.own.restart(point.nextColumnSeq)
     // Whatever this router flooded before went nowhere: the next tick floods the whole column to every relay.

@@ -91,7 +91,10 @@ export interface ColumnAuth {
  */
 export interface RouterResume {
   probeBootId: number
+  /** The highest next probe sequence number (for peers missing from nextProbeSeqs). */
   nextProbeSeq: number
+  /** Each peer's next probe sequence number: peers probed fast (probe/probe-rate.ts) are further on. */
+  nextProbeSeqs?: Record<string, number>
   columnBootId: number
   nextColumnSeq: number
 }
@@ -188,6 +191,12 @@ export interface Router {
    * endpoints on it (dataplane/peer-endpoints.ts).
    */
   outboundUp?(peer: string): boolean | undefined
+  /**
+   * We are sending data to `peer` (the caller samples its traffic
+   * counters): probe it at the fast interval for a while, so that loss and
+   * silence on the edge are noticed sooner (probe/probe-rate.ts).
+   */
+  markActivePeer?(peer: string, nowMs: number): void
   /** Where this router's run stands, for a successor's `continueFrom`. */
   resumePoint?(): RouterResume
   /**

@@ -7,7 +7,7 @@ import { bytes, mutate, mutations, RUNS } from '../bench/mutations.js'
 const u32 = fc.nat(0xffffffff)
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true })
 const probe: fc.Arbitrary<ProbeFields> = fc
-  .record({ senderId: u32, bootId: u32, seq: u32, txMs: finite, hasEcho: fc.boolean(), echoSeq: u32, echoBootId: u32, echoTxMs: finite, echoRxMs: finite })
+  .record({ senderId: u32, bootId: u32, seq: u32, txMs: finite, hasEcho: fc.boolean(), fast: fc.boolean(), echoSeq: u32, echoBootId: u32, echoTxMs: finite, echoRxMs: finite })
   .map((f) => (f.hasEcho ? f : { ...f, echoSeq: 0, echoBootId: 0, echoTxMs: 0, echoRxMs: 0 }))
 
 function encoded(f: ProbeFields): Buffer {

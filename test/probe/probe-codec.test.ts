@@ -7,7 +7,7 @@ import type { ProbeFields } from '../../src/probe/probe-codec.js'
 
 function sample(): ProbeFields {
   return {
-    senderId: 0xdeadbeef, bootId: 7, seq: 42, txMs: 3_600_123.456, hasEcho: true,
+    senderId: 0xdeadbeef, bootId: 7, seq: 42, txMs: 3_600_123.456, hasEcho: true, fast: true,
     echoSeq: 41, echoBootId: 9, echoTxMs: -7_200_000.25, echoRxMs: 3_600_100.5,
   }
 }
@@ -29,6 +29,15 @@ describe('probe codec', () => {
     expect(decodeProbe(buf, out)).toBe(ProbeDrop.Ok)
     expect(out.hasEcho).toBe(false)
     expect(out.echoTxMs).toBe(0)
+  })
+
+  it('carries the fast flag apart from the echo flag', () => {
+    const buf = new Uint8Array(PROBE_LEN)
+    encodeProbe(buf, { ...sample(), fast: false })
+    const out = emptyProbeFields()
+    expect(decodeProbe(buf, out)).toBe(ProbeDrop.Ok)
+    expect(out.fast).toBe(false)
+    expect(out.hasEcho).toBe(true)
   })
 
   const bad: [string, (b: Uint8Array) => Uint8Array, ProbeDrop][] = [

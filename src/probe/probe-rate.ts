@@ -1,0 +1,62 @@
+/**
+ * Fast probing of the edges that carry data (docs/routing.md, "Fast probing
+ * of active edges").
+ *
+ * At 10 probes a second an edge that starts losing 5% loses its second
+ * probe ~4 s after the onset on average (and after more than 6 s one time
+ * in ten), so no detector fed only by those probes can move a call off it
+ * within 3 s without also tripping on healthy links. A relay therefore
+ * probes the peers it is sending data 4 times as often (FAST_PROBE_INTERVAL_MS):
+ * the loss detector then sees the same number of probes in a quarter of the
+ * time (5% loss trips ~1 s after its onset), and silence is noticed after
+ * FAST_DOWN_AFTER_MS instead of 350 ms. Only a sender knows whether an edge
+ * carries its data, so it decides, and says so in every probe (the FAST
+ * flag, probe-codec.ts): the receiver then holds the edge to the fast
+ * silence deadline. Edges without data keep the normal interval, so the
+ * cost grows with the traffic's fan-out, bounded by MAX_FAST_PEERS, not
+ * with the size of the network.
+ */
+/** The normal probe interval (config `probe_interval_ms` defaults to it; the prober re-exports it). */
+export const DEFAULT_PROBE_INTERVAL_MS = 100
+
+/**
+ * A fast edge gets a probe every 25 ms (40 a second; the control plane ticks
+ * every 20 ms), or at the normal interval when that is shorter. The ratio
+ * of the two intervals scales the fast loss detector's clearing run, set in
+ * sequence numbers, back to time (fast-loss.ts).
+ */
+export const FAST_PROBE_INTERVAL_MS = 25
+/**
+ * An edge stays fast this long after the last data the sender saw go over
+ * it: longer than a flow's pauses (a call's silence suppression, a game's
+ * lull), short enough that an edge the routes left slows down soon.
+ */
+export const FAST_PROBE_HOLD_MS = 2_000
+/**
+ * At most this many peers are probed fast at once (a relay fanning out to
+ * more is probed normally beyond them): 16 x 40 probes/s of 48 bytes is
+ * ~30 kB/s more per relay, whatever the size of the network.
+ */
+export const MAX_FAST_PEERS = 16
+/**
+ * A sender going back to the normal interval first sends this many probes
+ * at the fast interval without the FAST flag, so the receiver has moved its
+ * silence deadline back before the first long gap (one lost announcement
+ * would otherwise read as an outage; all three lost is ~1e-7 at 0.5% loss).
+ */
+export const SLOW_ANNOUNCE_PROBES = 3
+/**
+ * Silence before a fast edge is down: 5 fast intervals (4 probes missed,
+ * plus jitter and the senders' 20 ms ticks). A cut transit relay is noticed
+ * ~150 ms after the cut instead of ~350 ms; a relay whose event loop stalls
+ * for longer than this looks down for a moment (flap damping keeps it out
+ * when that repeats).
+ */
+export const FAST_DOWN_AFTER_MS = 150
+/**
+ * On a fast edge, delay and offset samples are taken at most every
+ * DELAY_SAMPLE_SPACING x the normal interval: the delay filters' windows
+ * and gains are set in samples, and routing's damping was tuned on one
+ * sample per normal interval. Loss and silence use every probe.
+ */
+export const DELAY_SAMPLE_SPACING = 0.9
