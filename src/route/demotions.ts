@@ -20,11 +20,30 @@ export const DEMOTED_EDGE_PENALTY_MS = 10_000
 export class EdgeDemotions {
   /** untilMs by edge index u * n + v. */
   private readonly until = new Map<number, number>()
+  /**
+   * Our own edges self -> v to a peer whose probes stopped reaching us (its
+   * edge v -> self went silent): penalised like a demotion until v is heard
+   * again (Router: "Silent peers"), with no time limit.
+   */
+  private readonly silent = new Set<number>()
 
   constructor(private readonly n: number) {}
 
   get size(): number {
     return this.until.size
+  }
+
+  /** Marks u->v silent; true when it was not. */
+  markSilent(u: number, v: number): boolean {
+    const k = u * this.n + v
+    if (this.silent.has(k)) return false
+    this.silent.add(k)
+    return true
+  }
+
+  /** Lifts a silent mark; true when there was one. */
+  clearSilent(u: number, v: number): boolean {
+    return this.silent.delete(u * this.n + v)
   }
 
   /** Demotes u->v until untilMs (a later deadline wins). */
@@ -34,12 +53,13 @@ export class EdgeDemotions {
   }
 
   has(u: number, v: number): boolean {
-    return this.until.has(u * this.n + v)
+    const k = u * this.n + v
+    return this.until.has(k) || this.silent.has(k)
   }
 
   /** True when some path edge is demoted. */
   onPath(path: readonly number[]): boolean {
-    if (this.until.size === 0) return false
+    if (this.until.size === 0 && this.silent.size === 0) return false
     for (let i = 0; i + 1 < path.length; i++) if (this.has(path[i], path[i + 1])) return true
     return false
   }
@@ -59,6 +79,7 @@ export class EdgeDemotions {
   /** Adds the penalty to every demoted edge's (finite) weight in w (V x V). */
   apply(w: Float64Array): void {
     for (const k of this.until.keys()) if (Number.isFinite(w[k])) w[k] += DEMOTED_EDGE_PENALTY_MS
+    for (const k of this.silent) if (Number.isFinite(w[k]) && !this.until.has(k)) w[k] += DEMOTED_EDGE_PENALTY_MS
   }
 
   /** [u, v, untilMs] of every demoted edge. */

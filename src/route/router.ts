@@ -176,7 +176,10 @@ export class RouterCore implements Router {
     const out: RouterMessage[] = []
     let reach = this.prober.tick(nowMs, out) > 0
     // Edges that went silent are failures for flap damping.
-    if (reach) for (let i = 0; i < this.relays.length; i++) this.own.touch(i, this.prober.inbound[i], nowMs)
+    if (reach) {
+      for (let i = 0; i < this.relays.length; i++) this.own.touch(i, this.prober.inbound[i], nowMs)
+      this.markSilentPeers()
+    }
     this.own.release(nowMs)
     for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
     if (this.refreshFreshness(nowMs)) this.dirty = true
@@ -201,7 +204,10 @@ export class RouterCore implements Router {
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[] {
     this.lastNowMs = nowMs
     const i = this.prober.onProbe(nowMs, from, bytes)
-    if (i >= 0) this.own.touch(i, this.prober.inbound[i], nowMs)
+    if (i >= 0) {
+      this.own.touch(i, this.prober.inbound[i], nowMs)
+      if (this.prober.inbound[i].up && this.table.demotions.clearSilent(this.self, i)) this.dirty = true
+    }
     return NO_MESSAGES
   }
 
@@ -409,6 +415,29 @@ export class RouterCore implements Router {
       p.jitterMs += this.map.edge[o + F_JITTER]
     }
     return p
+  }
+
+  /**
+   * Silent peers: when a peer's probes stop reaching us, ours most likely
+   * stop reaching it too (a cut link, a dead or isolated relay), but our
+   * edge to it is measured at its end, which may never tell us. So our own
+   * routes stop using self -> v at once, locally (a demotion, not flooded),
+   * until v is heard again: the first hop of a path through a relay that
+   * was cut off leaves it after the silence deadline (150 ms on an edge
+   * that carries data), without waiting for a flood. A one-way loss of v's
+   * probes costs our routes a detour, never reachability (a penalty, not an
+   * exclusion). The edge comes back with v's probes (UP_AFTER_PROBES).
+   */
+  private markSilentPeers(): void {
+    let any = false
+    for (let v = 0; v < this.relays.length; v++) {
+      const e = this.prober.inbound[v]
+      if (v !== this.self && e.heard && !e.up && this.table.demotions.markSilent(this.self, v)) any = true
+    }
+    if (!any) return
+    // Recompute at once, not after RECOMPUTE_MIN_INTERVAL_MS: traffic is being lost.
+    this.dirty = true
+    this.lastComputeMs = -Infinity
   }
 
   demotePath(nowMs: number, path: readonly string[], untilMs: number): boolean {
