@@ -40,9 +40,13 @@ export class DataActivity {
     this.control.set(peer, (this.control.get(peer) ?? 0) + 1)
   }
 
-  /** Calls `active` with every peer that got data since the last sample, at most every DATA_ACTIVITY_SAMPLE_MS. */
+  /** Whether a sample is due (every DATA_ACTIVITY_SAMPLE_MS). */
+  due(nowMs: number): boolean {
+    return nowMs - this.lastSampleMs >= DATA_ACTIVITY_SAMPLE_MS
+  }
+
+  /** Calls `active` with every peer that got data since the last sample. */
   sample(nowMs: number, peers: Iterable<ActivityPeer>, active: (peer: string) => void): void {
-    if (nowMs - this.lastSampleMs < DATA_ACTIVITY_SAMPLE_MS) return
     this.lastSampleMs = nowMs
     for (const p of peers) {
       const out = p.traffic.packetsOut

@@ -162,10 +162,12 @@ export class RouterBridge implements ControlPlaneSink {
       const now = this.clock.nowMs()
       try {
         this.send(this.current.tick(now))
-        this.activity.sample(now, this.activityPeers(), (peer) => {
-          this.current.markActivePeer?.(peer, now)
-          this.shadow?.router.markActivePeer?.(peer, now)
-        })
+        if (this.activity.due(now)) {
+          this.activity.sample(now, this.activityPeers(), (peer) => {
+            this.current.markActivePeer?.(peer, now)
+            this.shadow?.router.markActivePeer?.(peer, now)
+          })
+        }
         if (this.shadow !== undefined) this.tickShadow(now, this.shadow)
         this.pathReports?.tick(now)
         this.refresh(now)
