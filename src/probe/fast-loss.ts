@@ -12,7 +12,7 @@
  *
  * The run: `needed` lost probes within FAST_LOSS_WINDOW (30) sequence
  * numbers, or, on a clean edge, two lost in a row. `needed` is 2 on a clean
- * edge (background loss under FAST_LOSS_CLEAN_BACKGROUND, 0.1%) and 4 on
+ * edge (background loss under FAST_LOSS_CLEAN_BACKGROUND, 0.1%) and 5 on
  * any other. The background is what the edge lost before the current
  * episode: losses are counted in blocks of FAST_LOSS_BLOCK (200) numbers,
  * and a block is folded into the background (exponentially, a time
@@ -25,13 +25,13 @@
  * Why: a single lost probe is what healthy links do now and then, so one
  * loss never trips. At 10 probes a second nothing can tell 5% from 1% loss
  * in 3 s (the likelihood ratio needs ~70 probes), which is why edges that
- * carry data are probed 4 times as often (probe-rate.ts), and why the
+ * carry data are probed 5 times as often (probe-rate.ts), and why the
  * detector uses what the edge did before: on a clean edge two losses
- * within 30 numbers are ~7% and trip (sustained 5% loss: ~0.8 s after its
- * onset at the fast interval, median; ~2.6 s p95); an edge that has been
- * losing 0.5% all along needs four within 30 numbers, which chance gives
- * about once in 3 days at 40 probes a second (two would trip it every
- * minute). Low sustained loss (< 2%) on a lossy edge is left to the mean's
+ * within 30 numbers are ~7% and trip (sustained 5% loss: ~0.7 s after its
+ * onset at the fast interval, median; ~2.1 s p95); an edge that has been
+ * losing 0.5% all along needs five within 30 numbers, which chance gives
+ * about once in 3 days at 50 probes a second (two would trip it every
+ * minute, four every hour or two). Low sustained loss (< 2%) on a lossy edge is left to the mean's
  * limit and the profiles' penalty. Clearing needs 3 s clean (the caller
  * passes the clearing run in numbers: FAST_LOSS_CLEAR_PROBES at the normal
  * interval): sustained 5% loss rarely gives that, and a one-off burst
@@ -42,11 +42,11 @@
  */
 export const FAST_LOSS_WINDOW = 30
 export const FAST_LOSS_CLEAR_PROBES = 30
-/** Background loss under which an edge is clean: fewer than one loss in ~1000 numbers before the episode. */
-export const FAST_LOSS_CLEAN_BACKGROUND = 0.0015
+/** Background loss under which an edge is clean: fewer than two losses in the ~2000 numbers before the episode (a stray loss leaves it clean). */
+export const FAST_LOSS_CLEAN_BACKGROUND = 0.001
 /** Losses within the window that trip a clean edge, and any other. */
 export const FAST_LOSS_NEEDED_CLEAN = 2
-export const FAST_LOSS_NEEDED_LOSSY = 4
+export const FAST_LOSS_NEEDED_LOSSY = 5
 /** Sequence numbers per background block. */
 export const FAST_LOSS_BLOCK = 200
 /** Time constant of the background, in blocks (5: ~1000 numbers, 100 s at the normal interval, 25 s at the fast one). */
@@ -60,19 +60,19 @@ export const FAST_LOSS_BACKGROUND_PRIOR = 300
 
 // State offsets in doubles from the detector's base (see DelayFilter).
 const TRIPPED = 0
-/** Sequence numbers of the newest four numbers seen lost, newest first; -Infinity when none. */
+/** Sequence numbers of the newest FAST_LOSS_NEEDED_LOSSY numbers seen lost, newest first; -Infinity when none. */
 const LOST1 = 1
-const LOST_SLOTS = 4
+const LOST_SLOTS = FAST_LOSS_NEEDED_LOSSY
 /** Background: decayed losses and numbers of the folded blocks. */
-const BG_LOSSES = 5
-const BG_NUMBERS = 6
+const BG_LOSSES = LOST1 + LOST_SLOTS
+const BG_NUMBERS = BG_LOSSES + 1
 /** The open block: its first number and losses; the complete block waiting to be folded. */
-const BLOCK_START = 7
-const BLOCK_LOSSES = 8
-const PENDING_LOSSES = 9
-const PENDING_NUMBERS = 10
+const BLOCK_START = BG_LOSSES + 2
+const BLOCK_LOSSES = BG_LOSSES + 3
+const PENDING_LOSSES = BG_LOSSES + 4
+const PENDING_NUMBERS = BG_LOSSES + 5
 /** Doubles one FastLoss takes in a shared store. */
-export const FAST_LOSS_DOUBLES = 11
+export const FAST_LOSS_DOUBLES = BG_LOSSES + 6
 
 /** Losses within FAST_LOSS_WINDOW that trip an edge with background loss `bg` (a fraction). */
 export function lossesToTrip(bg: number): number {

@@ -44,10 +44,10 @@ describe('fast loss detector', () => {
     expect(cleared).toBe(21 + FAST_LOSS_CLEAR_PROBES + 1)
   })
 
-  it('asks for four losses within the window on an edge that has been losing ~1% all along', () => {
-    // 1% background: one loss every 100 numbers for 2000 numbers, then four within 30.
+  it('asks for five losses within the window on an edge that has been losing ~1% all along', () => {
+    // 1% background: one loss every 100 numbers for 2000 numbers, then five within 30.
     const bgLost = Array.from({ length: 20 }, (_, i) => 50 + i * 100)
-    const list = receivedExcept(2200, [...bgLost, 2100, 2120, 2125, 2127])
+    const list = receivedExcept(2200, [...bgLost, 2100, 2110, 2120, 2125, 2127])
     const f = new FastLoss()
     let hi = list[0]
     let tripAt = -1
@@ -75,17 +75,17 @@ describe('fast loss detector', () => {
     expect(states.slice(40, 280).every((t) => t)).toBe(true)
   })
 
-  it('clears after the run the caller asks for (an edge probed at the fast interval asks for 4 times as many)', () => {
+  it('clears after the run the caller asks for (an edge probed at the fast interval asks for 5 times as many)', () => {
     const list = receivedExcept(400, [20, 21])
     const f = new FastLoss()
     let hi = list[0]
     let cleared = -1
     for (const seq of list.slice(1)) {
-      f.advance(hi, seq, 4 * FAST_LOSS_CLEAR_PROBES)
+      f.advance(hi, seq, 5 * FAST_LOSS_CLEAR_PROBES)
       hi = seq
       if (seq > 22 && !f.tripped && cleared < 0) cleared = seq
     }
-    expect(cleared).toBe(21 + 4 * FAST_LOSS_CLEAR_PROBES + 1)
+    expect(cleared).toBe(21 + 5 * FAST_LOSS_CLEAR_PROBES + 1)
   })
 
   it('counts a loss as background only once the block after its block is complete', () => {
@@ -113,25 +113,25 @@ describe('fast loss detector', () => {
     let trips = 0
     for (let seq = 0; seq < n; seq++) {
       if (lost()) continue
-      if (f.advance(hi, seq, 4 * FAST_LOSS_CLEAR_PROBES) && f.tripped) trips++
+      if (f.advance(hi, seq, 5 * FAST_LOSS_CLEAR_PROBES) && f.tripped) trips++
       hi = seq
     }
     return trips
   }
 
-  // A healthy link must not flap: an hour at the fast interval (40 probes/s,
+  // A healthy link must not flap: an hour at the fast interval (50 probes/s,
   // probe/probe-rate.ts), several seeds. Before the background excluded the
   // current episode and lossy edges asked for four losses, 0.5% loss tripped
   // an edge ~50 times an hour at this rate.
   it('never trips over an hour of fast probes at 0% or 0.5% independent loss', () => {
-    const hour = 3600 * 40
+    const hour = 3600 * 50
     for (const seed of [1, 2, 3]) {
       expect(tripsUnder(0, hour, seed)).toBe(0)
       expect(tripsUnder(0.005, hour, seed)).toBe(0)
     }
   })
 
-  it('trips on sustained 5% loss on a clean edge within ~100 numbers (2.5 s at the fast interval) in 95% of seeds', () => {
+  it('trips on sustained 5% loss on a clean edge within ~100 numbers (2.1 s at the fast interval) in 95% of seeds', () => {
     const after: number[] = []
     for (let seed = 1; seed <= 200; seed++) {
       const rnd = seededRandom(seed)
@@ -145,7 +145,7 @@ describe('fast loss detector', () => {
       const onset = seq
       for (; !f.tripped && seq < onset + 10_000; seq++) {
         if (rnd() < 0.05) continue
-        f.advance(hi, seq, 4 * FAST_LOSS_CLEAR_PROBES)
+        f.advance(hi, seq, 5 * FAST_LOSS_CLEAR_PROBES)
         hi = seq
       }
       after.push(seq - onset)

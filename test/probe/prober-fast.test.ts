@@ -36,7 +36,7 @@ function runPair(a: Prober, b: Prober, fromMs: number, ms: number, drop = (_f: s
 }
 
 describe('fast probing of active edges', () => {
-  it('probes a peer we send data to 4 times as often, with the FAST flag, and the others as before', () => {
+  it('probes a peer we send data to 5 times as often, with the FAST flag, and the others as before', () => {
     const a = prober('a', 1)
     const b = prober('b', 2)
     runPair(a, b, 0, 1000)
@@ -60,8 +60,9 @@ describe('fast probing of active edges', () => {
         } else toC++
       }
     }
-    expect(toB).toBeGreaterThanOrEqual(36)
-    expect(toB).toBeLessThanOrEqual(50)
+    // 50 a second, less a few rounds due just after a 10 ms tick (they wait for the next).
+    expect(toB).toBeGreaterThanOrEqual(40)
+    expect(toB).toBeLessThanOrEqual(55)
     expect(flagged).toBe(toB)
     expect(toC).toBeGreaterThanOrEqual(9)
     expect(toC).toBeLessThanOrEqual(11)
