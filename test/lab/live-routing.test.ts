@@ -5,10 +5,12 @@
  * leg failing. Each test prints its figures next to the target and writes
  * them to dist/lab-reports/live-routing-targets.json.
  *
- * The targets are what issue 15's routing work (fast loss detector, flap
- * damping, fast origin failover) must reach; until it has, today's relays
- * miss some of them. So a test always checks that the situation happened
- * and the flow ran, and checks the target itself only with
+ * The targets are what issue 15's routing work must reach. A test always
+ * checks that the situation happened and the flow ran; the targets the
+ * relays have met in every lab run so far are checked by default (flap
+ * damping; loss reaction within 3 s both ways, with the active edges probed
+ * fast; the transit cut's gap of at most 300 ms, with silent peers left at
+ * once: docs/routing.md, "Lab figures"), the others only with
  * OVERPASS_LAB_TARGETS=enforce. Bounds are on what the relays did,
  * measured on the shared monotonic clock, never on how long a test ran.
  */
@@ -83,8 +85,8 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
       expect(o.paths.filter((p) => p.t_ms <= at).at(-1)?.forward).toEqual(['lax', 'dal', 'bos'])
       const fwd = ms(leftLinksAt(o.paths, 'forward', at, link), at)
       const rep = ms(leftLinksAt(o.paths, 'reply', at, link), at)
-      report(name, 'forward path left the lossy link after (ms)', fwd, '<= 3000', fwd !== null && fwd <= 3000)
-      report(name, 'reply path left the lossy link after (ms)', rep, '<= 3000', rep !== null && rep <= 3000)
+      report(name, 'forward path left the lossy link after (ms)', fwd, '<= 3000', fwd !== null && fwd <= 3000, true)
+      report(name, 'reply path left the lossy link after (ms)', rep, '<= 3000', rep !== null && rep <= 3000, true)
       report(name, 'flow loss after the event (%)', (100 * (o.around_events[0].lost_forward + o.around_events[0].lost_reverse)) / Math.max(1, o.around_events[0].forward.count + o.around_events[0].lost_forward), 'informational', true)
     })
   }
@@ -105,7 +107,7 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     const { r, o } = await saneFlow('transit-cut')
     expect(o.paths.filter((p) => p.t_ms <= 3000).at(-1)?.forward).toContain('dal')
     const e = o.around_events[0]
-    report('transit-cut', 'longest gap after the cut (ms)', e.gap_ms, '<= 300 (without redundancy)', e.gap_ms <= 300)
+    report('transit-cut', 'longest gap after the cut (ms)', e.gap_ms, '<= 300 (without redundancy)', e.gap_ms <= 300, true)
     report('transit-cut', 'packets lost after the cut', e.lost_forward + e.lost_reverse, '0 with redundancy (not configured here)', true)
     report('transit-cut', 'overlay bytes sent by all relays (kB)', overlayKb(r), 'informational (vs transit-cut-redundant)', true)
   })
