@@ -82,7 +82,7 @@ describe('fast probing of active edges', () => {
     expect(b.inbound[0].up).toBe(true)
   })
 
-  it('holds a fast edge to the fast silence deadline, and a normal one to the normal one', () => {
+  it('holds a fast edge to FAST_DOWN_AFTER_MS', () => {
     const a = prober('a', 1)
     const b = prober('b', 2)
     runPair(a, b, 0, 1000)
