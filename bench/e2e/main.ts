@@ -25,6 +25,11 @@
  *                       relay CPU per datagram for kernel, node_forwarder, overpass, wireguard_go, nebula;
  *                       --json prints { hop: { <system>: { <rate>: {...} } }, ... }
  *   --hop-rounds N      rounds of the hop comparison (default 3; the median is reported)
+ *   --roles             only the per-role CPU run (roles.ts): ingress, transit and exit CPU per
+ *                       datagram of one Overpass chain at 100 B and 1200 B, ratios to the transit;
+ *                       with --baseline DIR the other checkout's chain too, in turn each round;
+ *                       --json prints { roles: { <system>: { <bytes>: {...} } }, ... }
+ *   --roles-rounds N    rounds of the per-role run (default 3; the median is reported)
  *   --hop-systems a,b   subset of the hop systems (kernel always runs: it is the floor);
  *                       with --baseline DIR the other checkout's transit runs as overpass_baseline
  *   --workers-curve 1,2 with overpass_transit: the transit's ladder again with each of these
@@ -45,6 +50,7 @@ import { measureTransit, measureTransitWorkers, type TransitResult } from './tra
 import { printTable, summarise, type SystemResult } from './report.js'
 import { interleavedP99, type InterleavedResult } from './interleaved.js'
 import { HOP_SYSTEMS, measureHop, printHop, type HopSystem } from './hop.js'
+import { measureRoles, printRoles } from './roles.js'
 import { missingToolsReason } from '../../src/io/system-tools.js'
 import { cleanUpOnExit } from '../../src/io/exit-cleanup.js'
 import { createBenchProgress, interleavedRuns, plannedSteps, type BenchProgress } from './progress-plan.js'
@@ -72,6 +78,8 @@ interface Options {
   hopRounds: number
   hopSystems: HopSystem[]
   progress: boolean
+  roles: boolean
+  rolesRounds: number
 }
 
 /** A bad flag value: main() prints it and exits 2, as the overpass CLI does. */
@@ -95,6 +103,8 @@ function parseArgs(argv: string[]): Options {
   for (const s of hopSystems) if (!HOP_SYSTEMS.includes(s)) throw new BenchUsageError(`unknown hop system "${s}"; use ${HOP_SYSTEMS.join(',')}`)
   return {
     hop: argv.includes('--hop'),
+    roles: argv.includes('--roles'),
+    rolesRounds: count('--roles-rounds', 3, 1),
     progress: !argv.includes('--no-progress'),
     hopRounds: count('--hop-rounds', 3, 1),
     hopSystems,
@@ -178,6 +188,17 @@ async function main(): Promise<void> {
     const m = new Measurer(lg, log)
     const echo = lg.startEcho(line.name('org'), PLACEMENTS.split.clientCpus, ORIGIN_PORT, 900, path.join(dir, 'echo.log'))
     const nodeFlags = [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])]
+    if (opts.roles) {
+      log(`per-role CPU, ${opts.rolesRounds} round(s); load average ${os.loadavg().map((x) => round(x)).join(' ')} (figures are only comparable within this run)`)
+      const systems = opts.baselineDir ? (['overpass', 'overpass_baseline'] as const) : (['overpass'] as const)
+      const roles = await measureRoles({ line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags, baselineDir: opts.baselineDir, lg, m, echoPid: echo.pid, log, progress }, [...systems], opts.rolesRounds)
+      completed = true
+      progress?.finish(true)
+      const out = { ...roles, machine: machine(loadAtStart), duration_s: Math.round((Date.now() - startedMs) / 1000) }
+      if (opts.json) console.log(JSON.stringify(out, null, 2))
+      else printRoles(roles, log)
+      return
+    }
     const results: Partial<Record<SystemName, SystemResult>> = {}
     let transitAlone: TransitResult | undefined
     for (const name of opts.interleavedOnly ? [] : opts.systems) {

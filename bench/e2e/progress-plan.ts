@@ -24,12 +24,17 @@ export interface StepPlanOptions {
   hopRounds: number
   /** The hop systems asked for; the kernel floor runs every round whether listed or not. */
   hopSystems: string[]
+  /** --roles: one step per checkout per round (roles.ts). */
+  roles?: boolean
+  rolesRounds?: number
+  baselineDir?: string
 }
 
 /** Systems that run a transit relay of their own (the kernel only forwards). */
 const HAS_TRANSIT: ReadonlySet<SystemName> = new Set(['node_forwarder', 'wireguard_go', 'overpass', 'overpass_baseline'])
 
 export function plannedSteps(o: StepPlanOptions): number {
+  if (o.roles) return (o.rolesRounds ?? 1) * (o.baselineDir ? 2 : 1)
   if (o.hop) return o.hopRounds * new Set(['kernel', ...o.hopSystems]).size
   let steps = 0
   for (const name of o.interleavedOnly ? [] : o.systems) {

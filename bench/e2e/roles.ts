@@ -1,0 +1,161 @@
+/**
+ * `bench:e2e --roles`: CPU per datagram of each Overpass relay role in one
+ * run (issue 18, "the other roles"): the three-relay chain of systems.ts
+ *
+ *   cli ──> ing (ingress: client -> overlay, overlay -> client)
+ *       ──> tr  (transit: open, pop the path, re-seal)
+ *       ──> ex  (exit: overlay -> origin, origin -> overlay) ──> echo origin
+ *
+ * runs paced round trips at 100 B and 1200 B payloads. Every round trip is
+ * one forward and one reply datagram through each relay, so each role's CPU
+ * (all threads, schedstat ns) over twice the round trips delivered is its
+ * cost per datagram, both directions averaged. The ratios ingress/transit
+ * and exit/transit are the target's (≤ 1.5). Relays on CPU 1, the load
+ * generator and the echo origin on CPU 0 (the split placement). With
+ * --baseline DIR the other checkout's chain runs in turn in every round
+ * (before/after in one run); the median over rounds is reported.
+ */
+import { Loadgen } from './loadgen.js'
+import { PLACEMENTS, round, type Measurer } from './measure.js'
+import { median } from './interleaved.js'
+import { cpuUsFine } from './proc.js'
+import path from 'node:path'
+import { runAsync, sleep } from './shell.js'
+import { BIN, startOverpass, type RelayProc, type SystemContext } from './systems.js'
+
+/** Payload sizes: a game datagram and a video/RTC one. */
+export const ROLE_SIZES = [100, 1200]
+/** Round trips per second: 20k datagrams/s through each relay, well under every role's limit. */
+export const ROLE_RATE = 10_000
+/** Round trips per run: ~3 s at ROLE_RATE. */
+const ROLE_COUNT = 30_000
+/** Runs with more loss than this are left out of the medians when cleaner ones exist. */
+const CLEAN_LOSS = 0.01
+const ROLES = ['ingress', 'transit', 'exit'] as const
+type Role = (typeof ROLES)[number]
+export type RolesSystem = 'overpass' | 'overpass_baseline'
+
+export interface RoleFigures {
+  /** µs of CPU per datagram (forward and reply averaged), per role. */
+  cpu_us_per_packet: Record<Role, number | null>
+  ingress_vs_transit: number | null
+  exit_vs_transit: number | null
+  loss: number
+  p50_us: number
+  p99_us: number
+  /** In the medians: the runs the median is over (those under CLEAN_LOSS, if any were). */
+  runs?: number
+}
+
+export interface RolesResult {
+  /** { <system>: { <payload bytes>: figures } }, medians over rounds. */
+  roles: Partial<Record<RolesSystem, Record<string, RoleFigures>>>
+  rate: number
+  rounds: number
+  per_round: Partial<Record<RolesSystem, Record<string, RoleFigures>>>[]
+}
+
+export interface RolesContext extends SystemContext {
+  lg: Loadgen
+  m: Measurer
+  echoPid: number
+  log: (line: string) => void
+  progress?: { begin(what: string): void; done(): void }
+}
+
+/** One run at one payload size on a running chain: CPU per datagram per role. */
+async function atSize(ctx: RolesContext, relays: RelayProc[], host: string, port: number, size: number): Promise<RoleFigures> {
+  const before = relays.map((r) => cpuUsFine(r.proc.pid))
+  const r = await ctx.lg.load(PLACEMENTS.split.clientCpus, host, port, ROLE_RATE, ROLE_COUNT, size)
+  const used = relays.map((x, i) => cpuUsFine(x.proc.pid) - before[i])
+  const datagrams = 2 * r.received
+  const cpu = { ingress: null, transit: null, exit: null } as Record<Role, number | null>
+  if (datagrams > 0) relays.forEach((x, i) => (cpu[x.role] = round((cpu[x.role] ?? 0) + used[i] / datagrams)))
+  const ratio = (a: number | null): number | null => (a !== null && cpu.transit ? round(a / cpu.transit) : null)
+  return { cpu_us_per_packet: cpu, ingress_vs_transit: ratio(cpu.ingress), exit_vs_transit: ratio(cpu.exit), loss: round(r.loss, 5), p50_us: r.p50_us, p99_us: r.p99_us }
+}
+
+export async function measureRoles(ctx: RolesContext, systems: RolesSystem[], rounds: number): Promise<RolesResult> {
+  const perRound: RolesResult['per_round'] = []
+  for (let i = 0; i < rounds; i++) {
+    const round_: (typeof perRound)[number] = {}
+    // Rotate the order so neither checkout always runs first on a warming machine.
+    const order = systems.map((_, j) => systems[(i + j) % systems.length])
+    for (const name of order) {
+      ctx.progress?.begin(`roles round ${i + 1} ${name}`)
+      const sys = await startOverpass(ctx, name === 'overpass_baseline')
+      try {
+        ctx.m.place(sys, ctx.echoPid, PLACEMENTS.split)
+        await ctx.m.ready(sys)
+        await sleep(300)
+        const bySize: Record<string, RoleFigures> = {}
+        for (const size of ROLE_SIZES) {
+          const f = await atSize(ctx, sys.relays, sys.target.host, sys.target.port, size)
+          bySize[size] = f
+          const c = f.cpu_us_per_packet
+          ctx.log(`  round ${i + 1} ${name} ${size} B: ingress ${c.ingress} us, transit ${c.transit} us, exit ${c.exit} us per datagram (ingress/transit ${f.ingress_vs_transit}, exit/transit ${f.exit_vs_transit}), loss ${(f.loss * 100).toFixed(2)}%`)
+        }
+        round_[name] = bySize
+        if (i === 0) ctx.log(`  ${name} transit: ${await nativeTransitLine(ctx, name)}`)
+      } finally {
+        await sys.stop()
+      }
+      ctx.progress?.done()
+    }
+    perRound.push(round_)
+  }
+  return { roles: medians(perRound, systems), rate: ROLE_RATE, rounds, per_round: perRound }
+}
+
+/** Whether the chain's transit forwarded natively (its `overpass status`), so the figures say which path they measured. */
+async function nativeTransitLine(ctx: RolesContext, name: RolesSystem): Promise<string> {
+  const tag = name === 'overpass_baseline' ? 'baseline-' : ''
+  const bin = name === 'overpass_baseline' ? path.resolve(ctx.baselineDir ?? '.', 'bin/overpass.js') : BIN
+  try {
+    const st = JSON.parse(await runAsync(process.execPath, [bin, 'status', '-c', path.join(ctx.dir, `${tag}tr.yaml`), '--json'], 10_000)) as { native_transit?: { forwarded: number } }
+    return st.native_transit === undefined ? 'TypeScript path (no native transit table)' : `native transit forwarded ${st.native_transit.forwarded} datagrams`
+  } catch (err) {
+    return `status failed: ${(err as Error).message.split('\n')[0]}`
+  }
+}
+
+function medians(perRound: RolesResult['per_round'], systems: RolesSystem[]): RolesResult['roles'] {
+  const out: RolesResult['roles'] = {}
+  for (const name of systems) {
+    const bySize: Record<string, RoleFigures> = {}
+    for (const size of ROLE_SIZES) {
+      const all = perRound.map((r) => r[name]?.[size]).filter((f): f is RoleFigures => f !== undefined)
+      if (all.length === 0) continue
+      // A lossy run (another tenant took the CPU) charges the relays for datagrams they never delivered.
+      const clean = all.filter((f) => f.loss < CLEAN_LOSS)
+      const runs = clean.length > 0 ? clean : all
+      const med = (pick: (f: RoleFigures) => number | null): number | null => {
+        const xs = runs.map(pick).filter((x): x is number => x !== null)
+        const m = median(xs)
+        return m === null ? null : round(m)
+      }
+      bySize[size] = {
+        cpu_us_per_packet: { ingress: med((f) => f.cpu_us_per_packet.ingress), transit: med((f) => f.cpu_us_per_packet.transit), exit: med((f) => f.cpu_us_per_packet.exit) },
+        ingress_vs_transit: med((f) => f.ingress_vs_transit),
+        exit_vs_transit: med((f) => f.exit_vs_transit),
+        loss: med((f) => f.loss) ?? 0,
+        p50_us: med((f) => f.p50_us) ?? 0,
+        p99_us: med((f) => f.p99_us) ?? 0,
+        runs: runs.length,
+      }
+    }
+    out[name] = bySize
+  }
+  return out
+}
+
+export function printRoles(r: RolesResult, log: (line: string) => void): void {
+  log(`\nCPU per datagram by relay role at ${r.rate} round trips/s (median of ${r.rounds} round(s), runs with >= 1% loss left out when others exist; ratios per round, then the median)`)
+  log(`${'system'.padEnd(20)}${'bytes'.padStart(6)}${'ingress'.padStart(9)}${'transit'.padStart(9)}${'exit'.padStart(9)}${'ing/tr'.padStart(8)}${'ex/tr'.padStart(8)}`)
+  for (const [name, bySize] of Object.entries(r.roles)) {
+    for (const [size, f] of Object.entries(bySize!)) {
+      const c = f.cpu_us_per_packet
+      log(`${name.padEnd(20)}${size.padStart(6)}${String(c.ingress ?? '-').padStart(9)}${String(c.transit ?? '-').padStart(9)}${String(c.exit ?? '-').padStart(9)}${String(f.ingress_vs_transit ?? '-').padStart(8)}${String(f.exit_vs_transit ?? '-').padStart(8)}`)
+    }
+  }
+}
