@@ -60,7 +60,9 @@
 /* wire/data.ts */
 #define KIND_DATA 1
 #define FLAG_CLIENT_ADDR 0x02
-#define KNOWN_FLAGS 0x07
+/* Bytes 5..7 hold the writer's send stamp (path reports); a transit carries it unchanged. */
+#define FLAG_STAMPED 0x08
+#define KNOWN_FLAGS 0x0f
 #define OFF_FLAGS 1
 #define OFF_HOPS 2
 #define OFF_PATH_LEN 3
@@ -204,7 +206,8 @@ FAST_PATH int peer_by_node(const transit_t *t, uint32_t node) {
 FAST_PATH int transit_header(const transit_t *t, const unsigned char *p, size_t n, uint32_t from_node) {
   if (n < DATA_FIXED_LEN || p[0] != KIND_DATA) return -1;
   unsigned flags = p[OFF_FLAGS];
-  if ((flags & ~KNOWN_FLAGS) != 0 || p[5] != 0 || p[6] != 0 || p[7] != 0) return -1;
+  if ((flags & ~KNOWN_FLAGS) != 0) return -1;
+  if (!(flags & FLAG_STAMPED) && (p[5] | p[6] | p[7]) != 0) return -1;
   unsigned plen = p[OFF_PATH_LEN], pidx = p[OFF_PATH_INDEX];
   if (plen < MIN_PATH_RELAYS || plen > MAX_PATH_RELAYS || pidx < 1 || pidx >= plen) return -1;
   size_t off = OFF_PATH + 4 * (size_t)plen;

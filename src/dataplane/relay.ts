@@ -154,8 +154,19 @@ export class Relay implements RelayContext {
    * honoured only with OVERPASS_TEST_FAULTS=1 in its environment).
    * dropTransitData: drop every data packet this relay should forward as a
    * transit while still answering probes and flooding its column (docs/lab.md).
+   * Setting it also takes the native transit table off the socket (and puts
+   * it back), or the fast path would go on forwarding what the fault drops.
    */
-  readonly testFaults = { dropTransitData: false }
+  readonly testFaults = ((relay: Relay) => ({
+    get dropTransitData(): boolean {
+      return relay.dropTransit
+    },
+    set dropTransitData(on: boolean) {
+      relay.dropTransit = on
+      relay.transitFaultChanged()
+    },
+  }))(this)
+  private dropTransit = false
   /** Per-path data counters for path reports (path-meter.ts). */
   readonly pathMeter = new PathMeter()
   /** Datagram handler exceptions so far (each one dropped and counted; the first few logged). */
@@ -392,7 +403,7 @@ export class Relay implements RelayContext {
    * not its to seal on; the table seals on lane 0 only).
    */
   private startTransit(socket: PacketSocket): void {
-    if (!this.nativeTransit || socket.attachTransit === undefined || this.laneCount !== 1) return
+    if (!this.nativeTransit || this.dropTransit || socket.attachTransit === undefined || this.laneCount !== 1) return
     const transit = TransitOffload.create({
       selfNode: this.selfNode,
       family: isIPv6(this.plane.listen.host) ? 6 : 4,
@@ -424,6 +435,18 @@ export class Relay implements RelayContext {
     this.transit.drain()
     socket.attachTransit?.(null)
     this.transit = undefined
+    this.startTransit(socket)
+  }
+
+  /** The test fault changed: the table goes while transit data is dropped, and comes back after. */
+  private transitFaultChanged(): void {
+    const socket = this.socket
+    if (socket === undefined) return
+    if (this.transit !== undefined) {
+      this.transit.drain()
+      socket.attachTransit?.(null)
+      this.transit = undefined
+    }
     this.startTransit(socket)
   }
 

@@ -227,7 +227,8 @@ const nodeArb = fc.constantFrom(NODE.ing, NODE.tr, NODE.ex, NODE.stranger)
 /** Mostly well-formed transit packets ing -> tr -> ex (or ex -> tr -> ing), with every header field sometimes wrong. */
 const plainArb = fc.record({
   kind: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(0, 2, 3, 9) }),
-  flags: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(0, 1, 4, 5) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
+  // 8: FLAG_STAMPED, set on every packet an ingress or exit sends (path-meter.ts); `reserved` is then the stamp.
+  flags: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(0, 1, 4, 5, 8, 9, 12, 13) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
   hops: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 8 }) }, { weight: 1, arbitrary: fc.constant(0) }),
   route: fc.oneof(
     { weight: 8, arbitrary: fc.constant('ing>ex') },
@@ -236,7 +237,7 @@ const plainArb = fc.record({
   ),
   pidxShift: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 9 }) }),
   plenShift: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -3, max: 8 }) }),
-  reserved: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 255 }) }),
+  reserved: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 255 }) }),
   ext: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(4, 6, 9) }),
   payload: fc.integer({ min: 0, max: 300 }),
   headerCut: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 80 }) }),
@@ -337,6 +338,36 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     }
     expect(w.native.relay.stats().native_transit?.forwarded).toBe(50)
     expect(w.ts.relay.stats().native_transit).toBeUndefined()
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('forwards stamped packets natively, as every ingress and exit sends them, stamp unchanged', async () => {
+    const w = await connectedWorld(11)
+    const stamped = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 3, pidx: 1, reserved: 0xa7, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 100, headerCut: 0 })
+    for (let i = 0; i < 20; i++) {
+      w.ends.ing.send(0, w.clock.nowMs(), stamped, stamped.length)
+      pump(w)
+    }
+    expect(w.native.relay.stats().native_transit?.forwarded).toBe(20)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('drops transit data natively offered while the drop-transit test fault is on, and forwards again after', async () => {
+    const w = await connectedWorld(12)
+    const plain = transitPlain(10)
+    const sendBoth = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+        pump(w)
+      }
+    }
+    for (const side of [w.ts, w.native]) side.relay.testFaults.dropTransitData = true
+    sendBoth(5)
+    expect(w.native.relay.stats().drops.test_fault_dropped).toBe(5)
+    expect(w.native.relay.stats().native_transit).toBeUndefined()
+    for (const side of [w.ts, w.native]) side.relay.testFaults.dropTransitData = false
+    sendBoth(5)
+    expect(w.native.relay.stats().native_transit?.forwarded).toBe(5)
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
