@@ -9,13 +9,14 @@
  * transit-offload.ts). It hands over, per peer, the keypairs the TypeScript
  * path would accept packets on (current and previous) and the one it would
  * seal with (current), each valid until a deadline before any key limit,
- * and it sees every change (handshake, rekey, expiry). The replay window of
- * lane 0 and the send counters are the JS objects' own memory, shared, so
+ * and it sees every change (handshake, rekey, expiry). A table works on
+ * one lane, its worker's own (transitLane; lane 0 for a single worker): the
+ * replay window of that lane and the send counters are the JS objects' own memory, shared, so
  * both sides read and advance one state. transit_try commits (advances the
  * window and the counter, counts, writes the datagram) ONLY when the
  * TypeScript path would forward the same packet to the same peer with the
  * same bytes; for anything else (handshakes, control, probes, local
- * delivery, lanes other than 0, keys near a limit, and every packet the
+ * delivery, other lanes than the table's, keys near a limit, and every packet the
  * TypeScript path would drop) it changes nothing and returns 0, and JS
  * handles the datagram as before, drop counters included. The differential
  * test (test/dataplane/transit-offload.test.ts) holds the two to that.
@@ -23,13 +24,13 @@
  * Per datagram, in the TypeScript path's order:
  *   1. outer header: length, version, type transport, reserved bytes
  *   2. receiver index -> keypair; its peer's address must be the source
- *   3. lane 0, counter under the reject limit, keypair before its deadline
+ *   3. the table's lane, counter under the reject limit, keypair before its deadline
  *   4. replay pre-check (crypto/replay.ts, same ring), open (secretbox)
  *   5. data header (wire/data.ts decodeDataHeader), path[pidx] is us,
  *      path[pidx-1] the sender, not the last hop, hops left
  *   6. next hop path[pidx+1] is a peer with a send keypair before its
  *      deadline whose counter stays under the rekey limit
- *   7. commit: replay update, hops-1, pidx+1, seal on lane 0 with the next
+ *   7. commit: replay update, hops-1, pidx+1, seal on the table's lane with its next
  *      counter, count rx and tx per peer
  */
 #define _GNU_SOURCE
@@ -57,6 +58,7 @@
 #define NONCE_LEN 24
 #define KEY_LEN 32
 #define LANE_UNIT 0x10000u
+#define MAX_LANES 32
 /* wire/data.ts */
 #define KIND_DATA 1
 #define FLAG_CLIENT_ADDR 0x02
@@ -90,7 +92,7 @@ typedef struct {
   uint32_t local_index;
   int peer;
   unsigned char key[KEY_LEN];
-  uint32_t *ring;  /* the JS ReplayWindow's ring (lane 0) */
+  uint32_t *ring;  /* the JS ReplayWindow's ring (the table's lane) */
   double *head;    /* its highest accepted counter */
   napi_ref ring_ref, head_ref;
   double until_ms; /* the JS clock's ms from which JS decides (key age limits) */
@@ -103,7 +105,7 @@ typedef struct {
   bool can_send;
   uint32_t remote_index;
   unsigned char key[KEY_LEN];
-  double *counts;  /* the JS Keypair's [sendCounter, lane 0 next] */
+  double *counts;  /* the JS Keypair's [sendCounter, lane 0 next, lane 1 next, ...] */
   napi_ref counts_ref;
   double until_ms;
 } peer_t;
@@ -111,6 +113,8 @@ typedef struct {
 struct transit {
   napi_env env;
   uint32_t self_node;
+  /* The one lane this table opens and seals on (transitLane; 0 unless set): its worker's own. */
+  uint32_t lane;
   int family;
   int npeers;
   double rekey_after_packets, reject_after_packets;
@@ -234,7 +238,7 @@ size_t transit_try(transit_t *t, const unsigned char *d, size_t len, const addr_
   peer_t *from = &t->peers[k->peer];
   if (!from->known || !addr_same(&from->addr, src)) return 0;
   uint32_t hi = be32(d + 8);
-  if (hi / LANE_UNIT != 0) return 0;
+  if (hi / LANE_UNIT != t->lane) return 0;
   uint64_t c = ((uint64_t)(hi % LANE_UNIT) << 32) | be32(d + 12);
   if (!(now_ms < k->until_ms) || !((double)c < t->reject_after_packets)) return 0;
   if (!replay_check(k, c)) return 0;
@@ -248,19 +252,20 @@ size_t transit_try(transit_t *t, const unsigned char *d, size_t len, const addr_
   if (next < 0) return 0;
   peer_t *to = &t->peers[next];
   if (!to->can_send || !(now_ms < to->until_ms) || !(to->counts[0] + 1 < t->rekey_after_packets)) return 0;
+  double *next_counter = &to->counts[1 + t->lane];
 
   replay_update(k, c);
   p[OFF_HOPS]--;
   p[OFF_PATH_INDEX]++;
-  uint64_t n = (uint64_t)to->counts[1];
-  to->counts[1] += 1;
+  uint64_t n = (uint64_t)*next_counter;
+  *next_counter += 1;
   to->counts[0] += 1;
   out[0] = WIRE_VERSION;
   out[1] = MSG_TRANSPORT;
   out[2] = 0;
   out[3] = 0;
   put_be32(out + 4, to->remote_index);
-  put_be32(out + 8, (uint32_t)(n >> 32)); /* lane 0 */
+  put_be32(out + 8, t->lane * LANE_UNIT + (uint32_t)(n >> 32));
   put_be32(out + 12, (uint32_t)n);
   memcpy(nonce, out, OUTER_HEADER_LEN);
   crypto_secretbox_easy(out + OUTER_HEADER_LEN, p, plain_len, nonce, to->key);
@@ -492,7 +497,7 @@ static napi_value transit_receive_key(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* transitSendKey(table, slot, remoteIndex, key Buffer(32), counts Float64Array(2), untilMs) -> bool */
+/* transitSendKey(table, slot, remoteIndex, key Buffer(32), counts Float64Array(2 + lane), untilMs) -> bool */
 static napi_value transit_send_key(napi_env env, napi_callback_info info) {
   napi_value argv[6], result;
   int32_t slot;
@@ -502,7 +507,7 @@ static napi_value transit_send_key(napi_env env, napi_callback_info info) {
   if (!t) return NULL;
   CHECK(napi_get_value_int32(env, argv[1], &slot));
   CHECK(napi_get_value_double(env, argv[5], &until));
-  double *counts = typed_array_data(env, argv[4], napi_float64_array, 2);
+  double *counts = typed_array_data(env, argv[4], napi_float64_array, 2 + (size_t)t->lane);
   if (slot < 0 || slot >= t->npeers || !get_u32(env, argv[2], &index) || !counts) return throw_errno(env, "transitSendKey: values", EINVAL);
   peer_t *p = &t->peers[slot];
   forget_tx(t, p);
@@ -516,6 +521,21 @@ static napi_value transit_send_key(napi_env env, napi_callback_info info) {
   }
   CHECK(napi_get_boolean(env, ok, &result));
   return result;
+}
+
+/* transitLane(table, lane): the lane the table opens and seals on (its worker's own; default 0).
+ * Only before any key is handed over: a key's ring and counter are that lane's. */
+static napi_value transit_lane(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint32_t lane;
+  transit_t *t = table_call(env, info, argv, 2, "transitLane: arguments");
+  if (!t) return NULL;
+  bool keyed = false;
+  for (int i = 0; i < t->npeers && !keyed; i++) keyed = t->peers[i].can_send;
+  for (int e = 0; e < t->npeers * RX_PER_PEER && !keyed; e++) keyed = t->rx[e].local_index != 0;
+  if (!get_u32(env, argv[1], &lane) || lane >= MAX_LANES || keyed) return throw_errno(env, "transitLane: lane (0..31, before any key)", EINVAL);
+  t->lane = lane;
+  return NULL;
 }
 
 /* transitTry(table, data Buffer, length, host, port, nowMs, out Buffer) -> [length, slot] or null.
@@ -564,6 +584,7 @@ napi_status transit_register(napi_env env, napi_value exports) {
     {"transitReceiveKey", NULL, transit_receive_key, NULL, NULL, NULL, napi_enumerable, NULL},
     {"transitSendKey", NULL, transit_send_key, NULL, NULL, NULL, napi_enumerable, NULL},
     {"transitTry", NULL, transit_try_js, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"transitLane", NULL, transit_lane, NULL, NULL, NULL, napi_enumerable, NULL},
     {"transitAvailable", NULL, NULL, NULL, NULL, avail, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

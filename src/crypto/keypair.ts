@@ -13,14 +13,13 @@ import { ReplayWindow } from './replay.js'
 export class Keypair {
   /**
    * [packets sealed with this keypair here on all lanes (rekey and reject
-   * limits), next counter of lane 0]. A typed array so the native transit
-   * fast path (native/transit.c) counts in the same memory.
+   * limits), next counter of lane 0, of lane 1, ...]. One typed array so the
+   * native transit fast path (native/transit.c) counts in the same memory,
+   * whichever lane its worker seals on.
    */
-  readonly counts = new Float64Array(2)
+  readonly counts = new Float64Array(1 + MAX_LANES)
   /** Replay window of lane 0 (the only lane of a single-worker relay). */
   readonly replay = new ReplayWindow()
-  /** Next counter of the lanes other than 0 (allocated on the first send on one). */
-  private laneNext: Float64Array | undefined
   private laneReplay: ReplayWindow[] | undefined
   /** Set once a worker has reported this (responder) keypair as used by the peer. */
   confirmReported = false
@@ -47,9 +46,7 @@ export class Keypair {
   nextCounter(lane: number): number {
     const counts = this.counts
     counts[0]++
-    if (lane === 0) return counts[1]++
-    const next = (this.laneNext ??= new Float64Array(MAX_LANES))
-    return next[lane]++
+    return counts[1 + lane]++
   }
 
   /** The replay window of `lane`. */

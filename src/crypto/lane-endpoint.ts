@@ -7,6 +7,12 @@
  * steers to it. A first packet on a `next` keypair is reported back
  * (`onConfirm`) so worker 0 switches the session over.
  *
+ * Like worker 0's endpoint it hands its live keypairs to the worker's
+ * native transit table (`onLiveKeys`, dataplane/transit-offload.ts) on
+ * every change: current and previous to receive on, current to send with,
+ * each until LIVE_KEY_MARGIN_MS before the reject age (worker 0 rekeys and
+ * installs the new keys; this endpoint never rekeys on its own).
+ *
  * Without a session it drops (counted as queue drops) instead of queueing:
  * worker 0 brings sessions up within a round trip, and a worker's first
  * packets to a fresh peer are rare.
@@ -14,10 +20,10 @@
 import { MSG_TRANSPORT, OFF_RECEIVER, OFF_TYPE, TRANSPORT_OVERHEAD } from '../wire/outer.js'
 import { selectAead } from './aead.js'
 import { Keypair } from './keypair.js'
-import { DEFAULT_MAX_PACKET_BYTES, DEFAULT_REJECT_AFTER_MS, DEFAULT_REJECT_AFTER_PACKETS } from './secure-endpoint.js'
+import { DEFAULT_MAX_PACKET_BYTES, DEFAULT_REJECT_AFTER_MS, DEFAULT_REJECT_AFTER_PACKETS, DEFAULT_REKEY_AFTER_PACKETS, LIVE_KEY_MARGIN_MS } from './secure-endpoint.js'
 import { Count, Counters } from './stats.js'
 import { TransportCodec, keyUsable, outerHeaderDrop, type KeyLimits } from './transport.js'
-import { CryptoDrop, type CryptoStats, type EndpointPeer, type KeypairSnapshot, type PeerKeys, type SecureEndpoint } from './types.js'
+import { CryptoDrop, type CryptoStats, type EndpointPeer, type KeypairSnapshot, type LiveKeypair, type PeerKeys, type SecureEndpoint, type SecureEndpointOptions } from './types.js'
 
 export interface LaneEndpointOptions {
   /** Peers are 0..peerCount-1, the same indexes worker 0 uses. */
@@ -29,6 +35,13 @@ export interface LaneEndpointOptions {
   rejectAfterMs?: number
   rejectAfterPackets?: number
   maxPacketBytes?: number
+  /** The live keypairs of a peer after every change (worker 0's onLiveKeys contract, crypto/types.ts). */
+  onLiveKeys?: SecureEndpointOptions['onLiveKeys']
+  /**
+   * Only reported with the live keys: the packet count from which a fast
+   * path leaves sealing to this endpoint (worker 0's rekey_after_packets).
+   */
+  rekeyAfterPackets?: number
 }
 
 interface LanePeer {
@@ -84,6 +97,28 @@ export class LaneEndpoint implements SecureEndpoint {
     p.current = held(keys.current)
     p.next = held(keys.next)
     for (const k of keys.previous) held(k)
+    this.liveKeysChanged(peer)
+  }
+
+  /** Tell the native transit table (onLiveKeys) which of `peer`'s keypairs it may use alone, and until when. */
+  private liveKeysChanged(peer: number): void {
+    const onLiveKeys = this.opts.onLiveKeys
+    const p = this.peers[peer]
+    if (onLiveKeys === undefined || p === undefined) return
+    const until = (kp: Keypair): number => kp.createdMs + this.limits.rejectAfterMs - LIVE_KEY_MARGIN_MS
+    const receive: LiveKeypair[] = []
+    // Current and previous, never `next`: its first packet confirms it (onConfirm), which only JS reports.
+    for (const kp of this.keypairs.values()) if (kp.peer === peer && kp !== p.next) receive.push({ kp, untilMs: until(kp) })
+    const send = p.current === null ? null : { kp: p.current, untilMs: until(p.current) }
+    onLiveKeys(peer, { receive, send, rekeyAfterPackets: this.opts.rekeyAfterPackets ?? DEFAULT_REKEY_AFTER_PACKETS, rejectAfterPackets: this.limits.rejectAfterPackets })
+  }
+
+  /** What the native transit table forwarded for `peer` (drained by dataplane/transit-offload.ts). */
+  addTransitCounts(peer: number, rxPackets: number, txPackets: number): void {
+    const p = this.peers[peer]
+    if (p === undefined) return
+    p.counters.counts[Count.RxPackets] += rxPackets
+    p.counters.counts[Count.TxPackets] += txPackets
   }
 
   /**
@@ -156,6 +191,7 @@ export class LaneEndpoint implements SecureEndpoint {
       if (p.current === kp) p.current = null
       if (p.next === kp) p.next = null
       kp.wipe()
+      this.liveKeysChanged(kp.peer)
     }
   }
 

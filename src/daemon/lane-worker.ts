@@ -46,6 +46,9 @@ async function main(): Promise<void> {
         onConfirm: (peer, localIndex) => post({ t: 'confirm', peer, localIndex }),
         backend: o.backend,
         maxPacketBytes: o.maxPacketBytes,
+        // The worker's native transit table (dataplane/transit-offload.ts) gets this worker's keypairs.
+        onLiveKeys: o.onLiveKeys,
+        rekeyAfterPackets: o.rekeyAfterPackets,
       })),
   })
   const { relay, paths } = node

@@ -123,7 +123,7 @@ export interface RelayDeps {
   exitSocketBudget?: number
   /**
    * Forward pure transit datagrams natively when the overlay socket can
-   * (transit-offload.ts; one worker only); default true unless OVERPASS_TRANSIT=off.
+   * (transit-offload.ts; each worker on its own lane); default true unless OVERPASS_TRANSIT=off.
    */
   nativeTransit?: boolean
 }
@@ -398,12 +398,13 @@ export class Relay implements RelayContext {
   }
 
   /**
-   * The native transit fast path, when the overlay socket has one and this
-   * is the only worker (with several, lanes other than a worker's own are
-   * not its to seal on; the table seals on lane 0 only).
+   * The native transit fast path, when the overlay socket has one. With
+   * several workers each has a table of its own lane (`this.lane`, the one
+   * it seals on): packets on other lanes the kernel steers here (lane mod
+   * workers) stay with JS.
    */
   private startTransit(socket: PacketSocket): void {
-    if (!this.nativeTransit || this.dropTransit || socket.attachTransit === undefined || this.laneCount !== 1) return
+    if (!this.nativeTransit || this.dropTransit || socket.attachTransit === undefined) return
     const transit = TransitOffload.create({
       selfNode: this.selfNode,
       family: isIPv6(this.plane.listen.host) ? 6 : 4,
@@ -417,6 +418,7 @@ export class Relay implements RelayContext {
       rekeyAfterPackets: this.plane.rekeyAfterPackets,
       rejectAfterPackets: DEFAULT_REJECT_AFTER_PACKETS,
       nowMs: this.clock.nowMs(),
+      lane: this.lane,
     })
     if (transit === undefined) return
     this.transit = transit

@@ -11,8 +11,11 @@
  * would forward, byte for byte, sharing the keypairs' replay windows and
  * send counters; everything else reaches Relay.onOverlayDatagram unchanged,
  * so every drop is still counted there. When anything here is off (limits
- * that differ, a peer address that would not match, more than one lane),
- * the table is simply not given the keypair and JS does the work.
+ * that differ, a peer address that would not match), the table is simply
+ * not given the keypair and JS does the work. With several workers, each
+ * has its own table on its own lane (the one the kernel steers to it and
+ * the only one it seals on): the replay window and counter handed over are
+ * that lane's.
  */
 import type { LiveKeys, SecureEndpoint } from '../crypto/types.js'
 import { NativeTransitTable, TRANSIT_PEER_SLOTS, TRANSIT_TOTALS, TransitPeerStat } from '../io/native-transit.js'
@@ -34,6 +37,8 @@ export interface TransitOffloadInit {
   rekeyAfterPackets: number
   rejectAfterPackets: number
   nowMs: number
+  /** The worker's lane (Relay.lane): the table opens and seals only on it. */
+  lane: number
 }
 
 export class TransitOffload {
@@ -45,6 +50,7 @@ export class TransitOffload {
   private readonly endpoint: TransitOffloadInit['endpoint']
   private readonly rekeyAfterPackets: number
   private readonly rejectAfterPackets: number
+  private readonly lane: number
 
   private constructor(table: NativeTransitTable, init: TransitOffloadInit) {
     this.table = table
@@ -52,6 +58,7 @@ export class TransitOffload {
     this.endpoint = init.endpoint
     this.rekeyAfterPackets = init.rekeyAfterPackets
     this.rejectAfterPackets = init.rejectAfterPackets
+    this.lane = init.lane
     this.usable = init.peers.map((p, slot) => p.matchedBySource && table.setPeer(slot, p.node, p.endpoint.address, p.endpoint.port))
   }
 
@@ -64,6 +71,7 @@ export class TransitOffload {
       rekeyAfterPackets: init.rekeyAfterPackets,
       rejectAfterPackets: init.rejectAfterPackets,
       nowMs: init.nowMs,
+      lane: init.lane,
     })
     return table && new TransitOffload(table, init)
   }
@@ -80,7 +88,10 @@ export class TransitOffload {
     if (!this.usable[slot]) return
     // The table checks packet counts against its own limits: keys under other ones stay with JS.
     if (keys.rekeyAfterPackets !== this.rekeyAfterPackets || keys.rejectAfterPackets !== this.rejectAfterPackets) return
-    for (const { kp, untilMs } of keys.receive) table.receiveKey(slot, kp.localIndex, kp.receiveKey, kp.replay.ring, kp.replay.head, untilMs)
+    for (const { kp, untilMs } of keys.receive) {
+      const replay = kp.replayFor(this.lane)
+      table.receiveKey(slot, kp.localIndex, kp.receiveKey, replay.ring, replay.head, untilMs)
+    }
     const send = keys.send
     if (send !== null) table.sendKey(slot, send.kp.remoteIndex, send.kp.sendKey, send.kp.counts, send.untilMs)
   }

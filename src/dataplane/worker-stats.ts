@@ -30,6 +30,8 @@ export interface WorkerSummary {
   drops: Record<string, number>
   crypto?: { rxPackets: number; txPackets: number } & Record<string, unknown>
   overlay_socket?: Record<string, number>
+  /** This worker's native transit table (its own lane), when it has one. */
+  native_transit?: { forwarded: number; peers_matched: number }
 }
 
 /** What one worker contributes, for the per-worker list. */
@@ -41,6 +43,7 @@ function workerSummary(index: number, s: RelayStats): WorkerSummary {
     drops: s.drops,
     ...(crypto !== undefined ? { crypto } : {}),
     ...(s.overlay_socket !== undefined ? { overlay_socket: s.overlay_socket } : {}),
+    ...(s.native_transit !== undefined ? { native_transit: s.native_transit } : {}),
   }
 }
 
@@ -55,6 +58,8 @@ export function statsWithWorkers(main: RelayStats, others: Map<number, RelayStat
     addCounters(total.peers, s.peers)
     // A peer's crypto index is a name, not a counter: worker 0's stands.
     for (const [id, p] of Object.entries(main.peers)) if (total.peers[id] !== undefined) total.peers[id].index = p.index
+    // Datagrams forwarded natively by any worker; peers_matched is a count of peers, worker 0's stands.
+    if (s.native_transit !== undefined) total.native_transit = { forwarded: (total.native_transit?.forwarded ?? 0) + s.native_transit.forwarded, peers_matched: total.native_transit?.peers_matched ?? s.native_transit.peers_matched }
     list.push(workerSummary(index, s))
   }
   return { ...total, worker_count: count, workers: list }

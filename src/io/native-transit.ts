@@ -28,6 +28,7 @@ interface TransitAddon {
   transitReceiveKey(table: object, slot: number, localIndex: number, key: Buffer, ring: Uint32Array, head: Float64Array, untilMs: number): boolean
   transitSendKey(table: object, slot: number, remoteIndex: number, key: Buffer, counts: Float64Array, untilMs: number): boolean
   transitTry(table: object, data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): [number, number] | null
+  transitLane(table: object, lane: number): void
 }
 
 /** OVERPASS_TRANSIT: `native` (default: when available) or `off` (the TypeScript path only, e.g. for A/B runs). */
@@ -56,6 +57,8 @@ export interface TransitTableInit {
   rejectAfterPackets: number
   /** The relay clock's now, so the table's clock reads the same milliseconds. */
   nowMs: number
+  /** The lane the table opens and seals on: its worker's own (default 0). */
+  lane?: number
 }
 
 /** One table; a socket's `attachTransit` runs it on every receive batch. */
@@ -69,6 +72,7 @@ export class NativeTransitTable {
     this.native = native
     this.counters = new Float64Array(TRANSIT_TOTALS + TRANSIT_PEER_SLOTS * init.peerCount)
     this.handle = native.transitCreate(init.selfNode, init.peerCount, init.family, init.rekeyAfterPackets, init.rejectAfterPackets, init.nowMs, this.counters)
+    if ((init.lane ?? 0) !== 0) native.transitLane(this.handle, init.lane!)
   }
 
   /** A table, or undefined where the native path is not available. */
@@ -90,6 +94,7 @@ export class NativeTransitTable {
     return this.native.transitReceiveKey(this.handle, slot, localIndex, key, ring, head, untilMs)
   }
 
+  /** `counts`: the keypair's [sent on all lanes, next counter of lane 0, of lane 1, ...] (crypto/keypair.ts). */
   sendKey(slot: number, remoteIndex: number, key: Buffer, counts: Float64Array, untilMs: number): boolean {
     return this.native.transitSendKey(this.handle, slot, remoteIndex, key, counts, untilMs)
   }

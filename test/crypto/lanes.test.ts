@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { CryptoDrop, LaneEndpoint, type PeerKeys } from '../../src/crypto/index.js'
+import { CryptoDrop, LaneEndpoint, type KeypairSnapshot, type LiveKeys, type PeerKeys } from '../../src/crypto/index.js'
+import { DEFAULT_REJECT_AFTER_MS, LIVE_KEY_MARGIN_MS } from '../../src/crypto/secure-endpoint.js'
 import { MAX_LANES, OFF_COUNTER, OFF_LANE } from '../../src/wire/outer.js'
 import { Net, payload, type Datagram } from './harness.js'
 
@@ -131,5 +132,31 @@ describe('lanes', () => {
     const bad = Buffer.from(d.data)
     bad.writeUInt16BE(MAX_LANES, OFF_COUNTER)
     expect(net.deliver({ ...d, data: bad })).toBe(CryptoDrop.Malformed)
+  })
+
+  it("hands a worker's native transit table its live keypairs: current and previous to receive, current to send, never next", () => {
+    const live: LiveKeys[] = []
+    const lane = new LaneEndpoint({ peerCount: 1, transmit: () => {}, onLiveKeys: (_peer, keys) => live.push(keys), rekeyAfterPackets: 99 })
+    const snap = (localIndex: number, createdMs: number): KeypairSnapshot => ({
+      localIndex, remoteIndex: localIndex + 100, sendKey: new Uint8Array(32).fill(localIndex), receiveKey: new Uint8Array(32).fill(localIndex + 1), isInitiator: true, createdMs,
+    })
+    lane.install(0, { current: snap(1, 5_000), next: snap(2, 6_000), previous: [snap(3, 1_000)] })
+    const first = live.at(-1)!
+    expect(first.receive.map((r) => r.kp.localIndex).sort()).toEqual([1, 3])
+    expect(first.receive.find((r) => r.kp.localIndex === 3)!.untilMs).toBe(1_000 + DEFAULT_REJECT_AFTER_MS - LIVE_KEY_MARGIN_MS)
+    expect(first.send?.kp.localIndex).toBe(1)
+    expect(first.send?.untilMs).toBe(5_000 + DEFAULT_REJECT_AFTER_MS - LIVE_KEY_MARGIN_MS)
+    expect(first.rekeyAfterPackets).toBe(99)
+    // The previous keypair expires here: the table is told at once, not only when worker 0's word comes.
+    lane.tick(1_000 + DEFAULT_REJECT_AFTER_MS)
+    expect(live.at(-1)!.receive.map((r) => r.kp.localIndex)).toEqual([1])
+    lane.install(0, { current: null, next: null, previous: [] })
+    expect(live.at(-1)).toMatchObject({ receive: [], send: null })
+  })
+
+  it('counts what the native transit table forwarded in its peer counters', () => {
+    const lane = new LaneEndpoint({ peerCount: 1, transmit: () => {} })
+    lane.addTransitCounts(0, 3, 2)
+    expect(lane.stats().peers[0]).toMatchObject({ rxPackets: 3, txPackets: 2 })
   })
 })

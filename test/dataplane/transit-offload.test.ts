@@ -124,10 +124,13 @@ interface World {
   ends: Record<'ing' | 'ex', SecureEndpoint>
   /** Datagrams the ends sent (to tr), waiting to be delivered to both relays. */
   inbox: { data: Buffer; from: PeerAddress }[]
+  /** The lane of the relays' worker (its table's lane); the ends send on it unless an op says otherwise. */
+  lane: number
   stop(): void
 }
 
-async function buildWorld(seed: number, smallRekey = false): Promise<World> {
+/** `worker`: the relays are this worker of a multi-worker relay (their tables work on its lane). */
+async function buildWorld(seed: number, smallRekey = false, worker = { index: 0, count: 1 }): Promise<World> {
   const clock = new FakeClock(10_000)
   const configs = smallRekey ? smallRekeyConfigs : baseConfigs
   const tr = configs.get('tr')!
@@ -143,6 +146,7 @@ async function buildWorld(seed: number, smallRekey = false): Promise<World> {
       timers: clock,
       log: silentLogger,
       nativeTransit,
+      worker,
       makeEndpoint: (o) => createSecureEndpoint({ ...o, privateKey: tr.relay.privateKey, randomBytes: random, wallClockUs: wallClock(clock), backend: 'sodium' }),
     })
     await relay.start()
@@ -161,7 +165,7 @@ async function buildWorld(seed: number, smallRekey = false): Promise<World> {
       rekeyAfterMs: REKEY_AFTER_MS,
       backend: 'sodium',
     })
-  return { clock, ts, native, ends: { ing: end('ing'), ex: end('ex') }, inbox, stop: () => (ts.relay.stop(), native.relay.stop()) }
+  return { clock, ts, native, ends: { ing: end('ing'), ex: end('ex') }, inbox, lane: worker.index, stop: () => (ts.relay.stop(), native.relay.stop()) }
 }
 
 /**
@@ -195,9 +199,9 @@ function feed(w: World, data: Buffer, from: PeerAddress): void {
 function connect(w: World): void {
   const probe = Buffer.from([3, 0])
   for (const id of ['ing', 'ex'] as const) {
-    w.ends[id].send(0, w.clock.nowMs(), probe, probe.length)
+    w.ends[id].send(0, w.clock.nowMs(), probe, probe.length, w.lane)
     pump(w)
-    w.ends[id].send(0, w.clock.nowMs(), probe, probe.length)
+    w.ends[id].send(0, w.clock.nowMs(), probe, probe.length, w.lane)
     pump(w)
   }
 }
@@ -293,7 +297,8 @@ function run(w: World, ops: Op[]): void {
     const from = p.route === 'ex>ing' ? 'ex' : 'ing'
     const shape = pathFor(p.route, { plen: p.plenShift, pidx: p.pidxShift })
     const plain = dataPlain({ ...p, path: shape.path, plen: shape.plen, pidx: shape.pidx })
-    w.ends[from].send(0, w.clock.nowMs(), plain, plain.length, op.lane)
+    // Lane 0 of the ops is the world's own lane; the others stay what they are (other workers' or stray).
+    w.ends[from].send(0, w.clock.nowMs(), plain, plain.length, op.lane === 0 ? w.lane : op.lane)
     const sealed = w.inbox.splice(0)
     for (const s of sealed) {
       let data = s.data
@@ -322,8 +327,8 @@ let current: World | undefined
 afterEach(() => current?.stop())
 
 /** A world as buildWorld makes it, with both sessions up (connect), stopped after the test. */
-async function connectedWorld(seed: number, smallRekey = false): Promise<World> {
-  const w = (current = await buildWorld(seed, smallRekey))
+async function connectedWorld(seed: number, smallRekey = false, worker?: { index: number; count: number }): Promise<World> {
+  const w = (current = await buildWorld(seed, smallRekey, worker))
   connect(w)
   return w
 }
@@ -415,6 +420,35 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
+  it('on worker 1 of 2, forwards lane 1 natively and leaves lanes 0 and 3 to the TypeScript path', async () => {
+    const w = await connectedWorld(13, false, { index: 1, count: 2 })
+    const plain = transitPlain(10)
+    const before = w.native.relay.stats().native_transit!.forwarded
+    let first: { data: Buffer; from: PeerAddress } | undefined
+    for (let i = 0; i < 10; i++) {
+      w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length, 1)
+      first ??= { ...w.inbox[0], data: Buffer.from(w.inbox[0].data) }
+      pump(w)
+    }
+    expect(w.native.relay.stats().native_transit!.forwarded).toBe(before + 10)
+    // The table marked lane 1's window, the one JS checks: the replay is dropped, not forwarded by JS.
+    feed(w, first!.data, first!.from)
+    expect(w.native.relay.stats().drops.replay).toBe(1)
+    // Lane 0 is worker 0's (dropped here as wrong_lane); lane 3 is this worker's too (3 mod 2) but not its table's.
+    for (const lane of [0, 3, 3, 1]) {
+      w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length, lane)
+      pump(w)
+    }
+    expect(w.native.relay.stats().native_transit!.forwarded).toBe(before + 11)
+    expect(w.native.relay.stats().drops.wrong_lane).toBe(1)
+    // Near the send key's rekey age JS seals on lane 1 again: with the counter after the table's (one counter per lane, shared).
+    w.clock.advance(REKEY_AFTER_MS + RESPONDER_REKEY_DELAY_MS - LIVE_KEY_MARGIN_MS / 2)
+    w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length, 1)
+    pump(w)
+    expect(w.native.relay.stats().native_transit!.forwarded).toBe(before + 11)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
   it('leaves the packet that reaches rekey_after_packets to the TypeScript path, which starts the rekey', async () => {
     const w = await connectedWorld(5, true)
     const plain = transitPlain(10)
@@ -432,8 +466,9 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
   it('matches the TypeScript path byte for byte on generated traffic, malformed cases included', async () => {
     let forwarded = 0
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.boolean(), fc.array(opArb, { minLength: 1, maxLength: 40 }), async (seed, smallRekey, ops) => {
-        const w = (current = await buildWorld(seed, smallRekey))
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.boolean(), fc.constantFrom(0, 1), fc.array(opArb, { minLength: 1, maxLength: 40 }), async (seed, smallRekey, worker, ops) => {
+        // Worker 1 of 2: the table works on lane 1, with that lane's replay windows and counters.
+        const w = (current = await buildWorld(seed, smallRekey, { index: worker, count: worker + 1 }))
         try {
           connect(w)
           run(w, ops)

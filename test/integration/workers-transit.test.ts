@@ -1,0 +1,110 @@
+/**
+ * The native transit fast path on every worker of a multi-worker transit:
+ * three relay processes on loopback, two workers each, the path pinned
+ *
+ *   clients --> lax --> sea (transit) --> dal --> origin
+ *
+ * Client flows spread over lax's two workers; each flow keeps its lane end
+ * to end, so both of sea's workers get transit datagrams on their own lane
+ * and must forward them natively (each worker's table on its lane), byte
+ * exact, with no lane mixed up.
+ */
+import dgram from 'node:dgram'
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
+import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import { nativeUdpAvailable } from '../../src/io/native-udp.js'
+import { nativeTransitUnavailable } from '../../src/io/native-transit.js'
+import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { describeIf, needsAvailable } from '../support/requirements.js'
+
+const RELAYS = ['lax', 'sea', 'dal'] as const
+const transitWhy = nativeUdpAvailable().reason ?? nativeTransitUnavailable()
+const skip = needsAvailable('the native transit fast path', { ok: transitWhy === undefined, reason: transitWhy })
+const dir = tempDir('overpass-workers-transit-')
+const relays: RelayProcess[] = []
+let origin: dgram.Socket | undefined
+let ports: Record<string, number>
+
+interface Status {
+  workers?: { worker: number; drops: Record<string, number>; native_transit?: { forwarded: number } }[]
+  native_transit?: { forwarded: number }
+  drops: Record<string, number>
+}
+
+async function status(r: string): Promise<Status> {
+  return JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, `${r}.yaml`)])).stdout) as Status
+}
+
+beforeAll(async () => {
+  if (skip) return
+  const p = await freePorts(5)
+  ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4] }
+  const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
+  for (const r of RELAYS) {
+    const yaml = renderRelayYaml({
+      id: r,
+      privateKey: encodeKey(keys[r].privateKey),
+      listen: `127.0.0.1:${ports[r]}`,
+      controlSocket: path.join(dir, `${r}.sock`),
+      workers: 2,
+      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: `127.0.0.1:${ports[x]}` })),
+      services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'], paths: [['lax', 'sea', 'dal']] }],
+    })
+    fs.writeFileSync(path.join(dir, `${r}.yaml`), yaml, { mode: 0o600 })
+  }
+  origin = await echoServer(ports.origin)
+  for (const r of RELAYS) relays.push(await startRelay(r, path.join(dir, `${r}.yaml`)))
+}, 60_000)
+
+afterAll(async () => {
+  for (const r of relays) await stopRelay(r)
+  origin?.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+describeIf(skip, 'a transit with two workers', () => {
+  it('forwards natively on both workers, each on its own lane, byte-exact both ways', async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        const socket = dgram.createSocket('udp4')
+        const received: Buffer[] = []
+        socket.on('message', (m) => received.push(m))
+        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+        return { socket, received, sent: [] as Buffer[] }
+      }),
+    )
+    try {
+      let up = false
+      for (let i = 0; i < 100 && !up; i++) {
+        clients[0].socket.send(Buffer.from('hello'), ports.game, '127.0.0.1')
+        up = await waitFor(() => clients[0].received.length > 0, 200)
+      }
+      expect(up).toBe(true)
+      clients[0].received.length = 0
+      const rounds = 8
+      for (let round = 0; round < rounds; round++) {
+        for (const [i, c] of clients.entries()) {
+          const payload = Buffer.from(`flow ${i} round ${round} `.padEnd(40 + ((i * 11 + round) % 200), '.'))
+          c.sent.push(payload)
+          c.socket.send(payload, ports.game, '127.0.0.1')
+        }
+        await waitFor(() => clients.every((c) => c.received.length > round), 5000)
+      }
+      expect(await waitFor(() => clients.every((c) => c.received.length === rounds), 10_000)).toBe(true)
+      for (const c of clients) expect(c.received.map((b) => b.toString())).toEqual(c.sent.map((b) => b.toString()))
+
+      // Workers report stats once a second.
+      await new Promise((r) => setTimeout(r, 1200))
+      const sea = await status('sea')
+      const forwarded = sea.workers!.map((w) => w.native_transit?.forwarded ?? 0)
+      expect(forwarded.every((n) => n > 0)).toBe(true)
+      expect(sea.native_transit!.forwarded).toBe(forwarded[0] + forwarded[1])
+      for (const r of RELAYS) expect((await status(r)).drops.wrong_lane ?? 0).toBe(0)
+    } finally {
+      for (const c of clients) c.socket.close()
+    }
+  }, 90_000)
+})
