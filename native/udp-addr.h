@@ -50,6 +50,17 @@ typedef struct {
   struct iovec arena_iov[LIGHT_BATCH];
 } udp_env_t;
 
+/*
+ * A wake of another kind of socket (udp-connected.c) as a batch: between
+ * begin and end, sends on the batched sockets (udp.c) are queued, and
+ * flush (after each JS call) and end send them with one sendmmsg per
+ * socket, as inside a batched socket's own wake. An exit's replies from
+ * its origin sockets leave this way instead of one sendto each.
+ */
+void udp_batch_begin(udp_env_t *ue);
+void udp_batch_flush(udp_env_t *ue);
+void udp_batch_end(udp_env_t *ue);
+
 static inline void udp_env_unref(udp_env_t *e) {
   if (--e->refs == 0) free(e);
 }

@@ -12,7 +12,9 @@
  *     with recvmmsg and calls JS once for the batch before any other socket
  *     is read, so sharing is safe. The kernel drops datagrams from any
  *     other source (the socket is connected), so no address is passed up.
- *   - send: one send(2) at once, no queue.
+ *   - send: one send(2) at once, no queue. A wake counts as a batch for
+ *     the batched sockets (udp.c): what JS sends on them meanwhile (an
+ *     exit's replies on the overlay socket) leaves in one sendmmsg each.
  *
  * ECONNREFUSED (the peer's port answered ICMP unreachable) is counted and
  * reading goes on. Counters live in the struct; JS reads them on demand.
@@ -110,6 +112,7 @@ static void cs_on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
   if (!s->ue->arena_data) return; /* no arena yet: JS sets it before opening any socket */
   s->ph.in_call = true;
+  udp_batch_begin(s->ue); /* the replies JS sends on the overlay socket leave in one sendmmsg */
   js_scope_open(env, &s->ph.cb, &sc);
   if (status < 0) {
     uv_poll_stop(&s->ph.poll);
@@ -126,10 +129,13 @@ static void cs_on_readable(uv_poll_t *handle, int status, int events) {
         break;
       }
       int count = s->ue->arena_meta[0];
-      if (count > 0 && !js_scope_call_int(env, &sc, count)) break;
+      bool ok = count <= 0 || js_scope_call_int(env, &sc, count);
+      udp_batch_flush(s->ue);
+      if (!ok) break;
       if (n < LIGHT_BATCH) break;
     }
   }
+  udp_batch_end(s->ue);
   js_scope_close(env, &sc);
   s->ph.in_call = false;
   if (s->ph.closing) ph_release(&s->ph);

@@ -214,6 +214,19 @@ static void flush_pending(udp_env_t *ue) {
   ue->npending = 0;
 }
 
+void udp_batch_begin(udp_env_t *ue) {
+  ue->batch_depth++;
+}
+
+void udp_batch_flush(udp_env_t *ue) {
+  flush_pending(ue);
+}
+
+void udp_batch_end(udp_env_t *ue) {
+  flush_pending(ue);
+  ue->batch_depth--;
+}
+
 /* --- receiving -------------------------------------------------------- */
 
 static void prepare_receive(sock_t *s) {

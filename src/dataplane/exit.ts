@@ -132,7 +132,9 @@ export class ExitSide {
       return
     }
     flow.lastSeenMs = this.ctx.clock.nowMs()
-    flow.arrived.set(hdr.path.subarray(0, hdr.pathLen))
+    // A copy loop, not set(subarray): no view object per packet.
+    const arrived = flow.arrived
+    for (let i = 0; i < hdr.pathLen; i++) arrived[i] = hdr.path[i]
     flow.arrivedLen = hdr.pathLen
     const origin = flow.origin
     const n = length - hdr.payloadOffset

@@ -3,6 +3,7 @@ import dgram from 'node:dgram'
 import { afterEach, expect, it } from 'vitest'
 import { waitFor as waitUntil } from '../integration/harness.js'
 import { NativeConnectedUdpSocket, nativeConnectedAvailable } from '../../src/io/native-udp-connected.js'
+import { NativeUdpSocket } from '../../src/io/native-udp.js'
 import { UdpBindError } from '../../src/io/udp.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 
@@ -59,6 +60,24 @@ describeIf(needsAvailable('the native connected UDP addon', avail), 'NativeConne
     expect(await waitFor(() => p.got.length === 20)).toBe(true)
     expect(p.got.every((g) => g.port === port)).toBe(true)
     expect(s.stats()).toMatchObject({ rxPackets: 100, txPackets: 20, txErrors: 0 })
+  })
+
+  it('sends its handler makes on a batched socket leave in sendmmsg batches, not one sendto each (an exit\'s replies)', async () => {
+    const origin = await peer()
+    const sink = await peer()
+    const s = connected(origin.port)
+    const overlay = new NativeUdpSocket('127.0.0.1', 0)
+    open.push(overlay)
+    const { port } = await s.bound()
+    s.onMessage((data) => overlay.send(data, 0, data.length, sink.port, '127.0.0.1'))
+    for (let i = 0; i < 32; i++) origin.sock.send(`r${i}`, port, '127.0.0.1')
+    expect(await waitFor(() => sink.got.length === 32)).toBe(true)
+    expect(sink.got.map((g) => g.data.toString())).toEqual(Array.from({ length: 32 }, (_, i) => `r${i}`))
+    const st = overlay.stats()
+    expect(st.txPackets).toBe(32)
+    // One batch per wake of the connected socket: fewer batches than datagrams, and none sent alone by sendto.
+    expect(st.txBatches).toBeGreaterThan(0)
+    expect(st.txBatches).toBeLessThan(32)
   })
 
   it('hears nothing from other sources, and refuses to send anywhere but its peer', async () => {
