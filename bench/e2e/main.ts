@@ -30,6 +30,7 @@
  *                       with --baseline DIR the other checkout's chain too, in turn each round;
  *                       --json prints { roles: { <system>: { <bytes>: {...} } }, ... }
  *   --roles-rounds N    rounds of the per-role run (default 3; the median is reported)
+ *   --roles-rate N      round trips/s of the per-role run (default 10000; lower it on a loaded machine)
  *   --hop-systems a,b   subset of the hop systems (kernel always runs: it is the floor);
  *                       with --baseline DIR the other checkout's transit runs as overpass_baseline
  *   --workers-curve 1,2 with overpass_transit: the transit's ladder again with each of these
@@ -50,7 +51,7 @@ import { measureTransit, measureTransitWorkers, type TransitResult } from './tra
 import { printTable, summarise, type SystemResult } from './report.js'
 import { interleavedP99, type InterleavedResult } from './interleaved.js'
 import { HOP_SYSTEMS, measureHop, printHop, type HopSystem } from './hop.js'
-import { measureRoles, printRoles } from './roles.js'
+import { measureRoles, printRoles, ROLE_RATE } from './roles.js'
 import { missingToolsReason } from '../../src/io/system-tools.js'
 import { cleanUpOnExit } from '../../src/io/exit-cleanup.js'
 import { createBenchProgress, interleavedRuns, plannedSteps, type BenchProgress } from './progress-plan.js'
@@ -80,6 +81,7 @@ interface Options {
   progress: boolean
   roles: boolean
   rolesRounds: number
+  rolesRate: number
 }
 
 /** A bad flag value: main() prints it and exits 2, as the overpass CLI does. */
@@ -105,6 +107,7 @@ function parseArgs(argv: string[]): Options {
     hop: argv.includes('--hop'),
     roles: argv.includes('--roles'),
     rolesRounds: count('--roles-rounds', 3, 1),
+    rolesRate: count('--roles-rate', ROLE_RATE, 100),
     progress: !argv.includes('--no-progress'),
     hopRounds: count('--hop-rounds', 3, 1),
     hopSystems,
@@ -191,7 +194,7 @@ async function main(): Promise<void> {
     if (opts.roles) {
       log(`per-role CPU, ${opts.rolesRounds} round(s); load average ${os.loadavg().map((x) => round(x)).join(' ')} (figures are only comparable within this run)`)
       const systems = opts.baselineDir ? (['overpass', 'overpass_baseline'] as const) : (['overpass'] as const)
-      const roles = await measureRoles({ line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags, baselineDir: opts.baselineDir, lg, m, echoPid: echo.pid, log, progress }, [...systems], opts.rolesRounds)
+      const roles = await measureRoles({ line, dir, relayCpus: PLACEMENTS.split.relayCpus, nodeFlags, baselineDir: opts.baselineDir, lg, m, echoPid: echo.pid, log, progress, rate: opts.rolesRate }, [...systems], opts.rolesRounds)
       completed = true
       progress?.finish(true)
       const out = { ...roles, machine: machine(loadAtStart), duration_s: Math.round((Date.now() - startedMs) / 1000) }

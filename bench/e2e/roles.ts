@@ -10,7 +10,10 @@
  * one forward and one reply datagram through each relay, so each role's CPU
  * (all threads, schedstat ns) over twice the round trips delivered is its
  * cost per datagram, both directions averaged. The ratios ingress/transit
- * and exit/transit are the target's (≤ 1.5). Relays on CPU 1, the load
+ * and exit/transit are the target's (≤ 1.5). Each relay's CPU with no
+ * traffic (probing, routing, path checks; measured for 2 s before the runs)
+ * is also subtracted, pro rata, for the `net_` figures: at game rates it is
+ * a fair share of the total and differs by role. Relays on CPU 1, the load
  * generator and the echo origin on CPU 0 (the split placement). With
  * --baseline DIR the other checkout's chain runs in turn in every round
  * (before/after in one run); the median over rounds is reported.
@@ -27,8 +30,8 @@ import { BIN, startOverpass, type RelayProc, type SystemContext } from './system
 export const ROLE_SIZES = [100, 1200]
 /** Round trips per second: 20k datagrams/s through each relay, well under every role's limit. */
 export const ROLE_RATE = 10_000
-/** Round trips per run: ~3 s at ROLE_RATE. */
-const ROLE_COUNT = 30_000
+/** Round trips per run: ~3 s at any rate, at least 3000. */
+const roleCount = (rate: number): number => Math.max(3_000, rate * 3)
 /** Runs with more loss than this are left out of the medians when cleaner ones exist. */
 const CLEAN_LOSS = 0.01
 const ROLES = ['ingress', 'transit', 'exit'] as const
@@ -40,6 +43,16 @@ export interface RoleFigures {
   cpu_us_per_packet: Record<Role, number | null>
   ingress_vs_transit: number | null
   exit_vs_transit: number | null
+  /**
+   * The same less each relay's idle CPU over the run (probing, routing, path
+   * checks: measured with no traffic just before), so what is left is the
+   * cost of the datagrams themselves.
+   */
+  net_cpu_us_per_packet: Record<Role, number | null>
+  net_ingress_vs_transit: number | null
+  net_exit_vs_transit: number | null
+  /** Each role's CPU with no traffic, µs per second. */
+  idle_cpu_us_per_s: Record<Role, number | null>
   loss: number
   p50_us: number
   p99_us: number
@@ -60,19 +73,49 @@ export interface RolesContext extends SystemContext {
   m: Measurer
   echoPid: number
   log: (line: string) => void
+  /** Round trips per second (ROLE_RATE unless --roles-rate). */
+  rate: number
   progress?: { begin(what: string): void; done(): void }
 }
 
-/** One run at one payload size on a running chain: CPU per datagram per role. */
-async function atSize(ctx: RolesContext, relays: RelayProc[], host: string, port: number, size: number): Promise<RoleFigures> {
+/** Idle time measured per chain before its runs. */
+const IDLE_MS = 2_000
+
+const noRoles = (): Record<Role, number | null> => ({ ingress: null, transit: null, exit: null })
+
+/** Each relay's CPU with no traffic, µs per second, by index. */
+async function idleCpu(relays: RelayProc[]): Promise<number[]> {
   const before = relays.map((r) => cpuUsFine(r.proc.pid))
-  const r = await ctx.lg.load(PLACEMENTS.split.clientCpus, host, port, ROLE_RATE, ROLE_COUNT, size)
+  const t0 = performance.now()
+  await sleep(IDLE_MS)
+  const s = (performance.now() - t0) / 1000
+  return relays.map((r, i) => (cpuUsFine(r.proc.pid) - before[i]) / s)
+}
+
+/** One run at one payload size on a running chain: CPU per datagram per role, raw and net of idle. */
+async function atSize(ctx: RolesContext, relays: RelayProc[], idle: number[], host: string, port: number, size: number): Promise<RoleFigures> {
+  const before = relays.map((r) => cpuUsFine(r.proc.pid))
+  const t0 = performance.now()
+  const r = await ctx.lg.load(PLACEMENTS.split.clientCpus, host, port, ctx.rate, roleCount(ctx.rate), size)
+  const seconds = (performance.now() - t0) / 1000
   const used = relays.map((x, i) => cpuUsFine(x.proc.pid) - before[i])
   const datagrams = 2 * r.received
-  const cpu = { ingress: null, transit: null, exit: null } as Record<Role, number | null>
-  if (datagrams > 0) relays.forEach((x, i) => (cpu[x.role] = round((cpu[x.role] ?? 0) + used[i] / datagrams)))
-  const ratio = (a: number | null): number | null => (a !== null && cpu.transit ? round(a / cpu.transit) : null)
-  return { cpu_us_per_packet: cpu, ingress_vs_transit: ratio(cpu.ingress), exit_vs_transit: ratio(cpu.exit), loss: round(r.loss, 5), p50_us: r.p50_us, p99_us: r.p99_us }
+  const cpu = noRoles()
+  const net = noRoles()
+  const idleByRole = noRoles()
+  relays.forEach((x, i) => (idleByRole[x.role] = round((idleByRole[x.role] ?? 0) + idle[i], 0)))
+  if (datagrams > 0) {
+    relays.forEach((x, i) => {
+      cpu[x.role] = round((cpu[x.role] ?? 0) + used[i] / datagrams)
+      net[x.role] = round((net[x.role] ?? 0) + Math.max(0, used[i] - idle[i] * seconds) / datagrams)
+    })
+  }
+  const ratio = (a: number | null, b: number | null): number | null => (a !== null && b ? round(a / b) : null)
+  return {
+    cpu_us_per_packet: cpu, ingress_vs_transit: ratio(cpu.ingress, cpu.transit), exit_vs_transit: ratio(cpu.exit, cpu.transit),
+    net_cpu_us_per_packet: net, net_ingress_vs_transit: ratio(net.ingress, net.transit), net_exit_vs_transit: ratio(net.exit, net.transit),
+    idle_cpu_us_per_s: idleByRole, loss: round(r.loss, 5), p50_us: r.p50_us, p99_us: r.p99_us,
+  }
 }
 
 export async function measureRoles(ctx: RolesContext, systems: RolesSystem[], rounds: number): Promise<RolesResult> {
@@ -88,12 +131,14 @@ export async function measureRoles(ctx: RolesContext, systems: RolesSystem[], ro
         ctx.m.place(sys, ctx.echoPid, PLACEMENTS.split)
         await ctx.m.ready(sys)
         await sleep(300)
+        const idle = await idleCpu(sys.relays)
         const bySize: Record<string, RoleFigures> = {}
         for (const size of ROLE_SIZES) {
-          const f = await atSize(ctx, sys.relays, sys.target.host, sys.target.port, size)
+          const f = await atSize(ctx, sys.relays, idle, sys.target.host, sys.target.port, size)
           bySize[size] = f
           const c = f.cpu_us_per_packet
-          ctx.log(`  round ${i + 1} ${name} ${size} B: ingress ${c.ingress} us, transit ${c.transit} us, exit ${c.exit} us per datagram (ingress/transit ${f.ingress_vs_transit}, exit/transit ${f.exit_vs_transit}), loss ${(f.loss * 100).toFixed(2)}%`)
+          const n = f.net_cpu_us_per_packet
+          ctx.log(`  round ${i + 1} ${name} ${size} B: ingress ${c.ingress} us, transit ${c.transit} us, exit ${c.exit} us per datagram (ingress/transit ${f.ingress_vs_transit}, exit/transit ${f.exit_vs_transit}); net of idle ${n.ingress}, ${n.transit}, ${n.exit} (${f.net_ingress_vs_transit}, ${f.net_exit_vs_transit}); loss ${(f.loss * 100).toFixed(2)}%`)
         }
         round_[name] = bySize
         if (i === 0) ctx.log(`  ${name} transit: ${await nativeTransitLine(ctx, name)}`)
@@ -104,7 +149,7 @@ export async function measureRoles(ctx: RolesContext, systems: RolesSystem[], ro
     }
     perRound.push(round_)
   }
-  return { roles: medians(perRound, systems), rate: ROLE_RATE, rounds, per_round: perRound }
+  return { roles: medians(perRound, systems), rate: ctx.rate, rounds, per_round: perRound }
 }
 
 /** Whether the chain's transit forwarded natively (its `overpass status`), so the figures say which path they measured. */
@@ -134,10 +179,15 @@ function medians(perRound: RolesResult['per_round'], systems: RolesSystem[]): Ro
         const m = median(xs)
         return m === null ? null : round(m)
       }
+      const byRole = (pick: (f: RoleFigures) => Record<Role, number | null>): Record<Role, number | null> => ({ ingress: med((f) => pick(f).ingress), transit: med((f) => pick(f).transit), exit: med((f) => pick(f).exit) })
       bySize[size] = {
-        cpu_us_per_packet: { ingress: med((f) => f.cpu_us_per_packet.ingress), transit: med((f) => f.cpu_us_per_packet.transit), exit: med((f) => f.cpu_us_per_packet.exit) },
+        cpu_us_per_packet: byRole((f) => f.cpu_us_per_packet),
         ingress_vs_transit: med((f) => f.ingress_vs_transit),
         exit_vs_transit: med((f) => f.exit_vs_transit),
+        net_cpu_us_per_packet: byRole((f) => f.net_cpu_us_per_packet),
+        net_ingress_vs_transit: med((f) => f.net_ingress_vs_transit),
+        net_exit_vs_transit: med((f) => f.net_exit_vs_transit),
+        idle_cpu_us_per_s: byRole((f) => f.idle_cpu_us_per_s),
         loss: med((f) => f.loss) ?? 0,
         p50_us: med((f) => f.p50_us) ?? 0,
         p99_us: med((f) => f.p99_us) ?? 0,
@@ -151,11 +201,13 @@ function medians(perRound: RolesResult['per_round'], systems: RolesSystem[]): Ro
 
 export function printRoles(r: RolesResult, log: (line: string) => void): void {
   log(`\nCPU per datagram by relay role at ${r.rate} round trips/s (median of ${r.rounds} round(s), runs with >= 1% loss left out when others exist; ratios per round, then the median)`)
-  log(`${'system'.padEnd(20)}${'bytes'.padStart(6)}${'ingress'.padStart(9)}${'transit'.padStart(9)}${'exit'.padStart(9)}${'ing/tr'.padStart(8)}${'ex/tr'.padStart(8)}`)
+  log(`${'system'.padEnd(20)}${'bytes'.padStart(6)}${'ingress'.padStart(9)}${'transit'.padStart(9)}${'exit'.padStart(9)}${'ing/tr'.padStart(8)}${'ex/tr'.padStart(8)}   net of idle: ing, tr, ex, ing/tr, ex/tr`)
+  const cell = (x: number | null, w: number): string => String(x ?? '-').padStart(w)
   for (const [name, bySize] of Object.entries(r.roles)) {
     for (const [size, f] of Object.entries(bySize!)) {
       const c = f.cpu_us_per_packet
-      log(`${name.padEnd(20)}${size.padStart(6)}${String(c.ingress ?? '-').padStart(9)}${String(c.transit ?? '-').padStart(9)}${String(c.exit ?? '-').padStart(9)}${String(f.ingress_vs_transit ?? '-').padStart(8)}${String(f.exit_vs_transit ?? '-').padStart(8)}`)
+      const n = f.net_cpu_us_per_packet
+      log(`${name.padEnd(20)}${size.padStart(6)}${cell(c.ingress, 9)}${cell(c.transit, 9)}${cell(c.exit, 9)}${cell(f.ingress_vs_transit, 8)}${cell(f.exit_vs_transit, 8)}   ${n.ingress}, ${n.transit}, ${n.exit}, ${f.net_ingress_vs_transit}, ${f.net_exit_vs_transit}`)
     }
   }
 }
