@@ -81,11 +81,20 @@
 #define WINDOW_SIZE ((RING_WORDS - 1) * 32)
 /* Receive keypairs per peer: current and up to two previous (crypto/peer-state.ts MAX_PREVIOUS). */
 #define RX_PER_PEER 3
+/*
+ * After a datagram from a peer turned out (once opened) to end here, the
+ * next LOCAL_SKIP from that peer are declined without opening: at an
+ * ingress or exit nearly every datagram from a peer is local, and opening
+ * it here only to have JS open it again doubled the decryption. Every
+ * (LOCAL_SKIP + 1)th is opened, so a peer whose traffic turns to transit
+ * goes native again within that many datagrams. Declining changes no state.
+ */
+#define LOCAL_SKIP 15
 /* The largest plaintext the fast path takes (an overlay datagram of relay.mtu <= 65535). */
 #define PLAIN_CAP 65536
 
 /* Shared Float64Array: totals, then PEER_STATS per peer slot. JS reads and zeroes them (deltas). */
-enum { TS_FORWARDED, TS_HEAD };
+enum { TS_FORWARDED, TS_SKIPPED_LOCAL, TS_HEAD };
 enum { PS_RX_PACKETS, PS_RX_BYTES, PS_TX_PACKETS, PS_TX_BYTES, PEER_STATS };
 
 typedef struct {
@@ -100,6 +109,9 @@ typedef struct {
 
 typedef struct {
   bool known;      /* transitPeer accepted its address */
+  /* Datagrams from this peer still to decline unopened: its last one opened here was for local
+   * delivery (this relay is the path's last), which JS opens again; see LOCAL_SKIP. */
+  int local_skip;
   uint32_t node;
   addr_t addr;
   bool can_send;
@@ -227,6 +239,14 @@ FAST_PATH int transit_header(const transit_t *t, const unsigned char *p, size_t 
   return (int)pidx;
 }
 
+/* A data packet whose path ends at this relay (local delivery), however else it may be wrong. */
+FAST_PATH bool ends_here(const transit_t *t, const unsigned char *p, size_t n) {
+  if (n < DATA_FIXED_LEN || p[0] != KIND_DATA) return false;
+  unsigned plen = p[OFF_PATH_LEN], pidx = p[OFF_PATH_INDEX];
+  if (plen < MIN_PATH_RELAYS || plen > MAX_PATH_RELAYS || pidx != plen - 1 || n < OFF_PATH + 4 * (size_t)plen) return false;
+  return be32(p + OFF_PATH + 4 * pidx) == t->self_node;
+}
+
 size_t transit_try(transit_t *t, const unsigned char *d, size_t len, const addr_t *src, double now_ms,
                    unsigned char *out, size_t out_cap, int *to_slot) {
 #ifdef OVERPASS_HAVE_SODIUM
@@ -237,6 +257,11 @@ size_t transit_try(transit_t *t, const unsigned char *d, size_t len, const addr_
   if (!k) return 0;
   peer_t *from = &t->peers[k->peer];
   if (!from->known || !addr_same(&from->addr, src)) return 0;
+  if (from->local_skip > 0) {
+    from->local_skip--;
+    t->stats[TS_SKIPPED_LOCAL]++;
+    return 0;
+  }
   uint32_t hi = be32(d + 8);
   if (hi / LANE_UNIT != t->lane) return 0;
   uint64_t c = ((uint64_t)(hi % LANE_UNIT) << 32) | be32(d + 12);
@@ -247,7 +272,10 @@ size_t transit_try(transit_t *t, const unsigned char *d, size_t len, const addr_
   unsigned char *p = t->plain;
   if (crypto_secretbox_open_easy(p, d + OUTER_HEADER_LEN, len - OUTER_HEADER_LEN, nonce, k->key) != 0) return 0;
   int pidx = transit_header(t, p, plain_len, from->node);
-  if (pidx < 0) return 0;
+  if (pidx < 0) {
+    if (ends_here(t, p, plain_len)) from->local_skip = LOCAL_SKIP;
+    return 0;
+  }
   int next = peer_by_node(t, be32(p + OFF_PATH + 4 * (pidx + 1)));
   if (next < 0) return 0;
   peer_t *to = &t->peers[next];

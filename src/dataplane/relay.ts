@@ -798,7 +798,7 @@ export class Relay implements RelayContext {
         : {}),
       crypto: cryptoStats,
       ...optional('overlay_socket', this.socket?.stats?.()),
-      ...optional('native_transit', this.transit && { forwarded: this.transit.forwarded, peers_matched: this.transit.peersMatched() }),
+      ...optional('native_transit', this.transit && { forwarded: this.transit.forwarded, peers_matched: this.transit.peersMatched(), skipped_local: this.transit.skippedLocal }),
       ...optional('service_sockets', this.ingress.socketStats()),
       ...optional('origin_sockets', this.exit.originSocketStats()),
     }
@@ -818,7 +818,7 @@ export interface RelayStats {
   /** The overlay socket's own counters (the batched native socket keeps them). */
   overlay_socket?: Record<string, number>
   /** Datagrams the native transit fast path forwarded (already counted in peers and crypto too), when it runs. */
-  native_transit?: { forwarded: number; peers_matched: number }
+  native_transit?: { forwarded: number; peers_matched: number; skipped_local?: number }
   /** The same for each ingress service socket, by `service@host:port` (absent on node:dgram). */
   service_sockets?: Record<string, Record<string, number>>
   /** The exit's per-flow origin sockets, summed over all flows since start (absent on node:dgram). */

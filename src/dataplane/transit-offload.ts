@@ -45,6 +45,8 @@ export class TransitOffload {
   readonly table: NativeTransitTable
   /** Datagrams the table forwarded since start (drained). */
   forwarded = 0
+  /** Datagrams declined unopened because their peer's last one was for local delivery (native/transit.c LOCAL_SKIP). */
+  skippedLocal = 0
   private readonly peers: TransitOffloadPeer[]
   private readonly usable: boolean[]
   private readonly endpoint: TransitOffloadInit['endpoint']
@@ -100,7 +102,9 @@ export class TransitOffload {
   drain(): void {
     const c = this.table.counters
     this.forwarded += c[0]
+    this.skippedLocal += c[1]
     c[0] = 0
+    c[1] = 0
     for (let slot = 0, i = TRANSIT_TOTALS; slot < this.peers.length; slot++, i += TRANSIT_PEER_SLOTS) {
       const rx = c[i + TransitPeerStat.RxPackets]
       const tx = c[i + TransitPeerStat.TxPackets]

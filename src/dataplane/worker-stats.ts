@@ -31,7 +31,7 @@ export interface WorkerSummary {
   crypto?: { rxPackets: number; txPackets: number } & Record<string, unknown>
   overlay_socket?: Record<string, number>
   /** This worker's native transit table (its own lane), when it has one. */
-  native_transit?: { forwarded: number; peers_matched: number }
+  native_transit?: { forwarded: number; peers_matched: number; skipped_local?: number }
 }
 
 /** What one worker contributes, for the per-worker list. */
@@ -59,7 +59,11 @@ export function statsWithWorkers(main: RelayStats, others: Map<number, RelayStat
     // A peer's crypto index is a name, not a counter: worker 0's stands.
     for (const [id, p] of Object.entries(main.peers)) if (total.peers[id] !== undefined) total.peers[id].index = p.index
     // Datagrams forwarded natively by any worker; peers_matched is a count of peers, worker 0's stands.
-    if (s.native_transit !== undefined) total.native_transit = { forwarded: (total.native_transit?.forwarded ?? 0) + s.native_transit.forwarded, peers_matched: total.native_transit?.peers_matched ?? s.native_transit.peers_matched }
+    const nt = s.native_transit
+    if (nt !== undefined) {
+      const have = total.native_transit
+      total.native_transit = { forwarded: (have?.forwarded ?? 0) + nt.forwarded, peers_matched: have?.peers_matched ?? nt.peers_matched, skipped_local: (have?.skipped_local ?? 0) + (nt.skipped_local ?? 0) }
+    }
     list.push(workerSummary(index, s))
   }
   return { ...total, worker_count: count, workers: list }

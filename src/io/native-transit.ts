@@ -10,8 +10,8 @@
  */
 import { loadNativeAddon } from './native-addon.js'
 
-/** Per-peer counter slots after the totals, as native/transit.c keeps them. */
-export const TRANSIT_TOTALS = 1
+/** Totals first ([forwarded, declined unopened after local delivery]), then per-peer slots, as native/transit.c keeps them. */
+export const TRANSIT_TOTALS = 2
 export const TRANSIT_PEER_SLOTS = 4
 export const enum TransitPeerStat {
   RxPackets = 0,

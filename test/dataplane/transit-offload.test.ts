@@ -376,6 +376,28 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
+  it('does not open again what ends here: after a local delivery from a peer it declines the next ones unopened, then goes native again', async () => {
+    const w = await connectedWorld(14)
+    // ing > tr: tr is the last relay (the exit's case); TypeScript opens it and handles it.
+    const local = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.tr], ext: 0, payload: 50, headerCut: 0 })
+    for (let i = 0; i < 32; i++) {
+      w.ends.ing.send(0, w.clock.nowMs(), local, local.length)
+      pump(w)
+    }
+    const after = w.native.relay.stats().native_transit!
+    // Opened once, then 15 unopened, then opened again: 30 of 32 never decrypted twice.
+    expect(after.skipped_local).toBe(30)
+    expect(after.forwarded).toBe(0)
+    const plain = transitPlain(10)
+    for (let i = 0; i < 20; i++) {
+      w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+      pump(w)
+    }
+    // At most the rest of one skip run goes through JS; the rest is native again.
+    expect(w.native.relay.stats().native_transit!.forwarded).toBeGreaterThanOrEqual(20 - 15)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
   it('declines a replay of a packet it forwarded, and the TypeScript path drops and counts it', async () => {
     const w = await connectedWorld(2)
     const plain = transitPlain(10)
