@@ -17,10 +17,18 @@ import type { Clock, Logger, TimerHandle, Timers } from '../io/index.js'
 import { openRawIcmpSocket, type RawIcmpSocket } from '../io/raw-icmp.js'
 import { createLiteralSocket } from '../io/udp.js'
 import { TwampSender } from '../origin/index.js'
+import { ProbePacing } from '../origin/probe-pacing.js'
 import { buildEcho6Request, buildEchoRequest, parseEcho, parseEcho6Reply, ICMP_ECHO_REPLY } from '../origin/icmp.js'
 import type { OriginSample, Router } from '../route/types.js'
 
 const ICMP_LOSS_TIMEOUT_MS = 1000
+/**
+ * The probe loop sleeps until the next probe or reply deadline is due, at
+ * most this long. A miss found 10 ms late at each of the three deadlines
+ * adds 30 ms to an origin failover (docs/routing.md), so the loop wakes at
+ * the deadline itself rather than on a fixed 10 ms beat.
+ */
+const MAX_SLEEP_MS = 50
 
 /** One spelling per IPv6 address (the addon and the config may write it differently, e.g. zeros or case). */
 function canonicalV6(host: string): string {
@@ -33,6 +41,8 @@ function canonicalV6(host: string): string {
 
 interface Prober {
   tick(nowMs: number): void
+  /** When tick next has work (a probe or a reply deadline due). */
+  nextDueMs(): number
   close(): void
 }
 
@@ -87,8 +97,12 @@ export class OriginProbes {
     if (this.probers.size === 0 || this.timer !== undefined) return
     const loop = (): void => {
       const now = this.clock.nowMs()
-      for (const p of this.probers.values()) p.prober.tick(now)
-      this.timer = this.probers.size > 0 ? this.timers.setTimeout(loop, 10) : undefined
+      let due = now + MAX_SLEEP_MS
+      for (const p of this.probers.values()) {
+        p.prober.tick(now)
+        due = Math.min(due, p.prober.nextDueMs())
+      }
+      this.timer = this.probers.size > 0 ? this.timers.setTimeout(loop, Math.max(1, due - now)) : undefined
     }
     loop()
   }
@@ -120,6 +134,7 @@ export class OriginProbes {
         next = now + m.intervalMs
         this.sample({ service: s.name, method: 'icmp', rttMs: m.assumedRttMs })
       },
+      nextDueMs: () => next,
       close: () => {},
     }
   }
@@ -140,6 +155,7 @@ export class OriginProbes {
         for (const lost of t.losses) this.sample(lost)
         if (t.packet) socket.send(t.packet, s.originProbe.port, s.origin.host)
       },
+      nextDueMs: () => sender.nextDueMs(),
       close: () => socket.close(),
     }
   }
@@ -154,34 +170,48 @@ export class OriginProbes {
       return undefined
     }
     const id = process.pid & 0xffff
-    const pending = new Map<number, number>()
+    // Outstanding echoes by seq: when sent, and whether already reported missed (probe-pacing.ts).
+    const pending = new Map<number, { sentMs: number; missed: boolean }>()
+    const pacing = new ProbePacing(s.originProbe.intervalMs, ICMP_LOSS_TIMEOUT_MS, Math.random)
     const buf = Buffer.alloc(64)
     let seq = 0
-    let next = 0
     socket.on('error', (err: Error) => this.log.warn('ICMP socket error', { service: s.name, error: err.message }))
     const origin = v6 ? canonicalV6(s.origin.host) : s.origin.host
     socket.on('message', (msg: Buffer, source: string) => {
       if ((v6 ? canonicalV6(source) : source) !== origin) return
       const m = v6 ? parseEcho6Reply(msg) : parseEcho(msg)
       if (!m || (!v6 && m.type !== ICMP_ECHO_REPLY) || m.id !== id) return
-      const sent = pending.get(m.seq)
-      if (sent === undefined) return
+      const p = pending.get(m.seq)
+      if (p === undefined) return
       pending.delete(m.seq)
-      this.sample({ service: s.name, method: 'icmp', rttMs: this.clock.nowMs() - sent })
+      const rttMs = this.clock.nowMs() - p.sentMs
+      pacing.onReply(rttMs)
+      this.sample({ service: s.name, method: 'icmp', rttMs })
     })
     return {
       tick: (now) => {
-        for (const [q, sent] of pending) {
-          if (now - sent < ICMP_LOSS_TIMEOUT_MS) continue
-          pending.delete(q)
-          this.sample({ service: s.name, method: 'icmp', lost: true })
+        const missAfter = pacing.missDeadlineMs()
+        // Map order is send order.
+        for (const [q, p] of pending) {
+          if (now - p.sentMs >= ICMP_LOSS_TIMEOUT_MS) {
+            pending.delete(q)
+            this.sample({ service: s.name, method: 'icmp', lost: true })
+          } else if (!p.missed && now - p.sentMs >= missAfter) {
+            p.missed = true
+            pacing.onMiss(now)
+            this.sample({ service: s.name, method: 'icmp', missed: true })
+          }
         }
-        if (now < next) return
-        next = now + s.originProbe.intervalMs
+        if (!pacing.due(now)) return
         seq = (seq + 1) & 0xffff
         const len = v6 ? buildEcho6Request(buf, id, seq) : buildEchoRequest(buf, id, seq)
-        pending.set(seq, now)
+        pending.set(seq, { sentMs: now, missed: false })
         socket.send(buf, 0, len, s.origin.host, () => {})
+      },
+      nextDueMs: () => {
+        let due = pacing.nextDueMs()
+        for (const p of pending.values()) due = Math.min(due, p.sentMs + (p.missed ? ICMP_LOSS_TIMEOUT_MS : pacing.missDeadlineMs()))
+        return due
       },
       close: () => socket.close(),
     }

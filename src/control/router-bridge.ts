@@ -150,8 +150,21 @@ export class RouterBridge implements ControlPlaneSink {
 
   /** An origin sample from this exit's probes (control/origin-probes.ts): both routers take it during a hand-over. */
   onOriginSample(nowMs: number, sample: OriginSample): void {
-    this.current.onOriginSample(nowMs, sample)
+    const changed = this.current.onOriginSample(nowMs, sample) === true
     this.shadow?.router.onOriginSample(nowMs, sample)
+    // A leg that went down floods now, not at the next tick (up to tickMs
+    // later): flows wait for it (origin failover budget, docs/routing.md).
+    if (changed) this.tickNow(nowMs)
+  }
+
+  /** One tick out of turn: the router's (its floods), then the paths this relay holds. */
+  private tickNow(nowMs: number): void {
+    try {
+      this.send(this.current.tick(nowMs))
+      this.refresh(nowMs)
+    } catch (err) {
+      this.handlerError('tick', err)
+    }
   }
 
   start(): void {
@@ -209,6 +222,9 @@ export class RouterBridge implements ControlPlaneSink {
     try {
       this.send(this.current.onControl(nowMs, peer.id, d.value))
       if (this.shadow !== undefined) this.sendResyncs(this.shadow.router.onControl(nowMs, peer.id, d.value))
+      // A column that broke a route is recomputed in onControl: the data plane takes the new
+      // paths now rather than at the next tick (an exit's origin leg down, docs/routing.md).
+      this.refresh(nowMs)
     } catch (err) {
       this.handlerError('control', err)
     }

@@ -10,10 +10,15 @@
  *   rtt            = (sender rx - sender tx) - (reflector tx - reflector rx)
  * The offset cancels in forward + reverse and in any path sum that enters
  * and leaves the origin, which is how the router uses them.
+ *
+ * A packet whose reply is overdue (probe-pacing.ts) is reported missed and
+ * a confirmation goes out at once; one with no reply after the loss
+ * timeout is reported lost. A reply between the two still counts.
  */
 import type { OriginSample } from '../probe/types.js'
 import { encodeErrorEstimate, ntpDiffMs, UNSYNCED_1MS, writeNtp } from './ntp.js'
 import { decodeReflectorPacket, DEFAULT_TEST_PACKET_BYTES, encodeSenderPacket, R_OFF_SENDER_TIMESTAMP } from './twamp-codec.js'
+import { ProbePacing } from './probe-pacing.js'
 
 export interface TwampSenderInit {
   service: string
@@ -31,7 +36,7 @@ export interface TwampSenderInit {
 export interface TwampTick {
   /** The test packet to send now (valid until the next tick), if any. */
   packet?: Uint8Array
-  /** Samples for packets that timed out. */
+  /** Samples for packets whose reply is overdue (`missed`) or that timed out (`lost`). */
   losses: OriginSample[]
 }
 
@@ -39,6 +44,8 @@ export interface TwampSenderCounters {
   sent: number
   replies: number
   lost: number
+  /** Packets whose reply was overdue (probe-pacing.ts), answered late or not at all. */
+  missed: number
   /** Replies after their packet was reported lost, duplicates, or for unknown sequence numbers. */
   late_or_unknown: number
   malformed: number
@@ -48,10 +55,10 @@ const WINDOW = 1024
 const NO_LOSSES: OriginSample[] = []
 
 export class TwampSender {
-  readonly counters: TwampSenderCounters = { sent: 0, replies: 0, lost: 0, late_or_unknown: 0, malformed: 0 }
+  readonly counters: TwampSenderCounters = { sent: 0, replies: 0, lost: 0, missed: 0, late_or_unknown: 0, malformed: 0 }
   private readonly service: string
-  private readonly intervalMs: number
   private readonly lossTimeoutMs: number
+  private readonly pacing: ProbePacing
   private readonly ntpOffsetMs: number
   private readonly random: () => number
   private readonly buf: Uint8Array
@@ -64,24 +71,37 @@ export class TwampSender {
   private readonly txMs = new Float64Array(WINDOW)
   private readonly pendingSeq = new Float64Array(WINDOW)
   private oldestSeq = 0
+  /** Packets before this one were checked for a miss (answered, missed, or lost). */
+  private missSeq = 0
   private nextSeq = 0
-  private nextSendMs = -Infinity
 
   constructor(init: TwampSenderInit) {
     this.service = init.service
-    this.intervalMs = init.intervalMs ?? 100
     this.lossTimeoutMs = init.lossTimeoutMs ?? 1000
     this.ntpOffsetMs = init.ntpOffsetMs ?? 0
     this.random = init.random ?? Math.random
+    this.pacing = new ProbePacing(init.intervalMs ?? 100, this.lossTimeoutMs, this.random)
     this.length = init.packetBytes ?? DEFAULT_TEST_PACKET_BYTES
     if (this.length < 41) throw new RangeError(`packetBytes ${this.length} < 41: the reflector would not answer`)
     this.buf = new Uint8Array(this.length)
   }
 
+  /** When tick next has something to do (a packet due or a reply overdue), for a caller that sleeps until then. */
+  nextDueMs(): number {
+    let due = this.pacing.nextDueMs()
+    for (let seq = this.missSeq; seq < this.nextSeq; seq++) {
+      const k = seq % WINDOW
+      if (this.pendingSeq[k] !== seq + 1) continue
+      due = Math.min(due, this.txMs[k] + this.pacing.missDeadlineMs())
+      break
+    }
+    return due
+  }
+
   tick(nowMs: number): TwampTick {
     let losses = this.expire(nowMs)
-    if (nowMs < this.nextSendMs) return { losses }
-    this.nextSendMs = nowMs + this.intervalMs * (0.9 + 0.2 * this.random())
+    losses = this.checkMisses(nowMs, losses)
+    if (!this.pacing.due(nowMs)) return { losses }
     const seq = this.nextSeq++
     if (seq - this.oldestSeq >= WINDOW) {
       if (losses === NO_LOSSES) losses = []
@@ -114,7 +134,27 @@ export class TwampSender {
     const reverse = ntpDiffMs(nowMs + this.ntpOffsetMs, r.timestampMs)
     const holdMs = ntpDiffMs(r.timestampMs, r.rxTimestampMs)
     this.counters.replies++
-    return { service: this.service, method: 'twamp', forwardPseudoMs: forward, reversePseudoMs: reverse, rttMs: nowMs - txMs - holdMs }
+    const rttMs = nowMs - txMs - holdMs
+    this.pacing.onReply(rttMs)
+    return { service: this.service, method: 'twamp', forwardPseudoMs: forward, reversePseudoMs: reverse, rttMs }
+  }
+
+  /** Packets now past their miss deadline, oldest first: reported missed, each asking for a confirmation. */
+  private checkMisses(nowMs: number, out: OriginSample[]): OriginSample[] {
+    if (this.missSeq < this.oldestSeq) this.missSeq = this.oldestSeq
+    const deadline = this.pacing.missDeadlineMs()
+    while (this.missSeq < this.nextSeq) {
+      const k = this.missSeq % WINDOW
+      if (this.pendingSeq[k] === this.missSeq + 1) {
+        if (nowMs - this.txMs[k] < deadline) break
+        if (out === NO_LOSSES) out = []
+        out.push({ service: this.service, method: 'twamp', missed: true })
+        this.counters.missed++
+        this.pacing.onMiss(nowMs)
+      }
+      this.missSeq++
+    }
+    return out
   }
 
   private expire(nowMs: number): OriginSample[] {

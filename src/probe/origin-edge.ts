@@ -6,15 +6,17 @@ import { restartLossAt, UP_AFTER_PROBES } from './inbound-edge.js'
 import { DOWN_SLACK_MS, PROBE_JITTER } from './prober.js'
 
 /**
- * Origin probes missed in a row that take an origin leg down. Missed means
- * their replies did not arrive when due (the learned interval after the
- * last good one), not that a per-probe timeout expired: the drivers time a
- * probe out after 1 s, and 3 of those took ~1.5 s at a 250 ms interval.
- * Two missed replies: 2 x 275 + 20 = 570 ms after the last good one, so an
- * origin that fails is noticed 320-570 ms later (one missed reply, 295 ms,
- * would take an origin down for a single lost probe pair).
+ * Origin probes missed in a row that take an origin leg down. A probe is
+ * missed when its reply is a few round trips late (origin/probe-pacing.ts),
+ * and each miss sends a confirmation probe at once, so three misses take
+ * three short deadlines (3 x 30 ms on a CNI link), not three intervals.
+ * Three, not two: at 1% independent probe loss a false failover then needs
+ * three losses in a row, about once in 10^6 probes (70 h at 250 ms),
+ * where two would move flows every ~40 min; the third deadline costs 30 ms.
  */
-export const ORIGIN_DOWN_AFTER_MISSED = 2
+export const ORIGIN_DOWN_AFTER_MISSED = 3
+/** Intervals without any good sample that take an origin leg down (the backstop of the miss rule). */
+export const SILENT_AFTER_INTERVALS = 2
 /** Weight of a new gap in the interval estimate (see OriginEdge.learnInterval). */
 const INTERVAL_GAIN = 0.25
 
@@ -46,12 +48,19 @@ export class OriginEdge {
   private seq = 0
   private consecutiveGood = 0
   private consecutiveLost = 0
+  private consecutiveMissed = 0
 
   constructor(private readonly lossDownAfter: number) {}
 
   /** Returns true when `up` changed. Returns false (ignoring it) for a sample with nothing usable. */
   onSample(nowMs: number, s: OriginSample): { changed: boolean; valid: boolean } {
     const wasUp = this.up
+    if (s.missed === true) {
+      // Not loss (the reply may still come): only the run of misses counts.
+      this.consecutiveGood = 0
+      if (++this.consecutiveMissed >= ORIGIN_DOWN_AFTER_MISSED) this.up = false
+      return { changed: wasUp !== this.up, valid: true }
+    }
     const seq = this.seq++
     if (s.lost === true) {
       this.loss.advanceTo(seq)
@@ -65,6 +74,7 @@ export class OriginEdge {
     }
     this.loss.record(seq)
     this.consecutiveLost = 0
+    this.consecutiveMissed = 0
     // Only gaps between good samples in a row (not across an outage or a reported loss).
     if (this.consecutiveGood > 0) this.learnInterval(nowMs)
     this.lastGoodMs = nowMs
@@ -123,11 +133,15 @@ export class OriginEdge {
     this.intervalMs = est + INTERVAL_GAIN * (Math.min(2 * est, Math.max(est / 2, gap)) - est)
   }
 
-  /** How long without a good sample takes the leg down: ORIGIN_DOWN_AFTER_MISSED intervals, at most `staleMs`. */
+  /**
+   * How long without a good sample takes the leg down, for probers that
+   * report no misses (or stop reporting anything): SILENT_AFTER_INTERVALS
+   * intervals, at most `staleMs`. Probers that report misses take it down sooner.
+   */
   silentAfterMs(staleMs: number): number {
     const i = this.intervalMs
     if (Number.isNaN(i)) return staleMs
-    return Math.min(staleMs, ORIGIN_DOWN_AFTER_MISSED * i * (1 + PROBE_JITTER) + DOWN_SLACK_MS)
+    return Math.min(staleMs, SILENT_AFTER_INTERVALS * i * (1 + PROBE_JITTER) + DOWN_SLACK_MS)
   }
 
   checkSilence(nowMs: number, staleMs: number): boolean {

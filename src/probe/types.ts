@@ -27,6 +27,11 @@ export interface OriginSample {
   reversePseudoMs?: number
   /** Round trip, ms (icmp, or twamp). */
   rttMs?: number
-  /** True when the probe was lost. */
+  /** True when the probe was lost (no reply within the prober's loss timeout, 1 s): counts as loss. */
   lost?: boolean
+  /**
+   * True when the probe's reply is overdue (a few round trips, origin/probe-pacing.ts):
+   * counts towards taking the leg down (ORIGIN_DOWN_AFTER_MISSED in a row), never as loss.
+   */
+  missed?: boolean
 }

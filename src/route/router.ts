@@ -353,15 +353,17 @@ export class RouterCore implements Router {
     return []
   }
 
-  onOriginSample(nowMs: number, sample: OriginSample): void {
+  onOriginSample(nowMs: number, sample: OriginSample): boolean {
     this.lastNowMs = nowMs
     const s = typeof sample === 'object' && sample !== null ? this.serviceByName.get(sample.service) : undefined
     const o = s && this.origins.get(s.index)
     if (o === undefined) {
       this.count('origin_sample_unknown_service')
-      return
+      return false
     }
-    if (!o.onSample(nowMs, sample).valid) this.count('origin_sample_malformed')
+    const r = o.onSample(nowMs, sample)
+    if (!r.valid) this.count('origin_sample_malformed')
+    return r.changed
   }
 
   forwardPath(service: string): PathChoice | undefined {

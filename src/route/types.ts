@@ -141,7 +141,12 @@ export interface Router {
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[]
   /** The returned array may be shared: read it, never modify it. */
   onControl(nowMs: number, from: string, msg: unknown): RouterMessage[]
-  onOriginSample(nowMs: number, sample: OriginSample): void
+  /**
+   * True when the sample took an origin leg down or brought it up: its
+   * flood is due at once, and the caller may tick now rather than at its
+   * next tick (part of the origin failover budget, docs/routing.md).
+   */
+  onOriginSample(nowMs: number, sample: OriginSample): boolean | void
   /** Best (exit, path) from this relay (an ingress) for the service; undefined when no exit is reachable. */
   forwardPath(service: string): PathChoice | undefined
   /**

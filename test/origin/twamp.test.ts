@@ -130,15 +130,21 @@ describe('TwampSender', () => {
     expect(sample.forwardPseudoMs! + sample.reversePseudoMs!).toBeCloseTo(18, 3)
   })
 
-  it('sends at the interval and reports a packet without reply as lost once', () => {
+  it('sends at the interval and reports a packet without reply as missed once, then as lost once', () => {
     const s = new TwampSender({ service: 'g', intervalMs: 100, lossTimeoutMs: 300, random: () => 0.5 })
     expect(s.tick(0).packet).toBeDefined()
     expect(s.tick(50).packet).toBeUndefined()
-    expect(s.tick(100).packet).toBeDefined()
-    const lost = s.tick(310).losses
-    expect(lost).toEqual([{ service: 'g', method: 'twamp', lost: true }])
+    // No reply yet to learn an RTT from: the miss deadline is the interval.
+    const t = s.tick(100)
+    expect(t.packet).toBeDefined()
+    expect(t.losses).toEqual([{ service: 'g', method: 'twamp', missed: true }])
+    expect(s.tick(310).losses).toEqual([
+      { service: 'g', method: 'twamp', lost: true },
+      { service: 'g', method: 'twamp', missed: true },
+    ])
     expect(s.tick(320).losses).toEqual([])
     expect(s.counters.lost).toBe(1)
+    expect(s.counters.missed).toBe(2)
   })
 
   it('ignores duplicates, late replies, unknown sequence numbers and garbage', () => {

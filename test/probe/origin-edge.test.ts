@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ORIGIN_DOWN_AFTER_MISSED, OriginEdge } from '../../src/probe/origin-edge.js'
+import { OriginEdge, SILENT_AFTER_INTERVALS } from '../../src/probe/origin-edge.js'
 import { DEFAULT_ORIGIN_STALE_MS } from '../../src/route/router.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 
@@ -27,13 +27,13 @@ function probed(intervalMs: number, failAtMs: number, seed = 1): { edge: OriginE
 }
 
 describe('origin leg failure', () => {
-  it(`goes down ${ORIGIN_DOWN_AFTER_MISSED} missed probes after the last good one, not after a 1 s timeout per probe`, () => {
+  it(`without miss reports, goes down ${SILENT_AFTER_INTERVALS} intervals after the last good sample, not after a 1 s timeout per probe`, () => {
     for (let seed = 1; seed <= 20; seed++) {
       const failAt = 10_000 + seed * 37
       const { edge, downAtMs } = probed(250, failAt, seed)
       expect(edge.intervalMs).toBeGreaterThan(225)
       expect(edge.intervalMs).toBeLessThan(275)
-      // Down when ORIGIN_DOWN_AFTER_MISSED intervals (+10% jitter, + slack) passed since the last good
+      // Down when SILENT_AFTER_INTERVALS intervals (+10% jitter, + slack) passed since the last good
       // sample, which came at or before the failure; within one 10 ms tick.
       expect(edge.silentAfterMs(STALE)).toBeLessThan(620)
       expect(downAtMs - failAt).toBeLessThanOrEqual(edge.silentAfterMs(STALE) + 10)

@@ -7,12 +7,15 @@
  * noise: the damping tests want noise with a known bound ("sub-millisecond"),
  * which the model's exponential jitter has not. Control
  * messages go through the relay's strict codec (control/control-codec.ts). Exits get origin
- * samples (TWAMP with the origin's own clock offset, or ICMP RTT) every 100 ms.
+ * samples (TWAMP with the origin's own clock offset, or ICMP RTT) every 100 ms,
+ * or, with `twampProbers`, run the real TWAMP sender (origin/twamp-sender.ts)
+ * against a reflector core across a modelled origin leg that can be cut.
  */
 import { controlLimits, decodeControl, encodeControl } from '../../../src/control/control-codec.js'
 import { FakeClock } from '../../../src/io/fake-clock.js'
 import { dropsPacket, releaseAtMs } from '../../../src/io/link-model.js'
 import { createRouter } from '../../../src/route/index.js'
+import { TwampReflectorCore, TwampSender } from '../../../src/origin/index.js'
 import type { Router, RouterInit, RouterMessage, RouterService } from '../../../src/route/index.js'
 import { seededRandom } from '../../../src/route/seeded-random.js'
 
@@ -40,6 +43,12 @@ export interface NetOptions {
   routerInit?: Partial<RouterInit>
   /** How often exits sample their origin links (default 100 ms, jittered +-10% when set). */
   originIntervalMs?: number
+  /**
+   * Exits probe their origins with the real TWAMP sender at this interval,
+   * woken when it is next due, as control/origin-probes.ts does (instead of
+   * samples made up every originIntervalMs).
+   */
+  twampProbers?: { intervalMs: number }
 }
 
 export class FakeNet {
@@ -55,6 +64,8 @@ export class FakeNet {
   private readonly origins: Record<string, OriginLink>
   /** Decides per origin sample whether it is taken, reported lost, or never answered ('silent'). */
   tamperOrigin: ((exit: string, service: string) => 'ok' | 'lost' | 'silent') | undefined
+  /** twampProbers: per exit>service leg, cut (drops everything) or the chance to drop each probe or reply as it arrives. */
+  readonly originLegs = new Map<string, { cut: boolean; lossP: number }>()
   /** Applied to every message before delivery; returning undefined drops it. */
   tamper: ((from: string, m: RouterMessage) => RouterMessage | undefined) | undefined
 
@@ -75,7 +86,8 @@ export class FakeNet {
     })
     const tickMs = opts.tickMs ?? 10
     for (const name of opts.relays) this.every(tickMs, () => this.send(name, this.router(name).tick(this.local(name))))
-    if (opts.originIntervalMs === undefined) this.every(100, () => this.sampleOrigins())
+    if (opts.twampProbers !== undefined) this.startTwampProbers(opts.twampProbers.intervalMs)
+    else if (opts.originIntervalMs === undefined) this.every(100, () => this.sampleOrigins())
     else {
       const loop = (): void => {
         this.sampleOrigins()
@@ -163,6 +175,48 @@ export class FakeNet {
           this.delivered.control++
           this.send(to, this.router(to).onControl(this.local(to), from, decoded(decodeControl(wire, limits))))
         }, d)
+      }
+    }
+  }
+
+  /** An exit's origin leg of `service` (twampProbers): cut or lossy. */
+  originLeg(exit: string, service: string): { cut: boolean; lossP: number } {
+    const k = `${exit}>${service}`
+    let leg = this.originLegs.get(k)
+    if (leg === undefined) this.originLegs.set(k, (leg = { cut: false, lossP: 0 }))
+    return leg
+  }
+
+  private startTwampProbers(intervalMs: number): void {
+    const reflector = new TwampReflectorCore()
+    const out = new Uint8Array(2048)
+    for (const [service, link] of Object.entries(this.origins)) {
+      for (const exit of Object.keys(link.fwdMs)) {
+        const sender = new TwampSender({ service, intervalMs, random: this.rnd })
+        const leg = this.originLeg(exit, service)
+        const crosses = (): boolean => !leg.cut && !(leg.lossP > 0 && this.rnd() < leg.lossP)
+        const originNow = (): number => this.clock.nowMs() + (link.offsetMs ?? 0)
+        const loop = (): void => {
+          const now = this.local(exit)
+          const t = sender.tick(now)
+          for (const l of t.losses) this.router(exit).onOriginSample(now, l)
+          if (t.packet !== undefined) {
+            const req = t.packet.slice()
+            // The leg's state when each packet crosses it (at its arrival).
+            this.clock.setTimeout(() => {
+              if (!crosses()) return
+              const n = reflector.reflect(req, req.length, originNow(), originNow(), 64, out)
+              const reply = out.slice(0, n)
+              this.clock.setTimeout(() => {
+                if (!crosses()) return
+                const sample = sender.onReply(this.local(exit), reply)
+                if (sample !== undefined) this.router(exit).onOriginSample(this.local(exit), sample)
+              }, link.revMs[exit])
+            }, link.fwdMs[exit])
+          }
+          this.clock.setTimeout(loop, Math.min(50, Math.max(1, sender.nextDueMs() - this.local(exit))))
+        }
+        this.clock.setTimeout(loop, this.rnd() * intervalMs)
       }
     }
   }
