@@ -1,8 +1,8 @@
 import type { OriginSample } from './types.js'
 import { DelayFilter } from './delay-filter.js'
-import { LossWindow } from './loss-window.js'
+import { OriginLoss } from './origin-loss.js'
 import { OffsetFilter } from './offset-filter.js'
-import { restartLossAt, UP_AFTER_PROBES } from './inbound-edge.js'
+import { UP_AFTER_PROBES } from './inbound-edge.js'
 import { DOWN_SLACK_MS, PROBE_JITTER } from './prober.js'
 
 /**
@@ -32,25 +32,27 @@ const INTERVAL_GAIN = 0.25
  *   rtt/2 as an estimated *true* one-way delay (no offset in it). See
  *   docs/one-way-latency.md for what the exit choice then assumes.
  *
- * Each sample gets the next synthetic sequence number, so loss and
- * "k consecutive lost" work as for probes.
+ * Loss is over the samples in order (origin-loss.ts), over more of them
+ * than a relay edge's: a lossy verdict moves every flow on the exit.
  */
 export class OriginEdge {
   readonly fwd = new DelayFilter()
   readonly rev = new DelayFilter()
-  readonly loss = new LossWindow()
+  readonly loss: OriginLoss
   readonly offset = new OffsetFilter()
   method: 'twamp' | 'icmp' = 'icmp'
   up = false
   lastGoodMs = NaN
   /** Learned mean interval between good samples (the origin probe interval); NaN before two. */
   intervalMs = NaN
-  private seq = 0
   private consecutiveGood = 0
   private consecutiveLost = 0
   private consecutiveMissed = 0
 
-  constructor(private readonly lossDownAfter: number) {}
+  /** @param heavyLossPct see OriginLoss (the router passes twice its loss limit). */
+  constructor(private readonly lossDownAfter: number, heavyLossPct = Infinity) {
+    this.loss = new OriginLoss(heavyLossPct)
+  }
 
   /** Returns true when `up` changed. Returns false (ignoring it) for a sample with nothing usable. */
   onSample(nowMs: number, s: OriginSample): { changed: boolean; valid: boolean } {
@@ -61,18 +63,14 @@ export class OriginEdge {
       if (++this.consecutiveMissed >= ORIGIN_DOWN_AFTER_MISSED) this.up = false
       return { changed: wasUp !== this.up, valid: true }
     }
-    const seq = this.seq++
     if (s.lost === true) {
-      this.loss.advanceTo(seq)
+      this.loss.lost()
       this.consecutiveGood = 0
       if (++this.consecutiveLost >= this.lossDownAfter) this.up = false
       return { changed: wasUp !== this.up, valid: true }
     }
-    if (!this.take(s)) {
-      this.seq--
-      return { changed: false, valid: false }
-    }
-    this.loss.record(seq)
+    if (!this.take(s)) return { changed: false, valid: false }
+    this.loss.received()
     this.consecutiveLost = 0
     this.consecutiveMissed = 0
     // Only gaps between good samples in a row (not across an outage or a reported loss).
@@ -81,7 +79,7 @@ export class OriginEdge {
     if (++this.consecutiveGood >= UP_AFTER_PROBES && !this.up) {
       // Loss counts only while up (see InboundEdge): forget the outage.
       this.up = true
-      restartLossAt(this.loss, seq)
+      this.loss.restart()
     }
     return { changed: wasUp !== this.up, valid: true }
   }

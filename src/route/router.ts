@@ -145,7 +145,7 @@ export class RouterCore implements Router {
     const exitServices = new Map<number, string>()
     for (const s of this.services) {
       if (s.exits.includes(this.self)) {
-        this.origins.set(s.index, new OriginEdge(lossDownAfter))
+        this.origins.set(s.index, new OriginEdge(lossDownAfter, 2 * this.maxLossPct))
         exitServices.set(s.index, s.name)
       }
     }

@@ -139,13 +139,18 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     const at = 3000
     expect(o.paths.filter((p) => p.t_ms <= at).at(-1)?.forward.at(-1)).toBe('atl')
     const moved = o.paths.find((p) => p.t_ms > at && p.forward.length > 0 && p.forward.at(-1) !== 'atl')
-    const movedMs = moved ? moved.t_ms - at : null
+    // The runner cuts the leg with `ip route` when the event is due; on a loaded host that lands later than 3 s.
+    const appliedMs = r.origin_events[0].applied_ms
+    const movedMs = moved ? moved.t_ms - appliedMs : null
     const e = o.around_events[0]
     // The flow moved when the origin got datagrams again: the longest time it
     // got nothing bounds the move from above (datagrams every 20 ms). The
     // path is polled every 100 ms, which adds up to 100 ms to its figure.
-    report('origin-leg', 'the origin got nothing from the flow for (ms)', e.forward_gap_ms, '<= 500', e.forward_gap_ms <= 500)
-    report('origin-leg', 'forward path seen on another exit after (ms, 100 ms polls)', movedMs, 'informational', movedMs !== null)
+    // Enforced: the miss rule (origin/probe-pacing.ts) bounds it at ~450 ms
+    // in this geometry (docs/routing.md, Failover timing).
+    report('origin-leg', 'the origin got nothing from the flow for (ms)', e.forward_gap_ms, '<= 500', e.forward_gap_ms <= 500, true)
+    report('origin-leg', 'forward path seen on another exit after the cut was applied (ms, 100 ms polls)', movedMs, 'informational', movedMs !== null)
+    report('origin-leg', 'the cut was applied after its time by (ms)', appliedMs - at, 'informational', true)
     report('origin-leg', 'longest gap after the failure (ms)', e.gap_ms, 'informational', true)
     report('origin-leg', 'packets lost after the failure', e.lost_forward + e.lost_reverse, 'informational', true)
   })
