@@ -159,7 +159,9 @@ async function startOrigins(lab: LabRun): Promise<OriginProc[]> {
     const what = `echo-${o.name}`
     const out = path.join(lab.state.dir, `echo-${o.name}.json`)
     const child = spawnInNs(lab.state, lab.ns(o.name), what, withPriority(AGENT_RT, [process.execPath, path.join(LAB_DIST, 'run', 'echo-agent.js'), '--run-dir', lab.state.dir, '--out', out, ...binds.flatMap((b) => ['--bind', b])]))
-    if (lab.scenario.originProbe === 'twamp') spawnInNs(lab.state, lab.ns(o.name), `reflector-${o.name}`, [process.execPath, BIN, 'reflector', '--listen', `${lab.plan.originServiceAddr.get(o.name)}:862`])
+    // The reflector stands for the origin host, like the echo agent: same priority, so the
+    // loaded lab host does not starve it into missed probes a real origin would answer.
+    if (lab.scenario.originProbe === 'twamp') spawnInNs(lab.state, lab.ns(o.name), `reflector-${o.name}`, withPriority(AGENT_RT, [process.execPath, BIN, 'reflector', '--listen', `${lab.plan.originServiceAddr.get(o.name)}:862`]))
     return { what, child, out }
   })
   await Promise.all(procs.map(({ what, child }) => waitFor(what, () => {
