@@ -10,6 +10,11 @@
  *   so the router assumes a symmetric CNI link (rtt/2).
  * - none: no packets; reports the configured round trip as if measured, so
  *   the exit is always considered up.
+ *
+ * With the service's origin-side traffic counters (`originTraffic`), a
+ * prober also probes early when datagrams keep going to the origin and
+ * none come back (origin/reply-watch.ts): the exit's own evidence, used
+ * only to start the probes that decide.
  */
 import { isIPv6 } from 'node:net'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
@@ -18,17 +23,24 @@ import { openRawIcmpSocket, type RawIcmpSocket } from '../io/raw-icmp.js'
 import { createLiteralSocket } from '../io/udp.js'
 import { TwampSender } from '../origin/index.js'
 import { ProbePacing } from '../origin/probe-pacing.js'
+import { REPLY_QUIET_MS, ReplyWatch } from '../origin/reply-watch.js'
 import { buildEcho6Request, buildEchoRequest, parseEcho, parseEcho6Reply, ICMP_ECHO_REPLY } from '../origin/icmp.js'
 import type { OriginSample, Router } from '../route/types.js'
 
 const ICMP_LOSS_TIMEOUT_MS = 1000
 /**
  * The probe loop sleeps until the next probe or reply deadline is due, at
- * most this long. A miss found 10 ms late at each of the three deadlines
- * adds 30 ms to an origin failover (docs/routing.md), so the loop wakes at
- * the deadline itself rather than on a fixed 10 ms beat.
+ * most this long (the data-plane check runs at each wake-up). A miss found
+ * 10 ms late at each of the three deadlines would add 30 ms to an origin
+ * failover (docs/routing.md), so the loop wakes at a deadline itself.
  */
-const MAX_SLEEP_MS = 50
+const MAX_SLEEP_MS = 10
+
+/** Datagrams to and from a service's origin at this relay (dataplane ServiceState.origin). */
+export interface OriginTraffic {
+  packetsOut: number
+  packetsIn: number
+}
 
 /** One spelling per IPv6 address (the addon and the config may write it differently, e.g. zeros or case). */
 function canonicalV6(host: string): string {
@@ -40,6 +52,11 @@ function canonicalV6(host: string): string {
 }
 
 interface Prober {
+  service: string
+  /** Probe at the next tick (the data plane saw the origin go quiet); false when not brought forward. */
+  expedite(nowMs: number): boolean
+  missDeadlineMs(): number
+  readonly watch: ReplyWatch
   tick(nowMs: number): void
   /** When tick next has work (a probe or a reply deadline due). */
   nextDueMs(): number
@@ -52,6 +69,8 @@ export class OriginProbes {
   private services: ServiceConfig[]
   private started = false
   private timer: TimerHandle | undefined
+  /** Probes sent early because the data plane saw an origin go quiet. */
+  earlyProbes = 0
 
   constructor(
     private readonly config: RelayConfig,
@@ -59,6 +78,8 @@ export class OriginProbes {
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly log: Logger,
+    /** The service's origin-side counters on this relay's data plane, if it has them. */
+    private readonly originTraffic?: (service: string) => OriginTraffic | undefined,
   ) {
     this.services = config.services
   }
@@ -99,6 +120,7 @@ export class OriginProbes {
       const now = this.clock.nowMs()
       let due = now + MAX_SLEEP_MS
       for (const p of this.probers.values()) {
+        this.watchReplies(now, p.prober)
         p.prober.tick(now)
         due = Math.min(due, p.prober.nextDueMs())
       }
@@ -115,6 +137,12 @@ export class OriginProbes {
     this.probers.clear()
   }
 
+  private watchReplies(nowMs: number, p: Prober): void {
+    const t = this.originTraffic?.(p.service)
+    if (t === undefined) return
+    if (p.watch.observe(nowMs, t.packetsOut, t.packetsIn, Math.max(REPLY_QUIET_MS, p.missDeadlineMs())) && p.expedite(nowMs)) this.earlyProbes++
+  }
+
   private sample(s: OriginSample): void {
     this.router.onOriginSample(this.clock.nowMs(), s)
   }
@@ -129,6 +157,10 @@ export class OriginProbes {
     }
     let next = 0
     return {
+      service: s.name,
+      watch: new ReplyWatch(),
+      expedite: () => false,
+      missDeadlineMs: () => m.intervalMs,
       tick: (now) => {
         if (now < next) return
         next = now + m.intervalMs
@@ -150,6 +182,10 @@ export class OriginProbes {
     })
     socket.bind(0)
     return {
+      service: s.name,
+      watch: new ReplyWatch(),
+      expedite: (now) => sender.expedite(now),
+      missDeadlineMs: () => sender.missDeadlineMs(),
       tick: (now) => {
         const t = sender.tick(now)
         for (const lost of t.losses) this.sample(lost)
@@ -189,6 +225,10 @@ export class OriginProbes {
       this.sample({ service: s.name, method: 'icmp', rttMs })
     })
     return {
+      service: s.name,
+      watch: new ReplyWatch(),
+      expedite: (now) => pacing.expedite(now),
+      missDeadlineMs: () => pacing.missDeadlineMs(),
       tick: (now) => {
         const missAfter = pacing.missDeadlineMs()
         // Map order is send order.

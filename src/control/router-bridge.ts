@@ -154,7 +154,9 @@ export class RouterBridge implements ControlPlaneSink {
     this.shadow?.router.onOriginSample(nowMs, sample)
     // A leg that went down floods now, not at the next tick (up to tickMs
     // later): flows wait for it (origin failover budget, docs/routing.md).
-    if (changed) this.tickNow(nowMs)
+    if (!changed) return
+    this.log.info('origin leg changed', { service: sample.service, up: sample.missed !== true && sample.lost !== true })
+    this.tickNow(nowMs)
   }
 
   /** One tick out of turn: the router's (its floods), then the paths this relay holds. */

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import { dataPlaneConfig, resolveServiceRoles, type DataPlaneConfig } from '../config/data-plane.js'
 import type { RelayConfig } from '../config/types.js'
-import { OriginProbes } from '../control/origin-probes.js'
+import { OriginProbes, type OriginTraffic } from '../control/origin-probes.js'
 import { RouterBridge } from '../control/router-bridge.js'
 import { createSecureEndpoint, Ed25519ColumnAuth, type CryptoSecureEndpoint } from '../crypto/index.js'
 import type { PeerKeys, SecureEndpoint, SecureEndpointOptions } from '../crypto/types.js'
@@ -134,6 +134,16 @@ function dataPlaneNode(init: DataPlaneNodeInit): DataPlaneNode {
   return { relay, paths, start: () => relay.start(), stop: () => relay.stop() }
 }
 
+/**
+ * The exit's own evidence of a failed origin leg (datagrams out, no replies)
+ * for OriginProbes, which then probes early. A datagram the kernel refused to
+ * send (no route to the origin any more) counts as one that went out.
+ */
+function originTraffic(relay: Relay, service: string): OriginTraffic | undefined {
+  const s = relay.services.find((x) => x.cfg.name === service)
+  return s && { packetsOut: s.origin.packetsOut + s.drops.get('send_failed'), packetsIn: s.origin.packetsIn }
+}
+
 /** A config's router as a node builds it: signed map columns, a fresh boot id. */
 export function routerFor(config: RelayConfig, bootId = randomBytes(4).readUInt32BE(0), random: () => number = Math.random): Router {
   // Our columns go out signed; a peer's column is applied or relayed only with its origin's valid signature.
@@ -153,7 +163,7 @@ function fullNode(init: RelayNodeInit): RelayNode {
   const bridge = new RouterBridge(relay, router, config, paths, clock, timers, log)
   bridge.onPathsChanged = init.onPathsChanged
   // Samples go through the bridge: during a live hand-over both routers take them.
-  const probes = new OriginProbes(config, bridge, clock, timers, log)
+  const probes = new OriginProbes(config, bridge, clock, timers, log, (service) => originTraffic(relay, service))
   let applied = config
   let services: LiveService[] = plane.services
   /** Applies a service set on this worker, then the others; a failure anywhere puts every worker back. */

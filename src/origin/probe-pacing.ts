@@ -6,8 +6,8 @@
  * Two deadlines per probe:
  * - missed: no reply within `missDeadlineMs()` of sending, a few typical
  *   round trips (3 x the median of the last RTTs, at least MISS_FLOOR_MS).
- *   A miss is reported at once (an OriginSample
- *   with `missed`) and a confirmation probe goes out at once, so that
+ *   A miss is reported at once (an OriginSample with `missed`) and a
+ *   confirmation probe goes out at once, so that
  *   ORIGIN_DOWN_AFTER_MISSED misses in a row take ORIGIN_DOWN_AFTER_MISSED
  *   deadlines, not as many probe intervals. Misses count towards "down",
  *   never towards the loss rate: a tight deadline must not make a slow
@@ -20,9 +20,11 @@
  * the first probe that cannot come back is sent at most I x 1.1 - R after
  * the failure, then ORIGIN_DOWN_AFTER_MISSED deadlines: at 250 ms and a
  * short CNI link (R < 10 ms), 275 + 3 x 30 = 365 ms (docs/routing.md has
- * the whole budget to the ingress).
+ * the whole budget to the ingress). The exit's data plane can start the
+ * probes sooner (`expedite`, reply-watch.ts).
  */
 import { ORIGIN_DOWN_AFTER_MISSED } from '../probe/origin-edge.js'
+import { PROBE_JITTER } from '../probe/prober.js'
 
 /**
  * Least miss deadline, ms. Replies on a CNI link take a few ms; 30 ms
@@ -42,8 +44,6 @@ export const MISS_RTT_FACTOR = 3
  * follows a real change of the leg's RTT within half of them (1 s at 250 ms).
  */
 const RTT_SAMPLES = 8
-/** Probe interval jitter: each gap is the interval x [0.9, 1.1), so exits do not synchronise. */
-export const ORIGIN_PROBE_JITTER = 0.1
 
 export class ProbePacing {
   /** Median of the last RTT_SAMPLES replies, ms; NaN before the first reply. */
@@ -52,6 +52,8 @@ export class ProbePacing {
   private readonly sorted = new Float64Array(RTT_SAMPLES)
   private rttCount = 0
   private nextSendMs = -Infinity
+  private lastSendMs = -Infinity
+  private lastExpediteMs = -Infinity
   /** Probes missed in a row since the last reply (on time or late). */
   private missesInRow = 0
 
@@ -64,7 +66,8 @@ export class ProbePacing {
   /** True when a probe is due now; it is then taken as sent. */
   due(nowMs: number): boolean {
     if (nowMs < this.nextSendMs) return false
-    this.nextSendMs = nowMs + this.intervalMs * (1 - ORIGIN_PROBE_JITTER + 2 * ORIGIN_PROBE_JITTER * this.random())
+    this.lastSendMs = nowMs
+    this.nextSendMs = nowMs + this.intervalMs * (1 - PROBE_JITTER + 2 * PROBE_JITTER * this.random())
     return true
   }
 
@@ -93,6 +96,19 @@ export class ProbePacing {
     s.set(this.rtts.subarray(0, n))
     s.sort()
     this.typicalRttMs = n % 2 === 1 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2
+  }
+
+  /**
+   * The data plane saw the origin go quiet (reply-watch.ts): the next probe
+   * is due now, unless one is still within its miss deadline (it will tell)
+   * or the last early probe was less than an interval ago (so a one-way or
+   * slow flow costs at most twice the probe rate). True when it was brought forward.
+   */
+  expedite(nowMs: number): boolean {
+    if (nowMs - this.lastSendMs < this.missDeadlineMs() || nowMs - this.lastExpediteMs < this.intervalMs) return false
+    this.lastExpediteMs = nowMs
+    this.nextSendMs = nowMs
+    return true
   }
 
   /**

@@ -98,6 +98,16 @@ export class TwampSender {
     return due
   }
 
+  /** The data plane saw the origin go quiet: probe at the next tick (ProbePacing.expedite). */
+  expedite(nowMs: number): boolean {
+    return this.pacing.expedite(nowMs)
+  }
+
+  /** How long a reply may take before its packet is missed (ProbePacing.missDeadlineMs). */
+  missDeadlineMs(): number {
+    return this.pacing.missDeadlineMs()
+  }
+
   tick(nowMs: number): TwampTick {
     let losses = this.expire(nowMs)
     losses = this.checkMisses(nowMs, losses)

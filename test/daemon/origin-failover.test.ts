@@ -2,15 +2,19 @@
  * Issue 15, item 4, at the daemon level: one service with two exits, each
  * probing the origin with TWAMP-Light every 250 ms against its own
  * `overpass reflector` on loopback. The active exit's reflector stops; the
- * exit declares its origin leg down after ORIGIN_DOWN_AFTER_MISSED missed
- * probes, floods it, and the ingress moves the flow to the other exit.
+ * exit misses ORIGIN_DOWN_AFTER_MISSED probes in a row (each a few round
+ * trips late, each confirmed at once: origin/probe-pacing.ts), floods the
+ * leg down at once, and the ingress moves the flow to the other exit.
  *
  * The figures are read from the relays' own monotonic clock (the daemons
- * run in this process on performance.now()): when the exit's leg went down
- * and when the ingress path changed, against the moment the reflector
- * closed. The bound is loose (shared CPU); the rule it checks is not: the
- * old rule (three lost probes, each called lost after a 1 s timeout) could
- * not go down before ~1.5 s at this interval.
+ * run in this process on performance.now()): when the ingress path changed
+ * and when the origin got the flow from the other exit, against the moment
+ * the reflector closed. By design that is at most ~365 ms plus a loopback
+ * flood (docs/routing.md, Failover timing; 120-255 ms measured), but three
+ * daemons, two reflectors and the client share one event loop here, on a
+ * shared machine: a stall adds to it unbounded, so the bound stays loose.
+ * It still fails the rule before issue 15 (three lost probes after a 1 s
+ * timeout each, ~1.5 s); the figures it prints are the ones to compare.
  */
 import dgram from 'node:dgram'
 import fs from 'node:fs'
@@ -29,7 +33,7 @@ afterEach(async () => {
 })
 
 const INTERVAL_MS = 250
-/** Loose: far under the old rule's ~1.5 s, far over the new rule's ~0.6 s plus a loaded machine's stalls. */
+/** Loose: under the old rule's ~1.5 s, far over the miss rule's ~0.4 s plus a loaded machine's stalls. */
 const MOVED_WITHIN_MS = 1200
 
 describe('origin failover in the daemon', () => {
