@@ -18,7 +18,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
-import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { echoServer, freePorts, type RelayProcess, runCli, startRelay, stopRelay, tempDir, udpClients, untilServed, waitFor } from './harness.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
@@ -88,33 +88,19 @@ describeIf(noNative, 'a peer endpoint failover on relays with two workers', () =
       if (!moved) await new Promise((r) => setTimeout(r, 200))
     }
     expect(moved).toBe(true)
-    const clients = await Promise.all(
-      Array.from({ length: FLOWS }, async () => {
-        const socket = dgram.createSocket('udp4')
-        const received: string[] = []
-        socket.on('message', (m) => received.push(m.toString()))
-        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
-        return { socket, received, sent: [] as string[] }
-      }),
-    )
+    const clients = await udpClients(FLOWS)
     try {
-      let up = false
-      for (let i = 0; i < 100 && !up; i++) {
-        clients[0].socket.send(Buffer.from('hello'), ports.game, '127.0.0.1')
-        up = await waitFor(() => clients[0].received.length > 0, 200)
-      }
-      expect(up).toBe(true)
-      clients[0].received.length = 0
+      expect(await untilServed(clients[0], ports.game)).toBe(true)
       for (let round = 0; round < 5; round++) {
         for (const [i, c] of clients.entries()) {
           const payload = `flow ${i} round ${round}`
-          c.sent.push(payload)
-          c.socket.send(Buffer.from(payload), ports.game, '127.0.0.1')
+          c.sent.push(Buffer.from(payload))
+          c.socket.send(c.sent.at(-1)!, ports.game, '127.0.0.1')
         }
         await waitFor(() => clients.every((c) => c.received.length > round), 3000)
       }
       expect(await waitFor(() => clients.every((c) => c.received.length === 5), 10_000)).toBe(true)
-      for (const c of clients) expect(c.received).toEqual(c.sent)
+      for (const c of clients) expect(c.received.map(String)).toEqual(c.sent.map(String))
 
       // Workers report stats once a second.
       await new Promise((r) => setTimeout(r, 1200))

@@ -65,3 +65,37 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 2
   }
   return cond()
 }
+
+/** A loopback UDP client of a relayed service that keeps what it sent and every datagram it got back. */
+export interface UdpClient {
+  socket: dgram.Socket
+  received: Buffer[]
+  sent: Buffer[]
+}
+
+/** `n` clients bound to ephemeral loopback ports. */
+export function udpClients(n: number): Promise<UdpClient[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const socket = dgram.createSocket('udp4')
+      const received: Buffer[] = []
+      socket.on('message', (m) => received.push(m))
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+      return { socket, received, sent: [] }
+    }),
+  )
+}
+
+/**
+ * Says hello to the service on `port` until it answers (the router needs a
+ * few probe rounds before the ingress has a path), then forgets the answers.
+ */
+export async function untilServed(c: UdpClient, port: number): Promise<boolean> {
+  let up = false
+  for (let i = 0; i < 100 && !up; i++) {
+    c.socket.send(Buffer.from('hello'), port, '127.0.0.1')
+    up = await waitFor(() => c.received.length > 0, 200)
+  }
+  c.received.length = 0
+  return up
+}

@@ -17,7 +17,7 @@ import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { nativeTransitUnavailable } from '../../src/io/native-transit.js'
-import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { echoServer, freePorts, type RelayProcess, runCli, startRelay, stopRelay, tempDir, udpClients, untilServed, waitFor } from './harness.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
@@ -67,23 +67,9 @@ afterAll(async () => {
 
 describeIf(skip, 'a transit with two workers', () => {
   it('forwards natively on both workers, each on its own lane, byte-exact both ways', async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        const socket = dgram.createSocket('udp4')
-        const received: Buffer[] = []
-        socket.on('message', (m) => received.push(m))
-        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
-        return { socket, received, sent: [] as Buffer[] }
-      }),
-    )
+    const clients = await udpClients(32)
     try {
-      let up = false
-      for (let i = 0; i < 100 && !up; i++) {
-        clients[0].socket.send(Buffer.from('hello'), ports.game, '127.0.0.1')
-        up = await waitFor(() => clients[0].received.length > 0, 200)
-      }
-      expect(up).toBe(true)
-      clients[0].received.length = 0
+      expect(await untilServed(clients[0], ports.game)).toBe(true)
       const rounds = 8
       for (let round = 0; round < rounds; round++) {
         for (const [i, c] of clients.entries()) {

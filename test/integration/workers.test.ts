@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
-import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { echoServer, freePorts, type RelayProcess, runCli, startRelay, stopRelay, tempDir, udpClients, untilServed, waitFor } from './harness.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
@@ -85,24 +85,9 @@ afterAll(async () => {
 
 describeIf(noNative, 'relays with two workers each', () => {
   it('carries 64 flows byte-exact both ways across rekeys, with both workers of every relay in use', async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        const socket = dgram.createSocket('udp4')
-        const received: Buffer[] = []
-        socket.on('message', (m) => received.push(m))
-        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
-        return { socket, received, sent: [] as Buffer[] }
-      }),
-    )
+    const clients = await udpClients(64)
     try {
-      // The router needs a few probe rounds before lax has a path to dal.
-      let up = false
-      for (let i = 0; i < 100 && !up; i++) {
-        clients[0].socket.send(Buffer.from('hello'), ports.game, '127.0.0.1')
-        up = await waitFor(() => clients[0].received.length > 0, 200)
-      }
-      expect(up).toBe(true)
-      clients[0].received.length = 0
+      expect(await untilServed(clients[0], ports.game)).toBe(true)
       for (let round = 0; round < 10; round++) {
         for (const [i, c] of clients.entries()) {
           const payload = Buffer.from(`flow ${i} round ${round} `.padEnd(40 + ((i * 7 + round) % 300), '.'))
