@@ -21,18 +21,29 @@
  * - canary-cut: a version naming the PoP its only canary and giving every
  *   other relay an endpoint nobody listens on. The canary takes it, loses
  *   every peer, and must roll back by itself; the others must hold it.
+ * - add-service: a version with a second service (`voice`) beside the one
+ *   of the first flow entering at the PoP: same origin and exits, its own
+ *   port at the PoP. The relays apply it live (node/live-apply.ts); then a
+ *   client at the PoP sends a probe burst through the new port
+ *   (service-probe.ts), and the PoP's boot id shows it did not restart.
+ * - bad-canary: a version naming the PoP its only canary in which the
+ *   PoP's own sign_key is wrong: invalid for the canary (it could not prove
+ *   itself to its peers), which must hold it aside `invalid`, while every
+ *   other relay holds it `waiting_canaries` and nobody applies it.
  *
  * Every step is stamped in ms since traffic t0 (`steps`).
  */
 import fs from 'node:fs'
+import path from 'node:path'
+import { generatePrivateKey } from '../../src/config/index.js'
 import { controlRequest } from '../../src/daemon/control-server.js'
 import { monoMs } from '../traffic/index.js'
 import { ip, waitFor } from '../topo/sh.js'
 import { readLog, spawnInNs } from '../topo/procs.js'
 import type { NetworkAction } from '../scenario/index.js'
-import type { LabRun } from '../topo/up.js'
+import { LAB_DIST, type LabRun } from '../topo/up.js'
 import { keyFields, type NetworkKit, type RelayEntry } from './network-kit.js'
-import { BIN, controlSocket, RELAY_PORT, startRelay, type RelayProcs } from './relays.js'
+import { BIN, controlSocket, RELAY_PORT, SERVICE_BASE_PORT, startRelay, type RelayProcs } from './relays.js'
 
 /** A port no relay listens on: the endpoints of a cutting version. */
 const DEAD_PORT = RELAY_PORT + 1
@@ -42,6 +53,15 @@ export const ROTATION_GRACE_MS = 4000
 const CANARY_HOLD_S = 120
 /** A rollback takes the 10 s loss confirmation after the peers went quiet (rollout/), plus margin on a loaded machine. */
 const ROLLBACK_WAIT_MS = 40_000
+/** add-service: the added service's name, and its port at the ingress (clear of the origins' ports, relays.ts servicePort). */
+export const ADDED_SERVICE = 'voice'
+export const ADDED_SERVICE_PORT = SERVICE_BASE_PORT + 100
+/** add-service: the client's probe burst through it (1 s at 50 Hz), and its flow id (clear of the measured flows' small ids). */
+const PROBE_COUNT = 50
+const PROBE_INTERVAL_MS = 20
+const PROBE_FLOW_ID = 4_000_000_000
+/** bad-canary: how long the canary and the others get to hold the version after the push. */
+const HOLD_WAIT_MS = 10_000
 
 export interface NetworkStep {
   step: string
@@ -57,6 +77,21 @@ export interface NetworkChangeResult {
   /** canary-cut: when the canary had rolled back, and what the others held meanwhile. */
   rolled_back?: { from: number; to: number }
   held_elsewhere?: Record<string, string>
+  /** canary-cut and bad-canary: the version the canary ran before the push. */
+  ran_before?: number
+  /** bad-canary: what the canary ran and held once it refused the version. */
+  canary_held?: string
+  /** add-service: the client's probe burst through the new service. */
+  probe?: ServiceProbe
+  /** add-service: whether the ingress relay restarted meanwhile (its boot id changed). */
+  restarted?: boolean
+}
+
+/** service-probe.ts's answer. */
+export interface ServiceProbe {
+  sent: number
+  received: number
+  first_reply_ms: number | null
 }
 
 export class NetworkChanges {
@@ -69,6 +104,8 @@ export class NetworkChanges {
     else if (action === 'rotate-key') await this.rotate(pop, stamp)
     else if (action === 'move-endpoint') await this.move(pop, stamp)
     else if (action === 'remove') await this.remove(pop, stamp)
+    else if (action === 'add-service') await this.addService(pop, r, stamp)
+    else if (action === 'bad-canary') await this.badCanary(pop, r, stamp)
     else await this.canaryCut(pop, r, stamp)
     return r
   }
@@ -159,7 +196,48 @@ export class NetworkChanges {
     stamp('relay stopped')
   }
 
+  private async addService(pop: string, r: NetworkChangeResult, stamp: (s: string, v?: number) => void): Promise<void> {
+    const s = this.lab.scenario
+    const l4 = new Set(s.origins.filter((o) => o.prefix === undefined).map((o) => o.name))
+    const flow = s.flows.find((f) => l4.has(f.origin) && s.clients.some((c) => c.name === f.client && c.pop === pop && c.prefix === undefined))!
+    const bootBefore = await this.bootId(pop)
+    this.kit.addService(ADDED_SERVICE, flow.origin, pop, ADDED_SERVICE_PORT)
+    await this.rollOut(pop, stamp, `service ${ADDED_SERVICE} added`)
+    const what = `probe-${flow.client}-${ADDED_SERVICE}`
+    const probe = spawnInNs(this.lab.state, this.lab.ns(flow.client), what, [process.execPath, path.join(LAB_DIST, 'run', 'service-probe.js'), '--target', `${this.lab.plan.clientGateway.get(flow.client)}:${ADDED_SERVICE_PORT}`, '--flow', String(PROBE_FLOW_ID), '--count', String(PROBE_COUNT), '--interval-ms', String(PROBE_INTERVAL_MS)])
+    const code = await new Promise<number | null>((done) => probe.once('exit', (c) => done(c)))
+    const out = readLog(this.lab.state, what).trim().split('\n').at(-1) ?? ''
+    if (code !== 0) throw new Error(`service probe in ${flow.client} exited ${code}: ${out}`)
+    r.probe = JSON.parse(out) as ServiceProbe
+    stamp(`client ${flow.client} probed it: ${r.probe.received} of ${r.probe.sent} echoed`)
+    r.restarted = (await this.bootId(pop)) !== bootBefore
+  }
+
+  private async badCanary(pop: string, r: NetworkChangeResult, stamp: (s: string, v?: number) => void): Promise<void> {
+    r.ran_before = (await this.kit.versionStatus(pop))?.running
+    // Another key's sign_key: the canary's own entry no longer matches its key, so the version is invalid there only.
+    const wrong = keyFields(generatePrivateKey()).sign_key
+    const relays = [...this.kit.entries.values()].filter((e) => this.kit.members.has(e.id)).map((e) => (e.id === pop ? { ...e, sign_key: wrong } : e))
+    const v = await this.kit.publish(this.pushTarget(pop), { relays, extra: { rollout: { canaries: [pop], hold_s: CANARY_HOLD_S } } })
+    stamp('bad version pushed', v)
+    const held = async (p: string, reason: string): Promise<string> => waitFor(`${p} to hold version ${v} (${reason})`, async () => {
+      const st = await this.kit.versionStatus(p)
+      return st?.held?.version === v && st.held.reason === reason ? `running ${st.running}, held ${v} (${reason})` : undefined
+    }, HOLD_WAIT_MS, 100)
+    r.canary_held = await held(pop, 'invalid')
+    stamp('canary refused it (invalid)')
+    r.held_elsewhere = {}
+    for (const p of this.running().filter((q) => q !== pop)) r.held_elsewhere[p] = await held(p, 'waiting_canaries')
+    stamp('every other relay holds it (waiting_canaries)')
+  }
+
+  private async bootId(pop: string): Promise<number | undefined> {
+    const s = (await controlRequest(controlSocket(this.lab, pop), { cmd: 'status' }, 1000).catch(() => undefined)) as { boot_id?: number } | undefined
+    return s?.boot_id
+  }
+
   private async canaryCut(pop: string, r: NetworkChangeResult, stamp: (s: string, v?: number) => void): Promise<void> {
+    r.ran_before = (await this.kit.versionStatus(pop))?.running
     const relays: RelayEntry[] = [...this.kit.entries.values()].filter((e) => this.kit.members.has(e.id)).map((e) => {
       if (e.id === pop) return e
       const { endpoint, endpoints, ...rest } = e as RelayEntry & { endpoint?: string; endpoints?: string[] }

@@ -119,6 +119,18 @@ export class NetworkKit {
     return version
   }
 
+  /**
+   * Adds a service to the versions published from now on: a copy of the
+   * service of `origin` (same origin, exits and profile) named `name`, with
+   * one ingress, at `pop` on `port`.
+   */
+  addService(name: string, origin: string, pop: string, port: number): void {
+    const list = this.rest.services as Record<string, unknown>[]
+    const base = list.find((svc) => svc.name === origin)
+    if (base === undefined) throw new Error(`no service for origin ${origin}`)
+    list.push({ ...base, name, ingress: [{ relay: pop, listen: `0.0.0.0:${port}` }] })
+  }
+
   /** `overpass reload` of a relay (the control request): throws unless it applied the change. */
   async reload(p: string): Promise<string[]> {
     const r = (await controlRequest(controlSocket(this.lab, p), { cmd: 'reload' }, 15_000)) as { status: string; changes?: string[] }

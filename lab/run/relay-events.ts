@@ -23,7 +23,7 @@
  * `forward-data` ends the fault.
  *
  * The network changes (join, rotate-key, move-endpoint, remove,
- * canary-cut; relays.network: signed) are carried out by
+ * canary-cut, add-service, bad-canary; relays.network: signed) are carried out by
  * network-changes.ts, one after another; their results list each step.
  *
  * All times are ms since traffic t0. Polls are bounded (FOLLOW_MS).
@@ -36,7 +36,7 @@ import { monoMs } from '../traffic/index.js'
 import type { RelayEvent } from '../scenario/index.js'
 import type { LabRun } from '../topo/up.js'
 import { controlSocket, killRelay, startRelay, type RelayProcs } from './relays.js'
-import { NetworkChanges, type NetworkStep } from './network-changes.js'
+import { NetworkChanges, type NetworkStep, type ServiceProbe } from './network-changes.js'
 import { NETWORK_ACTIONS } from '../scenario/schema.js'
 import type { NetworkAction } from '../scenario/types.js'
 
@@ -71,6 +71,13 @@ export interface RelayEventResult {
   /** rotate-key ... canary-cut: the rest of what the change measured. */
   rolled_back?: { from: number; to: number }
   held_elsewhere?: Record<string, string>
+  /** canary-cut, bad-canary: the version the canary ran before the push. */
+  ran_before?: number
+  /** bad-canary: what the canary ran and held once it refused the version. */
+  canary_held?: string
+  /** add-service: a client's probe burst through the added service, and whether the ingress relay restarted. */
+  probe?: ServiceProbe
+  restarted?: boolean
   error?: string
 }
 

@@ -30,9 +30,12 @@ export const LINK_ACTIONS = ['degrade', 'cut', 'restore', 'flap'] as const
  * only through signed versions of the network file pushed to one member:
  * join (a new PoP bootstraps and is added), rotate-key, move-endpoint,
  * remove (then the PoP's relay is stopped), canary-cut (a version that cuts
- * its canary off, which must roll it back by itself).
+ * its canary off, which must roll it back by itself), add-service (a
+ * second service with its ingress at the PoP, which must host a client),
+ * bad-canary (a version invalid for its canary, the PoP, which must refuse
+ * it while every other relay holds it).
  */
-export const NETWORK_ACTIONS = ['join', 'rotate-key', 'move-endpoint', 'remove', 'canary-cut'] as const
+export const NETWORK_ACTIONS = ['join', 'rotate-key', 'move-endpoint', 'remove', 'canary-cut', 'add-service', 'bad-canary'] as const
 export const RELAY_ACTIONS = ['kill', 'start', 'drop-data', 'forward-data', ...NETWORK_ACTIONS] as const
 /** An exit's origin leg (its CNI link to an origin): runner-side too. */
 export const ORIGIN_ACTIONS = ['cut-origin', 'restore-origin'] as const

@@ -77,6 +77,7 @@ export function checkScenario(s: RawScenario): ScenarioIssue[] {
     if (e.action !== 'flap' && flapFields) add(at, 'period/for only apply to flap', 'remove them, or use action: flap')
   })
   checkRelayEvents(relayEvents, add, popRef, s.relays.network === 'signed')
+  checkAddService(relayEvents, s, add)
   checkOriginEvents(originEvents, s, add)
 
   const clients = new Set(s.clients.map((c) => c.name))
@@ -190,6 +191,20 @@ function checkRelayEvents(list: { e: RawEvent; at: string }[], add: Add, popRef:
     if (e.action === 'start' && !killed) add(at, `the relay of ${e.pop} is running at that time`, `kill it first (action: kill, pop: ${e.pop}) at an earlier time`)
     if (e.action === 'kill') killedAt.set(e.pop, at)
     else killedAt.delete(e.pop)
+  }
+}
+
+/**
+ * add-service clones the service of the first L4 flow entering at the PoP
+ * (run/network-changes.ts), and a client there probes it: the PoP needs a
+ * client with such a flow.
+ */
+function checkAddService(list: { e: RawEvent; at: string }[], s: RawScenario, add: Add): void {
+  for (const { e, at } of list) {
+    if (e.action !== 'add-service' || e.pop === undefined) continue
+    const clients = new Set(s.clients.filter((c) => c.pop === e.pop && c.prefix === undefined).map((c) => c.name))
+    const l4 = new Set(s.origins.filter((o) => o.prefix === undefined).map((o) => o.name))
+    if (!s.traffic.flows.some((f) => clients.has(f.client) && l4.has(f.origin))) add(`${at}.pop`, `no L4 flow enters at ${e.pop}`, 'add-service adds a second service beside the one of a flow from a client at the PoP: pick a PoP with one')
   }
 }
 

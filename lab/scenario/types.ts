@@ -76,7 +76,7 @@ export interface RelayEvent {
 }
 
 /** Changes made through signed network versions (schema.ts NETWORK_ACTIONS, run/network-changes.ts). */
-export type NetworkAction = 'join' | 'rotate-key' | 'move-endpoint' | 'remove' | 'canary-cut'
+export type NetworkAction = 'join' | 'rotate-key' | 'move-endpoint' | 'remove' | 'canary-cut' | 'add-service' | 'bad-canary'
 
 /**
  * An exit's origin leg failing (`cut`) or coming back (`restore`) at `atMs`,

@@ -149,6 +149,13 @@ events:
     expect(byPath['events[6]']).toContain('already in the network')
     for (const ok of ['events[1]', 'events[2]', 'events[5]']) expect(byPath[ok], ok).toBeUndefined()
   })
+  it('keeps a service addition at a PoP with an L4 flow and a bad canary version, and refuses a service addition where no flow enters', () => {
+    const signed = BASE + 'relays: { network: signed }\nevents:\n'
+    const s = parseScenario(signed + '  - { at: 1s, action: add-service, pop: a }\n  - { at: 2s, action: bad-canary, pop: b }\n')
+    expect(s.relayEvents.map((e) => `${e.action} ${e.pop}`)).toEqual(['add-service a', 'bad-canary b'])
+    expect(issuesOf(signed + '  - { at: 1s, action: add-service, pop: b }\n')[0]).toMatchObject({ path: 'events[0].pop', message: 'no L4 flow enters at b' })
+    expect(issuesOf(BASE + 'events:\n  - { at: 1s, action: bad-canary, pop: a }\n')[0]).toMatchObject({ path: 'events[0].action', fix: 'set relays.network: signed' })
+  })
 })
 
 describe('origin-leg events', () => {
