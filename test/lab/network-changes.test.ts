@@ -8,7 +8,11 @@
  *   the game flow moves onto it;
  * - dal's key is rotated (next key announced, dal switches, old key retired);
  * - bos's endpoint moves to a new address;
+ * - a second service (voice) is added at lax, and a client at lax gets
+ *   through it with no restart;
  * - nyc is removed, and the game flow fails over off it;
+ * - a version that is invalid for its canary (sea: its own sign_key is
+ *   wrong) is refused by sea and held by every other relay;
  * - a version that cuts its canary (atl) off is rolled back by atl itself,
  *   while every other relay holds it.
  *
@@ -37,7 +41,7 @@ function expectNoLossBeyondDirect(r: LabResult, name: string, what: string): voi
 }
 
 describeIf(LAB_SKIP_REASON, 'a running network grows and changes through signed versions', () => {
-  it('network-changes: join, key rotation, endpoint move, removal and a rolled-back canary, with the flows measured around each', async () => {
+  it('network-changes: join, key rotation, endpoint move, service added, removal, a refused bad version and a rolled-back canary, with the flows measured around each', async () => {
     const r = await scenarioResult('network-changes')
     for (const name of ['game', 'call']) {
       const o = flow(r, name, 'overpass')
@@ -49,6 +53,7 @@ describeIf(LAB_SKIP_REASON, 'a running network grows and changes through signed 
       process.stderr.write(`[network-changes]   paths ${o.paths.map((p) => `${p.t_ms}:${p.forward.join('>')}|${p.reply.join('>')}`).join('  ')}\n`)
     }
     for (const e of r.relay_events) process.stderr.write(`[network-changes] ${e.action} ${e.pop}: ${(e.steps ?? []).map((s) => `${s.step}${s.version ? ` v${s.version}` : ''} @${s.at_ms}`).join('; ')}${e.error ? ` FAILED ${e.error}` : ''}\n`)
+    for (const e of r.relay_events.filter((x) => x.probe !== undefined || x.held_elsewhere !== undefined)) process.stderr.write(`[network-changes]   ${e.action} ${e.pop}: ${JSON.stringify({ probe: e.probe, restarted: e.restarted, ran_before: e.ran_before, canary_held: e.canary_held, held_elsewhere: e.held_elsewhere, rolled_back: e.rolled_back })}\n`)
 
     expect(r.relay_events.filter((e) => e.error !== undefined)).toEqual([])
     const game = flow(r, 'game', 'overpass')
@@ -71,7 +76,15 @@ describeIf(LAB_SKIP_REASON, 'a running network grows and changes through signed 
     expect(change(r, 'move-endpoint').steps!.map((s) => s.step)).toEqual(expect.arrayContaining(['every peer sends to the new address', 'old endpoint dropped: running everywhere']))
     expectNoLossBeyondDirect(r, 'call', 'move-endpoint bos')
 
-    // 4. nyc removed: the game flow left it, at worst like a cut (relay-restart's bound); the call is untouched.
+    // 4. A second service at lax, applied live: c-lax got through it, lax did not restart, and neither flow noticed.
+    const added = change(r, 'add-service')
+    expect(added.steps!.map((s) => s.step)).toContain('service voice added: running everywhere')
+    expect(added.probe!.received, `probe: ${JSON.stringify(added.probe)}`).toBe(added.probe!.sent)
+    expect(added.restarted).toBe(false)
+    expectNoLossBeyondDirect(r, 'call', 'add-service lax')
+    expectNoLossBeyondDirect(r, 'game', 'add-service lax')
+
+    // 5. nyc removed: the game flow left it, at worst like a cut (relay-restart's bound); the call is untouched.
     const afterRemove = figuresAt(game, 'remove nyc')
     expect(afterRemove.gap_ms).toBeLessThan(1000)
     const late = game.paths.filter((p) => p.t_ms > removedAt + 1000)
@@ -79,12 +92,21 @@ describeIf(LAB_SKIP_REASON, 'a running network grows and changes through signed 
     expect(game.paths.filter((p) => p.t_ms <= removedAt + 1000).at(-1)?.forward).not.toContain('nyc')
     expectNoLossBeyondDirect(r, 'call', 'remove nyc')
 
-    // 5. atl took the cutting version as its canary and rolled it back by itself; the others held it and the flows never noticed.
+    // 6. A version invalid for its canary sea: sea refused it, every other relay held it, nobody ran it, and the flows never noticed.
+    const bad = change(r, 'bad-canary')
+    const badVersion = bad.steps!.find((s) => s.step === 'bad version pushed')!.version!
+    expect(bad.canary_held).toBe(`running ${bad.ran_before}, held ${badVersion} (invalid)`)
+    expect(bad.held_elsewhere).toEqual(Object.fromEntries(['atl', 'bos', 'dal', 'lax'].map((p) => [p, `running ${bad.ran_before}, held ${badVersion} (waiting_canaries)`])))
+    expectNoLossBeyondDirect(r, 'call', 'bad-canary sea')
+    expectNoLossBeyondDirect(r, 'game', 'bad-canary sea')
+
+    // 7. atl took the cutting version as its canary and rolled it back by itself; the others held it and the flows never noticed.
     const canary = change(r, 'canary-cut')
     const cutVersion = canary.steps!.find((s) => s.step === 'cutting version pushed')!.version!
-    expect(canary.rolled_back).toMatchObject({ from: cutVersion, to: cutVersion - 1 })
+    // The canary rolls back to what it ran before: the bad version never ran anywhere.
+    expect(canary.rolled_back).toMatchObject({ from: cutVersion, to: canary.ran_before })
     expect(canary.sessions_ms).not.toBeNull()
-    for (const held of Object.values(canary.held_elsewhere ?? {})) expect(held).toBe(`running ${cutVersion - 1}, held ${cutVersion} (waiting_canaries)`)
+    for (const held of Object.values(canary.held_elsewhere ?? {})) expect(held).toBe(`running ${canary.ran_before}, held ${cutVersion} (waiting_canaries)`)
     expect(Object.keys(canary.held_elsewhere ?? {}).sort()).toEqual(['bos', 'dal', 'lax', 'sea'])
     expectNoLossBeyondDirect(r, 'call', 'canary-cut atl')
     expectNoLossBeyondDirect(r, 'game', 'canary-cut atl')
