@@ -77,6 +77,14 @@ export interface PeerEndpointsOptions {
 export class PeerEndpoints {
   private index: number
   private sinceMs: number | undefined
+  /**
+   * Since when the active endpoint has been reported not working without a
+   * word that it works in between. A move needs TRY_MS of that, not one bad
+   * report: a rekey or a moment of silence (a busy peer, a demoted edge)
+   * makes the control plane say "down" once, and moving then would trade a
+   * working endpoint for a spare nobody has heard from.
+   */
+  private failingSinceMs: number | undefined
   private readonly entries: Candidate[]
   private readonly tryMs: number
   private readonly random: () => number
@@ -103,7 +111,9 @@ export class PeerEndpoints {
 
   /**
    * Called periodically with whether the active endpoint works (`undefined`:
-   * no news, e.g. the peer's column is not fresh). Returns true when it moved
+   * no news, e.g. the peer's column is not fresh). It moves once the active
+   * endpoint has been reported not working for TRY_MS with no report that it
+   * works in between (and TRY_MS after the last move). Returns true when it moved
    * to another endpoint: the first spare after it that answered its probes,
    * else the first not known to be down; none when every spare is known down.
    */
@@ -114,7 +124,10 @@ export class PeerEndpoints {
       current.health = works ? 'up' : 'down'
       current.heardMs = nowMs
     }
-    if (works !== false || this.candidates.length < 2 || nowMs - this.sinceMs < this.tryMs) return false
+    if (works === true) this.failingSinceMs = undefined
+    if (works !== false) return false
+    this.failingSinceMs ??= nowMs
+    if (this.candidates.length < 2 || nowMs - this.sinceMs < this.tryMs || nowMs - this.failingSinceMs < this.tryMs) return false
     const n = this.candidates.length
     const order = Array.from({ length: n - 1 }, (_, k) => (this.index + 1 + k) % n)
     const next = order.find((i) => this.healthOf(i, nowMs) === 'up') ?? order.find((i) => this.healthOf(i, nowMs) === 'unknown')
@@ -128,6 +141,8 @@ export class PeerEndpoints {
     this.index = next
     this.entries[next].pending = undefined
     this.sinceMs = nowMs
+    // The new endpoint is on trial from now: without a report that it works within TRY_MS, the next one is tried.
+    this.failingSinceMs = nowMs
     this.failovers++
     return true
   }

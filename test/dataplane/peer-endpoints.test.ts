@@ -32,6 +32,20 @@ describe('PeerEndpoints', () => {
     expect(e.failovers).toBe(2)
   })
 
+  it('a working endpoint reported down once (a rekey, a moment of silence) is kept: the move needs TRY_MS of failure', () => {
+    const e = new PeerEndpoints([A, B])
+    for (let t = 0; t <= 10 * TRY_MS; t += 500) e.observe(t, true)
+    const t0 = 10 * TRY_MS + 500
+    expect(e.observe(t0, false)).toBe(false)
+    expect(e.observe(t0 + 500, true)).toBe(false)
+    expect(e.observe(t0 + 1000, false)).toBe(false)
+    expect(e.observe(t0 + 1000 + TRY_MS - 1, false)).toBe(false)
+    expect(e.active).toBe(A)
+    expect(e.observe(t0 + 1000 + TRY_MS, false)).toBe(true)
+    expect(e.active).toBe(B)
+    expect(e.failovers).toBe(1)
+  })
+
   it('never moves with a single endpoint', () => {
     const e = new PeerEndpoints([A])
     for (let t = 0; t < 5 * TRY_MS; t += TRY_MS) expect(e.observe(t, false)).toBe(false)
