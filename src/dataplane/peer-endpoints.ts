@@ -76,7 +76,6 @@ export interface PeerEndpointsOptions {
 
 export class PeerEndpoints {
   private index: number
-  private sinceMs: number | undefined
   /**
    * Since when the active endpoint has been reported not working without a
    * word that it works in between. A move needs TRY_MS of that, not one bad
@@ -113,12 +112,12 @@ export class PeerEndpoints {
    * Called periodically with whether the active endpoint works (`undefined`:
    * no news, e.g. the peer's column is not fresh). It moves once the active
    * endpoint has been reported not working for TRY_MS with no report that it
-   * works in between (and TRY_MS after the last move). Returns true when it moved
+   * works in between; a new endpoint is on trial from its move, so that is
+   * also TRY_MS after the last move. Returns true when it moved
    * to another endpoint: the first spare after it that answered its probes,
    * else the first not known to be down; none when every spare is known down.
    */
   observe(nowMs: number, works: boolean | undefined): boolean {
-    this.sinceMs ??= nowMs
     const current = this.entries[this.index]
     if (works !== undefined) {
       current.health = works ? 'up' : 'down'
@@ -127,7 +126,7 @@ export class PeerEndpoints {
     if (works === true) this.failingSinceMs = undefined
     if (works !== false) return false
     this.failingSinceMs ??= nowMs
-    if (this.candidates.length < 2 || nowMs - this.sinceMs < this.tryMs || nowMs - this.failingSinceMs < this.tryMs) return false
+    if (this.candidates.length < 2 || nowMs - this.failingSinceMs < this.tryMs) return false
     const n = this.candidates.length
     const order = Array.from({ length: n - 1 }, (_, k) => (this.index + 1 + k) % n)
     const next = order.find((i) => this.healthOf(i, nowMs) === 'up') ?? order.find((i) => this.healthOf(i, nowMs) === 'unknown')
@@ -140,7 +139,6 @@ export class PeerEndpoints {
     current.pending = undefined
     this.index = next
     this.entries[next].pending = undefined
-    this.sinceMs = nowMs
     // The new endpoint is on trial from now: without a report that it works within TRY_MS, the next one is tried.
     this.failingSinceMs = nowMs
     this.failovers++
