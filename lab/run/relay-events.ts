@@ -36,7 +36,7 @@ import { monoMs } from '../traffic/index.js'
 import type { RelayEvent } from '../scenario/index.js'
 import type { LabRun } from '../topo/up.js'
 import { controlSocket, killRelay, startRelay, type RelayProcs } from './relays.js'
-import { NetworkChanges, type NetworkStep, type ServiceProbe } from './network-changes.js'
+import { NetworkChanges, type NetworkChangeResult } from './network-changes.js'
 import { NETWORK_ACTIONS } from '../scenario/schema.js'
 import type { NetworkAction } from '../scenario/types.js'
 
@@ -46,7 +46,8 @@ const isNetworkAction = (a: string): a is NetworkAction => (NETWORK_ACTIONS as r
 export const FOLLOW_MS = 15_000
 const POLL_MS = 100
 
-export interface RelayEventResult {
+/** A network change's fields (steps, versions, what the canary held...) come from network-changes.ts as they are. */
+export interface RelayEventResult extends Partial<NetworkChangeResult> {
   at_ms: number
   pop: string
   action: RelayEvent['action']
@@ -66,18 +67,6 @@ export interface RelayEventResult {
   demoted_ms?: number | null
   /** drop-data: demotions per PoP at that time (`overpass routes`, path_checks). */
   demotions?: Record<string, number>
-  /** Network changes (network-changes.ts): each step of the change, when it happened, the version it published. */
-  steps?: NetworkStep[]
-  /** rotate-key ... canary-cut: the rest of what the change measured. */
-  rolled_back?: { from: number; to: number }
-  held_elsewhere?: Record<string, string>
-  /** canary-cut, bad-canary: the version the canary ran before the push. */
-  ran_before?: number
-  /** bad-canary: what the canary ran and held once it refused the version. */
-  canary_held?: string
-  /** add-service: a client's probe burst through the added service, and whether the ingress relay restarted. */
-  probe?: ServiceProbe
-  restarted?: boolean
   error?: string
 }
 
