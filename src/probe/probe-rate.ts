@@ -50,10 +50,13 @@ export const SLOW_ANNOUNCE_PROBES = 3
 /**
  * Silence before a fast edge is down. At 150 ms (seven fast intervals) the
  * lab's transit cut left a gap of 260-281 ms instead of ~500, but the
- * relays' own hiccups outlast it: a key rotation or a router hand-over
- * (test/integration/live-changes.test.ts) held probes back for longer, the
- * edge went down and the flow lost 19-91 packets. Until those hiccups are
- * bounded, a fast edge keeps the normal deadline (the prober takes the
+ * relays' own hiccups outlast it: in the live key-rotation test
+ * (test/integration/live-changes.test.ts) an edge went down and the flow
+ * lost 19-91 packets. The rekey and the router hand-over keep probing (code
+ * review); the likely hiccup is the relay process stalling on a loaded host,
+ * whose timers then run the silence check before the waiting probes are
+ * read. Until such stalls are not counted as silence, a fast edge keeps the
+ * normal deadline (the prober takes the
  * smaller of this and 3 x interval x 1.1 + 20 ms = 350 ms).
  */
 export const FAST_DOWN_AFTER_MS = 350
