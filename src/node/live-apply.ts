@@ -140,10 +140,12 @@ async function applyNow(live: LiveNodeControl, next: RelayConfig): Promise<Apply
   const draining = new Map(live.draining)
   for (const name of diff.servicesAdded) draining.delete(name) // re-added as it was: its drain ends here
   for (const name of [...diff.servicesRemoved, ...diff.servicesMoved]) draining.set(name, live.config.services.find((s) => s.name === name)!)
+  // What the router plans for and the data plane serves after the change: `next` plus what still drains.
+  const after = routedConfig(next, draining)
   const servicesChange = diff.servicesAdded.length + diff.servicesRemoved.length + diff.servicesChanged.length > 0
   if (servicesChange) {
     try {
-      await live.setServices(routedConfig(next, draining), draining)
+      await live.setServices(after, draining)
     } catch (err) {
       if (!(err instanceof Error)) throw err
       const e = err as Error & { service?: string }
@@ -162,7 +164,6 @@ async function applyNow(live: LiveNodeControl, next: RelayConfig): Promise<Apply
   }
   if (diff.ownKeyChanged) live.setPrivateKey(next.relay.privateKey)
   const before = routedConfig(live.config, live.draining)
-  const after = routedConfig(next, draining)
   // The router signs our map columns and checks the peers' with their keys: a key change builds a new one too.
   // It plans routes for a fixed set of services: one added (or gone after its drain) or re-profiled builds one as well.
   const handOver =
