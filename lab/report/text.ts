@@ -1,5 +1,6 @@
 /** The plain-text summary: one block per flow, direct next to overpass, paths, emulator error. */
 import { forPair, type FlowResult, type L3Result, type LabResult } from '../run/result.js'
+import { formatPathChecks } from '../run/path-checks.js'
 
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-')
 
@@ -42,6 +43,7 @@ export function formatSummary(r: LabResult): string {
   if (r.l3) lines.push(...l3Block(r.l3), '')
   for (const e of r.events) lines.push(`event at ${(e.atMs / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s): ${e.action}${e.delayFactor !== undefined ? ` x${e.delayFactor}` : ''} ${e.from} -> ${e.to}`)
   for (const e of r.relay_events ?? []) lines.push(relayEventLine(e))
+  for (const line of formatPathChecks(r.path_checks)) lines.push(`path check at ${line}`)
   for (const e of r.origin_events ?? []) lines.push(`origin leg ${e.exit} -> ${e.origin} ${e.action} at ${(e.at_ms / 1000).toFixed(2)} s (applied ${(e.applied_ms / 1000).toFixed(3)} s)${e.error ? `: FAILED: ${e.error}` : ''}`)
   const m = r.emulator
   if (m.backend === 'netem') lines.push('WAN: tc netem (kernel qdiscs; no user-space delay error to report)')

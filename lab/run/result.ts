@@ -1,5 +1,6 @@
 /** The result of `overpass lab run` (what --json prints, plus samples for reports). */
 import type { DirectionSummary } from '../traffic/index.js'
+import type { RunPathChecks } from './path-checks.js'
 import type { EdgeView } from '../../src/route/types.js'
 import type { LinkEvent } from '../scenario/index.js'
 import type { Expected } from './expected.js'
@@ -77,6 +78,8 @@ export interface LabResult {
   origin_events: OriginEventResult[]
   /** Per PoP: what its relay sent on the overlay over the whole run (overlay-traffic.ts). */
   overlay_traffic?: Record<string, OverlayTraffic>
+  /** Per PoP: paths its relay demoted because their data fared worse than the map predicted (path-checks.ts). */
+  path_checks?: Record<string, RunPathChecks>
   /** The latency map as the first ingress relay measured it at the end. */
   map: EdgeView[]
   /** Scenario one-way delays, for the report's heatmap. */

@@ -33,6 +33,7 @@ import { writeReports } from '../report/write.js'
 import { trackElapsed, type Progress } from '../../src/cli/progress.js'
 import { phaseProgress } from './progress.js'
 import { formatSummary } from '../report/text.js'
+import { keepLogs, pathChecks } from './path-checks.js'
 import type { FlowResult, FlowSamples, L3Result, LabResult, SeriesByFlow } from './result.js'
 
 export interface LabRunOptions {
@@ -120,6 +121,7 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     const map = ((await controlRequest(controlSocket(lab, firstIngress), { cmd: 'map' })) as { edges: EdgeView[] }).edges
     const { result, samples, series } = collect(lab, agents, recorder, emu, map, t0Ms, originRecords, relayResults, originResults, l3Result)
     result.overlay_traffic = await overlayTraffic(lab)
+    result.path_checks = await pathChecks(lab, t0Ms)
     if (opts.outDir) writeReports(opts.outDir, result, samples, series)
     if (opts.json) process.stdout.write(JSON.stringify(jsonView(result), null, 2) + '\n')
     else opts.log(formatSummary(result))
@@ -129,6 +131,7 @@ export async function labRun(file: string, opts: LabRunOptions): Promise<{ resul
     progress?.finish(false)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    if (opts.outDir) keepLogs(lab, opts.outDir)
     await labDown(lab.state.run)
   }
 }
@@ -256,5 +259,5 @@ function collect(lab: LabRun, agents: { client: string; out: string }[], recorde
 
 /** --json: the result without the bulky latency map. */
 function jsonView(r: LabResult): unknown {
-  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, relay_events: r.relay_events, origin_events: r.origin_events, ...(r.overlay_traffic ? { overlay_traffic: r.overlay_traffic } : {}), ...(r.l3 ? { l3: r.l3 } : {}) }
+  return { scenario: r.scenario, run: r.run, flows: r.flows, emulator: r.emulator, events: r.events, relay_events: r.relay_events, origin_events: r.origin_events, ...(r.overlay_traffic ? { overlay_traffic: r.overlay_traffic } : {}), ...(r.path_checks ? { path_checks: r.path_checks } : {}), ...(r.l3 ? { l3: r.l3 } : {}) }
 }

@@ -14,6 +14,7 @@
  */
 import type { RelayConfig } from '../config/types.js'
 import type { PathMeter } from '../dataplane/path-meter.js'
+import type { Logger } from '../io/log.js'
 import type { OverlayPeer, Relay } from '../dataplane/relay.js'
 import type { PathChecksView, Router } from '../route/types.js'
 import { nameId } from '../wire/ids.js'
@@ -47,6 +48,8 @@ export class PathReports {
     private readonly routerNow: () => Router,
     config: RelayConfig,
     private readonly names: (nodes: Uint32Array) => string[],
+    /** Every demotion is logged: it moves flows off a path the map calls fine, and operators must be able to see why. */
+    private readonly log?: Logger,
   ) {
     this.selfNode = nameId(config.relay.id)
     this.reconfigure(config)
@@ -113,6 +116,7 @@ export class PathReports {
     const path = this.names(v.nodes)
     if (this.routerNow().demotePath?.(nowMs, path, nowMs + v.holdMs) !== true) return
     this.recent.push({ atMs: nowMs, path, reason: v.reason, measured: round1(v.measured), limit: round1(v.limit), holdMs: v.holdMs })
+    this.log?.info('path demoted: its data fared worse than the map predicts', { path, reason: v.reason, measured: round1(v.measured), limit: round1(v.limit), hold_s: v.holdMs / 1000 })
     if (this.recent.length > RECENT_DEMOTIONS_SHOWN) this.recent.shift()
   }
 

@@ -117,7 +117,7 @@ export class RouterBridge implements ControlPlaneSink {
     this.limits = controlLimits(config.peers.length + 1, config.services.length)
     const meter = relay.pathMeter
     if (meter !== undefined) {
-      this.pathReports = new PathReports({ ...pick(relay), pathMeter: meter }, () => this.current, config, (nodes) => [...nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16)))
+      this.pathReports = new PathReports({ ...pick(relay), pathMeter: meter }, () => this.current, config, (nodes) => [...nodes].map((n) => this.nameByNode.get(n) ?? n.toString(16)), this.log)
     }
   }
 

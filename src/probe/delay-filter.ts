@@ -10,6 +10,8 @@
  *     the difference of consecutive transit times. Transit times here are the
  *     samples themselves (receive time - send time), so D is exact even though
  *     each sample contains an unknown clock offset: the offset cancels in D.
+ *     Unlike the RFC's estimator, one |D| can move it only so far (JITTER_CLIP_*),
+ *     and a storm of them stops counting once it is over (JITTER_MEDIAN_WINDOW).
  *
  * Samples may carry offsets of hours; nothing here assumes they are small.
  */
@@ -40,6 +42,46 @@ export const JITTER_GAIN = 1 / 16
 export const INITIAL_JITTER_MS = 10
 /** Differences after which the prior is dropped: the estimate is then all measurement. */
 export const JITTER_WARMUP = 16
+/**
+ * A single |D| counts for at most JITTER_CLIP_FACTOR x J + JITTER_CLIP_FLOOR_MS.
+ *
+ * Why: RFC 3550's estimator is a mean, so one delayed probe moves it by
+ * |D|/16, and routing weighs jitter (x3 for rtc, profiles.ts). A relay
+ * process that stalls for 400 ms (a loaded host, its own start-up) reads
+ * the probes waiting in its socket 100-400 ms late, and every edge into it
+ * then showed ~50 ms of jitter that took ~6 s to decay: in the lab a call
+ * left its 35 ms detour for a 45 ms one in the first seconds of a run and
+ * after such a stall (test/lab/relay-restart.test.ts failed in CI that way),
+ * and a cold start picked paths by start-up noise for ~7 s. With the clip a
+ * stall's handful of big |D|s raises a clean edge's 0.1 ms to well under a
+ * millisecond. Sustained jitter still shows: each sample may raise J by
+ * (3J + 1 ms)/16, ~19% a sample, so 10 ms of new jitter on a clean edge
+ * reads over 5 ms after 20-32 samples (2-3 s at the normal interval),
+ * against ~11 unclipped: slower to see, which routing can afford (jitter
+ * is a preference; loss and outages have detectors of their own).
+ * For queueing noise (|D| about exponential with mean J) a |D| above 4J + 1
+ * ms happens with p < 2%, and clipping it changes the mean by under 2%.
+ */
+export const JITTER_CLIP_FACTOR = 4
+export const JITTER_CLIP_FLOOR_MS = 1
+/**
+ * J is also held at or below JITTER_MEDIAN_HEADROOM x the median of the last
+ * JITTER_MEDIAN_WINDOW |D|s / ln 2 (median / ln 2 is their mean when |D| is
+ * exponential, as for queueing noise). The clip bounds what a spike adds;
+ * this bounds how long a storm of them lasts: when all relays start at once
+ * on a loaded host, most of an edge's first |D|s are tens of ms (every
+ * process stalls in turn), the warm-up's J was ~70 ms and the EWMA took ~6 s
+ * to decay from it, during which calls rode paths chosen by start-up noise.
+ * With the bound, J is within twice the real jitter once half the window is
+ * calm (8 samples), and the EWMA does the rest in ~1 s. It never raises J,
+ * and the headroom keeps it off a steady estimate: the window's median of
+ * 16 swings by ~25%, and for uniform noise median / ln 2 is ~1.27 x the
+ * mean. (The warm-up's end takes the median without headroom: there it
+ * replaces the prior's mean, not a measured EWMA.)
+ */
+export const JITTER_MEDIAN_WINDOW = JITTER_WARMUP
+export const JITTER_MEDIAN_HEADROOM = 2
+const MEAN_PER_MEDIAN = 1 / Math.LN2
 
 // State offsets (in doubles from the filter's base in its store). The
 // scalars and the sorted median window come first, so the part every sample
@@ -67,8 +109,13 @@ const SORTED_AT = 12
 const SHIFT_AT = SORTED_AT + MEDIAN_WINDOW
 /** The last MIN_WINDOW samples (a ring). */
 const RING_AT = SHIFT_AT + SHIFT_RUN
+/** The last JITTER_MEDIAN_WINDOW raw |D|s: a ring, and the same values kept sorted; then their count and the ring's head. */
+const D_RING_AT = RING_AT + MIN_WINDOW
+const D_SORTED_AT = D_RING_AT + JITTER_MEDIAN_WINDOW
+const D_N = D_SORTED_AT + JITTER_MEDIAN_WINDOW
+const D_HEAD = D_N + 1
 /** Doubles one DelayFilter takes in a shared store. */
-export const DELAY_FILTER_DOUBLES = RING_AT + MIN_WINDOW
+export const DELAY_FILTER_DOUBLES = D_HEAD + 1
 
 /**
  * All state lives in `store` at [base, base + DELAY_FILTER_DOUBLES): by
@@ -124,6 +171,8 @@ export class DelayFilter {
     s[b + SMOOTHED] = NaN
     s[b + JITTER] = INITIAL_JITTER_MS
     s[b + SAMPLES] = 0
+    s[b + D_N] = 0
+    s[b + D_HEAD] = 0
   }
 
   add(sampleMs: number): void {
@@ -151,16 +200,18 @@ export class DelayFilter {
       // leftover (1/16 of it) at 1/16 per probe instead kept a ~0.6 ms
       // penalty on new edges for seconds and made every flood of a cold
       // start carry every edge again (docs/simulator.md, run time).
-      const d = Math.abs(sampleMs - last)
       const j = samples - 1
       const jit = s[b + JITTER]
+      const raw = Math.abs(sampleMs - last)
+      const medianD = this.slideD(raw)
+      const d = Math.min(raw, JITTER_CLIP_FACTOR * jit + JITTER_CLIP_FLOOR_MS)
       if (j < JITTER_WARMUP) {
         s[b + WARMUP_SUM] += d
         s[b + JITTER] = jit + (d - jit) / (j + 1)
       } else if (j === JITTER_WARMUP) {
         s[b + WARMUP_SUM] += d
-        s[b + JITTER] = s[b + WARMUP_SUM] / JITTER_WARMUP
-      } else s[b + JITTER] = jit + (d - jit) * JITTER_GAIN
+        s[b + JITTER] = Math.min(s[b + WARMUP_SUM] / JITTER_WARMUP, medianD * MEAN_PER_MEDIAN)
+      } else s[b + JITTER] = Math.min(jit + (d - jit) * JITTER_GAIN, JITTER_MEDIAN_HEADROOM * MEAN_PER_MEDIAN * medianD)
     }
     s[b + LAST_SAMPLE] = sampleMs
     // Rescan only when the slot just overwritten held the minimum (about once
@@ -218,6 +269,38 @@ export class DelayFilter {
     }
     s[b + SHIFT_COUNT] = 0
     return true
+  }
+
+  /**
+   * Puts raw |D| `d` into the window of the last JITTER_MEDIAN_WINDOW and
+   * returns their median. The sorted copy loses the value leaving the ring
+   * and takes `d` by insertion: O(window) per sample, as slideMedian.
+   */
+  private slideD(d: number): number {
+    const s = this.s
+    const b = this.b
+    const ring = b + D_RING_AT
+    const o = b + D_SORTED_AT
+    const head = s[b + D_HEAD]
+    let len = s[b + D_N]
+    if (len === JITTER_MEDIAN_WINDOW) {
+      const leaving = s[ring + head]
+      let i = 0
+      while (i < len - 1 && s[o + i] !== leaving) i++
+      for (; i < len - 1; i++) s[o + i] = s[o + i + 1]
+      len--
+    }
+    s[ring + head] = d
+    s[b + D_HEAD] = (head + 1) % JITTER_MEDIAN_WINDOW
+    let k = len - 1
+    while (k >= 0 && s[o + k] > d) {
+      s[o + k + 1] = s[o + k]
+      k--
+    }
+    s[o + k + 1] = d
+    len++
+    s[b + D_N] = len
+    return len % 2 === 1 ? s[o + ((len - 1) >> 1)] : (s[o + len / 2 - 1] + s[o + len / 2]) / 2
   }
 
   /** Median of the last SHIFT_RUN samples, the newest in ring slot `slot` (after a level shift: n >= SHIFT_RUN). */

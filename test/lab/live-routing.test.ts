@@ -19,6 +19,7 @@ import { describeIf } from '../support/requirements.js'
 import { LAB_SKIP_REASON, flow, scenarioResult } from './lab-helpers.js'
 import { leftLinksAt, reentries } from '../../lab/run/series.js'
 import type { FlowResult, LabResult } from '../../lab/run/result.js'
+import { formatPathChecks } from '../../lab/run/path-checks.js'
 
 const ENFORCE = process.env.OVERPASS_LAB_TARGETS === 'enforce'
 
@@ -45,6 +46,7 @@ function report(scenario: string, figure: string, value: number | null, target: 
 function describeFlow(r: LabResult, o: FlowResult): void {
   const events = o.around_events.map((e) => `${e.at_ms}ms ${e.what}: gap ${e.gap_ms}, lost ${e.lost_forward}/${e.lost_reverse}, p50 ${e.forward.p50_ms.toFixed(1)}/${e.reverse.p50_ms.toFixed(1)}`).join('; ')
   process.stderr.write(`[live-routing] ${r.scenario}: sent ${o.sent}, loss ${o.loss_pct.toFixed(2)}% (fwd ${o.forward_loss_pct}%, rev ${o.reverse_loss_pct}%), longest gap ${o.max_gap_ms.toFixed(0)} ms, path changes ${o.path_changes.forward}/${o.path_changes.reply}; ${events}\n`)
+  for (const l of formatPathChecks(r.path_checks)) process.stderr.write(`[live-routing] ${r.scenario}: path check at ${l}\n`)
   process.stderr.write(`[live-routing] ${r.scenario}: paths ${o.paths.map((p) => `${p.t_ms}:${p.forward.join('>')}|${p.reply.join('>')}`).join('  ')}\n`)
 }
 

@@ -12,6 +12,7 @@ import { expect, it } from 'vitest'
 import { describeIf } from '../support/requirements.js'
 import { LAB_SKIP_REASON, flow, scenarioResult } from './lab-helpers.js'
 import type { PathSample } from '../../lab/run/paths.js'
+import { formatPathChecks } from '../../lab/run/path-checks.js'
 
 /** The samples of a flow's path series in force at some time in [fromMs, toMs] (the series keeps changes only). */
 function inForce(paths: PathSample[], fromMs: number, toMs: number): PathSample[] {
@@ -38,6 +39,7 @@ describeIf(LAB_SKIP_REASON, 'relay crash and restart in the lab', () => {
       `[relay-restart] restart: killed at ${kill.applied_ms} ms, spawned ${start.applied_ms} ms, ready ${start.ready_ms} ms, boot ${start.previous_boot_id} -> ${start.boot_id}, sessions ${start.sessions_ms} ms, maps ${JSON.stringify(start.map_accepted_ms)}, replay drops ${start.replay_drops}, state file ${start.state_file}`,
       `[relay-restart] the call's forward path is back via dal ${backViaDal ? `${(backViaDal.t_ms - start.ready_ms!).toFixed(0)} ms after the relay answered` : 'never'}`,
       `[relay-restart] paths: ${o.paths.map((p) => `${p.t_ms}:${p.forward.join('>')}|${p.reply.join('>')}`).join('  ')}`,
+      ...formatPathChecks(r.path_checks).map((l) => `[relay-restart] path check at ${l}`),
       '',
     ].join('\n'))
 

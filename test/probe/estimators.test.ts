@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  DelayFilter, INITIAL_JITTER_MS, MEDIAN_WINDOW, MIN_WINDOW, SHIFT_JITTER_FACTOR, SHIFT_MIN_MS, SHIFT_RUN, SMOOTH_GAIN,
+  DelayFilter, INITIAL_JITTER_MS, JITTER_WARMUP, MEDIAN_WINDOW, MIN_WINDOW, SHIFT_JITTER_FACTOR, SHIFT_MIN_MS, SHIFT_RUN, SMOOTH_GAIN,
 } from '../../src/probe/delay-filter.js'
 import { LOSS_WINDOW, LossRecord, LossWindow } from '../../src/probe/loss-window.js'
 import { OFFSET_WINDOW, OffsetFilter } from '../../src/probe/offset-filter.js'
@@ -185,6 +185,73 @@ describe('DelayFilter', () => {
     expect(f.jitterMs).toBeLessThanOrEqual(INITIAL_JITTER_MS / 16 + 1e-9)
     for (let i = 0; i < 100; i++) f.add(5 + (i % 2))
     expect(f.jitterMs).toBeGreaterThan(0.5) // then it follows RFC 3550
+  })
+})
+
+describe('DelayFilter jitter under process stalls (clipped |D|, robust warm-up)', () => {
+  /** 0.1 ms of uniform noise around 20 ms, in a pseudo delay carrying an hour of clock offset. */
+  const clean = (rnd: () => number) => 3_600_000 + 20 + rnd() * 0.1
+
+  it('keeps a clean edge under 1 ms of jitter when the receiver stalls 400 ms and reads four queued probes at once', () => {
+    const rnd = seededRandom(3)
+    const f = new DelayFilter()
+    for (let i = 0; i < 100; i++) f.add(clean(rnd))
+    const before = f.jitterMs
+    // Probes sent 100 ms apart, all read when the stall ends: 400, 300, 200, 100 ms late.
+    for (const late of [400, 300, 200, 100]) f.add(clean(rnd) + late)
+    for (let i = 0; i < 3; i++) f.add(clean(rnd))
+    expect(before).toBeLessThan(0.1)
+    expect(f.jitterMs).toBeLessThan(1)
+    // The RFC 3550 mean would have taken (400 + 100 + 100 + 100 + 100) / 16 = 50 ms from it.
+  })
+
+  it('ends the warm-up near the real jitter when the first probes met a start-up stall', () => {
+    const rnd = seededRandom(4)
+    const f = new DelayFilter()
+    f.add(clean(rnd))
+    for (const late of [500, 400, 300, 200, 100]) f.add(clean(rnd) + late)
+    for (let i = 0; i < JITTER_WARMUP - 5; i++) f.add(clean(rnd))
+    expect(f.samples).toBe(JITTER_WARMUP + 1)
+    expect(f.jitterMs).toBeLessThan(0.2)
+  })
+
+  it('forgets a start-up storm within 2 s of its end: the first 3 s were all stalls', () => {
+    for (const seed of [1, 2, 3]) {
+      const rnd = seededRandom(seed)
+      const f = new DelayFilter()
+      for (let i = 0; i < 30; i++) f.add(clean(rnd) + (rnd() < 0.6 ? rnd() * 300 : 0))
+      const stormy = f.jitterMs
+      let n = 0
+      while (f.jitterMs >= 1 && n < 100) {
+        f.add(clean(rnd))
+        n++
+      }
+      expect(stormy, `seed ${seed}`).toBeGreaterThan(20)
+      // The RFC 3550 mean decays 1/16 a sample: from 20+ ms to 1 ms takes 47+ samples.
+      expect(n, `seed ${seed}`).toBeLessThanOrEqual(20)
+    }
+  })
+
+  it('still shows sustained jitter: 10 ms of new noise on a clean edge is over 5 ms within 40 samples (4 s at the normal interval)', () => {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const rnd = seededRandom(seed)
+      const f = new DelayFilter()
+      for (let i = 0; i < 100; i++) f.add(clean(rnd))
+      let n = 0
+      while (f.jitterMs < 5 && n < 100) {
+        f.add(clean(rnd) + rnd() * 30)
+        n++
+      }
+      expect(n, `seed ${seed}`).toBeLessThanOrEqual(40)
+      let sum = 0
+      for (let i = 0; i < 400; i++) {
+        f.add(clean(rnd) + rnd() * 30)
+        if (i >= 200) sum += f.jitterMs
+      }
+      // Uniform [0, 30) noise: E|D| = 10 ms; the clip leaves the steady estimate (averaged: the EWMA itself swings ~1 ms) within a few %.
+      expect(sum / 200, `seed ${seed}`).toBeGreaterThan(9)
+      expect(sum / 200, `seed ${seed}`).toBeLessThan(11)
+    }
   })
 })
 
