@@ -282,25 +282,13 @@ export class DelayFilter {
     const ring = b + D_RING_AT
     const o = b + D_SORTED_AT
     const head = s[b + D_HEAD]
-    let len = s[b + D_N]
-    if (len === JITTER_MEDIAN_WINDOW) {
-      const leaving = s[ring + head]
-      let i = 0
-      while (i < len - 1 && s[o + i] !== leaving) i++
-      for (; i < len - 1; i++) s[o + i] = s[o + i + 1]
-      len--
-    }
+    const full = s[b + D_N] === JITTER_MEDIAN_WINDOW
+    const leaving = s[ring + head]
     s[ring + head] = d
     s[b + D_HEAD] = (head + 1) % JITTER_MEDIAN_WINDOW
-    let k = len - 1
-    while (k >= 0 && s[o + k] > d) {
-      s[o + k + 1] = s[o + k]
-      k--
-    }
-    s[o + k + 1] = d
-    len++
+    const len = slideSorted(s, o, s[b + D_N], full ? leaving : NaN, d)
     s[b + D_N] = len
-    return len % 2 === 1 ? s[o + ((len - 1) >> 1)] : (s[o + len / 2 - 1] + s[o + len / 2]) / 2
+    return sortedMedian(s, o, len)
   }
 
   /** Median of the last SHIFT_RUN samples, the newest in ring slot `slot` (after a level shift: n >= SHIFT_RUN). */
@@ -308,16 +296,8 @@ export class DelayFilter {
     const s = this.s
     const ring = this.b + RING_AT
     const o = this.b + SHIFT_AT
-    for (let i = 0; i < SHIFT_RUN; i++) {
-      const v = s[ring + ((slot - i + MIN_WINDOW) % MIN_WINDOW)]
-      let j = i - 1
-      while (j >= 0 && s[o + j] > v) {
-        s[o + j + 1] = s[o + j]
-        j--
-      }
-      s[o + j + 1] = v
-    }
-    return SHIFT_RUN % 2 === 1 ? s[o + (SHIFT_RUN - 1) / 2] : (s[o + SHIFT_RUN / 2 - 1] + s[o + SHIFT_RUN / 2]) / 2
+    for (let i = 0; i < SHIFT_RUN; i++) slideSorted(s, o, i, NaN, s[ring + ((slot - i + MIN_WINDOW) % MIN_WINDOW)])
+    return sortedMedian(s, o, SHIFT_RUN)
   }
 
   private scanMin(n: number): number {
@@ -334,22 +314,31 @@ export class DelayFilter {
    * insert `v`. O(MEDIAN_WINDOW) per sample instead of a sort.
    */
   private slideMedian(leaving: number, v: number, k: number): number {
-    const s = this.s
     const o = this.b + SORTED_AT
-    let len = k
-    if (k === MEDIAN_WINDOW) {
-      let i = 0
-      while (i < len - 1 && s[o + i] !== leaving) i++
-      for (; i < len - 1; i++) s[o + i] = s[o + i + 1]
-      len--
-    }
-    let j = len - 1
-    while (j >= 0 && s[o + j] > v) {
-      s[o + j + 1] = s[o + j]
-      j--
-    }
-    s[o + j + 1] = v
-    len++
-    return len % 2 === 1 ? s[o + ((len - 1) >> 1)] : (s[o + len / 2 - 1] + s[o + len / 2]) / 2
+    return sortedMedian(this.s, o, slideSorted(this.s, o, k, k === MEDIAN_WINDOW ? leaving : NaN, v))
   }
+}
+
+/**
+ * s[o, o + len) is sorted: drops `leaving` (NaN: nothing leaves), inserts `v`
+ * in order; returns the new length. O(len): the windows here are small.
+ */
+function slideSorted(s: Float64Array, o: number, len: number, leaving: number, v: number): number {
+  if (leaving === leaving) {
+    let i = 0
+    while (i < len - 1 && s[o + i] !== leaving) i++
+    for (; i < len - 1; i++) s[o + i] = s[o + i + 1]
+    len--
+  }
+  let j = len - 1
+  while (j >= 0 && s[o + j] > v) {
+    s[o + j + 1] = s[o + j]
+    j--
+  }
+  s[o + j + 1] = v
+  return len + 1
+}
+
+function sortedMedian(s: Float64Array, o: number, len: number): number {
+  return len % 2 === 1 ? s[o + ((len - 1) >> 1)] : (s[o + len / 2 - 1] + s[o + len / 2]) / 2
 }
