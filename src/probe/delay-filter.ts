@@ -81,7 +81,17 @@ export const JITTER_CLIP_FLOOR_MS = 1
  */
 export const JITTER_MEDIAN_WINDOW = JITTER_WARMUP
 export const JITTER_MEDIAN_HEADROOM = 2
+/**
+ * The bound is only looked at while J is above this: under it a storm's
+ * leftover costs at most 3 ms even in the rtc profile, and the median's sort
+ * (~100 ns) would double the cost of a sample on every clean edge.
+ */
+export const JITTER_MEDIAN_FROM_MS = 1
+/** Samples between two computations of the bound while it applies: the sort would triple a jittery edge's cost per sample. */
+export const JITTER_BOUND_EVERY = 4
 const MEAN_PER_MEDIAN = 1 / Math.LN2
+/** Scratch for medianD (single-threaded, never re-entered). */
+const dScratch = new Float64Array(JITTER_MEDIAN_WINDOW)
 
 // State offsets (in doubles from the filter's base in its store). The
 // scalars and the sorted median window come first, so the part every sample
@@ -109,13 +119,12 @@ const SORTED_AT = 12
 const SHIFT_AT = SORTED_AT + MEDIAN_WINDOW
 /** The last MIN_WINDOW samples (a ring). */
 const RING_AT = SHIFT_AT + SHIFT_RUN
-/** The last JITTER_MEDIAN_WINDOW raw |D|s: a ring, and the same values kept sorted; then their count and the ring's head. */
+/** The last JITTER_MEDIAN_WINDOW raw |D|s (a ring), the ring's head, and the bound as last computed (NaN: stale). */
 const D_RING_AT = RING_AT + MIN_WINDOW
-const D_SORTED_AT = D_RING_AT + JITTER_MEDIAN_WINDOW
-const D_N = D_SORTED_AT + JITTER_MEDIAN_WINDOW
-const D_HEAD = D_N + 1
+const D_HEAD = D_RING_AT + JITTER_MEDIAN_WINDOW
+const D_BOUND = D_HEAD + 1
 /** Doubles one DelayFilter takes in a shared store. */
-export const DELAY_FILTER_DOUBLES = D_HEAD + 1
+export const DELAY_FILTER_DOUBLES = D_BOUND + 1
 
 /**
  * All state lives in `store` at [base, base + DELAY_FILTER_DOUBLES): by
@@ -171,8 +180,8 @@ export class DelayFilter {
     s[b + SMOOTHED] = NaN
     s[b + JITTER] = INITIAL_JITTER_MS
     s[b + SAMPLES] = 0
-    s[b + D_N] = 0
     s[b + D_HEAD] = 0
+    s[b + D_BOUND] = NaN
   }
 
   add(sampleMs: number): void {
@@ -203,15 +212,28 @@ export class DelayFilter {
       const j = samples - 1
       const jit = s[b + JITTER]
       const raw = Math.abs(sampleMs - last)
-      const medianD = this.slideD(raw)
+      const head = s[b + D_HEAD]
+      s[b + D_RING_AT + head] = raw
+      s[b + D_HEAD] = (head + 1) % JITTER_MEDIAN_WINDOW
       const d = Math.min(raw, JITTER_CLIP_FACTOR * jit + JITTER_CLIP_FLOOR_MS)
       if (j < JITTER_WARMUP) {
         s[b + WARMUP_SUM] += d
         s[b + JITTER] = jit + (d - jit) / (j + 1)
       } else if (j === JITTER_WARMUP) {
         s[b + WARMUP_SUM] += d
-        s[b + JITTER] = Math.min(s[b + WARMUP_SUM] / JITTER_WARMUP, medianD * MEAN_PER_MEDIAN)
-      } else s[b + JITTER] = Math.min(jit + (d - jit) * JITTER_GAIN, JITTER_MEDIAN_HEADROOM * MEAN_PER_MEDIAN * medianD)
+        s[b + JITTER] = Math.min(s[b + WARMUP_SUM] / JITTER_WARMUP, this.medianD() * MEAN_PER_MEDIAN)
+      } else {
+        const next = jit + (d - jit) * JITTER_GAIN
+        if (next > JITTER_MEDIAN_FROM_MS) {
+          // The bound is recomputed every JITTER_BOUND_EVERY samples (a storm's end shows a few samples later).
+          let bound = s[b + D_BOUND]
+          if (bound !== bound || j % JITTER_BOUND_EVERY === 0) s[b + D_BOUND] = bound = JITTER_MEDIAN_HEADROOM * MEAN_PER_MEDIAN * this.medianD()
+          s[b + JITTER] = Math.min(next, bound)
+        } else {
+          s[b + JITTER] = next
+          s[b + D_BOUND] = NaN
+        }
+      }
     }
     s[b + LAST_SAMPLE] = sampleMs
     // Rescan only when the slot just overwritten held the minimum (about once
@@ -271,24 +293,12 @@ export class DelayFilter {
     return true
   }
 
-  /**
-   * Puts raw |D| `d` into the window of the last JITTER_MEDIAN_WINDOW and
-   * returns their median. The sorted copy loses the value leaving the ring
-   * and takes `d` by insertion: O(window) per sample, as slideMedian.
-   */
-  private slideD(d: number): number {
+  /** Median of the |D| ring (full: called from the warm-up's end on). Sorts a copy: O(window²) worst case, rare (JITTER_MEDIAN_FROM_MS). */
+  private medianD(): number {
     const s = this.s
-    const b = this.b
-    const ring = b + D_RING_AT
-    const o = b + D_SORTED_AT
-    const head = s[b + D_HEAD]
-    const full = s[b + D_N] === JITTER_MEDIAN_WINDOW
-    const leaving = s[ring + head]
-    s[ring + head] = d
-    s[b + D_HEAD] = (head + 1) % JITTER_MEDIAN_WINDOW
-    const len = slideSorted(s, o, s[b + D_N], full ? leaving : NaN, d)
-    s[b + D_N] = len
-    return sortedMedian(s, o, len)
+    const ring = this.b + D_RING_AT
+    for (let i = 0; i < JITTER_MEDIAN_WINDOW; i++) slideSorted(dScratch, 0, i, NaN, s[ring + i])
+    return sortedMedian(dScratch, 0, JITTER_MEDIAN_WINDOW)
   }
 
   /** Median of the last SHIFT_RUN samples, the newest in ring slot `slot` (after a level shift: n >= SHIFT_RUN). */
