@@ -12,7 +12,7 @@
  * sender knows whether an edge carries its data, so it decides, and says
  * so in every probe (the FAST flag, probe-codec.ts): the receiver then
  * scales the detector's clearing run and thins the delay samples, and
- * would hold the edge to FAST_DOWN_AFTER_MS (now the normal deadline). Edges without data keep the normal interval, so the
+ * holds the edge to FAST_DOWN_AFTER_MS. Edges without data keep the normal interval, so the
  * cost grows with the traffic's fan-out, bounded by MAX_FAST_PEERS, not
  * with the size of the network.
  */
@@ -48,18 +48,19 @@ export const MAX_FAST_PEERS = 16
  */
 export const SLOW_ANNOUNCE_PROBES = 3
 /**
- * Silence before a fast edge is down. At 150 ms (seven fast intervals) the
- * lab's transit cut left a gap of 260-281 ms instead of ~500, but the
- * relays' own hiccups outlast it: in the live key-rotation test
- * (test/integration/live-changes.test.ts) an edge went down and the flow
- * lost 19-91 packets. The rekey and the router hand-over keep probing (code
- * review); the likely hiccup is the relay process stalling on a loaded host,
- * whose timers then run the silence check before the waiting probes are
- * read. Until such stalls are not counted as silence, a fast edge keeps the
- * normal deadline (the prober takes the
- * smaller of this and 3 x interval x 1.1 + 20 ms = 350 ms).
+ * Silence before a fast edge is down (at the default loss_down_after of 3;
+ * the prober scales it with loss_down_after and never exceeds the normal
+ * deadline). Seven fast intervals: a probe lost now and then (two in a row
+ * are 44 ms of silence) and a sender's timer firing late fit many times
+ * over, and the lab's transit cut leaves a gap of ~260-280 ms instead of
+ * ~460 ms with the normal 350 ms. Silence is counted only while this relay
+ * itself was running and reading (stall-watch.ts): without that, relays
+ * starved by other processes on a loaded host (live key-rotation test next
+ * to a lab run) took their own 600-900 ms stalls for their peers' silence.
+ * What can still count is a stall under STALL_GAP_MS (70 ms) plus the
+ * sender's own lateness.
  */
-export const FAST_DOWN_AFTER_MS = 350
+export const FAST_DOWN_AFTER_MS = 150
 /**
  * On a fast edge, delay and offset samples are taken at most every
  * DELAY_SAMPLE_SPACING x the normal interval: the delay filters' windows

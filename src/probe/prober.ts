@@ -4,6 +4,7 @@ import { RelayIndex } from './relay-index.js'
 import { decodeProbe, emptyProbeFields, encodeProbeView, PROBE_LEN, ProbeDrop } from './probe-codec.js'
 import { DELAY_SAMPLE_SPACING, FAST_DOWN_AFTER_MS, FAST_PROBE_HOLD_MS, FAST_PROBE_INTERVAL_MS, MAX_FAST_PEERS, SLOW_ANNOUNCE_PROBES } from './probe-rate.js'
 import { FAST_LOSS_CLEAR_PROBES } from './fast-loss.js'
+import { StallWatch } from './stall-watch.js'
 
 export { DEFAULT_PROBE_INTERVAL_MS } from './probe-rate.js'
 export const MAX_PROBE_INTERVAL_MS = 250
@@ -91,6 +92,12 @@ export class Prober {
   private readonly fastClearProbes: number
   /** No up edge can be silent for downAfterMs before this time (see checkSilence). */
   private nextSilenceMs = Infinity
+  /** This relay's own stalls, which silence does not count (stall-watch.ts). */
+  private readonly stall = new StallWatch()
+  /** Per peer: stall.unobservedMs when its last probe arrived. */
+  private readonly rxUnobservedMs: Float64Array
+  /** Some up edge's sender probes us fast: calls are wanted every STALL_WATCH_MS (watchDueMs). */
+  private watching = false
 
   constructor(private readonly init: ProberInit) {
     this.index = init.index ?? new RelayIndex(init.relays)
@@ -105,7 +112,8 @@ export class Prober {
     // k intervals at the longest jittered interval, plus tick slack: k probes really were missed.
     this.downAfterMs = init.lossDownAfter * init.probeIntervalMs * (1 + PROBE_JITTER) + DOWN_SLACK_MS
     this.fastIntervalMs = Math.min(FAST_PROBE_INTERVAL_MS, init.probeIntervalMs)
-    this.fastDownAfterMs = Math.min(FAST_DOWN_AFTER_MS, this.downAfterMs)
+    // A longer loss_down_after (a host known to starve its relays) lengthens the fast deadline alike.
+    this.fastDownAfterMs = Math.min((FAST_DOWN_AFTER_MS * init.lossDownAfter) / DEFAULT_LOSS_DOWN_AFTER, this.downAfterMs)
     this.delaySpacingMs = DELAY_SAMPLE_SPACING * init.probeIntervalMs
     this.fastClearProbes = Math.round((FAST_LOSS_CLEAR_PROBES * init.probeIntervalMs) / this.fastIntervalMs)
     const n = init.relays.length
@@ -113,6 +121,7 @@ export class Prober {
     this.rate = new Uint8Array(n)
     this.fastUntilMs = new Float64Array(n)
     this.announceLeft = new Uint8Array(n)
+    this.rxUnobservedMs = new Float64Array(n)
     this.bootId = init.bootId
   }
 
@@ -160,8 +169,31 @@ export class Prober {
     this.fastUntilMs[i] = nowMs + FAST_PROBE_HOLD_MS
   }
 
+  /**
+   * While an up edge's sender probes us fast, the prober wants to be called
+   * (ticked, or handed a probe) by this time, so that a stall of its own is
+   * told from that peer's silence (stall-watch.ts); Infinity otherwise. A
+   * driver ticking every 20 ms meets it; one ticking at deadlines must
+   * include it.
+   */
+  get watchDueMs(): number {
+    return this.watching ? this.stall.watchDueMs() : Infinity
+  }
+
+  /** Time this relay was not watching since it started, which silence does not count (stall-watch.ts). */
+  get unobservedMs(): number {
+    return this.stall.unobservedMs
+  }
+
   /** Sends the probes that are due; returns how many edges just went down. */
   tick(nowMs: number, out: RouterMessage[]): number {
+    this.stall.arrive(nowMs)
+    const down = this.probeAndCheck(nowMs, out)
+    this.expectNext(nowMs)
+    return down
+  }
+
+  private probeAndCheck(nowMs: number, out: RouterMessage[]): number {
     if (Number.isNaN(this.nextProbeMs) || nowMs >= this.nextProbeMs) {
       this.sendRound(nowMs, out, false)
       this.nextProbeMs = this.schedule(this.nextProbeMs, nowMs, this.init.probeIntervalMs)
@@ -171,6 +203,13 @@ export class Prober {
       this.nextFastMs = this.fastPeers > 0 ? this.schedule(this.nextFastMs, nowMs, this.fastIntervalMs) : NaN
     }
     return nowMs > this.nextSilenceMs ? this.checkSilence(nowMs) : 0
+  }
+
+  /** Tells the stall watch when the next call is due: the next probe round or silence deadline. */
+  private expectNext(nowMs: number): void {
+    const fast = this.fastPeers > 0 ? this.nextFastMs : Infinity
+    const due = Math.min(Number.isNaN(this.nextProbeMs) ? nowMs : this.nextProbeMs, fast, this.nextSilenceMs)
+    this.stall.expectNext(nowMs, due, this.watching)
   }
 
   /** The next jittered send time after one due at `dueMs` (NaN: none yet). */
@@ -184,20 +223,28 @@ export class Prober {
   /**
    * Marks silent edges down. Scans every edge, so it only runs once the
    * earliest deadline of the last scan has passed: a deadline (last receive
-   * + downAfterMs) only moves later as probes arrive, so the cached minimum
-   * is a safe lower bound, and an edge coming up lowers it (onProbe).
+   * + downAfterMs + our own stalls since) only moves later as probes arrive
+   * and stalls are seen, so the cached minimum is a safe lower bound, and an
+   * edge coming up lowers it (onProbe). Silence is counted in time this
+   * relay was watching: a stall of its own is not the peer's silence.
    */
   private checkSilence(nowMs: number): number {
     let down = 0
     let next = Infinity
+    let watching = false
     for (let i = 0; i < this.inbound.length; i++) {
       if (i === this.selfIdx) continue
       const e = this.inbound[i]
       const after = e.senderFast ? this.fastDownAfterMs : this.downAfterMs
-      if (e.checkSilence(nowMs, after)) down++
-      else if (e.up && e.lastRxMs + after < next) next = e.lastRxMs + after
+      const stalledMs = this.stall.unobservedMs - this.rxUnobservedMs[i]
+      if (e.checkSilence(nowMs - stalledMs, after)) down++
+      else if (e.up) {
+        if (e.lastRxMs + stalledMs + after < next) next = e.lastRxMs + stalledMs + after
+        if (e.senderFast) watching = true
+      }
     }
     this.nextSilenceMs = next
+    this.watching = watching
     return down
   }
 
@@ -238,6 +285,14 @@ export class Prober {
 
   /** Returns the index of the peer whose edge took this probe (its estimators may have moved), -1 when dropped. */
   onProbe(nowMs: number, from: string, bytes: Uint8Array): number {
+    // Any probe read shows this relay running and reading its socket.
+    this.stall.arrive(nowMs)
+    const i = this.accept(nowMs, from, bytes)
+    this.expectNext(nowMs)
+    return i
+  }
+
+  private accept(nowMs: number, from: string, bytes: Uint8Array): number {
     const i = this.index.get(from)
     if (i === undefined || i === this.selfIdx) {
       this.counters.probeUnknownPeer++
@@ -256,7 +311,11 @@ export class Prober {
     const v = e.onProbe(nowMs, f, this.bootId, this.delaySpacingMs, this.fastClearProbes)
     if (v === ProbeVerdict.Duplicate) this.counters.probeDuplicate++
     else if (v === ProbeVerdict.TooOld) this.counters.probeTooOld++
-    else this.counters.probesReceived++
+    else {
+      this.counters.probesReceived++
+      this.rxUnobservedMs[i] = this.stall.unobservedMs
+      if (e.up && e.senderFast) this.watching = true
+    }
     // A deadline moves earlier when the edge comes up or its sender turns fast.
     const deadline = nowMs + (e.senderFast ? this.fastDownAfterMs : this.downAfterMs)
     if (e.up && deadline < this.nextSilenceMs) this.nextSilenceMs = deadline
