@@ -11,27 +11,38 @@
  * seal with (current), each valid until a deadline before any key limit,
  * and it sees every change (handshake, rekey, expiry). A table works on
  * one lane, its worker's own (transitLane; lane 0 for a single worker): the
- * replay window of that lane and the send counters are the JS objects' own memory, shared, so
- * both sides read and advance one state. transit_try commits (advances the
- * window and the counter, counts, writes the datagram) ONLY when the
- * TypeScript path would forward the same packet to the same peer with the
- * same bytes; for anything else (handshakes, control, probes, local
- * delivery, other lanes than the table's, keys near a limit, and every packet the
- * TypeScript path would drop) it changes nothing and returns 0, and JS
- * handles the datagram as before, drop counters included. The differential
- * test (test/dataplane/transit-offload.test.ts) holds the two to that.
+ * replay window of that lane and the send counters are the JS objects' own
+ * memory, shared, so both sides read and advance one state.
+ *
+ * Three outcomes per datagram:
+ *   - declined (anything that fails a check before the tag verified:
+ *     handshakes, other lanes than the table's, keys near a limit, unknown
+ *     index or source, replays, bad tags): nothing changed, not even the
+ *     datagram's bytes, and JS handles it as before, drop counters included;
+ *   - forwarded: pure transit the TypeScript path would forward to the same
+ *     peer with the same bytes, re-sealed into `out`;
+ *   - opened: authenticated, but not for the fast path to forward (local
+ *     delivery at an ingress or exit, control, probes, keepalives, and every
+ *     packet JS drops after its open). The replay window is committed and
+ *     the packet counted exactly as the TypeScript open does, and JS gets the
+ *     plaintext, decrypted in place in the receive buffer, with the peer it
+ *     came from (Relay's opened-datagram entry): it skips its own open and
+ *     replay check, so a datagram that ends here is decrypted once.
+ * The differential test (test/dataplane/transit-offload.test.ts) holds the
+ * three to the TypeScript path.
  *
  * Per datagram, in the TypeScript path's order:
  *   1. outer header: length, version, type transport, reserved bytes
  *   2. receiver index -> keypair; its peer's address must be the source
  *   3. the table's lane, counter under the reject limit, keypair before its deadline
- *   4. replay pre-check (crypto/replay.ts, same ring), open (secretbox)
- *   5. data header (wire/data.ts decodeDataHeader), path[pidx] is us,
- *      path[pidx-1] the sender, not the last hop, hops left
- *   6. next hop path[pidx+1] is a peer with a send keypair before its
- *      deadline whose counter stays under the rekey limit
- *   7. commit: replay update, hops-1, pidx+1, seal on the table's lane with its next
- *      counter, count rx and tx per peer
+ *   4. replay pre-check (crypto/replay.ts, same ring), open (secretbox, in place)
+ *   5. commit the open: replay update, count rx for the peer
+ *   6. data header (wire/data.ts decodeDataHeader), path[pidx] is us,
+ *      path[pidx-1] the sender, not the last hop, hops left; else: opened
+ *   7. next hop path[pidx+1] is a peer with a send keypair before its
+ *      deadline whose counter stays under the rekey limit; else: opened
+ *   8. forward: hops-1, pidx+1, seal on the table's lane with its next
+ *      counter, count tx for the next hop
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -81,20 +92,11 @@
 #define WINDOW_SIZE ((RING_WORDS - 1) * 32)
 /* Receive keypairs per peer: current and up to two previous (crypto/peer-state.ts MAX_PREVIOUS). */
 #define RX_PER_PEER 3
-/*
- * After a datagram from a peer turned out (once opened) to end here, the
- * next LOCAL_SKIP from that peer are declined without opening: at an
- * ingress or exit nearly every datagram from a peer is local, and opening
- * it here only to have JS open it again doubled the decryption. Every
- * (LOCAL_SKIP + 1)th is opened, so a peer whose traffic turns to transit
- * goes native again within that many datagrams. Declining changes no state.
- */
-#define LOCAL_SKIP 15
 /* The largest plaintext the fast path takes (an overlay datagram of relay.mtu <= 65535). */
 #define PLAIN_CAP 65536
 
 /* Shared Float64Array: totals, then PEER_STATS per peer slot. JS reads and zeroes them (deltas). */
-enum { TS_FORWARDED, TS_SKIPPED_LOCAL, TS_HEAD };
+enum { TS_FORWARDED, TS_OPENED, TS_HEAD };
 enum { PS_RX_PACKETS, PS_RX_BYTES, PS_TX_PACKETS, PS_TX_BYTES, PEER_STATS };
 
 typedef struct {
@@ -109,9 +111,6 @@ typedef struct {
 
 typedef struct {
   bool known;      /* transitPeer accepted its address */
-  /* Datagrams from this peer still to decline unopened: its last one opened here was for local
-   * delivery (this relay is the path's last), which JS opens again; see LOCAL_SKIP. */
-  int local_skip;
   uint32_t node;
   addr_t addr;
   bool can_send;
@@ -137,7 +136,6 @@ struct transit {
   rx_key_t *rx; /* RX_PER_PEER per peer, local_index 0 = empty */
   int32_t *buckets; /* rx entry + 1, open addressing by local index */
   uint32_t bucket_mask;
-  unsigned char *plain;
 };
 
 /* The fast path's helpers; unused in a build without libsodium, where transit_try declines everything. */
@@ -239,50 +237,62 @@ FAST_PATH int transit_header(const transit_t *t, const unsigned char *p, size_t 
   return (int)pidx;
 }
 
-/* A data packet whose path ends at this relay (local delivery), however else it may be wrong. */
-FAST_PATH bool ends_here(const transit_t *t, const unsigned char *p, size_t n) {
-  if (n < DATA_FIXED_LEN || p[0] != KIND_DATA) return false;
-  unsigned plen = p[OFF_PATH_LEN], pidx = p[OFF_PATH_INDEX];
-  if (plen < MIN_PATH_RELAYS || plen > MAX_PATH_RELAYS || pidx != plen - 1 || n < OFF_PATH + 4 * (size_t)plen) return false;
-  return be32(p + OFF_PATH + 4 * pidx) == t->self_node;
+/* The checks before the open (steps 1-4): the keypair entry, or NULL to decline. Changes no state. */
+FAST_PATH rx_key_t *rx_check(transit_t *t, const unsigned char *d, size_t len, const addr_t *src, double now_ms, uint64_t *counter) {
+  if (len < TRANSPORT_OVERHEAD || d[0] != WIRE_VERSION || d[1] != MSG_TRANSPORT || d[2] != 0 || d[3] != 0) return NULL;
+  if (len - TRANSPORT_OVERHEAD > PLAIN_CAP) return NULL;
+  rx_key_t *k = find_rx(t, be32(d + 4));
+  if (!k) return NULL;
+  peer_t *from = &t->peers[k->peer];
+  if (!from->known || !addr_same(&from->addr, src)) return NULL;
+  uint32_t hi = be32(d + 8);
+  if (hi / LANE_UNIT != t->lane) return NULL;
+  uint64_t c = ((uint64_t)(hi % LANE_UNIT) << 32) | be32(d + 12);
+  if (!(now_ms < k->until_ms) || !((double)c < t->reject_after_packets)) return NULL;
+  if (!replay_check(k, c)) return NULL;
+  *counter = c;
+  return k;
 }
 
-size_t transit_try(transit_t *t, const unsigned char *d, size_t len, const addr_t *src, double now_ms,
-                   unsigned char *out, size_t out_cap, int *to_slot) {
+/* Step 6: the slot of the next hop if this table may seal for it now, else -1. */
+FAST_PATH int sealable_next(const transit_t *t, const unsigned char *p, int pidx, double now_ms) {
+  int next = peer_by_node(t, be32(p + OFF_PATH + 4 * (pidx + 1)));
+  if (next < 0) return -1;
+  const peer_t *to = &t->peers[next];
+  if (!to->can_send || !(now_ms < to->until_ms) || !(to->counts[0] + 1 < t->rekey_after_packets)) return -1;
+  return next;
+}
+
+transit_verdict_t transit_try(transit_t *t, unsigned char *d, size_t len, const addr_t *src, double now_ms,
+                              unsigned char *out, size_t out_cap, transit_result_t *r) {
 #ifdef OVERPASS_HAVE_SODIUM
-  if (len < TRANSPORT_OVERHEAD || d[0] != WIRE_VERSION || d[1] != MSG_TRANSPORT || d[2] != 0 || d[3] != 0) return 0;
+  uint64_t c;
+  rx_key_t *k = rx_check(t, d, len, src, now_ms, &c);
+  if (!k) return TRANSIT_DECLINED;
   size_t plain_len = len - TRANSPORT_OVERHEAD;
-  if (plain_len > PLAIN_CAP || out_cap < len) return 0;
-  rx_key_t *k = find_rx(t, be32(d + 4));
-  if (!k) return 0;
-  peer_t *from = &t->peers[k->peer];
-  if (!from->known || !addr_same(&from->addr, src)) return 0;
-  if (from->local_skip > 0) {
-    from->local_skip--;
-    t->stats[TS_SKIPPED_LOCAL]++;
-    return 0;
-  }
-  uint32_t hi = be32(d + 8);
-  if (hi / LANE_UNIT != t->lane) return 0;
-  uint64_t c = ((uint64_t)(hi % LANE_UNIT) << 32) | be32(d + 12);
-  if (!(now_ms < k->until_ms) || !((double)c < t->reject_after_packets)) return 0;
-  if (!replay_check(k, c)) return 0;
   unsigned char nonce[NONCE_LEN] = {0};
   memcpy(nonce, d, OUTER_HEADER_LEN);
-  unsigned char *p = t->plain;
-  if (crypto_secretbox_open_easy(p, d + OUTER_HEADER_LEN, len - OUTER_HEADER_LEN, nonce, k->key) != 0) return 0;
-  int pidx = transit_header(t, p, plain_len, from->node);
-  if (pidx < 0) {
-    if (ends_here(t, p, plain_len)) from->local_skip = LOCAL_SKIP;
-    return 0;
-  }
-  int next = peer_by_node(t, be32(p + OFF_PATH + 4 * (pidx + 1)));
-  if (next < 0) return 0;
-  peer_t *to = &t->peers[next];
-  if (!to->can_send || !(now_ms < to->until_ms) || !(to->counts[0] + 1 < t->rekey_after_packets)) return 0;
-  double *next_counter = &to->counts[1 + t->lane];
-
+  /* In place: the plaintext replaces the ciphertext at d + TRANSPORT_OVERHEAD. libsodium verifies
+   * the tag before it writes anything, so a datagram that fails here reaches JS unchanged. */
+  unsigned char *p = d + TRANSPORT_OVERHEAD;
+  if (crypto_secretbox_open_detached(p, p, d + OUTER_HEADER_LEN, plain_len, nonce, k->key) != 0) return TRANSIT_DECLINED;
+  /* From here on the datagram is authenticated and committed: it is never opened again. */
   replay_update(k, c);
+  double *fs = t->stats + TS_HEAD + PEER_STATS * k->peer;
+  fs[PS_RX_PACKETS]++;
+  fs[PS_RX_BYTES] += (double)len;
+  int pidx = transit_header(t, p, plain_len, t->peers[k->peer].node);
+  int next = pidx < 0 || out_cap < len ? -1 : sealable_next(t, p, pidx, now_ms);
+  if (next < 0) {
+    /* Local delivery, control, probes, and whatever JS drops after its open: JS takes the plaintext. */
+    t->stats[TS_OPENED]++;
+    r->offset = TRANSPORT_OVERHEAD;
+    r->length = plain_len;
+    r->slot = k->peer;
+    return TRANSIT_OPENED;
+  }
+  peer_t *to = &t->peers[next];
+  double *next_counter = &to->counts[1 + t->lane];
   p[OFF_HOPS]--;
   p[OFF_PATH_INDEX]++;
   uint64_t n = (uint64_t)*next_counter;
@@ -298,18 +308,17 @@ size_t transit_try(transit_t *t, const unsigned char *d, size_t len, const addr_
   memcpy(nonce, out, OUTER_HEADER_LEN);
   crypto_secretbox_easy(out + OUTER_HEADER_LEN, p, plain_len, nonce, to->key);
 
-  double *fs = t->stats + TS_HEAD + PEER_STATS * k->peer;
   double *ts = t->stats + TS_HEAD + PEER_STATS * next;
-  fs[PS_RX_PACKETS]++;
-  fs[PS_RX_BYTES] += (double)len;
   ts[PS_TX_PACKETS]++;
   ts[PS_TX_BYTES] += (double)len;
   t->stats[TS_FORWARDED]++;
-  *to_slot = next;
-  return len;
+  r->offset = 0;
+  r->length = len;
+  r->slot = next;
+  return TRANSIT_FORWARDED;
 #else
-  (void)t, (void)d, (void)len, (void)src, (void)now_ms, (void)out, (void)out_cap, (void)to_slot;
-  return 0;
+  (void)t, (void)d, (void)len, (void)src, (void)now_ms, (void)out, (void)out_cap, (void)r;
+  return TRANSIT_DECLINED;
 #endif
 }
 
@@ -355,7 +364,6 @@ static void transit_finalize(napi_env env, void *data, void *hint) {
   free(t->peers);
   free(t->rx);
   free(t->buckets);
-  free(t->plain);
   free(t);
 }
 
@@ -419,14 +427,12 @@ static napi_value transit_create(napi_env env, napi_callback_info info) {
     t->peers = calloc((size_t)npeers + 1, sizeof *t->peers);
     t->rx = calloc((size_t)npeers * RX_PER_PEER + 1, sizeof *t->rx);
     t->buckets = calloc(buckets, sizeof *t->buckets);
-    t->plain = malloc(PLAIN_CAP);
   }
-  if (!t || !t->peers || !t->rx || !t->buckets || !t->plain) {
+  if (!t || !t->peers || !t->rx || !t->buckets) {
     if (t) {
       free(t->peers);
       free(t->rx);
       free(t->buckets);
-      free(t->plain);
     }
     free(t);
     return throw_errno(env, "transitCreate", ENOMEM);
@@ -566,8 +572,9 @@ static napi_value transit_lane(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* transitTry(table, data Buffer, length, host, port, nowMs, out Buffer) -> [length, slot] or null.
- * What udp.c runs per datagram, without a socket: for tests. */
+/* transitTry(table, data Buffer, length, host, port, nowMs, out Buffer) -> [verdict, length, slot, offset] or null.
+ * What udp.c runs per datagram, without a socket: for tests. verdict 1: forwarded (out[0, length) goes to
+ * peer slot); 2: opened (data[offset, offset + length) is the plaintext, from peer slot); null: declined. */
 static napi_value transit_try_js(napi_env env, napi_callback_info info) {
   size_t dlen, olen, hlen;
   napi_value argv[7], result;
@@ -585,15 +592,17 @@ static napi_value transit_try_js(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_double(env, argv[5], &now));
   CHECK(napi_get_buffer_info(env, argv[6], &out, &olen));
   if (length < 0 || (size_t)length > dlen || !parse_addr(t->family, host, port, &src)) return throw_errno(env, "transitTry: values", EINVAL);
-  int slot = -1;
-  size_t n = transit_try(t, data, (size_t)length, &src, now, out, olen, &slot);
-  if (n == 0) {
+  transit_result_t r;
+  transit_verdict_t v = transit_try(t, data, (size_t)length, &src, now, out, olen, &r);
+  if (v == TRANSIT_DECLINED) {
     CHECK(napi_get_null(env, &result));
     return result;
   }
-  CHECK(napi_create_array_with_length(env, 2, &result));
-  CHECK(napi_set_element(env, result, 0, int_value(env, (int)n)));
-  CHECK(napi_set_element(env, result, 1, int_value(env, slot)));
+  CHECK(napi_create_array_with_length(env, 4, &result));
+  CHECK(napi_set_element(env, result, 0, int_value(env, v == TRANSIT_FORWARDED ? 1 : 2)));
+  CHECK(napi_set_element(env, result, 1, int_value(env, (int)r.length)));
+  CHECK(napi_set_element(env, result, 2, int_value(env, r.slot)));
+  CHECK(napi_set_element(env, result, 3, int_value(env, (int)r.offset)));
   return result;
 }
 

@@ -18,15 +18,23 @@ transit_t *transit_from_value(napi_env env, napi_value v);
 /* Now in the table's clock (the JS clock's milliseconds, performance.now()). */
 double transit_now_ms(const transit_t *t);
 
+typedef enum { TRANSIT_DECLINED, TRANSIT_FORWARDED, TRANSIT_OPENED } transit_verdict_t;
+
+typedef struct {
+  size_t offset; /* OPENED: where the plaintext starts in d (it was decrypted in place) */
+  size_t length; /* FORWARDED: bytes written to out; OPENED: plaintext bytes */
+  int slot;      /* FORWARDED: the peer it goes to; OPENED: the peer it came from */
+} transit_result_t;
+
 /*
- * One received datagram d[0, len) from `src`. Returns the length (> 0) of
- * the re-sealed datagram written to out[0, out_cap) and sets *to_slot to the
- * peer it goes to, or 0: the datagram is not pure transit this table can
- * forward exactly as the TypeScript path would, and goes to JS untouched
- * (no state changed).
+ * One received datagram d[0, len) from `src` (see transit.c for the three
+ * outcomes). DECLINED leaves d and every state untouched; FORWARDED wrote
+ * the re-sealed datagram to out[0, out_cap); OPENED decrypted it in place
+ * and committed its replay window and counters: JS must deliver the
+ * plaintext as its own open would have, never open it again.
  */
-size_t transit_try(transit_t *t, const unsigned char *d, size_t len, const addr_t *src, double now_ms,
-                   unsigned char *out, size_t out_cap, int *to_slot);
+transit_verdict_t transit_try(transit_t *t, unsigned char *d, size_t len, const addr_t *src, double now_ms,
+                              unsigned char *out, size_t out_cap, transit_result_t *r);
 
 /* The address of peer `slot` (as transitPeer set it). */
 const addr_t *transit_peer_addr(const transit_t *t, int slot);

@@ -6,7 +6,8 @@
  *   1. receive: a uv_poll_t on the Node loop; each wake runs recvmmsg for up
  *      to BATCH datagrams into ONE preallocated JS Buffer (slot 1..BATCH; slot
  *      0 is where JS moves the datagram it delivers), writes a table of
- *      (slot, length, source id) into a shared Int32Array, and calls JS ONCE
+ *      (slot, length, source id) into a shared Int32Array (or, for one the
+ *      transit table opened, where its plaintext is), and calls JS ONCE
  *      per batch (at most ROUNDS_PER_WAKE batches per wake, so one busy
  *      socket cannot starve the loop);
  *   2. send inside that call, on this socket or on any other socket of this
@@ -75,7 +76,9 @@
 #define WIRE_LANE_OFFSET 9
 #define WIRE_TRANSPORT_HEADER 16
 
-/* Shared Int32Array: header, then (slot, length, source id) per datagram. */
+/* Shared Int32Array: header, then (slot, length, source id) per datagram, or, for a datagram the
+ * transit table opened in place (transit.c), (-byte offset of its plaintext in the receive buffer,
+ * plaintext length, the table's peer slot). */
 #define META_COUNT 0
 #define META_EPOCH 1
 #define META_HEADER 2
@@ -246,20 +249,20 @@ static void prepare_receive(sock_t *s) {
   }
 }
 
-/* Pure transit (transit.c): re-sealed straight into this socket's send
- * batch, never seen by JS. False: the datagram goes to JS as usual. */
-static bool transit_forward(sock_t *s, int i, double now_ms) {
+/* The transit table's verdict on datagram i (transit.c). FORWARDED: re-sealed straight into this
+ * socket's send batch, never seen by JS. OPENED: decrypted in place; r says where. */
+static transit_verdict_t transit_run(sock_t *s, int i, double now_ms, transit_result_t *r) {
   if (s->queued == BATCH) flush(s);
-  int q = s->queued, to = -1;
-  size_t w = transit_try(s->transit, s->riov[i].iov_base, s->rmsgs[i].msg_len, &s->rname[i], now_ms,
-                         s->sbuf + (size_t)q * s->slot_bytes, s->slot_bytes, &to);
-  if (w == 0) return false;
-  const addr_t *a = transit_peer_addr(s->transit, to);
-  s->siov[q].iov_len = w;
+  int q = s->queued;
+  transit_verdict_t v = transit_try(s->transit, s->riov[i].iov_base, s->rmsgs[i].msg_len, &s->rname[i], now_ms,
+                                    s->sbuf + (size_t)q * s->slot_bytes, s->slot_bytes, r);
+  if (v != TRANSIT_FORWARDED) return v;
+  const addr_t *a = transit_peer_addr(s->transit, r->slot);
+  s->siov[q].iov_len = r->length;
   s->smsgs[q].msg_hdr.msg_name = (void *)&a->u;
   s->smsgs[q].msg_hdr.msg_namelen = a->len;
   s->queued++;
-  return true;
+  return v;
 }
 
 /* One recvmmsg; fills the meta table. Returns datagrams received (truncated
@@ -277,16 +280,28 @@ static int receive_batch(sock_t *s) {
       s->stats[ST_RX_TRUNCATED]++;
       continue;
     }
-    if (s->transit && transit_forward(s, i, now_ms)) {
+    transit_verdict_t v = TRANSIT_DECLINED;
+    transit_result_t r;
+    if (s->transit) v = transit_run(s, i, now_ms, &r);
+    if (v == TRANSIT_FORWARDED) {
       forwarded++;
+      continue;
+    }
+    int32_t *row = s->meta + META_HEADER + 3 * k;
+    if (v == TRANSIT_OPENED) {
+      /* A plaintext: minus its byte offset in the receive buffer, its length, the peer slot it came from. */
+      row[0] = -(int32_t)((size_t)(i + 1) * s->slot_bytes + r.offset);
+      row[1] = (int32_t)r.length;
+      row[2] = r.slot;
+      k++;
       continue;
     }
     int id = addr_id(s, &s->rname[i]); /* never -1: at least ADDR_CAP/4 > BATCH ids are free */
     if (id < 0) continue;
-    int32_t *row = s->meta + META_HEADER + 3 * k++;
     row[0] = i + 1;
     row[1] = (int32_t)s->rmsgs[i].msg_len;
     row[2] = id;
+    k++;
   }
   s->stats[ST_RX] += k + forwarded;
   s->meta[META_COUNT] = k;

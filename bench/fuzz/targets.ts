@@ -489,9 +489,11 @@ const proxyV2: Target = {
  * datagram before JS): datagrams sealed under the key it holds, with
  * generated data headers and random mutations, raw bytes, replays, and
  * sources it must not match. It must never write past its output, never
- * forward the same datagram twice (the replay window it shares with JS),
- * and what it forwards must open under the next hop's key to the input's
- * plaintext with the hop count down by one and the path index up by one.
+ * change a datagram it declines, never accept (forward or open) the same
+ * datagram twice (the replay window it shares with JS); what it forwards
+ * must open under the next hop's key to the input's plaintext with the hop
+ * count down by one and the path index up by one, and what it opens for JS
+ * must be the input's plaintext, from the key's peer.
  * Where the table is not built (no libsodium) every input is a no-op.
  */
 const nativeTransit: Target = {
@@ -500,7 +502,7 @@ const nativeTransit: Target = {
   async setup() {
     const sodium = loadSodium()
     const table = NativeTransitTable.create({ selfNode: nameId('lax'), peerCount: 2, family: 4, rekeyAfterPackets: 2 ** 40, rejectAfterPackets: 2 ** 47, nowMs: 0 })
-    const counts = { forwarded: 0, declined: 0 }
+    const counts = { forwarded: 0, opened: 0, declined: 0 }
     if (table === undefined || sodium === null) {
       return { next: () => () => {}, dropsByReason: () => ({ unavailable: 1 }), stop: () => {} }
     }
@@ -551,15 +553,26 @@ const nativeTransit: Target = {
         const from = rng.chance(0.9) ? fuz : rng.chance(0.5) ? STRANGER : { address: HOST, port: PORTS.dal }
         const capacity = rng.chance(0.1) ? rng.int(0, d.length + 8) : out.length - 64
         return () => {
-          const res = table.tryForward(d, d.length, from.address, from.port, 1, out.subarray(0, capacity))
+          // The table decrypts in place what it accepts: it works on a copy, `d` stays the sealed datagram.
+          const input = Buffer.from(d)
+          const res = table.tryForward(input, input.length, from.address, from.port, 1, out.subarray(0, capacity))
           if (out[capacity] !== 0xee && capacity < out.length) return `wrote past its ${capacity}-byte output`
-          if (res === null) return void counts.declined++
-          counts.forwarded++
-          const [length, slot] = res
+          if (res === null) return input.equals(d) ? void counts.declined++ : 'changed a datagram it declined'
           const key = d.toString('hex')
-          if (forwarded.has(key)) return 'forwarded the same datagram twice (replay)'
+          if (forwarded.has(key)) return 'accepted the same datagram twice (replay)'
           forwarded.add(key)
-          if (from !== fuz) return `forwarded a datagram from ${from.address}:${from.port}, not the key's peer`
+          if (from !== fuz) return `accepted a datagram from ${from.address}:${from.port}, not the key's peer`
+          if (res.opened) {
+            counts.opened++
+            const sent = Buffer.alloc(d.length - 32)
+            d.copy(nonce, 0, 0, 16)
+            nonce.fill(0, 16)
+            if (!sodium.crypto_secretbox_open_easy(sent, d.subarray(16), nonce, rxKey)) return 'opened a datagram that does not open'
+            if (res.slot !== 0 || !input.subarray(res.offset, res.offset + res.length).equals(sent)) return 'opened plaintext or peer slot wrong'
+            return
+          }
+          counts.forwarded++
+          const { length, slot } = res
           if (length !== d.length || (slot !== 0 && slot !== 1)) return `forwarded ${length} bytes to slot ${slot} for a ${d.length}-byte input`
           const opened = Buffer.alloc(length - 32)
           out.copy(nonce, 0, 0, 16)
@@ -575,7 +588,7 @@ const nativeTransit: Target = {
           out.fill(0xee, 0, capacity + 1)
         }
       },
-      dropsByReason: () => ({ declined: counts.declined }),
+      dropsByReason: () => ({ declined: counts.declined, opened: counts.opened }),
       stop: () => {},
     }
   },

@@ -423,7 +423,7 @@ export class Relay implements RelayContext {
     if (transit === undefined) return
     this.transit = transit
     this.liveKeys.forEach((keys, peer) => keys !== undefined && transit.keysChanged(peer, keys))
-    socket.attachTransit(transit.table)
+    socket.attachTransit({ table: transit.table, onOpened: this.onOpenedContained })
   }
 
   /**
@@ -630,15 +630,48 @@ export class Relay implements RelayContext {
       return
     }
     peer.traffic.rx(data.length)
-    const plain = this.endpoint.plaintext()
-    if (n === 0) return
+    this.onPlaintext(peer, this.endpoint.plaintext(), n, now)
+  }
+
+  /** onOverlayContained for what the native table opened (transit.c: not forwarded, e.g. local delivery). */
+  private readonly onOpenedContained = (plain: Buffer, peerSlot: number): void => {
+    try {
+      this.onOpenedDatagram(plain, peerSlot)
+    } catch (err) {
+      this.drops.add('handler_error')
+      if (++this.handlerErrors <= 10) this.log.error('overlay datagram handler failed; datagram dropped', { error: err instanceof Error ? err.message : String(err) })
+    }
+  }
+
+  /**
+   * A datagram the native table opened: what onOverlayDatagram does after a
+   * successful open. The table matched the source to the peer, opened on its
+   * own lane (this worker's) with a current or previous keypair (never
+   * `next`, whose first packet JS must see), committed the replay window and
+   * counted the packet and its bytes (drained into the same counters).
+   */
+  private onOpenedDatagram(plain: Buffer, peerSlot: number): void {
+    const peer = this.peers[peerSlot]
+    if (peer === undefined) {
+      // Removed by a peer table change earlier in the same batch (indexes are never reused).
+      this.drops.add('unknown_source')
+      return
+    }
+    this.rxLane = this.lane
+    this.onPlaintext(peer, plain, plain.length, this.clock.nowMs())
+  }
+
+  /** An authenticated plaintext of `length` bytes from `peer`, by inner kind. */
+  private onPlaintext(peer: OverlayPeer, plain: Buffer, length: number, now: number): void {
+    // 0 is an authenticated keepalive: nothing to deliver.
+    if (length === 0) return
     const kind = plain[0]
-    if (kind === KIND_DATA) this.onData(peer, plain, n)
-    else if (kind === KIND_PROBE) this.controlSink?.onProbe(peer, plain.subarray(1, n), now)
-    else if (kind === KIND_CONTROL) this.controlSink?.onControl(peer, plain.subarray(1, n), now)
-    else if (kind === KIND_NETWORK_VERSION) this.versionSink?.onNetworkVersion(peer, plain.subarray(1, n), now)
-    else if (kind === KIND_ENDPOINT_PROBE) this.onEndpointProbe(peer, plain, n, now)
-    else if (kind === KIND_PATH_REPORT && this.controlSink?.onPathReport !== undefined) this.controlSink.onPathReport(peer, plain.subarray(1, n), now)
+    if (kind === KIND_DATA) this.onData(peer, plain, length)
+    else if (kind === KIND_PROBE) this.controlSink?.onProbe(peer, plain.subarray(1, length), now)
+    else if (kind === KIND_CONTROL) this.controlSink?.onControl(peer, plain.subarray(1, length), now)
+    else if (kind === KIND_NETWORK_VERSION) this.versionSink?.onNetworkVersion(peer, plain.subarray(1, length), now)
+    else if (kind === KIND_ENDPOINT_PROBE) this.onEndpointProbe(peer, plain, length, now)
+    else if (kind === KIND_PATH_REPORT && this.controlSink?.onPathReport !== undefined) this.controlSink.onPathReport(peer, plain.subarray(1, length), now)
     else this.drops.add('bad_inner_kind')
   }
 
@@ -798,7 +831,7 @@ export class Relay implements RelayContext {
         : {}),
       crypto: cryptoStats,
       ...optional('overlay_socket', this.socket?.stats?.()),
-      ...optional('native_transit', this.transit && { forwarded: this.transit.forwarded, peers_matched: this.transit.peersMatched(), skipped_local: this.transit.skippedLocal }),
+      ...optional('native_transit', this.transit && { forwarded: this.transit.forwarded, peers_matched: this.transit.peersMatched(), opened_local: this.transit.openedLocal }),
       ...optional('service_sockets', this.ingress.socketStats()),
       ...optional('origin_sockets', this.exit.originSocketStats()),
     }
@@ -818,7 +851,7 @@ export interface RelayStats {
   /** The overlay socket's own counters (the batched native socket keeps them). */
   overlay_socket?: Record<string, number>
   /** Datagrams the native transit fast path forwarded (already counted in peers and crypto too), when it runs. */
-  native_transit?: { forwarded: number; peers_matched: number; skipped_local?: number }
+  native_transit?: { forwarded: number; peers_matched: number; opened_local?: number }
   /** The same for each ingress service socket, by `service@host:port` (absent on node:dgram). */
   service_sockets?: Record<string, Record<string, number>>
   /** The exit's per-flow origin sockets, summed over all flows since start (absent on node:dgram). */

@@ -9,8 +9,11 @@
  *
  * JS stays the owner. The table only ever forwards what the TypeScript path
  * would forward, byte for byte, sharing the keypairs' replay windows and
- * send counters; everything else reaches Relay.onOverlayDatagram unchanged,
- * so every drop is still counted there. When anything here is off (limits
+ * send counters. What it authenticated but does not forward (local delivery
+ * at an ingress or exit, control, probes) it hands to Relay's opened-datagram
+ * entry as plaintext, its replay window committed and counted as the
+ * TypeScript open would, so it is decrypted once; everything else reaches
+ * Relay.onOverlayDatagram unchanged, so every drop is still counted there. When anything here is off (limits
  * that differ, a peer address that would not match), the table is simply
  * not given the keypair and JS does the work. With several workers, each
  * has its own table on its own lane (the one the kernel steers to it and
@@ -45,8 +48,8 @@ export class TransitOffload {
   readonly table: NativeTransitTable
   /** Datagrams the table forwarded since start (drained). */
   forwarded = 0
-  /** Datagrams declined unopened because their peer's last one was for local delivery (native/transit.c LOCAL_SKIP). */
-  skippedLocal = 0
+  /** Datagrams the table opened and handed to JS as plaintext (local delivery, control, probes; drained). */
+  openedLocal = 0
   private readonly peers: TransitOffloadPeer[]
   private readonly usable: boolean[]
   private readonly endpoint: TransitOffloadInit['endpoint']
@@ -102,7 +105,7 @@ export class TransitOffload {
   drain(): void {
     const c = this.table.counters
     this.forwarded += c[0]
-    this.skippedLocal += c[1]
+    this.openedLocal += c[1]
     c[0] = 0
     c[1] = 0
     for (let slot = 0, i = TRANSIT_TOTALS; slot < this.peers.length; slot++, i += TRANSIT_PEER_SLOTS) {

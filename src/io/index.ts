@@ -21,6 +21,13 @@ export interface PeerAddress {
 export type DatagramHandler = (data: Buffer, from: PeerAddress) => void
 
 /**
+ * Receives a datagram the native transit table already opened (native/transit.c): the plaintext
+ * (only valid during the call) and the table's slot of the peer it came from, its replay window
+ * committed and its packet counted. The receiver must not open it again.
+ */
+export type OpenedDatagramHandler = (plain: Buffer, peerSlot: number) => void
+
+/**
  * A bound UDP socket. `send` must not retain `data` after it returns on real
  * sockets (node:dgram copies synchronously when given a single Buffer), so
  * callers may reuse one preallocated buffer per packet.
@@ -44,8 +51,10 @@ export interface PacketSocket {
   /**
    * Run the native transit fast path on this socket's receive batches (null
    * stops it); only the batched native socket has it (io/native-transit.ts).
+   * Datagrams the table opened but did not forward go to `onOpened`, not to
+   * the onMessage handler.
    */
-  attachTransit?(table: NativeTransitTable | null): void
+  attachTransit?(transit: { table: NativeTransitTable; onOpened: OpenedDatagramHandler } | null): void
 }
 
 /** Opens UDP sockets. The daemon uses node:dgram; tests and the simulator use fakes. */

@@ -10,7 +10,7 @@
  */
 import { loadNativeAddon } from './native-addon.js'
 
-/** Totals first ([forwarded, declined unopened after local delivery]), then per-peer slots, as native/transit.c keeps them. */
+/** Totals first ([forwarded, opened and handed to JS]), then per-peer slots, as native/transit.c keeps them. */
 export const TRANSIT_TOTALS = 2
 export const TRANSIT_PEER_SLOTS = 4
 export const enum TransitPeerStat {
@@ -27,7 +27,7 @@ interface TransitAddon {
   transitClearPeer(table: object, slot: number): void
   transitReceiveKey(table: object, slot: number, localIndex: number, key: Buffer, ring: Uint32Array, head: Float64Array, untilMs: number): boolean
   transitSendKey(table: object, slot: number, remoteIndex: number, key: Buffer, counts: Float64Array, untilMs: number): boolean
-  transitTry(table: object, data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): [number, number] | null
+  transitTry(table: object, data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): [number, number, number, number] | null
   transitLane(table: object, lane: number): void
 }
 
@@ -59,6 +59,15 @@ export interface TransitTableInit {
   nowMs: number
   /** The lane the table opens and seals on: its worker's own (default 0). */
   lane?: number
+}
+
+/** What the table did with a datagram it did not decline (`tryForward`). */
+export interface TransitVerdict {
+  /** False: forwarded (re-sealed into `out`); true: opened in place for JS to deliver. */
+  opened: boolean
+  length: number
+  slot: number
+  offset: number
 }
 
 /** One table; a socket's `attachTransit` runs it on every receive batch. */
@@ -99,8 +108,14 @@ export class NativeTransitTable {
     return this.native.transitSendKey(this.handle, slot, remoteIndex, key, counts, untilMs)
   }
 
-  /** What the socket runs per datagram, without a socket (tests): [length written to out, peer slot] or null. */
-  tryForward(data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): [number, number] | null {
-    return this.native.transitTry(this.handle, data, length, host, port, nowMs, out)
+  /**
+   * What the socket runs per datagram, without a socket (tests). Forwarded: out[0, length) goes to
+   * peer `slot`. Opened: data[offset, offset + length) is now the plaintext, from peer `slot` (its replay
+   * window committed, counted). Null: declined, nothing changed.
+   */
+  tryForward(data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): TransitVerdict | null {
+    const r = this.native.transitTry(this.handle, data, length, host, port, nowMs, out)
+    if (r === null) return null
+    return { opened: r[0] === 2, length: r[1], slot: r[2], offset: r[3] }
   }
 }

@@ -27,14 +27,17 @@
  *   sock.onMessage((data, from) => sock.send(data, 0, data.length, from.port, from.address))
  */
 import { isIPv6 } from 'node:net'
-import type { PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
+import type { OpenedDatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from './index.js'
 import { loadNativeAddon, REBUILD_FIX, type AddonLoad } from './native-addon.js'
 import { NativeSocketBase, SOCKET_COUNTERS } from './native-socket-base.js'
 import type { NativeTransitTable } from './native-transit.js'
 
 /** Default slot size: fits any overlay datagram of a relay.mtu up to 2048. */
 export const DEFAULT_MAX_DATAGRAM_BYTES = 2048
-/** Must match native/udp.c: header ints, then (slot, length, source id) per datagram. */
+/**
+ * Must match native/udp.c: header ints, then (slot, length, source id) per datagram, or, for one the
+ * transit table opened, (minus the plaintext's byte offset in the receive buffer, its length, peer slot).
+ */
 const META_COUNT = 0
 const META_EPOCH = 1
 const META_HEADER = 2
@@ -165,6 +168,8 @@ export class NativeUdpSocket extends NativeSocketBase<object> implements PacketS
   /** Native address id by destination address and port (same epoch). */
   private dests = new Map<string, Map<number, number>>()
   private epoch = 0
+  /** Where the transit table's opened datagrams go (set with the table: a table never runs without it). */
+  private opened: OpenedDatagramHandler = () => {}
   private unaddressable = 0
   private batches = 0
 
@@ -201,9 +206,14 @@ export class NativeUdpSocket extends NativeSocketBase<object> implements PacketS
     this.native.close(this.handle!)
   }
 
-  /** Forward pure transit datagrams natively before a batch reaches JS (native/transit.c); null stops it. */
-  attachTransit(table: NativeTransitTable | null): void {
-    if (!this.closed) this.native.transitAttach(this.handle!, table === null ? null : table.handle)
+  /**
+   * Forward pure transit datagrams natively before a batch reaches JS (native/transit.c), and hand
+   * the ones the table opened without forwarding to `onOpened` as plaintext; null stops it.
+   */
+  attachTransit(transit: { table: NativeTransitTable; onOpened: OpenedDatagramHandler } | null): void {
+    if (this.closed) return
+    if (transit !== null) this.opened = transit.onOpened
+    this.native.transitAttach(this.handle!, transit === null ? null : transit.table.handle)
   }
 
   /**
@@ -257,13 +267,15 @@ export class NativeUdpSocket extends NativeSocketBase<object> implements PacketS
     if (meta[META_EPOCH] !== this.epoch) this.newEpoch()
     const slotBytes = this.slotBytes
     for (let k = 0, row = META_HEADER; k < count && !this.closed; k++, row += 3) {
-      const start = meta[row] * slotBytes
+      const at = meta[row]
+      const start = at > 0 ? at * slotBytes : -at
       const length = meta[row + 1]
       // Move the datagram to slot 0, so one view per length serves every slot.
       this.recvBuf.copyWithin(0, start, start + length)
       let view = this.views[length]
       if (view === undefined) view = this.views[length] = this.recvBuf.subarray(0, length)
-      this.handler(view, this.source(meta[row + 2]))
+      if (at > 0) this.handler(view, this.source(meta[row + 2]))
+      else this.opened(view, meta[row + 2])
     }
     meta[META_COUNT] = 0
   }

@@ -35,8 +35,11 @@ interface End {
   data: Buffer[]
 }
 
-async function world(nativeTransit: boolean): Promise<{ relay: Relay; ing: End; ex: End }> {
-  const configs = buildConfigs({ relays: ['ing', 'tr', 'ex'], services: [{ ingress: [{ relay: 'ing', listen: { host: '127.0.0.1', port: 27015 } }], exits: ['ex'] }] })
+/** `origin`: "tr" is the service's exit too, delivering to this origin (a datagram ending at tr is local). */
+async function world(nativeTransit: boolean, origin?: dgram.Socket): Promise<{ relay: Relay; ing: End; ex: End }> {
+  const exits = origin === undefined ? ['ex'] : ['tr']
+  const originAt = origin === undefined ? undefined : { host: '127.0.0.1', port: origin.address().port }
+  const configs = buildConfigs({ relays: ['ing', 'tr', 'ex'], services: [{ ingress: [{ relay: 'ing', listen: { host: '127.0.0.1', port: 27015 } }], exits, ...(originAt && { origin: originAt }) }] })
   const sockets = new Map<string, dgram.Socket>()
   for (const id of ['ing', 'ex']) {
     const s = dgram.createSocket('udp4')
@@ -100,6 +103,23 @@ function dataPacket(seq: number): Buffer {
   return b
 }
 
+/** ing > tr, tr the last relay (the exit): a stamped forward packet of the service, payload = seq then 60 bytes. */
+function localPacket(seq: number): Buffer {
+  const b = Buffer.alloc(20 + 8 + 64, 0x5a)
+  b[0] = 1
+  b[1] = 8 // FLAG_STAMPED, as an ingress sends it
+  b[2] = 4
+  b[3] = 2
+  b[4] = 1
+  b.writeUInt32BE(nameId('game'), 8)
+  b.writeUInt32BE(7, 12)
+  b.writeUInt32BE(seq, 16)
+  b.writeUInt32BE(nameId('ing'), 20)
+  b.writeUInt32BE(nameId('tr'), 24)
+  b.writeUInt32BE(seq, 28)
+  return b
+}
+
 async function connect(w: { ing: End; ex: End }): Promise<void> {
   const probe = Buffer.from([3, 0])
   for (const end of [w.ing, w.ex]) {
@@ -138,6 +158,30 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     const crypto = stats.crypto as { total: { rxPackets: number; txPackets: number } }
     expect(crypto.total.rxPackets).toBe((stats.peers.ing.packets_in as number) + (stats.peers.ex.packets_in as number) - handshakes(stats))
     expect(crypto.total.txPackets).toBeGreaterThanOrEqual(COUNT)
+  })
+
+  it('opens datagrams that end here once, in the batch, and delivers their payload to the origin byte for byte', async () => {
+    const origin = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => origin.bind(0, '127.0.0.1', resolve))
+    cleanup.push(() => origin.close())
+    const got: Buffer[] = []
+    origin.on('message', (msg) => got.push(msg))
+    const w = await world(true, origin)
+    await connect(w)
+    for (let i = 0; i < COUNT; i++) {
+      const p = localPacket(i)
+      w.ing.endpoint.send(0, monotonicClock.nowMs(), p, p.length)
+      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5))
+    }
+    await waitFor(() => got.length === COUNT, 10_000, 10)
+    expect(got.map((g) => g.readUInt32BE(0))).toEqual(Array.from({ length: COUNT }, (_, i) => i))
+    for (const g of got) expect(g.subarray(4).equals(Buffer.alloc(60, 0x5a))).toBe(true)
+    const stats = w.relay.stats()
+    expect(stats.native_transit?.opened_local).toBeGreaterThanOrEqual(COUNT)
+    expect(stats.native_transit?.forwarded).toBe(0)
+    expect(Object.values(stats.drops).every((n) => n === 0)).toBe(true)
+    const crypto = stats.crypto as { total: { rxPackets: number } }
+    expect(crypto.total.rxPackets).toBe((stats.peers.ing.packets_in as number) + (stats.peers.ex.packets_in as number) - handshakes(stats))
   })
 
   it('carries the same traffic through JS when turned off', async () => {

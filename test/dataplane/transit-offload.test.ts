@@ -22,12 +22,13 @@ import { createSecureEndpoint, type SecureEndpoint } from '../../src/crypto/inde
 import { LIVE_KEY_MARGIN_MS, RESPONDER_REKEY_DELAY_MS } from '../../src/crypto/secure-endpoint.js'
 import { Relay } from '../../src/dataplane/relay.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
-import type { DatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from '../../src/io/index.js'
+import type { DatagramHandler, OpenedDatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
-import { nativeTransitUnavailable, type NativeTransitTable } from '../../src/io/native-transit.js'
+import { NativeTransitTable, nativeTransitUnavailable } from '../../src/io/native-transit.js'
+import { loadSodium } from '../../src/crypto/sodium-loader.js'
 import { nameId } from '../../src/wire/ids.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
-import { buildConfigs } from './helpers.js'
+import { buildConfigs, fullService } from './helpers.js'
 
 // Initiation timestamps are kept increasing per process (crypto/timestamp.ts), so the second of
 // two relays in one process would write a different one: here each endpoint's own clock decides.
@@ -52,11 +53,14 @@ interface Sent {
 class ScriptedSocket implements PacketSocket {
   readonly batched = true
   handler: DatagramHandler = () => {}
+  opened: OpenedDatagramHandler = () => {}
   table: NativeTransitTable | null = null
   readonly sent: Sent[] = []
   private readonly out = Buffer.alloc(4096)
 
-  constructor(private readonly local: PeerAddress, private readonly clock: FakeClock, private readonly peerAddrs: PeerAddress[]) {}
+  constructor(readonly local: PeerAddress, private readonly clock: FakeClock, private readonly peerAddrs: PeerAddress[], sent?: Sent[]) {
+    if (sent !== undefined) this.sent = sent
+  }
 
   send(data: Buffer, offset: number, length: number, port: number, address: string): boolean {
     this.sent.push({ to: `${address}:${port}`, bytes: data.subarray(offset, offset + length).toString('hex') })
@@ -70,19 +74,26 @@ class ScriptedSocket implements PacketSocket {
     return Promise.resolve(this.local)
   }
   close(): void {}
-  attachTransit(table: NativeTransitTable | null): void {
-    this.table = table
+  attachTransit(transit: { table: NativeTransitTable; onOpened: OpenedDatagramHandler } | null): void {
+    this.table = transit?.table ?? null
+    if (transit !== null) this.opened = transit.onOpened
   }
 
   deliver(data: Buffer, from: PeerAddress): void {
-    const copy = Buffer.from(data) // the relay may open in place; each relay gets its own bytes
+    const copy = Buffer.from(data) // the relay and the table open in place; each relay gets its own bytes
     if (this.table !== null) {
       const r = this.table.tryForward(copy, copy.length, from.address, from.port, this.clock.nowMs(), this.out)
-      if (r !== null) {
-        const to = this.peerAddrs[r[1]]
-        this.send(this.out, 0, r[0], to.port, to.address)
+      if (r !== null && r.opened) {
+        this.opened(copy.subarray(r.offset, r.offset + r.length), r.slot)
         return
       }
+      if (r !== null) {
+        const to = this.peerAddrs[r.slot]
+        this.send(this.out, 0, r.length, to.port, to.address)
+        return
+      }
+      // Declined: the bytes JS gets must be the ones that arrived.
+      expect(copy.equals(data)).toBe(true)
     }
     this.handler(copy, from)
   }
@@ -111,17 +122,35 @@ const baseConfigs = buildConfigs(spec)
 const smallRekeyConfigs = buildConfigs({ ...spec, rekeyAfterPackets: SMALL_REKEY_PACKETS })
 const addrOf = (id: string): PeerAddress => ({ address: '127.0.0.1', port: baseConfigs.get(id)!.relay.listen.port })
 const NODE = { ing: nameId('ing'), tr: nameId('tr'), ex: nameId('ex'), stranger: nameId('stranger') }
+const SERVICE = nameId('game')
+const ORIGIN = `${fullService({}).origin.host}:${fullService({}).origin.port}`
+
+/**
+ * The relay both sides are: the transit ("tr", between the ends ing and ex);
+ * the exit ("ex", where traffic from the ends tr and ing ends: local delivery
+ * to the service's origin, whose sends are compared too); or the ingress
+ * ("ing", where replies from tr and ex end: local delivery to the clients of
+ * the flows CLIENTS opened, compared too).
+ */
+type Under = 'tr' | 'ex' | 'ing'
+const ENDS: Record<Under, readonly [string, string]> = { tr: ['ing', 'ex'], ex: ['tr', 'ing'], ing: ['tr', 'ex'] }
+/** Clients of the ingress world, each opening a flow (ids 1, 2, ... on a single worker). */
+const CLIENTS: PeerAddress[] = [{ address: '127.0.0.1', port: 40001 }, { address: '127.0.0.1', port: 40002 }]
 
 interface Side {
   relay: Relay
   socket: ScriptedSocket
+  /** The sockets the relay opened through `udp` (service listeners, origin sockets), sharing socket.sent. */
+  opened: ScriptedSocket[]
 }
 
 interface World {
   clock: FakeClock
   ts: Side
   native: Side
-  ends: Record<'ing' | 'ex', SecureEndpoint>
+  /** The two relays talking to the one under test (ENDS), by id. */
+  ends: Record<string, SecureEndpoint>
+  under: Under
   /** Datagrams the ends sent (to tr), waiting to be delivered to both relays. */
   inbox: { data: Buffer; from: PeerAddress }[]
   /** The lane of the relays' worker (its table's lane); the ends send on it unless an op says otherwise. */
@@ -130,18 +159,23 @@ interface World {
 }
 
 /** `worker`: the relays are this worker of a multi-worker relay (their tables work on its lane). */
-async function buildWorld(seed: number, smallRekey = false, worker = { index: 0, count: 1 }): Promise<World> {
+async function buildWorld(seed: number, smallRekey = false, worker = { index: 0, count: 1 }, under: Under = 'tr'): Promise<World> {
   const clock = new FakeClock(10_000)
   const configs = smallRekey ? smallRekeyConfigs : baseConfigs
-  const tr = configs.get('tr')!
+  const tr = configs.get(under)!
   const peerAddrs = tr.peers.map((p) => ({ address: p.endpoint.host, port: p.endpoint.port }))
   const side = async (nativeTransit: boolean): Promise<Side> => {
-    const socket = new ScriptedSocket(addrOf('tr'), clock, peerAddrs)
-    const udp: UdpSocketFactory = { open: () => socket }
+    const socket = new ScriptedSocket(addrOf(under), clock, peerAddrs)
+    // The exit's origin sockets: what they send (local delivery) goes into the same log as the overlay's.
+    const opened: ScriptedSocket[] = []
+    const origins: UdpSocketFactory = { open: (host, port) => (opened.push(new ScriptedSocket({ address: host, port }, clock, [], socket.sent)), opened[opened.length - 1]) }
+    const udp: UdpSocketFactory = origins
+    const overlayUdp: UdpSocketFactory = { open: () => socket }
     const random = seededBytes(seed)
     const relay = new Relay({
       plane: dataPlaneConfig(tr),
       udp,
+      overlayUdp,
       clock,
       timers: clock,
       log: silentLogger,
@@ -150,12 +184,12 @@ async function buildWorld(seed: number, smallRekey = false, worker = { index: 0,
       makeEndpoint: (o) => createSecureEndpoint({ ...o, privateKey: tr.relay.privateKey, randomBytes: random, wallClockUs: wallClock(clock), backend: 'sodium' }),
     })
     await relay.start()
-    return { relay, socket }
+    return { relay, socket, opened }
   }
   const ts = await side(false)
   const native = await side(true)
   const inbox: World['inbox'] = []
-  const end = (id: 'ing' | 'ex'): SecureEndpoint =>
+  const end = (id: string): SecureEndpoint =>
     createSecureEndpoint({
       privateKey: configs.get(id)!.relay.privateKey,
       peers: [{ index: 0, publicKey: tr.relay.publicKey }],
@@ -165,7 +199,8 @@ async function buildWorld(seed: number, smallRekey = false, worker = { index: 0,
       rekeyAfterMs: REKEY_AFTER_MS,
       backend: 'sodium',
     })
-  return { clock, ts, native, ends: { ing: end('ing'), ex: end('ex') }, inbox, lane: worker.index, stop: () => (ts.relay.stop(), native.relay.stop()) }
+  const [a, b] = ENDS[under]
+  return { clock, ts, native, ends: { [a]: end(a), [b]: end(b) }, under, inbox, lane: worker.index, stop: () => (ts.relay.stop(), native.relay.stop()) }
 }
 
 /**
@@ -183,31 +218,49 @@ function pump(w: World): void {
 
 /** One datagram to both relays; their outputs are compared, the TypeScript one's reach the ends. */
 function feed(w: World, data: Buffer, from: PeerAddress): void {
+  outputsMatch(w, () => {
+    w.ts.socket.deliver(data, from)
+    w.native.socket.deliver(data, from)
+  })
+}
+
+/** Runs `input` (the same to both relays): what they sent meanwhile must match; the TypeScript one's reach the ends. */
+function outputsMatch(w: World, input: () => void): void {
   const a = w.ts.socket.sent.length
   const b = w.native.socket.sent.length
-  w.ts.socket.deliver(data, from)
-  w.native.socket.deliver(data, from)
+  input()
   const tsOut = w.ts.socket.sent.slice(a)
   expect(w.native.socket.sent.slice(b)).toEqual(tsOut)
   for (const s of tsOut) {
-    const id = s.to === `127.0.0.1:${addrOf('ing').port}` ? 'ing' : s.to === `127.0.0.1:${addrOf('ex').port}` ? 'ex' : undefined
+    const id = ENDS[w.under].find((e) => s.to === `127.0.0.1:${addrOf(e).port}`)
     if (id !== undefined) w.ends[id].receive(0, w.clock.nowMs(), Buffer.from(s.bytes, 'hex'), s.bytes.length / 2)
   }
 }
 
-/** Sessions ing <-> tr and ex <-> tr, both confirmed (a probe each way would do; an empty plaintext is a keepalive). */
+/**
+ * Sessions between the relay and both ends, confirmed (a probe each way would do; an empty plaintext is a
+ * keepalive); in the ingress world, a datagram from each of CLIENTS opens its flow (the relay sends it to ex).
+ */
 function connect(w: World): void {
   const probe = Buffer.from([3, 0])
-  for (const id of ['ing', 'ex'] as const) {
+  for (const id of ENDS[w.under]) {
     w.ends[id].send(0, w.clock.nowMs(), probe, probe.length, w.lane)
     pump(w)
     w.ends[id].send(0, w.clock.nowMs(), probe, probe.length, w.lane)
+    pump(w)
+  }
+  if (w.under !== 'ing') return
+  for (const client of CLIENTS) {
+    const hello = Buffer.from(`hello from ${client.port}`)
+    outputsMatch(w, () => {
+      for (const side of [w.ts, w.native]) side.opened.find((s) => s.local.port === 27015)!.handler(Buffer.from(hello), client)
+    })
     pump(w)
   }
 }
 
 /** A data plaintext: fixed header, path, optional client-address extension, payload. */
-function dataPlain(o: { kind: number; flags: number; hops: number; plen: number; pidx: number; reserved: number; path: number[]; ext: number; payload: number; headerCut: number }): Buffer {
+function dataPlain(o: { kind: number; flags: number; hops: number; plen: number; pidx: number; reserved: number; path: number[]; ext: number; payload: number; headerCut: number; service?: number; flow?: number; seq?: number }): Buffer {
   const ext = o.ext === 0 ? [] : o.ext === 4 ? [4, 0, ...new Array(12).fill(7)] : o.ext === 6 ? [6, 0, ...new Array(36).fill(7)] : [9]
   const head = Buffer.alloc(20 + 4 * o.path.length)
   head[0] = o.kind
@@ -216,7 +269,9 @@ function dataPlain(o: { kind: number; flags: number; hops: number; plen: number;
   head[3] = o.plen
   head[4] = o.pidx
   head[6] = o.reserved
-  head.writeUInt32BE(0x01020304, 8)
+  head.writeUInt32BE((o.service ?? 0x01020304) >>> 0, 8)
+  head.writeUInt32BE((o.flow ?? 0) >>> 0, 12)
+  head.writeUInt32BE((o.seq ?? 0) >>> 0, 16)
   o.path.forEach((n, i) => head.writeUInt32BE(n >>> 0, 20 + 4 * i))
   const full = Buffer.concat([head, Buffer.from(ext), Buffer.alloc(o.payload, 0x5a)])
   return full.subarray(0, Math.max(0, full.length - o.headerCut))
@@ -228,15 +283,18 @@ function transitPlain(payload: number): Buffer {
 }
 
 const nodeArb = fc.constantFrom(NODE.ing, NODE.tr, NODE.ex, NODE.stranger)
-/** Mostly well-formed transit packets ing -> tr -> ex (or ex -> tr -> ing), with every header field sometimes wrong. */
+/**
+ * Mostly well-formed packets on the world's two routes (tr: ing -> tr -> ex and ex -> tr -> ing; ex: ing -> tr -> ex
+ * from tr and ing -> ex from ing, both ending here), with every header field sometimes wrong.
+ */
 const plainArb = fc.record({
   kind: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(0, 2, 3, 9) }),
   // 8: FLAG_STAMPED, set on every packet an ingress or exit sends (path-meter.ts); `reserved` is then the stamp.
   flags: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(0, 1, 4, 5, 8, 9, 12, 13) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
   hops: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 8 }) }, { weight: 1, arbitrary: fc.constant(0) }),
   route: fc.oneof(
-    { weight: 8, arbitrary: fc.constant('ing>ex') },
-    { weight: 3, arbitrary: fc.constant('ex>ing') },
+    { weight: 8, arbitrary: fc.constant('fwd') },
+    { weight: 3, arbitrary: fc.constant('back') },
     { weight: 3, arbitrary: fc.array(nodeArb, { minLength: 0, maxLength: 10 }) },
   ),
   pidxShift: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 9 }) }),
@@ -244,6 +302,10 @@ const plainArb = fc.record({
   reserved: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 255 }) }),
   ext: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(4, 6, 9) }),
   payload: fc.integer({ min: 0, max: 300 }),
+  // Local delivery at an exit: the service, the flow (a new one opens an origin socket), the sequence (redundant copies).
+  service: fc.oneof({ weight: 8, arbitrary: fc.constant(SERVICE) }, { weight: 1, arbitrary: fc.nat() }),
+  flow: fc.integer({ min: 0, max: 3 }),
+  seq: fc.integer({ min: 0, max: 4 }),
   headerCut: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 80 }) }),
 })
 
@@ -264,9 +326,21 @@ const opArb = fc.oneof(
 
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never
 
-function pathFor(route: string | number[], shift: { plen: number; pidx: number }): { path: number[]; plen: number; pidx: number } {
-  const path = route === 'ing>ex' ? [NODE.ing, NODE.tr, NODE.ex] : route === 'ex>ing' ? [NODE.ex, NODE.tr, NODE.ing] : (route as number[])
-  return { path, plen: (path.length + shift.plen) & 0xff, pidx: (1 + shift.pidx) & 0xff }
+/** Who sends a route's packet, its path, and the path length and index it claims (shifted by the op). */
+function pathFor(under: Under, route: string | number[], shift: { plen: number; pidx: number }): { from: string; path: number[]; plen: number; pidx: number } {
+  const [a, b] = ENDS[under]
+  let path: number[], from: string, pidx: number
+  if (under === 'tr') {
+    ;[from, pidx] = route === 'back' ? [b, 1] : [a, 1]
+    path = route === 'fwd' ? [NODE.ing, NODE.tr, NODE.ex] : route === 'back' ? [NODE.ex, NODE.tr, NODE.ing] : (route as number[])
+  } else if (under === 'ing') {
+    ;[from, pidx] = route === 'back' ? [b, 1] : [a, route === 'fwd' ? 2 : 1]
+    path = route === 'fwd' ? [NODE.ex, NODE.tr, NODE.ing] : route === 'back' ? [NODE.ex, NODE.ing] : (route as number[])
+  } else {
+    ;[from, pidx] = route === 'back' ? [b, 1] : [a, route === 'fwd' ? 2 : 1]
+    path = route === 'fwd' ? [NODE.ing, NODE.tr, NODE.ex] : route === 'back' ? [NODE.ing, NODE.ex] : (route as number[])
+  }
+  return { from, path, plen: (path.length + shift.plen) & 0xff, pidx: (pidx + shift.pidx) & 0xff }
 }
 
 /** Runs the ops; returns how many datagrams the native table forwarded. */
@@ -276,8 +350,7 @@ function run(w: World, ops: Op[]): void {
   for (const op of ops) {
     if (op.op === 'advance') {
       w.clock.advance(op.ms) // both relays tick (rekeys, expiry) on the shared clock
-      w.ends.ing.tick(w.clock.nowMs())
-      w.ends.ex.tick(w.clock.nowMs())
+      for (const end of Object.values(w.ends)) end.tick(w.clock.nowMs())
       pump(w)
       continue
     }
@@ -294,8 +367,8 @@ function run(w: World, ops: Op[]): void {
       continue
     }
     const p = op.plain
-    const from = p.route === 'ex>ing' ? 'ex' : 'ing'
-    const shape = pathFor(p.route, { plen: p.plenShift, pidx: p.pidxShift })
+    const shape = pathFor(w.under, p.route, { plen: p.plenShift, pidx: p.pidxShift })
+    const from = shape.from
     const plain = dataPlain({ ...p, path: shape.path, plen: shape.plen, pidx: shape.pidx })
     // Lane 0 of the ops is the world's own lane; the others stay what they are (other workers' or stray).
     w.ends[from].send(0, w.clock.nowMs(), plain, plain.length, op.lane === 0 ? w.lane : op.lane)
@@ -307,7 +380,7 @@ function run(w: World, ops: Op[]): void {
       if (m.how === 'truncate') data = data.subarray(0, Math.min(m.keep, data.length))
       else if (m.how === 'flip' && data.length > 0) data[m.at % data.length] ^= 1 << m.bit
       else if (m.how === 'receiver' && data.length >= 8) data.writeUInt32BE(m.index >>> 0, 4)
-      else if (m.how === 'source') src = m.who === 'other-end' ? addrOf(from === 'ing' ? 'ex' : 'ing') : m.who === 'stranger' ? { address: '127.0.0.9', port: src.port } : { address: src.address, port: src.port + 100 }
+      else if (m.how === 'source') src = m.who === 'other-end' ? addrOf(ENDS[w.under].find((e) => e !== from)!) : m.who === 'stranger' ? { address: '127.0.0.9', port: src.port } : { address: src.address, port: src.port + 100 }
       if (m.how === 'hold') held.push({ data, from: src })
       else feed(w, data, src)
       history.push({ data, from: src })
@@ -318,17 +391,17 @@ function run(w: World, ops: Op[]): void {
 
 /** What must be identical between the two relays at the end. */
 function counters(relay: Relay): unknown {
-  const { drops, peers, crypto } = relay.stats()
+  const { drops, peers, crypto, services } = relay.stats()
   const c = crypto as { total: unknown; peers: { peer: number; txPackets: number; rxPackets: number; drops: unknown; hasSession: boolean }[] }
-  return { drops, peers, total: c.total, perPeer: c.peers.map((p) => ({ peer: p.peer, tx: p.txPackets, rx: p.rxPackets, drops: p.drops })) }
+  return { drops, peers, services, total: c.total, perPeer: c.peers.map((p) => ({ peer: p.peer, tx: p.txPackets, rx: p.rxPackets, drops: p.drops })) }
 }
 
 let current: World | undefined
 afterEach(() => current?.stop())
 
 /** A world as buildWorld makes it, with both sessions up (connect), stopped after the test. */
-async function connectedWorld(seed: number, smallRekey = false, worker?: { index: number; count: number }): Promise<World> {
-  const w = (current = await buildWorld(seed, smallRekey, worker))
+async function connectedWorld(seed: number, smallRekey = false, worker?: { index: number; count: number }, under: Under = 'tr'): Promise<World> {
+  const w = (current = await buildWorld(seed, smallRekey, worker, under))
   connect(w)
   return w
 }
@@ -376,26 +449,103 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
-  it('does not open again what ends here: after a local delivery from a peer it declines the next ones unopened, then goes native again', async () => {
-    const w = await connectedWorld(14)
-    // ing > tr: tr is the last relay (the exit's case); TypeScript opens it and handles it.
-    const local = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.tr], ext: 0, payload: 50, headerCut: 0 })
-    for (let i = 0; i < 32; i++) {
-      w.ends.ing.send(0, w.clock.nowMs(), local, local.length)
+  it('opens what ends here once, natively, and hands JS the plaintext: the origin gets the same bytes, counters match', async () => {
+    const w = await connectedWorld(14, false, undefined, 'ex')
+    // ing > tr > ex, and ing > ex directly: ex is the last relay (the exit), the service's origin gets the payload.
+    const viaTr = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 3, pidx: 2, reserved: 3, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 50, headerCut: 0, service: SERVICE, flow: 1 })
+    const direct = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.ex], ext: 0, payload: 70, headerCut: 0, service: SERVICE, flow: 2 })
+    const before = w.native.relay.stats().native_transit!.opened_local!
+    const originSends = (): number => w.native.socket.sent.filter((s) => s.to === ORIGIN).length
+    for (let i = 0; i < 16; i++) {
+      w.ends.tr.send(0, w.clock.nowMs(), viaTr, viaTr.length)
+      pump(w)
+      w.ends.ing.send(0, w.clock.nowMs(), direct, direct.length)
       pump(w)
     }
+    expect(originSends()).toBe(32)
     const after = w.native.relay.stats().native_transit!
-    // Opened once, then 15 unopened, then opened again: 30 of 32 never decrypted twice.
-    expect(after.skipped_local).toBe(30)
+    expect(after.opened_local! - before).toBe(32)
     expect(after.forwarded).toBe(0)
-    const plain = transitPlain(10)
-    for (let i = 0; i < 20; i++) {
-      w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('opens replies that end at the ingress once, natively: the clients get the same bytes, counters match', async () => {
+    const w = await connectedWorld(17, false, undefined, 'ing')
+    const before = w.native.relay.stats().native_transit!.opened_local!
+    const toClients = (): number => w.native.socket.sent.filter((s) => CLIENTS.some((c) => s.to === `${c.address}:${c.port}`)).length
+    for (let i = 0; i < 10; i++) {
+      // ex > tr > ing on the first client's flow, ex > ing on the second's: stamped replies, as an exit sends them.
+      const viaTr = dataPlain({ kind: 1, flags: 9, hops: 4, plen: 3, pidx: 2, reserved: 3, path: [NODE.ex, NODE.tr, NODE.ing], ext: 0, payload: 40 + i, headerCut: 0, service: SERVICE, flow: 1, seq: i })
+      const direct = dataPlain({ kind: 1, flags: 9, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ex, NODE.ing], ext: 0, payload: 60 + i, headerCut: 0, service: SERVICE, flow: 2, seq: i })
+      w.ends.tr.send(0, w.clock.nowMs(), viaTr, viaTr.length)
+      pump(w)
+      w.ends.ex.send(0, w.clock.nowMs(), direct, direct.length)
       pump(w)
     }
-    // At most the rest of one skip run goes through JS; the rest is native again.
-    expect(w.native.relay.stats().native_transit!.forwarded).toBeGreaterThanOrEqual(20 - 15)
+    expect(toClients()).toBe(20)
+    expect(w.native.relay.stats().native_transit!.opened_local! - before).toBe(20)
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('catches a replay of a datagram it opened for local delivery: the window it committed is the one JS checks', async () => {
+    const w = await connectedWorld(15, false, undefined, 'ex')
+    const local = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 3, pidx: 2, reserved: 3, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 20, headerCut: 0, service: SERVICE, flow: 1 })
+    w.ends.tr.send(0, w.clock.nowMs(), local, local.length)
+    const [first] = w.inbox.splice(0)
+    feed(w, first.data, first.from)
+    const opened = w.native.relay.stats().native_transit!.opened_local
+    feed(w, first.data, first.from)
+    expect(w.native.relay.stats().native_transit!.opened_local).toBe(opened)
+    expect(w.native.relay.stats().drops.replay).toBe(1)
+    expect(w.native.socket.sent.filter((s) => s.to === ORIGIN)).toHaveLength(1)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('hands a transit packet it cannot seal (next hop unknown) to JS opened, which drops it as the TypeScript path does', async () => {
+    const w = await connectedWorld(16)
+    const plain = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 3, pidx: 1, reserved: 0, path: [NODE.ing, NODE.tr, NODE.stranger], ext: 0, payload: 10, headerCut: 0 })
+    w.ends.ing.send(0, w.clock.nowMs(), plain, plain.length)
+    pump(w)
+    expect(w.native.relay.stats().drops.unknown_next_hop).toBe(1)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('opens on a receive key only before its deadline, in place, and leaves a declined datagram byte for byte as it came', () => {
+    const sodium = loadSodium()!
+    const table = NativeTransitTable.create({ selfNode: NODE.ex, peerCount: 1, family: 4, rekeyAfterPackets: 2 ** 40, rejectAfterPackets: 2 ** 47, nowMs: 0 })!
+    const ing = addrOf('ing')
+    table.setPeer(0, NODE.ing, ing.address, ing.port)
+    const key = Buffer.alloc(32, 9)
+    const ring = new Uint32Array(256)
+    const head = new Float64Array(1)
+    table.receiveKey(0, 0x0a0b0c0d, key, ring, head, 1000)
+    const plain = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 1, path: [NODE.ing, NODE.ex], ext: 0, payload: 30, headerCut: 0, service: SERVICE })
+    const seal = (n: number): Buffer => {
+      const d = Buffer.alloc(32 + plain.length)
+      d[0] = 1
+      d[1] = 3
+      d.writeUInt32BE(0x0a0b0c0d, 4)
+      d.writeUInt32BE(n, 12)
+      const nonce = Buffer.alloc(24)
+      d.copy(nonce, 0, 0, 16)
+      sodium.crypto_secretbox_easy(d.subarray(16), plain, nonce, key)
+      return d
+    }
+    const out = Buffer.alloc(2048)
+    const first = seal(1)
+    const r = table.tryForward(first, first.length, ing.address, ing.port, 999, out)
+    expect(r).toEqual({ opened: true, length: plain.length, slot: 0, offset: 32 })
+    expect(first.subarray(32).equals(plain)).toBe(true)
+    expect(head[0]).toBe(1)
+    // At the deadline (JS decides near the key's age limit), and a replay: declined, nothing changed.
+    const late = seal(2)
+    const copy = Buffer.from(late)
+    expect(table.tryForward(late, late.length, ing.address, ing.port, 1000, out)).toBeNull()
+    expect(late.equals(copy)).toBe(true)
+    const again = seal(1)
+    expect(table.tryForward(again, again.length, ing.address, ing.port, 0, out)).toBeNull()
+    expect(head[0]).toBe(1)
+    expect(table.counters[1]).toBe(1)
   })
 
   it('declines a replay of a packet it forwarded, and the TypeScript path drops and counts it', async () => {
@@ -487,23 +637,31 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
 
   it('matches the TypeScript path byte for byte on generated traffic, malformed cases included', async () => {
     let forwarded = 0
+    let opened = 0
+    const delivered: Record<Under, number> = { tr: 0, ex: 0, ing: 0 }
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.boolean(), fc.constantFrom(0, 1), fc.array(opArb, { minLength: 1, maxLength: 40 }), async (seed, smallRekey, worker, ops) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.boolean(), fc.constantFrom(0, 1), fc.constantFrom<Under>('tr', 'ex', 'ing'), fc.array(opArb, { minLength: 1, maxLength: 40 }), async (seed, smallRekey, worker, under, ops) => {
         // Worker 1 of 2: the table works on lane 1, with that lane's replay windows and counters.
-        const w = (current = await buildWorld(seed, smallRekey, { index: worker, count: worker + 1 }))
+        // Under "ex" and "ing" the traffic ends at the relay (local delivery to the origin or the clients, compared too).
+        const w = (current = await buildWorld(seed, smallRekey, { index: worker, count: worker + 1 }, under))
         try {
           connect(w)
           run(w, ops)
           expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
           forwarded += w.native.relay.stats().native_transit!.forwarded
+          opened += w.native.relay.stats().native_transit!.opened_local!
+          delivered[under] += w.native.socket.sent.filter((s) => s.to === ORIGIN || CLIENTS.some((c) => s.to === `${c.address}:${c.port}`)).length
         } finally {
           w.stop()
           current = undefined
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 90 },
     )
     expect(forwarded).toBeGreaterThan(0)
+    expect(opened).toBeGreaterThan(0)
+    expect(delivered.ex).toBeGreaterThan(0)
+    expect(delivered.ing).toBeGreaterThan(0)
   })
 })
 
