@@ -32,6 +32,12 @@ export const ROLE_SIZES = [100, 1200]
 export const ROLE_RATE = 10_000
 /** Round trips per run: ~3 s at any rate, at least 3000. */
 const roleCount = (rate: number): number => Math.max(3_000, rate * 3)
+/**
+ * Round trips sent, unmeasured, before the idle measurement and the runs: ~1 s at the rate. Without it the
+ * ingress and exit paid V8's optimizing compiles of their data path (TurboFan was ~6% of the ingress's samples
+ * in `perf record` of a 100 B run) inside the first measured size; the transit forwards natively and pays none.
+ */
+const warmupCount = (rate: number): number => Math.max(1_000, rate)
 /** Runs with more loss than this are left out of the medians when cleaner ones exist. */
 const CLEAN_LOSS = 0.01
 const ROLES = ['ingress', 'transit', 'exit'] as const
@@ -130,6 +136,7 @@ export async function measureRoles(ctx: RolesContext, systems: RolesSystem[], ro
       try {
         ctx.m.place(sys, ctx.echoPid, PLACEMENTS.split)
         await ctx.m.ready(sys)
+        await ctx.lg.load(PLACEMENTS.split.clientCpus, sys.target.host, sys.target.port, ctx.rate, warmupCount(ctx.rate), ROLE_SIZES[0])
         await sleep(300)
         const idle = await idleCpu(sys.relays)
         const bySize: Record<string, RoleFigures> = {}
@@ -141,7 +148,7 @@ export async function measureRoles(ctx: RolesContext, systems: RolesSystem[], ro
           ctx.log(`  round ${i + 1} ${name} ${size} B: ingress ${c.ingress} us, transit ${c.transit} us, exit ${c.exit} us per datagram (ingress/transit ${f.ingress_vs_transit}, exit/transit ${f.exit_vs_transit}); net of idle ${n.ingress}, ${n.transit}, ${n.exit} (${f.net_ingress_vs_transit}, ${f.net_exit_vs_transit}); loss ${(f.loss * 100).toFixed(2)}%`)
         }
         round_[name] = bySize
-        if (i === 0) ctx.log(`  ${name} transit: ${await nativeTransitLine(ctx, name)}`)
+        if (i === 0) ctx.log(`  ${name} tables: ${await nativeTransitLine(ctx, name)}`)
       } finally {
         await sys.stop()
       }
@@ -152,16 +159,29 @@ export async function measureRoles(ctx: RolesContext, systems: RolesSystem[], ro
   return { roles: medians(perRound, systems), rate: ctx.rate, rounds, per_round: perRound }
 }
 
-/** Whether the chain's transit forwarded natively (its `overpass status`), so the figures say which path they measured. */
+/**
+ * What each relay's native table did (its `overpass status`), so the figures say which path they measured:
+ * the transit's datagrams forwarded natively, the ingress's and exit's opened natively for local delivery
+ * (`opened_local`; `skipped_local` in checkouts before it, which declined them unopened).
+ */
 async function nativeTransitLine(ctx: RolesContext, name: RolesSystem): Promise<string> {
   const tag = name === 'overpass_baseline' ? 'baseline-' : ''
   const bin = name === 'overpass_baseline' ? path.resolve(ctx.baselineDir ?? '.', 'bin/overpass.js') : BIN
-  try {
-    const st = JSON.parse(await runAsync(process.execPath, [bin, 'status', '-c', path.join(ctx.dir, `${tag}tr.yaml`), '--json'], 10_000)) as { native_transit?: { forwarded: number } }
-    return st.native_transit === undefined ? 'TypeScript path (no native transit table)' : `native transit forwarded ${st.native_transit.forwarded} datagrams`
-  } catch (err) {
-    return `status failed: ${(err as Error).message.split('\n')[0]}`
+  const parts: string[] = []
+  for (const [relay, role] of [['tr', 'transit'], ['ing', 'ingress'], ['ex', 'exit']] as const) {
+    try {
+      const st = JSON.parse(await runAsync(process.execPath, [bin, 'status', '-c', path.join(ctx.dir, `${tag}${relay}.yaml`), '--json'], 10_000)) as {
+        native_transit?: { forwarded: number; opened_local?: number; skipped_local?: number }
+      }
+      const nt = st.native_transit
+      if (nt === undefined) parts.push(`${role}: TypeScript path (no native transit table)`)
+      else if (role === 'transit') parts.push(`native transit forwarded ${nt.forwarded} datagrams`)
+      else parts.push(`${role}: opened natively ${nt.opened_local ?? 'n/a'}, declined unopened ${nt.skipped_local ?? 'n/a'}`)
+    } catch (err) {
+      parts.push(`${role}: status failed: ${(err as Error).message.split('\n')[0]}`)
+    }
   }
+  return parts.join('; ')
 }
 
 function medians(perRound: RolesResult['per_round'], systems: RolesSystem[]): RolesResult['roles'] {
