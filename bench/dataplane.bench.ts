@@ -7,7 +7,8 @@
  */
 import { parseConfig } from '../src/config/index.js'
 import type { RelayConfig } from '../src/config/types.js'
-import { createSecureEndpoint, encodeKey, generateKeyPair, type CryptoSecureEndpoint, type KeyPair } from '../src/crypto/index.js'
+import { createSecureEndpoint, encodeKey, generateKeyPair, signPublicKeyOf, type CryptoSecureEndpoint, type KeyPair } from '../src/crypto/index.js'
+import { publicKeyOf } from '../src/config/values.js'
 import { RouterBridge } from '../src/control/router-bridge.js'
 import type { Relay } from '../src/dataplane/relay.js'
 import { SnapshotPaths, StaticPaths } from '../src/dataplane/paths.js'
@@ -22,14 +23,18 @@ import { ratioSuite } from './lib.js'
 const NOW_MS = 1_000
 
 function relayConfig(pinned: boolean): RelayConfig {
-  const pub = (): string => encodeKey(generateKeyPair().publicKey)
+  // Every peer names its Ed25519 key too (column signatures): the config refuses a peer without one.
+  const peer = (id: string, port: number) => {
+    const k = generateKeyPair().privateKey
+    return { id, public_key: encodeKey(publicKeyOf(k)), sign_key: encodeKey(signPublicKeyOf(k)), endpoint: `127.0.0.1:${port}` }
+  }
   const services = Array.from({ length: 16 }, (_, i) => ({
     name: `svc${i}`, mode: 'l4', delivery: 'proxy', ingress: [{ relay: 'ing', listen: `127.0.0.1:${20_000 + i}` }], origin: '127.0.0.1:9000', exits: ['ex'],
     ...(pinned ? { paths: [['ing', 'tr', 'ex']] } : {}),
   }))
   const doc = {
     relay: { id: 'ing', private_key: encodeKey(generateKeyPair().privateKey), listen: '127.0.0.1:7000', control_socket: '/tmp/overpass-bench.sock' },
-    peers: [{ id: 'tr', public_key: pub(), endpoint: '127.0.0.1:7001' }, { id: 'ex', public_key: pub(), endpoint: '127.0.0.1:7002' }],
+    peers: [peer('tr', 7001), peer('ex', 7002)],
     services,
   }
   return parseConfig(JSON.stringify(doc))
@@ -40,8 +45,8 @@ function snapshotPaths(cfg: RelayConfig): SnapshotPaths {
   const clock = new FakeClock()
   const choice = (service: string): PathChoice => ({ service, path: ['ing', 'tr', 'ex'], delayMs: 10, sinceMs: 0 })
   const router = { tick: () => [], forwardPath: choice, replyPath: choice } as unknown as Router
-  const relay = { attachControlPlane: () => {} } as unknown as Relay
-  const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Logger
+  const relay = { attachControlPlane: () => {}, drops: { add: () => {} }, peerById: () => undefined, sendPlain: () => false } as unknown as Relay
+  const quiet = { info: () => {}, warn: () => {}, error: (msg: string, f: unknown) => console.error(msg, f), debug: () => {} } as unknown as Logger
   const paths = new SnapshotPaths('ing', resolveServiceRoles('ing', false, cfg.services))
   const bridge = new RouterBridge(relay, router, cfg, paths, clock, clock, quiet)
   bridge.start()
