@@ -143,8 +143,10 @@ export class OriginProbes {
     if (p.watch.observe(nowMs, t.packetsOut, t.packetsIn, Math.max(REPLY_QUIET_MS, p.missDeadlineMs())) && p.expedite(nowMs)) this.earlyProbes++
   }
 
+  /** Every sample says the prober's regular interval (OriginSample.intervalMs): the router's silence deadline is taken from it. */
   private sample(s: OriginSample): void {
-    this.router.onOriginSample(this.clock.nowMs(), s)
+    const cfg = this.probers.get(s.service)?.cfg ?? this.services.find((x) => x.name === s.service)
+    this.router.onOriginSample(this.clock.nowMs(), cfg === undefined ? s : { ...s, intervalMs: cfg.originProbe.intervalMs })
   }
 
   private create(s: ServiceConfig): Prober | undefined {

@@ -45,6 +45,15 @@ export class OriginEdge {
   lastGoodMs = NaN
   /** Learned mean interval between good samples (the origin probe interval); NaN before two. */
   intervalMs = NaN
+  /** The interval the prober says it keeps (OriginSample.intervalMs); NaN when it never said. */
+  nominalIntervalMs = NaN
+  /**
+   * The owner's count of time it was not running (Prober.unobservedMs,
+   * stall-watch.ts) at the last good sample: the router subtracts what it
+   * adds since from the silence, so a stall of the exit's own is not the
+   * origin's silence (the reply waits in the socket while the timers run first).
+   */
+  unobservedAtGoodMs = 0
   private consecutiveGood = 0
   private consecutiveLost = 0
   private consecutiveMissed = 0
@@ -57,6 +66,7 @@ export class OriginEdge {
   /** Returns true when `up` changed. Returns false (ignoring it) for a sample with nothing usable. */
   onSample(nowMs: number, s: OriginSample): { changed: boolean; valid: boolean } {
     const wasUp = this.up
+    if (isFiniteNum(s.intervalMs) && s.intervalMs > 0) this.nominalIntervalMs = s.intervalMs
     if (s.missed === true) {
       // Not loss (the reply may still come): only the run of misses counts.
       this.consecutiveGood = 0
@@ -135,9 +145,14 @@ export class OriginEdge {
    * How long without a good sample takes the leg down, for probers that
    * report no misses (or stop reporting anything): SILENT_AFTER_INTERVALS
    * intervals, at most `staleMs`. Probers that report misses take it down sooner.
+   * The interval is the prober's own when its samples carry it. Learned, a
+   * run of early probes (each gap clamped to half the estimate) took a 250 ms
+   * interval to 112 ms in six replies, so the next regular gap read as
+   * silence: an exit took its origin leg down for ~250 ms and the ingress
+   * dropped the flow's packets as no_route (test/integration/live-changes).
    */
   silentAfterMs(staleMs: number): number {
-    const i = this.intervalMs
+    const i = Number.isNaN(this.nominalIntervalMs) ? this.intervalMs : this.nominalIntervalMs
     if (Number.isNaN(i)) return staleMs
     return Math.min(staleMs, SILENT_AFTER_INTERVALS * i * (1 + PROBE_JITTER) + DOWN_SLACK_MS)
   }

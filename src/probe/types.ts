@@ -34,4 +34,11 @@ export interface OriginSample {
    * counts towards taking the leg down (ORIGIN_DOWN_AFTER_MISSED in a row), never as loss.
    */
   missed?: boolean
+  /**
+   * The prober's regular probe interval, ms. The leg's silence deadline is
+   * taken from it when given (OriginEdge.silentAfterMs); learning it from
+   * the gaps between replies let a few early probes (an expedite, a miss's
+   * confirmation) shrink the deadline below one regular gap.
+   */
+  intervalMs?: number
 }

@@ -181,7 +181,8 @@ export class RouterCore implements Router {
       this.markSilentPeers()
     }
     this.own.release(nowMs)
-    for (const o of this.origins.values()) if (o.checkSilence(nowMs, this.originStaleMs)) reach = true
+    // Silence counts only time this relay was running (stall-watch.ts), as for probes.
+    for (const o of this.origins.values()) if (o.checkSilence(nowMs - (this.prober.unobservedMs - o.unobservedAtGoodMs), this.originStaleMs)) reach = true
     if (this.refreshFreshness(nowMs)) this.dirty = true
     if (this.table.demotions.expire(nowMs)) this.dirty = true
     // Thetas and RTTs alone never make routes recompute, but the potentials
@@ -363,6 +364,7 @@ export class RouterCore implements Router {
     }
     const r = o.onSample(nowMs, sample)
     if (!r.valid) this.count('origin_sample_malformed')
+    if (o.lastGoodMs === nowMs) o.unobservedAtGoodMs = this.prober.unobservedMs
     return r.changed
   }
 

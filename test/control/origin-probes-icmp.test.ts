@@ -47,6 +47,8 @@ describeIf(rawSocketGap(6) ?? rawSocketGap(4), 'ICMP origin probes on loopback',
       // Loopback echoes: well under a millisecond each, never the 77 ms the fallback would report.
       for (const r of rtts) expect(r).toBeLessThan(50)
       expect(samples.every((s) => s.method === 'icmp' && s.lost !== true)).toBe(true)
+      // Each says the prober's interval: the router's silence deadline is taken from it (OriginEdge.silentAfterMs).
+      expect(samples.every((s) => s.intervalMs === 50)).toBe(true)
     })
   }
 })

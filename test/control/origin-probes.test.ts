@@ -6,14 +6,19 @@ import { describe, expect, it } from 'vitest'
 import { OriginProbes } from '../../src/control/origin-probes.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { silentLogger } from '../../src/io/log.js'
-import type { Router } from '../../src/route/types.js'
+import type { OriginSample, Router } from '../../src/route/types.js'
 import { buildConfigs } from '../dataplane/helpers.js'
 
-function probesOn(relay: string): { clock: FakeClock; samples: number; probes: OriginProbes } {
+function probesOn(relay: string): { clock: FakeClock; samples: number; intervals: (number | undefined)[]; probes: OriginProbes } {
   const configs = buildConfigs({ relays: ['lax', 'mid', 'dal'], services: [{ exits: ['dal'], paths: [['lax', 'mid', 'dal']] }] })
   const clock = new FakeClock(1000)
-  const out = { clock, samples: 0, probes: undefined as unknown as OriginProbes }
-  const router = { onOriginSample: () => out.samples++ } as unknown as Router
+  const out = { clock, samples: 0, intervals: [] as (number | undefined)[], probes: undefined as unknown as OriginProbes }
+  const router = {
+    onOriginSample: (_now: number, s: OriginSample) => {
+      out.samples++
+      out.intervals.push(s.intervalMs)
+    },
+  } as unknown as Router
   out.probes = new OriginProbes(configs.get(relay)!, router, clock, clock, silentLogger)
   return out
 }
@@ -38,5 +43,15 @@ describe('origin probes', () => {
     expect(p.samples).toBeGreaterThan(0)
     p.probes.stop()
     expect(p.clock.pendingTimers()).toBe(0)
+  })
+
+  it("tell the router the service's probe interval in every sample (its silence deadline is taken from it)", () => {
+    const p = probesOn('dal')
+    p.probes.start()
+    p.clock.advance(2000)
+    p.probes.stop()
+    expect(p.samples).toBeGreaterThan(3)
+    const configured = buildConfigs({ relays: ['lax', 'mid', 'dal'], services: [{ exits: ['dal'], paths: [['lax', 'mid', 'dal']] }] }).get('dal')!.services[0].originProbe.intervalMs
+    expect(new Set(p.intervals)).toEqual(new Set([configured]))
   })
 })

@@ -56,4 +56,19 @@ describe('origin leg failure', () => {
     }
     expect(edge.up).toBe(true)
   })
+
+  it("keeps the prober's own interval for its silence deadline: early probes (expedites, a miss's confirmations) do not shrink it", () => {
+    for (const told of [true, false]) {
+      const edge = new OriginEdge(3)
+      const extra = told ? { intervalMs: 250 } : {}
+      let t = 0
+      for (let i = 0; i < 40; i++) edge.onSample((t += 250), { service: 's', method: 'icmp', rttMs: 1, ...extra })
+      // Six replies 30 ms apart: the data plane saw the origin go quiet and probed early, or misses were confirmed.
+      for (let i = 0; i < 6; i++) edge.onSample((t += 30), { service: 's', method: 'icmp', rttMs: 1, ...extra })
+      // Then the regular schedule again: a gap of one interval at its longest jitter.
+      const down = edge.checkSilence(t + 275, STALE)
+      // Learned, the interval fell to ~112 ms and the regular gap read as silence (the old behaviour, kept for probers that do not say).
+      expect(down).toBe(!told)
+    }
+  })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { seededRandom } from '../../src/route/seeded-random.js'
+import { createRouter } from '../../src/route/index.js'
 import { delays, FakeNet } from './helpers/fake-net.js'
 
 const HOUR = 3_600_000
@@ -119,4 +120,60 @@ describe('origin failover with the TWAMP sender (misses and confirmation probes)
     expect(downs).toBe(0)
     expect(moves).toBe(0)
   }, 120_000)
+})
+
+/**
+ * An exit whose own process stalls (a loaded host) reads nothing while it
+ * stalls; when it wakes, its timers run the router's tick before the origin's
+ * waiting replies are read. That stall is not the origin's silence.
+ */
+describe("origin leg silence and the exit's own stalls", () => {
+  const INTERVAL_MS = 250
+
+  function exitRouter(): { router: ReturnType<typeof createRouter>; originUp: () => boolean } {
+    const router = createRouter({ self: 'dal', relays: ['lax', 'dal'], services: [{ name: 'game', ingress: ['lax'], exits: ['dal'] }] })
+    const originUp = (): boolean => router.edges().some((e) => e.from === 'dal' && e.to === 'origin:game' && e.up)
+    return { router, originUp }
+  }
+  const sample = (router: ReturnType<typeof createRouter>, t: number): void => {
+    router.onOriginSample(t, { service: 'game', method: 'icmp', rttMs: 1, intervalMs: INTERVAL_MS })
+  }
+
+  it('keeps the leg up through a 700 ms stall of its own, the replies read after the first tick', () => {
+    const { router, originUp } = exitRouter()
+    let t = 0
+    // Ticked every 20 ms, a reply every 250 ms.
+    for (; t < 5000; t += 10) {
+      if (t % INTERVAL_MS === 0) sample(router, t)
+      if (t % 20 === 0) router.tick(t)
+    }
+    expect(originUp()).toBe(true)
+    // Stalled from 5000 to 5700: no tick, no reply read. On waking, the tick runs first.
+    t = 5700
+    router.tick(t)
+    expect(originUp()).toBe(true)
+    sample(router, t)
+    for (t += 10; t < 8000; t += 10) {
+      if (t % INTERVAL_MS === 0) sample(router, t)
+      if (t % 20 === 0) router.tick(t)
+      expect(originUp()).toBe(true)
+    }
+  })
+
+  it('still takes it down when the origin is silent while the exit runs', () => {
+    const { router, originUp } = exitRouter()
+    let t = 0
+    for (; t <= 5000; t += 10) {
+      if (t % INTERVAL_MS === 0) sample(router, t)
+      if (t % 20 === 0) router.tick(t)
+    }
+    // No reply after 5000 (the last at 5000); ticks go on: down 2 x 275 + 20 ms later.
+    let downAt = NaN
+    for (t = 5020; t < 7000 && Number.isNaN(downAt); t += 20) {
+      router.tick(t)
+      if (!originUp()) downAt = t
+    }
+    expect(downAt - 5000).toBeGreaterThan(2 * INTERVAL_MS)
+    expect(downAt - 5000).toBeLessThanOrEqual(2 * INTERVAL_MS * 1.1 + 20 + 20)
+  })
 })
