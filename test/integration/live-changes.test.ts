@@ -243,7 +243,7 @@ describe('live changes on running relays', () => {
     const { sent, lost, missing } = await flow.stop()
     if (lost > 0) {
       console.log('missing', missing[0], missing[missing.length - 1], missing.length, 'marks', JSON.stringify(marks))
-      for (const [id, r] of relays) for (const l of r.stderr) if (/took over|route changed|config change|session up/.test(l)) console.log(id, l.slice(0, 300))
+      for (const [id, r] of relays) for (const l of r.stderr) if (/took over|route changed|config change|session up|origin leg|demoted/.test(l)) console.log(id, l.slice(0, 300))
     }
     expect(sent).toBeGreaterThan(1000)
     expect(lost).toBe(0)
