@@ -42,7 +42,12 @@ export class DataActivity {
 
   /** Whether a sample is due (every DATA_ACTIVITY_SAMPLE_MS). */
   due(nowMs: number): boolean {
-    return nowMs - this.lastSampleMs >= DATA_ACTIVITY_SAMPLE_MS
+    return nowMs >= this.nextDueMs
+  }
+
+  /** When the next sample is due (the bridge wakes for it: an edge turns fast within one sample of its data). */
+  get nextDueMs(): number {
+    return this.lastSampleMs + DATA_ACTIVITY_SAMPLE_MS
   }
 
   /** Calls `active` with every peer that got data since the last sample. */

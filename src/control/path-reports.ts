@@ -74,6 +74,11 @@ export class PathReports {
     this.acceptFrom = new Set(peerEnds.map(nameId))
   }
 
+  /** When tick() next sends reports. */
+  get nextDueMs(): number {
+    return this.nextReportMs
+  }
+
   /** Called on every bridge tick: sends the reports when due. */
   tick(nowMs: number): void {
     if (nowMs < this.nextReportMs) return

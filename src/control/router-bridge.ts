@@ -61,6 +61,15 @@ export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | '
 /** How often peers with several endpoints are checked for failover (dataplane/peer-endpoints.ts). */
 export const ENDPOINT_CHECK_MS = 500
 
+/** The finest tick: never more often than this, as when every tick ran on this period. */
+export const DEFAULT_TICK_MS = 20
+/**
+ * The longest the bridge sleeps when nothing reports a deadline sooner: a
+ * safety net, not a schedule (every deadline the router keeps is reported
+ * through Router.nextTickMs).
+ */
+export const MAX_TICK_GAP_MS = 1_000
+
 /** A router waiting to take over (RouterBridge.handOver). */
 interface Shadow {
   router: Router
@@ -87,6 +96,10 @@ export class RouterBridge implements ControlPlaneSink {
   private nameByNode: Map<number, string>
   private readonly out = Buffer.allocUnsafe(65_536)
   private timer: TimerHandle | undefined
+  /** When the armed timer fires, and when the last tick ran (this relay's clock). */
+  private armedForMs = Infinity
+  private lastTickMs = -Infinity
+  private running = false
   private lastEndpointCheckMs = -Infinity
   /** Peers we send data to, probed at the fast interval (data-activity.ts). */
   private readonly activity = new DataActivity()
@@ -110,7 +123,7 @@ export class RouterBridge implements ControlPlaneSink {
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly log: Logger,
-    private readonly tickMs = 20,
+    private readonly tickMs = DEFAULT_TICK_MS,
   ) {
     this.roles = rolesOf(config)
     this.nameByNode = namesOf(config)
@@ -144,6 +157,7 @@ export class RouterBridge implements ControlPlaneSink {
   handOver(next: Router, config: RelayConfig, onTakeOver: () => void): void {
     const probeMs = Math.max(config.routing.probeIntervalMs, this.config.routing.probeIntervalMs)
     this.shadow = { router: next, config, roles: rolesOf(config), startedMs: this.clock.nowMs(), minMs: HANDOVER_MIN_PROBE_ROUNDS * probeMs, onTakeOver }
+    this.rearm()
     // Either router's messages must decode while both listen.
     this.limits = controlLimits(Math.max(config.peers.length, this.config.peers.length) + 1, Math.max(config.services.length, this.config.services.length))
   }
@@ -154,7 +168,10 @@ export class RouterBridge implements ControlPlaneSink {
     this.shadow?.router.onOriginSample(nowMs, sample)
     // A leg that went down floods now, not at the next tick (up to tickMs
     // later): flows wait for it (origin failover budget, docs/routing.md).
-    if (!changed) return
+    if (!changed) {
+      this.rearm()
+      return
+    }
     this.log.info('origin leg changed', { service: sample.service, up: sample.missed !== true && sample.lost !== true })
     this.tickNow(nowMs)
   }
@@ -167,39 +184,101 @@ export class RouterBridge implements ControlPlaneSink {
     } catch (err) {
       this.handlerError('tick', err)
     }
+    this.rearm()
   }
 
+  /**
+   * Ticks the router, and after each tick arms ONE timer for the next
+   * moment anything has work (Router.nextTickMs, the data-activity sample,
+   * the path reports, the endpoint check, the end of a path hold; dueMs),
+   * on the grid of a tick every tickMs and at
+   * least every MAX_TICK_GAP_MS. A transit with its routes settled then
+   * wakes for its probe rounds and floods, not 50 times a second: every
+   * wake-up is time a datagram arriving during it waits (docs/performance.md,
+   * "The relay hop"). Inputs that bring a deadline forward re-arm the timer
+   * (rearm).
+   */
   start(): void {
     this.relay.attachControlPlane(this)
-    const loop = (): void => {
-      // Rescheduled first: a tick that throws must not stop the control plane.
-      this.timer = this.timers.setTimeout(loop, this.tickMs)
-      const now = this.clock.nowMs()
-      try {
-        this.send(this.current.tick(now))
-        if (this.activity.due(now)) {
-          this.activity.sample(now, this.activityPeers(), (peer) => {
-            this.current.markActivePeer?.(peer, now)
-            this.shadow?.router.markActivePeer?.(peer, now)
-          })
-        }
-        if (this.shadow !== undefined) this.tickShadow(now, this.shadow)
-        this.pathReports?.tick(now)
-        this.refresh(now)
-        if (now - this.lastEndpointCheckMs >= ENDPOINT_CHECK_MS) {
-          this.lastEndpointCheckMs = now
-          this.relay.checkEndpoints?.(now, this.outboundUp)
-        }
-      } catch (err) {
-        this.handlerError('tick', err)
-      }
-    }
-    loop()
+    this.running = true
+    this.loop()
   }
 
   stop(): void {
+    this.running = false
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer)
     this.timer = undefined
+    this.armedForMs = Infinity
+  }
+
+  private readonly loop = (): void => {
+    this.timer = undefined
+    this.armedForMs = Infinity
+    const now = this.clock.nowMs()
+    this.lastTickMs = now
+    try {
+      this.send(this.current.tick(now))
+      if (this.activity.due(now)) {
+        this.activity.sample(now, this.activityPeers(), (peer) => {
+          this.current.markActivePeer?.(peer, now)
+          this.shadow?.router.markActivePeer?.(peer, now)
+        })
+      }
+      if (this.shadow !== undefined) this.tickShadow(now, this.shadow)
+      this.pathReports?.tick(now)
+      this.refresh(now)
+      if (now - this.lastEndpointCheckMs >= ENDPOINT_CHECK_MS) {
+        this.lastEndpointCheckMs = now
+        this.relay.checkEndpoints?.(now, this.outboundUp)
+      }
+    } catch (err) {
+      this.handlerError('tick', err)
+    }
+    this.rearm()
+  }
+
+  /**
+   * When the next tick is due: the earliest deadline of everything a tick
+   * does on a schedule, each read from the part that keeps it (no copy of
+   * anyone's constants here). A part added to loop() must add its deadline
+   * here: test/control/router-bridge-schedule.test.ts compares the decisions
+   * with those of a tick every tickMs.
+   */
+  private dueMs(): number {
+    // A Router without deadlines, or a hand-over (the shadow is judged every tick): every tickMs.
+    let due = this.shadow === undefined ? (this.current.nextTickMs?.() ?? -Infinity) : -Infinity
+    // Which peers carry data, so their edges are probed fast (data-activity.ts).
+    due = Math.min(due, this.activity.nextDueMs)
+    if (this.pathReports !== undefined) due = Math.min(due, this.pathReports.nextDueMs)
+    if (this.relay.checkEndpoints !== undefined) due = Math.min(due, this.lastEndpointCheckMs + ENDPOINT_CHECK_MS)
+    // refresh() drops the old paths it held once the hold is over.
+    if (this.holdOldPathsUntilMs >= this.lastTickMs) due = Math.min(due, this.holdOldPathsUntilMs)
+    return due
+  }
+
+  /** Arms the timer for the next due tick, unless it is already armed for that or sooner. */
+  private rearm(): void {
+    if (!this.running) return
+    // Armed for the next slot of the grid already: nothing can come sooner (the
+    // common case on a busy relay, where this runs for every probe received).
+    if (this.timer !== undefined && this.armedForMs <= this.lastTickMs + this.tickMs) return
+    const now = this.clock.nowMs()
+    let steps = 1
+    try {
+      // Ticks stay on the tickMs grid of a fixed-period tick, skipping the
+      // empty slots: work is done exactly when the fixed tick would have done it.
+      const target = Math.max(this.dueMs(), now)
+      steps = Math.min(Math.max(1, Math.ceil((target - this.lastTickMs) / this.tickMs)), Math.floor(MAX_TICK_GAP_MS / this.tickMs))
+    } catch (err) {
+      this.handlerError('schedule', err)
+    }
+    const at = this.lastTickMs + steps * this.tickMs
+    if (this.timer !== undefined) {
+      if (at >= this.armedForMs) return
+      this.timers.clearTimeout(this.timer)
+    }
+    this.armedForMs = at
+    this.timer = this.timers.setTimeout(this.loop, Math.max(0, at - now))
   }
 
   // --- ControlPlaneSink --------------------------------------------------
@@ -211,6 +290,7 @@ export class RouterBridge implements ControlPlaneSink {
     } catch (err) {
       this.handlerError('probe', err)
     }
+    this.rearm()
   }
 
   onControl(peer: OverlayPeer, body: Buffer, nowMs: number): void {
@@ -230,6 +310,7 @@ export class RouterBridge implements ControlPlaneSink {
     } catch (err) {
       this.handlerError('control', err)
     }
+    this.rearm()
   }
 
   onPathReport(peer: OverlayPeer, body: Buffer, nowMs: number): void {
@@ -242,6 +323,7 @@ export class RouterBridge implements ControlPlaneSink {
     } catch (err) {
       this.handlerError('path_report', err)
     }
+    this.rearm()
   }
 
   private tickShadow(nowMs: number, shadow: Shadow): void {

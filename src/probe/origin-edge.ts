@@ -157,6 +157,11 @@ export class OriginEdge {
     return Math.min(staleMs, SILENT_AFTER_INTERVALS * i * (1 + PROBE_JITTER) + DOWN_SLACK_MS)
   }
 
+  /** When checkSilence can next take the leg down (Infinity while down): a check at or before it does nothing. */
+  silenceDueMs(staleMs: number): number {
+    return this.up ? this.lastGoodMs + this.silentAfterMs(staleMs) : Infinity
+  }
+
   checkSilence(nowMs: number, staleMs: number): boolean {
     if (!this.up || nowMs - this.lastGoodMs <= this.silentAfterMs(staleMs)) return false
     this.up = false

@@ -185,6 +185,20 @@ export class Prober {
     return this.stall.unobservedMs
   }
 
+  /**
+   * When tick() next has work: the next normal round, the next fast round
+   * (while any peer is fast or slowing), the earliest moment an up edge
+   * can have been silent too long, at whichever silence deadline its sender
+   * asked for, and the stall watch's next call while a fast sender is up
+   * (watchDueMs); -Infinity before the first round. A tick before it does
+   * nothing; Router.nextTickMs builds on it.
+   */
+  get nextDueMs(): number {
+    if (Number.isNaN(this.nextProbeMs)) return -Infinity
+    const fast = this.fastPeers > 0 && !Number.isNaN(this.nextFastMs) ? this.nextFastMs : Infinity
+    return Math.min(this.nextProbeMs, fast, this.nextSilenceMs, this.watchDueMs)
+  }
+
   /** Sends the probes that are due; returns how many edges just went down. */
   tick(nowMs: number, out: RouterMessage[]): number {
     this.stall.arrive(nowMs)

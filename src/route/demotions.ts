@@ -64,6 +64,13 @@ export class EdgeDemotions {
     return false
   }
 
+  /** The earliest moment expire() has work (Infinity: nothing demoted). */
+  nextExpiryMs(): number {
+    let next = Infinity
+    for (const t of this.until.values()) if (t < next) next = t
+    return next
+  }
+
   /** Drops demotions whose time is up; true when any did (routes must be recomputed). */
   expire(nowMs: number): boolean {
     let any = false

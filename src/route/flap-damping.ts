@@ -83,6 +83,11 @@ export class FlapDamping {
     return this.atMs[i] + FLAP_HALF_LIFE_MS * Math.log2(this.penalty[i] / FLAP_REUSE)
   }
 
+  /** The earliest moment release() can lift a suppression (Infinity: none suppressed). */
+  get nextReleaseMs(): number {
+    return this.nextReuseMs
+  }
+
   /**
    * Lifts the suppression of every edge whose penalty has decayed under
    * FLAP_REUSE; returns how many. Cheap when none is due (one comparison).

@@ -202,6 +202,30 @@ export class RouterCore implements Router {
     return out
   }
 
+  /**
+   * When tick() next has work, from the deadlines its parts keep: the next
+   * probe round or silence deadline, the next flood (or the triggered one a
+   * moved column waits for), a column going stale, a flap-damped edge's
+   * release, a demotion's end, the potentials' refresh, an origin leg's
+   * silence (the backstop of its prober's misses; a sample that changes a
+   * leg is an input, and the bridge ticks at once for it). While anything
+   * is in motion that is checked on every tick (a held column, a map change
+   * not computed yet, a pending route switch), and before the first tick,
+   * it is -Infinity (due now): tick as often as you would without it.
+   */
+  nextTickMs(): number {
+    if (this.dirty || this.hold.any || Number.isNaN(this.nextFloodMs)) return -Infinity
+    for (const r of this.table.forward) if (!Number.isNaN(r.slot.pendingSinceMs)) return -Infinity
+    for (const r of this.table.reply) if (!Number.isNaN(r.slot.pendingSinceMs)) return -Infinity
+    let next = Math.min(this.prober.nextDueMs, this.nextFloodMs, this.nextStaleMs, this.own.damping.nextReleaseMs, this.table.demotions.nextExpiryMs())
+    for (const o of this.origins.values()) next = Math.min(next, o.silenceDueMs(this.originStaleMs))
+    const change = this.own.changed(this.origins)
+    if (change === ColumnChange.Reachability) return -Infinity
+    if (change !== ColumnChange.None) next = Math.min(next, this.lastFloodMs + MIN_TRIGGERED_FLOOD_GAP_MS)
+    if (this.map.offsetsMoved) next = Math.min(next, this.table.potentialsAtMs + POTENTIAL_REFRESH_MS)
+    return next
+  }
+
   onProbe(nowMs: number, from: string, bytes: Uint8Array): RouterMessage[] {
     this.lastNowMs = nowMs
     const i = this.prober.onProbe(nowMs, from, bytes)

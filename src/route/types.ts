@@ -134,6 +134,14 @@ export interface PathChoice {
 export interface Router {
   tick(nowMs: number): RouterMessage[]
   /**
+   * The latest time (this relay's clock) the next tick may run without
+   * delaying anything tick() would do; ticking earlier is harmless, later is
+   * not. It may move earlier after any input (onProbe, onControl,
+   * onOriginSample): ask again after each. A caller may then sleep until it
+   * instead of ticking on a fixed period (control/router-bridge.ts).
+   */
+  nextTickMs?(): number
+  /**
    * The returned array may be shared: read it, never modify it. `bytes` is
    * only valid during the call: the caller may reuse the buffer (the
    * simulator hands every probe in through one).
