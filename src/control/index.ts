@@ -2,7 +2,8 @@
  * control/ owns a relay's control plane at run time, between the sans-IO
  * router (route/) and the data plane (dataplane/):
  *
- * - router-bridge.ts ticks the router, frames what it asks to send (probes
+ * - router-bridge.ts ticks the router (at the earliest deadline it and the
+ *   bridge's own schedules report, not on a fixed period), frames what it asks to send (probes
  *   and control messages, framing.ts) into sealed overlay plaintexts,
  *   hands inbound probes and control messages back to it, and publishes the
  *   immutable path snapshot the data plane reads, with the route history.

@@ -1,9 +1,10 @@
 /**
  * Connects a relay's data plane to its control plane (the sans-IO Router).
  *
- * - Ticks the router on injected timers and sends what it asks for: probes
- *   as kind-3 plaintexts, control messages as msgpack in kind-2 plaintexts,
- *   all sealed like data on the overlay.
+ * - Ticks the router on injected timers, when it or the bridge's own
+ *   schedules have work due (on the grid of a 20 ms tick; see start), and
+ *   sends what it asks for: probes as kind-3 plaintexts, control messages
+ *   as msgpack in kind-2 plaintexts, all sealed like data on the overlay.
  * - Hands inbound probes and control messages to the router, decoding
  *   control messages strictly (control-codec.ts). Every handler is
  *   contained: an exception drops and counts the input
@@ -191,8 +192,7 @@ export class RouterBridge implements ControlPlaneSink {
    * Ticks the router, and after each tick arms ONE timer for the next
    * moment anything has work (Router.nextTickMs, the data-activity sample,
    * the path reports, the endpoint check, the end of a path hold; dueMs),
-   * on the grid of a tick every tickMs and at
-   * least every MAX_TICK_GAP_MS. A transit with its routes settled then
+   * on the grid of a tick every tickMs and at least every MAX_TICK_GAP_MS. A transit with its routes settled then
    * wakes for its probe rounds and floods, not 50 times a second: every
    * wake-up is time a datagram arriving during it waits (docs/performance.md,
    * "The relay hop"). Inputs that bring a deadline forward re-arm the timer
@@ -241,8 +241,9 @@ export class RouterBridge implements ControlPlaneSink {
    * When the next tick is due: the earliest deadline of everything a tick
    * does on a schedule, each read from the part that keeps it (no copy of
    * anyone's constants here). A part added to loop() must add its deadline
-   * here: test/control/router-bridge-schedule.test.ts compares the decisions
-   * with those of a tick every tickMs.
+   * here, as a schedule added to the router must to Router.nextTickMs:
+   * test/control/tick-deadlines.test.ts requires the same bytes sent at the
+   * same instants as with a tick every tickMs.
    */
   private dueMs(): number {
     // A Router without deadlines, or a hand-over (the shadow is judged every tick): every tickMs.
