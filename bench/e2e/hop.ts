@@ -32,6 +32,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import { FAST_PROBE_HOLD_MS } from '../../src/probe/probe-rate.js'
 import { round } from './measure.js'
 import { median } from './interleaved.js'
 import type { NetnsLine } from './netns.js'
@@ -196,6 +197,13 @@ export function summariseHop(rounds: HopResult['rounds'], idle: Partial<Record<H
 }
 
 const IDLE_MS = 2_000
+/**
+ * The idle window starts this long after the ready traffic: an Overpass
+ * relay probes the edge that carried it every 20 ms until FAST_PROBE_HOLD_MS
+ * after its last datagram (probe/probe-rate.ts), so an earlier window
+ * measured that, not a relay without traffic.
+ */
+const IDLE_AFTER_MS = FAST_PROBE_HOLD_MS + 500
 
 async function runSystem(ctx: HopContext, name: HopSystem, r: number): Promise<{ runs: HopRun[]; idleCpuUsPerS: number | null }> {
   const tag = `${name}-r${r}`
@@ -220,7 +228,7 @@ async function runSystem(ctx: HopContext, name: HopSystem, r: number): Promise<{
     }
     if (!ready) throw new Error(`${name}: no datagrams through the relay after ${READY_TRIES} tries${target.logTail ? `; logs: ${target.logTail()}` : ''}`)
     if (target.relayPids.length > 0) {
-      await sleep(300)
+      await sleep(IDLE_AFTER_MS)
       const before = target.relayPids.reduce((a, p) => a + cpuUsFine(p), 0)
       const t0 = performance.now()
       await sleep(IDLE_MS)
