@@ -51,8 +51,8 @@ export interface BridgeNet {
   originSilent: Set<string>
   /** Directed cuts `from>to` of control messages only (probes pass: degraded mode). */
   controlCut: Set<string>
-  /** Whether data flows over the current paths. */
-  data: { on: boolean }
+  /** Whether data flows over the current paths, and whether replies flow too. */
+  data: { on: boolean; replies: boolean }
   /** Sets the one-way delay from `a` to `b` (a binary fraction, to stay exact). */
   setDelay: (a: string, b: string, ms: number) => void
   stop: () => void
@@ -67,7 +67,7 @@ export function startBridgeNet(): BridgeNet {
   const originDown = new Set<string>()
   const originSilent = new Set<string>()
   const controlCut = new Set<string>()
-  const data = { on: false }
+  const data = { on: false, replies: true }
   const sinks = new Map<string, RouterBridge>()
   const peersOf = new Map<string, Map<string, OverlayPeer>>()
   const directed = new Map<string, number>()
@@ -128,7 +128,7 @@ export function startBridgeNet(): BridgeNet {
     const forward = sinks.get('lax')!.router.forwardPath('game')?.path
     hop(forward)
     const exit = forward?.[forward.length - 1]
-    if (exit !== undefined && exit !== 'lax') hop(sinks.get(exit)!.router.replyPath('game', 'lax')?.path)
+    if (data.replies && exit !== undefined && exit !== 'lax') hop(sinks.get(exit)!.router.replyPath('game', 'lax')?.path)
   })
   // Origin samples at each exit (a TWAMP leg of 1 ms each way), or misses while its origin is down.
   every(ORIGIN_SAMPLE_MS, () => {

@@ -4,7 +4,8 @@
  * probing of the edges that carry data, a transit cut on a fast edge (silence
  * deadline), an origin leg that stops answering (misses, failover to the
  * other exit), a flapping edge (flap damping, its release), data stopping
- * (fast edges slowing down) and starting again, once with each scheduler.
+ * (fast edges slowing down) and starting again without replies (an exit
+ * that only hears fast probes, then loses them), once with each scheduler.
  * Every plaintext sent and every endpoint check must happen at the same
  * instant with the same bytes: a deadline some part keeps but does not
  * report (Router.nextTickMs, RouterBridge.dueMs) shows up as a difference.
@@ -129,8 +130,16 @@ function scenario(): Run {
     net.clock.advance(3000)
     net.setDelay('sea', 'dal', 10.5)
     net.clock.advance(5000)
-    // Data again.
+    // Data again, without replies: the exit hears fast probes and sends no data (it ticks sparsely),
+    // then the transit's probes stop reaching it: the fast silence deadline at a relay that sleeps.
+    net.data.replies = false
     net.data.on = true
+    net.clock.advance(4000)
+    net.cut.add('sea>dal')
+    marks.fastSilenceAtExit = until(net, () => net.bridge('dal').router.edges().some((e) => e.from === 'sea' && e.to === 'dal' && !e.up), 3000)
+    net.clock.advance(2000)
+    net.cut.delete('sea>dal')
+    net.data.replies = true
     net.clock.advance(3000)
   } finally {
     net.stop()
@@ -171,6 +180,7 @@ describe('next-deadline tick: every deadline of a tick every 20 ms is kept', () 
     expect(fixed.marks.silentPeer).toBeLessThan(3000)
     expect(fixed.marks.slowSwitch).toBeLessThan(5000)
     for (let k = 0; k < 3; k++) expect(fixed.marks[`originSilence${k}`]).toBeLessThan(3000)
+    expect(fixed.marks.fastSilenceAtExit).toBeLessThan(1000)
     expect(fixed.history.length).toBeGreaterThan(3)
     console.log('fixed-tick figures', fixed.marks)
   })
