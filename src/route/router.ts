@@ -218,7 +218,8 @@ export class RouterCore implements Router {
     for (const r of this.table.forward) if (!Number.isNaN(r.slot.pendingSinceMs)) return -Infinity
     for (const r of this.table.reply) if (!Number.isNaN(r.slot.pendingSinceMs)) return -Infinity
     let next = Math.min(this.prober.nextDueMs, this.nextFloodMs, this.nextStaleMs, this.own.damping.nextReleaseMs, this.table.demotions.nextExpiryMs())
-    for (const o of this.origins.values()) next = Math.min(next, o.silenceDueMs(this.originStaleMs))
+    // Plus what this relay's own stalls since the leg's last good sample add (tick() leaves them out).
+    for (const o of this.origins.values()) next = Math.min(next, o.silenceDueMs(this.originStaleMs) + (this.prober.unobservedMs - o.unobservedAtGoodMs))
     const change = this.own.changed(this.origins)
     if (change === ColumnChange.Reachability) return -Infinity
     if (change !== ColumnChange.None) next = Math.min(next, this.lastFloodMs + MIN_TRIGGERED_FLOOD_GAP_MS)
