@@ -32,6 +32,17 @@ function until(net: BridgeNet, pred: () => boolean, maxMs: number): number {
   return net.clock.nowMs() - start
 }
 
+/** The edge a<->b cut for 600 ms and restored for 1.5 s, three times: damped, then released as its penalty decays. */
+function flapThreeTimes(net: BridgeNet, a: string, b: string): void {
+  for (let k = 0; k < 3; k++) {
+    net.cut.add(`${a}>${b}`).add(`${b}>${a}`)
+    net.clock.advance(600)
+    net.cut.delete(`${a}>${b}`)
+    net.cut.delete(`${b}>${a}`)
+    net.clock.advance(1500)
+  }
+}
+
 const forward = (net: BridgeNet): string => net.bridge('lax').router.forwardPath('game')?.path.join('>') ?? ''
 
 function scenario(): Run {
@@ -66,13 +77,7 @@ function scenario(): Run {
     net.originDown.clear()
     net.clock.advance(4000)
     // A flapping edge: damped, then released as its penalty decays.
-    for (let k = 0; k < 3; k++) {
-      net.cut.add('lax>sea').add('sea>lax')
-      net.clock.advance(600)
-      net.cut.delete('lax>sea')
-      net.cut.delete('sea>lax')
-      net.clock.advance(1500)
-    }
+    flapThreeTimes(net, 'lax', 'sea')
     net.clock.advance(25_000)
     // Data stops (fast edges announce and slow down): the ingress and the transit now tick sparsely.
     net.data.on = false
@@ -111,13 +116,7 @@ function scenario(): Run {
     for (const n of ['lax', 'sea', 'dal']) for (const k of [`atl>${n}`, `${n}>atl`]) net.cut.delete(k)
     net.clock.advance(4000)
     // An edge without data flapping: damped, then released as its penalty decays.
-    for (let k = 0; k < 3; k++) {
-      net.cut.add('sea>atl').add('atl>sea')
-      net.clock.advance(600)
-      net.cut.delete('sea>atl')
-      net.cut.delete('atl>sea')
-      net.clock.advance(1500)
-    }
+    flapThreeTimes(net, 'sea', 'atl')
     net.clock.advance(25_000)
     // A path demoted for a while (as a path report does; the bridge re-arms after it, as onPathReport does).
     const lax = net.bridge('lax')
