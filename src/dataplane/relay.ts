@@ -604,9 +604,14 @@ export class Relay implements RelayContext {
     try {
       this.onOverlayDatagram(data, from)
     } catch (err) {
-      this.drops.add('handler_error')
-      if (++this.handlerErrors <= 10) this.log.error('overlay datagram handler failed; datagram dropped', { error: err instanceof Error ? err.message : String(err) })
+      this.handlerFailed(err)
     }
+  }
+
+  /** A datagram whose handling threw: dropped and counted, the first few logged. */
+  private handlerFailed(err: unknown): void {
+    this.drops.add('handler_error')
+    if (++this.handlerErrors <= 10) this.log.error('overlay datagram handler failed; datagram dropped', { error: err instanceof Error ? err.message : String(err) })
   }
 
   private onOverlayDatagram(data: Buffer, from: PeerAddress): void {
@@ -638,8 +643,7 @@ export class Relay implements RelayContext {
     try {
       this.onOpenedDatagram(plain, peerSlot)
     } catch (err) {
-      this.drops.add('handler_error')
-      if (++this.handlerErrors <= 10) this.log.error('overlay datagram handler failed; datagram dropped', { error: err instanceof Error ? err.message : String(err) })
+      this.handlerFailed(err)
     }
   }
 
