@@ -7,6 +7,10 @@
  *                                                    (same process, setns)
  *
  *   kernel          tr forwards (ip_forward); the floor every figure is relative to
+ *   c_forwarder     the user-space floor: loadgen.c's forwarder in tr, blocked in
+ *                   recvmmsg (no event loop, no crypto); what any relay that
+ *                   sleeps between datagrams pays on this machine for the
+ *                   wake-up and the two syscalls
  *   node_forwarder  a bare node:dgram forwarder in tr
  *   overpass        an Overpass transit in tr: open, replay check, header, re-seal
  *                   (datagrams sealed in advance by transit-driver as "ing";
@@ -43,6 +47,8 @@ import { DRIVER, EX_PORT, FORWARDER, ING_PORT, PAYLOAD_BYTES, RELAY_PORT, waitFo
 /** Game rates (one-way datagrams/s) and datagrams per run at each: ~3 s and ~2 s. */
 export const HOP_RATES = [1_000, 5_000]
 const COUNT: Record<number, number> = { 1_000: 3_000, 5_000: 10_000 }
+/** Datagrams per run at a rate of --hop-rates other than the game rates: 2 s of it. */
+const countAt = (rate: number): number => COUNT[rate] ?? rate * 2
 const READY_COUNT = 200
 const READY_TRIES = 12
 const SINK_PORT = 7301
@@ -51,7 +57,7 @@ const FWD_PORT = 7100
 const WG_PORT = 51820
 const NEBULA_PORT = 4242
 
-export const HOP_SYSTEMS = ['kernel', 'node_forwarder', 'overpass', 'wireguard_go', 'wireguard_go_direct', 'nebula', 'nebula_direct', 'overpass_baseline'] as const
+export const HOP_SYSTEMS = ['kernel', 'c_forwarder', 'node_forwarder', 'overpass', 'wireguard_go', 'wireguard_go_direct', 'nebula', 'nebula_direct', 'overpass_baseline'] as const
 export type HopSystem = (typeof HOP_SYSTEMS)[number]
 
 export interface HopContext {
@@ -63,6 +69,10 @@ export interface HopContext {
   log: (line: string) => void
   relayCpus: string
   loadCpus: string
+  /** One-way datagrams/s of each measured run (--hop-rates; default HOP_RATES). */
+  rates?: number[]
+  /** Payload bytes of every datagram (--hop-bytes; default PAYLOAD_BYTES, 100): the application's datagram, before any tunnel's overhead. */
+  bytes?: number
   /** Another built checkout whose transit runs as `overpass_baseline` (--baseline). */
   baselineDir?: string
   /** Told when each system's run in a round begins and ends (main.ts's progress display). */
@@ -181,14 +191,15 @@ export function summariseHop(rounds: HopResult['rounds'], idle: Partial<Record<H
     }
   }
   for (const [sys, xs] of Object.entries(idle)) out.idle_cpu_us_per_s[sys as HopSystem] = Math.round(median(xs!)!)
+  const rates = [...new Set(rounds.flatMap((r) => Object.values(r).flatMap((runs) => runs!.map((x) => x.rate))))].sort((a, b) => a - b)
   for (const sys of HOP_SYSTEMS) {
-    for (const rate of HOP_RATES) {
+    for (const rate of rates) {
       const f = added(sys, 'kernel', rate)
       if (f) (out.hop[sys] ??= {})[rate] = f
     }
   }
   for (const sys of ['wireguard_go', 'nebula'] as const) {
-    for (const rate of HOP_RATES) {
+    for (const rate of rates) {
       const f = added(sys, `${sys}_direct`, rate)
       if (f) (out.hop_only[sys] ??= {})[rate] = { ...f, cpu_us_per_packet: out.hop[sys]?.[rate]?.cpu_us_per_packet ?? null }
     }
@@ -207,7 +218,8 @@ const IDLE_AFTER_MS = FAST_PROBE_HOLD_MS + 500
 
 async function runSystem(ctx: HopContext, name: HopSystem, r: number): Promise<{ runs: HopRun[]; idleCpuUsPerS: number | null }> {
   const tag = `${name}-r${r}`
-  const budget = READY_COUNT * READY_TRIES + HOP_RATES.reduce((a, rate) => a + COUNT[rate], 0)
+  const rates = ctx.rates ?? HOP_RATES
+  const budget = READY_COUNT * READY_TRIES + rates.reduce((a, rate) => a + countAt(rate), 0)
   const target = await START[name](ctx, tag, budget)
   const runs: HopRun[] = []
   let idleCpuUsPerS: number | null = null
@@ -235,9 +247,9 @@ async function runSystem(ctx: HopContext, name: HopSystem, r: number): Promise<{
       idleCpuUsPerS = Math.round(((target.relayPids.reduce((a, p) => a + cpuUsFine(p), 0) - before) * 1000) / (performance.now() - t0))
       ctx.log(`    ${name} idle: ${idleCpuUsPerS} us of relay CPU per second`)
     }
-    for (const rate of HOP_RATES) {
+    for (const rate of rates) {
       await sleep(200)
-      const res = await one(rate, COUNT[rate])
+      const res = await one(rate, countAt(rate))
       runs.push(res)
       ctx.log(`    ${name} ${rate}/s: one-way p50 ${res.p50_us} p99 ${res.p99_us} p99.9 ${res.p999_us} us, ${res.received}/${res.sent}, relay cpu ${res.cpu_us_per_packet ?? '-'} us/pkt`)
     }
@@ -251,7 +263,7 @@ async function loadgenHop(ctx: HopContext, t: HopTarget, first: number, count: n
   const l = ctx.line
   const out = await runAsync('ip', [
     'netns', 'exec', l.name('ing'), 'taskset', '-c', ctx.loadCpus, ctx.loadgen, 'hop', t.records, String(first), String(count),
-    t.srcHost ?? l.addr(1, 1), String(t.records === '-' ? SRC_PORT : ING_PORT), t.dst.host, String(t.dst.port), l.name('ex'), t.sinkHost, String(t.records === '-' ? SINK_PORT : EX_PORT), String(rate),
+    t.srcHost ?? l.addr(1, 1), String(t.records === '-' ? SRC_PORT : ING_PORT), t.dst.host, String(t.dst.port), l.name('ex'), t.sinkHost, String(t.records === '-' ? SINK_PORT : EX_PORT), String(rate), String(ctx.bytes ?? PAYLOAD_BYTES),
   ], (count / rate + 10) * 1000)
   const r = JSON.parse(out.trim().split('\n').pop()!) as Omit<HopRun, 'rate' | 'cpu_us_per_packet' | 'loss'>
   return { ...r, loss: r.sent > 0 ? round(1 - r.received / r.sent, 5) : 1 }
@@ -259,6 +271,7 @@ async function loadgenHop(ctx: HopContext, t: HopTarget, first: number, count: n
 
 const START: Record<HopSystem, (ctx: HopContext, tag: string, budget: number) => Promise<HopTarget>> = {
   kernel: async (ctx) => ({ dst: { host: ctx.line.addr(2, 2), port: SINK_PORT }, records: '-', sinkHost: ctx.line.addr(2, 2), relayPids: [], stop: async () => {} }),
+  c_forwarder: startCForwarder,
   node_forwarder: startForwarder,
   overpass: (ctx, tag, budget) => startOverpassHop(ctx, tag, budget, ctx.bin),
   overpass_baseline: (ctx, tag, budget) => startOverpassHop(ctx, tag, budget, path.resolve(ctx.baselineDir ?? '.', 'bin/overpass.js')),
@@ -266,6 +279,18 @@ const START: Record<HopSystem, (ctx: HopContext, tag: string, budget: number) =>
   wireguard_go_direct: (ctx, tag) => startWireguardHop(ctx, tag, true),
   nebula: (ctx, tag) => startNebula(ctx, tag, false),
   nebula_direct: (ctx, tag) => startNebula(ctx, tag, true),
+}
+
+/** Long enough for every run of one round; stopped by PID after it. */
+const C_FORWARDER_SECONDS = 600
+
+async function startCForwarder(ctx: HopContext, tag: string): Promise<HopTarget> {
+  const l = ctx.line
+  const p = nsSpawn(l.name('tr'), ctx.relayCpus, path.join(ctx.dir, `hop-${tag}.log`), ctx.loadgen, [
+    'forward', String(FWD_PORT), l.addr(2, 2), String(SINK_PORT), String(C_FORWARDER_SECONDS),
+  ])
+  await waitFor(p, 'forwarder up', 'c forwarder (hop)')
+  return { dst: { host: l.addr(1, 2), port: FWD_PORT }, records: '-', sinkHost: l.addr(2, 2), relayPids: [p.pid], stop: () => stopProcess(p) }
 }
 
 async function startForwarder(ctx: HopContext, tag: string): Promise<HopTarget> {
@@ -296,7 +321,7 @@ async function startOverpassHop(ctx: HopContext, tag: string, budget: number, bi
     const spec = {
       bindHost: l.addr(1, 1), exBindHost: l.addr(2, 2), ingPort: ING_PORT, exPort: EX_PORT,
       ingPrivateKey: encodeKey(keys.ing.privateKey), exPrivateKey: encodeKey(keys.ex.privateKey), trPublicKey: encodeKey(keys.tr.publicKey),
-      trPort: RELAY_PORT, service: 'game', count: budget, payloadBytes: PAYLOAD_BYTES, file: records,
+      trPort: RELAY_PORT, service: 'game', count: budget, payloadBytes: ctx.bytes ?? PAYLOAD_BYTES, file: records,
     }
     // "ex" first, from its own namespace (the transit must hold a session with it), then "ing" seals.
     for (const [role, ns, done] of [['ex', 'ex', 'sessions up'], ['ing', 'ing', 'sealed ']] as const) {

@@ -22,15 +22,20 @@
  *       to DSTHOST:DSTPORT at RATE per second, and count datagrams of the
  *       record size that arrive on SINKPORT (the relay's re-sealed output).
  *       Stops at COUNT sent plus a 1 s drain. Prints one JSON line.
- *   loadgen hop FILE FIRST COUNT SRCHOST SRCPORT DSTHOST DSTPORT SINKNS SINKHOST SINKPORT RATE
+ *   loadgen hop FILE FIRST COUNT SRCHOST SRCPORT DSTHOST DSTPORT SINKNS SINKHOST SINKPORT RATE [SIZE]
  *       One-way latency through one relay (bench:e2e --hop): like relay,
  *       but the sink socket is opened in network namespace SINKNS (setns),
  *       so the relay's output crosses a real link, and every arrival gets
  *       the kernel's receive timestamp (SO_TIMESTAMPNS), so the sink's own
- *       wake-up is not measured. FILE "-" sends plain 100-byte datagrams
- *       carrying their index (matched by index); sealed records are matched
+ *       wake-up is not measured. FILE "-" sends plain datagrams of SIZE
+ *       bytes (default 100) carrying their index (matched by index); sealed records are matched
  *       in arrival order (one relay thread, one link: FIFO), valid when
  *       nothing was lost. Prints one JSON line with one-way percentiles in us.
+ *   loadgen forward PORT DSTHOST DSTPORT SECONDS
+ *       The user-space floor of bench:e2e --hop: a plain forwarder blocked in
+ *       recvmmsg (no event loop, no crypto), sending every datagram on to
+ *       DSTHOST:DSTPORT with sendmmsg. Prints "forwarder up" once bound.
+ *       Exits after SECONDS.
  *
  * Payload layout (load): u32 magic, u32 seq, u64 send time (CLOCK_MONOTONIC ns).
  */
@@ -98,7 +103,21 @@ static double pct(const uint32_t *sorted, size_t n, double q) {
   return sorted[i] / 1000.0;
 }
 
-static int run_echo(int port, double seconds) {
+/* Sends msgs[0..n) with as few sendmmsg calls as the kernel allows; stops at the first error. */
+static void send_all(int fd, struct mmsghdr *msgs, int n) {
+  int off = 0;
+  while (off < n) {
+    int s = sendmmsg(fd, msgs + off, (unsigned)(n - off), 0);
+    if (s <= 0) break;
+    off += s;
+  }
+}
+
+/*
+ * echo (dst NULL): every datagram back to its sender; forward: every datagram
+ * on to dst. Blocked in recvmmsg between batches; exits after SECONDS.
+ */
+static int run_bounce(int port, const struct sockaddr_in *dst, double seconds) {
   int fd = udp_socket(4 << 20);
   struct sockaddr_in a = addr_of("0.0.0.0", port);
   if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) { perror("bind"); return 2; }
@@ -108,25 +127,23 @@ static int run_echo(int port, double seconds) {
   static struct sockaddr_in from[BATCH];
   static struct iovec iov[BATCH];
   static struct mmsghdr msgs[BATCH];
-  uint64_t end = now_ns() + (uint64_t)(seconds * 1e9), echoed = 0;
+  if (dst) fprintf(stderr, "forwarder up\n");
+  uint64_t end = now_ns() + (uint64_t)(seconds * 1e9), done = 0;
   while (now_ns() < end) {
     for (int i = 0; i < BATCH; i++) {
-      iov[i].iov_base = bufs[i];
-      iov[i].iov_len = MAX_SIZE;
+      iov[i] = (struct iovec){ bufs[i], MAX_SIZE };
       msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1 };
     }
     int n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);
     if (n <= 0) continue;
-    for (int i = 0; i < n; i++) iov[i].iov_len = msgs[i].msg_len;
-    int off = 0;
-    while (off < n) {
-      int s = sendmmsg(fd, msgs + off, (unsigned)(n - off), 0);
-      if (s <= 0) break;
-      off += s;
+    for (int i = 0; i < n; i++) {
+      iov[i].iov_len = msgs[i].msg_len;
+      if (dst) from[i] = *dst;
     }
-    echoed += (uint64_t)n;
+    send_all(fd, msgs, n);
+    done += (uint64_t)n;
   }
-  fprintf(stderr, "echoed %llu\n", (unsigned long long)echoed);
+  fprintf(stderr, "%s %llu\n", dst ? "forwarded" : "echoed", (unsigned long long)done);
   return 0;
 }
 
@@ -352,9 +369,13 @@ static int run_relay(const char *file, uint32_t first, uint32_t count, const cha
 
 
 static int run_hop(const char *file, uint32_t first, uint32_t count, const char *src, int sport, const char *dst, int dport,
-                   const char *sinkns, const char *sinkhost, int sinkport, double rate) {
+                   const char *sinkns, const char *sinkhost, int sinkport, double rate, int size) {
   uint32_t rec = 100;
   int plain = strcmp(file, "-") == 0;
+  if (plain) {
+    if (size < 16 || size > MAX_SIZE) { fprintf(stderr, "size must be 16..%d\n", MAX_SIZE); return 2; }
+    rec = (uint32_t)size;
+  }
   char *pkts;
   if (plain) {
     pkts = calloc(count, rec);
@@ -452,7 +473,11 @@ static int run_hop(const char *file, uint32_t first, uint32_t count, const char 
 
 int main(int argc, char **argv) {
   prctl(PR_SET_TIMERSLACK, 1UL); /* wake-ups on time, not 50 us late */
-  if (argc >= 4 && strcmp(argv[1], "echo") == 0) return run_echo(atoi(argv[2]), atof(argv[3]));
+  if (argc >= 4 && strcmp(argv[1], "echo") == 0) return run_bounce(atoi(argv[2]), NULL, atof(argv[3]));
+  if (argc >= 6 && strcmp(argv[1], "forward") == 0) {
+    struct sockaddr_in dst = addr_of(argv[3], atoi(argv[4]));
+    return run_bounce(atoi(argv[2]), &dst, atof(argv[5]));
+  }
   if (argc >= 8 && strcmp(argv[1], "load") == 0)
     return run_load(argv[2], atoi(argv[3]), atof(argv[4]), (uint32_t)strtoul(argv[5], NULL, 10), atoi(argv[6]), atof(argv[7]));
   if (argc >= 7 && strcmp(argv[1], "flows") == 0)
@@ -461,7 +486,7 @@ int main(int argc, char **argv) {
     return run_relay(argv[2], (uint32_t)strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10), argv[5], atoi(argv[6]), argv[7], atoi(argv[8]), atoi(argv[9]), atof(argv[10]));
   if (argc >= 13 && strcmp(argv[1], "hop") == 0)
     return run_hop(argv[2], (uint32_t)strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10), argv[5], atoi(argv[6]), argv[7], atoi(argv[8]),
-                   argv[9], argv[10], atoi(argv[11]), atof(argv[12]));
-  fprintf(stderr, "usage: loadgen echo PORT SECONDS | load HOST PORT RATE COUNT SIZE MAXSECONDS | flows HOST PORT NFLOWS ROUNDS SIZE\n");
+                   argv[9], argv[10], atoi(argv[11]), atof(argv[12]), argc >= 14 ? atoi(argv[13]) : 100);
+  fprintf(stderr, "usage: loadgen echo PORT SECONDS | forward PORT DSTHOST DSTPORT SECONDS | load HOST PORT RATE COUNT SIZE MAXSECONDS | flows HOST PORT NFLOWS ROUNDS SIZE\n");
   return 2;
 }

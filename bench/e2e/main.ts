@@ -31,6 +31,9 @@
  *                       --json prints { roles: { <system>: { <bytes>: {...} } }, ... }
  *   --roles-rounds N    rounds of the per-role run (default 3; the median is reported)
  *   --roles-rate N      round trips/s of the per-role run (default 10000; lower it on a loaded machine)
+ *   --hop-rates a,b     one-way datagrams/s of the hop runs (default 1000,5000, the game rates;
+ *                       add e.g. 30000 to compare CPU per datagram of busy relays side by side)
+ *   --hop-bytes N       payload bytes of the hop runs' datagrams (default 100; 1200 for video and RTC)
  *   --hop-systems a,b   subset of the hop systems (kernel always runs: it is the floor);
  *                       with --baseline DIR the other checkout's transit runs as overpass_baseline
  *   --workers-curve 1,2 with overpass_transit: the transit's ladder again with each of these
@@ -46,11 +49,12 @@ import { FIXED_RATES, Measurer, PLACEMENTS, round, type RateResult, type SearchS
 import { NetnsLine } from './netns.js'
 import { openFds, rssBreakdownMb, rssMb } from './proc.js'
 import { killAllChildren, sleep } from './shell.js'
+import { PAYLOAD_BYTES } from './transit.js'
 import { BIN, ensureWireguard, ORIGIN_PORT, STARTERS, type RunningSystem, type SystemName } from './systems.js'
 import { measureTransit, measureTransitWorkers, type TransitResult } from './transit.js'
 import { printTable, summarise, type SystemResult } from './report.js'
 import { interleavedP99, type InterleavedResult } from './interleaved.js'
-import { HOP_SYSTEMS, measureHop, printHop, type HopSystem } from './hop.js'
+import { HOP_RATES, HOP_SYSTEMS, measureHop, printHop, type HopSystem } from './hop.js'
 import { measureRoles, printRoles, ROLE_RATE } from './roles.js'
 import { missingToolsReason } from '../../src/io/system-tools.js'
 import { cleanUpOnExit } from '../../src/io/exit-cleanup.js'
@@ -78,6 +82,8 @@ interface Options {
   hop: boolean
   hopRounds: number
   hopSystems: HopSystem[]
+  hopRates: number[]
+  hopBytes: number
   progress: boolean
   roles: boolean
   rolesRounds: number
@@ -111,6 +117,8 @@ function parseArgs(argv: string[]): Options {
     progress: !argv.includes('--no-progress'),
     hopRounds: count('--hop-rounds', 3, 1),
     hopSystems,
+    hopBytes: count('--hop-bytes', PAYLOAD_BYTES, 16),
+    hopRates: (val('--hop-rates') ?? HOP_RATES.join(',')).split(',').map((r) => count('--hop-rates', 0, 100, r)),
     baselineDir,
     heapSnapshot: argv.includes('--heap-snapshot'),
     rounds: count('--rounds', 3, 0),
@@ -178,11 +186,11 @@ async function main(): Promise<void> {
     if (opts.hop) {
       log(`one relay in tr at ${opts.hopRounds} round(s); load average ${os.loadavg().map((x) => round(x)).join(' ')} (figures are only comparable within this run)`)
       const hop = await measureHop({
-        line, dir, bin: BIN, loadgen: bin, baselineDir: opts.baselineDir, nodeFlags: [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])], log, relayCpus: PLACEMENTS.split.relayCpus, loadCpus: PLACEMENTS.split.clientCpus, progress,
+        line, dir, bin: BIN, loadgen: bin, baselineDir: opts.baselineDir, nodeFlags: [...opts.nodeFlags, ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.profileDir)] : [])], log, relayCpus: PLACEMENTS.split.relayCpus, loadCpus: PLACEMENTS.split.clientCpus, progress, rates: opts.hopRates, bytes: opts.hopBytes,
       }, opts.hopSystems, opts.hopRounds)
       completed = true
       progress?.finish(true)
-      const out = { hop: hop.hop, hop_only: hop.hop_only, idle_cpu_us_per_s: hop.idle_cpu_us_per_s, skipped: hop.skipped, rounds: hop.rounds, machine: machine(loadAtStart), duration_s: Math.round((Date.now() - startedMs) / 1000) }
+      const out = { bytes: opts.hopBytes, hop: hop.hop, hop_only: hop.hop_only, idle_cpu_us_per_s: hop.idle_cpu_us_per_s, skipped: hop.skipped, rounds: hop.rounds, machine: machine(loadAtStart), duration_s: Math.round((Date.now() - startedMs) / 1000) }
       if (opts.json) console.log(JSON.stringify(out, null, 2))
       else printHop(hop, log)
       return

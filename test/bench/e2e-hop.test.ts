@@ -29,4 +29,11 @@ describe('bench:e2e --hop summary', () => {
     expect(s.hop_only.nebula?.[5000]).toEqual({ added_p50_us: 20, added_p99_us: 20, added_p999_us: 50, cpu_us_per_packet: 4 })
     expect(s.hop.wireguard_go).toBeUndefined()
   })
+
+  it('reports every rate the rounds ran (--hop-rates), not only the game rates', () => {
+    const rounds = [{ kernel: [run(1000, 10, 50, 90, null), run(30000, 12, 60, 99, null)], c_forwarder: [run(1000, 40, 80, 120, 30), run(30000, 20, 70, 110, 5)] }]
+    const s = summariseHop(rounds, {})
+    expect(Object.keys(s.hop.c_forwarder ?? {})).toEqual(['1000', '30000'])
+    expect(s.hop.c_forwarder?.[30000]).toEqual({ added_p50_us: 8, added_p99_us: 10, added_p999_us: 11, cpu_us_per_packet: 5 })
+  })
 })
