@@ -96,7 +96,8 @@ async function sessionsUp(timeoutMs: number): Promise<void> {
 /** Seals spec.count data packets on ing's session into one file of fixed-size records. */
 function sealAll(): number {
   const path = Uint32Array.from(['ing', 'tr', 'ex'].map(nameId))
-  const plain = Buffer.alloc(256)
+  // Room for the data header (a three-relay path) and the payload.
+  const plain = Buffer.alloc(256 + spec.payloadBytes)
   let size = 0
   let out = Buffer.alloc(0)
   let n = 0
