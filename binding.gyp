@@ -18,7 +18,7 @@
     },
     {
       "target_name": "overpass_udp",
-      "sources": ["native/udp.c", "native/udp-connected.c", "native/transit.c"],
+      "sources": ["native/udp.c", "native/udp-connected.c", "native/transit.c", "native/exit-flows.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "variables": {
         "have_sodium": "<!(pkg-config --exists libsodium 2>/dev/null && echo 1 || echo 0)"

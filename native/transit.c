@@ -14,7 +14,7 @@
  * replay window of that lane and the send counters are the JS objects' own
  * memory, shared, so both sides read and advance one state.
  *
- * Three outcomes per datagram:
+ * Four outcomes per datagram:
  *   - declined (anything that fails a check before the tag verified:
  *     handshakes, other lanes than the table's, keys near a limit, unknown
  *     index or source, replays, bad tags): nothing changed, not even the
@@ -27,7 +27,11 @@
  *     the packet counted exactly as the TypeScript open does, and JS gets the
  *     plaintext, decrypted in place in the receive buffer, with the peer it
  *     came from (Relay's opened-datagram entry): it skips its own open and
- *     replay check, so a datagram that ends here is decrypted once.
+ *     replay check, so a datagram that ends here is decrypted once;
+ *   - delivered: opened, and a forward datagram of an exit flow JS
+ *     registered, whose every check passes as on the TypeScript path:
+ *     exit-flows.c sent its payload to the flow's origin and advanced the
+ *     counters JS reads (nothing for JS).
  * The differential test (test/dataplane/transit-offload.test.ts) holds the
  * three to the TypeScript path.
  *
@@ -55,6 +59,7 @@
 #define ADDON_ERROR_CODE "EOVERPASS_TRANSIT"
 #include "napi-util.h"
 #include "transit.h"
+#include "exit-flows.h"
 
 #ifdef OVERPASS_HAVE_SODIUM
 #include <sodium.h>
@@ -96,7 +101,7 @@
 #define PLAIN_CAP 65536
 
 /* Shared Float64Array: totals, then PEER_STATS per peer slot. JS reads and zeroes them (deltas). */
-enum { TS_FORWARDED, TS_OPENED, TS_HEAD };
+enum { TS_FORWARDED, TS_OPENED, TS_DELIVERED, TS_HEAD };
 enum { PS_RX_PACKETS, PS_RX_BYTES, PS_TX_PACKETS, PS_TX_BYTES, PEER_STATS };
 
 typedef struct {
@@ -136,6 +141,8 @@ struct transit {
   rx_key_t *rx; /* RX_PER_PEER per peer, local_index 0 = empty */
   int32_t *buckets; /* rx entry + 1, open addressing by local index */
   uint32_t bucket_mask;
+  /* The exit's flows for native local delivery (exit-flows.c), once JS attached their counters. */
+  exit_flows_t *exit;
 };
 
 /* The fast path's helpers; unused in a build without libsodium, where transit_try declines everything. */
@@ -282,6 +289,14 @@ transit_verdict_t transit_try(transit_t *t, unsigned char *d, size_t len, const 
   fs[PS_RX_PACKETS]++;
   fs[PS_RX_BYTES] += (double)len;
   int pidx = transit_header(t, p, plain_len, t->peers[k->peer].node);
+  if (pidx < 0 && exit_flows_deliver(t->exit, p, plain_len, t->self_node, t->peers[k->peer].node, now_ms)) {
+    /* Local delivery at an exit, done: the payload went to the flow's origin socket. */
+    t->stats[TS_DELIVERED]++;
+    r->offset = TRANSPORT_OVERHEAD;
+    r->length = plain_len;
+    r->slot = k->peer;
+    return TRANSIT_DELIVERED;
+  }
   int next = pidx < 0 || out_cap < len ? -1 : sealable_next(t, p, pidx, now_ms);
   if (next < 0) {
     /* Local delivery, control, probes, and whatever JS drops after its open: JS takes the plaintext. */
@@ -361,6 +376,7 @@ static void transit_finalize(napi_env env, void *data, void *hint) {
     for (int j = 0; j < RX_PER_PEER; j++) forget_rx(t, &t->rx[i * RX_PER_PEER + j]);
   }
   napi_delete_reference(t->env, t->stats_ref);
+  exit_flows_free(t->env, t->exit);
   free(t->peers);
   free(t->rx);
   free(t->buckets);
@@ -574,7 +590,8 @@ static napi_value transit_lane(napi_env env, napi_callback_info info) {
 
 /* transitTry(table, data Buffer, length, host, port, nowMs, out Buffer) -> [verdict, length, slot, offset] or null.
  * What udp.c runs per datagram, without a socket: for tests. verdict 1: forwarded (out[0, length) goes to
- * peer slot); 2: opened (data[offset, offset + length) is the plaintext, from peer slot); null: declined. */
+ * peer slot); 2: opened (data[offset, offset + length) is the plaintext, from peer slot); 3: delivered to
+ * an exit flow's origin socket (exit-flows.c); null: declined. */
 static napi_value transit_try_js(napi_env env, napi_callback_info info) {
   size_t dlen, olen, hlen;
   napi_value argv[7], result;
@@ -599,11 +616,16 @@ static napi_value transit_try_js(napi_env env, napi_callback_info info) {
     return result;
   }
   CHECK(napi_create_array_with_length(env, 4, &result));
-  CHECK(napi_set_element(env, result, 0, int_value(env, v == TRANSIT_FORWARDED ? 1 : 2)));
+  CHECK(napi_set_element(env, result, 0, int_value(env, v == TRANSIT_FORWARDED ? 1 : v == TRANSIT_OPENED ? 2 : 3)));
   CHECK(napi_set_element(env, result, 1, int_value(env, (int)r.length)));
   CHECK(napi_set_element(env, result, 2, int_value(env, r.slot)));
   CHECK(napi_set_element(env, result, 3, int_value(env, (int)r.offset)));
   return result;
+}
+
+static exit_flows_t **exit_of(napi_env env, napi_value v) {
+  transit_t *t = transit_from_value(env, v);
+  return t ? &t->exit : NULL;
 }
 
 napi_status transit_register(napi_env env, napi_value exports) {
@@ -624,5 +646,6 @@ napi_status transit_register(napi_env env, napi_value exports) {
     {"transitLane", NULL, transit_lane, NULL, NULL, NULL, napi_enumerable, NULL},
     {"transitAvailable", NULL, NULL, NULL, NULL, avail, napi_enumerable, NULL},
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_status st = napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return st != napi_ok ? st : exit_flows_register(env, exports, exit_of);
 }

@@ -18,7 +18,8 @@ transit_t *transit_from_value(napi_env env, napi_value v);
 /* Now in the table's clock (the JS clock's milliseconds, performance.now()). */
 double transit_now_ms(const transit_t *t);
 
-typedef enum { TRANSIT_DECLINED, TRANSIT_FORWARDED, TRANSIT_OPENED } transit_verdict_t;
+/* DELIVERED: it ended here and exit-flows.c sent its payload to the flow's origin (nothing for JS). */
+typedef enum { TRANSIT_DECLINED, TRANSIT_FORWARDED, TRANSIT_OPENED, TRANSIT_DELIVERED } transit_verdict_t;
 
 typedef struct {
   size_t offset; /* OPENED: where the plaintext starts in d (it was decrypted in place) */

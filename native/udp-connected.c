@@ -191,6 +191,33 @@ static napi_value cs_open(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* One send(2) at once on a connected socket, counted: 1 sent, 0 dropped (buffer full), -errno refused. */
+int udp_connected_send_now(void *sock, const unsigned char *data, size_t n) {
+  csock_t *s = sock;
+  if (!s || s->ph.closing) return -EBADF;
+  ssize_t w;
+  do w = send(s->ph.fd, data, n, MSG_DONTWAIT); while (w < 0 && errno == EINTR);
+  if (w >= 0) {
+    s->stats[CS_TX]++;
+    return 1;
+  }
+  int err = errno;
+  if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+    s->stats[CS_TX_DROPPED]++;
+    return 0;
+  }
+  s->stats[CS_TX_ERRORS]++;
+  s->stats[CS_TX_LAST_ERRNO] = err;
+  return -err;
+}
+
+void *udp_connected_from_value(napi_env env, napi_value v) {
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return NULL;
+  csock_t *s = cs_get(env, v);
+  return s && !s->ph.closing ? s : NULL;
+}
+
 /* sendConnected(external, buffer, offset, length) -> 1 sent, 0 dropped (buffer full), -errno refused */
 static napi_value cs_send(napi_env env, napi_callback_info info) {
   size_t argc = 4, len;
@@ -204,20 +231,7 @@ static napi_value cs_send(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[3], &n));
   if (!s || s->ph.closing) return int_value(env, -EBADF);
   if (off < 0 || n < 0 || (size_t)off + (size_t)n > len) return int_value(env, -EINVAL);
-  ssize_t w;
-  do w = send(s->ph.fd, (unsigned char *)data + off, (size_t)n, MSG_DONTWAIT); while (w < 0 && errno == EINTR);
-  if (w >= 0) {
-    s->stats[CS_TX]++;
-    return int_value(env, 1);
-  }
-  int err = errno;
-  if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
-    s->stats[CS_TX_DROPPED]++;
-    return int_value(env, 0);
-  }
-  s->stats[CS_TX_ERRORS]++;
-  s->stats[CS_TX_LAST_ERRNO] = err;
-  return int_value(env, -err);
+  return int_value(env, udp_connected_send_now(s, (unsigned char *)data + off, (size_t)n));
 }
 
 /* closeConnected(external) */

@@ -283,7 +283,7 @@ static int receive_batch(sock_t *s) {
     transit_verdict_t v = TRANSIT_DECLINED;
     transit_result_t r;
     if (s->transit) v = transit_run(s, i, now_ms, &r);
-    if (v == TRANSIT_FORWARDED) {
+    if (v == TRANSIT_FORWARDED || v == TRANSIT_DELIVERED) {
       forwarded++;
       continue;
     }

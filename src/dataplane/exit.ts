@@ -24,7 +24,9 @@ import { ipToBytes, bytesToIp } from '../wire/ip-address.js'
 import { maxServicePayload } from '../wire/mtu.js'
 import { flowLimitPerWorker, type RelayContext, type ServiceState } from './context.js'
 import { DEFAULT_EXIT_SOCKET_BUDGET, FlowAdmission } from './flow-admission.js'
+import { ExitOffload } from './exit-offload.js'
 import { buildProxyV2Header } from './proxy-protocol.js'
+import type { NativeTransitTable } from '../io/native-transit.js'
 import { isRedundantCopy, type SeqWindow } from './seq-window.js'
 
 interface ExitFlow {
@@ -51,6 +53,8 @@ interface ExitFlow {
   replied: boolean
   /** Exit flows are not counted by source prefix (the ingress does that). */
   prefix: undefined
+  /** Its slot in the native table (exit-offload.ts), or -1: JS delivers it. */
+  nativeSlot: number
 }
 
 /** Flows sharing one ArrayBuffer for their `arrived` paths. */
@@ -96,6 +100,8 @@ export class ExitSide {
   private readonly admission = new Map<ServiceState, FlowAdmission<ExitFlow>>()
   /** Origin sockets open now, against `socketBudget`. */
   private openSockets = 0
+  /** The native delivery of established flows, while the overlay socket runs a transit table (exit-offload.ts). */
+  private native: ExitOffload | undefined
 
   constructor(
     private readonly ctx: RelayContext,
@@ -148,6 +154,47 @@ export class ExitSide {
     }
     if (ok) service.origin.tx(n)
     else service.drops.add('send_failed')
+    // The flow's next datagrams on this path may be delivered natively (or, if this one could not be, no longer are).
+    this.native?.delivered(flow, hdr)
+  }
+
+  /**
+   * The overlay socket's transit table (or none): established flows'
+   * datagrams are delivered natively through it (exit-offload.ts). A new
+   * table starts empty; flows register again with their next datagram.
+   */
+  attachNative(table: NativeTransitTable | undefined): void {
+    const old = this.native
+    if (old !== undefined) {
+      old.drain()
+      for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) old.remove(flow)
+    }
+    this.native = table !== undefined && this.ctx.pathMeter !== undefined ? new ExitOffload(table, this.ctx.pathMeter) : undefined
+  }
+
+  /** Moves what the native delivery counted into the services' counters (each relay tick and stats call). */
+  drainNative(): void {
+    this.native?.drain()
+  }
+
+  /** A change of services (their checks may now decide otherwise): every flow goes back to JS until its next datagram there. */
+  clearNative(): void {
+    if (this.native === undefined) return
+    const flows: ExitFlow[] = []
+    for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) flows.push(flow)
+    this.native.removeAll(flows)
+  }
+
+  /** Each flow's state as delivery left it (tests compare the native delivery's against the TypeScript path's). */
+  flowStates(): { ingressNode: number; flowId: number; service: string; lastSeenMs: number; arrived: number[] }[] {
+    const out = []
+    for (const byFlow of this.flows.values()) {
+      for (const flow of byFlow.values()) {
+        this.native?.syncSeen(flow)
+        out.push({ ingressNode: flow.ingressNode, flowId: flow.flowId, service: flow.service.cfg.name, lastSeenMs: flow.lastSeenMs, arrived: Array.from(flow.arrived.subarray(0, flow.arrivedLen)) })
+      }
+    }
+    return out
   }
 
   /** Room for one more flow of `service` (its max_flows, then the socket budget); false: refused and counted. */
@@ -213,6 +260,7 @@ export class ExitSide {
       seen: undefined,
       replied: false,
       prefix: undefined,
+      nativeSlot: -1,
     }
     socket.onMessage((data, from) => this.onOriginDatagram(flow, data, from))
     socket.onError(this.errorHandler(service))
@@ -281,6 +329,7 @@ export class ExitSide {
     for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) if (flow.service === service) this.forget(flow)
     this.admission.delete(service)
     this.errorHandlers.delete(service)
+    this.native?.forgetService(service)
   }
 
   /** The end of a moved origin's drain: flows still sending to an origin other than the service's now close. */
@@ -295,6 +344,7 @@ export class ExitSide {
   sweep(nowMs: number): void {
     for (const byFlow of this.flows.values()) {
       for (const flow of byFlow.values()) {
+        this.native?.syncSeen(flow)
         const idleMs = this.admissionOf(flow.service).idleTimeoutMs(flow, flow.service.cfg.flowIdleTimeoutMs)
         if (nowMs - flow.lastSeenMs > idleMs) this.forget(flow)
       }
@@ -303,6 +353,8 @@ export class ExitSide {
 
   private closeFlow(flow: ExitFlow): void {
     if (!flow.open) return
+    // Out of the native table before its socket closes: native code must never send on a closed socket.
+    this.native?.remove(flow)
     this.openSockets--
     flow.open = false
     const st = flow.socket.stats?.()

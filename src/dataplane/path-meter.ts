@@ -41,16 +41,67 @@ export class SentSlot {
   }
 }
 
+/**
+ * A receive slot's fields in PathMeter.receiveCounters (RECEIVE_FIELDS
+ * doubles per slot), shared with the exit's native delivery
+ * (native/exit-flows.c), which advances them as onArrival does. `Gen` is
+ * bumped when a slot is forgotten, so a native entry made for its previous
+ * path no longer counts into it.
+ */
+export const enum ReceiveField {
+  Gen = 0,
+  Received = 1,
+  LastMs = 2,
+  Samples = 3,
+  /** Delay aggregates of the current interval, relative to `Ref` (stamp units). */
+  Ref = 4,
+  MinRel = 5,
+  SumRel = 6,
+}
+export const RECEIVE_FIELDS = 7
+
 class ReceiveSlot {
-  received = 0
-  lastMs: number
-  /** Delay aggregates of the current interval, relative to `ref` (stamp units). */
-  samples = 0
-  ref = 0
-  minRel = 0
-  sumRel = 0
-  constructor(readonly key: number, readonly id: number, readonly nodes: Uint32Array, nowMs: number) {
+  private readonly at: number
+  constructor(readonly key: number, readonly id: number, readonly nodes: Uint32Array, readonly index: number, private readonly c: Float64Array, nowMs: number) {
+    this.at = index * RECEIVE_FIELDS
+    c.fill(0, this.at + ReceiveField.Received, this.at + RECEIVE_FIELDS)
     this.lastMs = nowMs
+  }
+  get received(): number {
+    return this.c[this.at + ReceiveField.Received]
+  }
+  set received(v: number) {
+    this.c[this.at + ReceiveField.Received] = v
+  }
+  get lastMs(): number {
+    return this.c[this.at + ReceiveField.LastMs]
+  }
+  set lastMs(v: number) {
+    this.c[this.at + ReceiveField.LastMs] = v
+  }
+  get samples(): number {
+    return this.c[this.at + ReceiveField.Samples]
+  }
+  set samples(v: number) {
+    this.c[this.at + ReceiveField.Samples] = v
+  }
+  get ref(): number {
+    return this.c[this.at + ReceiveField.Ref]
+  }
+  set ref(v: number) {
+    this.c[this.at + ReceiveField.Ref] = v
+  }
+  get minRel(): number {
+    return this.c[this.at + ReceiveField.MinRel]
+  }
+  set minRel(v: number) {
+    this.c[this.at + ReceiveField.MinRel] = v
+  }
+  get sumRel(): number {
+    return this.c[this.at + ReceiveField.SumRel]
+  }
+  set sumRel(v: number) {
+    this.c[this.at + ReceiveField.SumRel] = v
   }
 }
 
@@ -58,6 +109,10 @@ export class PathMeter {
   private readonly sentByNodes = new Map<Uint32Array, SentSlot>()
   private readonly sentByKey = new Map<number, SentSlot>()
   private readonly received = new Map<number, ReceiveSlot>()
+  /** The receive slots' fields (ReceiveField), RECEIVE_FIELDS per slot index; the exit's native delivery advances them too. */
+  readonly receiveCounters = new Float64Array(MAX_RECEIVE_SLOTS * RECEIVE_FIELDS)
+  /** Receive slot indexes not in use (a stack). */
+  private readonly freeReceive = Array.from({ length: MAX_RECEIVE_SLOTS }, (_, i) => MAX_RECEIVE_SLOTS - 1 - i)
   private nextSlotId = 1
   /** Forward packets not counted: receive slots full, or a path-key collision. */
   uncounted = 0
@@ -111,7 +166,7 @@ export class PathMeter {
         this.uncounted++
         return
       }
-      slot = new ReceiveSlot(key, this.nextSlotId, hdr.path.slice(0, hdr.pathLen), nowMs)
+      slot = new ReceiveSlot(key, this.nextSlotId, hdr.path.slice(0, hdr.pathLen), this.freeReceive.pop()!, this.receiveCounters, nowMs)
       this.nextSlotId = (this.nextSlotId + 1) >>> 0 || 1
       this.received.set(key & SMI_MASK, slot)
     } else if (!sameNodes(slot.nodes, hdr.path, hdr.pathLen)) {
@@ -132,6 +187,12 @@ export class PathMeter {
       slot.sumRel += rel
     }
     slot.samples++
+  }
+
+  /** The receive slot index of a path (as onArrival found or made it), or -1 (none: full, or a key clash). */
+  receiveSlotOf(path: Uint32Array, pathLen: number): number {
+    const slot = this.received.get(pathKey(path, pathLen) & SMI_MASK)
+    return slot !== undefined && sameNodes(slot.nodes, path, pathLen) ? slot.index : -1
   }
 
   /**
@@ -159,7 +220,12 @@ export class PathMeter {
   sweep(nowMs: number, idleMs = PATH_SLOT_IDLE_MS): void {
     for (const [k, s] of this.sentByKey) if (nowMs - s.lastMs > idleMs) this.sentByKey.delete(k)
     for (const [n, s] of this.sentByNodes) if (this.sentByKey.get(s.key & SMI_MASK) !== s) this.sentByNodes.delete(n)
-    for (const [k, s] of this.received) if (nowMs - s.lastMs > idleMs) this.received.delete(k)
+    for (const [k, s] of this.received) {
+      if (nowMs - s.lastMs <= idleMs) continue
+      this.received.delete(k)
+      this.receiveCounters[s.index * RECEIVE_FIELDS + ReceiveField.Gen]++
+      this.freeReceive.push(s.index)
+    }
   }
 }
 

@@ -289,6 +289,7 @@ export class Relay implements RelayContext {
     if (this.tickTimer !== undefined) this.timers.clearTimeout(this.tickTimer)
     this.tickTimer = undefined
     this.transit?.drain()
+    this.exit.attachNative(undefined)
     this.socket?.attachTransit?.(null)
     this.transit = undefined
     this.ingress.close()
@@ -371,6 +372,8 @@ export class Relay implements RelayContext {
       if (s.isIngress) this.ingress.add(s, opened.get(s)!)
     }
     this.ends = new PathEnds(this.services)
+    // The exit's natively delivered flows were checked against the services as they were.
+    this.exit.clearNative()
   }
 
   private dropService(s: ServiceState): void {
@@ -422,6 +425,7 @@ export class Relay implements RelayContext {
     })
     if (transit === undefined) return
     this.transit = transit
+    this.exit.attachNative(transit.table)
     this.liveKeys.forEach((keys, peer) => keys !== undefined && transit.keysChanged(peer, keys))
     socket.attachTransit({ table: transit.table, onOpened: this.onOpenedContained })
   }
@@ -435,6 +439,7 @@ export class Relay implements RelayContext {
     const socket = this.socket
     if (socket === undefined || this.transit === undefined) return
     this.transit.drain()
+    this.exit.attachNative(undefined)
     socket.attachTransit?.(null)
     this.transit = undefined
     this.startTransit(socket)
@@ -446,6 +451,7 @@ export class Relay implements RelayContext {
     if (socket === undefined) return
     if (this.transit !== undefined) {
       this.transit.drain()
+      this.exit.attachNative(undefined)
       socket.attachTransit?.(null)
       this.transit = undefined
     }
@@ -783,6 +789,7 @@ export class Relay implements RelayContext {
     this.tickTimer = this.timers.setTimeout(() => {
       const now = this.clock.nowMs()
       this.transit?.drain()
+      this.exit.drainNative()
       this.endpoint.tick(now)
       if (now - this.lastSweepMs >= 1000) {
         this.lastSweepMs = now
@@ -798,8 +805,14 @@ export class Relay implements RelayContext {
 
   // --- status ----------------------------------------------------------
 
+  /** The exit's flows as delivery left them (their arrived path, last seen): tests compare the native delivery's with the TypeScript path's. */
+  exitFlowStates(): ReturnType<ExitSide['flowStates']> {
+    return this.exit.flowStates()
+  }
+
   stats(): RelayStats {
     this.transit?.drain()
+    this.exit.drainNative()
     const now = this.clock.nowMs()
     const cryptoStats = (this.endpoint as { stats?: () => unknown }).stats?.()
     return {
@@ -835,7 +848,7 @@ export class Relay implements RelayContext {
         : {}),
       crypto: cryptoStats,
       ...optional('overlay_socket', this.socket?.stats?.()),
-      ...optional('native_transit', this.transit && { forwarded: this.transit.forwarded, peers_matched: this.transit.peersMatched(), opened_local: this.transit.openedLocal }),
+      ...optional('native_transit', this.transit && { forwarded: this.transit.forwarded, peers_matched: this.transit.peersMatched(), opened_local: this.transit.openedLocal, delivered_local: this.transit.deliveredLocal }),
       ...optional('service_sockets', this.ingress.socketStats()),
       ...optional('origin_sockets', this.exit.originSocketStats()),
     }
@@ -855,7 +868,7 @@ export interface RelayStats {
   /** The overlay socket's own counters (the batched native socket keeps them). */
   overlay_socket?: Record<string, number>
   /** Datagrams the native transit fast path forwarded (already counted in peers and crypto too), when it runs. */
-  native_transit?: { forwarded: number; peers_matched: number; opened_local?: number }
+  native_transit?: { forwarded: number; peers_matched: number; opened_local?: number; delivered_local?: number }
   /** The same for each ingress service socket, by `service@host:port` (absent on node:dgram). */
   service_sockets?: Record<string, Record<string, number>>
   /** The exit's per-flow origin sockets, summed over all flows since start (absent on node:dgram). */

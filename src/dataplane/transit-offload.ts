@@ -50,6 +50,8 @@ export class TransitOffload {
   forwarded = 0
   /** Datagrams the table opened and handed to JS as plaintext (local delivery, control, probes; drained). */
   openedLocal = 0
+  /** Forward datagrams the table delivered to an exit flow's origin itself (exit-offload.ts; drained). */
+  deliveredLocal = 0
   private readonly peers: TransitOffloadPeer[]
   private readonly usable: boolean[]
   private readonly endpoint: TransitOffloadInit['endpoint']
@@ -106,8 +108,8 @@ export class TransitOffload {
     const c = this.table.counters
     this.forwarded += c[0]
     this.openedLocal += c[1]
-    c[0] = 0
-    c[1] = 0
+    this.deliveredLocal += c[2]
+    c.fill(0, 0, TRANSIT_TOTALS)
     for (let slot = 0, i = TRANSIT_TOTALS; slot < this.peers.length; slot++, i += TRANSIT_PEER_SLOTS) {
       const rx = c[i + TransitPeerStat.RxPackets]
       const tx = c[i + TransitPeerStat.TxPackets]

@@ -55,6 +55,12 @@ export interface PacketSocket {
    * the onMessage handler.
    */
   attachTransit?(transit: { table: NativeTransitTable; onOpened: OpenedDatagramHandler } | null): void
+  /**
+   * The native connected socket's addon handle while it is open, for the
+   * exit's native delivery (dataplane/exit-offload.ts); only
+   * io/native-udp-connected has one.
+   */
+  nativeHandle?(): object | undefined
 }
 
 /** Opens UDP sockets. The daemon uses node:dgram; tests and the simulator use fakes. */

@@ -10,8 +10,8 @@
  */
 import { loadNativeAddon } from './native-addon.js'
 
-/** Totals first ([forwarded, opened and handed to JS]), then per-peer slots, as native/transit.c keeps them. */
-export const TRANSIT_TOTALS = 2
+/** Totals first ([forwarded, opened and handed to JS, delivered to an exit flow's origin]), then per-peer slots, as native/transit.c keeps them. */
+export const TRANSIT_TOTALS = 3
 export const TRANSIT_PEER_SLOTS = 4
 export const enum TransitPeerStat {
   RxPackets = 0,
@@ -29,6 +29,33 @@ interface TransitAddon {
   transitSendKey(table: object, slot: number, remoteIndex: number, key: Buffer, counts: Float64Array, untilMs: number): boolean
   transitTry(table: object, data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): [number, number, number, number] | null
   transitLane(table: object, lane: number): void
+  exitFlowsAttach(table: object, seen: Float64Array, services: Float64Array, meter: Float64Array): void
+  exitFlowSet(table: object, slot: number, ingressNode: number, flowId: number, serviceId: number, serviceSlot: number, socket: object, path: Uint32Array, pathLen: number, meterSlot: number, meterGen: number): boolean
+  exitFlowClear(table: object, slot: number): void
+  exitFlowsClear(table: object): void
+}
+
+/** Per service slot of the exit's shared counters (native/exit-flows.c). */
+export const EXIT_SERVICE_FIELDS = 3
+export const enum ExitServiceStat {
+  TxPackets = 0,
+  TxBytes = 1,
+  SendFailed = 2,
+}
+
+/** One exit flow as the table delivers it natively (native/exit-flows.c; dataplane/exit-offload.ts decides when). */
+export interface ExitFlowEntry {
+  ingressNode: number
+  flowId: number
+  serviceId: number
+  serviceSlot: number
+  /** The flow's connected origin socket's native handle (io/native-udp-connected.ts). */
+  socket: object
+  path: Uint32Array
+  pathLen: number
+  /** The path meter's receive slot for `path`, and that slot's generation (path-meter.ts). */
+  meterSlot: number
+  meterGen: number
 }
 
 /** OVERPASS_TRANSIT: `native` (default: when available) or `off` (the TypeScript path only, e.g. for A/B runs). */
@@ -63,8 +90,10 @@ export interface TransitTableInit {
 
 /** What the table did with a datagram it did not decline (`tryForward`). */
 export interface TransitVerdict {
-  /** False: forwarded (re-sealed into `out`); true: opened in place for JS to deliver. */
+  /** False: forwarded (re-sealed into `out`) or delivered; true: opened in place for JS to deliver. */
   opened: boolean
+  /** Delivered to an exit flow's origin socket natively (nothing left for JS). */
+  delivered: boolean
   length: number
   slot: number
   offset: number
@@ -110,12 +139,30 @@ export class NativeTransitTable {
 
   /**
    * What the socket runs per datagram, without a socket (tests). Forwarded: out[0, length) goes to
-   * peer `slot`. Opened: data[offset, offset + length) is now the plaintext, from peer `slot` (its replay
+   * peer `slot`. Delivered: sent to an exit flow's origin socket. Opened: data[offset, offset + length) is now the plaintext, from peer `slot` (its replay
    * window committed, counted). Null: declined, nothing changed.
    */
   tryForward(data: Buffer, length: number, host: string, port: number, nowMs: number, out: Buffer): TransitVerdict | null {
     const r = this.native.transitTry(this.handle, data, length, host, port, nowMs, out)
     if (r === null) return null
-    return { opened: r[0] === 2, length: r[1], slot: r[2], offset: r[3] }
+    return { opened: r[0] === 2, delivered: r[0] === 3, length: r[1], slot: r[2], offset: r[3] }
+  }
+
+  /** The exit's shared counters (again after JS grew one): flow slots' last delivery, services' origin tx, the path meter's receive slots. */
+  attachExit(seen: Float64Array, services: Float64Array, meter: Float64Array): void {
+    this.native.exitFlowsAttach(this.handle, seen, services, meter)
+  }
+
+  /** False: not registered (the socket is not an open native connected socket, or a value is out of range); the slot is empty. */
+  setExitFlow(slot: number, e: ExitFlowEntry): boolean {
+    return this.native.exitFlowSet(this.handle, slot, e.ingressNode, e.flowId, e.serviceId, e.serviceSlot, e.socket, e.path, e.pathLen, e.meterSlot, e.meterGen)
+  }
+
+  clearExitFlow(slot: number): void {
+    this.native.exitFlowClear(this.handle, slot)
+  }
+
+  clearExitFlows(): void {
+    this.native.exitFlowsClear(this.handle)
   }
 }

@@ -95,6 +95,11 @@ export class NativeConnectedUdpSocket extends NativeSocketBase<object> implement
     return this.native.sendConnected(this.handle!, data, offset, length) > 0
   }
 
+  /** The addon handle while open: the exit's native delivery sends on it (native/exit-flows.c). */
+  nativeHandle(): object | undefined {
+    return this.closed ? undefined : this.handle
+  }
+
   close(): void {
     if (this.closed) return
     this.closed = true

@@ -15,6 +15,7 @@
  * identical addresses after every input, and end with identical drop,
  * crypto and traffic counters.
  */
+import { createSocket, type Socket } from 'node:dgram'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { dataPlaneConfig } from '../../src/config/data-plane.js'
@@ -25,10 +26,11 @@ import { FakeClock } from '../../src/io/fake-clock.js'
 import type { DatagramHandler, OpenedDatagramHandler, PacketSocket, PeerAddress, UdpSocketFactory } from '../../src/io/index.js'
 import { silentLogger } from '../../src/io/log.js'
 import { NativeTransitTable, nativeTransitUnavailable } from '../../src/io/native-transit.js'
+import { NativeConnectedUdpSocket } from '../../src/io/native-udp-connected.js'
 import { loadSodium } from '../../src/crypto/sodium-loader.js'
 import { nameId } from '../../src/wire/ids.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
-import { buildConfigs, fullService } from './helpers.js'
+import { buildConfigs } from './helpers.js'
 
 // Initiation timestamps are kept increasing per process (crypto/timestamp.ts), so the second of
 // two relays in one process would write a different one: here each endpoint's own clock decides.
@@ -87,6 +89,8 @@ class ScriptedSocket implements PacketSocket {
         this.opened(copy.subarray(r.offset, r.offset + r.length), r.slot)
         return
       }
+      // Delivered to an exit flow's origin socket (a real one: see RealOrigin).
+      if (r !== null && r.delivered) return
       if (r !== null) {
         const to = this.peerAddrs[r.slot]
         this.send(this.out, 0, r.length, to.port, to.address)
@@ -96,6 +100,33 @@ class ScriptedSocket implements PacketSocket {
       expect(copy.equals(data)).toBe(true)
     }
     this.handler(copy, from)
+  }
+}
+
+/**
+ * An exit flow's origin socket on the native side: a real connected native
+ * socket (the table's native delivery sends on it), whose datagrams go to
+ * the world's loopback receiver instead of the configured origin.
+ */
+class RealOrigin implements PacketSocket {
+  constructor(private readonly inner: NativeConnectedUdpSocket, private readonly to: PeerAddress) {}
+  send(data: Buffer, offset: number, length: number): boolean {
+    return this.inner.send(data, offset, length, this.to.port, this.to.address)
+  }
+  nativeHandle(): object | undefined {
+    return this.inner.nativeHandle()
+  }
+  onMessage(handler: DatagramHandler): void {
+    this.inner.onMessage(handler)
+  }
+  onError(handler: (err: Error) => void): void {
+    this.inner.onError(handler)
+  }
+  bound(): Promise<PeerAddress> {
+    return this.inner.bound()
+  }
+  close(): void {
+    this.inner.close()
   }
 }
 
@@ -123,7 +154,6 @@ const smallRekeyConfigs = buildConfigs({ ...spec, rekeyAfterPackets: SMALL_REKEY
 const addrOf = (id: string): PeerAddress => ({ address: '127.0.0.1', port: baseConfigs.get(id)!.relay.listen.port })
 const NODE = { ing: nameId('ing'), tr: nameId('tr'), ex: nameId('ex'), stranger: nameId('stranger') }
 const SERVICE = nameId('game')
-const ORIGIN = `${fullService({}).origin.host}:${fullService({}).origin.port}`
 
 /**
  * The relay both sides are: the transit ("tr", between the ends ing and ex);
@@ -140,8 +170,13 @@ const CLIENTS: PeerAddress[] = [{ address: '127.0.0.1', port: 40001 }, { address
 interface Side {
   relay: Relay
   socket: ScriptedSocket
-  /** The sockets the relay opened through `udp` (service listeners, origin sockets), sharing socket.sent. */
+  /** The sockets the relay opened through `udp.open` (service listeners), sharing socket.sent. */
   opened: ScriptedSocket[]
+  /**
+   * The exit's origin sockets (udp.openConnected), one per flow in creation order: scripted ones
+   * (each with its own log) on the TypeScript side, real ones sending to `receiver` on the native side.
+   */
+  origins: (ScriptedSocket | RealOrigin)[]
 }
 
 interface World {
@@ -155,6 +190,8 @@ interface World {
   inbox: { data: Buffer; from: PeerAddress }[]
   /** The lane of the relays' worker (its table's lane); the ends send on it unless an op says otherwise. */
   lane: number
+  /** Where the native side's origin sockets send (loopback), and what it got: source port and bytes. */
+  receiver: { socket: Socket; address: PeerAddress; got: { port: number; bytes: string }[] }
   stop(): void
 }
 
@@ -164,12 +201,25 @@ async function buildWorld(seed: number, smallRekey = false, worker = { index: 0,
   const configs = smallRekey ? smallRekeyConfigs : baseConfigs
   const tr = configs.get(under)!
   const peerAddrs = tr.peers.map((p) => ({ address: p.endpoint.host, port: p.endpoint.port }))
+  const rx = createSocket('udp4')
+  const receiver: World['receiver'] = { socket: rx, address: { address: '127.0.0.1', port: 0 }, got: [] }
+  rx.on('message', (msg, rinfo) => receiver.got.push({ port: rinfo.port, bytes: msg.toString('hex') }))
+  await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', resolve))
+  receiver.address.port = rx.address().port
   const side = async (nativeTransit: boolean): Promise<Side> => {
     const socket = new ScriptedSocket(addrOf(under), clock, peerAddrs)
-    // The exit's origin sockets: what they send (local delivery) goes into the same log as the overlay's.
+    // Service listeners (the ingress world): what they send to clients goes into the same log as the overlay's.
     const opened: ScriptedSocket[] = []
-    const origins: UdpSocketFactory = { open: (host, port) => (opened.push(new ScriptedSocket({ address: host, port }, clock, [], socket.sent)), opened[opened.length - 1]) }
-    const udp: UdpSocketFactory = origins
+    const origins: Side['origins'] = []
+    const udp: UdpSocketFactory = {
+      open: (host, port) => (opened.push(new ScriptedSocket({ address: host, port }, clock, [], socket.sent)), opened[opened.length - 1]),
+      // The exit's origin sockets: real ones on the native side, which the table's native delivery sends on.
+      openConnected: (host, port) => {
+        const s = nativeTransit ? new RealOrigin(new NativeConnectedUdpSocket(host, port, receiver.address.address, receiver.address.port), receiver.address) : new ScriptedSocket({ address: host, port }, clock, [])
+        origins.push(s)
+        return s
+      },
+    }
     const overlayUdp: UdpSocketFactory = { open: () => socket }
     const random = seededBytes(seed)
     const relay = new Relay({
@@ -184,7 +234,7 @@ async function buildWorld(seed: number, smallRekey = false, worker = { index: 0,
       makeEndpoint: (o) => createSecureEndpoint({ ...o, privateKey: tr.relay.privateKey, randomBytes: random, wallClockUs: wallClock(clock), backend: 'sodium' }),
     })
     await relay.start()
-    return { relay, socket, opened }
+    return { relay, socket, opened, origins }
   }
   const ts = await side(false)
   const native = await side(true)
@@ -200,7 +250,34 @@ async function buildWorld(seed: number, smallRekey = false, worker = { index: 0,
       backend: 'sodium',
     })
   const [a, b] = ENDS[under]
-  return { clock, ts, native, ends: { [a]: end(a), [b]: end(b) }, under, inbox, lane: worker.index, stop: () => (ts.relay.stop(), native.relay.stop()) }
+  return { clock, ts, native, ends: { [a]: end(a), [b]: end(b) }, under, inbox, lane: worker.index, receiver, stop: once(() => (ts.relay.stop(), native.relay.stop(), rx.close())) }
+}
+
+function once(f: () => void): () => void {
+  let done = false
+  return () => {
+    if (!done) f()
+    done = true
+  }
+}
+
+/** What the TypeScript side's origin sockets sent, per flow in creation order. */
+function tsOriginSends(w: World): string[][] {
+  return w.ts.origins.map((s) => (s as ScriptedSocket).sent.map((x) => x.bytes))
+}
+
+/**
+ * The native side's origins (real sockets, JS's sends and the table's native ones alike) received exactly
+ * what the TypeScript side's sent, flow by flow, in order. Waits (bounded) for loopback delivery.
+ */
+async function originsMatch(w: World): Promise<void> {
+  const want = tsOriginSends(w)
+  const total = want.reduce((n, l) => n + l.length, 0)
+  for (let i = 0; i < 200 && w.receiver.got.length < total; i++) await new Promise((r) => setTimeout(r, 5))
+  await new Promise((r) => setTimeout(r, 5)) // and nothing more than that
+  const ports = await Promise.all(w.native.origins.map((s) => s.bound().then((b) => b.port)))
+  expect(ports.map((p) => w.receiver.got.filter((g) => g.port === p).map((g) => g.bytes))).toEqual(want)
+  expect(w.receiver.got).toHaveLength(total)
 }
 
 /**
@@ -309,6 +386,31 @@ const plainArb = fc.record({
   headerCut: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 80 }) }),
 })
 
+/** How a burst's last datagram differs from the flow's others (each is a check the native delivery must make). */
+const tailArb = fc.constantFrom('none', 'kind', 'flags', 'reserved', 'early', 'pidx', 'plen', 'cut', 'badext', 'service', 'reply', 'redundant', 'dup', 'ext6')
+type Tail = typeof tailArb extends fc.Arbitrary<infer T> ? T : never
+
+/** A burst's datagram `i` of `count`; the last one changed as `tail` says. */
+function burstPlain(op: { stamped: boolean; stamp: number; ext: number; flow: number; tail: Tail; count: number }, shape: { path: number[]; plen: number; pidx: number }, i: number): Buffer {
+  const t = i === op.count - 1 ? op.tail : 'none'
+  const flags = (op.stamped ? 8 : 0) | (t === 'flags' ? 0x10 << (op.stamp % 4) : 0) | (t === 'reply' ? 1 : 0) | (t === 'redundant' || t === 'dup' ? 4 : 0) | (t === 'badext' || t === 'ext6' || op.ext !== 0 ? 2 : 0)
+  return dataPlain({
+    kind: t === 'kind' ? [0, 2, 3, 9][op.stamp % 4] : 1,
+    flags,
+    hops: 4,
+    plen: shape.plen + (t === 'plen' ? 1 : 0),
+    pidx: shape.pidx + (t === 'early' ? -1 : t === 'pidx' ? 1 : 0),
+    reserved: op.stamped ? op.stamp + i : t === 'reserved' ? 1 + (op.stamp % 200) : 0,
+    path: shape.path,
+    ext: t === 'badext' ? 9 : t === 'ext6' ? 6 : op.ext,
+    payload: 10 + i,
+    headerCut: t === 'cut' ? 1 + (op.stamp % 60) : 0,
+    service: t === 'service' ? SERVICE + 1 : SERVICE,
+    flow: op.flow,
+    seq: i,
+  })
+}
+
 const opArb = fc.oneof(
   { weight: 10, arbitrary: fc.record({ op: fc.constant('send' as const), plain: plainArb, lane: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 31 }) }), mutate: fc.oneof(
     { weight: 10, arbitrary: fc.constant({ how: 'none' as const }) },
@@ -318,6 +420,8 @@ const opArb = fc.oneof(
     { weight: 1, arbitrary: fc.record({ how: fc.constant('source' as const), who: fc.constantFrom('other-end', 'stranger', 'other-port') }) },
     { weight: 1, arbitrary: fc.record({ how: fc.constant('hold' as const) }) },
   ) }) },
+  // Several valid datagrams of one flow on one route, a few ms apart: at an exit, the flow's first is JS's and the rest the table's.
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('burst' as const), route: fc.constantFrom('fwd', 'back'), flow: fc.integer({ min: 0, max: 3 }), stamped: fc.boolean(), stamp: fc.integer({ min: 0, max: 255 }), ext: fc.constantFrom(0, 0, 4), count: fc.integer({ min: 2, max: 6 }), gapMs: fc.integer({ min: 0, max: 40 }), tail: tailArb }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('replay' as const), back: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 1, max: 500 }), fc.constantFrom(REKEY_AFTER_MS - LIVE_KEY_MARGIN_MS, LIVE_KEY_MARGIN_MS, 30_000, REJECT_AFTER_MS)) }) },
@@ -362,6 +466,19 @@ function run(w: World, ops: Op[]): void {
       if (history.length > 0) feed(w, history[history.length - 1 - (op.back % history.length)].data, history[history.length - 1 - (op.back % history.length)].from)
       continue
     }
+    if (op.op === 'burst') {
+      const shape = pathFor(w.under, op.route, { plen: 0, pidx: 0 })
+      for (let i = 0; i < op.count; i++) {
+        w.clock.advance(op.gapMs)
+        const plain = burstPlain(op, shape, i)
+        // 'dup': the last one twice (sealed twice, so not a crypto replay), as a redundant flow's two paths bring it.
+        for (let k = 0; k < (op.tail === 'dup' && i === op.count - 1 ? 2 : 1); k++) {
+          w.ends[shape.from].send(0, w.clock.nowMs(), plain, plain.length, w.lane)
+          pump(w)
+        }
+      }
+      continue
+    }
     if (op.op === 'release') {
       for (const h of held.splice(0).reverse()) feed(w, h.data, h.from) // reordered
       continue
@@ -393,7 +510,9 @@ function run(w: World, ops: Op[]): void {
 function counters(relay: Relay): unknown {
   const { drops, peers, crypto, services } = relay.stats()
   const c = crypto as { total: unknown; peers: { peer: number; txPackets: number; rxPackets: number; drops: unknown; hasSession: boolean }[] }
-  return { drops, peers, services, total: c.total, perPeer: c.peers.map((p) => ({ peer: p.peer, tx: p.txPackets, rx: p.rxPackets, drops: p.drops })) }
+  // The exit's flows (arrived path, last seen) and the path meter's receive slots: what the native delivery advances.
+  const meter = [NODE.ing, NODE.tr, NODE.ex].map((n) => relay.pathMeter.takeEntries(n, 256))
+  return { drops, peers, services, total: c.total, perPeer: c.peers.map((p) => ({ peer: p.peer, tx: p.txPackets, rx: p.rxPackets, drops: p.drops })), flows: relay.exitFlowStates(), meter }
 }
 
 let current: World | undefined
@@ -449,23 +568,56 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
-  it('opens what ends here once, natively, and hands JS the plaintext: the origin gets the same bytes, counters match', async () => {
+  it('delivers what ends at the exit natively once the flow is established: the origin gets the same bytes, counters match', async () => {
     const w = await connectedWorld(14, false, undefined, 'ex')
     // ing > tr > ex, and ing > ex directly: ex is the last relay (the exit), the service's origin gets the payload.
     const viaTr = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 3, pidx: 2, reserved: 3, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 50, headerCut: 0, service: SERVICE, flow: 1 })
     const direct = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.ex], ext: 0, payload: 70, headerCut: 0, service: SERVICE, flow: 2 })
-    const before = w.native.relay.stats().native_transit!.opened_local!
-    const originSends = (): number => w.native.socket.sent.filter((s) => s.to === ORIGIN).length
+    const before = w.native.relay.stats().native_transit!
     for (let i = 0; i < 16; i++) {
+      w.clock.advance(3)
       w.ends.tr.send(0, w.clock.nowMs(), viaTr, viaTr.length)
       pump(w)
       w.ends.ing.send(0, w.clock.nowMs(), direct, direct.length)
       pump(w)
     }
-    expect(originSends()).toBe(32)
+    expect(tsOriginSends(w).flat()).toHaveLength(32)
+    await originsMatch(w)
     const after = w.native.relay.stats().native_transit!
-    expect(after.opened_local! - before).toBe(32)
+    // The first datagram of each flow is JS's (it makes the flow), the other 30 the table's.
+    expect(after.opened_local! - before.opened_local!).toBe(2)
+    expect(after.delivered_local! - before.delivered_local!).toBe(30)
     expect(after.forwarded).toBe(0)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
+  it('gives a flow back to JS on a new path, a redundant copy or a path meter slot gone, and registers it again', async () => {
+    const w = await connectedWorld(18, false, undefined, 'ex')
+    const send = (from: 'tr' | 'ing', path: number[], flags: number, seq: number): void => {
+      const p = dataPlain({ kind: 1, flags, hops: 4, plen: path.length, pidx: path.length - 1, reserved: flags & 8 ? 3 : 0, path, ext: 0, payload: 20 + seq, headerCut: 0, service: SERVICE, flow: 1, seq })
+      w.clock.advance(1)
+      w.ends[from].send(0, w.clock.nowMs(), p, p.length)
+      pump(w)
+    }
+    const viaTr = [NODE.ing, NODE.tr, NODE.ex]
+    const before = w.native.relay.stats().native_transit!.opened_local!
+    send('tr', viaTr, 8, 0)
+    send('tr', viaTr, 8, 1)
+    send('ing', [NODE.ing, NODE.ex], 8, 2) // a new path: JS (and the meter slot it makes)
+    send('ing', [NODE.ing, NODE.ex], 8, 3)
+    send('tr', viaTr, 8 | 4, 4) // redundant: JS deduplicates
+    send('tr', viaTr, 8 | 4, 4)
+    send('tr', viaTr, 8, 5)
+    send('tr', viaTr, 8, 6)
+    // 30 s later the meter's slot is gone (10 s idle) but the flow is not: JS counts it in a new slot.
+    w.clock.advance(11_000)
+    for (const side of [w.ts, w.native]) side.relay.pathMeter.sweep(w.clock.nowMs())
+    send('tr', viaTr, 0, 7)
+    send('tr', viaTr, 0, 8)
+    const n = w.native.relay.stats().native_transit!
+    expect(n.delivered_local).toBe(4)
+    expect(n.opened_local! - before).toBe(6)
+    await originsMatch(w)
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
@@ -487,6 +639,24 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
+  it('does not deliver a datagram that reaches the exit before its path ends (a path through it twice), with or without hops left', async () => {
+    const w = await connectedWorld(19, false, undefined, 'ex')
+    // The flow is established on ing > ex > tr > ex (ex is the end); the same path with ex at index 1 is transit.
+    const loop = [NODE.ing, NODE.ex, NODE.tr, NODE.ex]
+    const at = (pidx: number, seq: number, hops: number): Buffer => dataPlain({ kind: 1, flags: 8, hops, plen: 4, pidx, reserved: 3, path: loop, ext: 0, payload: 30, headerCut: 0, service: SERVICE, flow: 1, seq })
+    // With hops left it is transit (forwarded); with none, the TypeScript path drops it (hop_limit): the table must not deliver it.
+    for (const [from, pidx, seq, hops] of [['tr', 3, 0, 4], ['tr', 3, 1, 4], ['ing', 1, 2, 4], ['ing', 1, 3, 0], ['tr', 3, 4, 4]] as const) {
+      const p = at(pidx, seq, hops)
+      w.ends[from].send(0, w.clock.nowMs(), p, p.length)
+      pump(w)
+    }
+    expect(w.native.relay.stats().native_transit!.delivered_local).toBe(2)
+    expect(w.native.relay.stats().native_transit!.forwarded).toBe(1)
+    expect(w.native.relay.stats().drops.hop_limit).toBe(1)
+    await originsMatch(w)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
   it('catches a replay of a datagram it opened for local delivery: the window it committed is the one JS checks', async () => {
     const w = await connectedWorld(15, false, undefined, 'ex')
     const local = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 3, pidx: 2, reserved: 3, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 20, headerCut: 0, service: SERVICE, flow: 1 })
@@ -497,7 +667,8 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     feed(w, first.data, first.from)
     expect(w.native.relay.stats().native_transit!.opened_local).toBe(opened)
     expect(w.native.relay.stats().drops.replay).toBe(1)
-    expect(w.native.socket.sent.filter((s) => s.to === ORIGIN)).toHaveLength(1)
+    expect(tsOriginSends(w).flat()).toHaveLength(1)
+    await originsMatch(w)
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
@@ -534,7 +705,7 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     const out = Buffer.alloc(2048)
     const first = seal(1)
     const r = table.tryForward(first, first.length, ing.address, ing.port, 999, out)
-    expect(r).toEqual({ opened: true, length: plain.length, slot: 0, offset: 32 })
+    expect(r).toEqual({ opened: true, delivered: false, length: plain.length, slot: 0, offset: 32 })
     expect(first.subarray(32).equals(plain)).toBe(true)
     expect(head[0]).toBe(1)
     // At the deadline (JS decides near the key's age limit), and a replay: declined, nothing changed.
@@ -638,6 +809,7 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
   it('matches the TypeScript path byte for byte on generated traffic, malformed cases included', async () => {
     let forwarded = 0
     let opened = 0
+    let nativeDelivered = 0
     const delivered: Record<Under, number> = { tr: 0, ex: 0, ing: 0 }
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.boolean(), fc.constantFrom(0, 1), fc.constantFrom<Under>('tr', 'ex', 'ing'), fc.array(opArb, { minLength: 1, maxLength: 40 }), async (seed, smallRekey, worker, under, ops) => {
@@ -647,10 +819,12 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
         try {
           connect(w)
           run(w, ops)
+          await originsMatch(w)
           expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
           forwarded += w.native.relay.stats().native_transit!.forwarded
           opened += w.native.relay.stats().native_transit!.opened_local!
-          delivered[under] += w.native.socket.sent.filter((s) => s.to === ORIGIN || CLIENTS.some((c) => s.to === `${c.address}:${c.port}`)).length
+          nativeDelivered += w.native.relay.stats().native_transit!.delivered_local!
+          delivered[under] += w.native.socket.sent.filter((s) => CLIENTS.some((c) => s.to === `${c.address}:${c.port}`)).length + tsOriginSends(w).flat().length
         } finally {
           w.stop()
           current = undefined
@@ -660,6 +834,7 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     )
     expect(forwarded).toBeGreaterThan(0)
     expect(opened).toBeGreaterThan(0)
+    expect(nativeDelivered).toBeGreaterThan(0)
     expect(delivered.ex).toBeGreaterThan(0)
     expect(delivered.ing).toBeGreaterThan(0)
   })
