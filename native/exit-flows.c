@@ -162,25 +162,26 @@ static void meter_arrival(double *m, const unsigned char *p, double now_ms) {
   m[MF_SAMPLES]++;
 }
 
-bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, uint32_t self_node, uint32_t from_node, double now_ms) {
-  /* decodeDataHeader (wire/data.ts) */
+bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, uint32_t from_node, double now_ms) {
+  /* decodeDataHeader (wire/data.ts), and relay.ts onPathPacket: the path's end. The path length's range
+   * (2..8) needs no check of its own: the flow's registered path has one, and plen must equal its length. */
   if (!x || n < DATA_FIXED_LEN || p[0] != KIND_DATA) return false;
   unsigned flags = p[OFF_FLAGS];
   if ((flags & ~KNOWN_FLAGS) != 0) return false;
   if (!(flags & FLAG_STAMPED) && (p[OFF_STAMP] | p[OFF_STAMP + 1] | p[OFF_STAMP + 2]) != 0) return false;
   unsigned plen = p[OFF_PATH_LEN], pidx = p[OFF_PATH_INDEX];
-  if (plen < MIN_PATH_RELAYS || plen > MAX_PATH_RELAYS || pidx < 1 || pidx >= plen) return false;
+  if (pidx != plen - 1) return false;
   size_t off = OFF_PATH + 4 * (size_t)plen;
   if (n < off) return false;
   if (flags & FLAG_CLIENT_ADDR) {
-    if (n < off + 1) return false;
-    size_t ext = p[off] == 4 ? CLIENT_ADDR_V4_LEN : p[off] == 6 ? CLIENT_ADDR_V6_LEN : 0;
+    size_t ext = n <= off ? 0 : p[off] == 4 ? CLIENT_ADDR_V4_LEN : p[off] == 6 ? CLIENT_ADDR_V6_LEN : 0;
     if (ext == 0 || n < off + ext) return false;
     off += ext;
   }
-  /* relay.ts onData, onPathPacket: for us, from the sender, the path's end, a forward packet; exit.ts: not a redundant copy */
-  if (rd32(p + OFF_PATH + 4 * pidx) != self_node || rd32(p + OFF_PATH + 4 * (pidx - 1)) != from_node) return false;
-  if (pidx != plen - 1 || (flags & (FLAG_REPLY | FLAG_REDUNDANT)) != 0) return false;
+  /* relay.ts onData: from the sender (path[pidx] is us: the registered path ends here, and the path must
+   * equal it); a forward packet; exit.ts: not a redundant copy (deduplication stays in JS) */
+  if (rd32(p + OFF_PATH + 4 * (pidx - 1)) != from_node) return false;
+  if ((flags & (FLAG_REPLY | FLAG_REDUNDANT)) != 0) return false;
   /* exit.ts deliverForward: the flow JS registered, of this service, on this path, with its meter slot */
   flow_t *f = find(x, rd32(p + OFF_PATH), rd32(p + OFF_FLOW));
   if (!f || f->service != rd32(p + OFF_SERVICE) || f->plen != plen) return false;

@@ -13,12 +13,12 @@
 typedef struct exit_flows exit_flows_t;
 
 /*
- * Delivers the data plaintext p[0, n) from the peer `from_node` to its
+ * Delivers the data plaintext p[0, n) from the peer `from_node` (at this relay) to its
  * flow's origin, when every check of the TypeScript path would pass
  * identically (see exit-flows.c); true: sent (or counted as a failed
  * send) and every counter advanced. False: nothing changed, JS delivers it.
  */
-bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, uint32_t self_node, uint32_t from_node, double now_ms);
+bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, uint32_t from_node, double now_ms);
 
 void exit_flows_free(napi_env env, exit_flows_t *x);
 

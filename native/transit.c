@@ -289,7 +289,7 @@ transit_verdict_t transit_try(transit_t *t, unsigned char *d, size_t len, const 
   fs[PS_RX_PACKETS]++;
   fs[PS_RX_BYTES] += (double)len;
   int pidx = transit_header(t, p, plain_len, t->peers[k->peer].node);
-  if (pidx < 0 && exit_flows_deliver(t->exit, p, plain_len, t->self_node, t->peers[k->peer].node, now_ms)) {
+  if (pidx < 0 && exit_flows_deliver(t->exit, p, plain_len, t->peers[k->peer].node, now_ms)) {
     /* Local delivery at an exit, done: the payload went to the flow's origin socket. */
     t->stats[TS_DELIVERED]++;
     r->offset = TRANSPORT_OVERHEAD;

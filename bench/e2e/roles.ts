@@ -162,7 +162,8 @@ export async function measureRoles(ctx: RolesContext, systems: RolesSystem[], ro
 /**
  * What each relay's native table did (its `overpass status`), so the figures say which path they measured:
  * the transit's datagrams forwarded natively, the ingress's and exit's opened natively for local delivery
- * (`opened_local`; `skipped_local` in checkouts before it, which declined them unopened).
+ * (`opened_local`; `skipped_local` in checkouts before it, which declined them unopened), and the exit's
+ * delivered natively to the origin (`delivered_local`, since the native exit delivery).
  */
 async function nativeTransitLine(ctx: RolesContext, name: RolesSystem): Promise<string> {
   const tag = name === 'overpass_baseline' ? 'baseline-' : ''
@@ -171,12 +172,12 @@ async function nativeTransitLine(ctx: RolesContext, name: RolesSystem): Promise<
   for (const [relay, role] of [['tr', 'transit'], ['ing', 'ingress'], ['ex', 'exit']] as const) {
     try {
       const st = JSON.parse(await runAsync(process.execPath, [bin, 'status', '-c', path.join(ctx.dir, `${tag}${relay}.yaml`), '--json'], 10_000)) as {
-        native_transit?: { forwarded: number; opened_local?: number; skipped_local?: number }
+        native_transit?: { forwarded: number; opened_local?: number; skipped_local?: number; delivered_local?: number }
       }
       const nt = st.native_transit
       if (nt === undefined) parts.push(`${role}: TypeScript path (no native transit table)`)
       else if (role === 'transit') parts.push(`native transit forwarded ${nt.forwarded} datagrams`)
-      else parts.push(`${role}: opened natively ${nt.opened_local ?? 'n/a'}, declined unopened ${nt.skipped_local ?? 'n/a'}`)
+      else parts.push(`${role}: opened natively ${nt.opened_local ?? 'n/a'}, delivered natively ${nt.delivered_local ?? 'n/a'}, declined unopened ${nt.skipped_local ?? 'n/a'}`)
     } catch (err) {
       parts.push(`${role}: status failed: ${(err as Error).message.split('\n')[0]}`)
     }

@@ -31,7 +31,7 @@ export interface WorkerSummary {
   crypto?: { rxPackets: number; txPackets: number } & Record<string, unknown>
   overlay_socket?: Record<string, number>
   /** This worker's native transit table (its own lane), when it has one. */
-  native_transit?: { forwarded: number; peers_matched: number; opened_local?: number }
+  native_transit?: { forwarded: number; peers_matched: number; opened_local?: number; delivered_local?: number }
 }
 
 /** What one worker contributes, for the per-worker list. */
@@ -62,7 +62,7 @@ export function statsWithWorkers(main: RelayStats, others: Map<number, RelayStat
     const nt = s.native_transit
     if (nt !== undefined) {
       const have = total.native_transit
-      total.native_transit = { forwarded: (have?.forwarded ?? 0) + nt.forwarded, peers_matched: have?.peers_matched ?? nt.peers_matched, opened_local: (have?.opened_local ?? 0) + (nt.opened_local ?? 0) }
+      total.native_transit = { forwarded: (have?.forwarded ?? 0) + nt.forwarded, peers_matched: have?.peers_matched ?? nt.peers_matched, opened_local: (have?.opened_local ?? 0) + (nt.opened_local ?? 0), delivered_local: (have?.delivered_local ?? 0) + (nt.delivered_local ?? 0) }
     }
     list.push(workerSummary(index, s))
   }

@@ -148,12 +148,21 @@ function seededBytes(seed: number): (n: number) => Uint8Array {
 
 /** A rekey after this many packets is reached in a test (the default, 2^40, never is). */
 const SMALL_REKEY_PACKETS = 12
-const spec = { relays: ['ing', 'tr', 'ex'], services: [{ ingress: [{ relay: 'ing', listen: { host: '127.0.0.1', port: 27015 } }], exits: ['ex'] }], basePort: 7300 }
+// A second service delivers with a PROXY v2 header: its flows stay with JS (the header is built there).
+const spec = {
+  relays: ['ing', 'tr', 'ex'],
+  services: [
+    { ingress: [{ relay: 'ing', listen: { host: '127.0.0.1', port: 27015 } }], exits: ['ex'] },
+    { name: 'proxied', delivery: 'proxy-protocol' as const, ingress: [{ relay: 'ing', listen: { host: '127.0.0.1', port: 27016 } }], exits: ['ex'] },
+  ],
+  basePort: 7300,
+}
 const baseConfigs = buildConfigs(spec)
 const smallRekeyConfigs = buildConfigs({ ...spec, rekeyAfterPackets: SMALL_REKEY_PACKETS })
 const addrOf = (id: string): PeerAddress => ({ address: '127.0.0.1', port: baseConfigs.get(id)!.relay.listen.port })
 const NODE = { ing: nameId('ing'), tr: nameId('tr'), ex: nameId('ex'), stranger: nameId('stranger') }
 const SERVICE = nameId('game')
+const PROXIED = nameId('proxied')
 
 /**
  * The relay both sides are: the transit ("tr", between the ends ing and ex);
@@ -387,25 +396,27 @@ const plainArb = fc.record({
 })
 
 /** How a burst's last datagram differs from the flow's others (each is a check the native delivery must make). */
-const tailArb = fc.constantFrom('none', 'kind', 'flags', 'reserved', 'early', 'pidx', 'plen', 'cut', 'badext', 'service', 'reply', 'redundant', 'dup', 'ext6')
+const tailArb = fc.constantFrom('none', 'kind', 'flags', 'reserved', 'early', 'pidx', 'plen', 'cut', 'badext', 'service', 'reply', 'redundant', 'dup', 'ext6', 'sender')
 type Tail = typeof tailArb extends fc.Arbitrary<infer T> ? T : never
 
 /** A burst's datagram `i` of `count`; the last one changed as `tail` says. */
-function burstPlain(op: { stamped: boolean; stamp: number; ext: number; flow: number; tail: Tail; count: number }, shape: { path: number[]; plen: number; pidx: number }, i: number): Buffer {
+function burstPlain(op: { stamped: boolean; stamp: number; ext: number; flow: number; tail: Tail; count: number; proxied: boolean }, shape: { path: number[]; plen: number; pidx: number }, i: number): Buffer {
   const t = i === op.count - 1 ? op.tail : 'none'
-  const flags = (op.stamped ? 8 : 0) | (t === 'flags' ? 0x10 << (op.stamp % 4) : 0) | (t === 'reply' ? 1 : 0) | (t === 'redundant' || t === 'dup' ? 4 : 0) | (t === 'badext' || t === 'ext6' || op.ext !== 0 ? 2 : 0)
+  // 'reserved': a stamp in a datagram that is not stamped (bad_reserved).
+  const stamped = op.stamped && t !== 'reserved'
+  const flags = (stamped ? 8 : 0) | (t === 'flags' ? 0x10 << (op.stamp % 4) : 0) | (t === 'reply' ? 1 : 0) | (t === 'redundant' || t === 'dup' ? 4 : 0) | (t === 'badext' || t === 'ext6' || op.ext !== 0 ? 2 : 0)
   return dataPlain({
     kind: t === 'kind' ? [0, 2, 3, 9][op.stamp % 4] : 1,
     flags,
     hops: 4,
     plen: shape.plen + (t === 'plen' ? 1 : 0),
     pidx: shape.pidx + (t === 'early' ? -1 : t === 'pidx' ? 1 : 0),
-    reserved: op.stamped ? op.stamp + i : t === 'reserved' ? 1 + (op.stamp % 200) : 0,
+    reserved: stamped ? op.stamp + i : t === 'reserved' ? 1 + (op.stamp % 200) : 0,
     path: shape.path,
     ext: t === 'badext' ? 9 : t === 'ext6' ? 6 : op.ext,
     payload: 10 + i,
     headerCut: t === 'cut' ? 1 + (op.stamp % 60) : 0,
-    service: t === 'service' ? SERVICE + 1 : SERVICE,
+    service: t === 'service' ? (op.proxied ? SERVICE : PROXIED) : op.proxied ? PROXIED : SERVICE,
     flow: op.flow,
     seq: i,
   })
@@ -421,7 +432,7 @@ const opArb = fc.oneof(
     { weight: 1, arbitrary: fc.record({ how: fc.constant('hold' as const) }) },
   ) }) },
   // Several valid datagrams of one flow on one route, a few ms apart: at an exit, the flow's first is JS's and the rest the table's.
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('burst' as const), route: fc.constantFrom('fwd', 'back'), flow: fc.integer({ min: 0, max: 3 }), stamped: fc.boolean(), stamp: fc.integer({ min: 0, max: 255 }), ext: fc.constantFrom(0, 0, 4), count: fc.integer({ min: 2, max: 6 }), gapMs: fc.integer({ min: 0, max: 40 }), tail: tailArb }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('burst' as const), route: fc.constantFrom('fwd', 'back'), flow: fc.integer({ min: 0, max: 3 }), stamped: fc.boolean(), stamp: fc.integer({ min: 0, max: 255 }), ext: fc.constantFrom(0, 0, 4), count: fc.integer({ min: 2, max: 6 }), gapMs: fc.integer({ min: 0, max: 40 }), tail: tailArb, proxied: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('replay' as const), back: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 1, max: 500 }), fc.constantFrom(REKEY_AFTER_MS - LIVE_KEY_MARGIN_MS, LIVE_KEY_MARGIN_MS, 30_000, REJECT_AFTER_MS)) }) },
@@ -472,8 +483,10 @@ function run(w: World, ops: Op[]): void {
         w.clock.advance(op.gapMs)
         const plain = burstPlain(op, shape, i)
         // 'dup': the last one twice (sealed twice, so not a crypto replay), as a redundant flow's two paths bring it.
+        // 'sender': the last one from the other end, which is not the path's previous hop (not_for_me).
+        const from = op.tail === 'sender' && i === op.count - 1 ? ENDS[w.under].find((e) => e !== shape.from)! : shape.from
         for (let k = 0; k < (op.tail === 'dup' && i === op.count - 1 ? 2 : 1); k++) {
-          w.ends[shape.from].send(0, w.clock.nowMs(), plain, plain.length, w.lane)
+          w.ends[from].send(0, w.clock.nowMs(), plain, plain.length, w.lane)
           pump(w)
         }
       }
@@ -657,6 +670,27 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
+  it('gives every flow back to JS on a live change of services (here: delivery becomes proxy-protocol), as the TypeScript path then drops', async () => {
+    const w = await connectedWorld(20, false, undefined, 'ex')
+    const send = (seq: number): void => {
+      const p = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.ex], ext: 0, payload: 20, headerCut: 0, service: SERVICE, flow: 1, seq })
+      w.ends.ing.send(0, w.clock.nowMs(), p, p.length)
+      pump(w)
+    }
+    send(0)
+    send(1)
+    expect(w.native.relay.stats().native_transit!.delivered_local).toBe(1)
+    const plane = dataPlaneConfig(baseConfigs.get('ex')!)
+    const desired = plane.services.map((s) => ({ ...s, cfg: { ...s.cfg, delivery: 'proxy-protocol' as const } }))
+    for (const side of [w.ts, w.native]) await side.relay.setServices(desired)
+    send(2)
+    send(3)
+    expect(w.native.relay.stats().native_transit!.delivered_local).toBe(1)
+    expect(w.native.relay.stats().services.game.drops.proxy_no_client_addr).toBe(2)
+    await originsMatch(w)
+    expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
+  })
+
   it('catches a replay of a datagram it opened for local delivery: the window it committed is the one JS checks', async () => {
     const w = await connectedWorld(15, false, undefined, 'ex')
     const local = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 3, pidx: 2, reserved: 3, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 20, headerCut: 0, service: SERVICE, flow: 1 })
@@ -717,6 +751,79 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     expect(table.tryForward(again, again.length, ing.address, ing.port, 0, out)).toBeNull()
     expect(head[0]).toBe(1)
     expect(table.counters[1]).toBe(1)
+  })
+
+  it('delivers to an exit flow only on its registered path, sender, header and meter slot; otherwise hands it to JS opened, counters untouched', async () => {
+    const sodium = loadSodium()!
+    const table = NativeTransitTable.create({ selfNode: NODE.ex, peerCount: 1, family: 4, rekeyAfterPackets: 2 ** 40, rejectAfterPackets: 2 ** 47, nowMs: 0 })!
+    const ing = addrOf('ing')
+    table.setPeer(0, NODE.ing, ing.address, ing.port)
+    const key = Buffer.alloc(32, 5)
+    expect(table.receiveKey(0, 0x01020304, key, new Uint32Array(256), new Float64Array(1), 1e9)).toBe(true)
+    const seen = new Float64Array(4)
+    const services = new Float64Array(3 * 2)
+    const meter = new Float64Array(7 * 4)
+    table.attachExit(seen, services, meter)
+    const rx = createSocket('udp4')
+    await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', resolve))
+    const got: Buffer[] = []
+    rx.on('message', (m) => got.push(m))
+    const origin = new NativeConnectedUdpSocket('127.0.0.1', 0, '127.0.0.1', rx.address().port)
+    try {
+      const register = (path: number[]): boolean => table.setExitFlow(1, { ingressNode: path[0], flowId: 7, serviceId: SERVICE, serviceSlot: 1, socket: origin.nativeHandle()!, path: Uint32Array.from(path), pathLen: path.length, meterSlot: 2, meterGen: 0 })
+      // One receive area, as a socket's slot: what a short datagram does not overwrite is the previous one's plaintext.
+      const area = Buffer.alloc(70_000)
+      let counter = 0
+      const offer = (o: Partial<Parameters<typeof dataPlain>[0]>, now = 100): string => {
+        const plain = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 9, path: [NODE.ing, NODE.ex], ext: 0, payload: 40, headerCut: 0, service: SERVICE, flow: 7, ...o })
+        area.writeUInt32BE(0x01030000, 0)
+        area.writeUInt32BE(0x01020304, 4)
+        area.writeUInt32BE(0, 8)
+        area.writeUInt32BE(++counter, 12)
+        const nonce = Buffer.alloc(24)
+        area.copy(nonce, 0, 0, 16)
+        sodium.crypto_secretbox_easy(area.subarray(16, 32 + plain.length), plain, nonce, key)
+        const r = table.tryForward(area, 32 + plain.length, ing.address, ing.port, now, Buffer.alloc(16))
+        return r === null ? 'declined' : r.delivered ? 'delivered' : r.opened ? 'opened' : 'forwarded'
+      }
+      const untouched = (): void => {
+        expect(Array.from(services)).toEqual([0, 0, 0, 0, 0, 0])
+        expect(meter[2 * 7 + 1]).toBe(0)
+        expect(seen[1]).toBe(0)
+      }
+      expect(register([NODE.ing, NODE.ex])).toBe(true)
+      expect(offer({ flags: 0, reserved: 0, seq: 1 })).toBe('delivered')
+      expect(Array.from(services.subarray(3))).toEqual([1, 40, 0])
+      expect(meter[2 * 7 + 1]).toBe(1) // received
+      expect(seen[1]).toBe(100)
+      services.fill(0)
+      meter.fill(0)
+      seen.fill(0)
+      // A header the TypeScript path rejects: not stamped, yet a stamp (bad_reserved); cut inside the path (truncated).
+      expect(offer({ flags: 0, reserved: 1 })).toBe('opened')
+      expect(offer({ headerCut: 45 })).toBe('opened')
+      // The meter slot went (and came back for another path): JS counts the arrival, in a slot of its own.
+      meter[2 * 7] = 1
+      expect(offer({})).toBe('opened')
+      meter[2 * 7] = 0
+      // Another path through the same ends: a hop between them, or a different one.
+      expect(register([NODE.ing, NODE.tr, NODE.ing, NODE.ex])).toBe(true)
+      expect(offer({ plen: 4, pidx: 3, path: [NODE.ing, NODE.stranger, NODE.ing, NODE.ex] })).toBe('opened')
+      expect(register([NODE.ing, NODE.ex, NODE.ing, NODE.ex])).toBe(true)
+      expect(offer({ plen: 2, pidx: 1, path: [NODE.ing, NODE.ex] })).toBe('opened')
+      // The registered path, sent by a peer that is not its previous hop (ing, not tr): not_for_me in JS.
+      expect(register([NODE.ing, NODE.tr, NODE.ex])).toBe(true)
+      expect(offer({ plen: 3, pidx: 2, path: [NODE.ing, NODE.tr, NODE.ex] })).toBe('opened')
+      untouched()
+      // A payload the kernel refuses (one byte over IPv4's UDP limit, 65507): counted as a failed send, as JS's send_failed.
+      expect(register([NODE.ing, NODE.ex])).toBe(true)
+      expect(offer({ payload: 65_508 })).toBe('delivered')
+      expect(Array.from(services.subarray(3))).toEqual([0, 0, 1])
+      expect(table.counters[2]).toBe(2)
+    } finally {
+      origin.close()
+      rx.close()
+    }
   })
 
   it('declines a replay of a packet it forwarded, and the TypeScript path drops and counts it', async () => {
