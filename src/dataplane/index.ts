@@ -7,7 +7,9 @@
  * of redundant copies, a peer's several endpoints and the probes of its
  * spares (peer-endpoints.ts), the direct fallback to the origin when no overlay
  * path exists (direct-fallback.ts), the drop counters and the per-path
- * counters behind path reports (path-meter.ts).
+ * counters behind path reports (path-meter.ts), and what the native transit
+ * table does for it: forwarding (transit-offload.ts) and the exit's
+ * delivery of established flows (exit-offload.ts).
  * It is written against io/ interfaces and a PathProvider, so the same code
  * runs on real sockets and on fakes.
  */

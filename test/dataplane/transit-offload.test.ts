@@ -270,6 +270,11 @@ function once(f: () => void): () => void {
   }
 }
 
+/** Polls `done` (loopback delivery), bounded. */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 5))
+}
+
 /** What the TypeScript side's origin sockets sent, per flow in creation order. */
 function tsOriginSends(w: World): string[][] {
   return w.ts.origins.map((s) => (s as ScriptedSocket).sent.map((x) => x.bytes))
@@ -411,7 +416,7 @@ function burstPlain(op: { stamped: boolean; stamp: number; ext: number; flow: nu
     hops: 4,
     plen: shape.plen + (t === 'plen' ? 1 : 0),
     pidx: shape.pidx + (t === 'early' ? -1 : t === 'pidx' ? 1 : 0),
-    reserved: stamped ? op.stamp + i : t === 'reserved' ? 1 + (op.stamp % 200) : 0,
+    reserved: stamped ? (op.stamp * (i + 3) * 37) % 256 : t === 'reserved' ? 1 + (op.stamp % 200) : 0,
     path: shape.path,
     ext: t === 'badext' ? 9 : t === 'ext6' ? 6 : op.ext,
     payload: 10 + i,
@@ -587,8 +592,9 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     const viaTr = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 3, pidx: 2, reserved: 3, path: [NODE.ing, NODE.tr, NODE.ex], ext: 0, payload: 50, headerCut: 0, service: SERVICE, flow: 1 })
     const direct = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.ex], ext: 0, payload: 70, headerCut: 0, service: SERVICE, flow: 2 })
     const before = w.native.relay.stats().native_transit!
+    // 400 ms apart: 6 s in all, past an unreplied flow's idle timeout (5 s) counted from its first datagram, JS's.
     for (let i = 0; i < 16; i++) {
-      w.clock.advance(3)
+      w.clock.advance(400)
       w.ends.tr.send(0, w.clock.nowMs(), viaTr, viaTr.length)
       pump(w)
       w.ends.ing.send(0, w.clock.nowMs(), direct, direct.length)
@@ -670,23 +676,37 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
 
-  it('gives every flow back to JS on a live change of services (here: delivery becomes proxy-protocol), as the TypeScript path then drops', async () => {
+  it('gives every flow back to JS on a live change of services (delivery swapped between proxy and proxy-protocol)', async () => {
     const w = await connectedWorld(20, false, undefined, 'ex')
-    const send = (seq: number): void => {
-      const p = dataPlain({ kind: 1, flags: 8, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.ex], ext: 0, payload: 20, headerCut: 0, service: SERVICE, flow: 1, seq })
+    const send = (seq: number, withClient = false): void => {
+      const p = dataPlain({ kind: 1, flags: withClient ? 8 | 2 : 8, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.ex], ext: withClient ? 4 : 0, payload: 20, headerCut: 0, service: SERVICE, flow: 1, seq })
+      w.ends.ing.send(0, w.clock.nowMs(), p, p.length)
+      pump(w)
+    }
+    // A flow of the proxy-protocol service, with the client's address: its datagrams carry a PROXY header (JS).
+    const proxied = (seq: number): void => {
+      const p = dataPlain({ kind: 1, flags: 8 | 2, hops: 4, plen: 2, pidx: 1, reserved: 3, path: [NODE.ing, NODE.ex], ext: 4, payload: 20, headerCut: 0, service: PROXIED, flow: 2, seq })
       w.ends.ing.send(0, w.clock.nowMs(), p, p.length)
       pump(w)
     }
     send(0)
     send(1)
+    proxied(0)
+    proxied(1)
     expect(w.native.relay.stats().native_transit!.delivered_local).toBe(1)
+    // Swapped: game now wants PROXY headers, proxied no longer does (but its flow keeps the header it was opened with).
     const plane = dataPlaneConfig(baseConfigs.get('ex')!)
-    const desired = plane.services.map((s) => ({ ...s, cfg: { ...s.cfg, delivery: 'proxy-protocol' as const } }))
+    const desired = plane.services.map((s) => ({ ...s, cfg: { ...s.cfg, delivery: s.cfg.name === 'game' ? ('proxy-protocol' as const) : ('proxy' as const) } }))
     for (const side of [w.ts, w.native]) await side.relay.setServices(desired)
     send(2)
     send(3)
+    // With the client's address game's old flow (opened without a PROXY header) is delivered raw by JS; without, dropped.
+    send(4, true)
+    send(5)
+    proxied(2)
+    proxied(3)
     expect(w.native.relay.stats().native_transit!.delivered_local).toBe(1)
-    expect(w.native.relay.stats().services.game.drops.proxy_no_client_addr).toBe(2)
+    expect(w.native.relay.stats().services.game.drops.proxy_no_client_addr).toBe(3)
     await originsMatch(w)
     expect(counters(w.native.relay)).toEqual(counters(w.ts.relay))
   })
@@ -799,9 +819,18 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
       services.fill(0)
       meter.fill(0)
       seen.fill(0)
-      // A header the TypeScript path rejects: not stamped, yet a stamp (bad_reserved); cut inside the path (truncated).
+      // A header the TypeScript path rejects: not stamped, yet a stamp (bad_reserved); cut inside the path (truncated);
+      // another kind; an unknown flag; a client-address extension of no family. Or one it does not deliver here: a
+      // reply (not_ingress), a redundant copy (deduplicated in JS), another service, another flow.
       expect(offer({ flags: 0, reserved: 1 })).toBe('opened')
       expect(offer({ headerCut: 45 })).toBe('opened')
+      expect(offer({ kind: 2 })).toBe('opened')
+      expect(offer({ flags: 8 | 0x20 })).toBe('opened')
+      expect(offer({ flags: 8 | 2, ext: 9 })).toBe('opened')
+      expect(offer({ flags: 8 | 1 })).toBe('opened')
+      expect(offer({ flags: 8 | 4 })).toBe('opened')
+      expect(offer({ service: SERVICE + 1 })).toBe('opened')
+      expect(offer({ flow: 8 })).toBe('opened')
       // The meter slot went (and came back for another path): JS counts the arrival, in a slot of its own.
       meter[2 * 7] = 1
       expect(offer({})).toBe('opened')
@@ -815,11 +844,29 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
       expect(register([NODE.ing, NODE.tr, NODE.ex])).toBe(true)
       expect(offer({ plen: 3, pidx: 2, path: [NODE.ing, NODE.tr, NODE.ex] })).toBe('opened')
       untouched()
+      // Stamped: the meter's delay aggregates as PathMeter.onArrival keeps them (stamp units of 10 us, modulo 2^24;
+      // at 100 ms the receive stamp is 10000, below these send stamps: the differences wrap).
+      expect(register([NODE.ing, NODE.ex])).toBe(true)
+      expect(offer({ reserved: 50 })).toBe('delivered')
+      expect(offer({ reserved: 60 })).toBe('delivered')
+      expect(offer({ reserved: 40 })).toBe('delivered')
+      const m = Array.from(meter.subarray(2 * 7, 3 * 7))
+      expect(m.slice(1, 2)).toEqual([3]) // received
+      expect(m.slice(3)).toEqual([3, (10_000 - 50 * 256) & 0xffffff, -10 * 256, 0]) // samples, ref, minRel, sumRel
+      services.fill(0)
+      meter.fill(0)
+      seen.fill(0)
+      // With a client-address extension the payload starts after it.
+      expect(register([NODE.ing, NODE.ex])).toBe(true)
+      expect(offer({ flags: 8 | 2, ext: 4, payload: 5 })).toBe('delivered')
+      await waitUntil(() => got.length === 5)
+      expect(got[4].equals(Buffer.alloc(5, 0x5a))).toBe(true)
+      services.fill(0)
       // A payload the kernel refuses (one byte over IPv4's UDP limit, 65507): counted as a failed send, as JS's send_failed.
       expect(register([NODE.ing, NODE.ex])).toBe(true)
       expect(offer({ payload: 65_508 })).toBe('delivered')
       expect(Array.from(services.subarray(3))).toEqual([0, 0, 1])
-      expect(table.counters[2]).toBe(2)
+      expect(table.counters[2]).toBe(6)
     } finally {
       origin.close()
       rx.close()
