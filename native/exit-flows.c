@@ -40,29 +40,8 @@
 #define ADDON_ERROR_CODE "EOVERPASS_TRANSIT"
 #include "napi-util.h"
 #include "exit-flows.h"
+#include "wire-data.h"
 #include "udp-connected.h"
-
-/* wire/data.ts */
-#define KIND_DATA 1
-#define FLAG_REPLY 0x01
-#define FLAG_CLIENT_ADDR 0x02
-#define FLAG_REDUNDANT 0x04
-#define FLAG_STAMPED 0x08
-#define KNOWN_FLAGS 0x0f
-#define OFF_FLAGS 1
-#define OFF_PATH_LEN 3
-#define OFF_PATH_INDEX 4
-#define OFF_STAMP 5
-#define OFF_SERVICE 8
-#define OFF_FLOW 12
-#define OFF_PATH 20
-#define DATA_FIXED_LEN 20
-#define MIN_PATH_RELAYS 2
-#define MAX_PATH_RELAYS 8
-#define CLIENT_ADDR_V4_LEN 14
-#define CLIENT_ADDR_V6_LEN 38
-#define STAMP_UNIT_US 10
-#define STAMP_MODULUS 0x1000000
 
 /* Shared Float64Arrays, as src/dataplane/path-meter.ts and exit-offload.ts lay them out. */
 enum { MF_GEN, MF_RECEIVED, MF_LAST_MS, MF_SAMPLES, MF_REF, MF_MIN_REL, MF_SUM_REL, METER_FIELDS };
@@ -72,7 +51,7 @@ typedef struct {
   bool used;
   uint32_t ingress, flow, service;
   uint32_t service_slot;
-  void *sock; /* the flow's connected origin socket (udp-connected.c); JS removes the flow before closing it */
+  void *sock; /* the flow's connected origin socket (udp-connected.c), held: JS removes the flow before closing it, and a socket closed first is only refused (-EBADF), never freed under us */
   uint32_t plen;
   uint32_t path[MAX_PATH_RELAYS];
   uint32_t meter;
@@ -118,7 +97,17 @@ static void unlink_flow(exit_flows_t *x, uint32_t slot) {
   int32_t *at = &x->buckets[bucket_of(x, f->ingress, f->flow)];
   while (*at != 0 && *at != (int32_t)slot + 1) at = &x->flows[*at - 1].next;
   if (*at != 0) *at = f->next;
+  if (f->sock) udp_connected_release(f->sock);
   memset(f, 0, sizeof *f);
+}
+
+/* Every flow out, each socket's hold released (a change of services, the table's end). */
+static void clear_flows(exit_flows_t *x) {
+  if (x->cap == 0) return;
+  for (uint32_t i = 0; i < x->cap; i++)
+    if (x->flows[i].used && x->flows[i].sock) udp_connected_release(x->flows[i].sock);
+  memset(x->flows, 0, sizeof *x->flows * x->cap);
+  memset(x->buckets, 0, sizeof *x->buckets * ((size_t)x->mask + 1));
 }
 
 /* Room for `slot`: the flows array and the buckets (twice the slots, a power of two) grow together. */
@@ -163,14 +152,14 @@ static void meter_arrival(double *m, const unsigned char *p, double now_ms) {
 }
 
 bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, uint32_t from_node, double now_ms) {
-  /* decodeDataHeader (wire/data.ts), and relay.ts onPathPacket: the path's end. The path length's range
-   * (2..8) needs no check of its own: the flow's registered path has one, and plen must equal its length. */
+  /* decodeDataHeader (wire/data.ts), and relay.ts onPathPacket: the path's end. The length's range is checked
+   * here, before the sender's index pidx - 1 is read: a path of one relay (pidx 0) would read 4 GiB away. */
   if (!x || n < DATA_FIXED_LEN || p[0] != KIND_DATA) return false;
   unsigned flags = p[OFF_FLAGS];
   if ((flags & ~KNOWN_FLAGS) != 0) return false;
   if (!(flags & FLAG_STAMPED) && (p[OFF_STAMP] | p[OFF_STAMP + 1] | p[OFF_STAMP + 2]) != 0) return false;
   unsigned plen = p[OFF_PATH_LEN], pidx = p[OFF_PATH_INDEX];
-  if (pidx != plen - 1) return false;
+  if (plen < MIN_PATH_RELAYS || plen > MAX_PATH_RELAYS || pidx != plen - 1) return false;
   size_t off = OFF_PATH + 4 * (size_t)plen;
   if (n < off) return false;
   if (flags & FLAG_CLIENT_ADDR) {
@@ -214,6 +203,7 @@ static void drop_arrays(napi_env env, exit_flows_t *x) {
 void exit_flows_free(napi_env env, exit_flows_t *x) {
   if (!x) return;
   drop_arrays(env, x);
+  clear_flows(x);
   free(x->flows);
   free(x->buckets);
   free(x);
@@ -302,6 +292,7 @@ static napi_value exit_set(napi_env env, napi_callback_info info) {
     f->service = service;
     f->service_slot = service_slot;
     f->sock = sock;
+    udp_connected_hold(sock);
     f->plen = plen;
     memcpy(f->path, data, 4 * (size_t)plen);
     f->meter = meter;
@@ -327,11 +318,7 @@ static napi_value exit_clear_all(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   exit_flows_t **xs = flows_call(env, info, argv, 1, "exitFlowsClear: arguments");
   if (!xs) return NULL;
-  exit_flows_t *x = *xs;
-  if (x && x->cap > 0) {
-    memset(x->flows, 0, sizeof *x->flows * x->cap);
-    memset(x->buckets, 0, sizeof *x->buckets * ((size_t)x->mask + 1));
-  }
+  if (*xs) clear_flows(*xs);
   return NULL;
 }
 

@@ -58,6 +58,7 @@
 
 #define ADDON_ERROR_CODE "EOVERPASS_TRANSIT"
 #include "napi-util.h"
+#include "wire-data.h"
 #include "transit.h"
 #include "exit-flows.h"
 
@@ -75,22 +76,7 @@
 #define KEY_LEN 32
 #define LANE_UNIT 0x10000u
 #define MAX_LANES 32
-/* wire/data.ts */
-#define KIND_DATA 1
-#define FLAG_CLIENT_ADDR 0x02
-/* Bytes 5..7 hold the writer's send stamp (path reports); a transit carries it unchanged. */
-#define FLAG_STAMPED 0x08
-#define KNOWN_FLAGS 0x0f
-#define OFF_FLAGS 1
-#define OFF_HOPS 2
-#define OFF_PATH_LEN 3
-#define OFF_PATH_INDEX 4
-#define OFF_PATH 20
-#define DATA_FIXED_LEN 20
-#define MIN_PATH_RELAYS 2
-#define MAX_PATH_RELAYS 8
-#define CLIENT_ADDR_V4_LEN 14
-#define CLIENT_ADDR_V6_LEN 38
+/* wire/data.ts: wire-data.h */
 /* crypto/replay.ts */
 #define RING_WORDS 256
 #define RING_MASK (RING_WORDS - 1)

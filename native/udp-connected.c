@@ -45,11 +45,27 @@ typedef struct {
   poll_handle_t ph; /* first member: the uv handle pointer is the struct */
   udp_env_t *ue;    /* its env's state: the arena */
   double stats[CS_COUNT];
+  /* Holders in C besides JS (an exit flow table entry, exit-flows.c): the struct outlives its close until they let go. */
+  int holds;
+  bool destroyed;
 } csock_t;
 
 static void cs_destroy(poll_handle_t *ph) {
-  udp_env_unref(((csock_t *)ph)->ue);
-  free(ph);
+  csock_t *s = (csock_t *)ph;
+  udp_env_unref(s->ue);
+  s->ue = NULL;
+  /* Closed (ph.closing stays true): a holder's send gets -EBADF instead of touching freed memory. */
+  if (s->holds > 0) s->destroyed = true;
+  else free(s);
+}
+
+void udp_connected_hold(void *sock) {
+  ((csock_t *)sock)->holds++;
+}
+
+void udp_connected_release(void *sock) {
+  csock_t *s = sock;
+  if (--s->holds == 0 && s->destroyed) free(s);
 }
 
 /* arena(buffer, meta Int32Array, slotBytes): (LIGHT_BATCH + 1) slots; meta 1 + 2 * LIGHT_BATCH ints. */

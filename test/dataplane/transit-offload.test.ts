@@ -843,6 +843,12 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
       // The registered path, sent by a peer that is not its previous hop (ing, not tr): not_for_me in JS.
       expect(register([NODE.ing, NODE.tr, NODE.ex])).toBe(true)
       expect(offer({ plen: 3, pidx: 2, path: [NODE.ing, NODE.tr, NODE.ex] })).toBe('opened')
+      // A path of one relay (index 0: there is no previous hop to read) or none, or longer than the maximum, from an
+      // authenticated peer: bad_path_length in JS, and nothing read outside the header.
+      expect(register([NODE.ing, NODE.ex])).toBe(true)
+      expect(offer({ plen: 1, pidx: 0, path: [NODE.ex] })).toBe('opened')
+      expect(offer({ plen: 0, pidx: 255, path: [] })).toBe('opened')
+      expect(offer({ plen: 9, pidx: 8, path: [NODE.ing, NODE.ex, NODE.ing, NODE.ex, NODE.ing, NODE.ex, NODE.ing, NODE.ex, NODE.ex] })).toBe('opened')
       untouched()
       // Stamped: the meter's delay aggregates as PathMeter.onArrival keeps them (stamp units of 10 us, modulo 2^24;
       // at 100 ms the receive stamp is 10000, below these send stamps: the differences wrap).
@@ -867,6 +873,14 @@ describeIf(needsAvailable('the native transit fast path', { ok: unavailable === 
       expect(offer({ payload: 65_508 })).toBe('delivered')
       expect(Array.from(services.subarray(3))).toEqual([0, 0, 1])
       expect(table.counters[2]).toBe(6)
+      // The origin socket closed while its flow is still registered (JS removes it first; this is the fault that
+      // rule guards): the table holds the socket, so the send is refused and counted, never made on freed memory.
+      services.fill(0)
+      expect(register([NODE.ing, NODE.ex])).toBe(true)
+      origin.close()
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(offer({})).toBe('delivered')
+      expect(Array.from(services.subarray(3))).toEqual([0, 0, 1])
     } finally {
       origin.close()
       rx.close()
