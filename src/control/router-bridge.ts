@@ -57,7 +57,7 @@ export interface RouteChange {
 }
 
 /** What the bridge uses of the data plane: send sealed plaintexts to peers, count malformed control messages. */
-export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | 'sendPlain' | 'drops'> & Partial<Pick<Relay, 'pathMeter' | 'checkEndpoints'>>
+export type ControlTransport = Pick<Relay, 'attachControlPlane' | 'peerById' | 'sendPlain' | 'drops'> & Partial<Pick<Relay, 'pathMeter' | 'checkEndpoints' | 'tickIfDue'>>
 
 /** How often peers with several endpoints are checked for failover (dataplane/peer-endpoints.ts). */
 export const ENDPOINT_CHECK_MS = 500
@@ -231,6 +231,8 @@ export class RouterBridge implements ControlPlaneSink {
         this.lastEndpointCheckMs = now
         this.relay.checkEndpoints?.(now, this.outboundUp)
       }
+      // Awake anyway: the relay's housekeeping runs here when it is nearly due, not on a wake-up of its own.
+      this.relay.tickIfDue?.(now)
     } catch (err) {
       this.handlerError('tick', err)
     }

@@ -98,6 +98,13 @@ export interface VersionSink {
 /** What the relay tells its crypto endpoint: the private key is the builder's (node/), never the data plane's. */
 export type RelayEndpointOptions = Omit<SecureEndpointOptions, 'privateKey'>
 
+/**
+ * How early the housekeeping tick (every tickMs) may run on another timer's
+ * wake-up (Relay.tickIfDue): its work is a few microseconds, a wake-up of
+ * its own ~100-200 (docs/performance.md, "Idle CPU").
+ */
+export const TICK_EARLY_MS = 50
+
 export interface RelayDeps {
   /** The data plane's share of the config, resolved once (config/data-plane.ts). */
   plane: DataPlaneConfig
@@ -195,6 +202,8 @@ export class Relay implements RelayContext {
   private socket: PacketSocket | undefined
   private tickTimer: TimerHandle | undefined
   private lastSweepMs = 0
+  /** When the housekeeping tick last ran (tickIfDue runs it early on another wake-up). */
+  private lastTickMs = 0
   private readonly startedMs: number
   private controlSink: ControlPlaneSink | undefined
   private versionSink: VersionSink | undefined
@@ -282,6 +291,7 @@ export class Relay implements RelayContext {
       this.stop()
       throw err
     }
+    this.lastTickMs = this.clock.nowMs()
     this.scheduleTick()
   }
 
@@ -786,8 +796,14 @@ export class Relay implements RelayContext {
   // --- timers ----------------------------------------------------------
 
   private scheduleTick(): void {
-    this.tickTimer = this.timers.setTimeout(() => {
-      const now = this.clock.nowMs()
+    this.tickTimer = this.timers.setTimeout(() => this.tick(this.clock.nowMs()), this.tickMs)
+  }
+
+  /** Housekeeping: counter drains, crypto timers (retries, rekeys, expiry), the flows' sweep each second. */
+  private tick(now: number): void {
+    this.tickTimer = undefined
+    this.lastTickMs = now
+    try {
       this.transit?.drain()
       this.exit.drainNative()
       this.endpoint.tick(now)
@@ -799,8 +815,23 @@ export class Relay implements RelayContext {
         this.l3?.exit.sweep(now)
         this.pathMeter.sweep(now)
       }
+    } finally {
+      // Re-armed even when run from another timer's callback that catches what this throws.
       this.scheduleTick()
-    }, this.tickMs)
+    }
+  }
+
+  /**
+   * Someone else's timer woke the process (the control plane's tick): runs
+   * the housekeeping tick now if it is due within TICK_EARLY_MS, and re-arms
+   * its own timer from here. Each run is thus at most tickMs after the last,
+   * as before, and an idle relay does not wake 10 times a second for it
+   * when the control plane wakes anyway (docs/performance.md, "Idle CPU").
+   */
+  tickIfDue(nowMs: number): void {
+    if (this.tickTimer === undefined || nowMs < this.lastTickMs + this.tickMs - TICK_EARLY_MS) return
+    this.timers.clearTimeout(this.tickTimer)
+    this.tick(nowMs)
   }
 
   // --- status ----------------------------------------------------------

@@ -39,16 +39,27 @@ function setup(opts: { deadlines: boolean }) {
     routes: () => ({ forward: [], reply: [] }),
     ...(opts.deadlines ? { nextTickMs: () => (state.inMotion ? -Infinity : Math.min(...state.dueMs)) } : {}),
   } as unknown as Router
-  const transport = { attachControlPlane: () => {}, peerById: () => undefined, sendPlain: () => true, drops: new DropCounts() } as unknown as ControlTransport
+  const relayTicks: number[] = []
+  const transport = { attachControlPlane: () => {}, peerById: () => undefined, sendPlain: () => true, drops: new DropCounts(), tickIfDue: (now: number) => relayTicks.push(now) } as unknown as ControlTransport
   const paths = new SnapshotPaths('sea', resolveServiceRoles('sea', false, config.services))
   const clock = new FakeClock(0)
   const bridge = new RouterBridge(transport, router, config, paths, clock, clock, silentLogger)
-  return { bridge, clock, ticks, state }
+  return { bridge, clock, ticks, state, relayTicks }
 }
 
 const peer = { id: 'lax' } as Parameters<RouterBridge['onProbe']>[0]
 
 describe('router bridge: next-deadline ticks', () => {
+  it('offers the relay its housekeeping tick on each of its own ticks (Relay.tickIfDue: no wake-up of its own)', () => {
+    const w = setup({ deadlines: true })
+    w.state.dueMs = [95, 330]
+    w.bridge.start()
+    w.clock.advance(400)
+    expect(w.ticks.length).toBeGreaterThan(2)
+    expect(w.relayTicks).toEqual(w.ticks)
+    w.bridge.stop()
+  })
+
   it('ticks at the router deadline, rounded up to the fixed tick grid, and not in between', () => {
     const w = setup({ deadlines: true })
     w.state.dueMs = [95, 330]
