@@ -11,7 +11,7 @@ if (process.argv[2] === 'up') v8.setFlagsFromString('--semi-space-growth-factor=
 // V8's memory reducer runs three memory-reducing mark-compacts ~8 s after the
 // start-up mark-compact, 0.5 s apart, once the allocation rate is low: a
 // relay's loop stopped 10-25 ms each time, while it forwards (docs/performance.md,
-// "The first seconds"). The heap keeps its reducer from its creation on, so
+// "The first seconds: V8's memory reducer"). The heap keeps its reducer from its creation on, so
 // --no-memory-reducer acts only on node's command line: the shebang above
 // (systemd, Docker, npx run this file directly). Started as `node
 // bin/overpass.js up`, a relay can at least have one such GC instead of three.
