@@ -18,6 +18,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
+import { RELAY_NODE_FLAGS } from '../../src/cli/relay-process.js'
 import { encodeKey, generateKeyPair, type KeyPair } from '../../src/crypto/index.js'
 import { controlRequest } from '../../src/daemon/control-server.js'
 import { nsRun, nsSpawn, run, sleep, stopProcess, tryRun, type Started } from '../e2e/shell.js'
@@ -109,7 +110,7 @@ export class DosWorld {
 
   async startRelay(id: RelayId): Promise<RelayRun> {
     const config = this.configFile(id)
-    const args = id === 'atl' ? [HOSTILE, config, 'ing', 'ex', String(HOSTILE_REPEAT)] : [BIN, 'up', '-c', config, '--log-format', 'json']
+    const args = id === 'atl' ? [HOSTILE, config, 'ing', 'ex', String(HOSTILE_REPEAT)] : [...RELAY_NODE_FLAGS, BIN, 'up', '-c', config, '--log-format', 'json']
     const proc = this.spawn(`relay-${id}-${Date.now()}`, process.execPath, args)
     const r = { id, proc, config, socket: path.join(this.dir, `${id}.sock`) }
     this.relays.set(id, r)

@@ -35,6 +35,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import { RELAY_NODE_FLAGS } from '../../src/cli/relay-process.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { FAST_PROBE_HOLD_MS } from '../../src/probe/probe-rate.js'
 import { round } from './measure.js'
@@ -308,7 +309,7 @@ async function startOverpassHop(ctx: HopContext, tag: string, budget: number, bi
   const file = path.join(ctx.dir, `hop-${tag}.yaml`)
   writeTransitConfig(file, l, path.join(ctx.dir, `hop-${tag}.sock`), keys, `${l.addr(1, 1)}:${ING_PORT}`, `${l.addr(2, 2)}:${EX_PORT}`)
   const relay = nsSpawn(l.name('tr'), ctx.relayCpus, path.join(ctx.dir, `hop-${tag}.log`), process.execPath, [
-    ...ctx.nodeFlags, bin, 'up', '-c', file, '--log-format', 'json',
+    ...RELAY_NODE_FLAGS, ...ctx.nodeFlags, bin, 'up', '-c', file, '--log-format', 'json',
   ])
   const drivers: Started[] = []
   const stop = async (): Promise<void> => {

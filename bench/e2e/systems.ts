@@ -12,6 +12,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
+import { RELAY_NODE_FLAGS } from '../../src/cli/relay-process.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import type { NetnsLine } from './netns.js'
 import { nsRun, nsSpawn, run, sleep, stopProcess, tryRun, type Started } from './shell.js'
@@ -187,7 +188,7 @@ export async function startOverpass(ctx: SystemContext, baseline = false): Promi
         services: [service],
       }, 'overpass bench:e2e relay (generated; throwaway keys)'), { mode: 0o600 })
       const proc = nsSpawn(l.name(id), ctx.relayCpus, path.join(ctx.dir, `overpass-${tag}${id}.log`), process.execPath, [
-        ...ctx.nodeFlags, bin, 'up', '-c', file, '--log-format', 'json',
+        ...RELAY_NODE_FLAGS, ...ctx.nodeFlags, bin, 'up', '-c', file, '--log-format', 'json',
       ])
       relays.push({ role: roles[id], proc })
       await waitForLog(proc, '"relay up"', `overpass relay ${id}`)

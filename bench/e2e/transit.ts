@@ -22,6 +22,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
+import { RELAY_NODE_FLAGS } from '../../src/cli/relay-process.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { MAX_LOSS, round } from './measure.js'
 import type { NetnsLine } from './netns.js'
@@ -159,7 +160,7 @@ async function measureOverpass(ctx: TransitContext, mode: 'auto' | 'dgram' | 'ts
   writeTransitConfig(file, l, path.join(ctx.dir, `transit-${tag}.sock`), keys, `${peerHost}:${ING_PORT}`, `${peerHost}:${EX_PORT}`, workers)
   const logFile = path.join(ctx.dir, `overpass-transit-alone-${tag}.log`)
   const relay = nsSpawn(l.name('tr'), ctx.transitCpus, logFile, process.execPath, [
-    ...ctx.nodeFlags, ctx.bin, 'up', '-c', file, '--log-format', 'json',
+    ...RELAY_NODE_FLAGS, ...ctx.nodeFlags, ctx.bin, 'up', '-c', file, '--log-format', 'json',
   ], mode === 'ts' ? { OVERPASS_UDP: 'auto', OVERPASS_TRANSIT: 'off' } : { OVERPASS_UDP: mode })
   let driver: Started | undefined
   try {

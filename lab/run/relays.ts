@@ -14,6 +14,7 @@ import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { renderPeerKeys, renderRelayYaml, type RenderService } from '../../src/config/render.js'
+import { RELAY_NODE_FLAGS } from '../../src/cli/relay-process.js'
 import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { controlRequest } from '../../src/daemon/control-server.js'
 import type { Scenario } from '../scenario/index.js'
@@ -107,7 +108,7 @@ export async function startRelays(lab: LabRun): Promise<RelayProcs> {
  */
 export async function startRelay(lab: LabRun, procs: RelayProcs, p: string): Promise<Record<string, unknown>> {
   // OVERPASS_TEST_FAULTS: the lab may tell its relays to misbehave (scenario action drop-data, daemon/test-faults.ts).
-  const argv = ['env', 'OVERPASS_TEST_FAULTS=1', process.execPath, BIN, 'up', '-c', procs.files.get(p)!, '--log-format', 'json']
+  const argv = ['env', 'OVERPASS_TEST_FAULTS=1', process.execPath, ...RELAY_NODE_FLAGS, BIN, 'up', '-c', procs.files.get(p)!, '--log-format', 'json']
   const child = spawnInNs(lab.state, lab.ns(p), `relay-${p}`, withPriority(RELAY_RT, argv))
   procs.children.set(p, child)
   return waitFor(`relay ${p}`, async () => {

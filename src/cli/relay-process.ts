@@ -11,6 +11,15 @@ const HERE = path.dirname(fileURLToPath(import.meta.url))
 /** bin/overpass.js, from src/cli (vitest, tsx) or from dist/src/cli (compiled). */
 export const OVERPASS_BIN = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../../../bin/overpass.js' : '../../bin/overpass.js')
 
+/**
+ * The node flags bin/overpass.js's shebang starts a relay with (V8's memory
+ * reducer off: its mark-compacts ~8 s after start stopped the loop for
+ * 10-25 ms; docs/performance.md). Whatever runs `node bin/overpass.js up`
+ * itself (the demo, the loopback tests, the lab, the benches) passes the
+ * same, so its relays run as systemd's do.
+ */
+export const RELAY_NODE_FLAGS: readonly string[] = ['--no-memory-reducer']
+
 export interface RelayProcess {
   id: string
   child: ChildProcess
@@ -28,7 +37,7 @@ export class RelayStartError extends Error {
 
 /** Resolves once the relay logs "relay up"; rejects if it exits first or takes longer than `timeoutMs`. */
 export function startRelayProcess(id: string, configFile: string, timeoutMs = 15_000): Promise<RelayProcess> {
-  const child = spawn(process.execPath, [OVERPASS_BIN, 'up', '-c', configFile, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [...RELAY_NODE_FLAGS, OVERPASS_BIN, 'up', '-c', configFile, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] })
   const stderr: string[] = []
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {

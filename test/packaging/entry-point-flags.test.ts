@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect } from 'vitest'
+import { RELAY_NODE_FLAGS } from '../../src/cli/relay-process.js'
 import { itIf, needsFile } from '../support/requirements.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -35,6 +36,8 @@ describe('bin/overpass.js', () => {
   itIf(built, 'names --no-memory-reducer in its shebang and the single reducer GC for `up`', () => {
     const text = fs.readFileSync(BIN, 'utf8')
     expect(text.split('\n')[0]).toBe('#!/usr/bin/env -S node --no-memory-reducer')
+    // Whatever runs `node bin/overpass.js up` itself (demo, lab, benches) passes the same flags.
+    expect(text.split('\n')[0]).toBe(`#!/usr/bin/env -S node ${RELAY_NODE_FLAGS.join(' ')}`)
     expect(text).toContain("v8.setFlagsFromString('--memory-reducer-single-gc')")
   })
 })
