@@ -25,22 +25,27 @@
  * Why: a single lost probe is what healthy links do now and then, so one
  * loss never trips. At 10 probes a second nothing can tell 5% from 1% loss
  * in 3 s (the likelihood ratio needs ~70 probes), which is why edges that
- * carry data are probed 5 times as often (probe-rate.ts), and why the
+ * carry data are probed 10 times as often (probe-rate.ts), and why the
  * detector uses what the edge did before: on a clean edge two losses
- * within 30 numbers are ~7% and trip (sustained 5% loss: ~0.7 s after its
- * onset at the fast interval, median; ~2.1 s p95); an edge that has been
+ * within 30 numbers are ~7% and trip (sustained 5% loss: ~0.4 s after its
+ * onset at the fast rate, median; ~1.3 s p95, ~1.9 s p99); an edge that has been
  * losing 0.5% all along needs five within 30 numbers, which chance gives
- * about once in 3 days at 50 probes a second (two would trip it every
- * minute, four every hour or two). Low sustained loss (< 2%) on a lossy edge is left to the mean's
+ * about once in 3 days at 50 probes a second, 1.5 days at the fast rate's
+ * 100 (two would trip it every minute, four every hour or two). Low sustained loss (< 2%) on a lossy edge is left to the mean's
  * limit and the profiles' penalty. Clearing needs 3 s clean (the caller
  * passes the clearing run in numbers: FAST_LOSS_CLEAR_PROBES at the normal
  * interval): sustained 5% loss rarely gives that, and a one-off burst
  * costs the edge 3 s, close to a one-off outage.
  *
- * Losses are seen when a newer number arrives past missing ones (a late,
- * reordered probe does not un-trip it: pessimistic by one probe).
+ * Losses are seen when a newer number arrives past missing ones; the edge
+ * (inbound-edge.ts) feeds a number only once FAST_LOSS_REORDER newer ones
+ * arrived, so a probe overtaken by the next one (a fast round's two probes
+ * leave back to back, and back-to-back packets are the ones a network
+ * reorders) is no loss. A probe later than that counts as lost.
  */
 export const FAST_LOSS_WINDOW = 30
+/** Newer numbers that must arrive before a missing one counts as lost (see above): one round of a fast pair later. */
+export const FAST_LOSS_REORDER = 2
 export const FAST_LOSS_CLEAR_PROBES = 30
 /** Background loss under which an edge is clean: fewer than two losses in the ~2000 numbers before the episode (a stray loss leaves it clean). */
 export const FAST_LOSS_CLEAN_BACKGROUND = 0.001

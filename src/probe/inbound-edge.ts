@@ -1,5 +1,5 @@
 import { DELAY_FILTER_DOUBLES, DelayFilter } from './delay-filter.js'
-import { FAST_LOSS_CLEAR_PROBES, FAST_LOSS_DOUBLES, FastLoss } from './fast-loss.js'
+import { FAST_LOSS_CLEAR_PROBES, FAST_LOSS_DOUBLES, FAST_LOSS_REORDER, FastLoss } from './fast-loss.js'
 import { LOSS_WINDOW, LOSS_WINDOW_DOUBLES, LossRecord, LossWindow } from './loss-window.js'
 import { OFFSET_FILTER_DOUBLES, OffsetFilter } from './offset-filter.js'
 import type { ProbeFields } from './probe-codec.js'
@@ -36,8 +36,10 @@ const ECHO_RX = 6
 const SENDER_FAST = 7
 /** Our clock at the last probe that fed the delay and offset filters. */
 const LAST_DELAY_RX = 8
+/** The highest received sequence number fed to the fast loss detector (see FAST_LOSS_REORDER). */
+const FAST_FED = 9
 /** Where the owner's doubles start (see `ownerAt`). */
-const OWNER_AT = 9
+const OWNER_AT = 10
 /** Doubles kept for the edge's owner (the router's per-edge flood bookkeeping) next to the hot state. */
 export const INBOUND_OWNER_DOUBLES = 4
 // Then its estimators: the small, every-probe parts first (see DelayFilter).
@@ -179,7 +181,7 @@ export class InboundEdge {
       s[b + LAST_DELAY_RX] = nowMs
     }
     if (p.seq > prevHi) {
-      if (s[b + UP] === 1) this.fastLoss.advance(prevHi, p.seq, p.fast ? fastClearProbes : FAST_LOSS_CLEAR_PROBES)
+      if (s[b + UP] === 1) this.feedFastLoss(p.seq, p.fast ? fastClearProbes : FAST_LOSS_CLEAR_PROBES)
       s[b + SENDER_FAST] = p.fast ? 1 : 0
       s[b + CONSECUTIVE] = p.seq === prevHi + 1 ? s[b + CONSECUTIVE] + 1 : 1
       s[b + ECHO_SEQ] = p.seq
@@ -192,8 +194,30 @@ export class InboundEdge {
       s[b + UP] = 1
       restartLossAt(this.loss, p.seq)
       this.fastLoss.reset(false)
+      s[b + FAST_FED] = p.seq
     }
     return ProbeVerdict.Accepted
+  }
+
+  /**
+   * The fast loss detector judges a number only once FAST_LOSS_REORDER
+   * newer ones arrived: it is fed, in order, each received number up to
+   * `hi` - FAST_LOSS_REORDER, and the numbers in between that never
+   * arrived are its losses. A probe that a pair's partner overtook is then
+   * no loss.
+   */
+  private feedFastLoss(hi: number, clearProbes: number): void {
+    const s = this.s
+    const b = this.b
+    const settled = hi - FAST_LOSS_REORDER
+    let fed = s[b + FAST_FED]
+    // Numbers the loss window has moved past are unknown: lost, as the gap they were.
+    for (let q = Math.max(fed + 1, hi - LOSS_WINDOW + 1); q <= settled; q++) {
+      if (!this.loss.holds(q)) continue
+      this.fastLoss.advance(fed, q, clearProbes)
+      fed = q
+    }
+    s[b + FAST_FED] = fed
   }
 
   /** Marks the edge down when nothing arrived for `downAfterMs`. Returns true when that changed it. */

@@ -105,6 +105,15 @@ export class LossWindow {
     s[b + HI] = seq
   }
 
+  /** Whether `seq` was recorded (false for a number the window has moved past or never reached). */
+  holds(seq: number): boolean {
+    const s = this.s
+    const b = this.b
+    const hi = s[b + HI]
+    if (seq > hi || hi - seq >= LOSS_WINDOW || seq < s[b + FIRST]) return false
+    return this.has(seq % LOSS_WINDOW)
+  }
+
   private has(slot: number): boolean {
     return (this.s[this.b + BITS_AT + (slot >> 5)] & (1 << (slot & 31))) !== 0
   }

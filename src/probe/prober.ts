@@ -2,7 +2,7 @@ import type { RouterMessage } from './types.js'
 import { INBOUND_EDGE_DOUBLES, InboundEdge, ProbeVerdict } from './inbound-edge.js'
 import { RelayIndex } from './relay-index.js'
 import { decodeProbe, emptyProbeFields, encodeProbeView, PROBE_LEN, ProbeDrop } from './probe-codec.js'
-import { DELAY_SAMPLE_SPACING, FAST_DOWN_AFTER_MS, FAST_PROBE_HOLD_MS, FAST_PROBE_INTERVAL_MS, MAX_FAST_PEERS, SLOW_ANNOUNCE_PROBES } from './probe-rate.js'
+import { DELAY_SAMPLE_SPACING, FAST_DOWN_AFTER_MS, FAST_PROBE_HOLD_MS, FAST_PROBE_INTERVAL_MS, FAST_PROBES_PER_ROUND, MAX_FAST_PEERS, SLOW_ANNOUNCE_PROBES } from './probe-rate.js'
 import { FAST_LOSS_CLEAR_PROBES } from './fast-loss.js'
 import { StallWatch } from './stall-watch.js'
 
@@ -77,6 +77,9 @@ export class Prober {
   /** Per peer: the probe message we send it, its bytes, and a view to encode into them. */
   private readonly msgs: RouterMessage[]
   private readonly views: DataView[]
+  /** Per peer: the second probe of a fast round (FAST_PROBES_PER_ROUND), sent right after the first. */
+  private readonly pairMsgs: RouterMessage[]
+  private readonly pairViews: DataView[]
   /** Per peer: the sequence number of its next probe. */
   private readonly seqs: Float64Array
   /** Per peer: its Rate, until when it stays fast, and the Slowing probes left. */
@@ -109,13 +112,16 @@ export class Prober {
     const buffers = init.relays.map(() => new Uint8Array(PROBE_LEN))
     this.msgs = init.relays.map((to, i) => ({ to, kind: 'probe', bytes: buffers[i] }))
     this.views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength))
+    const pairBuffers = init.relays.map(() => new Uint8Array(PROBE_LEN))
+    this.pairMsgs = init.relays.map((to, i) => ({ to, kind: 'probe', bytes: pairBuffers[i] }))
+    this.pairViews = pairBuffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength))
     // k intervals at the longest jittered interval, plus tick slack: k probes really were missed.
     this.downAfterMs = init.lossDownAfter * init.probeIntervalMs * (1 + PROBE_JITTER) + DOWN_SLACK_MS
     this.fastIntervalMs = Math.min(FAST_PROBE_INTERVAL_MS, init.probeIntervalMs)
     // A longer loss_down_after (a host known to starve its relays) lengthens the fast deadline alike.
     this.fastDownAfterMs = Math.min((FAST_DOWN_AFTER_MS * init.lossDownAfter) / DEFAULT_LOSS_DOWN_AFTER, this.downAfterMs)
     this.delaySpacingMs = DELAY_SAMPLE_SPACING * init.probeIntervalMs
-    this.fastClearProbes = Math.round((FAST_LOSS_CLEAR_PROBES * init.probeIntervalMs) / this.fastIntervalMs)
+    this.fastClearProbes = Math.round((FAST_LOSS_CLEAR_PROBES * FAST_PROBES_PER_ROUND * init.probeIntervalMs) / this.fastIntervalMs)
     const n = init.relays.length
     this.seqs = new Float64Array(n)
     this.rate = new Uint8Array(n)
@@ -294,6 +300,13 @@ export class Prober {
       encodeProbeView(this.views[i], f)
       out.push(this.msgs[i])
       this.counters.probesSent++
+      if (f.fast && FAST_PROBES_PER_ROUND === 2) {
+        // Back to back: a loss burst that takes the first usually takes this one too (probe-rate.ts).
+        f.seq = this.seqs[i]++
+        encodeProbeView(this.pairViews[i], f)
+        out.push(this.pairMsgs[i])
+        this.counters.probesSent++
+      }
     }
   }
 

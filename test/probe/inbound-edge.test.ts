@@ -63,4 +63,28 @@ describe('InboundEdge', () => {
     e.onProbe(7405, probe(74, 7400), 0)
     expect(e.loss.lossPct()).toBeCloseTo(100 / (UP_AFTER_PROBES + 2))
   })
+
+  // A fast round's two probes leave back to back, and back-to-back packets
+  // are the ones a network reorders: each pair overtaking itself read as
+  // a loss, and two within 30 numbers tripped a clean edge.
+  it('takes a probe overtaken by its pair\'s partner for no loss: the fast loss detector never trips on reordered pairs', () => {
+    const e = new InboundEdge()
+    let t = 0
+    for (let s = 0; s < 10; s++) e.onProbe((t += 10), probe(s, t), 0)
+    expect(e.up).toBe(true)
+    // 100 rounds, every other one arriving in reverse order (n + 1, then n).
+    for (let r = 0; r < 100; r++) {
+      const n = 10 + 2 * r
+      const order = r % 2 === 0 ? [n + 1, n] : [n, n + 1]
+      for (const s of order) e.onProbe((t += 10), { ...probe(s, t), fast: true }, 0, 0, 300)
+      expect(e.fastLoss.tripped).toBe(false)
+    }
+    expect(e.loss.lossPct()).toBe(0)
+    // Two probes that never arrive still trip it, a round later.
+    e.onProbe((t += 10), { ...probe(212, t), fast: true }, 0, 0, 300)
+    expect(e.fastLoss.tripped).toBe(false)
+    e.onProbe((t += 10), { ...probe(213, t), fast: true }, 0, 0, 300)
+    e.onProbe((t += 10), { ...probe(214, t), fast: true }, 0, 0, 300)
+    expect(e.fastLoss.tripped).toBe(true)
+  })
 })

@@ -1,7 +1,7 @@
 /** Fast probing of the edges that carry data (probe/probe-rate.ts), two probers on a fake clock. */
 import { describe, expect, it } from 'vitest'
 import { Prober } from '../../src/probe/prober.js'
-import { FAST_DOWN_AFTER_MS, FAST_PROBE_HOLD_MS, MAX_FAST_PEERS } from '../../src/probe/probe-rate.js'
+import { FAST_DOWN_AFTER_MS, FAST_PROBE_HOLD_MS, FAST_PROBES_PER_ROUND, MAX_FAST_PEERS } from '../../src/probe/probe-rate.js'
 import { decodeProbe, emptyProbeFields } from '../../src/probe/probe-codec.js'
 import type { RouterMessage } from '../../src/probe/types.js'
 import { seededRandom } from '../../src/route/seeded-random.js'
@@ -36,7 +36,7 @@ function runPair(a: Prober, b: Prober, fromMs: number, ms: number, drop = (_f: s
 }
 
 describe('fast probing of active edges', () => {
-  it('probes a peer we send data to 5 times as often, with the FAST flag, and the others as before', () => {
+  it('probes a peer we send data to 10 times as often (a pair every 20 ms), with the FAST flag, and the others as before', () => {
     const a = prober('a', 1)
     const b = prober('b', 2)
     runPair(a, b, 0, 1000)
@@ -60,12 +60,53 @@ describe('fast probing of active edges', () => {
         } else toC++
       }
     }
-    // 50 a second, less a few rounds due just after a 10 ms tick (they wait for the next).
-    expect(toB).toBeGreaterThanOrEqual(40)
-    expect(toB).toBeLessThanOrEqual(55)
+    // 50 rounds a second of FAST_PROBES_PER_ROUND, less a few rounds due just after a 10 ms tick (they wait for the next).
+    expect(FAST_PROBES_PER_ROUND).toBe(2)
+    expect(toB).toBeGreaterThanOrEqual(80)
+    expect(toB).toBeLessThanOrEqual(110)
     expect(flagged).toBe(toB)
     expect(toC).toBeGreaterThanOrEqual(9)
     expect(toC).toBeLessThanOrEqual(11)
+  })
+
+  it('sends a fast round\'s probes back to back with consecutive numbers, so a burst of two lost packets trips the loss detector', () => {
+    const a = prober('a', 1)
+    const b = prober('b', 2)
+    runPair(a, b, 0, 1000)
+    a.markActive(1, 1000)
+    runPair(a, b, 1000, 500)
+    const out: RouterMessage[] = []
+    let t = 1500
+    for (; out.length === 0; t += 10) a.tick(t, out)
+    const seqs = out.filter((m) => m.to === 'b').map((m) => {
+      if (m.kind !== 'probe') throw new Error('a probe round sends only probes')
+      const f = emptyProbeFields()
+      decodeProbe(m.bytes, f)
+      b.onProbe(t + 5, 'a', m.bytes)
+      return f.seq
+    })
+    expect(seqs).toHaveLength(2)
+    expect(seqs[1]).toBe(seqs[0] + 1)
+    // Two packets lost back to back (a congested queue's burst, one round of a's probes): b trips.
+    const e = b.inbound[0]
+    expect(e.fastLoss.tripped).toBe(false)
+    // Every probe a sends b in the first tick from 1650 on that sends any: one round, both probes.
+    let lostAt = -1
+    runPair(a, b, 1600, 200, (from, _to, t) => {
+      if (from !== 'a' || t < 1650 || (lostAt >= 0 && t !== lostAt)) return false
+      lostAt = t
+      return true
+    })
+    expect(e.fastLoss.tripped).toBe(true)
+    // The clearing run is scaled to the pairs: still ~3 s of clean probes (a still sending b data), not 1.5.
+    let clearedAt = -1
+    for (let t = 1800; t < 6000 && clearedAt < 0; t += 100) {
+      a.markActive(1, t)
+      runPair(a, b, t, 100)
+      if (!e.fastLoss.tripped) clearedAt = t + 100
+    }
+    expect(clearedAt - lostAt).toBeGreaterThanOrEqual(2900)
+    expect(clearedAt - lostAt).toBeLessThanOrEqual(3500)
   })
 
   it('keeps each peer\'s sequence numbers gapless, so a fast peer costs the others no loss', () => {
