@@ -69,17 +69,21 @@ export const SLOW_ANNOUNCE_PROBES = 3
 /**
  * Silence before a fast edge is down (at the default loss_down_after of 3;
  * the prober scales it with loss_down_after and never exceeds the normal
- * deadline). Seven fast intervals: a probe lost now and then (two in a row
- * are 44 ms of silence) and a sender's timer firing late fit many times
- * over, and the lab's transit cut leaves a gap of ~260-280 ms instead of
- * ~460 ms with the normal 350 ms. Silence is counted only while this relay
+ * deadline). Six fast rounds: a probe lost now and then (the round's other
+ * probe arrives; a whole round lost is 44 ms of silence) and a sender's
+ * timer firing late fit many times over, and the lab's transit cut leaves
+ * a gap of ~210-250 ms (~240-280 ms at 150 ms, ~460 ms with the normal
+ * 350 ms; the client's gap is the deadline plus ~90-130 ms: the last probe's
+ * age and flight, the new path's round trip, the call's packet spacing).
+ * Silence is counted only while this relay
  * itself was running and reading (stall-watch.ts): without that, relays
  * starved by other processes on a loaded host (live key-rotation test next
  * to a lab run) took their own 600-900 ms stalls for their peers' silence.
  * What can still count is a stall under STALL_GAP_MS (70 ms) plus the
- * sender's own lateness.
+ * sender's own lateness: a 70 ms stall after a round that arrived on time
+ * (~90 ms) leaves ~30 ms for the sender's lateness (60 ms at 150 ms).
  */
-export const FAST_DOWN_AFTER_MS = 150
+export const FAST_DOWN_AFTER_MS = 120
 /**
  * On a fast edge, delay and offset samples are taken at most every
  * DELAY_SAMPLE_SPACING x the normal interval: the delay filters' windows

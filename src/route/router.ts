@@ -452,7 +452,7 @@ export class RouterCore implements Router {
    * edge to it is measured at its end, which may never tell us. So our own
    * routes stop using self -> v at once, locally (a demotion, not flooded),
    * until v is heard again: the first hop of a path through a relay that
-   * was cut off leaves it after the silence deadline (150 ms on an edge
+   * was cut off leaves it after the silence deadline (120 ms on an edge
    * that carries data), without waiting for a flood. A one-way loss of v's
    * probes costs our routes a detour, never reachability (a penalty, not an
    * exclusion). The edge comes back with v's probes (UP_AFTER_PROBES).

@@ -148,6 +148,7 @@ describe('silence counts only while the relay watches', () => {
     expect(tolerant.fastDownAfterMs).toBe((FAST_DOWN_AFTER_MS * 20) / 3)
     expect(tolerant.fastDownAfterMs).toBeLessThan(tolerant.downAfterMs)
     expect(prober('b', 2, 1).fastDownAfterMs).toBe(Math.min(FAST_DOWN_AFTER_MS / 3, prober('b', 2, 1).downAfterMs))
-    expect(FAST_PROBE_INTERVAL_MS * 2).toBeLessThan(FAST_DOWN_AFTER_MS / 3)
+    // With loss_down_after 1, still two fast rounds: one whole jittered round (22 ms) missed, and more.
+    expect(FAST_PROBE_INTERVAL_MS * 2).toBeLessThanOrEqual(FAST_DOWN_AFTER_MS / 3)
   })
 })
