@@ -26,6 +26,17 @@ export class EdgeDemotions {
    * again (Router: "Silent peers"), with no time limit.
    */
   private readonly silent = new Set<number>()
+  /**
+   * Peers whose column is suspect: v went silent to us, so v may be cut off
+   * from everyone, and then the edges into v (measured at v) are frozen in
+   * its column, shown up while nothing reaches v. Every edge u -> v is
+   * penalised until an update from v arrives after the silence (v is alive
+   * and its column current: cleared by the router) or v is heard again.
+   * Without this, an exit whose edge from a cut-off transit relay went
+   * silent moved its reply path to another way through that relay (over
+   * edges into it still shown up) and only left it on the next flood.
+   */
+  private readonly suspect = new Set<number>()
 
   constructor(private readonly n: number) {}
 
@@ -46,6 +57,18 @@ export class EdgeDemotions {
     return this.silent.delete(u * this.n + v)
   }
 
+  /** Marks v's column suspect; true when it was not. */
+  markSuspect(v: number): boolean {
+    if (this.suspect.has(v)) return false
+    this.suspect.add(v)
+    return true
+  }
+
+  /** Lifts v's suspect mark; true when there was one. */
+  clearSuspect(v: number): boolean {
+    return this.suspect.delete(v)
+  }
+
   /** Demotes u->v until untilMs (a later deadline wins). */
   demote(u: number, v: number, untilMs: number): void {
     const k = u * this.n + v
@@ -54,12 +77,12 @@ export class EdgeDemotions {
 
   has(u: number, v: number): boolean {
     const k = u * this.n + v
-    return this.until.has(k) || this.silent.has(k)
+    return this.until.has(k) || this.silent.has(k) || this.suspect.has(v)
   }
 
   /** True when some path edge is demoted. */
   onPath(path: readonly number[]): boolean {
-    if (this.until.size === 0 && this.silent.size === 0) return false
+    if (this.until.size === 0 && this.silent.size === 0 && this.suspect.size === 0) return false
     for (let i = 0; i + 1 < path.length; i++) if (this.has(path[i], path[i + 1])) return true
     return false
   }
@@ -87,6 +110,13 @@ export class EdgeDemotions {
   apply(w: Float64Array): void {
     for (const k of this.until.keys()) if (Number.isFinite(w[k])) w[k] += DEMOTED_EDGE_PENALTY_MS
     for (const k of this.silent) if (Number.isFinite(w[k]) && !this.until.has(k)) w[k] += DEMOTED_EDGE_PENALTY_MS
+    const n = this.n
+    for (const v of this.suspect) {
+      for (let u = 0; u < n; u++) {
+        const k = u * n + v
+        if (Number.isFinite(w[k]) && !this.until.has(k) && !this.silent.has(k)) w[k] += DEMOTED_EDGE_PENALTY_MS
+      }
+    }
   }
 
   /** [u, v, untilMs] of every demoted edge. */

@@ -233,6 +233,7 @@ export class RouterCore implements Router {
     if (i >= 0) {
       this.own.touch(i, this.prober.inbound[i], nowMs)
       if (this.prober.inbound[i].up && this.table.demotions.clearSilent(this.self, i)) this.dirty = true
+      if (this.prober.inbound[i].up && this.table.demotions.clearSuspect(i)) this.dirty = true
     }
     return NO_MESSAGES
   }
@@ -278,6 +279,8 @@ export class RouterCore implements Router {
     }
     const res = this.map.apply(nowMs, u, restarted, this.fromIdx)
     this.count('control_accepted')
+    // v is alive and its column current (Silent peers): its edges count as shown again.
+    if (this.table.demotions.clearSuspect(v)) this.dirty = true
     this.counts.control_edges_applied = (this.counts.control_edges_applied ?? 0) + u.edges.length
     this.keepForRelaying(v, u)
     const fresher = this.markFresh(nowMs, v)
@@ -456,12 +459,17 @@ export class RouterCore implements Router {
    * that carries data), without waiting for a flood. A one-way loss of v's
    * probes costs our routes a detour, never reachability (a penalty, not an
    * exclusion). The edge comes back with v's probes (UP_AFTER_PROBES).
+   * v's column is suspect too (EdgeDemotions.suspect): the edges into v are
+   * avoided until an update from v arrives or v is heard again.
    */
   private markSilentPeers(): void {
     let any = false
     for (let v = 0; v < this.relays.length; v++) {
       const e = this.prober.inbound[v]
-      if (v !== this.self && e.heard && !e.up && this.table.demotions.markSilent(this.self, v)) any = true
+      if (v !== this.self && e.heard && !e.up && this.table.demotions.markSilent(this.self, v)) {
+        this.table.demotions.markSuspect(v)
+        any = true
+      }
     }
     if (!any) return
     // Recompute at once, not after RECOMPUTE_MIN_INTERVAL_MS: traffic is being lost.

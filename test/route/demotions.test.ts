@@ -65,4 +65,39 @@ describe('edge demotions', () => {
     const net = world()
     expect(net.router('i').demotePath!(0, ['i', 'zz', 'e'], 1)).toBe(false)
   })
+
+  it('suspect a silent peer\'s column: avoid every edge into it until an update from it arrives', () => {
+    const d = new EdgeDemotions(3)
+    expect(d.markSuspect(1)).toBe(true)
+    expect(d.markSuspect(1)).toBe(false)
+    const w = Float64Array.of(0, 5, 7, 4, 0, 6, Infinity, 3, 0)
+    d.apply(w)
+    // Every finite edge into 1 (0->1, 2->1) costs the penalty; edges out of it do not.
+    expect([w[1], w[7], w[3], w[5]]).toEqual([5 + DEMOTED_EDGE_PENALTY_MS, 3 + DEMOTED_EDGE_PENALTY_MS, 4, 6])
+    expect(d.onPath([0, 2, 1])).toBe(true)
+    expect(d.onPath([1, 2])).toBe(false)
+    expect(d.clearSuspect(1)).toBe(true)
+    expect(d.onPath([0, 2, 1])).toBe(false)
+  })
+
+  // Exit e loses its link to a (a stays up): e's reply leaves a at e's
+  // silence deadline, and a's column is suspect until a's own 'down' of
+  // the link, relayed around it, arrives; then e's reply may go through
+  // a again by another way (e-b-a-i, 23 ms, beats e-b-i, 42 ms).
+  it('lift the suspicion of a silent peer once its column arrives relayed, so routes through it by other links return', () => {
+    const net = new FakeNet({
+      relays: ['i', 'a', 'b', 'e'],
+      services: [{ name: 'svc', ingress: ['i'], exits: ['e'] }],
+      delayMs: delays({ 'i-a': 10, 'a-e': 10, 'i-b': 30, 'b-e': 12, 'i-e': 60, 'a-b': 1 }, 60),
+      seed: 5,
+      origins: { svc: { method: 'twamp', fwdMs: { e: 2 }, revMs: { e: 2 } } },
+    })
+    const reply = (): string => net.router('e').replyPath('svc', 'i')?.path.join('>') ?? 'none'
+    net.run(8000)
+    expect(reply()).toBe('e>a>i')
+    net.cutEdge('a', 'e')
+    net.cutEdge('e', 'a')
+    net.run(3000)
+    expect(reply()).toBe('e>b>a>i')
+  })
 })
