@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
+import { describeIf } from '../support/requirements.js'
 import type { FakeNet } from './helpers/fake-net.js'
 import { burstyLink, detour, fwdPath, lossyLink, observe, replyPath, runWithCall } from './helpers/loss-scenario.js'
 
@@ -22,7 +23,7 @@ function summary(name: string, xs: number[]): string {
   return `${name}: p50 ${quantile(xs, 0.5)} p95 ${quantile(xs, 0.95)} p99 ${quantile(xs, 0.99)} max ${Math.max(...xs)} ms; > 2 s ${over(2000)}, > 2.5 s ${over(2500)}, > 3 s ${over(3000)} of ${xs.length}`
 }
 
-describe.runIf(trials > 0)('loss departure distribution', () => {
+describeIf(trials > 0 ? undefined : 'a measurement: runs with LOSS_DEPARTURE_TRIALS set', 'loss departure distribution', () => {
   const models: [string, (net: FakeNet, seed: number) => void][] = [
     ['independent 5%', (net, seed) => lossyLink(net, 'i', 'a', 0.05, seed)],
     ['bursty 5%, bursts of 4', (net, seed) => burstyLink(net, 'i', 'a', 0.05, 4, seed)],
