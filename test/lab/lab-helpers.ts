@@ -19,6 +19,11 @@ export function scenarioResult(name: string): Promise<LabResult> {
   return runs.get(name)!
 }
 
+/** Runs a shipped scenario again, apart from the cached run (its own output directory, `<name>-<tag>`). */
+export async function scenarioRerun(name: string, tag: string): Promise<LabResult> {
+  return (await labRun(`lab/scenarios/${name}.yaml`, { json: false, outDir: `dist/lab-reports/${name}-${tag}`, log: () => {} })).result
+}
+
 export function flow(r: LabResult, name: string, via: 'direct' | 'overpass'): FlowResult {
   const f = r.flows.find((x) => x.name === name && x.via === via)
   if (!f) throw new Error(`no ${via} result for flow ${name} in ${r.scenario}`)

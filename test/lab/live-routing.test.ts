@@ -17,7 +17,7 @@
 import fs from 'node:fs'
 import { afterAll, expect, it } from 'vitest'
 import { describeIf } from '../support/requirements.js'
-import { LAB_SKIP_REASON, flow, scenarioResult } from './lab-helpers.js'
+import { LAB_SKIP_REASON, flow, scenarioRerun, scenarioResult } from './lab-helpers.js'
 import { leftLinksAt, reentries } from '../../lab/run/series.js'
 import type { FlowResult, LabResult } from '../../lab/run/result.js'
 import { formatPathChecks } from '../../lab/run/path-checks.js'
@@ -78,19 +78,46 @@ describeIf(LAB_SKIP_REASON, 'issue 15 situations in the lab', () => {
     fs.writeFileSync('dist/lab-reports/live-routing-targets.json', JSON.stringify(figures, null, 2))
   })
 
+  /**
+   * How long a call takes to leave a link that starts losing 5% is a random
+   * variable: the detector needs a second loss (or a burst that takes both
+   * probes of a fast round), and chance decides when it comes. By the
+   * fake-clock model (test/route/loss-departure-distribution.test.ts, 1000
+   * seeds; docs/routing.md, "The fast loss detector") a direction takes over
+   * 3 s in ~2-3% of runs with the loss in bursts, ~0.2% without. So the lab
+   * checks the 3 s target as the statistical target it is: a run in which a
+   * direction misses is followed by one more run of the scenario, and the
+   * check fails only if that run misses too. Both runs' figures are printed
+   * and recorded. Chance alone then fails it in about 1 CI run in 400 or
+   * fewer; relays that stopped reacting to loss miss in both runs.
+   */
+  const LOSS_DEPARTURE_LIMIT_MS = 3000
+  const lossDepartures = (r: LabResult, o: FlowResult): { fwd: number | null; rep: number | null } => {
+    const at = 3000
+    const link = [['dal', 'bos']] as const
+    // The call rode the lossy link when the loss appeared.
+    expect(o.paths.filter((p) => p.t_ms <= at).at(-1)?.forward, `${r.scenario}: the call was not on the lossy link's detour when the loss appeared`).toEqual(['lax', 'dal', 'bos'])
+    return { fwd: ms(leftLinksAt(o.paths, 'forward', at, link), at), rep: ms(leftLinksAt(o.paths, 'reply', at, link), at) }
+  }
+  const within = (v: number | null): boolean => v !== null && v <= LOSS_DEPARTURE_LIMIT_MS
+
   for (const name of ['detour-loss', 'detour-loss-bursty']) {
-    it(`${name}: both directions leave a link of the active detour within 3 s of 5% loss appearing on it`, async () => {
+    it(`${name}: both directions leave a link of the active detour within 3 s of 5% loss appearing on it (a miss is run again once: a statistical target)`, async () => {
       const { r, o } = await saneFlow(name)
-      const at = 3000
-      const link = [['dal', 'bos']] as const
-      // The call rode the lossy link when the loss appeared.
-      expect(o.paths.filter((p) => p.t_ms <= at).at(-1)?.forward).toEqual(['lax', 'dal', 'bos'])
-      const fwd = ms(leftLinksAt(o.paths, 'forward', at, link), at)
-      const rep = ms(leftLinksAt(o.paths, 'reply', at, link), at)
-      report(name, 'forward path left the lossy link after (ms)', fwd, '<= 3000', fwd !== null && fwd <= 3000, true)
-      report(name, 'reply path left the lossy link after (ms)', rep, '<= 3000', rep !== null && rep <= 3000, true)
+      let d = lossDepartures(r, o)
       report(name, 'flow loss after the event (%)', (100 * (o.around_events[0].lost_forward + o.around_events[0].lost_reverse)) / Math.max(1, o.around_events[0].forward.count + o.around_events[0].lost_forward), 'informational', true)
-    })
+      if (!within(d.fwd) || !within(d.rep)) {
+        report(name, 'first run: forward path left the lossy link after (ms)', d.fwd, '<= 3000, informational: re-run', within(d.fwd))
+        report(name, 'first run: reply path left the lossy link after (ms)', d.rep, '<= 3000, informational: re-run', within(d.rep))
+        const again = await scenarioRerun(name, 'rerun')
+        const o2 = flow(again, 'call', 'overpass')
+        describeFlow(again, o2)
+        sane(again, o2)
+        d = lossDepartures(again, o2)
+      }
+      report(name, 'forward path left the lossy link after (ms)', d.fwd, '<= 3000', within(d.fwd), true)
+      report(name, 'reply path left the lossy link after (ms)', d.rep, '<= 3000', within(d.rep), true)
+    }, 2 * 180_000)
   }
 
   it('flap: after the second cut the flow avoids a flapping link, at most one re-entry', async () => {
