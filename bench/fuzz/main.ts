@@ -84,9 +84,9 @@ export async function runTarget(target: Target, inputs: number, seed: number): P
         result.crashes++
         remember(result, `crash: ${describe(err)}`)
       }
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((r) => setImmediate(r))
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await (harness.settle?.() ?? new Promise((r) => setImmediate(r)))
     }
-    await new Promise((r) => setImmediate(r))
+    await (harness.settle?.() ?? new Promise((r) => setImmediate(r)))
   } finally {
     result.drops_by_reason = sortKeys(harness.dropsByReason())
     harness.stop()

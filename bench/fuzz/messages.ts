@@ -34,7 +34,7 @@ function anyU32(rng: Rng): number {
   return rng.chance(0.3) ? rng.pick(SPECIAL_INTS) >>> 0 : rng.u32()
 }
 
-function relayId(rng: Rng): number {
+export function relayId(rng: Rng): number {
   return rng.chance(0.9) ? nameId(rng.pick(RELAYS)) : rng.u32()
 }
 

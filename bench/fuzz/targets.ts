@@ -24,9 +24,7 @@ import { TwampSender } from '../../src/origin/twamp-sender.js'
 import { KIND_CONTROL, KIND_DATA, KIND_PROBE } from '../../src/wire/data.js'
 import { MSG_COOKIE_REPLY, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESP, MSG_TRANSPORT, WIRE_VERSION } from '../../src/wire/outer.js'
 import { COOKIE_OFF_RECEIVER, COOKIE_REPLY_LEN } from '../../src/crypto/cookie.js'
-import { loadSodium } from '../../src/crypto/sodium-loader.js'
-import { NativeTransitTable } from '../../src/io/native-transit.js'
-import { nameId } from '../../src/wire/ids.js'
+import { nativeTransit } from './native-transit.js'
 import { RelayBait, controlPlain, dataPlain, type Signer, fixEchoChecksum, fixIpv4Checksum, icmpEcho, ipPacket, probePlain, proxyHeader } from './messages.js'
 import { mutate, randomMutations, randomVariant } from './mutate.js'
 import type { Rng } from './rng.js'
@@ -40,6 +38,8 @@ export interface Harness {
   next(rng: Rng): Feed
   /** Inputs refused, by reason (the handler's own counters). */
   dropsByReason(): Record<string, number>
+  /** Lets what the inputs set off asynchronously finish (native_transit: its sink reads what was delivered); the runner awaits it between batches of inputs and at the end. */
+  settle?(): Promise<void>
   stop(): void
 }
 
@@ -477,118 +477,6 @@ const proxyV2: Target = {
         }
       },
       dropsByReason: () => ({ refused }),
-      stop: () => {},
-    }
-  },
-}
-
-// ---- the native transit fast path ------------------------------------------------------------
-
-/**
- * native/transit.c on its own (what the batched overlay socket runs per
- * datagram before JS): datagrams sealed under the key it holds, with
- * generated data headers and random mutations, raw bytes, replays, and
- * sources it must not match. It must never write past its output, never
- * change a datagram it declines, never accept (forward or open) the same
- * datagram twice (the replay window it shares with JS); what it forwards
- * must open under the next hop's key to the input's plaintext with the hop
- * count down by one and the path index up by one, and what it opens for JS
- * must be the input's plaintext, from the key's peer.
- * Where the table is not built (no libsodium) every input is a no-op.
- */
-const nativeTransit: Target = {
-  name: 'native_transit',
-  path: 'native transit fast path (native/transit.c transit_try): outer header, receiver lookup, replay window, open, data header and path checks, re-seal',
-  async setup() {
-    const sodium = loadSodium()
-    const table = NativeTransitTable.create({ selfNode: nameId('lax'), peerCount: 2, family: 4, rekeyAfterPackets: 2 ** 40, rejectAfterPackets: 2 ** 47, nowMs: 0 })
-    const counts = { forwarded: 0, opened: 0, declined: 0 }
-    if (table === undefined || sodium === null) {
-      return { next: () => () => {}, dropsByReason: () => ({ unavailable: 1 }), stop: () => {} }
-    }
-    const fuz = { address: HOST, port: PORTS.fuz }
-    table.setPeer(0, nameId('fuz'), fuz.address, fuz.port)
-    table.setPeer(1, nameId('dal'), HOST, PORTS.dal)
-    const rxKey = Buffer.alloc(32, 1)
-    const txKeys = [Buffer.alloc(32, 2), Buffer.alloc(32, 3)]
-    const ring = new Uint32Array(256)
-    const head = new Float64Array(1)
-    table.receiveKey(0, 0x11223344, rxKey, ring, head, 1e12)
-    const sendCounts = [new Float64Array(2), new Float64Array(2)]
-    table.sendKey(0, 0x55667788, txKeys[0], sendCounts[0], 1e12)
-    table.sendKey(1, 0x99aabbcc, txKeys[1], sendCounts[1], 1e12)
-    const out = Buffer.alloc(4096 + 64, 0xee)
-    const nonce = Buffer.alloc(24)
-    const forwarded = new Set<string>()
-    const recent: Buffer[] = []
-    let counter = 0
-    const seal = (plain: Buffer, n: number): Buffer => {
-      const d = Buffer.alloc(32 + plain.length)
-      d[0] = WIRE_VERSION
-      d[1] = MSG_TRANSPORT
-      d.writeUInt32BE(0x11223344, 4)
-      d.writeUInt32BE(Math.floor(n / 2 ** 32), 8)
-      d.writeUInt32BE(n >>> 0, 12)
-      d.copy(nonce, 0, 0, 16)
-      sodium.crypto_secretbox_easy(d.subarray(16), plain, nonce, rxKey)
-      return d
-    }
-    return {
-      next(rng) {
-        const r = rng.below(10)
-        let d: Buffer
-        let plain: Buffer | undefined
-        if (r < 1) d = rng.bytes(rng.int(0, 120))
-        else if (r < 2 && recent.length > 0) d = rng.pick(recent)
-        else {
-          plain = dataPlain(rng)
-          if (rng.chance(0.3)) plain = randomVariant(rng, plain)
-          // Mostly in order, sometimes behind (inside or outside the window), sometimes far ahead.
-          const n = rng.chance(0.8) ? ++counter : rng.chance(0.5) ? Math.max(0, counter - rng.int(0, 9000)) : counter + rng.int(1, 100_000)
-          d = seal(plain, n)
-          if (rng.chance(0.2)) d = randomVariant(rng, d)
-          if (recent.length < 32) recent.push(d)
-          else recent[rng.below(32)] = d
-        }
-        const from = rng.chance(0.9) ? fuz : rng.chance(0.5) ? STRANGER : { address: HOST, port: PORTS.dal }
-        const capacity = rng.chance(0.1) ? rng.int(0, d.length + 8) : out.length - 64
-        return () => {
-          // The table decrypts in place what it accepts: it works on a copy, `d` stays the sealed datagram.
-          const input = Buffer.from(d)
-          const res = table.tryForward(input, input.length, from.address, from.port, 1, out.subarray(0, capacity))
-          if (out[capacity] !== 0xee && capacity < out.length) return `wrote past its ${capacity}-byte output`
-          if (res === null) return input.equals(d) ? void counts.declined++ : 'changed a datagram it declined'
-          const key = d.toString('hex')
-          if (forwarded.has(key)) return 'accepted the same datagram twice (replay)'
-          forwarded.add(key)
-          if (from !== fuz) return `accepted a datagram from ${from.address}:${from.port}, not the key's peer`
-          if (res.opened) {
-            counts.opened++
-            const sent = Buffer.alloc(d.length - 32)
-            d.copy(nonce, 0, 0, 16)
-            nonce.fill(0, 16)
-            if (!sodium.crypto_secretbox_open_easy(sent, d.subarray(16), nonce, rxKey)) return 'opened a datagram that does not open'
-            if (res.slot !== 0 || !input.subarray(res.offset, res.offset + res.length).equals(sent)) return 'opened plaintext or peer slot wrong'
-            return
-          }
-          counts.forwarded++
-          const { length, slot } = res
-          if (length !== d.length || (slot !== 0 && slot !== 1)) return `forwarded ${length} bytes to slot ${slot} for a ${d.length}-byte input`
-          const opened = Buffer.alloc(length - 32)
-          out.copy(nonce, 0, 0, 16)
-          nonce.fill(0, 16)
-          if (!sodium.crypto_secretbox_open_easy(opened, out.subarray(16, length), nonce, txKeys[slot])) return 'output does not open under the next hop key'
-          const sent = Buffer.alloc(d.length - 32)
-          d.copy(nonce, 0, 0, 16)
-          if (!sodium.crypto_secretbox_open_easy(sent, d.subarray(16), nonce, rxKey)) return 'forwarded a datagram that does not open'
-          if (opened[2] !== sent[2] - 1 || opened[4] !== sent[4] + 1) return 'hops or path index not popped'
-          opened[2] = sent[2]
-          opened[4] = sent[4]
-          if (!opened.equals(sent)) return 'forwarded plaintext differs beyond hops and path index'
-          out.fill(0xee, 0, capacity + 1)
-        }
-      },
-      dropsByReason: () => ({ declined: counts.declined, opened: counts.opened }),
       stop: () => {},
     }
   },
