@@ -117,7 +117,7 @@ export class ExitFlows {
       this.flows.length = 0
     } else if (r < 83) {
       // A path meter slot forgotten (PathMeter bumps its generation): flows registered on it go back to JS.
-      this.meter[rng.below(this.meter.length / RECEIVE_FIELDS) * RECEIVE_FIELDS + ReceiveField.Gen]++
+      if (this.meterSlots() > 0) this.meter[rng.below(this.meterSlots()) * RECEIVE_FIELDS + ReceiveField.Gen]++
     } else if (r < 88) {
       const o = rng.pick(this.origins)
       if (!o.closed && this.flows.some((f) => f?.origin === o)) this.counts.sockets_closed_registered++
@@ -128,12 +128,13 @@ export class ExitFlows {
       if (i >= 0) this.origins[i] = this.open()
     } else {
       // JS grew (or, as a fault, shrank) an array: the table must read the new ones, flows past the end stay undelivered.
+      // Sometimes past the table's first 256 flow slots (it grows and rehashes), sometimes not a whole number of entries.
       const grow = (a: Float64Array, fields: number, slots: number): Float64Array => {
-        const b = new Float64Array(fields * slots)
+        const b = new Float64Array(fields * slots + (rng.chance(0.1) ? rng.below(fields) : 0))
         b.set(a.subarray(0, Math.min(a.length, b.length)))
         return b
       }
-      this.attach(grow(this.seen, 1, rng.int(2, 12)), grow(this.services, EXIT_SERVICE_FIELDS, rng.int(1, 4)), grow(this.meter, RECEIVE_FIELDS, rng.int(1, 6)))
+      this.attach(grow(this.seen, 1, rng.chance(0.2) ? rng.int(256, 1100) : rng.int(2, 12)), grow(this.services, EXIT_SERVICE_FIELDS, rng.int(1, 4)), grow(this.meter, RECEIVE_FIELDS, rng.int(1, 6)))
     }
   }
 
@@ -197,7 +198,7 @@ export class ExitFlows {
     if (f === undefined) return 'no_flow'
     if (f.service !== h.service) return 'other_service'
     if (f.path.length !== h.pathLen || f.path.some((n, i) => n !== h.path[i])) return 'other_path'
-    if (slot >= this.seen.length || f.serviceSlot * EXIT_SERVICE_FIELDS >= this.services.length || f.meterSlot * RECEIVE_FIELDS >= this.meter.length) return 'slot_out_of_range'
+    if (slot >= this.seen.length || f.serviceSlot >= this.serviceSlots() || f.meterSlot >= this.meterSlots()) return 'slot_out_of_range'
     if (this.meter[f.meterSlot * RECEIVE_FIELDS + ReceiveField.Gen] !== f.meterGen) return 'meter_slot_gone'
     return { slot, flow: f, payloadOffset: off }
   }
@@ -245,15 +246,18 @@ export class ExitFlows {
     if (path.length > 0) path[0] = rng.chance(0.95) ? ingress : relayId(rng)
     if (path.length >= 2) path[path.length - 1] = SELF
     if (path.length >= 3 && rng.chance(0.8)) path[path.length - 2] = rng.pick(SENDERS)
-    const array = Uint32Array.from(rng.chance(0.05) ? path.slice(0, Math.max(0, path.length - 1)) : path)
+    const given = rng.chance(0.05) ? path.slice(0, Math.max(0, path.length - 1)) : path
+    // Sometimes a view into a larger array (as DataHeader.path is, with room for the longest path), at an offset.
+    const array = rng.chance(0.8) ? Uint32Array.from(given) : new Uint32Array(given.length + 3).fill(relayId(rng)).subarray(1, 1 + given.length)
+    array.set(given)
     const origin = rng.pick(this.origins)
-    const meterSlot = inRange(rng, this.meter.length / RECEIVE_FIELDS)
+    const meterSlot = inRange(rng, this.meterSlots())
     const gen = this.meter[meterSlot * RECEIVE_FIELDS + ReceiveField.Gen] ?? 0
     const f: ModelFlow = {
       ingress,
       flow: rng.chance(0.9) ? rng.below(4) : rng.u32(),
       service: rng.chance(0.9) ? rng.pick(SERVICES) : rng.u32(),
-      serviceSlot: inRange(rng, this.services.length / EXIT_SERVICE_FIELDS),
+      serviceSlot: inRange(rng, this.serviceSlots()),
       origin,
       path,
       meterSlot,
@@ -283,6 +287,15 @@ export class ExitFlows {
     this.counts.flows_refused++
     this.table.clearExitFlow(slot)
     this.flows[slot] = undefined
+  }
+
+  /** Whole entries in the counter arrays, as the table counts them. */
+  private serviceSlots(): number {
+    return Math.floor(this.services.length / EXIT_SERVICE_FIELDS)
+  }
+
+  private meterSlots(): number {
+    return Math.floor(this.meter.length / RECEIVE_FIELDS)
   }
 
   private open(): OriginSocket {
