@@ -69,7 +69,7 @@ static napi_value hrtimer_create(napi_env env, napi_callback_info info) {
   t->ph.own_fd = true;
   t->ph.destroy = destroy_timer;
   bool released;
-  if ((rc = ph_start(env, &t->ph, fd, argv[0], "OverpassHrTimer", on_expired, &released)) < 0) {
+  if ((rc = ph_start(env, &t->ph, fd, argv[0], "OverpassHrTimer", NULL, on_expired, &released)) < 0) {
     if (!released) {
       close(fd);
       free(t);

@@ -42,27 +42,46 @@ static inline napi_value int_value(napi_env env, int v) {
 
 /*
  * A JS callback that a uv handle calls: the callback, an async resource
- * (named for async_hooks and diagnostics) and its async context. Each addon
- * keeps one per handle.
+ * (named for async_hooks and diagnostics) and its async context. Each
+ * handle has its own callback; the resource and context are its own too,
+ * or (`shared`) one for many handles of a kind: an exit opens a connected
+ * socket per flow, and a resource, its name and its context per socket were
+ * ~200 bytes of each flow's memory (docs/performance.md, memory at 100k).
  */
 typedef struct {
   napi_ref callback_ref;
   napi_ref resource_ref;
   napi_async_context async_ctx;
+  bool shared; /* resource_ref and async_ctx are another js_callback_t's (js_async_init): released there */
 } js_callback_t;
 
-static inline napi_status js_callback_init(napi_env env, napi_value callback, const char *resource_name, js_callback_t *cb) {
+/* The async resource and context alone (callback_ref stays NULL): for handles to share (js_callback_init's `owner`). */
+static inline napi_status js_async_init(napi_env env, const char *resource_name, js_callback_t *cb) {
   napi_value resource, name;
   napi_status st;
   if ((st = napi_create_object(env, &resource)) != napi_ok) return st;
   if ((st = napi_create_string_utf8(env, resource_name, NAPI_AUTO_LENGTH, &name)) != napi_ok) return st;
   if ((st = napi_async_init(env, resource, name, &cb->async_ctx)) != napi_ok) return st;
-  if ((st = napi_create_reference(env, callback, 1, &cb->callback_ref)) != napi_ok) return st;
+  cb->shared = false;
   return napi_create_reference(env, resource, 1, &cb->resource_ref);
 }
 
+/* A handle's callback; with `owner` (from js_async_init) its resource and context are owner's, else its own. */
+static inline napi_status js_callback_init(napi_env env, napi_value callback, const char *resource_name, const js_callback_t *owner, js_callback_t *cb) {
+  napi_status st;
+  if (owner) {
+    cb->resource_ref = owner->resource_ref;
+    cb->async_ctx = owner->async_ctx;
+    cb->shared = true;
+  } else if ((st = js_async_init(env, resource_name, cb)) != napi_ok) return st;
+  return napi_create_reference(env, callback, 1, &cb->callback_ref);
+}
+
+/* Releases what cb owns: its callback, and its resource and context unless they are shared. */
 static inline void js_callback_release(napi_env env, js_callback_t *cb) {
-  napi_delete_reference(env, cb->callback_ref);
+  if (cb->callback_ref) napi_delete_reference(env, cb->callback_ref);
+  cb->callback_ref = NULL;
+  if (cb->shared) return;
   napi_delete_reference(env, cb->resource_ref);
   napi_async_destroy(env, cb->async_ctx);
 }

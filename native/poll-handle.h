@@ -80,14 +80,15 @@ static void ph_on_closed_unhooked(uv_handle_t *handle) {
  * freed nothing (the caller frees the struct and closes the fd: *released
  * stays false) or released everything (*released true).
  */
-static int ph_start(napi_env env, poll_handle_t *ph, int fd, napi_value callback, const char *name, uv_poll_cb on_event, bool *released) {
+static int ph_start(napi_env env, poll_handle_t *ph, int fd, napi_value callback, const char *name, const js_callback_t *async_owner,
+                    uv_poll_cb on_event, bool *released) {
   uv_loop_t *loop;
   int rc;
   *released = false;
   ph->env = env;
   ph->fd = fd;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return -EINVAL;
-  if (js_callback_init(env, callback, name, &ph->cb) != napi_ok) return -ENOMEM;
+  if (js_callback_init(env, callback, name, async_owner, &ph->cb) != napi_ok) return -ENOMEM;
   if ((rc = uv_poll_init(loop, &ph->poll, fd)) < 0) {
     js_callback_release(env, &ph->cb);
     return rc;

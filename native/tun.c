@@ -119,7 +119,7 @@ static napi_value tun_poll(napi_env env, napi_callback_info info) {
   CHECK(napi_create_reference(env, argv[1], 1, &p->buffer_ref));
   p->ph.drop_refs = poller_drop_refs;
   bool released;
-  if ((rc = ph_start(env, &p->ph, fd, argv[2], "OverpassTunRead", on_readable, &released)) < 0) {
+  if ((rc = ph_start(env, &p->ph, fd, argv[2], "OverpassTunRead", NULL, on_readable, &released)) < 0) {
     if (!released) {
       napi_delete_reference(env, p->buffer_ref);
       free(p);

@@ -8,6 +8,7 @@
 #define OVERPASS_UDP_ADDR_H
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -46,6 +47,9 @@ typedef struct {
   size_t arena_slot;
   int32_t *arena_meta;
   napi_ref arena_buf_ref, arena_meta_ref;
+  /* udp-connected.c: one async resource and context for all of the env's connected sockets (napi-util.h). */
+  js_callback_t connected_async;
+  bool connected_async_ready;
   struct mmsghdr arena_msgs[LIGHT_BATCH];
   struct iovec arena_iov[LIGHT_BATCH];
 } udp_env_t;

@@ -193,10 +193,21 @@ static napi_value cs_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "openConnected", ENOMEM);
   }
+  /* One async resource for all of the env's connected sockets: an exit opens one per flow (napi-util.h). */
+  udp_env_t *ue = s->ue;
+  if (!ue->connected_async_ready) {
+    if (js_async_init(env, "OverpassUdpConnectedRead", &ue->connected_async) != napi_ok) {
+      udp_env_unref(ue);
+      free(s);
+      close(fd);
+      return throw_errno(env, "openConnected", ENOMEM);
+    }
+    ue->connected_async_ready = true;
+  }
   s->ph.own_fd = true;
   s->ph.destroy = cs_destroy;
   bool released;
-  if ((rc = ph_start(env, &s->ph, fd, argv[7], "OverpassUdpConnectedRead", cs_on_readable, &released)) < 0) {
+  if ((rc = ph_start(env, &s->ph, fd, argv[7], "OverpassUdpConnectedRead", &ue->connected_async, cs_on_readable, &released)) < 0) {
     if (!released) {
       close(fd);
       cs_destroy(&s->ph);

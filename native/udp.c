@@ -451,7 +451,7 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   CHECK(napi_create_reference(env, argv[8], 1, &s->stats_ref));
   s->ph.drop_refs = sock_drop_refs;
   bool released;
-  if ((rc = ph_start(env, &s->ph, fd, argv[9], "OverpassUdpRead", on_readable, &released)) < 0) {
+  if ((rc = ph_start(env, &s->ph, fd, argv[9], "OverpassUdpRead", NULL, on_readable, &released)) < 0) {
     if (!released) {
       sock_drop_refs(&s->ph);
       close(fd);
@@ -622,9 +622,14 @@ static napi_value udp_transit_attach(napi_env env, napi_callback_info info) {
 
 /* The env is torn down; its sockets may still hold the state until their handles close. */
 static void env_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
+  udp_env_t *ue = data;
   (void)hint;
-  udp_env_unref(data);
+  /* The connected sockets' shared async resource (their own callbacks went with each socket). */
+  if (ue->connected_async_ready) {
+    ue->connected_async_ready = false;
+    js_callback_release(env, &ue->connected_async);
+  }
+  udp_env_unref(ue);
 }
 
 static napi_value init(napi_env env, napi_value exports) {

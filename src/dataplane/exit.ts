@@ -7,7 +7,7 @@
  * Memory: a flow is one dgram socket (about 1.5 KB of heap and native
  * memory, the bulk of it node:dgram's own), one closure, the flow record
  * and a path view into a shared chunk; nothing else is allocated per flow.
- * `npm run bench:memory` measures about 1.8 KB of RSS per flow with the
+ * `npm run bench:memory` measures about 1.6 KB of RSS per flow with the
  * young generation capped as `overpass up` caps it, about 1 KB of that
  * outside the JS heap (docs/performance.md, "Memory at 10k and 100k flows").
  * A flow the native table delivers (exit-offload.ts) adds about 100 bytes

@@ -5,9 +5,15 @@
 // member: joins a lane-steered reuseport group on `port` (flags 1, group
 //   `lanes`), posts 'ready', then posts every datagram's bytes 0..19 as they
 //   arrive; closes on 'close'.
+// connected: opens `count` connected sockets (openConnected, one arena)
+//   to an echoing node:dgram socket, sends one datagram on each, and once
+//   every echo came back through the sockets' callbacks closes half of them,
+//   posts the counts and exits the thread, leaving the other half to the
+//   env's teardown.
 // burst: on 'go', a driver socket sends `count` tagged datagrams to R in
 //   windows; R's batch handler forwards each on F (a send queued during
 //   another socket's batch), and S receives them. Posts what S saw.
+import dgram from 'node:dgram'
 import { createRequire } from 'node:module'
 import { parentPort, workerData } from 'node:worker_threads'
 
@@ -93,5 +99,32 @@ function burst() {
   parentPort.postMessage('ready')
 }
 
+function connected() {
+  const { count } = workerData
+  const slot = 2048
+  addon.arena(Buffer.alloc(slot * (addon.connectedBatch + 1)), new Int32Array(1 + 2 * addon.connectedBatch), slot)
+  const echo = dgram.createSocket('udp4')
+  echo.on('message', (m, r) => echo.send(m, r.port, r.address))
+  echo.bind(0, '127.0.0.1', () => {
+    let echoed = 0
+    const handles = []
+    const done = () => {
+      for (const h of handles.slice(0, count / 2)) addon.closeConnected(h)
+      echo.close()
+      parentPort.postMessage({ echoed, open: count - count / 2 })
+      // The open sockets keep the loop alive: end the thread (its env's teardown) with them open.
+      process.exit(0)
+    }
+    for (let i = 0; i < count; i++) {
+      const h = addon.openConnected(4, '127.0.0.1', 0, '127.0.0.1', echo.address().port, 0, 0, (n) => {
+        if (n > 0 && (echoed += n) === count) done()
+      })
+      handles.push(h)
+      addon.sendConnected(h, Buffer.from([i & 0xff]), 0, 1)
+    }
+  })
+}
+
 if (workerData.mode === 'member') member()
+else if (workerData.mode === 'connected') connected()
 else burst()

@@ -10,10 +10,12 @@ import { Worker } from 'node:worker_threads'
 import { afterEach, expect, it } from 'vitest'
 import { waitFor } from '../integration/harness.js'
 import { NativeUdpSocket, nativeUdpAvailable } from '../../src/io/native-udp.js'
+import { NativeConnectedUdpSocket } from '../../src/io/native-udp-connected.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const avail = nativeUdpAvailable()
-const ADDON = fileURLToPath(new URL('../../build/Release/overpass_udp.node', import.meta.url))
+// The build under test: .ci/asan-check points OVERPASS_UDP_ADDON at its AddressSanitizer build.
+const ADDON = process.env.OVERPASS_UDP_ADDON ?? fileURLToPath(new URL('../../build/Release/overpass_udp.node', import.meta.url))
 const WORKER = new URL('./native-udp-thread-worker.mjs', import.meta.url)
 const WAIT_MS = 10_000
 
@@ -85,6 +87,27 @@ describeIf(needsAvailable('the native UDP addon', avail), 'native UDP sockets in
     expect(got0).toEqual(want[0])
     expect(got1).toEqual(want[1])
     w.postMessage('close')
+  })
+
+  it('connected sockets in two threads read through one async resource per thread, and a thread that ends with some open tears them down', async () => {
+    const COUNT = 40
+    const workers = [0, 1].map(() => worker({ mode: 'connected', count: COUNT }))
+    const exits = workers.map((w) => new Promise<number>((resolve) => w.once('exit', resolve)))
+    for (const r of await Promise.all(workers.map(next))) expect(r).toEqual({ echoed: COUNT, open: COUNT / 2 })
+    // Each thread's env went with half its sockets open: their cleanup hooks and the env's shared resource both let go.
+    expect(await Promise.all(exits)).toEqual([0, 0])
+    // And this thread's addon is unharmed: a connected socket here still sends and reads.
+    const echo = dgram.createSocket('udp4')
+    cleanup.push(() => echo.close())
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address))
+    await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve))
+    const sock = new NativeConnectedUdpSocket('127.0.0.1', 0, '127.0.0.1', echo.address().port)
+    cleanup.push(() => sock.close())
+    const got: number[] = []
+    sock.onMessage((d) => got.push(d[0]))
+    expect(sock.send(Buffer.from([7]), 0, 1, echo.address().port, '127.0.0.1')).toBe(true)
+    expect(await waitFor(() => got.length > 0, WAIT_MS)).toBe(true)
+    expect(got[0]).toBe(7)
   })
 
   it('two threads batching sends at the same time lose nothing and mix nothing up', async () => {
