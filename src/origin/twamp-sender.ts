@@ -86,9 +86,15 @@ export class TwampSender {
     this.buf = new Uint8Array(this.length)
   }
 
-  /** When tick next has something to do (a packet due or a reply overdue), for a caller that sleeps until then. */
+  /** When tick next has something to do (a packet due, a reply overdue or lost), for a caller that sleeps until then. */
   nextDueMs(): number {
     let due = this.pacing.nextDueMs()
+    for (let seq = this.oldestSeq; seq < this.nextSeq; seq++) {
+      const k = seq % WINDOW
+      if (this.pendingSeq[k] !== seq + 1) continue
+      due = Math.min(due, this.txMs[k] + this.lossTimeoutMs)
+      break
+    }
     for (let seq = this.missSeq; seq < this.nextSeq; seq++) {
       const k = seq % WINDOW
       if (this.pendingSeq[k] !== seq + 1) continue

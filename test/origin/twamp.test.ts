@@ -130,6 +130,21 @@ describe('TwampSender', () => {
     expect(sample.forwardPseudoMs! + sample.reversePseudoMs!).toBeCloseTo(18, 3)
   })
 
+  it('says when a missed packet will be lost: a caller sleeping until nextDueMs reports the loss on time', () => {
+    const s = new TwampSender({ service: 'g', intervalMs: 2000, lossTimeoutMs: 1000, random: () => 0.5 })
+    const core = new TwampReflectorCore()
+    const first = s.tick(0).packet!
+    s.onReply(5, reflect(core, first, 0)) // miss deadline now 30 ms
+    // The origin goes silent: a packet and two confirmations, each missed 30 ms after it left.
+    for (const t of [2000, 2030, 2060]) expect(s.tick(t).packet).toBeDefined()
+    expect(s.tick(2090).losses.map((l) => l.missed)).toEqual([true])
+    // Nothing to send before ~4060; the packet of 2000 is lost at 3000.
+    expect(s.nextDueMs()).toBe(3000)
+    expect(s.tick(2999).losses).toEqual([])
+    expect(s.tick(3000).losses.map((l) => l.lost)).toEqual([true])
+    expect(s.nextDueMs()).toBe(3030)
+  })
+
   it('sends at the interval and reports a packet without reply as missed once, then as lost once', () => {
     const s = new TwampSender({ service: 'g', intervalMs: 100, lossTimeoutMs: 300, random: () => 0.5 })
     expect(s.tick(0).packet).toBeDefined()
