@@ -15,6 +15,12 @@
  * prober also probes early when datagrams keep going to the origin and
  * none come back (origin/reply-watch.ts): the exit's own evidence, used
  * only to start the probes that decide.
+ *
+ * One timer for all probers, armed for the earliest deadline: a probe due,
+ * a reply overdue or lost, or the reply watch's next read of the counters
+ * (every 10 ms while data flows, every 100 ms while the service is idle at
+ * this exit, reply-watch.ts). It used to wake every 10 ms regardless: 100
+ * wake-ups a second on an idle exit (issue 18, docs/performance.md).
  */
 import { isIPv6 } from 'node:net'
 import type { RelayConfig, ServiceConfig } from '../config/types.js'
@@ -28,13 +34,6 @@ import { buildEcho6Request, buildEchoRequest, parseEcho, parseEcho6Reply, ICMP_E
 import type { OriginSample, Router } from '../route/types.js'
 
 const ICMP_LOSS_TIMEOUT_MS = 1000
-/**
- * The probe loop sleeps until the next probe or reply deadline is due, at
- * most this long (the data-plane check runs at each wake-up). A miss found
- * 10 ms late at each of the three deadlines would add 30 ms to an origin
- * failover (docs/routing.md), so the loop wakes at a deadline itself.
- */
-const MAX_SLEEP_MS = 10
 
 /** Datagrams to and from a service's origin at this relay (dataplane ServiceState.origin). */
 export interface OriginTraffic {
@@ -113,26 +112,48 @@ export class OriginProbes {
       const p = this.create(s)
       if (p) this.probers.set(name, { cfg: s, prober: p })
     }
-    // No services exit here (a transit, an ingress): no 10 ms wake-ups. Each one costs the relay
+    // No services exit here (a transit, an ingress): no wake-ups. Each one costs the relay
     // CPU and, when a datagram arrives during it, latency (issue 18's profile: 8% of a transit's CPU at 5k/s).
-    if (this.probers.size === 0 || this.timer !== undefined) return
-    const loop = (): void => {
-      const now = this.clock.nowMs()
-      let due = now + MAX_SLEEP_MS
-      for (const p of this.probers.values()) {
-        this.watchReplies(now, p.prober)
-        p.prober.tick(now)
-        due = Math.min(due, p.prober.nextDueMs())
-      }
-      this.timer = this.probers.size > 0 ? this.timers.setTimeout(loop, Math.max(1, due - now)) : undefined
+    // A changed set runs at once: a new prober's first probe is due now.
+    this.disarm()
+    if (this.probers.size > 0) this.loop()
+  }
+
+  /** Reads the counters, ticks every prober, and sleeps until the earliest deadline of any. */
+  private readonly loop = (): void => {
+    this.timer = undefined
+    const now = this.clock.nowMs()
+    for (const p of this.probers.values()) {
+      this.watchReplies(now, p.prober)
+      p.prober.tick(now)
     }
-    loop()
+    this.arm(now)
+  }
+
+  private arm(nowMs: number): void {
+    let due = Infinity
+    for (const p of this.probers.values()) {
+      due = Math.min(due, p.prober.nextDueMs(), p.prober.watch.nextDueMs())
+    }
+    if (!Number.isFinite(due)) return
+    this.timer = this.timers.setTimeout(this.loop, Math.max(1, due - nowMs))
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  /** A reply came: a prober's deadlines moved (a reply answers a pending probe, a new RTT can shorten the miss deadline). */
+  private rearm(): void {
+    if (this.timer === undefined) return
+    this.disarm()
+    this.arm(this.clock.nowMs())
   }
 
   stop(): void {
     this.started = false
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer)
-    this.timer = undefined
+    this.disarm()
     for (const p of this.probers.values()) p.prober.close()
     this.probers.clear()
   }
@@ -181,6 +202,7 @@ export class OriginProbes {
       if (rinfo.address !== s.origin.host || rinfo.port !== s.originProbe.port) return
       const sample = sender.onReply(this.clock.nowMs(), msg)
       if (sample) this.sample(sample)
+      this.rearm()
     })
     socket.bind(0)
     return {
@@ -225,6 +247,7 @@ export class OriginProbes {
       const rttMs = this.clock.nowMs() - p.sentMs
       pacing.onReply(rttMs)
       this.sample({ service: s.name, method: 'icmp', rttMs })
+      this.rearm()
     })
     return {
       service: s.name,

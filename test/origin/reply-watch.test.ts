@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ReplyWatch } from '../../src/origin/reply-watch.js'
+import { FLOWING_POLL_MS, IDLE_AFTER_MS, IDLE_POLL_MS, ReplyWatch } from '../../src/origin/reply-watch.js'
 import { ProbePacing } from '../../src/origin/probe-pacing.js'
 
 describe('reply watch (the exit\'s data-plane evidence)', () => {
@@ -44,5 +44,36 @@ describe('early probes', () => {
     expect(p.expedite(100)).toBe(false) // one early probe per interval
     expect(p.due(100)).toBe(false)
     expect(p.expedite(300)).toBe(true)
+  })
+})
+
+describe('reply watch: when it wants the counters read', () => {
+  it('every 10 ms while data flows, every 100 ms once the service has been idle for a second', () => {
+    const w = new ReplyWatch()
+    expect(w.nextDueMs()).toBe(Infinity) // nothing read yet: no counters to watch
+    w.observe(0, 5, 5, 60)
+    expect(w.nextDueMs()).toBe(IDLE_POLL_MS) // the first read is where the counters stand, not traffic
+    w.observe(100, 6, 6, 60)
+    expect(w.nextDueMs()).toBe(100 + FLOWING_POLL_MS)
+    w.observe(100 + IDLE_AFTER_MS - 10, 6, 6, 60)
+    expect(w.nextDueMs()).toBe(100 + IDLE_AFTER_MS)
+    w.observe(100 + IDLE_AFTER_MS, 6, 6, 60)
+    expect(w.nextDueMs()).toBe(100 + IDLE_AFTER_MS + IDLE_POLL_MS)
+  })
+
+  it('keeps reading every 10 ms while requests wait for a reply (armed), whatever the quiet time', () => {
+    const w = new ReplyWatch()
+    w.observe(0, 0, 0, 1000)
+    w.observe(10, 2, 0, 1000)
+    // Armed (two requests, no reply): read every 10 ms until it fires at the quiet time.
+    for (let t = 20; t < 1000; t += 10) {
+      expect(w.observe(t, 2, 0, 1000)).toBe(false)
+      expect(w.nextDueMs()).toBe(t + FLOWING_POLL_MS)
+    }
+    expect(w.observe(1000, 2, 0, 1000)).toBe(true)
+    // Fired: nothing pending until a reply or more traffic; idle once a second has passed without either.
+    expect(w.nextDueMs()).toBe(1000 + FLOWING_POLL_MS)
+    w.observe(1010, 2, 0, 1000)
+    expect(w.nextDueMs()).toBe(1010 + IDLE_POLL_MS)
   })
 })
