@@ -55,7 +55,8 @@ interface Prober {
   /** Probe at the next tick (the data plane saw the origin go quiet); false when not brought forward. */
   expedite(nowMs: number): boolean
   missDeadlineMs(): number
-  readonly watch: ReplyWatch
+  /** The data-plane check; none where nothing would come of it (method none probes nothing, so nothing to bring forward). */
+  readonly watch?: ReplyWatch
   tick(nowMs: number): void
   /** When tick next has work (a probe or a reply deadline due). */
   nextDueMs(): number
@@ -133,7 +134,7 @@ export class OriginProbes {
   private arm(nowMs: number): void {
     let due = Infinity
     for (const p of this.probers.values()) {
-      due = Math.min(due, p.prober.nextDueMs(), p.prober.watch.nextDueMs())
+      due = Math.min(due, p.prober.nextDueMs(), p.prober.watch?.nextDueMs() ?? Infinity)
     }
     if (!Number.isFinite(due)) return
     this.timer = this.timers.setTimeout(this.loop, Math.max(1, due - nowMs))
@@ -159,6 +160,7 @@ export class OriginProbes {
   }
 
   private watchReplies(nowMs: number, p: Prober): void {
+    if (p.watch === undefined) return
     const t = this.originTraffic?.(p.service)
     if (t === undefined) return
     if (p.watch.observe(nowMs, t.packetsOut, t.packetsIn, Math.max(REPLY_QUIET_MS, p.missDeadlineMs())) && p.expedite(nowMs)) this.earlyProbes++
@@ -181,7 +183,6 @@ export class OriginProbes {
     let next = 0
     return {
       service: s.name,
-      watch: new ReplyWatch(),
       expedite: () => false,
       missDeadlineMs: () => m.intervalMs,
       tick: (now) => {
@@ -201,7 +202,8 @@ export class OriginProbes {
     socket.on('message', (msg, rinfo) => {
       if (rinfo.address !== s.origin.host || rinfo.port !== s.originProbe.port) return
       const sample = sender.onReply(this.clock.nowMs(), msg)
-      if (sample) this.sample(sample)
+      if (sample === undefined) return
+      this.sample(sample)
       this.rearm()
     })
     socket.bind(0)

@@ -45,6 +45,22 @@ describe('origin probes', () => {
     expect(p.clock.pendingTimers()).toBe(0)
   })
 
+  it('with method none, read no data-plane counters and wake only for the samples (nothing could be brought forward)', () => {
+    const configs = buildConfigs({ relays: ['lax', 'mid', 'dal'], services: [{ exits: ['dal'], paths: [['lax', 'mid', 'dal']] }] })
+    const clock = new FakeClock(1000)
+    let reads = 0
+    let wakes = 0
+    const timers = { setTimeout: (fn: () => void, ms: number) => clock.setTimeout(() => (wakes++, fn()), ms), clearTimeout: (h: unknown) => clock.clearTimeout(h as never) }
+    const router = { onOriginSample: () => {} } as unknown as Router
+    const probes = new OriginProbes(configs.get('dal')!, router, clock, timers, silentLogger, () => (reads++, { packetsOut: reads, packetsIn: 0 }))
+    probes.start()
+    clock.advance(2000)
+    probes.stop()
+    expect(reads).toBe(0)
+    // One sample per 250 ms interval.
+    expect(wakes).toBe(8)
+  })
+
   it("tell the router the service's probe interval in every sample (its silence deadline is taken from it)", () => {
     const p = probesOn('dal')
     p.probes.start()
