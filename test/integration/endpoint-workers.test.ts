@@ -11,14 +11,11 @@
  * lost. Each client flow gets every reply, and both workers carry flows.
  */
 import dgram from 'node:dgram'
-import fs from 'node:fs'
-import path from 'node:path'
 import { parse, stringify } from 'yaml'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
-import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
-import { echoServer, freePorts, type RelayProcess, runCli, startRelay, stopRelay, tempDir, udpClients, untilServed, waitFor } from './harness.js'
+import { echoServer, freePorts, type RelayProcess, startRelay, statusJson, cleanUp, tempDir, exchangeRounds, udpClients, untilServed } from './harness.js'
+import { configPath, meshKeys, writeMeshConfigs } from './relay-configs.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
@@ -40,43 +37,35 @@ interface Status {
   drops: Record<string, number>
 }
 
-async function status(r: string): Promise<Status> {
-  return JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, `${r}.yaml`)])).stdout) as Status
-}
+const status = (r: string): Promise<Status> => statusJson<Status>(configPath(dir, r))
 
 beforeAll(async () => {
   if (noNative) return
   const p = await freePorts(6)
   ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4], dead: p[5] }
-  const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
-  for (const r of RELAYS) {
-    const doc = parse(
-      renderRelayYaml({
-        id: r,
-        privateKey: encodeKey(keys[r].privateKey),
-        listen: `127.0.0.1:${ports[r]}`,
-        controlSocket: path.join(dir, `${r}.sock`),
-        workers: 2,
-        peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: `127.0.0.1:${ports[x]}` })),
-        services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }],
-      }),
-    ) as { peers: { id: string; endpoint?: string; endpoints?: string[] }[] }
+  const mesh = {
+    dir,
+    ids: RELAYS,
+    keys: meshKeys(RELAYS),
+    ports,
+    workers: 2,
+    services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }],
+  }
+  // dal at two endpoints (the renderer writes one): the dead port first, then its real one.
+  writeMeshConfigs(mesh, (_id, yaml) => {
+    const doc = parse(yaml) as { peers: { id: string; endpoint?: string; endpoints?: string[] }[] }
     for (const peer of doc.peers) {
       if (peer.id !== 'dal') continue
       delete peer.endpoint
       peer.endpoints = [`127.0.0.1:${ports.dead}`, `127.0.0.1:${ports.dal}`]
     }
-    fs.writeFileSync(path.join(dir, `${r}.yaml`), stringify(doc), { mode: 0o600 })
-  }
+    return stringify(doc)
+  })
   origin = await echoServer(ports.origin)
-  for (const r of RELAYS) relays.push(await startRelay(r, path.join(dir, `${r}.yaml`)))
+  for (const r of RELAYS) relays.push(await startRelay(r, configPath(dir, r)))
 }, 60_000)
 
-afterAll(async () => {
-  for (const r of relays) await stopRelay(r)
-  origin?.close()
-  fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => cleanUp(relays, [origin], dir))
 
 describeIf(noNative, 'a peer endpoint failover on relays with two workers', () => {
   it('moves every lane to the endpoint worker 0 chose: flows on both workers get all their replies', async () => {
@@ -91,15 +80,7 @@ describeIf(noNative, 'a peer endpoint failover on relays with two workers', () =
     const clients = await udpClients(FLOWS)
     try {
       expect(await untilServed(clients[0], ports.game)).toBe(true)
-      for (let round = 0; round < 5; round++) {
-        for (const [i, c] of clients.entries()) {
-          const payload = `flow ${i} round ${round}`
-          c.sent.push(Buffer.from(payload))
-          c.socket.send(c.sent.at(-1)!, ports.game, '127.0.0.1')
-        }
-        await waitFor(() => clients.every((c) => c.received.length > round), 3000)
-      }
-      expect(await waitFor(() => clients.every((c) => c.received.length === 5), 10_000)).toBe(true)
+      expect(await exchangeRounds(clients, ports.game, 5, (i, round) => Buffer.from(`flow ${i} round ${round}`), 3000)).toBe(true)
       for (const c of clients) expect(c.received.map(String)).toEqual(c.sent.map(String))
 
       // Workers report stats once a second.

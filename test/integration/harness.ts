@@ -1,6 +1,6 @@
 /**
  * Runs real relay processes (`node bin/overpass.js up`) on loopback for
- * integration tests. Each process is tracked by PID and killed in `stopAll`.
+ * integration tests. Each process is tracked by PID and stopped in `cleanUp`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import dgram from 'node:dgram'
@@ -34,6 +34,11 @@ export function runCli(args: string[], input?: string): Promise<{ code: number |
   })
 }
 
+/** `overpass status --json` of the relay with this config file, parsed. */
+export async function statusJson<T>(config: string): Promise<T> {
+  return JSON.parse((await runCli(['status', '--json', '-c', config])).stdout) as T
+}
+
 export async function stopRelay(r: RelayProcess, timeoutMs = 5000): Promise<number | null> {
   if (r.child.exitCode !== null) return r.child.exitCode
   r.child.kill('SIGTERM')
@@ -41,6 +46,13 @@ export async function stopRelay(r: RelayProcess, timeoutMs = 5000): Promise<numb
   const code = await r.exited
   clearTimeout(timer)
   return code
+}
+
+/** What a test's afterAll undoes: stops its relays (by PID), closes its origins and emulators, removes its directory. */
+export async function cleanUp(relays: Iterable<RelayProcess>, closables: Iterable<{ close(): void } | undefined>, dir: string | undefined): Promise<void> {
+  for (const r of relays) await stopRelay(r)
+  for (const c of closables) c?.close()
+  if (dir) fs.rmSync(dir, { recursive: true, force: true })
 }
 
 /** A UDP echo origin; `transform` builds the reply. */
@@ -98,4 +110,22 @@ export async function untilServed(c: UdpClient, port: number): Promise<boolean> 
   }
   c.received.length = 0
   return up
+}
+
+/**
+ * Sends `rounds` rounds of one datagram per client (`payload(flow, round)`)
+ * to the service on `port`, each round once every client has the previous
+ * round's reply (or after `roundMs`), then waits up to `lastMs` for the rest.
+ * True when every client got one reply per datagram it sent.
+ */
+export async function exchangeRounds(clients: UdpClient[], port: number, rounds: number, payload: (flow: number, round: number) => Buffer, roundMs = 5000, lastMs = 10_000): Promise<boolean> {
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, c] of clients.entries()) {
+      const datagram = payload(i, round)
+      c.sent.push(datagram)
+      c.socket.send(datagram, port, '127.0.0.1')
+    }
+    await waitFor(() => clients.every((c) => c.received.length > round), roundMs)
+  }
+  return waitFor(() => clients.every((c) => c.received.length === c.sent.length), lastMs)
 }

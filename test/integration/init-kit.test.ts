@@ -7,17 +7,14 @@ import dgram from 'node:dgram'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { cleanUp, runCli, startRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
 const dir = tempDir('overpass-init-it-')
 const kit = path.join(dir, 'kit')
 const relays: RelayProcess[] = []
 
-afterAll(async () => {
-  for (const r of relays) await stopRelay(r)
-  fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => cleanUp(relays, [], dir))
 
 /** A base port whose next n-1 ports are free too (init numbers relays consecutively); bounded tries. */
 async function consecutiveFreePorts(n: number, tries = 20): Promise<number> {

@@ -21,7 +21,7 @@ import { NETWORK_FILE, OPERATOR_KEY_FILE, writeKit } from '../../src/cli/command
 import { signNetworkFile } from '../../src/cli/commands/network.js'
 import { generateKeyPair } from '../../src/crypto/index.js'
 import { encodeKey, publicKeyOf, signPublicKeyOf } from '../../src/config/values.js'
-import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { cleanUp, echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
 
 const IDS = ['lax', 'sea', 'dal', 'atl']
 /** The flow: one datagram every FLOW_INTERVAL_MS, at most FLOW_MAX packets (bounded). */
@@ -136,9 +136,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   delete process.env.OVERPASS_SERVICE_DRAIN_MS
-  for (const r of relays.values()) await stopRelay(r)
-  origin?.close()
-  if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  await cleanUp(relays.values(), [origin], dir)
 })
 
 describe('live changes on running relays', () => {

@@ -11,12 +11,12 @@ import dgram from 'node:dgram'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderPeerKeys, renderRelayYaml, type RenderService } from '../../src/config/render.js'
-import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import type { RenderService } from '../../src/config/render.js'
 import { parseProxyV2Header } from '../../src/dataplane/proxy-protocol.js'
 import { UdpLinkEmulator } from '../../lab/linkemu/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
-import { echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { cleanUp, echoServer, freePorts, runCli, startRelay, statusJson, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { configPath, meshKeys, writeMeshConfigs } from './relay-configs.js'
 
 const RELAYS = ['lax', 'sea', 'chi', 'dal'] as const
 const dir = tempDir('overpass-it-')
@@ -29,7 +29,6 @@ let tapCount = 0
 beforeAll(async () => {
   const p = await freePorts(8)
   ports = { lax: p[0], sea: p[1], chi: p[2], dal: p[3], game: p[4], voice: p[5], gameOrigin: p[6], voiceOrigin: p[7] }
-  const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
   const link = await emu.addLink('lax-sea', { host: '127.0.0.1', port: ports.lax }, { host: '127.0.0.1', port: ports.sea }, { delayMs: 1 }, { delayMs: 1 })
   // Replay every 50th lax->sea datagram, and send a tampered copy (new
   // counter, flipped payload bit) so it must fail authentication.
@@ -50,33 +49,17 @@ beforeAll(async () => {
     { name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.gameOrigin}`, exits: ['dal'], paths: [['lax', 'sea', 'chi', 'dal']] },
     { name: 'voice', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.voice}` }], origin: `127.0.0.1:${ports.voiceOrigin}`, exits: ['dal'], delivery: 'proxy-protocol', paths: [['lax', 'sea', 'chi', 'dal']] },
   ]
-  for (const r of RELAYS) {
-    const yaml = renderRelayYaml({
-      id: r,
-      privateKey: encodeKey(keys[r].privateKey),
-      listen: `127.0.0.1:${ports[r]}`,
-      controlSocket: path.join(dir, `${r}.sock`),
-      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: endpoint(r, x) })),
-      services,
-      tuning: { rekey_after_packets: 200 },
-    })
-    fs.writeFileSync(path.join(dir, `${r}.yaml`), yaml, { mode: 0o600 })
-  }
+  writeMeshConfigs({ dir, ids: RELAYS, keys: meshKeys(RELAYS), ports, endpoint, services, tuning: { rekey_after_packets: 200 } })
   origins.push(await echoServer(ports.gameOrigin))
   // The voice origin answers with the client address it learned from PROXY v2.
   origins.push(await echoServer(ports.voiceOrigin, (d) => {
     const h = parseProxyV2Header(d)
     return Buffer.from(h ? `${h.client.clientAddress}:${h.client.clientPort}|${d.subarray(h.headerLen)}` : 'no header')
   }))
-  for (const r of RELAYS) relays.push(await startRelay(r, path.join(dir, `${r}.yaml`)))
+  for (const r of RELAYS) relays.push(await startRelay(r, configPath(dir, r)))
 }, 60_000)
 
-afterAll(async () => {
-  for (const r of relays) await stopRelay(r)
-  for (const o of origins) o.close()
-  emu.close()
-  fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => cleanUp(relays, [...origins, emu], dir))
 
 interface Client {
   socket: dgram.Socket
@@ -118,7 +101,7 @@ describe('four relay processes on loopback', () => {
       const missing = clients.filter((c) => c.received.length !== 5).map((c) => `${c.port}:${c.received.length}`)
       const drops: Record<string, unknown> = { emulator_lax_sea: emu.counters('lax-sea', 'ab'), emulator_sea_lax: emu.counters('lax-sea', 'ba') }
       for (const r of RELAYS.slice(0, relays.length)) {
-        const st = await runCli(['status', '--json', '-c', path.join(dir, `${r}.yaml`)])
+        const st = await runCli(['status', '--json', '-c', configPath(dir, r)])
         const j = JSON.parse(st.stdout)
         drops[r] = { drops: j.drops, services: Object.fromEntries(Object.entries(j.services).map(([k, v]) => [k, (v as { drops: unknown }).drops])), crypto: j.crypto?.total ?? j.crypto }
       }
@@ -132,12 +115,12 @@ describe('four relay processes on loopback', () => {
     clients.forEach((c) => c.socket.close())
     // With the addon, the ingress's service socket is the batched native one and says so in status.
     if (nativeUdpAvailable().ok) {
-      const st = JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, 'lax.yaml')])).stdout) as { service_sockets?: Record<string, Record<string, number>> }
+      const st = await statusJson<{ service_sockets?: Record<string, Record<string, number>> }>(configPath(dir, 'lax'))
       const game = st.service_sockets?.[`game@127.0.0.1:${ports.game}`]
       expect(game?.rxPackets).toBeGreaterThanOrEqual(120 * 5)
       expect(game?.txPackets).toBeGreaterThanOrEqual(120 * 5)
       // The exit's per-flow origin sockets are the connected native ones, summed in status.
-      const ex = JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, 'dal.yaml')])).stdout) as { origin_sockets?: Record<string, number> }
+      const ex = await statusJson<{ origin_sockets?: Record<string, number> }>(configPath(dir, 'dal'))
       expect(ex.origin_sockets?.txPackets).toBeGreaterThanOrEqual(120 * 5)
       expect(ex.origin_sockets?.rxPackets).toBeGreaterThanOrEqual(120 * 5)
       expect(ex.origin_sockets?.rxErrors).toBe(0)
@@ -158,7 +141,7 @@ describe('four relay processes on loopback', () => {
     emu.tap('lax-sea', 'ab', undefined)
     const injected = Math.floor(tapCount / 50)
     await new Promise((r) => setTimeout(r, 300))
-    const res = await runCli(['status', '--json', '-c', path.join(dir, 'sea.yaml')])
+    const res = await runCli(['status', '--json', '-c', configPath(dir, 'sea')])
     expect(res.code).toBe(0)
     const stats = JSON.parse(res.stdout)
     expect(stats.drops.replay).toBe(injected)
@@ -167,7 +150,7 @@ describe('four relay processes on loopback', () => {
     // Map columns between real daemons are signed and verify (sign_key rendered from each private key).
     expect(stats.router.control_accepted).toBeGreaterThan(0)
     expect(stats.router.control_forged).toBeUndefined()
-    const text = await runCli(['status', '-c', path.join(dir, 'lax.yaml')])
+    const text = await runCli(['status', '-c', configPath(dir, 'lax')])
     expect(text.stdout).toMatch(/game \(ingress\)/)
     expect(text.stdout).toMatch(/sea\s+127\.0\.0\.1:\d+\s+up/)
   })

@@ -11,18 +11,17 @@
  * in headless chromium; `status --watch`; SIGHUP re-reads the config and leaves the relay running.
  */
 import { spawn } from 'node:child_process'
-import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderPeerKeys, renderRelayYaml, type RenderService } from '../../src/config/render.js'
-import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import type { RenderService } from '../../src/config/render.js'
 import { UdpLinkEmulator } from '../../lab/linkemu/index.js'
 import type { EdgeView } from '../../src/route/types.js'
 import { promtoolProblems } from '../support/promtool.js'
 import { dumpDom } from '../support/chromium.js'
 import { itIf, needsTools } from '../support/requirements.js'
-import { BIN, echoServer, freePorts, runCli, startRelay, stopRelay, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { BIN, echoServer, freePorts, runCli, startRelay, cleanUp, tempDir, waitFor, type RelayProcess } from './harness.js'
+import { configPath, meshKeys, writeMeshConfigs } from './relay-configs.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
 type Id = (typeof RELAYS)[number]
@@ -47,7 +46,7 @@ async function freeTcpPorts(n: number): Promise<number[]> {
   return ports
 }
 
-const config = (r: Id) => path.join(dir, `${r}.yaml`)
+const config = (r: Id) => configPath(dir, r)
 const url = (r: Id, p: string) => `http://127.0.0.1:${metricsPort[r]}${p}`
 
 async function mapJson(r: Id): Promise<EdgeView[]> {
@@ -69,7 +68,6 @@ beforeAll(async () => {
   const ports: Record<Id, number> = { lax, sea, dal }
   const [mLax, mSea, mDal] = await freeTcpPorts(3)
   Object.assign(metricsPort, { lax: mLax, sea: mSea, dal: mDal })
-  const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
   const here = (port: number) => ({ host: '127.0.0.1', port })
   const laxSea = await emu.addLink('lax-sea', here(lax), here(sea), { delayMs: LAX_SEA_MS }, { delayMs: LAX_SEA_MS })
   const laxDal = await emu.addLink('lax-dal', here(lax), here(dal), { delayMs: LAX_DAL_MS }, { delayMs: LAX_DAL_MS })
@@ -81,18 +79,16 @@ beforeAll(async () => {
     return `127.0.0.1:${ports[to]}`
   }
   const services: RenderService[] = [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${game}` }], origin: `127.0.0.1:${gameOrigin}`, exits: ['dal'] }]
-  for (const r of RELAYS) {
-    fs.writeFileSync(config(r), renderRelayYaml({
-      id: r,
-      privateKey: encodeKey(keys[r].privateKey),
-      listen: `127.0.0.1:${ports[r]}`,
-      controlSocket: path.join(dir, `${r}.sock`),
-      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: endpoint(r, x) })),
-      services,
-      // sea keeps the status page off: its listener serves /metrics only.
-      extra: { metrics: { listen: `127.0.0.1:${metricsPort[r]}`, status_page: r !== 'sea' } },
-    }), { mode: 0o600 })
-  }
+  writeMeshConfigs({
+    dir,
+    ids: RELAYS,
+    keys: meshKeys(RELAYS),
+    ports,
+    endpoint,
+    services,
+    // sea keeps the status page off: its listener serves /metrics only.
+    extra: (r) => ({ metrics: { listen: `127.0.0.1:${metricsPort[r]}`, status_page: r !== 'sea' } }),
+  })
   origin = await echoServer(gameOrigin)
   for (const r of RELAYS) relays.set(r, await startRelay(r, config(r)))
   // Settled: every relay edge known and up at lax, and lax routes game through sea.
@@ -107,12 +103,7 @@ beforeAll(async () => {
   expect(settled).toBe(true)
 }, 60_000)
 
-afterAll(async () => {
-  for (const r of relays.values()) await stopRelay(r)
-  origin?.close()
-  emu.close()
-  fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => cleanUp(relays.values(), [origin, emu], dir))
 
 describe('operator views of three relays on loopback', () => {
   it('overpass map prints the one-way matrix with the emulated delays, and --json the same edges', async () => {

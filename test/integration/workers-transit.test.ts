@@ -10,14 +10,11 @@
  * exact, with no lane mixed up.
  */
 import dgram from 'node:dgram'
-import fs from 'node:fs'
-import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
-import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { nativeTransitUnavailable } from '../../src/io/native-transit.js'
-import { echoServer, freePorts, type RelayProcess, runCli, startRelay, stopRelay, tempDir, udpClients, untilServed, waitFor } from './harness.js'
+import { echoServer, freePorts, type RelayProcess, startRelay, statusJson, cleanUp, tempDir, exchangeRounds, udpClients, untilServed } from './harness.js'
+import { configPath, meshKeys, writeMeshConfigs } from './relay-configs.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
@@ -34,52 +31,33 @@ interface Status {
   drops: Record<string, number>
 }
 
-async function status(r: string): Promise<Status> {
-  return JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, `${r}.yaml`)])).stdout) as Status
-}
+const status = (r: string): Promise<Status> => statusJson<Status>(configPath(dir, r))
 
 beforeAll(async () => {
   if (skip) return
   const p = await freePorts(5)
   ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4] }
-  const keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
-  for (const r of RELAYS) {
-    const yaml = renderRelayYaml({
-      id: r,
-      privateKey: encodeKey(keys[r].privateKey),
-      listen: `127.0.0.1:${ports[r]}`,
-      controlSocket: path.join(dir, `${r}.sock`),
-      workers: 2,
-      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: `127.0.0.1:${ports[x]}` })),
-      services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'], paths: [['lax', 'sea', 'dal']] }],
-    })
-    fs.writeFileSync(path.join(dir, `${r}.yaml`), yaml, { mode: 0o600 })
-  }
+  writeMeshConfigs({
+    dir,
+    ids: RELAYS,
+    keys: meshKeys(RELAYS),
+    ports,
+    workers: 2,
+    services: [{ name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'], paths: [['lax', 'sea', 'dal']] }],
+  })
   origin = await echoServer(ports.origin)
-  for (const r of RELAYS) relays.push(await startRelay(r, path.join(dir, `${r}.yaml`)))
+  for (const r of RELAYS) relays.push(await startRelay(r, configPath(dir, r)))
 }, 60_000)
 
-afterAll(async () => {
-  for (const r of relays) await stopRelay(r)
-  origin?.close()
-  fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => cleanUp(relays, [origin], dir))
 
 describeIf(skip, 'a transit with two workers', () => {
   it('forwards natively on both workers, each on its own lane, byte-exact both ways', async () => {
     const clients = await udpClients(32)
     try {
       expect(await untilServed(clients[0], ports.game)).toBe(true)
-      const rounds = 8
-      for (let round = 0; round < rounds; round++) {
-        for (const [i, c] of clients.entries()) {
-          const payload = Buffer.from(`flow ${i} round ${round} `.padEnd(40 + ((i * 11 + round) % 200), '.'))
-          c.sent.push(payload)
-          c.socket.send(payload, ports.game, '127.0.0.1')
-        }
-        await waitFor(() => clients.every((c) => c.received.length > round), 5000)
-      }
-      expect(await waitFor(() => clients.every((c) => c.received.length === rounds), 10_000)).toBe(true)
+      const payload = (i: number, round: number): Buffer => Buffer.from(`flow ${i} round ${round} `.padEnd(40 + ((i * 11 + round) % 200), '.'))
+      expect(await exchangeRounds(clients, ports.game, 8, payload)).toBe(true)
       for (const c of clients) expect(c.received.map((b) => b.toString())).toEqual(c.sent.map((b) => b.toString()))
 
       // Workers report stats once a second.

@@ -8,13 +8,11 @@
  * carry traffic, and replies find the worker that owns their flow.
  */
 import dgram from 'node:dgram'
-import fs from 'node:fs'
-import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { renderPeerKeys, renderRelayYaml } from '../../src/config/render.js'
-import { encodeKey, generateKeyPair } from '../../src/crypto/index.js'
+import type { KeyPair } from '../../src/crypto/index.js'
 import { nativeUdpAvailable } from '../../src/io/native-udp.js'
-import { echoServer, freePorts, type RelayProcess, runCli, startRelay, stopRelay, tempDir, udpClients, untilServed, waitFor } from './harness.js'
+import { echoServer, freePorts, type RelayProcess, runCli, startRelay, statusJson, cleanUp, tempDir, exchangeRounds, udpClients, untilServed, waitFor } from './harness.js'
+import { configPath, meshKeys, writeMeshConfigs } from './relay-configs.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 
 const RELAYS = ['lax', 'sea', 'dal'] as const
@@ -36,67 +34,50 @@ interface Status {
   drops: Record<string, number>
 }
 
-async function status(r: string): Promise<Status> {
-  return JSON.parse((await runCli(['status', '--json', '-c', path.join(dir, `${r}.yaml`)])).stdout) as Status
-}
+const status = (r: string): Promise<Status> => statusJson<Status>(configPath(dir, r))
 
-let keys: Record<string, ReturnType<typeof generateKeyPair>>
+let keys: Record<string, KeyPair>
 
 /** Every relay's config file, with the service `voice` (on the next port) too when `voice`. */
 function writeConfigs(voice = false): void {
-  for (const r of RELAYS) {
-    const yaml = renderRelayYaml({
-      id: r,
-      privateKey: encodeKey(keys[r].privateKey),
-      listen: `127.0.0.1:${ports[r]}`,
-      controlSocket: path.join(dir, `${r}.sock`),
-      workers: 2,
-      peers: RELAYS.filter((x) => x !== r).map((x) => ({ id: x, ...renderPeerKeys(keys[x].privateKey), endpoint: `127.0.0.1:${ports[x]}` })),
-      // Routed (no pinned path): the other workers must get worker 0's paths. Rekeys every 300 packets
-      // of worker 0, so keys change hands while the other worker is sending.
-      services: [
-        { name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] },
-        ...(voice ? [{ name: 'voice', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.voice}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }] : []),
-      ],
-      tuning: { rekey_after_packets: 300 },
-    })
-    fs.writeFileSync(path.join(dir, `${r}.yaml`), yaml, { mode: 0o600 })
-  }
+  writeMeshConfigs({
+    dir,
+    ids: RELAYS,
+    keys,
+    ports,
+    workers: 2,
+    // Routed (no pinned path): the other workers must get worker 0's paths. Rekeys every 300 packets
+    // of worker 0, so keys change hands while the other worker is sending.
+    services: [
+      { name: 'game', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.game}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] },
+      ...(voice ? [{ name: 'voice', ingress: [{ relay: 'lax', listen: `127.0.0.1:${ports.voice}` }], origin: `127.0.0.1:${ports.origin}`, exits: ['dal'] }] : []),
+    ],
+    tuning: { rekey_after_packets: 300 },
+  })
 }
 
 beforeAll(async () => {
   if (noNative) return
   const p = await freePorts(6)
   ports = { lax: p[0], sea: p[1], dal: p[2], game: p[3], origin: p[4], voice: p[5] }
-  keys = Object.fromEntries(RELAYS.map((r) => [r, generateKeyPair()]))
+  keys = meshKeys(RELAYS)
   writeConfigs()
   // A service removed live drains this long in these relays (daemon SERVICE_DRAIN_ENV).
   process.env.OVERPASS_SERVICE_DRAIN_MS = '12000'
   origin = await echoServer(ports.origin)
-  for (const r of RELAYS) relays.push(await startRelay(r, path.join(dir, `${r}.yaml`)))
+  for (const r of RELAYS) relays.push(await startRelay(r, configPath(dir, r)))
   delete process.env.OVERPASS_SERVICE_DRAIN_MS
 }, 60_000)
 
-afterAll(async () => {
-  for (const r of relays) await stopRelay(r)
-  origin?.close()
-  fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => cleanUp(relays, [origin], dir))
 
 describeIf(noNative, 'relays with two workers each', () => {
   it('carries 64 flows byte-exact both ways across rekeys, with both workers of every relay in use', async () => {
     const clients = await udpClients(64)
     try {
       expect(await untilServed(clients[0], ports.game)).toBe(true)
-      for (let round = 0; round < 10; round++) {
-        for (const [i, c] of clients.entries()) {
-          const payload = Buffer.from(`flow ${i} round ${round} `.padEnd(40 + ((i * 7 + round) % 300), '.'))
-          c.sent.push(payload)
-          c.socket.send(payload, ports.game, '127.0.0.1')
-        }
-        await waitFor(() => clients.every((c) => c.received.length > round), 5000)
-      }
-      expect(await waitFor(() => clients.every((c) => c.received.length === 10), 10_000)).toBe(true)
+      const payload = (i: number, round: number): Buffer => Buffer.from(`flow ${i} round ${round} `.padEnd(40 + ((i * 7 + round) % 300), '.'))
+      expect(await exchangeRounds(clients, ports.game, 10, payload)).toBe(true)
       for (const c of clients) expect(c.received.map((b) => b.toString())).toEqual(c.sent.map((b) => b.toString()))
 
       // Workers report stats once a second.
@@ -117,7 +98,7 @@ describeIf(noNative, 'relays with two workers each', () => {
       expect(sea.worker_count).toBe(2)
       for (const st of [lax, sea, dal]) expect(st.drops.wrong_lane ?? 0).toBe(0)
       // The text status says how many workers and gives each its line.
-      const text = (await runCli(['status', '-c', path.join(dir, 'lax.yaml')])).stdout
+      const text = (await runCli(['status', '-c', configPath(dir, 'lax')])).stdout
       expect(text).toMatch(/workers 2/)
       expect(text).toMatch(new RegExp(`\\n  0 +flows \\(ingress/exit\\): game ${ingressFlows[0]}/0`))
       expect(text).toMatch(new RegExp(`\\n  1 +flows \\(ingress/exit\\): game ${ingressFlows[1]}/0`))
@@ -128,7 +109,7 @@ describeIf(noNative, 'relays with two workers each', () => {
 
   it('adds a service live on both workers (clients hashed to either get through), then removes it: drained, then its port closed on both', async () => {
     writeConfigs(true)
-    for (const r of RELAYS) expect((await runCli(['reload', '-c', path.join(dir, `${r}.yaml`)])).stdout, r).toMatch(/^applied/)
+    for (const r of RELAYS) expect((await runCli(['reload', '-c', configPath(dir, r)])).stdout, r).toMatch(/^applied/)
     const clients = await Promise.all(
       Array.from({ length: 32 }, async () => {
         const socket = dgram.createSocket('udp4')
@@ -156,7 +137,7 @@ describeIf(noNative, 'relays with two workers each', () => {
 
       // Removed: draining on both workers, then gone, its port free again.
       writeConfigs(false)
-      const reloads = await Promise.all(RELAYS.map((r) => runCli(['reload', '-c', path.join(dir, `${r}.yaml`)])))
+      const reloads = await Promise.all(RELAYS.map((r) => runCli(['reload', '-c', configPath(dir, r)])))
       for (const r of reloads) expect(r.stdout).toMatch(/^applied[\s\S]*services removed \(draining\): voice/)
       await new Promise((r) => setTimeout(r, 1200))
       const draining = await status('lax')
