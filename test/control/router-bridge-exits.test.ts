@@ -11,7 +11,8 @@ import { DropCounts } from '../../src/dataplane/counters.js'
 import { SnapshotPaths, type PathSnapshot } from '../../src/dataplane/paths.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { silentLogger } from '../../src/io/log.js'
-import type { PathChoice, Router } from '../../src/route/types.js'
+import type { PathChoice } from '../../src/route/types.js'
+import { idleRouter } from '../route/helpers/idle-router.js'
 import { nameId } from '../../src/wire/ids.js'
 import { buildConfigs } from '../dataplane/helpers.js'
 
@@ -19,18 +20,10 @@ function setup() {
   const config = buildConfigs({ relays: ['lax', 'sea', 'dal', 'bos'], services: [{ exits: ['dal', 'bos'] }] }).get('lax')!
   const choice = (path: string[]): PathChoice => ({ service: 'game', path, delayMs: 10, sinceMs: 0 })
   const state: { best?: string[]; via: Record<string, string[] | undefined> } = { best: ['lax', 'dal'], via: { dal: ['lax', 'dal'], bos: ['lax', 'bos'] } }
-  const router = {
-    tick: () => [],
-    onProbe: () => [],
-    onControl: () => [],
-    onOriginSample: () => {},
+  const router = idleRouter({
     forwardPath: () => (state.best ? choice(state.best) : undefined),
     forwardPathVia: (_s: string, exit: string) => (state.via[exit] ? choice(state.via[exit]!) : undefined),
-    replyPath: () => undefined,
-    pathTo: () => undefined,
-    edges: () => [],
-    routes: () => ({ forward: [], reply: [] }),
-  } as unknown as Router
+  })
   const transport: ControlTransport = { attachControlPlane: () => {}, peerById: () => undefined, sendPlain: () => true, drops: new DropCounts() } as unknown as ControlTransport
   const paths = new SnapshotPaths('lax', resolveServiceRoles('lax', false, config.services))
   const clock = new FakeClock(0)

@@ -13,7 +13,7 @@ import { DropCounts } from '../../src/dataplane/counters.js'
 import { SnapshotPaths } from '../../src/dataplane/paths.js'
 import { FakeClock } from '../../src/io/fake-clock.js'
 import { silentLogger } from '../../src/io/log.js'
-import type { Router } from '../../src/route/types.js'
+import { idleRouter } from '../route/helpers/idle-router.js'
 import { buildConfigs } from '../dataplane/helpers.js'
 import { startWanRelays, WAN_RELAYS } from '../daemon/four-relay-wan.js'
 import { RouterCore } from '../../src/route/router.js'
@@ -23,22 +23,14 @@ function setup(opts: { deadlines: boolean }) {
   const config = buildConfigs({ relays: ['lax', 'sea', 'dal'], services: [{ exits: ['dal'] }] }).get('sea')!
   const ticks: number[] = []
   const state = { dueMs: [] as number[], inMotion: false }
-  const router = {
+  const router = idleRouter({
     tick: (now: number) => {
       ticks.push(now)
       state.dueMs = state.dueMs.filter((t) => t > now)
       return []
     },
-    onProbe: () => [],
-    onControl: () => [],
-    onOriginSample: () => {},
-    forwardPath: () => undefined,
-    replyPath: () => undefined,
-    pathTo: () => undefined,
-    edges: () => [],
-    routes: () => ({ forward: [], reply: [] }),
     ...(opts.deadlines ? { nextTickMs: () => (state.inMotion ? -Infinity : Math.min(...state.dueMs)) } : {}),
-  } as unknown as Router
+  })
   const relayTicks: number[] = []
   const transport = { attachControlPlane: () => {}, peerById: () => undefined, sendPlain: () => true, drops: new DropCounts(), tickIfDue: (now: number) => relayTicks.push(now) } as unknown as ControlTransport
   const paths = new SnapshotPaths('sea', resolveServiceRoles('sea', false, config.services))

@@ -3,6 +3,7 @@ import { DROP, decideRelease } from '../../src/io/link-model.js'
 import type { Router, RouterInit, RouterMessage } from '../../src/route/types.js'
 import { Partition } from '../../src/sim/partition.js'
 import { streamRng } from '../../src/sim/prng.js'
+import { idleRouter } from '../route/helpers/idle-router.js'
 
 /**
  * The simulator keeps its links packed (a delay and a last release time per
@@ -23,7 +24,7 @@ function recordingRouters(sent: Sent[], got: Got[]): (init: RouterInit) => Route
   return (init) => {
     const self = NAMES.indexOf(init.self)
     const others = NAMES.filter((n) => n !== init.self)
-    return {
+    return idleRouter({
       tick(nowMs: number): RouterMessage[] {
         return others.map((to) => {
           const id = nextId++
@@ -37,14 +38,7 @@ function recordingRouters(sent: Sent[], got: Got[]): (init: RouterInit) => Route
         got.push({ id: new DataView(bytes.buffer, bytes.byteOffset).getFloat64(0), atMs: nowMs })
         return []
       },
-      onControl: () => [],
-      onOriginSample: () => {},
-      forwardPath: () => undefined,
-      replyPath: () => undefined,
-      pathTo: () => undefined,
-      edges: () => [],
-      routes: () => ({ forward: [], reply: [] }),
-    }
+    })
   }
 }
 

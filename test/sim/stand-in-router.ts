@@ -6,7 +6,8 @@
  * Bellman-Ford copes with the negative pseudo weights). No smoothing, no
  * hysteresis: with zero jitter it must match the oracle exactly.
  */
-import type { EdgeView, PathChoice, Router, RouterInit, RouterMessage } from '../../src/route/types.js'
+import type { PathChoice, Router, RouterInit, RouterMessage } from '../../src/route/types.js'
+import { idleRouter } from '../route/helpers/idle-router.js'
 
 const PROBE_MS = 100
 const FLOOD_MS = 300
@@ -59,7 +60,7 @@ export function createStandInRouter(init: RouterInit): Router {
     return best.get(dest)?.path
   }
 
-  return {
+  return idleRouter({
     tick(nowMs) {
       const out: RouterMessage[] = []
       let changed = false
@@ -96,14 +97,9 @@ export function createStandInRouter(init: RouterInit): Router {
       maps.set(msg.origin, msg)
       return others.filter((r) => r !== from && r !== msg.origin).map((to) => ({ to, kind: 'control' as const, msg }))
     },
-    onOriginSample() {},
-    forwardPath: () => undefined,
-    replyPath: () => undefined,
     pathTo(nowMs, dest): PathChoice | undefined {
       const path = pathTo(dest)
       return path === undefined ? undefined : { service: '', path, delayMs: NaN, sinceMs: nowMs }
     },
-    edges: (): EdgeView[] => [],
-    routes: () => ({ forward: [], reply: [] }),
-  }
+  })
 }
