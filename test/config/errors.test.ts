@@ -3,21 +3,9 @@
  * must name, and words its message must contain. Every issue also needs a fix.
  */
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig, type ConfigIssue } from '../../src/config/index.js'
+import { parseConfig } from '../../src/config/index.js'
 import { nameId } from '../../src/wire/ids.js'
-import { LAX_PUB, SEA_PUB, b64, toYaml, validRaw, type Raw } from './fixtures.js'
-
-function issuesOf(raw: Raw | string): ConfigIssue[] {
-  const text = typeof raw === 'string' ? raw : toYaml(raw)
-  try {
-    parseConfig(text, { sourcePath: 'test.yaml', baseDir: '/nonexistent' })
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError)
-    expect((err as Error).name).toBe('ConfigError')
-    return (err as ConfigError).issues
-  }
-  throw new Error('expected a ConfigError')
-}
+import { LAX_PUB, SEA_PUB, b64, issuesOf, toYaml, validRaw, type Raw } from './fixtures.js'
 
 /** A known FNV-1a 32-bit collision (both valid ids); asserted so the test cannot pass vacuously. */
 function collidingNames(): [string, string] {

@@ -2,8 +2,10 @@
 import { chmodSync, cpSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import nacl from 'tweetnacl'
+import { expect } from 'vitest'
 import { stringify } from 'yaml'
-import { ConfigError, parseConfig } from '../../src/config/index.js'
+import { ConfigError, parseConfig, type ConfigIssue } from '../../src/config/index.js'
+import type { RenderRelay } from '../../src/config/render.js'
 import { signPublicKeyOf } from '../../src/crypto/column-signing.js'
 
 export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
@@ -52,6 +54,34 @@ export function seaRaw(): Raw {
 
 export function toYaml(raw: Raw): string {
   return stringify(raw)
+}
+
+/** The issues of the ConfigError parseConfig throws for `raw` (an object, or YAML text); fails the test when it parses. */
+export function issuesOf(raw: Raw | string): ConfigIssue[] {
+  const text = typeof raw === 'string' ? raw : toYaml(raw)
+  try {
+    parseConfig(text, { sourcePath: 'test.yaml', baseDir: '/nonexistent' })
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as Error).name).toBe('ConfigError')
+    return (err as ConfigError).issues
+  }
+  throw new Error('expected a ConfigError')
+}
+
+/** validRaw()'s lax (its keys, listen and peers) as renderRelayYaml input, with the test's services and the rest. */
+export function laxRender(r: Pick<RenderRelay, 'services'> & Partial<RenderRelay>): RenderRelay {
+  return {
+    id: 'lax',
+    privateKey: b64(LAX_PRIV),
+    listen: '127.0.0.1:7001',
+    controlSocket: '/tmp/overpass-test-lax.sock',
+    peers: [
+      { id: 'sea', publicKey: b64(SEA_PUB), signKey: SEA_SIGN, endpoint: '127.0.0.1:7002' },
+      { id: 'dal', publicKey: b64(DAL_PUB), signKey: DAL_SIGN, endpoint: '127.0.0.1:7003' },
+    ],
+    ...r,
+  }
 }
 
 /** The issues parseConfig finds in `raw` as `path: message` lines; none when it parses. */

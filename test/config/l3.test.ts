@@ -1,9 +1,9 @@
 /** The `l3:` section and `mode: l3` services: the contract's YAML loads; each mistake names its field and a fix. */
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig, type ConfigIssue } from '../../src/config/index.js'
+import { parseConfig } from '../../src/config/index.js'
 import { renderRelayYaml } from '../../src/config/render.js'
 import { formatPrefix } from '../../src/l3/prefix.js'
-import { DAL_PUB, DAL_SIGN, LAX_PRIV, SEA_PUB, SEA_SIGN, b64, toYaml, validRaw, type Raw } from './fixtures.js'
+import { issuesOf, laxRender, toYaml, validRaw, type Raw } from './fixtures.js'
 
 /** lax with the contract's l3 section and services (lax exits site-lax). */
 function l3Raw(): Raw {
@@ -14,16 +14,6 @@ function l3Raw(): Raw {
     { name: 'site-lax', mode: 'l3', prefixes: ['10.101.0.0/24'], exits: ['lax'] },
   )
   return raw
-}
-
-function issuesOf(raw: Raw): ConfigIssue[] {
-  try {
-    parseConfig(toYaml(raw), { sourcePath: 'test.yaml', baseDir: '/nonexistent' })
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError)
-    return (err as ConfigError).issues
-  }
-  throw new Error('expected a ConfigError')
 }
 
 describe('L3 config', () => {
@@ -83,22 +73,14 @@ describe('L3 config', () => {
   })
 
   it('renders l3 sections and services the loader accepts', () => {
-    const text = renderRelayYaml({
-      id: 'lax',
-      privateKey: b64(LAX_PRIV),
-      listen: '127.0.0.1:7001',
-      controlSocket: '/tmp/overpass-test-lax.sock',
-      peers: [
-        { id: 'sea', publicKey: b64(SEA_PUB), signKey: SEA_SIGN, endpoint: '127.0.0.1:7002' },
-        { id: 'dal', publicKey: b64(DAL_PUB), signKey: DAL_SIGN, endpoint: '127.0.0.1:7003' },
-      ],
+    const text = renderRelayYaml(laxRender({
       services: [
         { name: 'dc', mode: 'l3', prefixes: ['10.200.0.0/24', 'fd00:200::/64'], exits: ['dal'], profile: 'gaming' },
         { name: 'site-lax', mode: 'l3', prefixes: ['10.101.0.0/24'], exits: ['lax'] },
         { name: 'game', ingress: [{ relay: 'lax', listen: '127.0.0.1:27015' }], origin: '127.0.0.1:9000', exits: ['dal'] },
       ],
       l3: { tun: 'op3lax', mtu: 'auto', oversize_without_df: 'drop', address: '10.255.0.1/32' },
-    })
+    }))
     const cfg = parseConfig(text)
     expect(cfg.l3).toMatchObject({ tun: 'op3lax', oversizeWithoutDf: 'drop' })
     expect(cfg.services.map((s) => s.mode)).toEqual(['l3', 'l3', 'l4'])

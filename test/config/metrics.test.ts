@@ -1,17 +1,7 @@
 /** The `metrics:` section: absent means no listener; each mistake names its field and a fix. */
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig, type ConfigIssue } from '../../src/config/index.js'
-import { toYaml, validRaw, type Raw } from './fixtures.js'
-
-function issuesOf(raw: Raw): ConfigIssue[] {
-  try {
-    parseConfig(toYaml(raw), { sourcePath: 'test.yaml', baseDir: '/nonexistent' })
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError)
-    return (err as ConfigError).issues
-  }
-  throw new Error('expected a ConfigError')
-}
+import { parseConfig } from '../../src/config/index.js'
+import { issuesOf, toYaml, validRaw } from './fixtures.js'
 
 describe('metrics config', () => {
   it('has no metrics listener unless the section is there', () => {

@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { renderRelayYaml } from '../../src/config/render.js'
-import { DAL_PUB, DAL_SIGN, LAX_PRIV, SEA_PUB, SEA_SIGN, b64 } from './fixtures.js'
+import { laxRender } from './fixtures.js'
 
 describe('renderRelayYaml', () => {
   it('writes a file the loader accepts unchanged', () => {
     const text = renderRelayYaml(
-      {
-        id: 'lax',
-        privateKey: b64(LAX_PRIV),
-        listen: '127.0.0.1:7001',
-        controlSocket: '/tmp/overpass-test-lax.sock',
-        peers: [
-          { id: 'sea', publicKey: b64(SEA_PUB), signKey: SEA_SIGN, endpoint: '127.0.0.1:7002' },
-          { id: 'dal', publicKey: b64(DAL_PUB), signKey: DAL_SIGN, endpoint: '127.0.0.1:7003' },
-        ],
+      laxRender({
         services: [{ name: 'game', ingress: [{ relay: 'lax', listen: '127.0.0.1:27015' }], origin: '127.0.0.1:9000', exits: ['dal'], paths: [['lax', 'sea', 'dal']] }],
         tuning: { rekey_after_packets: 200 },
-      },
+      }),
       'generated for a test',
     )
     expect(text.startsWith('# generated for a test\n')).toBe(true)

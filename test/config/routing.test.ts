@@ -4,24 +4,14 @@
  * ms/percent numbers, bounds, and the cross-field rules, each naming its path.
  */
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig, type ConfigIssue, type RelayConfig } from '../../src/config/index.js'
+import { parseConfig, type RelayConfig } from '../../src/config/index.js'
 import { MAX_PROBE_INTERVAL_MS as CONFIG_MAX_PROBE_MS } from '../../src/config/schema.js'
 import { MAX_PROBE_INTERVAL_MS as PROBER_MAX_PROBE_MS } from '../../src/probe/prober.js'
 import { PROFILE_NAMES } from '../../src/route/profiles.js'
-import { toYaml, validRaw, type Raw } from './fixtures.js'
+import { issuesOf, toYaml, validRaw, type Raw } from './fixtures.js'
 
 function load(raw: Raw): RelayConfig {
   return parseConfig(toYaml(raw), { baseDir: '/nonexistent' })
-}
-
-function issuesOf(raw: Raw): ConfigIssue[] {
-  try {
-    load(raw)
-  } catch (err) {
-    expect((err as Error).name).toBe('ConfigError')
-    return (err as ConfigError).issues
-  }
-  throw new Error('expected a ConfigError')
 }
 
 /** validRaw() with its service routed (no pinned paths). */
