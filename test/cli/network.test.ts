@@ -1,17 +1,9 @@
-import { readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
-import { afterEach, describe, expect, it } from 'vitest'
-import { networkRaw, writeKit, type Kit } from '../config/network-kit.js'
+import { readFileSync, writeFileSync, chmodSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { networkRaw, tempKits } from '../config/network-kit.js'
 import { runCli } from './run-cli.js'
 
-const kits: Kit[] = []
-afterEach(() => {
-  for (const k of kits.splice(0)) rmSync(k.dir, { recursive: true, force: true })
-})
-function kit(...args: Parameters<typeof writeKit>): Kit {
-  const k = writeKit(...args)
-  kits.push(k)
-  return k
-}
+const kit = tempKits()
 
 describe('overpass check with local files and a signed network file', () => {
   it('passes all three local files of a signed network', async () => {

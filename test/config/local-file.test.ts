@@ -1,20 +1,12 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, type RelayConfig } from '../../src/config/index.js'
 import { signNetworkFile } from '../../src/cli/commands/network.js'
 import { toYaml, validRaw } from './fixtures.js'
-import { localRaw, networkRaw, writeKit, type Kit } from './network-kit.js'
+import { localRaw, networkRaw, tempKits } from './network-kit.js'
 
-const kits: Kit[] = []
-afterEach(() => {
-  for (const k of kits.splice(0)) rmSync(k.dir, { recursive: true, force: true })
-})
-function kit(...args: Parameters<typeof writeKit>): Kit {
-  const k = writeKit(...args)
-  kits.push(k)
-  return k
-}
+const kit = tempKits()
 
 function issuesOf(fn: () => unknown): ConfigError['issues'] {
   try {

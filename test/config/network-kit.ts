@@ -1,7 +1,8 @@
 /** A signed network file and local files built from the fixtures' three relays, written to a temp folder. */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterEach } from 'vitest'
 import { operatorKeyText, signNetworkFile } from '../../src/cli/commands/network.js'
 import { operatorKeyPairOf } from '../../src/crypto/operator-signing.js'
 import { DAL_PRIV, DAL_PUB, DAL_SIGN, LAX_PRIV, LAX_PUB, LAX_SIGN, SEA_PRIV, SEA_PUB, SEA_SIGN, b64, toYaml, validRaw, type Raw } from './fixtures.js'
@@ -44,4 +45,17 @@ export function writeKit(network: Raw | string = networkRaw(), locals: Partial<R
   signNetworkFile(networkFile, operatorKeyFile)
   for (const id of ['lax', 'sea', 'dal'] as const) writeFileSync(join(dir, `${id}.yaml`), toYaml(locals[id] ?? localRaw(id)))
   return { dir, network: networkFile, operatorKeyFile, local: (id) => join(dir, `${id}.yaml`) }
+}
+
+/** writeKit for one test file: every kit it writes is removed after each test. */
+export function tempKits(): (...args: Parameters<typeof writeKit>) => Kit {
+  const kits: Kit[] = []
+  afterEach(() => {
+    for (const k of kits.splice(0)) rmSync(k.dir, { recursive: true, force: true })
+  })
+  return (...args) => {
+    const k = writeKit(...args)
+    kits.push(k)
+    return k
+  }
 }

@@ -3,23 +3,15 @@
  * check`: the local file composed with the received bytes (loadLocalWithNetwork),
  * and the `rollout:` section is checked there too.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/config/errors.js'
 import { loadBootstrap, loadLocalWithNetwork } from '../../src/config/local-file.js'
 import { runCli } from '../cli/run-cli.js'
 import { toYaml } from './fixtures.js'
-import { localRaw, networkRaw, writeKit, type Kit } from './network-kit.js'
+import { localRaw, networkRaw, tempKits } from './network-kit.js'
 
-const kits: Kit[] = []
-afterEach(() => {
-  for (const k of kits.splice(0)) rmSync(k.dir, { recursive: true, force: true })
-})
-const kit = (...args: Parameters<typeof writeKit>): Kit => {
-  const k = writeKit(...args)
-  kits.push(k)
-  return k
-}
+const kit = tempKits()
 
 describe('a received network version, checked for this relay', () => {
   it('composes with the local file like the file on disk would', () => {
