@@ -1,27 +1,19 @@
 /** Connected per-peer native sockets (io/native-udp-connected) on loopback, against node:dgram peers. */
 import dgram from 'node:dgram'
-import { afterEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { waitFor as waitUntil } from '../integration/harness.js'
 import { NativeConnectedUdpSocket, nativeConnectedAvailable } from '../../src/io/native-udp-connected.js'
 import { NativeUdpSocket } from '../../src/io/native-udp.js'
 import { UdpBindError } from '../../src/io/udp.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
+import { closedAfterEach } from './closed-after-each.js'
 
 const avail = nativeConnectedAvailable()
 const WAIT_MS = 5000
 
 const waitFor = (pred: () => boolean, timeoutMs = WAIT_MS): Promise<boolean> => waitUntil(pred, timeoutMs, 10)
 
-const open: Array<{ close(): void }> = []
-afterEach(() => {
-  for (const s of open.splice(0)) {
-    try {
-      s.close()
-    } catch {
-      // already closed
-    }
-  }
-})
+const open = closedAfterEach()
 
 async function peer(): Promise<{ sock: dgram.Socket; port: number; got: { data: Buffer; port: number }[] }> {
   const sock = dgram.createSocket('udp4')

@@ -4,25 +4,17 @@
  * thread. The worker-thread cases are in native-udp-threads.test.ts.
  */
 import dgram from 'node:dgram'
-import { afterEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { waitFor } from '../integration/harness.js'
 import { NativeUdpOptionError, NativeUdpSocket, nativeUdpAvailable, nativeUdpFactory } from '../../src/io/native-udp.js'
 import { UdpBindError } from '../../src/io/udp.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
+import { closedAfterEach } from './closed-after-each.js'
 
 const avail = nativeUdpAvailable()
 const WAIT_MS = 5000
 
-const open: Array<{ close(): void }> = []
-afterEach(() => {
-  for (const s of open.splice(0)) {
-    try {
-      s.close()
-    } catch {
-      // already closed
-    }
-  }
-})
+const open = closedAfterEach()
 
 /** An overlay transport datagram (docs/wire-format.md) whose counter carries `lane` in byte 9; `id` at 16..19. */
 function transport(lane: number, id: number, bytes = 48): Buffer {

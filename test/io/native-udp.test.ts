@@ -7,12 +7,13 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import dgram from 'node:dgram'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitFor as waitUntil } from '../integration/harness.js'
 import type { PeerAddress } from '../../src/io/index.js'
 import { chooseOverlayUdp, NativeUdpSocket, nativeUdpAvailable, udpModeFromEnv } from '../../src/io/native-udp.js'
 import { nodeUdp } from '../../src/io/udp.js'
 import { describeIf, firstGap, needsAvailable, needsRoot, needsTools } from '../support/requirements.js'
+import { closedAfterEach } from './closed-after-each.js'
 
 const avail = nativeUdpAvailable()
 if (!avail.ok) console.log(`skipping native UDP tests: ${avail.reason}`)
@@ -28,16 +29,7 @@ function pattern(length: number, seed: number): Buffer {
   return b
 }
 
-const open: Array<{ close(): void }> = []
-afterEach(() => {
-  for (const s of open.splice(0)) {
-    try {
-      s.close()
-    } catch {
-      // already closed
-    }
-  }
-})
+const open = closedAfterEach()
 
 async function nativeSocket(host: string, opts: ConstructorParameters<typeof NativeUdpSocket>[2] = {}): Promise<{ sock: NativeUdpSocket; addr: PeerAddress }> {
   const sock = new NativeUdpSocket(host, 0, opts)
