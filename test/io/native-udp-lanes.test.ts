@@ -10,21 +10,12 @@ import { NativeUdpOptionError, NativeUdpSocket, nativeUdpAvailable, nativeUdpFac
 import { UdpBindError } from '../../src/io/udp.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 import { closedAfterEach } from './closed-after-each.js'
+import { transport } from './lane-datagrams.js'
 
 const avail = nativeUdpAvailable()
 const WAIT_MS = 5000
 
 const open = closedAfterEach()
-
-/** An overlay transport datagram (docs/wire-format.md) whose counter carries `lane` in byte 9; `id` at 16..19. */
-function transport(lane: number, id: number, bytes = 48): Buffer {
-  const b = Buffer.alloc(bytes)
-  b[0] = 1
-  b[1] = 3
-  b[9] = lane
-  if (bytes >= 20) b.writeUInt32BE(id, 16)
-  return b
-}
 
 /** A handshake initiation (type 1) whose byte 9 would name lane `lane` if it were read. */
 function handshake(lane: number, id: number): Buffer {

@@ -12,6 +12,7 @@ import { waitFor } from '../integration/harness.js'
 import { NativeUdpSocket, nativeUdpAvailable } from '../../src/io/native-udp.js'
 import { NativeConnectedUdpSocket } from '../../src/io/native-udp-connected.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
+import { transport } from './lane-datagrams.js'
 
 const avail = nativeUdpAvailable()
 // The build under test: .ci/asan-check points OVERPASS_UDP_ADDON at its AddressSanitizer build.
@@ -45,15 +46,6 @@ function next(w: Worker): Promise<unknown> {
     w.on('message', onMessage)
     w.on('error', onError)
   })
-}
-
-function transport(lane: number, id: number): Buffer {
-  const b = Buffer.alloc(48)
-  b[0] = 1
-  b[1] = 3
-  b[9] = lane
-  b.writeUInt32BE(id, 16)
-  return b
 }
 
 describeIf(needsAvailable('the native UDP addon', avail), 'native UDP sockets in several worker threads', () => {
