@@ -7,6 +7,7 @@ import { NativeUdpSocket } from '../../src/io/native-udp.js'
 import { UdpBindError } from '../../src/io/udp.js'
 import { describeIf, needsAvailable } from '../support/requirements.js'
 import { closedAfterEach } from './closed-after-each.js'
+import { openInWorkerThenTerminate } from './worker-teardown.js'
 
 const avail = nativeConnectedAvailable()
 const WAIT_MS = 5000
@@ -145,12 +146,11 @@ describeIf(needsAvailable('the native connected UDP addon', avail), 'NativeConne
 
 describeIf(needsAvailable('the native connected UDP addon', avail), 'native sockets and timers in a worker thread', () => {
   it('are torn down cleanly when the worker ends without closing them', async () => {
-    const { Worker } = await import('node:worker_threads')
     const { fileURLToPath } = await import('node:url')
     const udp = fileURLToPath(new URL('../../build/Release/overpass_udp.node', import.meta.url))
     const hrt = fileURLToPath(new URL('../../build/Release/overpass_hrtimer.node', import.meta.url))
     const p = await peer()
-    const w = new Worker(
+    await openInWorkerThenTerminate(
       `const u = require(${JSON.stringify(udp)}), h = require(${JSON.stringify(hrt)});
        const slot = 2048;
        u.open(4, '127.0.0.1', 0, 0, 0, slot, Buffer.alloc(slot * (u.batch + 1)), new Int32Array(2 + 3 * u.batch), new Float64Array(16), () => {});
@@ -158,14 +158,7 @@ describeIf(needsAvailable('the native connected UDP addon', avail), 'native sock
        u.openConnected(4, '127.0.0.1', 0, '127.0.0.1', ${p.port}, 0, 0, () => {});
        const t = h.create(() => {}); h.arm(t, 60e9);
        require('node:worker_threads').parentPort.postMessage('open')`,
-      { eval: true },
     )
-    const opened = await new Promise((resolve) => {
-      w.once('message', resolve)
-      w.once('error', resolve)
-    })
-    expect(opened).toBe('open')
-    expect(await w.terminate()).toBe(1)
     // This process goes on working with the same addons.
     const s = connected(p.port)
     expect(s.send(Buffer.from('after'), 0, 5, p.port, '127.0.0.1')).toBe(true)

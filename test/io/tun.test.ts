@@ -7,11 +7,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor as waitUntil } from '../integration/harness.js'
 import { configureTun, moveTunToNetns, openTun, tunAvailable, type LinuxTun } from '../../src/io/tun.js'
 import { describeIf, firstGap, needsAvailable, needsTools } from '../support/requirements.js'
+import { openInWorkerThenTerminate } from './worker-teardown.js'
 
 const gap = firstGap(needsAvailable('no TUN device', tunAvailable()), needsTools('ip'))
 
@@ -254,19 +254,12 @@ describeIf(gap, 'TUN in a worker thread', () => {
   it('removes the device and exits cleanly when a worker ends without closing it', async () => {
     const name = `optest${RUN_ID}w`
     const addonPath = fileURLToPath(new URL('../../build/Release/overpass_tun.node', import.meta.url))
-    const w = new Worker(
+    await openInWorkerThenTerminate(
       `const a = require(${JSON.stringify(addonPath)});
        const t = a.open(${JSON.stringify(name)}, false);
        a.poll(t.fd, Buffer.alloc(65536), () => {});
        require('node:worker_threads').parentPort.postMessage('open')`,
-      { eval: true },
     )
-    const opened = await new Promise((resolve) => {
-      w.once('message', resolve)
-      w.once('error', resolve)
-    })
-    expect(opened).toBe('open')
-    expect(await w.terminate()).toBe(1)
     expect(() => ip('link', 'show', 'dev', name)).toThrow()
   })
 })
