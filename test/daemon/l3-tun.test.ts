@@ -10,7 +10,7 @@
  * The echo request leaves ns A into tunA, crosses the overlay, is written into
  * tunB, answered by ns B's kernel, read back from tunB and delivered into tunA.
  */
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { L3Config } from '../../src/config/types.js'
@@ -19,6 +19,7 @@ import { silentLogger } from '../../src/io/log.js'
 import { configureTun, moveTunToNetns, openTun, tunAvailable } from '../../src/io/tun.js'
 import { parsePrefix } from '../../src/l3/prefix.js'
 import { buildConfigs } from '../dataplane/helpers.js'
+import { deleteNetns, ip } from '../support/netns.js'
 import { describeIf, firstGap, needsAvailable, needsRoot, needsTools } from '../support/requirements.js'
 
 const run = promisify(execFile)
@@ -29,19 +30,9 @@ const NS = { a: `opl3a${ID}`, b: `opl3b${ID}` }
 const TUN = { a: `opl3ta${ID}`, b: `opl3tb${ID}` }
 const daemons: RunningDaemon[] = []
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: 'ignore', timeout: 5000 })
-}
-
 function cleanup(): void {
   for (const d of daemons.splice(0)) d.stop()
-  for (const ns of Object.values(NS)) {
-    try {
-      ip('netns', 'del', ns)
-    } catch {
-      // not created
-    }
-  }
+  for (const ns of Object.values(NS)) deleteNetns(ns)
 }
 
 describeIf(gap, 'L3 mode on real TUN devices', () => {

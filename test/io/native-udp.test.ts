@@ -12,6 +12,7 @@ import { waitFor as waitUntil } from '../integration/harness.js'
 import type { PeerAddress } from '../../src/io/index.js'
 import { chooseOverlayUdp, NativeUdpSocket, nativeUdpAvailable, udpModeFromEnv } from '../../src/io/native-udp.js'
 import { nodeUdp } from '../../src/io/udp.js'
+import { deleteNetns, ip } from '../support/netns.js'
 import { describeIf, firstGap, needsAvailable, needsRoot, needsTools } from '../support/requirements.js'
 import { closedAfterEach } from './closed-after-each.js'
 
@@ -258,7 +259,6 @@ describeIf(needsAvailable('the native UDP addon', avail), 'NativeUdpSocket', () 
     const gap = firstGap(needsRoot('the tbf loopback namespace'), needsTools('ip', 'tc'))
     if (gap) return ctx.skip(gap)
     const ns = `opnudp${process.pid % 100000}`
-    const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: 'ignore', timeout: 5000 })
     try {
       ip('netns', 'add', ns)
       ip('-n', ns, 'link', 'set', 'lo', 'up')
@@ -277,11 +277,7 @@ describeIf(needsAvailable('the native UDP addon', avail), 'NativeUdpSocket', () 
       expect(out.directOk + out.directDropped).toBe(BURST)
       expect(out.final[4]).toBe(txDropped + out.directDropped)
     } finally {
-      try {
-        ip('netns', 'del', ns)
-      } catch {
-        // not created
-      }
+      deleteNetns(ns)
     }
   })
 })

@@ -5,13 +5,14 @@
  * touch the host. UDP endpoints inside the namespace are short node child
  * processes run with `ip netns exec`.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor as waitUntil } from '../integration/harness.js'
 import { configureTun, moveTunToNetns, openTun, tunAvailable, type LinuxTun } from '../../src/io/tun.js'
 import { describeIf, firstGap, needsAvailable, needsTools } from '../support/requirements.js'
 import { openInWorkerThenTerminate } from './worker-teardown.js'
+import { deleteNetns, ip } from '../support/netns.js'
 
 const gap = firstGap(needsAvailable('no TUN device', tunAvailable()), needsTools('ip'))
 
@@ -21,18 +22,6 @@ const DEV = `optest${RUN_ID}`
 const LOCAL = '198.18.0.1' // the namespace's address on the device
 const PEER = '198.18.0.2' // "the other end": packets to it come out of the fd
 const WAIT_MS = 5000
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: 'ignore', timeout: 5000 })
-}
-
-function deleteNetns(): void {
-  try {
-    ip('netns', 'del', NS)
-  } catch {
-    // not there: nothing to clean up
-  }
-}
 
 /** Polls `pred` every 10 ms until it holds or `timeoutMs` passes. */
 const waitFor = (pred: () => boolean, timeoutMs = WAIT_MS): Promise<boolean> => waitUntil(pred, timeoutMs, 10)
@@ -110,7 +99,7 @@ describeIf(gap, 'LinuxTun on a real device', () => {
   const seen: Buffer[] = []
 
   beforeAll(() => {
-    deleteNetns()
+    deleteNetns(NS)
     ip('netns', 'add', NS)
     tun = openTun(DEV)
     moveTunToNetns(DEV, NS)
@@ -122,7 +111,7 @@ describeIf(gap, 'LinuxTun on a real device', () => {
 
   afterAll(() => {
     tun?.close()
-    deleteNetns()
+    deleteNetns(NS)
   })
 
   it('delivers a UDP datagram sent to an address behind the device as an IPv4 packet', async () => {
