@@ -13,6 +13,15 @@ function remac(msg: Buffer, macOff: number, recipientPublic: Uint8Array): void {
   mac1(key, msg, macOff).copy(msg, macOff)
 }
 
+/** Node 0 has sent node 1 an initiation and node 1 has answered; the response is held back (not delivered) for the test. */
+function heldResponse(): { net: Net; resp: Datagram } {
+  const net = new Net(2)
+  net.filter = (d) => (isType(d, MSG_HANDSHAKE_RESP) ? null : d)
+  net.send(0, 1, payload('x'))
+  net.run(30, 1)
+  return { net, resp: net.wire.find((d) => isType(d, MSG_HANDSHAKE_RESP)) as Datagram }
+}
+
 describe('handshake', () => {
   const combos: [('sodium' | 'tweetnacl')[], string][] = [
     [['sodium', 'sodium'], 'sodium both sides'],
@@ -148,11 +157,7 @@ describe('handshake', () => {
 
   it('rejects tampered responses; one that reached the DH spends the initiation, and the retry completes', () => {
     for (const at of [RESP_OFF_EPHEMERAL, RESP_OFF_EMPTY + 3, RESP_OFF_MAC1 - 1]) {
-      const net = new Net(2)
-      net.filter = (d) => (isType(d, MSG_HANDSHAKE_RESP) ? null : d)
-      net.send(0, 1, payload('x'))
-      net.run(30, 1)
-      const resp = net.wire.find((d) => isType(d, MSG_HANDSHAKE_RESP)) as Datagram
+      const { net, resp } = heldResponse()
       // Without a valid mac1 it is dropped before any DH and spends nothing.
       const noMac = Buffer.from(resp.data)
       noMac[RESP_OFF_MAC1] ^= 1
@@ -173,11 +178,7 @@ describe('handshake', () => {
   })
 
   it('accepts the genuine response after a mac1-invalid forgery, and only once', () => {
-    const net = new Net(2)
-    net.filter = (d) => (isType(d, MSG_HANDSHAKE_RESP) ? null : d)
-    net.send(0, 1, payload('x'))
-    net.run(30, 1)
-    const resp = net.wire.find((d) => isType(d, MSG_HANDSHAKE_RESP)) as Datagram
+    const { net, resp } = heldResponse()
     const noMac = Buffer.from(resp.data)
     noMac[RESP_OFF_EPHEMERAL] ^= 1
     expect(net.deliver({ ...resp, data: noMac })).toBe(CryptoDrop.HandshakeInvalid)
