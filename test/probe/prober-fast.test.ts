@@ -35,11 +35,17 @@ function runPair(a: Prober, b: Prober, fromMs: number, ms: number, drop = (_f: s
   return { toB, toC }
 }
 
+/** a and b after a second of probing each other at the normal interval (0 to 1000 ms). */
+function settledPair(): { a: Prober; b: Prober } {
+  const a = prober('a', 1)
+  const b = prober('b', 2)
+  runPair(a, b, 0, 1000)
+  return { a, b }
+}
+
 describe('fast probing of active edges', () => {
   it('probes a peer we send data to 10 times as often (a pair every 20 ms), with the FAST flag, and the others as before', () => {
-    const a = prober('a', 1)
-    const b = prober('b', 2)
-    runPair(a, b, 0, 1000)
+    const { a, b } = settledPair()
     const slow = runPair(a, b, 1000, 1000)
     expect(slow.toB).toBeGreaterThanOrEqual(9)
     expect(slow.toB).toBeLessThanOrEqual(11)
@@ -70,9 +76,7 @@ describe('fast probing of active edges', () => {
   })
 
   it('sends a fast round\'s probes back to back with consecutive numbers, so a burst of two lost packets trips the loss detector', () => {
-    const a = prober('a', 1)
-    const b = prober('b', 2)
-    runPair(a, b, 0, 1000)
+    const { a, b } = settledPair()
     a.markActive(1, 1000)
     runPair(a, b, 1000, 500)
     const out: RouterMessage[] = []
@@ -110,9 +114,7 @@ describe('fast probing of active edges', () => {
   })
 
   it('keeps each peer\'s sequence numbers gapless, so a fast peer costs the others no loss', () => {
-    const a = prober('a', 1)
-    const b = prober('b', 2)
-    runPair(a, b, 0, 1000)
+    const { a, b } = settledPair()
     for (let t = 1000; t < 3000; t += 200) {
       a.markActive(1, t)
       runPair(a, b, t, 200)
@@ -124,9 +126,7 @@ describe('fast probing of active edges', () => {
   })
 
   it('holds a fast edge to FAST_DOWN_AFTER_MS', () => {
-    const a = prober('a', 1)
-    const b = prober('b', 2)
-    runPair(a, b, 0, 1000)
+    const { a, b } = settledPair()
     a.markActive(1, 1000)
     runPair(a, b, 1000, 500)
     expect(b.inbound[0].senderFast).toBe(true)
@@ -141,9 +141,7 @@ describe('fast probing of active edges', () => {
   })
 
   it('announces the slow-down before probing slowly, so the receiver never sees a fast edge fall silent', () => {
-    const a = prober('a', 1)
-    const b = prober('b', 2)
-    runPair(a, b, 0, 1000)
+    const { a, b } = settledPair()
     a.markActive(1, 1000)
     let downs = 0
     for (let t = 1000; t < 1000 + FAST_PROBE_HOLD_MS + 3000; t += 10) {
@@ -167,9 +165,7 @@ describe('fast probing of active edges', () => {
   })
 
   it('carries each peer\'s sequence numbers over to a successor (continueRun)', () => {
-    const a = prober('a', 1)
-    const b = prober('b', 2)
-    runPair(a, b, 0, 1000)
+    const { a, b } = settledPair()
     a.markActive(1, 1000)
     runPair(a, b, 1000, 1000)
     const run = a.run
