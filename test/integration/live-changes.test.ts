@@ -81,7 +81,11 @@ function startFlow(port = servicePort): { stop(): Promise<{ sent: number; lost: 
   const client = dgram.createSocket('udp4')
   const seen = new Set<number>()
   let sent = 0
-  client.on('message', (m) => seen.add(m.readUInt32BE(0)))
+  // Only the service's replies count: other tests' sockets on this loopback (vitest runs files in parallel) may
+  // reach a port this client got after them. A reply from the service shorter than its 4-byte index still throws.
+  client.on('message', (m, from) => {
+    if (from.port === port && from.address === '127.0.0.1') seen.add(m.readUInt32BE(0))
+  })
   const timer = setInterval(() => {
     if (sent >= FLOW_MAX) return
     const b = Buffer.alloc(32)
