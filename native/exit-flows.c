@@ -69,10 +69,6 @@ struct exit_flows {
   napi_ref seen_ref, services_ref, meter_ref;
 };
 
-static uint32_t rd32(const unsigned char *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static uint32_t bucket_of(const exit_flows_t *x, uint32_t ingress, uint32_t flow) {
   return ((ingress * 2654435761u) ^ (flow * 2246822519u)) & x->mask;
 }
@@ -151,31 +147,20 @@ static void meter_arrival(double *m, const unsigned char *p, double now_ms) {
   m[MF_SAMPLES]++;
 }
 
-bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, uint32_t from_node, double now_ms) {
-  /* decodeDataHeader (wire/data.ts), and relay.ts onPathPacket: the path's end. The length's range is checked
-   * here, before the sender's index pidx - 1 is read: a path of one relay (pidx 0) would read 4 GiB away. */
-  if (!x || n < DATA_FIXED_LEN || p[0] != KIND_DATA) return false;
-  unsigned flags = p[OFF_FLAGS];
-  if ((flags & ~KNOWN_FLAGS) != 0) return false;
-  if (!(flags & FLAG_STAMPED) && (p[OFF_STAMP] | p[OFF_STAMP + 1] | p[OFF_STAMP + 2]) != 0) return false;
-  unsigned plen = p[OFF_PATH_LEN], pidx = p[OFF_PATH_INDEX];
-  if (plen < MIN_PATH_RELAYS || plen > MAX_PATH_RELAYS || pidx != plen - 1) return false;
-  size_t off = OFF_PATH + 4 * (size_t)plen;
-  if (n < off) return false;
-  if (flags & FLAG_CLIENT_ADDR) {
-    size_t ext = n <= off ? 0 : p[off] == 4 ? CLIENT_ADDR_V4_LEN : p[off] == 6 ? CLIENT_ADDR_V6_LEN : 0;
-    if (ext == 0 || n < off + ext) return false;
-    off += ext;
-  }
+/* p: a data header that decodes (data_header_payload, whose checks bound the path index), its payload at `payload`. */
+bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, size_t payload, uint32_t from_node, double now_ms) {
+  /* relay.ts onPathPacket: the path's end */
+  unsigned flags = p[OFF_FLAGS], plen = p[OFF_PATH_LEN], pidx = p[OFF_PATH_INDEX];
+  if (!x || pidx != plen - 1) return false;
   /* relay.ts onData: from the sender (path[pidx] is us: the registered path ends here, and the path must
    * equal it); a forward packet; exit.ts: not a redundant copy (deduplication stays in JS) */
-  if (rd32(p + OFF_PATH + 4 * (pidx - 1)) != from_node) return false;
+  if (be32(p + OFF_PATH + 4 * (pidx - 1)) != from_node) return false;
   if ((flags & (FLAG_REPLY | FLAG_REDUNDANT)) != 0) return false;
   /* exit.ts deliverForward: the flow JS registered, of this service, on this path, with its meter slot */
-  flow_t *f = find(x, rd32(p + OFF_PATH), rd32(p + OFF_FLOW));
-  if (!f || f->service != rd32(p + OFF_SERVICE) || f->plen != plen) return false;
+  flow_t *f = find(x, be32(p + OFF_PATH), be32(p + OFF_FLOW));
+  if (!f || f->service != be32(p + OFF_SERVICE) || f->plen != plen) return false;
   for (unsigned i = 0; i < plen; i++)
-    if (f->path[i] != rd32(p + OFF_PATH + 4 * i)) return false;
+    if (f->path[i] != be32(p + OFF_PATH + 4 * i)) return false;
   uint32_t slot = (uint32_t)(f - x->flows);
   if (f->meter >= x->nmeter || slot >= x->nseen || f->service_slot >= x->nservices) return false;
   double *m = x->meter + (size_t)f->meter * METER_FIELDS;
@@ -184,9 +169,9 @@ bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, uint3
   meter_arrival(m, p, now_ms);
   x->seen[slot] = now_ms;
   double *sv = x->services + (size_t)f->service_slot * SERVICE_FIELDS;
-  if (udp_connected_send_now(f->sock, p + off, n - off) > 0) {
+  if (udp_connected_send_now(f->sock, p + payload, n - payload) > 0) {
     sv[SV_TX_PACKETS]++;
-    sv[SV_TX_BYTES] += (double)(n - off);
+    sv[SV_TX_BYTES] += (double)(n - payload);
   } else sv[SV_SEND_FAILED]++;
   return true;
 }

@@ -18,7 +18,7 @@ typedef struct exit_flows exit_flows_t;
  * identically (see exit-flows.c); true: sent (or counted as a failed
  * send) and every counter advanced. False: nothing changed, JS delivers it.
  */
-bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, uint32_t from_node, double now_ms);
+bool exit_flows_deliver(exit_flows_t *x, const unsigned char *p, size_t n, size_t payload, uint32_t from_node, double now_ms);
 
 void exit_flows_free(napi_env env, exit_flows_t *x);
 

@@ -134,10 +134,6 @@ struct transit {
 /* The fast path's helpers; unused in a build without libsodium, where transit_try declines everything. */
 #define FAST_PATH static __attribute__((unused))
 
-FAST_PATH uint32_t be32(const unsigned char *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 FAST_PATH void put_be32(unsigned char *p, uint32_t v) {
   p[0] = (unsigned char)(v >> 24);
   p[1] = (unsigned char)(v >> 16);
@@ -209,21 +205,9 @@ FAST_PATH int peer_by_node(const transit_t *t, uint32_t node) {
 
 /* --- the fast path ------------------------------------------------------ */
 
-/* The data header checks of decodeDataHeader; the path index of a transit packet, or -1. */
-FAST_PATH int transit_header(const transit_t *t, const unsigned char *p, size_t n, uint32_t from_node) {
-  if (n < DATA_FIXED_LEN || p[0] != KIND_DATA) return -1;
-  unsigned flags = p[OFF_FLAGS];
-  if ((flags & ~KNOWN_FLAGS) != 0) return -1;
-  if (!(flags & FLAG_STAMPED) && (p[5] | p[6] | p[7]) != 0) return -1;
+/* Of a data header that decodes (data_header_payload): the path index of a transit packet, or -1. */
+FAST_PATH int transit_header(const transit_t *t, const unsigned char *p, uint32_t from_node) {
   unsigned plen = p[OFF_PATH_LEN], pidx = p[OFF_PATH_INDEX];
-  if (plen < MIN_PATH_RELAYS || plen > MAX_PATH_RELAYS || pidx < 1 || pidx >= plen) return -1;
-  size_t off = OFF_PATH + 4 * (size_t)plen;
-  if (n < off) return -1;
-  if (flags & FLAG_CLIENT_ADDR) {
-    if (n < off + 1) return -1;
-    size_t ext = p[off] == 4 ? CLIENT_ADDR_V4_LEN : p[off] == 6 ? CLIENT_ADDR_V6_LEN : 0;
-    if (ext == 0 || n < off + ext) return -1;
-  }
   /* relay.ts onData, onPathPacket, forward */
   if (be32(p + OFF_PATH + 4 * pidx) != t->self_node || be32(p + OFF_PATH + 4 * (pidx - 1)) != from_node) return -1;
   if (pidx >= plen - 1 || p[OFF_HOPS] == 0) return -1;
@@ -274,8 +258,10 @@ transit_verdict_t transit_try(transit_t *t, unsigned char *d, size_t len, const 
   double *fs = t->stats + TS_HEAD + PEER_STATS * k->peer;
   fs[PS_RX_PACKETS]++;
   fs[PS_RX_BYTES] += (double)len;
-  int pidx = transit_header(t, p, plain_len, t->peers[k->peer].node);
-  if (pidx < 0 && exit_flows_deliver(t->exit, p, plain_len, t->peers[k->peer].node, now_ms)) {
+  uint32_t from = t->peers[k->peer].node;
+  size_t payload = data_header_payload(p, plain_len);
+  int pidx = payload > 0 ? transit_header(t, p, from) : -1;
+  if (pidx < 0 && payload > 0 && exit_flows_deliver(t->exit, p, plain_len, payload, from, now_ms)) {
     /* Local delivery at an exit, done: the payload went to the flow's origin socket. */
     t->stats[TS_DELIVERED]++;
     r->offset = TRANSPORT_OVERHEAD;
