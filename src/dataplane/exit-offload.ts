@@ -92,16 +92,21 @@ export class ExitOffload {
   /** JS delivers the flow from now on (or forgets it: called before its socket closes). */
   remove(flow: OffloadFlow): void {
     if (flow.nativeSlot < 0) return
-    this.syncSeen(flow)
     this.table.clearExitFlow(flow.nativeSlot)
-    this.freeFlowSlots.push(flow.nativeSlot)
-    flow.nativeSlot = -1
+    this.release(flow)
   }
 
   /** A change of services: every flow goes back to JS, and is registered again by its next delivery there. */
   removeAll(flows: Iterable<OffloadFlow>): void {
-    for (const f of flows) this.remove(f)
     this.table.clearExitFlows()
+    for (const f of flows) if (f.nativeSlot >= 0) this.release(f)
+  }
+
+  /** The JS side of taking a flow out of the table: its last delivery kept, its slot free again. */
+  private release(flow: OffloadFlow): void {
+    this.syncSeen(flow)
+    this.freeFlowSlots.push(flow.nativeSlot)
+    flow.nativeSlot = -1
   }
 
   /** A service that went: its counters are drained and its slot forgotten (its flows were removed first). */

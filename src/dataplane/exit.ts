@@ -169,7 +169,7 @@ export class ExitSide {
     const old = this.native
     if (old !== undefined) {
       old.drain()
-      for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) old.remove(flow)
+      old.removeAll(this.allFlows())
     }
     this.native = table !== undefined && this.ctx.pathMeter !== undefined ? new ExitOffload(table, this.ctx.pathMeter) : undefined
   }
@@ -181,10 +181,11 @@ export class ExitSide {
 
   /** A change of services (their checks may now decide otherwise): every flow goes back to JS until its next datagram there. */
   clearNative(): void {
-    if (this.native === undefined) return
-    const flows: ExitFlow[] = []
-    for (const byFlow of this.flows.values()) for (const flow of byFlow.values()) flows.push(flow)
-    this.native.removeAll(flows)
+    this.native?.removeAll(this.allFlows())
+  }
+
+  private *allFlows(): Generator<ExitFlow> {
+    for (const byFlow of this.flows.values()) yield* byFlow.values()
   }
 
   /** Each flow's state as delivery left it (tests compare the native delivery's against the TypeScript path's). */

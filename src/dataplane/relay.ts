@@ -298,10 +298,7 @@ export class Relay implements RelayContext {
   stop(): void {
     if (this.tickTimer !== undefined) this.timers.clearTimeout(this.tickTimer)
     this.tickTimer = undefined
-    this.transit?.drain()
-    this.exit.attachNative(undefined)
-    this.socket?.attachTransit?.(null)
-    this.transit = undefined
+    this.stopTransit()
     this.ingress.close()
     this.exit.close()
     this.l3?.tun.onPacket(() => {})
@@ -448,10 +445,7 @@ export class Relay implements RelayContext {
   private restartTransit(): void {
     const socket = this.socket
     if (socket === undefined || this.transit === undefined) return
-    this.transit.drain()
-    this.exit.attachNative(undefined)
-    socket.attachTransit?.(null)
-    this.transit = undefined
+    this.stopTransit()
     this.startTransit(socket)
   }
 
@@ -459,13 +453,16 @@ export class Relay implements RelayContext {
   private transitFaultChanged(): void {
     const socket = this.socket
     if (socket === undefined) return
-    if (this.transit !== undefined) {
-      this.transit.drain()
-      this.exit.attachNative(undefined)
-      socket.attachTransit?.(null)
-      this.transit = undefined
-    }
+    if (this.transit !== undefined) this.stopTransit()
     this.startTransit(socket)
+  }
+
+  /** The native table off the overlay socket: its counters drained into the peers', the exit's flows back to JS. */
+  private stopTransit(): void {
+    this.transit?.drain()
+    this.exit.attachNative(undefined)
+    this.socket?.attachTransit?.(null)
+    this.transit = undefined
   }
 
   attachControlPlane(sink: ControlPlaneSink): void {
